@@ -1,0 +1,90 @@
+/**
+ * Operator commands. Usage:
+ *   npm run cli -- create-user --role admin|staff|customer --email a@b.c --password '…' [--name 'Ada']
+ *   npm run cli -- set-role --email a@b.c --role staff
+ *   npm run cli -- seed
+ * Uses DATABASE_URL (node-postgres), or the embedded PGlite in .data/ when unset.
+ */
+import { parseArgs } from 'node:util';
+import { eq, sql } from 'drizzle-orm';
+import { createPasswordHasher } from '../src/auth/password.js';
+import { users, userRole, type UserRole } from '../src/db/schema.js';
+import { seedCatalog } from '../src/db/seed.js';
+import { loadArgon2idKernel, migrateDatabase } from '../src/node.js';
+import { Email, NewPassword } from '../src/modules/auth/schemas.js';
+import { openOperatorDatabase } from './db.js';
+
+const USAGE = `usage:
+  npm run cli -- create-user --role admin|staff|customer --email EMAIL --password PASSWORD [--name NAME]
+  npm run cli -- set-role --email EMAIL --role admin|staff|customer
+  npm run cli -- seed`;
+
+class UsageError extends Error {}
+
+/** Throws rather than exits, so the database is always closed (PGlite must flush to disk). */
+function fail(message: string): never {
+  throw new UsageError(message);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+const { values } = parseArgs({
+  args: rest,
+  options: { role: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+  strict: true,
+});
+
+function parseRole(value: string | undefined): UserRole {
+  if (!value || !(userRole.enumValues as readonly string[]).includes(value)) {
+    fail(`--role must be one of ${userRole.enumValues.join(', ')}`);
+  }
+  return value as UserRole;
+}
+
+function parseEmail(value: string | undefined): string {
+  const parsed = Email.safeParse(value);
+  if (!parsed.success) fail('--email must be a valid email address');
+  return parsed.data;
+}
+
+if (!command || !['create-user', 'set-role', 'seed'].includes(command)) {
+  console.error(`error: unknown command: ${command ?? '(none)'}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const { config, database } = await openOperatorDatabase();
+try {
+  if (database.kind === 'pglite') await migrateDatabase(database);
+  if (command === 'seed') {
+    await seedCatalog(database, config.currency);
+    console.log('default catalog seeded');
+  } else if (command === 'create-user') {
+    const role = parseRole(values.role);
+    const email = parseEmail(values.email);
+    const password = NewPassword.safeParse(values.password);
+    if (!password.success) fail(`--password ${password.error.issues[0]?.message ?? 'is invalid'}`);
+    const passwordHash = await createPasswordHasher(loadArgon2idKernel).hash(password.data);
+    const inserted = await database.db
+      .insert(users)
+      .values({ email, passwordHash, role, name: values.name ?? null })
+      .onConflictDoNothing({ target: users.email })
+      .returning({ id: users.id });
+    if (!inserted[0]) fail(`a user with email ${email} already exists (use set-role to change its role)`);
+    console.log(`created ${role} ${email} (${inserted[0].id})`);
+  } else {
+    const role = parseRole(values.role);
+    const email = parseEmail(values.email);
+    const updated = await database.db
+      .update(users)
+      .set({ role, updatedAt: sql`now()` })
+      .where(eq(users.email, email))
+      .returning({ id: users.id });
+    if (!updated[0]) fail(`no user with email ${email}`);
+    console.log(`${email} is now ${role}`);
+  }
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(`error: ${err.message}\n\n${USAGE}`);
+  process.exitCode = 2;
+} finally {
+  await database.close();
+}

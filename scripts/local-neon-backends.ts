@@ -1,0 +1,232 @@
+/**
+ * Database backends for scripts/local-neon.ts: each runs Neon-style queries and returns
+ * every value as raw Postgres text, with the real type OIDs, so the Neon driver's own
+ * type parsers do the decoding (as they do against Neon's SQL-over-HTTP endpoint).
+ */
+import pg from 'pg';
+import {
+  types as pgliteTypes,
+  type PGlite,
+  type ParserOptions,
+  type QueryOptions,
+  type Results,
+  type SerializerOptions,
+} from '@electric-sql/pglite';
+
+export type IsolationLevel = 'ReadUncommitted' | 'ReadCommitted' | 'RepeatableRead' | 'Serializable';
+
+/** One statement: SQL with $1..$n placeholders and parameters already in Postgres text form. */
+export interface LocalNeonQuery {
+  query: string;
+  params: (string | null)[];
+}
+
+export interface LocalNeonField {
+  name: string;
+  tableID: number;
+  columnID: number;
+  dataTypeID: number;
+  dataTypeSize: number;
+  dataTypeModifier: number;
+  format: 'text';
+}
+
+export interface LocalNeonResult {
+  command: string;
+  rowCount: number | null;
+  fields: LocalNeonField[];
+  /** Raw Postgres text per column; null for SQL NULL. */
+  rows: (string | null)[][];
+}
+
+export interface LocalNeonBatchOptions {
+  isolationLevel?: IsolationLevel;
+  readOnly?: boolean;
+  deferrable?: boolean;
+}
+
+export interface LocalNeonBackend {
+  readonly kind: 'pg' | 'pglite';
+  /** One statement, outside any explicit transaction (autocommit), extended protocol. */
+  query(q: LocalNeonQuery): Promise<LocalNeonResult>;
+  /** All statements in ONE transaction on ONE connection; rolls back on the first error. */
+  batch(queries: LocalNeonQuery[], opts?: LocalNeonBatchOptions): Promise<LocalNeonResult[]>;
+  close(): Promise<void>;
+}
+
+export const ISOLATION_SQL: Record<IsolationLevel, string> = {
+  ReadUncommitted: 'READ UNCOMMITTED',
+  ReadCommitted: 'READ COMMITTED',
+  RepeatableRead: 'REPEATABLE READ',
+  Serializable: 'SERIALIZABLE',
+};
+
+/** Transaction modes for `BEGIN <modes>` / `SET TRANSACTION <modes>`; '' when none given. */
+export function transactionModes(o: LocalNeonBatchOptions = {}): string {
+  const parts: string[] = [];
+  if (o.isolationLevel) parts.push(`ISOLATION LEVEL ${ISOLATION_SQL[o.isolationLevel]}`);
+  if (o.readOnly !== undefined) parts.push(o.readOnly ? 'READ ONLY' : 'READ WRITE');
+  if (o.deferrable !== undefined) parts.push(o.deferrable ? 'DEFERRABLE' : 'NOT DEFERRABLE');
+  return parts.join(' ');
+}
+
+/** A Postgres server error (pg's and PGlite's DatabaseError both carry these). */
+export function isPostgresError(e: unknown): e is Error & Record<string, unknown> {
+  if (!(e instanceof Error)) return false;
+  const { code, severity } = e as unknown as Record<string, unknown>;
+  return typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+// ---------------------------------------------------------------- PostgreSQL via pg.Pool
+
+const identity = (v: string): string => v;
+/** Every OID parses to itself: pg hands back the text exactly as Postgres sent it. */
+const RAW_PG_TYPES = { getTypeParser: () => identity } as unknown as pg.CustomTypesConfig;
+
+export interface PgBackendOptions {
+  /** Pool size = how many HTTP requests can hit Postgres at once. Default 10. */
+  max?: number;
+  /** Session TimeZone for every connection. Neon computes run in UTC; default 'UTC', null = server default. */
+  timeZone?: string | null;
+}
+
+export function pgBackend(connectionString: string, opts: PgBackendOptions = {}): LocalNeonBackend {
+  const timeZone = opts.timeZone === undefined ? 'UTC' : opts.timeZone;
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    ...(timeZone ? { options: `-c TimeZone=${timeZone}` } : {}),
+  });
+  pool.on('error', () => {}); // an idle client died; the pool drops it, the next checkout reconnects
+
+  const run = async (client: pg.PoolClient, q: LocalNeonQuery): Promise<LocalNeonResult> => {
+    // queryMode 'extended' (missing from @types/pg): Neon always uses the extended protocol, so a
+    // multi-statement string fails there too, even without parameters.
+    const config = { text: q.query, values: q.params, rowMode: 'array', types: RAW_PG_TYPES, queryMode: 'extended' };
+    const r = await client.query(config as pg.QueryArrayConfig);
+    return {
+      command: r.command ?? '',
+      rowCount: r.rowCount ?? null,
+      fields: r.fields.map((f) => ({
+        name: f.name,
+        tableID: f.tableID,
+        columnID: f.columnID,
+        dataTypeID: f.dataTypeID,
+        dataTypeSize: f.dataTypeSize,
+        dataTypeModifier: f.dataTypeModifier,
+        format: 'text' as const,
+      })),
+      rows: r.rows as (string | null)[][],
+    };
+  };
+
+  /** Check out a client per request; destroy it, rather than reuse it, after a non-SQL failure. */
+  const withClient = async <T>(fn: (c: pg.PoolClient, markBroken: (e: unknown) => void) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const markBroken = (e: unknown) => {
+      broken ??= e instanceof Error ? e : new Error(String(e));
+    };
+    try {
+      return await fn(client, markBroken);
+    } catch (e) {
+      if (!isPostgresError(e)) markBroken(e);
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  return {
+    kind: 'pg',
+    query: (q) => withClient((c) => run(c, q)),
+    batch: (queries, o) =>
+      withClient(async (c, markBroken) => {
+        const modes = transactionModes(o);
+        await c.query(modes ? `BEGIN ${modes}` : 'BEGIN');
+        try {
+          const out: LocalNeonResult[] = [];
+          for (const q of queries) out.push(await run(c, q));
+          await c.query('COMMIT');
+          return out;
+        } catch (e) {
+          await c.query('ROLLBACK').catch(markBroken);
+          throw e;
+        }
+      }),
+    close: () => pool.end(),
+  };
+}
+
+// ---------------------------------------------------------------- PGlite (single connection)
+
+/**
+ * PGlite decodes a value with `options.parsers[oid] ?? db.parsers[oid] ?? types.parsers[oid]`,
+ * and returns the raw text only when none exists. It spreads `options.parsers` into a plain
+ * object first, so a Proxy cannot intercept "every OID": instead override, with identity,
+ * every OID that has a parser (the built-in table plus the db's own, which includes the array
+ * types PGlite loads from pg_type at start and on refreshArrayTypes()). Rebuilt per query,
+ * so parsers added later are covered too. Unknown OIDs already come back raw.
+ */
+function rawParsers(db: PGlite): ParserOptions {
+  const out: ParserOptions = {};
+  for (const key of [...Object.keys(pgliteTypes.parsers), ...Object.keys(db.parsers)]) {
+    const oid = Number(key);
+    if (Number.isInteger(oid)) out[oid] = identity;
+  }
+  return out;
+}
+
+/**
+ * Parameters arrive as Postgres text already; PGlite's own serializers would re-encode them
+ * (JSON.stringify a json string, reject a bytea '\x..' string). It reads
+ * `options.serializers[oid]` directly, so a Proxy returning identity covers every OID.
+ */
+const RAW_SERIALIZERS = new Proxy({} as SerializerOptions, {
+  get: () => (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)),
+});
+
+function fromPglite(r: Results<(string | null)[]>): LocalNeonResult {
+  return {
+    command: r.command ?? '',
+    rowCount: r.rowCount ?? null,
+    // PGlite exposes only name and type OID from RowDescription.
+    fields: r.fields.map((f) => ({
+      name: f.name,
+      tableID: 0,
+      columnID: 0,
+      dataTypeID: f.dataTypeID,
+      dataTypeSize: -1,
+      dataTypeModifier: -1,
+      format: 'text' as const,
+    })),
+    rows: r.rows,
+  };
+}
+
+export interface PgliteBackendOptions {
+  /** Close the PGlite in backend.close(). Default false: the caller owns it. */
+  closeDb?: boolean;
+}
+
+export function pgliteBackend(db: PGlite, opts: PgliteBackendOptions = {}): LocalNeonBackend {
+  const options = (): QueryOptions => ({ rowMode: 'array', parsers: rawParsers(db), serializers: RAW_SERIALIZERS });
+  return {
+    kind: 'pglite',
+    // db.query waits for any running db.transaction(), so nothing interleaves with a batch.
+    query: async (q) => fromPglite(await db.query<(string | null)[]>(q.query, q.params, options())),
+    batch: (queries, o) =>
+      db.transaction(async (tx) => {
+        // PGlite's transaction() issues a plain BEGIN; SET TRANSACTION as the first statement
+        // is equivalent to BEGIN <modes>.
+        const modes = transactionModes(o);
+        if (modes) await tx.exec(`SET TRANSACTION ${modes}`);
+        const out: LocalNeonResult[] = [];
+        for (const q of queries) out.push(fromPglite(await tx.query<(string | null)[]>(q.query, q.params, options())));
+        return out;
+      }),
+    close: async () => {
+      if (opts.closeDb) await db.close();
+    },
+  };
+}

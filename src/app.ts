@@ -1,0 +1,73 @@
+import { swaggerUI } from '@hono/swagger-ui';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Deps } from './deps.js';
+import { ApiError } from './errors.js';
+import { createRouter } from './http/context.js';
+import { errorHandler, notFoundHandler, requestContext } from './http/middleware.js';
+import { authRoutes } from './modules/auth/routes.js';
+import { catalogRoutes } from './modules/catalog/routes.js';
+import { healthRoutes } from './modules/health/routes.js';
+
+export const API_TITLE = 'Laundry pickup & delivery API';
+export const API_VERSION = '1.0.0';
+
+/**
+ * Builds the one Hono app both runtimes serve. It knows nothing about the runtime:
+ * everything it needs arrives in `deps`.
+ */
+export function createApp(deps: Deps) {
+  const { config } = deps;
+  const app = createRouter();
+
+  app.use('*', requestContext(deps));
+  app.use('*', secureHeaders());
+  app.use(
+    '*',
+    cors({
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+      allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposeHeaders: ['X-Request-Id', 'X-App-Version'],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: config.bodyLimitBytes,
+      onError: () => {
+        throw new ApiError('payload_too_large', `The request body exceeds ${config.bodyLimitBytes} bytes.`);
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes);
+  app.route('/', authRoutes);
+  app.route('/', catalogRoutes);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh.',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC.',
+    },
+    servers: [{ url: '/' }],
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
+
+  app.notFound(notFoundHandler);
+  app.onError(errorHandler);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

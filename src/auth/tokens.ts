@@ -1,0 +1,62 @@
+import { sign, verify } from 'hono/jwt';
+import { JwtTokenExpired } from 'hono/utils/jwt/types';
+import { ApiError } from '../errors.js';
+import type { UserRole } from '../db/schema.js';
+
+export const JWT_ISSUER = 'laundry-api';
+const ALG = 'HS256';
+
+export interface AccessClaims {
+  sub: string;
+  role: UserRole;
+}
+
+export async function signAccessToken(
+  claims: AccessClaims,
+  secret: string,
+  now: Date,
+  ttlSeconds: number,
+): Promise<string> {
+  const iat = Math.floor(now.getTime() / 1000);
+  return sign({ sub: claims.sub, role: claims.role, iss: JWT_ISSUER, iat, exp: iat + ttlSeconds }, secret, ALG);
+}
+
+const ROLES = new Set<string>(['customer', 'staff', 'admin']);
+
+/**
+ * Verifies signature, algorithm (only HS256: `alg: none` and algorithm swaps fail),
+ * issuer and expiry. Every failure is a 401 with a stable code.
+ */
+export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verify(token, secret, { alg: ALG, iss: JWT_ISSUER });
+  } catch (err) {
+    if (err instanceof JwtTokenExpired) throw new ApiError('token_expired', 'The access token has expired; refresh it.');
+    throw new ApiError('invalid_token', 'The access token is malformed, tampered with or not issued by this API.');
+  }
+  const { sub, role } = payload;
+  if (typeof sub !== 'string' || typeof role !== 'string' || !ROLES.has(role)) {
+    throw new ApiError('invalid_token', 'The access token lacks required claims.');
+  }
+  return { sub, role: role as UserRole };
+}
+
+function toHex(buf: ArrayBuffer): string {
+  return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** 256 random bits; only its SHA-256 is stored, so a database leak yields no usable token. */
+export function newRefreshToken(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+export async function hashRefreshToken(token: string): Promise<string> {
+  return toHex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
+}

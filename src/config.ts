@@ -1,0 +1,175 @@
+import { z } from 'zod';
+
+/**
+ * Runtime configuration, validated once at start-up on both runtimes.
+ * Entry files pass a plain string map (Worker bindings or process.env); everything
+ * else in the app reads the typed `Config`.
+ */
+
+export const APP_ENVS = ['development', 'test', 'production'] as const;
+export type AppEnv = (typeof APP_ENVS)[number];
+
+/** Used only outside production so that `npm start` and `npm run dev` need no setup. */
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-not-for-production-use-0000';
+
+const PLACEHOLDER_PATTERNS = [
+  /^your[_-]/i,
+  /^change[_-]?me/i,
+  /^replace[_-]?me/i,
+  /^placeholder/i,
+  /^xxx+$/i,
+  /^dev-only-/i,
+  /^sk_(test|live)_your/i,
+  /^whsec_your/i,
+  /^(secret|password|changeme|todo|example)$/i,
+];
+
+export function isPlaceholder(value: string): boolean {
+  return PLACEHOLDER_PATTERNS.some((p) => p.test(value.trim()));
+}
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const intFromString = (def: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const rawSchema = z.object({
+  APP_ENV: z.enum(APP_ENVS).default('development'),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  /** auto: neon-http for *.neon.tech hosts or when NEON_LOCAL_ENDPOINT is set, else node-postgres. */
+  DATABASE_DRIVER: z.enum(['auto', 'neon-http', 'node-postgres']).default('auto'),
+  JWT_SECRET: optionalString,
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  PORT: intFromString(3000, 1, 65535),
+  /** Comma-separated origins allowed by CORS; `*` allows any origin (never with credentials). */
+  CORS_ORIGINS: optionalString,
+  /** Maximum accepted request body, in bytes. */
+  BODY_LIMIT_BYTES: intFromString(64 * 1024, 1024, 10 * 1024 * 1024),
+  ACCESS_TOKEN_TTL_SECONDS: intFromString(15 * 60, 60, 24 * 60 * 60),
+  REFRESH_TOKEN_TTL_DAYS: intFromString(30, 1, 365),
+  /** ISO 4217 code of the shop's single currency; new catalog entries use it. */
+  CURRENCY: optionalString.pipe(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').optional()),
+  /** Points the Neon HTTP driver at a local Neon-compatible endpoint (dev and tests only). */
+  NEON_LOCAL_ENDPOINT: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  APP_VERSION: optionalString,
+});
+
+export interface Config {
+  appEnv: AppEnv;
+  databaseUrl: string | undefined;
+  /** Which driver serves `databaseUrl` on Node; Workers always use neon-http. */
+  databaseDriver: 'neon-http' | 'node-postgres';
+  jwtSecret: string;
+  stripeSecretKey: string | undefined;
+  stripeWebhookSecret: string | undefined;
+  port: number;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  currency: string;
+  neonLocalEndpoint: string | undefined;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  appVersion: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses and validates configuration. Throws `ConfigError` naming every bad variable,
+ * so a deployment fails at start rather than on the first request.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = rawSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const production = raw.APP_ENV === 'production';
+
+  const secrets = {
+    JWT_SECRET: raw.JWT_SECRET,
+    STRIPE_SECRET_KEY: raw.STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET: raw.STRIPE_WEBHOOK_SECRET,
+  };
+  for (const [name, value] of Object.entries(secrets)) {
+    if (value !== undefined && isPlaceholder(value) && production) {
+      problems.push(`${name}: is a placeholder value; set the real secret`);
+    } else if (value === undefined && production) {
+      problems.push(`${name}: is required when APP_ENV=production`);
+    }
+  }
+  if (production && !raw.DATABASE_URL) {
+    problems.push('DATABASE_URL: is required when APP_ENV=production');
+  }
+  if (raw.JWT_SECRET !== undefined && raw.JWT_SECRET.length < 32) {
+    problems.push('JWT_SECRET: must be at least 32 characters');
+  }
+  if (production && raw.NEON_LOCAL_ENDPOINT) {
+    problems.push('NEON_LOCAL_ENDPOINT: must not be set when APP_ENV=production');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    appEnv: raw.APP_ENV,
+    databaseUrl: raw.DATABASE_URL,
+    databaseDriver: resolveDriver(raw.DATABASE_DRIVER, raw.DATABASE_URL, raw.NEON_LOCAL_ENDPOINT),
+    jwtSecret: raw.JWT_SECRET ?? DEV_JWT_SECRET,
+    stripeSecretKey: raw.STRIPE_SECRET_KEY,
+    stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET,
+    port: raw.PORT,
+    corsOrigins: (raw.CORS_ORIGINS ?? (production ? '' : '*'))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    bodyLimitBytes: raw.BODY_LIMIT_BYTES,
+    accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlDays: raw.REFRESH_TOKEN_TTL_DAYS,
+    currency: raw.CURRENCY ?? 'USD',
+    neonLocalEndpoint: raw.NEON_LOCAL_ENDPOINT,
+    logLevel: raw.LOG_LEVEL,
+    appVersion: raw.APP_VERSION ?? 'dev',
+  };
+}
+
+function resolveDriver(
+  choice: 'auto' | 'neon-http' | 'node-postgres',
+  url: string | undefined,
+  localEndpoint: string | undefined,
+): 'neon-http' | 'node-postgres' {
+  if (choice !== 'auto') return choice;
+  if (localEndpoint) return 'neon-http';
+  const host = url ? new URL(url).hostname : '';
+  return /\.neon\.(tech|build)$/.test(host) ? 'neon-http' : 'node-postgres';
+}

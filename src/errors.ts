@@ -1,0 +1,138 @@
+import { z } from '@hono/zod-openapi';
+
+/**
+ * The closed set of machine-readable error codes. Clients branch on `code`, never on
+ * `title` or `detail`, so a code is never renamed once shipped.
+ */
+export const ERROR_STATUS = {
+  malformed_json: 400,
+  bad_request: 400,
+  auth_required: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  invalid_credentials: 401,
+  invalid_refresh_token: 401,
+  refresh_token_reused: 401,
+  forbidden: 403,
+  not_found: 404,
+  route_not_found: 404,
+  email_taken: 409,
+  slug_taken: 409,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
+
+const TITLES: Record<ErrorCode, string> = {
+  malformed_json: 'Malformed JSON body',
+  bad_request: 'Bad request',
+  auth_required: 'Authentication required',
+  invalid_token: 'Invalid access token',
+  token_expired: 'Access token expired',
+  invalid_credentials: 'Invalid email or password',
+  invalid_refresh_token: 'Invalid refresh token',
+  refresh_token_reused: 'Refresh token reused',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  route_not_found: 'No such route',
+  email_taken: 'Email already registered',
+  slug_taken: 'Slug already in use',
+  conflict: 'Conflict',
+  payload_too_large: 'Request body too large',
+  unsupported_media_type: 'Unsupported media type',
+  validation_failed: 'Request validation failed',
+  internal_error: 'Internal server error',
+  service_unavailable: 'Service unavailable',
+};
+
+export interface FieldError {
+  /** JSON pointer-ish dotted path into the request part, e.g. `body.email`. */
+  field: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: ErrorStatus;
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail ?? TITLES[code]);
+    this.name = 'ApiError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  requestId: string;
+  instance?: string;
+  errors?: FieldError[];
+}
+
+export function problemOf(err: ApiError, requestId: string, instance?: string): Problem {
+  return {
+    type: `urn:laundry:problem:${err.code}`,
+    title: TITLES[err.code],
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    requestId,
+    ...(instance ? { instance } : {}),
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'urn:laundry:problem:validation_failed' }),
+    title: z.string().openapi({ example: 'Request validation failed' }),
+    status: z.number().int().openapi({ example: 422 }),
+    detail: z.string().openapi({ example: 'body.email: Invalid email address' }),
+    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]).openapi({
+      description: 'Stable machine-readable error code.',
+    }),
+    requestId: z.string().openapi({ example: 'req_4b1e0c9f6a2d4c83' }),
+    instance: z.string().optional().openapi({ description: 'The request path.' }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: 'Present on validation errors: one entry per failing field.' }),
+  })
+  .openapi('Problem');
+
+/** OpenAPI response objects for the errors a route can return, keyed by status. */
+export function problemResponses(...statuses: number[]) {
+  const out: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> = {};
+  const descriptions: Record<number, string> = {
+    400: 'Malformed request (bad JSON).',
+    401: 'Missing, invalid or expired credentials.',
+    403: 'The caller lacks the required role.',
+    404: 'No such resource (or it belongs to another user).',
+    409: 'Conflicts with the current state.',
+    413: 'Request body too large.',
+    415: 'Content-Type must be application/json.',
+    422: 'Validation failed; `errors` lists the fields.',
+    503: 'A dependency is unavailable.',
+  };
+  for (const s of statuses) {
+    out[s] = {
+      description: descriptions[s] ?? 'Error',
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+    };
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { matchedRoutes } from 'hono/route';
+import { verifyAccessToken } from '../auth/tokens.js';
+import type { UserRole } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { ApiError, PROBLEM_CONTENT_TYPE, problemOf } from '../errors.js';
+import type { AppEnv, Principal } from './context.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+function newRequestId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `req_${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** Puts deps, the request id and a request-scoped logger on the context; writes the access log. */
+export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : newRequestId();
+    const logger = deps.logger.child({ requestId });
+    c.set('deps', deps);
+    c.set('requestId', requestId);
+    c.set('logger', logger);
+    c.header('X-Request-Id', requestId);
+    c.header('X-App-Version', deps.config.appVersion);
+    await next();
+    logger.info('request', {
+      method: c.req.method,
+      route: routeLabel(c),
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      userId: c.get('principal')?.userId,
+      version: deps.config.appVersion,
+      runtime: deps.runtime,
+    });
+  };
+}
+
+/** The route pattern (`/v1/orders/:id`), never the raw path, so logs and metrics stay low-cardinality. */
+export function routeLabel(c: Context): string {
+  const handler = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
+  return handler?.path ?? 'unmatched';
+}
+
+export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
+  const body = problemOf(err, c.get('requestId') ?? 'unknown', new URL(c.req.url).pathname);
+  return c.body(JSON.stringify(body), err.status, { 'Content-Type': PROBLEM_CONTENT_TYPE });
+}
+
+/** Maps anything thrown to a problem. Unknown errors are logged with their stack, never sent. */
+export function errorHandler(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof ApiError) return problemResponse(c, err);
+  if (err instanceof HTTPException) {
+    const translated = translateHttpException(err);
+    if (translated) return problemResponse(c, translated);
+  }
+  (c.get('logger') ?? console).error('unhandled error', { error: err, path: new URL(c.req.url).pathname });
+  return problemResponse(c, new ApiError('internal_error', 'Something went wrong on our side; the request id helps us find it.'));
+}
+
+function translateHttpException(err: HTTPException): ApiError | undefined {
+  if (err.status === 413) return new ApiError('payload_too_large');
+  if (err.status === 400 && /malformed json/i.test(err.message)) {
+    return new ApiError('malformed_json', 'The request body is not valid JSON.');
+  }
+  if (err.status === 400 && /content-type/i.test(err.message)) {
+    return new ApiError('unsupported_media_type', 'Send the body as application/json.');
+  }
+  if (err.status >= 400 && err.status < 500) return new ApiError('bad_request', err.message || undefined);
+  return undefined;
+}
+
+export function notFoundHandler(c: Context<AppEnv>): Response {
+  return problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`));
+}
+
+export function principalOf(c: Context<AppEnv>): Principal {
+  const principal = c.get('principal');
+  if (!principal) throw new ApiError('auth_required');
+  return principal;
+}
+
+/**
+ * Requires a valid access token; with roles, also one of those roles (else 403).
+ * Authentication is stateless (JWT), so it costs no database round trip.
+ */
+export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (!header) throw new ApiError('auth_required', 'Send an access token as `Authorization: Bearer <token>`.');
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+    if (!match) throw new ApiError('invalid_token', 'The Authorization header must be `Bearer <token>`.');
+    const claims = await verifyAccessToken(match[1]!, c.get('deps').config.jwtSecret);
+    c.set('principal', { userId: claims.sub, role: claims.role });
+    if (roles.length > 0 && !roles.includes(claims.role)) {
+      throw new ApiError('forbidden', `This endpoint requires one of the roles: ${roles.join(', ')}.`);
+    }
+    await next();
+  };
+}

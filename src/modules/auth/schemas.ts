@@ -1,0 +1,61 @@
+import { z } from '@hono/zod-openapi';
+
+export const Email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: 'must be a valid email address' }))
+  .openapi({ example: 'ada@example.com' });
+
+/** NIST 800-63B: at least 8 characters, allow long passphrases, no composition rules. */
+export const NewPassword = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(128, 'must be at most 128 characters')
+  .openapi({ example: 'correct horse battery staple' });
+
+export const RegisterBody = z
+  .object({
+    email: Email,
+    password: NewPassword,
+    name: z.string().trim().min(1).max(100).optional().openapi({ example: 'Ada Lovelace' }),
+  })
+  .strict()
+  .openapi('RegisterRequest');
+
+export const LoginBody = z
+  .object({
+    email: Email,
+    password: z.string().min(1).max(128),
+  })
+  .strict()
+  .openapi('LoginRequest');
+
+export const RefreshBody = z
+  .object({
+    refreshToken: z.string().min(16).max(256).openapi({ example: 'qH3x9Ue2o1k4qU2mWlZ5Zc0m2m3Cq8zC9b5S0xk0bV4' }),
+  })
+  .strict()
+  .openapi('RefreshRequest');
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string().openapi({ example: 'ada@example.com' }),
+    role: z.enum(['customer', 'staff', 'admin']),
+    name: z.string().nullable(),
+    createdAt: z.iso.datetime().openapi({ example: '2026-11-28T17:49:23.000Z' }),
+  })
+  .openapi('User');
+
+export const SessionSchema = z
+  .object({
+    user: UserSchema,
+    accessToken: z.string().openapi({ description: 'HS256 JWT; send as `Authorization: Bearer <token>`.' }),
+    tokenType: z.literal('Bearer'),
+    expiresIn: z.number().int().openapi({ description: 'Access token lifetime in seconds.', example: 900 }),
+    refreshToken: z.string().openapi({ description: 'Opaque, single-use. Rotate it with /v1/auth/refresh.' }),
+    refreshTokenExpiresAt: z.iso.datetime(),
+  })
+  .openapi('Session');

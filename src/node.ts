@@ -1,0 +1,190 @@
+/**
+ * Node.js entry: process.env → dependencies → @hono/node-server, with graceful shutdown.
+ * This file and src/worker.ts are the only ones that know which runtime they run on.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { serve, type ServerType } from '@hono/node-server';
+import setupArgon2id from 'argon2id/lib/setup.js';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+import { createApp } from './app.js';
+import { createPasswordHasher, type Argon2idKernel, type Argon2idParams } from './auth/password.js';
+import { loadConfig, type Config } from './config.js';
+import { rowsOf, withTimeout, type Database, type Db } from './db/client.js';
+import { createNeonDatabase } from './db/neon.js';
+import * as schema from './db/schema.js';
+import { seedCatalog } from './db/seed.js';
+import { systemClock, type Deps } from './deps.js';
+import { createJsonLogger, type Logger } from './logger.js';
+
+const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** migrations/ sits at the project root: one level up from src/, two from dist/src/. */
+export function migrationsFolder(): string {
+  const candidates = [resolve(here, '../migrations'), resolve(here, '../../migrations')];
+  const found = candidates.find((p) => existsSync(resolve(p, 'meta/_journal.json')));
+  if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+export async function loadArgon2idKernel(): Promise<Argon2idKernel> {
+  const load = (file: string) => (imports: WebAssembly.Imports) =>
+    WebAssembly.instantiate(readFileSync(require.resolve(`argon2id/dist/${file}`)), imports);
+  return (await setupArgon2id(load('simd.wasm'), load('no-simd.wasm'))) as Argon2idKernel;
+}
+
+/**
+ * Node drivers hold a real session, so a batch is emulated as one transaction that
+ * runs the pre-built statements in order: the same all-or-nothing semantics as Neon's
+ * batch, and the statements still cannot read each other's results.
+ */
+function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => Promise<void>): Database {
+  return {
+    kind,
+    db,
+    batch: (build) =>
+      db.transaction(async (tx) => {
+        const results: unknown[] = [];
+        for (const query of build(tx as unknown as Db)) results.push(await query);
+        return results;
+      }) as never,
+    rows: async (query) => rowsOf(await db.execute(query)),
+    ping: async (timeoutMs) => {
+      await withTimeout(db.execute(sql`SELECT 1`), timeoutMs, 'database ping');
+    },
+    close,
+  };
+}
+
+export function createPostgresDatabase(url: string, opts: { max?: number } = {}): Database {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
+  const db = drizzlePg({ client: pool, schema }) as unknown as Db;
+  return sessionDatabase('node-postgres', db, () => pool.end());
+}
+
+/** `dataDir` is a folder, or `memory://` for a throwaway database. */
+export async function createPgliteDatabase(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  const db = drizzlePglite({ client, schema }) as unknown as Db;
+  return sessionDatabase('pglite', db, () => client.close());
+}
+
+/** Applies pending migrations with a session driver (transactional DDL). */
+export async function migrateDatabase(database: Database): Promise<void> {
+  const config = { migrationsFolder: migrationsFolder() };
+  if (database.kind === 'pglite') await migratePglite(database.db as never, config);
+  else if (database.kind === 'node-postgres') await migratePg(database.db as never, config);
+  else throw new Error('run migrations over a session driver (node-postgres), not neon-http');
+}
+
+export const DEFAULT_PGLITE_DIR = '.data/pglite';
+
+/** Picks the driver the configuration asks for; no DATABASE_URL means embedded PGlite. */
+export async function openDatabase(config: Config, pgliteDir = DEFAULT_PGLITE_DIR): Promise<Database> {
+  if (!config.databaseUrl) {
+    const database = await createPgliteDatabase(pgliteDir);
+    await migrateDatabase(database);
+    await seedCatalog(database, config.currency);
+    return database;
+  }
+  if (config.databaseDriver === 'neon-http') {
+    return createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint });
+  }
+  return createPostgresDatabase(config.databaseUrl);
+}
+
+export interface NodeDepsOptions {
+  database: Database;
+  logger?: Logger;
+  /** Tests may lower the hashing cost; production always uses the OWASP parameters. */
+  argon2Params?: Argon2idParams;
+}
+
+export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
+  return {
+    config,
+    database: opts.database,
+    clock: systemClock,
+    logger:
+      opts.logger ??
+      createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion } }),
+    passwords: createPasswordHasher(loadArgon2idKernel, opts.argon2Params),
+    runtime: 'node',
+    lifecycle: { draining: false },
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  server: ServerType;
+  deps: Deps;
+  shutdown: (signal: string) => Promise<void>;
+}
+
+/**
+ * Starts the HTTP server. On SIGTERM/SIGINT: readiness turns 503 at once, the listener
+ * stops accepting, in-flight requests finish (bounded by a grace period), then the
+ * database closes and the process exits 0.
+ */
+export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+  const config = loadConfig(env);
+  const database = await openDatabase(config);
+  const deps = createNodeDeps(config, { database });
+  const app = createApp(deps);
+  const server = await new Promise<ServerType>((ready) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0' }, () => ready(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://localhost:${port}`;
+  deps.logger.info('listening', { url, database: database.kind, appEnv: config.appEnv });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string) =>
+    (stopping ??= (async () => {
+      deps.lifecycle.draining = true;
+      deps.logger.info('shutting down', { signal });
+      const graceMs = Number(env.SHUTDOWN_GRACE_MS ?? 10_000);
+      await withTimeout(
+        new Promise<void>((done) => server.close(() => done())),
+        graceMs,
+        'draining in-flight requests',
+      ).catch((err: unknown) => deps.logger.warn('grace period over; closing anyway', { error: err }));
+      await database.close();
+      deps.logger.info('stopped');
+    })());
+  return { url, server, deps, shutdown };
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  startNodeServer()
+    .then(({ url, shutdown }) => {
+      console.log(`Laundry API listening on ${url} (docs: ${url}/docs)`);
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(signal, () => {
+          shutdown(signal).then(
+            () => process.exit(0),
+            (err: unknown) => {
+              console.error(err);
+              process.exit(1);
+            },
+          );
+        });
+      }
+    })
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    });
+}

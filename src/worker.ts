@@ -1,0 +1,94 @@
+/**
+ * Cloudflare Workers entry: bindings → dependencies → app.fetch.
+ * This file and src/node.ts are the only ones that know which runtime they run on.
+ */
+import noSimdWasm from 'argon2id/dist/no-simd.wasm';
+import simdWasm from 'argon2id/dist/simd.wasm';
+import setupArgon2id from 'argon2id/lib/setup.js';
+import { createApp, type App } from './app.js';
+import { createPasswordHasher, type Argon2idKernel } from './auth/password.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createNeonDatabase } from './db/neon.js';
+import { systemClock } from './deps.js';
+import { PROBLEM_CONTENT_TYPE } from './errors.js';
+import { createJsonLogger } from './logger.js';
+
+export interface WorkerEnv {
+  APP_ENV?: string;
+  DATABASE_URL?: string;
+  JWT_SECRET?: string;
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  CORS_ORIGINS?: string;
+  CURRENCY?: string;
+  LOG_LEVEL?: string;
+  NEON_LOCAL_ENDPOINT?: string;
+  BODY_LIMIT_BYTES?: string;
+  ACCESS_TOKEN_TTL_SECONDS?: string;
+  REFRESH_TOKEN_TTL_DAYS?: string;
+  /** The `version_metadata` binding: identifies the deployed version in logs and headers. */
+  CF_VERSION_METADATA?: { id: string; tag?: string; timestamp?: string };
+}
+
+interface WorkerContext {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+  props: unknown;
+}
+
+const loadKernel = async (): Promise<Argon2idKernel> =>
+  (await setupArgon2id(
+    async (imports) => ({ module: simdWasm, instance: await WebAssembly.instantiate(simdWasm, imports) }),
+    async (imports) => ({ module: noSimdWasm, instance: await WebAssembly.instantiate(noSimdWasm, imports) }),
+  )) as Argon2idKernel;
+
+/** Bindings are fixed for an isolate's life, so the app is built once per isolate. */
+let built: { env: WorkerEnv; app: App } | { env: WorkerEnv; error: ConfigError } | undefined;
+
+function build(env: WorkerEnv) {
+  const stringEnv: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') stringEnv[k] = v;
+  stringEnv.APP_VERSION = env.CF_VERSION_METADATA?.id ?? stringEnv.APP_VERSION;
+  const config = loadConfig(stringEnv);
+  if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: is required on Workers']);
+  const logger = createJsonLogger({ level: config.logLevel, base: { runtime: 'workerd', version: config.appVersion } });
+  return createApp({
+    config,
+    database: createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint }),
+    clock: systemClock,
+    logger,
+    passwords: createPasswordHasher(loadKernel),
+    runtime: 'workerd',
+    lifecycle: { draining: false },
+  });
+}
+
+function misconfigured(error: ConfigError): Response {
+  // The variable names are safe to show; their values never are.
+  return new Response(
+    JSON.stringify({
+      type: 'urn:laundry:problem:service_unavailable',
+      title: 'Service unavailable',
+      status: 503,
+      detail: 'The service is misconfigured; operators have been told which settings are wrong.',
+      code: 'service_unavailable',
+      requestId: 'none',
+    }),
+    { status: 503, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE } },
+  );
+}
+
+export default {
+  fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Response | Promise<Response> {
+    if (built?.env !== env) {
+      try {
+        built = { env, app: build(env) };
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        console.error(JSON.stringify({ level: 'error', msg: 'invalid configuration', problems: err.problems }));
+        built = { env, error: err };
+      }
+    }
+    return 'app' in built ? built.app.fetch(request, env, ctx) : misconfigured(built.error);
+  },
+};
