@@ -210,11 +210,15 @@ export interface PgliteBackendOptions {
 }
 
 export function pgliteBackend(db: PGlite, opts: PgliteBackendOptions = {}): LocalNeonBackend {
-  const options = (): QueryOptions => ({ rowMode: 'array', parsers: rawParsers(db), serializers: RAW_SERIALIZERS });
+  // Wait for PGlite's start-up, which registers the array-type parsers (else arrays come back parsed).
+  const options = async (): Promise<QueryOptions> => {
+    await db.waitReady;
+    return { rowMode: 'array', parsers: rawParsers(db), serializers: RAW_SERIALIZERS };
+  };
   return {
     kind: 'pglite',
     // db.query waits for any running db.transaction(), so nothing interleaves with a batch.
-    query: async (q) => fromPglite(await db.query<(string | null)[]>(q.query, q.params, options())),
+    query: async (q) => fromPglite(await db.query<(string | null)[]>(q.query, q.params, await options())),
     batch: (queries, o) =>
       db.transaction(async (tx) => {
         // PGlite's transaction() issues a plain BEGIN; SET TRANSACTION as the first statement
@@ -222,7 +226,7 @@ export function pgliteBackend(db: PGlite, opts: PgliteBackendOptions = {}): Loca
         const modes = transactionModes(o);
         if (modes) await tx.exec(`SET TRANSACTION ${modes}`);
         const out: LocalNeonResult[] = [];
-        for (const q of queries) out.push(fromPglite(await tx.query<(string | null)[]>(q.query, q.params, options())));
+        for (const q of queries) out.push(fromPglite(await tx.query<(string | null)[]>(q.query, q.params, await options())));
         return out;
       }),
     close: async () => {

@@ -71,12 +71,17 @@ export function createPostgresDatabase(url: string, opts: { max?: number } = {})
   return sessionDatabase('node-postgres', db, () => pool.end());
 }
 
-/** `dataDir` is a folder, or `memory://` for a throwaway database. */
-export async function createPgliteDatabase(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+/**
+ * `source` is a folder, `memory://` for a throwaway database, or an open PGlite that
+ * someone else owns (it is then not closed here).
+ */
+export async function createPgliteDatabase(source: string | PGlite): Promise<Database> {
+  if (typeof source === 'string' && !source.startsWith('memory://')) mkdirSync(source, { recursive: true });
+  const client = typeof source === 'string' ? await PGlite.create(source) : source;
   const db = drizzlePglite({ client, schema }) as unknown as Db;
-  return sessionDatabase('pglite', db, () => client.close());
+  return sessionDatabase('pglite', db, async () => {
+    if (typeof source === 'string') await client.close();
+  });
 }
 
 /** Applies pending migrations with a session driver (transactional DDL). */

@@ -66,7 +66,7 @@ function translateHttpException(err: HTTPException): ApiError | undefined {
   if (err.status === 400 && /malformed json/i.test(err.message)) {
     return new ApiError('malformed_json', 'The request body is not valid JSON.');
   }
-  if (err.status === 400 && /content-type/i.test(err.message)) {
+  if (err.status === 415 || (err.status === 400 && /unsupported media type|content-type/i.test(err.message))) {
     return new ApiError('unsupported_media_type', 'Send the body as application/json.');
   }
   if (err.status >= 400 && err.status < 500) return new ApiError('bad_request', err.message || undefined);

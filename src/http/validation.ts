@@ -2,11 +2,14 @@ import type { Context } from 'hono';
 import type { ZodError } from 'zod';
 import { ApiError, type FieldError } from '../errors.js';
 
+/** One entry per field: the first issue is the one worth fixing (later ones may follow from it). */
 export function fieldErrors(error: ZodError, target: string): FieldError[] {
-  return error.issues.map((issue) => ({
-    field: [target, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+  const byField = new Map<string, string>();
+  for (const issue of error.issues) {
+    const field = [target, ...issue.path.map(String)].join('.');
+    if (!byField.has(field)) byField.set(field, issue.message);
+  }
+  return [...byField].map(([field, message]) => ({ field, message }));
 }
 
 type HookResult = { success: true } | { success: false; error: ZodError; target: string };

@@ -1,0 +1,130 @@
+import { sign } from 'hono/jwt';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, uniqueEmail } from '../support/client.js';
+import type { Harness } from '../support/harness.js';
+
+/** The auth journey and its bad inputs; runs on Node and inside workerd. */
+export function authJourney(harness: () => Harness) {
+  const register = async (email = uniqueEmail(), password = 'correct horse battery') => {
+    const res = await harness().api.post('/v1/auth/register', { email, password, name: 'Ada' });
+    expect(res.status, res.text).toBe(201);
+    return { email, password, session: res.body };
+  };
+
+  describe('auth journey', () => {
+    it('register → login → me → refresh → reuse detection → logout', async () => {
+      const { api } = harness();
+      const email = uniqueEmail('Journey').toUpperCase();
+      const reg = await register(email, 'correct horse battery');
+      expect(reg.session).toMatchObject({
+        user: { email: email.toLowerCase(), role: 'customer', name: 'Ada' },
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
+      expect(reg.session.user.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(JSON.stringify(reg.session)).not.toContain('correct horse');
+
+      const login = await api.post('/v1/auth/login', { email: email.toLowerCase(), password: 'correct horse battery' });
+      expect(login.status, login.text).toBe(200);
+      expect(login.body.user.id).toBe(reg.session.user.id);
+
+      const me = await api.get('/v1/me', { token: login.body.accessToken });
+      expect(me.status, me.text).toBe(200);
+      expect(me.body).toEqual(reg.session.user);
+
+      const rotated = await api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken });
+      expect(rotated.status, rotated.text).toBe(200);
+      expect(rotated.body.refreshToken).not.toBe(login.body.refreshToken);
+      expect((await api.get('/v1/me', { token: rotated.body.accessToken })).status).toBe(200);
+
+      // The old token again: a replay. The whole chain dies, including the newest token.
+      const replay = await api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken });
+      expectProblem(replay, 401, 'refresh_token_reused');
+      const descendant = await api.post('/v1/auth/refresh', { refreshToken: rotated.body.refreshToken });
+      expectProblem(descendant, 401, 'invalid_refresh_token');
+
+      // Other sessions (the one from registration) are a separate chain and still work.
+      const other = await api.post('/v1/auth/refresh', { refreshToken: reg.session.refreshToken });
+      expect(other.status, other.text).toBe(200);
+
+      const out = await api.post('/v1/auth/logout', { refreshToken: other.body.refreshToken });
+      expect(out.status).toBe(204);
+      expect(out.text).toBe('');
+      expectProblem(await api.post('/v1/auth/refresh', { refreshToken: other.body.refreshToken }), 401, 'invalid_refresh_token');
+      expect((await api.post('/v1/auth/logout', { refreshToken: other.body.refreshToken })).status).toBe(204);
+    });
+
+    it('registration always makes a customer and rejects a duplicate email in any case', async () => {
+      const { api } = harness();
+      const email = uniqueEmail('dup');
+      await register(email);
+      const again = await api.post('/v1/auth/register', { email: `  ${email.toUpperCase()} `, password: 'another password' });
+      expectProblem(again, 409, 'email_taken');
+      const escalate = await api.post('/v1/auth/register', { email: uniqueEmail(), password: 'long enough', role: 'admin' });
+      const body = expectProblem(escalate, 422, 'validation_failed');
+      expect(body.errors).toEqual([expect.objectContaining({ field: 'body' })]);
+    });
+
+    it('a wrong password and an unknown email get the same answer', async () => {
+      const { api } = harness();
+      const { email } = await register();
+      const wrong = await api.post('/v1/auth/login', { email, password: 'not the password' });
+      const unknown = await api.post('/v1/auth/login', { email: uniqueEmail('ghost'), password: 'not the password' });
+      const strip = (b: Record<string, unknown>) => ({ ...b, requestId: undefined });
+      expectProblem(wrong, 401, 'invalid_credentials');
+      expectProblem(unknown, 401, 'invalid_credentials');
+      expect(strip(wrong.body)).toEqual(strip(unknown.body));
+    });
+
+    it('rejects missing, tampered, expired, alg:none and wrongly-signed access tokens', async () => {
+      const { api, jwtSecret } = harness();
+      const { session } = await register();
+      const token: string = session.accessToken;
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { sub: session.user.id, role: 'admin', iss: 'laundry-api' };
+      const b64url = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+      const [header, , signature] = token.split('.');
+      const cases: Array<[string, Record<string, string>, string]> = [
+        ['missing', {}, 'auth_required'],
+        ['not bearer', { authorization: `Basic ${btoa('a:b')}` }, 'invalid_token'],
+        ['garbage', { authorization: 'Bearer not.a.jwt' }, 'invalid_token'],
+        // Same signature, escalated payload.
+        ['tampered', { authorization: `Bearer ${header}.${b64url({ ...claims, iat: now, exp: now + 600 })}.${signature}` }, 'invalid_token'],
+        ['alg none', { authorization: `Bearer ${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ ...claims, iat: now, exp: now + 600 })}.` }, 'invalid_token'],
+        ['other secret', { authorization: `Bearer ${await sign({ ...claims, iat: now, exp: now + 600 }, 'x'.repeat(40), 'HS256')}` }, 'invalid_token'],
+        ['expired', { authorization: `Bearer ${await sign({ ...claims, role: 'customer', iat: now - 3600, exp: now - 60 }, jwtSecret, 'HS256')}` }, 'token_expired'],
+      ];
+      for (const [name, headers, code] of cases) {
+        const res = await api.get('/v1/me', { headers });
+        expect({ name, status: res.status, code: res.body?.code }).toEqual({ name, status: 401, code });
+        expectProblem(res, 401, code);
+      }
+    });
+
+    it('answers bad bodies with 4xx problems, never 500', async () => {
+      const { api } = harness();
+      expectProblem(await api.post('/v1/auth/login', undefined, { rawBody: '{"email": "a@b.c", ' }), 400, 'malformed_json');
+
+      const wrongTypes = expectProblem(await api.post('/v1/auth/register', { email: 42, password: ['x'] }), 422, 'validation_failed');
+      expect(wrongTypes.errors.map((e: { field: string }) => e.field).sort()).toEqual(['body.email', 'body.password']);
+
+      const missing = expectProblem(await api.post('/v1/auth/login', { email: uniqueEmail() }), 422, 'validation_failed');
+      expect(missing.errors).toEqual([expect.objectContaining({ field: 'body.password' })]);
+
+      const short = expectProblem(await api.post('/v1/auth/register', { email: uniqueEmail(), password: 'short' }), 422, 'validation_failed');
+      expect(short.errors[0].field).toBe('body.password');
+
+      expectProblem(await api.post('/v1/auth/refresh', { refreshToken: 12345 }), 422, 'validation_failed');
+      expectProblem(await api.post('/v1/auth/refresh', { refreshToken: 'x'.repeat(43) }), 401, 'invalid_refresh_token');
+
+      const huge = { email: uniqueEmail(), password: 'p'.repeat(100), name: 'n'.repeat(200_000) };
+      expectProblem(await api.post('/v1/auth/register', huge), 413, 'payload_too_large');
+
+      const form = await api.post('/v1/auth/login', undefined, {
+        rawBody: 'email=a@b.c&password=x',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expectProblem(form, 415, 'unsupported_media_type');
+    });
+  });
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { expectProblem } from '../support/client.js';
+import type { Harness } from '../support/harness.js';
+
+/** Health, docs, request ids, headers and unknown routes; runs on Node and inside workerd. */
+export function platformJourney(harness: () => Harness) {
+  describe('platform', () => {
+    it('liveness touches nothing; readiness checks the database', async () => {
+      const { api } = harness();
+      const live = await api.get('/healthz');
+      expect(live.status).toBe(200);
+      expect(live.body).toEqual({ status: 'ok' });
+      const ready = await api.get('/readyz');
+      expect(ready.status, ready.text).toBe(200);
+      expect(ready.body).toMatchObject({ status: 'ready', checks: { database: { status: 'ok' } } });
+    });
+
+    it('serves an OpenAPI 3.1 document generated from the routes, and the docs page', async () => {
+      const { api } = harness();
+      const doc = await api.get('/openapi.json');
+      expect(doc.status).toBe(200);
+      expect(doc.body.openapi).toBe('3.1.0');
+      for (const path of ['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/me', '/v1/services', '/v1/admin/services', '/v1/admin/services/{id}', '/healthz', '/readyz']) {
+        expect(doc.body.paths, path).toHaveProperty([path]);
+      }
+      expect(doc.body.paths['/v1/admin/services'].post.responses).toHaveProperty(['403']);
+      expect(doc.body.components.schemas).toHaveProperty(['Problem']);
+      const docs = await api.get('/docs');
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get('content-type')).toContain('text/html');
+      expect(docs.text).toContain('/openapi.json');
+    });
+
+    it('echoes a sane X-Request-Id, replaces an unsafe one, and sets security headers', async () => {
+      const { api } = harness();
+      const mine = await api.get('/healthz', { headers: { 'x-request-id': 'client-abc-12345' } });
+      expect(mine.headers.get('x-request-id')).toBe('client-abc-12345');
+      const unsafe = await api.get('/healthz', { headers: { 'x-request-id': 'bad id\twith spaces' } });
+      expect(unsafe.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{16}$/);
+      expect(mine.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(mine.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(mine.headers.get('x-app-version')).toBeTruthy();
+    });
+
+    it('answers unknown routes and methods with a 404 problem', async () => {
+      const { api } = harness();
+      expectProblem(await api.get('/v1/nope'), 404, 'route_not_found');
+      expectProblem(await api.send('DELETE', '/v1/services'), 404, 'route_not_found');
+    });
+
+    it('answers CORS preflight from the configured origins', async () => {
+      const { api } = harness();
+      const res = await api.send('OPTIONS', '/v1/services', undefined, {
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+    });
+  });
+}

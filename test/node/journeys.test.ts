@@ -1,0 +1,17 @@
+import { afterAll, beforeAll } from 'vitest';
+import { authJourney } from '../journeys/auth.js';
+import { catalogJourney } from '../journeys/catalog.js';
+import { platformJourney } from '../journeys/platform.js';
+import { createTestApp, type TestApp } from '../support/node-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+authJourney(() => t);
+catalogJourney(() => t);
+platformJourney(() => t);

@@ -1,0 +1,36 @@
+/**
+ * Fresh, migrated, seeded databases for a test run. With TEST_DATABASE_URL set they live
+ * on that PostgreSQL server (one database per suite, recreated each run, so suites never
+ * share rows); without it, in an in-memory PGlite.
+ */
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/client.js';
+import { seedCatalog } from '../../src/db/seed.js';
+import { createPostgresDatabase, migrateDatabase } from '../../src/node.js';
+
+export async function recreateServerDatabase(serverUrl: string, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const database = createPostgresDatabase(url.toString(), { max: 1 });
+  try {
+    await prepare(database);
+  } finally {
+    await database.close();
+  }
+  return url.toString();
+}
+
+export async function prepare(database: Database): Promise<void> {
+  await migrateDatabase(database);
+  await seedCatalog(database, loadConfig({ APP_ENV: 'test' }).currency);
+}

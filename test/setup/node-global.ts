@@ -1,0 +1,14 @@
+import type { TestProject } from 'vitest/node';
+import { recreateServerDatabase } from './databases.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Set when TEST_DATABASE_URL is: the Node suite's own database on that server. */
+    nodeDatabaseUrl: string | null;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const server = process.env.TEST_DATABASE_URL;
+  project.provide('nodeDatabaseUrl', server ? await recreateServerDatabase(server, 'laundry_test_node') : null);
+}

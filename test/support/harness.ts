@@ -1,0 +1,12 @@
+import type { ApiClient } from './client.js';
+
+/** What a shared journey needs from the runtime it runs on. */
+export interface Harness {
+  api: ApiClient;
+  /** The JWT secret the app under test was configured with, to forge test tokens. */
+  jwtSecret: string;
+  /** Changes a user's role in the database, as `npm run cli -- set-role` does. */
+  setRole(email: string, role: 'customer' | 'staff' | 'admin'): Promise<void>;
+}
+
+export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';

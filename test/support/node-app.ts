@@ -1,0 +1,47 @@
+import { eq } from 'drizzle-orm';
+import { inject } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/client.js';
+import { users } from '../../src/db/schema.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { createNodeDeps, createPgliteDatabase, createPostgresDatabase } from '../../src/node.js';
+import { prepare } from '../setup/databases.js';
+import { apiClient } from './client.js';
+import { TEST_JWT_SECRET, type Harness } from './harness.js';
+
+/** The database the Node suite runs on: the PostgreSQL server when configured, else PGlite. */
+export async function openTestDatabase(): Promise<Database> {
+  const url = inject('nodeDatabaseUrl');
+  if (url) return createPostgresDatabase(url, { max: 20 });
+  const database = await createPgliteDatabase('memory://');
+  await prepare(database);
+  return database;
+}
+
+export interface TestApp extends Harness {
+  app: ReturnType<typeof createApp>;
+  deps: ReturnType<typeof createNodeDeps>;
+  logger: ReturnType<typeof createMemoryLogger>;
+  close(): Promise<void>;
+}
+
+/** Builds the real app with injected config (never by editing process.env). */
+export async function createTestApp(opts: { database?: Database; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const database = opts.database ?? (await openTestDatabase());
+  const config = loadConfig({ APP_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...opts.env });
+  const logger = createMemoryLogger();
+  const deps = createNodeDeps(config, { database, logger });
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    logger,
+    api: apiClient((request) => Promise.resolve(app.fetch(request))),
+    jwtSecret: TEST_JWT_SECRET,
+    setRole: async (email, role) => {
+      await database.db.update(users).set({ role }).where(eq(users.email, email));
+    },
+    close: () => database.close(),
+  };
+}

@@ -1,0 +1,8 @@
+import { authJourney } from '../journeys/auth.js';
+import { catalogJourney } from '../journeys/catalog.js';
+import { platformJourney } from '../journeys/platform.js';
+import { workerHarness } from './support.js';
+
+authJourney(() => workerHarness);
+catalogJourney(() => workerHarness);
+platformJourney(() => workerHarness);

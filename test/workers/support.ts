@@ -1,0 +1,33 @@
+import { neon } from '@neondatabase/serverless';
+import { SELF, env } from 'cloudflare:test';
+import { apiClient } from '../support/client.js';
+import type { Harness } from '../support/harness.js';
+
+interface TestEnv {
+  JWT_SECRET: string;
+  DATABASE_URL: string;
+  NEON_LOCAL_ENDPOINT: string;
+  TEST_DB_BACKEND: 'postgres' | 'pglite';
+}
+export const testEnv = env as unknown as TestEnv;
+
+/** Direct SQL from inside workerd, through the same driver and endpoint the Worker uses. */
+export const sqlDirect = () => neon(testEnv.DATABASE_URL);
+
+/** The endpoint's counters: every POST is one database round trip. */
+export async function roundTrips(): Promise<{ queries: number; batches: number }> {
+  const res = await fetch(new URL('/__stats', testEnv.NEON_LOCAL_ENDPOINT));
+  return (await res.json()) as { queries: number; batches: number };
+}
+
+export async function resetRoundTrips(): Promise<void> {
+  await fetch(new URL('/__stats/reset', testEnv.NEON_LOCAL_ENDPOINT), { method: 'POST' });
+}
+
+export const workerHarness: Harness = {
+  api: apiClient((request) => SELF.fetch(request)),
+  jwtSecret: testEnv.JWT_SECRET,
+  setRole: async (email, role) => {
+    await sqlDirect().query('UPDATE users SET role = $1 WHERE email = $2', [role, email]);
+  },
+};

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm test` runs three projects:
+ * - unit: pure functions, no I/O;
+ * - node: the app on Node, on the PostgreSQL server when TEST_DATABASE_URL is set, else PGlite;
+ * - workers: the Worker inside workerd, through the real neon-http driver and the local
+ *   Neon-compatible endpoint (see vitest.workers.config.ts).
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/setup/node-global.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      './vitest.workers.config.ts',
+    ],
+  },
+});

@@ -1,0 +1,61 @@
+import { PGlite } from '@electric-sql/pglite';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineProject } from 'vitest/config';
+import { pgBackend, pgliteBackend, startLocalNeon } from './scripts/local-neon.js';
+import { createPgliteDatabase } from './src/node.js';
+import { prepare, recreateServerDatabase } from './test/setup/databases.js';
+import { TEST_JWT_SECRET } from './test/support/harness.js';
+
+/*
+ * The Worker runs inside workerd with the real neon-http driver. Its SQL goes to the
+ * local Neon-compatible endpoint, started here in the config itself (a value provided by
+ * globalSetup arrives too late for Miniflare bindings), in front of its own database on
+ * the PostgreSQL server (TEST_DATABASE_URL) or, without one, an in-memory PGlite.
+ */
+async function startDatabaseEndpoint() {
+  const server = process.env.TEST_DATABASE_URL;
+  if (server) {
+    const url = await recreateServerDatabase(server, 'laundry_test_workers');
+    const db = pgBackend(url, { max: 20 });
+    return { backend: 'postgres' as const, endpoint: await startLocalNeon({ backend: db }), close: () => db.close() };
+  }
+  const pglite = await PGlite.create('memory://');
+  await prepare(await createPgliteDatabase(pglite));
+  const endpoint = await startLocalNeon({ backend: pgliteBackend(pglite) });
+  return { backend: 'pglite' as const, endpoint, close: () => pglite.close() };
+}
+
+const { backend, endpoint, close } = await startDatabaseEndpoint();
+// test/setup/workers-global.ts stops these when the run ends (it runs in this process).
+(globalThis as { __stopWorkersDatabase?: () => Promise<void> }).__stopWorkersDatabase = async () => {
+  await endpoint.close();
+  await close();
+};
+
+export default defineProject({
+  plugins: [
+    cloudflareTest({
+      main: './src/worker.ts',
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          APP_ENV: 'test',
+          JWT_SECRET: TEST_JWT_SECRET,
+          // Any well-formed URL: the local endpoint serves one fixed database.
+          DATABASE_URL: 'postgres://app:app@db.localtest:5432/laundry',
+          NEON_LOCAL_ENDPOINT: endpoint.url,
+          TEST_DB_BACKEND: backend,
+          LOG_LEVEL: 'warn',
+        },
+      },
+    }),
+  ],
+  test: {
+    name: 'workers',
+    include: ['test/workers/**/*.test.ts'],
+    globalSetup: ['test/setup/workers-global.ts'],
+    // Round-trip assertions read the endpoint's global counters: one file at a time.
+    fileParallelism: false,
+    testTimeout: 30_000,
+  },
+});
