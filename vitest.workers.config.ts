@@ -17,11 +17,11 @@ async function startDatabaseEndpoint() {
   if (server) {
     const url = await recreateServerDatabase(server, 'laundry_test_workers');
     const db = pgBackend(url, { max: 20 });
-    return { backend: 'postgres' as const, endpoint: await startLocalNeon({ backend: db }), close: () => db.close() };
+    return { backend: 'postgres' as const, endpoint: await startLocalNeon({ backend: db, unref: true }), close: () => db.close() };
   }
   const pglite = await PGlite.create('memory://');
   await prepare(await createPgliteDatabase(pglite));
-  const endpoint = await startLocalNeon({ backend: pgliteBackend(pglite) });
+  const endpoint = await startLocalNeon({ backend: pgliteBackend(pglite), unref: true });
   return { backend: 'pglite' as const, endpoint, close: () => pglite.close() };
 }
 

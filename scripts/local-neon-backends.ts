@@ -95,6 +95,8 @@ export function pgBackend(connectionString: string, opts: PgBackendOptions = {})
   const pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 10,
+    // Idle connections must not keep a test runner alive after its last test.
+    allowExitOnIdle: true,
     ...(timeZone ? { options: `-c TimeZone=${timeZone}` } : {}),
   });
   pool.on('error', () => {}); // an idle client died; the pool drops it, the next checkout reconnects

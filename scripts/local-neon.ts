@@ -65,6 +65,8 @@ export interface StartLocalNeonOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Let the process exit while the server is still open (test runners that load it eagerly). */
+  unref?: boolean;
 }
 
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -235,6 +237,7 @@ export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<Local
       resolve();
     });
   });
+  if (opts.unref) server.unref();
   const { port } = server.address() as AddressInfo;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
