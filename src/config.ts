@@ -62,7 +62,7 @@ const rawSchema = z.object({
   JWT_SECRET: optionalString,
   STRIPE_SECRET_KEY: optionalString,
   STRIPE_WEBHOOK_SECRET: optionalString,
-  PORT: intFromString(3000, 1, 65535),
+  PORT: intFromString(3000, 0, 65535),
   /** Comma-separated origins allowed by CORS; `*` allows any origin (never with credentials). */
   CORS_ORIGINS: optionalString,
   /** Maximum accepted request body, in bytes. */

@@ -143,7 +143,7 @@ export interface RunningServer {
  */
 export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const config = loadConfig(env);
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, env.PGLITE_DIR ?? DEFAULT_PGLITE_DIR);
   const deps = createNodeDeps(config, { database });
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {

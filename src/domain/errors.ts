@@ -29,6 +29,7 @@ export const DOMAIN_ERROR_STATUS = {
   invalid_time_zone: 422,
   invalid_range: 422,
   invalid_date: 422,
+  invalid_time: 422,
   invalid_slot_template: 422,
   // idempotency
   idempotency_key_missing: 400,

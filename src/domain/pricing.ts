@@ -129,7 +129,8 @@ function sumAddOns(line: LineInput, lineIndex: number): bigint {
   let total = 0n;
   for (const addOn of line.addOns) {
     if (addOn.serviceId !== line.service.id) {
-      throw new DomainError('invalid_add_on', `Line ${lineIndex}: add-on ${addOn.id} does not belong to service ${line.service.id}`, {
+      const message = `Line ${lineIndex}: add-on ${addOn.id} does not belong to service ${line.service.id}`;
+      throw new DomainError('invalid_add_on', message, {
         lineIndex,
         addOnId: addOn.id,
         reason: 'wrong_service',
@@ -154,10 +155,16 @@ function expressUnavailable(serviceId: string): DomainError {
   });
 }
 
-function priceLine(line: LineInput, lineIndex: number, express: boolean, rules: PricingRules): { priced: PricedLine; total: bigint; surcharge: bigint } {
+function priceLine(
+  line: LineInput,
+  lineIndex: number,
+  express: boolean,
+  rules: PricingRules,
+): { priced: PricedLine; total: bigint; surcharge: bigint } {
   const { service } = line;
   if (service.currency !== rules.currency) {
-    throw new DomainError('currency_mismatch', `Service ${service.id} is priced in ${service.currency}, the shop in ${rules.currency}`, {
+    const message = `Service ${service.id} is priced in ${service.currency}, the shop in ${rules.currency}`;
+    throw new DomainError('currency_mismatch', message, {
       lineIndex,
       serviceId: service.id,
       serviceCurrency: service.currency,
@@ -196,7 +203,11 @@ function priceLine(line: LineInput, lineIndex: number, express: boolean, rules: 
  * Computes the server-side price of an order. Every amount is an integer in minor units;
  * anything that cannot be priced exactly is rejected rather than approximated.
  */
-export function priceOrder(lines: LineInput[], opts: { express: boolean }, rules: PricingRules): PriceBreakdown {
+export function priceOrder(
+  lines: LineInput[],
+  opts: { express: boolean },
+  rules: PricingRules,
+): PriceBreakdown {
   if (lines.length === 0) throw new DomainError('empty_order', 'An order needs at least one line');
   const minimumOrder = requireMoney(rules.minimumOrder, 'minimumOrder');
   const deliveryFee = requireMoney(rules.deliveryFee, 'deliveryFee');

@@ -1,0 +1,86 @@
+/**
+ * Round trips per request, counted by the local Neon endpoint while the app runs on the
+ * real neon-http driver: the number a Worker would pay at the edge.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
+import { createNeonDatabase } from '../../src/db/neon.js';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgliteDatabase } from '../../src/node.js';
+import { prepare } from '../setup/databases.js';
+import { uniqueEmail } from '../support/client.js';
+import { createTestApp, type TestApp } from '../support/node-app.js';
+
+let pglite: PGlite;
+let endpoint: LocalNeonServer;
+let t: TestApp;
+
+beforeAll(async () => {
+  pglite = await PGlite.create('memory://');
+  await prepare(await createPgliteDatabase(pglite));
+  endpoint = await startLocalNeon({ backend: pgliteBackend(pglite) });
+  const database = createNeonDatabase('postgres://app:app@db.localtest:5432/laundry', { localEndpoint: endpoint.url });
+  t = await createTestApp({ database });
+});
+afterAll(async () => {
+  await endpoint.close();
+  await pglite.close();
+});
+
+async function roundTripsOf(call: () => Promise<{ status: number }>, status: number): Promise<number> {
+  endpoint.resetStats();
+  const res = await call();
+  expect(res.status).toBe(status);
+  const s = endpoint.stats();
+  return s.queries + s.batches;
+}
+
+describe('round trips per request (neon-http driver)', () => {
+  it('register, login, me, refresh and logout take one each; health none', async () => {
+    const email = uniqueEmail('rt');
+    const body = { email, password: 'round trip password' };
+    expect(await roundTripsOf(() => t.api.post('/v1/auth/register', body), 201)).toBe(1);
+
+    let session: any;
+    expect(
+      await roundTripsOf(async () => {
+        const res = await t.api.post('/v1/auth/login', body);
+        session = res.body;
+        return res;
+      }, 200),
+    ).toBe(1);
+    expect(await roundTripsOf(() => t.api.get('/v1/me', { token: session.accessToken }), 200)).toBe(1);
+    let rotated: any;
+    expect(
+      await roundTripsOf(async () => {
+        const res = await t.api.post('/v1/auth/refresh', { refreshToken: session.refreshToken });
+        rotated = res.body;
+        return res;
+      }, 200),
+    ).toBe(1);
+    expect(await roundTripsOf(() => t.api.post('/v1/auth/logout', { refreshToken: rotated.refreshToken }), 204)).toBe(1);
+    expect(await roundTripsOf(() => t.api.get('/healthz'), 200)).toBe(0);
+    // Rejected before any I/O: bad token, bad body.
+    expect(await roundTripsOf(() => t.api.get('/v1/me', { token: 'x.y.z' }), 401)).toBe(0);
+    expect(await roundTripsOf(() => t.api.post('/v1/auth/login', { email }), 422)).toBe(0);
+  });
+
+  it('catalog reads and admin writes take one each', async () => {
+    const email = uniqueEmail('rt-admin');
+    await t.api.post('/v1/auth/register', { email, password: 'round trip password' });
+    await t.setRole(email, 'admin');
+    const token = (await t.api.post('/v1/auth/login', { email, password: 'round trip password' })).body.accessToken;
+    expect(await roundTripsOf(() => t.api.get('/v1/services'), 200)).toBe(1);
+    const svc = { slug: `rt-${crypto.randomUUID().slice(0, 6)}`, name: 'RT', pricingModel: 'per_item', unitPrice: 100, turnaroundHours: 24, addOns: [{ slug: 'a', name: 'A', price: 1 }] };
+    let id = '';
+    expect(
+      await roundTripsOf(async () => {
+        const res = await t.api.post('/v1/admin/services', svc, { token });
+        id = res.body.id;
+        return res;
+      }, 201),
+    ).toBe(1);
+    expect(await roundTripsOf(() => t.api.patch(`/v1/admin/services/${id}`, { unitPrice: 120 }, { token }), 200)).toBe(1);
+    expect(await roundTripsOf(() => t.api.get('/readyz'), 200)).toBe(1);
+  });
+});
