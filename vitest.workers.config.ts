@@ -14,6 +14,9 @@ import { TEST_JWT_SECRET } from './test/support/harness.js';
  */
 async function startDatabaseEndpoint() {
   const server = process.env.TEST_DATABASE_URL;
+  if (process.env.REQUIRE_SERVER_DB === '1' && !server) {
+    throw new Error('REQUIRE_SERVER_DB=1 but TEST_DATABASE_URL is unset: the Workers suite would not touch PostgreSQL');
+  }
   if (server) {
     const url = await recreateServerDatabase(server, 'laundry_test_workers');
     const db = pgBackend(url, { max: 20 });
