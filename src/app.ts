@@ -6,9 +6,13 @@ import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { createRouter } from './http/context.js';
 import { errorHandler, notFoundHandler, requestContext } from './http/middleware.js';
+import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { orderRoutes } from './modules/orders/routes.js';
+import { schedulingRoutes } from './modules/scheduling/routes.js';
+import { staffRoutes } from './modules/staff/routes.js';
 
 export const API_TITLE = 'Laundry pickup & delivery API';
 export const API_VERSION = '1.0.0';
@@ -46,6 +50,10 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes);
   app.route('/', authRoutes);
   app.route('/', catalogRoutes);
+  app.route('/', addressRoutes);
+  app.route('/', schedulingRoutes);
+  app.route('/', orderRoutes);
+  app.route('/', staffRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -1,10 +1,12 @@
 import { z } from '@hono/zod-openapi';
+import { DOMAIN_ERROR_STATUS, isDomainError } from './domain/errors.js';
 
 /**
  * The closed set of machine-readable error codes. Clients branch on `code`, never on
  * `title` or `detail`, so a code is never renamed once shipped.
  */
 export const ERROR_STATUS = {
+  ...DOMAIN_ERROR_STATUS,
   malformed_json: 400,
   bad_request: 400,
   auth_required: 401,
@@ -22,6 +24,10 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,
+  idempotency_key_reused: 422,
+  postcode_not_served: 422,
+  order_not_cancellable: 409,
+  already_weighed: 409,
   internal_error: 500,
   service_unavailable: 503,
 } as const;
@@ -29,7 +35,8 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 
-const TITLES: Record<ErrorCode, string> = {
+/** Titles where the code alone reads badly; the rest are derived from the code. */
+const TITLES: Partial<Record<ErrorCode, string>> = {
   malformed_json: 'Malformed JSON body',
   bad_request: 'Bad request',
   auth_required: 'Authentication required',
@@ -47,9 +54,17 @@ const TITLES: Record<ErrorCode, string> = {
   payload_too_large: 'Request body too large',
   unsupported_media_type: 'Unsupported media type',
   validation_failed: 'Request validation failed',
+  idempotency_key_reused: 'Idempotency-Key reused with a different request',
   internal_error: 'Internal server error',
   service_unavailable: 'Service unavailable',
 };
+
+export function titleOf(code: ErrorCode): string {
+  const t = TITLES[code];
+  if (t) return t;
+  const words = code.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
 
 export interface FieldError {
   /** JSON pointer-ish dotted path into the request part, e.g. `body.email`. */
@@ -59,12 +74,14 @@ export interface FieldError {
 
 export class ApiError extends Error {
   readonly status: ErrorStatus;
+  /** Machine-readable context (e.g. which slot, which states are allowed next). */
+  details?: Record<string, unknown>;
   constructor(
     readonly code: ErrorCode,
     detail?: string,
     readonly errors?: FieldError[],
   ) {
-    super(detail ?? TITLES[code]);
+    super(detail ?? titleOf(code));
     this.name = 'ApiError';
     this.status = ERROR_STATUS[code];
   }
@@ -81,16 +98,27 @@ export interface Problem {
   errors?: FieldError[];
 }
 
+/** Domain rule violations become ApiErrors with the same code; anything else is not ours to map. */
+export function asApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (isDomainError(err)) {
+    const e = new ApiError(err.code, err.message);
+    return Object.assign(e, { details: err.details });
+  }
+  return undefined;
+}
+
 export function problemOf(err: ApiError, requestId: string, instance?: string): Problem {
   return {
     type: `urn:laundry:problem:${err.code}`,
-    title: TITLES[err.code],
+    title: titleOf(err.code),
     status: err.status,
     detail: err.message,
     code: err.code,
     requestId,
     ...(instance ? { instance } : {}),
     ...(err.errors ? { errors: err.errors } : {}),
+    ...(err.details ? { details: err.details } : {}),
   };
 }
 
@@ -111,6 +139,7 @@ export const ProblemSchema = z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()
       .openapi({ description: 'Present on validation errors: one entry per failing field.' }),
+    details: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Context for business-rule errors.' }),
   })
   .openapi('Problem');
 
@@ -125,7 +154,7 @@ export function problemResponses(...statuses: number[]) {
     409: 'Conflicts with the current state.',
     413: 'Request body too large.',
     415: 'Content-Type must be application/json.',
-    422: 'Validation failed; `errors` lists the fields.',
+    422: 'Validation failed (`errors` lists the fields) or a business rule was broken (see `code`).',
     503: 'A dependency is unavailable.',
   };
   for (const s of statuses) {

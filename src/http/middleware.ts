@@ -4,7 +4,7 @@ import { matchedRoutes } from 'hono/route';
 import { verifyAccessToken } from '../auth/tokens.js';
 import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ApiError, PROBLEM_CONTENT_TYPE, problemOf } from '../errors.js';
+import { ApiError, PROBLEM_CONTENT_TYPE, asApiError, problemOf } from '../errors.js';
 import type { AppEnv, Principal } from './context.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -52,7 +52,8 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
 
 /** Maps anything thrown to a problem. Unknown errors are logged with their stack, never sent. */
 export function errorHandler(err: Error, c: Context<AppEnv>): Response {
-  if (err instanceof ApiError) return problemResponse(c, err);
+  const known = asApiError(err);
+  if (known && known.status < 500) return problemResponse(c, known);
   if (err instanceof HTTPException) {
     const translated = translateHttpException(err);
     if (translated) return problemResponse(c, translated);

@@ -7,6 +7,8 @@ export interface Harness {
   jwtSecret: string;
   /** Changes a user's role in the database, as `npm run cli -- set-role` does. */
   setRole(email: string, role: 'customer' | 'staff' | 'admin'): Promise<void>;
+  /** Raw SQL with $1… parameters straight to the app's database, for fixtures and checks. */
+  sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
 }
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';

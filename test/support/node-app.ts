@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -41,6 +41,14 @@ export async function createTestApp(opts: { database?: Database; env?: Record<st
     jwtSecret: TEST_JWT_SECRET,
     setRole: async (email, role) => {
       await database.db.update(users).set({ role }).where(eq(users.email, email));
+    },
+    sql: async <T,>(query: string, params: unknown[] = []): Promise<T[]> => {
+      const chunks: SQL[] = [];
+      const parts = query.split(/\$(\d+)/);
+      for (let i = 0; i < parts.length; i++) {
+        chunks.push(i % 2 === 0 ? sql.raw(parts[i]!) : sql`${params[Number(parts[i]) - 1]}`);
+      }
+      return (await database.rows(sql.join(chunks, sql``))) as T[];
     },
     close: () => database.close(),
   };

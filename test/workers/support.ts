@@ -30,4 +30,5 @@ export const workerHarness: Harness = {
   setRole: async (email, role) => {
     await sqlDirect().query('UPDATE users SET role = $1 WHERE email = $2', [role, email]);
   },
+  sql: async <T>(query: string, params: unknown[] = []) => (await sqlDirect().query(query, params)) as T[],
 };

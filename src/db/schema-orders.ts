@@ -1,0 +1,145 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { ORDER_STATUSES } from '../domain/order-status.js';
+import { pricingModel, services } from './schema-catalog.js';
+import { addresses, slots, zones } from './schema-scheduling.js';
+import { timestamps, users } from './schema-users.js';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const orderStatus = pgEnum('order_status', ORDER_STATUSES);
+export const paymentMethod = pgEnum('payment_method', ['card', 'on_delivery']);
+export const actorRole = pgEnum('actor_role', ['customer', 'staff', 'admin', 'system']);
+
+export interface AddressSnapshot {
+  label: string | null;
+  line1: string;
+  line2: string | null;
+  city: string;
+  postcode: string;
+  instructions: string | null;
+}
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    status: orderStatus('status').notNull(),
+    paymentMethod: paymentMethod('payment_method').notNull(),
+    zoneId: uuid('zone_id')
+      .notNull()
+      .references(() => zones.id),
+    addressId: uuid('address_id').references(() => addresses.id, { onDelete: 'set null' }),
+    /** The address as it was when ordered: later edits or deletion never move a booked pickup. */
+    address: jsonb('address').$type<AddressSnapshot>().notNull(),
+    pickupSlotId: uuid('pickup_slot_id')
+      .notNull()
+      .references(() => slots.id),
+    deliverySlotId: uuid('delivery_slot_id')
+      .notNull()
+      .references(() => slots.id),
+    express: boolean('express').notNull(),
+    notes: text('notes'),
+    currency: text('currency').notNull(),
+    /** Server-computed estimate (PriceBreakdown), minor units. */
+    estimate: jsonb('estimate').notNull(),
+    estimatedTotal: integer('estimated_total').notNull(),
+    /** Set once, at weigh-in: the price the payment is captured at. */
+    finalBreakdown: jsonb('final_breakdown'),
+    finalTotal: integer('final_total'),
+    weighedAt: ts('weighed_at'),
+    bagCount: integer('bag_count'),
+    cancelledAt: ts('cancelled_at'),
+    ...timestamps,
+  },
+  (t) => [
+    index('orders_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),
+    index('orders_status_created_idx').on(t.status, t.createdAt.desc(), t.id.desc()),
+    index('orders_pickup_slot_idx').on(t.pickupSlotId),
+    index('orders_delivery_slot_idx').on(t.deliverySlotId),
+    check('orders_totals_nonneg', sql`${t.estimatedTotal} >= 0 AND (${t.finalTotal} IS NULL OR ${t.finalTotal} >= 0)`),
+  ],
+);
+
+export const orderLines = pgTable(
+  'order_lines',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    serviceId: uuid('service_id')
+      .notNull()
+      .references(() => services.id),
+    /** Copied at order time: later catalog edits never reprice an order. */
+    serviceName: text('service_name').notNull(),
+    pricingModel: pricingModel('pricing_model').notNull(),
+    unitPrice: integer('unit_price').notNull(),
+    quantity: integer('quantity'),
+    estimatedWeightGrams: integer('estimated_weight_grams'),
+    finalQuantity: integer('final_quantity'),
+    finalWeightGrams: integer('final_weight_grams'),
+    addOns: jsonb('add_ons').$type<Array<{ id: string; name: string; price: number }>>().notNull(),
+    estimatedTotal: integer('estimated_total').notNull(),
+    finalTotal: integer('final_total'),
+  },
+  (t) => [index('order_lines_order_idx').on(t.orderId, t.position)],
+);
+
+/** The customer-visible timeline. Append-only: a trigger refuses UPDATE and DELETE. */
+export const orderEvents = pgTable(
+  'order_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id),
+    at: ts('at').notNull(),
+    actorRole: actorRole('actor_role').notNull(),
+    actorUserId: uuid('actor_user_id'),
+    /** created | status_changed | weighed */
+    type: text('type').notNull(),
+    fromStatus: orderStatus('from_status'),
+    toStatus: orderStatus('to_status'),
+    note: text('note'),
+    evidence: jsonb('evidence'),
+  },
+  (t) => [index('order_events_order_idx').on(t.orderId, t.id)],
+);
+
+/**
+ * Idempotency for order creation, scoped to the user. The response is stored in the same
+ * statement that creates the order, so a replay returns exactly what the first call did.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    statusCode: integer('status_code').notNull(),
+    response: jsonb('response').notNull(),
+    orderId: uuid('order_id').references(() => orders.id, { onDelete: 'set null' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);

@@ -1,0 +1,3 @@
+import { createRouter } from '../../http/context.js';
+
+export const staffRoutes = createRouter();

@@ -1,0 +1,93 @@
+/**
+ * Test data made through the harness, so the same fixtures work on Node and in workerd.
+ * Zones and slots are inserted with SQL (what an admin would otherwise create); users go
+ * through the real API. Every fixture is unique per call: suites never share rows.
+ */
+import { expect } from 'vitest';
+import { uniqueEmail } from './client.js';
+import type { Harness } from './harness.js';
+
+export interface Actor {
+  email: string;
+  userId: string;
+  token: string;
+}
+
+export async function actor(h: Harness, role: 'customer' | 'staff' | 'admin' = 'customer'): Promise<Actor> {
+  const email = uniqueEmail(role);
+  const password = 'fixture password';
+  const reg = await h.api.post('/v1/auth/register', { email, password });
+  expect(reg.status, reg.text).toBe(201);
+  if (role === 'customer') return { email, userId: reg.body.user.id, token: reg.body.accessToken };
+  await h.setRole(email, role);
+  const login = await h.api.post('/v1/auth/login', { email, password });
+  expect(login.body.user.role).toBe(role);
+  return { email, userId: login.body.user.id, token: login.body.accessToken };
+}
+
+/** A unique postcode prefix (letters only, so it cannot collide with another fixture's). */
+export function uniquePrefix(): string {
+  const letters = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
+  let p = 'Z';
+  for (let i = 0; i < 5; i++) p += letters[Math.floor(Math.random() * letters.length)];
+  return p;
+}
+
+export interface ZoneFixture {
+  id: string;
+  prefix: string;
+  /** A postcode inside the zone. */
+  postcode: string;
+}
+
+export async function zone(
+  h: Harness,
+  opts: { timeZone?: string; deliveryFee?: number; minimumOrder?: number; freeDeliveryFrom?: number | null } = {},
+): Promise<ZoneFixture> {
+  const prefix = uniquePrefix();
+  const [row] = await h.sql<{ id: string }>(
+    `INSERT INTO zones (name, postcode_prefixes, time_zone, delivery_fee, minimum_order, free_delivery_from)
+     VALUES ($1, ARRAY[$2]::text[], $3, $4, $5, $6) RETURNING id`,
+    [`Zone ${prefix}`, prefix, opts.timeZone ?? 'UTC', opts.deliveryFee ?? 499, opts.minimumOrder ?? 1500, opts.freeDeliveryFrom === undefined ? 5000 : opts.freeDeliveryFrom],
+  );
+  return { id: row!.id, prefix, postcode: `${prefix}1AA` };
+}
+
+export interface SlotFixture {
+  id: string;
+  startsAt: Date;
+  endsAt: Date;
+}
+
+const HOUR = 3_600_000;
+
+/** A window `startsInHours` from now, two hours long. */
+export async function slot(
+  h: Harness,
+  zoneId: string,
+  kind: 'pickup' | 'delivery',
+  opts: { startsInHours?: number; capacity?: number; cutoffMinutes?: number; closed?: boolean; reserved?: number } = {},
+): Promise<SlotFixture> {
+  const startsAt = new Date(Math.floor((Date.now() + (opts.startsInHours ?? 24) * HOUR) / 60_000) * 60_000);
+  const endsAt = new Date(startsAt.getTime() + 2 * HOUR);
+  const [row] = await h.sql<{ id: string }>(
+    `INSERT INTO slots (zone_id, kind, starts_at, ends_at, capacity, reserved, cutoff_minutes, closed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    [zoneId, kind, startsAt.toISOString(), endsAt.toISOString(), opts.capacity ?? 10, opts.reserved ?? 0, opts.cutoffMinutes ?? 120, opts.closed ?? false],
+  );
+  return { id: row!.id, startsAt, endsAt };
+}
+
+export async function slotReserved(h: Harness, slotId: string): Promise<number> {
+  const [row] = await h.sql<{ reserved: number }>('SELECT reserved FROM slots WHERE id = $1', [slotId]);
+  return Number(row!.reserved);
+}
+
+/** An address row for a customer, straight in the table (the API for it is tested on its own). */
+export async function address(h: Harness, userId: string, postcode: string): Promise<string> {
+  const [row] = await h.sql<{ id: string }>(
+    `INSERT INTO addresses (user_id, label, line1, city, postcode) VALUES ($1, 'Home', '1 Test Street', 'Testville', $2) RETURNING id`,
+    [userId, postcode],
+  );
+  return row!.id;
+}
