@@ -1,5 +1,7 @@
 import { relations } from 'drizzle-orm';
 import { addOns, services } from './schema-catalog.js';
+import { orderEvents, orderLines, orders } from './schema-orders.js';
+import { slots } from './schema-scheduling.js';
 import type { users } from './schema-users.js';
 
 /*
@@ -18,6 +20,23 @@ export * from './schema-orders.js';
 export const servicesRelations = relations(services, ({ many }) => ({ addOns: many(addOns) }));
 export const addOnsRelations = relations(addOns, ({ one }) => ({
   service: one(services, { fields: [addOns.serviceId], references: [services.id] }),
+}));
+
+export const ordersRelations = relations(orders, ({ many, one }) => ({
+  lines: many(orderLines),
+  events: many(orderEvents),
+  pickupSlot: one(slots, { fields: [orders.pickupSlotId], references: [slots.id], relationName: 'pickup' }),
+  deliverySlot: one(slots, { fields: [orders.deliverySlotId], references: [slots.id], relationName: 'delivery' }),
+}));
+export const orderLinesRelations = relations(orderLines, ({ one }) => ({
+  order: one(orders, { fields: [orderLines.orderId], references: [orders.id] }),
+}));
+export const orderEventsRelations = relations(orderEvents, ({ one }) => ({
+  order: one(orders, { fields: [orderEvents.orderId], references: [orders.id] }),
+}));
+export const slotsRelations = relations(slots, ({ many }) => ({
+  pickups: many(orders, { relationName: 'pickup' }),
+  deliveries: many(orders, { relationName: 'delivery' }),
 }));
 
 export type User = typeof users.$inferSelect;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
+import { ordersJourney } from '../journeys/orders.js';
 import { platformJourney } from '../journeys/platform.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
@@ -15,3 +16,4 @@ afterAll(async () => {
 authJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);
+ordersJourney(() => t);

@@ -1,0 +1,158 @@
+import { and, asc, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { OrderStatus } from '../../domain/order-status.js';
+import type { PriceBreakdown } from '../../domain/pricing.js';
+import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
+import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
+import type { OrderDto, OrderSummaryDto, TimelineEntryDto } from './schemas.js';
+
+type OrderRow = typeof orders.$inferSelect;
+type LineRow = typeof orderLines.$inferSelect;
+type EventRow = typeof orderEvents.$inferSelect;
+type SlotRow = typeof slots.$inferSelect;
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+export function toTimelineEntry(e: Pick<EventRow, 'at' | 'actorRole' | 'actorUserId' | 'type' | 'fromStatus' | 'toStatus' | 'note' | 'evidence'>): TimelineEntryDto {
+  return {
+    at: iso(e.at),
+    actor: { role: e.actorRole, userId: e.actorUserId },
+    type: e.type as TimelineEntryDto['type'],
+    from: e.fromStatus,
+    to: e.toStatus,
+    note: e.note,
+    evidence: (e.evidence as Record<string, unknown> | null) ?? null,
+  };
+}
+
+export function toOrderDto(
+  o: OrderRow,
+  lines: LineRow[],
+  events: EventRow[],
+  pickup: Pick<SlotRow, 'id' | 'startsAt' | 'endsAt'>,
+  delivery: Pick<SlotRow, 'id' | 'startsAt' | 'endsAt'>,
+): OrderDto {
+  return {
+    id: o.id,
+    status: o.status,
+    paymentMethod: o.paymentMethod,
+    express: o.express,
+    notes: o.notes,
+    zoneId: o.zoneId,
+    address: o.address,
+    pickupSlot: { id: pickup.id, startsAt: iso(pickup.startsAt), endsAt: iso(pickup.endsAt) },
+    deliverySlot: { id: delivery.id, startsAt: iso(delivery.startsAt), endsAt: iso(delivery.endsAt) },
+    currency: o.currency,
+    estimate: o.estimate as PriceBreakdown,
+    final: (o.finalBreakdown as PriceBreakdown | null) ?? null,
+    bagCount: o.bagCount,
+    weighedAt: o.weighedAt ? iso(o.weighedAt) : null,
+    lines: [...lines]
+      .sort((a, b) => a.position - b.position)
+      .map((l) => ({
+        serviceId: l.serviceId,
+        serviceName: l.serviceName,
+        pricingModel: l.pricingModel,
+        unitPrice: l.unitPrice,
+        quantity: l.quantity,
+        estimatedWeightGrams: l.estimatedWeightGrams,
+        finalQuantity: l.finalQuantity,
+        finalWeightGrams: l.finalWeightGrams,
+        addOns: l.addOns,
+        estimatedTotal: l.estimatedTotal,
+        finalTotal: l.finalTotal,
+      })),
+    timeline: [...events].sort((a, b) => a.id - b.id).map(toTimelineEntry),
+    createdAt: iso(o.createdAt),
+    updatedAt: iso(o.updatedAt),
+  };
+}
+
+/**
+ * One statement: the order with its lines, timeline and slot windows. With `userId`, only
+ * that customer's order is visible; anyone else's id reads exactly like a missing one.
+ */
+export async function findOrder(deps: Deps, orderId: string, userId?: string): Promise<(OrderDto & { userId: string }) | undefined> {
+  const row = await deps.database.db.query.orders.findFirst({
+    where: userId ? and(eq(orders.id, orderId), eq(orders.userId, userId)) : eq(orders.id, orderId),
+    with: {
+      lines: true,
+      events: { orderBy: [asc(orderEvents.id)] },
+      pickupSlot: { columns: { id: true, startsAt: true, endsAt: true } },
+      deliverySlot: { columns: { id: true, startsAt: true, endsAt: true } },
+    },
+  });
+  if (!row) return undefined;
+  return { ...toOrderDto(row, row.lines, row.events, row.pickupSlot, row.deliverySlot), userId: row.userId };
+}
+
+export async function getOrder(deps: Deps, orderId: string, userId?: string): Promise<OrderDto & { userId: string }> {
+  const order = await findOrder(deps, orderId, userId);
+  if (!order) throw new ApiError('not_found', 'No such order.');
+  return order;
+}
+
+/** Keyset cursor over (created_at DESC, id DESC): stable while new orders arrive. */
+export function encodeCursor(createdAt: Date, id: string): string {
+  return btoa(`${createdAt.toISOString()}|${id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [at, id] = atob(cursor.replace(/-/g, '+').replace(/_/g, '/')).split('|');
+    const createdAt = new Date(at ?? '');
+    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) throw new Error('bad cursor');
+    return { createdAt, id: id! };
+  } catch {
+    throw new ApiError('validation_failed', 'The cursor is not one this API issued.', [
+      { field: 'query.cursor', message: 'invalid cursor' },
+    ]);
+  }
+}
+
+export interface ListFilter {
+  userId?: string;
+  status?: OrderStatus;
+  extra?: SQL[];
+  limit: number;
+  cursor?: string;
+}
+
+const pickupSlot = alias(slots, 'pickup_slot');
+const deliverySlot = alias(slots, 'delivery_slot');
+
+/** One statement, newest first; fetches one extra row to know whether a next page exists. */
+export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: OrderSummaryDto[]; nextCursor: string | null }> {
+  const where: SQL[] = [...(f.extra ?? [])];
+  if (f.userId) where.push(eq(orders.userId, f.userId));
+  if (f.status) where.push(eq(orders.status, f.status));
+  if (f.cursor) {
+    const c = decodeCursor(f.cursor);
+    where.push(or(lt(orders.createdAt, c.createdAt), and(eq(orders.createdAt, c.createdAt), lt(orders.id, c.id)))!);
+  }
+  const rows = await deps.database.db
+    .select({ order: orders, pickup: pickupSlot, delivery: deliverySlot })
+    .from(orders)
+    .innerJoin(pickupSlot, eq(pickupSlot.id, orders.pickupSlotId))
+    .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))
+    .where(and(...where))
+    .orderBy(desc(orders.createdAt), desc(orders.id))
+    .limit(f.limit + 1);
+  const page = rows.slice(0, f.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(({ order: o, pickup, delivery }) => ({
+      id: o.id,
+      status: o.status,
+      paymentMethod: o.paymentMethod,
+      currency: o.currency,
+      estimatedTotal: o.estimatedTotal,
+      finalTotal: o.finalTotal,
+      pickupSlot: { id: pickup.id, startsAt: iso(pickup.startsAt), endsAt: iso(pickup.endsAt) },
+      deliverySlot: { id: delivery.id, startsAt: iso(delivery.startsAt), endsAt: iso(delivery.endsAt) },
+      createdAt: iso(o.createdAt),
+    })),
+    nextCursor: rows.length > f.limit && last ? encodeCursor(last.order.createdAt, last.order.id) : null,
+  };
+}

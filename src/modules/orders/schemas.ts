@@ -1,0 +1,181 @@
+import { z } from '@hono/zod-openapi';
+import { ORDER_STATUSES } from '../../domain/order-status.js';
+
+const Id = z.uuid({ message: 'must be a UUID' });
+
+export const OrderItemInput = z
+  .object({
+    serviceId: Id.openapi({ example: '7eceaf28-2b38-41fe-ba85-6d05eafd41a1' }),
+    quantity: z.number().int().min(1).max(1000).optional().openapi({ description: 'per_item services: number of pieces.' }),
+    estimatedWeightGrams: z
+      .number()
+      .int()
+      .min(100)
+      .max(100_000)
+      .optional()
+      .openapi({ description: 'per_kg services: the customer’s estimate; the final price comes from the weigh-in.', example: 6000 }),
+    addOnIds: z.array(Id).max(10).default([]),
+  })
+  .strict();
+
+/** Strict: a client-sent price (`total`, `unitPrice`, …) is rejected, never trusted. */
+export const CreateOrderBody = z
+  .object({
+    items: z.array(OrderItemInput).min(1, 'an order needs at least one item').max(20),
+    express: z.boolean().default(false),
+    addressId: Id,
+    pickupSlotId: Id,
+    deliverySlotId: Id,
+    notes: z.string().trim().max(1000).optional(),
+    paymentMethod: z.enum(['card', 'on_delivery']).openapi({
+      description: '`card`: the order waits for payment (`pending_payment`). `on_delivery`: confirmed at once; staff take payment at the door.',
+    }),
+  })
+  .strict()
+  .openapi('CreateOrderRequest', {
+    example: {
+      items: [{ serviceId: '7eceaf28-2b38-41fe-ba85-6d05eafd41a1', estimatedWeightGrams: 6000, addOnIds: [] }],
+      express: false,
+      addressId: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b',
+      pickupSlotId: '6f1c2d1e-8d6e-4f0b-9a51-0c1e2a3b4c5d',
+      deliverySlotId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+      paymentMethod: 'card',
+    },
+  });
+
+export const IdempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: 'Idempotency-Key', in: 'header', required: true },
+      description: 'Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`).',
+      example: 'order-2026-11-28-7f3a9c',
+    }),
+});
+
+const Money = z.number().int();
+
+const PricedLineSchema = z.object({
+  serviceId: z.uuid(),
+  pricingModel: z.enum(['per_kg', 'per_item']),
+  unitPrice: Money,
+  quantity: z.number().int().nullable(),
+  weightGrams: z.number().int().nullable(),
+  baseAmount: Money,
+  addOnIds: z.array(z.uuid()),
+  addOnsAmount: Money,
+  expressSurcharge: Money,
+  lineTotal: Money,
+});
+
+export const PriceBreakdownSchema = z
+  .object({
+    currency: z.string().openapi({ example: 'USD' }),
+    lines: z.array(PricedLineSchema),
+    subtotal: Money.openapi({ example: 1500 }),
+    expressSurcharge: Money,
+    minimumOrderFee: Money,
+    deliveryFee: Money.openapi({ example: 499 }),
+    total: Money.openapi({ example: 1999 }),
+  })
+  .openapi('PriceBreakdown');
+
+const SlotRef = z.object({ id: z.uuid(), startsAt: z.iso.datetime(), endsAt: z.iso.datetime() });
+
+export const TimelineEntrySchema = z
+  .object({
+    at: z.iso.datetime(),
+    actor: z.object({ role: z.enum(['customer', 'staff', 'admin', 'system']), userId: z.uuid().nullable() }),
+    type: z.enum(['created', 'status_changed', 'weighed']),
+    from: z.enum(ORDER_STATUSES).nullable(),
+    to: z.enum(ORDER_STATUSES).nullable(),
+    note: z.string().nullable(),
+    evidence: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi('TimelineEntry');
+
+export const OrderLineSchema = z.object({
+  serviceId: z.uuid(),
+  serviceName: z.string(),
+  pricingModel: z.enum(['per_kg', 'per_item']),
+  unitPrice: Money,
+  quantity: z.number().int().nullable(),
+  estimatedWeightGrams: z.number().int().nullable(),
+  finalQuantity: z.number().int().nullable(),
+  finalWeightGrams: z.number().int().nullable(),
+  addOns: z.array(z.object({ id: z.uuid(), name: z.string(), price: Money })),
+  estimatedTotal: Money,
+  finalTotal: Money.nullable(),
+});
+
+export const OrderSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(ORDER_STATUSES),
+    paymentMethod: z.enum(['card', 'on_delivery']),
+    express: z.boolean(),
+    notes: z.string().nullable(),
+    zoneId: z.uuid(),
+    address: z.object({
+      label: z.string().nullable(),
+      line1: z.string(),
+      line2: z.string().nullable(),
+      city: z.string(),
+      postcode: z.string(),
+      instructions: z.string().nullable(),
+    }),
+    pickupSlot: SlotRef,
+    deliverySlot: SlotRef,
+    currency: z.string(),
+    estimate: PriceBreakdownSchema.openapi({ description: 'Computed by the server at order time.' }),
+    final: PriceBreakdownSchema.nullable().openapi({ description: 'Set at weigh-in; what the payment is captured at.' }),
+    bagCount: z.number().int().nullable(),
+    weighedAt: z.iso.datetime().nullable(),
+    lines: z.array(OrderLineSchema),
+    timeline: z.array(TimelineEntrySchema).openapi({ description: 'Append-only, oldest first.' }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi('Order');
+
+export const OrderSummarySchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(ORDER_STATUSES),
+    paymentMethod: z.enum(['card', 'on_delivery']),
+    currency: z.string(),
+    estimatedTotal: Money,
+    finalTotal: Money.nullable(),
+    pickupSlot: SlotRef,
+    deliverySlot: SlotRef,
+    createdAt: z.iso.datetime(),
+  })
+  .openapi('OrderSummary');
+
+export const OrderPageSchema = z
+  .object({
+    data: z.array(OrderSummarySchema),
+    nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+  })
+  .openapi('OrderPage');
+
+export const ListOrdersQuery = z.object({
+  status: z.enum(ORDER_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export const CancelOrderBody = z
+  .object({ reason: z.string().trim().min(1).max(500).optional() })
+  .strict()
+  .openapi('CancelOrderRequest');
+
+export const OrderIdParam = z.object({
+  id: Id.openapi({ param: { name: 'id', in: 'path' }, example: '3f0b9e8e-7c1d-4f7a-9d2a-5b6c7d8e9f01' }),
+});
+
+export type CreateOrderInput = z.infer<typeof CreateOrderBody>;
+export type OrderDto = z.infer<typeof OrderSchema>;
+export type OrderSummaryDto = z.infer<typeof OrderSummarySchema>;
+export type TimelineEntryDto = z.infer<typeof TimelineEntrySchema>;
