@@ -15,6 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { ORDER_STATUSES } from '../domain/order-status.js';
+import type { PricingRules } from '../domain/pricing.js';
 import { pricingModel, services } from './schema-catalog.js';
 import { addresses, slots, zones } from './schema-scheduling.js';
 import { timestamps, users } from './schema-users.js';
@@ -61,6 +62,8 @@ export const orders = pgTable(
     /** Server-computed estimate (PriceBreakdown), minor units. */
     estimate: jsonb('estimate').notNull(),
     estimatedTotal: integer('estimated_total').notNull(),
+    /** The zone's pricing rules as they were at order time; the weigh-in prices with these. */
+    pricingRules: jsonb('pricing_rules').$type<PricingRules>().notNull(),
     /** Set once, at weigh-in: the price the payment is captured at. */
     finalBreakdown: jsonb('final_breakdown'),
     finalTotal: integer('final_total'),
@@ -93,6 +96,8 @@ export const orderLines = pgTable(
     serviceName: text('service_name').notNull(),
     pricingModel: pricingModel('pricing_model').notNull(),
     unitPrice: integer('unit_price').notNull(),
+    /** Copied with the price: null when the order is not express. */
+    expressSurchargeBps: integer('express_surcharge_bps'),
     quantity: integer('quantity'),
     estimatedWeightGrams: integer('estimated_weight_grams'),
     finalQuantity: integer('final_quantity'),

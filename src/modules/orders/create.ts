@@ -74,12 +74,13 @@ function planOrder(deps: Deps, input: CreateOrderInput, ctx: Context) {
 
   const now = deps.clock.now();
   checkSlotPair({ pickup, delivery, zoneId: zone.id, turnaroundHours: turnaroundHours(lines, input.express), now });
-  const estimate = priceOrder(lines, { express: input.express }, {
+  const rules = {
     minimumOrder: zone.minimumOrder,
     deliveryFee: zone.deliveryFee,
     freeDeliveryFrom: zone.freeDeliveryFrom,
     currency: deps.config.currency,
-  });
+  };
+  const estimate = priceOrder(lines, { express: input.express }, rules);
   const address: AddressSnapshot = {
     label: ctx.address.label,
     line1: ctx.address.line1,
@@ -88,7 +89,7 @@ function planOrder(deps: Deps, input: CreateOrderInput, ctx: Context) {
     postcode,
     instructions: ctx.address.instructions,
   };
-  return { zone, pickup, delivery, lines, estimate, address, now };
+  return { zone, pickup, delivery, lines, estimate, rules, address, now };
 }
 
 /**
@@ -122,6 +123,7 @@ export async function createOrder(
       serviceName: service.name,
       pricingModel: service.pricingModel,
       unitPrice: service.unitPrice,
+      expressSurchargeBps: input.express ? service.expressSurchargeBps : null,
       quantity: priced.quantity,
       estimatedWeightGrams: priced.weightGrams,
       finalQuantity: null,
@@ -158,6 +160,7 @@ export async function createOrder(
     currency: estimate.currency,
     estimate,
     estimatedTotal: estimate.total,
+    pricingRules: plan.rules,
     finalBreakdown: null,
     finalTotal: null,
     weighedAt: null,
@@ -188,22 +191,22 @@ export async function createOrder(
       delivery AS (${reserve(plan.delivery.id)}),
       ord AS (
         INSERT INTO orders (id, user_id, status, payment_method, zone_id, address_id, address, pickup_slot_id, delivery_slot_id,
-                            express, notes, currency, estimate, estimated_total, created_at, updated_at)
+                            express, notes, currency, estimate, estimated_total, pricing_rules, created_at, updated_at)
         SELECT ${orderId}::uuid, ${userId}::uuid, ${status}::order_status, ${input.paymentMethod}::payment_method, ${plan.zone.id}::uuid,
                ${input.addressId}::uuid, ${JSON.stringify(plan.address)}::jsonb, ${plan.pickup.id}::uuid, ${plan.delivery.id}::uuid,
                ${input.express}, ${input.notes ?? null}, ${estimate.currency}, ${JSON.stringify(estimate)}::jsonb, ${estimate.total}::int,
-               ${nowIso}::timestamptz, ${nowIso}::timestamptz
+               ${JSON.stringify(plan.rules)}::jsonb, ${nowIso}::timestamptz, ${nowIso}::timestamptz
         WHERE EXISTS (SELECT 1 FROM idem)
         RETURNING id
       ),
       lines AS (
-        INSERT INTO order_lines (order_id, position, service_id, service_name, pricing_model, unit_price, quantity,
-                                 estimated_weight_grams, add_ons, estimated_total)
-        SELECT ord.id, l.position, l.service_id, l.service_name, l.pricing_model::pricing_model, l.unit_price, l.quantity,
-               l.estimated_weight_grams, l.add_ons, l.estimated_total
+        INSERT INTO order_lines (order_id, position, service_id, service_name, pricing_model, unit_price, express_surcharge_bps,
+                                 quantity, estimated_weight_grams, add_ons, estimated_total)
+        SELECT ord.id, l.position, l.service_id, l.service_name, l.pricing_model::pricing_model, l.unit_price, l.express_surcharge_bps,
+               l.quantity, l.estimated_weight_grams, l.add_ons, l.estimated_total
         FROM ord, jsonb_to_recordset(${JSON.stringify(lineRows.map(toLineRecord))}::jsonb) AS l(
-          position int, service_id uuid, service_name text, pricing_model text, unit_price int, quantity int,
-          estimated_weight_grams int, add_ons jsonb, estimated_total int)
+          position int, service_id uuid, service_name text, pricing_model text, unit_price int, express_surcharge_bps int,
+          quantity int, estimated_weight_grams int, add_ons jsonb, estimated_total int)
       ),
       ev AS (
         INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, to_status, note)
@@ -243,6 +246,7 @@ function toLineRecord(l: {
   serviceName: string;
   pricingModel: string;
   unitPrice: number;
+  expressSurchargeBps: number | null;
   quantity: number | null;
   estimatedWeightGrams: number | null;
   addOns: unknown;
@@ -254,6 +258,7 @@ function toLineRecord(l: {
     service_name: l.serviceName,
     pricing_model: l.pricingModel,
     unit_price: l.unitPrice,
+    express_surcharge_bps: l.expressSurchargeBps,
     quantity: l.quantity,
     estimated_weight_grams: l.estimatedWeightGrams,
     add_ons: l.addOns,

@@ -48,7 +48,7 @@ export const IdempotencyHeader = z.object({
     .string()
     .optional()
     .openapi({
-      param: { name: 'Idempotency-Key', in: 'header', required: true },
+      param: { name: 'idempotency-key', in: 'header', required: true },
       description: 'Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`).',
       example: 'order-2026-11-28-7f3a9c',
     }),
