@@ -222,6 +222,28 @@ export function ordersJourney(harness: () => Harness) {
       expectProblem(await h.api.get('/v1/orders?status=lost', { token: who.token }), 422, 'validation_failed');
     });
 
+    it('orders keep their prices when the catalog changes; inactive services cannot be ordered', async () => {
+      const { h, z, who, body } = await setup();
+      const created = (await place(h, who, body)).body;
+      const admin = await actor(h, 'admin');
+      const svc = await h.api.post(
+        '/v1/admin/services',
+        { slug: `tmp-${crypto.randomUUID().slice(0, 8)}`, name: 'Tmp', pricingModel: 'per_kg', unitPrice: 300, turnaroundHours: 48 },
+        { token: admin.token },
+      );
+      expect(svc.status, svc.text).toBe(201);
+      const tmpBody = { ...body, items: [{ serviceId: svc.body.id, estimatedWeightGrams: 5000 }] };
+      const before = (await place(h, who, tmpBody)).body;
+      expect(before.lines[0].unitPrice).toBe(300);
+      expect((await h.api.patch(`/v1/admin/services/${svc.body.id}`, { unitPrice: 999, active: false }, { token: admin.token })).status).toBe(200);
+      await h.sql('UPDATE zones SET delivery_fee = 9999 WHERE id = $1', [z.id]);
+      for (const order of [created, before]) {
+        expect((await h.api.get(`/v1/orders/${order.id}`, { token: who.token })).body).toEqual(order);
+      }
+      const refused = expectProblem(await place(h, who, tmpBody), 422, 'validation_failed');
+      expect(refused.errors).toEqual([{ field: 'body.items.0.serviceId', message: 'this service is not offered' }]);
+    });
+
     it('keeps the timeline append-only at the database', async () => {
       const { h, who, body } = await setup();
       const created = (await place(h, who, body)).body;

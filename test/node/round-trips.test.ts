@@ -9,6 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { createPgliteDatabase } from '../../src/node.js';
 import { prepare } from '../setup/databases.js';
 import { uniqueEmail } from '../support/client.js';
+import { actor, address, slot, zone } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
 let pglite: PGlite;
@@ -82,5 +83,43 @@ describe('round trips per request (neon-http driver)', () => {
     ).toBe(1);
     expect(await roundTripsOf(() => t.api.patch(`/v1/admin/services/${id}`, { unitPrice: 120 }, { token }), 200)).toBe(1);
     expect(await roundTripsOf(() => t.api.get('/readyz'), 200)).toBe(1);
+  });
+
+  it('orders: create = one read + one write, replay = one read, reads one each, cancel = read + write', async () => {
+    const z = await zone(t);
+    const who = await actor(t);
+    const addressId = await address(t, who.userId, z.postcode);
+    const pickup = await slot(t, z.id, 'pickup', { startsInHours: 24 });
+    const delivery = await slot(t, z.id, 'delivery', { startsInHours: 80 });
+    const services = (await t.api.get('/v1/services')).body.data;
+    const washFold = services.find((s: { slug: string }) => s.slug === 'wash-and-fold');
+    const body = {
+      items: [{ serviceId: washFold.id, estimatedWeightGrams: 5000 }],
+      addressId,
+      pickupSlotId: pickup.id,
+      deliverySlotId: delivery.id,
+      paymentMethod: 'on_delivery',
+    };
+    const headers = { 'idempotency-key': `rt-${crypto.randomUUID()}` };
+    let id = '';
+    expect(
+      await roundTripsOf(async () => {
+        const res = await t.api.post('/v1/orders', body, { token: who.token, headers });
+        id = res.body.id;
+        return res;
+      }, 201),
+    ).toBe(2);
+    expect(await roundTripsOf(() => t.api.post('/v1/orders', body, { token: who.token, headers }), 201)).toBe(1);
+    expect(await roundTripsOf(() => t.api.get(`/v1/orders/${id}`, { token: who.token }), 200)).toBe(1);
+    expect(await roundTripsOf(() => t.api.get('/v1/orders', { token: who.token }), 200)).toBe(1);
+    expect(await roundTripsOf(() => t.api.post(`/v1/orders/${id}/cancel`, {}, { token: who.token }), 200)).toBe(2);
+    // A rule broken before any write costs the read only.
+    const full = await slot(t, z.id, 'pickup', { startsInHours: 20, capacity: 1, reserved: 1 });
+    expect(
+      await roundTripsOf(
+        () => t.api.post('/v1/orders', { ...body, pickupSlotId: full.id }, { token: who.token, headers: { 'idempotency-key': `rt-${crypto.randomUUID()}` } }),
+        409,
+      ),
+    ).toBe(1);
   });
 });
