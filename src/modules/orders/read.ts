@@ -13,6 +13,7 @@ type EventRow = typeof orderEvents.$inferSelect;
 type SlotRow = typeof slots.$inferSelect;
 
 const iso = (d: Date | string) => new Date(d).toISOString();
+const slotRef = (s: Pick<SlotRow, 'id' | 'startsAt' | 'endsAt'>) => ({ id: s.id, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt) });
 
 export function toTimelineEntry(e: Pick<EventRow, 'at' | 'actorRole' | 'actorUserId' | 'type' | 'fromStatus' | 'toStatus' | 'note' | 'evidence'>): TimelineEntryDto {
   return {
@@ -41,8 +42,8 @@ export function toOrderDto(
     notes: o.notes,
     zoneId: o.zoneId,
     address: o.address,
-    pickupSlot: { id: pickup.id, startsAt: iso(pickup.startsAt), endsAt: iso(pickup.endsAt) },
-    deliverySlot: { id: delivery.id, startsAt: iso(delivery.startsAt), endsAt: iso(delivery.endsAt) },
+    pickupSlot: slotRef(pickup),
+    deliverySlot: slotRef(delivery),
     currency: o.currency,
     estimate: o.estimate as PriceBreakdown,
     final: (o.finalBreakdown as PriceBreakdown | null) ?? null,
@@ -149,8 +150,8 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
       currency: o.currency,
       estimatedTotal: o.estimatedTotal,
       finalTotal: o.finalTotal,
-      pickupSlot: { id: pickup.id, startsAt: iso(pickup.startsAt), endsAt: iso(pickup.endsAt) },
-      deliverySlot: { id: delivery.id, startsAt: iso(delivery.startsAt), endsAt: iso(delivery.endsAt) },
+      pickupSlot: slotRef(pickup),
+      deliverySlot: slotRef(delivery),
       createdAt: iso(o.createdAt),
     })),
     nextCursor: rows.length > f.limit && last ? encodeCursor(last.order.createdAt, last.order.id) : null,
