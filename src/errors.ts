@@ -28,8 +28,19 @@ export const ERROR_STATUS = {
   postcode_not_served: 422,
   order_not_cancellable: 409,
   already_weighed: 409,
+  payment_not_applicable: 409,
+  payment_not_pending: 409,
+  overage_not_pending: 409,
+  capture_not_possible: 409,
+  refund_exceeds_captured: 422,
+  invalid_signature: 400,
+  payment_provider_error: 502,
   internal_error: 500,
   service_unavailable: 503,
+  payments_not_configured: 503,
+  address_limit_reached: 409,
+  slot_exists: 409,
+  capacity_below_reserved: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -152,6 +163,7 @@ export function problemResponses(...statuses: number[]) {
     403: 'The caller lacks the required role.',
     404: 'No such resource (or it belongs to another user).',
     409: 'Conflicts with the current state.',
+    502: 'The payment provider did not complete the request; safe to retry.',
     413: 'Request body too large.',
     415: 'Content-Type must be application/json.',
     422: 'Validation failed (`errors` lists the fields) or a business rule was broken (see `code`).',

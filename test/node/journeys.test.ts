@@ -3,6 +3,7 @@ import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { platformJourney } from '../journeys/platform.js';
+import { schedulingJourney } from '../journeys/scheduling.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
 let t: TestApp;
@@ -17,3 +18,4 @@ authJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);
 ordersJourney(() => t);
+schedulingJourney(() => t);

@@ -2,9 +2,11 @@ import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { platformJourney } from '../journeys/platform.js';
+import { schedulingJourney } from '../journeys/scheduling.js';
 import { workerHarness } from './support.js';
 
 authJourney(() => workerHarness);
 catalogJourney(() => workerHarness);
 platformJourney(() => workerHarness);
 ordersJourney(() => workerHarness);
+schedulingJourney(() => workerHarness);

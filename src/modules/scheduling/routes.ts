@@ -1,3 +1,60 @@
+import { createRoute } from '@hono/zod-openapi';
+import { problemResponses } from '../../errors.js';
 import { createRouter } from '../../http/context.js';
+import { jsonResponse } from '../../http/validation.js';
+import { adminSchedulingRoutes } from './admin-routes.js';
+import { bookableSlots, coverage } from './repository.js';
+import { CoverageQuery, CoverageSchema, SlotListSchema, SlotsQuery } from './schemas.js';
+import { postcodeParam, timeRange } from './sql.js';
 
-export const schedulingRoutes = createRouter();
+/*
+ * Coverage and slots are public: the app shows "do you deliver here, and when" before the
+ * customer signs up. They reveal no customer data, only the shop's own schedule.
+ */
+
+const getCoverage = createRoute({
+  method: 'get',
+  path: '/v1/coverage',
+  tags: ['Scheduling'],
+  summary: 'Is a postcode served, and by which zone',
+  description:
+    'Public. Always 200 for a well-formed postcode: `served: false` (with `zone: null` and a message) when no active zone covers it. Spaces and case are ignored.',
+  request: { query: CoverageQuery },
+  responses: {
+    200: jsonResponse(CoverageSchema, 'The answer for this postcode.'),
+    ...problemResponses(422),
+  },
+});
+
+const listSlots = createRoute({
+  method: 'get',
+  path: '/v1/slots',
+  tags: ['Scheduling'],
+  summary: 'Bookable pickup or delivery windows for a postcode',
+  description: [
+    'Public. Only windows that can be booked right now: not closed, before their cut-off, not full,',
+    "and not on one of the zone's closed dates (local calendar). Windows whose start lies in [from, to) are listed,",
+    'sorted by start. `from` defaults to now, `to` to from + 14 days; a range wider than 31 days is `invalid_range` (422).',
+    'A postcode no active zone covers is `postcode_not_served` (422).',
+  ].join(' '),
+  request: { query: SlotsQuery },
+  responses: {
+    200: jsonResponse(SlotListSchema, 'The zone and its bookable windows.'),
+    ...problemResponses(422),
+  },
+});
+
+const publicRoutes = createRouter()
+  .openapi(getCoverage, async (c) => {
+    const postcode = postcodeParam(c.req.valid('query').postcode);
+    return c.json(await coverage(c.get('deps'), postcode), 200);
+  })
+  .openapi(listSlots, async (c) => {
+    const deps = c.get('deps');
+    const query = c.req.valid('query');
+    const postcode = postcodeParam(query.postcode);
+    const { from, to } = timeRange(query, deps.clock.now());
+    return c.json(await bookableSlots(deps, { postcode, kind: query.kind, from, to }), 200);
+  });
+
+export const schedulingRoutes = createRouter().route('/', publicRoutes).route('/', adminSchedulingRoutes);

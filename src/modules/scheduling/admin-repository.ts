@@ -1,0 +1,290 @@
+/**
+ * Admin data access for zones, slots and closures. Every function is one round trip, except
+ * slot generation: one read (the zone's time zone and closed dates, which the pure
+ * `generateSlots` needs) and then one INSERT.
+ */
+import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import { slots, zones } from '../../db/schema.js';
+import { CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
+import type { Deps } from '../../deps.js';
+import { generateSlots, type SlotKind, type SlotWindow } from '../../domain/slots.js';
+import { ApiError } from '../../errors.js';
+import type {
+  AdminSlotDto,
+  CreateSlotInput,
+  CreateZoneInput,
+  GenerateSlotsInput,
+  UpdateSlotInput,
+  UpdateZoneInput,
+  ZoneDto,
+} from './admin-schemas.js';
+import { cutoffAtOf, isoOf } from './sql.js';
+
+type ZoneRow = typeof zones.$inferSelect;
+
+export function toZoneDto(z: ZoneRow): ZoneDto {
+  return {
+    id: z.id,
+    name: z.name,
+    postcodePrefixes: z.postcodePrefixes,
+    timeZone: z.timeZone,
+    active: z.active,
+    deliveryFee: z.deliveryFee,
+    minimumOrder: z.minimumOrder,
+    freeDeliveryFrom: z.freeDeliveryFrom,
+    createdAt: isoOf(z.createdAt),
+    updatedAt: isoOf(z.updatedAt),
+  };
+}
+
+interface SlotLike {
+  id: string;
+  zoneId: string;
+  kind: SlotKind;
+  startsAt: Date | string;
+  endsAt: Date | string;
+  capacity: number;
+  reserved: number;
+  cutoffMinutes: number;
+  closed: boolean;
+}
+
+export function toAdminSlot(s: SlotLike): AdminSlotDto {
+  return {
+    id: s.id,
+    zoneId: s.zoneId,
+    kind: s.kind,
+    startsAt: isoOf(s.startsAt),
+    endsAt: isoOf(s.endsAt),
+    capacity: s.capacity,
+    reserved: s.reserved,
+    remaining: s.capacity - s.reserved,
+    cutoffMinutes: s.cutoffMinutes,
+    cutoffAt: cutoffAtOf(s.startsAt, s.cutoffMinutes),
+    closed: s.closed,
+  };
+}
+
+/** Raw-SQL RETURNING list shaped like `SlotLike`. */
+const SLOT_COLUMNS = sql.raw(
+  `id, zone_id AS "zoneId", kind, starts_at AS "startsAt", ends_at AS "endsAt", capacity, reserved, cutoff_minutes AS "cutoffMinutes", closed`,
+);
+
+const noZone = () => new ApiError('not_found', 'No such zone.');
+
+// ---- zones -------------------------------------------------------------------------------------
+
+export async function listZones(deps: Deps): Promise<ZoneDto[]> {
+  const rows = await deps.database.db.select().from(zones).orderBy(asc(zones.name), asc(zones.id));
+  return rows.map(toZoneDto);
+}
+
+export async function createZone(deps: Deps, input: CreateZoneInput): Promise<ZoneDto> {
+  const now = deps.clock.now();
+  const [row] = await deps.database.db
+    .insert(zones)
+    .values({ ...input, createdAt: now, updatedAt: now })
+    .returning();
+  return toZoneDto(row!);
+}
+
+/**
+ * Changing `timeZone` does not move existing slots (they are instants); it changes which local
+ * date they fall on for closures, and the wall times of slots generated from now on.
+ */
+export async function updateZone(deps: Deps, id: string, input: UpdateZoneInput): Promise<ZoneDto> {
+  const [row] = await deps.database.db
+    .update(zones)
+    .set({ ...input, updatedAt: deps.clock.now() })
+    .where(eq(zones.id, id))
+    .returning();
+  if (!row) throw noZone();
+  return toZoneDto(row);
+}
+
+// ---- slots -------------------------------------------------------------------------------------
+
+/** A slot added on a closed local date is born closed, in the same statement. */
+export async function createSlot(deps: Deps, zoneId: string, input: CreateSlotInput): Promise<AdminSlotDto> {
+  const now = deps.clock.now().toISOString();
+  const startsAt = new Date(input.startsAt).toISOString();
+  try {
+    const [row] = await deps.database.rows<SlotLike>(sql`
+      INSERT INTO slots (zone_id, kind, starts_at, ends_at, capacity, cutoff_minutes, closed, created_at, updated_at)
+      SELECT z.id, ${input.kind}::slot_kind, ${startsAt}::timestamptz, ${new Date(input.endsAt).toISOString()}::timestamptz,
+             ${input.capacity}, ${input.cutoffMinutes},
+             EXISTS (SELECT 1 FROM zone_closures c
+                     WHERE c.zone_id = z.id AND c.date = (${startsAt}::timestamptz AT TIME ZONE z.time_zone)::date),
+             ${now}::timestamptz, ${now}::timestamptz
+      FROM zones z WHERE z.id = ${zoneId}::uuid
+      RETURNING ${SLOT_COLUMNS}`);
+    if (!row) throw noZone();
+    return toAdminSlot(row);
+  } catch (err) {
+    if (pgError(err)?.code === UNIQUE_VIOLATION) {
+      throw new ApiError('slot_exists', `This zone already has a ${input.kind} slot starting at ${startsAt}.`);
+    }
+    throw err;
+  }
+}
+
+export async function generateZoneSlots(deps: Deps, zoneId: string, input: GenerateSlotsInput) {
+  const [zone] = await deps.database.rows<{ time_zone: string; closed: string[] | string }>(sql`
+    SELECT z.time_zone,
+           coalesce((SELECT json_agg(c.date::text) FROM zone_closures c
+                     WHERE c.zone_id = z.id AND c.date BETWEEN ${input.from}::date AND ${input.to}::date), '[]'::json) AS closed
+    FROM zones z WHERE z.id = ${zoneId}::uuid`);
+  if (!zone) throw noZone();
+  const closedDates: string[] = typeof zone.closed === 'string' ? JSON.parse(zone.closed) : zone.closed;
+  const planned = generateSlots(
+    { zoneId, timeZone: zone.time_zone, cutoffMinutes: input.cutoffMinutes, windows: input.windows as SlotWindow[] }, // weekday is 0..6 (schema)
+    { from: input.from, to: input.to },
+    closedDates,
+  );
+  if (planned.length === 0) return { created: 0, skipped: 0, data: [] };
+  const now = deps.clock.now();
+  try {
+    // Re-running a template is safe: windows that already have a slot are skipped, not doubled.
+    const created = await deps.database.db
+      .insert(slots)
+      .values(planned.map((s) => ({ ...s, createdAt: now, updatedAt: now })))
+      .onConflictDoNothing({ target: [slots.zoneId, slots.kind, slots.startsAt] })
+      .returning();
+    const data = created
+      .map(toAdminSlot)
+      .sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.kind.localeCompare(b.kind));
+    return { created: data.length, skipped: planned.length - data.length, data };
+  } catch (err) {
+    // The zone vanished between the read and the write.
+    if (pgError(err)?.code === FOREIGN_KEY_VIOLATION) throw noZone();
+    throw err;
+  }
+}
+
+/**
+ * `reserved` is only ever changed by bookings; the CHECK constraint `slots_capacity` is what
+ * refuses a capacity below it, so there is no read-then-write race with a booking in flight.
+ */
+export async function updateSlot(deps: Deps, id: string, input: UpdateSlotInput): Promise<AdminSlotDto> {
+  try {
+    const [row] = await deps.database.db
+      .update(slots)
+      .set({ ...input, updatedAt: deps.clock.now() })
+      .where(eq(slots.id, id))
+      .returning();
+    if (!row) throw new ApiError('not_found', 'No such slot.');
+    return toAdminSlot(row);
+  } catch (err) {
+    const info = pgError(err);
+    // The only CHECK an update of these columns can break is slots_capacity (the body is validated).
+    if (info?.code === CHECK_VIOLATION && (info.constraint ?? 'slots_capacity') === 'slots_capacity') {
+      const ex = new ApiError('capacity_below_reserved', `Capacity ${input.capacity} is below the number already booked.`);
+      ex.details = { slotId: id, capacity: input.capacity };
+      throw ex;
+    }
+    throw err;
+  }
+}
+
+/** The zone and its slots in one statement; a zone without slots in range is one row with a null slot. */
+export async function listZoneSlots(
+  deps: Deps,
+  zoneId: string,
+  range: { from: Date; to: Date; kind?: SlotKind | undefined },
+) {
+  const rows = await deps.database.db
+    .select({ zone: zones, slot: slots })
+    .from(zones)
+    .leftJoin(
+      slots,
+      and(
+        eq(slots.zoneId, zones.id),
+        gte(slots.startsAt, range.from),
+        lt(slots.startsAt, range.to),
+        range.kind ? eq(slots.kind, range.kind) : undefined,
+      ),
+    )
+    .where(eq(zones.id, zoneId))
+    .orderBy(asc(slots.startsAt), asc(slots.kind));
+  if (!rows[0]) throw noZone();
+  return {
+    zone: toZoneDto(rows[0].zone),
+    data: rows.flatMap((r) => (r.slot ? [toAdminSlot(r.slot)] : [])),
+  };
+}
+
+// ---- closures ----------------------------------------------------------------------------------
+
+/**
+ * Records a closed date and closes that local date's slots in one statement. Repeating it is
+ * harmless: the closure is kept (its reason replaced when a new one is sent) and `created`
+ * tells the route whether to answer 201 or 200. Orders already booked on the date are left
+ * alone; staff contact those customers.
+ */
+export async function addClosure(deps: Deps, zoneId: string, input: { date: string; reason?: string | undefined }) {
+  const now = deps.clock.now().toISOString();
+  const [row] = await deps.database.rows<{
+    zone_id: string;
+    date: string;
+    reason: string | null;
+    created_at: string;
+    created: boolean;
+    newly_closed: number;
+    already_closed: number;
+  }>(sql`
+    WITH z AS (SELECT id, time_zone FROM zones WHERE id = ${zoneId}::uuid),
+    closure AS (
+      INSERT INTO zone_closures (zone_id, date, reason, created_at)
+      SELECT z.id, ${input.date}::date, ${input.reason ?? null}, ${now}::timestamptz FROM z
+      ON CONFLICT (zone_id, date) DO UPDATE SET reason = coalesce(EXCLUDED.reason, zone_closures.reason)
+      RETURNING zone_id, date::text AS date, reason, created_at, (xmax = 0) AS created
+    ),
+    newly AS (
+      UPDATE slots s SET closed = true, updated_at = ${now}::timestamptz
+      FROM z
+      WHERE s.zone_id = z.id AND NOT s.closed AND (s.starts_at AT TIME ZONE z.time_zone)::date = ${input.date}::date
+      RETURNING s.id
+    )
+    SELECT closure.*,
+           (SELECT count(*)::int FROM newly) AS newly_closed,
+           (SELECT count(*)::int FROM slots s, z
+             WHERE s.zone_id = z.id AND s.closed AND (s.starts_at AT TIME ZONE z.time_zone)::date = ${input.date}::date) AS already_closed
+    FROM closure`);
+  if (!row) throw noZone();
+  return {
+    created: row.created,
+    closure: {
+      zoneId: row.zone_id,
+      date: row.date,
+      reason: row.reason,
+      createdAt: isoOf(row.created_at),
+      // The last subquery sees the table as it was before this statement, so the two add up.
+      slotsClosed: row.newly_closed + row.already_closed,
+    },
+  };
+}
+
+/**
+ * Deletes a closed date and reopens that local date's slots in one statement. Reopening clears
+ * `closed` on every slot of the date, including one an admin had closed on its own.
+ */
+export async function removeClosure(deps: Deps, zoneId: string, date: string): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  const [row] = await deps.database.rows<{ zone_found: number; removed: number }>(sql`
+    WITH z AS (SELECT id, time_zone FROM zones WHERE id = ${zoneId}::uuid),
+    removed AS (
+      DELETE FROM zone_closures c USING z WHERE c.zone_id = z.id AND c.date = ${date}::date RETURNING c.zone_id
+    ),
+    reopened AS (
+      UPDATE slots s SET closed = false, updated_at = ${now}::timestamptz
+      FROM z
+      WHERE EXISTS (SELECT 1 FROM removed)
+        AND s.zone_id = z.id AND s.closed AND (s.starts_at AT TIME ZONE z.time_zone)::date = ${date}::date
+      RETURNING s.id
+    )
+    SELECT (SELECT count(*)::int FROM z) AS zone_found,
+           (SELECT count(*)::int FROM removed) AS removed,
+           (SELECT count(*)::int FROM reopened) AS reopened`);
+  if (!row?.zone_found) throw noZone();
+  if (!row.removed) throw new ApiError('not_found', `The zone is not closed on ${date}.`);
+}

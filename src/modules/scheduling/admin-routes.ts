@@ -1,0 +1,182 @@
+import { createRoute } from '@hono/zod-openapi';
+import { problemResponses } from '../../errors.js';
+import { createRouter } from '../../http/context.js';
+import { requireAuth } from '../../http/middleware.js';
+import { jsonBody, jsonResponse } from '../../http/validation.js';
+import {
+  addClosure,
+  createSlot,
+  createZone,
+  generateZoneSlots,
+  listZoneSlots,
+  listZones,
+  removeClosure,
+  updateSlot,
+  updateZone,
+} from './admin-repository.js';
+import {
+  AdminSlotListSchema,
+  AdminSlotSchema,
+  AdminSlotsQuery,
+  ClosureParams,
+  ClosureSchema,
+  CreateClosureBody,
+  CreateSlotBody,
+  CreateZoneBody,
+  GenerateSlotsBody,
+  GeneratedSlotsSchema,
+  UpdateSlotBody,
+  UpdateZoneBody,
+  ZoneListSchema,
+  ZoneSchema,
+} from './admin-schemas.js';
+import { IdParam } from './schemas.js';
+import { timeRange } from './sql.js';
+
+const bearer = [{ bearerAuth: [] }];
+const adminOnly = [requireAuth('admin')];
+const adminErrors = problemResponses(401, 403);
+const writeErrors = problemResponses(400, 413, 415, 422);
+const tags = ['Admin: scheduling'];
+const admin = { tags, security: bearer, middleware: adminOnly } as const;
+
+const zonesList = createRoute({
+  ...admin,
+  method: 'get',
+  path: '/v1/admin/zones',
+  summary: 'Every zone, including inactive ones',
+  responses: { 200: jsonResponse(ZoneListSchema, 'All zones, by name.'), ...adminErrors },
+});
+
+const zoneCreate = createRoute({
+  ...admin,
+  method: 'post',
+  path: '/v1/admin/zones',
+  summary: 'Create a zone',
+  description:
+    'Prefixes are stored upper-case without spaces. Zones may overlap: for a postcode, the longest matching prefix among active zones wins.',
+  request: { body: jsonBody(CreateZoneBody) },
+  responses: { 201: jsonResponse(ZoneSchema, 'Created.'), ...adminErrors, ...writeErrors },
+});
+
+const zoneUpdate = createRoute({
+  ...admin,
+  method: 'patch',
+  path: '/v1/admin/zones/{id}',
+  summary: 'Change a zone',
+  description:
+    "Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
+  request: { params: IdParam, body: jsonBody(UpdateZoneBody) },
+  responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404) },
+});
+
+const slotCreate = createRoute({
+  ...admin,
+  method: 'post',
+  path: '/v1/admin/zones/{id}/slots',
+  summary: 'Add one slot to a zone',
+  description: 'A slot on a closed date of the zone is created closed. `slot_exists` (409): same zone, kind and start.',
+  request: { params: IdParam, body: jsonBody(CreateSlotBody) },
+  responses: { 201: jsonResponse(AdminSlotSchema, 'Created.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
+});
+
+const slotsGenerate = createRoute({
+  ...admin,
+  method: 'post',
+  path: '/v1/admin/zones/{id}/slots/generate',
+  summary: 'Create slots from a weekly template',
+  description: [
+    "Windows are wall-clock times in the zone's time zone, so a 09:00 window stays 09:00 local across DST changes.",
+    'Dates from `from` to `to` (inclusive, at most 62 days), skipping the zone’s closed dates.',
+    'Idempotent per window: one that already has a slot (same zone, kind and start) is counted in `skipped`.',
+    'Overlapping windows of one kind on one weekday are refused (422).',
+  ].join(' '),
+  request: { params: IdParam, body: jsonBody(GenerateSlotsBody) },
+  responses: {
+    201: jsonResponse(GeneratedSlotsSchema, 'The slots created by this call.'),
+    ...adminErrors,
+    ...writeErrors,
+    ...problemResponses(404),
+  },
+});
+
+const slotUpdate = createRoute({
+  ...admin,
+  method: 'patch',
+  path: '/v1/admin/slots/{id}',
+  summary: 'Change a slot’s capacity, cut-off or closed flag',
+  description: '`capacity_below_reserved` (409) when the new capacity is below what is already booked. Closing a slot keeps its bookings.',
+  request: { params: IdParam, body: jsonBody(UpdateSlotBody) },
+  responses: { 200: jsonResponse(AdminSlotSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
+});
+
+const slotsList = createRoute({
+  ...admin,
+  method: 'get',
+  path: '/v1/admin/zones/{id}/slots',
+  summary: 'A zone’s slots with reserved counts',
+  description: 'Every slot (closed, full and past included) starting in [from, to). Defaults: now, + 14 days; at most 31 days.',
+  request: { params: IdParam, query: AdminSlotsQuery },
+  responses: { 200: jsonResponse(AdminSlotListSchema, 'The zone and its slots, by start.'), ...adminErrors, ...problemResponses(404, 422) },
+});
+
+const closureCreate = createRoute({
+  ...admin,
+  method: 'post',
+  path: '/v1/admin/zones/{id}/closures',
+  summary: 'Close a zone on a local date',
+  description: [
+    "Closes every slot whose start falls on that date in the zone's time zone, in the same statement.",
+    'Idempotent: 201 the first time, 200 when the date was already closed (a new `reason` replaces the old one).',
+    'Orders already booked on that date are not cancelled: staff handle them.',
+  ].join(' '),
+  request: { params: IdParam, body: jsonBody(CreateClosureBody) },
+  responses: {
+    200: jsonResponse(ClosureSchema, 'Already closed on that date.'),
+    201: jsonResponse(ClosureSchema, 'Closed.'),
+    ...adminErrors,
+    ...writeErrors,
+    ...problemResponses(404),
+  },
+});
+
+const closureDelete = createRoute({
+  ...admin,
+  method: 'delete',
+  path: '/v1/admin/zones/{id}/closures/{date}',
+  summary: 'Reopen a zone on a local date',
+  description: "Deletes the closure and reopens every slot on that local date (including any closed one by one). 404 when the date was not closed.",
+  request: { params: ClosureParams },
+  responses: { 204: { description: 'Reopened.' }, ...adminErrors, ...problemResponses(404, 422) },
+});
+
+export const adminSchedulingRoutes = createRouter()
+  .openapi(zonesList, async (c) => c.json({ data: await listZones(c.get('deps')) }, 200))
+  .openapi(zoneCreate, async (c) => c.json(await createZone(c.get('deps'), c.req.valid('json')), 201))
+  .openapi(zoneUpdate, async (c) =>
+    c.json(await updateZone(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
+  )
+  .openapi(slotCreate, async (c) =>
+    c.json(await createSlot(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 201),
+  )
+  .openapi(slotsGenerate, async (c) =>
+    c.json(await generateZoneSlots(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 201),
+  )
+  .openapi(slotUpdate, async (c) =>
+    c.json(await updateSlot(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
+  )
+  .openapi(slotsList, async (c) => {
+    const deps = c.get('deps');
+    const query = c.req.valid('query');
+    const range = timeRange(query, deps.clock.now());
+    return c.json(await listZoneSlots(deps, c.req.valid('param').id, { ...range, kind: query.kind }), 200);
+  })
+  .openapi(closureCreate, async (c) => {
+    const { created, closure } = await addClosure(c.get('deps'), c.req.valid('param').id, c.req.valid('json'));
+    return created ? c.json(closure, 201) : c.json(closure, 200);
+  })
+  .openapi(closureDelete, async (c) => {
+    const { id, date } = c.req.valid('param');
+    await removeClosure(c.get('deps'), id, date);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,196 @@
+import { z } from '@hono/zod-openapi';
+import { parseWallTime } from '../../domain/zoned-time.js';
+import {
+  Capacity,
+  CutoffMinutes,
+  DateTime,
+  IdParam,
+  LocalDate,
+  MinorUnits,
+  PostcodePrefix,
+  SlotKind,
+  SlotsQuery,
+  TimeZoneName,
+  WallTime,
+} from './schemas.js';
+
+/* Request and response shapes of the admin endpoints for zones, slots and closures. */
+
+// ---- admin: zones ------------------------------------------------------------------------------
+
+export const ZoneSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string().openapi({ example: 'Central London' }),
+    postcodePrefixes: z.array(z.string()).openapi({ example: ['SW1', 'W1'] }),
+    timeZone: z.string().openapi({ example: 'Europe/London' }),
+    active: z.boolean(),
+    deliveryFee: z.number().int().openapi({ example: 499 }),
+    minimumOrder: z.number().int().openapi({ example: 1500 }),
+    freeDeliveryFrom: z.number().int().nullable().openapi({ example: 5000 }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Zone');
+
+export const ZoneListSchema = z.object({ data: z.array(ZoneSchema) }).openapi('ZoneList');
+
+const zoneFields = {
+  name: z.string().trim().min(1).max(100).openapi({ example: 'Central London' }),
+  postcodePrefixes: z
+    .array(PostcodePrefix)
+    .min(1)
+    .max(50)
+    .refine((a) => new Set(a).size === a.length, 'prefixes must be unique')
+    .openapi({ description: 'The longest matching prefix across active zones wins.', example: ['SW1', 'W1'] }),
+  timeZone: TimeZoneName,
+  deliveryFee: MinorUnits,
+  minimumOrder: MinorUnits.openapi({ example: 1500 }),
+  freeDeliveryFrom: MinorUnits.nullable().openapi({ description: 'Null: delivery is never free.', example: 5000 }),
+  active: z.boolean(),
+};
+
+export const CreateZoneBody = z
+  .object({ ...zoneFields, active: zoneFields.active.default(true) })
+  .strict()
+  .openapi('CreateZoneRequest');
+
+export const UpdateZoneBody = z
+  .object(zoneFields)
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field to change')
+  .openapi('UpdateZoneRequest');
+
+// ---- admin: slots ------------------------------------------------------------------------------
+
+export const AdminSlotSchema = z
+  .object({
+    id: z.uuid(),
+    zoneId: z.uuid(),
+    kind: SlotKind,
+    startsAt: z.string().openapi({ example: '2026-03-27T09:00:00.000Z' }),
+    endsAt: z.string().openapi({ example: '2026-03-27T11:00:00.000Z' }),
+    capacity: z.number().int().openapi({ example: 8 }),
+    reserved: z.number().int().openapi({ example: 5 }),
+    remaining: z.number().int().openapi({ example: 3 }),
+    cutoffMinutes: z.number().int().openapi({ example: 120 }),
+    cutoffAt: z.string().openapi({ example: '2026-03-27T07:00:00.000Z' }),
+    closed: z.boolean(),
+  })
+  .openapi('Slot');
+
+const MAX_WINDOW_MS = 24 * 60 * 60_000;
+
+export const CreateSlotBody = z
+  .object({
+    kind: SlotKind,
+    startsAt: DateTime,
+    endsAt: DateTime.openapi({ example: '2026-03-27T11:00:00Z' }),
+    capacity: Capacity,
+    cutoffMinutes: CutoffMinutes.default(120),
+  })
+  .strict()
+  .refine((b) => new Date(b.endsAt) > new Date(b.startsAt), { message: 'must be after startsAt', path: ['endsAt'] })
+  .refine((b) => new Date(b.endsAt).getTime() - new Date(b.startsAt).getTime() <= MAX_WINDOW_MS, {
+    message: 'a window may last at most 24 hours',
+    path: ['endsAt'],
+  })
+  .openapi('CreateSlotRequest');
+
+const TemplateWindow = z
+  .object({
+    weekday: z.number().int().min(0).max(6).openapi({ description: '0 = Sunday … 6 = Saturday.', example: 1 }),
+    start: WallTime,
+    end: WallTime.openapi({ example: '11:00' }),
+    kind: SlotKind,
+    capacity: Capacity,
+  })
+  .strict()
+  .refine((w) => (parseWallTime(w.end) ?? 0) > (parseWallTime(w.start) ?? 0), { message: 'must be after start', path: ['end'] });
+
+type Window = z.infer<typeof TemplateWindow>;
+
+/** Two windows of one kind on one weekday may not overlap: the same hour would be offered twice. */
+function overlapping(windows: Window[]): number | undefined {
+  for (let i = 0; i < windows.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const [a, b] = [windows[i]!, windows[j]!];
+      if (a.weekday !== b.weekday || a.kind !== b.kind) continue;
+      if (parseWallTime(a.start)! < parseWallTime(b.end)! && parseWallTime(b.start)! < parseWallTime(a.end)!) return i;
+    }
+  }
+  return undefined;
+}
+
+export const GenerateSlotsBody = z
+  .object({
+    cutoffMinutes: CutoffMinutes,
+    windows: z.array(TemplateWindow).min(1).max(50),
+    from: LocalDate.openapi({ example: '2026-03-27' }),
+    to: LocalDate.openapi({ example: '2026-04-30', description: 'Inclusive; at most 62 days after from.' }),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const index = overlapping(b.windows);
+    if (index !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['windows', index], message: 'overlaps another window of the same kind on the same weekday' });
+    }
+    if (b.to < b.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+  })
+  .openapi('GenerateSlotsRequest');
+
+export const GeneratedSlotsSchema = z
+  .object({
+    created: z.number().int().openapi({ example: 12 }),
+    skipped: z.number().int().openapi({ description: 'Windows that already had a slot (same zone, kind, start).', example: 0 }),
+    data: z.array(AdminSlotSchema),
+  })
+  .openapi('GeneratedSlots');
+
+export const UpdateSlotBody = z
+  .object({ capacity: Capacity, cutoffMinutes: CutoffMinutes, closed: z.boolean() })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field to change')
+  .openapi('UpdateSlotRequest');
+
+export const AdminSlotsQuery = z.object({
+  from: SlotsQuery.shape.from,
+  to: SlotsQuery.shape.to,
+  kind: SlotKind.optional().openapi({ param: { name: 'kind', in: 'query' } }),
+});
+
+export const AdminSlotListSchema = z
+  .object({ zone: ZoneSchema, data: z.array(AdminSlotSchema) })
+  .openapi('ZoneSlots');
+
+// ---- admin: closures ---------------------------------------------------------------------------
+
+export const CreateClosureBody = z
+  .object({ date: LocalDate, reason: z.string().trim().min(1).max(200).optional().openapi({ example: 'Bank holiday' }) })
+  .strict()
+  .openapi('CreateClosureRequest');
+
+export const ClosureSchema = z
+  .object({
+    zoneId: z.uuid(),
+    date: z.string().openapi({ example: '2026-12-25' }),
+    reason: z.string().nullable(),
+    createdAt: z.string(),
+    slotsClosed: z.number().int().openapi({ description: 'Slots on that local date now closed.', example: 4 }),
+  })
+  .openapi('Closure');
+
+export const ClosureParams = z.object({
+  id: IdParam.shape.id,
+  date: LocalDate.openapi({ param: { name: 'date', in: 'path' } }),
+});
+
+export type CreateZoneInput = z.infer<typeof CreateZoneBody>;
+export type UpdateZoneInput = z.infer<typeof UpdateZoneBody>;
+export type CreateSlotInput = z.infer<typeof CreateSlotBody>;
+export type GenerateSlotsInput = z.infer<typeof GenerateSlotsBody>;
+export type UpdateSlotInput = z.infer<typeof UpdateSlotBody>;
+export type ZoneDto = z.infer<typeof ZoneSchema>;
+export type AdminSlotDto = z.infer<typeof AdminSlotSchema>;

@@ -1,0 +1,77 @@
+/**
+ * Public reads: coverage and bookable slots. Each is one SQL statement, with zone matching
+ * done in SQL (see sql.ts), so one round trip on Neon.
+ */
+import { sql } from 'drizzle-orm';
+import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
+import type { PublicSlotDto } from './schemas.js';
+import { cutoffAtOf, isoOf, zoneForPostcode, zoneSummaryOf, type ZoneMatchRow } from './sql.js';
+
+export async function coverage(deps: Deps, postcode: string) {
+  const [zone] = await deps.database.rows<ZoneMatchRow>(zoneForPostcode(postcode));
+  if (!zone) {
+    return { postcode, served: false, zone: null, message: `We do not serve ${postcode} yet.` };
+  }
+  return { postcode, served: true, zone: zoneSummaryOf(zone, deps.config.currency) };
+}
+
+interface SlotRow extends ZoneMatchRow {
+  slot_id: string | null;
+  kind: 'pickup' | 'delivery';
+  starts_at: string;
+  ends_at: string;
+  capacity: number;
+  reserved: number;
+  cutoff_minutes: number;
+}
+
+/** A generous cap: 31 days of windows; it only guards the response size. */
+const MAX_SLOTS = 1000;
+
+/**
+ * Bookable windows for a postcode, in one statement: the zone is matched, then left-joined to
+ * its slots so "served but nothing free" (one row, null slot) differs from "not served" (no row).
+ * Bookable means the same as `slotAvailability` plus the zone's closed dates: not closed, before
+ * cut-off, not full, and not on a `zone_closures` date, which is a date on the zone's local calendar.
+ */
+export async function bookableSlots(
+  deps: Deps,
+  query: { postcode: string; kind: 'pickup' | 'delivery'; from: Date; to: Date },
+) {
+  const now = deps.clock.now().toISOString();
+  const rows = await deps.database.rows<SlotRow>(sql`
+    WITH zone AS (${zoneForPostcode(query.postcode)})
+    SELECT zone.*, s.id AS slot_id, s.kind, s.starts_at, s.ends_at, s.capacity, s.reserved, s.cutoff_minutes
+    FROM zone
+    LEFT JOIN slots s
+      ON s.zone_id = zone.id
+     AND s.kind = ${query.kind}::slot_kind
+     AND s.starts_at >= ${query.from.toISOString()}::timestamptz
+     AND s.starts_at < ${query.to.toISOString()}::timestamptz
+     AND NOT s.closed
+     AND s.reserved < s.capacity
+     AND s.starts_at - make_interval(mins => s.cutoff_minutes) > ${now}::timestamptz
+     AND NOT EXISTS (
+       SELECT 1 FROM zone_closures c
+       WHERE c.zone_id = zone.id AND c.date = (s.starts_at AT TIME ZONE zone.time_zone)::date
+     )
+    ORDER BY s.starts_at, s.id
+    LIMIT ${MAX_SLOTS}`);
+  const first = rows[0];
+  if (!first) {
+    throw new ApiError('postcode_not_served', `We do not serve ${query.postcode} yet.`);
+  }
+  const data: PublicSlotDto[] = rows
+    .filter((r) => r.slot_id !== null)
+    .map((r) => ({
+      id: r.slot_id!,
+      kind: r.kind,
+      startsAt: isoOf(r.starts_at),
+      endsAt: isoOf(r.ends_at),
+      capacity: r.capacity,
+      remaining: r.capacity - r.reserved,
+      cutoffAt: cutoffAtOf(r.starts_at, r.cutoff_minutes),
+    }));
+  return { zone: zoneSummaryOf(first, deps.config.currency), data };
+}

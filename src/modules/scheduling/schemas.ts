@@ -1,0 +1,139 @@
+import { z } from '@hono/zod-openapi';
+import { MAX_CUTOFF_MINUTES, MAX_SLOT_CAPACITY, normalizePostcode } from '../../domain/slots.js';
+import { assertTimeZone, parseLocalDate, parseWallTime } from '../../domain/zoned-time.js';
+
+// ---- building blocks ---------------------------------------------------------------------------
+
+const UUID_EXAMPLE = '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10';
+
+export const IdParam = z.object({
+  id: z.uuid({ error: 'must be a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: UUID_EXAMPLE }),
+});
+
+export const SlotKind = z.enum(['pickup', 'delivery']).openapi({ example: 'pickup' });
+
+/** Any offset is accepted on input; responses are always UTC (`Z`). */
+export const DateTime = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-03-27T09:00:00Z' })
+  .openapi({ example: '2026-03-27T09:00:00Z' });
+
+export const LocalDate = z
+  .string()
+  .refine((v) => parseLocalDate(v) !== null, 'must be a calendar date YYYY-MM-DD')
+  .openapi({ example: '2026-12-25', description: "A date on the zone's local calendar." });
+
+export const WallTime = z
+  .string()
+  .refine((v) => parseWallTime(v) !== null, 'must be HH:MM, 00:00-23:59')
+  .openapi({ example: '09:00' });
+
+export const MinorUnits = z
+  .number()
+  .int('must be an integer number of minor units (cents)')
+  .min(0)
+  .max(10_000_000)
+  .openapi({ description: 'Integer minor units (e.g. cents).', example: 499 });
+
+export const Capacity = z.number().int().min(1).max(MAX_SLOT_CAPACITY).openapi({ example: 8 });
+export const CutoffMinutes = z.number().int().min(0).max(MAX_CUTOFF_MINUTES).openapi({
+  description: 'Booking closes this many minutes before the window starts.',
+  example: 120,
+});
+
+// Checked with refine, not regex: a regex would be published as an OpenAPI `pattern` that the
+// raw input ('sw1a 1aa') fails, though the server accepts it.
+const NORMALISED = /^[A-Z0-9]{1,10}$/;
+
+/** Spaces and case are ignored (stored upper-case without spaces); the result must be 1-10 letters or digits. */
+export const PostcodePrefix = z
+  .string()
+  .overwrite((v) => v.replace(/\s+/g, '').toUpperCase())
+  .refine((v) => NORMALISED.test(v), 'must be 1-10 letters or digits')
+  .openapi({ example: 'SW1', description: 'Spaces and case are ignored.' });
+
+/**
+ * IANA names only. Offsets such as "+01:00" are refused even where Intl accepts them:
+ * Postgres reads them POSIX-style with the sign flipped, so closed dates would shift.
+ */
+export const TimeZoneName = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/, 'must be an IANA time zone such as Europe/London')
+  .refine((v) => {
+    try {
+      assertTimeZone(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'unknown time zone')
+  .openapi({ example: 'Europe/London' });
+
+/** Postcode in a request body: normalised in place, so the handler gets the stored form. */
+export const PostcodeBody = z
+  .string()
+  .max(20)
+  .overwrite((v) => {
+    try {
+      return normalizePostcode(v);
+    } catch {
+      return v;
+    }
+  })
+  .refine((v) => NORMALISED.test(v), 'must be 1-10 letters or digits (spaces are ignored)')
+  .openapi({ example: 'SW1A 1AA', description: 'Spaces and case are ignored; stored upper-case without spaces.' });
+
+// ---- public ------------------------------------------------------------------------------------
+
+export const ZoneSummarySchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string().openapi({ example: 'Central London' }),
+    timeZone: z.string().openapi({ example: 'Europe/London' }),
+    currency: z.string().openapi({ example: 'USD' }),
+    deliveryFee: z.number().int().openapi({ example: 499 }),
+    minimumOrder: z.number().int().openapi({ example: 1500 }),
+    freeDeliveryFrom: z.number().int().nullable().openapi({ example: 5000 }),
+  })
+  .openapi('ZoneSummary');
+
+export const CoverageQuery = z.object({
+  postcode: z.string().max(32).openapi({ param: { name: 'postcode', in: 'query' }, example: 'SW1A 1AA' }),
+});
+
+export const CoverageSchema = z
+  .object({
+    postcode: z.string().openapi({ example: 'SW1A1AA', description: 'Normalised: upper-case, no spaces.' }),
+    served: z.boolean(),
+    zone: ZoneSummarySchema.nullable(),
+    message: z.string().optional().openapi({ example: 'We do not serve SW1A1AA yet.' }),
+  })
+  .openapi('Coverage');
+
+export const SlotsQuery = z.object({
+  postcode: z.string().max(32).openapi({ param: { name: 'postcode', in: 'query' }, example: 'SW1A 1AA' }),
+  kind: SlotKind.openapi({ param: { name: 'kind', in: 'query' } }),
+  from: DateTime.optional().openapi({ param: { name: 'from', in: 'query' }, description: 'Default: now.' }),
+  to: DateTime.optional().openapi({
+    param: { name: 'to', in: 'query' },
+    description: 'Default: from + 14 days. At most 31 days after from.',
+  }),
+});
+
+export const PublicSlotSchema = z
+  .object({
+    id: z.uuid(),
+    kind: SlotKind,
+    startsAt: z.string().openapi({ example: '2026-03-27T09:00:00.000Z' }),
+    endsAt: z.string().openapi({ example: '2026-03-27T11:00:00.000Z' }),
+    capacity: z.number().int().openapi({ example: 8 }),
+    remaining: z.number().int().openapi({ example: 3 }),
+    cutoffAt: z.string().openapi({ example: '2026-03-27T07:00:00.000Z', description: 'Booking closes at this instant.' }),
+  })
+  .openapi('AvailableSlot');
+
+export const SlotListSchema = z
+  .object({ zone: ZoneSummarySchema, data: z.array(PublicSlotSchema) })
+  .openapi('AvailableSlots');
+
+export type PublicSlotDto = z.infer<typeof PublicSlotSchema>;
