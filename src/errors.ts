@@ -41,6 +41,7 @@ export const ERROR_STATUS = {
   address_limit_reached: 409,
   slot_exists: 409,
   capacity_below_reserved: 409,
+  weigh_in_not_allowed: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -4,6 +4,7 @@ import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { platformJourney } from '../journeys/platform.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
+import { staffJourney } from '../journeys/staff.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
 let t: TestApp;
@@ -19,3 +20,4 @@ catalogJourney(() => t);
 platformJourney(() => t);
 ordersJourney(() => t);
 schedulingJourney(() => t);
+staffJourney(() => t);

@@ -3,6 +3,7 @@ import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { platformJourney } from '../journeys/platform.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
+import { staffJourney } from '../journeys/staff.js';
 import { workerHarness } from './support.js';
 
 authJourney(() => workerHarness);
@@ -10,3 +11,4 @@ catalogJourney(() => workerHarness);
 platformJourney(() => workerHarness);
 ordersJourney(() => workerHarness);
 schedulingJourney(() => workerHarness);
+staffJourney(() => workerHarness);
