@@ -10,14 +10,16 @@ import { eq, sql } from 'drizzle-orm';
 import { createPasswordHasher } from '../src/auth/password.js';
 import { users, userRole, type UserRole } from '../src/db/schema.js';
 import { seedCatalog } from '../src/db/seed.js';
-import { loadArgon2idKernel, migrateDatabase } from '../src/node.js';
+import { runPaymentJobs } from '../src/modules/payments/jobs.js';
+import { createNodeDeps, loadArgon2idKernel, migrateDatabase } from '../src/node.js';
 import { Email, NewPassword } from '../src/modules/auth/schemas.js';
 import { openOperatorDatabase } from './db.js';
 
 const USAGE = `usage:
   npm run cli -- create-user --role admin|staff|customer --email EMAIL --password PASSWORD [--name NAME]
   npm run cli -- set-role --email EMAIL --role admin|staff|customer
-  npm run cli -- seed`;
+  npm run cli -- seed
+  npm run cli -- payments-job      (hold expiry, unpaid deliveries, Stripe reconciliation; prints a JSON report)`;
 
 class UsageError extends Error {}
 
@@ -46,7 +48,7 @@ function parseEmail(value: string | undefined): string {
   return parsed.data;
 }
 
-if (!command || !['create-user', 'set-role', 'seed'].includes(command)) {
+if (!command || !['create-user', 'set-role', 'seed', 'payments-job'].includes(command)) {
   console.error(`error: unknown command: ${command ?? '(none)'}\n\n${USAGE}`);
   process.exit(2);
 }
@@ -54,7 +56,10 @@ if (!command || !['create-user', 'set-role', 'seed'].includes(command)) {
 const { config, database } = await openOperatorDatabase();
 try {
   if (database.kind === 'pglite') await migrateDatabase(database);
-  if (command === 'seed') {
+  if (command === 'payments-job') {
+    const deps = createNodeDeps(config, { database });
+    console.log(JSON.stringify(await runPaymentJobs(deps), null, 2));
+  } else if (command === 'seed') {
     await seedCatalog(database, config.currency);
     console.log('default catalog seeded');
   } else if (command === 'create-user') {

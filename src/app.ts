@@ -11,6 +11,7 @@ import { authRoutes } from './modules/auth/routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { orderRoutes } from './modules/orders/routes.js';
+import { paymentRoutes } from './modules/payments/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
 import { staffRoutes } from './modules/staff/routes.js';
 
@@ -54,6 +55,7 @@ export function createApp(deps: Deps) {
   app.route('/', schedulingRoutes);
   app.route('/', orderRoutes);
   app.route('/', staffRoutes);
+  app.route('/', paymentRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

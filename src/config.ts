@@ -62,6 +62,14 @@ const rawSchema = z.object({
   JWT_SECRET: optionalString,
   STRIPE_SECRET_KEY: optionalString,
   STRIPE_WEBHOOK_SECRET: optionalString,
+  /** Publishable key handed to the mobile PaymentSheet (not a secret). */
+  STRIPE_PUBLISHABLE_KEY: optionalString,
+  /** Dev/test only: the local Stripe stand-in, e.g. http://127.0.0.1:12111. Refused in production. */
+  STRIPE_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  /** Extra authorised on top of the estimate, in basis points (2000 = +20%), so a heavier bag still fits the hold. */
+  PAYMENT_HOLD_BUFFER_BPS: intFromString(2000, 0, 10_000),
+  /** An overage above this (minor units) waits for the customer's approval before it is charged. */
+  OVERAGE_APPROVAL_THRESHOLD: intFromString(1000, 0, 10_000_000),
   PORT: intFromString(3000, 0, 65535),
   /** Comma-separated origins allowed by CORS; `*` allows any origin (never with credentials). */
   CORS_ORIGINS: optionalString,
@@ -85,6 +93,10 @@ export interface Config {
   jwtSecret: string;
   stripeSecretKey: string | undefined;
   stripeWebhookSecret: string | undefined;
+  stripePublishableKey: string | undefined;
+  stripeApiUrl: string | undefined;
+  paymentHoldBufferBps: number;
+  overageApprovalThreshold: number;
   port: number;
   corsOrigins: string[];
   bodyLimitBytes: number;
@@ -136,6 +148,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (raw.JWT_SECRET !== undefined && raw.JWT_SECRET.length < 32) {
     problems.push('JWT_SECRET: must be at least 32 characters');
   }
+  if (production && raw.STRIPE_API_URL) {
+    problems.push('STRIPE_API_URL: must not be set when APP_ENV=production');
+  }
   if (production && raw.NEON_LOCAL_ENDPOINT) {
     problems.push('NEON_LOCAL_ENDPOINT: must not be set when APP_ENV=production');
   }
@@ -148,6 +163,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jwtSecret: raw.JWT_SECRET ?? DEV_JWT_SECRET,
     stripeSecretKey: raw.STRIPE_SECRET_KEY,
     stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET,
+    stripePublishableKey: raw.STRIPE_PUBLISHABLE_KEY,
+    stripeApiUrl: raw.STRIPE_API_URL,
+    paymentHoldBufferBps: raw.PAYMENT_HOLD_BUFFER_BPS,
+    overageApprovalThreshold: raw.OVERAGE_APPROVAL_THRESHOLD,
     port: raw.PORT,
     corsOrigins: (raw.CORS_ORIGINS ?? (production ? '' : '*'))
       .split(',')

@@ -2,6 +2,7 @@ import type { PasswordHasher } from './auth/password.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './logger.js';
+import type { Payments } from './payments/stripe.js';
 
 export interface Clock {
   now(): Date;
@@ -22,6 +23,8 @@ export interface Deps {
   clock: Clock;
   logger: Logger;
   passwords: PasswordHasher;
+  /** Undefined when Stripe is not configured: card endpoints then answer 503. */
+  payments: Payments | undefined;
   runtime: RuntimeName;
   /** Set by the Node entry on SIGTERM so readiness fails while in-flight requests finish. */
   lifecycle: { draining: boolean };

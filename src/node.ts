@@ -23,7 +23,9 @@ import { createNeonDatabase } from './db/neon.js';
 import * as schema from './db/schema.js';
 import { seedCatalog } from './db/seed.js';
 import { systemClock, type Deps } from './deps.js';
+import { createPayments } from './payments/stripe.js';
 import { createJsonLogger, type Logger } from './logger.js';
+import { runPaymentJobs } from './modules/payments/jobs.js';
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -124,6 +126,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
       opts.logger ??
       createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion } }),
     passwords: createPasswordHasher(loadArgon2idKernel, opts.argon2Params),
+    payments: createPayments(config),
     runtime: 'node',
     lifecycle: { draining: false },
   };
@@ -154,10 +157,25 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const url = `http://localhost:${port}`;
   deps.logger.info('listening', { url, database: database.kind, appEnv: config.appEnv });
 
+  // What the Worker's cron trigger does. Safe on every replica at once: captures carry
+  // idempotency keys and every update only moves state forward. 0 turns it off.
+  const jobEveryMs = Number(env.PAYMENTS_JOB_INTERVAL_MS ?? 0);
+  const jobTimer =
+    jobEveryMs > 0
+      ? setInterval(() => {
+          runPaymentJobs(deps).then(
+            (report) => deps.logger.info('payments job', { report }),
+            (error: unknown) => deps.logger.error('payments job failed', { error }),
+          );
+        }, jobEveryMs)
+      : undefined;
+  jobTimer?.unref();
+
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string) =>
     (stopping ??= (async () => {
       deps.lifecycle.draining = true;
+      if (jobTimer) clearInterval(jobTimer);
       deps.logger.info('shutting down', { signal });
       const graceMs = Number(env.SHUTDOWN_GRACE_MS ?? 10_000);
       await withTimeout(

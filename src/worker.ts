@@ -9,9 +9,11 @@ import { createApp, type App } from './app.js';
 import { createPasswordHasher, type Argon2idKernel } from './auth/password.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createNeonDatabase } from './db/neon.js';
-import { systemClock } from './deps.js';
+import { systemClock, type Deps } from './deps.js';
 import { PROBLEM_CONTENT_TYPE } from './errors.js';
+import { createPayments } from './payments/stripe.js';
 import { createJsonLogger } from './logger.js';
+import { runPaymentJobs } from './modules/payments/jobs.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;
@@ -19,6 +21,10 @@ export interface WorkerEnv {
   JWT_SECRET?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
+  STRIPE_PUBLISHABLE_KEY?: string;
+  STRIPE_API_URL?: string;
+  PAYMENT_HOLD_BUFFER_BPS?: string;
+  OVERAGE_APPROVAL_THRESHOLD?: string;
   CORS_ORIGINS?: string;
   CURRENCY?: string;
   LOG_LEVEL?: string;
@@ -43,7 +49,7 @@ const loadKernel = async (): Promise<Argon2idKernel> =>
   )) as Argon2idKernel;
 
 /** Bindings are fixed for an isolate's life, so the app is built once per isolate. */
-let built: { env: WorkerEnv; app: App } | { env: WorkerEnv; error: ConfigError } | undefined;
+let built: { env: WorkerEnv; app: App; deps: Deps } | { env: WorkerEnv; error: ConfigError } | undefined;
 
 function build(env: WorkerEnv) {
   const stringEnv: Record<string, string | undefined> = {};
@@ -52,15 +58,17 @@ function build(env: WorkerEnv) {
   const config = loadConfig(stringEnv);
   if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: is required on Workers']);
   const logger = createJsonLogger({ level: config.logLevel, base: { runtime: 'workerd', version: config.appVersion } });
-  return createApp({
+  const deps: Deps = {
     config,
     database: createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint }),
     clock: systemClock,
     logger,
     passwords: createPasswordHasher(loadKernel),
+    payments: createPayments(config),
     runtime: 'workerd',
     lifecycle: { draining: false },
-  });
+  };
+  return { app: createApp(deps), deps };
 }
 
 function misconfigured(error: ConfigError): Response {
@@ -78,17 +86,33 @@ function misconfigured(error: ConfigError): Response {
   );
 }
 
+function appFor(env: WorkerEnv) {
+  if (built?.env !== env) {
+    try {
+      built = { env, ...build(env) };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(JSON.stringify({ level: 'error', msg: 'invalid configuration', problems: err.problems }));
+      built = { env, error: err };
+    }
+  }
+  return built;
+}
+
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Response | Promise<Response> {
-    if (built?.env !== env) {
-      try {
-        built = { env, app: build(env) };
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        console.error(JSON.stringify({ level: 'error', msg: 'invalid configuration', problems: err.problems }));
-        built = { env, error: err };
-      }
-    }
-    return 'app' in built ? built.app.fetch(request, env, ctx) : misconfigured(built.error);
+    const b = appFor(env);
+    return 'app' in b ? b.app.fetch(request, env, ctx) : misconfigured(b.error);
+  },
+  /** Cron trigger (wrangler.toml): hold expiry, unpaid deliveries, reconciliation with Stripe. */
+  scheduled(_controller: unknown, env: WorkerEnv, ctx: WorkerContext): void {
+    const b = appFor(env);
+    if (!('deps' in b)) return;
+    ctx.waitUntil(
+      runPaymentJobs(b.deps).then(
+        (report) => b.deps.logger.info('payments job', { report }),
+        (error: unknown) => b.deps.logger.error('payments job failed', { error }),
+      ),
+    );
   },
 };

@@ -70,6 +70,11 @@ export const orders = pgTable(
     weighedAt: ts('weighed_at'),
     bagCount: integer('bag_count'),
     cancelledAt: ts('cancelled_at'),
+    /** Needs a person: a disputed charge, an amount Stripe reports that we did not ask for, an unpaid delivery. */
+    flaggedReason: text('flagged_reason'),
+    /** Set when the weighed price exceeds the hold by more than the approval threshold. */
+    overageApprovalRequired: boolean('overage_approval_required').notNull().default(false),
+    overageApprovedAt: ts('overage_approved_at'),
     ...timestamps,
   },
   (t) => [

@@ -26,6 +26,8 @@ export const users = pgTable(
     passwordHash: text('password_hash').notNull(),
     role: userRole('role').notNull().default('customer'),
     name: text('name'),
+    /** Created lazily at the first card payment. */
+    stripeCustomerId: text('stripe_customer_id'),
     ...timestamps,
   },
   (t) => [uniqueIndex('users_email_key').on(t.email)],

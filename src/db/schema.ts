@@ -16,6 +16,7 @@ export * from './schema-users.js';
 export * from './schema-catalog.js';
 export * from './schema-scheduling.js';
 export * from './schema-orders.js';
+export * from './schema-payments.js';
 
 export const servicesRelations = relations(services, ({ many }) => ({ addOns: many(addOns) }));
 export const addOnsRelations = relations(addOns, ({ one }) => ({

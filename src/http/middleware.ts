@@ -53,7 +53,12 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
 /** Maps anything thrown to a problem. Unknown errors are logged with their stack, never sent. */
 export function errorHandler(err: Error, c: Context<AppEnv>): Response {
   const known = asApiError(err);
-  if (known && known.status < 500) return problemResponse(c, known);
+  // A deliberate ApiError (e.g. 503 payments_not_configured) is the answer; a domain rule
+  // failing with 5xx means corrupt data, which is logged as a crash below.
+  if (known && (err instanceof ApiError || known.status < 500)) {
+    if (known.status >= 500) (c.get('logger') ?? console).warn('request failed', { code: known.code, detail: known.message });
+    return problemResponse(c, known);
+  }
   if (err instanceof HTTPException) {
     const translated = translateHttpException(err);
     if (translated) return problemResponse(c, translated);

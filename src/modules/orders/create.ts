@@ -166,6 +166,9 @@ export async function createOrder(
     weighedAt: null,
     bagCount: null,
     cancelledAt: null,
+    flaggedReason: null,
+    overageApprovalRequired: false,
+    overageApprovedAt: null,
     createdAt: now,
     updatedAt: now,
   } as const;

@@ -16,6 +16,7 @@ import {
   OrderPageSchema,
   OrderSchema,
 } from './schemas.js';
+import { settleCancelledOrder } from '../payments/capture.js';
 import { applyTransition } from './transition.js';
 
 const bearer = [{ bearerAuth: [] }];
@@ -119,5 +120,8 @@ export const orderRoutes = createRouter()
       actor: { role: 'customer', userId },
       evidence: body.reason ? { note: body.reason } : {},
     });
+    // The order is cancelled either way; a hold Stripe did not release now expires on its own
+    // and the payments job reports it.
+    await settleCancelledOrder(deps, order.id, userId).catch((error: unknown) => c.get('logger').error('releasing the card hold failed', { error, orderId: order.id }));
     return c.json({ ...order, ...moved, updatedAt: moved.timeline.at(-1)!.at }, 200);
   });

@@ -87,7 +87,7 @@ export const TimelineEntrySchema = z
   .object({
     at: z.iso.datetime(),
     actor: z.object({ role: z.enum(['customer', 'staff', 'admin', 'system']), userId: z.uuid().nullable() }),
-    type: z.enum(['created', 'status_changed', 'weighed']),
+    type: z.enum(['created', 'status_changed', 'weighed', 'payment']),
     from: z.enum(ORDER_STATUSES).nullable(),
     to: z.enum(ORDER_STATUSES).nullable(),
     note: z.string().nullable(),

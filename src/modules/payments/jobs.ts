@@ -1,0 +1,96 @@
+import { and, inArray, isNotNull, sql } from 'drizzle-orm';
+import { payments } from '../../db/schema.js';
+import type { Deps } from '../../deps.js';
+import { captureOrderPayment } from './capture.js';
+import { STATUS_RANK } from './webhook.js';
+
+export interface JobReport {
+  expiringHolds: Array<{ orderId: string; action: 'captured' | 'flagged' | 'failed'; detail?: string }>;
+  unpaidDeliveriesFlagged: number;
+  reconciliation: { checked: number; mismatches: Array<{ paymentIntent: string; ours: string | null; stripe: string; problem: string }> } | null;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The payments housekeeping the cron trigger runs (Workers `scheduled()`, or
+ * `npm run cli -- payments-job` / a timer on Node):
+ * - a hold that expires within 24 h is captured if the order is weighed, else flagged;
+ * - a delivered pay-on-delivery order with no recorded payment is flagged;
+ * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported.
+ */
+export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
+  const now = deps.clock.now();
+  const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null };
+
+  const expiring = await deps.database.rows<{ order_id: string; final_total: number | null }>(sql`
+    SELECT p.order_id, o.final_total FROM payments p JOIN orders o ON o.id = p.order_id
+    WHERE p.kind = 'hold' AND p.status = 'requires_capture' AND p.capture_before < ${new Date(now.getTime() + 24 * HOUR).toISOString()}::timestamptz`);
+  for (const row of expiring) {
+    if (row.final_total === null) {
+      await flag(deps, row.order_id, 'hold_expiring', 'The card hold expires within 24 hours and the order is not weighed yet');
+      report.expiringHolds.push({ orderId: row.order_id, action: 'flagged' });
+      continue;
+    }
+    try {
+      await captureOrderPayment(deps, row.order_id);
+      report.expiringHolds.push({ orderId: row.order_id, action: 'captured' });
+    } catch (err) {
+      report.expiringHolds.push({ orderId: row.order_id, action: 'failed', detail: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  const unpaid = await deps.database.rows<{ id: string }>(sql`
+    WITH flagged AS (
+      UPDATE orders o SET flagged_reason = 'unpaid_on_delivery', updated_at = ${now.toISOString()}::timestamptz
+      WHERE o.payment_method = 'on_delivery' AND o.status = 'delivered' AND o.flagged_reason IS NULL
+        AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.kind = 'in_person' AND p.status = 'succeeded')
+      RETURNING o.id
+    )
+    INSERT INTO order_events (order_id, at, actor_role, type, note)
+    SELECT id, ${now.toISOString()}::timestamptz, 'system', 'payment', 'Delivered without a recorded payment' FROM flagged
+    RETURNING order_id AS id`);
+  report.unpaidDeliveriesFlagged = unpaid.length;
+
+  if (deps.payments) report.reconciliation = await reconcile(deps, now);
+  for (const m of report.reconciliation?.mismatches ?? []) deps.logger.warn('payment reconciliation mismatch', m);
+  return report;
+}
+
+async function flag(deps: Deps, orderId: string, reason: string, note: string): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  await deps.database.rows(sql`
+    WITH f AS (
+      UPDATE orders SET flagged_reason = ${reason}, updated_at = ${now}::timestamptz
+      WHERE id = ${orderId}::uuid AND flagged_reason IS DISTINCT FROM ${reason} RETURNING id
+    )
+    INSERT INTO order_events (order_id, at, actor_role, type, note) SELECT id, ${now}::timestamptz, 'system', 'payment', ${note} FROM f`);
+}
+
+/** Stripe's last three days of PaymentIntents against ours: status behind, amounts, strays. */
+async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['reconciliation']>> {
+  const since = Math.floor(now.getTime() / 1000) - 3 * 86_400;
+  const page = await deps.payments!.stripe.paymentIntents.list({ created: { gte: since }, limit: 100 });
+  const ids = page.data.map((pi) => pi.id);
+  const ours = ids.length
+    ? await deps.database.db.select().from(payments).where(and(inArray(payments.stripePaymentIntentId, ids), isNotNull(payments.stripePaymentIntentId)))
+    : [];
+  const mismatches: NonNullable<JobReport['reconciliation']>['mismatches'] = [];
+  for (const pi of page.data) {
+    const row = ours.find((p) => p.stripePaymentIntentId === pi.id);
+    if (!row) {
+      if (pi.metadata?.order_id) mismatches.push({ paymentIntent: pi.id, ours: null, stripe: pi.status, problem: 'unknown_to_us' });
+      continue;
+    }
+    if (pi.amount !== row.amount) mismatches.push({ paymentIntent: pi.id, ours: row.status, stripe: pi.status, problem: 'amount' });
+    else if ((STATUS_RANK[pi.status] ?? 0) > (STATUS_RANK[row.status] ?? 0)) {
+      mismatches.push({ paymentIntent: pi.id, ours: row.status, stripe: pi.status, problem: 'we_are_behind' });
+    } else if (pi.amount_received !== row.amountCaptured) {
+      mismatches.push({ paymentIntent: pi.id, ours: row.status, stripe: pi.status, problem: 'captured_amount' });
+    }
+  }
+  return { checked: page.data.length, mismatches };
+}
+
+// Exported for the Node timer: how often the job runs when not driven by cron.
+export const PAYMENT_JOB_INTERVAL_MS = 15 * 60_000;

@@ -1,0 +1,200 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type Stripe from 'stripe';
+import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
+import { requirePayments } from './sheet.js';
+
+/** Forward-only ranking of payment states: an older event never undoes a newer state. */
+export const STATUS_RANK: Record<string, number> = {
+  requires_payment_method: 0,
+  requires_confirmation: 1,
+  requires_action: 2,
+  processing: 3,
+  failed: 3,
+  requires_capture: 4,
+  succeeded: 5,
+  canceled: 5,
+};
+
+export async function verifyStripeEvent(deps: Deps, payload: string, signature: string | undefined): Promise<Stripe.Event> {
+  const { stripe, webhookSecret, cryptoProvider } = requirePayments(deps);
+  if (!signature) throw new ApiError('invalid_signature', 'Missing Stripe-Signature header.');
+  try {
+    return await stripe.webhooks.constructEventAsync(payload, signature, webhookSecret, undefined, cryptoProvider);
+  } catch {
+    throw new ApiError('invalid_signature', 'The Stripe-Signature does not match this payload, or its timestamp is too old.');
+  }
+}
+
+export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'stale' | 'unknown_payment' | 'flagged';
+
+interface EffectRow {
+  fresh: boolean;
+  found: boolean;
+  applied: boolean;
+  flagged: boolean;
+}
+
+/**
+ * Applies one verified event in ONE statement. The dedupe row and the effect commit or
+ * roll back together, so a crash never leaves an event "seen" but unapplied. The event is
+ * a hint: it is checked against our payment row (amount, currency, state order) first.
+ */
+export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promise<WebhookOutcome> {
+  const effect = effectFor(event, deps.clock.now().toISOString());
+  if (!effect) {
+    const rows = await deps.database.rows<{ fresh: boolean }>(sql`
+      WITH seen AS (
+        INSERT INTO webhook_events (event_id, type, outcome) VALUES (${event.id}, ${event.type}, 'ignored')
+        ON CONFLICT DO NOTHING RETURNING 1
+      ) SELECT EXISTS (SELECT 1 FROM seen) AS fresh`);
+    return rows[0]?.fresh ? 'ignored' : 'duplicate';
+  }
+  const rows = await deps.database.rows<EffectRow>(effect);
+  const row = rows[0];
+  if (!row?.fresh) return 'duplicate';
+  if (!row.found) return 'unknown_payment';
+  if (row.flagged) return 'flagged';
+  return row.applied ? 'applied' : 'stale';
+}
+
+function effectFor(event: Stripe.Event, now: string): SQL | undefined {
+  switch (event.type) {
+    case 'payment_intent.amount_capturable_updated':
+    case 'payment_intent.succeeded':
+    case 'payment_intent.payment_failed':
+    case 'payment_intent.canceled':
+      return intentEffect(event, event.data.object as Stripe.PaymentIntent, now);
+    case 'charge.refunded':
+      return chargeRefundedEffect(event, event.data.object as Stripe.Charge, now);
+    case 'charge.dispute.created':
+      return disputeEffect(event, event.data.object as Stripe.Dispute, now);
+    default:
+      return undefined;
+  }
+}
+
+const OUR_STATUS: Record<string, string> = {
+  'payment_intent.amount_capturable_updated': 'requires_capture',
+  'payment_intent.succeeded': 'succeeded',
+  'payment_intent.payment_failed': 'failed',
+  'payment_intent.canceled': 'canceled',
+};
+
+const NOTE: Record<string, string> = {
+  'payment_intent.amount_capturable_updated': 'Card authorised',
+  'payment_intent.succeeded': 'Payment captured',
+  'payment_intent.payment_failed': 'Card payment failed',
+  'payment_intent.canceled': 'Card authorisation cancelled',
+};
+
+/** A PaymentIntent event: moves our payment forward, confirms a pending order on authorisation. */
+function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string): SQL {
+  const next = OUR_STATUS[event.type]!;
+  const rankOf = (col: SQL) => sql`(CASE ${col} ${sql.join(
+    Object.entries(STATUS_RANK).map(([s, r]) => sql`WHEN ${s} THEN ${r}`),
+    sql` `,
+  )} END)`;
+  // Hold expiry: Stripe gives the exact time on the charge; 6 days from authorisation is a
+  // conservative floor (online card holds last about 7) until a charge read refines it.
+  const captureBefore = new Date((pi.created + 6 * 86_400) * 1000).toISOString();
+  const evidence = JSON.stringify({ paymentIntent: pi.id, amount: pi.amount, amountReceived: pi.amount_received, eventId: event.id });
+  return sql`
+    WITH seen AS (
+      INSERT INTO webhook_events (event_id, type) VALUES (${event.id}, ${event.type})
+      ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    pay AS (
+      SELECT p.*, o.status AS order_status FROM payments p JOIN orders o ON o.id = p.order_id
+      WHERE p.stripe_payment_intent_id = ${pi.id} AND EXISTS (SELECT 1 FROM seen)
+      FOR UPDATE OF p
+    ),
+    mismatch AS (
+      SELECT * FROM pay WHERE pay.amount <> ${pi.amount}::int OR lower(pay.currency) <> ${pi.currency}
+    ),
+    flag AS (
+      UPDATE orders o SET flagged_reason = 'amount_mismatch', updated_at = ${now}::timestamptz
+      FROM mismatch m WHERE o.id = m.order_id
+      RETURNING o.id
+    ),
+    moved AS (
+      UPDATE payments p SET
+        status = ${next}::payment_status,
+        amount_capturable = ${pi.amount_capturable}::int,
+        amount_captured = GREATEST(p.amount_captured, ${pi.amount_received}::int),
+        capture_before = CASE WHEN ${next} = 'requires_capture' THEN COALESCE(p.capture_before, ${captureBefore}::timestamptz) ELSE p.capture_before END,
+        last_event_created = GREATEST(COALESCE(p.last_event_created, 0), ${event.created}::int),
+        updated_at = ${now}::timestamptz
+      FROM pay
+      WHERE p.id = pay.id AND NOT EXISTS (SELECT 1 FROM mismatch)
+        AND ${rankOf(sql`pay.status::text`)} < ${STATUS_RANK[next]!}
+      RETURNING p.order_id, pay.order_status
+    ),
+    confirmed AS (
+      UPDATE orders o SET status = 'confirmed', updated_at = ${now}::timestamptz
+      FROM moved m
+      WHERE o.id = m.order_id AND ${next} = 'requires_capture' AND o.status = 'pending_payment'
+      RETURNING o.id
+    ),
+    ev AS (
+      INSERT INTO order_events (order_id, at, actor_role, type, from_status, to_status, note, evidence)
+      SELECT m.order_id, ${now}::timestamptz, 'system', 'status_changed', 'pending_payment', 'confirmed', ${NOTE[event.type]!}, ${evidence}::jsonb
+      FROM moved m WHERE m.order_id IN (SELECT id FROM confirmed)
+      UNION ALL
+      SELECT m.order_id, ${now}::timestamptz, 'system', 'payment', NULL, NULL, ${NOTE[event.type]!}, ${evidence}::jsonb
+      FROM moved m WHERE m.order_id NOT IN (SELECT id FROM confirmed)
+      UNION ALL
+      SELECT f.id, ${now}::timestamptz, 'system', 'payment', NULL, NULL,
+             ${`Flagged: Stripe reported ${pi.amount} ${pi.currency}, which is not the amount we asked for`}, ${evidence}::jsonb
+      FROM flag f
+    )
+    SELECT EXISTS (SELECT 1 FROM seen) AS fresh,
+           EXISTS (SELECT 1 FROM pay) AS found,
+           EXISTS (SELECT 1 FROM moved) AS applied,
+           EXISTS (SELECT 1 FROM flag) AS flagged`;
+}
+
+/** Refunds are also made here, but Stripe's total is the truth: keep the larger figure. */
+function chargeRefundedEffect(event: Stripe.Event, charge: Stripe.Charge, now: string): SQL {
+  const pi = typeof charge.payment_intent === 'string' ? charge.payment_intent : (charge.payment_intent?.id ?? '');
+  return sql`
+    WITH seen AS (
+      INSERT INTO webhook_events (event_id, type) VALUES (${event.id}, ${event.type}) ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    pay AS (SELECT * FROM payments WHERE stripe_payment_intent_id = ${pi} AND EXISTS (SELECT 1 FROM seen)),
+    moved AS (
+      UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, GREATEST(p.amount_refunded, ${charge.amount_refunded}::int)),
+                            updated_at = ${now}::timestamptz
+      FROM pay WHERE p.id = pay.id AND p.amount_refunded < ${charge.amount_refunded}::int
+      RETURNING p.order_id
+    ),
+    ev AS (
+      INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
+      SELECT order_id, ${now}::timestamptz, 'system', 'payment', 'Refund confirmed by Stripe',
+             ${JSON.stringify({ charge: charge.id, amountRefunded: charge.amount_refunded, eventId: event.id })}::jsonb
+      FROM moved
+    )
+    SELECT EXISTS (SELECT 1 FROM seen) AS fresh, EXISTS (SELECT 1 FROM pay) AS found,
+           EXISTS (SELECT 1 FROM moved) AS applied, false AS flagged`;
+}
+
+function disputeEffect(event: Stripe.Event, dispute: Stripe.Dispute, now: string): SQL {
+  const pi = typeof dispute.payment_intent === 'string' ? dispute.payment_intent : (dispute.payment_intent?.id ?? '');
+  return sql`
+    WITH seen AS (
+      INSERT INTO webhook_events (event_id, type) VALUES (${event.id}, ${event.type}) ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    pay AS (SELECT * FROM payments WHERE stripe_payment_intent_id = ${pi} AND EXISTS (SELECT 1 FROM seen)),
+    flag AS (
+      UPDATE orders o SET flagged_reason = 'disputed', updated_at = ${now}::timestamptz
+      FROM pay WHERE o.id = pay.order_id RETURNING o.id
+    ),
+    ev AS (
+      INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
+      SELECT id, ${now}::timestamptz, 'system', 'payment', 'The customer disputed the charge',
+             ${JSON.stringify({ dispute: dispute.id, amount: dispute.amount, reason: dispute.reason, eventId: event.id })}::jsonb
+      FROM flag
+    )
+    SELECT EXISTS (SELECT 1 FROM seen) AS fresh, EXISTS (SELECT 1 FROM pay) AS found,
+           EXISTS (SELECT 1 FROM flag) AS applied, EXISTS (SELECT 1 FROM flag) AS flagged`;
+}
