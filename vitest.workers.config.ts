@@ -2,6 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineProject } from 'vitest/config';
 import { pgBackend, pgliteBackend, startLocalNeon } from './scripts/local-neon.js';
+import { startStripeStandIn } from './scripts/stripe-stand-in.js';
+import { stripeEnv } from './test/support/stripe.js';
 import { createPgliteDatabase } from './src/node.js';
 import { prepare, recreateServerDatabase } from './test/setup/databases.js';
 import { TEST_JWT_SECRET } from './test/support/harness.js';
@@ -29,10 +31,12 @@ async function startDatabaseEndpoint() {
 }
 
 const { backend, endpoint, close } = await startDatabaseEndpoint();
+const stripe = await startStripeStandIn({ unref: true });
 // test/setup/workers-global.ts stops these when the run ends (it runs in this process).
 (globalThis as { __stopWorkersDatabase?: () => Promise<void> }).__stopWorkersDatabase = async () => {
   await endpoint.close();
   await close();
+  await stripe.close();
 };
 
 export default defineProject({
@@ -49,6 +53,7 @@ export default defineProject({
           NEON_LOCAL_ENDPOINT: endpoint.url,
           TEST_DB_BACKEND: backend,
           LOG_LEVEL: 'warn',
+          ...stripeEnv(stripe.url),
         },
       },
     }),

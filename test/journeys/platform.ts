@@ -26,7 +26,7 @@ export function platformJourney(harness: () => Harness) {
       expect(doc.body.paths['/v1/admin/services'].post.responses).toHaveProperty(['403']);
       const createOrder = doc.body.paths['/v1/orders'].post;
       expect(createOrder.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'idempotency-key', in: 'header', required: true })]));
-      expect(Object.keys(createOrder.responses).sort()).toEqual(['201', '400', '401', '409', '413', '415', '422']);
+      expect(Object.keys(createOrder.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '415', '422', '503']);
       expect(doc.body.components.schemas).toHaveProperty(['Problem']);
       const docs = await api.get('/docs');
       expect(docs.status).toBe(200);

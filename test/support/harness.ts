@@ -1,4 +1,5 @@
 import type { ApiClient } from './client.js';
+import type { StripeControl } from './stripe.js';
 
 /** What a shared journey needs from the runtime it runs on. */
 export interface Harness {
@@ -9,6 +10,8 @@ export interface Harness {
   setRole(email: string, role: 'customer' | 'staff' | 'admin'): Promise<void>;
   /** Raw SQL with $1… parameters straight to the app's database, for fixtures and checks. */
   sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
+  /** The local Stripe stand-in the app talks to. */
+  stripe: StripeControl;
 }
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';

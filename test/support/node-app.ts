@@ -9,6 +9,7 @@ import { createNodeDeps, createPgliteDatabase, createPostgresDatabase } from '..
 import { prepare } from '../setup/databases.js';
 import { apiClient } from './client.js';
 import { TEST_JWT_SECRET, type Harness } from './harness.js';
+import { stripeControl, stripeEnv } from './stripe.js';
 
 /** The database the Node suite runs on: the PostgreSQL server when configured, else PGlite. */
 export async function openTestDatabase(): Promise<Database> {
@@ -27,9 +28,17 @@ export interface TestApp extends Harness {
 }
 
 /** Builds the real app with injected config (never by editing process.env). */
-export async function createTestApp(opts: { database?: Database; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function createTestApp(
+  opts: { database?: Database; env?: Record<string, string>; stripe?: boolean } = {},
+): Promise<TestApp> {
   const database = opts.database ?? (await openTestDatabase());
-  const config = loadConfig({ APP_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...opts.env });
+  const stripeUrl = inject('stripeUrl');
+  const config = loadConfig({
+    APP_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ...(opts.stripe === false ? {} : stripeEnv(stripeUrl)),
+    ...opts.env,
+  });
   const logger = createMemoryLogger();
   const deps = createNodeDeps(config, { database, logger });
   const app = createApp(deps);
@@ -39,6 +48,7 @@ export async function createTestApp(opts: { database?: Database; env?: Record<st
     logger,
     api: apiClient((request) => Promise.resolve(app.fetch(request))),
     jwtSecret: TEST_JWT_SECRET,
+    stripe: stripeControl(stripeUrl),
     setRole: async (email, role) => {
       await database.db.update(users).set({ role }).where(eq(users.email, email));
     },

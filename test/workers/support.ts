@@ -2,12 +2,14 @@ import { neon } from '@neondatabase/serverless';
 import { SELF, env } from 'cloudflare:test';
 import { apiClient } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
+import { stripeControl } from '../support/stripe.js';
 
 interface TestEnv {
   JWT_SECRET: string;
   DATABASE_URL: string;
   NEON_LOCAL_ENDPOINT: string;
   TEST_DB_BACKEND: 'postgres' | 'pglite';
+  STRIPE_API_URL: string;
 }
 export const testEnv = env as unknown as TestEnv;
 
@@ -30,5 +32,6 @@ export const workerHarness: Harness = {
   setRole: async (email, role) => {
     await sqlDirect().query('UPDATE users SET role = $1 WHERE email = $2', [role, email]);
   },
+  stripe: stripeControl(testEnv.STRIPE_API_URL),
   sql: async <T>(query: string, params: unknown[] = []) => (await sqlDirect().query(query, params)) as T[],
 };

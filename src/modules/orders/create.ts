@@ -105,6 +105,9 @@ export async function createOrder(
   key: string,
   input: CreateOrderInput,
 ): Promise<CreateOrderResult> {
+  if (input.paymentMethod === 'card' && !deps.payments) {
+    throw new ApiError('payments_not_configured', 'Card payments are not configured on this server; choose pay on delivery.');
+  }
   const fingerprint = await fingerprintRequest({ method: 'POST', path: '/v1/orders', body: input });
   const ctx = await readContext(deps, userId, key, input);
   if (ctx.idem) return replay(ctx.idem, fingerprint);

@@ -38,7 +38,7 @@ const create = createRoute({
   request: { headers: IdempotencyHeader, body: jsonBody(CreateOrderBody) },
   responses: {
     201: jsonResponse(OrderSchema, 'Created (or the replay of the call that created it).'),
-    ...problemResponses(400, 401, 409, 413, 415, 422),
+    ...problemResponses(400, 401, 404, 409, 413, 415, 422, 503),
   },
 });
 
@@ -122,6 +122,6 @@ export const orderRoutes = createRouter()
     });
     // The order is cancelled either way; a hold Stripe did not release now expires on its own
     // and the payments job reports it.
-    await settleCancelledOrder(deps, order.id, userId).catch((error: unknown) => c.get('logger').error('releasing the card hold failed', { error, orderId: order.id }));
+    if (order.paymentMethod === 'card') await settleCancelledOrder(deps, order.id, userId).catch((error: unknown) => c.get('logger').error('releasing the card hold failed', { error, orderId: order.id }));
     return c.json({ ...order, ...moved, updatedAt: moved.timeline.at(-1)!.at }, 200);
   });

@@ -122,6 +122,8 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
         ...(paymentMethod ? { payment_method: paymentMethod } : {}),
         off_session: true,
         confirm: true,
+        // Off-session there is nobody to follow a redirect; card-like methods only.
+        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
         metadata: { order_id: orderId, kind: 'overage' },
       },
       { idempotencyKey: `overage-${orderId}` },

@@ -90,7 +90,7 @@ export const staffRoutes = createRouter()
     if (body.note !== undefined) evidence.note = body.note;
     if (body.bagCount !== undefined) evidence.bagCount = body.bagCount;
     const moved = await applyTransition(deps, { order, to: body.to, actor: staffActor(principal.role, principal.userId), evidence });
-    if (moved.status === 'cancelled') {
+    if (moved.status === 'cancelled' && order.paymentMethod === 'card') {
       await settleCancelledOrder(deps, order.id, principal.userId).catch((error: unknown) =>
         c.get('logger').error('settling the payment of a cancelled order failed', { error, orderId: order.id }),
       );

@@ -1,0 +1,64 @@
+/**
+ * Drives the Stripe stand-in over its HTTP controls, so the same payment journeys run on
+ * Node and inside workerd. Webhook events are signed with the real scheme by the stand-in
+ * (stripe.webhooks.generateTestHeaderString) and posted to the app like Stripe would.
+ */
+export const TEST_STRIPE_SECRET_KEY = 'sk_test_standin_0123456789';
+export const TEST_STRIPE_WEBHOOK_SECRET = 'whsec_test_standin_0123456789';
+export const TEST_STRIPE_PUBLISHABLE_KEY = 'pk_test_standin_0123456789';
+
+export interface RecordedStripeRequest {
+  method: string;
+  path: string;
+  form: Record<string, any>;
+  idempotencyKey: string | null;
+  status: number;
+}
+
+export interface StripeControl {
+  url: string;
+  authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean }): Promise<any>;
+  failNext(opts: { mode: 'decline' | 'server_error' | 'timeout' | 'disconnect'; path?: string; method?: string; times?: number; ms?: number; applyThenFail?: boolean }): Promise<void>;
+  requests(): Promise<RecordedStripeRequest[]>;
+  /** A signed event for the object's current state (or a snapshot), ready to POST. */
+  signedEvent(type: string, objectOrId: string | Record<string, unknown>, opts?: { timestamp?: number }): Promise<{ event: any; payload: string; header: string }>;
+  state(): Promise<any>;
+  dispute(chargeId: string): Promise<any>;
+}
+
+export function stripeControl(url: string, fetcher: typeof fetch = fetch): StripeControl {
+  const call = async (method: 'GET' | 'POST', name: string, body?: unknown) => {
+    const res = await fetcher(`${url}/__control/${name}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json()) as any;
+    if (!res.ok) throw new Error(`stripe stand-in ${name}: ${json?.error?.message ?? res.status}`);
+    return json;
+  };
+  return {
+    url,
+    authorize: (id, opts = {}) => call('POST', 'authorize', { payment_intent: id, ...opts }),
+    failNext: async (opts) => {
+      await call('POST', 'fail-next', opts);
+    },
+    requests: () => call('GET', 'requests'),
+    signedEvent: (type, objectOrId, opts = {}) =>
+      call('POST', 'signed-event', {
+        type,
+        ...(typeof objectOrId === 'string' ? { id: objectOrId } : { object: objectOrId }),
+        secret: TEST_STRIPE_WEBHOOK_SECRET,
+        ...opts,
+      }),
+    state: () => call('GET', 'state'),
+    dispute: (charge) => call('POST', 'dispute', { charge }),
+  };
+}
+
+export const stripeEnv = (url: string) => ({
+  STRIPE_SECRET_KEY: TEST_STRIPE_SECRET_KEY,
+  STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
+  STRIPE_PUBLISHABLE_KEY: TEST_STRIPE_PUBLISHABLE_KEY,
+  STRIPE_API_URL: url,
+});
