@@ -21,7 +21,10 @@ const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|card|cvc|signa
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack };
+    // drizzle wraps driver errors; the cause carries the SQLSTATE and the real message.
+    const cause = value.cause === undefined ? {} : { cause: redact(value.cause, depth + 1) };
+    const code = (value as { code?: unknown }).code;
+    return { name: value.name, message: value.message, ...(typeof code === 'string' ? { code } : {}), stack: value.stack, ...cause };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};

@@ -1,6 +1,7 @@
 import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
+import { paymentsJourney } from '../journeys/payments.js';
 import { platformJourney } from '../journeys/platform.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
 import { staffJourney } from '../journeys/staff.js';
@@ -12,3 +13,4 @@ platformJourney(() => workerHarness);
 ordersJourney(() => workerHarness);
 schedulingJourney(() => workerHarness);
 staffJourney(() => workerHarness);
+paymentsJourney(() => workerHarness);

@@ -138,13 +138,13 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
     ),
     ev AS (
       INSERT INTO order_events (order_id, at, actor_role, type, from_status, to_status, note, evidence)
-      SELECT m.order_id, ${now}::timestamptz, 'system', 'status_changed', 'pending_payment', 'confirmed', ${NOTE[event.type]!}, ${evidence}::jsonb
+      SELECT m.order_id, ${now}::timestamptz, 'system'::actor_role, 'status_changed', 'pending_payment'::order_status, 'confirmed'::order_status, ${NOTE[event.type]!}, ${evidence}::jsonb
       FROM moved m WHERE m.order_id IN (SELECT id FROM confirmed)
       UNION ALL
-      SELECT m.order_id, ${now}::timestamptz, 'system', 'payment', NULL, NULL, ${NOTE[event.type]!}, ${evidence}::jsonb
+      SELECT m.order_id, ${now}::timestamptz, 'system'::actor_role, 'payment', NULL::order_status, NULL::order_status, ${NOTE[event.type]!}, ${evidence}::jsonb
       FROM moved m WHERE m.order_id NOT IN (SELECT id FROM confirmed)
       UNION ALL
-      SELECT f.id, ${now}::timestamptz, 'system', 'payment', NULL, NULL,
+      SELECT f.id, ${now}::timestamptz, 'system'::actor_role, 'payment', NULL::order_status, NULL::order_status,
              ${`Flagged: Stripe reported ${pi.amount} ${pi.currency}, which is not the amount we asked for`}, ${evidence}::jsonb
       FROM flag f
     )
