@@ -9,7 +9,9 @@ import type { Database } from '../../src/db/client.js';
 import { seedCatalog } from '../../src/db/seed.js';
 import { createPostgresDatabase, migrateDatabase } from '../../src/node.js';
 
-export async function recreateServerDatabase(serverUrl: string, name: string): Promise<string> {
+export async function recreateServerDatabase(serverUrl: string, baseName: string): Promise<string> {
+  // TEST_DB_SUFFIX lets two runs share one server without dropping each other's databases.
+  const name = `${baseName}${process.env.TEST_DB_SUFFIX ?? ''}`;
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
