@@ -308,7 +308,10 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     state: () => state.snapshot(),
     close: () =>
       new Promise<void>((resolve, reject) => {
-        for (const h of held) (clearTimeout(h.timer), h.res.socket?.destroy());
+        for (const h of held) {
+          clearTimeout(h.timer);
+          h.res.socket?.destroy();
+        }
         held.clear();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();

@@ -71,7 +71,7 @@ function build(env: WorkerEnv) {
   return { app: createApp(deps), deps };
 }
 
-function misconfigured(error: ConfigError): Response {
+function misconfigured(_error: ConfigError): Response {
   // The variable names are safe to show; their values never are.
   return new Response(
     JSON.stringify({
