@@ -189,8 +189,32 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   return { url, server, deps, shutdown };
 }
 
+/**
+ * `node dist/src/node.js migrate`: applies pending migrations to DATABASE_URL over TCP and
+ * exits (the Kubernetes migration Job runs this; the image has no dev tools).
+ */
+export async function migrateCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env);
+  if (!config.databaseUrl) throw new Error('DATABASE_URL: is required to migrate');
+  const database = createPostgresDatabase(config.databaseUrl, { max: 1 });
+  try {
+    await migrateDatabase(database);
+    console.log('migrations applied');
+  } finally {
+    await database.close();
+  }
+}
+
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
+if (isMain && process.argv[2] === 'migrate') {
+  migrateCommand().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+} else if (isMain) {
   startNodeServer()
     .then(({ url, shutdown }) => {
       console.log(`Laundry API listening on ${url} (docs: ${url}/docs)`);
