@@ -6,6 +6,7 @@ import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { createRouter } from './http/context.js';
 import { errorHandler, notFoundHandler, requestContext } from './http/middleware.js';
+import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
@@ -38,6 +39,8 @@ export function createApp(deps: Deps) {
       maxAge: 600,
     }),
   );
+  // Before the body limit, so an oversized delivery is counted too.
+  app.use('/v1/webhooks/stripe', countRejectedWebhooks());
   app.use(
     '/v1/*',
     bodyLimit({
@@ -49,6 +52,7 @@ export function createApp(deps: Deps) {
   );
 
   app.route('/', healthRoutes);
+  app.route('/', metricsRoutes);
   app.route('/', authRoutes);
   app.route('/', catalogRoutes);
   app.route('/', addressRoutes);

@@ -66,6 +66,8 @@ const rawSchema = z.object({
   STRIPE_PUBLISHABLE_KEY: optionalString,
   /** Dev/test only: the local Stripe stand-in, e.g. http://127.0.0.1:12111. Refused in production. */
   STRIPE_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  /** How long one Stripe API request may take before the SDK gives up (and retries with the same key). */
+  STRIPE_TIMEOUT_MS: intFromString(10_000, 100, 120_000),
   /** Extra authorised on top of the estimate, in basis points (2000 = +20%), so a heavier bag still fits the hold. */
   PAYMENT_HOLD_BUFFER_BPS: intFromString(2000, 0, 10_000),
   /** An overage above this (minor units) waits for the customer's approval before it is charged. */
@@ -82,6 +84,8 @@ const rawSchema = z.object({
   /** Points the Neon HTTP driver at a local Neon-compatible endpoint (dev and tests only). */
   NEON_LOCAL_ENDPOINT: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Bearer token for GET /metrics (Node). Unset: /metrics is open outside production and absent in production. */
+  METRICS_TOKEN: optionalString,
   APP_VERSION: optionalString,
 });
 
@@ -95,6 +99,7 @@ export interface Config {
   stripeWebhookSecret: string | undefined;
   stripePublishableKey: string | undefined;
   stripeApiUrl: string | undefined;
+  stripeTimeoutMs: number;
   paymentHoldBufferBps: number;
   overageApprovalThreshold: number;
   port: number;
@@ -105,6 +110,7 @@ export interface Config {
   currency: string;
   neonLocalEndpoint: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  metricsToken: string | undefined;
   appVersion: string;
 }
 
@@ -148,6 +154,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (raw.JWT_SECRET !== undefined && raw.JWT_SECRET.length < 32) {
     problems.push('JWT_SECRET: must be at least 32 characters');
   }
+  if (raw.METRICS_TOKEN !== undefined && (raw.METRICS_TOKEN.length < 16 || (production && isPlaceholder(raw.METRICS_TOKEN)))) {
+    problems.push('METRICS_TOKEN: must be at least 16 characters and not a placeholder');
+  }
   if (production && raw.STRIPE_API_URL) {
     problems.push('STRIPE_API_URL: must not be set when APP_ENV=production');
   }
@@ -165,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET,
     stripePublishableKey: raw.STRIPE_PUBLISHABLE_KEY,
     stripeApiUrl: raw.STRIPE_API_URL,
+    stripeTimeoutMs: raw.STRIPE_TIMEOUT_MS,
     paymentHoldBufferBps: raw.PAYMENT_HOLD_BUFFER_BPS,
     overageApprovalThreshold: raw.OVERAGE_APPROVAL_THRESHOLD,
     port: raw.PORT,
@@ -178,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     currency: raw.CURRENCY ?? 'USD',
     neonLocalEndpoint: raw.NEON_LOCAL_ENDPOINT,
     logLevel: raw.LOG_LEVEL,
+    metricsToken: raw.METRICS_TOKEN,
     appVersion: raw.APP_VERSION ?? 'dev',
   };
 }

@@ -18,13 +18,20 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 /** Keys whose values never reach a log line, wherever they appear. */
 const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|card|cvc|signature/i;
 
+/**
+ * drizzle's "Failed query: <sql>\nparams: <values>" carries the bound values (password and
+ * token hashes, emails, addresses): keep the SQL, which says what failed, drop the values.
+ */
+const withoutParams = (text: string | undefined) => text?.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '\nparams: [redacted]');
+
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) {
     // drizzle wraps driver errors; the cause carries the SQLSTATE and the real message.
     const cause = value.cause === undefined ? {} : { cause: redact(value.cause, depth + 1) };
     const code = (value as { code?: unknown }).code;
-    return { name: value.name, message: value.message, ...(typeof code === 'string' ? { code } : {}), stack: value.stack, ...cause };
+    const message = withoutParams(value.message);
+    return { name: value.name, message, ...(typeof code === 'string' ? { code } : {}), stack: withoutParams(value.stack), ...cause };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};

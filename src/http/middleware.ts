@@ -5,6 +5,7 @@ import { verifyAccessToken } from '../auth/tokens.js';
 import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ApiError, PROBLEM_CONTENT_TYPE, asApiError, problemOf } from '../errors.js';
+import { methodLabel } from '../metrics/index.js';
 import type { AppEnv, Principal } from './context.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -14,7 +15,7 @@ function newRequestId(): string {
   return `req_${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-/** Puts deps, the request id and a request-scoped logger on the context; writes the access log. */
+/** Puts deps, the request id and a request-scoped logger on the context; writes the access log and the HTTP metric. */
 export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
@@ -27,15 +28,18 @@ export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
     c.header('X-Request-Id', requestId);
     c.header('X-App-Version', deps.config.appVersion);
     await next();
+    const durationMs = performance.now() - started;
+    const route = routeLabel(c);
     logger.info('request', {
       method: c.req.method,
-      route: routeLabel(c),
+      route,
       status: c.res.status,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      durationMs: Math.round(durationMs * 100) / 100,
       userId: c.get('principal')?.userId,
       version: deps.config.appVersion,
       runtime: deps.runtime,
     });
+    deps.metrics.httpRequest({ method: methodLabel(c.req.method), route, status: c.res.status, durationMs });
   };
 }
 

@@ -1,0 +1,79 @@
+/**
+ * What the app counts, independent of where it goes: Prometheus on Node
+ * (src/metrics/prometheus.ts, imported only by src/node.ts so the Worker bundle never
+ * carries prom-client), Workers Analytics Engine (./analytics-engine.ts), or memory in
+ * tests (./memory.ts). Recording never throws and never waits: a metric must not fail
+ * or slow a request.
+ */
+export type PaymentOperation = 'authorise' | 'capture' | 'refund';
+/** `declined`: Stripe said no (card, or a refused request). `error`: no usable answer (5xx, timeout, network). */
+export type PaymentOutcome = 'succeeded' | 'pending' | 'declined' | 'error';
+
+export interface HttpRequestEvent {
+  method: string;
+  /** The route pattern (`/v1/orders/:id`), never the raw path. */
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+export interface Metrics {
+  httpRequest(event: HttpRequestEvent): void;
+  orderCreated(event: { paymentMethod: string }): void;
+  payment(event: { operation: PaymentOperation; outcome: PaymentOutcome }): void;
+  /** outcome: the handler's (applied, duplicate, ignored, stale, unknown_payment, flagged) or invalid_signature / error. */
+  webhookEvent(event: { type: string; outcome: string }): void;
+  dbQuery(durationMs: number): void;
+  /** Only where metrics are pulled (Prometheus on Node): the exposition served at GET /metrics. */
+  scrape?(): Promise<{ contentType: string; body: string }>;
+}
+
+export const noopMetrics: Metrics = {
+  httpRequest: () => {},
+  orderCreated: () => {},
+  payment: () => {},
+  webhookEvent: () => {},
+  dbQuery: () => {},
+};
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** A client can send any method name; a label value must come from a closed set. */
+export function methodLabel(method: string): string {
+  const upper = method.toUpperCase();
+  return METHODS.has(upper) ? upper : 'OTHER';
+}
+
+/**
+ * The authorisation outcome a verified webhook reports, if any. The hold is authorised on
+ * the customer's phone, so Stripe's event is where we learn how it went; an overage charge's
+ * failure is counted where it is made (capture), not here.
+ */
+export function authorisationOutcome(
+  event: { type: string; data: { object: unknown } },
+  handled: string,
+): PaymentOutcome | undefined {
+  if (handled !== 'applied') return undefined;
+  if (event.type === 'payment_intent.amount_capturable_updated') return 'succeeded';
+  const kind = (event.data.object as { metadata?: { kind?: string } } | null)?.metadata?.kind;
+  if (event.type === 'payment_intent.payment_failed' && kind !== 'overage') return 'declined';
+  return undefined;
+}
+
+/** One line at the webhook handler: counts the authorisation the event settled, if any. */
+export function recordAuthorisation(metrics: Metrics, event: { type: string; data: { object: unknown } }, handled: string): void {
+  const outcome = authorisationOutcome(event, handled);
+  if (outcome) metrics.payment({ operation: 'authorise', outcome });
+}
+
+/**
+ * One line in a Stripe call's `catch`: counts the failure as `declined` (Stripe answered
+ * no) or `error` (no usable answer: 5xx, timeout, network, our credentials). Stripe's
+ * "unexpected state" is not an outcome: the caller reads the intent's real state next.
+ */
+export function recordPaymentFailure(metrics: Metrics, operation: PaymentOperation, err: unknown): void {
+  const { type, code } = (err ?? {}) as { type?: unknown; code?: unknown };
+  if (code === 'payment_intent_unexpected_state') return;
+  const declined = type === 'StripeCardError' || type === 'StripeInvalidRequestError';
+  metrics.payment({ operation, outcome: declined ? 'declined' : 'error' });
+}

@@ -1,0 +1,93 @@
+/**
+ * Node: Prometheus through prom-client. Only src/node.ts (and tests) import this file, so
+ * the Worker bundle never contains prom-client.
+ *
+ * Each call makes its own Registry (never prom-client's global one), so tests can build
+ * several apps in one process and read exact counts from each.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metrics } from './index.js';
+
+export interface PrometheusMetrics extends Metrics {
+  readonly registry: Registry;
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface PrometheusOptions {
+  version: string;
+  runtime?: string;
+  /** process_* and nodejs_* metrics (CPU, memory, event loop lag, GC). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** Seconds. 1 s is a bucket edge on purpose: the p95 latency alert's threshold. */
+export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const DB_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  // The version as an info metric: one series per process, joined onto the others with
+  // `* on (instance, job) group_left (version) app_info` (see the dashboard).
+  new Gauge({
+    name: 'app_info',
+    help: 'Always 1; labels identify the running build.',
+    labelNames: ['version', 'runtime'] as const,
+    registers,
+  })
+    .labels({ version: opts.version, runtime: opts.runtime ?? 'node' })
+    .set(1);
+
+  const httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route pattern and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers,
+  });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from the request entering the app to the response being ready.',
+    labelNames: ['method', 'route'] as const,
+    buckets: HTTP_DURATION_BUCKETS,
+    registers,
+  });
+  const orders = new Counter({
+    name: 'orders_created_total',
+    help: 'Orders created (idempotent replays are not counted).',
+    labelNames: ['payment_method'] as const,
+    registers,
+  });
+  const payments = new Counter({
+    name: 'payments_total',
+    help: 'Card payment operations with Stripe, by outcome. Overage charges count as capture.',
+    labelNames: ['operation', 'outcome'] as const,
+    registers,
+  });
+  const webhooks = new Counter({
+    name: 'webhook_events_total',
+    help: 'Stripe webhook deliveries, by event type and what we did with them.',
+    labelNames: ['type', 'outcome'] as const,
+    registers,
+  });
+  const dbDuration = new Histogram({
+    name: 'db_query_duration_seconds',
+    help: 'Database round trips made through Database.rows and Database.batch.',
+    buckets: DB_DURATION_BUCKETS,
+    registers,
+  });
+
+  return {
+    registry,
+    httpRequest: (e) => {
+      httpRequests.inc({ method: e.method, route: e.route, status: String(e.status) });
+      httpDuration.observe({ method: e.method, route: e.route }, e.durationMs / 1000);
+    },
+    orderCreated: (e) => orders.inc({ payment_method: e.paymentMethod }),
+    payment: (e) => payments.inc({ operation: e.operation, outcome: e.outcome }),
+    webhookEvent: (e) => webhooks.inc({ type: e.type, outcome: e.outcome }),
+    dbQuery: (durationMs) => dbDuration.observe(durationMs / 1000),
+    scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
