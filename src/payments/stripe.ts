@@ -29,7 +29,7 @@ export function createPayments(config: Config): Payments | undefined {
     httpClient: Stripe.createFetchHttpClient(),
     // Our own idempotency keys make retries safe; the SDK retries network failures with them.
     maxNetworkRetries: 2,
-    timeout: 10_000,
+    timeout: config.stripeTimeoutMs,
     ...(local
       ? { host: local.hostname, port: Number(local.port || 80), protocol: local.protocol.replace(':', '') as 'http' | 'https' }
       : {}),

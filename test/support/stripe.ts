@@ -12,7 +12,10 @@ export interface RecordedStripeRequest {
   path: string;
   form: Record<string, any>;
   idempotencyKey: string | null;
-  status: number;
+  /** null when no answer was sent (timeout, disconnect). */
+  status: number | null;
+  /** ok, error, replayed (the stored idempotent answer), or the injected failure mode. */
+  outcome: 'ok' | 'error' | 'replayed' | 'decline' | 'server_error' | 'timeout' | 'disconnect';
 }
 
 export interface StripeControl {
@@ -22,6 +25,8 @@ export interface StripeControl {
   requests(): Promise<RecordedStripeRequest[]>;
   /** A signed event for the object's current state (or a snapshot), ready to POST. */
   signedEvent(type: string, objectOrId: string | Record<string, unknown>, opts?: { timestamp?: number }): Promise<{ event: any; payload: string; header: string }>;
+  /** Signs an existing event as is (same id), e.g. one the stand-in emitted, to deliver it late or again. */
+  sign(event: Record<string, unknown>, opts?: { timestamp?: number }): Promise<{ event: any; payload: string; header: string }>;
   state(): Promise<any>;
   dispute(chargeId: string): Promise<any>;
 }
@@ -51,6 +56,7 @@ export function stripeControl(url: string, fetcher: typeof fetch = fetch): Strip
         secret: TEST_STRIPE_WEBHOOK_SECRET,
         ...opts,
       }),
+    sign: (event, opts = {}) => call('POST', 'signed-event', { event, secret: TEST_STRIPE_WEBHOOK_SECRET, ...opts }),
     state: () => call('GET', 'state'),
     dispute: (charge) => call('POST', 'dispute', { charge }),
   };
@@ -61,4 +67,7 @@ export const stripeEnv = (url: string) => ({
   STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
   STRIPE_PUBLISHABLE_KEY: TEST_STRIPE_PUBLISHABLE_KEY,
   STRIPE_API_URL: url,
+  // Short, so a test can make Stripe time out (the stand-in holds the request longer) and
+  // the SDK's retries still finish well inside the test timeout.
+  STRIPE_TIMEOUT_MS: '2000',
 });

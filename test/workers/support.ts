@@ -1,4 +1,4 @@
-import { neon } from '@neondatabase/serverless';
+import { neon, neonConfig } from '@neondatabase/serverless';
 import { SELF, env } from 'cloudflare:test';
 import { apiClient } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
@@ -14,7 +14,11 @@ interface TestEnv {
 export const testEnv = env as unknown as TestEnv;
 
 /** Direct SQL from inside workerd, through the same driver and endpoint the Worker uses. */
-export const sqlDirect = () => neon(testEnv.DATABASE_URL);
+export const sqlDirect = () => {
+  // The Worker sets this on its first request; a test may query before making one.
+  neonConfig.fetchEndpoint = testEnv.NEON_LOCAL_ENDPOINT;
+  return neon(testEnv.DATABASE_URL);
+};
 
 /** The endpoint's counters: every POST is one database round trip. */
 export async function roundTrips(): Promise<{ queries: number; batches: number }> {

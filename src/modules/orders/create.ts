@@ -236,6 +236,7 @@ export async function createOrder(
     }
     throw err;
   }
+  if (rows[0]?.claimed === 1) deps.metrics.orderCreated({ paymentMethod: input.paymentMethod });
   if (rows[0]?.claimed === 1) return { status: 201, body, created: true };
   // Another request with this key won the race; answer exactly as it did.
   const [stored] = await deps.database.db

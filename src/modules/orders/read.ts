@@ -49,6 +49,8 @@ export function toOrderDto(
     final: (o.finalBreakdown as PriceBreakdown | null) ?? null,
     bagCount: o.bagCount,
     weighedAt: o.weighedAt ? iso(o.weighedAt) : null,
+    overageApprovalRequired: o.overageApprovalRequired && !o.overageApprovedAt,
+    flaggedReason: o.flaggedReason,
     lines: [...lines]
       .sort((a, b) => a.position - b.position)
       .map((l) => ({

@@ -132,6 +132,13 @@ export const OrderSchema = z
     final: PriceBreakdownSchema.nullable().openapi({ description: 'Set at weigh-in; what the payment is captured at.' }),
     bagCount: z.number().int().nullable(),
     weighedAt: z.iso.datetime().nullable(),
+    overageApprovalRequired: z.boolean().openapi({
+      description: 'The weighed price exceeds the card hold by more than the threshold: call approve-overage.',
+    }),
+    flaggedReason: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Set when the order needs a person: amount_mismatch, disputed, hold_expiring, unpaid_on_delivery, overage_failed.' }),
     lines: z.array(OrderLineSchema),
     timeline: z.array(TimelineEntrySchema).openapi({ description: 'Append-only, oldest first.' }),
     createdAt: z.iso.datetime(),

@@ -1,17 +1,22 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { recordPaymentFailure } from '../../metrics/index.js';
 import { refundOrder } from './refunds.js';
-import { requirePayments } from './sheet.js';
+import { providerError, requirePayments } from './sheet.js';
+import { STATUS_RANK } from './webhook.js';
+
+export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed';
 
 export type CaptureOutcome =
   | { kind: 'not_card' }
-  | { kind: 'captured'; captured: number; overage: 'none' | 'charged' | 'awaiting_approval' | 'failed' }
-  | { kind: 'already_captured'; captured: number };
+  | { kind: 'captured'; captured: number; overage: OverageOutcome }
+  | { kind: 'already_captured'; captured: number; overage: OverageOutcome };
 
 type PaymentRow = typeof payments.$inferSelect;
+type OrderRow = typeof orders.$inferSelect;
 
 async function readPaymentState(deps: Deps, orderId: string) {
   const [orderRows, paymentRows] = await deps.database.batch((db) => [
@@ -27,16 +32,25 @@ async function readPaymentState(deps: Deps, orderId: string) {
   };
 }
 
+/** SQL rank of a payment_status column, the same forward-only order the webhook uses. */
+const rankOf = (col: SQL) =>
+  sql`(CASE ${col} ${sql.join(
+    Object.entries(STATUS_RANK).map(([s, r]) => sql`WHEN ${s} THEN ${r}`),
+    sql` `,
+  )} END)`;
+
 /** Records Stripe's view of an intent on our row: forward-only, one statement, with a timeline note. */
 async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
+  const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
   await deps.database.rows(sql`
     WITH moved AS (
-      UPDATE payments SET status = ${pi.status === 'requires_payment_method' ? 'failed' : pi.status}::payment_status,
+      UPDATE payments SET status = ${status}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
         amount_captured = GREATEST(amount_captured, ${pi.amount_received}::int),
         updated_at = ${now}::timestamptz
       WHERE id = ${row.id}::uuid AND status NOT IN ('succeeded', 'canceled')
+        AND ${rankOf(sql`status::text`)} <= ${STATUS_RANK[status] ?? 0}
       RETURNING order_id
     )
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
@@ -45,70 +59,90 @@ async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentInten
     FROM moved`);
 }
 
-function providerError(err: unknown): never {
-  if (err instanceof Stripe.errors.StripeError) {
-    throw Object.assign(new ApiError('payment_provider_error', `Stripe did not complete the request (${err.type}); it is safe to retry.`), {
-      details: { stripeCode: err.code ?? null },
-    });
-  }
-  throw err;
+function notCapturable(status: string): ApiError {
+  return Object.assign(new ApiError('capture_not_possible', `The card hold is ${status}; nothing can be captured.`), {
+    details: { paymentStatus: status },
+  });
 }
 
 /**
  * Captures the weighed price. At most the hold is captured (Stripe refuses more, and the
  * rest is released); the remainder becomes an off-session overage charge, or waits for the
  * customer's approval above the threshold. Every Stripe call carries a key derived from our
- * ids, so a retry after a timeout or a crash captures once.
+ * ids, so a retry after a timeout or a crash captures once. Safe to call again at any time:
+ * a captured hold is not captured twice, and an overage left over by an earlier failure is
+ * charged then.
  */
 export async function captureOrderPayment(deps: Deps, orderId: string): Promise<CaptureOutcome> {
-  const { order, hold } = await readPaymentState(deps, orderId);
+  const { stripe } = requirePayments(deps);
+  const { order, hold, overage } = await readPaymentState(deps, orderId);
   if (order.paymentMethod !== 'card' || !hold?.stripePaymentIntentId) return { kind: 'not_card' };
   if (order.finalTotal === null) throw new ApiError('capture_not_possible', 'Weigh the order first: the final price is not known yet.');
   if (hold.status === 'succeeded') {
-    return { kind: 'already_captured', captured: hold.amountCaptured };
+    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt));
+    return { kind: 'already_captured', captured: hold.amountCaptured, overage: settled };
   }
-  if (hold.status !== 'requires_capture') {
-    throw Object.assign(new ApiError('capture_not_possible', `The card hold is ${hold.status}; nothing can be captured.`), {
-      details: { paymentStatus: hold.status },
-    });
-  }
-  const { stripe } = requirePayments(deps);
-  const toCapture = Math.min(order.finalTotal, hold.amount);
+  if (hold.status !== 'requires_capture') throw notCapturable(hold.status);
+  // Never more than Stripe authorised (a partial authorisation holds less than we asked for).
+  const authorised = hold.amountCapturable > 0 ? Math.min(hold.amountCapturable, hold.amount) : hold.amount;
+  const toCapture = Math.min(order.finalTotal, authorised);
   let pi: Stripe.PaymentIntent;
   try {
     pi = await stripe.paymentIntents.capture(hold.stripePaymentIntentId, { amount_to_capture: toCapture }, { idempotencyKey: `capture-${hold.id}` });
   } catch (err) {
-    // Captured already (by an earlier attempt whose answer we lost): take Stripe's word.
-    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state') {
-      pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId);
-    } else {
-      providerError(err);
-    }
+    recordPaymentFailure(deps.metrics, 'capture', err);
+    // Not capturable any more: captured by an earlier attempt whose answer we lost, or
+    // released (expired, cancelled). Take Stripe's word for which.
+    if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
+    pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId).catch(providerError);
+  }
+  if (pi.status !== 'succeeded') {
+    deps.metrics.payment({ operation: 'capture', outcome: 'declined' });
+    await recordIntent(deps, hold, pi, `Capture refused: the card hold is ${pi.status}`);
+    throw notCapturable(pi.status);
   }
   await recordIntent(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`);
-  const overage = order.finalTotal - toCapture;
-  if (overage <= 0) return { kind: 'captured', captured: pi.amount_received, overage: 'none' };
-  if (overage > deps.config.overageApprovalThreshold && !order.overageApprovedAt) {
+  deps.metrics.payment({ operation: 'capture', outcome: 'succeeded' });
+  const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt));
+  return { kind: 'captured', captured: pi.amount_received, overage: settled };
+}
+
+/**
+ * The part of the weighed price the hold did not cover: nothing, already charged (or
+ * declined), waiting for the customer's approval, or charged now off-session.
+ */
+async function settleOverage(
+  deps: Deps,
+  order: OrderRow,
+  hold: PaymentRow,
+  captured: number,
+  existing: PaymentRow | undefined,
+  approved: boolean,
+): Promise<OverageOutcome> {
+  const due = (order.finalTotal ?? 0) - captured;
+  if (due <= 0) return 'none';
+  if (existing) return existing.status === 'failed' ? 'failed' : 'charged';
+  if (due > deps.config.overageApprovalThreshold && !approved) {
+    const now = deps.clock.now().toISOString();
     await deps.database.rows(sql`
       WITH flagged AS (
-        UPDATE orders SET overage_approval_required = true, updated_at = ${deps.clock.now().toISOString()}::timestamptz
-        WHERE id = ${orderId}::uuid AND NOT overage_approval_required RETURNING id
+        UPDATE orders SET overage_approval_required = true, updated_at = ${now}::timestamptz
+        WHERE id = ${order.id}::uuid AND NOT overage_approval_required RETURNING id
       )
       INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
-      SELECT id, ${deps.clock.now().toISOString()}::timestamptz, 'system', 'payment',
-             ${`The weighed price is ${overage} above the hold; waiting for the customer's approval`},
-             ${JSON.stringify({ overage, finalTotal: order.finalTotal, hold: hold.amount })}::jsonb
+      SELECT id, ${now}::timestamptz, 'system', 'payment',
+             ${`The weighed price is ${due} above the hold; waiting for the customer's approval`},
+             ${JSON.stringify({ overage: due, finalTotal: order.finalTotal, hold: hold.amount, captured })}::jsonb
       FROM flagged`);
-    return { kind: 'captured', captured: pi.amount_received, overage: 'awaiting_approval' };
+    return 'awaiting_approval';
   }
-  const charged = await chargeOverage(deps, orderId, overage, hold.stripePaymentIntentId, order.currency);
-  return { kind: 'captured', captured: pi.amount_received, overage: charged ? 'charged' : 'failed' };
+  return (await chargeOverage(deps, order.id, due, hold.stripePaymentIntentId!, order.currency)) ? 'charged' : 'failed';
 }
 
 /** Charges the difference off-session on the card saved with the hold. */
 async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIntentId: string, currency: string): Promise<boolean> {
   const { stripe } = requirePayments(deps);
-  const holdIntent = await stripe.paymentIntents.retrieve(holdIntentId);
+  const holdIntent = await stripe.paymentIntents.retrieve(holdIntentId).catch(providerError);
   const paymentMethod = typeof holdIntent.payment_method === 'string' ? holdIntent.payment_method : holdIntent.payment_method?.id;
   const customer = typeof holdIntent.customer === 'string' ? holdIntent.customer : holdIntent.customer?.id;
   const paymentId = crypto.randomUUID();
@@ -129,15 +163,19 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
       { idempotencyKey: `overage-${orderId}` },
     );
   } catch (err) {
+    recordPaymentFailure(deps.metrics, 'capture', err);
     if (!(err instanceof Stripe.errors.StripeCardError)) providerError(err);
     const failed = err.payment_intent;
     await insertOverage(deps, orderId, paymentId, failed?.id ?? null, 'failed', amount, 0, currency, `Overage of ${amount} declined: ${err.message}`);
     return false;
   }
-  await insertOverage(deps, orderId, paymentId, pi.id, pi.status, amount, pi.amount_received, currency, `Charged the overage of ${amount}`);
-  return pi.status === 'succeeded';
+  const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
+  await insertOverage(deps, orderId, paymentId, pi.id, status, amount, pi.amount_received, currency, `Charged the overage of ${amount}`);
+  deps.metrics.payment({ operation: 'capture', outcome: pi.status === 'succeeded' ? 'succeeded' : pi.status === 'processing' ? 'pending' : 'declined' });
+  return pi.status === 'succeeded' || pi.status === 'processing';
 }
 
+/** The overage row and its timeline entry; a declined overage also flags the order for staff. */
 async function insertOverage(
   deps: Deps,
   orderId: string,
@@ -157,65 +195,84 @@ async function insertOverage(
               ${amount}::int, ${captured}::int, ${now}::timestamptz, ${now}::timestamptz)
       ON CONFLICT DO NOTHING
       RETURNING order_id
+    ),
+    flag AS (
+      UPDATE orders SET flagged_reason = COALESCE(flagged_reason, 'overage_failed'), updated_at = ${now}::timestamptz
+      WHERE id IN (SELECT order_id FROM ins) AND ${status} = 'failed'
     )
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify({ paymentIntent: intentId, amount })}::jsonb
     FROM ins`);
 }
 
-/** The customer approves a large overage; it is charged at once. */
+/**
+ * The customer approves a large overage; it is charged at once. Approving again after a
+ * Stripe failure left it uncharged retries the charge (same idempotency key); once it is
+ * charged or declined there is nothing pending: 409 overage_not_pending.
+ */
 export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {
+  requirePayments(deps);
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<{ id: string }>(sql`
-    WITH ok AS (
+  const rows = await deps.database.rows<{ required: boolean }>(sql`
+    WITH o AS (
+      SELECT id, overage_approval_required, overage_approved_at FROM orders
+      WHERE id = ${orderId}::uuid AND user_id = ${userId}::uuid FOR UPDATE
+    ),
+    ok AS (
       UPDATE orders SET overage_approved_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
-      WHERE id = ${orderId}::uuid AND user_id = ${userId}::uuid AND overage_approval_required AND overage_approved_at IS NULL
-      RETURNING id
+      FROM o WHERE orders.id = o.id AND o.overage_approval_required AND o.overage_approved_at IS NULL
+      RETURNING orders.id
     ), ev AS (
       INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note)
       SELECT id, ${now}::timestamptz, 'customer', ${userId}::uuid, 'payment', 'Customer approved the extra charge' FROM ok
     )
-    SELECT id FROM ok`);
-  if (!rows[0]) {
-    const [order] = await deps.database.db.select({ id: orders.id }).from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, userId)));
-    if (!order) throw new ApiError('not_found', 'No such order.');
+    SELECT o.overage_approval_required AS required FROM o`);
+  if (!rows[0]) throw new ApiError('not_found', 'No such order.');
+  const { order, hold, overage } = await readPaymentState(deps, orderId);
+  if (!rows[0].required || overage || hold?.status !== 'succeeded' || order.finalTotal === null) {
     throw new ApiError('overage_not_pending', 'There is no extra charge waiting for approval on this order.');
   }
-  const { order, hold, overage } = await readPaymentState(deps, orderId);
-  if (overage || !hold?.stripePaymentIntentId || order.finalTotal === null) return { kind: 'already_captured', captured: hold?.amountCaptured ?? 0 };
-  const charged = await chargeOverage(deps, orderId, order.finalTotal - hold.amountCaptured, hold.stripePaymentIntentId, order.currency);
-  return { kind: 'captured', captured: hold.amountCaptured, overage: charged ? 'charged' : 'failed' };
+  const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true);
+  return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
 }
 
-/** Cancelling an order: an uncaptured hold is released; a captured payment is refunded by staff. */
+/**
+ * Cancelling an order: an uncaptured hold is released. If Stripe says the intent cannot be
+ * cancelled any more (it expired, or was captured after all), its actual state is recorded
+ * instead, so that the refund step below sees captured money.
+ */
 export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
   if (!deps.payments) return;
+  const { stripe } = deps.payments;
   const [hold] = await deps.database.db
     .select()
     .from(payments)
     .where(and(eq(payments.orderId, orderId), eq(payments.kind, 'hold')));
   if (!hold?.stripePaymentIntentId || ['succeeded', 'canceled'].includes(hold.status)) return;
-  const pi = await deps.payments.stripe.paymentIntents.cancel(
-    hold.stripePaymentIntentId,
-    { cancellation_reason: 'requested_by_customer' },
-    { idempotencyKey: `cancel-${hold.id}` },
-  );
-  await recordIntent(deps, hold, pi, 'Card hold released');
+  let pi: Stripe.PaymentIntent;
+  try {
+    pi = await stripe.paymentIntents.cancel(hold.stripePaymentIntentId, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey: `cancel-${hold.id}` });
+  } catch (err) {
+    if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
+    pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId).catch(providerError);
+  }
+  await recordIntent(deps, hold, pi, pi.status === 'canceled' ? 'Card hold released' : `Card hold not released: it is ${pi.status}`);
 }
 
 /**
- * After a cancellation: release an uncaptured hold, refund what was already captured.
+ * After a cancellation: release an uncaptured hold, refund what was already captured (hold
+ * and overage). Recorded as the system acting on the cancellation of `actorUserId`.
  * Failures are logged by the caller; the payments job and reconciliation surface leftovers.
  */
 export async function settleCancelledOrder(deps: Deps, orderId: string, actorUserId: string): Promise<void> {
   if (!deps.payments) return;
   await releaseHold(deps, orderId);
   const rows = await deps.database.rows<{ refundable: number }>(sql`
-    SELECT COALESCE(sum(p.amount_captured), 0)::int
-           - COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.order_id = ${orderId}::uuid AND r.status <> 'failed'), 0)::int AS refundable
-    FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card'`);
+    SELECT COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
+             COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0)))), 0)::int AS refundable
+    FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`);
   const refundable = Number(rows[0]?.refundable ?? 0);
   if (refundable > 0) {
-    await refundOrder(deps, { orderId, amount: refundable, reason: 'Order cancelled', actorUserId });
+    await refundOrder(deps, { orderId, amount: refundable, reason: 'Order cancelled', actorUserId, actorRole: 'system' });
   }
 }

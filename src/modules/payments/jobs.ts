@@ -1,21 +1,27 @@
 import { and, inArray, isNotNull, sql } from 'drizzle-orm';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
-import { captureOrderPayment } from './capture.js';
+import { captureOrderPayment, releaseHold } from './capture.js';
 import { STATUS_RANK } from './webhook.js';
 
 export interface JobReport {
-  expiringHolds: Array<{ orderId: string; action: 'captured' | 'flagged' | 'failed'; detail?: string }>;
+  expiringHolds: Array<{ orderId: string; action: 'captured' | 'released' | 'flagged' | 'failed'; detail?: string }>;
   unpaidDeliveriesFlagged: number;
+  /** null when Stripe is not configured, or when it could not be reached (see reconciliationError). */
   reconciliation: { checked: number; mismatches: Array<{ paymentIntent: string; ours: string | null; stripe: string; problem: string }> } | null;
+  reconciliationError?: string;
 }
+
+/** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */
+const RECONCILE_MAX = 2_000;
 
 const HOUR = 3_600_000;
 
 /**
  * The payments housekeeping the cron trigger runs (Workers `scheduled()`, or
  * `npm run cli -- payments-job` / a timer on Node):
- * - a hold that expires within 24 h is captured if the order is weighed, else flagged;
+ * - a hold that expires within 24 h is captured if the order is weighed, released if it was
+ *   cancelled (and Stripe did not release it then), else flagged;
  * - a delivered pay-on-delivery order with no recorded payment is flagged;
  * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported.
  */
@@ -23,10 +29,20 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   const now = deps.clock.now();
   const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null };
 
-  const expiring = await deps.database.rows<{ order_id: string; final_total: number | null }>(sql`
-    SELECT p.order_id, o.final_total FROM payments p JOIN orders o ON o.id = p.order_id
+  const expiring = await deps.database.rows<{ order_id: string; final_total: number | null; status: string }>(sql`
+    SELECT p.order_id, o.final_total, o.status::text AS status FROM payments p JOIN orders o ON o.id = p.order_id
     WHERE p.kind = 'hold' AND p.status = 'requires_capture' AND p.capture_before < ${new Date(now.getTime() + 24 * HOUR).toISOString()}::timestamptz`);
   for (const row of expiring) {
+    if (row.status === 'cancelled') {
+      // Never capture money for a cancelled order: finish the release that failed then.
+      try {
+        await releaseHold(deps, row.order_id);
+        report.expiringHolds.push({ orderId: row.order_id, action: 'released' });
+      } catch (err) {
+        report.expiringHolds.push({ orderId: row.order_id, action: 'failed', detail: err instanceof Error ? err.message : String(err) });
+      }
+      continue;
+    }
     if (row.final_total === null) {
       await flag(deps, row.order_id, 'hold_expiring', 'The card hold expires within 24 hours and the order is not weighed yet');
       report.expiringHolds.push({ orderId: row.order_id, action: 'flagged' });
@@ -52,7 +68,15 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
     RETURNING order_id AS id`);
   report.unpaidDeliveriesFlagged = unpaid.length;
 
-  if (deps.payments) report.reconciliation = await reconcile(deps, now);
+  if (deps.payments) {
+    try {
+      report.reconciliation = await reconcile(deps, now);
+    } catch (err) {
+      // The expiry and delivery checks above still count; the next run reconciles.
+      report.reconciliationError = err instanceof Error ? err.message : String(err);
+      deps.logger.error('payment reconciliation failed', { error: err });
+    }
+  }
   for (const m of report.reconciliation?.mismatches ?? []) deps.logger.warn('payment reconciliation mismatch', m);
   return report;
 }
@@ -70,13 +94,14 @@ async function flag(deps: Deps, orderId: string, reason: string, note: string): 
 /** Stripe's last three days of PaymentIntents against ours: status behind, amounts, strays. */
 async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['reconciliation']>> {
   const since = Math.floor(now.getTime() / 1000) - 3 * 86_400;
-  const page = await deps.payments!.stripe.paymentIntents.list({ created: { gte: since }, limit: 100 });
-  const ids = page.data.map((pi) => pi.id);
+  // Every page, not just the first: a busy shop makes more than 100 intents in three days.
+  const intents = await deps.payments!.stripe.paymentIntents.list({ created: { gte: since }, limit: 100 }).autoPagingToArray({ limit: RECONCILE_MAX });
+  const ids = intents.map((pi) => pi.id);
   const ours = ids.length
     ? await deps.database.db.select().from(payments).where(and(inArray(payments.stripePaymentIntentId, ids), isNotNull(payments.stripePaymentIntentId)))
     : [];
   const mismatches: NonNullable<JobReport['reconciliation']>['mismatches'] = [];
-  for (const pi of page.data) {
+  for (const pi of intents) {
     const row = ours.find((p) => p.stripePaymentIntentId === pi.id);
     if (!row) {
       if (pi.metadata?.order_id) mismatches.push({ paymentIntent: pi.id, ours: null, stripe: pi.status, problem: 'unknown_to_us' });
@@ -89,7 +114,7 @@ async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['
       mismatches.push({ paymentIntent: pi.id, ours: row.status, stripe: pi.status, problem: 'captured_amount' });
     }
   }
-  return { checked: page.data.length, mismatches };
+  return { checked: intents.length, mismatches };
 }
 
 // Exported for the Node timer: how often the job runs when not driven by cron.

@@ -1,8 +1,9 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
-import { payments } from '../../db/schema.js';
+import { rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { recordPaymentFailure } from '../../metrics/index.js';
 import { requirePayments } from './sheet.js';
 
 export interface RefundResult {
@@ -11,87 +12,135 @@ export interface RefundResult {
   status: 'succeeded' | 'pending';
 }
 
+interface ReservedPart {
+  id: string;
+  payment_id: string;
+  pi: string;
+  amount: number;
+}
+
 /**
- * A full or partial refund of captured card money, by an admin. The refund row is reserved
- * first in one statement that locks the payment and checks captured − already refunded
- * (pending included), so two concurrent refunds can never exceed what was captured. Then
- * Stripe is called with a key derived from the refund id, then the row is settled.
+ * A full or partial refund of captured card money, by an admin (or by the system when an
+ * order is cancelled). The money may sit on two payments, the hold and the overage charge:
+ * the refund takes the overage first, then the hold, as one Stripe refund per payment.
+ *
+ * The refund rows are reserved first, in one batch: the first statement locks the order, so
+ * the second (which gets its own snapshot under READ COMMITTED once the lock is held) sees
+ * every earlier reservation and checks captured − refunded (pending included, and refunds
+ * Stripe reported that were made elsewhere). Two racing refunds can never exceed what was
+ * captured. Then Stripe is called with a key derived from each reserved row, then each row
+ * is settled with Stripe's total for the charge.
  */
 export async function refundOrder(
   deps: Deps,
-  input: { orderId: string; amount: number; reason: string; actorUserId: string },
+  input: { orderId: string; amount: number; reason: string; actorUserId: string; actorRole?: 'admin' | 'system' },
 ): Promise<RefundResult> {
   const { stripe } = requirePayments(deps);
-  const card = await deps.database.db.select().from(payments).where(eq(payments.orderId, input.orderId));
-  // Refund the overage charge before the hold: it is the most recent money taken.
-  const source = card
-    .filter((p) => p.method === 'card' && p.amountCaptured > 0 && p.stripePaymentIntentId)
-    .sort((a, b) => (a.kind === 'overage' ? -1 : 1) - (b.kind === 'overage' ? -1 : 1));
-  if (source.length === 0) {
-    throw new ApiError('refund_exceeds_captured', 'Nothing has been captured on this order, so nothing can be refunded.');
-  }
   const refundId = crypto.randomUUID();
+  const secondId = crypto.randomUUID();
   const now = deps.clock.now().toISOString();
-  const reserved = await deps.database.rows<{ payment_id: string }>(sql`
-      WITH candidates AS (
-        SELECT p.id, p.amount_captured
-               - COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0) AS refundable
+  const [locked, reserved] = await deps.database.batch((db) => [
+    db.execute(sql`SELECT id FROM orders WHERE id = ${input.orderId}::uuid FOR UPDATE`),
+    db.execute(sql`
+      WITH cand AS (
+        SELECT p.id, p.kind, p.created_at, p.stripe_payment_intent_id AS pi,
+               (p.amount_captured - GREATEST(p.amount_refunded,
+                 COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0)))::int AS refundable
         FROM payments p
-        WHERE p.order_id = ${input.orderId}::uuid AND p.method = 'card' AND p.amount_captured > 0
-        ORDER BY (p.kind = 'overage') DESC
-        FOR UPDATE
+        WHERE p.order_id = ${input.orderId}::uuid AND p.method = 'card' AND p.amount_captured > 0 AND p.stripe_payment_intent_id IS NOT NULL
       ),
-      pick AS (SELECT id FROM candidates WHERE refundable >= ${input.amount}::int LIMIT 1),
+      ordered AS (
+        SELECT id, pi, refundable, (sum(refundable) OVER (ORDER BY (kind = 'overage') DESC, created_at, id) - refundable)::int AS before
+        FROM cand WHERE refundable > 0
+      ),
+      parts AS (
+        SELECT CASE WHEN row_number() OVER (ORDER BY before) = 1 THEN ${refundId}::uuid ELSE ${secondId}::uuid END AS id,
+               id AS payment_id, pi, LEAST(refundable, ${input.amount}::int - before)::int AS amount, before
+        FROM ordered
+        WHERE before < ${input.amount}::int AND (SELECT sum(refundable) FROM ordered) >= ${input.amount}::int
+      ),
       ins AS (
         INSERT INTO refunds (id, order_id, payment_id, amount, reason, actor_user_id, status, created_at)
-        SELECT ${refundId}::uuid, ${input.orderId}::uuid, id, ${input.amount}::int, ${input.reason}, ${input.actorUserId}::uuid, 'pending', ${now}::timestamptz
-        FROM pick
-        RETURNING payment_id
+        SELECT id, ${input.orderId}::uuid, payment_id, amount, ${input.reason}, ${input.actorUserId}::uuid, 'pending', ${now}::timestamptz
+        FROM parts
+        RETURNING id
       )
-      SELECT payment_id FROM ins`);
-  const payment = card.find((p) => p.id === reserved[0]?.payment_id);
-  if (!payment?.stripePaymentIntentId) {
-    throw new ApiError('refund_exceeds_captured', 'The refund is larger than what is left to refund on any captured payment of this order.');
+      SELECT parts.id::text, parts.payment_id::text, parts.pi, parts.amount FROM parts JOIN ins ON ins.id = parts.id ORDER BY parts.before`),
+  ]);
+  if (rowsOf(locked).length === 0) throw new ApiError('not_found', 'No such order.');
+  const parts = rowsOf<ReservedPart>(reserved).map((p) => ({ ...p, amount: Number(p.amount) }));
+  if (parts.length === 0) {
+    throw new ApiError('refund_exceeds_captured', 'The refund is larger than what is left to refund of the money captured on this order.');
   }
-  let refund: Stripe.Refund;
-  try {
-    refund = await stripe.refunds.create(
-      { payment_intent: payment.stripePaymentIntentId, amount: input.amount, reason: 'requested_by_customer', metadata: { order_id: input.orderId, refund_id: refundId } },
-      { idempotencyKey: `refund-${refundId}` },
-    );
-  } catch (err) {
-    if (err instanceof Stripe.errors.StripeError) {
-      // Stripe said no (not "did not answer"): release the reservation.
-      if (err instanceof Stripe.errors.StripeInvalidRequestError || err instanceof Stripe.errors.StripeCardError) {
-        await deps.database.rows(sql`UPDATE refunds SET status = 'failed' WHERE id = ${refundId}::uuid`);
+
+  let allSucceeded = true;
+  for (const [i, part] of parts.entries()) {
+    let refund: Stripe.Refund;
+    try {
+      refund = await stripe.refunds.create(
+        {
+          payment_intent: part.pi,
+          amount: part.amount,
+          reason: 'requested_by_customer',
+          metadata: { order_id: input.orderId, refund_id: part.id },
+          expand: ['charge'],
+        },
+        { idempotencyKey: `refund-${part.id}` },
+      );
+    } catch (err) {
+      recordPaymentFailure(deps.metrics, 'refund', err);
+      // Refused by Stripe: this part is released; never sent: the parts after it. A part
+      // whose answer was lost stays pending (it counts against the captured total) until
+      // Stripe's charge.refunded or reconciliation settles it.
+      const refused = err instanceof Stripe.errors.StripeInvalidRequestError || err instanceof Stripe.errors.StripeCardError;
+      const release = parts.slice(refused ? i : i + 1).map((p) => sql`${p.id}::uuid`);
+      if (release.length > 0) await deps.database.rows(sql`UPDATE refunds SET status = 'failed' WHERE id IN (${sql.join(release, sql`, `)})`);
+      if (!(err instanceof Stripe.errors.StripeError)) throw err;
+      if (err instanceof Stripe.errors.StripeInvalidRequestError && ['amount_too_large', 'charge_already_refunded'].includes(err.code ?? '')) {
+        throw new ApiError('refund_exceeds_captured', 'Stripe reports less left to refund on this payment than requested.');
       }
-      throw new ApiError('payment_provider_error', `Stripe did not refund (${err.type}); the refund stays pending and is safe to retry.`);
+      throw new ApiError('payment_provider_error', `Stripe did not refund (${err.type}); nothing more was refunded, and it is safe to retry.`);
     }
-    throw err;
+    const status = refund.status === 'succeeded' ? 'succeeded' : 'pending';
+    deps.metrics.payment({ operation: 'refund', outcome: status });
+    allSucceeded &&= status === 'succeeded';
+    // Stripe's running total for the charge (all refunds, ours and any made elsewhere): taking
+    // the larger figure cannot double-count a charge.refunded webhook that arrived first.
+    const chargeTotal = refund.charge && typeof refund.charge === 'object' ? refund.charge.amount_refunded : null;
+    const newTotal =
+      chargeTotal === null
+        ? sql`CASE WHEN ${status} = 'succeeded' THEN p.amount_refunded + ${part.amount}::int ELSE p.amount_refunded END`
+        : sql`GREATEST(p.amount_refunded, ${chargeTotal}::int)`;
+    await deps.database.rows(sql`
+      WITH settled AS (
+        UPDATE refunds SET status = ${status}, stripe_refund_id = ${refund.id} WHERE id = ${part.id}::uuid RETURNING order_id, payment_id
+      ),
+      paid AS (
+        UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, ${newTotal}), updated_at = ${now}::timestamptz
+        FROM settled s WHERE p.id = s.payment_id
+      )
+      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
+      SELECT order_id, ${now}::timestamptz, ${input.actorRole ?? 'admin'}::actor_role, ${input.actorUserId}::uuid, 'payment',
+             ${`Refunded ${part.amount}: ${input.reason}`},
+             ${JSON.stringify({ refund: refund.id, amount: part.amount, paymentIntent: part.pi, request: refundId, requestedAmount: input.amount })}::jsonb
+      FROM settled`);
   }
-  const status = refund.status === 'succeeded' ? 'succeeded' : 'pending';
-  await deps.database.rows(sql`
-    WITH settled AS (
-      UPDATE refunds SET status = ${status}, stripe_refund_id = ${refund.id} WHERE id = ${refundId}::uuid RETURNING order_id, payment_id
-    ),
-    paid AS (
-      UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, p.amount_refunded + ${input.amount}::int), updated_at = ${now}::timestamptz
-      FROM settled s WHERE p.id = s.payment_id AND ${status} = 'succeeded'
-    )
-    INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
-    SELECT order_id, ${now}::timestamptz, 'admin', ${input.actorUserId}::uuid, 'payment', ${`Refunded ${input.amount}: ${input.reason}`},
-           ${JSON.stringify({ refund: refund.id, amount: input.amount })}::jsonb
-    FROM settled`);
-  return { refundId, amount: input.amount, status };
+  return { refundId, amount: input.amount, status: allSucceeded ? 'succeeded' : 'pending' };
 }
 
-/** Pay on delivery: staff record the money taken at the door. */
+/**
+ * Pay on delivery: staff record the money taken at the door, once. Two racing requests are
+ * serialised by locking the order first (one batch): the insert's own snapshot, taken once
+ * the lock is held, sees a payment the other request recorded.
+ */
 export async function recordInPersonPayment(
   deps: Deps,
   input: { orderId: string; method: 'cash' | 'card_present'; amount: number; actorUserId: string; actorRole: 'staff' | 'admin' },
 ): Promise<void> {
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<{ ok: number; found: boolean }>(sql`
+  const [, result] = await deps.database.batch((db) => [
+    db.execute(sql`SELECT id FROM orders WHERE id = ${input.orderId}::uuid FOR UPDATE`),
+    db.execute(sql`
     WITH o AS (
       SELECT id, payment_method, status, currency, COALESCE(final_total, estimated_total) AS due FROM orders WHERE id = ${input.orderId}::uuid
     ),
@@ -114,7 +163,9 @@ export async function recordInPersonPayment(
              ${`Paid at the door (${input.method === 'cash' ? 'cash' : 'card'})`}, ${JSON.stringify({ method: input.method, amount: input.amount })}::jsonb
       FROM ins
     )
-    SELECT (SELECT count(*) FROM ins)::int AS ok, EXISTS (SELECT 1 FROM o) AS found`);
+    SELECT (SELECT count(*) FROM ins)::int AS ok, EXISTS (SELECT 1 FROM o) AS found`),
+  ]);
+  const rows = rowsOf<{ ok: number; found: boolean }>(result);
   if (!rows[0]?.found) throw new ApiError('not_found', 'No such order.');
   if (rows[0].ok !== 1) {
     throw new ApiError(

@@ -3,6 +3,7 @@ import { problemResponses } from '../../errors.js';
 import { createRouter } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
+import { recordAuthorisation } from '../../metrics/index.js';
 import { OrderIdParam } from '../orders/schemas.js';
 import { approveOverage, captureOrderPayment } from './capture.js';
 import { recordInPersonPayment, refundOrder } from './refunds.js';
@@ -132,6 +133,8 @@ export const paymentRoutes = createRouter()
     // The signature covers the exact bytes: read the raw text, never a parsed body.
     const event = await verifyStripeEvent(deps, await c.req.text(), c.req.header('stripe-signature'));
     const outcome = await handleStripeEvent(deps, event);
+    deps.metrics.webhookEvent({ type: event.type, outcome });
+    recordAuthorisation(deps.metrics, event, outcome);
     c.get('logger').info('stripe webhook', { eventId: event.id, type: event.type, outcome });
     return c.json({ received: true as const, outcome }, 200);
   })

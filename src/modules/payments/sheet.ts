@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
+import Stripe from 'stripe';
 import { orders, payments, users } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -9,6 +10,19 @@ export function requirePayments(deps: Deps): Payments {
     throw new ApiError('payments_not_configured', 'Card payments are not configured on this server; choose pay on delivery.');
   }
   return deps.payments;
+}
+
+/**
+ * A Stripe failure (down, timed out, refused) is a 502 the client may retry, never a 500:
+ * every Stripe POST carries an idempotency key derived from our ids, so a retry is safe.
+ */
+export function providerError(err: unknown): never {
+  if (err instanceof Stripe.errors.StripeError) {
+    throw Object.assign(new ApiError('payment_provider_error', `Stripe did not complete the request (${err.type}); it is safe to retry.`), {
+      details: { stripeCode: err.code ?? null },
+    });
+  }
+  throw err;
 }
 
 /** Estimate plus the configured buffer, so a heavier bag still fits inside the hold. */
@@ -32,7 +46,7 @@ export interface PaymentSheet {
  * payments row is unique per (order, hold).
  */
 export async function paymentSheet(deps: Deps, userId: string, orderId: string): Promise<PaymentSheet> {
-  const { stripe, publishableKey } = requirePayments(deps);
+  requirePayments(deps);
   const [orderRows, userRows, holdRows] = await deps.database.batch((db) => [
     db.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, userId))),
     db.select({ email: users.email, stripeCustomerId: users.stripeCustomerId }).from(users).where(eq(users.id, userId)),
@@ -50,11 +64,26 @@ export async function paymentSheet(deps: Deps, userId: string, orderId: string):
     });
   }
 
+  try {
+    return await openSheet(deps, userId, order, user, holdRows[0]);
+  } catch (err) {
+    return providerError(err);
+  }
+}
+
+async function openSheet(
+  deps: Deps,
+  userId: string,
+  order: typeof orders.$inferSelect,
+  user: { email: string; stripeCustomerId: string | null },
+  existing: typeof payments.$inferSelect | undefined,
+): Promise<PaymentSheet> {
+  const { stripe, publishableKey } = requirePayments(deps);
+  const orderId = order.id;
   const customerId =
     user.stripeCustomerId ??
     (await stripe.customers.create({ email: user.email, metadata: { user_id: userId } }, { idempotencyKey: `customer-${userId}` })).id;
 
-  const existing = holdRows[0];
   let intent;
   if (existing?.stripePaymentIntentId) {
     intent = await stripe.paymentIntents.retrieve(existing.stripePaymentIntentId);

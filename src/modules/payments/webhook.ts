@@ -88,7 +88,10 @@ const NOTE: Record<string, string> = {
   'payment_intent.canceled': 'Card authorisation cancelled',
 };
 
-/** A PaymentIntent event: moves our payment forward, confirms a pending order on authorisation. */
+/**
+ * A PaymentIntent event: moves our payment forward, confirms a pending order once its money
+ * is authorised (or, if that event is late or lost, already captured).
+ */
 function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string): SQL {
   const next = OUR_STATUS[event.type]!;
   const rankOf = (col: SQL) => sql`(CASE ${col} ${sql.join(
@@ -133,7 +136,7 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
     confirmed AS (
       UPDATE orders o SET status = 'confirmed', updated_at = ${now}::timestamptz
       FROM moved m
-      WHERE o.id = m.order_id AND ${next} = 'requires_capture' AND o.status = 'pending_payment'
+      WHERE o.id = m.order_id AND ${next} IN ('requires_capture', 'succeeded') AND o.status = 'pending_payment'
       RETURNING o.id
     ),
     ev AS (

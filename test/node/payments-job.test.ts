@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startStripeStandIn, type StripeStandIn } from '../../scripts/stripe-stand-in.js';
+import type { Database } from '../../src/db/client.js';
+import { runPaymentJobs } from '../../src/modules/payments/jobs.js';
+import { createPgliteDatabase, createPostgresDatabase } from '../../src/node.js';
+import { authorise, deliver, moveTo, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
+import { prepare, recreateServerDatabase } from '../setup/databases.js';
+import { expectProblem } from '../support/client.js';
+import type { Harness } from '../support/harness.js';
+import { createTestApp, type TestApp } from '../support/node-app.js';
+import { stripeControl, TEST_STRIPE_SECRET_KEY } from '../support/stripe.js';
+
+/*
+ * The payments job works on every row (all expiring holds, all delivered orders) and on all
+ * of Stripe's recent PaymentIntents, so it gets a database and a Stripe stand-in of its own:
+ * it never touches the rows of suites running in parallel, and theirs never show up here.
+ */
+async function ownDatabase(): Promise<Database> {
+  const server = process.env.TEST_DATABASE_URL;
+  if (inject('nodeDatabaseUrl') && server) {
+    return createPostgresDatabase(await recreateServerDatabase(server, 'laundry_test_payments_job'), { max: 10 });
+  }
+  const database = await createPgliteDatabase('memory://');
+  await prepare(database);
+  return database;
+}
+
+let t: TestApp;
+let h: Harness;
+let standIn: StripeStandIn;
+beforeAll(async () => {
+  standIn = await startStripeStandIn();
+  t = await createTestApp({ database: await ownDatabase(), env: { STRIPE_API_URL: standIn.url } });
+  h = { ...t, stripe: stripeControl(standIn.url) };
+});
+afterAll(async () => {
+  await t?.close();
+  await standIn?.close();
+});
+
+const expireSoon = (orderId: string) =>
+  h.sql(`UPDATE payments SET capture_before = now() + interval '2 hours' WHERE order_id = $1 AND kind = 'hold'`, [orderId]);
+
+const paymentNotes = async (orderId: string) =>
+  (await h.sql<{ note: string }>(`SELECT note FROM order_events WHERE order_id = $1 AND type = 'payment' ORDER BY id`, [orderId])).map((r) => r.note);
+
+describe('payments job', () => {
+  it('flags a hold that expires within 24 h on an order not weighed yet, once, and leaves later holds alone', async () => {
+    const soon = await placeOrder(h);
+    const { paymentIntentId: pi } = await authorise(h, soon.who, soon.order.id);
+    const later = await placeOrder(h);
+    await authorise(h, later.who, later.order.id);
+    const [set] = await h.sql<{ days: number }>(
+      `SELECT round(extract(epoch FROM capture_before - now()) / 86400)::int AS days FROM payments WHERE order_id = $1`,
+      [later.order.id],
+    );
+    expect(set!.days).toBe(6); // from the authorisation webhook: a day under the ~7 Stripe gives
+    await expireSoon(soon.order.id);
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.expiringHolds).toContainEqual({ orderId: soon.order.id, action: 'flagged' });
+    expect(report.expiringHolds.map((e) => e.orderId)).not.toContain(later.order.id);
+    expect(await orderRow(h, soon.order.id)).toMatchObject({ status: 'confirmed', flagged_reason: 'hold_expiring' });
+    expect(await orderRow(h, later.order.id)).toMatchObject({ flagged_reason: null });
+    expect((await stripeIntent(h, pi)).intent.status).toBe('requires_capture');
+    expect(await h.stripe.requests().then((rs) => rs.filter((r) => r.path.endsWith('/capture')))).toEqual([]);
+
+    await runPaymentJobs(t.deps);
+    expect((await paymentNotes(soon.order.id)).filter((n) => /expires within 24 hours/.test(n))).toHaveLength(1);
+  });
+
+  it('captures a weighed order whose hold expires within 24 h (after the weigh-in capture failed)', async () => {
+    const p = await placeOrder(h);
+    const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
+    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/capture`, times: 3 });
+    await weigh(h, p.staff, p.order.id, 5200);
+    expect((await paymentRows(h, p.order.id))[0]).toMatchObject({ status: 'requires_capture', captured: 0 });
+    await expireSoon(p.order.id);
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.expiringHolds).toContainEqual({ orderId: p.order.id, action: 'captured' });
+    const atStripe = await stripeIntent(h, pi);
+    expect(atStripe.intent).toMatchObject({ status: 'succeeded', amount_received: 1999 });
+    expect(atStripe.captures).toBe(1);
+    expect((await paymentRows(h, p.order.id))[0]).toMatchObject({ status: 'succeeded', captured: 1999 });
+    expect((await orderRow(h, p.order.id)).flagged_reason).toBeNull();
+
+    const again = await runPaymentJobs(t.deps);
+    expect(again.expiringHolds.map((e) => e.orderId)).not.toContain(p.order.id);
+    expect((await stripeIntent(h, pi)).captures).toBe(1);
+  });
+
+  it('releases, never captures, the hold of a cancelled order that Stripe did not release at cancellation', async () => {
+    const p = await placeOrder(h);
+    const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
+    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/cancel`, times: 3 });
+    const cancelled = await h.api.post(`/v1/orders/${p.order.id}/cancel`, undefined, { token: p.who.token });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    expect((await stripeIntent(h, pi)).intent.status).toBe('requires_capture');
+    await expireSoon(p.order.id);
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.expiringHolds).toContainEqual({ orderId: p.order.id, action: 'released' });
+    const atStripe = await stripeIntent(h, pi);
+    expect(atStripe.intent).toMatchObject({ status: 'canceled', amount_received: 0 });
+    expect(atStripe.captures).toBe(0);
+    expect((await paymentRows(h, p.order.id))[0]).toMatchObject({ status: 'canceled' });
+    expect((await orderRow(h, p.order.id)).status).toBe('cancelled');
+  });
+
+  it('flags a delivered pay-on-delivery order with no recorded payment; recording it clears the flag', async () => {
+    const deliverOrder = async (pay: boolean) => {
+      const p = await placeOrder(h, { paymentMethod: 'on_delivery' });
+      await weigh(h, p.staff, p.order.id, 5200);
+      for (const to of ['ready', 'out_for_delivery']) await moveTo(h, p.staff, p.order.id, to);
+      if (pay) {
+        const res = await h.api.post(`/v1/staff/orders/${p.order.id}/payments`, { method: 'card_present', amount: 1999 }, { token: p.staff.token });
+        expect(res.status, res.text).toBe(204);
+      }
+      await moveTo(h, p.staff, p.order.id, 'delivered');
+      return p;
+    };
+    const unpaid = await deliverOrder(false);
+    const paid = await deliverOrder(true);
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.unpaidDeliveriesFlagged).toBeGreaterThanOrEqual(1);
+    expect(await orderRow(h, unpaid.order.id)).toMatchObject({ status: 'delivered', flagged_reason: 'unpaid_on_delivery' });
+    expect((await orderRow(h, paid.order.id)).flagged_reason).toBeNull();
+    expect(await paymentNotes(unpaid.order.id)).toEqual(['Delivered without a recorded payment']);
+
+    const late = await h.api.post(`/v1/staff/orders/${unpaid.order.id}/payments`, { method: 'cash', amount: 1999 }, { token: unpaid.staff.token });
+    expect(late.status, late.text).toBe(204);
+    expect((await orderRow(h, unpaid.order.id)).flagged_reason).toBeNull();
+    const rerun = await runPaymentJobs(t.deps);
+    expect(rerun.unpaidDeliveriesFlagged).toBe(0);
+    expect((await orderRow(h, unpaid.order.id)).flagged_reason).toBeNull();
+    expectProblem(
+      await h.api.post(`/v1/staff/orders/${unpaid.order.id}/payments`, { method: 'cash', amount: 1999 }, { token: unpaid.staff.token }),
+      409,
+      'payment_not_applicable',
+    );
+  });
+
+  it("reconciliation reports a PaymentIntent whose Stripe state is ahead of ours, across all of Stripe's pages", async () => {
+    const behind = await placeOrder(h);
+    const sheet = await h.api.post(`/v1/orders/${behind.order.id}/payment-sheet`, undefined, { token: behind.who.token });
+    expect(sheet.status, sheet.text).toBe(200);
+    const pi = sheet.body.paymentIntentId as string;
+    await h.stripe.authorize(pi); // authorised at Stripe; the webhook never arrives
+    const inSync = await placeOrder(h);
+    const { paymentIntentId: syncedPi } = await authorise(h, inSync.who, inSync.order.id);
+    // More than a page of newer intents, none of them ours: the stale one is on page 2.
+    for (let i = 0; i < 101; i++) {
+      const res = await fetch(`${standIn.url}/v1/payment_intents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'amount=1000&currency=usd',
+      });
+      expect(res.status).toBe(200);
+    }
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.reconciliationError).toBeUndefined();
+    expect(report.reconciliation!.checked).toBeGreaterThan(103);
+    expect(report.reconciliation!.mismatches).toContainEqual({ paymentIntent: pi, ours: 'requires_payment_method', stripe: 'requires_capture', problem: 'we_are_behind' });
+    expect(report.reconciliation!.mismatches.map((m) => m.paymentIntent)).not.toContain(syncedPi);
+    expect(t.logger.entries.some((e) => e.msg === 'payment reconciliation mismatch' && e.paymentIntent === pi)).toBe(true);
+
+    // Once the webhook arrives, we agree with Stripe again.
+    expect((await deliver(h, 'payment_intent.amount_capturable_updated', pi)).res.body.outcome).toBe('applied');
+    const after = await runPaymentJobs(t.deps);
+    expect(after.reconciliation!.mismatches.map((m) => m.paymentIntent)).not.toContain(pi);
+  });
+});
