@@ -1,5 +1,10 @@
-# Node.js image of the same app the Worker serves (for Kubernetes).
-# The deploy issue hardens this further; the shape below is the contract.
+# syntax=docker/dockerfile:1
+# Node.js image of the same app the Worker serves (for Kubernetes: deploy/k8s/).
+# test/node/docker-runtime.test.ts rebuilds both stages outside Docker from the COPY, RUN,
+# ENV and CMD lines below and checks /healthz, /readyz and /v1/services: keep them plain
+# (no wildcards in COPY, CMD and HEALTHCHECK in exec form).
+
+# --- build: full dependencies, compile src/ to dist/ ------------------------------------
 FROM node:22-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,15 +13,22 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
+# --- runtime: production dependencies and the compiled output only ----------------------
 FROM node:22-slim AS runtime
-ENV NODE_ENV=production APP_ENV=production PORT=3000
+ARG APP_VERSION=dev
+ENV NODE_ENV=production APP_ENV=production PORT=3000 APP_VERSION=${APP_VERSION}
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# dist/src/node.js is the server, and `node dist/src/node.js migrate` the migration Job.
 COPY --from=build /app/dist ./dist
+# Read at start (PGlite) and by the migrate command: dist/src/node.js looks two levels up.
 COPY migrations ./migrations
+# Everything above is owned by root and read-only to the app; it writes nothing to disk
+# when DATABASE_URL is set (Kubernetes runs it with a read-only root filesystem).
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# No wrapper process: SIGTERM must reach node itself for the graceful drain.
 CMD ["node", "dist/src/node.js"]

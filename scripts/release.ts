@@ -1,0 +1,87 @@
+/**
+ * `npm run release -- --env staging|production [--steps 10,50,100] [--hold-seconds N] [--dry-run]`
+ *
+ * Uploads the current commit as a new Worker version, smoke-tests it through version
+ * overrides, then steps traffic up with a health gate after each step; any failure puts the
+ * previous version back at 100%. See docs/runbook.md, "Releasing Workers".
+ *
+ * Environment: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID (wrangler, and the
+ * observability gate), SMOKE_EMAIL and SMOKE_PASSWORD (the smoke account).
+ * Exit codes: 0 released; 1 failed (old version at 100%, or nothing changed); 2 failed and
+ * the restore failed too (act now); 64 bad arguments.
+ */
+import { DEFAULT_THRESHOLDS, envArg, numberArg, parseArgs, runRelease, systemClock, type ReleaseReport } from './release-lib.js';
+import { cloudflareObservability } from './release-observability.js';
+import { gitInfo, publishReport, resolveTarget, spawnWrangler } from './release-runtime.js';
+
+const USAGE = `usage: npm run release -- --env staging|production [--steps 10,50,100] [--hold-seconds 120] [--probes 10]
+  [--dry-run] [--base-url https://…] [--report-file release.json] [--no-triggers]
+  [--max-error-rate-increase 0.02] [--max-latency-ratio 1.5] [--latency-slack-ms 100]`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(
+      process.argv.slice(2),
+      ['dry-run', 'no-triggers', 'help'],
+      ['env', 'steps', 'hold-seconds', 'probes', 'base-url', 'report-file', 'max-error-rate-increase', 'max-latency-ratio', 'latency-slack-ms', 'override-timeout-seconds'],
+    );
+    if (args.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const env = envArg(args);
+    const steps = String(args.steps ?? '10,50,100')
+      .split(',')
+      .map((s) => Number(s.trim()));
+    const dryRun = args['dry-run'] === true;
+    const smoke = { email: process.env.SMOKE_EMAIL ?? '', password: process.env.SMOKE_PASSWORD ?? '' };
+    if (!dryRun && (!smoke.email || !smoke.password)) throw new Error('SMOKE_EMAIL and SMOKE_PASSWORD must be set (the smoke account; see docs/runbook.md)');
+    const target = await resolveTarget(env, typeof args['base-url'] === 'string' ? args['base-url'] : undefined);
+    // Ctrl-C or a cancelled CI job: stop at the next step and put the old version back.
+    const abort = new AbortController();
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(sig, () => {
+        console.error(`[release] ${sig}: stopping; the old version will be restored`);
+        abort.abort();
+      });
+    }
+    const token = process.env.CLOUDFLARE_API_TOKEN;
+    const account = process.env.CLOUDFLARE_ACCOUNT_ID;
+    const report: ReleaseReport = await runRelease(
+      {
+        target,
+        steps,
+        holdSeconds: numberArg(args, 'hold-seconds', env === 'production' ? 120 : 30),
+        dryRun,
+        git: gitInfo(),
+        smoke,
+        probeRounds: numberArg(args, 'probes', 10),
+        thresholds: {
+          ...DEFAULT_THRESHOLDS,
+          maxErrorRateIncrease: numberArg(args, 'max-error-rate-increase', DEFAULT_THRESHOLDS.maxErrorRateIncrease),
+          maxLatencyRatio: numberArg(args, 'max-latency-ratio', DEFAULT_THRESHOLDS.maxLatencyRatio),
+          latencySlackMs: numberArg(args, 'latency-slack-ms', DEFAULT_THRESHOLDS.latencySlackMs),
+        },
+        overrideTimeoutSeconds: numberArg(args, 'override-timeout-seconds', 60),
+        deployTriggers: args['no-triggers'] !== true,
+      },
+      {
+        run: spawnWrangler,
+        fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }),
+        clock: systemClock,
+        observability:
+          token && account ? cloudflareObservability({ accountId: account, apiToken: token, fetch, apiBase: process.env.CLOUDFLARE_API_BASE_URL }) : undefined,
+        log: (line) => console.error(`[release] ${line}`),
+        signal: abort.signal,
+      },
+    );
+    publishReport(report, typeof args['report-file'] === 'string' ? args['report-file'] : undefined);
+    return report.exitCode;
+  } catch (err) {
+    console.error(`release: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return 64;
+  }
+}
+
+process.exit(await main());

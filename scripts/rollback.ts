@@ -1,0 +1,47 @@
+/**
+ * `npm run rollback -- [--to VERSION] --reason "…" [--env production]`
+ *
+ * Wraps `wrangler rollback [VERSION] -y --message REASON`: without --to, wrangler picks the
+ * most recent earlier deployment that had a version at 100%. Then checks the deployment and
+ * that the edge serves the target, and prints the same report as a release. It rolls back
+ * code only: never the database schema or secrets (docs/runbook.md, "Rolling back").
+ * Exit codes: 0 rolled back and verified; 1 failed; 64 bad arguments.
+ */
+import { envArg, numberArg, parseArgs, runRollback, systemClock } from './release-lib.js';
+import { publishReport, resolveTarget, spawnWrangler } from './release-runtime.js';
+
+const USAGE = 'usage: npm run rollback -- --reason "…" [--to VERSION_ID] [--env production|staging] [--base-url https://…] [--report-file f.json]';
+
+async function main(): Promise<number> {
+  try {
+    const args = parseArgs(process.argv.slice(2), ['help'], ['to', 'reason', 'env', 'base-url', 'report-file', 'verify-timeout-seconds']);
+    if (args.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const env = envArg(args, 'production');
+    const target = await resolveTarget(env, typeof args['base-url'] === 'string' ? args['base-url'] : undefined);
+    console.error(`[rollback] ${target.workerName} (${env})`);
+    const report = await runRollback(
+      {
+        target,
+        to: typeof args.to === 'string' ? args.to : undefined,
+        reason: typeof args.reason === 'string' ? args.reason : '',
+        verifyTimeoutSeconds: numberArg(args, 'verify-timeout-seconds', 60),
+      },
+      {
+        run: spawnWrangler,
+        fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }),
+        clock: systemClock,
+        log: (line) => console.error(`[rollback] ${line}`),
+      },
+    );
+    publishReport(report, typeof args['report-file'] === 'string' ? args['report-file'] : undefined);
+    return report.exitCode;
+  } catch (err) {
+    console.error(`rollback: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return 64;
+  }
+}
+
+process.exit(await main());

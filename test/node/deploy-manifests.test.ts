@@ -1,0 +1,355 @@
+/**
+ * The deployment files checked against the app itself: Kubernetes manifests (probe paths in
+ * the OpenAPI document, ports, every variable production requires), GitHub workflows (every
+ * `npm run X` exists, every secret is documented), and wrangler.toml's environments.
+ * With kubectl on the PATH the overlays are rendered (`kubectl kustomize`) and checked too.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { resolveTarget } from '../../scripts/release-runtime.js';
+import { createTestApp } from '../support/node-app.js';
+import { readDockerfile, stageEnv } from './dockerfile.js';
+
+type Obj = Record<string, any>;
+const yamlFile = (path: string): Obj => parseYaml(readFileSync(path, 'utf8')) as Obj;
+
+const K8S = 'deploy/k8s';
+const base = yamlFile(`${K8S}/base/kustomization.yaml`);
+const resources: Obj[] = (base.resources as string[]).map((r) => yamlFile(`${K8S}/base/${r}`));
+const byKind = (kind: string) => resources.find((r) => r.kind === kind)!;
+const deployment = byKind('Deployment');
+const job = byKind('Job');
+const service = byKind('Service');
+const secretExample = yamlFile(`${K8S}/secret.example.yaml`);
+const configLiterals = (k: Obj): Record<string, string> =>
+  Object.fromEntries(((k.configMapGenerator?.[0]?.literals ?? []) as string[]).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const configMap = configLiterals(base);
+const container = deployment.spec.template.spec.containers[0] as Obj;
+const runtimeStage = readDockerfile().at(-1)!;
+
+const kubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The variables production refuses to start without, as the app itself reports them. */
+function requiredInProduction(): string[] {
+  try {
+    loadConfig({ APP_ENV: 'production' });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => p.split(':')[0]!);
+  }
+  throw new Error('expected production config without secrets to be refused');
+}
+
+/** Realistic, non-placeholder values for the Secret's keys. */
+function realisticSecrets(): Record<string, string> {
+  return {
+    DATABASE_URL: 'postgres://app:s3cr3t-Pa55@db.internal:5432/laundry',
+    JWT_SECRET: 'k8s-manifest-test-jwt-secret-0123456789abcdef',
+    STRIPE_SECRET_KEY: 'sk_live_51Nabcdefghijklmnop',
+    STRIPE_WEBHOOK_SECRET: 'whsec_abcdefghijklmnop0123',
+    STRIPE_PUBLISHABLE_KEY: 'pk_live_51Nabcdefghijklmnop',
+  };
+}
+
+describe('Kubernetes manifests against the app', () => {
+  let openApiPaths: string[];
+  beforeAll(async () => {
+    const t = await createTestApp({ stripe: false });
+    const res = await t.api.get('/openapi.json');
+    openApiPaths = Object.keys((res.body as { paths: Record<string, unknown> }).paths);
+    await t.close();
+  });
+
+  it('base has a Deployment, Service, HPA, PDB and migration Job; the Secret example is never applied', () => {
+    expect(resources.map((r) => r.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
+    const kustomizations = [`${K8S}/base`, ...readdirSync(`${K8S}/overlays`).map((o) => `${K8S}/overlays/${o}`)].map((d) => yamlFile(`${d}/kustomization.yaml`));
+    for (const k of kustomizations) {
+      for (const r of [...(k.resources ?? []), ...(k.components ?? [])] as string[]) expect(r).not.toMatch(/secret/);
+      expect(k.secretGenerator).toBeUndefined();
+    }
+    expect(secretExample.kind).toBe('Secret');
+    expect(readdirSync(`${K8S}/overlays`).sort()).toEqual(['production', 'staging']);
+  });
+
+  it('Deployment: 3 replicas, rolling update that never drops below capacity', () => {
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+    expect(deployment.spec.strategy.rollingUpdate.maxSurge).toBeGreaterThanOrEqual(1);
+    expect(deployment.spec.revisionHistoryLimit).toBeGreaterThanOrEqual(2);
+  });
+
+  it('probes use the real paths (present in the OpenAPI document) and the container port', () => {
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(container.startupProbe.httpGet.path).toBeDefined();
+    const portNames = (container.ports as Obj[]).map((p) => p.name);
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      expect(openApiPaths).toContain(container[probe].httpGet.path);
+      expect([...portNames, ...(container.ports as Obj[]).map((p) => p.containerPort)]).toContain(container[probe].httpGet.port);
+    }
+    // /readyz waits up to 2 s for the database: the probe must wait longer than that.
+    expect(container.readinessProbe.timeoutSeconds).toBeGreaterThan(2);
+  });
+
+  it('ports agree: containerPort = PORT (ConfigMap) = Dockerfile EXPOSE and ENV; the Service targets it', () => {
+    const http = (container.ports as Obj[]).find((p) => p.name === 'http')!;
+    const expose = Number(runtimeStage.instructions.find((i) => i.op === 'EXPOSE')!.args);
+    expect(http.containerPort).toBe(expose);
+    expect(Number(configMap.PORT)).toBe(expose);
+    expect(Number(stageEnv(runtimeStage).PORT)).toBe(expose);
+    expect(['http', expose]).toContain(service.spec.ports[0].targetPort);
+    expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
+  });
+
+  it('every container: requests and limits, non-root, read-only root filesystem, no privilege escalation, /tmp writable', () => {
+    for (const workload of [deployment, job]) {
+      const pod = workload.spec.template.spec as Obj;
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(pod.automountServiceAccountToken).toBe(false);
+      for (const c of pod.containers as Obj[]) {
+        expect(c.resources.requests).toMatchObject({ cpu: expect.anything(), memory: expect.anything() });
+        expect(c.resources.limits).toMatchObject({ cpu: expect.anything(), memory: expect.anything() });
+        expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+        const tmp = (c.volumeMounts as Obj[]).find((m) => m.mountPath === '/tmp')!;
+        expect((pod.volumes as Obj[]).find((v) => v.name === tmp.name)?.emptyDir).toBeDefined();
+      }
+    }
+  });
+
+  it('terminationGracePeriodSeconds outlasts SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS (+ 2 s to close the database)', () => {
+    const delay = Number(configMap.SHUTDOWN_DELAY_MS);
+    const grace = Number(configMap.SHUTDOWN_GRACE_MS);
+    expect(delay).toBeGreaterThan(0);
+    expect(grace).toBeGreaterThan(0);
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(delay + grace + 2000);
+  });
+
+  it('every variable production requires comes from the Secret or the ConfigMap the Deployment references', () => {
+    const required = requiredInProduction();
+    expect(required).toEqual(expect.arrayContaining(['DATABASE_URL', 'JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']));
+    const refs = container.envFrom as Obj[];
+    expect(refs.find((r) => r.configMapRef)?.configMapRef.name).toBe(base.configMapGenerator[0].name);
+    expect(refs.find((r) => r.secretRef)?.secretRef.name).toBe(secretExample.metadata.name);
+    const provided = new Set([...Object.keys(configMap), ...Object.keys(secretExample.stringData as Obj)]);
+    for (const name of required) expect(provided.has(name), name).toBe(true);
+    // Secrets stay out of the ConfigMap.
+    for (const name of ['DATABASE_URL', 'JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']) expect(configMap[name]).toBeUndefined();
+
+    // The example's placeholders are refused in production, real-looking values accepted.
+    const env = { ...configMap, ...(secretExample.stringData as Record<string, string>) };
+    expect(() => loadConfig(env)).toThrow(/placeholder/);
+    const config = loadConfig({ ...configMap, ...realisticSecrets() });
+    expect(config).toMatchObject({ appEnv: 'production', port: Number(configMap.PORT), databaseDriver: 'node-postgres' });
+  });
+
+  it('the migration Job runs the compiled migrate command with what production config needs', () => {
+    const c = job.spec.template.spec.containers[0] as Obj;
+    expect(c.command).toEqual(['node', 'dist/src/node.js', 'migrate']);
+    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/process\.argv\[2\] === 'migrate'/);
+    expect(c.image).toBe(container.image);
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    expect((c.envFrom as Obj[]).map((r) => r.secretRef?.name)).toContain(secretExample.metadata.name);
+    // The image's ENV (APP_ENV=production) plus the Secret must be a valid configuration.
+    expect(() => loadConfig({ ...stageEnv(runtimeStage), ...realisticSecrets() })).not.toThrow();
+    // deploy-k8s applies the Job alone by this label, then everything else.
+    expect(job.metadata.labels['app.kubernetes.io/component']).toBe('migration');
+    expect(job.spec.template.metadata.labels['app.kubernetes.io/component']).toBe('migration');
+    for (const r of resources.filter((x) => x !== job)) expect(r.metadata.labels?.['app.kubernetes.io/component']).not.toBe('migration');
+  });
+
+  it('HPA, PDB and Service select the Deployment’s pods', () => {
+    const hpa = byKind('HorizontalPodAutoscaler');
+    const pdb = byKind('PodDisruptionBudget');
+    expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
+    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+    expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
+  });
+
+  it('overlays: one namespace each, on the base, with their own CORS origins', () => {
+    for (const env of ['staging', 'production']) {
+      const k = yamlFile(`${K8S}/overlays/${env}/kustomization.yaml`);
+      expect(k.namespace).toBe(`laundry-${env}`);
+      expect(k.resources).toContain('../../base');
+      expect(configLiterals(k).CORS_ORIGINS).toMatch(/^https:\/\//);
+      expect(k.configMapGenerator[0]).toMatchObject({ name: base.configMapGenerator[0].name, behavior: 'merge' });
+    }
+  });
+
+  it.runIf(kubectl)('kubectl kustomize renders each overlay into namespaced objects wired to the generated ConfigMap', () => {
+    for (const env of ['staging', 'production']) {
+      const docs = parseAllDocuments(execFileSync('kubectl', ['kustomize', `${K8S}/overlays/${env}`], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+      expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
+      for (const d of docs) expect(d.metadata.namespace).toBe(`laundry-${env}`);
+      const cm = docs.find((d) => d.kind === 'ConfigMap')!;
+      const dep = docs.find((d) => d.kind === 'Deployment')!;
+      expect(cm.metadata.name).toMatch(/^laundry-api-config-[a-z0-9]+$/);
+      expect(dep.spec.template.spec.containers[0].envFrom[0].configMapRef.name).toBe(cm.metadata.name);
+      expect(cm.data).toMatchObject({ APP_ENV: 'production', PORT: configMap.PORT, CORS_ORIGINS: expect.stringMatching(/^https:/) });
+      expect(loadConfig({ ...(cm.data as Record<string, string>), ...realisticSecrets() }).appEnv).toBe('production');
+      expect(docs.filter((d) => d.metadata.labels?.['app.kubernetes.io/component'] === 'migration').map((d) => d.kind)).toEqual(['Job']);
+    }
+  });
+
+  it.runIf(kubectl)('the workflow’s image pinning step renders the digest into the Deployment and the Job', () => {
+    const wf = yamlFile('.github/workflows/k8s-rollout.yml');
+    const step = (wf.jobs.rollout.steps as Obj[]).find((s) => /Pin the image/.test(s.name))!;
+    const image = 'ghcr.io/acme/laundry-api';
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const script = (step.run as string)
+      .replaceAll('${{ inputs.environment }}', 'production')
+      .replaceAll('${{ inputs.image }}', image)
+      .replaceAll('${{ inputs.digest }}', digest);
+    const dir = mkdtempSync(join(tmpdir(), 'laundry-pin-'));
+    try {
+      cpSync('deploy', join(dir, 'deploy'), { recursive: true });
+      execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { ...process.env, KUSTOMIZATION: 'deploy/k8s/release/production' } });
+      const rendered = readFileSync(join(dir, 'rendered.yaml'), 'utf8');
+      expect(rendered.match(new RegExp(`image: ${image}@${digest}`, 'g'))).toHaveLength(2);
+      expect(rendered).toContain('namespace: laundry-production');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+const workflowFiles = readdirSync('.github/workflows').filter((f) => /\.ya?ml$/.test(f));
+const workflows: Record<string, Obj> = Object.fromEntries(workflowFiles.map((f) => [f, yamlFile(`.github/workflows/${f}`)]));
+const allText = [...workflowFiles.map((f) => readFileSync(`.github/workflows/${f}`, 'utf8')), readFileSync('.github/actions/notify-slack/action.yml', 'utf8')].join('\n');
+const steps = (job: Obj): Obj[] => (job.steps ?? []) as Obj[];
+const runs = (wf: Obj) => Object.values(wf.jobs as Obj).flatMap((j: Obj) => steps(j).map((s) => String(s.run ?? '')));
+
+describe('GitHub workflows', () => {
+  it('every `npm run X` they call exists in package.json', () => {
+    const scripts = Object.keys((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts);
+    const called = [...allText.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]!);
+    expect(called.length).toBeGreaterThan(3);
+    for (const name of new Set(called)) expect(scripts, `npm run ${name}`).toContain(name);
+  });
+
+  it('every secret they reference is documented in the runbook’s Secrets table', () => {
+    const runbook = readFileSync('docs/runbook.md', 'utf8');
+    const section = runbook.slice(runbook.indexOf('## Secrets'));
+    expect(section.length).toBeGreaterThan(20);
+    const table = section.split('\n## ')[0]!;
+    const referenced = new Set([...allText.matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!));
+    expect([...referenced]).toEqual(expect.arrayContaining(['CLOUDFLARE_API_TOKEN', 'SLACK_WEBHOOK_URL', 'KUBE_CONFIG']));
+    for (const name of referenced) expect(table, name).toMatch(new RegExp(`^\\|\\s*\`${name}\``, 'm'));
+  });
+
+  it('use Node 22, and local `uses:` point at files that exist', () => {
+    for (const [file, wf] of Object.entries(workflows)) {
+      for (const job of Object.values(wf.jobs as Obj)) {
+        if (typeof job.uses === 'string') expect(existsSync(job.uses.replace(/^\.\//, '')), `${file}: ${job.uses}`).toBe(true);
+        for (const s of steps(job)) {
+          if (String(s.uses).startsWith('actions/setup-node')) expect(String(s.with['node-version']), file).toBe('22');
+          if (String(s.uses).startsWith('./')) expect(existsSync(`${String(s.uses).slice(2)}/action.yml`), `${file}: ${s.uses}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('ci: typecheck, lint and tests with a Postgres service, a wrangler dry-run bundle with its size, a Docker build without push', () => {
+    const ci = workflows['ci.yml']!;
+    expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(['push', 'pull_request']));
+    const all = runs(ci).join('\n');
+    expect(all).toContain('npm run typecheck');
+    expect(all).toContain('npm run lint');
+    expect(all).toMatch(/vitest run/);
+    expect(all).toMatch(/wrangler deploy --dry-run --outdir/);
+    expect(all).toContain('GITHUB_STEP_SUMMARY');
+    const testJob = Object.values(ci.jobs as Obj).find((j: Obj) => j.services?.postgres)!;
+    expect(testJob.env.TEST_DATABASE_URL).toMatch(/^postgres:\/\//);
+    expect(testJob.env.REQUIRE_SERVER_DB).toBe('1');
+    const build = Object.values(ci.jobs as Obj).flatMap(steps).find((s) => String(s.uses).startsWith('docker/build-push-action'))!;
+    expect(build.with.push).toBe(false);
+  });
+
+  it('deploy-worker: on push to main, migrations then the release tool, staging then a protected production', () => {
+    const wf = workflows['deploy-worker.yml']!;
+    expect(wf.on.push.branches).toEqual(['main']);
+    expect(wf.concurrency['cancel-in-progress']).toBe(false);
+    expect(wf.jobs.staging.with.environment).toBe('staging');
+    expect(wf.jobs.production.with.environment).toBe('production');
+    expect(wf.jobs.production.needs).toBe('staging');
+    const release = workflows['worker-release.yml']!.jobs.release as Obj;
+    expect(release.environment.name).toBe('${{ inputs.environment }}');
+    const order = steps(release).map((s) => String(s.run ?? ''));
+    const idx = (re: RegExp) => order.findIndex((r) => re.test(r));
+    expect(idx(/npm run check:migrations/)).toBeGreaterThanOrEqual(0);
+    expect(idx(/npm run check:migrations/)).toBeLessThan(idx(/npm run db:migrate/));
+    expect(idx(/npm run db:migrate/)).toBeLessThan(idx(/npm run release -- --env/));
+  });
+
+  it('deploy-k8s: image to GHCR tagged with the SHA, kubectl apply -k, rollout status, rollout undo on failure', () => {
+    const wf = workflows['deploy-k8s.yml']!;
+    expect(wf.on.push.branches).toEqual(['main']);
+    const push = steps(wf.jobs.image).find((s) => String(s.uses).startsWith('docker/build-push-action'))!;
+    expect(push.with.push).toBe(true);
+    expect(push.with.tags).toMatch(/^\$\{\{ steps\.name\.outputs\.image \}\}:\$\{\{ github\.sha \}\}$/);
+    expect(steps(wf.jobs.image).find((s) => s.id === 'name')!.run).toContain('ghcr.io/');
+    expect(wf.jobs.production.needs).toEqual(expect.arrayContaining(['staging']));
+    const rollout = workflows['k8s-rollout.yml']!.jobs.rollout as Obj;
+    const script = steps(rollout).map((s) => String(s.run ?? '')).join('\n');
+    expect(script).toMatch(/kubectl apply -k/);
+    expect(script).toMatch(/kubectl -n "\$NS" rollout status deployment\/laundry-api/);
+    const undo = steps(rollout).find((s) => /rollout undo/.test(String(s.run)))!;
+    expect(undo.if).toMatch(/failure\(\)/);
+  });
+
+  it('every deploy job ends with a Slack notification, success or failure', () => {
+    const deployJobs = Object.entries(workflows).flatMap(([file, wf]) =>
+      Object.entries(wf.jobs as Obj)
+        .filter(([, j]) => j.environment && j.steps)
+        .map(([name, j]) => [`${file}:${name}`, j as Obj] as const),
+    );
+    expect(deployJobs.map(([n]) => n).sort()).toEqual(['k8s-rollout.yml:rollout', 'worker-release.yml:release']);
+    for (const [name, j] of deployJobs) {
+      const last = steps(j).at(-1)!;
+      expect(last.uses, name).toBe('./.github/actions/notify-slack');
+      expect(last.if, name).toBe('always()');
+      expect(last.with['webhook-url']).toBe('${{ secrets.SLACK_WEBHOOK_URL }}');
+      expect(last.with.status).toBe('${{ job.status }}');
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('wrangler.toml environments', () => {
+  let readConfig: (args: { config: string; env?: string }, opts: { hideWarnings: boolean }) => Obj;
+  beforeAll(async () => {
+    readConfig = (await import('wrangler')).unstable_readConfig as never;
+  });
+  afterAll(() => {});
+
+  it.each(['staging', 'production'])('%s: own Worker, version metadata, observability, production vars, cron, a route; no secrets', async (env) => {
+    const top = readConfig({ config: 'wrangler.toml' }, { hideWarnings: true });
+    const c = readConfig({ config: 'wrangler.toml', env }, { hideWarnings: true });
+    expect(c.name).toBe(`laundry-api-${env}`);
+    expect(c.version_metadata).toEqual({ binding: 'CF_VERSION_METADATA' });
+    expect(readFileSync('src/worker.ts', 'utf8')).toContain('env.CF_VERSION_METADATA?.id');
+    expect(c.observability).toMatchObject({ enabled: true });
+    expect(c.vars).toMatchObject({ APP_ENV: 'production', CURRENCY: expect.any(String), CORS_ORIGINS: expect.stringMatching(/^https:\/\//) });
+    expect(c.triggers.crons).toEqual(top.triggers.crons);
+    expect(c.compatibility_date).toBe(top.compatibility_date);
+    for (const secret of ['DATABASE_URL', 'JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']) expect(c.vars[secret]).toBeUndefined();
+    const target = await resolveTarget(env as 'staging' | 'production');
+    expect(target).toEqual({ env, workerName: `laundry-api-${env}`, baseUrl: expect.stringMatching(/^https:\/\/[a-z0-9.-]+$/) });
+  });
+});
