@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'dist-worker', '.wrangler', '.data', 'coverage'] },
+  { ignores: ['node_modules', 'dist', 'dist-worker', '.wrangler', '.data', 'coverage', 'bench/tmp'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
