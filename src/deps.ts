@@ -2,6 +2,7 @@ import type { PasswordHasher } from './auth/password.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics/index.js';
 import type { Payments } from './payments/stripe.js';
 
 export interface Clock {
@@ -11,6 +12,23 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 export type RuntimeName = 'node' | 'workerd';
+
+/** A cached text and the instant (epoch ms, by `Clock`) after which it must not be served. */
+export interface CachedText {
+  value: string;
+  expiresAt: number;
+}
+
+/**
+ * A small short-TTL text cache for the public catalog: memory on Node, the Cache API
+ * (`caches.default`, per data centre) on Workers. Callers check `expiresAt` against their
+ * clock, so an entry is never served past it whatever the store does.
+ * Implementations and the invalidation rules: src/modules/catalog/cache.ts.
+ */
+export interface CatalogCache {
+  get(key: string): Promise<CachedText | undefined>;
+  put(key: string, entry: CachedText, ttlSeconds: number): Promise<void>;
+}
 
 /**
  * Everything the app needs from the outside world. The entry files (src/worker.ts,
@@ -22,7 +40,11 @@ export interface Deps {
   database: Database;
   clock: Clock;
   logger: Logger;
+  /** Counters and timings: Prometheus on Node, Analytics Engine on Workers, memory in tests. */
+  metrics: Metrics;
   passwords: PasswordHasher;
+  /** GET /v1/services, cached for a few seconds: src/modules/catalog/cache.ts. */
+  catalogCache: CatalogCache;
   /** Undefined when Stripe is not configured: card endpoints then answer 503. */
   payments: Payments | undefined;
   runtime: RuntimeName;

@@ -25,6 +25,10 @@ import { seedCatalog } from './db/seed.js';
 import { systemClock, type Deps } from './deps.js';
 import { createPayments } from './payments/stripe.js';
 import { createJsonLogger, type Logger } from './logger.js';
+import { timedDatabase } from './metrics/database.js';
+import { noopMetrics, type Metrics } from './metrics/index.js';
+import { createPrometheusMetrics } from './metrics/prometheus.js';
+import { createMemoryCatalogCache } from './modules/catalog/cache.js';
 import { runPaymentJobs } from './modules/payments/jobs.js';
 
 const require = createRequire(import.meta.url);
@@ -115,17 +119,22 @@ export interface NodeDepsOptions {
   logger?: Logger;
   /** Tests may lower the hashing cost; production always uses the OWASP parameters. */
   argon2Params?: Argon2idParams;
+  /** The server passes Prometheus; one-shot commands (the CLI) count nothing. */
+  metrics?: Metrics;
 }
 
 export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
+  const metrics = opts.metrics ?? noopMetrics;
   return {
     config,
-    database: opts.database,
+    database: timedDatabase(opts.database, metrics),
+    metrics,
     clock: systemClock,
     logger:
       opts.logger ??
       createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion } }),
     passwords: createPasswordHasher(loadArgon2idKernel, opts.argon2Params),
+    catalogCache: createMemoryCatalogCache(),
     payments: createPayments(config),
     runtime: 'node',
     lifecycle: { draining: false },
@@ -147,7 +156,8 @@ export interface RunningServer {
 export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const config = loadConfig(env);
   const database = await openDatabase(config, env.PGLITE_DIR ?? DEFAULT_PGLITE_DIR);
-  const deps = createNodeDeps(config, { database });
+  const metrics = createPrometheusMetrics({ version: config.appVersion, runtime: 'node' });
+  const deps = createNodeDeps(config, { database, metrics });
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0' }, () => ready(s));
@@ -176,14 +186,24 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
     (stopping ??= (async () => {
       deps.lifecycle.draining = true;
       if (jobTimer) clearInterval(jobTimer);
-      deps.logger.info('shutting down', { signal });
-      const graceMs = Number(env.SHUTDOWN_GRACE_MS ?? 10_000);
+      const ms = (value: string | undefined, fallback: number) =>
+        value?.trim() && Number.isFinite(Number(value)) && Number(value) >= 0 ? Number(value) : fallback;
+      // Kubernetes takes the pod out of its Service endpoints asynchronously: keep serving
+      // (readiness already answers 503) for SHUTDOWN_DELAY_MS, so no new connection lands on
+      // a closed listener; then stop accepting and let in-flight requests finish.
+      const delayMs = ms(env.SHUTDOWN_DELAY_MS, config.appEnv === 'production' ? 5000 : 0);
+      const graceMs = ms(env.SHUTDOWN_GRACE_MS, 10_000);
+      deps.logger.info('shutting down', { signal, delayMs, graceMs });
+      if (delayMs > 0) await new Promise((wait) => setTimeout(wait, delayMs));
       await withTimeout(
         new Promise<void>((done) => server.close(() => done())),
         graceMs,
         'draining in-flight requests',
       ).catch((err: unknown) => deps.logger.warn('grace period over; closing anyway', { error: err }));
-      await database.close();
+      // A request still holding a pooled client would keep pool.end() waiting: bound it too.
+      await withTimeout(database.close(), 2000, 'closing the database').catch((err: unknown) =>
+        deps.logger.warn('database did not close in time', { error: err }),
+      );
       deps.logger.info('stopped');
     })());
   return { url, server, deps, shutdown };

@@ -13,6 +13,9 @@ import { systemClock, type Deps } from './deps.js';
 import { PROBLEM_CONTENT_TYPE } from './errors.js';
 import { createPayments } from './payments/stripe.js';
 import { createJsonLogger } from './logger.js';
+import { createAnalyticsEngineMetrics, type AnalyticsEngineDataset } from './metrics/analytics-engine.js';
+import { timedDatabase } from './metrics/database.js';
+import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
 import { runPaymentJobs } from './modules/payments/jobs.js';
 
 export interface WorkerEnv {
@@ -34,6 +37,8 @@ export interface WorkerEnv {
   REFRESH_TOKEN_TTL_DAYS?: string;
   /** The `version_metadata` binding: identifies the deployed version in logs and headers. */
   CF_VERSION_METADATA?: { id: string; tag?: string; timestamp?: string };
+  /** Analytics Engine dataset (wrangler.toml); metrics are a no-op without it. */
+  METRICS?: AnalyticsEngineDataset;
 }
 
 interface WorkerContext {
@@ -58,12 +63,16 @@ function build(env: WorkerEnv) {
   const config = loadConfig(stringEnv);
   if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: is required on Workers']);
   const logger = createJsonLogger({ level: config.logLevel, base: { runtime: 'workerd', version: config.appVersion } });
+  const metrics = createAnalyticsEngineMetrics(env.METRICS, config.appVersion);
   const deps: Deps = {
     config,
-    database: createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint }),
+    database: timedDatabase(createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint }), metrics),
     clock: systemClock,
     logger,
+    metrics,
     passwords: createPasswordHasher(loadKernel),
+    // caches.default: per data centre; a no-op on *.workers.dev (then every read goes to the database).
+    catalogCache: createCacheApiCatalogCache(() => (globalThis as unknown as { caches: { default: CacheApiLike } }).caches.default),
     payments: createPayments(config),
     runtime: 'workerd',
     lifecycle: { draining: false },

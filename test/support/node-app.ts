@@ -5,6 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
 import { users } from '../../src/db/schema.js';
 import { createMemoryLogger } from '../../src/logger.js';
+import type { Metrics } from '../../src/metrics/index.js';
+import { createMemoryMetrics } from '../../src/metrics/memory.js';
 import { createNodeDeps, createPgliteDatabase, createPostgresDatabase } from '../../src/node.js';
 import { prepare } from '../setup/databases.js';
 import { apiClient } from './client.js';
@@ -24,12 +26,13 @@ export interface TestApp extends Harness {
   app: ReturnType<typeof createApp>;
   deps: ReturnType<typeof createNodeDeps>;
   logger: ReturnType<typeof createMemoryLogger>;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
 /** Builds the real app with injected config (never by editing process.env). */
 export async function createTestApp(
-  opts: { database?: Database; env?: Record<string, string>; stripe?: boolean } = {},
+  opts: { database?: Database; env?: Record<string, string>; stripe?: boolean; metrics?: Metrics } = {},
 ): Promise<TestApp> {
   const database = opts.database ?? (await openTestDatabase());
   const stripeUrl = inject('stripeUrl');
@@ -40,12 +43,14 @@ export async function createTestApp(
     ...opts.env,
   });
   const logger = createMemoryLogger();
-  const deps = createNodeDeps(config, { database, logger });
+  const metrics = opts.metrics ?? createMemoryMetrics();
+  const deps = createNodeDeps(config, { database, logger, metrics });
   const app = createApp(deps);
   return {
     app,
     deps,
     logger,
+    metrics,
     api: apiClient((request) => Promise.resolve(app.fetch(request))),
     jwtSecret: TEST_JWT_SECRET,
     stripe: stripeControl(stripeUrl),

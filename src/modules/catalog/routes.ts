@@ -1,8 +1,10 @@
 import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { problemResponses } from '../../errors.js';
-import { createRouter } from '../../http/context.js';
+import { createRouter, type AppEnv } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
+import { cachedCatalogJson, invalidateCatalog } from './cache.js';
 import { createAddOn, createService, listServices, updateAddOn, updateService } from './repository.js';
 import {
   AddOnSchema,
@@ -108,16 +110,27 @@ const addOnDto = (a: { id: string; slug: string; name: string; price: number; ac
   active: a.active,
 });
 
+/** Runs an admin catalog write, then invalidates the cached public catalog (only once the write succeeded). */
+async function edit<T>(c: Context<AppEnv>, write: () => Promise<T>): Promise<T> {
+  const result = await write();
+  await invalidateCatalog(c.get('deps'), c.req.url);
+  return result;
+}
+
 export const catalogRoutes = createRouter()
-  .openapi(listPublic, async (c) => c.json({ data: await listServices(c.get('deps'), { includeInactive: false }) }, 200))
+  .openapi(listPublic, async (c) =>
+    // Cached for a few seconds (./cache.ts). The JSON text is stored, so a hit serialises nothing;
+    // its shape is ServiceListSchema's, which the type system cannot see through a string.
+    c.body(await cachedCatalogJson(c.get('deps'), c.req.url), 200, { 'Content-Type': 'application/json' }) as never,
+  )
   .openapi(listAdmin, async (c) => c.json({ data: await listServices(c.get('deps'), { includeInactive: true }) }, 200))
-  .openapi(create, async (c) => c.json(await createService(c.get('deps'), c.req.valid('json')), 201))
+  .openapi(create, async (c) => c.json(await edit(c, () => createService(c.get('deps'), c.req.valid('json'))), 201))
   .openapi(update, async (c) =>
-    c.json(await updateService(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
+    c.json(await edit(c, () => updateService(c.get('deps'), c.req.valid('param').id, c.req.valid('json'))), 200),
   )
   .openapi(addAddOn, async (c) =>
-    c.json(addOnDto(await createAddOn(c.get('deps'), c.req.valid('param').id, c.req.valid('json'))), 201),
+    c.json(addOnDto(await edit(c, () => createAddOn(c.get('deps'), c.req.valid('param').id, c.req.valid('json')))), 201),
   )
   .openapi(changeAddOn, async (c) =>
-    c.json(addOnDto(await updateAddOn(c.get('deps'), c.req.valid('param').id, c.req.valid('json'))), 200),
+    c.json(addOnDto(await edit(c, () => updateAddOn(c.get('deps'), c.req.valid('param').id, c.req.valid('json')))), 200),
   );

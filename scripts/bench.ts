@@ -1,0 +1,95 @@
+/**
+ * `npm run bench [-- --quick]`: measures the API against its own ceilings, side by side, on
+ * real PostgreSQL, and prints a markdown report (also written to bench/results.md).
+ *
+ *   Node     the compiled server (what the Dockerfile runs) vs a bare hello-world and vs the
+ *            same SQL sent straight with pg;
+ *   Worker   src/worker.ts in workerd (neon-http → local Neon endpoint → PostgreSQL) vs a
+ *            hello-world Worker;
+ *   round trips per OpenAPI operation, Worker bundle size and startup, Argon2id cost;
+ *   budgets as PASS/FAIL lines.
+ *
+ * It uses its own database (BENCH_DB_NAME, default laundry_bench) on the server in
+ * BENCH_DATABASE_URL / TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
+ * recreated at the start and dropped at the end. `--quick` runs every part with short loads,
+ * for CI to check that it still works; `--keep-db` leaves the database for inspection.
+ */
+import { cpus, loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createBenchDatabase, dropBenchDatabase, type Fixtures } from './bench-db.js';
+import { benchOptions, log } from './bench-lib.js';
+import { TMP, buildNodeServer, nodeSection } from './bench-node.js';
+import { renderReport, type Results } from './bench-report.js';
+import { roundTripSection } from './bench-roundtrips.js';
+import { argon2OnNode, bundleSize, startupTime } from './bench-static.js';
+import { workerSection } from './bench-worker.js';
+
+const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const options = benchOptions(process.argv.slice(2));
+// Miniflare would otherwise try to download the Request.cf object (there is no network here).
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+process.env.WRANGLER_SEND_METRICS ??= 'false';
+
+const started = Date.now();
+const cpu = cpus();
+const results: Results = {
+  options,
+  startedAt: new Date(),
+  seconds: 0,
+  machine: `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')} at start, Node ${process.version}.`,
+  errors: [],
+};
+
+/** Runs one section; a failure is recorded in the report and the other sections still run. */
+async function section<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
+  const t = Date.now();
+  log(`${name}…`);
+  try {
+    const value = await work();
+    log(`${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return value;
+  } catch (e) {
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    log(`${name} FAILED: ${error}`);
+    results.errors.push({ section: name, error: e instanceof Error ? e.message : String(e) });
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(TMP, { recursive: true });
+  log(`mode ${options.quick ? 'quick' : 'full'}; database ${serverUrl.replace(/\/\/[^@]*@/, '//…@')}`);
+  const databaseUrl = await createBenchDatabase(serverUrl);
+  try {
+    const serverJs = await section('build (tsc -p tsconfig.build.json)', buildNodeServer);
+    if (serverJs) results.node = await section('Node under load', () => nodeSection(options, databaseUrl, serverJs));
+    const fixtures: Fixtures | undefined = results.node?.fixtures;
+    if (fixtures) results.worker = await section('Worker under load', () => workerSection(options, databaseUrl, fixtures));
+    else results.errors.push({ section: 'Worker under load', error: 'skipped: needs the fixtures the Node section creates' });
+    results.roundTrips = await section('round trips per endpoint', () => roundTripSection(databaseUrl));
+    results.bundle = await section('Worker bundle', () => bundleSize('bundle'));
+    results.bundleMinified = await section('Worker bundle (--minify)', () => bundleSize('bundle-min', ['--minify']));
+    results.startup = await section('Worker startup', () => startupTime(options.quick ? 1 : 2));
+    results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
+  } finally {
+    if (!process.argv.includes('--keep-db')) await dropBenchDatabase(serverUrl).catch((e: unknown) => log(`dropping the bench database failed: ${String(e)}`));
+  }
+  results.seconds = (Date.now() - started) / 1000;
+  const report = renderReport(results);
+  mkdirSync(resolve('bench'), { recursive: true });
+  writeFileSync(resolve('bench/results.md'), report);
+  console.log(report);
+  log(`wrote bench/results.md in ${results.seconds.toFixed(0)} s`);
+}
+
+main().then(
+  // Handles the pg pools, wrangler and stand-ins may leave behind should not keep the process up.
+  () => process.exit(results.errors.length > 0 ? 1 : 0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
