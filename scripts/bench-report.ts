@@ -165,7 +165,7 @@ export function renderReport(res: Results): string {
   if (res.argon2Node !== undefined || res.worker?.argon2Ms !== undefined) {
     const w = res.worker?.argon2Ms;
     out.push('', '## Password hashing', '', "One login's Argon2id verify (m = 19 MiB, t = 2, p = 1), CPU-bound:");
-    out.push(`- Node: ${f1(res.argon2Node?.steadyMs)} ms once V8 has tiered the wasm up; the first verify in a fresh process took ${f1(res.argon2Node?.firstMs)} ms (the first ~10 are slower). It blocks the event loop for that long.`);
+    out.push(`- Node: ${f1(res.argon2Node?.steadyMs)} ms (median after 12 warm-up verifies); the first verify of a fresh kernel ${f1(res.argon2Node?.firstMs)} ms. V8 tiers the wasm up in the background after several calls, so this falls as a process warms up (to about 65 ms on an idle machine here) and rises with machine load. Each verify blocks the Node event loop for that long.`);
     out.push(`- workerd: ${f1(w)} ms (timed from outside: n verifies minus none, over n; workerd's clocks stand still while code runs).`);
     out.push(`- Workers limits: ${w !== undefined ? `${f1(w / 10)}×` : 'several times'} the Free plan's 10 ms CPU per request; well inside the Paid plan's default 30 s. Register and login need the Paid plan.`);
   }
