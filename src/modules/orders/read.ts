@@ -122,6 +122,25 @@ export interface ListFilter {
   cursor?: string;
 }
 
+/** The list view of an order, shared by the customer list and the staff queue. */
+export function toOrderSummary(
+  o: Pick<OrderRow, 'id' | 'status' | 'paymentMethod' | 'currency' | 'estimatedTotal' | 'finalTotal' | 'createdAt'>,
+  pickup: Pick<SlotRow, 'id' | 'startsAt' | 'endsAt'>,
+  delivery: Pick<SlotRow, 'id' | 'startsAt' | 'endsAt'>,
+): OrderSummaryDto {
+  return {
+    id: o.id,
+    status: o.status,
+    paymentMethod: o.paymentMethod,
+    currency: o.currency,
+    estimatedTotal: o.estimatedTotal,
+    finalTotal: o.finalTotal,
+    pickupSlot: slotRef(pickup),
+    deliverySlot: slotRef(delivery),
+    createdAt: iso(o.createdAt),
+  };
+}
+
 const pickupSlot = alias(slots, 'pickup_slot');
 const deliverySlot = alias(slots, 'delivery_slot');
 
@@ -145,17 +164,7 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
   return {
-    data: page.map(({ order: o, pickup, delivery }) => ({
-      id: o.id,
-      status: o.status,
-      paymentMethod: o.paymentMethod,
-      currency: o.currency,
-      estimatedTotal: o.estimatedTotal,
-      finalTotal: o.finalTotal,
-      pickupSlot: slotRef(pickup),
-      deliverySlot: slotRef(delivery),
-      createdAt: iso(o.createdAt),
-    })),
+    data: page.map(({ order, pickup, delivery }) => toOrderSummary(order, pickup, delivery)),
     nextCursor: rows.length > f.limit && last ? encodeCursor(last.order.createdAt, last.order.id) : null,
   };
 }

@@ -3,6 +3,7 @@ import { alias } from 'drizzle-orm/pg-core';
 import { orders, slots, zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { toOrderSummary } from '../orders/read.js';
 import type { QueueQueryInput, StaffOrderSummaryDto } from './schemas.js';
 
 type Kind = QueueQueryInput['kind'];
@@ -90,18 +91,9 @@ export async function staffQueue(
     .limit(q.limit + 1);
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
-  const slotRef = (s: { id: string; startsAt: Date; endsAt: Date }) => ({ id: s.id, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt) });
   return {
     data: page.map(({ order: o, pickup, delivery }) => ({
-      id: o.id,
-      status: o.status,
-      paymentMethod: o.paymentMethod,
-      currency: o.currency,
-      estimatedTotal: o.estimatedTotal,
-      finalTotal: o.finalTotal,
-      pickupSlot: slotRef(pickup),
-      deliverySlot: slotRef(delivery),
-      createdAt: iso(o.createdAt),
+      ...toOrderSummary(o, pickup, delivery),
       zoneId: o.zoneId,
       express: o.express,
       bagCount: o.bagCount,
