@@ -17,13 +17,20 @@ export interface BenchOptions {
   rounds: number;
   /** Concurrent connections (HTTP) or concurrent loops (raw SQL). */
   connections: number;
+  /** Sections to run (`--only=node,worker,roundtrips,bundle,startup,argon2`); all when empty. */
+  only: string[];
 }
+
+export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2'] as const;
 
 export function benchOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
+  const only = (argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? '').split(',').filter(Boolean);
+  const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`--only: unknown section(s) ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}`);
   return quick
-    ? { quick, duration: 2, warmup: 0.5, rounds: 1, connections: 10 }
-    : { quick, duration: 4, warmup: 1, rounds: 2, connections: 10 };
+    ? { quick, only, duration: 2, warmup: 0.5, rounds: 1, connections: 10 }
+    : { quick, only, duration: 4, warmup: 1, rounds: 2, connections: 10 };
 }
 
 export const log = (...parts: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);

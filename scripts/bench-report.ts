@@ -18,7 +18,6 @@ export interface Results {
   worker?: WorkerSection;
   roundTrips?: RoundTrips;
   bundle?: BundleSize;
-  bundleMinified?: BundleSize;
   startup?: Startup;
   argon2Node?: { firstMs: number; steadyMs: number };
   /** Sections that threw, with the error: reported, never hidden. */
@@ -157,7 +156,6 @@ export function renderReport(res: Results): string {
   if (res.bundle) {
     const b = (name: string, s: BundleSize) => `| ${name} | ${f1(s.uploadKiB)} | ${f1(s.gzipKiB)} | ${f1(s.scriptKiB)} | ${f1(s.scriptGzipKiB)} | ${s.top.map(([p, k]) => `${p} ${f0(k)}`).join(', ')} |`;
     out.push('', '## Worker bundle and startup', '', '| build | upload KiB | gzip KiB | worker.js KiB | worker.js gzip KiB | largest packages (KiB, raw) |', '| --- | ---: | ---: | ---: | ---: | --- |', b('as configured (`wrangler deploy --dry-run`)', res.bundle));
-    if (res.bundleMinified) out.push(b('what-if: `--minify`', res.bundleMinified));
   }
   if (res.startup) {
     out.push('', `Global scope (\`wrangler check startup\`, CPU profile in local workerd, best of ${res.startup.runs}): app ${f1(res.startup.appMs)} ms, hello-world ${f1(res.startup.helloMs)} ms.`);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: measures the API against its own ceilings, side by side, on
+ * `npm run bench [-- --quick] [-- --only=node,worker,…]`: measures the API against its own ceilings, side by side, on
  * real PostgreSQL, and prints a markdown report (also written to bench/results.md).
  *
  *   Node     the compiled server (what the Dockerfile runs) vs a bare hello-world and vs the
@@ -18,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createBenchDatabase, dropBenchDatabase, type Fixtures } from './bench-db.js';
-import { benchOptions, log } from './bench-lib.js';
+import { SECTIONS, benchOptions, log } from './bench-lib.js';
 import { TMP, buildNodeServer, nodeSection } from './bench-node.js';
 import { renderReport, type Results } from './bench-report.js';
 import { roundTripSection } from './bench-roundtrips.js';
@@ -64,25 +64,32 @@ async function main(): Promise<void> {
   log(`mode ${options.quick ? 'quick' : 'full'}; database ${serverUrl.replace(/\/\/[^@]*@/, '//…@')}`);
   const databaseUrl = await createBenchDatabase(serverUrl);
   try {
-    const serverJs = await section('build (tsc -p tsconfig.build.json)', buildNodeServer);
-    if (serverJs) results.node = await section('Node under load', () => nodeSection(options, databaseUrl, serverJs));
+    const wants = (s: (typeof SECTIONS)[number]) => options.only.length === 0 || options.only.includes(s);
+    if (wants('node') || wants('worker')) {
+      const serverJs = await section('build (tsc -p tsconfig.build.json)', buildNodeServer);
+      if (serverJs) results.node = await section('Node under load', () => nodeSection(options, databaseUrl, serverJs));
+    }
     const fixtures: Fixtures | undefined = results.node?.fixtures;
-    if (fixtures) results.worker = await section('Worker under load', () => workerSection(options, databaseUrl, fixtures));
-    else results.errors.push({ section: 'Worker under load', error: 'skipped: needs the fixtures the Node section creates' });
-    results.roundTrips = await section('round trips per endpoint', () => roundTripSection(databaseUrl));
-    results.bundle = await section('Worker bundle', () => bundleSize('bundle'));
-    results.bundleMinified = await section('Worker bundle (--minify)', () => bundleSize('bundle-min', ['--minify']));
-    results.startup = await section('Worker startup', () => startupTime(options.quick ? 1 : 2));
-    results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
+    if (wants('worker')) {
+      if (fixtures) results.worker = await section('Worker under load', () => workerSection(options, databaseUrl, fixtures));
+      else results.errors.push({ section: 'Worker under load', error: 'skipped: needs the fixtures the Node section creates' });
+    }
+    if (wants('roundtrips')) results.roundTrips = await section('round trips per endpoint', () => roundTripSection(databaseUrl));
+    if (wants('bundle')) results.bundle = await section('Worker bundle', () => bundleSize('bundle'));
+    if (wants('startup')) results.startup = await section('Worker startup', () => startupTime(options.quick ? 1 : 2));
+    if (wants('argon2')) results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
   } finally {
     if (!process.argv.includes('--keep-db')) await dropBenchDatabase(serverUrl).catch((e: unknown) => log(`dropping the bench database failed: ${String(e)}`));
   }
   results.seconds = (Date.now() - started) / 1000;
   const report = renderReport(results);
-  mkdirSync(resolve('bench'), { recursive: true });
-  writeFileSync(resolve('bench/results.md'), report);
   console.log(report);
-  log(`wrote bench/results.md in ${results.seconds.toFixed(0)} s`);
+  // A partial run (--only) prints its sections but leaves the full report alone.
+  if (options.only.length === 0) {
+    mkdirSync(resolve('bench'), { recursive: true });
+    writeFileSync(resolve('bench/results.md'), report);
+    log(`wrote bench/results.md in ${results.seconds.toFixed(0)} s`);
+  }
 }
 
 main().then(

@@ -1,11 +1,9 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
-import { secureHeaders } from 'hono/secure-headers';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { createRouter } from './http/context.js';
-import { errorHandler, notFoundHandler, requestContext } from './http/middleware.js';
+import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
@@ -28,27 +26,28 @@ export function createApp(deps: Deps) {
   const app = createRouter();
 
   app.use('*', requestContext(deps));
-  app.use('*', secureHeaders());
   app.use(
     '*',
-    cors({
-      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+    responseHeaders({
+      corsOrigins: config.corsOrigins,
       allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
       exposeHeaders: ['X-Request-Id', 'X-App-Version'],
-      maxAge: 600,
+      maxAgeSeconds: 600,
     }),
   );
   // Before the body limit, so an oversized delivery is counted too.
   app.use('/v1/webhooks/stripe', countRejectedWebhooks());
   app.use(
     '/v1/*',
-    bodyLimit({
-      maxSize: config.bodyLimitBytes,
-      onError: () => {
-        throw new ApiError('payload_too_large', `The request body exceeds ${config.bodyLimitBytes} bytes.`);
-      },
-    }),
+    bodyLimitFor(
+      bodyLimit({
+        maxSize: config.bodyLimitBytes,
+        onError: () => {
+          throw new ApiError('payload_too_large', `The request body exceeds ${config.bodyLimitBytes} bytes.`);
+        },
+      }),
+    ),
   );
 
   app.route('/', healthRoutes);

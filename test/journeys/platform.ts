@@ -41,7 +41,9 @@ export function platformJourney(harness: () => Harness) {
       const unsafe = await api.get('/healthz', { headers: { 'x-request-id': 'bad id\twith spaces' } });
       expect(unsafe.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{16}$/);
       expect(mine.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(mine.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(mine.headers.get('x-frame-options')).toBe('DENY');
+      expect(mine.headers.get('strict-transport-security')).toMatch(/^max-age=\d+; includeSubDomains$/);
+      expect(mine.headers.get('vary')).toBeNull(); // CORS_ORIGINS=* here: the answer does not depend on Origin
       expect(mine.headers.get('x-app-version')).toBeTruthy();
     });
 
