@@ -108,7 +108,9 @@ function freshIds(key: string, orderId: string) {
 export async function nodeSection(o: BenchOptions, databaseUrl: string, serverJs: string): Promise<NodeSection> {
   const [appPort, helloPort] = [await freePort(), await freePort()];
   writeFileSync(resolve(TMP, 'hello-node.mjs'), HELLO_NODE);
-  const server = startChild('node', [serverJs], serverEnv(databaseUrl, appPort));
+  // BENCH_SERVER_FLAGS, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof', profiles the app server.
+  const flags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  const server = startChild('node', [...flags, serverJs], serverEnv(databaseUrl, appPort));
   const hello = startChild('node', [resolve(TMP, 'hello-node.mjs')], { PORT: String(helloPort) });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   try {
