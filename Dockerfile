@@ -17,6 +17,10 @@ RUN npm run build
 FROM node:22-slim AS runtime
 ARG APP_VERSION=dev
 ENV NODE_ENV=production APP_ENV=production PORT=3000 APP_VERSION=${APP_VERSION}
+# V8 grows its heap lazily while memory is free: unbounded, one server peaked at 230-300 MiB
+# under load with a live heap of a few tens. These bounds keep it near 130 MiB at the same
+# throughput (`npm run bench`, which reads this line; a 4 MiB young generation cost 10-20%).
+ENV NODE_OPTIONS="--max-old-space-size=96 --max-semi-space-size=8"
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

@@ -2,7 +2,7 @@
  * Node section of `npm run bench`: the compiled server (what the Dockerfile runs) under load,
  * against a bare @hono/node-server hello-world and against the same SQL issued with pg.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { createApp } from '../src/app.js';
@@ -38,6 +38,8 @@ export interface NodeSection {
   rows: LoadRow[];
   /** VmHWM of the server process at the end: its peak resident memory over the whole run. */
   hwmKiB: number | undefined;
+  /** The NODE_OPTIONS the server ran with (the Dockerfile's). */
+  nodeOptions: string;
   statements: { list: number; create: number; createUnits: number };
   fixtures: Fixtures;
 }
@@ -59,6 +61,13 @@ export function serverEnv(databaseUrl: string, port: number): Record<string, str
     SHUTDOWN_DELAY_MS: '0',
     SHUTDOWN_GRACE_MS: '1000',
   };
+}
+
+/** The NODE_OPTIONS the image sets (heap bounds): the bench runs the server as the Dockerfile does. */
+export function dockerNodeOptions(): string {
+  const match = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(readFileSync(resolve('Dockerfile'), 'utf8'));
+  if (!match) throw new Error('Dockerfile: no ENV NODE_OPTIONS="…" line to run the server with');
+  return match[1]!;
 }
 
 const HELLO_NODE = `import { serve } from '@hono/node-server';
@@ -110,7 +119,7 @@ export async function nodeSection(o: BenchOptions, databaseUrl: string, serverJs
   writeFileSync(resolve(TMP, 'hello-node.mjs'), HELLO_NODE);
   // BENCH_SERVER_FLAGS, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof', profiles the app server.
   const flags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
-  const server = startChild('node', [...flags, serverJs], serverEnv(databaseUrl, appPort));
+  const server = startChild('node', [...flags, serverJs], { ...serverEnv(databaseUrl, appPort), NODE_OPTIONS: dockerNodeOptions() });
   const hello = startChild('node', [resolve(TMP, 'hello-node.mjs')], { PORT: String(helloPort) });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   try {
@@ -177,6 +186,7 @@ export async function nodeSection(o: BenchOptions, databaseUrl: string, serverJs
     return {
       rows,
       hwmKiB: procStatusKiB(pid, 'VmHWM'),
+      nodeOptions: dockerNodeOptions(),
       statements: { list: statementCount(captured.list), create: statementCount(captured.create), createUnits: captured.create.length },
       fixtures: f,
     };

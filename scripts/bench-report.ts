@@ -139,7 +139,7 @@ export function renderReport(res: Results): string {
   const rows = [...(res.node?.rows ?? []), ...(res.worker?.rows ?? [])];
   if (rows.length > 0) {
     out.push('', '## Throughput and latency', '', ...loadTable(rows), '');
-    out.push('- Node: `node dist/src/node.js` (production config, node-postgres pool of 10, JSON access log at `info` to /dev/null); ceilings: a bare `@hono/node-server` hello-world, and the SQL the app sent for one request (captured from pg) replayed with a pg pool of 10 at the same concurrency.');
+    out.push(`- Node: \`node dist/src/node.js\` with the image's NODE_OPTIONS (\`${res.node?.nodeOptions ?? ''}\`; production config, node-postgres pool of 10, JSON access log at \`info\` to /dev/null); ceilings: a bare \`@hono/node-server\` hello-world, and the SQL the app sent for one request (captured from pg) replayed with a pg pool of 10 at the same concurrency.`);
     if (res.node) {
       out.push(`- Statements per request, as captured: GET /v1/orders ${res.node.statements.list}; POST /v1/orders ${res.node.statements.create} in ${res.node.statements.createUnits} round trips (BEGIN … COMMIT counted as statements).`);
     }

@@ -128,6 +128,19 @@ describe('Kubernetes manifests against the app', () => {
     }
   });
 
+  it('the Deployment keeps the image’s heap bounds (NODE_OPTIONS) and a memory limit well above them', () => {
+    const imageOptions = stageEnv(runtimeStage).NODE_OPTIONS;
+    expect(imageOptions).toMatch(/--max-old-space-size=\d+/);
+    const container = (deployment.spec.template.spec.containers as Obj[])[0]!;
+    const env = (container.env as Obj[]).find((e) => e.name === 'NODE_OPTIONS');
+    expect(env?.value).toBe(imageOptions);
+    const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)?.[1] ?? NaN);
+    const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(imageOptions!)![1]);
+    // Heap, young generation, code, buffers and the binary: at least twice the old space.
+    expect(mib(container.resources.limits.memory)).toBeGreaterThanOrEqual(2 * oldSpace);
+    expect(mib(container.resources.requests.memory)).toBeGreaterThan(oldSpace);
+  });
+
   it('terminationGracePeriodSeconds outlasts SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS (+ 2 s to close the database)', () => {
     const delay = Number(configMap.SHUTDOWN_DELAY_MS);
     const grace = Number(configMap.SHUTDOWN_GRACE_MS);
