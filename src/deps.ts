@@ -43,6 +43,12 @@ export interface Deps {
   /** Counters and timings: Prometheus on Node, Analytics Engine on Workers, memory in tests. */
   metrics: Metrics;
   passwords: PasswordHasher;
+  /**
+   * SHA-256 as lowercase hex (idempotency fingerprints, refresh-token hashes). WebCrypto on
+   * Workers; node:crypto on Node, where crypto.subtle.digest hops to the thread pool and costs
+   * ~50 µs against ~2 µs.
+   */
+  sha256Hex: (text: string) => Promise<string>;
   /** GET /v1/services, cached for a few seconds: src/modules/catalog/cache.ts. */
   catalogCache: CatalogCache;
   /** Undefined when Stripe is not configured: card endpoints then answer 503. */

@@ -2,6 +2,7 @@
  * Node.js entry: process.env → dependencies → @hono/node-server, with graceful shutdown.
  * This file and src/worker.ts are the only ones that know which runtime they run on.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -156,6 +157,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
       opts.logger ??
       createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion }, sink: bufferedStdout() }),
     passwords: createPasswordHasher(loadArgon2idKernel, opts.argon2Params),
+    sha256Hex: (text) => Promise.resolve(createHash('sha256').update(text).digest('hex')),
     catalogCache: createMemoryCatalogCache(),
     payments: createPayments(config),
     runtime: 'node',

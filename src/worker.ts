@@ -10,6 +10,7 @@ import { createPasswordHasher, type Argon2idKernel } from './auth/password.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createNeonDatabase } from './db/neon.js';
 import { systemClock, type Deps } from './deps.js';
+import { webCryptoSha256Hex } from './domain/idempotency.js';
 import { PROBLEM_CONTENT_TYPE } from './errors.js';
 import { createPayments } from './payments/stripe.js';
 import { createJsonLogger } from './logger.js';
@@ -71,6 +72,7 @@ function build(env: WorkerEnv) {
     logger,
     metrics,
     passwords: createPasswordHasher(loadKernel),
+    sha256Hex: webCryptoSha256Hex,
     // caches.default: per data centre; a no-op on *.workers.dev (then every read goes to the database).
     catalogCache: createCacheApiCatalogCache(() => (globalThis as unknown as { caches: { default: CacheApiLike } }).caches.default),
     payments: createPayments(config),

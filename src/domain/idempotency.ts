@@ -59,9 +59,16 @@ export function canonicalJson(value: unknown): string {
  * was reused for a different request. A missing body (undefined) fingerprints as empty,
  * distinct from a JSON null body.
  */
-export async function fingerprintRequest(input: { method: string; path: string; body: unknown }): Promise<string> {
+export async function fingerprintRequest(
+  input: { method: string; path: string; body: unknown },
+  sha256Hex: (text: string) => Promise<string> = webCryptoSha256Hex,
+): Promise<string> {
   const body = input.body === undefined ? '' : canonicalJson(input.body);
-  const text = `${input.method.toUpperCase()} ${input.path}\n${body}`;
+  return sha256Hex(`${input.method.toUpperCase()} ${input.path}\n${body}`);
+}
+
+/** SHA-256 of the UTF-8 text, lowercase hex, with WebCrypto (any runtime). */
+export async function webCryptoSha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

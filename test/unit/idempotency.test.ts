@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { DomainError, type DomainErrorCode } from '../../src/domain/errors.js';
-import { canonicalJson, fingerprintRequest, validateIdempotencyKey } from '../../src/domain/idempotency.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson, fingerprintRequest, validateIdempotencyKey, webCryptoSha256Hex } from '../../src/domain/idempotency.js';
 
 function expectCode(fn: () => unknown, code: DomainErrorCode): void {
   try {
@@ -58,6 +59,18 @@ describe('fingerprintRequest', () => {
     expect(await fingerprintRequest({ method: 'DELETE', path: '/v1/orders/1', body: undefined })).toBe(
       'b496c5f2cd542a0f4800e9e70ea1b77d9bc7a706d88c71f2140e664e193de738',
     );
+  });
+
+  it('is the same with the Node entry’s hasher (node:crypto) as with WebCrypto: both runtimes share one database', async () => {
+    const nodeHasher = (text: string) => Promise.resolve(createHash('sha256').update(text).digest('hex'));
+    const unicode = { note: 'Ring twice — façade door 🚪', a: 1 };
+    for (const input of [
+      { method: 'post', path: '/v1/orders', body },
+      { method: 'POST', path: '/v1/orders', body: unicode },
+    ]) {
+      expect(await fingerprintRequest(input, nodeHasher)).toBe(await fingerprintRequest(input));
+    }
+    expect(await webCryptoSha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
 
   it('matches for bodies that differ only in key order or whitespace', async () => {

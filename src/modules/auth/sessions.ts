@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { hashRefreshToken, newRefreshToken, signAccessToken } from '../../auth/tokens.js';
+import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
 import type { UserRole } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -55,7 +55,7 @@ interface PendingRefresh {
 async function pendingRefresh(deps: Deps): Promise<PendingRefresh> {
   const token = newRefreshToken();
   const expiresAt = new Date(deps.clock.now().getTime() + deps.config.refreshTokenTtlDays * 86_400_000);
-  return { id: crypto.randomUUID(), token, hash: await hashRefreshToken(token), expiresAt };
+  return { id: crypto.randomUUID(), token, hash: await deps.sha256Hex(token), expiresAt };
 }
 
 async function sessionFor(deps: Deps, row: UserRow, refresh: PendingRefresh): Promise<Session> {
@@ -142,7 +142,7 @@ interface RotateRow extends Partial<UserRow> {
  * means it was stolen or replayed: the whole family (every descendant) is revoked.
  */
 export async function rotateRefreshToken(deps: Deps, presented: string): Promise<Session> {
-  const presentedHash = await hashRefreshToken(presented);
+  const presentedHash = await deps.sha256Hex(presented);
   const next = await pendingRefresh(deps);
   const now = deps.clock.now().toISOString();
   const rows = await deps.database.rows<RotateRow>(sql`
@@ -184,7 +184,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
 
 /** Revokes the presented token's whole family. Idempotent: an unknown token changes nothing. */
 export async function revokeRefreshFamily(deps: Deps, presented: string): Promise<void> {
-  const presentedHash = await hashRefreshToken(presented);
+  const presentedHash = await deps.sha256Hex(presented);
   await deps.database.rows(sql`
     UPDATE refresh_tokens SET revoked_at = ${deps.clock.now().toISOString()}::timestamptz, revoked_reason = 'logout'
     WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ${presentedHash})

@@ -108,7 +108,7 @@ export async function createOrder(
   if (input.paymentMethod === 'card' && !deps.payments) {
     throw new ApiError('payments_not_configured', 'Card payments are not configured on this server; choose pay on delivery.');
   }
-  const fingerprint = await fingerprintRequest({ method: 'POST', path: '/v1/orders', body: input });
+  const fingerprint = await fingerprintRequest({ method: 'POST', path: '/v1/orders', body: input }, deps.sha256Hex);
   const ctx = await readContext(deps, userId, key, input);
   if (ctx.idem) return replay(ctx.idem, fingerprint);
 
