@@ -36,7 +36,7 @@ export const BUDGETS = {
 /** Why an endpoint is allowed (by design, see docs/runbook.md) more than one round trip. */
 const BY_DESIGN: Record<string, string> = {
   'POST /v1/orders':
-    'one read batch (key, address, zones, slots, services) + one write statement; the write depends on rules checked in code between them, and Neon over HTTP has no interactive transaction to hold them together (runbook)',
+    'one read statement (key, address, zones, slots, services) + one write statement; the write depends on rules checked in code between them (pricing, slot pairing), and Neon over HTTP has no interactive transaction to hold them together; the write re-checks capacity and cut-off itself (runbook)',
   'POST /v1/orders/{id}/cancel': 'read (ownership, status) + one write statement (status, timeline, capacity back) (runbook)',
   'POST /v1/staff/orders/{id}/transitions': 'read + one write guarded by the status read (runbook)',
   'POST /v1/staff/orders/{id}/weigh-in': 'read + one write (order, lines, timeline); a card order then captures at Stripe and records it: +1 read +1 write (runbook)',
