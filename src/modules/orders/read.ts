@@ -153,8 +153,22 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
     const c = decodeCursor(f.cursor);
     where.push(or(lt(orders.createdAt, c.createdAt), and(eq(orders.createdAt, c.createdAt), lt(orders.id, c.id)))!);
   }
+  // Only the columns a summary shows: the order's JSON documents (estimate, address, pricing
+  // rules) stay in the database instead of being sent and parsed 21 times per page.
   const rows = await deps.database.db
-    .select({ order: orders, pickup: pickupSlot, delivery: deliverySlot })
+    .select({
+      order: {
+        id: orders.id,
+        status: orders.status,
+        paymentMethod: orders.paymentMethod,
+        currency: orders.currency,
+        estimatedTotal: orders.estimatedTotal,
+        finalTotal: orders.finalTotal,
+        createdAt: orders.createdAt,
+      },
+      pickup: { id: pickupSlot.id, startsAt: pickupSlot.startsAt, endsAt: pickupSlot.endsAt },
+      delivery: { id: deliverySlot.id, startsAt: deliverySlot.startsAt, endsAt: deliverySlot.endsAt },
+    })
     .from(orders)
     .innerJoin(pickupSlot, eq(pickupSlot.id, orders.pickupSlotId))
     .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))
