@@ -84,8 +84,8 @@ async function main(): Promise<void> {
   results.seconds = (Date.now() - started) / 1000;
   const report = renderReport(results);
   console.log(report);
-  // A partial run (--only) prints its sections but leaves the full report alone.
-  if (options.only.length === 0) {
+  // A partial (--only) or quick run prints its report but leaves the full one alone.
+  if (options.only.length === 0 && !options.quick) {
     mkdirSync(resolve('bench'), { recursive: true });
     writeFileSync(resolve('bench/results.md'), report);
     log(`wrote bench/results.md in ${results.seconds.toFixed(0)} s`);
