@@ -33,6 +33,7 @@ export const ERROR_STATUS = {
   overage_not_pending: 409,
   capture_not_possible: 409,
   refund_exceeds_captured: 422,
+  payment_amount_mismatch: 422,
   invalid_signature: 400,
   payment_provider_error: 502,
   internal_error: 500,

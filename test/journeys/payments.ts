@@ -702,12 +702,21 @@ export function paymentsJourney(harness: () => Harness) {
       await moveTo(h, staff, order.id, 'ready');
       expectProblem(await pay(cash), 409, 'payment_not_applicable');
       await moveTo(h, staff, order.id, 'out_for_delivery');
+      // Only the amount due is accepted: short or over, nothing is written.
+      const due = (await h.api.get(`/v1/orders/${order.id}`, { token: who.token })).body.final.total as number;
+      expect(due).toBeGreaterThan(0);
+      for (const amount of [due - 1, due + 1, 0]) {
+        const wrong = expectProblem(await pay({ method: 'cash', amount }), 422, 'payment_amount_mismatch');
+        expect(wrong.details).toEqual({ due, amount, currency: 'USD' });
+      }
+      expect(await paymentRows(h, order.id)).toEqual([]);
+      cash.amount = due;
       const racing = await Promise.all([pay(cash), pay(cash)]);
       expect(sortedStatuses(racing)).toEqual([204, 409]);
       expectProblem(racing.find((r) => r.status === 409)!, 409, 'payment_not_applicable');
       await moveTo(h, staff, order.id, 'delivered');
-      expectProblem(await pay({ method: 'card_present', amount: 1999 }), 409, 'payment_not_applicable');
-      expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'in_person', method: 'cash', status: 'succeeded', captured: 1999 })]);
+      expectProblem(await pay({ method: 'card_present', amount: due }), 409, 'payment_not_applicable');
+      expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'in_person', method: 'cash', status: 'succeeded', captured: due })]);
       expect((await timeline(h, who, order.id)).find((e) => e.type === 'payment')).toMatchObject({ note: 'Paid at the door (cash)', actor: { role: 'staff', userId: staff.userId } });
 
       // A card order cannot be paid at the door.

@@ -129,7 +129,9 @@ export async function refundOrder(
 }
 
 /**
- * Pay on delivery: staff record the money taken at the door, once. Two racing requests are
+ * Pay on delivery: staff record the money taken at the door, once, and only the amount due
+ * (the final total once weighed): anything else is a 422 naming what is due, so a typo never
+ * settles an order short or claims more than the customer owes. Two racing requests are
  * serialised by locking the order first (one batch): the insert's own snapshot, taken once
  * the lock is held, sees a payment the other request recorded.
  */
@@ -142,15 +144,17 @@ export async function recordInPersonPayment(
     db.execute(sql`SELECT id FROM orders WHERE id = ${input.orderId}::uuid FOR UPDATE`),
     db.execute(sql`
     WITH o AS (
-      SELECT id, payment_method, status, currency, COALESCE(final_total, estimated_total) AS due FROM orders WHERE id = ${input.orderId}::uuid
+      SELECT id, currency, COALESCE(final_total, estimated_total) AS due,
+             payment_method = 'on_delivery' AND status IN ('out_for_delivery', 'delivered')
+               AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND p.kind = 'in_person' AND p.status = 'succeeded') AS applicable
+      FROM orders WHERE id = ${input.orderId}::uuid
     ),
     ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, currency, amount, amount_captured, created_at, updated_at)
       SELECT ${crypto.randomUUID()}::uuid, id, 'in_person', ${input.method}::payment_method_kind, 'succeeded', currency,
              ${input.amount}::int, ${input.amount}::int, ${now}::timestamptz, ${now}::timestamptz
       FROM o
-      WHERE payment_method = 'on_delivery' AND status IN ('out_for_delivery', 'delivered')
-        AND NOT EXISTS (SELECT 1 FROM payments WHERE order_id = o.id AND kind = 'in_person' AND status = 'succeeded')
+      WHERE applicable AND due = ${input.amount}::int
       RETURNING order_id
     ),
     unflag AS (
@@ -163,14 +167,19 @@ export async function recordInPersonPayment(
              ${`Paid at the door (${input.method === 'cash' ? 'cash' : 'card'})`}, ${JSON.stringify({ method: input.method, amount: input.amount })}::jsonb
       FROM ins
     )
-    SELECT (SELECT count(*) FROM ins)::int AS ok, EXISTS (SELECT 1 FROM o) AS found`),
+    SELECT (SELECT count(*) FROM ins)::int AS ok, o.applicable, o.due, o.currency FROM o`),
   ]);
-  const rows = rowsOf<{ ok: number; found: boolean }>(result);
-  if (!rows[0]?.found) throw new ApiError('not_found', 'No such order.');
-  if (rows[0].ok !== 1) {
+  const [row] = rowsOf<{ ok: number; applicable: boolean; due: number; currency: string }>(result);
+  if (!row) throw new ApiError('not_found', 'No such order.');
+  if (row.ok === 1) return;
+  if (!row.applicable) {
     throw new ApiError(
       'payment_not_applicable',
       'Only a pay-on-delivery order that is out for delivery or delivered, and not yet paid, can take a payment at the door.',
     );
   }
+  throw Object.assign(
+    new ApiError('payment_amount_mismatch', `The amount due is ${row.due} (${row.currency} minor units); record exactly that amount.`),
+    { details: { due: row.due, amount: input.amount, currency: row.currency } },
+  );
 }

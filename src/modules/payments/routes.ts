@@ -108,7 +108,7 @@ const refund = createRoute({
 const InPersonBody = z
   .object({
     method: z.enum(['cash', 'card_present']),
-    amount: z.number().int().min(0).max(10_000_000).openapi({ description: 'Minor units taken at the door.', example: 2149 }),
+    amount: z.number().int().min(0).max(10_000_000).openapi({ description: 'Minor units taken at the door: exactly the amount due (the final total); anything else is 422 `payment_amount_mismatch` with `details.due`.', example: 2149 }),
   })
   .strict()
   .openapi('InPersonPaymentRequest');
@@ -118,7 +118,7 @@ const inPerson = createRoute({
   path: '/v1/staff/orders/{id}/payments',
   tags: ['Staff: payments'],
   summary: 'Record a payment taken at the door',
-  description: 'For `on_delivery` orders that are out for delivery or delivered. A delivered order without one is flagged by the payments job.',
+  description: 'For `on_delivery` orders that are out for delivery or delivered, once, for exactly the amount due. A delivered order without one is flagged by the payments job.',
   security: bearer,
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam, body: jsonBody(InPersonBody) },
