@@ -4,6 +4,7 @@ import type { Database } from '../../src/db/client.js';
 import { runPaymentJobs } from '../../src/modules/payments/jobs.js';
 import { createPgliteDatabase, createPostgresDatabase } from '../../src/node.js';
 import { authorise, deliver, moveTo, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
+import { actor } from '../support/fixtures.js';
 import { prepare, recreateServerDatabase } from '../setup/databases.js';
 import { expectProblem } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
@@ -172,5 +173,61 @@ describe('payments job', () => {
     expect((await deliver(h, 'payment_intent.amount_capturable_updated', pi)).res.body.outcome).toBe('applied');
     const after = await runPaymentJobs(t.deps);
     expect(after.reconciliation!.mismatches.map((m) => m.paymentIntent)).not.toContain(pi);
+  });
+
+  it('settles refunds whose Stripe answer was lost: made → succeeded, never made → released; it never refunds by itself', async () => {
+    const boss = await actor(h, 'admin');
+    const captured = async () => {
+      const p = await placeOrder(h);
+      await authorise(h, p.who, p.order.id);
+      await weigh(h, p.staff, p.order.id, 5200); // captures 1999 of the hold
+      return p;
+    };
+    const refund = (orderId: string, amount: number) =>
+      h.api.post(`/v1/staff/orders/${orderId}/refunds`, { amount, reason: 'Lost sock' }, { token: boss.token });
+    const refundRows = (orderId: string) =>
+      h.sql<{ amount: number; status: string; stripe_refund_id: string | null }>(
+        `SELECT amount, status, stripe_refund_id FROM refunds WHERE order_id = $1 ORDER BY created_at`,
+        [orderId],
+      );
+    const age = (orderId: string) => h.sql(`UPDATE refunds SET created_at = now() - interval '11 minutes' WHERE order_id = $1`, [orderId]);
+
+    // Stripe made the refund, but the answer never arrived.
+    const made = await captured();
+    // stripe-node retries twice with the same key: every answer is lost.
+    await h.stripe.failNext({ mode: 'server_error', path: '/v1/refunds', applyThenFail: true, times: 3 });
+    expectProblem(await refund(made.order.id, 500), 502, 'payment_provider_error');
+    // Stripe never saw the request.
+    const never = await captured();
+    await h.stripe.failNext({ mode: 'server_error', path: '/v1/refunds', times: 3 });
+    expectProblem(await refund(never.order.id, 700), 502, 'payment_provider_error');
+    for (const o of [made, never]) expect(await refundRows(o.order.id)).toEqual([{ amount: expect.any(Number), status: 'pending', stripe_refund_id: null }]);
+    // While pending, the reserved amount cannot be refunded a second time.
+    expectProblem(await refund(never.order.id, 1999), 422, 'refund_exceeds_captured');
+
+    // Younger than 10 minutes: left alone (the request may still be in flight).
+    const early = await runPaymentJobs(t.deps);
+    expect(early.staleRefunds).toMatchObject({ settled: 0, released: 0 });
+
+    await age(made.order.id);
+    await age(never.order.id);
+    const postsBefore = (await h.stripe.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/refunds').length;
+    const report = await runPaymentJobs(t.deps);
+    expect(report.staleRefunds).toMatchObject({ settled: 1, released: 1 });
+    expect((await h.stripe.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/refunds')).toHaveLength(postsBefore);
+
+    expect(await refundRows(made.order.id)).toEqual([{ amount: 500, status: 'succeeded', stripe_refund_id: expect.stringMatching(/^re_/) }]);
+    expect(await paymentRows(h, made.order.id)).toEqual([expect.objectContaining({ captured: 1999, refunded: 500 })]);
+    expect(await paymentNotes(made.order.id)).toContain('Refunded 500: Lost sock (confirmed with Stripe later)');
+
+    expect(await refundRows(never.order.id)).toEqual([{ amount: 700, status: 'failed', stripe_refund_id: null }]);
+    expect(await paymentRows(h, never.order.id)).toEqual([expect.objectContaining({ captured: 1999, refunded: 0 })]);
+    expect(await paymentNotes(never.order.id)).toContain('Refund of 700 never reached Stripe; released, refund again if still owed');
+    // Released: the full amount can be refunded again, by a person.
+    const again = await refund(never.order.id, 1999);
+    expect(again.status, again.text).toBe(201);
+
+    // A second run finds nothing left to settle.
+    expect((await runPaymentJobs(t.deps)).staleRefunds).toMatchObject({ checked: 0, settled: 0, released: 0 });
   });
 });

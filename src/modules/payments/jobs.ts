@@ -2,6 +2,7 @@ import { and, inArray, isNotNull, sql } from 'drizzle-orm';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { captureOrderPayment, releaseHold } from './capture.js';
+import { settleStaleRefunds, type StaleRefundReport } from './refunds.js';
 import { STATUS_RANK } from './webhook.js';
 
 export interface JobReport {
@@ -10,6 +11,9 @@ export interface JobReport {
   /** null when Stripe is not configured, or when it could not be reached (see reconciliationError). */
   reconciliation: { checked: number; mismatches: Array<{ paymentIntent: string; ours: string | null; stripe: string; problem: string }> } | null;
   reconciliationError?: string;
+  /** Refunds left pending for over 10 minutes, settled with Stripe's records; null without Stripe or on error. */
+  staleRefunds: StaleRefundReport | null;
+  staleRefundsError?: string;
 }
 
 /** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */
@@ -23,11 +27,12 @@ const HOUR = 3_600_000;
  * - a hold that expires within 24 h is captured if the order is weighed, released if it was
  *   cancelled (and Stripe did not release it then), else flagged;
  * - a delivered pay-on-delivery order with no recorded payment is flagged;
- * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported.
+ * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported;
+ * - refunds whose Stripe answer was lost are settled with what Stripe has (never re-sent).
  */
 export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   const now = deps.clock.now();
-  const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null };
+  const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null, staleRefunds: null };
 
   const expiring = await deps.database.rows<{ order_id: string; final_total: number | null; status: string }>(sql`
     SELECT p.order_id, o.final_total, o.status::text AS status FROM payments p JOIN orders o ON o.id = p.order_id
@@ -75,6 +80,12 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
       // The expiry and delivery checks above still count; the next run reconciles.
       report.reconciliationError = err instanceof Error ? err.message : String(err);
       deps.logger.error('payment reconciliation failed', { error: err });
+    }
+    try {
+      report.staleRefunds = await settleStaleRefunds(deps);
+    } catch (err) {
+      report.staleRefundsError = err instanceof Error ? err.message : String(err);
+      deps.logger.error('settling stale refunds failed', { error: err });
     }
   }
   for (const m of report.reconciliation?.mismatches ?? []) deps.logger.warn('payment reconciliation mismatch', m);

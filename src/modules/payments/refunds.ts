@@ -101,31 +101,111 @@ export async function refundOrder(
       }
       throw new ApiError('payment_provider_error', `Stripe did not refund (${err.type}); nothing more was refunded, and it is safe to retry.`);
     }
-    const status = refund.status === 'succeeded' ? 'succeeded' : 'pending';
-    deps.metrics.payment({ operation: 'refund', outcome: status });
+    const status = await recordRefundOutcome(deps, part, refund, {
+      actorRole: input.actorRole ?? 'admin',
+      actorUserId: input.actorUserId,
+      note: `Refunded ${part.amount}: ${input.reason}`,
+      evidence: { request: refundId, requestedAmount: input.amount },
+    });
     allSucceeded &&= status === 'succeeded';
-    // Stripe's running total for the charge (all refunds, ours and any made elsewhere): taking
-    // the larger figure cannot double-count a charge.refunded webhook that arrived first.
-    const chargeTotal = refund.charge && typeof refund.charge === 'object' ? refund.charge.amount_refunded : null;
-    const newTotal =
-      chargeTotal === null
-        ? sql`CASE WHEN ${status} = 'succeeded' THEN p.amount_refunded + ${part.amount}::int ELSE p.amount_refunded END`
-        : sql`GREATEST(p.amount_refunded, ${chargeTotal}::int)`;
-    await deps.database.rows(sql`
-      WITH settled AS (
-        UPDATE refunds SET status = ${status}, stripe_refund_id = ${refund.id} WHERE id = ${part.id}::uuid RETURNING order_id, payment_id
-      ),
-      paid AS (
-        UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, ${newTotal}), updated_at = ${now}::timestamptz
-        FROM settled s WHERE p.id = s.payment_id
-      )
-      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
-      SELECT order_id, ${now}::timestamptz, ${input.actorRole ?? 'admin'}::actor_role, ${input.actorUserId}::uuid, 'payment',
-             ${`Refunded ${part.amount}: ${input.reason}`},
-             ${JSON.stringify({ refund: refund.id, amount: part.amount, paymentIntent: part.pi, request: refundId, requestedAmount: input.amount })}::jsonb
-      FROM settled`);
   }
   return { refundId, amount: input.amount, status: allSucceeded ? 'succeeded' : 'pending' };
+}
+
+/**
+ * Records Stripe's answer for one reserved refund row, in one statement: the row's status and
+ * Stripe id, the payment's refunded total, and a timeline entry once it succeeded. Stripe's
+ * running total for the charge (all refunds, ours and any made elsewhere) is taken when Stripe
+ * sent it: the larger figure cannot double-count a charge.refunded webhook that arrived first.
+ */
+async function recordRefundOutcome(
+  deps: Deps,
+  part: { id: string; amount: number; pi: string },
+  refund: Stripe.Refund,
+  entry: { actorRole: 'admin' | 'system'; actorUserId: string | null; note: string; evidence: Record<string, unknown> },
+): Promise<'succeeded' | 'pending'> {
+  const status = refund.status === 'succeeded' ? 'succeeded' : 'pending';
+  deps.metrics.payment({ operation: 'refund', outcome: status });
+  const now = deps.clock.now().toISOString();
+  const chargeTotal = refund.charge && typeof refund.charge === 'object' ? refund.charge.amount_refunded : null;
+  const newTotal =
+    chargeTotal === null
+      ? sql`CASE WHEN ${status} = 'succeeded' THEN p.amount_refunded + ${part.amount}::int ELSE p.amount_refunded END`
+      : sql`GREATEST(p.amount_refunded, ${chargeTotal}::int)`;
+  await deps.database.rows(sql`
+    WITH settled AS (
+      UPDATE refunds SET status = ${status}, stripe_refund_id = ${refund.id} WHERE id = ${part.id}::uuid AND status = 'pending'
+      RETURNING order_id, payment_id
+    ),
+    paid AS (
+      UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, ${newTotal}), updated_at = ${now}::timestamptz
+      FROM settled s WHERE p.id = s.payment_id
+    )
+    INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
+    SELECT order_id, ${now}::timestamptz, ${entry.actorRole}::actor_role, ${entry.actorUserId}::uuid, 'payment', ${entry.note},
+           ${JSON.stringify({ refund: refund.id, amount: part.amount, paymentIntent: part.pi, ...entry.evidence })}::jsonb
+    FROM settled WHERE ${status} = 'succeeded'`);
+  return status;
+}
+
+export interface StaleRefundReport {
+  checked: number;
+  /** Stripe had made them: recorded as succeeded. */
+  settled: number;
+  /** Stripe never made them, or failed them: released, so the money can be refunded again. */
+  released: number;
+}
+
+/** A refund still pending this long after it was asked for had its answer lost, or Stripe is slow. */
+export const STALE_REFUND_MS = 10 * 60_000;
+
+/**
+ * Refund rows left pending (Stripe's answer lost, or Stripe said pending) are settled with what
+ * Stripe has: found and succeeded → succeeded; found and still pending → kept, with Stripe's
+ * id; never made, failed or canceled → released (status failed) with a timeline note, so an
+ * admin can refund again. It never asks Stripe to refund anything itself: after a lost answer
+ * the admin may already have refunded another way, and only a person should move money again.
+ */
+export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport> {
+  const { stripe } = requirePayments(deps);
+  const cutoff = new Date(deps.clock.now().getTime() - STALE_REFUND_MS).toISOString();
+  const stale = await deps.database.rows<{ id: string; amount: number; reason: string; stripe_refund_id: string | null; pi: string }>(sql`
+    SELECT r.id::text, r.amount, r.reason, r.stripe_refund_id, p.stripe_payment_intent_id AS pi
+    FROM refunds r JOIN payments p ON p.id = r.payment_id
+    WHERE r.status = 'pending' AND r.created_at < ${cutoff}::timestamptz
+    ORDER BY r.created_at LIMIT 100`);
+  const report: StaleRefundReport = { checked: stale.length, settled: 0, released: 0 };
+  for (const row of stale) {
+    const part = { id: row.id, amount: Number(row.amount), pi: row.pi };
+    const refund = row.stripe_refund_id
+      ? await stripe.refunds.retrieve(row.stripe_refund_id, { expand: ['charge'] })
+      : (await stripe.refunds.list({ payment_intent: row.pi, limit: 100, expand: ['data.charge'] })).data.find((r) => r.metadata?.refund_id === row.id);
+    if (refund && refund.status !== 'failed' && refund.status !== 'canceled') {
+      const status = await recordRefundOutcome(deps, part, refund, {
+        actorRole: 'system',
+        actorUserId: null,
+        note: `Refunded ${part.amount}: ${row.reason} (confirmed with Stripe later)`,
+        evidence: { reconciled: true },
+      });
+      if (status === 'succeeded') report.settled++;
+      continue;
+    }
+    const now = deps.clock.now().toISOString();
+    const note = refund
+      ? `Refund of ${part.amount} ${refund.status} at Stripe; released, refund again if still owed`
+      : `Refund of ${part.amount} never reached Stripe; released, refund again if still owed`;
+    await deps.database.rows(sql`
+      WITH released AS (
+        UPDATE refunds SET status = 'failed', stripe_refund_id = COALESCE(${refund?.id ?? null}, stripe_refund_id)
+        WHERE id = ${part.id}::uuid AND status = 'pending' RETURNING order_id
+      )
+      INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
+      SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
+             ${JSON.stringify({ refundRow: part.id, amount: part.amount, stripeStatus: refund?.status ?? null })}::jsonb
+      FROM released`);
+    report.released++;
+  }
+  return report;
 }
 
 /**
