@@ -37,8 +37,8 @@ export const BUDGETS = {
 const BY_DESIGN: Record<string, string> = {
   'POST /v1/orders':
     'one read statement (key, address, zones, slots, services) + one write statement; the write depends on rules checked in code between them (pricing, slot pairing), and Neon over HTTP has no interactive transaction to hold them together; the write re-checks capacity and cut-off itself (runbook)',
-  'POST /v1/orders/{id}/cancel': 'read (ownership, status) + one write statement (status, timeline, capacity back) (runbook)',
-  'POST /v1/staff/orders/{id}/transitions': 'read + one write guarded by the status read (runbook)',
+  'POST /v1/orders/{id}/cancel': 'a card order then releases its hold at Stripe and records it (runbook)',
+  'POST /v1/staff/orders/{id}/transitions': 'a cancelled card order then settles its payment at Stripe and records it (runbook)',
   'POST /v1/staff/orders/{id}/weigh-in': 'read + one write (order, lines, timeline); a card order then captures at Stripe and records it: +1 read +1 write (runbook)',
   'POST /v1/orders/{id}/payment-sheet': 'read the order, create the hold at Stripe, then record the PaymentIntent: the write needs Stripe’s answer in between',
   'POST /v1/orders/{id}/approve-overage': 'read, charge the overage at Stripe, record it: the write needs Stripe’s answer in between',

@@ -3,6 +3,7 @@ import { alias } from 'drizzle-orm/pg-core';
 import type { OrderStatus } from '../../domain/order-status.js';
 import type { PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
+import type { Db } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { OrderDto, OrderSummaryDto, TimelineEntryDto } from './schemas.js';
@@ -72,12 +73,9 @@ export function toOrderDto(
   };
 }
 
-/**
- * One statement: the order with its lines, timeline and slot windows. With `userId`, only
- * that customer's order is visible; anyone else's id reads exactly like a missing one.
- */
-export async function findOrder(deps: Deps, orderId: string, userId?: string): Promise<(OrderDto & { userId: string }) | undefined> {
-  const row = await deps.database.db.query.orders.findFirst({
+/** The query behind findOrder, on any handle (the database, or a batch being built). */
+export function orderQuery(db: Db, orderId: string, userId?: string) {
+  return db.query.orders.findFirst({
     where: userId ? and(eq(orders.id, orderId), eq(orders.userId, userId)) : eq(orders.id, orderId),
     with: {
       lines: true,
@@ -86,8 +84,20 @@ export async function findOrder(deps: Deps, orderId: string, userId?: string): P
       deliverySlot: { columns: { id: true, startsAt: true, endsAt: true } },
     },
   });
+}
+
+/** orderQuery's row as the API shows it (plus the owner, for the caller to drop). */
+export function orderDtoOf(row: Awaited<ReturnType<typeof orderQuery>>): (OrderDto & { userId: string }) | undefined {
   if (!row) return undefined;
   return { ...toOrderDto(row, row.lines, row.events, row.pickupSlot, row.deliverySlot), userId: row.userId };
+}
+
+/**
+ * One statement: the order with its lines, timeline and slot windows. With `userId`, only
+ * that customer's order is visible; anyone else's id reads exactly like a missing one.
+ */
+export async function findOrder(deps: Deps, orderId: string, userId?: string): Promise<(OrderDto & { userId: string }) | undefined> {
+  return orderDtoOf(await orderQuery(deps.database.db, orderId, userId));
 }
 
 export async function getOrder(deps: Deps, orderId: string, userId?: string): Promise<OrderDto & { userId: string }> {

@@ -17,7 +17,7 @@ import {
   OrderSchema,
 } from './schemas.js';
 import { settleCancelledOrder } from '../payments/capture.js';
-import { applyTransition } from './transition.js';
+import { transitionOrder } from './transition.js';
 
 const bearer = [{ bearerAuth: [] }];
 const customer = [requireAuth()];
@@ -105,23 +105,25 @@ export const orderRoutes = createRouter()
   .openapi(cancel, async (c) => {
     const deps = c.get('deps');
     const { userId } = principalOf(c);
-    const { userId: _owner, ...order } = await getOrder(deps, c.req.valid('param').id, userId);
-    if (!customerCanCancel(order.status)) {
-      throw Object.assign(
-        new ApiError('order_not_cancellable', `An order that is ${order.status} can no longer be cancelled from the app; contact the shop.`),
-        { details: { status: order.status } },
-      );
-    }
     // The body is optional: without one, validation is skipped and there is no reason.
     const body = (c.req.valid('json') ?? {}) as { reason?: string };
-    const moved = await applyTransition(deps, {
-      order,
+    const { userId: _owner, ...order } = await transitionOrder(deps, {
+      orderId: c.req.valid('param').id,
+      ownerId: userId,
       to: 'cancelled',
       actor: { role: 'customer', userId },
       evidence: body.reason ? { note: body.reason } : {},
+      refuse: (current) => {
+        if (!customerCanCancel(current.status)) {
+          throw Object.assign(
+            new ApiError('order_not_cancellable', `An order that is ${current.status} can no longer be cancelled from the app; contact the shop.`),
+            { details: { status: current.status } },
+          );
+        }
+      },
     });
     // The order is cancelled either way; a hold Stripe did not release now expires on its own
     // and the payments job reports it.
     if (order.paymentMethod === 'card') await settleCancelledOrder(deps, order.id, userId).catch((error: unknown) => c.get('logger').error('releasing the card hold failed', { error, orderId: order.id }));
-    return c.json({ ...order, ...moved, updatedAt: moved.timeline.at(-1)!.at }, 200);
+    return c.json(order, 200);
   });

@@ -1,14 +1,28 @@
 import { sql } from 'drizzle-orm';
-import { planTransition, type ActorRole, type OrderStatus, type TransitionEvidence } from '../../domain/order-status.js';
+import { DomainError } from '../../domain/errors.js';
+import {
+  ORDER_STATUSES,
+  planTransition,
+  type ActorRole,
+  type OrderStatus,
+  type PlannedTransition,
+  type TransitionEvidence,
+} from '../../domain/order-status.js';
+import { rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import type { OrderDto, TimelineEntryDto } from './schemas.js';
+import type { OrderDto } from './schemas.js';
+import { orderDtoOf, orderQuery } from './read.js';
 
-export interface TransitionRequest {
-  order: Pick<OrderDto, 'id' | 'status' | 'weighedAt' | 'pickupSlot' | 'deliverySlot' | 'timeline'>;
+export interface TransitionCommand {
+  orderId: string;
+  /** A customer acting on their own order: anyone else's id reads as missing (404). */
+  ownerId?: string;
   to: OrderStatus;
   actor: { role: ActorRole; userId: string | null };
   evidence?: TransitionEvidence;
+  /** Runs on the current order when the move did not happen, before the state machine explains why. */
+  refuse?: (current: OrderDto) => void;
 }
 
 /** Capacity a cancelled order gives back: a window it has not used yet. */
@@ -20,58 +34,73 @@ function releases(from: OrderStatus, to: OrderStatus) {
   };
 }
 
-/**
- * Applies one status change: the pure state machine decides, then ONE statement moves the
- * order (only if it is still in the state we read), appends the timeline entry and, on
- * cancellation, gives unused slot capacity back. A concurrent change makes it a 409.
- * Returns the order's timeline with the new entry.
- */
-export async function applyTransition(deps: Deps, req: TransitionRequest): Promise<{ status: OrderStatus; timeline: TimelineEntryDto[] }> {
-  const planned = planTransition({
-    from: req.order.status,
-    to: req.to,
-    actor: req.actor.role,
-    evidence: req.evidence,
-    weighed: req.order.weighedAt !== null,
-  });
-  const now = deps.clock.now().toISOString();
-  const release = releases(planned.from, planned.to);
-  const evidence = planned.evidence.bagCount !== undefined ? { bagCount: planned.evidence.bagCount } : null;
-  const note = planned.evidence.note ?? null;
-  const giveBack = (slotId: string, yes: boolean) => sql`
-    UPDATE slots SET reserved = reserved - 1, updated_at = ${now}::timestamptz
-    WHERE id = ${slotId}::uuid AND ${yes} AND EXISTS (SELECT 1 FROM moved)
-    RETURNING id`;
-  const rows = await deps.database.rows<{ moved: number }>(sql`
-    WITH moved AS (
-      UPDATE orders SET
-        status = ${planned.to}::order_status,
-        updated_at = ${now}::timestamptz,
-        cancelled_at = CASE WHEN ${planned.to} = 'cancelled' THEN ${now}::timestamptz ELSE cancelled_at END,
-        bag_count = COALESCE(${evidence?.bagCount ?? null}::int, bag_count)
-      WHERE id = ${req.order.id}::uuid AND status = ${planned.from}::order_status
-      RETURNING id
-    ),
-    pickup AS (${giveBack(req.order.pickupSlot.id, release.pickup)}),
-    delivery AS (${giveBack(req.order.deliverySlot.id, release.delivery)}),
-    ev AS (
-      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, from_status, to_status, note, evidence)
-      SELECT id, ${now}::timestamptz, ${req.actor.role}::actor_role, ${req.actor.userId}::uuid, 'status_changed',
-             ${planned.from}::order_status, ${planned.to}::order_status, ${note}, ${evidence ? JSON.stringify(evidence) : null}::jsonb
-      FROM moved
-    )
-    SELECT count(*)::int AS moved FROM moved`);
-  if (rows[0]?.moved !== 1) {
-    throw new ApiError('conflict', 'The order changed while this request was in flight; reload it and try again.');
+function plans(cmd: TransitionCommand): PlannedTransition[] {
+  const out: PlannedTransition[] = [];
+  for (const from of ORDER_STATUSES) {
+    try {
+      out.push(planTransition({ from, to: cmd.to, actor: cmd.actor.role, evidence: cmd.evidence, weighed: true }));
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+    }
   }
-  const entry: TimelineEntryDto = {
-    at: now,
-    actor: req.actor,
-    type: 'status_changed',
-    from: planned.from,
-    to: planned.to,
-    note,
-    evidence,
-  };
-  return { status: planned.to, timeline: [...req.order.timeline, entry] };
+  return out;
+}
+
+const statusArray = (list: OrderStatus[]) => sql`${`{${list.join(',')}}`}::order_status[]`;
+
+/**
+ * Moves an order to `cmd.to` in ONE round trip. The pure state machine is asked up front
+ * which current statuses allow the move (and normalises the evidence); one batch then locks
+ * the order, moves it only if its status is one of those (and, for `ready`, it is weighed),
+ * appends the timeline entry, gives unused slot capacity back on cancellation, and reads the
+ * order back. If nothing moved, the state machine explains why from the order as read (409 /
+ * 422 with the same codes as ever); a move that should have happened but raced is a 409.
+ */
+export async function transitionOrder(deps: Deps, cmd: TransitionCommand): Promise<OrderDto & { userId: string }> {
+  const candidates = plans(cmd);
+  const from = candidates.map((p) => p.from);
+  const evidence = candidates[0]?.evidence ?? {};
+  const bagCount = evidence.bagCount ?? null;
+  const note = evidence.note ?? null;
+  const now = deps.clock.now().toISOString();
+  const owner = cmd.ownerId ? sql` AND user_id = ${cmd.ownerId}::uuid` : sql``;
+  const giveBack = (column: 'pickup_slot_id' | 'delivery_slot_id', when: OrderStatus[]) => sql`
+    UPDATE slots SET reserved = reserved - 1, updated_at = ${now}::timestamptz
+    WHERE id = (SELECT ${sql.raw(column)} FROM moved WHERE from_status = ANY(${statusArray(when)}))
+    RETURNING id`;
+  const [, moved, row] = await deps.database.batch((db) => [
+    db.execute(sql`SELECT id FROM orders WHERE id = ${cmd.orderId}::uuid${owner} FOR UPDATE`),
+    db.execute(sql`
+      WITH cur AS (
+        SELECT id, status, pickup_slot_id, delivery_slot_id FROM orders
+        WHERE id = ${cmd.orderId}::uuid${owner} AND status = ANY(${statusArray(from)})
+          AND (NOT ${cmd.to === 'ready'} OR weighed_at IS NOT NULL)
+      ),
+      moved AS (
+        UPDATE orders o SET
+          status = ${cmd.to}::order_status,
+          updated_at = ${now}::timestamptz,
+          cancelled_at = CASE WHEN ${cmd.to} = 'cancelled' THEN ${now}::timestamptz ELSE o.cancelled_at END,
+          bag_count = COALESCE(${bagCount}::int, o.bag_count)
+        FROM cur WHERE o.id = cur.id
+        RETURNING o.id, cur.status AS from_status, cur.pickup_slot_id, cur.delivery_slot_id
+      ),
+      pickup AS (${giveBack('pickup_slot_id', from.filter((f) => releases(f, cmd.to).pickup))}),
+      delivery AS (${giveBack('delivery_slot_id', from.filter((f) => releases(f, cmd.to).delivery))}),
+      ev AS (
+        INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, from_status, to_status, note, evidence)
+        SELECT id, ${now}::timestamptz, ${cmd.actor.role}::actor_role, ${cmd.actor.userId}::uuid, 'status_changed',
+               from_status, ${cmd.to}::order_status, ${note}, ${bagCount === null ? null : JSON.stringify({ bagCount })}::jsonb
+        FROM moved
+      )
+      SELECT from_status::text FROM moved`),
+    orderQuery(db, cmd.orderId, cmd.ownerId),
+  ]);
+  const order = orderDtoOf(row);
+  if (!order) throw new ApiError('not_found', 'No such order.');
+  if (rowsOf(moved).length === 1) return order;
+  cmd.refuse?.(order);
+  // Throws the state machine's own answer for the status the order is really in.
+  planTransition({ from: order.status, to: cmd.to, actor: cmd.actor.role, evidence: cmd.evidence, weighed: order.weighedAt !== null });
+  throw new ApiError('conflict', 'The order changed while this request was in flight; reload it and try again.');
 }

@@ -6,7 +6,7 @@ import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { getOrder } from '../orders/read.js';
 import { OrderIdParam, OrderSchema } from '../orders/schemas.js';
-import { applyTransition } from '../orders/transition.js';
+import { transitionOrder } from '../orders/transition.js';
 import { captureOrderPayment, settleCancelledOrder } from '../payments/capture.js';
 import { staffQueue } from './queue.js';
 import { QueuePageSchema, QueueQuery, TransitionBody, WeighInBody } from './schemas.js';
@@ -85,19 +85,21 @@ export const staffRoutes = createRouter()
     const deps = c.get('deps');
     const principal = principalOf(c);
     const body = c.req.valid('json');
-    const { userId: _owner, ...order } = await getOrder(deps, c.req.valid('param').id);
     const evidence: TransitionEvidence = {};
     if (body.note !== undefined) evidence.note = body.note;
     if (body.bagCount !== undefined) evidence.bagCount = body.bagCount;
-    const moved = await applyTransition(deps, { order, to: body.to, actor: staffActor(principal.role, principal.userId), evidence });
-    if (moved.status === 'cancelled' && order.paymentMethod === 'card') {
+    const { userId: _owner, ...order } = await transitionOrder(deps, {
+      orderId: c.req.valid('param').id,
+      to: body.to,
+      actor: staffActor(principal.role, principal.userId),
+      evidence,
+    });
+    if (order.status === 'cancelled' && order.paymentMethod === 'card') {
       await settleCancelledOrder(deps, order.id, principal.userId).catch((error: unknown) =>
         c.get('logger').error('settling the payment of a cancelled order failed', { error, orderId: order.id }),
       );
     }
-    const entry = moved.timeline.at(-1)!;
-    const bagCount = typeof entry.evidence?.bagCount === 'number' ? entry.evidence.bagCount : order.bagCount;
-    return c.json({ ...order, ...moved, bagCount, updatedAt: entry.at }, 200);
+    return c.json(order, 200);
   })
   .openapi(weigh, async (c) => {
     const principal = principalOf(c);
