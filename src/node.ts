@@ -30,7 +30,7 @@ import { timedDatabase } from './metrics/database.js';
 import { noopMetrics, type Metrics } from './metrics/index.js';
 import { createPrometheusMetrics } from './metrics/prometheus.js';
 import { createMemoryCatalogCache } from './modules/catalog/cache.js';
-import { runPaymentJobs } from './modules/payments/jobs.js';
+import { runPaymentJobs, type JobReport } from './modules/payments/jobs.js';
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -249,9 +249,40 @@ export async function migrateCommand(env: NodeJS.ProcessEnv = process.env): Prom
   }
 }
 
+/**
+ * `node dist/src/node.js payments-job`: one run of the payments housekeeping the Worker's cron
+ * trigger does (src/modules/payments/jobs.ts), for the Kubernetes CronJob: one run per
+ * schedule for the whole deployment instead of a timer in every pod. The report is logged;
+ * the exit code is 1 when the run threw, or Stripe could not be asked (reconciliation or
+ * stale refunds), so the failed Job shows in `kubectl get jobs` (holds that failed to capture
+ * are in the report and retried next run).
+ */
+export async function paymentsJobCommand(env: NodeJS.ProcessEnv = process.env): Promise<JobReport> {
+  const config = loadConfig(env);
+  if (!config.databaseUrl) throw new Error('DATABASE_URL: is required to run the payments job');
+  const database = await openDatabase(config);
+  try {
+    const deps = createNodeDeps(config, { database });
+    const report = await runPaymentJobs(deps);
+    deps.logger.info('payments job', { report });
+    if (report.reconciliationError || report.staleRefundsError) {
+      throw new Error(`payments job: Stripe could not be asked (${report.reconciliationError ?? report.staleRefundsError})`);
+    }
+    return report;
+  } finally {
+    await database.close();
+  }
+}
+
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain && process.argv[2] === 'migrate') {
-  migrateCommand().then(
+const COMMANDS: Record<string, () => Promise<unknown>> = { migrate: migrateCommand, 'payments-job': paymentsJobCommand };
+const command = isMain ? process.argv[2] : undefined;
+if (command !== undefined && !(command in COMMANDS)) {
+  console.error(`unknown command ${command}; the server takes none, or one of: ${Object.keys(COMMANDS).join(', ')}`);
+  process.exit(2);
+}
+if (command !== undefined) {
+  COMMANDS[command]!().then(
     () => process.exit(0),
     (err: unknown) => {
       console.error(err instanceof Error ? err.message : err);

@@ -24,6 +24,7 @@ const resources: Obj[] = (base.resources as string[]).map((r) => yamlFile(`${K8S
 const byKind = (kind: string) => resources.find((r) => r.kind === kind)!;
 const deployment = byKind('Deployment');
 const job = byKind('Job');
+const cronJob = byKind('CronJob');
 const service = byKind('Service');
 const secretExample = yamlFile(`${K8S}/secret.example.yaml`);
 const configLiterals = (k: Obj): Record<string, string> =>
@@ -71,8 +72,8 @@ describe('Kubernetes manifests against the app', () => {
     await t.close();
   });
 
-  it('base has a Deployment, Service, HPA, PDB and migration Job; the Secret example is never applied', () => {
-    expect(resources.map((r) => r.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
+  it('base has a Deployment, Service, HPA, PDB, migration Job and payments CronJob; the Secret example is never applied', () => {
+    expect(resources.map((r) => r.kind).sort()).toEqual(['CronJob', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
     const kustomizations = [`${K8S}/base`, ...readdirSync(`${K8S}/overlays`).map((o) => `${K8S}/overlays/${o}`)].map((d) => yamlFile(`${d}/kustomization.yaml`));
     for (const k of kustomizations) {
       for (const r of [...(k.resources ?? []), ...(k.components ?? [])] as string[]) expect(r).not.toMatch(/secret/);
@@ -113,8 +114,8 @@ describe('Kubernetes manifests against the app', () => {
   });
 
   it('every container: requests and limits, non-root, read-only root filesystem, no privilege escalation, /tmp writable', () => {
-    for (const workload of [deployment, job]) {
-      const pod = workload.spec.template.spec as Obj;
+    for (const workload of [deployment, job, cronJob]) {
+      const pod = (workload.kind === 'CronJob' ? workload.spec.jobTemplate.spec.template.spec : workload.spec.template.spec) as Obj;
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
       expect(pod.automountServiceAccountToken).toBe(false);
@@ -139,6 +140,25 @@ describe('Kubernetes manifests against the app', () => {
     // Heap, young generation, code, buffers and the binary: at least twice the old space.
     expect(mib(container.resources.limits.memory)).toBeGreaterThanOrEqual(2 * oldSpace);
     expect(mib(container.resources.requests.memory)).toBeGreaterThan(oldSpace);
+  });
+
+  it('the payments CronJob runs the compiled payments-job command, one run at a time, and the pods run no timer', () => {
+    const spec = cronJob.spec as Obj;
+    expect(spec.schedule).toBe('*/15 * * * *'); // the Worker's cron trigger
+    expect(readFileSync('wrangler.toml', 'utf8')).toMatch(/crons = \["\*\/15 \* \* \* \*"\]/);
+    expect(spec.concurrencyPolicy).toBe('Forbid');
+    const pod = spec.jobTemplate.spec.template.spec as Obj;
+    expect(pod.restartPolicy).toBe('Never');
+    const c = pod.containers[0] as Obj;
+    expect(c.command).toEqual(['node', 'dist/src/node.js', 'payments-job']);
+    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/COMMANDS[^\n]*'payments-job': paymentsJobCommand/);
+    expect(c.image).toBe(container.image);
+    expect((c.envFrom as Obj[]).find((r) => r.configMapRef)?.configMapRef.name).toBe(base.configMapGenerator[0].name);
+    expect((c.envFrom as Obj[]).find((r) => r.secretRef)?.secretRef.name).toBe(secretExample.metadata.name);
+    expect(configMap.PAYMENTS_JOB_INTERVAL_MS).toBe('0');
+    // A failed rollout's undo gives the CronJob the Deployment's image back too.
+    const undo = String((workflows['k8s-rollout.yml']!.jobs.rollout as Obj).steps.find((s: Obj) => /rollout undo/.test(String(s.run))).run);
+    expect(undo).toMatch(/set image cronjob\/laundry-api-payments-job payments-job=/);
   });
 
   it('terminationGracePeriodSeconds outlasts SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS (+ 2 s to close the database)', () => {
@@ -170,7 +190,7 @@ describe('Kubernetes manifests against the app', () => {
   it('the migration Job runs the compiled migrate command with what production config needs', () => {
     const c = job.spec.template.spec.containers[0] as Obj;
     expect(c.command).toEqual(['node', 'dist/src/node.js', 'migrate']);
-    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/process\.argv\[2\] === 'migrate'/);
+    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/COMMANDS[^\n]*\bmigrate: migrateCommand\b/);
     expect(c.image).toBe(container.image);
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
     expect((c.envFrom as Obj[]).map((r) => r.secretRef?.name)).toContain(secretExample.metadata.name);
@@ -205,19 +225,21 @@ describe('Kubernetes manifests against the app', () => {
   it.runIf(kubectl)('kubectl kustomize renders each overlay into namespaced objects wired to the generated ConfigMap', () => {
     for (const env of ['staging', 'production']) {
       const docs = parseAllDocuments(execFileSync('kubectl', ['kustomize', `${K8S}/overlays/${env}`], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
-      expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
+      expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'CronJob', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
       for (const d of docs) expect(d.metadata.namespace).toBe(`laundry-${env}`);
       const cm = docs.find((d) => d.kind === 'ConfigMap')!;
       const dep = docs.find((d) => d.kind === 'Deployment')!;
       expect(cm.metadata.name).toMatch(/^laundry-api-config-[a-z0-9]+$/);
       expect(dep.spec.template.spec.containers[0].envFrom[0].configMapRef.name).toBe(cm.metadata.name);
+      const cron = docs.find((d) => d.kind === 'CronJob')!;
+      expect(cron.spec.jobTemplate.spec.template.spec.containers[0].envFrom[0].configMapRef.name).toBe(cm.metadata.name);
       expect(cm.data).toMatchObject({ APP_ENV: 'production', PORT: configMap.PORT, CORS_ORIGINS: expect.stringMatching(/^https:/) });
       expect(loadConfig({ ...(cm.data as Record<string, string>), ...realisticSecrets() }).appEnv).toBe('production');
       expect(docs.filter((d) => d.metadata.labels?.['app.kubernetes.io/component'] === 'migration').map((d) => d.kind)).toEqual(['Job']);
     }
   });
 
-  it.runIf(kubectl)('the workflow’s image pinning step renders the digest into the Deployment and the Job', () => {
+  it.runIf(kubectl)('the workflow’s image pinning step renders the digest into the Deployment, the Job and the CronJob', () => {
     const wf = yamlFile('.github/workflows/k8s-rollout.yml');
     const step = (wf.jobs.rollout.steps as Obj[]).find((s) => /Pin the image/.test(s.name))!;
     const image = 'ghcr.io/acme/laundry-api';
@@ -231,7 +253,7 @@ describe('Kubernetes manifests against the app', () => {
       cpSync('deploy', join(dir, 'deploy'), { recursive: true });
       execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { ...process.env, KUSTOMIZATION: 'deploy/k8s/release/production' } });
       const rendered = readFileSync(join(dir, 'rendered.yaml'), 'utf8');
-      expect(rendered.match(new RegExp(`image: ${image}@${digest}`, 'g'))).toHaveLength(2);
+      expect(rendered.match(new RegExp(`image: ${image}@${digest}`, 'g'))).toHaveLength(3);
       expect(rendered).toContain('namespace: laundry-production');
     } finally {
       rmSync(dir, { recursive: true, force: true });

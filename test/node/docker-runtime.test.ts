@@ -16,6 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStripeStandIn } from '../../scripts/stripe-stand-in.js';
 import { copies, dockerignore, execForm, readDockerfile, stageEnv, workdir, type Stage } from './dockerfile.js';
 
 const root = process.cwd();
@@ -79,6 +80,21 @@ async function freePort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** Runs `node …args` in the runtime folder to completion: exit code and everything it printed. */
+function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { cwd: dirs.runtime, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, output });
+    });
+  });
 }
 
 /** Starts the image's CMD in the runtime folder with the image's ENV plus `env`. */
@@ -245,6 +261,26 @@ describe('the image, rebuilt outside Docker', () => {
       const { rows } = await check.query<{ n: string }>(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name IN ('orders', 'payments', 'users')`);
       await check.end();
       expect(Number(rows[0]!.n)).toBe(3);
+
+      // The payments CronJob's command: a full run exits 0 and logs its report; a run that
+      // cannot reach Stripe exits 1 (here api.stripe.com is out of reach, or refuses the key).
+      const cron = parseYaml(readFileSync('deploy/k8s/base/payments-cronjob.yaml', 'utf8')) as {
+        spec: { jobTemplate: { spec: { template: { spec: { containers: { command: string[] }[] } } } } };
+      };
+      const [cronCmd, ...cronArgs] = cron.spec.jobTemplate.spec.template.spec.containers[0]!.command;
+      expect(cronCmd).toBe('node');
+      const imageEnv = { PATH: process.env.PATH ?? '', ...stageEnv(runtime), ...secretEnv, TMPDIR: emptyTmp, HOME: join(tmp, 'no-home') };
+      const stripe = await startStripeStandIn();
+      try {
+        const ok = await runNode(cronArgs, { ...imageEnv, APP_ENV: 'development', STRIPE_API_URL: stripe.url });
+        expect(ok.code, ok.output).toBe(0);
+        expect(ok.output).toMatch(/"msg":"payments job".*"staleRefunds":\{"checked":0/);
+      } finally {
+        await stripe.close();
+      }
+      const unreachable = await runNode(cronArgs, imageEnv);
+      expect(unreachable.code, unreachable.output).toBe(1);
+      expect(unreachable.output).toMatch(/payments job: Stripe could not be asked/);
 
       const server = await startCmd({ ...secretEnv, TMPDIR: emptyTmp, HOME: join(tmp, 'no-home'), SHUTDOWN_DELAY_MS: '100' });
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
