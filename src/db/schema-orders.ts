@@ -70,7 +70,12 @@ export const orders = pgTable(
     weighedAt: ts('weighed_at'),
     bagCount: integer('bag_count'),
     cancelledAt: ts('cancelled_at'),
-    /** Needs a person: a disputed charge, an amount Stripe reports that we did not ask for, an unpaid delivery. */
+    /**
+     * Needs a person: a disputed charge, an amount Stripe reports that we did not ask for, an
+     * unpaid delivery… Every open flag, oldest first, each once (src/modules/orders/flags.ts).
+     */
+    flags: text('flags').array().notNull().default(sql`'{}'::text[]`),
+    /** The latest of `flags` (null when none): kept for the release before `flags` existed. */
     flaggedReason: text('flagged_reason'),
     /** Set when the weighed price exceeds the hold by more than the approval threshold. */
     overageApprovalRequired: boolean('overage_approval_required').notNull().default(false),

@@ -111,8 +111,8 @@ export async function paymentRows(h: Harness, orderId: string): Promise<PaymentR
 }
 
 export async function orderRow(h: Harness, orderId: string) {
-  const [row] = await h.sql<{ status: string; flagged_reason: string | null; final_total: number | null; approval_required: boolean; approved: boolean }>(
-    `SELECT status::text, flagged_reason, final_total, overage_approval_required AS approval_required, overage_approved_at IS NOT NULL AS approved
+  const [row] = await h.sql<{ status: string; flags: string[]; flagged_reason: string | null; final_total: number | null; approval_required: boolean; approved: boolean }>(
+    `SELECT status::text, flags, flagged_reason, final_total, overage_approval_required AS approval_required, overage_approved_at IS NOT NULL AS approved
      FROM orders WHERE id = $1`,
     [orderId],
   );
@@ -429,7 +429,7 @@ export function paymentsJourney(harness: () => Harness) {
 
       // The genuine event still confirms; the flag stays for a human to look at.
       expect((await deliver(h, 'payment_intent.amount_capturable_updated', pi)).res.body.outcome).toBe('applied');
-      expect(await orderRow(h, order.id)).toMatchObject({ status: 'confirmed', flagged_reason: 'amount_mismatch' });
+      expect(await orderRow(h, order.id)).toMatchObject({ status: 'confirmed', flags: ['amount_mismatch'], flagged_reason: 'amount_mismatch' });
     });
 
     it('a Stripe 500 during capture: the weigh-in answers 200, the hold is intact, and a retry captures once', async () => {
@@ -684,6 +684,23 @@ export function paymentsJourney(harness: () => Harness) {
       expect(res.body.outcome).toBe('flagged');
       expect((await orderRow(h, order.id)).flagged_reason).toBe('disputed');
       expect((await timeline(h, who, order.id)).at(-1)).toMatchObject({ type: 'payment', note: 'The customer disputed the charge', actor: { role: 'system' } });
+    });
+
+    it('flags add up: a dispute on an order already flagged keeps both, each once', async () => {
+      const { h, who, staff, order } = await setup();
+      const { paymentIntentId: pi } = await authorise(h, who, order.id);
+      await weigh(h, staff, order.id, 5200);
+      const snapshot = (await stripeIntent(h, pi)).intent;
+      for (let i = 0; i < 2; i++) {
+        expect((await deliver(h, 'payment_intent.succeeded', { ...snapshot, amount: 1 })).res.body.outcome).toBe('flagged');
+      }
+      const charge = snapshot.latest_charge as string;
+      await h.stripe.dispute(charge);
+      expect((await deliver(h, 'charge.dispute.created', charge)).res.body.outcome).toBe('flagged');
+      expect(await orderRow(h, order.id)).toMatchObject({ flags: ['amount_mismatch', 'disputed'], flagged_reason: 'disputed' });
+      const mine = await h.api.get(`/v1/orders/${order.id}`, { token: who.token });
+      expect(mine.body).toMatchObject({ flags: ['amount_mismatch', 'disputed'], flaggedReason: 'disputed' });
+      expect((await h.api.get(`/v1/staff/orders/${order.id}`, { token: staff.token })).body.flags).toEqual(['amount_mismatch', 'disputed']);
     });
 
     it('pay on delivery: staff record the payment once, only when out for delivery or delivered', async () => {

@@ -124,16 +124,23 @@ describe('payments job', () => {
     };
     const unpaid = await deliverOrder(false);
     const paid = await deliverOrder(true);
+    // Already flagged for something else: still flagged as unpaid, and the other flag stays.
+    const disputed = await deliverOrder(false);
+    await h.sql(`UPDATE orders SET flags = '{disputed}', flagged_reason = 'disputed' WHERE id = $1`, [disputed.order.id]);
 
     const report = await runPaymentJobs(t.deps);
-    expect(report.unpaidDeliveriesFlagged).toBeGreaterThanOrEqual(1);
-    expect(await orderRow(h, unpaid.order.id)).toMatchObject({ status: 'delivered', flagged_reason: 'unpaid_on_delivery' });
-    expect((await orderRow(h, paid.order.id)).flagged_reason).toBeNull();
+    expect(report.unpaidDeliveriesFlagged).toBeGreaterThanOrEqual(2);
+    expect(await orderRow(h, unpaid.order.id)).toMatchObject({ status: 'delivered', flags: ['unpaid_on_delivery'], flagged_reason: 'unpaid_on_delivery' });
+    expect(await orderRow(h, paid.order.id)).toMatchObject({ flags: [], flagged_reason: null });
+    expect(await orderRow(h, disputed.order.id)).toMatchObject({ flags: ['disputed', 'unpaid_on_delivery'], flagged_reason: 'unpaid_on_delivery' });
+    const paidLate = await h.api.post(`/v1/staff/orders/${disputed.order.id}/payments`, { method: 'cash', amount: 1999 }, { token: disputed.staff.token });
+    expect(paidLate.status, paidLate.text).toBe(204);
+    expect(await orderRow(h, disputed.order.id)).toMatchObject({ flags: ['disputed'], flagged_reason: 'disputed' });
     expect(await paymentNotes(unpaid.order.id)).toEqual(['Delivered without a recorded payment']);
 
     const late = await h.api.post(`/v1/staff/orders/${unpaid.order.id}/payments`, { method: 'cash', amount: 1999 }, { token: unpaid.staff.token });
     expect(late.status, late.text).toBe(204);
-    expect((await orderRow(h, unpaid.order.id)).flagged_reason).toBeNull();
+    expect(await orderRow(h, unpaid.order.id)).toMatchObject({ flags: [], flagged_reason: null });
     const rerun = await runPaymentJobs(t.deps);
     expect(rerun.unpaidDeliveriesFlagged).toBe(0);
     expect((await orderRow(h, unpaid.order.id)).flagged_reason).toBeNull();

@@ -213,6 +213,7 @@ export async function createOrder(
     weighedAt: null,
     bagCount: null,
     cancelledAt: null,
+    flags: [] as string[],
     flaggedReason: null,
     overageApprovalRequired: false,
     overageApprovedAt: null,

@@ -51,7 +51,8 @@ export function toOrderDto(
     bagCount: o.bagCount,
     weighedAt: o.weighedAt ? iso(o.weighedAt) : null,
     overageApprovalRequired: o.overageApprovalRequired && !o.overageApprovedAt,
-    flaggedReason: o.flaggedReason,
+    flags: o.flags as OrderDto['flags'],
+    flaggedReason: o.flaggedReason as OrderDto['flaggedReason'],
     lines: [...lines]
       .sort((a, b) => a.position - b.position)
       .map((l) => ({

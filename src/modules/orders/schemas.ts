@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ORDER_STATUSES } from '../../domain/order-status.js';
+import { ORDER_FLAGS } from './flags.js';
 
 const Id = z.uuid({ message: 'must be a UUID' });
 
@@ -135,10 +136,13 @@ export const OrderSchema = z
     overageApprovalRequired: z.boolean().openapi({
       description: 'The weighed price exceeds the card hold by more than the threshold: call approve-overage.',
     }),
+    flags: z
+      .array(z.enum(ORDER_FLAGS))
+      .openapi({ description: 'Why the order needs a person, every open reason, oldest first (empty when none).' }),
     flaggedReason: z
-      .string()
+      .enum(ORDER_FLAGS)
       .nullable()
-      .openapi({ description: 'Set when the order needs a person: amount_mismatch, disputed, hold_expiring, unpaid_on_delivery, overage_failed.' }),
+      .openapi({ description: 'The latest of `flags`, or null. Kept for older clients: read `flags`.', deprecated: true }),
     lines: z.array(OrderLineSchema),
     timeline: z.array(TimelineEntrySchema).openapi({ description: 'Append-only, oldest first.' }),
     createdAt: z.iso.datetime(),

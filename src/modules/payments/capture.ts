@@ -7,6 +7,7 @@ import { recordPaymentFailure } from '../../metrics/index.js';
 import { refundOrder } from './refunds.js';
 import { providerError, requirePayments } from './sheet.js';
 import { STATUS_RANK } from './webhook.js';
+import { raiseFlag } from '../orders/flags.js';
 
 export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed';
 
@@ -197,7 +198,7 @@ async function insertOverage(
       RETURNING order_id
     ),
     flag AS (
-      UPDATE orders SET flagged_reason = COALESCE(flagged_reason, 'overage_failed'), updated_at = ${now}::timestamptz
+      UPDATE orders SET ${raiseFlag('overage_failed')}, updated_at = ${now}::timestamptz
       WHERE id IN (SELECT order_id FROM ins) AND ${status} = 'failed'
     )
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)

@@ -4,6 +4,7 @@ import type { Deps } from '../../deps.js';
 import { captureOrderPayment, releaseHold } from './capture.js';
 import { settleStaleRefunds, type StaleRefundReport } from './refunds.js';
 import { STATUS_RANK } from './webhook.js';
+import { hasFlag, raiseFlag, type OrderFlag } from '../orders/flags.js';
 
 export interface JobReport {
   expiringHolds: Array<{ orderId: string; action: 'captured' | 'released' | 'flagged' | 'failed'; detail?: string }>;
@@ -63,8 +64,8 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
 
   const unpaid = await deps.database.rows<{ id: string }>(sql`
     WITH flagged AS (
-      UPDATE orders o SET flagged_reason = 'unpaid_on_delivery', updated_at = ${now.toISOString()}::timestamptz
-      WHERE o.payment_method = 'on_delivery' AND o.status = 'delivered' AND o.flagged_reason IS NULL
+      UPDATE orders o SET ${raiseFlag('unpaid_on_delivery')}, updated_at = ${now.toISOString()}::timestamptz
+      WHERE o.payment_method = 'on_delivery' AND o.status = 'delivered' AND NOT ${hasFlag('unpaid_on_delivery')}
         AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.kind = 'in_person' AND p.status = 'succeeded')
       RETURNING o.id
     )
@@ -92,12 +93,12 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   return report;
 }
 
-async function flag(deps: Deps, orderId: string, reason: string, note: string): Promise<void> {
+async function flag(deps: Deps, orderId: string, reason: OrderFlag, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   await deps.database.rows(sql`
     WITH f AS (
-      UPDATE orders SET flagged_reason = ${reason}, updated_at = ${now}::timestamptz
-      WHERE id = ${orderId}::uuid AND flagged_reason IS DISTINCT FROM ${reason} RETURNING id
+      UPDATE orders SET ${raiseFlag(reason)}, updated_at = ${now}::timestamptz
+      WHERE id = ${orderId}::uuid AND NOT ${hasFlag(reason)} RETURNING id
     )
     INSERT INTO order_events (order_id, at, actor_role, type, note) SELECT id, ${now}::timestamptz, 'system', 'payment', ${note} FROM f`);
 }

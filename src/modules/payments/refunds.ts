@@ -5,6 +5,7 @@ import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { requirePayments } from './sheet.js';
+import { clearFlag, hasFlag } from '../orders/flags.js';
 
 export interface RefundResult {
   refundId: string;
@@ -238,8 +239,8 @@ export async function recordInPersonPayment(
       RETURNING order_id
     ),
     unflag AS (
-      UPDATE orders SET flagged_reason = NULL, updated_at = ${now}::timestamptz
-      WHERE id IN (SELECT order_id FROM ins) AND flagged_reason = 'unpaid_on_delivery'
+      UPDATE orders SET ${clearFlag('unpaid_on_delivery')}, updated_at = ${now}::timestamptz
+      WHERE id IN (SELECT order_id FROM ins) AND ${hasFlag('unpaid_on_delivery')}
     ),
     ev AS (
       INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)

@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { requirePayments } from './sheet.js';
+import { raiseFlag } from '../orders/flags.js';
 
 /** Forward-only ranking of payment states: an older event never undoes a newer state. */
 export const STATUS_RANK: Record<string, number> = {
@@ -116,7 +117,7 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
       SELECT * FROM pay WHERE pay.amount <> ${pi.amount}::int OR lower(pay.currency) <> ${pi.currency}
     ),
     flag AS (
-      UPDATE orders o SET flagged_reason = 'amount_mismatch', updated_at = ${now}::timestamptz
+      UPDATE orders o SET ${raiseFlag('amount_mismatch')}, updated_at = ${now}::timestamptz
       FROM mismatch m WHERE o.id = m.order_id
       RETURNING o.id
     ),
@@ -189,7 +190,7 @@ function disputeEffect(event: Stripe.Event, dispute: Stripe.Dispute, now: string
     ),
     pay AS (SELECT * FROM payments WHERE stripe_payment_intent_id = ${pi} AND EXISTS (SELECT 1 FROM seen)),
     flag AS (
-      UPDATE orders o SET flagged_reason = 'disputed', updated_at = ${now}::timestamptz
+      UPDATE orders o SET ${raiseFlag('disputed')}, updated_at = ${now}::timestamptz
       FROM pay WHERE o.id = pay.order_id RETURNING o.id
     ),
     ev AS (
