@@ -35,6 +35,7 @@ export const ERROR_STATUS = {
   refund_exceeds_captured: 422,
   payment_amount_mismatch: 422,
   invalid_signature: 400,
+  too_many_attempts: 429,
   payment_provider_error: 502,
   internal_error: 500,
   service_unavailable: 503,
@@ -168,6 +169,7 @@ export function problemResponses(...statuses: number[]) {
     502: 'The payment provider did not complete the request; safe to retry.',
     413: 'Request body too large.',
     415: 'Content-Type must be application/json.',
+    429: 'Too many failed attempts: retry after the `Retry-After` header’s seconds.',
     422: 'Validation failed (`errors` lists the fields) or a business rule was broken (see `code`).',
     503: 'A dependency is unavailable.',
   };

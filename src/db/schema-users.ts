@@ -1,5 +1,6 @@
 import {
   index,
+  integer,
   pgEnum,
   pgTable,
   text,
@@ -55,4 +56,22 @@ export const refreshTokens = pgTable(
     index('refresh_tokens_family_idx').on(t.familyId),
     index('refresh_tokens_user_idx').on(t.userId),
   ],
+);
+
+/**
+ * Failed logins per email address, known or not (so throttling never tells which exist):
+ * src/modules/auth/throttle.ts. Keyed by a SHA-256 of the normalised address, never the
+ * address; rows untouched for a day are pruned by the next failure.
+ */
+export const loginThrottle = pgTable(
+  'login_throttle',
+  {
+    emailKey: text('email_key').primaryKey(),
+    /** Failures in the current run (a run ends after LOGIN_FAILURE_WINDOW without one, or at a success). */
+    failures: integer('failures').notNull(),
+    lastFailureAt: timestamp('last_failure_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Login answers 429 before any hashing until then. */
+    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('login_throttle_last_failure_idx').on(t.lastFailureAt)],
 );

@@ -65,6 +65,49 @@ export function authJourney(harness: () => Harness) {
       expect(body.errors).toEqual([expect.objectContaining({ field: 'body' })]);
     });
 
+    it('throttles guessing per email, known or not: locked after 5 failures, doubling, a success ends the run', async () => {
+      const h = harness();
+      const { email, password } = await register();
+      const ghost = uniqueEmail('ghost');
+      const login = (e: string, p: string) => h.api.post('/v1/auth/login', { email: e, password: p });
+      const keyOf = async (e: string) => {
+        const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`login-throttle:${e}`));
+        return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      };
+      const row = async (e: string) =>
+        (await h.sql<{ failures: number; locked: boolean }>(`SELECT failures, COALESCE(locked_until > now(), false) AS locked FROM login_throttle WHERE email_key = $1`, [await keyOf(e)]))[0];
+
+      // Four failures, then the right password: in, and the run is over.
+      for (let i = 0; i < 4; i++) expectProblem(await login(email, 'wrong guess'), 401, 'invalid_credentials');
+      expect(await row(email)).toEqual({ failures: 4, locked: false });
+      expect((await login(email, password)).status).toBe(200);
+      expect(await row(email)).toBeUndefined();
+
+      // Five in a row lock the address, for a real account and an unknown one alike.
+      for (const e of [email, ghost]) {
+        for (let i = 0; i < 5; i++) expectProblem(await login(e, 'wrong guess'), 401, 'invalid_credentials');
+        expect(await row(e)).toEqual({ failures: 5, locked: true });
+      }
+      for (const [e, p] of [[email, password], [ghost, 'wrong guess']] as const) {
+        const locked = await login(e, p);
+        expect(expectProblem(locked, 429, 'too_many_attempts').details.retryAfterSeconds).toBeLessThanOrEqual(60);
+        expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(50);
+      }
+      // Attempts while locked are not counted.
+      expect(await row(email)).toEqual({ failures: 5, locked: true });
+
+      // The minute passes (back-dated here): the next failure locks for twice as long ...
+      await h.sql(`UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE email_key = $1`, [await keyOf(email)]);
+      expectProblem(await login(email, 'wrong guess'), 401, 'invalid_credentials');
+      const longer = await login(email, password);
+      expectProblem(longer, 429, 'too_many_attempts');
+      expect(Number(longer.headers.get('retry-after'))).toBeGreaterThan(110);
+      // ... and once it is over, the right password gets in and clears the record.
+      await h.sql(`UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE email_key = $1`, [await keyOf(email)]);
+      expect((await login(email, password)).status).toBe(200);
+      expect(await row(email)).toBeUndefined();
+    });
+
     it('a wrong password and an unknown email get the same answer', async () => {
       const { api } = harness();
       const { email } = await register();

@@ -5,7 +5,7 @@ import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { LoginBody, RefreshBody, RegisterBody, SessionSchema, UserSchema } from './schemas.js';
 import {
-  findLoginCandidate,
+  beginLogin,
   findUser,
   registerCustomer,
   revokeRefreshFamily,
@@ -33,11 +33,14 @@ const login = createRoute({
   path: '/v1/auth/login',
   tags: ['Auth'],
   summary: 'Log in with email and password',
-  description: 'A wrong password and an unknown email get the same answer, after the same hashing work.',
+  description: [
+    'A wrong password and an unknown email get the same answer, after the same hashing work.',
+    'Throttled per email (known or not): the 5th failure in a row within 15 minutes locks the address for 1 minute, each further one for twice as long (at most 15 minutes). While locked, every attempt, even with the right password, is 429 `too_many_attempts` with `Retry-After`; a successful login ends the run.',
+  ].join('\n\n'),
   request: { body: jsonBody(LoginBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Logged in.'),
-    ...problemResponses(400, 401, 413, 415, 422),
+    ...problemResponses(400, 401, 413, 415, 422, 429),
   },
 });
 
@@ -92,17 +95,27 @@ export const authRoutes = createRouter()
   .openapi(login, async (c) => {
     const deps = c.get('deps');
     const { email, password } = c.req.valid('json');
-    const candidate = await findLoginCandidate(deps, email);
-    const ok = await deps.passwords.verify(password, candidate?.user.password_hash ?? null);
-    if (!candidate || !ok) {
-      if (candidate) runInBackground(c, candidate.discardRefresh, 'discard refresh token of failed login');
+    const attempt = await beginLogin(deps, email);
+    if (attempt.lockedUntil) {
+      const seconds = Math.max(1, Math.ceil((attempt.lockedUntil.getTime() - deps.clock.now().getTime()) / 1000));
+      c.header('Retry-After', String(seconds));
+      throw Object.assign(
+        new ApiError('too_many_attempts', `Too many failed logins for this email; try again in ${seconds} s.`),
+        { details: { retryAfterSeconds: seconds } },
+      );
+    }
+    const ok = await deps.passwords.verify(password, attempt.user?.password_hash ?? null);
+    if (!attempt.user || !ok) {
+      // Awaited, not in the background: the next guess must see this one counted.
+      await attempt.recordFailure();
       throw new ApiError('invalid_credentials', 'The email or password is wrong.');
     }
-    if (deps.passwords.needsRehash(candidate.user.password_hash)) {
-      const userId = candidate.user.id;
+    if (attempt.failures > 0) await attempt.clearFailures();
+    if (deps.passwords.needsRehash(attempt.user.password_hash)) {
+      const userId = attempt.user.id;
       runInBackground(c, async () => updatePasswordHash(deps, userId, await deps.passwords.hash(password)), 'rehash password');
     }
-    return c.json(await candidate.session(), 200);
+    return c.json(await attempt.session(), 200);
   })
   .openapi(refresh, async (c) => {
     const session = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refreshToken);

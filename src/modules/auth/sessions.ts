@@ -3,6 +3,7 @@ import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
 import type { UserRole } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { clearLoginFailures, loginThrottleKey, recordLoginFailure } from './throttle.js';
 
 /*
  * Every function here is one SQL statement: one round trip on Neon, and atomic without
@@ -95,33 +96,51 @@ export async function registerCustomer(
   return sessionFor(deps, row, refresh);
 }
 
-export interface LoginCandidate {
-  user: UserRow & { password_hash: string };
+export interface LoginAttempt {
+  /** Undefined for an unknown email (answered exactly like a wrong password). */
+  user: (UserRow & { password_hash: string }) | undefined;
+  /** Set while the address is locked by throttling: answer 429, hash nothing. */
+  lockedUntil: Date | undefined;
+  /** Failures in the address's current run (cleared by a successful login). */
+  failures: number;
   /** Issues the session; call only after the password has been verified. */
   session: () => Promise<Session>;
-  /** The refresh row written speculatively; delete it when the password was wrong. */
-  discardRefresh: () => Promise<void>;
+  /** Deletes the refresh row written speculatively and counts the failure: one statement. */
+  recordFailure: () => Promise<void>;
+  /** After a success that followed failures. */
+  clearFailures: () => Promise<void>;
 }
 
 /**
- * Reads the user and writes a refresh-token row in ONE statement, so a successful login
- * is one round trip. The token's secret exists only in this process until the password
- * has been verified; on a wrong password it is never revealed and its row is deleted.
+ * Reads the user and the address's throttling state and writes a refresh-token row in ONE
+ * statement, so a successful login is one round trip. The token's secret exists only in this
+ * process until the password has been verified; on a wrong password it is never revealed and
+ * its row is deleted. No row is written while the address is locked.
  */
-export async function findLoginCandidate(deps: Deps, email: string): Promise<LoginCandidate | undefined> {
+export async function beginLogin(deps: Deps, email: string): Promise<LoginAttempt> {
   const refresh = await pendingRefresh(deps);
   const now = deps.clock.now();
-  const rows = await deps.database.rows<UserRow & { password_hash: string }>(sql`
-    WITH u AS (SELECT id, email, role, name, created_at, password_hash FROM users WHERE email = ${email}),
+  const key = await loginThrottleKey(deps, email);
+  const rows = await deps.database.rows<Partial<UserRow & { password_hash: string }> & { locked_until_ms: number | null; failures: number | null }>(sql`
+    WITH lt AS (SELECT failures, locked_until FROM login_throttle WHERE email_key = ${key}),
+    lock AS (SELECT locked_until FROM lt WHERE locked_until > ${now.toISOString()}::timestamptz),
+    u AS (SELECT id, email, role, name, created_at, password_hash FROM users WHERE email = ${email} AND NOT EXISTS (SELECT 1 FROM lock)),
     t AS (${insertRefreshFrom('u', refresh, now)})
-    SELECT * FROM u`);
-  const user = rows[0];
-  if (!user) return undefined;
+    SELECT u.*, (extract(epoch FROM lock.locked_until) * 1000)::float8 AS locked_until_ms, lt.failures
+    FROM (SELECT 1) AS one LEFT JOIN u ON true LEFT JOIN lock ON true LEFT JOIN lt ON true`);
+  const row = rows[0];
+  const user = row?.id ? (row as UserRow & { password_hash: string }) : undefined;
   return {
     user,
-    session: () => sessionFor(deps, user, refresh),
-    discardRefresh: async () => {
-      await deps.database.rows(sql`DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid`);
+    lockedUntil: row?.locked_until_ms ? new Date(Number(row.locked_until_ms)) : undefined,
+    failures: row?.failures ?? 0,
+    session: () => sessionFor(deps, user!, refresh),
+    recordFailure: async () => {
+      const discard = sql`discarded AS (DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid)`;
+      await deps.database.rows(recordLoginFailure(key, deps.clock.now(), discard));
+    },
+    clearFailures: async () => {
+      await deps.database.rows(clearLoginFailures(key));
     },
   };
 }
