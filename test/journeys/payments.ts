@@ -701,6 +701,15 @@ export function paymentsJourney(harness: () => Harness) {
       const mine = await h.api.get(`/v1/orders/${order.id}`, { token: who.token });
       expect(mine.body).toMatchObject({ flags: ['amount_mismatch', 'disputed'], flaggedReason: 'disputed' });
       expect((await h.api.get(`/v1/staff/orders/${order.id}`, { token: staff.token })).body.flags).toEqual(['amount_mismatch', 'disputed']);
+      // The staff queue finds them by flag (in this order's own zone, so other tests' orders stay out).
+      const queue = async (flag: string) =>
+        (await h.api.get(`/v1/staff/orders?zone=${order.zoneId}&flag=${flag}`, { token: staff.token })).body.data as Array<{ id: string; flags: string[] }>;
+      for (const flag of ['disputed', 'amount_mismatch', 'any']) {
+        expect(await queue(flag)).toEqual([expect.objectContaining({ id: order.id, flags: ['amount_mismatch', 'disputed'] })]);
+      }
+      expect(await queue('hold_expiring')).toEqual([]);
+      const bad = await h.api.get(`/v1/staff/orders?flag=lost`, { token: staff.token });
+      expect(expectProblem(bad, 422, 'validation_failed').errors).toEqual([expect.objectContaining({ field: 'query.flag' })]);
     });
 
     it('pay on delivery: staff record the payment once, only when out for delivery or delivered', async () => {

@@ -57,6 +57,8 @@ export async function staffQueue(
   if (q.status) where.push(eq(orders.status, q.status));
   if (q.zone) where.push(eq(orders.zoneId, q.zone));
   if (q.slot) where.push(eq(q.kind === 'pickup' ? orders.pickupSlotId : orders.deliverySlotId, q.slot));
+  if (q.flag === 'any') where.push(sql`${orders.flags} <> '{}'::text[]`);
+  else if (q.flag) where.push(sql`${q.flag}::text = ANY(${orders.flags})`);
   if (q.date) where.push(sql`(${keySlot.startsAt} AT TIME ZONE ${zones.timeZone})::date = ${q.date}::date`);
   if (q.cursor) {
     const c = decodeQueueCursor(q.cursor, q.kind);
@@ -77,6 +79,7 @@ export async function staffQueue(
         bagCount: orders.bagCount,
         weighedAt: orders.weighedAt,
         address: orders.address,
+        flags: orders.flags,
       },
       pickup: { id: pickupSlot.id, startsAt: pickupSlot.startsAt, endsAt: pickupSlot.endsAt },
       delivery: { id: deliverySlot.id, startsAt: deliverySlot.startsAt, endsAt: deliverySlot.endsAt },
@@ -99,6 +102,7 @@ export async function staffQueue(
       bagCount: o.bagCount,
       weighedAt: o.weighedAt ? iso(o.weighedAt) : null,
       address: o.address,
+      flags: o.flags as StaffOrderSummaryDto['flags'],
     })),
     nextCursor: rows.length > q.limit && last ? encodeQueueCursor(q.kind, last.sortAt, last.order.id) : null,
   };

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { MAX_BAG_COUNT, MAX_NOTE_LENGTH, MIN_BAG_COUNT, ORDER_STATUSES } from '../../domain/order-status.js';
 import { MAX_GRAMS_PER_LINE } from '../../domain/pricing.js';
 import { OrderSchema, OrderSummarySchema } from '../orders/schemas.js';
+import { ORDER_FLAGS } from '../orders/flags.js';
 
 const Id = z.uuid({ message: 'must be a UUID' });
 const Note = z.string().trim().max(MAX_NOTE_LENGTH);
@@ -23,6 +24,10 @@ export const QueueQuery = z.object({
     example: '2026-11-30',
   }),
   slot: Id.optional().openapi({ description: 'Only orders booked into this slot (a pickup or delivery slot, as `kind` says).' }),
+  flag: z
+    .enum([...ORDER_FLAGS, 'any'])
+    .optional()
+    .openapi({ description: 'Only orders with this flag open (`any`: with at least one): the orders that need a person.', example: 'any' }),
   kind: z
     .enum(['pickup', 'delivery'])
     .default('pickup')
@@ -37,6 +42,7 @@ export const StaffOrderSummarySchema = OrderSummarySchema.extend({
   bagCount: z.number().int().nullable(),
   weighedAt: z.iso.datetime().nullable(),
   address: OrderSchema.shape.address,
+  flags: OrderSchema.shape.flags,
 }).openapi('StaffOrderSummary');
 
 export const QueuePageSchema = z
