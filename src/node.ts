@@ -30,7 +30,7 @@ import { timedDatabase } from './metrics/database.js';
 import { noopMetrics, type Metrics } from './metrics/index.js';
 import { createPrometheusMetrics } from './metrics/prometheus.js';
 import { createMemoryCatalogCache } from './modules/catalog/cache.js';
-import { runPaymentJobs, type JobReport } from './modules/payments/jobs.js';
+import { jobFailure, runPaymentJobs, type JobReport } from './modules/payments/jobs.js';
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -233,80 +233,66 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   return { url, server, deps, shutdown };
 }
 
+/** A one-shot command on the server database (DATABASE_URL is required; `session`: node-postgres even for Neon). */
+async function withServerDatabase<T>(env: NodeJS.ProcessEnv, what: string, session: boolean, work: (config: Config, database: Database) => Promise<T>): Promise<T> {
+  const config = loadConfig(env);
+  if (!config.databaseUrl) throw new Error(`DATABASE_URL: is required to ${what}`);
+  const database = session ? createPostgresDatabase(config.databaseUrl, { max: 1 }) : await openDatabase(config);
+  try {
+    return await work(config, database);
+  } finally {
+    await database.close();
+  }
+}
+
 /**
  * `node dist/src/node.js migrate`: applies pending migrations to DATABASE_URL over TCP and
  * exits (the Kubernetes migration Job runs this; the image has no dev tools).
  */
-export async function migrateCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const config = loadConfig(env);
-  if (!config.databaseUrl) throw new Error('DATABASE_URL: is required to migrate');
-  const database = createPostgresDatabase(config.databaseUrl, { max: 1 });
-  try {
+export function migrateCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return withServerDatabase(env, 'migrate', true, async (_config, database) => {
     await migrateDatabase(database);
     console.log('migrations applied');
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 /**
- * `node dist/src/node.js payments-job`: one run of the payments housekeeping the Worker's cron
- * trigger does (src/modules/payments/jobs.ts), for the Kubernetes CronJob: one run per
- * schedule for the whole deployment instead of a timer in every pod. The report is logged;
- * the exit code is 1 when the run threw, or Stripe could not be asked (reconciliation or
- * stale refunds), so the failed Job shows in `kubectl get jobs` (holds that failed to capture
- * are in the report and retried next run).
+ * `node dist/src/node.js payments-job`: one run of the payments housekeeping, for the
+ * Kubernetes CronJob (one run per schedule for the deployment, not a timer in every pod).
+ * Exits 1 when the run threw or could not ask Stripe, so the failed Job shows in `kubectl get jobs`.
  */
-export async function paymentsJobCommand(env: NodeJS.ProcessEnv = process.env): Promise<JobReport> {
-  const config = loadConfig(env);
-  if (!config.databaseUrl) throw new Error('DATABASE_URL: is required to run the payments job');
-  const database = await openDatabase(config);
-  try {
+export function paymentsJobCommand(env: NodeJS.ProcessEnv = process.env): Promise<JobReport> {
+  return withServerDatabase(env, 'run the payments job', false, async (config, database) => {
     const deps = createNodeDeps(config, { database });
     const report = await runPaymentJobs(deps);
     deps.logger.info('payments job', { report });
-    if (report.reconciliationError || report.staleRefundsError) {
-      throw new Error(`payments job: Stripe could not be asked (${report.reconciliationError ?? report.staleRefundsError})`);
-    }
+    const failure = jobFailure(report);
+    if (failure) throw new Error(`payments job: ${failure}`);
     return report;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 const COMMANDS: Record<string, () => Promise<unknown>> = { migrate: migrateCommand, 'payments-job': paymentsJobCommand };
+const fail = (err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+};
 const command = isMain ? process.argv[2] : undefined;
-if (command !== undefined && !(command in COMMANDS)) {
-  console.error(`unknown command ${command}; the server takes none, or one of: ${Object.keys(COMMANDS).join(', ')}`);
-  process.exit(2);
-}
 if (command !== undefined) {
-  COMMANDS[command]!().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(`unknown command ${command}; the server takes none, or one of: ${Object.keys(COMMANDS).join(', ')}`);
+    process.exit(2);
+  }
+  run().then(() => process.exit(0), fail);
 } else if (isMain) {
   startNodeServer()
     .then(({ url, shutdown }) => {
       console.log(`Laundry API listening on ${url} (docs: ${url}/docs)`);
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(signal, () => {
-          shutdown(signal).then(
-            () => process.exit(0),
-            (err: unknown) => {
-              console.error(err);
-              process.exit(1);
-            },
-          );
-        });
+        process.once(signal, () => shutdown(signal).then(() => process.exit(0), fail));
       }
     })
-    .catch((err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    });
+    .catch(fail);
 }

@@ -17,7 +17,7 @@ import { createJsonLogger } from './logger.js';
 import { createAnalyticsEngineMetrics, type AnalyticsEngineDataset } from './metrics/analytics-engine.js';
 import { timedDatabase } from './metrics/database.js';
 import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
-import { runPaymentJobs } from './modules/payments/jobs.js';
+import { jobFailure, runPaymentJobs } from './modules/payments/jobs.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;
@@ -121,7 +121,11 @@ export default {
     if (!('deps' in b)) return;
     ctx.waitUntil(
       runPaymentJobs(b.deps).then(
-        (report) => b.deps.logger.info('payments job', { report }),
+        (report) => {
+          const failure = jobFailure(report);
+          if (failure) b.deps.logger.error('payments job failed', { report, failure });
+          else b.deps.logger.info('payments job', { report });
+        },
         (error: unknown) => b.deps.logger.error('payments job failed', { error }),
       ),
     );

@@ -281,6 +281,10 @@ describe('the image, rebuilt outside Docker', () => {
       const unreachable = await runNode(cronArgs, imageEnv);
       expect(unreachable.code, unreachable.output).toBe(1);
       expect(unreachable.output).toMatch(/payments job: Stripe could not be asked/);
+      // A mistyped command is refused (exit 2), never mistaken for starting the server.
+      const typo = await runNode([cronArgs[0]!, 'migrat'], imageEnv);
+      expect(typo.code, typo.output).toBe(2);
+      expect(typo.output).toMatch(/unknown command migrat; .*migrate, payments-job/);
 
       const server = await startCmd({ ...secretEnv, TMPDIR: emptyTmp, HOME: join(tmp, 'no-home'), SHUTDOWN_DELAY_MS: '100' });
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);

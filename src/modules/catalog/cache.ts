@@ -109,9 +109,7 @@ function shopId(deps: Deps): Promise<string> {
   if (!id) {
     const url = deps.config.databaseUrl ? new URL(deps.config.databaseUrl) : undefined;
     const identity = url ? `${url.username}@${url.hostname}:${url.port}${url.pathname}` : 'embedded';
-    id = crypto.subtle.digest('SHA-256', new TextEncoder().encode(identity)).then((d) =>
-      [...new Uint8Array(d).slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(''),
-    );
+    id = deps.sha256Hex(identity).then((hex) => hex.slice(0, 16));
     shopIds.set(deps, id);
   }
   return id;

@@ -152,8 +152,27 @@ export function toOrderSummary(
   };
 }
 
-const pickupSlot = alias(slots, 'pickup_slot');
-const deliverySlot = alias(slots, 'delivery_slot');
+export const pickupSlot = alias(slots, 'pickup_slot');
+export const deliverySlot = alias(slots, 'delivery_slot');
+
+/**
+ * The columns a summary shows (toOrderSummary), joined to both slots as pickupSlot and
+ * deliverySlot: the order's JSON documents (estimate, address, pricing rules) stay in the
+ * database instead of being sent and parsed for every row of a page.
+ */
+export const summaryColumns = {
+  order: {
+    id: orders.id,
+    status: orders.status,
+    paymentMethod: orders.paymentMethod,
+    currency: orders.currency,
+    estimatedTotal: orders.estimatedTotal,
+    finalTotal: orders.finalTotal,
+    createdAt: orders.createdAt,
+  },
+  pickup: { id: pickupSlot.id, startsAt: pickupSlot.startsAt, endsAt: pickupSlot.endsAt },
+  delivery: { id: deliverySlot.id, startsAt: deliverySlot.startsAt, endsAt: deliverySlot.endsAt },
+};
 
 /** One statement, newest first; fetches one extra row to know whether a next page exists. */
 export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: OrderSummaryDto[]; nextCursor: string | null }> {
@@ -164,22 +183,8 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
     const c = decodeCursor(f.cursor);
     where.push(or(lt(orders.createdAt, c.createdAt), and(eq(orders.createdAt, c.createdAt), lt(orders.id, c.id)))!);
   }
-  // Only the columns a summary shows: the order's JSON documents (estimate, address, pricing
-  // rules) stay in the database instead of being sent and parsed 21 times per page.
   const rows = await deps.database.db
-    .select({
-      order: {
-        id: orders.id,
-        status: orders.status,
-        paymentMethod: orders.paymentMethod,
-        currency: orders.currency,
-        estimatedTotal: orders.estimatedTotal,
-        finalTotal: orders.finalTotal,
-        createdAt: orders.createdAt,
-      },
-      pickup: { id: pickupSlot.id, startsAt: pickupSlot.startsAt, endsAt: pickupSlot.endsAt },
-      delivery: { id: deliverySlot.id, startsAt: deliverySlot.startsAt, endsAt: deliverySlot.endsAt },
-    })
+    .select(summaryColumns)
     .from(orders)
     .innerJoin(pickupSlot, eq(pickupSlot.id, orders.pickupSlotId))
     .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))

@@ -129,5 +129,14 @@ async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['
   return { checked: intents.length, mismatches };
 }
 
+/**
+ * Why a run counts as failed (Stripe could not be asked, for reconciliation or stale refunds),
+ * or undefined. Holds that failed to capture are in the report and retried by the next run.
+ */
+export function jobFailure(report: JobReport): string | undefined {
+  const error = report.reconciliationError ?? report.staleRefundsError;
+  return error === undefined ? undefined : `Stripe could not be asked (${error})`;
+}
+
 // Exported for the Node timer: how often the job runs when not driven by cron.
 export const PAYMENT_JOB_INTERVAL_MS = 15 * 60_000;

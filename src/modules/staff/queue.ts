@@ -1,9 +1,8 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
-import { orders, slots, zones } from '../../db/schema.js';
+import { orders, zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { toOrderSummary } from '../orders/read.js';
+import { deliverySlot, pickupSlot, summaryColumns, toOrderSummary } from '../orders/read.js';
 import type { QueueQueryInput, StaffOrderSummaryDto } from './schemas.js';
 
 type Kind = QueueQueryInput['kind'];
@@ -40,8 +39,6 @@ export function decodeQueueCursor(cursor: string, kind: Kind): { startsAt: strin
   return { startsAt: startsAt!, id: id! };
 }
 
-const pickupSlot = alias(slots, 'pickup_slot');
-const deliverySlot = alias(slots, 'delivery_slot');
 
 /**
  * The staff work queue in ONE statement: orders in the order their `kind` window starts
@@ -66,14 +63,9 @@ export async function staffQueue(
   }
   const rows = await deps.database.db
     .select({
+      ...summaryColumns,
       order: {
-        id: orders.id,
-        status: orders.status,
-        paymentMethod: orders.paymentMethod,
-        currency: orders.currency,
-        estimatedTotal: orders.estimatedTotal,
-        finalTotal: orders.finalTotal,
-        createdAt: orders.createdAt,
+        ...summaryColumns.order,
         zoneId: orders.zoneId,
         express: orders.express,
         bagCount: orders.bagCount,
@@ -81,8 +73,6 @@ export async function staffQueue(
         address: orders.address,
         flags: orders.flags,
       },
-      pickup: { id: pickupSlot.id, startsAt: pickupSlot.startsAt, endsAt: pickupSlot.endsAt },
-      delivery: { id: deliverySlot.id, startsAt: deliverySlot.startsAt, endsAt: deliverySlot.endsAt },
       sortAt: sql<string>`to_char(${keySlot.startsAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
     })
     .from(orders)
