@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   route_not_found: 404,
+  method_not_allowed: 405,
   email_taken: 409,
   slug_taken: 409,
   conflict: 409,
@@ -39,6 +40,8 @@ export const ERROR_STATUS = {
   payment_provider_error: 502,
   internal_error: 500,
   service_unavailable: 503,
+  database_unavailable: 503,
+  busy: 503,
   payments_not_configured: 503,
   address_limit_reached: 409,
   slot_exists: 409,
@@ -62,6 +65,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   forbidden: 'Forbidden',
   not_found: 'Not found',
   route_not_found: 'No such route',
+  method_not_allowed: 'Method not allowed',
   email_taken: 'Email already registered',
   slug_taken: 'Slug already in use',
   conflict: 'Conflict',
@@ -71,6 +75,8 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   idempotency_key_reused: 'Idempotency-Key reused with a different request',
   internal_error: 'Internal server error',
   service_unavailable: 'Service unavailable',
+  database_unavailable: 'Database unavailable',
+  busy: 'Server busy',
 };
 
 export function titleOf(code: ErrorCode): string {
@@ -86,18 +92,33 @@ export interface FieldError {
   message: string;
 }
 
+export interface ApiErrorOptions {
+  /** Field-level validation failures. */
+  errors?: FieldError[] | undefined;
+  /** Machine-readable context (e.g. which slot, which states are allowed next). */
+  details?: Record<string, unknown> | undefined;
+  /** Sent as the `Retry-After` header (RFC 9110 §10.2.3, seconds) on 429 and 503 answers. */
+  retryAfterSeconds?: number | undefined;
+}
+
 export class ApiError extends Error {
   readonly status: ErrorStatus;
+  readonly errors?: FieldError[] | undefined;
   /** Machine-readable context (e.g. which slot, which states are allowed next). */
   details?: Record<string, unknown>;
+  readonly retryAfterSeconds?: number | undefined;
   constructor(
     readonly code: ErrorCode,
     detail?: string,
-    readonly errors?: FieldError[],
+    errorsOrOptions?: FieldError[] | ApiErrorOptions,
   ) {
     super(detail ?? titleOf(code));
     this.name = 'ApiError';
     this.status = ERROR_STATUS[code];
+    const opts: ApiErrorOptions = Array.isArray(errorsOrOptions) ? { errors: errorsOrOptions } : (errorsOrOptions ?? {});
+    this.errors = opts.errors;
+    if (opts.details) this.details = opts.details;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 
@@ -116,8 +137,7 @@ export interface Problem {
 export function asApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (isDomainError(err)) {
-    const e = new ApiError(err.code, err.message);
-    return Object.assign(e, { details: err.details });
+    return new ApiError(err.code, err.message, { details: err.details });
   }
   return undefined;
 }
@@ -165,13 +185,14 @@ export function problemResponses(...statuses: number[]) {
     401: 'Missing, invalid or expired credentials.',
     403: 'The caller lacks the required role.',
     404: 'No such resource (or it belongs to another user).',
+    405: 'The path exists but not with this method; `Allow` lists the methods it takes.',
     409: 'Conflicts with the current state.',
     502: 'The payment provider did not complete the request; safe to retry.',
     413: 'Request body too large.',
     415: 'Content-Type must be application/json.',
     429: 'Too many failed attempts: retry after the `Retry-After` header’s seconds.',
     422: 'Validation failed (`errors` lists the fields) or a business rule was broken (see `code`).',
-    503: 'A dependency is unavailable.',
+    503: 'A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all.',
   };
   for (const s of statuses) {
     out[s] = {

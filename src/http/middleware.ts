@@ -119,7 +119,9 @@ export function routeLabel(c: Context): string {
 
 export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
   const body = problemOf(err, c.get('requestId') ?? 'unknown', new URL(c.req.url).pathname);
-  return c.body(JSON.stringify(body), err.status, { 'Content-Type': PROBLEM_CONTENT_TYPE });
+  const headers: Record<string, string> = { 'Content-Type': PROBLEM_CONTENT_TYPE };
+  if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
+  return c.body(JSON.stringify(body), err.status, headers);
 }
 
 /** Maps anything thrown to a problem. Unknown errors are logged with their stack, never sent. */

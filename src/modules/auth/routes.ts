@@ -98,11 +98,10 @@ export const authRoutes = createRouter()
     const attempt = await beginLogin(deps, email);
     if (attempt.lockedUntil) {
       const seconds = Math.max(1, Math.ceil((attempt.lockedUntil.getTime() - deps.clock.now().getTime()) / 1000));
-      c.header('Retry-After', String(seconds));
-      throw Object.assign(
-        new ApiError('too_many_attempts', `Too many failed logins for this email; try again in ${seconds} s.`),
-        { details: { retryAfterSeconds: seconds } },
-      );
+      throw new ApiError('too_many_attempts', `Too many failed logins for this email; try again in ${seconds} s.`, {
+        details: { retryAfterSeconds: seconds },
+        retryAfterSeconds: seconds,
+      });
     }
     const ok = await deps.passwords.verify(password, attempt.user?.password_hash ?? null);
     if (!attempt.user || !ok) {
