@@ -87,6 +87,10 @@ const slotsGenerate = createRoute({
   summary: 'Create slots from a weekly template',
   description: [
     "Windows are wall-clock times in the zone's time zone, so a 09:00 window stays 09:00 local across DST changes.",
+    'On a clock-change day: an end the clock skips (spring-forward gap) moves to the instant of the jump, so the slot keeps the part of the window that happens;',
+    'a window the clock skips entirely (London, last Sunday of March, 01:00-02:00) is not created that day and is listed in `skippedWindows`;',
+    'an end the clock repeats (fall-back) is its first occurrence. Slots changed this way are listed in `adjustedWindows`.',
+    'A clock change never fails the request: the other windows and days are created.',
     'Dates from `from` to `to` (inclusive, at most 62 days), skipping the zone’s closed dates.',
     'Idempotent per window: one that already has a slot (same zone, kind and start) is counted in `skipped`.',
     'Overlapping windows of one kind on one weekday are refused (422).',

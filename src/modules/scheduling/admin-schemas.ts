@@ -140,11 +140,36 @@ export const GenerateSlotsBody = z
   })
   .openapi('GenerateSlotsRequest');
 
+const WindowOnDate = {
+  date: z.string().openapi({ description: "The zone's local date.", example: '2026-03-29' }),
+  kind: SlotKind,
+  start: z.string().openapi({ example: '01:00' }),
+  end: z.string().openapi({ example: '02:00' }),
+};
+
 export const GeneratedSlotsSchema = z
   .object({
     created: z.number().int().openapi({ example: 12 }),
     skipped: z.number().int().openapi({ description: 'Windows that already had a slot (same zone, kind, start).', example: 0 }),
     data: z.array(AdminSlotSchema),
+    skippedWindows: z
+      .array(z.object({ ...WindowOnDate, reason: z.enum(['nonexistent_local_time']) }).openapi('SkippedWindow'))
+      .openapi({ description: 'Windows not created because the clock skips all of them that day (spring-forward gap).' }),
+    adjustedWindows: z
+      .array(
+        z
+          .object({
+            ...WindowOnDate,
+            reason: z.enum(['clipped_by_gap', 'repeated_hour']).openapi({
+              description:
+                '`clipped_by_gap`: an end fell in a spring-forward gap and was moved to the jump, so the slot is shorter. `repeated_hour`: an end fell in the hour a fall-back change repeats and its first occurrence was taken.',
+            }),
+            startsAt: z.string().openapi({ example: '2026-03-29T01:00:00.000Z' }),
+            endsAt: z.string().openapi({ example: '2026-03-29T02:00:00.000Z' }),
+          })
+          .openapi('AdjustedWindow'),
+      )
+      .openapi({ description: 'Windows created with an end moved by a clock change (also for windows that already existed).' }),
   })
   .openapi('GeneratedSlots');
 
