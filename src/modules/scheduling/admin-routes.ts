@@ -53,8 +53,13 @@ const zoneCreate = createRoute({
   method: 'post',
   path: '/v1/admin/zones',
   summary: 'Create a zone',
-  description:
-    'Prefixes are stored upper-case without spaces. Zones may overlap: for a postcode, the longest matching prefix among active zones wins.',
+  description: [
+    'Each prefix is a UK postcode area (`SW`), district (`SW1`, `SW19`) or sub-district (`SW1A`), and covers a postcode only at that boundary:',
+    '`SW1` covers SW1A 1AA and SW1P 3BU but not SW19 5AE or SW11 1AA; `SW` covers every SW postcode but not S1 1AA (area S).',
+    'Or it is 1-10 digits for a numeric system such as US ZIP codes, matched as a plain prefix (`941` covers 94103, `94103` covers 94103-1234).',
+    'Any other prefix (a sector such as `SW1A1`, a whole postcode, `ABC`) is refused with 422. Prefixes are stored upper-case without spaces.',
+    'Zones may overlap: a postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`; ties by zone id).',
+  ].join(' '),
   request: { body: jsonBody(CreateZoneBody) },
   responses: { 201: jsonResponse(ZoneSchema, 'Created.'), ...adminErrors, ...writeErrors },
 });
@@ -65,7 +70,7 @@ const zoneUpdate = createRoute({
   path: '/v1/admin/zones/{id}',
   summary: 'Change a zone',
   description:
-    "Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
+    "`postcodePrefixes` follow the rule of zone creation (UK area, district or sub-district, or digits; 422 otherwise). Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
   request: { params: IdParam, body: jsonBody(UpdateZoneBody) },
   responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404) },
 });

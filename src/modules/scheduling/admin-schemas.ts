@@ -42,7 +42,11 @@ const zoneFields = {
     .min(1)
     .max(50)
     .refine((a) => new Set(a).size === a.length, 'prefixes must be unique')
-    .openapi({ description: 'The longest matching prefix across active zones wins.', example: ['SW1', 'W1'] }),
+    .openapi({
+      description:
+        'UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`).',
+      example: ['SW1', 'W1'],
+    }),
   timeZone: TimeZoneName,
   deliveryFee: MinorUnits,
   minimumOrder: MinorUnits.openapi({ example: 1500 }),
