@@ -79,24 +79,63 @@ export function parseWallTime(value: string): number | null {
 }
 
 /**
- * Converts a wall-clock time in an IANA zone to the UTC instant. In the spring-forward gap the
- * time is pushed forward by the gap's length (what an unchanged clock would read); in the
- * fall-back overlap the earlier instant is taken, so a window never starts an hour late.
+ * How a wall-clock time on a local date maps to real instants in a zone:
+ * - `unique`: the usual case, one instant;
+ * - `repeated`: in the hour a fall-back change repeats, two instants (`earlier` in daylight time);
+ * - `skipped`: in a spring-forward gap the clock never shows it; `transition` is the instant the
+ *   clock jumped, i.e. the first instant whose local reading is later than this wall time.
  */
-export function zonedWallTimeToUtc(date: string, time: string, timeZone: string): Date {
+export type WallTimeResolution =
+  | { kind: 'unique'; instant: Date }
+  | { kind: 'repeated'; earlier: Date; later: Date }
+  | { kind: 'skipped'; transition: Date };
+
+export function resolveWallTime(date: string, time: string, timeZone: string): WallTimeResolution {
   const day = parseLocalDate(date);
   if (!day) throw new DomainError('invalid_date', `Not a calendar date: ${date}`, { date });
   const minutes = parseWallTime(time);
   if (minutes === null) throw new DomainError('invalid_time', `Not a HH:MM time: ${time}`, { time });
   const wallAsUtc = Date.UTC(day.year, day.month - 1, day.day) + minutes * MINUTE_MS;
+  const readingAt = (instant: number) => instant + zoneOffsetMs(instant, timeZone);
 
   // A day either side brackets any single transition near this wall time.
   const offsetBefore = zoneOffsetMs(wallAsUtc - DAY_MS, timeZone);
   const offsetAfter = zoneOffsetMs(wallAsUtc + DAY_MS, timeZone);
   const offsets = new Set([offsetBefore, zoneOffsetMs(wallAsUtc, timeZone), offsetAfter]);
-  const matches = [...offsets]
-    .map((offset) => wallAsUtc - offset)
-    .filter((instant) => instant + zoneOffsetMs(instant, timeZone) === wallAsUtc)
+  const matches = [...new Set([...offsets].map((offset) => wallAsUtc - offset))]
+    .filter((instant) => readingAt(instant) === wallAsUtc)
     .sort((a, b) => a - b);
-  return new Date(matches[0] ?? wallAsUtc - offsetBefore);
+  if (matches.length === 1) return { kind: 'unique', instant: new Date(matches[0]!) };
+  if (matches.length > 1) return { kind: 'repeated', earlier: new Date(matches[0]!), later: new Date(matches.at(-1)!) };
+
+  // In a gap the clock jumps over this reading somewhere between these two instants (the offset
+  // grew, so `lo` reads before the wall time and `hi` after it). Offsets change on whole seconds.
+  let lo = wallAsUtc - Math.max(offsetBefore, offsetAfter);
+  let hi = wallAsUtc - Math.min(offsetBefore, offsetAfter);
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (readingAt(mid) > wallAsUtc) hi = mid;
+    else lo = mid;
+  }
+  return { kind: 'skipped', transition: new Date(hi) };
+}
+
+/**
+ * Converts a wall-clock time in an IANA zone to one UTC instant, by the rule slots are generated
+ * with (docs/runbook.md, "Slots across clock changes"): a time the clock repeats (fall-back) is
+ * its first occurrence, so a window never starts an hour late; a time the clock skips
+ * (spring-forward) becomes the instant of the jump, so a window keeps only the part of it that
+ * really happens. The mapping never goes backwards, so windows that do not overlap on the wall
+ * clock never overlap as instants either.
+ */
+export function zonedWallTimeToUtc(date: string, time: string, timeZone: string): Date {
+  const resolved = resolveWallTime(date, time, timeZone);
+  switch (resolved.kind) {
+    case 'unique':
+      return resolved.instant;
+    case 'repeated':
+      return resolved.earlier;
+    case 'skipped':
+      return resolved.transition;
+  }
 }

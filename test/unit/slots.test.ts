@@ -157,8 +157,8 @@ describe('zonedWallTimeToUtc', () => {
     // Europe/London spring forward 2026-03-29 01:00 GMT → 02:00 BST
     ['2026-03-28', '09:00', 'Europe/London', '2026-03-28T09:00:00.000Z'],
     ['2026-03-29', '00:30', 'Europe/London', '2026-03-29T00:30:00.000Z'],
-    ['2026-03-29', '01:00', 'Europe/London', '2026-03-29T01:00:00.000Z'], // gap → 02:00 BST
-    ['2026-03-29', '01:30', 'Europe/London', '2026-03-29T01:30:00.000Z'], // gap → 02:30 BST
+    ['2026-03-29', '01:00', 'Europe/London', '2026-03-29T01:00:00.000Z'], // gap → the jump, 02:00 BST
+    ['2026-03-29', '01:30', 'Europe/London', '2026-03-29T01:00:00.000Z'], // gap → the jump, 02:00 BST
     ['2026-03-29', '02:00', 'Europe/London', '2026-03-29T01:00:00.000Z'],
     ['2026-03-29', '09:00', 'Europe/London', '2026-03-29T08:00:00.000Z'],
     // Europe/London fall back 2026-10-25 02:00 BST → 01:00 GMT
@@ -168,11 +168,11 @@ describe('zonedWallTimeToUtc', () => {
     ['2026-10-25', '02:00', 'Europe/London', '2026-10-25T02:00:00.000Z'],
     ['2026-10-25', '09:00', 'Europe/London', '2026-10-25T09:00:00.000Z'],
     // Negative offset zone
-    ['2026-03-08', '02:30', 'America/New_York', '2026-03-08T07:30:00.000Z'], // gap → 03:30 EDT
+    ['2026-03-08', '02:30', 'America/New_York', '2026-03-08T07:00:00.000Z'], // gap → the jump, 03:00 EDT
     ['2026-11-01', '01:30', 'America/New_York', '2026-11-01T05:30:00.000Z'], // ambiguous → EDT
     // Southern hemisphere, positive offset, day boundary in UTC
     ['2026-04-05', '02:30', 'Australia/Sydney', '2026-04-04T15:30:00.000Z'], // ambiguous → AEDT
-    ['2026-10-04', '02:30', 'Australia/Sydney', '2026-10-03T16:30:00.000Z'], // gap → 03:30 AEDT
+    ['2026-10-04', '02:30', 'Australia/Sydney', '2026-10-03T16:00:00.000Z'], // gap → the jump, 03:00 AEDT
     // Fractional offset, no DST, and UTC itself
     ['2026-01-01', '09:00', 'Asia/Kolkata', '2026-01-01T03:30:00.000Z'],
     ['2026-01-01', '00:00', 'UTC', '2026-01-01T00:00:00.000Z'],

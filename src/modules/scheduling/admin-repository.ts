@@ -1,13 +1,13 @@
 /**
  * Admin data access for zones, slots and closures. Every function is one round trip, except
  * slot generation: one read (the zone's time zone and closed dates, which the pure
- * `generateSlots` needs) and then one INSERT.
+ * `planSlots` needs) and then one INSERT.
  */
 import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
 import { slots, zones } from '../../db/schema.js';
 import { CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
-import { generateSlots, type SlotKind, type SlotWindow } from '../../domain/slots.js';
+import { planSlots, type SlotKind, type SlotWindow } from '../../domain/slots.js';
 import { ApiError } from '../../errors.js';
 import type {
   AdminSlotDto,
@@ -128,6 +128,11 @@ export async function createSlot(deps: Deps, zoneId: string, input: CreateSlotIn
   }
 }
 
+/**
+ * Plans the slots in the pure domain (`planSlots`: clock changes never throw there, they skip or
+ * clip a window and say so) and inserts them in one statement. Windows the clock skips and
+ * windows a clock change moved are reported, so the admin sees what that day will really offer.
+ */
 export async function generateZoneSlots(deps: Deps, zoneId: string, input: GenerateSlotsInput) {
   const [zone] = await deps.database.rows<{ time_zone: string; closed: string[] | string }>(sql`
     SELECT z.time_zone,
@@ -136,12 +141,17 @@ export async function generateZoneSlots(deps: Deps, zoneId: string, input: Gener
     FROM zones z WHERE z.id = ${zoneId}::uuid`);
   if (!zone) throw noZone();
   const closedDates: string[] = typeof zone.closed === 'string' ? JSON.parse(zone.closed) : zone.closed;
-  const planned = generateSlots(
+  const plan = planSlots(
     { zoneId, timeZone: zone.time_zone, cutoffMinutes: input.cutoffMinutes, windows: input.windows as SlotWindow[] }, // weekday is 0..6 (schema)
     { from: input.from, to: input.to },
     closedDates,
   );
-  if (planned.length === 0) return { created: 0, skipped: 0, data: [] };
+  const report = {
+    skippedWindows: plan.skipped,
+    adjustedWindows: plan.adjusted.map((a) => ({ ...a, startsAt: a.startsAt.toISOString(), endsAt: a.endsAt.toISOString() })),
+  };
+  const planned = plan.slots;
+  if (planned.length === 0) return { created: 0, skipped: 0, data: [], ...report };
   const now = deps.clock.now();
   try {
     // Re-running a template is safe: windows that already have a slot are skipped, not doubled.
@@ -153,7 +163,7 @@ export async function generateZoneSlots(deps: Deps, zoneId: string, input: Gener
     const data = created
       .map(toAdminSlot)
       .sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.kind.localeCompare(b.kind));
-    return { created: data.length, skipped: planned.length - data.length, data };
+    return { created: data.length, skipped: planned.length - data.length, data, ...report };
   } catch (err) {
     // The zone vanished between the read and the write.
     if (pgError(err)?.code === FOREIGN_KEY_VIOLATION) throw noZone();

@@ -53,8 +53,13 @@ const zoneCreate = createRoute({
   method: 'post',
   path: '/v1/admin/zones',
   summary: 'Create a zone',
-  description:
-    'Prefixes are stored upper-case without spaces. Zones may overlap: for a postcode, the longest matching prefix among active zones wins.',
+  description: [
+    'Each prefix is a UK postcode area (`SW`), district (`SW1`, `SW19`) or sub-district (`SW1A`), and covers a postcode only at that boundary:',
+    '`SW1` covers SW1A 1AA and SW1P 3BU but not SW19 5AE or SW11 1AA; `SW` covers every SW postcode but not S1 1AA (area S).',
+    'Or it is 1-10 digits for a numeric system such as US ZIP codes, matched as a plain prefix (`941` covers 94103, `94103` covers 94103-1234).',
+    'Any other prefix (a sector such as `SW1A1`, a whole postcode, `ABC`) is refused with 422. Prefixes are stored upper-case without spaces.',
+    'Zones may overlap: a postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`; ties by zone id).',
+  ].join(' '),
   request: { body: jsonBody(CreateZoneBody) },
   responses: { 201: jsonResponse(ZoneSchema, 'Created.'), ...adminErrors, ...writeErrors },
 });
@@ -65,7 +70,7 @@ const zoneUpdate = createRoute({
   path: '/v1/admin/zones/{id}',
   summary: 'Change a zone',
   description:
-    "Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
+    "`postcodePrefixes` follow the rule of zone creation (UK area, district or sub-district, or digits; 422 otherwise). Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
   request: { params: IdParam, body: jsonBody(UpdateZoneBody) },
   responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404) },
 });
@@ -87,6 +92,10 @@ const slotsGenerate = createRoute({
   summary: 'Create slots from a weekly template',
   description: [
     "Windows are wall-clock times in the zone's time zone, so a 09:00 window stays 09:00 local across DST changes.",
+    'On a clock-change day: an end the clock skips (spring-forward gap) moves to the instant of the jump, so the slot keeps the part of the window that happens;',
+    'a window the clock skips entirely (London, last Sunday of March, 01:00-02:00) is not created that day and is listed in `skippedWindows`;',
+    'an end the clock repeats (fall-back) is its first occurrence. Slots changed this way are listed in `adjustedWindows`.',
+    'A clock change never fails the request: the other windows and days are created.',
     'Dates from `from` to `to` (inclusive, at most 62 days), skipping the zone’s closed dates.',
     'Idempotent per window: one that already has a slot (same zone, kind and start) is counted in `skipped`.',
     'Overlapping windows of one kind on one weekday are refused (422).',

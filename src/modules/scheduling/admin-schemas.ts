@@ -42,7 +42,11 @@ const zoneFields = {
     .min(1)
     .max(50)
     .refine((a) => new Set(a).size === a.length, 'prefixes must be unique')
-    .openapi({ description: 'The longest matching prefix across active zones wins.', example: ['SW1', 'W1'] }),
+    .openapi({
+      description:
+        'UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`).',
+      example: ['SW1', 'W1'],
+    }),
   timeZone: TimeZoneName,
   deliveryFee: MinorUnits,
   minimumOrder: MinorUnits.openapi({ example: 1500 }),
@@ -140,11 +144,36 @@ export const GenerateSlotsBody = z
   })
   .openapi('GenerateSlotsRequest');
 
+const WindowOnDate = {
+  date: z.string().openapi({ description: "The zone's local date.", example: '2026-03-29' }),
+  kind: SlotKind,
+  start: z.string().openapi({ example: '01:00' }),
+  end: z.string().openapi({ example: '02:00' }),
+};
+
 export const GeneratedSlotsSchema = z
   .object({
     created: z.number().int().openapi({ example: 12 }),
     skipped: z.number().int().openapi({ description: 'Windows that already had a slot (same zone, kind, start).', example: 0 }),
     data: z.array(AdminSlotSchema),
+    skippedWindows: z
+      .array(z.object({ ...WindowOnDate, reason: z.enum(['nonexistent_local_time']) }).openapi('SkippedWindow'))
+      .openapi({ description: 'Windows not created because the clock skips all of them that day (spring-forward gap).' }),
+    adjustedWindows: z
+      .array(
+        z
+          .object({
+            ...WindowOnDate,
+            reason: z.enum(['clipped_by_gap', 'repeated_hour']).openapi({
+              description:
+                '`clipped_by_gap`: an end fell in a spring-forward gap and was moved to the jump, so the slot is shorter. `repeated_hour`: an end fell in the hour a fall-back change repeats and its first occurrence was taken.',
+            }),
+            startsAt: z.string().openapi({ example: '2026-03-29T01:00:00.000Z' }),
+            endsAt: z.string().openapi({ example: '2026-03-29T02:00:00.000Z' }),
+          })
+          .openapi('AdjustedWindow'),
+      )
+      .openapi({ description: 'Windows created with an end moved by a clock change (also for windows that already existed).' }),
   })
   .openapi('GeneratedSlots');
 

@@ -17,8 +17,11 @@ const getCoverage = createRoute({
   path: '/v1/coverage',
   tags: ['Scheduling'],
   summary: 'Is a postcode served, and by which zone',
-  description:
-    'Public. Always 200 for a well-formed postcode: `served: false` (with `zone: null` and a message) when no active zone covers it. Spaces and case are ignored.',
+  description: [
+    'Public. Always 200 for a well-formed postcode: `served: false` (with `zone: null` and a message) when no active zone covers it. Spaces and case are ignored; a ZIP+4 hyphen is dropped.',
+    'A zone prefix covers a UK postcode only at its area, district or sub-district boundary (`SW1` covers SW1A 1AA, not SW19 5AE; `SW` does not cover S1 1AA);',
+    'a digit prefix covers postcodes that start with it (`941` covers 94103). The most specific covering prefix wins.',
+  ].join(' '),
   request: { query: CoverageQuery },
   responses: {
     200: jsonResponse(CoverageSchema, 'The answer for this postcode.'),

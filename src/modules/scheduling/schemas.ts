@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { isZonePrefix } from '../../domain/postcodes.js';
 import { MAX_CUTOFF_MINUTES, MAX_SLOT_CAPACITY, normalizePostcode } from '../../domain/slots.js';
 import { assertTimeZone, parseLocalDate, parseWallTime } from '../../domain/zoned-time.js';
 
@@ -44,12 +45,19 @@ export const CutoffMinutes = z.number().int().min(0).max(MAX_CUTOFF_MINUTES).ope
 // raw input ('sw1a 1aa') fails, though the server accepts it.
 const NORMALISED = /^[A-Z0-9]{1,10}$/;
 
-/** Spaces and case are ignored (stored upper-case without spaces); the result must be 1-10 letters or digits. */
+/**
+ * Spaces and case are ignored (stored upper-case without spaces). Only prefixes that can match at
+ * a boundary are accepted (`isZonePrefix`): a UK area, district or sub-district, or digits.
+ */
 export const PostcodePrefix = z
   .string()
   .overwrite((v) => v.replace(/\s+/g, '').toUpperCase())
-  .refine((v) => NORMALISED.test(v), 'must be 1-10 letters or digits')
-  .openapi({ example: 'SW1', description: 'Spaces and case are ignored.' });
+  .refine(isZonePrefix, 'must be a UK postcode area (SW), district (SW1, SW19) or sub-district (SW1A), or 1-10 digits')
+  .openapi({
+    example: 'SW1',
+    description:
+      'A UK postcode area (`SW`), district (`SW1`, `SW19`) or sub-district (`SW1A`), matched only at that boundary: `SW1` covers SW1A 1AA but not SW19 5AE. Or 1-10 digits for a numeric system (US ZIP codes), matched as a plain prefix: `941` covers 94103. Spaces and case are ignored.',
+  });
 
 /**
  * IANA names only. Offsets such as "+01:00" are refused even where Intl accepts them:

@@ -5,7 +5,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { DomainError } from '../../domain/errors.js';
-import { normalizePostcode } from '../../domain/slots.js';
+import { UK_POSTCODE_PATTERN, normalizePostcode } from '../../domain/postcodes.js';
 import { DAY_MS, MINUTE_MS } from '../../domain/zoned-time.js';
 import { ApiError } from '../../errors.js';
 
@@ -16,10 +16,30 @@ export const cutoffAtOf = (startsAt: string | Date, cutoffMinutes: number): stri
   new Date(new Date(startsAt).getTime() - cutoffMinutes * MINUTE_MS).toISOString();
 
 /**
- * A subquery yielding the one active zone serving `postcode` (already normalised), or no row.
- * Same rule as `matchZone` in src/domain/slots.ts: prefixes compared without whitespace and
- * upper-cased, empty prefixes ignored, longest prefix wins, ties broken by the lower zone id
- * (uuid order in Postgres is byte order, which is the order of the lower-case hex strings).
+ * The zone prefixes that cover a postcode, as a one-column subquery (`k`): the SQL twin of
+ * `postcodeKeys` in src/domain/postcodes.ts, built from the same `UK_POSTCODE_PATTERN`. A UK
+ * postcode yields its area, district and sub-district; a postcode starting with digits yields
+ * every leading run of them. test/node/postcode-sql.test.ts checks both give the same keys, on
+ * PostgreSQL and PGlite.
+ */
+export function postcodeKeys(postcode: SQL | string): SQL {
+  const pc = sql`upper(regexp_replace(${postcode}, '[[:space:]]', '', 'g'))`;
+  return sql`
+    SELECT k FROM (SELECT regexp_match(${pc}, ${UK_POSTCODE_PATTERN}) AS m) uk,
+      unnest(ARRAY[uk.m[1],
+                   uk.m[1] || uk.m[2] || CASE WHEN uk.m[3] ~ '^[0-9]$' THEN uk.m[3] ELSE '' END,
+                   CASE WHEN uk.m[3] ~ '^[A-Z]$' THEN uk.m[1] || uk.m[2] || uk.m[3] END]) AS k
+    WHERE k IS NOT NULL
+    UNION ALL
+    SELECT left(${pc}, n) FROM generate_series(1, length(substring(${pc} FROM '^[0-9]*'))) AS n`;
+}
+
+/**
+ * A subquery yielding the one active zone serving `postcode`, or no row. Same rule as
+ * `matchZone` in src/domain/postcodes.ts: a prefix (compared without whitespace, upper-cased)
+ * covers the postcode when it is one of its keys (area, district, sub-district, or a leading run
+ * of digits); the most specific (longest) wins, ties broken by the lower zone id (uuid order in
+ * Postgres is byte order, which is the order of the lower-case hex strings).
  */
 export function zoneForPostcode(postcode: SQL | string): SQL {
   return sql`
@@ -28,7 +48,7 @@ export function zoneForPostcode(postcode: SQL | string): SQL {
     CROSS JOIN LATERAL (
       SELECT upper(regexp_replace(raw, '[[:space:]]', '', 'g')) AS prefix FROM unnest(z.postcode_prefixes) AS raw
     ) p
-    WHERE z.active AND p.prefix <> '' AND starts_with(${postcode}, p.prefix)
+    WHERE z.active AND p.prefix IN (${postcodeKeys(postcode)})
     ORDER BY length(p.prefix) DESC, z.id
     LIMIT 1`;
 }
