@@ -80,12 +80,13 @@ export function classifyDatabaseError(err: unknown): DatabaseFault | undefined {
     const { code, name, message, cause, sourceError, errors, query } = e as Record<string, unknown>;
     // drizzle's wrapper quotes the SQL and its parameters (user input): never match on its text.
     const text = typeof message === 'string' && query === undefined ? message : '';
+    // Before the SQLSTATE test: EPIPE is five capitals too.
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return { kind: 'unavailable', reason: code, message: text };
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
       if (UNAVAILABLE_SQLSTATE.test(code)) return { kind: 'unavailable', reason: code, message: text };
       if (BAD_INPUT_SQLSTATE.has(code)) return { kind: 'bad_input', reason: code, message: text };
       return undefined; // a Postgres answer about the SQL itself: not a fault of the connection
     }
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return { kind: 'unavailable', reason: code, message: text };
     if (name === 'AbortError' || name === 'TimeoutError') return { kind: 'unavailable', reason: 'timeout', message: text };
     // Neon's endpoint answers `code: ""` for errors that are its own, not PostgreSQL's.
     if (name === 'NeonDbError' && code === '') return { kind: 'unavailable', reason: 'neon', message: text };
