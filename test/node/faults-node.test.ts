@@ -17,6 +17,7 @@ import {
   registerCustomer,
   spawnNodeServer,
   timed,
+  writeKilledInFlight,
   type NodeServerProcess,
 } from '../support/faults.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
@@ -107,32 +108,7 @@ describeFaults('database faults: Node server on node-postgres', () => {
   }, 90_000);
 
   it('(d) a write killed in flight: after the restart each account exists whole (user and refresh token) or not at all', async () => {
-    const emails = Array.from({ length: 8 }, (_, i) => `inflight-${i}-${crypto.randomUUID().slice(0, 6)}@example.test`);
-    // Registration hashes first (about 100 ms each, one after another on the main thread), then
-    // writes user and refresh token in one statement: stopping mid-burst catches writes in flight.
-    const sent = Promise.all(emails.map((email) => server!.api.post('/v1/auth/register', { email, password: 'fault suite password' })));
-    await new Promise((r) => setTimeout(r, 250));
-    cluster!.stop();
-    const answers = await sent;
-    for (const res of answers) if (res.status !== 201) expectDatabaseUnavailable(res);
-    console.info(`faults (node, write killed): statuses ${answers.map((r) => r.status).join(',')}`);
-    await cluster!.start();
-
-    const check = new pg.Client({ connectionString: cluster!.url('laundry') });
-    await check.connect();
-    try {
-      const { rows } = await check.query<{ email: string; tokens: number }>(
-        `SELECT u.email, (SELECT count(*)::int FROM refresh_tokens t WHERE t.user_id = u.id) AS tokens FROM users u WHERE u.email = ANY($1)`,
-        [emails],
-      );
-      const stored = new Map(rows.map((r) => [r.email, r.tokens]));
-      emails.forEach((email, i) => {
-        if (answers[i]!.status === 201) expect(stored.get(email), email).toBe(1); // acknowledged → durable
-        if (stored.has(email)) expect(stored.get(email), email).toBe(1); // never a user without its token
-      });
-    } finally {
-      await check.end();
-    }
+    await writeKilledInFlight(server!.api, cluster!, 'node');
     expect(await eventually(serving)).toBe(true);
     expect(server!.alive()).toBe(true);
   }, 90_000);

@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { apiClient, expectProblem, type ApiClient, type ApiResponse } from './client.js';
-import { privateClusterUnavailable } from './private-cluster.js';
+import pg from 'pg';
+import { privateClusterUnavailable, type PrivateCluster } from './private-cluster.js';
 
 /** The DATABASE_TIMEOUT_MS the servers under test get: short so the suite is quick. */
 export const FAULT_TIMEOUT_MS = 1500;
@@ -111,4 +112,37 @@ export async function registerCustomer(api: ApiClient, prefix: string): Promise<
   const res = await api.post('/v1/auth/register', { email, password: 'fault suite password' });
   expect(res.status, res.text).toBe(201);
   return { email, token: res.body.accessToken as string };
+}
+
+/**
+ * Kills writes in flight: a burst of registrations (each hashes first, then writes the user and
+ * its refresh token in one statement), the cluster stopped with `-m immediate` mid-burst, then
+ * started again. Every account must exist whole (user and token) or not at all, and every
+ * acknowledged one must be there.
+ */
+export async function writeKilledInFlight(api: ApiClient, cluster: PrivateCluster, label: string): Promise<void> {
+  const emails = Array.from({ length: 8 }, (_, i) => `inflight-${label}-${i}-${crypto.randomUUID().slice(0, 6)}@example.test`);
+  const sent = Promise.all(emails.map((email) => api.post('/v1/auth/register', { email, password: 'fault suite password' })));
+  await new Promise((r) => setTimeout(r, 250));
+  cluster.stop();
+  const answers = await sent;
+  for (const res of answers) if (res.status !== 201) expectDatabaseUnavailable(res);
+  console.info(`faults (${label}, write killed): statuses ${answers.map((r) => r.status).join(',')}`);
+  await cluster.start();
+
+  const check = new pg.Client({ connectionString: cluster.url('laundry') });
+  await check.connect();
+  try {
+    const { rows } = await check.query<{ email: string; tokens: number }>(
+      `SELECT u.email, (SELECT count(*)::int FROM refresh_tokens t WHERE t.user_id = u.id) AS tokens FROM users u WHERE u.email = ANY($1)`,
+      [emails],
+    );
+    const stored = new Map(rows.map((r) => [r.email, r.tokens]));
+    emails.forEach((email, i) => {
+      if (answers[i]!.status === 201) expect(stored.get(email), email).toBe(1); // acknowledged → durable
+      if (stored.has(email)) expect(stored.get(email), email).toBe(1); // never a user without its token
+    });
+  } finally {
+    await check.end();
+  }
 }
