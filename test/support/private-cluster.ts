@@ -83,7 +83,18 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   /** The postmaster and every process it started (backends, checkpointer, walwriter…). */
   const processTree = () => {
     const root = postmasterPid();
-    const children = spawnSync('pgrep', ['-P', String(root)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after the last ')'.
+    const children = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === root;
+        } catch {
+          return false; // exited meanwhile
+        }
+      })
+      .map(Number);
     return [root, ...children];
   };
   const signal = (sig: NodeJS.Signals) => {
