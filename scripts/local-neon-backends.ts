@@ -100,6 +100,9 @@ export function pgBackend(connectionString: string, opts: PgBackendOptions = {})
     ...(timeZone ? { options: `-c TimeZone=${timeZone}` } : {}),
   });
   pool.on('error', () => {}); // an idle client died; the pool drops it, the next checkout reconnects
+  // A checked-out client between statements has no pool listener: its connection dying there
+  // (backend stopped or terminated) would be an uncaught 'error'. The next query on it fails instead.
+  pool.on('connect', (client) => client.on('error', () => {}));
 
   const run = async (client: pg.PoolClient, q: LocalNeonQuery): Promise<LocalNeonResult> => {
     // queryMode 'extended' (missing from @types/pg): Neon always uses the extended protocol, so a

@@ -72,7 +72,8 @@ export function createApp(deps: Deps) {
       title: API_TITLE,
       version: API_VERSION,
       description:
-        'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC.',
+        'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC. ' +
+        'Any route that uses the database may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`.',
     },
     servers: [{ url: '/' }],
   });

@@ -59,6 +59,12 @@ const rawSchema = z.object({
   ),
   /** auto: neon-http for *.neon.tech hosts or when NEON_LOCAL_ENDPOINT is set, else node-postgres. */
   DATABASE_DRIVER: z.enum(['auto', 'neon-http', 'node-postgres']).default('auto'),
+  /**
+   * Upper bound on one database round trip, in ms: the server-side statement_timeout, the
+   * client-side query and connect timeouts (node-postgres) and the per-request AbortSignal
+   * (neon-http). Past it the request answers 503 database_unavailable (docs/runbook.md).
+   */
+  DATABASE_TIMEOUT_MS: intFromString(5000, 100, 60_000),
   JWT_SECRET: optionalString,
   STRIPE_SECRET_KEY: optionalString,
   STRIPE_WEBHOOK_SECRET: optionalString,
@@ -94,6 +100,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Which driver serves `databaseUrl` on Node; Workers always use neon-http. */
   databaseDriver: 'neon-http' | 'node-postgres';
+  /** One database round trip's upper bound, ms (DATABASE_TIMEOUT_MS). */
+  databaseTimeoutMs: number;
   jwtSecret: string;
   stripeSecretKey: string | undefined;
   stripeWebhookSecret: string | undefined;
@@ -169,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     appEnv: raw.APP_ENV,
     databaseUrl: raw.DATABASE_URL,
     databaseDriver: resolveDriver(raw.DATABASE_DRIVER, raw.DATABASE_URL, raw.NEON_LOCAL_ENDPOINT),
+    databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
     jwtSecret: raw.JWT_SECRET ?? DEV_JWT_SECRET,
     stripeSecretKey: raw.STRIPE_SECRET_KEY,
     stripeWebhookSecret: raw.STRIPE_WEBHOOK_SECRET,

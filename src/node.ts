@@ -15,12 +15,12 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import pg from 'pg';
 import { createApp } from './app.js';
 import { createPasswordHasher, type Argon2idKernel, type Argon2idParams } from './auth/password.js';
 import { loadConfig, type Config } from './config.js';
 import { rowsOf, withTimeout, type Database, type Db } from './db/client.js';
 import { createNeonDatabase } from './db/neon.js';
+import { createPgPool, type PgPoolOptions } from './db/postgres.js';
 import * as schema from './db/schema.js';
 import { seedCatalog } from './db/seed.js';
 import { systemClock, type Deps } from './deps.js';
@@ -72,8 +72,9 @@ function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => 
   };
 }
 
-export function createPostgresDatabase(url: string, opts: { max?: number } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
+/** `opts.timeoutMs` bounds every round trip (the server passes DATABASE_TIMEOUT_MS; migrations pass none). */
+export function createPostgresDatabase(url: string, opts: PgPoolOptions = {}): Database {
+  const pool = createPgPool(url, opts);
   const db = drizzlePg({ client: pool, schema }) as unknown as Db;
   return sessionDatabase('node-postgres', db, () => pool.end());
 }
@@ -110,9 +111,10 @@ export async function openDatabase(config: Config, pgliteDir = DEFAULT_PGLITE_DI
     return database;
   }
   if (config.databaseDriver === 'neon-http') {
-    return createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint });
+    return createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint, timeoutMs: config.databaseTimeoutMs });
   }
-  return createPostgresDatabase(config.databaseUrl);
+  const logger = createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion }, sink: bufferedStdout() });
+  return createPostgresDatabase(config.databaseUrl, { timeoutMs: config.databaseTimeoutMs, logger });
 }
 
 /**

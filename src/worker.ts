@@ -22,6 +22,7 @@ import { jobFailure, runPaymentJobs } from './modules/payments/jobs.js';
 export interface WorkerEnv {
   APP_ENV?: string;
   DATABASE_URL?: string;
+  DATABASE_TIMEOUT_MS?: string;
   JWT_SECRET?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
@@ -67,7 +68,7 @@ function build(env: WorkerEnv) {
   const metrics = createAnalyticsEngineMetrics(env.METRICS, config.appVersion);
   const deps: Deps = {
     config,
-    database: timedDatabase(createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint }), metrics),
+    database: timedDatabase(createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint, timeoutMs: config.databaseTimeoutMs }), metrics),
     clock: systemClock,
     logger,
     metrics,

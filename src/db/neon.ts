@@ -1,4 +1,4 @@
-import { neon, neonConfig } from '@neondatabase/serverless';
+import { neon, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/neon-http';
 import { rowsOf, type Database, type Db } from './client.js';
@@ -7,6 +7,36 @@ import * as schema from './schema.js';
 export interface NeonOptions {
   /** A local Neon-compatible SQL-over-HTTP endpoint (dev and tests). Unset in production. */
   localEndpoint?: string | undefined;
+  /**
+   * Bound on one query or batch, ms (DATABASE_TIMEOUT_MS): each HTTP request carries its own
+   * AbortSignal.timeout. Unset: no bound. Neon's proxy cancels the running query when the client
+   * disconnects, so an aborted batch never commits.
+   */
+  timeoutMs?: number | undefined;
+}
+
+type NeonClient = NeonQueryFunction<boolean, boolean>;
+
+/**
+ * The neon() function with a fresh AbortSignal on every request. neon()'s own `fetchOptions`
+ * are fixed at creation (one signal would expire once, for good), so the signal is added per
+ * call to the two entry points drizzle's neon-http session uses: `query` for single
+ * statements and `transaction` for `db.batch` (which sends one POST; the per-statement
+ * options of a batch are not used for its fetch).
+ */
+function withTimeouts(client: NeonClient, timeoutMs: number): NeonClient {
+  const signal = () => ({ signal: AbortSignal.timeout(timeoutMs) });
+  const bounded = Object.assign(
+    (strings: TemplateStringsArray, ...values: unknown[]) => client(strings, ...values),
+    client,
+    {
+      query: ((text, params, opts) =>
+        client.query(text, params, { ...opts, fetchOptions: { ...opts?.fetchOptions, ...signal() } })) as NeonClient['query'],
+      transaction: ((queries, opts) =>
+        client.transaction(queries as never, { ...opts, fetchOptions: { ...opts?.fetchOptions, ...signal() } })) as NeonClient['transaction'],
+    },
+  );
+  return bounded as unknown as NeonClient;
 }
 
 /**
@@ -18,8 +48,9 @@ export function createNeonDatabase(url: string, opts: NeonOptions = {}): Databas
     // The driver reads this global at query time; it derives https://api.<host>/sql otherwise.
     neonConfig.fetchEndpoint = opts.localEndpoint;
   }
-  const client = neon(url);
-  const db = drizzle({ client, schema }) as unknown as Db & {
+  const client: NeonClient = neon(url);
+  const bounded = opts.timeoutMs === undefined ? client : withTimeouts(client, opts.timeoutMs);
+  const db = drizzle({ client: bounded, schema }) as unknown as Db & {
     batch: (q: readonly unknown[]) => Promise<unknown>;
   };
   return {

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { verifyAccessToken } from '../auth/tokens.js';
+import { classifyDatabaseError, databaseFaultProblem } from '../db/errors.js';
 import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ApiError, PROBLEM_CONTENT_TYPE, asApiError, problemOf } from '../errors.js';
@@ -132,6 +133,14 @@ export function errorHandler(err: Error, c: Context<AppEnv>): Response {
   if (known && (err instanceof ApiError || known.status < 500)) {
     if (known.status >= 500) (c.get('logger') ?? console).warn('request failed', { code: known.code, detail: known.message });
     return problemResponse(c, known);
+  }
+  // The database failing (503) or refusing a value the schemas let through (422) is a known
+  // fault, logged as a warning with its SQLSTATE or cause, never as an unhandled error.
+  const fault = classifyDatabaseError(err);
+  if (fault) {
+    const what = fault.kind === 'unavailable' ? 'database unavailable' : 'database refused a value';
+    (c.get('logger') ?? console).warn(what, { reason: fault.reason, cause: fault.message, path: new URL(c.req.url).pathname });
+    return problemResponse(c, databaseFaultProblem(fault));
   }
   if (err instanceof HTTPException) {
     const translated = translateHttpException(err);

@@ -133,13 +133,14 @@ describe('logs', () => {
     expect(metrics.count('http_request', { route: '/v1/coverage', status: 500 })).toBe(1);
   });
 
-  it('a registration that hits a dead database logs the failed SQL, never the password hash or the email bound to it', async () => {
+  it('a registration that hits a dead database is a 503 logged as a warning with its cause, never the password hash or the email bound to it', async () => {
     const dead = await createTestApp({ database: createPostgresDatabase('postgres://nobody@127.0.0.1:1/none') });
     const email = uniqueEmail('dead-db');
     const password = 'Dead-Database-Password-42';
-    expectProblem(await dead.api.post('/v1/auth/register', { email, password }), 500, 'internal_error');
-    const crash = dead.logger.entries.find((e) => e.msg === 'unhandled error');
-    expect(crash).toMatchObject({ error: { message: expect.stringMatching(/^Failed query: [\s\S]*\nparams: \[redacted\]$/) } });
+    expectProblem(await dead.api.post('/v1/auth/register', { email, password }), 503, 'database_unavailable');
+    expect(dead.logger.entries.find((e) => e.msg === 'unhandled error')).toBeUndefined();
+    const warned = dead.logger.entries.find((e) => e.msg === 'database unavailable');
+    expect(warned).toMatchObject({ level: 'warn', reason: 'ECONNREFUSED', cause: expect.stringContaining('ECONNREFUSED') });
     const lines = dead.logger.entries.map((e) => JSON.stringify(e)).join('\n');
     for (const secret of [password, '$argon2id$', email]) expect(lines).not.toContain(secret);
     await dead.close();

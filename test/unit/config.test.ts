@@ -65,6 +65,14 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...prodSecrets, NEON_LOCAL_ENDPOINT: 'http://127.0.0.1:4444/sql' })[0]).toMatch(/^NEON_LOCAL_ENDPOINT:/);
   });
 
+  it('DATABASE_TIMEOUT_MS: 5000 ms by default, an integer between 100 and 60000', () => {
+    expect(loadConfig({}).databaseTimeoutMs).toBe(5000);
+    expect(loadConfig({ DATABASE_TIMEOUT_MS: '1500' }).databaseTimeoutMs).toBe(1500);
+    for (const bad of ['50', '60001', '2.5', 'soon']) {
+      expect(problemsOf({ DATABASE_TIMEOUT_MS: bad })).toEqual(['DATABASE_TIMEOUT_MS: must be an integer between 100 and 60000']);
+    }
+  });
+
   it('tells placeholders from real secrets', () => {
     expect(isPlaceholder('your_jwt_secret_key')).toBe(true);
     expect(isPlaceholder('CHANGEME')).toBe(true);

@@ -1,0 +1,115 @@
+/**
+ * Database faults on the Node server (node-postgres), as a real child process against a
+ * private PostgreSQL cluster this suite owns: idle backends terminated, the cluster stopped
+ * under load, the cluster frozen, and a write killed in flight. The server must stay up,
+ * answer 503 `database_unavailable` within its timeout, and serve again without a restart.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createPostgresDatabase } from '../../src/node.js';
+import { prepare } from '../setup/databases.js';
+import {
+  ANSWER_BOUND_MS,
+  FAULT_TIMEOUT_MS,
+  describeFaults,
+  eventually,
+  expectDatabaseUnavailable,
+  registerCustomer,
+  spawnNodeServer,
+  timed,
+  writeKilledInFlight,
+  type NodeServerProcess,
+} from '../support/faults.js';
+import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
+
+describeFaults('database faults: Node server on node-postgres', () => {
+  let cluster: PrivateCluster | undefined;
+  let server: NodeServerProcess | undefined;
+  let customer: { email: string; token: string };
+
+  beforeAll(async () => {
+    cluster = await startPrivateCluster();
+    const admin = new pg.Client({ connectionString: cluster.url() });
+    await admin.connect();
+    await admin.query('CREATE DATABASE laundry');
+    await admin.end();
+    const database = createPostgresDatabase(cluster.url('laundry'), { max: 1 });
+    try {
+      await prepare(database);
+    } finally {
+      await database.close();
+    }
+    server = await spawnNodeServer({ DATABASE_URL: cluster.url('laundry'), DATABASE_TIMEOUT_MS: String(FAULT_TIMEOUT_MS), LOG_LEVEL: 'warn' });
+    customer = await registerCustomer(server.api, 'faults');
+  }, 180_000);
+
+  afterAll(async () => {
+    try {
+      await server?.stop();
+    } finally {
+      cluster?.destroy(); // thaws and stops even when a case failed half-way
+    }
+  });
+
+  const orders = () => server!.api.get('/v1/orders', { token: customer.token });
+  const serving = async () => (await orders()).status === 200;
+
+  it('(a) terminating idle backends: the process lives and the next request succeeds', async () => {
+    // Several requests at once leave several idle clients in the pool.
+    const warm = await Promise.all(Array.from({ length: 4 }, orders));
+    expect(warm.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(await cluster!.terminateBackends('laundry')).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 500)); // the pool's idle clients see the error now
+    expect(server!.alive()).toBe(true);
+    expect((await orders()).status).toBe(200);
+    expect(server!.output()).toMatch(/database connection error/);
+  });
+
+  it('(b) cluster stopped under requests: 503 database_unavailable within the timeout, /readyz 503, alive; started again: 200 without a restart', async () => {
+    const inFlight = Promise.all(Array.from({ length: 5 }, orders));
+    cluster!.stop();
+    for (const res of await inFlight) {
+      if (res.status !== 200) expectDatabaseUnavailable(res); // finished before the stop, or 503: never 500, never a hang
+    }
+    const { value: down, ms } = await timed(orders);
+    expectDatabaseUnavailable(down);
+    expect(ms).toBeLessThan(ANSWER_BOUND_MS);
+    console.info(`faults (node, stopped): 503 after ${Math.round(ms)} ms`);
+    const write = await server!.api.post('/v1/auth/register', { email: 'while-down@example.test', password: 'fault suite password' });
+    expectDatabaseUnavailable(write);
+    expect((await server!.api.get('/readyz')).status).toBe(503);
+    expect(server!.alive()).toBe(true);
+    expect(server!.output()).not.toMatch(/unhandled error/);
+
+    await cluster!.start();
+    expect(await eventually(serving)).toBe(true);
+    expect((await server!.api.get('/readyz')).status).toBe(200);
+    expect(server!.alive()).toBe(true);
+  }, 90_000);
+
+  it('(c) cluster frozen longer than the timeout: 503 within the bound; thawed: recovery', async () => {
+    expect((await orders()).status).toBe(200);
+    cluster!.freeze();
+    try {
+      const { value, ms } = await timed(orders);
+      expectDatabaseUnavailable(value);
+      expect(ms).toBeLessThan(ANSWER_BOUND_MS);
+      expect((await server!.api.get('/readyz')).status).toBe(503);
+      // Held longer than the timeout: a second request still gets its answer in time.
+      const again = await timed(orders);
+      expectDatabaseUnavailable(again.value);
+      expect(again.ms).toBeLessThan(ANSWER_BOUND_MS);
+      console.info(`faults (node, frozen): 503 after ${Math.round(ms)} ms, then ${Math.round(again.ms)} ms`);
+    } finally {
+      cluster!.thaw();
+    }
+    expect(await eventually(serving)).toBe(true);
+    expect(server!.alive()).toBe(true);
+  }, 90_000);
+
+  it('(d) a write killed in flight: after the restart each account exists whole (user and refresh token) or not at all', async () => {
+    await writeKilledInFlight(server!.api, cluster!, 'node');
+    expect(await eventually(serving)).toBe(true);
+    expect(server!.alive()).toBe(true);
+  }, 90_000);
+});
