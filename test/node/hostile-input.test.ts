@@ -1,0 +1,512 @@
+/**
+ * Hostile input over every operation in /openapi.json (issue 11). The cases come from the
+ * document itself: every string field gets a NUL and an unpaired surrogate, every date or
+ * date-time the far ends of the calendar, every cursor garbage, every integer a value beyond
+ * int4. Nothing may answer 5xx; every 4xx is problem+json with a `code`; and the mutated field
+ * is named in a 422 `validation_failed`. Each operation first gets a baseline request that
+ * passes validation, so a case proves the field's own rule and not some other refusal. A new
+ * operation the generator cannot build a baseline for fails the first test: no silent skips.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INT4_MAX } from '../../src/http/schemas.js';
+import type { ApiResponse } from '../support/client.js';
+import { uniqueEmail } from '../support/client.js';
+import { actor, address, slot, uniquePrefix, zone, type Actor } from '../support/fixtures.js';
+import { createTestApp, type TestApp } from '../support/node-app.js';
+import {
+  bodyField,
+  getAt,
+  isDateLike,
+  leaves,
+  operations,
+  resolve,
+  sample,
+  setAt,
+  type Operation,
+  type Schema,
+} from '../support/openapi-walk.js';
+
+const CALENDAR_EDGES = [
+  '0000-01-01',
+  '9999-12-31T20:00:00Z',
+  '+275760-09-13T00:00:00Z',
+  '-271821-04-20T00:00:00Z',
+  '1999-12-31',
+  '1999-12-31T23:59:59Z',
+  '2101-01-01',
+  '2101-01-01T00:00:00Z',
+  '2100-12-31T23:00:00-05:00',
+  '2026-02-30',
+  '2026-02-30T09:00:00Z',
+];
+
+const b64url = (s: string) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const UUID = '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10';
+const CURSOR_GARBAGE = [
+  b64url('2026-01-01T00:00:00.000Z|not-a-uuid'),
+  b64url('2026-01-01T00:00:00.000Z|------------------------------------'),
+  b64url(`+275760-09-13T00:00:00.000Z|${UUID}`),
+  b64url(`9999-12-31T23:59:59.999Z|${UUID}`),
+  b64url(`0000-01-01T00:00:00.000Z|${UUID}`),
+  b64url(`2026-01-01T00:00:00.000Z|${UUID}|extra`),
+  b64url(`2026-01-01T00:00:00.000Z|${UUID}\u0000`),
+  b64url('pickup|2026-01-01T00:00:00.000000Z|not-a-uuid'),
+  b64url(`pickup|9999-12-31T23:59:59.999999Z|${UUID}`),
+  b64url(`pickup|2026-01-01T00:00:00.000000Z|${UUID}|x`),
+  `${b64url(`2026-01-01T00:00:00.000Z|${UUID}`)}==`,
+  '!!!!',
+  'not base64 at all',
+  '',
+  'A'.repeat(10_000),
+];
+const HUGE_INTEGERS = [2 ** 31, -(2 ** 31) - 1, 2 ** 53 + 2, 1e300];
+
+interface Fixtures {
+  customer: Actor;
+  admin: Actor;
+  password: string;
+  refreshToken: string;
+  zone: { id: string; postcode: string };
+  slotId: string;
+  addressId: string;
+  spareAddressId: string;
+  orderId: string;
+  cancellableOrderId: string;
+  serviceId: string;
+  addOnId: string;
+  washFold: { id: string; addOnId: string };
+  pickupSlotId: string;
+  deliverySlotId: string;
+}
+
+interface Baseline {
+  token?: string;
+  pathParams: Record<string, string>;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+let t: TestApp;
+let doc: Schema;
+let f: Fixtures;
+
+/** Hand-written bodies where JSON Schema cannot say what passes (refinements, uniqueness, real ids). */
+function bodyFixture(key: string): unknown {
+  const n = crypto.randomUUID().slice(0, 8);
+  const bodies: Record<string, () => unknown> = {
+    'POST /v1/auth/register': () => ({ email: uniqueEmail('hostile'), password: 'a long enough password', name: 'Ada' }),
+    'POST /v1/auth/login': () => ({ email: f.customer.email, password: f.password }),
+    'POST /v1/auth/refresh': () => ({ refreshToken: f.refreshToken }),
+    'POST /v1/auth/logout': () => ({ refreshToken: 'x'.repeat(40) }),
+    'POST /v1/admin/services': () => ({ slug: `svc-${n}`, name: 'Hostile', pricingModel: 'per_item', unitPrice: 100, turnaroundHours: 48 }),
+    'PATCH /v1/admin/services/{id}': () => ({ name: 'Hostile renamed', description: 'Edited' }),
+    'POST /v1/admin/services/{id}/add-ons': () => ({ slug: `addon-${n}`, name: 'Extra', price: 100 }),
+    'PATCH /v1/admin/add-ons/{id}': () => ({ name: 'Extra renamed' }),
+    'POST /v1/addresses': () => ({ line1: '1 Test Street', city: 'Testville', postcode: f.zone.postcode }),
+    'PATCH /v1/addresses/{id}': () => ({ label: 'Work' }),
+    'POST /v1/admin/zones': () => ({
+      name: `Zone ${n}`,
+      postcodePrefixes: [uniquePrefix()],
+      timeZone: 'Europe/London',
+      deliveryFee: 0,
+      minimumOrder: 0,
+      freeDeliveryFrom: null,
+    }),
+    'PATCH /v1/admin/zones/{id}': () => ({ name: `Zone ${n}` }),
+    'POST /v1/admin/zones/{id}/slots': () => ({ kind: 'pickup', startsAt: '2030-01-07T09:00:00Z', endsAt: '2030-01-07T11:00:00Z', capacity: 5 }),
+    'POST /v1/admin/zones/{id}/slots/generate': () => ({
+      cutoffMinutes: 60,
+      windows: [{ weekday: 1, start: '09:00', end: '11:00', kind: 'delivery', capacity: 5 }],
+      from: '2030-01-07',
+      to: '2030-01-13',
+    }),
+    'PATCH /v1/admin/slots/{id}': () => ({ capacity: 20 }),
+    'POST /v1/admin/zones/{id}/closures': () => ({ date: '2030-12-25', reason: 'Holiday' }),
+    'POST /v1/orders': () => ({
+      items: [{ serviceId: f.washFold.id, estimatedWeightGrams: 6000, addOnIds: [f.washFold.addOnId] }],
+      addressId: f.addressId,
+      pickupSlotId: f.pickupSlotId,
+      deliverySlotId: f.deliverySlotId,
+      paymentMethod: 'on_delivery',
+      notes: 'Ring twice',
+    }),
+    'POST /v1/orders/{id}/cancel': () => ({ reason: 'Changed my mind' }),
+    'POST /v1/staff/orders/{id}/transitions': () => ({ to: 'picked_up', bagCount: 2, note: 'Two bags' }),
+    'POST /v1/staff/orders/{id}/weigh-in': () => ({ weightGrams: 5000, note: 'Weighed' }),
+    'POST /v1/staff/orders/{id}/refunds': () => ({ amount: 100, reason: 'Stain on a shirt' }),
+    'POST /v1/staff/orders/{id}/payments': () => ({ method: 'cash', amount: 100 }),
+  };
+  return bodies[key]?.();
+}
+
+const QUERY_FIXTURES: Record<string, () => Record<string, string>> = {
+  'GET /v1/coverage': () => ({ postcode: f.zone.postcode }),
+  'GET /v1/slots': () => ({ postcode: f.zone.postcode, kind: 'pickup' }),
+};
+
+/** Which fixture a path `{id}` names, by the collection it follows. */
+function pathId(o: Operation, segment: string): string {
+  const ids: Record<string, string> = {
+    services: f.serviceId,
+    'add-ons': f.addOnId,
+    addresses: o.method === 'DELETE' ? f.spareAddressId : f.addressId,
+    zones: f.zone.id,
+    slots: f.slotId,
+    orders: o.key.endsWith('/cancel') ? f.cancellableOrderId : f.orderId,
+  };
+  const id = ids[segment];
+  if (!id) throw new Error(`${o.key}: no fixture id for a {id} after /${segment}/ — add one to pathId()`);
+  return id;
+}
+
+function baseline(o: Operation): Baseline {
+  const secured = (o.op.security ?? []).length > 0;
+  const staffOrAdmin = o.path.startsWith('/v1/admin/') || o.path.startsWith('/v1/staff/');
+  const pathParams: Record<string, string> = {};
+  const query: Record<string, string> = { ...QUERY_FIXTURES[o.key]?.() };
+  const headers: Record<string, string> = {};
+  for (const p of o.parameters) {
+    if (p.in === 'path') {
+      const segments = o.path.split('/');
+      const before = segments[segments.indexOf(`{${p.name}}`) - 1]!;
+      pathParams[p.name] = p.name === 'id' ? pathId(o, before) : String(sample(doc, p.schema));
+    } else if (p.in === 'header') {
+      headers[p.name] = p.name === 'idempotency-key' ? `hostile-${crypto.randomUUID()}` : String(sample(doc, p.schema));
+    } else if (p.required && query[p.name] === undefined) {
+      query[p.name] = String(sample(doc, p.schema));
+    }
+  }
+  const body = o.body ? (bodyFixture(o.key) ?? sample(doc, o.body)) : undefined;
+  return { ...(secured ? { token: staffOrAdmin ? f.admin.token : f.customer.token } : {}), pathParams, query, headers, body };
+}
+
+interface Mutation {
+  pathParams?: Record<string, string>;
+  /** Raw (already encoded) query values, to send bytes encodeURIComponent refuses. */
+  rawQuery?: Record<string, string>;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** encodeURIComponent, except that a lone surrogate (which it refuses) goes as its invalid UTF-8 bytes. */
+function encodePathSegment(value: string): string {
+  return value
+    .split(/([\uD800-\uDFFF])/u)
+    .map((part, i) => (i % 2 === 1 ? '%ED%A0%80' : encodeURIComponent(part)))
+    .join('');
+}
+
+function send(o: Operation, b: Baseline, m: Mutation = {}): Promise<ApiResponse> {
+  const params = { ...b.pathParams, ...m.pathParams };
+  let url = o.path.replace(/\{(\w+)\}/g, (_, name: string) => encodePathSegment(params[name] ?? ''));
+  const query = Object.entries({ ...b.query, ...m.query }).map(([k, v]) => `${k}=${encodeURIComponent(v)}`);
+  query.push(...Object.entries(m.rawQuery ?? {}).map(([k, v]) => `${k}=${v}`));
+  if (query.length) url += `?${query.join('&')}`;
+  const body = 'body' in m ? m.body : b.body;
+  return t.api.send(o.method, url, body, { ...(b.token ? { token: b.token } : {}), headers: { ...b.headers, ...m.headers } });
+}
+
+/** What every answer must be: no 5xx, and a 4xx is problem+json with a code. Returns the failure, if any. */
+function badAnswer(res: ApiResponse): string | undefined {
+  if (res.status >= 500) return `${res.status} ${res.text.slice(0, 200)}`;
+  if (res.status >= 400) {
+    if (!res.headers.get('content-type')?.includes('application/problem+json')) return `${res.status} without problem+json`;
+    if (typeof res.body?.code !== 'string') return `${res.status} without a code`;
+  }
+  return undefined;
+}
+
+/** The answer must be 422 validation_failed naming `field`. Returns the failure, if any. */
+function notRejected(res: ApiResponse, field: string): string | undefined {
+  const bad = badAnswer(res);
+  if (bad) return bad;
+  const fields: string[] = (res.body?.errors ?? []).map((e: { field: string }) => e.field);
+  if (res.status !== 422 || res.body.code !== 'validation_failed' || !fields.includes(field)) {
+    return `${res.status} ${res.body?.code ?? ''} errors=${JSON.stringify(fields)} (wanted 422 validation_failed on ${field})`;
+  }
+  return undefined;
+}
+
+/** One case per field the document declares, sent on top of the operation's baseline. */
+interface FieldCase {
+  o: Operation;
+  b: Baseline;
+  field: string;
+  schema: Schema;
+  with(value: unknown): Mutation;
+  /** Header values cannot carry NUL or lone surrogates (the Fetch API refuses them). */
+  header: boolean;
+  location: 'path' | 'query' | 'header' | 'body';
+}
+
+function fieldCases(): FieldCase[] {
+  const out: FieldCase[] = [];
+  for (const o of operations(doc)) {
+    const b = baseline(o);
+    for (const p of o.parameters) {
+      const schema = resolve(doc, p.schema);
+      const field = p.in === 'path' ? `param.${p.name}` : `${p.in}.${p.name}`;
+      const withValue = (v: unknown): Mutation =>
+        p.in === 'path' ? { pathParams: { [p.name]: String(v) } } : p.in === 'query' ? { query: { [p.name]: String(v) } } : { headers: { [p.name]: String(v) } };
+      out.push({ o, b, field, schema, with: withValue, header: p.in === 'header', location: p.in });
+    }
+    if (o.body) {
+      const bodySchema = o.body;
+      for (const leaf of leaves(doc, bodySchema)) {
+        out.push({
+          o,
+          b,
+          field: bodyField(leaf.path),
+          schema: leaf.schema,
+          with: (v) => ({ body: setAt(doc, bodySchema, b.body, leaf.path, v) }),
+          header: false,
+          location: 'body',
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** A plausible string for the field to carry the hostile character in. */
+function stringBase(c: FieldCase): string {
+  const current = c.location === 'body' ? getAt(c.b.body, c.field.split('.').slice(1).map((k) => (/^\d+$/.test(k) ? Number(k) : k))) : undefined;
+  if (typeof current === 'string') return current;
+  const s = sample(doc, c.schema);
+  return typeof s === 'string' ? s : 'x';
+}
+
+beforeAll(async () => {
+  t = await createTestApp();
+  doc = (await t.api.get('/openapi.json')).body;
+
+  const password = 'fixture password';
+  const email = uniqueEmail('hostile');
+  const reg = await t.api.post('/v1/auth/register', { email, password });
+  expect(reg.status, reg.text).toBe(201);
+  const customer = { email, userId: reg.body.user.id, token: reg.body.accessToken };
+  const admin = await actor(t, 'admin');
+  const z = await zone(t);
+  const pickup = await slot(t, z.id, 'pickup', { startsInHours: 24 });
+  const delivery = await slot(t, z.id, 'delivery', { startsInHours: 24 + 2 + 48 + 4 });
+  const addressId = await address(t, customer.userId, z.postcode);
+  const spareAddressId = await address(t, customer.userId, z.postcode);
+  const services = (await t.api.get('/v1/services')).body.data;
+  const washFold = services.find((s: { slug: string }) => s.slug === 'wash-and-fold');
+  const svc = await t.api.post(
+    '/v1/admin/services',
+    { slug: `hostile-${crypto.randomUUID().slice(0, 8)}`, name: 'Hostile', pricingModel: 'per_item', unitPrice: 100, turnaroundHours: 48, addOns: [{ slug: 'extra', name: 'Extra', price: 50 }] },
+    { token: admin.token },
+  );
+  expect(svc.status, svc.text).toBe(201);
+  f = {
+    customer,
+    admin,
+    password,
+    refreshToken: reg.body.refreshToken,
+    zone: z,
+    slotId: pickup.id,
+    addressId,
+    spareAddressId,
+    orderId: '',
+    cancellableOrderId: '',
+    serviceId: svc.body.id,
+    addOnId: svc.body.addOns[0].id,
+    washFold: { id: washFold.id, addOnId: washFold.addOns[0].id },
+    pickupSlotId: pickup.id,
+    deliverySlotId: delivery.id,
+  };
+  const place = async () => {
+    const res = await t.api.post('/v1/orders', bodyFixture('POST /v1/orders'), {
+      token: customer.token,
+      headers: { 'idempotency-key': `hostile-${crypto.randomUUID()}` },
+    });
+    expect(res.status, res.text).toBe(201);
+    return res.body.id as string;
+  };
+  f.orderId = await place();
+  f.cancellableOrderId = await place();
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('hostile input over every operation in /openapi.json', () => {
+  it('every operation has a baseline request that passes authentication and validation', async () => {
+    const failures: string[] = [];
+    const ops = operations(doc);
+    expect(ops.length).toBeGreaterThan(40);
+    for (const o of ops) {
+      let res: ApiResponse;
+      try {
+        res = await send(o, baseline(o));
+      } catch (error) {
+        failures.push(`${o.key}: cannot build a request: ${(error as Error).message}`);
+        continue;
+      }
+      const bad = badAnswer(res);
+      if (bad) failures.push(`${o.key}: ${bad}`);
+      else if ([401, 403, 404].includes(res.status) && ['auth_required', 'invalid_token', 'forbidden', 'route_not_found'].includes(res.body?.code)) {
+        failures.push(`${o.key}: baseline refused before the handler: ${res.status} ${res.body.code}`);
+      } else if (res.body?.code === 'validation_failed') {
+        failures.push(`${o.key}: baseline does not validate (add a fixture): ${res.text.slice(0, 300)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a NUL in any string field is 422 validation_failed naming that field', async () => {
+    const failures: string[] = [];
+    let cases = 0;
+    for (const c of fieldCases()) {
+      if (c.schema.type !== 'string') continue;
+      cases++;
+      const base = stringBase(c);
+      if (c.header) {
+        // Fetch refuses NUL in a header value, so the nearest hostile header: latin-1 and oversized.
+        for (const v of [`${base}\u00ff`, 'k'.repeat(5000)]) {
+          const bad = badAnswer(await send(c.o, c.b, c.with(v)));
+          if (bad) failures.push(`${c.o.key} ${c.field}=${v.slice(0, 20)}…: ${bad}`);
+        }
+        continue;
+      }
+      for (const v of [`${base}\u0000`, `\u0000${base}`]) {
+        const why = notRejected(await send(c.o, c.b, c.with(v)), c.field);
+        if (why) failures.push(`${c.o.key} ${c.field}: ${why}`);
+      }
+    }
+    expect(cases).toBeGreaterThan(50);
+    expect(failures).toEqual([]);
+  });
+
+  it('an unpaired UTF-16 surrogate in any string field is refused, never stored or a 5xx', async () => {
+    const failures: string[] = [];
+    for (const c of fieldCases()) {
+      if (c.schema.type !== 'string' || c.header) continue;
+      const base = stringBase(c);
+      if (c.location === 'body') {
+        for (const v of [`${base}\ud800`, `\udfff${base}`]) {
+          const why = notRejected(await send(c.o, c.b, c.with(v)), c.field);
+          if (why) failures.push(`${c.o.key} ${c.field}: ${why}`);
+        }
+      } else {
+        // A URL cannot carry a lone surrogate: its UTF-8 spelling (%ED%A0%80) is invalid UTF-8.
+        const raw = `${encodeURIComponent(base)}%ED%A0%80`;
+        const m: Mutation = c.location === 'query' ? { rawQuery: { [c.field.slice('query.'.length)]: raw } } : c.with(`${base}\ud800`);
+        if (c.location === 'query') {
+          const name = c.field.slice('query.'.length);
+          const { [name]: _dropped, ...rest } = c.b.query;
+          const res = await send(c.o, { ...c.b, query: rest }, m);
+          const bad = badAnswer(res);
+          if (bad || res.status < 400) failures.push(`${c.o.key} ${c.field}: ${bad ?? `accepted with ${res.status}`}`);
+        } else {
+          const why = notRejected(await send(c.o, c.b, m), c.field);
+          if (why) failures.push(`${c.o.key} ${c.field}: ${why}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('every date and date-time field refuses the far ends of the calendar with 422 naming it', async () => {
+    const failures: string[] = [];
+    let fields = 0;
+    for (const c of fieldCases()) {
+      // By format, or by an example that looks like one (so a field that forgot its format is still probed).
+      if (!isDateLike(c.schema) && !/^\d{4}-\d{2}-\d{2}/.test(String(c.schema.example ?? ''))) continue;
+      fields++;
+      for (const v of CALENDAR_EDGES) {
+        const why = notRejected(await send(c.o, c.b, c.with(v)), c.field);
+        if (why) failures.push(`${c.o.key} ${c.field}=${v}: ${why}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    // slots from/to, admin slots from/to, staff date, slot startsAt/endsAt, generate from/to, closure date (body, path)
+    expect(fields).toBeGreaterThanOrEqual(11);
+  });
+
+  it('every cursor refuses garbage with 422 validation_failed on query.cursor', async () => {
+    const failures: string[] = [];
+    let cursors = 0;
+    for (const c of fieldCases()) {
+      if (c.field !== 'query.cursor') continue;
+      cursors++;
+      for (const v of CURSOR_GARBAGE) {
+        const why = notRejected(await send(c.o, c.b, c.with(v)), c.field);
+        if (why) failures.push(`${c.o.key} cursor=${v.slice(0, 40)}: ${why}`);
+      }
+    }
+    expect(cursors).toBe(2); // GET /v1/orders and GET /v1/staff/orders
+    expect(failures).toEqual([]);
+  });
+
+  it('every integer field refuses values beyond PostgreSQL integer with 422 naming it', async () => {
+    const failures: string[] = [];
+    for (const c of fieldCases()) {
+      if (c.schema.type !== 'integer') continue;
+      for (const v of HUGE_INTEGERS) {
+        const why = notRejected(await send(c.o, c.b, c.with(v)), c.field);
+        if (why) failures.push(`${c.o.key} ${c.field}=${v}: ${why}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a path id that is not a UUID is 404 or 422, never 5xx', async () => {
+    const failures: string[] = [];
+    for (const c of fieldCases()) {
+      if (c.location !== 'path') continue;
+      for (const v of ['not-a-uuid', '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a1', '------------------------------------', "1' OR '1'='1", 'a'.repeat(2000)]) {
+        const res = await send(c.o, c.b, c.with(v));
+        const bad = badAnswer(res);
+        if (bad || ![404, 422].includes(res.status)) failures.push(`${c.o.key} ${c.field}=${v.slice(0, 20)}: ${bad ?? res.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('the document bounds every request field: strings, arrays and integers', () => {
+    const failures: string[] = [];
+    for (const o of operations(doc)) {
+      const fields = [
+        ...o.parameters.map((p) => ({ field: `${p.in}.${p.name}`, schema: resolve(doc, p.schema) })),
+        ...(o.body ? leaves(doc, o.body).map((l) => ({ field: bodyField(l.path), schema: l.schema })) : []),
+      ];
+      for (const { field, schema: s } of fields) {
+        const where = `${o.key} ${field}`;
+        if (s.type === 'string' && s.maxLength === undefined && !s.enum && s.format !== 'uuid') failures.push(`${where}: string without maxLength`);
+        if (s.type === 'array' && s.maxItems === undefined) failures.push(`${where}: array without maxItems`);
+        if (s.type === 'integer' && !(s.maximum <= INT4_MAX && s.minimum >= -INT4_MAX - 1)) failures.push(`${where}: integer not within int4`);
+        if (s.type === 'number') failures.push(`${where}: non-integer number (money and weights are integers)`);
+        if (s.type === 'object' || s.type === undefined) failures.push(`${where}: free-form value ${JSON.stringify(s).slice(0, 80)}`);
+        const example = typeof s.example === 'string' ? s.example : '';
+        if (/^\d{4}-\d{2}-\d{2}/.test(example) && !isDateLike(s)) failures.push(`${where}: a date example without format date/date-time`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('the generator probes a NUL where the issue saw 500s', () => {
+    // Guards the generator itself: if walking the document broke, the tests above would pass vacuously.
+    const probed = new Set(fieldCases().filter((c) => c.schema.type === 'string').map((c) => `${c.o.key} ${c.field}`));
+    for (const expected of [
+      'POST /v1/auth/register body.name',
+      'POST /v1/addresses body.line1',
+      'POST /v1/orders body.notes',
+      'POST /v1/orders/{id}/cancel body.reason',
+      'POST /v1/staff/orders/{id}/transitions body.note',
+      'POST /v1/admin/services body.description',
+      'POST /v1/admin/services body.addOns.0.name',
+      'POST /v1/admin/zones body.postcodePrefixes.0',
+      'GET /v1/orders query.cursor',
+      'GET /v1/slots query.from',
+      'GET /v1/staff/orders query.date',
+      'DELETE /v1/admin/zones/{id}/closures/{date} param.date',
+    ]) {
+      expect(probed, expected).toContain(expected);
+    }
+  });
+});
