@@ -489,6 +489,22 @@ describe('hostile input over every operation in /openapi.json', () => {
     expect(failures).toEqual([]);
   });
 
+  it('a cursor carries microseconds: two orders in the same millisecond are both listed, once', async () => {
+    // Listing order is (created_at DESC, id DESC); a millisecond cursor skipped the older one.
+    await t.sql(`UPDATE orders SET created_at = '2026-01-01T00:00:00.123789Z' WHERE id = $1`, [f.orderId]);
+    await t.sql(`UPDATE orders SET created_at = '2026-01-01T00:00:00.123456Z' WHERE id = $1`, [f.cancellableOrderId]);
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 5; page++) {
+      const res = await t.api.get(`/v1/orders?limit=1${cursor}`, { token: f.customer.token });
+      expect(res.status, res.text).toBe(200);
+      seen.push(...res.body.data.map((o: { id: string }) => o.id));
+      if (!res.body.nextCursor) break;
+      cursor = `&cursor=${res.body.nextCursor}`;
+    }
+    expect(seen).toEqual([f.orderId, f.cancellableOrderId]);
+  });
+
   it('the generator probes a NUL where the issue saw 500s', () => {
     // Guards the generator itself: if walking the document broke, the tests above would pass vacuously.
     const probed = new Set(fieldCases().filter((c) => c.schema.type === 'string').map((c) => `${c.o.key} ${c.field}`));
