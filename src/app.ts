@@ -72,7 +72,9 @@ export function createApp(deps: Deps) {
       title: API_TITLE,
       version: API_VERSION,
       description:
-        'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC.',
+        'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC.\n\n' +
+        'Input rules (422 `validation_failed`, the field named in `errors`): text never contains NUL (U+0000) or an unpaired UTF-16 surrogate; ' +
+        'instants are ISO 8601 with an offset and dates YYYY-MM-DD, both in years 2000–2100; a `cursor` is only ever a `nextCursor` the list returned.',
     },
     servers: [{ url: '/' }],
   });

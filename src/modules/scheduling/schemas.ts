@@ -106,6 +106,7 @@ export const SlotsQuery = z.object({
   from: DateTime.optional().openapi({ param: { name: 'from', in: 'query' }, description: 'Default: now.' }),
   to: DateTime.optional().openapi({
     param: { name: 'to', in: 'query' },
+    example: '2026-04-10T09:00:00Z',
     description: 'Default: from + 14 days. At most 31 days after from.',
   }),
 });
