@@ -489,6 +489,19 @@ describe('hostile input over every operation in /openapi.json', () => {
     expect(failures).toEqual([]);
   });
 
+  it('an order whose total would overflow PostgreSQL integer is 422 amount_overflow, not 500', async () => {
+    // Each input is in bounds (price ≤ 10,000,000, quantity ≤ 1000); their product is not.
+    const svc = await t.api.post(
+      '/v1/admin/services',
+      { slug: `pricey-${crypto.randomUUID().slice(0, 8)}`, name: 'Pricey', pricingModel: 'per_item', unitPrice: 10_000_000, turnaroundHours: 48 },
+      { token: f.admin.token },
+    );
+    expect(svc.status, svc.text).toBe(201);
+    const body = { ...(bodyFixture('POST /v1/orders') as object), items: [{ serviceId: svc.body.id, quantity: 1000 }] };
+    const res = await t.api.post('/v1/orders', body, { token: f.customer.token, headers: { 'idempotency-key': `hostile-${crypto.randomUUID()}` } });
+    expect({ status: res.status, code: res.body?.code }).toEqual({ status: 422, code: 'amount_overflow' });
+  });
+
   it('a cursor carries microseconds: two orders in the same millisecond are both listed, once', async () => {
     // Listing order is (created_at DESC, id DESC); a millisecond cursor skipped the older one.
     await t.sql(`UPDATE orders SET created_at = '2026-01-01T00:00:00.123789Z' WHERE id = $1`, [f.orderId]);
