@@ -73,7 +73,9 @@ export function createApp(deps: Deps) {
       version: API_VERSION,
       description:
         'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC. ' +
-        'Any route that uses the database may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`.',
+        'Any route that uses the database may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`.\n\n' +
+        'Input rules (422 `validation_failed`, the field named in `errors`): text never contains NUL (U+0000) or an unpaired UTF-16 surrogate; ' +
+        'instants are ISO 8601 with an offset and dates YYYY-MM-DD, both in years 2000–2100; a `cursor` is only ever a `nextCursor` the list returned.',
     },
     servers: [{ url: '/' }],
   });

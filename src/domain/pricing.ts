@@ -237,6 +237,21 @@ export function priceOrder(
   };
 }
 
+/**
+ * The largest amount an order can be stored with: totals are PostgreSQL `integer` columns
+ * (int4, 2^31 - 1 minor units). priceOrder is exact up to 2^53; this is the storage bound.
+ */
+export const MAX_STORED_AMOUNT = 2_147_483_647;
+
+/** The breakdown, if every amount in it fits the order's columns; else 422 amount_overflow. */
+export function storableBreakdown(breakdown: PriceBreakdown): PriceBreakdown {
+  // Amounts are non-negative and the total is their sum, so bounding the total bounds them all.
+  if (breakdown.total > MAX_STORED_AMOUNT) {
+    throw new DomainError('amount_overflow', `The order total exceeds ${MAX_STORED_AMOUNT} minor units`, { what: 'total' });
+  }
+  return breakdown;
+}
+
 /** The order is ready only when its slowest line is, so the longest turnaround governs. */
 export function turnaroundHours(lines: ReadonlyArray<Pick<LineInput, 'service'>>, express: boolean): number {
   if (lines.length === 0) throw new DomainError('empty_order', 'An order needs at least one line');

@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { DomainError, type DomainErrorCode } from '../../src/domain/errors.js';
 import {
+  MAX_STORED_AMOUNT,
   priceOrder,
+  storableBreakdown,
   turnaroundHours,
   type LineInput,
   type PricedAddOn,
@@ -268,5 +270,13 @@ describe('turnaroundHours', () => {
 
   it('rejects a corrupt turnaround', () => {
     expectCode(() => turnaroundHours([items(1, { ...shirts, turnaroundHours: Number.NaN })], false), 'invalid_price_config');
+  });
+});
+
+describe('storableBreakdown', () => {
+  it('passes totals up to PostgreSQL integer and refuses larger ones as amount_overflow', () => {
+    const at = (unitPrice: number) => priceOrder([items(1, { ...shirts, unitPrice })], { express: false }, noFees);
+    expect(storableBreakdown(at(MAX_STORED_AMOUNT)).total).toBe(MAX_STORED_AMOUNT);
+    expectCode(() => storableBreakdown(at(MAX_STORED_AMOUNT + 1)), 'amount_overflow');
   });
 });

@@ -1,12 +1,13 @@
 import { z } from '@hono/zod-openapi';
+import { text } from '../../http/schemas.js';
 import { PostcodeBody } from '../scheduling/schemas.js';
 
 export { IdParam } from '../scheduling/schemas.js';
 
-const Label = z.string().trim().min(1).max(50).openapi({ example: 'Home' });
-const Line = z.string().trim().min(1).max(200);
-const City = z.string().trim().min(1).max(100).openapi({ example: 'London' });
-const Instructions = z.string().trim().min(1).max(500).openapi({ example: 'Ring twice; bags by the blue door.' });
+const Label = text({ min: 1, max: 50 }).openapi({ example: 'Home' });
+const Line = text({ min: 1, max: 200 });
+const City = text({ min: 1, max: 100 }).openapi({ example: 'London' });
+const Instructions = text({ min: 1, max: 500 }).openapi({ example: 'Ring twice; bags by the blue door.' });
 
 export const AddressSchema = z
   .object({

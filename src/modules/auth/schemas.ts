@@ -1,16 +1,13 @@
 import { z } from '@hono/zod-openapi';
+import { text } from '../../http/schemas.js';
 
-export const Email = z
-  .string()
-  .trim()
+export const Email = text({ max: 254 })
   .toLowerCase()
-  .max(254)
   .pipe(z.email({ message: 'must be a valid email address' }))
   .openapi({ example: 'ada@example.com' });
 
 /** NIST 800-63B: at least 8 characters, allow long passphrases, no composition rules. */
-export const NewPassword = z
-  .string()
+export const NewPassword = text({ max: 128, trim: false })
   .min(8, 'must be at least 8 characters')
   .max(128, 'must be at most 128 characters')
   .openapi({ example: 'correct horse battery staple' });
@@ -19,7 +16,7 @@ export const RegisterBody = z
   .object({
     email: Email,
     password: NewPassword,
-    name: z.string().trim().min(1).max(100).optional().openapi({ example: 'Ada Lovelace' }),
+    name: text({ min: 1, max: 100 }).optional().openapi({ example: 'Ada Lovelace' }),
   })
   .strict()
   .openapi('RegisterRequest');
@@ -27,14 +24,14 @@ export const RegisterBody = z
 export const LoginBody = z
   .object({
     email: Email,
-    password: z.string().min(1).max(128),
+    password: text({ min: 1, max: 128, trim: false }),
   })
   .strict()
   .openapi('LoginRequest');
 
 export const RefreshBody = z
   .object({
-    refreshToken: z.string().min(16).max(256).openapi({ example: 'qH3x9Ue2o1k4qU2mWlZ5Zc0m2m3Cq8zC9b5S0xk0bV4' }),
+    refreshToken: text({ min: 16, max: 256, trim: false }).openapi({ example: 'qH3x9Ue2o1k4qU2mWlZ5Zc0m2m3Cq8zC9b5S0xk0bV4' }),
   })
   .strict()
   .openapi('RefreshRequest');

@@ -1,10 +1,8 @@
 import { z } from '@hono/zod-openapi';
+import { text } from '../../http/schemas.js';
 
-const Slug = z
-  .string()
-  .trim()
+const Slug = text({ max: 64 })
   .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be lower-case words joined by hyphens')
-  .max(64)
   .openapi({ example: 'wash-and-fold' });
 
 const MinorUnits = z
@@ -63,7 +61,7 @@ export const ServiceListSchema = z.object({ data: z.array(ServiceSchema) }).open
 const NewAddOn = z
   .object({
     slug: Slug.openapi({ example: 'hypoallergenic' }),
-    name: z.string().trim().min(1).max(100).openapi({ example: 'Hypoallergenic detergent' }),
+    name: text({ min: 1, max: 100 }).openapi({ example: 'Hypoallergenic detergent' }),
     price: MinorUnits.openapi({ example: 150 }),
   })
   .strict();
@@ -72,7 +70,7 @@ export const CreateAddOnBody = NewAddOn.openapi('CreateAddOnRequest');
 
 export const UpdateAddOnBody = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: text({ min: 1, max: 100 }),
     price: MinorUnits,
     active: z.boolean(),
   })
@@ -87,8 +85,8 @@ const expressFitsTurnaround = (b: { express?: { turnaroundHours: number } | null
 export const CreateServiceBody = z
   .object({
     slug: Slug,
-    name: z.string().trim().min(1).max(100).openapi({ example: 'Wash & Fold' }),
-    description: z.string().trim().max(1000).default(''),
+    name: text({ min: 1, max: 100 }).openapi({ example: 'Wash & Fold' }),
+    description: text({ max: 1000 }).default(''),
     pricingModel: z.enum(['per_kg', 'per_item']),
     unitPrice: MinorUnits,
     turnaroundHours: Hours.openapi({ example: 48 }),
@@ -106,8 +104,8 @@ export const CreateServiceBody = z
 
 export const UpdateServiceBody = z
   .object({
-    name: z.string().trim().min(1).max(100),
-    description: z.string().trim().max(1000),
+    name: text({ min: 1, max: 100 }),
+    description: text({ max: 1000 }),
     unitPrice: MinorUnits,
     turnaroundHours: Hours,
     express: ExpressSchema.nullable(),

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { fingerprintRequest } from '../../domain/idempotency.js';
 import type { OrderStatus } from '../../domain/order-status.js';
-import { priceOrder, turnaroundHours, type LineInput } from '../../domain/pricing.js';
+import { priceOrder, storableBreakdown, turnaroundHours, type LineInput } from '../../domain/pricing.js';
 import { checkSlotPair, matchZone, normalizePostcode, type SlotState } from '../../domain/slots.js';
 import { pgError } from '../../db/errors.js';
 import { idempotencyKeys, type AddressSnapshot } from '../../db/schema.js';
@@ -64,7 +64,7 @@ function planOrder(deps: Deps, input: CreateOrderInput, ctx: OrderContext) {
     freeDeliveryFrom: zone.freeDeliveryFrom,
     currency: deps.config.currency,
   };
-  const estimate = priceOrder(lines, { express: input.express }, rules);
+  const estimate = storableBreakdown(priceOrder(lines, { express: input.express }, rules));
   const address: AddressSnapshot = {
     label: ctx.address.label,
     line1: ctx.address.line1,

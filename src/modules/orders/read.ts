@@ -1,11 +1,13 @@
-import { and, asc, desc, eq, lt, or, type SQL } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
+import { z } from '@hono/zod-openapi';
+import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { OrderStatus } from '../../domain/order-status.js';
 import type { PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { CursorInstant, CursorUuid, decodeCursor, encodeCursor } from '../../http/cursor.js';
 import type { OrderDto, OrderSummaryDto, TimelineEntryDto } from './schemas.js';
 
 type OrderRow = typeof orders.$inferSelect;
@@ -108,21 +110,15 @@ export async function getOrder(deps: Deps, orderId: string, userId?: string): Pr
 }
 
 /** Keyset cursor over (created_at DESC, id DESC): stable while new orders arrive. */
-export function encodeCursor(createdAt: Date, id: string): string {
-  return btoa(`${createdAt.toISOString()}|${id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const OrderCursor = z.tuple([CursorInstant, CursorUuid]);
+
+export function encodeOrderCursor(createdAt: string, id: string): string {
+  return encodeCursor([createdAt, id]);
 }
 
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [at, id] = atob(cursor.replace(/-/g, '+').replace(/_/g, '/')).split('|');
-    const createdAt = new Date(at ?? '');
-    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) throw new Error('bad cursor');
-    return { createdAt, id: id! };
-  } catch {
-    throw new ApiError('validation_failed', 'The cursor is not one this API issued.', [
-      { field: 'query.cursor', message: 'invalid cursor' },
-    ]);
-  }
+export function decodeOrderCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id] = decodeCursor(cursor, OrderCursor);
+  return { createdAt, id };
 }
 
 export interface ListFilter {
@@ -152,6 +148,10 @@ export function toOrderSummary(
   };
 }
 
+/** An instant as ISO UTC text at the database's microsecond precision, for a cursor. */
+export const utcMicros = (column: SQL | AnyPgColumn) =>
+  sql<string>`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 export const pickupSlot = alias(slots, 'pickup_slot');
 export const deliverySlot = alias(slots, 'delivery_slot');
 
@@ -180,11 +180,11 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
   if (f.userId) where.push(eq(orders.userId, f.userId));
   if (f.status) where.push(eq(orders.status, f.status));
   if (f.cursor) {
-    const c = decodeCursor(f.cursor);
-    where.push(or(lt(orders.createdAt, c.createdAt), and(eq(orders.createdAt, c.createdAt), lt(orders.id, c.id)))!);
+    const c = decodeOrderCursor(f.cursor);
+    where.push(sql`(${orders.createdAt}, ${orders.id}) < (${c.createdAt}::timestamptz, ${c.id}::uuid)`);
   }
   const rows = await deps.database.db
-    .select(summaryColumns)
+    .select({ ...summaryColumns, sortAt: utcMicros(orders.createdAt) })
     .from(orders)
     .innerJoin(pickupSlot, eq(pickupSlot.id, orders.pickupSlotId))
     .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))
@@ -195,6 +195,6 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
   const last = page.at(-1);
   return {
     data: page.map(({ order, pickup, delivery }) => toOrderSummary(order, pickup, delivery)),
-    nextCursor: rows.length > f.limit && last ? encodeCursor(last.order.createdAt, last.order.id) : null,
+    nextCursor: rows.length > f.limit && last ? encodeOrderCursor(last.sortAt, last.order.id) : null,
   };
 }

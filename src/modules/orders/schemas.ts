@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { cursorParam } from '../../http/cursor.js';
+import { text } from '../../http/schemas.js';
 import { ORDER_STATUSES } from '../../domain/order-status.js';
 import { ORDER_FLAGS } from './flags.js';
 
@@ -27,7 +29,7 @@ export const CreateOrderBody = z
     addressId: Id,
     pickupSlotId: Id,
     deliverySlotId: Id,
-    notes: z.string().trim().max(1000).optional(),
+    notes: text({ max: 1000 }).optional(),
     paymentMethod: z.enum(['card', 'on_delivery']).openapi({
       description: '`card`: the order waits for payment (`pending_payment`). `on_delivery`: confirmed at once; staff take payment at the door.',
     }),
@@ -45,8 +47,8 @@ export const CreateOrderBody = z
   });
 
 export const IdempotencyHeader = z.object({
-  'idempotency-key': z
-    .string()
+  // The exact rule (idempotency_key_invalid) is checked in the handler; this only bounds it.
+  'idempotency-key': text({ max: 1024, trim: false })
     .optional()
     .openapi({
       param: { name: 'idempotency-key', in: 'header', required: true },
@@ -174,11 +176,11 @@ export const OrderPageSchema = z
 export const ListOrdersQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  cursor: cursorParam().optional(),
 });
 
 export const CancelOrderBody = z
-  .object({ reason: z.string().trim().min(1).max(500).optional() })
+  .object({ reason: text({ min: 1, max: 500 }).optional() })
   .strict()
   .openapi('CancelOrderRequest');
 

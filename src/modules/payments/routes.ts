@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../../errors.js';
 import { createRouter } from '../../http/context.js';
+import { text } from '../../http/schemas.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { recordAuthorisation } from '../../metrics/index.js';
@@ -85,7 +86,7 @@ const capture = createRoute({
 const RefundBody = z
   .object({
     amount: z.number().int().min(1).max(10_000_000).openapi({ description: 'Minor units.', example: 500 }),
-    reason: z.string().trim().min(3).max(500).openapi({ example: 'Shirt returned with a stain' }),
+    reason: text({ min: 3, max: 500 }).openapi({ example: 'Shirt returned with a stain' }),
   })
   .strict()
   .openapi('RefundRequest');

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { parseWallTime } from '../../domain/zoned-time.js';
+import { text } from '../../http/schemas.js';
 import {
   Capacity,
   CutoffMinutes,
@@ -36,7 +37,7 @@ export const ZoneSchema = z
 export const ZoneListSchema = z.object({ data: z.array(ZoneSchema) }).openapi('ZoneList');
 
 const zoneFields = {
-  name: z.string().trim().min(1).max(100).openapi({ example: 'Central London' }),
+  name: text({ min: 1, max: 100 }).openapi({ example: 'Central London' }),
   postcodePrefixes: z
     .array(PostcodePrefix)
     .min(1)
@@ -197,7 +198,7 @@ export const AdminSlotListSchema = z
 // ---- admin: closures ---------------------------------------------------------------------------
 
 export const CreateClosureBody = z
-  .object({ date: LocalDate, reason: z.string().trim().min(1).max(200).optional().openapi({ example: 'Bank holiday' }) })
+  .object({ date: LocalDate, reason: text({ min: 1, max: 200 }).optional().openapi({ example: 'Bank holiday' }) })
   .strict()
   .openapi('CreateClosureRequest');
 

@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { isZonePrefix } from '../../domain/postcodes.js';
 import { MAX_CUTOFF_MINUTES, MAX_SLOT_CAPACITY, normalizePostcode } from '../../domain/slots.js';
-import { assertTimeZone, parseLocalDate, parseWallTime } from '../../domain/zoned-time.js';
+import { assertTimeZone, parseWallTime } from '../../domain/zoned-time.js';
+import { date, text, timestamp } from '../../http/schemas.js';
 
 // ---- building blocks ---------------------------------------------------------------------------
 
@@ -13,18 +14,12 @@ export const IdParam = z.object({
 
 export const SlotKind = z.enum(['pickup', 'delivery']).openapi({ example: 'pickup' });
 
-/** Any offset is accepted on input; responses are always UTC (`Z`). */
-export const DateTime = z.iso
-  .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-03-27T09:00:00Z' })
-  .openapi({ example: '2026-03-27T09:00:00Z' });
+/** Any offset is accepted on input (handlers see it in UTC); responses are always UTC (`Z`). */
+export const DateTime = timestamp();
 
-export const LocalDate = z
-  .string()
-  .refine((v) => parseLocalDate(v) !== null, 'must be a calendar date YYYY-MM-DD')
-  .openapi({ example: '2026-12-25', description: "A date on the zone's local calendar." });
+export const LocalDate = date().openapi({ example: '2026-12-25', description: "A date on the zone's local calendar." });
 
-export const WallTime = z
-  .string()
+export const WallTime = text({ max: 5, trim: false })
   .refine((v) => parseWallTime(v) !== null, 'must be HH:MM, 00:00-23:59')
   .openapi({ example: '09:00' });
 
@@ -49,8 +44,7 @@ const NORMALISED = /^[A-Z0-9]{1,10}$/;
  * Spaces and case are ignored (stored upper-case without spaces). Only prefixes that can match at
  * a boundary are accepted (`isZonePrefix`): a UK area, district or sub-district, or digits.
  */
-export const PostcodePrefix = z
-  .string()
+export const PostcodePrefix = text({ max: 20, trim: false })
   .overwrite((v) => v.replace(/\s+/g, '').toUpperCase())
   .refine(isZonePrefix, 'must be a UK postcode area (SW), district (SW1, SW19) or sub-district (SW1A), or 1-10 digits')
   .openapi({
@@ -63,9 +57,7 @@ export const PostcodePrefix = z
  * IANA names only. Offsets such as "+01:00" are refused even where Intl accepts them:
  * Postgres reads them POSIX-style with the sign flipped, so closed dates would shift.
  */
-export const TimeZoneName = z
-  .string()
-  .max(64)
+export const TimeZoneName = text({ max: 64, trim: false })
   .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/, 'must be an IANA time zone such as Europe/London')
   .refine((v) => {
     try {
@@ -78,9 +70,7 @@ export const TimeZoneName = z
   .openapi({ example: 'Europe/London' });
 
 /** Postcode in a request body: normalised in place, so the handler gets the stored form. */
-export const PostcodeBody = z
-  .string()
-  .max(20)
+export const PostcodeBody = text({ max: 20, trim: false })
   .overwrite((v) => {
     try {
       return normalizePostcode(v);
@@ -106,7 +96,7 @@ export const ZoneSummarySchema = z
   .openapi('ZoneSummary');
 
 export const CoverageQuery = z.object({
-  postcode: z.string().max(32).openapi({ param: { name: 'postcode', in: 'query' }, example: 'SW1A 1AA' }),
+  postcode: text({ max: 32, trim: false }).openapi({ param: { name: 'postcode', in: 'query' }, example: 'SW1A 1AA' }),
 });
 
 export const CoverageSchema = z
@@ -119,11 +109,12 @@ export const CoverageSchema = z
   .openapi('Coverage');
 
 export const SlotsQuery = z.object({
-  postcode: z.string().max(32).openapi({ param: { name: 'postcode', in: 'query' }, example: 'SW1A 1AA' }),
+  postcode: text({ max: 32, trim: false }).openapi({ param: { name: 'postcode', in: 'query' }, example: 'SW1A 1AA' }),
   kind: SlotKind.openapi({ param: { name: 'kind', in: 'query' } }),
   from: DateTime.optional().openapi({ param: { name: 'from', in: 'query' }, description: 'Default: now.' }),
   to: DateTime.optional().openapi({
     param: { name: 'to', in: 'query' },
+    example: '2026-04-10T09:00:00Z',
     description: 'Default: from + 14 days. At most 31 days after from.',
   }),
 });

@@ -1,15 +1,15 @@
+import { z } from '@hono/zod-openapi';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { orders, zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
-import { ApiError } from '../../errors.js';
-import { deliverySlot, pickupSlot, summaryColumns, toOrderSummary } from '../orders/read.js';
+import { CursorInstant, CursorUuid, decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor.js';
+import { deliverySlot, pickupSlot, summaryColumns, toOrderSummary, utcMicros } from '../orders/read.js';
 import type { QueueQueryInput, StaffOrderSummaryDto } from './schemas.js';
 
 type Kind = QueueQueryInput['kind'];
 
 const iso = (d: Date | string) => new Date(d).toISOString();
-const toBase64Url = (s: string) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const fromBase64Url = (s: string) => atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+const QueueCursor = z.tuple([z.enum(['pickup', 'delivery']), CursorInstant, CursorUuid]);
 
 /**
  * Keyset cursor over (slot start ASC, order id ASC) of the `kind` slot. The start is carried
@@ -17,28 +17,14 @@ const fromBase64Url = (s: string) => atob(s.replace(/-/g, '+').replace(/_/g, '/'
  * the kind is carried so a cursor cannot be replayed against the other ordering.
  */
 export function encodeQueueCursor(kind: Kind, startsAt: string, id: string): string {
-  return toBase64Url(`${kind}|${startsAt}|${id}`);
+  return encodeCursor([kind, startsAt, id]);
 }
 
 export function decodeQueueCursor(cursor: string, kind: Kind): { startsAt: string; id: string } {
-  const invalid = (message: string) =>
-    new ApiError('validation_failed', `query.cursor: ${message}`, [{ field: 'query.cursor', message }]);
-  let parts: string[];
-  try {
-    parts = fromBase64Url(cursor).split('|');
-  } catch {
-    throw invalid('invalid cursor');
-  }
-  const [k, startsAt, id] = parts;
-  if (parts.length !== 3 || (k !== 'pickup' && k !== 'delivery')) throw invalid('invalid cursor');
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(startsAt!) || Number.isNaN(Date.parse(startsAt!))) {
-    throw invalid('invalid cursor');
-  }
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id!)) throw invalid('invalid cursor');
-  if (k !== kind) throw invalid(`this cursor pages kind=${k}; send the same kind`);
-  return { startsAt: startsAt!, id: id! };
+  const [k, startsAt, id] = decodeCursor(cursor, QueueCursor);
+  if (k !== kind) throw invalidCursor(`this cursor pages kind=${k}; send the same kind`);
+  return { startsAt, id };
 }
-
 
 /**
  * The staff work queue in ONE statement: orders in the order their `kind` window starts
@@ -73,7 +59,7 @@ export async function staffQueue(
         address: orders.address,
         flags: orders.flags,
       },
-      sortAt: sql<string>`to_char(${keySlot.startsAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      sortAt: utcMicros(keySlot.startsAt),
     })
     .from(orders)
     .innerJoin(zones, eq(zones.id, orders.zoneId))

@@ -1,25 +1,18 @@
 import { z } from '@hono/zod-openapi';
+import { cursorParam } from '../../http/cursor.js';
+import { date, text } from '../../http/schemas.js';
 import { MAX_BAG_COUNT, MAX_NOTE_LENGTH, MIN_BAG_COUNT, ORDER_STATUSES } from '../../domain/order-status.js';
 import { MAX_GRAMS_PER_LINE } from '../../domain/pricing.js';
 import { OrderSchema, OrderSummarySchema } from '../orders/schemas.js';
 import { ORDER_FLAGS } from '../orders/flags.js';
 
 const Id = z.uuid({ message: 'must be a UUID' });
-const Note = z.string().trim().max(MAX_NOTE_LENGTH);
-
-/** A real calendar date (2026-02-30 is refused), not just the shape. */
-const LocalDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-  .refine((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
-  }, 'is not a calendar date');
+const Note = text({ max: MAX_NOTE_LENGTH });
 
 export const QueueQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional().openapi({ example: 'confirmed' }),
   zone: Id.optional().openapi({ description: 'Only orders in this zone.', example: '5d1f0c9e-2b7a-4c3e-9f10-6a7b8c9d0e1f' }),
-  date: LocalDate.optional().openapi({
+  date: date().optional().openapi({
     description: "The slot's local date in its zone's time zone (a 21:00 New York pickup is on the New York date, not the UTC one).",
     example: '2026-11-30',
   }),
@@ -33,7 +26,7 @@ export const QueueQuery = z.object({
     .default('pickup')
     .openapi({ description: 'Which slot `date`, `slot` and the ordering refer to. Default `pickup`.', example: 'pickup' }),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(300).optional(),
+  cursor: cursorParam().optional(),
 });
 
 export const StaffOrderSummarySchema = OrderSummarySchema.extend({
@@ -71,7 +64,7 @@ const Grams = z.number().int().min(1).max(MAX_GRAMS_PER_LINE);
 
 export const WeighInLine = z
   .object({
-    position: z.number().int().min(0).openapi({ description: "The line's index in the order's `lines` (0-based).", example: 0 }),
+    position: z.number().int().min(0).max(19).openapi({ description: "The line's index in the order's `lines` (0-based).", example: 0 }),
     weightGrams: Grams.optional().openapi({ description: 'per_kg lines: the weighed weight. Required for each of them.', example: 7250 }),
     quantity: z.number().int().min(1).max(1000).optional().openapi({ description: 'per_item lines: the counted items, if not as ordered.' }),
   })

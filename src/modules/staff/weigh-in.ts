@@ -1,6 +1,6 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import type { ActorRole } from '../../domain/order-status.js';
-import { priceOrder, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
+import { priceOrder, storableBreakdown, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError, type FieldError } from '../../errors.js';
@@ -101,7 +101,7 @@ export function priceWeighIn(order: Pick<OrderRow, 'express' | 'currency' | 'pri
     ...(l.pricingModel === 'per_kg' ? { weightGrams: finals.get(l.position) } : { quantity: finals.get(l.position) }),
     addOns: l.addOns.map((a) => ({ id: a.id, serviceId: l.serviceId, price: a.price })),
   }));
-  return priceOrder(inputs, { express: order.express }, order.pricingRules);
+  return storableBreakdown(priceOrder(inputs, { express: order.express }, order.pricingRules));
 }
 
 export interface WeighInActor {

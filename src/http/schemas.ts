@@ -1,0 +1,126 @@
+/**
+ * The one way a request schema declares text, instants and calendar dates. Every string a
+ * client sends (body, query, path, header) is built here, so a value the database cannot
+ * hold or would silently change is refused as 422 `validation_failed` naming the field,
+ * never a 500 from PostgreSQL:
+ * - NUL (U+0000): PostgreSQL `text` cannot hold it (SQLSTATE 22021);
+ * - an unpaired UTF-16 surrogate (U+D800–U+DFFF alone): not encodable as UTF-8, so drivers
+ *   would store U+FFFD instead of what was sent;
+ * - an instant or date outside years 2000–2100: PostgreSQL and JavaScript disagree on the
+ *   calendar's far ends (year 0, year 10000, ±275760), and nothing in this business needs them.
+ * test/node/hostile-input.test.ts walks /openapi.json and proves it for every field.
+ */
+import { z } from '@hono/zod-openapi';
+
+/** The first and last calendar years the API accepts in any instant or date (UTC for instants). */
+export const MIN_YEAR = 2000;
+export const MAX_YEAR = 2100;
+const EARLIEST_MS = Date.UTC(MIN_YEAR, 0, 1);
+const END_MS = Date.UTC(MAX_YEAR + 1, 0, 1);
+
+export const TIME_RANGE_RULE = `between ${MIN_YEAR}-01-01T00:00:00Z and ${MAX_YEAR}-12-31T23:59:59.999Z`;
+
+// In a `u` regex a well-formed surrogate pair is one code point outside this range, so only a
+// lone half matches.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Why a string cannot be stored as sent, or null when it can. */
+export function textProblem(value: string): string | null {
+  if (value.includes('\u0000')) return 'must not contain the NUL character (U+0000)';
+  if (LONE_SURROGATE.test(value)) return 'must not contain an unpaired UTF-16 surrogate';
+  return null;
+}
+
+export interface TextOptions {
+  /** Maximum length in UTF-16 code units (zod's `max`), after trimming. Required: no field is unbounded. */
+  max: number;
+  /** Minimum length after trimming; default 0. */
+  min?: number;
+  /** Trim surrounding whitespace first; default true. Off for secrets and opaque tokens. */
+  trim?: boolean;
+}
+
+/**
+ * A request string: trimmed (unless `trim: false`), free of NUL and unpaired surrogates,
+ * at most `max` long. Chain `.regex()`, `.refine()`, `.optional()`… as on any zod string.
+ */
+export function text({ max, min = 0, trim = true }: TextOptions) {
+  const base = trim ? z.string().trim() : z.string();
+  // abort: a value that cannot be stored is reported as that, not as whatever else it fails.
+  const safe = base.refine((v) => textProblem(v) === null, {
+    error: (issue) => textProblem(issue.input as string) ?? 'invalid text',
+    abort: true,
+  });
+  return (min > 0 ? safe.min(min) : safe).max(max);
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2}))$/i;
+
+function calendarDay(year: number, month: number, day: number): number | null {
+  const ms = Date.UTC(year, month - 1, day);
+  const d = new Date(ms);
+  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day ? ms : null;
+}
+
+/**
+ * Parses an ISO 8601 date-time with an offset (`Z`, `+01:00`, `+0100`) into an instant, or
+ * null when it is malformed, not on the calendar, or outside years 2000–2100 (in UTC).
+ * Seconds and fractions are optional; fractions beyond milliseconds are truncated.
+ */
+export function parseTimestamp(value: string): Date | null {
+  const m = DATE_TIME.exec(value);
+  if (!m) return null;
+  const day = calendarDay(Number(m[1]), Number(m[2]), Number(m[3]));
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  if (day === null || hour > 23 || minute > 59 || second > 59) return null;
+  let offsetMinutes = 0;
+  if (m[9]) {
+    const [oh, om] = [Number(m[10]), Number(m[11])];
+    if (oh > 23 || om > 59) return null;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const ms = day + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis;
+  return ms >= EARLIEST_MS && ms < END_MS ? new Date(ms) : null;
+}
+
+/** Parses a calendar date YYYY-MM-DD in years 2000–2100 (2026-02-30 is refused), or null. */
+export function parseDate(value: string): { year: number; month: number; day: number } | null {
+  const m = DATE.exec(value);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (year < MIN_YEAR || year > MAX_YEAR || calendarDay(year, month, day) === null) return null;
+  return { year, month, day };
+}
+
+/**
+ * An instant as ISO 8601 with an offset, within years 2000–2100. The handler receives it
+ * normalised to UTC with milliseconds (`2026-03-27T08:00:00.000Z`), whatever offset was sent.
+ */
+export function timestamp() {
+  return z
+    .string()
+    .max(64)
+    .refine((v) => parseTimestamp(v) !== null, {
+      error: `must be an ISO 8601 date-time with an offset (e.g. 2026-03-27T09:00:00Z), ${TIME_RANGE_RULE}`,
+      abort: true,
+    })
+    .overwrite((v) => parseTimestamp(v)?.toISOString() ?? v)
+    .openapi({ format: 'date-time', example: '2026-03-27T09:00:00Z' });
+}
+
+/** A calendar date YYYY-MM-DD in years 2000–2100. */
+export function date() {
+  return z
+    .string()
+    .max(10)
+    .refine((v) => parseDate(v) !== null, {
+      error: `must be a calendar date YYYY-MM-DD in years ${MIN_YEAR}–${MAX_YEAR}`,
+      abort: true,
+    })
+    .openapi({ format: 'date', example: '2026-12-25' });
+}
+
+/** PostgreSQL `integer` (int4) bounds: any integer a request stores must fit. */
+export const INT4_MAX = 2_147_483_647;
