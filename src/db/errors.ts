@@ -29,3 +29,10 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const info = pgError(err);
   return info?.code === UNIQUE_VIOLATION && (constraint === undefined || info.constraint === constraint);
 }
+
+/**
+ * Raised by the SQL function laundry_assert_role (migration 0006) when the token's user is
+ * missing, disabled or no longer holds the route's role: answered 403 `forbidden`
+ * (src/db/role-check.ts). `LA` is a class no PostgreSQL error uses.
+ */
+export const ROLE_REVOKED = 'LA403';

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+import { runQuery } from '../../db/client.js';
 import { alias } from 'drizzle-orm/pg-core';
 import type { OrderStatus } from '../../domain/order-status.js';
 import type { PriceBreakdown } from '../../domain/pricing.js';
@@ -98,7 +99,7 @@ export function orderDtoOf(row: Awaited<ReturnType<typeof orderQuery>>): (OrderD
  * that customer's order is visible; anyone else's id reads exactly like a missing one.
  */
 export async function findOrder(deps: Deps, orderId: string, userId?: string): Promise<(OrderDto & { userId: string }) | undefined> {
-  return orderDtoOf(await orderQuery(deps.database.db, orderId, userId));
+  return orderDtoOf(await runQuery(deps.database, (db) => orderQuery(db, orderId, userId)));
 }
 
 export async function getOrder(deps: Deps, orderId: string, userId?: string): Promise<OrderDto & { userId: string }> {
@@ -183,14 +184,14 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
     const c = decodeCursor(f.cursor);
     where.push(or(lt(orders.createdAt, c.createdAt), and(eq(orders.createdAt, c.createdAt), lt(orders.id, c.id)))!);
   }
-  const rows = await deps.database.db
+  const rows = await runQuery(deps.database, (db) => db
     .select(summaryColumns)
     .from(orders)
     .innerJoin(pickupSlot, eq(pickupSlot.id, orders.pickupSlotId))
     .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))
     .where(and(...where))
     .orderBy(desc(orders.createdAt), desc(orders.id))
-    .limit(f.limit + 1);
+    .limit(f.limit + 1));
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
   return {
