@@ -111,8 +111,8 @@ export interface LoginAttempt {
   /** Deletes the refresh row written speculatively and counts the failure: one statement. */
   recordFailure: () => Promise<void>;
   /**
-   * After a verified password: ends the run if the attempt ran alone, and gives its place back
-   * (one statement). Nothing to do, and no round trip, when it was alone with no failures before.
+   * After a verified password: ends the run it saw and gives its place back (one statement).
+   * No round trip when there were no failures before it: its place lapses on its own.
    */
   recordSuccess: () => Promise<void>;
   /** Gives the place back without counting anything (hashing failed, e.g. 503 busy). */
@@ -122,7 +122,6 @@ export interface LoginAttempt {
 interface BeginRow extends Partial<UserRow & { password_hash: string }> {
   admitted: boolean;
   failures: number | null;
-  in_flight: number | null;
   locked_until_ms: number | null;
 }
 
@@ -146,13 +145,12 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
       WHERE email = ${email} AND disabled_at IS NULL AND EXISTS (SELECT 1 FROM att)
     ),
     t AS (${insertRefreshFrom('u', refresh, now)})
-    SELECT u.*, EXISTS (SELECT 1 FROM att) AS admitted, att.failures, att.in_flight,
+    SELECT u.*, EXISTS (SELECT 1 FROM att) AS admitted, att.failures,
            (extract(epoch FROM cur.locked_until) * 1000)::float8 AS locked_until_ms
     FROM (SELECT 1) AS one LEFT JOIN u ON true LEFT JOIN att ON true LEFT JOIN cur ON true`);
   const row = rows[0];
   const user = row?.id ? (row as UserRow & { password_hash: string }) : undefined;
   const failures = Number(row?.failures ?? 0);
-  const alone = Number(row?.in_flight ?? 0) <= 1;
   let refusedForSeconds: number | undefined;
   if (!row?.admitted) {
     const lockedMs = row?.locked_until_ms ? Number(row.locked_until_ms) - now.getTime() : 0;
@@ -169,8 +167,8 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
       await deps.database.rows(recordLoginFailure(key, deps.clock.now(), discard));
     },
     recordSuccess: async () => {
-      if (alone && failures === 0) return;
-      await settle(alone ? { seenFailures: failures } : undefined);
+      if (failures === 0) return;
+      await settle({ seenFailures: failures });
     },
     release: async () => {
       await settle(undefined);

@@ -13,10 +13,10 @@ import type { Deps } from '../../deps.js';
  * most LOGIN_FREE_FAILURES hashes; the rest are 429 before any hashing. A failure then turns
  * its place in flight into a failure (recordLoginFailure).
  *
- * A run of failures ends after LOGIN_FAILURE_WINDOW_S without one, or at a successful login that
- * ran alone: admitted with no other attempt in flight and no failure landing while it hashed.
- * A success among concurrent attempts forgives nothing, so a right password inside an attack's
- * burst does not hand the attacker a fresh budget. The LOGIN_FREE_FAILURES-th failure of a run
+ * A run of failures ends after LOGIN_FAILURE_WINDOW_S without one, or at a successful login,
+ * which forgives the failures it saw when admitted, and only if no failure landed while it was
+ * being checked. Failures of attempts running alongside it always count, so a right password
+ * inside a burst of wrong ones does not hand the guesser a fresh budget. The LOGIN_FREE_FAILURES-th failure of a run
  * locks the address for LOGIN_LOCK_BASE_S, and each further one for twice as long as the last,
  * up to LOGIN_LOCK_MAX_S. While locked, login answers 429 with Retry-After before any hashing,
  * even with the right password, and attempts are not counted, so an attacker cannot keep a
@@ -27,10 +27,11 @@ export const LOGIN_FAILURE_WINDOW_S = 15 * 60;
 export const LOGIN_LOCK_BASE_S = 60;
 export const LOGIN_LOCK_MAX_S = 15 * 60;
 /**
- * Seconds an admitted attempt may hold its place in flight. A success with nothing to settle
- * does not spend a round trip giving it back (login stays one round trip), and a crashed
- * request never does: the place lapses this long after the latest admission. Far above a
- * hash (~0.1 s) plus the hashing queue's bound.
+ * Seconds an admitted attempt may hold its place in flight. A success with no failures before
+ * it does not spend a round trip giving it back (login stays one round trip), and a crashed
+ * request never does: the places lapse this long after the address's latest admission (until
+ * then, a login right after a success has one free failure fewer). Far above a hash (~0.1 s)
+ * plus the hashing queue's bound.
  */
 export const LOGIN_ATTEMPT_SLOT_S = 10;
 /** Retry-After, in seconds, when refused because other attempts for the address are being checked. */
@@ -50,8 +51,7 @@ const liveInFlight = (at: Date) => sql`(CASE WHEN lt.in_flight_at > ${ts(at)} - 
 /**
  * The body of a data-modifying CTE that admits one attempt for `key` atomically (the row is
  * locked by the upsert, so parallel attempts serialise on it) and RETURNS `failures` (the run's,
- * as seen by this attempt) and `in_flight` (including this one) only when admitted. A refused
- * attempt changes nothing.
+ * as seen by this attempt) only when admitted. A refused attempt changes nothing.
  */
 export function admitLoginAttempt(key: string, at: Date): SQL {
   return sql`
@@ -63,7 +63,7 @@ export function admitLoginAttempt(key: string, at: Date): SQL {
       in_flight_at = EXCLUDED.in_flight_at
     WHERE (lt.locked_until IS NULL OR lt.locked_until <= ${ts(at)})
       AND ${liveInFlight(at)} < GREATEST(${LOGIN_FREE_FAILURES} - ${liveFailures(at)}, 1)
-    RETURNING lt.failures, lt.in_flight`;
+    RETURNING lt.failures`;
 }
 
 /**
@@ -91,14 +91,12 @@ export function recordLoginFailure(key: string, at: Date, also?: SQL): SQL {
 }
 
 /**
- * Gives an admitted attempt's place back. With `forgive` (the attempt succeeded, ran alone and
- * saw `seenFailures`), the run ends, unless a failure landed or another attempt was admitted
- * while it hashed: then nothing is forgiven.
+ * Gives an admitted attempt's place back. With `forgive` (the attempt succeeded after seeing
+ * `seenFailures`), the run ends, unless a failure landed while it was being checked: then
+ * nothing is forgiven.
  */
 export function settleLoginAttempt(key: string, at: Date, forgive: { seenFailures: number } | undefined): SQL {
-  const failures = forgive
-    ? sql`CASE WHEN ${liveFailures(at)} = ${forgive.seenFailures} AND ${liveInFlight(at)} <= 1 THEN 0 ELSE lt.failures END`
-    : sql`lt.failures`;
+  const failures = forgive ? sql`CASE WHEN ${liveFailures(at)} = ${forgive.seenFailures} THEN 0 ELSE lt.failures END` : sql`lt.failures`;
   return sql`
     UPDATE login_throttle AS lt SET failures = ${failures}, in_flight = GREATEST(${liveInFlight(at)} - 1, 0)
     WHERE email_key = ${key}`;
@@ -108,7 +106,9 @@ export function settleLoginAttempt(key: string, at: Date, forgive: { seenFailure
  * Registration: a fixed window per client address (deps.clientIp: CF-Connecting-IP on Workers,
  * the socket or a trusted proxy's X-Forwarded-For on Node), counted before the password is
  * hashed. Refused attempts count too. IPv6 addresses count per /64, the block one subscriber
- * usually holds. A request with no known address (an in-process call) is not limited.
+ * usually holds. Not limited: a request with no known address (an in-process call) and a
+ * loopback one (local development, tests, a same-pod sidecar: behind one, set
+ * TRUSTED_PROXY_HOPS so that the real client is seen).
  */
 export const REGISTER_MAX_PER_WINDOW = 10;
 export const REGISTER_WINDOW_S = 10 * 60;
@@ -124,6 +124,11 @@ export function clientAddressUnit(ip: string): string {
   const right = tail ? tail.split(':') : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+export function isLoopback(ip: string): boolean {
+  const unit = clientAddressUnit(ip);
+  return unit.startsWith('127.') || /^(0*:){2,7}0*1$/.test(ip.trim().replace(/^\[|\]$/g, ''));
 }
 
 /** One statement: count an attempt for `key` in its window (a new window once the last is over). */
@@ -145,7 +150,7 @@ function countAttempt(key: string, at: Date, windowS: number): SQL {
  * until the window ends if it is over REGISTER_MAX_PER_WINDOW.
  */
 export async function countRegistration(deps: Deps, ip: string | undefined): Promise<number | undefined> {
-  if (!ip) return undefined;
+  if (!ip || isLoopback(ip)) return undefined;
   const key = await deps.sha256Hex(`register-ip:${clientAddressUnit(ip)}`);
   const now = deps.clock.now();
   const [row] = await deps.database.rows<{ attempts: number; started_ms: number }>(countAttempt(key, now, REGISTER_WINDOW_S));
