@@ -39,7 +39,7 @@ const login = createRoute({
   summary: 'Log in with email and password',
   description: [
     'A wrong password and an unknown email get the same answer, after the same hashing work.',
-    'Throttled per email (known or not), each attempt counted before any hashing: the 5th failure in a row within 15 minutes locks the address for 1 minute, each further one for twice as long (at most 15 minutes). While locked, every attempt, even with the right password, is 429 `too_many_attempts` with `Retry-After`. Attempts beyond the failures left while others for the same address are still being checked are also 429 (`Retry-After: 1`). A successful login that ran alone ends the run; one among concurrent attempts forgives nothing.',
+    'Throttled per email (known or not), each attempt counted before any hashing: the 5th failure in a row within 15 minutes locks the address for 1 minute, each further one for twice as long (at most 15 minutes). While locked, every attempt, even with the right password, is 429 `too_many_attempts` with `Retry-After`. Attempts beyond the failures left while others for the same address are still being checked are also 429 (`Retry-After: 1`). A successful login ends the run it saw, unless a failure landed while it was being checked: failures of concurrent attempts always count.',
     'A disabled account answers exactly like a wrong password.',
   ].join('\n\n'),
   request: { body: jsonBody(LoginBody) },

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
 import type { UserRole } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -115,7 +115,7 @@ export interface LoginAttempt {
    * No round trip when there were no failures before it: its place lapses on its own.
    */
   recordSuccess: () => Promise<void>;
-  /** Gives the place back without counting anything (hashing failed, e.g. 503 busy). */
+  /** Gives the place back and drops the refresh row, counting nothing (hashing failed, e.g. 503 busy). */
   release: () => Promise<void>;
 }
 
@@ -156,14 +156,14 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
     const lockedMs = row?.locked_until_ms ? Number(row.locked_until_ms) - now.getTime() : 0;
     refusedForSeconds = lockedMs > 0 ? Math.max(1, Math.ceil(lockedMs / 1000)) : LOGIN_BUSY_RETRY_S;
   }
-  const settle = (forgive: { seenFailures: number } | undefined) => deps.database.rows(settleLoginAttempt(key, deps.clock.now(), forgive));
+  const settle = (forgive: { seenFailures: number } | undefined, also?: SQL) => deps.database.rows(settleLoginAttempt(key, deps.clock.now(), forgive, also));
+  const discard = sql`discarded AS (DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid)`;
   return {
     user,
     refusedForSeconds,
     failures,
     session: () => sessionFor(deps, user!, refresh),
     recordFailure: async () => {
-      const discard = sql`discarded AS (DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid)`;
       await deps.database.rows(recordLoginFailure(key, deps.clock.now(), discard));
     },
     recordSuccess: async () => {
@@ -171,7 +171,7 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
       await settle({ seenFailures: failures });
     },
     release: async () => {
-      await settle(undefined);
+      await settle(undefined, discard);
     },
   };
 }

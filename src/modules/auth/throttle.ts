@@ -91,13 +91,14 @@ export function recordLoginFailure(key: string, at: Date, also?: SQL): SQL {
 }
 
 /**
- * Gives an admitted attempt's place back. With `forgive` (the attempt succeeded after seeing
+ * Gives an admitted attempt's place back (`also` adds the caller's own CTEs). With `forgive` (the attempt succeeded after seeing
  * `seenFailures`), the run ends, unless a failure landed while it was being checked: then
  * nothing is forgiven.
  */
-export function settleLoginAttempt(key: string, at: Date, forgive: { seenFailures: number } | undefined): SQL {
+export function settleLoginAttempt(key: string, at: Date, forgive: { seenFailures: number } | undefined, also?: SQL): SQL {
   const failures = forgive ? sql`CASE WHEN ${liveFailures(at)} = ${forgive.seenFailures} THEN 0 ELSE lt.failures END` : sql`lt.failures`;
   return sql`
+    ${also ? sql`WITH ${also}` : sql``}
     UPDATE login_throttle AS lt SET failures = ${failures}, in_flight = GREATEST(${liveInFlight(at)} - 1, 0)
     WHERE email_key = ${key}`;
 }
