@@ -2,22 +2,25 @@
  * Operator commands. Usage:
  *   npm run cli -- create-user --role admin|staff|customer --email a@b.c --password '…' [--name 'Ada']
  *   npm run cli -- set-role --email a@b.c --role staff
+ *   npm run cli -- disable-user --email a@b.c      (enable-user to undo)
  *   npm run cli -- seed
  * Uses DATABASE_URL (node-postgres), or the embedded PGlite in .data/ when unset.
  */
 import { parseArgs } from 'node:util';
-import { eq, sql } from 'drizzle-orm';
 import { createPasswordHasher } from '../src/auth/password.js';
 import { users, userRole, type UserRole } from '../src/db/schema.js';
 import { seedCatalog } from '../src/db/seed.js';
 import { runPaymentJobs } from '../src/modules/payments/jobs.js';
 import { createNodeDeps, loadArgon2idKernel, migrateDatabase } from '../src/node.js';
+import { setUserDisabled, setUserRole } from '../src/modules/auth/accounts.js';
 import { Email, NewPassword } from '../src/modules/auth/schemas.js';
 import { openOperatorDatabase } from './db.js';
 
 const USAGE = `usage:
   npm run cli -- create-user --role admin|staff|customer --email EMAIL --password PASSWORD [--name NAME]
-  npm run cli -- set-role --email EMAIL --role admin|staff|customer
+  npm run cli -- set-role --email EMAIL --role admin|staff|customer   (signs the user out everywhere)
+  npm run cli -- disable-user --email EMAIL   (refuses login, refresh and staff/admin routes at once; signs out)
+  npm run cli -- enable-user --email EMAIL
   npm run cli -- seed
   npm run cli -- payments-job      (hold expiry, unpaid deliveries, Stripe reconciliation; prints a JSON report)`;
 
@@ -48,7 +51,7 @@ function parseEmail(value: string | undefined): string {
   return parsed.data;
 }
 
-if (!command || !['create-user', 'set-role', 'seed', 'payments-job'].includes(command)) {
+if (!command || !['create-user', 'set-role', 'disable-user', 'enable-user', 'seed', 'payments-job'].includes(command)) {
   console.error(`error: unknown command: ${command ?? '(none)'}\n\n${USAGE}`);
   process.exit(2);
 }
@@ -75,16 +78,18 @@ try {
       .returning({ id: users.id });
     if (!inserted[0]) fail(`a user with email ${email} already exists (use set-role to change its role)`);
     console.log(`created ${role} ${email} (${inserted[0].id})`);
-  } else {
+  } else if (command === 'set-role') {
     const role = parseRole(values.role);
     const email = parseEmail(values.email);
-    const updated = await database.db
-      .update(users)
-      .set({ role, updatedAt: sql`now()` })
-      .where(eq(users.email, email))
-      .returning({ id: users.id });
+    const updated = await database.rows<{ id: string }>(setUserRole(email, role, new Date()));
     if (!updated[0]) fail(`no user with email ${email}`);
-    console.log(`${email} is now ${role}`);
+    console.log(`${email} is now ${role}; their sessions are revoked`);
+  } else {
+    const email = parseEmail(values.email);
+    const disable = command === 'disable-user';
+    const updated = await database.rows<{ id: string }>(setUserDisabled(email, disable, new Date()));
+    if (!updated[0]) fail(`no user with email ${email}`);
+    console.log(disable ? `${email} is disabled; their sessions are revoked` : `${email} is enabled`);
   }
 } catch (err) {
   if (!(err instanceof UsageError)) throw err;

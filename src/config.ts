@@ -93,6 +93,11 @@ const rawSchema = z.object({
   /** Bearer token for GET /metrics (Node). Unset: /metrics is open outside production and absent in production. */
   METRICS_TOKEN: optionalString,
   APP_VERSION: optionalString,
+  /**
+   * Node: how many reverse proxies in front of the server append to X-Forwarded-For (an
+   * ingress: 1). 0 trusts no header and uses the socket's address. Workers ignore it.
+   */
+  TRUSTED_PROXY_HOPS: intFromString(0, 0, 10),
 });
 
 export interface Config {
@@ -120,6 +125,7 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   metricsToken: string | undefined;
   appVersion: string;
+  trustedProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: raw.LOG_LEVEL,
     metricsToken: raw.METRICS_TOKEN,
     appVersion: raw.APP_VERSION ?? 'dev',
+    trustedProxyHops: raw.TRUSTED_PROXY_HOPS,
   };
 }
 

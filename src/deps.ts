@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import type { PasswordHasher } from './auth/password.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
@@ -54,6 +55,13 @@ export interface Deps {
   /** Undefined when Stripe is not configured: card endpoints then answer 503. */
   payments: Payments | undefined;
   runtime: RuntimeName;
+  /**
+   * The client's IP address, for per-address limits (registration), or undefined when the
+   * request did not come over the network (an in-process call). Workers: CF-Connecting-IP,
+   * which Cloudflare sets. Node: the socket's address, or with TRUSTED_PROXY_HOPS = n the n-th
+   * X-Forwarded-For entry from the right (the one the outermost trusted proxy saw).
+   */
+  clientIp: (c: Context) => string | undefined;
   /** Set by the Node entry on SIGTERM so readiness fails while in-flight requests finish. */
   lifecycle: { draining: boolean };
 }

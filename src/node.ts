@@ -24,6 +24,7 @@ import { createPgPool, type PgPoolOptions } from './db/postgres.js';
 import * as schema from './db/schema.js';
 import { seedCatalog } from './db/seed.js';
 import { systemClock, type Deps } from './deps.js';
+import { forwardedClientIp } from './http/client-ip.js';
 import { createPayments } from './payments/stripe.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { timedDatabase } from './metrics/database.js';
@@ -163,6 +164,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
     catalogCache: createMemoryCatalogCache(),
     payments: createPayments(config),
     runtime: 'node',
+    clientIp: forwardedClientIp(config.trustedProxyHops),
     lifecycle: { draining: false },
   };
 }

@@ -12,6 +12,7 @@ import { createNeonDatabase } from './db/neon.js';
 import { systemClock, type Deps } from './deps.js';
 import { webCryptoSha256Hex } from './domain/idempotency.js';
 import { PROBLEM_CONTENT_TYPE } from './errors.js';
+import { cloudflareClientIp } from './http/client-ip.js';
 import { createPayments } from './payments/stripe.js';
 import { createJsonLogger } from './logger.js';
 import { createAnalyticsEngineMetrics, type AnalyticsEngineDataset } from './metrics/analytics-engine.js';
@@ -78,6 +79,7 @@ function build(env: WorkerEnv) {
     catalogCache: createCacheApiCatalogCache(() => (globalThis as unknown as { caches: { default: CacheApiLike } }).caches.default),
     payments: createPayments(config),
     runtime: 'workerd',
+    clientIp: cloudflareClientIp,
     lifecycle: { draining: false },
   };
   return { app: createApp(deps), deps };

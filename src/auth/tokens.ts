@@ -1,5 +1,4 @@
 import { sign, verify } from 'hono/jwt';
-import { JwtTokenExpired } from 'hono/utils/jwt/types';
 import { ApiError } from '../errors.js';
 import type { UserRole } from '../db/schema.js';
 
@@ -41,19 +40,39 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 }
 
 /**
- * Verifies signature, algorithm (only HS256: `alg: none` and algorithm swaps fail),
- * issuer and expiry. Every failure is a 401 with a stable code.
+ * Tolerated clock difference, in seconds, between the pod or isolate that signed a token and the
+ * one checking it: a token whose `iat`/`nbf` is up to this far in the future is accepted (RFC
+ * 7519 §4.1.5 allows "some small leeway"). Expiry gets none: a token that expires a few seconds
+ * early only costs a refresh.
  */
-export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims> {
+export const JWT_CLOCK_LEEWAY_S = 30;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Verifies signature, algorithm (only HS256: `alg: none` and algorithm swaps fail), issuer,
+ * then the times against `now` (the caller's clock, so tests can move it): `exp` is required,
+ * `iat`/`nbf` may be up to JWT_CLOCK_LEEWAY_S in the future. `sub` must be a UUID (it is used
+ * as one in SQL) and `role` a known role. Every failure is a 401 with a stable code.
+ */
+export async function verifyAccessToken(token: string, secret: string, now: Date = new Date()): Promise<AccessClaims> {
   let payload: Record<string, unknown>;
   try {
-    payload = await verify(token, await hmacKey(secret), { alg: ALG, iss: JWT_ISSUER });
-  } catch (err) {
-    if (err instanceof JwtTokenExpired) throw new ApiError('token_expired', 'The access token has expired; refresh it.');
+    // Times are checked below with leeway; hono's own checks have none.
+    payload = await verify(token, await hmacKey(secret), { alg: ALG, iss: JWT_ISSUER, exp: false, iat: false, nbf: false });
+  } catch {
     throw new ApiError('invalid_token', 'The access token is malformed, tampered with or not issued by this API.');
   }
-  const { sub, role } = payload;
-  if (typeof sub !== 'string' || typeof role !== 'string' || !ROLES.has(role)) {
+  const { sub, role, exp, iat, nbf } = payload;
+  const nowS = now.getTime() / 1000;
+  if (!isTime(exp)) throw new ApiError('invalid_token', 'The access token has no valid expiry.');
+  if ((iat !== undefined && (!isTime(iat) || iat > nowS + JWT_CLOCK_LEEWAY_S)) || (nbf !== undefined && (!isTime(nbf) || nbf > nowS + JWT_CLOCK_LEEWAY_S))) {
+    throw new ApiError('invalid_token', 'The access token is not valid yet.');
+  }
+  if (exp <= nowS) throw new ApiError('token_expired', 'The access token has expired; refresh it.');
+  if (typeof sub !== 'string' || !UUID.test(sub) || typeof role !== 'string' || !ROLES.has(role)) {
     throw new ApiError('invalid_token', 'The access token lacks required claims.');
   }
   return { sub, role: role as UserRole };

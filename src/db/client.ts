@@ -25,9 +25,24 @@ export interface Database {
   batch<T extends NonEmpty<BatchItem<'pg'>>>(build: (db: Db) => T): Promise<BatchResponse<T>>;
   /** Runs raw SQL and returns its rows as objects (timestamps come back as strings). */
   rows<T extends object>(query: SQL): Promise<T[]>;
+  /**
+   * One drizzle builder query (select, relational `db.query…`, insert …). Optional: use the
+   * `runQuery` helper, which falls back to running it on `db`. A request-scoped wrapper
+   * (src/db/role-check.ts) implements it to add work to the same round trip.
+   */
+  query?<T extends BatchItem<'pg'>>(build: (db: Db) => T): Promise<BatchResponse<[T]>[0]>;
   /** A cheap round trip for readiness checks; rejects if the database does not answer in time. */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Runs one drizzle builder query through `database.query` when it has one. Staff and admin
+ * code must use this (or `rows`/`batch`), never `database.db.<builder>` directly, so the
+ * per-request role check rides along (tested for every such route in test/journeys/roles.ts).
+ */
+export function runQuery<T extends BatchItem<'pg'>>(database: Database, build: (db: Db) => T): Promise<BatchResponse<[T]>[0]> {
+  return database.query ? database.query(build) : (build(database.db) as unknown as Promise<BatchResponse<[T]>[0]>);
 }
 
 export function rowsOf<T>(result: unknown): T[] {

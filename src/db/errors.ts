@@ -115,3 +115,10 @@ export function databaseFaultProblem(fault: DatabaseFault): ApiError {
     { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
   );
 }
+
+/**
+ * Raised by the SQL function laundry_assert_role (migration 0006) when the token's user is
+ * missing, disabled or no longer holds the route's role: answered 403 `forbidden`
+ * (src/db/role-check.ts). `LA` is a class no PostgreSQL error uses.
+ */
+export const ROLE_REVOKED = 'LA403';

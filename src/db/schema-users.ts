@@ -29,6 +29,11 @@ export const users = pgTable(
     name: text('name'),
     /** Created lazily at the first card payment. */
     stripeCustomerId: text('stripe_customer_id'),
+    /**
+     * Set by `npm run cli -- disable-user`: login and refresh refuse the account, and staff and
+     * admin routes answer 403 on its next request (SQL function laundry_assert_role).
+     */
+    disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
     ...timestamps,
   },
   (t) => [uniqueIndex('users_email_key').on(t.email)],
@@ -72,6 +77,30 @@ export const loginThrottle = pgTable(
     lastFailureAt: timestamp('last_failure_at', { withTimezone: true, mode: 'date' }).notNull(),
     /** Login answers 429 before any hashing until then. */
     lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    /**
+     * Attempts admitted and not yet settled (their password is being hashed). Counted up front
+     * so parallel guesses cannot all pass the check; meaningless after LOGIN_ATTEMPT_SLOT_S
+     * past `in_flight_at` (a crashed request, or a success, which does not settle).
+     */
+    inFlight: integer('in_flight').notNull().default(0),
+    /** When the latest attempt was admitted. */
+    inFlightAt: timestamp('in_flight_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [index('login_throttle_last_failure_idx').on(t.lastFailureAt)],
+);
+
+/**
+ * Fixed-window attempt counters (src/modules/auth/throttle.ts), e.g. registrations per client
+ * address. Keyed by a SHA-256 of `<purpose>:<subject>`, never the address itself; windows a day
+ * old are pruned by the next count.
+ */
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    key: text('key').primaryKey(),
+    /** Attempts counted in the current window, refused ones included. */
+    attempts: integer('attempts').notNull(),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('rate_limits_window_idx').on(t.windowStartedAt)],
 );

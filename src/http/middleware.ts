@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { verifyAccessToken } from '../auth/tokens.js';
 import { classifyDatabaseError, databaseFaultProblem } from '../db/errors.js';
+import { roleCheckedDatabase } from '../db/role-check.js';
 import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ApiError, PROBLEM_CONTENT_TYPE, asApiError, problemOf } from '../errors.js';
@@ -174,7 +175,10 @@ export function principalOf(c: Context<AppEnv>): Principal {
 
 /**
  * Requires a valid access token; with roles, also one of those roles (else 403).
- * Authentication is stateless (JWT), so it costs no database round trip.
+ * The token is verified without I/O. With roles, the role in the token is only a first filter:
+ * the route's first database call also checks, in the same round trip, that the user still has
+ * the role and is not disabled (src/db/role-check.ts), so a demotion or a disabled account takes
+ * effect on the next request, not when the token expires.
  */
 export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -182,10 +186,14 @@ export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
     if (!header) throw new ApiError('auth_required', 'Send an access token as `Authorization: Bearer <token>`.');
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     if (!match) throw new ApiError('invalid_token', 'The Authorization header must be `Bearer <token>`.');
-    const claims = await verifyAccessToken(match[1]!, c.get('deps').config.jwtSecret);
+    const deps = c.get('deps');
+    const claims = await verifyAccessToken(match[1]!, deps.config.jwtSecret, deps.clock.now());
     c.set('principal', { userId: claims.sub, role: claims.role });
-    if (roles.length > 0 && !roles.includes(claims.role)) {
-      throw new ApiError('forbidden', `This endpoint requires one of the roles: ${roles.join(', ')}.`);
+    if (roles.length > 0) {
+      if (!roles.includes(claims.role)) {
+        throw new ApiError('forbidden', `This endpoint requires one of the roles: ${roles.join(', ')}.`);
+      }
+      c.set('deps', { ...deps, database: roleCheckedDatabase(deps.database, claims.sub, roles) });
     }
     await next();
   };

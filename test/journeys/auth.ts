@@ -11,6 +11,17 @@ export function authJourney(harness: () => Harness) {
     return { email, password, session: res.body };
   };
 
+  const keyOf = async (e: string) => {
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`login-throttle:${e}`));
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  };
+  const row = async (e: string) =>
+    (await harness().sql<{ failures: number; locked: boolean }>(`SELECT failures, COALESCE(locked_until > now(), false) AS locked FROM login_throttle WHERE email_key = $1`, [await keyOf(e)]))[0];
+  const count = (answers: Array<{ status: number }>, status: number) => answers.filter((a) => a.status === status).length;
+  const hex4 = () => Math.floor(Math.random() * 0x10000).toString(16);
+  /** A client address as each runtime's edge would report it (workerd: CF-Connecting-IP; Node: one trusted proxy). */
+  const from = (ip: string) => ({ headers: { 'cf-connecting-ip': ip, 'x-forwarded-for': ip } });
+
   describe('auth journey', () => {
     it('register → login → me → refresh → reuse detection → logout', async () => {
       const { api } = harness();
@@ -70,18 +81,12 @@ export function authJourney(harness: () => Harness) {
       const { email, password } = await register();
       const ghost = uniqueEmail('ghost');
       const login = (e: string, p: string) => h.api.post('/v1/auth/login', { email: e, password: p });
-      const keyOf = async (e: string) => {
-        const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`login-throttle:${e}`));
-        return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-      };
-      const row = async (e: string) =>
-        (await h.sql<{ failures: number; locked: boolean }>(`SELECT failures, COALESCE(locked_until > now(), false) AS locked FROM login_throttle WHERE email_key = $1`, [await keyOf(e)]))[0];
 
       // Four failures, then the right password: in, and the run is over.
       for (let i = 0; i < 4; i++) expectProblem(await login(email, 'wrong guess'), 401, 'invalid_credentials');
       expect(await row(email)).toEqual({ failures: 4, locked: false });
       expect((await login(email, password)).status).toBe(200);
-      expect(await row(email)).toBeUndefined();
+      expect(await row(email)).toEqual({ failures: 0, locked: false });
 
       // Five in a row lock the address, for a real account and an unknown one alike.
       for (const e of [email, ghost]) {
@@ -105,7 +110,57 @@ export function authJourney(harness: () => Harness) {
       // ... and once it is over, the right password gets in and clears the record.
       await h.sql(`UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE email_key = $1`, [await keyOf(email)]);
       expect((await login(email, password)).status).toBe(200);
-      expect(await row(email)).toBeUndefined();
+      expect(await row(email)).toEqual({ failures: 0, locked: false });
+    });
+
+    it('counts each guess before hashing: 30 parallel wrong passwords get exactly 5 × 401 and 25 × 429', async () => {
+      const h = harness();
+      const { email, password } = await register();
+      const answers = await Promise.all(Array.from({ length: 30 }, () => h.api.post('/v1/auth/login', { email, password: 'wrong guess' })));
+      expect({ 401: count(answers, 401), 429: count(answers, 429) }).toEqual({ 401: 5, 429: 25 });
+      for (const refused of answers.filter((a) => a.status === 429)) {
+        expectProblem(refused, 429, 'too_many_attempts');
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      expect(await row(email)).toEqual({ failures: 5, locked: true });
+      expectProblem(await h.api.post('/v1/auth/login', { email, password }), 429, 'too_many_attempts');
+    });
+
+    it('a right password among 19 parallel wrong ones does not reset the count for the others', async () => {
+      const h = harness();
+      const { email, password } = await register();
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => h.api.post('/v1/auth/login', { email, password: i === 10 ? password : 'wrong guess' })),
+      );
+      const right = answers[10]!;
+      const wrong = answers.filter((_, i) => i !== 10);
+      const hashedWrong = count(wrong, 401);
+      // At most 5 wrong guesses are ever hashed, whatever the right one did ...
+      expect(hashedWrong).toBeGreaterThanOrEqual(4);
+      expect(hashedWrong).toBeLessThanOrEqual(5);
+      expect(count(wrong, 429)).toBe(19 - hashedWrong);
+      expect([200, 429]).toContain(right.status);
+      // ... and every one of them still counts: the success forgave none of them.
+      expect((await row(email))?.failures).toBe(hashedWrong);
+    });
+
+    it('throttles registration per client address before hashing (an IPv6 /64 is one client); other addresses are unaffected', async () => {
+      const h = harness();
+      const net = `2001:db8:${hex4()}:${hex4()}`;
+      const answers = await Promise.all(
+        Array.from({ length: 14 }, (_, i) =>
+          h.api.post('/v1/auth/register', { email: uniqueEmail('burst'), password: 'correct horse battery' }, from(`${net}::${i + 1}`)),
+        ),
+      );
+      expect({ 201: count(answers, 201), 429: count(answers, 429) }).toEqual({ 201: 10, 429: 4 });
+      for (const refused of answers.filter((a) => a.status === 429)) {
+        expectProblem(refused, 429, 'too_many_attempts');
+        const seconds = Number(refused.headers.get('retry-after'));
+        expect(seconds).toBeGreaterThan(500);
+        expect(seconds).toBeLessThanOrEqual(600);
+      }
+      const other = await h.api.post('/v1/auth/register', { email: uniqueEmail('other'), password: 'correct horse battery' }, from(`2001:db8:${hex4()}:${hex4()}::1`));
+      expect(other.status, other.text).toBe(201);
     });
 
     it('a wrong password and an unknown email get the same answer', async () => {
@@ -136,12 +191,19 @@ export function authJourney(harness: () => Harness) {
         ['alg none', { authorization: `Bearer ${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ ...claims, iat: now, exp: now + 600 })}.` }, 'invalid_token'],
         ['other secret', { authorization: `Bearer ${await sign({ ...claims, iat: now, exp: now + 600 }, 'x'.repeat(40), 'HS256')}` }, 'invalid_token'],
         ['expired', { authorization: `Bearer ${await sign({ ...claims, role: 'customer', iat: now - 3600, exp: now - 60 }, jwtSecret, 'HS256')}` }, 'token_expired'],
+        ['no exp', { authorization: `Bearer ${await sign({ ...claims, role: 'customer', iat: now }, jwtSecret, 'HS256')}` }, 'invalid_token'],
+        ['sub not a uuid', { authorization: `Bearer ${await sign({ ...claims, sub: 'not-a-uuid', iat: now, exp: now + 600 }, jwtSecret, 'HS256')}` }, 'invalid_token'],
+        ['issued 60 s ahead', { authorization: `Bearer ${await sign({ ...claims, role: 'customer', iat: now + 60, exp: now + 660 }, jwtSecret, 'HS256')}` }, 'invalid_token'],
+        ['not before 60 s ahead', { authorization: `Bearer ${await sign({ ...claims, role: 'customer', iat: now, nbf: now + 60, exp: now + 600 }, jwtSecret, 'HS256')}` }, 'invalid_token'],
       ];
       for (const [name, headers, code] of cases) {
         const res = await api.get('/v1/me', { headers });
         expect({ name, status: res.status, code: res.body?.code }).toEqual({ name, status: 401, code });
         expectProblem(res, 401, code);
       }
+      // Another pod's clock 1 s ahead (within the 30 s leeway): accepted.
+      const skewed = await sign({ ...claims, role: 'customer', iat: now + 1, nbf: now + 1, exp: now + 601 }, jwtSecret, 'HS256');
+      expect((await api.get('/v1/me', { token: skewed })).status).toBe(200);
     });
 
     it('answers bad bodies with 4xx problems, never 500', async () => {

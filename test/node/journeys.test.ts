@@ -4,6 +4,7 @@ import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { paymentsJourney } from '../journeys/payments.js';
 import { platformJourney } from '../journeys/platform.js';
+import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
 import { staffJourney } from '../journeys/staff.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
@@ -19,6 +20,7 @@ afterAll(async () => {
 authJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);
+rolesJourney(() => t);
 ordersJourney(() => t);
 schedulingJourney(() => t);
 staffJourney(() => t);

@@ -37,10 +37,12 @@ async function roundTripsOf(call: () => Promise<{ status: number }>, status: num
 }
 
 describe('round trips per request (neon-http driver)', () => {
-  it('register, login, me, refresh and logout take one each; health none', async () => {
+  it('register two (the address limit, then the account), login, me, refresh and logout one each; health none', async () => {
     const email = uniqueEmail('rt');
     const body = { email, password: 'round trip password' };
-    expect(await roundTripsOf(() => t.api.post('/v1/auth/register', body), 201)).toBe(1);
+    // The per-address count must precede the hash, and the insert needs the hash.
+    const from = { headers: { 'x-forwarded-for': '203.0.113.44' } };
+    expect(await roundTripsOf(() => t.api.post('/v1/auth/register', body, from), 201)).toBe(2);
 
     let session: any;
     expect(
@@ -61,6 +63,10 @@ describe('round trips per request (neon-http driver)', () => {
     ).toBe(1);
     expect(await roundTripsOf(() => t.api.post('/v1/auth/logout', { refreshToken: rotated.refreshToken }), 204)).toBe(1);
     expect(await roundTripsOf(() => t.api.get('/healthz'), 200)).toBe(0);
+    // A failed login settles its attempt (1 more); the success after it ends the run (1 more).
+    expect(await roundTripsOf(() => t.api.post('/v1/auth/login', { ...body, password: 'wrong guess' }), 401)).toBe(2);
+    expect(await roundTripsOf(() => t.api.post('/v1/auth/login', body), 200)).toBe(2);
+    expect(await roundTripsOf(() => t.api.post('/v1/auth/login', body), 200)).toBe(1);
     // Rejected before any I/O: bad token, bad body.
     expect(await roundTripsOf(() => t.api.get('/v1/me', { token: 'x.y.z' }), 401)).toBe(0);
     expect(await roundTripsOf(() => t.api.post('/v1/auth/login', { email }), 422)).toBe(0);
@@ -83,6 +89,11 @@ describe('round trips per request (neon-http driver)', () => {
     ).toBe(1);
     expect(await roundTripsOf(() => t.api.patch(`/v1/admin/services/${id}`, { unitPrice: 120 }, { token }), 200)).toBe(1);
     expect(await roundTripsOf(() => t.api.get('/readyz'), 200)).toBe(1);
+    // The role check rides in the route's first batch: still one round trip, and a demoted
+    // admin's refusal costs the same one.
+    expect(await roundTripsOf(() => t.api.get('/v1/staff/orders', { token }), 200)).toBe(1);
+    await t.setRole(email, 'customer');
+    expect(await roundTripsOf(() => t.api.get('/v1/staff/orders', { token }), 403)).toBe(1);
   });
 
   it('orders: create = one read + one write, replay = one read, reads one each, cancel = one batch, refused too', async () => {

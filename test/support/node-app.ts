@@ -1,9 +1,9 @@
-import { eq, sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
-import { users } from '../../src/db/schema.js';
+import { setUserRole } from '../../src/modules/auth/accounts.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics/index.js';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
@@ -39,6 +39,8 @@ export async function createTestApp(
   const config = loadConfig({
     APP_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
+    // Journeys name their client address in X-Forwarded-For (and CF-Connecting-IP for workerd).
+    TRUSTED_PROXY_HOPS: '1',
     ...(opts.stripe === false ? {} : stripeEnv(stripeUrl)),
     ...opts.env,
   });
@@ -55,7 +57,7 @@ export async function createTestApp(
     jwtSecret: TEST_JWT_SECRET,
     stripe: stripeControl(stripeUrl),
     setRole: async (email, role) => {
-      await database.db.update(users).set({ role }).where(eq(users.email, email));
+      await database.rows(setUserRole(email, role, new Date()));
     },
     sql: async <T,>(query: string, params: unknown[] = []): Promise<T[]> => {
       const chunks: SQL[] = [];

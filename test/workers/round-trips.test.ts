@@ -16,10 +16,10 @@ async function measure(call: () => Promise<{ status: number }>, status: number):
 }
 
 describe('round trips per request in workerd', () => {
-  it('login and me take at most one query or batch each', async () => {
+  it('register takes two (address limit, account); login and me at most one each; staff routes one with the role check', async () => {
     const { api } = workerHarness;
     const creds = { email: uniqueEmail('edge'), password: 'edge password 1' };
-    expect(await measure(() => api.post('/v1/auth/register', creds), 201)).toBe(1);
+    expect(await measure(() => api.post('/v1/auth/register', creds, { headers: { 'cf-connecting-ip': '203.0.113.45' } }), 201)).toBe(2);
     let token = '';
     const login = await measure(async () => {
       const res = await api.post('/v1/auth/login', creds);
@@ -29,5 +29,11 @@ describe('round trips per request in workerd', () => {
     expect(login).toBeLessThanOrEqual(1);
     expect(await measure(() => api.get('/v1/me', { token }), 200)).toBeLessThanOrEqual(1);
     expect(await measure(() => api.get('/v1/services'), 200)).toBe(1);
+
+    await workerHarness.setRole(creds.email, 'staff');
+    const staff = (await api.post('/v1/auth/login', creds)).body.accessToken as string;
+    expect(await measure(() => api.get('/v1/staff/orders', { token: staff }), 200)).toBe(1);
+    await workerHarness.setRole(creds.email, 'customer');
+    expect(await measure(() => api.get('/v1/staff/orders', { token: staff }), 403)).toBe(1);
   });
 });

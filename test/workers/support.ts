@@ -34,7 +34,13 @@ export const workerHarness: Harness = {
   api: apiClient((request) => SELF.fetch(request)),
   jwtSecret: testEnv.JWT_SECRET,
   setRole: async (email, role) => {
-    await sqlDirect().query('UPDATE users SET role = $1 WHERE email = $2', [role, email]);
+    // The statement of src/modules/auth/accounts.ts setUserRole (what the CLI runs).
+    await sqlDirect().query(
+      `WITH u AS (UPDATE users SET role = $1, updated_at = now() WHERE email = $2 RETURNING id),
+       revoked AS (UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'role_changed' WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL)
+       SELECT id FROM u`,
+      [role, email],
+    );
   },
   stripe: stripeControl(testEnv.STRIPE_API_URL),
   sql: async <T>(query: string, params: unknown[] = []) => (await sqlDirect().query(query, params)) as T[],

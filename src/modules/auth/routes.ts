@@ -12,6 +12,7 @@ import {
   rotateRefreshToken,
   updatePasswordHash,
 } from './sessions.js';
+import { countRegistration, REGISTER_MAX_PER_WINDOW, REGISTER_WINDOW_S } from './throttle.js';
 
 const bearer = [{ bearerAuth: [] }];
 
@@ -20,11 +21,14 @@ const register = createRoute({
   path: '/v1/auth/register',
   tags: ['Auth'],
   summary: 'Create a customer account',
-  description: 'Always creates a `customer`. Staff and admins are created with the CLI.',
+  description: [
+    'Always creates a `customer`. Staff and admins are created with the CLI.',
+    `Throttled per client address (an IPv6 /64 counts as one): at most ${REGISTER_MAX_PER_WINDOW} attempts per ${REGISTER_WINDOW_S / 60} minutes, counted before the password is hashed; then 429 \`too_many_attempts\` with \`Retry-After\`.`,
+  ].join('\n\n'),
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonResponse(SessionSchema, 'Account created; the caller is logged in.'),
-    ...problemResponses(400, 409, 413, 415, 422),
+    ...problemResponses(400, 409, 413, 415, 422, 429),
   },
 });
 
@@ -35,7 +39,8 @@ const login = createRoute({
   summary: 'Log in with email and password',
   description: [
     'A wrong password and an unknown email get the same answer, after the same hashing work.',
-    'Throttled per email (known or not): the 5th failure in a row within 15 minutes locks the address for 1 minute, each further one for twice as long (at most 15 minutes). While locked, every attempt, even with the right password, is 429 `too_many_attempts` with `Retry-After`; a successful login ends the run.',
+    'Throttled per email (known or not), each attempt counted before any hashing: the 5th failure in a row within 15 minutes locks the address for 1 minute, each further one for twice as long (at most 15 minutes). While locked, every attempt, even with the right password, is 429 `too_many_attempts` with `Retry-After`. Attempts beyond the failures left while others for the same address are still being checked are also 429 (`Retry-After: 1`). A successful login ends the run it saw, unless a failure landed while it was being checked: failures of concurrent attempts always count.',
+    'A disabled account answers exactly like a wrong password.',
   ].join('\n\n'),
   request: { body: jsonBody(LoginBody) },
   responses: {
@@ -88,6 +93,13 @@ export const authRoutes = createRouter()
   .openapi(register, async (c) => {
     const deps = c.get('deps');
     const body = c.req.valid('json');
+    const retryAfter = await countRegistration(deps, deps.clientIp(c));
+    if (retryAfter !== undefined) {
+      throw new ApiError('too_many_attempts', `Too many registrations from this network; try again in ${retryAfter} s.`, {
+        details: { retryAfterSeconds: retryAfter },
+        retryAfterSeconds: retryAfter,
+      });
+    }
     const passwordHash = await deps.passwords.hash(body.password);
     const session = await registerCustomer(deps, { email: body.email, passwordHash, name: body.name ?? null });
     return c.json(session, 201);
@@ -96,20 +108,26 @@ export const authRoutes = createRouter()
     const deps = c.get('deps');
     const { email, password } = c.req.valid('json');
     const attempt = await beginLogin(deps, email);
-    if (attempt.lockedUntil) {
-      const seconds = Math.max(1, Math.ceil((attempt.lockedUntil.getTime() - deps.clock.now().getTime()) / 1000));
-      throw new ApiError('too_many_attempts', `Too many failed logins for this email; try again in ${seconds} s.`, {
+    if (attempt.refusedForSeconds !== undefined) {
+      const seconds = attempt.refusedForSeconds;
+      throw new ApiError('too_many_attempts', `Too many login attempts for this email; try again in ${seconds} s.`, {
         details: { retryAfterSeconds: seconds },
         retryAfterSeconds: seconds,
       });
     }
-    const ok = await deps.passwords.verify(password, attempt.user?.password_hash ?? null);
+    let ok: boolean;
+    try {
+      ok = await deps.passwords.verify(password, attempt.user?.password_hash ?? null);
+    } catch (err) {
+      runInBackground(c, attempt.release, 'release login attempt');
+      throw err;
+    }
+    // Awaited, not in the background: the next guess must see this one settled.
     if (!attempt.user || !ok) {
-      // Awaited, not in the background: the next guess must see this one counted.
       await attempt.recordFailure();
       throw new ApiError('invalid_credentials', 'The email or password is wrong.');
     }
-    if (attempt.failures > 0) await attempt.clearFailures();
+    await attempt.recordSuccess();
     if (deps.passwords.needsRehash(attempt.user.password_hash)) {
       const userId = attempt.user.id;
       runInBackground(c, async () => updatePasswordHash(deps, userId, await deps.passwords.hash(password)), 'rehash password');

@@ -1,9 +1,9 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
 import type { UserRole } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { clearLoginFailures, loginThrottleKey, recordLoginFailure } from './throttle.js';
+import { admitLoginAttempt, LOGIN_BUSY_RETRY_S, loginThrottleKey, recordLoginFailure, settleLoginAttempt } from './throttle.js';
 
 /*
  * Every function here is one SQL statement: one round trip on Neon, and atomic without
@@ -97,50 +97,81 @@ export async function registerCustomer(
 }
 
 export interface LoginAttempt {
-  /** Undefined for an unknown email (answered exactly like a wrong password). */
+  /** Undefined for an unknown or disabled email (answered exactly like a wrong password). */
   user: (UserRow & { password_hash: string }) | undefined;
-  /** Set while the address is locked by throttling: answer 429, hash nothing. */
-  lockedUntil: Date | undefined;
-  /** Failures in the address's current run (cleared by a successful login). */
+  /**
+   * Set when the attempt was not admitted (the address is locked, or its free attempts are all
+   * in flight): answer 429 with this Retry-After, in seconds, and hash nothing.
+   */
+  refusedForSeconds: number | undefined;
+  /** Failures in the address's current run when this attempt was admitted. */
   failures: number;
   /** Issues the session; call only after the password has been verified. */
   session: () => Promise<Session>;
   /** Deletes the refresh row written speculatively and counts the failure: one statement. */
   recordFailure: () => Promise<void>;
-  /** After a success that followed failures. */
-  clearFailures: () => Promise<void>;
+  /**
+   * After a verified password: ends the run it saw and gives its place back (one statement).
+   * No round trip when there were no failures before it: its place lapses on its own.
+   */
+  recordSuccess: () => Promise<void>;
+  /** Gives the place back and drops the refresh row, counting nothing (hashing failed, e.g. 503 busy). */
+  release: () => Promise<void>;
+}
+
+interface BeginRow extends Partial<UserRow & { password_hash: string }> {
+  admitted: boolean;
+  failures: number | null;
+  locked_until_ms: number | null;
 }
 
 /**
- * Reads the user and the address's throttling state and writes a refresh-token row in ONE
- * statement, so a successful login is one round trip. The token's secret exists only in this
- * process until the password has been verified; on a wrong password it is never revealed and
- * its row is deleted. No row is written while the address is locked.
+ * Admits the attempt (src/modules/auth/throttle.ts), reads the user and writes a refresh-token
+ * row in ONE statement, so a successful login is one round trip. The attempt is counted before
+ * any hashing, atomically, so parallel guesses cannot slip past the throttle. The token's secret
+ * exists only in this process until the password has been verified; on a wrong password it is
+ * never revealed and its row is deleted. Nothing is written for a refused attempt.
  */
 export async function beginLogin(deps: Deps, email: string): Promise<LoginAttempt> {
   const refresh = await pendingRefresh(deps);
   const now = deps.clock.now();
   const key = await loginThrottleKey(deps, email);
-  const rows = await deps.database.rows<Partial<UserRow & { password_hash: string }> & { locked_until_ms: number | null; failures: number | null }>(sql`
-    WITH lt AS (SELECT failures, locked_until FROM login_throttle WHERE email_key = ${key}),
-    lock AS (SELECT locked_until FROM lt WHERE locked_until > ${now.toISOString()}::timestamptz),
-    u AS (SELECT id, email, role, name, created_at, password_hash FROM users WHERE email = ${email} AND NOT EXISTS (SELECT 1 FROM lock)),
+  // `cur` is the statement's snapshot, used only to word a refusal (a lock's end).
+  const rows = await deps.database.rows<BeginRow>(sql`
+    WITH cur AS (SELECT locked_until FROM login_throttle WHERE email_key = ${key}),
+    att AS (${admitLoginAttempt(key, now)}),
+    u AS (
+      SELECT id, email, role, name, created_at, password_hash FROM users
+      WHERE email = ${email} AND disabled_at IS NULL AND EXISTS (SELECT 1 FROM att)
+    ),
     t AS (${insertRefreshFrom('u', refresh, now)})
-    SELECT u.*, (extract(epoch FROM lock.locked_until) * 1000)::float8 AS locked_until_ms, lt.failures
-    FROM (SELECT 1) AS one LEFT JOIN u ON true LEFT JOIN lock ON true LEFT JOIN lt ON true`);
+    SELECT u.*, EXISTS (SELECT 1 FROM att) AS admitted, att.failures,
+           (extract(epoch FROM cur.locked_until) * 1000)::float8 AS locked_until_ms
+    FROM (SELECT 1) AS one LEFT JOIN u ON true LEFT JOIN att ON true LEFT JOIN cur ON true`);
   const row = rows[0];
   const user = row?.id ? (row as UserRow & { password_hash: string }) : undefined;
+  const failures = Number(row?.failures ?? 0);
+  let refusedForSeconds: number | undefined;
+  if (!row?.admitted) {
+    const lockedMs = row?.locked_until_ms ? Number(row.locked_until_ms) - now.getTime() : 0;
+    refusedForSeconds = lockedMs > 0 ? Math.max(1, Math.ceil(lockedMs / 1000)) : LOGIN_BUSY_RETRY_S;
+  }
+  const settle = (forgive: { seenFailures: number } | undefined, also?: SQL) => deps.database.rows(settleLoginAttempt(key, deps.clock.now(), forgive, also));
+  const discard = sql`discarded AS (DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid)`;
   return {
     user,
-    lockedUntil: row?.locked_until_ms ? new Date(Number(row.locked_until_ms)) : undefined,
-    failures: row?.failures ?? 0,
+    refusedForSeconds,
+    failures,
     session: () => sessionFor(deps, user!, refresh),
     recordFailure: async () => {
-      const discard = sql`discarded AS (DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid)`;
       await deps.database.rows(recordLoginFailure(key, deps.clock.now(), discard));
     },
-    clearFailures: async () => {
-      await deps.database.rows(clearLoginFailures(key));
+    recordSuccess: async () => {
+      if (failures === 0) return;
+      await settle({ seenFailures: failures });
+    },
+    release: async () => {
+      await settle(undefined, discard);
     },
   };
 }
@@ -171,6 +202,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
       UPDATE refresh_tokens r SET revoked_at = ${now}::timestamptz, revoked_reason = 'rotated'
       FROM cur
       WHERE r.id = cur.id AND r.revoked_at IS NULL AND r.expires_at > ${now}::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM users d WHERE d.id = r.user_id AND d.disabled_at IS NOT NULL)
       RETURNING r.user_id, r.family_id
     ), issued AS (
       INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)

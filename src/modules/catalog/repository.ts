@@ -1,4 +1,5 @@
 import { asc, eq } from 'drizzle-orm';
+import { runQuery } from '../../db/client.js';
 import { addOns, services, type AddOn, type Service } from '../../db/schema.js';
 import { CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
@@ -27,7 +28,7 @@ export function toServiceDto(s: Service, serviceAddOns: AddOn[]): ServiceDto {
 
 /** One statement: drizzle's relational query aggregates the add-ons in SQL. */
 export async function listServices(deps: Deps, opts: { includeInactive: boolean }): Promise<ServiceDto[]> {
-  const rows = await deps.database.db.query.services.findMany({
+  const rows = await runQuery(deps.database, (db) => db.query.services.findMany({
     where: opts.includeInactive ? undefined : eq(services.active, true),
     orderBy: [asc(services.sortOrder), asc(services.name)],
     with: {
@@ -36,7 +37,7 @@ export async function listServices(deps: Deps, opts: { includeInactive: boolean 
         orderBy: [asc(addOns.name)],
       },
     },
-  });
+  }));
   return rows.map((r) => toServiceDto(r, r.addOns));
 }
 
@@ -117,10 +118,10 @@ export async function createAddOn(
 ): Promise<AddOn> {
   const now = deps.clock.now();
   try {
-    const [row] = await deps.database.db
+    const [row] = await runQuery(deps.database, (db) => db
       .insert(addOns)
       .values({ ...input, serviceId, createdAt: now, updatedAt: now })
-      .returning();
+      .returning());
     return row!;
   } catch (err) {
     mapCatalogError(err);
@@ -128,11 +129,11 @@ export async function createAddOn(
 }
 
 export async function updateAddOn(deps: Deps, id: string, input: UpdateAddOnInput): Promise<AddOn> {
-  const [row] = await deps.database.db
+  const [row] = await runQuery(deps.database, (db) => db
     .update(addOns)
     .set({ ...input, updatedAt: deps.clock.now() })
     .where(eq(addOns.id, id))
-    .returning();
+    .returning());
   if (!row) throw new ApiError('not_found', 'No such add-on.');
   return row;
 }

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { runQuery } from '../../db/client.js';
 import type { OrderStatus } from '../../domain/order-status.js';
 import type { PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
@@ -100,7 +101,7 @@ export function orderDtoOf(row: Awaited<ReturnType<typeof orderQuery>>): (OrderD
  * that customer's order is visible; anyone else's id reads exactly like a missing one.
  */
 export async function findOrder(deps: Deps, orderId: string, userId?: string): Promise<(OrderDto & { userId: string }) | undefined> {
-  return orderDtoOf(await orderQuery(deps.database.db, orderId, userId));
+  return orderDtoOf(await runQuery(deps.database, (db) => orderQuery(db, orderId, userId)));
 }
 
 export async function getOrder(deps: Deps, orderId: string, userId?: string): Promise<OrderDto & { userId: string }> {
@@ -183,14 +184,14 @@ export async function listOrders(deps: Deps, f: ListFilter): Promise<{ data: Ord
     const c = decodeOrderCursor(f.cursor);
     where.push(sql`(${orders.createdAt}, ${orders.id}) < (${c.createdAt}::timestamptz, ${c.id}::uuid)`);
   }
-  const rows = await deps.database.db
+  const rows = await runQuery(deps.database, (db) => db
     .select({ ...summaryColumns, sortAt: utcMicros(orders.createdAt) })
     .from(orders)
     .innerJoin(pickupSlot, eq(pickupSlot.id, orders.pickupSlotId))
     .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))
     .where(and(...where))
     .orderBy(desc(orders.createdAt), desc(orders.id))
-    .limit(f.limit + 1);
+    .limit(f.limit + 1));
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
   return {

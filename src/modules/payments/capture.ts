@@ -1,4 +1,5 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { runQuery } from '../../db/client.js';
 import Stripe from 'stripe';
 import { orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -245,10 +246,10 @@ export async function approveOverage(deps: Deps, userId: string, orderId: string
 export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
   if (!deps.payments) return;
   const { stripe } = deps.payments;
-  const [hold] = await deps.database.db
+  const [hold] = await runQuery(deps.database, (db) => db
     .select()
     .from(payments)
-    .where(and(eq(payments.orderId, orderId), eq(payments.kind, 'hold')));
+    .where(and(eq(payments.orderId, orderId), eq(payments.kind, 'hold'))));
   if (!hold?.stripePaymentIntentId || ['succeeded', 'canceled'].includes(hold.status)) return;
   let pi: Stripe.PaymentIntent;
   try {

@@ -4,6 +4,7 @@
  * `planSlots` needs) and then one INSERT.
  */
 import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import { runQuery } from '../../db/client.js';
 import { slots, zones } from '../../db/schema.js';
 import { CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
@@ -75,16 +76,16 @@ const noZone = () => new ApiError('not_found', 'No such zone.');
 // ---- zones -------------------------------------------------------------------------------------
 
 export async function listZones(deps: Deps): Promise<ZoneDto[]> {
-  const rows = await deps.database.db.select().from(zones).orderBy(asc(zones.name), asc(zones.id));
+  const rows = await runQuery(deps.database, (db) => db.select().from(zones).orderBy(asc(zones.name), asc(zones.id)));
   return rows.map(toZoneDto);
 }
 
 export async function createZone(deps: Deps, input: CreateZoneInput): Promise<ZoneDto> {
   const now = deps.clock.now();
-  const [row] = await deps.database.db
+  const [row] = await runQuery(deps.database, (db) => db
     .insert(zones)
     .values({ ...input, createdAt: now, updatedAt: now })
-    .returning();
+    .returning());
   return toZoneDto(row!);
 }
 
@@ -93,11 +94,11 @@ export async function createZone(deps: Deps, input: CreateZoneInput): Promise<Zo
  * date they fall on for closures, and the wall times of slots generated from now on.
  */
 export async function updateZone(deps: Deps, id: string, input: UpdateZoneInput): Promise<ZoneDto> {
-  const [row] = await deps.database.db
+  const [row] = await runQuery(deps.database, (db) => db
     .update(zones)
     .set({ ...input, updatedAt: deps.clock.now() })
     .where(eq(zones.id, id))
-    .returning();
+    .returning());
   if (!row) throw noZone();
   return toZoneDto(row);
 }
@@ -155,11 +156,11 @@ export async function generateZoneSlots(deps: Deps, zoneId: string, input: Gener
   const now = deps.clock.now();
   try {
     // Re-running a template is safe: windows that already have a slot are skipped, not doubled.
-    const created = await deps.database.db
+    const created = await runQuery(deps.database, (db) => db
       .insert(slots)
       .values(planned.map((s) => ({ ...s, createdAt: now, updatedAt: now })))
       .onConflictDoNothing({ target: [slots.zoneId, slots.kind, slots.startsAt] })
-      .returning();
+      .returning());
     const data = created
       .map(toAdminSlot)
       .sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.kind.localeCompare(b.kind));
@@ -177,11 +178,11 @@ export async function generateZoneSlots(deps: Deps, zoneId: string, input: Gener
  */
 export async function updateSlot(deps: Deps, id: string, input: UpdateSlotInput): Promise<AdminSlotDto> {
   try {
-    const [row] = await deps.database.db
+    const [row] = await runQuery(deps.database, (db) => db
       .update(slots)
       .set({ ...input, updatedAt: deps.clock.now() })
       .where(eq(slots.id, id))
-      .returning();
+      .returning());
     if (!row) throw new ApiError('not_found', 'No such slot.');
     return toAdminSlot(row);
   } catch (err) {
@@ -202,7 +203,7 @@ export async function listZoneSlots(
   zoneId: string,
   range: { from: Date; to: Date; kind?: SlotKind | undefined },
 ) {
-  const rows = await deps.database.db
+  const rows = await runQuery(deps.database, (db) => db
     .select({ zone: zones, slot: slots })
     .from(zones)
     .leftJoin(
@@ -215,7 +216,7 @@ export async function listZoneSlots(
       ),
     )
     .where(eq(zones.id, zoneId))
-    .orderBy(asc(slots.startsAt), asc(slots.kind));
+    .orderBy(asc(slots.startsAt), asc(slots.kind)));
   if (!rows[0]) throw noZone();
   return {
     zone: toZoneDto(rows[0].zone),

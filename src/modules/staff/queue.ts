@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { runQuery } from '../../db/client.js';
 import { orders, zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { CursorInstant, CursorUuid, decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor.js';
@@ -47,7 +48,7 @@ export async function staffQueue(
     const c = decodeQueueCursor(q.cursor, q.kind);
     where.push(sql`(${keySlot.startsAt}, ${orders.id}) > (${c.startsAt}::timestamptz, ${c.id}::uuid)`);
   }
-  const rows = await deps.database.db
+  const rows = await runQuery(deps.database, (db) => db
     .select({
       ...summaryColumns,
       order: {
@@ -67,7 +68,7 @@ export async function staffQueue(
     .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))
     .where(and(...where))
     .orderBy(asc(keySlot.startsAt), asc(orders.id))
-    .limit(q.limit + 1);
+    .limit(q.limit + 1));
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   return {

@@ -1,4 +1,5 @@
 import { asc, eq, sql } from 'drizzle-orm';
+import { runQuery } from '../../db/client.js';
 import type { ActorRole } from '../../domain/order-status.js';
 import { priceOrder, storableBreakdown, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders } from '../../db/schema.js';
@@ -13,7 +14,7 @@ type LineRow = typeof orderLines.$inferSelect;
 
 /** One statement: the order as stored (prices, rules, lines with positions) and as the API shows it. */
 async function loadOrder(deps: Deps, orderId: string) {
-  const row = await deps.database.db.query.orders.findFirst({
+  const row = await runQuery(deps.database, (db) => db.query.orders.findFirst({
     where: eq(orders.id, orderId),
     with: {
       lines: true,
@@ -21,7 +22,7 @@ async function loadOrder(deps: Deps, orderId: string) {
       pickupSlot: { columns: { id: true, startsAt: true, endsAt: true } },
       deliverySlot: { columns: { id: true, startsAt: true, endsAt: true } },
     },
-  });
+  }));
   if (!row) throw new ApiError('not_found', 'No such order.');
   const dto = toOrderDto(row, row.lines, row.events, row.pickupSlot, row.deliverySlot);
   return { row, lines: [...row.lines].sort((a, b) => a.position - b.position), dto };
