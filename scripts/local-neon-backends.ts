@@ -45,13 +45,36 @@ export interface LocalNeonBatchOptions {
   deferrable?: boolean;
 }
 
+/** Per-request hooks, as Neon's proxy ties a query to its HTTP request. */
+export interface LocalNeonRun {
+  /**
+   * Aborted when the HTTP client goes away. The running statement is cancelled where the
+   * backend can (pg: pg_cancel_backend from another connection) and a batch rolls back: no
+   * statement starts, and no COMMIT is sent, once it is aborted.
+   */
+  signal?: AbortSignal;
+  /** Called with each statement's result before the next starts (a batch: inside its transaction); a throw rolls the batch back. */
+  onResult?: (r: LocalNeonResult, index: number) => void;
+}
+
 export interface LocalNeonBackend {
   readonly kind: 'pg' | 'pglite';
   /** One statement, outside any explicit transaction (autocommit), extended protocol. */
-  query(q: LocalNeonQuery): Promise<LocalNeonResult>;
+  query(q: LocalNeonQuery, run?: LocalNeonRun): Promise<LocalNeonResult>;
   /** All statements in ONE transaction on ONE connection; rolls back on the first error. */
-  batch(queries: LocalNeonQuery[], opts?: LocalNeonBatchOptions): Promise<LocalNeonResult[]>;
+  batch(queries: LocalNeonQuery[], opts?: LocalNeonBatchOptions, run?: LocalNeonRun): Promise<LocalNeonResult[]>;
   close(): Promise<void>;
+}
+
+/** Thrown where a disconnected client's work stops (before a statement or the COMMIT). */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('Query cancelled, connection was terminated');
+  }
+}
+
+function throwIfGone(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ClientGoneError();
 }
 
 export const ISOLATION_SQL: Record<IsolationLevel, string> = {
@@ -122,33 +145,79 @@ export function pgBackend(connectionString: string, opts: PgBackendOptions = {})
     };
   };
 
-  /** Check out a client per request; destroy it, rather than reuse it, after a non-SQL failure. */
-  const withClient = async <T>(fn: (c: pg.PoolClient, markBroken: (e: unknown) => void) => Promise<T>): Promise<T> => {
+  /**
+   * Cancels whatever `pid` runs, from a connection of its own: the pool may be exhausted, and
+   * a cancel must not queue behind the work it cancels. Neon's proxy sends the protocol's
+   * CancelRequest instead; the effect (SQLSTATE 57014 on that statement) is the same.
+   */
+  const cancelBackend = async (pid: number): Promise<void> => {
+    const c = new pg.Client({ connectionString });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch {
+      // The connection is destroyed below anyway, which ends the statement.
+    } finally {
+      await c.end().catch(() => {});
+    }
+  };
+
+  /**
+   * Check out a client per request; destroy it, rather than reuse it, after a non-SQL failure
+   * or a cancel (a cancel that lands late must not hit the next request's statement).
+   */
+  const withClient = async <T>(
+    signal: AbortSignal | undefined,
+    fn: (c: pg.PoolClient, markBroken: (e: unknown) => void) => Promise<T>,
+  ): Promise<T> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     const markBroken = (e: unknown) => {
       broken ??= e instanceof Error ? e : new Error(String(e));
     };
+    let cancelling: Promise<void> | undefined;
+    const onAbort = () => {
+      cancelling = cancelBackend((client as unknown as { processID: number }).processID);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      throwIfGone(signal);
       return await fn(client, markBroken);
     } catch (e) {
       if (!isPostgresError(e)) markBroken(e);
       throw e;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (cancelling) {
+        await cancelling;
+        markBroken(new ClientGoneError());
+      }
       client.release(broken);
     }
   };
 
   return {
     kind: 'pg',
-    query: (q) => withClient((c) => run(c, q)),
-    batch: (queries, o) =>
-      withClient(async (c, markBroken) => {
+    query: (q, r = {}) =>
+      withClient(r.signal, async (c) => {
+        const out = await run(c, q);
+        r.onResult?.(out, 0);
+        return out;
+      }),
+    batch: (queries, o, r = {}) =>
+      withClient(r.signal, async (c, markBroken) => {
         const modes = transactionModes(o);
         await c.query(modes ? `BEGIN ${modes}` : 'BEGIN');
         try {
           const out: LocalNeonResult[] = [];
-          for (const q of queries) out.push(await run(c, q));
+          for (const q of queries) {
+            throwIfGone(r.signal);
+            const result = await run(c, q);
+            r.onResult?.(result, out.length);
+            out.push(result);
+          }
+          throwIfGone(r.signal);
           await c.query('COMMIT');
           return out;
         } catch (e) {
@@ -211,6 +280,16 @@ export interface PgliteBackendOptions {
   closeDb?: boolean;
 }
 
+/**
+ * PGlite runs a statement synchronously on this thread (pg_sleep blocks the event loop), so
+ * it cannot be cancelled mid-statement. Between statements, let the event loop see a client
+ * that went away (its socket's close), and stop there.
+ */
+async function nextTurn(signal: AbortSignal | undefined): Promise<void> {
+  if (signal) await new Promise<void>((resolve) => setImmediate(resolve));
+  throwIfGone(signal);
+}
+
 export function pgliteBackend(db: PGlite, opts: PgliteBackendOptions = {}): LocalNeonBackend {
   // Wait for PGlite's start-up, which registers the array-type parsers (else arrays come back parsed).
   const options = async (): Promise<QueryOptions> => {
@@ -220,15 +299,27 @@ export function pgliteBackend(db: PGlite, opts: PgliteBackendOptions = {}): Loca
   return {
     kind: 'pglite',
     // db.query waits for any running db.transaction(), so nothing interleaves with a batch.
-    query: async (q) => fromPglite(await db.query<(string | null)[]>(q.query, q.params, await options())),
-    batch: (queries, o) =>
+    query: async (q, r = {}) => {
+      throwIfGone(r.signal);
+      const out = fromPglite(await db.query<(string | null)[]>(q.query, q.params, await options()));
+      r.onResult?.(out, 0);
+      return out;
+    },
+    batch: (queries, o, r = {}) =>
       db.transaction(async (tx) => {
         // PGlite's transaction() issues a plain BEGIN; SET TRANSACTION as the first statement
         // is equivalent to BEGIN <modes>.
         const modes = transactionModes(o);
         if (modes) await tx.exec(`SET TRANSACTION ${modes}`);
         const out: LocalNeonResult[] = [];
-        for (const q of queries) out.push(fromPglite(await tx.query<(string | null)[]>(q.query, q.params, await options())));
+        for (const q of queries) {
+          await nextTurn(r.signal);
+          const result = fromPglite(await tx.query<(string | null)[]>(q.query, q.params, await options()));
+          r.onResult?.(result, out.length);
+          out.push(result);
+        }
+        // A throw here makes PGlite roll back instead of committing.
+        await nextTurn(r.signal);
         return out;
       }),
     close: async () => {
