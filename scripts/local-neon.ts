@@ -68,6 +68,8 @@ export interface LocalNeonStats {
   batchStatements: number;
   /** Requests answered with a 4xx/5xx, or dropped because the client went away. */
   errors: number;
+  /** Bytes of SQL response bodies sent (what Neon's 10 MiB response limit applies to, per response). */
+  responseBytes: number;
 }
 
 export interface LocalNeonServer {
@@ -99,17 +101,20 @@ export interface StartLocalNeonOptions {
   unref?: boolean;
 }
 
-const emptyStats = (): LocalNeonStats => ({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0 });
+const emptyStats = (): LocalNeonStats => ({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0, responseBytes: 0 });
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+/** Sends JSON (a string with status 200 is sent as it is: already JSON); returns the body's size in bytes. */
+function send(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): number {
   const text = typeof body === 'string' && status === 200 ? body : JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
   res.writeHead(status, {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
+    'content-length': bytes,
     'access-control-allow-origin': '*',
     ...headers,
   });
   res.end(text);
+  return bytes;
 }
 
 /** A failure as Neon's proxy answers it: its status, and the error body with every field. */
@@ -159,11 +164,11 @@ export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<Local
           signal: gone.signal,
           onResult: (r, i) => collect(body.batch[i] ?? {})(r),
         });
-        send(res, 200, `{"results":[${parts.join(',')}]}`, batchEcho(headers.batch));
+        counters.responseBytes += send(res, 200, `{"results":[${parts.join(',')}]}`, batchEcho(headers.batch));
       } else {
         counters.queries++;
         await backend.query(body.single, { signal: gone.signal, onResult: collect(body.single) });
-        send(res, 200, parts[0]);
+        counters.responseBytes += send(res, 200, parts[0]);
       }
     } catch (e) {
       counters.errors++;
@@ -172,16 +177,16 @@ export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<Local
         return;
       }
       const { status, body } = failure(e);
-      send(res, status, body, status === 413 ? { connection: 'close' } : {});
+      counters.responseBytes += send(res, status, body, status === 413 ? { connection: 'close' } : {});
     }
   }
 
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/__stats' && req.method === 'GET') return send(res, 200, JSON.stringify(counters));
+    if (path === '/__stats' && req.method === 'GET') return void send(res, 200, JSON.stringify(counters));
     if (path === '/__stats/reset' && req.method === 'POST') {
       counters = emptyStats();
-      return send(res, 200, JSON.stringify(counters));
+      return void send(res, 200, JSON.stringify(counters));
     }
     if (path === '/sql' && req.method === 'OPTIONS') {
       res.writeHead(200, { allow: 'OPTIONS, POST', 'access-control-allow-origin': '*' });
@@ -190,7 +195,7 @@ export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<Local
     // Neon serves only POST /sql; anything else is a 400 whose body is a JSON string.
     if (path !== '/sql' || req.method !== 'POST') {
       req.resume();
-      return send(res, 400, 'query is not supported');
+      return void send(res, 400, 'query is not supported');
     }
     handleSql(req, res).catch((e: unknown) => {
       if (!res.headersSent) send(res, 500, errorBody(`local-neon internal error: ${String(e)}`));

@@ -186,15 +186,18 @@ function suite(name: string, makeBackend: () => LocalNeonBackend, opts: { concur
   it('counts round trips in-process and over HTTP', async () => {
     server.resetStats();
     await sql`SELECT 1`;
-    expect(server.stats()).toEqual({ requests: 1, queries: 1, batches: 0, batchStatements: 0, errors: 0 });
+    expect(server.stats()).toEqual({ requests: 1, queries: 1, batches: 0, batchStatements: 0, errors: 0, responseBytes: expect.any(Number) });
+    const one = server.stats().responseBytes;
+    expect(one).toBeGreaterThan(50);
     await sql.transaction([sql`SELECT 1`, sql`SELECT 2`, sql`SELECT 3`]);
     await errorOf(sql.query('SELECT nope'));
-    expect(server.stats()).toEqual({ requests: 3, queries: 2, batches: 1, batchStatements: 3, errors: 1 });
+    expect(server.stats()).toMatchObject({ requests: 3, queries: 2, batches: 1, batchStatements: 3, errors: 1 });
+    expect(server.stats().responseBytes).toBeGreaterThan(3 * one);
 
     const statsUrl = server.url.replace(/\/sql$/, '/__stats');
     expect(await (await fetch(statsUrl)).json()).toEqual(server.stats());
     expect((await fetch(`${statsUrl}/reset`, { method: 'POST' })).status).toBe(200);
-    expect(server.stats()).toEqual({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0 });
+    expect(server.stats()).toEqual({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0, responseBytes: 0 });
   });
 
   it('rejects malformed and oversized requests as Neon does', async () => {
