@@ -202,6 +202,11 @@ export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<Local
       else res.destroy();
     });
   });
+  // Clients (workerd, undici) keep connections to the endpoint in a pool. With Node's 5 s
+  // default, a request sent on a connection the server is just closing is lost ("Network
+  // connection lost" in workerd) on a loaded machine; keep idle connections for 65 s instead.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
