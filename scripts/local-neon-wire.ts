@@ -5,7 +5,7 @@
  * and the error body.
  */
 import type http from 'node:http';
-import { ISOLATION_SQL, type IsolationLevel, type LocalNeonBatchOptions, type LocalNeonQuery } from './local-neon-backends.js';
+import { ISOLATION_SQL, isPostgresError, type IsolationLevel, type LocalNeonBatchOptions, type LocalNeonQuery } from './local-neon-backends.js';
 
 /** Neon's default `sql_over_http_max_request_size_bytes` and `..._max_response_size_bytes`: 10 MiB each. */
 export const NEON_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -179,4 +179,21 @@ export function authenticate(req: http.IncomingMessage, expected: NeonCredential
       routine: 'InitPostgres',
     });
   }
+}
+
+/** A failure as Neon's proxy answers it: its status, and the error body with every field. */
+export function failure(e: unknown): { status: number; body: Record<string, unknown> } {
+  if (e instanceof NeonHttpError) return { status: e.status, body: errorBody(e.message, e.pg) };
+  if (isPostgresError(e)) return { status: 400, body: errorBody(e.message, e) };
+  // Neon: the compute could not be reached or answered nonsense (500, code "").
+  return { status: 500, body: errorBody(`local-neon: ${e instanceof Error ? e.message : String(e)}`) };
+}
+
+/** Neon echoes the batch's transaction headers on a 200. */
+export function batchEcho(o: { isolationLevel?: string; readOnly?: boolean; deferrable?: boolean }): http.OutgoingHttpHeaders {
+  const h: http.OutgoingHttpHeaders = {};
+  if (o.readOnly) h['neon-batch-read-only'] = 'true';
+  if (o.deferrable) h['neon-batch-deferrable'] = 'true';
+  if (o.isolationLevel) h['neon-batch-isolation-level'] = o.isolationLevel;
+  return h;
 }

@@ -34,21 +34,25 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ClientGoneError, isPostgresError, pgBackend, pgliteBackend, type LocalNeonBackend } from './local-neon-backends.js';
+import { ClientGoneError, pgBackend, type LocalNeonBackend } from './local-neon-backends.js';
+import { pgliteBackend } from './local-neon-pglite.js';
 import { toWire } from './local-neon-json.js';
 import {
   NEON_MAX_REQUEST_BYTES,
   NEON_MAX_RESPONSE_BYTES,
   NeonHttpError,
   authenticate,
+  batchEcho,
   credentialsOf,
   errorBody,
+  failure,
   parseBody,
   parseHeaders,
   readBody,
 } from './local-neon-wire.js';
 
 export * from './local-neon-backends.js';
+export * from './local-neon-pglite.js';
 export { NEON_MAX_REQUEST_BYTES, NEON_MAX_RESPONSE_BYTES } from './local-neon-wire.js';
 
 /**
@@ -115,14 +119,6 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   });
   res.end(text);
   return bytes;
-}
-
-/** A failure as Neon's proxy answers it: its status, and the error body with every field. */
-function failure(e: unknown): { status: number; body: Record<string, unknown> } {
-  if (e instanceof NeonHttpError) return { status: e.status, body: errorBody(e.message, e.pg) };
-  if (isPostgresError(e)) return { status: 400, body: errorBody(e.message, e) };
-  // Neon: the compute could not be reached or answered nonsense (500, code "").
-  return { status: 500, body: errorBody(`local-neon: ${e instanceof Error ? e.message : String(e)}`) };
 }
 
 export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<LocalNeonServer> {
@@ -233,15 +229,6 @@ export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<Local
         setTimeout(() => server.closeAllConnections(), 1000).unref(); // don't wait on stuck clients
       }),
   };
-}
-
-/** Neon echoes the batch's transaction headers on a 200. */
-function batchEcho(o: { isolationLevel?: string; readOnly?: boolean; deferrable?: boolean }): http.OutgoingHttpHeaders {
-  const h: http.OutgoingHttpHeaders = {};
-  if (o.readOnly) h['neon-batch-read-only'] = 'true';
-  if (o.deferrable) h['neon-batch-deferrable'] = 'true';
-  if (o.isolationLevel) h['neon-batch-isolation-level'] = o.isolationLevel;
-  return h;
 }
 
 // ------------------------------------------------------------------------------------- CLI

@@ -198,7 +198,7 @@ function suite(name: string, makeBackend: () => LocalNeonBackend, opts: { cancel
       [fragment, `%${table}%`],
     )) as [{ n: number }])[0].n;
 
-  // PGlite runs a statement on this thread and cannot cancel it (see scripts/local-neon-backends.ts).
+  // PGlite runs a statement on this thread and cannot cancel it (see scripts/local-neon-pglite.ts).
   if (opts.cancelsStatements) it('cancels the running statement when the client disconnects', async () => {
     const abort = new AbortController();
     // The table name in a comment marks this test's statement in pg_stat_activity.
