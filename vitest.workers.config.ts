@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineProject } from 'vitest/config';
-import { pgBackend, pgliteBackend, startLocalNeon } from './scripts/local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon } from './scripts/local-neon.js';
 import { startStripeStandIn } from './scripts/stripe-stand-in.js';
 import { stripeEnv } from './test/support/stripe.js';
 import { createPgliteDatabase } from './src/node.js';
@@ -22,11 +22,12 @@ async function startDatabaseEndpoint() {
   if (server) {
     const url = await recreateServerDatabase(server, 'laundry_test_workers');
     const db = pgBackend(url, { max: 20 });
-    return { backend: 'postgres' as const, endpoint: await startLocalNeon({ backend: db, unref: true }), close: () => db.close() };
+    const endpoint = await startLocalNeon({ backend: db, connectionString: LOCAL_NEON_CONNECTION_STRING, unref: true });
+    return { backend: 'postgres' as const, endpoint, close: () => db.close() };
   }
   const pglite = await PGlite.create('memory://');
   await prepare(await createPgliteDatabase(pglite));
-  const endpoint = await startLocalNeon({ backend: pgliteBackend(pglite), unref: true });
+  const endpoint = await startLocalNeon({ backend: pgliteBackend(pglite), connectionString: LOCAL_NEON_CONNECTION_STRING, unref: true });
   return { backend: 'pglite' as const, endpoint, close: () => pglite.close() };
 }
 
@@ -48,8 +49,8 @@ export default defineProject({
         bindings: {
           APP_ENV: 'test',
           JWT_SECRET: TEST_JWT_SECRET,
-          // Any well-formed URL: the local endpoint serves one fixed database.
-          DATABASE_URL: 'postgres://app:app@db.localtest:5432/laundry',
+          // The endpoint checks its user, password and database, as Neon does; it serves one fixed database.
+          DATABASE_URL: LOCAL_NEON_CONNECTION_STRING,
           NEON_LOCAL_ENDPOINT: endpoint.url,
           TEST_DB_BACKEND: backend,
           LOG_LEVEL: 'warn',

@@ -10,7 +10,7 @@ import { createMemoryLogger } from '../src/logger.js';
 import { createNodeDeps } from '../src/node.js';
 import { TEST_STRIPE_PUBLISHABLE_KEY, TEST_STRIPE_SECRET_KEY, TEST_STRIPE_WEBHOOK_SECRET, stripeControl } from '../test/support/stripe.js';
 import { BENCH_JWT_SECRET, expectStatus, httpClient, sqlRows, type Call, type Reply } from './bench-db.js';
-import { pgBackend, startLocalNeon } from './local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon } from './local-neon.js';
 import { startStripeStandIn } from './stripe-stand-in.js';
 
 export interface RoundTripRow {
@@ -34,7 +34,7 @@ const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 24 * HOUR
 
 export async function roundTripSection(databaseUrl: string): Promise<RoundTrips> {
   const backend = pgBackend(databaseUrl, { max: 4 });
-  const neon = await startLocalNeon({ backend });
+  const neon = await startLocalNeon({ backend, connectionString: LOCAL_NEON_CONNECTION_STRING });
   const stripe = await startStripeStandIn({});
   const config = loadConfig({
     APP_ENV: 'test',
@@ -45,7 +45,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
     STRIPE_API_URL: stripe.url,
     TRUSTED_PROXY_HOPS: '1',
   });
-  const database = createNeonDatabase('postgres://bench:bench@db.localtest:5432/laundry', { localEndpoint: neon.url });
+  const database = createNeonDatabase(LOCAL_NEON_CONNECTION_STRING, { localEndpoint: neon.url });
   // Cheap hashing: the count of round trips does not depend on the cost parameters.
   const deps = createNodeDeps(config, { database, logger: createMemoryLogger(), argon2Params: { memoryKiB: 64, passes: 1, parallelism: 1 } });
   const app = createApp(deps);

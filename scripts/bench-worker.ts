@@ -91,15 +91,20 @@ async function argon2InWorkerd(url: string, quick: boolean): Promise<number> {
 
 export async function workerSection(o: BenchOptions, databaseUrl: string, f: Fixtures): Promise<WorkerSection> {
   const neonPort = await freePort();
-  const neon = startChild('node', ['--import', 'tsx', 'scripts/local-neon.ts', '--port', String(neonPort), '--database-url', databaseUrl, '--pool-size', '10'], {});
+  // The endpoint checks the Worker's DATABASE_URL (user, password, database) as Neon does.
+  const connectionString = 'postgres://bench:bench@db.localtest:5432/laundry';
+  const neon = startChild(
+    'node',
+    ['--import', 'tsx', 'scripts/local-neon.ts', '--port', String(neonPort), '--database-url', databaseUrl, '--pool-size', '10', '--connection-string', connectionString],
+    {},
+  );
   let app: Awaited<ReturnType<typeof start>> | undefined;
   let probe: Awaited<ReturnType<typeof start>> | undefined;
   try {
     await waitForHttp(`http://127.0.0.1:${neonPort}/__stats`, 30_000, neon);
     app = await start(resolve('wrangler.toml'), {
       APP_ENV: 'development',
-      // Any well-formed URL: the local endpoint serves the bench database.
-      DATABASE_URL: 'postgres://bench:bench@db.localtest:5432/laundry',
+      DATABASE_URL: connectionString,
       NEON_LOCAL_ENDPOINT: `http://127.0.0.1:${neonPort}/sql`,
       JWT_SECRET: BENCH_JWT_SECRET,
       // Worker logs travel through wrangler, i.e. this process, which also drives the load.

@@ -11,7 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { seedCatalog } from '../src/db/seed.js';
 import { createPgliteDatabase, createPostgresDatabase, migrateDatabase } from '../src/node.js';
-import { pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from './local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from './local-neon.js';
 
 const serverUrl = process.env.DATABASE_URL;
 let backend: LocalNeonBackend;
@@ -33,7 +33,11 @@ if (serverUrl) {
   closeDb = () => pglite.close();
 }
 
-const endpoint = await startLocalNeon({ backend, port: Number(process.env.LOCAL_NEON_PORT ?? 0) });
+const endpoint = await startLocalNeon({
+  backend,
+  connectionString: LOCAL_NEON_CONNECTION_STRING,
+  port: Number(process.env.LOCAL_NEON_PORT ?? 0),
+});
 console.log(`local Neon endpoint: ${endpoint.url} (${serverUrl ? 'PostgreSQL server' : 'PGlite in .data/dev'})`);
 
 const wrangler = spawn(
@@ -44,8 +48,8 @@ const wrangler = spawn(
     '--var',
     `NEON_LOCAL_ENDPOINT:${endpoint.url}`,
     '--var',
-    // Any well-formed URL: the endpoint serves one fixed database.
-    'DATABASE_URL:postgres://dev:dev@db.localtest:5432/laundry',
+    // The endpoint checks this URL's user, password and database, as Neon does.
+    `DATABASE_URL:${LOCAL_NEON_CONNECTION_STRING}`,
     '--var',
     'APP_ENV:development',
     ...process.argv.slice(2),

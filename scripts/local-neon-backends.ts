@@ -4,14 +4,6 @@
  * type parsers do the decoding (as they do against Neon's SQL-over-HTTP endpoint).
  */
 import pg from 'pg';
-import {
-  types as pgliteTypes,
-  type PGlite,
-  type ParserOptions,
-  type QueryOptions,
-  type Results,
-  type SerializerOptions,
-} from '@electric-sql/pglite';
 
 export type IsolationLevel = 'ReadUncommitted' | 'ReadCommitted' | 'RepeatableRead' | 'Serializable';
 
@@ -45,13 +37,36 @@ export interface LocalNeonBatchOptions {
   deferrable?: boolean;
 }
 
+/** Per-request hooks, as Neon's proxy ties a query to its HTTP request. */
+export interface LocalNeonRun {
+  /**
+   * Aborted when the HTTP client goes away. The running statement is cancelled where the
+   * backend can (pg: pg_cancel_backend from another connection) and a batch rolls back: no
+   * statement starts, and no COMMIT is sent, once it is aborted.
+   */
+  signal?: AbortSignal;
+  /** Called with each statement's result before the next starts (a batch: inside its transaction); a throw rolls the batch back. */
+  onResult?: (r: LocalNeonResult, index: number) => void;
+}
+
 export interface LocalNeonBackend {
   readonly kind: 'pg' | 'pglite';
   /** One statement, outside any explicit transaction (autocommit), extended protocol. */
-  query(q: LocalNeonQuery): Promise<LocalNeonResult>;
+  query(q: LocalNeonQuery, run?: LocalNeonRun): Promise<LocalNeonResult>;
   /** All statements in ONE transaction on ONE connection; rolls back on the first error. */
-  batch(queries: LocalNeonQuery[], opts?: LocalNeonBatchOptions): Promise<LocalNeonResult[]>;
+  batch(queries: LocalNeonQuery[], opts?: LocalNeonBatchOptions, run?: LocalNeonRun): Promise<LocalNeonResult[]>;
   close(): Promise<void>;
+}
+
+/** Thrown where a disconnected client's work stops (before a statement or the COMMIT). */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('Query cancelled, connection was terminated');
+  }
+}
+
+export function throwIfGone(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ClientGoneError();
 }
 
 export const ISOLATION_SQL: Record<IsolationLevel, string> = {
@@ -79,7 +94,7 @@ export function isPostgresError(e: unknown): e is Error & Record<string, unknown
 
 // ---------------------------------------------------------------- PostgreSQL via pg.Pool
 
-const identity = (v: string): string => v;
+export const identity = (v: string): string => v;
 /** Every OID parses to itself: pg hands back the text exactly as Postgres sent it. */
 const RAW_PG_TYPES = { getTypeParser: () => identity } as unknown as pg.CustomTypesConfig;
 
@@ -125,33 +140,79 @@ export function pgBackend(connectionString: string, opts: PgBackendOptions = {})
     };
   };
 
-  /** Check out a client per request; destroy it, rather than reuse it, after a non-SQL failure. */
-  const withClient = async <T>(fn: (c: pg.PoolClient, markBroken: (e: unknown) => void) => Promise<T>): Promise<T> => {
+  /**
+   * Cancels whatever `pid` runs, from a connection of its own: the pool may be exhausted, and
+   * a cancel must not queue behind the work it cancels. Neon's proxy sends the protocol's
+   * CancelRequest instead; the effect (SQLSTATE 57014 on that statement) is the same.
+   */
+  const cancelBackend = async (pid: number): Promise<void> => {
+    const c = new pg.Client({ connectionString });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch {
+      // The connection is destroyed below anyway, which ends the statement.
+    } finally {
+      await c.end().catch(() => {});
+    }
+  };
+
+  /**
+   * Check out a client per request; destroy it, rather than reuse it, after a non-SQL failure
+   * or a cancel (a cancel that lands late must not hit the next request's statement).
+   */
+  const withClient = async <T>(
+    signal: AbortSignal | undefined,
+    fn: (c: pg.PoolClient, markBroken: (e: unknown) => void) => Promise<T>,
+  ): Promise<T> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     const markBroken = (e: unknown) => {
       broken ??= e instanceof Error ? e : new Error(String(e));
     };
+    let cancelling: Promise<void> | undefined;
+    const onAbort = () => {
+      cancelling = cancelBackend((client as unknown as { processID: number }).processID);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      throwIfGone(signal);
       return await fn(client, markBroken);
     } catch (e) {
       if (!isPostgresError(e)) markBroken(e);
       throw e;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (cancelling) {
+        await cancelling;
+        markBroken(new ClientGoneError());
+      }
       client.release(broken);
     }
   };
 
   return {
     kind: 'pg',
-    query: (q) => withClient((c) => run(c, q)),
-    batch: (queries, o) =>
-      withClient(async (c, markBroken) => {
+    query: (q, r = {}) =>
+      withClient(r.signal, async (c) => {
+        const out = await run(c, q);
+        r.onResult?.(out, 0);
+        return out;
+      }),
+    batch: (queries, o, r = {}) =>
+      withClient(r.signal, async (c, markBroken) => {
         const modes = transactionModes(o);
         await c.query(modes ? `BEGIN ${modes}` : 'BEGIN');
         try {
           const out: LocalNeonResult[] = [];
-          for (const q of queries) out.push(await run(c, q));
+          for (const q of queries) {
+            throwIfGone(r.signal);
+            const result = await run(c, q);
+            r.onResult?.(result, out.length);
+            out.push(result);
+          }
+          throwIfGone(r.signal);
           await c.query('COMMIT');
           return out;
         } catch (e) {
@@ -160,82 +221,5 @@ export function pgBackend(connectionString: string, opts: PgBackendOptions = {})
         }
       }),
     close: () => pool.end(),
-  };
-}
-
-// ---------------------------------------------------------------- PGlite (single connection)
-
-/**
- * PGlite decodes a value with `options.parsers[oid] ?? db.parsers[oid] ?? types.parsers[oid]`,
- * and returns the raw text only when none exists. It spreads `options.parsers` into a plain
- * object first, so a Proxy cannot intercept "every OID": instead override, with identity,
- * every OID that has a parser (the built-in table plus the db's own, which includes the array
- * types PGlite loads from pg_type at start and on refreshArrayTypes()). Rebuilt per query,
- * so parsers added later are covered too. Unknown OIDs already come back raw.
- */
-function rawParsers(db: PGlite): ParserOptions {
-  const out: ParserOptions = {};
-  for (const key of [...Object.keys(pgliteTypes.parsers), ...Object.keys(db.parsers)]) {
-    const oid = Number(key);
-    if (Number.isInteger(oid)) out[oid] = identity;
-  }
-  return out;
-}
-
-/**
- * Parameters arrive as Postgres text already; PGlite's own serializers would re-encode them
- * (JSON.stringify a json string, reject a bytea '\x..' string). It reads
- * `options.serializers[oid]` directly, so a Proxy returning identity covers every OID.
- */
-const RAW_SERIALIZERS = new Proxy({} as SerializerOptions, {
-  get: () => (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)),
-});
-
-function fromPglite(r: Results<(string | null)[]>): LocalNeonResult {
-  return {
-    command: r.command ?? '',
-    rowCount: r.rowCount ?? null,
-    // PGlite exposes only name and type OID from RowDescription.
-    fields: r.fields.map((f) => ({
-      name: f.name,
-      tableID: 0,
-      columnID: 0,
-      dataTypeID: f.dataTypeID,
-      dataTypeSize: -1,
-      dataTypeModifier: -1,
-      format: 'text' as const,
-    })),
-    rows: r.rows,
-  };
-}
-
-export interface PgliteBackendOptions {
-  /** Close the PGlite in backend.close(). Default false: the caller owns it. */
-  closeDb?: boolean;
-}
-
-export function pgliteBackend(db: PGlite, opts: PgliteBackendOptions = {}): LocalNeonBackend {
-  // Wait for PGlite's start-up, which registers the array-type parsers (else arrays come back parsed).
-  const options = async (): Promise<QueryOptions> => {
-    await db.waitReady;
-    return { rowMode: 'array', parsers: rawParsers(db), serializers: RAW_SERIALIZERS };
-  };
-  return {
-    kind: 'pglite',
-    // db.query waits for any running db.transaction(), so nothing interleaves with a batch.
-    query: async (q) => fromPglite(await db.query<(string | null)[]>(q.query, q.params, await options())),
-    batch: (queries, o) =>
-      db.transaction(async (tx) => {
-        // PGlite's transaction() issues a plain BEGIN; SET TRANSACTION as the first statement
-        // is equivalent to BEGIN <modes>.
-        const modes = transactionModes(o);
-        if (modes) await tx.exec(`SET TRANSACTION ${modes}`);
-        const out: LocalNeonResult[] = [];
-        for (const q of queries) out.push(fromPglite(await tx.query<(string | null)[]>(q.query, q.params, await options())));
-        return out;
-      }),
-    close: async () => {
-      if (opts.closeDb) await db.close();
-    },
   };
 }

@@ -5,16 +5,28 @@
  *
  *   npx tsx scripts/local-neon.ts --port 4444                      # PGlite at .data/pglite
  *   npx tsx scripts/local-neon.ts --port 4444 --database-url postgres://…   # or env DATABASE_URL
+ *       [--connection-string postgres://app:app@db.localtest:5432/laundry]  # what clients must send
  *
- * Point the driver at it with `neonConfig.fetchEndpoint = 'http://127.0.0.1:4444/sql'` and any
- * connection string with user, host and database (`postgres://u:p@localhost:5432/db`): the
- * database in it is ignored, the backend is fixed at start. The app must not use https there.
+ * Point the driver at it with `neonConfig.fetchEndpoint = 'http://127.0.0.1:4444/sql'` and the
+ * connection string the endpoint was started with (its user, password and database are checked;
+ * the host is not). The app must not use https there.
  *
- * Wire protocol (any POST path; /sql by convention):
- *   body `{"query": "… $1 …", "params": [...]}` or `{"queries": [{query, params}, …]}` (one transaction)
- *   headers Neon-Array-Mode, Neon-Batch-Isolation-Level, Neon-Batch-Read-Only, Neon-Batch-Deferrable
- *   200 `{command, rowCount, fields, rows, rowAsArray}` (values always raw Postgres text) or `{results: […]}`
- *   400 Postgres error fields (`code` = SQLSTATE) or `{message}`; 413 body > 5 MiB; 500 text.
+ * Matches Neon's proxy (neondatabase/neon proxy/src/serverless/sql_over_http.rs, read 2026-11-29):
+ *   - only POST /sql (OPTIONS /sql answers CORS); any other path or method: 400 "query is not supported";
+ *   - body `{"query", "params", "arrayMode"?}` or `{"queries": [...]}` (one transaction, rolled
+ *     back on the first error); request bodies over 10 MiB: 413;
+ *   - Neon-Raw-Text-Output / Neon-Array-Mode / Neon-Batch-Read-Only / Neon-Batch-Deferrable count
+ *     only when exactly `true`; Neon-Batch-Isolation-Level must name a level (empty: 400);
+ *   - Neon-Connection-String: malformed 400; wrong user or password 400 "password authentication
+ *     failed" (code ""); wrong database 500 with Postgres' FATAL 3D000;
+ *   - a response over 10 MiB (`maxResponseBytes`): 507, and a batch rolls back;
+ *   - the client disconnecting cancels the running statement (pg backend) and a batch never commits;
+ *   - errors: `{message, code, detail, hint, position, …, routine}`, every field present (null
+ *     where absent; `code` and `severity` "" for errors that are not Postgres errors).
+ * Where it differs: one fixed backend whatever the host; no pooler, JWT auth, CORS checks, rate
+ * limits or compute wake-up; PGlite cannot cancel a running statement (it stops a batch between
+ * statements); the size limit is checked per statement, not per row; without raw text output,
+ * arrays of user-defined types stay text.
  * Test helpers: `GET /__stats` → counters, `POST /__stats/reset`.
  */
 import http from 'node:http';
@@ -22,19 +34,32 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ClientGoneError, pgBackend, type LocalNeonBackend } from './local-neon-backends.js';
+import { pgliteBackend } from './local-neon-pglite.js';
+import { toWire } from './local-neon-json.js';
 import {
-  ISOLATION_SQL,
-  isPostgresError,
-  pgBackend,
-  pgliteBackend,
-  type IsolationLevel,
-  type LocalNeonBackend,
-  type LocalNeonBatchOptions,
-  type LocalNeonQuery,
-  type LocalNeonResult,
-} from './local-neon-backends.js';
+  NEON_MAX_REQUEST_BYTES,
+  NEON_MAX_RESPONSE_BYTES,
+  NeonHttpError,
+  authenticate,
+  batchEcho,
+  credentialsOf,
+  errorBody,
+  failure,
+  parseBody,
+  parseHeaders,
+  readBody,
+} from './local-neon-wire.js';
 
 export * from './local-neon-backends.js';
+export * from './local-neon-pglite.js';
+export { NEON_MAX_REQUEST_BYTES, NEON_MAX_RESPONSE_BYTES } from './local-neon-wire.js';
+
+/**
+ * The connection string the dev and test set-ups give both the endpoint and the app (the
+ * Worker's DATABASE_URL). Only its user, password and database are checked.
+ */
+export const LOCAL_NEON_CONNECTION_STRING = 'postgres://app:app@db.localtest:5432/laundry';
 
 export interface LocalNeonStats {
   /** SQL POSTs received (not /__stats). */
@@ -45,8 +70,10 @@ export interface LocalNeonStats {
   batches: number;
   /** Statements inside those batches. */
   batchStatements: number;
-  /** Requests answered with a 4xx/5xx. */
+  /** Requests answered with a 4xx/5xx, or dropped because the client went away. */
   errors: number;
+  /** Bytes of SQL response bodies sent (what Neon's 10 MiB response limit applies to, per response). */
+  responseBytes: number;
 }
 
 export interface LocalNeonServer {
@@ -61,6 +88,15 @@ export interface LocalNeonServer {
 
 export interface StartLocalNeonOptions {
   backend: LocalNeonBackend;
+  /**
+   * The connection string clients must send in `Neon-Connection-String`: a request whose user,
+   * password or database differs is refused, as Neon refuses it. The host is not checked.
+   */
+  connectionString: string;
+  /** Refuse a response larger than this with 507, as Neon does. Default 10 MiB (Neon's default). */
+  maxResponseBytes?: number;
+  /** Refuse a request body larger than this with 413. Default 10 MiB (Neon's default). */
+  maxRequestBytes?: number;
   /** 0 (default) = ephemeral port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -69,166 +105,104 @@ export interface StartLocalNeonOptions {
   unref?: boolean;
 }
 
-export const MAX_BODY_BYTES = 5 * 1024 * 1024;
+const emptyStats = (): LocalNeonStats => ({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0, responseBytes: 0 });
 
-/** Postgres error fields the driver copies onto NeonDbError, plus message. */
-const PG_ERROR_FIELDS = [
-  'message', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where', 'schema',
-  'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine', 'severity',
-] as const;
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-const emptyStats = (): LocalNeonStats => ({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0 });
-
-function send(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
-  const json = typeof body !== 'string';
-  const text = json ? JSON.stringify(body) : body;
+/** Sends JSON (a string with status 200 is sent as it is: already JSON); returns the body's size in bytes. */
+function send(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): number {
+  const text = typeof body === 'string' && status === 200 ? body : JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
   res.writeHead(status, {
-    'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-type': 'application/json',
+    'content-length': bytes,
+    'access-control-allow-origin': '*',
     ...headers,
   });
   res.end(text);
-}
-
-async function readBody(req: http.IncomingMessage): Promise<string> {
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw new HttpError(413, 'request body exceeds 5 MiB');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk); // past the limit: keep draining, drop the data
-  }
-  if (size > MAX_BODY_BYTES) throw new HttpError(413, 'request body exceeds 5 MiB');
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Parameter → Postgres text, as Neon's proxy does: strings as-is, arrays as array literals, objects as JSON. */
-function paramText(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) {
-    const el = (e: unknown): string => {
-      if (Array.isArray(e)) return paramText(e) as string;
-      const t = paramText(e);
-      return t === null ? 'NULL' : `"${t.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-    };
-    return `{${v.map(el).join(',')}}`;
-  }
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
-
-function toQuery(v: unknown, where: string): LocalNeonQuery {
-  const o = v as { query?: unknown; params?: unknown } | null;
-  if (typeof o !== 'object' || o === null || typeof o.query !== 'string') {
-    throw new HttpError(400, `${where}: expected an object with a string "query"`);
-  }
-  if (o.params !== undefined && o.params !== null && !Array.isArray(o.params)) {
-    throw new HttpError(400, `${where}: "params" must be an array`);
-  }
-  return { query: o.query, params: ((o.params as unknown[] | null | undefined) ?? []).map(paramText) };
-}
-
-function parseBody(text: string): { single: LocalNeonQuery } | { batch: LocalNeonQuery[] } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(400, `invalid JSON body: ${(e as Error).message}`);
-  }
-  if (typeof body === 'object' && body !== null && 'queries' in body) {
-    const { queries } = body as { queries: unknown };
-    if (!Array.isArray(queries)) throw new HttpError(400, '"queries" must be an array');
-    return { batch: queries.map((q, i) => toQuery(q, `queries[${i}]`)) };
-  }
-  return { single: toQuery(body, 'body') };
-}
-
-function header(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function boolHeader(req: http.IncomingMessage, name: string): boolean | undefined {
-  const v = header(req, name)?.trim().toLowerCase();
-  if (v === undefined || v === '') return undefined;
-  if (v === 'true' || v === 'false') return v === 'true';
-  throw new HttpError(400, `${name} must be true or false`);
-}
-
-function batchOptions(req: http.IncomingMessage): LocalNeonBatchOptions {
-  const o: LocalNeonBatchOptions = {};
-  const iso = header(req, 'neon-batch-isolation-level')?.trim();
-  if (iso) {
-    if (!Object.hasOwn(ISOLATION_SQL, iso)) {
-      throw new HttpError(400, `Neon-Batch-Isolation-Level must be one of ${Object.keys(ISOLATION_SQL).join(', ')}`);
-    }
-    o.isolationLevel = iso as IsolationLevel;
-  }
-  const readOnly = boolHeader(req, 'neon-batch-read-only');
-  const deferrable = boolHeader(req, 'neon-batch-deferrable');
-  if (readOnly !== undefined) o.readOnly = readOnly;
-  if (deferrable !== undefined) o.deferrable = deferrable;
-  return o;
-}
-
-function toWire(r: LocalNeonResult, arrayMode: boolean) {
-  const rows = arrayMode ? r.rows : r.rows.map((row) => Object.fromEntries(row.map((v, i) => [r.fields[i]?.name ?? `?column?${i}`, v])));
-  return { command: r.command, rowCount: r.rowCount, fields: r.fields, rows, rowAsArray: arrayMode };
-}
-
-function errorFields(e: Error & Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of PG_ERROR_FIELDS) if (e[f] !== undefined && e[f] !== null) out[f] = e[f];
-  return out;
+  return bytes;
 }
 
 export async function startLocalNeon(opts: StartLocalNeonOptions): Promise<LocalNeonServer> {
   const { backend } = opts;
+  const expected = credentialsOf(opts.connectionString);
+  const maxResponse = opts.maxResponseBytes ?? NEON_MAX_RESPONSE_BYTES;
+  const maxRequest = opts.maxRequestBytes ?? NEON_MAX_REQUEST_BYTES;
   const host = opts.host ?? '127.0.0.1';
   let counters = emptyStats();
 
   async function handleSql(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     counters.requests++;
+    // Neon cancels the running query when the client disconnects, and a batch never commits.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     try {
-      const body = parseBody(await readBody(req));
-      const arrayMode = header(req, 'neon-array-mode')?.trim().toLowerCase() === 'true';
+      // The same order as Neon: connection string, headers, then body and credentials.
+      const connectionString = req.headers['neon-connection-string'];
+      credentialsOf(Array.isArray(connectionString) ? connectionString[0] : connectionString);
+      const headers = parseHeaders(req);
+      const body = parseBody(await readBody(req, maxRequest));
+      authenticate(req, expected);
+
+      // Neon serializes rows as they arrive and stops past the limit (507); a batch then rolls back.
+      const parts: string[] = [];
+      let size = 0;
+      const collect = (q: { arrayMode?: boolean }) => (r: Parameters<typeof toWire>[0]) => {
+        const json = JSON.stringify(toWire(r, { arrayMode: q.arrayMode ?? headers.arrayMode, rawOutput: headers.rawOutput }));
+        size += Buffer.byteLength(json) + 1;
+        if (size > maxResponse) throw new NeonHttpError(507, `response is too large (max is ${maxResponse} bytes)`);
+        parts.push(json);
+      };
       if ('batch' in body) {
-        const o = batchOptions(req);
         counters.batches++;
         counters.batchStatements += body.batch.length;
-        const results = await backend.batch(body.batch, o);
-        send(res, 200, { results: results.map((r) => toWire(r, arrayMode)) });
+        await backend.batch(body.batch, headers.batch, {
+          signal: gone.signal,
+          onResult: (r, i) => collect(body.batch[i] ?? {})(r),
+        });
+        counters.responseBytes += send(res, 200, `{"results":[${parts.join(',')}]}`, batchEcho(headers.batch));
       } else {
         counters.queries++;
-        send(res, 200, toWire(await backend.query(body.single), arrayMode));
+        await backend.query(body.single, { signal: gone.signal, onResult: collect(body.single) });
+        counters.responseBytes += send(res, 200, parts[0]);
       }
     } catch (e) {
       counters.errors++;
-      if (e instanceof HttpError) send(res, e.status, { message: e.message }, e.status === 413 ? { connection: 'close' } : {});
-      else if (isPostgresError(e)) send(res, 400, errorFields(e));
-      else send(res, 500, `local-neon internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      if (gone.signal.aborted || e instanceof ClientGoneError) {
+        res.destroy(); // nobody is listening
+        return;
+      }
+      const { status, body } = failure(e);
+      counters.responseBytes += send(res, status, body, status === 413 ? { connection: 'close' } : {});
     }
   }
 
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/__stats' && req.method === 'GET') return send(res, 200, counters);
+    if (path === '/__stats' && req.method === 'GET') return void send(res, 200, JSON.stringify(counters));
     if (path === '/__stats/reset' && req.method === 'POST') {
       counters = emptyStats();
-      return send(res, 200, counters);
+      return void send(res, 200, JSON.stringify(counters));
     }
-    if (req.method !== 'POST') return send(res, 405, { message: 'use POST' }, { allow: 'POST' });
+    if (path === '/sql' && req.method === 'OPTIONS') {
+      res.writeHead(200, { allow: 'OPTIONS, POST', 'access-control-allow-origin': '*' });
+      return res.end();
+    }
+    // Neon serves only POST /sql; anything else is a 400 whose body is a JSON string.
+    if (path !== '/sql' || req.method !== 'POST') {
+      req.resume();
+      return void send(res, 400, 'query is not supported');
+    }
     handleSql(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, `local-neon internal error: ${String(e)}`);
+      if (!res.headersSent) send(res, 500, errorBody(`local-neon internal error: ${String(e)}`));
       else res.destroy();
     });
   });
+  // Clients (workerd, undici) keep connections to the endpoint in a pool. With Node's 5 s
+  // default, a request sent on a connection the server is just closing is lost ("Network
+  // connection lost" in workerd) on a loaded machine; keep idle connections for 65 s instead.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -267,13 +241,15 @@ async function main(): Promise<void> {
       'database-url': { type: 'string' },
       'data-dir': { type: 'string', default: '.data/pglite' },
       'pool-size': { type: 'string', default: '10' },
+      'connection-string': { type: 'string', default: LOCAL_NEON_CONNECTION_STRING },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(
       'Usage: tsx scripts/local-neon.ts [--port 4444] [--host 127.0.0.1]\n' +
-        '         [--database-url postgres://… | env DATABASE_URL] [--pool-size 10] [--data-dir .data/pglite]',
+        '         [--database-url postgres://… | env DATABASE_URL] [--pool-size 10] [--data-dir .data/pglite]\n' +
+        `         [--connection-string ${LOCAL_NEON_CONNECTION_STRING}]   (what clients must send)`,
     );
     return;
   }
@@ -291,8 +267,9 @@ async function main(): Promise<void> {
     backend = pgliteBackend(await PGlite.create(dataDir), { closeDb: true });
     what = `PGlite at ${dataDir}`;
   }
-  const server = await startLocalNeon({ backend, port: Number(values.port), host: values.host });
-  console.log(`local-neon: ${what}\nlocal-neon: listening on ${server.url}`);
+  const connectionString = values['connection-string'];
+  const server = await startLocalNeon({ backend, connectionString, port: Number(values.port), host: values.host });
+  console.log(`local-neon: ${what}\nlocal-neon: listening on ${server.url} for ${connectionString}`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -59,11 +59,12 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
  * ("Connection terminated unexpectedly", "… due to connection timeout", query_timeout's
  * "Query read timeout", pg-pool's "timeout exceeded when trying to connect"), Neon's
  * serverless driver ("Error connecting to database: …" when fetch threw, "Server error (HTTP
- * status 5xx)" for a non-400 answer such as 507), workerd ("Network connection lost"),
+ * status 5xx)" for a non-400 answer; not 507, Neon's "response is too large", which a retry
+ * cannot fix: that is our query's bug and stays a 500), workerd ("Network connection lost"),
  * undici ("fetch failed") and PGlite ("PGlite is closed").
  */
 const UNAVAILABLE_MESSAGE =
-  /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Cannot use a pool after calling end|Error connecting to database|Server error \(HTTP status \d+\)|Network connection lost|fetch failed|PGlite is closed/i;
+  /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Cannot use a pool after calling end|Error connecting to database|Server error \(HTTP status (?!507\b)\d+\)|Network connection lost|fetch failed|PGlite is closed/i;
 
 /**
  * Classifies a thrown value by walking its chain (drizzle's DrizzleQueryError → driver error →

@@ -7,7 +7,14 @@ import { PGlite } from '@electric-sql/pglite';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend, type LocalNeonServer } from '../../scripts/local-neon.js';
+import {
+  LOCAL_NEON_CONNECTION_STRING,
+  pgBackend,
+  pgliteBackend,
+  startLocalNeon,
+  type LocalNeonBackend,
+  type LocalNeonServer,
+} from '../../scripts/local-neon.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
@@ -42,7 +49,7 @@ beforeAll(async () => {
     await prepare(await createPgliteDatabase(pglite));
     backend = pgliteBackend(pglite);
   }
-  endpoint = await startLocalNeon({ backend });
+  endpoint = await startLocalNeon({ backend, connectionString: LOCAL_NEON_CONNECTION_STRING });
 });
 // Access tokens are stamped with this clock: each test starts at the real time and only moves forward.
 beforeEach(() => {
@@ -62,7 +69,7 @@ interface Shop {
 
 /** A fresh app (its own memory cache unless one is given) on the neon-http driver, with the test clock. */
 async function shop(opts: { catalogCache?: CatalogCache; currency?: string } = {}): Promise<Shop> {
-  const database = createNeonDatabase('postgres://app:app@db.localtest:5432/laundry', { localEndpoint: endpoint.url });
+  const database = createNeonDatabase(LOCAL_NEON_CONNECTION_STRING, { localEndpoint: endpoint.url });
   const config = loadConfig({ APP_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...(opts.currency ? { CURRENCY: opts.currency } : {}) });
   const base = createNodeDeps(config, { database, logger: createMemoryLogger(), argon2Params: { memoryKiB: 64, passes: 1, parallelism: 1 } });
   const deps: Deps = { ...base, clock, ...(opts.catalogCache ? { catalogCache: opts.catalogCache } : {}) };

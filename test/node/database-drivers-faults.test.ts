@@ -73,7 +73,14 @@ describe('neon-http with DATABASE_TIMEOUT_MS', () => {
     expect(requests).toBe(before + 1);
   });
 
-  for (const status of [500, 503, 507]) {
+  it('HTTP 507 (response too large) is not unavailable: retrying cannot fix it', async () => {
+    mode = 507;
+    const err = await neonDb().rows(sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(classifyDatabaseError(err)).toBeUndefined();
+  });
+
+  for (const status of [500, 502, 503]) {
     it(`HTTP ${status} from the endpoint is unavailable`, async () => {
       mode = status;
       const err = await neonDb().rows(sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);

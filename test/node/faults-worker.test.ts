@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
-import { pgBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
 import { createPostgresDatabase } from '../../src/node.js';
 import { prepare } from '../setup/databases.js';
 import { apiClient, type ApiClient } from '../support/client.js';
@@ -45,10 +45,11 @@ describeFaults('database faults: Worker on neon-http', () => {
     } finally {
       await database.close();
     }
-    neon = await startLocalNeon({ backend: pgBackend(cluster.url('laundry')) });
+    // The Worker sends Neon-style credentials; the endpoint checks them and serves the private cluster.
+    neon = await startLocalNeon({ backend: pgBackend(cluster.url('laundry')), connectionString: LOCAL_NEON_CONNECTION_STRING });
     const vars = {
       APP_ENV: 'test',
-      DATABASE_URL: cluster.url('laundry'),
+      DATABASE_URL: LOCAL_NEON_CONNECTION_STRING,
       NEON_LOCAL_ENDPOINT: neon.url,
       DATABASE_TIMEOUT_MS: String(FAULT_TIMEOUT_MS),
       LOG_LEVEL: 'warn',

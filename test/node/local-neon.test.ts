@@ -18,7 +18,7 @@ import {
 } from '../../scripts/local-neon.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL;
-/** The driver wants user, host and database; local-neon ignores them. */
+/** The endpoint checks its user, password and database, as Neon does; the host is not checked. */
 const CONN = 'postgres://user:pass@localhost:5432/test';
 const savedEndpoint = neonConfig.fetchEndpoint;
 afterAll(() => {
@@ -44,7 +44,7 @@ function suite(name: string, makeBackend: () => LocalNeonBackend, opts: { concur
 
   beforeAll(async () => {
     backend = makeBackend();
-    server = await startLocalNeon({ backend });
+    server = await startLocalNeon({ backend, connectionString: CONN });
     neonConfig.fetchEndpoint = server.url;
     await sql.query(`CREATE SCHEMA ${schema}`);
     await sql.query(`CREATE TABLE ${schema}.users (id serial PRIMARY KEY, email text NOT NULL CONSTRAINT users_email_key UNIQUE)`);
@@ -186,29 +186,38 @@ function suite(name: string, makeBackend: () => LocalNeonBackend, opts: { concur
   it('counts round trips in-process and over HTTP', async () => {
     server.resetStats();
     await sql`SELECT 1`;
-    expect(server.stats()).toEqual({ requests: 1, queries: 1, batches: 0, batchStatements: 0, errors: 0 });
+    expect(server.stats()).toEqual({ requests: 1, queries: 1, batches: 0, batchStatements: 0, errors: 0, responseBytes: expect.any(Number) });
+    const one = server.stats().responseBytes;
+    expect(one).toBeGreaterThan(50);
     await sql.transaction([sql`SELECT 1`, sql`SELECT 2`, sql`SELECT 3`]);
     await errorOf(sql.query('SELECT nope'));
-    expect(server.stats()).toEqual({ requests: 3, queries: 2, batches: 1, batchStatements: 3, errors: 1 });
+    expect(server.stats()).toMatchObject({ requests: 3, queries: 2, batches: 1, batchStatements: 3, errors: 1 });
+    expect(server.stats().responseBytes).toBeGreaterThan(3 * one);
 
     const statsUrl = server.url.replace(/\/sql$/, '/__stats');
     expect(await (await fetch(statsUrl)).json()).toEqual(server.stats());
     expect((await fetch(`${statsUrl}/reset`, { method: 'POST' })).status).toBe(200);
-    expect(server.stats()).toEqual({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0 });
+    expect(server.stats()).toEqual({ requests: 0, queries: 0, batches: 0, batchStatements: 0, errors: 0, responseBytes: 0 });
   });
 
-  it('rejects malformed and oversized requests', async () => {
-    const bad = await fetch(server.url, { method: 'POST', body: '{nope' });
+  it('rejects malformed and oversized requests as Neon does', async () => {
+    const headers = { 'Neon-Connection-String': CONN };
+    const bad = await fetch(server.url, { method: 'POST', headers, body: '{nope' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { message: string }).message).toMatch(/invalid JSON/);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/^could not parse the HTTP request body/);
     const badHeader = await fetch(server.url, {
       method: 'POST',
-      headers: { 'Neon-Batch-Isolation-Level': 'Chaos' },
+      headers: { ...headers, 'Neon-Batch-Isolation-Level': 'Chaos' },
       body: JSON.stringify({ queries: [{ query: 'SELECT 1', params: [] }] }),
     });
     expect(badHeader.status).toBe(400);
-    const big = await fetch(server.url, { method: 'POST', body: JSON.stringify({ query: `SELECT '${'x'.repeat(6 * 1024 * 1024)}'` }) });
+    expect(((await badHeader.json()) as { message: string }).message).toBe('invalid isolation level');
+    // Neon's limit is 10 MiB: 9 MiB passes, 11 MiB is refused before any SQL runs.
+    const fits = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query: `SELECT length('${'x'.repeat(9 * 1024 * 1024)}') AS n` }) });
+    expect(fits.status).toBe(200);
+    const big = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query: `SELECT '${'x'.repeat(11 * 1024 * 1024)}'` }) });
     expect(big.status).toBe(413);
+    expect(((await big.json()) as { message: string }).message).toBe(`request is too large (max is ${10 * 1024 * 1024} bytes)`);
   });
 
   it(`applies 20 concurrent increment batches${opts.concurrent ? ' (really concurrent)' : ' (serialized)'}`, async () => {

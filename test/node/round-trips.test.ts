@@ -3,7 +3,7 @@
  * real neon-http driver: the number a Worker would pay at the edge.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteDatabase } from '../../src/node.js';
@@ -19,8 +19,8 @@ let t: TestApp;
 beforeAll(async () => {
   pglite = await PGlite.create('memory://');
   await prepare(await createPgliteDatabase(pglite));
-  endpoint = await startLocalNeon({ backend: pgliteBackend(pglite) });
-  const database = createNeonDatabase('postgres://app:app@db.localtest:5432/laundry', { localEndpoint: endpoint.url });
+  endpoint = await startLocalNeon({ backend: pgliteBackend(pglite), connectionString: LOCAL_NEON_CONNECTION_STRING });
+  const database = createNeonDatabase(LOCAL_NEON_CONNECTION_STRING, { localEndpoint: endpoint.url });
   t = await createTestApp({ database });
 });
 afterAll(async () => {

@@ -39,7 +39,6 @@ describe('classifyDatabaseError: unavailable', () => {
     ['Neon: fetch threw', neonError('Error connecting to database: TypeError: fetch failed'), 'connection'],
     ['Neon: fetch aborted', neonError('Error connecting to database: TimeoutError: The operation was aborted due to timeout'), 'timeout'],
     ['Neon: HTTP 500', neonError('Server error (HTTP status 500): upstream'), 'connection'],
-    ['Neon: HTTP 507 (response over 10 MiB)', neonError('Server error (HTTP status 507): response too large'), 'connection'],
     ['Neon: proxy error with code ""', neonError("Couldn't connect to compute node", { code: '' }), 'neon'],
     ['Neon: 57P01 from the compute', neonError('terminating connection due to administrator command', { code: '57P01' }), '57P01'],
     ['PGlite closed', new Error('PGlite is closed'), 'connection'],
@@ -51,6 +50,10 @@ describe('classifyDatabaseError: unavailable', () => {
       expect(classifyDatabaseError(wrapped(err))).toMatchObject({ kind: 'unavailable', reason });
     });
   }
+
+  it("Neon's 507 (a response over 10 MiB) is our query's bug, not an outage: a retry cannot fix it", () => {
+    expect(classifyDatabaseError(wrapped(neonError('Server error (HTTP status 507): response is too large')))).toBeUndefined();
+  });
 
   it('Neon keeps the underlying fetch error as sourceError', () => {
     const err = neonError('something else');
