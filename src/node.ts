@@ -3,13 +3,11 @@
  * This file and src/worker.ts are the only ones that know which runtime they run on.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { serve, type ServerType } from '@hono/node-server';
-import setupArgon2id from 'argon2id/lib/setup.js';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
@@ -17,7 +15,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { createApp } from './app.js';
-import { createPasswordHasher, type Argon2idKernel, type Argon2idParams } from './auth/password.js';
+import { createPooledPasswordHasher, type HashPoolOptions } from './auth/hash-pool.js';
+import type { Argon2idParams } from './auth/password.js';
 import { loadConfig, type Config } from './config.js';
 import { rowsOf, withTimeout, type Database, type Db } from './db/client.js';
 import { createNeonDatabase } from './db/neon.js';
@@ -32,7 +31,8 @@ import { createPrometheusMetrics } from './metrics/prometheus.js';
 import { createMemoryCatalogCache } from './modules/catalog/cache.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './modules/payments/jobs.js';
 
-const require = createRequire(import.meta.url);
+export { loadArgon2idKernel } from './auth/argon2-node.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** migrations/ sits at the project root: one level up from src/, two from dist/src/. */
@@ -41,12 +41,6 @@ export function migrationsFolder(): string {
   const found = candidates.find((p) => existsSync(resolve(p, 'meta/_journal.json')));
   if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
   return found;
-}
-
-export async function loadArgon2idKernel(): Promise<Argon2idKernel> {
-  const load = (file: string) => (imports: WebAssembly.Imports) =>
-    WebAssembly.instantiate(readFileSync(require.resolve(`argon2id/dist/${file}`)), imports);
-  return (await setupArgon2id(load('simd.wasm'), load('no-simd.wasm'))) as Argon2idKernel;
 }
 
 /**
@@ -142,6 +136,8 @@ export interface NodeDepsOptions {
   logger?: Logger;
   /** Tests may lower the hashing cost; production always uses the OWASP parameters. */
   argon2Params?: Argon2idParams;
+  /** Hashing threads and their queue bound (src/auth/hash-pool.ts); the server reads them from the environment. */
+  hashPool?: HashPoolOptions;
   /** The server passes Prometheus; one-shot commands (the CLI) count nothing. */
   metrics?: Metrics;
 }
@@ -156,7 +152,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
     logger:
       opts.logger ??
       createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion }, sink: bufferedStdout() }),
-    passwords: createPasswordHasher(loadArgon2idKernel, opts.argon2Params),
+    passwords: createPooledPasswordHasher(opts.argon2Params, opts.hashPool),
     sha256Hex: (text) => Promise.resolve(createHash('sha256').update(text).digest('hex')),
     catalogCache: createMemoryCatalogCache(),
     payments: createPayments(config),
@@ -172,6 +168,20 @@ export interface RunningServer {
   shutdown: (signal: string) => Promise<void>;
 }
 
+/** PASSWORD_HASH_THREADS / PASSWORD_HASH_QUEUE (positive integers); unset → the pool's defaults. */
+function hashPoolFromEnv(env: NodeJS.ProcessEnv): HashPoolOptions {
+  const int = (name: string) => {
+    const raw = env[name]?.trim();
+    if (!raw) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: must be a positive integer, got ${raw}`);
+    return n;
+  };
+  const threads = int('PASSWORD_HASH_THREADS');
+  const maxQueue = int('PASSWORD_HASH_QUEUE');
+  return { ...(threads ? { threads } : {}), ...(maxQueue ? { maxQueue } : {}) };
+}
+
 /**
  * Starts the HTTP server. On SIGTERM/SIGINT: readiness turns 503 at once, the listener
  * stops accepting, in-flight requests finish (bounded by a grace period), then the
@@ -181,7 +191,7 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const config = loadConfig(env);
   const database = await openDatabase(config, env.PGLITE_DIR ?? DEFAULT_PGLITE_DIR);
   const metrics = createPrometheusMetrics({ version: config.appVersion, runtime: 'node' });
-  const deps = createNodeDeps(config, { database, metrics });
+  const deps = createNodeDeps(config, { database, metrics, hashPool: hashPoolFromEnv(env) });
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0' }, () => ready(s));
@@ -224,6 +234,7 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
         graceMs,
         'draining in-flight requests',
       ).catch((err: unknown) => deps.logger.warn('grace period over; closing anyway', { error: err }));
+      await deps.passwords.close?.();
       // A request still holding a pooled client would keep pool.end() waiting: bound it too.
       await withTimeout(database.close(), 2000, 'closing the database').catch((err: unknown) =>
         deps.logger.warn('database did not close in time', { error: err }),
