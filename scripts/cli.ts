@@ -3,7 +3,9 @@
  *   npm run cli -- create-user --role admin|staff|customer --email a@b.c --password '…' [--name 'Ada']
  *   npm run cli -- set-role --email a@b.c --role staff
  *   npm run cli -- seed
- * Uses DATABASE_URL (node-postgres), or the embedded PGlite in .data/ when unset.
+ * Uses DATABASE_URL (node-postgres), or the embedded PGlite in .data/ when unset. The embedded
+ * database takes one process at a time: while `npm start` runs on it, the CLI refuses (naming
+ * the server's pid) instead of writing into a copy the server would never see.
  */
 import { parseArgs } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
@@ -13,6 +15,7 @@ import { seedCatalog } from '../src/db/seed.js';
 import { runPaymentJobs } from '../src/modules/payments/jobs.js';
 import { createNodeDeps, loadArgon2idKernel, migrateDatabase } from '../src/node.js';
 import { Email, NewPassword } from '../src/modules/auth/schemas.js';
+import { FolderLockedError } from '../src/db/pglite-lock.js';
 import { openOperatorDatabase } from './db.js';
 
 const USAGE = `usage:
@@ -53,7 +56,16 @@ if (!command || !['create-user', 'set-role', 'seed', 'payments-job'].includes(co
   process.exit(2);
 }
 
-const { config, database } = await openOperatorDatabase();
+const { config, database } = await openOperatorDatabase().catch((err: unknown) => {
+  if (!(err instanceof FolderLockedError)) throw err;
+  // The embedded database takes one process at a time, and `npm start` holds it while it runs.
+  console.error(
+    `error: ${err.message}\n\nThe CLI works on the same embedded database as \`npm start\`: stop the server (Ctrl-C), run\n` +
+      `  npm run cli -- ${process.argv.slice(2, 3).join(' ')} …\nthen start the server again; what the CLI wrote is there. ` +
+      'With DATABASE_URL (PostgreSQL) the CLI and the server run side by side.',
+  );
+  process.exit(1);
+});
 try {
   if (database.kind === 'pglite') await migrateDatabase(database);
   if (command === 'payments-job') {

@@ -20,6 +20,7 @@ import type { Argon2idParams } from './auth/password.js';
 import { loadConfig, type Config } from './config.js';
 import { rowsOf, withTimeout, type Database, type Db } from './db/client.js';
 import { createNeonDatabase } from './db/neon.js';
+import { lockFolder } from './db/pglite-lock.js';
 import * as schema from './db/schema.js';
 import { seedCatalog } from './db/seed.js';
 import { systemClock, type Deps } from './deps.js';
@@ -77,11 +78,26 @@ export function createPostgresDatabase(url: string, opts: { max?: number } = {})
  * someone else owns (it is then not closed here).
  */
 export async function createPgliteDatabase(source: string | PGlite): Promise<Database> {
-  if (typeof source === 'string' && !source.startsWith('memory://')) mkdirSync(source, { recursive: true });
-  const client = typeof source === 'string' ? await PGlite.create(source) : source;
+  // PGlite is single-process: a folder is locked for as long as it is open (src/db/pglite-lock.ts).
+  const folder = typeof source === 'string' && !source.startsWith('memory://') ? source : undefined;
+  if (folder) mkdirSync(dirname(resolve(folder)), { recursive: true });
+  const release = folder ? lockFolder(folder) : undefined;
+  let client: PGlite;
+  try {
+    if (folder) mkdirSync(folder, { recursive: true });
+    client = typeof source === 'string' ? await PGlite.create(source) : source;
+  } catch (err) {
+    release?.();
+    throw err;
+  }
   const db = drizzlePglite({ client, schema }) as unknown as Db;
   return sessionDatabase('pglite', db, async () => {
-    if (typeof source === 'string') await client.close();
+    if (typeof source !== 'string') return;
+    try {
+      await client.close();
+    } finally {
+      release?.();
+    }
   });
 }
 
