@@ -184,18 +184,41 @@ export interface RunningServer {
   shutdown: (signal: string) => Promise<void>;
 }
 
-/** PASSWORD_HASH_THREADS / PASSWORD_HASH_QUEUE (positive integers); unset → the pool's defaults. */
+/** A positive integer from the environment, or undefined when unset; anything else stops the start naming the variable. */
+function positiveIntEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: must be a positive integer, got ${raw}`);
+  return n;
+}
+
+/** PASSWORD_HASH_THREADS / PASSWORD_HASH_QUEUE; unset → the pool's defaults (src/auth/hash-pool.ts). */
 function hashPoolFromEnv(env: NodeJS.ProcessEnv): HashPoolOptions {
-  const int = (name: string) => {
-    const raw = env[name]?.trim();
-    if (!raw) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: must be a positive integer, got ${raw}`);
-    return n;
-  };
-  const threads = int('PASSWORD_HASH_THREADS');
-  const maxQueue = int('PASSWORD_HASH_QUEUE');
+  const threads = positiveIntEnv(env, 'PASSWORD_HASH_THREADS');
+  const maxQueue = positiveIntEnv(env, 'PASSWORD_HASH_QUEUE');
   return { ...(threads ? { threads } : {}), ...(maxQueue ? { maxQueue } : {}) };
+}
+
+/**
+ * Socket timeouts of the HTTP server, ms (Node's http.ServerOptions; reasons in docs/runbook.md,
+ * "Node process"). Node's defaults let a client that trickles its request hold a connection
+ * for 5 minutes; our bodies are at most BODY_LIMIT_BYTES (64 KiB), sent in well under a second.
+ * - requestTimeout (REQUEST_TIMEOUT_MS, 30 s): the whole request, headers and body, must
+ *   arrive within it, else 408 and the socket closes. The response may take longer.
+ * - headersTimeout (HEADERS_TIMEOUT_MS, 10 s, at most requestTimeout): the headers alone.
+ * - keepAliveTimeout (KEEP_ALIVE_TIMEOUT_MS, 65 s): an idle kept-alive connection stays open
+ *   longer than the load balancer's own idle timeout (60 s on AWS ALB and ingress-nginx's
+ *   upstream keep-alive), so the balancer, not us, closes it: otherwise it may send a request
+ *   on a socket we are closing and answer the client 502.
+ */
+export function httpServerOptions(env: NodeJS.ProcessEnv) {
+  const requestTimeout = positiveIntEnv(env, 'REQUEST_TIMEOUT_MS') ?? 30_000;
+  const headersTimeout = Math.min(positiveIntEnv(env, 'HEADERS_TIMEOUT_MS') ?? 10_000, requestTimeout);
+  const keepAliveTimeout = positiveIntEnv(env, 'KEEP_ALIVE_TIMEOUT_MS') ?? 65_000;
+  // How often Node looks for connections past those limits (its default is 30 s).
+  const connectionsCheckingInterval = Math.min(1000, headersTimeout);
+  return { requestTimeout, headersTimeout, keepAliveTimeout, connectionsCheckingInterval };
 }
 
 /**
@@ -210,7 +233,7 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const deps = createNodeDeps(config, { database, metrics, hashPool: hashPoolFromEnv(env) });
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0' }, () => ready(s));
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0', serverOptions: httpServerOptions(env) }, () => ready(s));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
