@@ -17,11 +17,11 @@ export interface BenchOptions {
   rounds: number;
   /** Concurrent connections (HTTP) or concurrent loops (raw SQL). */
   connections: number;
-  /** Sections to run (`--only=node,worker,roundtrips,bundle,startup,argon2`); all when empty. */
+  /** Sections to run (`--only=node,worker,roundtrips,bundle,startup,argon2,loginburst`); all when empty. */
   only: string[];
 }
 
-export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2'] as const;
+export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2', 'loginburst'] as const;
 
 export function benchOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');

@@ -4,6 +4,7 @@
  * absolute threshold flaky, so throughput budgets are ratios against a same-run ceiling.
  */
 import type { BenchOptions, LoadResult } from './bench-lib.js';
+import type { LoginBurst } from './bench-login-burst.js';
 import type { LoadRow, NodeSection } from './bench-node.js';
 import type { RoundTrips } from './bench-roundtrips.js';
 import type { BundleSize, Startup } from './bench-static.js';
@@ -20,6 +21,7 @@ export interface Results {
   bundle?: BundleSize;
   startup?: Startup;
   argon2Node?: { firstMs: number; steadyMs: number };
+  loginBurst?: LoginBurst;
   /** Sections that threw, with the error: reported, never hidden. */
   errors: Array<{ section: string; error: string }>;
 }
@@ -31,6 +33,8 @@ export const BUDGETS = {
   bundleGzipKiB: 250,
   startupMs: 50,
   rssMiB: 150,
+  /** /healthz p99 during the login burst over its idle p99. */
+  healthDuringLogins: 3,
 };
 
 /** Why an endpoint is allowed (by design, see docs/runbook.md) more than one round trip. */
@@ -102,6 +106,14 @@ function budgets(res: Results): string[] {
   }
   if (res.node?.hwmKiB !== undefined) {
     lines.push(`- ${verdict(res.node.hwmKiB / 1024 <= BUDGETS.rssMiB)} Node server peak RSS ${mib(res.node.hwmKiB)} over the whole run, under load (VmHWM; budget ≤ ${BUDGETS.rssMiB} MiB)`);
+  }
+  if (res.loginBurst) {
+    const b = res.loginBurst;
+    const ratio = b.burstP99 / b.idleP99;
+    const failed = b.loginFailures > 0 ? `; ⚠ ${b.loginFailures} of the logins were not 200` : '';
+    lines.push(
+      `- ${verdict(ratio <= BUDGETS.healthDuringLogins && b.loginFailures === 0)} Node: GET /healthz p99 ${f1(b.burstP99)} ms during ${b.logins} concurrent logins = ${f1(ratio)}× its idle p99 of ${f1(b.idleP99)} ms (budget ≤ ${BUDGETS.healthDuringLogins}×; ${b.probes} probes, slowest ${f0(b.burstMax)} ms, ${b.loginsDone} logins answered${failed})`,
+    );
   }
   for (const r of rows.filter((x) => x.subject.failures > 0 || x.ceiling.failures > 0)) {
     lines.push(`- **FAIL** ${r.runtime} ${r.route}: ${r.subject.failures} failed requests (app), ${r.ceiling.failures} (ceiling): the figures above are suspect`);

@@ -7,6 +7,7 @@
  *   Worker   src/worker.ts in workerd (neon-http → local Neon endpoint → PostgreSQL) vs a
  *            hello-world Worker;
  *   round trips per OpenAPI operation, Worker bundle size and startup, Argon2id cost;
+ *   /healthz latency during a burst of logins (the event loop while passwords hash);
  *   budgets as PASS/FAIL lines.
  *
  * It uses its own database (BENCH_DB_NAME, default laundry_bench) on the server in
@@ -19,6 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createBenchDatabase, dropBenchDatabase, type Fixtures } from './bench-db.js';
 import { SECTIONS, benchOptions, log } from './bench-lib.js';
+import { loginBurstSection } from './bench-login-burst.js';
 import { TMP, buildNodeServer, nodeSection } from './bench-node.js';
 import { renderReport, type Results } from './bench-report.js';
 import { roundTripSection } from './bench-roundtrips.js';
@@ -65,10 +67,8 @@ async function main(): Promise<void> {
   const databaseUrl = await createBenchDatabase(serverUrl);
   try {
     const wants = (s: (typeof SECTIONS)[number]) => options.only.length === 0 || options.only.includes(s);
-    if (wants('node') || wants('worker')) {
-      const serverJs = await section('build (tsc -p tsconfig.build.json)', buildNodeServer);
-      if (serverJs) results.node = await section('Node under load', () => nodeSection(options, databaseUrl, serverJs));
-    }
+    const serverJs = wants('node') || wants('worker') || wants('loginburst') ? await section('build (tsc -p tsconfig.build.json)', buildNodeServer) : undefined;
+    if (serverJs && (wants('node') || wants('worker'))) results.node = await section('Node under load', () => nodeSection(options, databaseUrl, serverJs));
     const fixtures: Fixtures | undefined = results.node?.fixtures;
     if (wants('worker')) {
       if (fixtures) results.worker = await section('Worker under load', () => workerSection(options, databaseUrl, fixtures));
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     if (wants('roundtrips')) results.roundTrips = await section('round trips per endpoint', () => roundTripSection(databaseUrl));
     if (wants('bundle')) results.bundle = await section('Worker bundle', () => bundleSize('bundle'));
     if (wants('startup')) results.startup = await section('Worker startup', () => startupTime(options.quick ? 1 : 2));
+    if (serverJs && wants('loginburst')) results.loginBurst = await section('Node during a login burst', () => loginBurstSection(options, databaseUrl, serverJs));
     if (wants('argon2')) results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
   } finally {
     if (!process.argv.includes('--keep-db')) await dropBenchDatabase(serverUrl).catch((e: unknown) => log(`dropping the bench database failed: ${String(e)}`));

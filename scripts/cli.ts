@@ -4,7 +4,9 @@
  *   npm run cli -- set-role --email a@b.c --role staff
  *   npm run cli -- disable-user --email a@b.c      (enable-user to undo)
  *   npm run cli -- seed
- * Uses DATABASE_URL (node-postgres), or the embedded PGlite in .data/ when unset.
+ * Uses DATABASE_URL (node-postgres), or the embedded PGlite in .data/ when unset. The embedded
+ * database takes one process at a time: while `npm start` runs on it, the CLI refuses (naming
+ * the server's pid) instead of writing into a copy the server would never see.
  */
 import { parseArgs } from 'node:util';
 import { createPasswordHasher } from '../src/auth/password.js';
@@ -14,6 +16,7 @@ import { runPaymentJobs } from '../src/modules/payments/jobs.js';
 import { createNodeDeps, loadArgon2idKernel, migrateDatabase } from '../src/node.js';
 import { setUserDisabled, setUserRole } from '../src/modules/auth/accounts.js';
 import { Email, NewPassword } from '../src/modules/auth/schemas.js';
+import { FolderLockedError } from '../src/db/pglite-lock.js';
 import { openOperatorDatabase } from './db.js';
 
 const USAGE = `usage:
@@ -56,7 +59,16 @@ if (!command || !['create-user', 'set-role', 'disable-user', 'enable-user', 'see
   process.exit(2);
 }
 
-const { config, database } = await openOperatorDatabase();
+const { config, database } = await openOperatorDatabase().catch((err: unknown) => {
+  if (!(err instanceof FolderLockedError)) throw err;
+  // The embedded database takes one process at a time, and `npm start` holds it while it runs.
+  console.error(
+    `error: ${err.message}\n\nThe CLI works on the same embedded database as \`npm start\`: stop the server (Ctrl-C), run\n` +
+      `  npm run cli -- ${process.argv.slice(2, 3).join(' ')} …\nthen start the server again; what the CLI wrote is there. ` +
+      'With DATABASE_URL (PostgreSQL) the CLI and the server run side by side.',
+  );
+  process.exit(1);
+});
 try {
   if (database.kind === 'pglite') await migrateDatabase(database);
   if (command === 'payments-job') {

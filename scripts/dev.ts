@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
+import { lockFolder } from '../src/db/pglite-lock.js';
 import { seedCatalog } from '../src/db/seed.js';
 import { createPgliteDatabase, createPostgresDatabase, migrateDatabase } from '../src/node.js';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from './local-neon.js';
@@ -25,6 +26,8 @@ if (serverUrl) {
   closeDb = () => backend.close();
 } else {
   mkdirSync('.data/dev', { recursive: true });
+  // One process per embedded folder (src/db/pglite-lock.ts); freed on exit.
+  lockFolder('.data/dev');
   const pglite = await PGlite.create('.data/dev');
   const database = await createPgliteDatabase(pglite);
   await migrateDatabase(database);

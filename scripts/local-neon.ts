@@ -264,6 +264,9 @@ async function main(): Promise<void> {
     const dataDir = values['data-dir'];
     mkdirSync(dataDir, { recursive: true });
     const { PGlite } = await import('@electric-sql/pglite');
+    // One process per embedded folder (src/db/pglite-lock.ts); freed on exit.
+    const { lockFolder } = await import('../src/db/pglite-lock.js');
+    lockFolder(dataDir);
     backend = pgliteBackend(await PGlite.create(dataDir), { closeDb: true });
     what = `PGlite at ${dataDir}`;
   }

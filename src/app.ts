@@ -2,6 +2,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
+import { allowedMethods } from './http/allowed-methods.js';
 import { createRouter } from './http/context.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
@@ -24,16 +25,18 @@ export const API_VERSION = '1.0.0';
 export function createApp(deps: Deps) {
   const { config } = deps;
   const app = createRouter();
+  // Read once the routes below are registered: 405 with Allow, and preflights on real paths only.
+  const allowed = allowedMethods(() => app.routes);
 
   app.use('*', requestContext(deps));
   app.use(
     '*',
     responseHeaders({
       corsOrigins: config.corsOrigins,
-      allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
       exposeHeaders: ['X-Request-Id', 'X-App-Version'],
       maxAgeSeconds: 600,
+      allowedMethods: allowed,
     }),
   );
   // Before the body limit, so an oversized delivery is counted too.
@@ -81,7 +84,7 @@ export function createApp(deps: Deps) {
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
 
-  app.notFound(notFoundHandler);
+  app.notFound(notFoundHandler(allowed));
   app.onError(errorHandler);
   return app;
 }

@@ -3,24 +3,24 @@
  * This file and src/worker.ts are the only ones that know which runtime they run on.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { serve, type ServerType } from '@hono/node-server';
-import setupArgon2id from 'argon2id/lib/setup.js';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { createApp } from './app.js';
-import { createPasswordHasher, type Argon2idKernel, type Argon2idParams } from './auth/password.js';
+import { createPooledPasswordHasher, type HashPoolOptions } from './auth/hash-pool.js';
+import type { Argon2idParams } from './auth/password.js';
 import { loadConfig, type Config } from './config.js';
 import { rowsOf, withTimeout, type Database, type Db } from './db/client.js';
 import { createNeonDatabase } from './db/neon.js';
 import { createPgPool, type PgPoolOptions } from './db/postgres.js';
+import { lockFolder } from './db/pglite-lock.js';
 import * as schema from './db/schema.js';
 import { seedCatalog } from './db/seed.js';
 import { systemClock, type Deps } from './deps.js';
@@ -33,7 +33,8 @@ import { createPrometheusMetrics } from './metrics/prometheus.js';
 import { createMemoryCatalogCache } from './modules/catalog/cache.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './modules/payments/jobs.js';
 
-const require = createRequire(import.meta.url);
+export { loadArgon2idKernel } from './auth/argon2-node.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** migrations/ sits at the project root: one level up from src/, two from dist/src/. */
@@ -42,12 +43,6 @@ export function migrationsFolder(): string {
   const found = candidates.find((p) => existsSync(resolve(p, 'meta/_journal.json')));
   if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
   return found;
-}
-
-export async function loadArgon2idKernel(): Promise<Argon2idKernel> {
-  const load = (file: string) => (imports: WebAssembly.Imports) =>
-    WebAssembly.instantiate(readFileSync(require.resolve(`argon2id/dist/${file}`)), imports);
-  return (await setupArgon2id(load('simd.wasm'), load('no-simd.wasm'))) as Argon2idKernel;
 }
 
 /**
@@ -85,11 +80,26 @@ export function createPostgresDatabase(url: string, opts: PgPoolOptions = {}): D
  * someone else owns (it is then not closed here).
  */
 export async function createPgliteDatabase(source: string | PGlite): Promise<Database> {
-  if (typeof source === 'string' && !source.startsWith('memory://')) mkdirSync(source, { recursive: true });
-  const client = typeof source === 'string' ? await PGlite.create(source) : source;
+  // PGlite is single-process: a folder is locked for as long as it is open (src/db/pglite-lock.ts).
+  const folder = typeof source === 'string' && !source.startsWith('memory://') ? source : undefined;
+  if (folder) mkdirSync(dirname(resolve(folder)), { recursive: true });
+  const release = folder ? lockFolder(folder) : undefined;
+  let client: PGlite;
+  try {
+    if (folder) mkdirSync(folder, { recursive: true });
+    client = typeof source === 'string' ? await PGlite.create(source) : source;
+  } catch (err) {
+    release?.();
+    throw err;
+  }
   const db = drizzlePglite({ client, schema }) as unknown as Db;
   return sessionDatabase('pglite', db, async () => {
-    if (typeof source === 'string') await client.close();
+    if (typeof source !== 'string') return;
+    try {
+      await client.close();
+    } finally {
+      release?.();
+    }
   });
 }
 
@@ -145,6 +155,8 @@ export interface NodeDepsOptions {
   logger?: Logger;
   /** Tests may lower the hashing cost; production always uses the OWASP parameters. */
   argon2Params?: Argon2idParams;
+  /** Hashing threads and their queue bound (src/auth/hash-pool.ts); the server reads them from the environment. */
+  hashPool?: HashPoolOptions;
   /** The server passes Prometheus; one-shot commands (the CLI) count nothing. */
   metrics?: Metrics;
 }
@@ -159,7 +171,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
     logger:
       opts.logger ??
       createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion }, sink: bufferedStdout() }),
-    passwords: createPasswordHasher(loadArgon2idKernel, opts.argon2Params),
+    passwords: createPooledPasswordHasher(opts.argon2Params, opts.hashPool),
     sha256Hex: (text) => Promise.resolve(createHash('sha256').update(text).digest('hex')),
     catalogCache: createMemoryCatalogCache(),
     payments: createPayments(config),
@@ -176,6 +188,43 @@ export interface RunningServer {
   shutdown: (signal: string) => Promise<void>;
 }
 
+/** A positive integer from the environment, or undefined when unset; anything else stops the start naming the variable. */
+function positiveIntEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: must be a positive integer, got ${raw}`);
+  return n;
+}
+
+/** PASSWORD_HASH_THREADS / PASSWORD_HASH_QUEUE; unset → the pool's defaults (src/auth/hash-pool.ts). */
+function hashPoolFromEnv(env: NodeJS.ProcessEnv): HashPoolOptions {
+  const threads = positiveIntEnv(env, 'PASSWORD_HASH_THREADS');
+  const maxQueue = positiveIntEnv(env, 'PASSWORD_HASH_QUEUE');
+  return { ...(threads ? { threads } : {}), ...(maxQueue ? { maxQueue } : {}) };
+}
+
+/**
+ * Socket timeouts of the HTTP server, ms (Node's http.ServerOptions; reasons in docs/runbook.md,
+ * "Node process"). Node's defaults let a client that trickles its request hold a connection
+ * for 5 minutes; our bodies are at most BODY_LIMIT_BYTES (64 KiB), sent in well under a second.
+ * - requestTimeout (REQUEST_TIMEOUT_MS, 30 s): the whole request, headers and body, must
+ *   arrive within it, else 408 and the socket closes. The response may take longer.
+ * - headersTimeout (HEADERS_TIMEOUT_MS, 10 s, at most requestTimeout): the headers alone.
+ * - keepAliveTimeout (KEEP_ALIVE_TIMEOUT_MS, 65 s): an idle kept-alive connection stays open
+ *   longer than the load balancer's own idle timeout (60 s on AWS ALB and ingress-nginx's
+ *   upstream keep-alive), so the balancer, not us, closes it: otherwise it may send a request
+ *   on a socket we are closing and answer the client 502.
+ */
+export function httpServerOptions(env: NodeJS.ProcessEnv) {
+  const requestTimeout = positiveIntEnv(env, 'REQUEST_TIMEOUT_MS') ?? 30_000;
+  const headersTimeout = Math.min(positiveIntEnv(env, 'HEADERS_TIMEOUT_MS') ?? 10_000, requestTimeout);
+  const keepAliveTimeout = positiveIntEnv(env, 'KEEP_ALIVE_TIMEOUT_MS') ?? 65_000;
+  // How often Node looks for connections past those limits (its default is 30 s).
+  const connectionsCheckingInterval = Math.min(1000, headersTimeout);
+  return { requestTimeout, headersTimeout, keepAliveTimeout, connectionsCheckingInterval };
+}
+
 /**
  * Starts the HTTP server. On SIGTERM/SIGINT: readiness turns 503 at once, the listener
  * stops accepting, in-flight requests finish (bounded by a grace period), then the
@@ -185,10 +234,10 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const config = loadConfig(env);
   const database = await openDatabase(config, env.PGLITE_DIR ?? DEFAULT_PGLITE_DIR);
   const metrics = createPrometheusMetrics({ version: config.appVersion, runtime: 'node' });
-  const deps = createNodeDeps(config, { database, metrics });
+  const deps = createNodeDeps(config, { database, metrics, hashPool: hashPoolFromEnv(env) });
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0' }, () => ready(s));
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0', serverOptions: httpServerOptions(env) }, () => ready(s));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -228,6 +277,7 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
         graceMs,
         'draining in-flight requests',
       ).catch((err: unknown) => deps.logger.warn('grace period over; closing anyway', { error: err }));
+      await deps.passwords.close?.();
       // A request still holding a pooled client would keep pool.end() waiting: bound it too.
       await withTimeout(database.close(), 2000, 'closing the database').catch((err: unknown) =>
         deps.logger.warn('database did not close in time', { error: err }),

@@ -16,15 +16,23 @@ export interface Argon2idParams {
   parallelism: number;
 }
 
-/** The kernel from the `argon2id` package, once its wasm is set up. */
-export type Argon2idKernel = (args: {
+/** What one Argon2id derivation takes: the `argon2id` package's argument object (memorySize in KiB). */
+export interface Argon2idArgs {
   password: Uint8Array;
   salt: Uint8Array;
   parallelism: number;
   passes: number;
   memorySize: number;
   tagLength: number;
-}) => Uint8Array;
+}
+
+/**
+ * The kernel from the `argon2id` package once its wasm is set up (synchronous: inline on
+ * Workers), or a stand-in that runs it elsewhere and answers later (the worker-thread pool
+ * on Node, src/auth/hash-pool.ts). Everything around it (salts, PHC strings, comparison)
+ * stays here, so both runtimes store and check the same strings.
+ */
+export type Argon2idKernel = (args: Argon2idArgs) => Uint8Array | Promise<Uint8Array>;
 
 export const OWASP_ARGON2ID: Argon2idParams = { memoryKiB: 19456, passes: 2, parallelism: 1 };
 
@@ -38,6 +46,8 @@ export interface PasswordHasher {
   verify(password: string, phc: string | null): Promise<boolean>;
   /** True when the stored hash used weaker parameters than the current ones. */
   needsRehash(phc: string): boolean;
+  /** Releases what the kernel holds (Node's worker threads); absent when there is nothing to release. */
+  close?(): Promise<void>;
 }
 
 interface ParsedPhc {
@@ -89,6 +99,7 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function createPasswordHasher(
   loadKernel: () => Promise<Argon2idKernel>,
   params: Argon2idParams = OWASP_ARGON2ID,
+  close?: () => Promise<void>,
 ): PasswordHasher {
   let kernel: Promise<Argon2idKernel> | undefined;
   const getKernel = () => (kernel ??= loadKernel());
@@ -97,7 +108,7 @@ export function createPasswordHasher(
     const run = await getKernel();
     const bytes = encoder.encode(password);
     if (bytes.length > MAX_PASSWORD_BYTES) throw new Error('password too long');
-    return run({
+    return await run({
       password: bytes,
       salt,
       parallelism: p.parallelism,
@@ -130,5 +141,6 @@ export function createPasswordHasher(
       const p = parsed.params;
       return p.memoryKiB < params.memoryKiB || p.passes < params.passes || p.parallelism !== params.parallelism;
     },
+    ...(close ? { close } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ApiError, PROBLEM_CONTENT_TYPE, asApiError, problemOf } from '../errors.js';
 import { methodLabel } from '../metrics/index.js';
+import type { AllowedMethods } from './allowed-methods.js';
 import type { AppEnv, Principal } from './context.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -31,10 +32,11 @@ function newRequestId(): string {
 export interface ResponseHeaderOptions {
   /** Allowed origins; `*` allows any. */
   corsOrigins: readonly string[];
-  allowMethods: readonly string[];
   allowHeaders: readonly string[];
   exposeHeaders: readonly string[];
   maxAgeSeconds: number;
+  /** The methods a path takes (src/http/allowed-methods.ts): a preflight on a path with none is a 404. */
+  allowedMethods: AllowedMethods;
 }
 
 /**
@@ -54,14 +56,14 @@ const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
  * Security headers and CORS, set before the handler runs so the handler builds its response
  * once with them. (hono's cors and secureHeaders edit the response after it is built; on
  * Node that turns @hono/node-server's cached response into a full Fetch Response, which cost
- * a cheap GET about a quarter of its CPU.) Every OPTIONS request is answered as a preflight.
+ * a cheap GET about a quarter of its CPU.) OPTIONS on a real path is answered as a preflight
+ * (with the path's own methods); on any other path it falls through to the 404.
  */
 export function responseHeaders(opts: ResponseHeaderOptions): MiddlewareHandler<AppEnv> {
   const anyOrigin = opts.corsOrigins.includes('*');
   const origins = new Set(opts.corsOrigins);
   const expose = opts.exposeHeaders.join(',');
   const preflight = {
-    'Access-Control-Allow-Methods': opts.allowMethods.join(','),
     'Access-Control-Allow-Headers': opts.allowHeaders.join(','),
     'Access-Control-Max-Age': String(opts.maxAgeSeconds),
   };
@@ -72,7 +74,10 @@ export function responseHeaders(opts: ResponseHeaderOptions): MiddlewareHandler<
     if (allowed) c.header('Access-Control-Allow-Origin', allowed);
     c.header('Access-Control-Expose-Headers', expose);
     if (!anyOrigin) c.header('Vary', 'Origin');
-    if (c.req.method === 'OPTIONS') return c.body(null, 204, preflight);
+    if (c.req.method === 'OPTIONS') {
+      const allow = opts.allowedMethods(c.req.path);
+      if (allow.length > 0) return c.body(null, 204, { ...preflight, 'Access-Control-Allow-Methods': allow.join(','), Allow: allow.join(', ') });
+    }
     await next();
   };
 }
@@ -163,8 +168,21 @@ function translateHttpException(err: HTTPException): ApiError | undefined {
   return undefined;
 }
 
-export function notFoundHandler(c: Context<AppEnv>): Response {
-  return problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`));
+/**
+ * No route matched: 405 with `Allow` when the path exists with other methods (RFC 9110
+ * §15.5.6), else 404. Both are problems with a stable code.
+ */
+export function notFoundHandler(allowedMethods: AllowedMethods) {
+  return (c: Context<AppEnv>): Response => {
+    const path = c.req.path;
+    const allow = allowedMethods(path);
+    if (allow.length > 0) {
+      const res = problemResponse(c, new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${path}; it takes ${allow.join(', ')}.`));
+      res.headers.set('Allow', allow.join(', '));
+      return res;
+    }
+    return problemResponse(c, new ApiError('route_not_found', `No route for ${c.req.method} ${path}.`));
+  };
 }
 
 export function principalOf(c: Context<AppEnv>): Principal {

@@ -47,10 +47,16 @@ export function platformJourney(harness: () => Harness) {
       expect(mine.headers.get('x-app-version')).toBeTruthy();
     });
 
-    it('answers unknown routes and methods with a 404 problem', async () => {
+    it('answers unknown routes with a 404 problem, and a wrong method on a real path with 405 and Allow', async () => {
       const { api } = harness();
       expectProblem(await api.get('/v1/nope'), 404, 'route_not_found');
-      expectProblem(await api.send('DELETE', '/v1/services'), 404, 'route_not_found');
+      expectProblem(await api.send('OPTIONS', '/v1/nope', undefined, { headers: { 'access-control-request-method': 'GET' } }), 404, 'route_not_found');
+      const wrong = await api.send('DELETE', '/v1/services');
+      expectProblem(wrong, 405, 'method_not_allowed');
+      expect(wrong.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+      const head = await api.send('HEAD', '/v1/services');
+      expect(head.status).toBe(200);
+      expect(head.text).toBe('');
     });
 
     it('answers CORS preflight from the configured origins', async () => {
@@ -60,6 +66,7 @@ export function platformJourney(harness: () => Harness) {
       });
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-methods')).toBe('GET,HEAD,OPTIONS');
       expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
     });
   });

@@ -194,6 +194,8 @@ describe('the image, rebuilt outside Docker', () => {
     expect(existsSync(join(dirs.runtime!, 'node_modules/argon2id/dist/simd.wasm'))).toBe(true);
     expect(existsSync(join(dirs.runtime!, 'migrations/meta/_journal.json'))).toBe(true);
     expect(existsSync(join(dirs.runtime!, 'dist/src/node.js'))).toBe(true);
+    // The password-hashing threads' file (plain JavaScript, copied by tsc: src/auth/hash-pool.ts).
+    expect(existsSync(join(dirs.runtime!, 'dist/src/auth/argon2-node.mjs'))).toBe(true);
     expect(existsSync(join(dirs.runtime!, 'src'))).toBe(false);
   });
 

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import type { HashPoolOptions } from '../../src/auth/hash-pool.js';
 import type { Database } from '../../src/db/client.js';
 import { setUserRole } from '../../src/modules/auth/accounts.js';
 import { createMemoryLogger } from '../../src/logger.js';
@@ -32,7 +33,7 @@ export interface TestApp extends Harness {
 
 /** Builds the real app with injected config (never by editing process.env). */
 export async function createTestApp(
-  opts: { database?: Database; env?: Record<string, string>; stripe?: boolean; metrics?: Metrics } = {},
+  opts: { database?: Database; env?: Record<string, string>; stripe?: boolean; metrics?: Metrics; hashPool?: HashPoolOptions } = {},
 ): Promise<TestApp> {
   const database = opts.database ?? (await openTestDatabase());
   const stripeUrl = inject('stripeUrl');
@@ -46,7 +47,7 @@ export async function createTestApp(
   });
   const logger = createMemoryLogger();
   const metrics = opts.metrics ?? createMemoryMetrics();
-  const deps = createNodeDeps(config, { database, logger, metrics });
+  const deps = createNodeDeps(config, { database, logger, metrics, ...(opts.hashPool ? { hashPool: opts.hashPool } : {}) });
   const app = createApp(deps);
   return {
     app,
@@ -67,6 +68,9 @@ export async function createTestApp(
       }
       return (await database.rows(sql.join(chunks, sql``))) as T[];
     },
-    close: () => database.close(),
+    close: async () => {
+      await deps.passwords.close?.();
+      await database.close();
+    },
   };
 }

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../src/http/context.js';
+import { allowedMethods } from '../../src/http/allowed-methods.js';
 import { bodyLimitFor, responseHeaders } from '../../src/http/middleware.js';
 
 function app(corsOrigins: string[]) {
@@ -10,7 +11,7 @@ function app(corsOrigins: string[]) {
     '*',
     responseHeaders({
       corsOrigins,
-      allowMethods: ['GET', 'POST'],
+      allowedMethods: allowedMethods(() => a.routes),
       allowHeaders: ['Authorization', 'Idempotency-Key'],
       exposeHeaders: ['X-Request-Id'],
       maxAgeSeconds: 600,
@@ -63,10 +64,17 @@ describe('responseHeaders', () => {
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
-    expect(res.headers.get('access-control-allow-methods')).toBe('GET,POST');
+    expect(res.headers.get('access-control-allow-methods')).toBe('GET,HEAD,POST,OPTIONS');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
     expect(res.headers.get('access-control-allow-headers')).toBe('Authorization,Idempotency-Key');
     expect(res.headers.get('access-control-max-age')).toBe('600');
     expect(await res.text()).toBe('');
+  });
+
+  it('answers no preflight on a path that does not exist: the request goes on to the 404', async () => {
+    const res = await app(['*']).request('/nope', { method: 'OPTIONS', headers: { 'access-control-request-method': 'GET' } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('access-control-allow-methods')).toBeNull();
   });
 });
 

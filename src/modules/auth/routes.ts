@@ -28,7 +28,7 @@ const register = createRoute({
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonResponse(SessionSchema, 'Account created; the caller is logged in.'),
-    ...problemResponses(400, 409, 413, 415, 422, 429),
+    ...problemResponses(400, 409, 413, 415, 422, 429, 503),
   },
 });
 
@@ -45,7 +45,7 @@ const login = createRoute({
   request: { body: jsonBody(LoginBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Logged in.'),
-    ...problemResponses(400, 401, 413, 415, 422, 429),
+    ...problemResponses(400, 401, 413, 415, 422, 429, 503),
   },
 });
 
