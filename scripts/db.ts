@@ -5,7 +5,8 @@
  */
 import { loadConfig, type Config } from '../src/config.js';
 import type { Database } from '../src/db/client.js';
-import { DEFAULT_PGLITE_DIR, createPgliteDatabase, createPostgresDatabase } from '../src/node.js';
+import { DEFAULT_PGLITE_DIR } from '../src/node.js';
+import { createPgliteDatabase, createPostgresDatabase } from '../src/db/session.js';
 
 export async function openOperatorDatabase(env: NodeJS.ProcessEnv = process.env): Promise<{ config: Config; database: Database }> {
   const config = loadConfig(env);

@@ -11,7 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { lockFolder } from '../src/db/pglite-lock.js';
 import { seedCatalog } from '../src/db/seed.js';
-import { createPgliteDatabase, createPostgresDatabase, migrateDatabase } from '../src/node.js';
+import { createPgliteDatabase, createPostgresDatabase, migrateDatabase } from '../src/db/session.js';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from './local-neon.js';
 
 const serverUrl = process.env.DATABASE_URL;

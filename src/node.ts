@@ -3,25 +3,16 @@
  * This file and src/worker.ts are the only ones that know which runtime they run on.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { serve, type ServerType } from '@hono/node-server';
-import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { createApp } from './app.js';
 import { createPooledPasswordHasher, type HashPoolOptions } from './auth/hash-pool.js';
 import type { Argon2idParams } from './auth/password.js';
 import { loadConfig, type Config } from './config.js';
-import { rowsOf, withTimeout, type Database, type Db } from './db/client.js';
+import { withTimeout, type Database } from './db/client.js';
 import { createNeonDatabase } from './db/neon.js';
-import { createPgPool, type PgPoolOptions } from './db/postgres.js';
-import { lockFolder } from './db/pglite-lock.js';
-import * as schema from './db/schema.js';
+import { createPgliteDatabase, createPostgresDatabase, migrateDatabase } from './db/session.js';
 import { seedCatalog } from './db/seed.js';
 import { systemClock, type Deps } from './deps.js';
 import { forwardedClientIp } from './http/client-ip.js';
@@ -34,82 +25,6 @@ import { createMemoryCatalogCache } from './modules/catalog/cache.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './modules/payments/jobs.js';
 
 export { loadArgon2idKernel } from './auth/argon2-node.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** migrations/ sits at the project root: one level up from src/, two from dist/src/. */
-export function migrationsFolder(): string {
-  const candidates = [resolve(here, '../migrations'), resolve(here, '../../migrations')];
-  const found = candidates.find((p) => existsSync(resolve(p, 'meta/_journal.json')));
-  if (!found) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
-
-/**
- * Node drivers hold a real session, so a batch is emulated as one transaction that
- * runs the pre-built statements in order: the same all-or-nothing semantics as Neon's
- * batch, and the statements still cannot read each other's results.
- */
-function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => Promise<void>): Database {
-  return {
-    kind,
-    db,
-    batch: (build) =>
-      db.transaction(async (tx) => {
-        const results: unknown[] = [];
-        for (const query of build(tx as unknown as Db)) results.push(await query);
-        return results;
-      }) as never,
-    rows: async (query) => rowsOf(await db.execute(query)),
-    ping: async (timeoutMs) => {
-      await withTimeout(db.execute(sql`SELECT 1`), timeoutMs, 'database ping');
-    },
-    close,
-  };
-}
-
-/** `opts.timeoutMs` bounds every round trip (the server passes DATABASE_TIMEOUT_MS; migrations pass none). */
-export function createPostgresDatabase(url: string, opts: PgPoolOptions = {}): Database {
-  const pool = createPgPool(url, opts);
-  const db = drizzlePg({ client: pool, schema }) as unknown as Db;
-  return sessionDatabase('node-postgres', db, () => pool.end());
-}
-
-/**
- * `source` is a folder, `memory://` for a throwaway database, or an open PGlite that
- * someone else owns (it is then not closed here).
- */
-export async function createPgliteDatabase(source: string | PGlite): Promise<Database> {
-  // PGlite is single-process: a folder is locked for as long as it is open (src/db/pglite-lock.ts).
-  const folder = typeof source === 'string' && !source.startsWith('memory://') ? source : undefined;
-  if (folder) mkdirSync(dirname(resolve(folder)), { recursive: true });
-  const release = folder ? lockFolder(folder) : undefined;
-  let client: PGlite;
-  try {
-    if (folder) mkdirSync(folder, { recursive: true });
-    client = typeof source === 'string' ? await PGlite.create(source) : source;
-  } catch (err) {
-    release?.();
-    throw err;
-  }
-  const db = drizzlePglite({ client, schema }) as unknown as Db;
-  return sessionDatabase('pglite', db, async () => {
-    if (typeof source !== 'string') return;
-    try {
-      await client.close();
-    } finally {
-      release?.();
-    }
-  });
-}
-
-/** Applies pending migrations with a session driver (transactional DDL). */
-export async function migrateDatabase(database: Database): Promise<void> {
-  const config = { migrationsFolder: migrationsFolder() };
-  if (database.kind === 'pglite') await migratePglite(database.db as never, config);
-  else if (database.kind === 'node-postgres') await migratePg(database.db as never, config);
-  else throw new Error('run migrations over a session driver (node-postgres), not neon-http');
-}
 
 export const DEFAULT_PGLITE_DIR = '.data/pglite';
 

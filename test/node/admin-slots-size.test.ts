@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_NEON_CONNECTION_STRING, NEON_MAX_RESPONSE_BYTES, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
-import { createPgliteDatabase } from '../../src/node.js';
+import { createPgliteDatabase } from '../../src/db/session.js';
 import { prepare } from '../setup/databases.js';
 import { actor, zone } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPostgresDatabase } from '../../src/node.js';
+import { createPostgresDatabase } from '../../src/db/session.js';
 import { prepare } from '../setup/databases.js';
 import {
   ANSWER_BOUND_MS,

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
-import { createPostgresDatabase } from '../../src/node.js';
+import { createPostgresDatabase } from '../../src/db/session.js';
 import { prepare } from '../setup/databases.js';
 import { apiClient, type ApiClient } from '../support/client.js';
 import {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startStripeStandIn, type StripeStandIn } from '../../scripts/stripe-stand-in.js';
 import type { Database } from '../../src/db/client.js';
 import { runPaymentJobs } from '../../src/modules/payments/jobs.js';
-import { createPgliteDatabase, createPostgresDatabase } from '../../src/node.js';
+import { createPgliteDatabase, createPostgresDatabase } from '../../src/db/session.js';
 import { authorise, deliver, moveTo, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
 import { actor } from '../support/fixtures.js';
 import { prepare, recreateServerDatabase } from '../setup/databases.js';

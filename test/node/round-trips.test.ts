@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_NEON_CONNECTION_STRING, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgliteDatabase } from '../../src/node.js';
+import { createPgliteDatabase } from '../../src/db/session.js';
 import { prepare } from '../setup/databases.js';
 import { uniqueEmail } from '../support/client.js';
 import { actor, address, slot, zone } from '../support/fixtures.js';
