@@ -188,7 +188,7 @@ describe('GET /metrics without a token, or without Prometheus', () => {
       t.api.post('/v1/webhooks/stripe', undefined, { rawBody, headers: { 'stripe-signature': signature, 'content-type': 'application/json' } });
     expectProblem(await post('{"type":"made.up.type"}'), 400, 'invalid_signature');
     expectProblem(await post(`{"pad":"${'x'.repeat(70 * 1024)}"}`), 413, 'payload_too_large');
-    expect((await t.api.get('/v1/webhooks/stripe')).status).toBe(404); // not a delivery: not counted
+    expect((await t.api.get('/v1/webhooks/stripe')).status).toBe(405); // a GET is not a delivery (405 method_not_allowed): not counted
     expect(metrics.events.filter((e) => e.name === 'webhook_event')).toEqual([
       { name: 'webhook_event', type: 'unknown', outcome: 'invalid_signature' },
       { name: 'webhook_event', type: 'unknown', outcome: 'error' },
