@@ -3,6 +3,7 @@
  * plus migrations, which need a session (transactional DDL). Node-only: wired by src/node.ts
  * and the Node tools, never imported by the app or the Worker.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +12,10 @@ import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import type pg from 'pg';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { rowsOf, withTimeout, type Database, type Db } from './client.js';
+import { classifyDatabaseError } from './errors.js';
 import { lockFolder } from './pglite-lock.js';
 import { createPgPool, type PgPoolOptions } from './postgres.js';
 import * as schema from './schema.js';
@@ -32,16 +35,18 @@ export function migrationsFolder(): string {
  * runs the pre-built statements in order: the same all-or-nothing semantics as Neon's
  * batch, and the statements still cannot read each other's results.
  */
-function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => Promise<void>): Database {
+function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => Promise<void>, batch?: Database['batch']): Database {
   return {
     kind,
     db,
-    batch: (build) =>
-      db.transaction(async (tx) => {
-        const results: unknown[] = [];
-        for (const query of build(tx as unknown as Db)) results.push(await query);
-        return results;
-      }) as never,
+    batch:
+      batch ??
+      ((build) =>
+        db.transaction(async (tx) => {
+          const results: unknown[] = [];
+          for (const query of build(tx as unknown as Db)) results.push(await query);
+          return results;
+        }) as never),
     rows: async (query) => rowsOf(await db.execute(query)),
     ping: async (timeoutMs) => {
       await withTimeout(db.execute(sql`SELECT 1`), timeoutMs, 'database ping');
@@ -54,7 +59,60 @@ function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => 
 export function createPostgresDatabase(url: string, opts: PgPoolOptions = {}): Database {
   const pool = createPgPool(url, opts);
   const db = drizzlePg({ client: pool, schema }) as unknown as Db;
-  return sessionDatabase('node-postgres', db, () => pool.end());
+  return sessionDatabase('node-postgres', db, () => pool.end(), postgresBatch(pool));
+}
+
+/**
+ * Neon's batch on a pooled connection: BEGIN, the statements, COMMIT, on a connection this
+ * function owns. drizzle's own `transaction()` sends BEGIN outside its try/finally and ROLLBACK
+ * without a bound, so a BEGIN or ROLLBACK that timed out (a frozen or partitioned server) left
+ * the connection checked out for good, idle in a transaction: a few seconds' freeze drained the
+ * pool and the server never served again. Here a connection whose statement failed for a
+ * connection-level reason (classifyDatabaseError: timeout, reset, terminated) is destroyed, never
+ * returned; after an ordinary SQL error it is rolled back and returned.
+ *
+ * The statements are built once against one drizzle instance whose client is the connection of
+ * the batch running in this async context (AsyncLocalStorage): building a drizzle instance per
+ * batch cost ~170 µs.
+ */
+function postgresBatch(pool: pg.Pool): Database['batch'] {
+  const current = new AsyncLocalStorage<pg.PoolClient>();
+  const router = {
+    query: (...args: unknown[]) => {
+      const client = current.getStore();
+      if (!client) throw new Error('a batch statement ran outside its batch');
+      return (client.query as (...a: unknown[]) => unknown)(...args);
+    },
+  };
+  const txDb = drizzlePg({ client: router as unknown as pg.Pool, schema }) as unknown as Db;
+  const broken = (err: unknown) => classifyDatabaseError(err)?.kind === 'unavailable';
+  return (async (build: (db: Db) => readonly unknown[]) => {
+    const client = await pool.connect();
+    let destroy: Error | undefined;
+    try {
+      return await current.run(client, async () => {
+        await client.query('BEGIN');
+        try {
+          const results: unknown[] = [];
+          for (const query of build(txDb)) results.push(await query);
+          await client.query('COMMIT');
+          return results;
+        } catch (err) {
+          if (!broken(err)) {
+            await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+              destroy = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+            });
+          }
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (broken(err)) destroy ??= err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      client.release(destroy ?? false);
+    }
+  }) as Database['batch'];
 }
 
 /**

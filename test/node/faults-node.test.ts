@@ -107,6 +107,43 @@ describeFaults('database faults: Node server on node-postgres', () => {
     expect(server!.alive()).toBe(true);
   }, 90_000);
 
+  it('(c2) frozen with more transactions in flight than the pool has connections: none is lost for good; thawed: they all work again', async () => {
+    // Staff and admin routes run their first query as one batch (BEGIN … COMMIT on node-postgres,
+    // with the role check): a BEGIN or COMMIT that times out must destroy its connection, never
+    // leave it checked out or idle in a transaction, or a short freeze would drain the pool for good.
+    const admin = new pg.Client({ connectionString: cluster!.url('laundry') });
+    await admin.connect();
+    await admin.query(`UPDATE users SET role = 'admin' WHERE email = $1`, [customer.email]);
+    await admin.end();
+    const login = await server!.api.post('/v1/auth/login', { email: customer.email, password: 'fault suite password' });
+    expect(login.status, login.text).toBe(200);
+    const zones = () => server!.api.get('/v1/admin/zones', { token: login.body.accessToken as string });
+    // Warm every pooled connection first: the leak needs connections already open when the freeze
+    // starts (a new one just fails to connect).
+    const warm = await Promise.all(Array.from({ length: 14 }, zones));
+    expect(warm.map((r) => r.status)).toEqual(Array.from({ length: 14 }, () => 200));
+    // Twice: one freeze caught 8 of the 10 connections mid-BEGIN before the fix; two drained the pool.
+    for (let round = 0; round < 2; round++) {
+      cluster!.freeze();
+      try {
+        const burst = await Promise.all(Array.from({ length: 14 }, zones)); // the pool holds 10
+        for (const res of burst) expectDatabaseUnavailable(res);
+      } finally {
+        cluster!.thaw();
+      }
+      expect(await eventually(async () => (await zones()).status === 200)).toBe(true);
+      // No connection is left behind in a transaction nobody will finish.
+      const check = new pg.Client({ connectionString: cluster!.url('laundry') });
+      await check.connect();
+      const stuck = await check.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'laundry' AND state LIKE 'idle in transaction%'`);
+      await check.end();
+      expect(stuck.rows[0].n).toBe(0);
+    }
+    const again = await Promise.all(Array.from({ length: 14 }, zones));
+    expect(again.map((r) => r.status)).toEqual(Array.from({ length: 14 }, () => 200));
+    expect(server!.alive()).toBe(true);
+  }, 120_000);
+
   it('(d) a write killed in flight: after the restart each account exists whole (user and refresh token) or not at all', async () => {
     await writeKilledInFlight(server!.api, cluster!, 'node');
     expect(await eventually(serving)).toBe(true);
