@@ -113,6 +113,14 @@ export function authJourney(harness: () => Harness) {
       expect(await row(email)).toEqual({ failures: 0, locked: false });
     });
 
+    it('ten logins in a row with the right password all get in: a success gives its place back', async () => {
+      const h = harness();
+      const { email, password } = await register();
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) statuses.push((await h.api.post('/v1/auth/login', { email, password })).status);
+      expect(statuses).toEqual(Array.from({ length: 10 }, () => 200));
+    });
+
     it('counts each guess before hashing: 30 parallel wrong passwords get exactly 5 × 401 and 25 × 429', async () => {
       const h = harness();
       const { email, password } = await register();

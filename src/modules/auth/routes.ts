@@ -127,7 +127,10 @@ export const authRoutes = createRouter()
       await attempt.recordFailure();
       throw new ApiError('invalid_credentials', 'The email or password is wrong.');
     }
-    await attempt.recordSuccess();
+    // A success gives its place back (and forgives the failures it saw). With no failures to
+    // forgive nobody waits on it, so it stays off the response path: login is one round trip.
+    if (attempt.failures === 0) runInBackground(c, attempt.recordSuccess, 'release login place');
+    else await attempt.recordSuccess();
     if (deps.passwords.needsRehash(attempt.user.password_hash)) {
       const userId = attempt.user.id;
       runInBackground(c, async () => updatePasswordHash(deps, userId, await deps.passwords.hash(password)), 'rehash password');

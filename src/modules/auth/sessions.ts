@@ -112,7 +112,7 @@ export interface LoginAttempt {
   recordFailure: () => Promise<void>;
   /**
    * After a verified password: ends the run it saw and gives its place back (one statement).
-   * No round trip when there were no failures before it: its place lapses on its own.
+   * The login route runs it off the response path when there were no failures to forgive.
    */
   recordSuccess: () => Promise<void>;
   /** Gives the place back and drops the refresh row, counting nothing (hashing failed, e.g. 503 busy). */
@@ -167,7 +167,6 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
       await deps.database.rows(recordLoginFailure(key, deps.clock.now(), discard));
     },
     recordSuccess: async () => {
-      if (failures === 0) return;
       await settle({ seenFailures: failures });
     },
     release: async () => {
