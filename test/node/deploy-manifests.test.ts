@@ -212,6 +212,14 @@ describe('Kubernetes manifests against the app', () => {
     expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
   });
 
+  it('pods behind the ingress trust exactly one X-Forwarded-For hop, so registration is limited per customer, not per ingress pod', () => {
+    expect(service.spec.type ?? 'ClusterIP').toBe('ClusterIP'); // only the ingress reaches the pods
+    for (const env of ['staging', 'production']) {
+      const overlay = configLiterals(yamlFile(`${K8S}/overlays/${env}/kustomization.yaml`));
+      expect(overlay.TRUSTED_PROXY_HOPS ?? configMap.TRUSTED_PROXY_HOPS).toBe('1');
+    }
+  });
+
   it('overlays: one namespace each, on the base, with their own CORS origins', () => {
     for (const env of ['staging', 'production']) {
       const k = yamlFile(`${K8S}/overlays/${env}/kustomization.yaml`);
