@@ -48,8 +48,14 @@ export interface DatabaseFault {
   message: string;
 }
 
-/** SQLSTATEs meaning the server is going away, unreachable or cancelled us (PostgreSQL appendix A). */
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|57014|53300)$/;
+/**
+ * SQLSTATEs meaning the server is going away, unreachable, cancelled us or cannot take the work
+ * now (PostgreSQL appendix A): connection exceptions (08), shutdowns (57P01–57P03), a statement
+ * timeout (57014), too many connections (53300), a serialization failure or deadlock whose
+ * transaction was rolled back (40001, 40P01) and a read-only standby mid-failover (25006). Each
+ * leaves nothing written and may succeed when retried.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|57014|53300|40001|40P01|25006)$/;
 /** Data exceptions from a value PostgreSQL cannot hold (NUL byte, calendar overflow, malformed uuid/number/date). */
 const BAD_INPUT_SQLSTATE = new Set(['22021', '22008', '22007', '22P02']);
 /** Node socket errors on the way to the database. */
@@ -64,7 +70,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
  * undici ("fetch failed") and PGlite ("PGlite is closed").
  */
 const UNAVAILABLE_MESSAGE =
-  /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Cannot use a pool after calling end|Error connecting to database|Server error \(HTTP status (?!507\b)\d+\)|Network connection lost|fetch failed|PGlite is closed/i;
+  /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Cannot use a pool after calling end|Error connecting to database|Server error \(HTTP status (?!507\b)5\d\d\)|Network connection lost|fetch failed|PGlite is closed/i;
 
 /**
  * Classifies a thrown value by walking its chain (drizzle's DrizzleQueryError → driver error →

@@ -35,7 +35,10 @@ export class FolderLockedError extends Error {
       `The embedded database folder ${folder} is in use by process ${holder.pid} (${holder.command}, started ${holder.startedAt}` +
         `${holder.hostname !== hostname() ? ` on ${holder.hostname}` : ''}). PGlite is single-process: a second process on the same ` +
         `folder would lose or corrupt data. Stop that process first (Ctrl-C in its terminal, or \`kill ${holder.pid}\`), or use ` +
-        'another folder (PGLITE_DIR) or a PostgreSQL server (DATABASE_URL).',
+        'another folder (PGLITE_DIR) or a PostgreSQL server (DATABASE_URL).' +
+        (holder.hostname !== hostname()
+          ? ` Its host cannot be checked from here: if no process on ${holder.hostname} uses the folder any more (a container that was replaced), delete ${folder}.lock.`
+          : ''),
     );
     this.name = 'FolderLockedError';
   }
@@ -137,18 +140,27 @@ export function lockFolder(folder: string): () => void {
     // go round again and find the new holder alive.
     const marker = `${path}.takeover`;
     if (!create(marker, text)) {
-      if (ageMs(marker) > 10_000) unlinkSync(marker);
+      if (ageMs(marker) > 10_000) unlinkIfPresent(marker);
       continue;
     }
     try {
       if (read(path)?.text === seen.text) unlinkSync(path);
       if (create(path, text)) return releaser(path, text);
     } finally {
-      unlinkSync(marker);
+      unlinkIfPresent(marker);
     }
   }
   const last = read(path)?.holder;
   throw new FolderLockedError(folder, last ?? { pid: 0, command: 'unknown', startedAt: '?', hostname: hostname() });
+}
+
+/** Two starters may both clean up an old marker: the second finding it gone is not an error. */
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 function releaser(path: string, text: string): () => void {

@@ -20,7 +20,9 @@ function patternOf(path: string): RegExp {
       return seg.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
     })
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  // Exact, as hono's router matches (strict: `/v1/orders/` is not `/v1/orders`), so a path the
+  // router would not serve never gets a 405 or a preflight.
+  return new RegExp(`^${source}$`);
 }
 
 /**

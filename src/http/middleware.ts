@@ -144,8 +144,12 @@ export function errorHandler(err: Error, c: Context<AppEnv>): Response {
   // fault, logged as a warning with its SQLSTATE or cause, never as an unhandled error.
   const fault = classifyDatabaseError(err);
   if (fault) {
-    const what = fault.kind === 'unavailable' ? 'database unavailable' : 'database refused a value';
-    (c.get('logger') ?? console).warn(what, { reason: fault.reason, cause: fault.message, path: new URL(c.req.url).pathname });
+    const logger = c.get('logger') ?? console;
+    const context = { reason: fault.reason, cause: fault.message, path: new URL(c.req.url).pathname };
+    // A value the database refused got past the input schemas: the client gets a 422, but it is
+    // our bug (a schema to tighten), so it is logged as an error, where alerts look.
+    if (fault.kind === 'unavailable') logger.warn('database unavailable', context);
+    else logger.error('database refused a value the input schemas let through', context);
     return problemResponse(c, databaseFaultProblem(fault));
   }
   if (err instanceof HTTPException) {

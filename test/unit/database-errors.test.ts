@@ -42,6 +42,9 @@ describe('classifyDatabaseError: unavailable', () => {
     ['Neon: proxy error with code ""', neonError("Couldn't connect to compute node", { code: '' }), 'neon'],
     ['Neon: 57P01 from the compute', neonError('terminating connection due to administrator command', { code: '57P01' }), '57P01'],
     ['PGlite closed', new Error('PGlite is closed'), 'connection'],
+    ['serialization failure (rolled back, retryable)', pgError('40001'), '40001'],
+    ['deadlock detected (rolled back, retryable)', pgError('40P01'), '40P01'],
+    ['read-only standby mid-failover', pgError('25006'), '25006'],
   ];
   for (const [name, err, reason] of cases) {
     it(name, () => {
@@ -50,6 +53,10 @@ describe('classifyDatabaseError: unavailable', () => {
       expect(classifyDatabaseError(wrapped(err))).toMatchObject({ kind: 'unavailable', reason });
     });
   }
+
+  it("a 4xx from Neon's endpoint (our request too large, a bad header) is our bug, not an outage", () => {
+    expect(classifyDatabaseError(wrapped(neonError('Server error (HTTP status 413): request body too large')))).toBeUndefined();
+  });
 
   it("Neon's 507 (a response over 10 MiB) is our query's bug, not an outage: a retry cannot fix it", () => {
     expect(classifyDatabaseError(wrapped(neonError('Server error (HTTP status 507): response is too large')))).toBeUndefined();
