@@ -6,8 +6,6 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPostgresDatabase } from '../../src/db/session.js';
-import { prepare } from '../setup/databases.js';
 import {
   ANSWER_BOUND_MS,
   FAULT_TIMEOUT_MS,
@@ -17,6 +15,7 @@ import {
   registerCustomer,
   spawnNodeServer,
   timed,
+  createLaundryDatabase,
   writeKilledInFlight,
   type NodeServerProcess,
 } from '../support/faults.js';
@@ -29,16 +28,7 @@ describeFaults('database faults: Node server on node-postgres', () => {
 
   beforeAll(async () => {
     cluster = await startPrivateCluster();
-    const admin = new pg.Client({ connectionString: cluster.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE laundry');
-    await admin.end();
-    const database = createPostgresDatabase(cluster.url('laundry'), { max: 1 });
-    try {
-      await prepare(database);
-    } finally {
-      await database.close();
-    }
+    await createLaundryDatabase(cluster);
     server = await spawnNodeServer({ DATABASE_URL: cluster.url('laundry'), DATABASE_TIMEOUT_MS: String(FAULT_TIMEOUT_MS), LOG_LEVEL: 'warn' });
     customer = await registerCustomer(server.api, 'faults');
   }, 180_000);

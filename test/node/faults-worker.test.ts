@@ -5,12 +5,9 @@
  * within the Worker's AbortSignal timeout; thawed or started again → served without a restart.
  */
 import { resolve } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
-import { createPostgresDatabase } from '../../src/db/session.js';
-import { prepare } from '../setup/databases.js';
 import { apiClient, type ApiClient } from '../support/client.js';
 import {
   ANSWER_BOUND_MS,
@@ -20,6 +17,7 @@ import {
   expectDatabaseUnavailable,
   registerCustomer,
   timed,
+  createLaundryDatabase,
   writeKilledInFlight,
 } from '../support/faults.js';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster.js';
@@ -35,16 +33,7 @@ describeFaults('database faults: Worker on neon-http', () => {
 
   beforeAll(async () => {
     cluster = await startPrivateCluster();
-    const admin = new pg.Client({ connectionString: cluster.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE laundry');
-    await admin.end();
-    const database = createPostgresDatabase(cluster.url('laundry'), { max: 1 });
-    try {
-      await prepare(database);
-    } finally {
-      await database.close();
-    }
+    await createLaundryDatabase(cluster);
     // The Worker sends Neon-style credentials; the endpoint checks them and serves the private cluster.
     neon = await startLocalNeon({ backend: pgBackend(cluster.url('laundry')), connectionString: LOCAL_NEON_CONNECTION_STRING });
     const vars = {

@@ -6,10 +6,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { apiClient, expectProblem, type ApiClient, type ApiResponse } from './client.js';
 import pg from 'pg';
+import { createPostgresDatabase } from '../../src/db/session.js';
+import { prepare } from '../setup/databases.js';
 import { privateClusterUnavailable, type PrivateCluster } from './private-cluster.js';
 
 /** The DATABASE_TIMEOUT_MS the servers under test get: short so the suite is quick, long enough that a loaded box (CI shares 2 cores) still connects in time. */
 export const FAULT_TIMEOUT_MS = 3000;
+
+/** Creates the database `laundry` on the cluster, migrated and seeded, as the app expects it. */
+export async function createLaundryDatabase(cluster: PrivateCluster): Promise<void> {
+  const admin = new pg.Client({ connectionString: cluster.url() });
+  await admin.connect();
+  await admin.query('CREATE DATABASE laundry');
+  await admin.end();
+  const database = createPostgresDatabase(cluster.url('laundry'), { max: 1 });
+  try {
+    await prepare(database);
+  } finally {
+    await database.close();
+  }
+}
 /** How long a 503 may take, measured from outside on a loaded box: generous on purpose. */
 export const ANSWER_BOUND_MS = FAULT_TIMEOUT_MS + 10_000;
 
