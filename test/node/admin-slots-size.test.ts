@@ -4,30 +4,22 @@
  * slots of both kinds, listed through the real neon-http driver and the local Neon endpoint at
  * Neon's real limit, must come back whole, in one round trip, well under the limit.
  */
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_NEON_CONNECTION_STRING, NEON_MAX_RESPONSE_BYTES, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
-import { createNeonDatabase } from '../../src/db/neon.js';
-import { createPgliteDatabase } from '../../src/db/session.js';
-import { prepare } from '../setup/databases.js';
+import { NEON_MAX_RESPONSE_BYTES, type LocalNeonServer } from '../../scripts/local-neon.js';
 import { actor, zone } from '../support/fixtures.js';
-import { createTestApp, type TestApp } from '../support/node-app.js';
+import { createNeonTestApp, type NeonTestApp } from '../support/neon-app.js';
+import type { TestApp } from '../support/node-app.js';
 
-let pglite: PGlite;
+let app: NeonTestApp;
 let endpoint: LocalNeonServer;
 let t: TestApp;
 
 beforeAll(async () => {
-  pglite = await PGlite.create('memory://');
-  await prepare(await createPgliteDatabase(pglite));
-  // Neon's real limit: no maxResponseBytes override.
-  endpoint = await startLocalNeon({ backend: pgliteBackend(pglite), connectionString: LOCAL_NEON_CONNECTION_STRING });
-  const database = createNeonDatabase(LOCAL_NEON_CONNECTION_STRING, { localEndpoint: endpoint.url });
-  t = await createTestApp({ database });
+  app = await createNeonTestApp();
+  ({ t, endpoint } = app);
 });
 afterAll(async () => {
-  await endpoint.close();
-  await pglite.close();
+  await app.close();
 });
 
 const DAYS = 31; // the longest range the listing accepts

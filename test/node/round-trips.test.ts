@@ -3,29 +3,22 @@
  * real neon-http driver: the number a Worker would pay at the edge.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_NEON_CONNECTION_STRING, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
-import { createNeonDatabase } from '../../src/db/neon.js';
-import { PGlite } from '@electric-sql/pglite';
-import { createPgliteDatabase } from '../../src/db/session.js';
-import { prepare } from '../setup/databases.js';
+import type { LocalNeonServer } from '../../scripts/local-neon.js';
 import { uniqueEmail } from '../support/client.js';
 import { actor, address, slot, zone } from '../support/fixtures.js';
-import { createTestApp, type TestApp } from '../support/node-app.js';
+import { createNeonTestApp, type NeonTestApp } from '../support/neon-app.js';
+import type { TestApp } from '../support/node-app.js';
 
-let pglite: PGlite;
+let app: NeonTestApp;
 let endpoint: LocalNeonServer;
 let t: TestApp;
 
 beforeAll(async () => {
-  pglite = await PGlite.create('memory://');
-  await prepare(await createPgliteDatabase(pglite));
-  endpoint = await startLocalNeon({ backend: pgliteBackend(pglite), connectionString: LOCAL_NEON_CONNECTION_STRING });
-  const database = createNeonDatabase(LOCAL_NEON_CONNECTION_STRING, { localEndpoint: endpoint.url });
-  t = await createTestApp({ database });
+  app = await createNeonTestApp();
+  ({ t, endpoint } = app);
 });
 afterAll(async () => {
-  await endpoint.close();
-  await pglite.close();
+  await app.close();
 });
 
 /** Waits until no statement has reached the endpoint for a while: background work (runInBackground) has landed. */
