@@ -112,6 +112,24 @@ export function expectDatabaseUnavailable(res: ApiResponse): void {
   expect(res.body.detail).toMatch(/Idempotency-Key/);
 }
 
+/** One request against a broken database: 503 `database_unavailable` within ANSWER_BOUND_MS. Returns its ms. */
+export async function unavailableInTime(request: () => Promise<ApiResponse>): Promise<number> {
+  const { value, ms } = await timed(request);
+  expectDatabaseUnavailable(value);
+  expect(ms).toBeLessThan(ANSWER_BOUND_MS);
+  return ms;
+}
+
+/** Runs `work` with the cluster frozen (SIGSTOP), thawing it whatever happens. */
+export async function whileFrozen<T>(cluster: PrivateCluster, work: () => Promise<T>): Promise<T> {
+  cluster.freeze();
+  try {
+    return await work();
+  } finally {
+    cluster.thaw();
+  }
+}
+
 /** Polls until `check` answers true, every 250 ms, for at most `limitMs`; returns the last answer. */
 export async function eventually(check: () => Promise<boolean>, limitMs = 30_000): Promise<boolean> {
   const until = performance.now() + limitMs;
