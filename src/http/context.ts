@@ -1,4 +1,4 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -18,6 +18,9 @@ export interface AppEnv {
     principal?: Principal;
   };
 }
+
+/** A route's handler, typed by its route: it must answer with a status and body the route declares. */
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 /** Every router is built here so that validation errors are shaped the same everywhere. */
 export function createRouter() {

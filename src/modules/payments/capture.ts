@@ -1,14 +1,10 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { runQuery } from '../../db/client.js';
+import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
-import { orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
-import { refundOrder } from './refunds.js';
-import { providerError, requirePayments } from './sheet.js';
-import { STATUS_RANK } from './webhook.js';
-import { raiseFlag } from '../orders/flags.js';
+import { raiseFlag } from '../orders/shared.js';
+import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
 
 export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed';
 
@@ -17,54 +13,8 @@ export type CaptureOutcome =
   | { kind: 'captured'; captured: number; overage: OverageOutcome }
   | { kind: 'already_captured'; captured: number; overage: OverageOutcome };
 
-type PaymentRow = typeof payments.$inferSelect;
-type OrderRow = typeof orders.$inferSelect;
-
-async function readPaymentState(deps: Deps, orderId: string) {
-  const [orderRows, paymentRows] = await deps.database.batch((db) => [
-    db.select().from(orders).where(eq(orders.id, orderId)),
-    db.select().from(payments).where(eq(payments.orderId, orderId)),
-  ]);
-  const order = orderRows[0];
-  if (!order) throw new ApiError('not_found', 'No such order.');
-  return {
-    order,
-    hold: paymentRows.find((p) => p.kind === 'hold'),
-    overage: paymentRows.find((p) => p.kind === 'overage'),
-  };
-}
-
-/** SQL rank of a payment_status column, the same forward-only order the webhook uses. */
-const rankOf = (col: SQL) =>
-  sql`(CASE ${col} ${sql.join(
-    Object.entries(STATUS_RANK).map(([s, r]) => sql`WHEN ${s} THEN ${r}`),
-    sql` `,
-  )} END)`;
-
-/** Records Stripe's view of an intent on our row: forward-only, one statement, with a timeline note. */
-async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
-  const now = deps.clock.now().toISOString();
-  const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await deps.database.rows(sql`
-    WITH moved AS (
-      UPDATE payments SET status = ${status}::payment_status,
-        amount_capturable = ${pi.amount_capturable}::int,
-        amount_captured = GREATEST(amount_captured, ${pi.amount_received}::int),
-        updated_at = ${now}::timestamptz
-      WHERE id = ${row.id}::uuid AND status NOT IN ('succeeded', 'canceled')
-        AND ${rankOf(sql`status::text`)} <= ${STATUS_RANK[status] ?? 0}
-      RETURNING order_id
-    )
-    INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
-    SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
-           ${JSON.stringify({ paymentIntent: pi.id, status: pi.status, amountReceived: pi.amount_received })}::jsonb
-    FROM moved`);
-}
-
 function notCapturable(status: string): ApiError {
-  return Object.assign(new ApiError('capture_not_possible', `The card hold is ${status}; nothing can be captured.`), {
-    details: { paymentStatus: status },
-  });
+  return new ApiError('capture_not_possible', `The card hold is ${status}; nothing can be captured.`, { details: { paymentStatus: status } });
 }
 
 /**
@@ -113,9 +63,9 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
  * The part of the weighed price the hold did not cover: nothing, already charged (or
  * declined), waiting for the customer's approval, or charged now off-session.
  */
-async function settleOverage(
+export async function settleOverage(
   deps: Deps,
-  order: OrderRow,
+  order: PaymentOrderRow,
   hold: PaymentRow,
   captured: number,
   existing: PaymentRow | undefined,
@@ -207,74 +157,3 @@ async function insertOverage(
     FROM ins`);
 }
 
-/**
- * The customer approves a large overage; it is charged at once. Approving again after a
- * Stripe failure left it uncharged retries the charge (same idempotency key); once it is
- * charged or declined there is nothing pending: 409 overage_not_pending.
- */
-export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {
-  requirePayments(deps);
-  const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<{ required: boolean }>(sql`
-    WITH o AS (
-      SELECT id, overage_approval_required, overage_approved_at FROM orders
-      WHERE id = ${orderId}::uuid AND user_id = ${userId}::uuid FOR UPDATE
-    ),
-    ok AS (
-      UPDATE orders SET overage_approved_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
-      FROM o WHERE orders.id = o.id AND o.overage_approval_required AND o.overage_approved_at IS NULL
-      RETURNING orders.id
-    ), ev AS (
-      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note)
-      SELECT id, ${now}::timestamptz, 'customer', ${userId}::uuid, 'payment', 'Customer approved the extra charge' FROM ok
-    )
-    SELECT o.overage_approval_required AS required FROM o`);
-  if (!rows[0]) throw new ApiError('not_found', 'No such order.');
-  const { order, hold, overage } = await readPaymentState(deps, orderId);
-  if (!rows[0].required || overage || hold?.status !== 'succeeded' || order.finalTotal === null) {
-    throw new ApiError('overage_not_pending', 'There is no extra charge waiting for approval on this order.');
-  }
-  const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true);
-  return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
-}
-
-/**
- * Cancelling an order: an uncaptured hold is released. If Stripe says the intent cannot be
- * cancelled any more (it expired, or was captured after all), its actual state is recorded
- * instead, so that the refund step below sees captured money.
- */
-export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
-  if (!deps.payments) return;
-  const { stripe } = deps.payments;
-  const [hold] = await runQuery(deps.database, (db) => db
-    .select()
-    .from(payments)
-    .where(and(eq(payments.orderId, orderId), eq(payments.kind, 'hold'))));
-  if (!hold?.stripePaymentIntentId || ['succeeded', 'canceled'].includes(hold.status)) return;
-  let pi: Stripe.PaymentIntent;
-  try {
-    pi = await stripe.paymentIntents.cancel(hold.stripePaymentIntentId, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey: `cancel-${hold.id}` });
-  } catch (err) {
-    if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
-    pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId).catch(providerError);
-  }
-  await recordIntent(deps, hold, pi, pi.status === 'canceled' ? 'Card hold released' : `Card hold not released: it is ${pi.status}`);
-}
-
-/**
- * After a cancellation: release an uncaptured hold, refund what was already captured (hold
- * and overage). Recorded as the system acting on the cancellation of `actorUserId`.
- * Failures are logged by the caller; the payments job and reconciliation surface leftovers.
- */
-export async function settleCancelledOrder(deps: Deps, orderId: string, actorUserId: string): Promise<void> {
-  if (!deps.payments) return;
-  await releaseHold(deps, orderId);
-  const rows = await deps.database.rows<{ refundable: number }>(sql`
-    SELECT COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
-             COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0)))), 0)::int AS refundable
-    FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`);
-  const refundable = Number(rows[0]?.refundable ?? 0);
-  if (refundable > 0) {
-    await refundOrder(deps, { orderId, amount: refundable, reason: 'Order cancelled', actorUserId, actorRole: 'system' });
-  }
-}

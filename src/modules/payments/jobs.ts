@@ -1,10 +1,12 @@
 import { and, inArray, isNotNull, sql } from 'drizzle-orm';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
-import { captureOrderPayment, releaseHold } from './capture.js';
-import { settleStaleRefunds, type StaleRefundReport } from './refunds.js';
-import { STATUS_RANK } from './webhook.js';
-import { hasFlag, raiseFlag, type OrderFlag } from '../orders/flags.js';
+import type { OrderFlag } from '../../domain/order-status.js';
+import { hasFlag, raiseFlag } from '../orders/shared.js';
+import { captureOrderPayment } from './capture.js';
+import { settleStaleRefunds, type StaleRefundReport } from './refund.js';
+import { releaseHold } from './settle-cancelled.js';
+import { STATUS_RANK } from './shared.js';
 
 export interface JobReport {
   expiringHolds: Array<{ orderId: string; action: 'captured' | 'released' | 'flagged' | 'failed'; detail?: string }>;

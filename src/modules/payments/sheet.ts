@@ -1,29 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
-import Stripe from 'stripe';
 import { orders, payments, users } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { STRIPE_API_VERSION, type Payments } from '../../payments/stripe.js';
-
-export function requirePayments(deps: Deps): Payments {
-  if (!deps.payments) {
-    throw new ApiError('payments_not_configured', 'Card payments are not configured on this server; choose pay on delivery.');
-  }
-  return deps.payments;
-}
-
-/**
- * A Stripe failure (down, timed out, refused) is a 502 the client may retry, never a 500:
- * every Stripe POST carries an idempotency key derived from our ids, so a retry is safe.
- */
-export function providerError(err: unknown): never {
-  if (err instanceof Stripe.errors.StripeError) {
-    throw Object.assign(new ApiError('payment_provider_error', `Stripe did not complete the request (${err.type}); it is safe to retry.`), {
-      details: { stripeCode: err.code ?? null },
-    });
-  }
-  throw err;
-}
+import { STRIPE_API_VERSION } from '../../payments/stripe.js';
+import { providerError, requirePayments } from './shared.js';
 
 /** Estimate plus the configured buffer, so a heavier bag still fits inside the hold. */
 export function holdAmount(estimate: number, bufferBps: number): number {
@@ -59,9 +39,7 @@ export async function paymentSheet(deps: Deps, userId: string, orderId: string):
     throw new ApiError('payment_not_applicable', 'This order is paid on delivery; there is nothing to authorise.');
   }
   if (order.status !== 'pending_payment') {
-    throw Object.assign(new ApiError('payment_not_pending', `The order is ${order.status}; its payment is no longer pending.`), {
-      details: { status: order.status },
-    });
+    throw new ApiError('payment_not_pending', `The order is ${order.status}; its payment is no longer pending.`, { details: { status: order.status } });
   }
 
   try {

@@ -2,20 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { requirePayments } from './sheet.js';
-import { raiseFlag } from '../orders/flags.js';
-
-/** Forward-only ranking of payment states: an older event never undoes a newer state. */
-export const STATUS_RANK: Record<string, number> = {
-  requires_payment_method: 0,
-  requires_confirmation: 1,
-  requires_action: 2,
-  processing: 3,
-  failed: 3,
-  requires_capture: 4,
-  succeeded: 5,
-  canceled: 5,
-};
+import { raiseFlag } from '../orders/shared.js';
+import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
 export async function verifyStripeEvent(deps: Deps, payload: string, signature: string | undefined): Promise<Stripe.Event> {
   const { stripe, webhookSecret, cryptoProvider } = requirePayments(deps);
@@ -95,10 +83,6 @@ const NOTE: Record<string, string> = {
  */
 function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string): SQL {
   const next = OUR_STATUS[event.type]!;
-  const rankOf = (col: SQL) => sql`(CASE ${col} ${sql.join(
-    Object.entries(STATUS_RANK).map(([s, r]) => sql`WHEN ${s} THEN ${r}`),
-    sql` `,
-  )} END)`;
   // Hold expiry: Stripe gives the exact time on the charge; 6 days from authorisation is a
   // conservative floor (online card holds last about 7) until a charge read refines it.
   const captureBefore = new Date((pi.created + 6 * 86_400) * 1000).toISOString();
@@ -131,7 +115,7 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
         updated_at = ${now}::timestamptz
       FROM pay
       WHERE p.id = pay.id AND NOT EXISTS (SELECT 1 FROM mismatch)
-        AND ${rankOf(sql`pay.status::text`)} < ${STATUS_RANK[next]!}
+        AND ${paymentRank(sql`pay.status::text`)} < ${STATUS_RANK[next]!}
       RETURNING p.order_id, pay.order_status
     ),
     confirmed AS (

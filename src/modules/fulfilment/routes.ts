@@ -1,0 +1,201 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { TransitionEvidence } from '../../domain/order-status.js';
+import { ApiError, problemResponses } from '../../errors.js';
+import type { Context } from 'hono';
+import { createRouter, type AppEnv, type AppRouteHandler } from '../../http/context.js';
+import { principalOf, requireAuth } from '../../http/middleware.js';
+import { jsonBody, jsonResponse } from '../../http/validation.js';
+import { getOrder } from '../orders/get.js';
+import { OrderIdParam, OrderSchema, WeighInBody } from '../orders/schemas.js';
+import { captureOrderPayment } from '../payments/capture.js';
+import { recordInPersonPayment } from '../payments/in-person.js';
+import { refundOrder } from '../payments/refund.js';
+import { CaptureSchema } from '../payments/schemas.js';
+import { cancelOrder } from './cancel.js';
+import { staffQueue } from './queue.js';
+import { CancelOrderBody, InPersonBody, QueuePageSchema, QueueQuery, RefundBody, RefundSchema, TransitionBody } from './schemas.js';
+import { transitionOrder, type StaffActor } from './transition.js';
+import { recordWeighIn } from './weigh-in.js';
+
+/*
+ * Fulfilment: the endpoints that run a workflow across orders and payments. The customer's
+ * cancel, and the whole shop console (/v1/staff/*): staff (drivers, the wash floor) and
+ * admins, never customers.
+ */
+const bearer = [{ bearerAuth: [] }];
+const staffOnly = { tags: ['Staff'], security: bearer, middleware: [requireAuth('staff', 'admin')] };
+const writeErrors = problemResponses(400, 401, 403, 404, 409, 413, 415, 422);
+
+const cancel = createRoute({
+  method: 'post',
+  path: '/v1/orders/{id}/cancel',
+  tags: ['Orders'],
+  summary: 'Cancel an order before pickup',
+  description:
+    'Allowed while the order is `pending_payment` or `confirmed`. Gives the slot capacity back and records the reason on the timeline. After pickup: 409 `order_not_cancellable` (ask the shop).',
+  security: bearer,
+  middleware: [requireAuth()],
+  request: { params: OrderIdParam, body: { ...jsonBody(CancelOrderBody), required: false } },
+  responses: {
+    200: jsonResponse(OrderSchema, 'Cancelled.'),
+    ...problemResponses(400, 401, 404, 409, 413, 415, 422),
+  },
+});
+
+const queue = createRoute({
+  ...staffOnly,
+  method: 'get',
+  path: '/v1/staff/orders',
+  summary: 'Work queue: orders by pickup or delivery window',
+  description: [
+    'Every order (any customer), in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.',
+    '`date` is the local calendar date of that window in its zone’s time zone, so `?zone=…&date=2026-11-30` is that zone’s pickups for that day as the driver sees them.',
+    '`slot` narrows to one window (a pickup slot with `kind=pickup`, a delivery slot with `kind=delivery`); `status` to one state.',
+    'Keyset paging: pass `nextCursor` back as `cursor` with the same `kind`.',
+  ].join('\n\n'),
+  request: { query: QueueQuery },
+  responses: { 200: jsonResponse(QueuePageSchema, 'One page of the queue.'), ...problemResponses(401, 403, 422) },
+});
+
+const get = createRoute({
+  ...staffOnly,
+  method: 'get',
+  path: '/v1/staff/orders/{id}',
+  summary: 'Any order with its lines, price breakdowns and timeline',
+  request: { params: OrderIdParam },
+  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problemResponses(401, 403, 404, 422) },
+});
+
+const transition = createRoute({
+  ...staffOnly,
+  method: 'post',
+  path: '/v1/staff/orders/{id}/transitions',
+  summary: 'Move an order to its next state',
+  description: [
+    'confirmed → picked_up (needs `bagCount`) → processing → ready (needs the weigh-in) → out_for_delivery → delivered; any state before delivery → cancelled.',
+    'The change and its timeline entry (who, when, from, to, `note`, evidence) are written in one statement; a staff cancellation gives back the slot capacity the order has not used yet.',
+    'A skipped or backward step is 409 `illegal_transition`, a repeated one 409 `transition_repeated`, `ready` before the weigh-in 409 `weigh_in_required`, a change that raced another 409 `conflict`; `confirmed` belongs to the payment system (403 `transition_forbidden`).',
+    'A missing or out-of-range bag count is 422. Nothing is written on any error.',
+  ].join('\n\n'),
+  request: { params: OrderIdParam, body: jsonBody(TransitionBody) },
+  responses: { 200: jsonResponse(OrderSchema, 'The order in its new state, with the new timeline entry.'), ...writeErrors },
+});
+
+const weigh = createRoute({
+  ...staffOnly,
+  method: 'post',
+  path: '/v1/staff/orders/{id}/weigh-in',
+  summary: 'Record the weigh-in and fix the final price',
+  description: [
+    'Only while the order is `processing`, once: a second weigh-in is 409 `already_weighed`, any other state 409 `weigh_in_not_allowed`.',
+    'Send `weightGrams` when the order has exactly one per_kg line, else `lines` with the weighed `weightGrams` of every per_kg line and, optionally, the counted `quantity` of per_item lines (unlisted ones keep the ordered count).',
+    'The final price uses only the prices and rules the order was placed with (unit prices, add-ons, express rate, minimum order, delivery fee), never today’s catalog or zone.',
+    '`final.total` (also `finalTotal` in the queue) is the amount the card payment is captured at; the timeline entry (`weighed`) shows the weights, the estimate, the final total and the difference.',
+  ].join('\n\n'),
+  request: { params: OrderIdParam, body: jsonBody(WeighInBody) },
+  responses: { 200: jsonResponse(OrderSchema, 'The order with `final`, `weighedAt` and the line finals set.'), ...writeErrors },
+});
+
+const capture = createRoute({
+  method: 'post',
+  path: '/v1/staff/orders/{id}/capture',
+  tags: ['Staff: payments'],
+  summary: 'Capture the weighed price (retry)',
+  description: 'The weigh-in captures automatically; this retries after a Stripe failure. Never captures twice, never more than the hold.',
+  security: bearer,
+  middleware: [requireAuth('staff', 'admin')],
+  request: { params: OrderIdParam },
+  responses: { 200: jsonResponse(CaptureSchema, 'Outcome.'), ...problemResponses(401, 403, 404, 409, 422, 502, 503) },
+});
+
+const refund = createRoute({
+  method: 'post',
+  path: '/v1/staff/orders/{id}/refunds',
+  tags: ['Staff: payments'],
+  summary: 'Refund captured card money (admins)',
+  description: 'Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`). Recorded on the timeline with the admin who made it.',
+  security: bearer,
+  middleware: [requireAuth('admin')],
+  request: { params: OrderIdParam, body: jsonBody(RefundBody) },
+  responses: {
+    201: jsonResponse(RefundSchema, 'Refunded.'),
+    ...problemResponses(400, 401, 403, 404, 413, 415, 422, 502, 503),
+  },
+});
+
+const inPerson = createRoute({
+  method: 'post',
+  path: '/v1/staff/orders/{id}/payments',
+  tags: ['Staff: payments'],
+  summary: 'Record a payment taken at the door',
+  description: 'For `on_delivery` orders that are out for delivery or delivered, once, for exactly the amount due. A delivered order without one is flagged by the payments job.',
+  security: bearer,
+  middleware: [requireAuth('staff', 'admin')],
+  request: { params: OrderIdParam, body: jsonBody(InPersonBody) },
+  responses: { 204: { description: 'Recorded.' }, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+});
+
+/** The caller as a member of the shop; requireAuth('staff', 'admin') already admitted only those. */
+function staffActor(c: Context<AppEnv>): StaffActor {
+  const { role, userId } = principalOf(c);
+  if (role !== 'staff' && role !== 'admin') throw new ApiError('forbidden');
+  return { role, userId };
+}
+
+const cancelOrderHandler: AppRouteHandler<typeof cancel> = async (c) => {
+  const { userId } = principalOf(c);
+  // The body is optional: without one, validation is skipped and there is no reason.
+  const reason = c.req.valid('json')?.reason;
+  const { userId: _owner, ...order } = await cancelOrder(
+    c.get('deps'),
+    { orderId: c.req.valid('param').id, actor: { role: 'customer', userId }, note: reason },
+    c.get('logger'),
+  );
+  return c.json(order, 200);
+};
+
+const staffQueueHandler: AppRouteHandler<typeof queue> = async (c) => c.json(await staffQueue(c.get('deps'), c.req.valid('query')), 200);
+
+const staffGetOrderHandler: AppRouteHandler<typeof get> = async (c) => {
+  const { userId: _owner, ...order } = await getOrder(c.get('deps'), c.req.valid('param').id);
+  return c.json(order, 200);
+};
+
+const transitionOrderHandler: AppRouteHandler<typeof transition> = async (c) => {
+  const body = c.req.valid('json');
+  const evidence: TransitionEvidence = {};
+  if (body.note !== undefined) evidence.note = body.note;
+  if (body.bagCount !== undefined) evidence.bagCount = body.bagCount;
+  const { userId: _owner, ...order } = await transitionOrder(
+    c.get('deps'),
+    { orderId: c.req.valid('param').id, to: body.to, actor: staffActor(c), evidence },
+    c.get('logger'),
+  );
+  return c.json(order, 200);
+};
+
+const weighInHandler: AppRouteHandler<typeof weigh> = async (c) =>
+  c.json(await recordWeighIn(c.get('deps'), c.req.valid('param').id, c.req.valid('json'), staffActor(c), c.get('logger')), 200);
+
+const captureHandler: AppRouteHandler<typeof capture> = async (c) => c.json(await captureOrderPayment(c.get('deps'), c.req.valid('param').id), 200);
+
+const refundHandler: AppRouteHandler<typeof refund> = async (c) => {
+  const result = await refundOrder(c.get('deps'), { orderId: c.req.valid('param').id, ...c.req.valid('json'), actorUserId: principalOf(c).userId });
+  return c.json(result, 201);
+};
+
+const inPersonPaymentHandler: AppRouteHandler<typeof inPerson> = async (c) => {
+  const actor = staffActor(c);
+  await recordInPersonPayment(c.get('deps'), { orderId: c.req.valid('param').id, ...c.req.valid('json'), actorUserId: actor.userId, actorRole: actor.role });
+  return c.body(null, 204);
+};
+
+export const fulfilmentRoutes = createRouter()
+  .openapi(cancel, cancelOrderHandler)
+  .openapi(queue, staffQueueHandler)
+  .openapi(get, staffGetOrderHandler)
+  .openapi(transition, transitionOrderHandler)
+  .openapi(weigh, weighInHandler)
+  .openapi(capture, captureHandler)
+  .openapi(refund, refundHandler)
+  .openapi(inPerson, inPersonPaymentHandler);

@@ -1,0 +1,86 @@
+import { z } from '@hono/zod-openapi';
+import { cursorParam } from '../../http/cursor.js';
+import { date, text } from '../../http/schemas.js';
+import { MAX_BAG_COUNT, MIN_BAG_COUNT, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
+import { NoteText, OrderSchema, OrderSummarySchema } from '../orders/schemas.js';
+
+const Id = z.uuid({ message: 'must be a UUID' });
+
+export const QueueQuery = z.object({
+  status: z.enum(ORDER_STATUSES).optional().openapi({ example: 'confirmed' }),
+  zone: Id.optional().openapi({ description: 'Only orders in this zone.', example: '5d1f0c9e-2b7a-4c3e-9f10-6a7b8c9d0e1f' }),
+  date: date().optional().openapi({
+    description: "The slot's local date in its zone's time zone (a 21:00 New York pickup is on the New York date, not the UTC one).",
+    example: '2026-11-30',
+  }),
+  slot: Id.optional().openapi({ description: 'Only orders booked into this slot (a pickup or delivery slot, as `kind` says).' }),
+  flag: z
+    .enum([...ORDER_FLAGS, 'any'])
+    .optional()
+    .openapi({ description: 'Only orders with this flag open (`any`: with at least one): the orders that need a person.', example: 'any' }),
+  kind: z
+    .enum(['pickup', 'delivery'])
+    .default('pickup')
+    .openapi({ description: 'Which slot `date`, `slot` and the ordering refer to. Default `pickup`.', example: 'pickup' }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: cursorParam().optional(),
+});
+
+export const StaffOrderSummarySchema = OrderSummarySchema.extend({
+  zoneId: z.uuid(),
+  express: z.boolean(),
+  bagCount: z.number().int().nullable(),
+  weighedAt: z.iso.datetime().nullable(),
+  address: OrderSchema.shape.address,
+  flags: OrderSchema.shape.flags,
+}).openapi('StaffOrderSummary');
+
+export const QueuePageSchema = z
+  .object({
+    data: z.array(StaffOrderSummarySchema),
+    nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` (with the same `kind`) for the next page; null on the last page.' }),
+  })
+  .openapi('StaffOrderQueue');
+
+export const TransitionBody = z
+  .object({
+    to: z.enum(ORDER_STATUSES).openapi({ example: 'picked_up' }),
+    note: NoteText.optional().openapi({ description: 'Shown to the customer on the timeline.', example: 'Left with the concierge' }),
+    bagCount: z
+      .number()
+      .int()
+      .min(MIN_BAG_COUNT)
+      .max(MAX_BAG_COUNT)
+      .optional()
+      .openapi({ description: `Required for \`picked_up\` (${MIN_BAG_COUNT}–${MAX_BAG_COUNT}); refused on any other step.`, example: 3 }),
+  })
+  .strict()
+  .openapi('StaffTransitionRequest', { example: { to: 'picked_up', bagCount: 3, note: 'Two bags and a suit carrier' } });
+
+export const CancelOrderBody = z
+  .object({ reason: text({ min: 1, max: 500 }).optional() })
+  .strict()
+  .openapi('CancelOrderRequest');
+
+export const RefundBody = z
+  .object({
+    amount: z.number().int().min(1).max(10_000_000).openapi({ description: 'Minor units.', example: 500 }),
+    reason: text({ min: 3, max: 500 }).openapi({ example: 'Shirt returned with a stain' }),
+  })
+  .strict()
+  .openapi('RefundRequest');
+
+export const InPersonBody = z
+  .object({
+    method: z.enum(['cash', 'card_present']),
+    amount: z.number().int().min(0).max(10_000_000).openapi({ description: 'Minor units taken at the door: exactly the amount due (the final total); anything else is 422 `payment_amount_mismatch` with `details.due`.', example: 2149 }),
+  })
+  .strict()
+  .openapi('InPersonPaymentRequest');
+
+export const RefundSchema = z
+  .object({ refundId: z.uuid(), amount: z.number().int(), status: z.enum(['succeeded', 'pending']) })
+  .openapi('Refund');
+
+export type QueueQueryInput = z.infer<typeof QueueQuery>;
+export type StaffOrderSummaryDto = z.infer<typeof StaffOrderSummarySchema>;

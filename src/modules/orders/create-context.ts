@@ -1,0 +1,56 @@
+import { sql } from 'drizzle-orm';
+import type { PricedAddOn, PricedService } from '../../domain/pricing.js';
+import type { SlotState } from '../../domain/slots.js';
+import type { Deps } from '../../deps.js';
+import type { CreateOrderInput } from './schemas.js';
+
+interface ContextRow {
+  idem: { fingerprint: string; statusCode: number; response: unknown } | null;
+  address: { id: string; label: string | null; line1: string; line2: string | null; city: string; postcode: string; instructions: string | null } | null;
+  zones: Array<{ id: string; postcodePrefixes: string[]; active: boolean; deliveryFee: number; minimumOrder: number; freeDeliveryFrom: number | null }>;
+  slots: Array<Omit<SlotState, 'startsAt' | 'endsAt'> & { startsAt: string; endsAt: string }>;
+  services: Array<PricedService & { name: string; active: boolean; addOns: Array<PricedAddOn & { name: string; active: boolean }> }>;
+}
+
+/**
+ * Everything the order depends on, in ONE statement (one round trip, one snapshot): the
+ * stored answer for this key, the caller's address, the active zones, both slots, and the
+ * named services with their add-ons, each as JSON. One plain statement instead of a
+ * five-query batch: no transaction around it, and no query builder to run per request
+ * (building those five cost ~370 µs of CPU per order on Node).
+ */
+export async function readContext(deps: Deps, userId: string, key: string, input: CreateOrderInput) {
+  const serviceIds = JSON.stringify([...new Set(input.items.map((i) => i.serviceId))]);
+  const [row] = await deps.database.rows<ContextRow>(sql`
+    SELECT
+      (SELECT json_build_object('fingerprint', k.fingerprint, 'statusCode', k.status_code, 'response', k.response)
+         FROM idempotency_keys k WHERE k.user_id = ${userId}::uuid AND k.key = ${key}) AS idem,
+      (SELECT json_build_object('id', a.id, 'label', a.label, 'line1', a.line1, 'line2', a.line2, 'city', a.city,
+                                'postcode', a.postcode, 'instructions', a.instructions)
+         FROM addresses a WHERE a.id = ${input.addressId}::uuid AND a.user_id = ${userId}::uuid) AS address,
+      (SELECT coalesce(json_agg(json_build_object('id', z.id, 'postcodePrefixes', z.postcode_prefixes, 'active', z.active,
+                                'deliveryFee', z.delivery_fee, 'minimumOrder', z.minimum_order, 'freeDeliveryFrom', z.free_delivery_from)), '[]')
+         FROM zones z WHERE z.active) AS zones,
+      (SELECT coalesce(json_agg(json_build_object('id', s.id, 'zoneId', s.zone_id, 'kind', s.kind, 'startsAt', s.starts_at,
+                                'endsAt', s.ends_at, 'capacity', s.capacity, 'reserved', s.reserved,
+                                'cutoffMinutes', s.cutoff_minutes, 'closed', s.closed)), '[]')
+         FROM slots s WHERE s.id IN (${input.pickupSlotId}::uuid, ${input.deliverySlotId}::uuid)) AS slots,
+      (SELECT coalesce(json_agg(json_build_object('id', v.id, 'name', v.name, 'pricingModel', v.pricing_model,
+                                'unitPrice', v.unit_price, 'currency', v.currency, 'turnaroundHours', v.turnaround_hours,
+                                'expressSurchargeBps', v.express_surcharge_bps, 'expressTurnaroundHours', v.express_turnaround_hours,
+                                'active', v.active,
+                                'addOns', (SELECT coalesce(json_agg(json_build_object('id', ao.id, 'serviceId', ao.service_id,
+                                                    'name', ao.name, 'price', ao.price, 'active', ao.active)), '[]')
+                                             FROM add_ons ao WHERE ao.service_id = v.id))), '[]')
+         FROM services v WHERE v.id IN (SELECT x::uuid FROM json_array_elements_text(${serviceIds}::json) AS x)) AS services`);
+  if (!row) throw new Error('order context: the statement returned no row');
+  return {
+    idem: row.idem ?? undefined,
+    address: row.address ?? undefined,
+    zoneRows: row.zones,
+    slotRows: row.slots.map((r) => ({ ...r, startsAt: new Date(r.startsAt), endsAt: new Date(r.endsAt) })),
+    serviceRows: row.services,
+  };
+}
+
+export type OrderContext = Awaited<ReturnType<typeof readContext>>;

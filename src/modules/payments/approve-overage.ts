@@ -1,0 +1,37 @@
+import { sql } from 'drizzle-orm';
+import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
+import { settleOverage, type CaptureOutcome } from './capture.js';
+import { readPaymentState, requirePayments } from './shared.js';
+
+/**
+ * The customer approves a large overage; it is charged at once. Approving again after a
+ * Stripe failure left it uncharged retries the charge (same idempotency key); once it is
+ * charged or declined there is nothing pending: 409 overage_not_pending.
+ */
+export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {
+  requirePayments(deps);
+  const now = deps.clock.now().toISOString();
+  const rows = await deps.database.rows<{ required: boolean }>(sql`
+    WITH o AS (
+      SELECT id, overage_approval_required, overage_approved_at FROM orders
+      WHERE id = ${orderId}::uuid AND user_id = ${userId}::uuid FOR UPDATE
+    ),
+    ok AS (
+      UPDATE orders SET overage_approved_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
+      FROM o WHERE orders.id = o.id AND o.overage_approval_required AND o.overage_approved_at IS NULL
+      RETURNING orders.id
+    ), ev AS (
+      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note)
+      SELECT id, ${now}::timestamptz, 'customer', ${userId}::uuid, 'payment', 'Customer approved the extra charge' FROM ok
+    )
+    SELECT o.overage_approval_required AS required FROM o`);
+  if (!rows[0]) throw new ApiError('not_found', 'No such order.');
+  const { order, hold, overage } = await readPaymentState(deps, orderId);
+  if (!rows[0].required || overage || hold?.status !== 'succeeded' || order.finalTotal === null) {
+    throw new ApiError('overage_not_pending', 'There is no extra charge waiting for approval on this order.');
+  }
+  const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true);
+  return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
+}
+

@@ -1,0 +1,86 @@
+/**
+ * What the payments module's operations share: the Stripe client guard and error mapping, the
+ * forward-only rank of payment states (the webhook, capture and the job all obey it), and the
+ * reads and writes of our payment rows that more than one operation performs.
+ */
+import { eq, sql, type SQL } from 'drizzle-orm';
+import Stripe from 'stripe';
+import { orders, payments } from '../../db/schema.js';
+import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
+import type { Payments } from '../../payments/stripe.js';
+
+export type PaymentRow = typeof payments.$inferSelect;
+export type PaymentOrderRow = typeof orders.$inferSelect;
+
+export function requirePayments(deps: Deps): Payments {
+  if (!deps.payments) {
+    throw new ApiError('payments_not_configured', 'Card payments are not configured on this server; choose pay on delivery.');
+  }
+  return deps.payments;
+}
+
+/**
+ * A Stripe failure (down, timed out, refused) is a 502 the client may retry, never a 500:
+ * every Stripe POST carries an idempotency key derived from our ids, so a retry is safe.
+ */
+export function providerError(err: unknown): never {
+  if (err instanceof Stripe.errors.StripeError) {
+    throw new ApiError('payment_provider_error', `Stripe did not complete the request (${err.type}); it is safe to retry.`, { details: { stripeCode: err.code ?? null } });
+  }
+  throw err;
+}
+
+/** Forward-only ranking of payment states: an older event never undoes a newer state. */
+export const STATUS_RANK: Record<string, number> = {
+  requires_payment_method: 0,
+  requires_confirmation: 1,
+  requires_action: 2,
+  processing: 3,
+  failed: 3,
+  requires_capture: 4,
+  succeeded: 5,
+  canceled: 5,
+};
+
+/** SQL rank of a payment_status column, the same forward-only order the webhook uses. */
+export const paymentRank = (col: SQL): SQL =>
+  sql`(CASE ${col} ${sql.join(
+    Object.entries(STATUS_RANK).map(([s, r]) => sql`WHEN ${s} THEN ${r}`),
+    sql` `,
+  )} END)`;
+
+export async function readPaymentState(deps: Deps, orderId: string) {
+  const [orderRows, paymentRows] = await deps.database.batch((db) => [
+    db.select().from(orders).where(eq(orders.id, orderId)),
+    db.select().from(payments).where(eq(payments.orderId, orderId)),
+  ]);
+  const order = orderRows[0];
+  if (!order) throw new ApiError('not_found', 'No such order.');
+  return {
+    order,
+    hold: paymentRows.find((p) => p.kind === 'hold'),
+    overage: paymentRows.find((p) => p.kind === 'overage'),
+  };
+}
+
+/** Records Stripe's view of an intent on our row: forward-only, one statement, with a timeline note. */
+export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
+  await deps.database.rows(sql`
+    WITH moved AS (
+      UPDATE payments SET status = ${status}::payment_status,
+        amount_capturable = ${pi.amount_capturable}::int,
+        amount_captured = GREATEST(amount_captured, ${pi.amount_received}::int),
+        updated_at = ${now}::timestamptz
+      WHERE id = ${row.id}::uuid AND status NOT IN ('succeeded', 'canceled')
+        AND ${paymentRank(sql`status::text`)} <= ${STATUS_RANK[status] ?? 0}
+      RETURNING order_id
+    )
+    INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
+    SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
+           ${JSON.stringify({ paymentIntent: pi.id, status: pi.status, amountReceived: pi.amount_received })}::jsonb
+    FROM moved`);
+}
+
