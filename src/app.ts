@@ -13,7 +13,7 @@ import { healthRoutes } from './modules/health/routes.js';
 import { orderRoutes } from './modules/orders/routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
-import { staffRoutes } from './modules/staff/routes.js';
+import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
 
 export const API_TITLE = 'Laundry pickup & delivery API';
 export const API_VERSION = '1.0.0';
@@ -60,7 +60,7 @@ export function createApp(deps: Deps) {
   app.route('/', addressRoutes);
   app.route('/', schedulingRoutes);
   app.route('/', orderRoutes);
-  app.route('/', staffRoutes);
+  app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -72,7 +72,7 @@ export const orders = pgTable(
     cancelledAt: ts('cancelled_at'),
     /**
      * Needs a person: a disputed charge, an amount Stripe reports that we did not ask for, an
-     * unpaid delivery… Every open flag, oldest first, each once (src/modules/orders/flags.ts).
+     * unpaid delivery… Every open flag, oldest first, each once (ORDER_FLAGS in src/domain/order-status.ts; the SQL in src/modules/orders/shared.ts).
      */
     flags: text('flags').array().notNull().default(sql`'{}'::text[]`),
     /** The latest of `flags` (null when none): kept for the release before `flags` existed. */

@@ -146,3 +146,12 @@ export function planTransition(input: TransitionInput): PlannedTransition {
   }
   return { from, to, evidence };
 }
+
+/**
+ * Order flags: reasons an order needs a person. An order can have several at once (a disputed
+ * charge on an order whose hold is also about to expire); each is raised once and cleared on
+ * its own. `orders.flags` holds them, oldest first; `flagged_reason` is kept equal to the
+ * latest, for readers from before `flags` existed.
+ */
+export const ORDER_FLAGS = ['amount_mismatch', 'disputed', 'hold_expiring', 'unpaid_on_delivery', 'overage_failed'] as const;
+export type OrderFlag = (typeof ORDER_FLAGS)[number];

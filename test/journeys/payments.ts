@@ -275,6 +275,10 @@ export function paymentsJourney(harness: () => Harness) {
       expectProblem(await h.api.post(`/v1/orders/${order.id}/approve-overage`, undefined, { token: who.token }), 409, 'overage_not_pending');
       const weighed = await weigh(h, staff, order.id, 14_000);
       expect(weighed.final.total).toBe(3999);
+      // The weigh-in answers with the order after its capture, exactly as a read just after shows it.
+      expect(weighed.overageApprovalRequired).toBe(true);
+      expect(weighed.timeline.at(-1)).toMatchObject({ type: 'payment', note: expect.stringMatching(/waiting for the customer's approval/) });
+      expect(weighed).toEqual((await h.api.get(`/v1/orders/${order.id}`, { token: who.token })).body);
       expect((await stripeIntent(h, sheet.paymentIntentId)).intent).toMatchObject({ status: 'succeeded', amount_received: HOLD });
       expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'hold', captured: HOLD })]);
       expect(await orderRow(h, order.id)).toMatchObject({ approval_required: true, approved: false });

@@ -7,13 +7,14 @@ import { pgError } from '../../db/errors.js';
 import { idempotencyKeys, type AddressSnapshot } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { readContext, type OrderContext } from './context.js';
-import { toOrderDto } from './read.js';
-import type { CreateOrderInput, OrderDto } from './schemas.js';
+import { readContext, type OrderContext } from './create-context.js';
+import { toOrderDto } from './shared.js';
+import { OrderSchema, type CreateOrderInput, type OrderDto } from './schemas.js';
 
 export interface CreateOrderResult {
   status: number;
-  body: unknown;
+  /** The order as created, or as the first call with this key answered (checked against OrderSchema). */
+  body: OrderDto;
   /** True when this call created the order; false for a replay of an earlier one. */
   created: boolean;
 }
@@ -160,7 +161,13 @@ export async function createOrder(
     createdAt: now,
     updatedAt: now,
   } as const;
-  const body: OrderDto = toOrderDto({ ...order }, lineRows.map((l) => ({ ...l, id: '' })), [event], plan.pickup, plan.delivery);
+  const body: OrderDto = toOrderDto({
+    ...order,
+    lines: lineRows.map((l) => ({ ...l, id: '' })),
+    events: [event],
+    pickupSlot: plan.pickup,
+    deliverySlot: plan.delivery,
+  });
 
   const nowIso = now.toISOString();
   const reserve = (slotId: string) => sql`
@@ -215,9 +222,7 @@ export async function createOrder(
     const info = pgError(err);
     const reason = info?.code === 'P0001' ? /slot_unavailable:(pickup|delivery)/.exec(String((err as Error).message) + String((err as { cause?: Error }).cause?.message)) : null;
     if (reason) {
-      throw Object.assign(new ApiError('slot_unavailable', `The ${reason[1]} slot was just taken or closed; pick another.`), {
-        details: { slot: reason[1], slotId: reason[1] === 'pickup' ? plan.pickup.id : plan.delivery.id },
-      });
+      throw new ApiError('slot_unavailable', `The ${reason[1]} slot was just taken or closed; pick another.`, { details: { slot: reason[1], slotId: reason[1] === 'pickup' ? plan.pickup.id : plan.delivery.id } });
     }
     throw err;
   }
@@ -265,5 +270,8 @@ function replay(stored: { fingerprint: string; statusCode: number; response: unk
       'This Idempotency-Key was used for a different request. Use a new key for a new order.',
     );
   }
-  return { status: stored.statusCode, body: stored.response, created: false };
+  // The stored answer enters from the database as JSON: check it is still an order.
+  const body = OrderSchema.safeParse(stored.response);
+  if (!body.success) throw new Error(`idempotency_keys.response is not an Order: ${body.error.message}`);
+  return { status: stored.statusCode, body: body.data, created: false };
 }

@@ -1,10 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { cursorParam } from '../../http/cursor.js';
 import { text } from '../../http/schemas.js';
-import { ORDER_STATUSES } from '../../domain/order-status.js';
-import { ORDER_FLAGS } from './flags.js';
+import { MAX_NOTE_LENGTH, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
+import { MAX_GRAMS_PER_LINE } from '../../domain/pricing.js';
 
 const Id = z.uuid({ message: 'must be a UUID' });
+/** A note staff write on the timeline (shown to the customer). */
+export const NoteText = text({ max: MAX_NOTE_LENGTH });
 
 export const OrderItemInput = z
   .object({
@@ -179,15 +181,38 @@ export const ListOrdersQuery = z.object({
   cursor: cursorParam().optional(),
 });
 
-export const CancelOrderBody = z
-  .object({ reason: text({ min: 1, max: 500 }).optional() })
+const Grams = z.number().int().min(1).max(MAX_GRAMS_PER_LINE);
+
+export const WeighInLine = z
+  .object({
+    position: z.number().int().min(0).max(19).openapi({ description: "The line's index in the order's `lines` (0-based).", example: 0 }),
+    weightGrams: Grams.optional().openapi({ description: 'per_kg lines: the weighed weight. Required for each of them.', example: 7250 }),
+    quantity: z.number().int().min(1).max(1000).optional().openapi({ description: 'per_item lines: the counted items, if not as ordered.' }),
+  })
+  .strict();
+
+export const WeighInBody = z
+  .object({
+    weightGrams: Grams.optional().openapi({ description: 'Shorthand for an order with exactly one per_kg line.', example: 7250 }),
+    lines: z.array(WeighInLine).max(20).optional(),
+    note: NoteText.optional().openapi({ example: 'One extra bag of towels' }),
+  })
   .strict()
-  .openapi('CancelOrderRequest');
+  .superRefine((body, ctx) => {
+    if ((body.weightGrams === undefined) === (body.lines === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'give either weightGrams or lines, not both' });
+    }
+  })
+  .openapi('WeighInRequest', {
+    description: 'Either `weightGrams` (the order has exactly one per_kg line) or `lines`.',
+    example: { lines: [{ position: 0, weightGrams: 7250 }, { position: 1, quantity: 4 }], note: 'One shirt fewer than booked' },
+  });
 
 export const OrderIdParam = z.object({
   id: Id.openapi({ param: { name: 'id', in: 'path' }, example: '3f0b9e8e-7c1d-4f7a-9d2a-5b6c7d8e9f01' }),
 });
 
+export type WeighInInput = z.infer<typeof WeighInBody>;
 export type CreateOrderInput = z.infer<typeof CreateOrderBody>;
 export type OrderDto = z.infer<typeof OrderSchema>;
 export type OrderSummaryDto = z.infer<typeof OrderSummarySchema>;

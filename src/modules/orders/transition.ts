@@ -12,7 +12,7 @@ import { rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { OrderDto } from './schemas.js';
-import { orderDtoOf, orderQuery } from './read.js';
+import { orderDtoOf, orderQuery } from './shared.js';
 
 export interface TransitionCommand {
   orderId: string;
@@ -56,7 +56,7 @@ const statusArray = (list: OrderStatus[]) => sql`${`{${list.join(',')}}`}::order
  * order back. If nothing moved, the state machine explains why from the order as read (409 /
  * 422 with the same codes as ever); a move that should have happened but raced is a 409.
  */
-export async function transitionOrder(deps: Deps, cmd: TransitionCommand): Promise<OrderDto & { userId: string }> {
+export async function changeOrderStatus(deps: Deps, cmd: TransitionCommand): Promise<OrderDto & { userId: string }> {
   const candidates = plans(cmd);
   const from = candidates.map((p) => p.from);
   const evidence = candidates[0]?.evidence ?? {};
