@@ -1,4 +1,4 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -18,6 +18,13 @@ export interface AppEnv {
     principal?: Principal;
   };
 }
+
+/**
+ * The type of a named route handler: `const listZonesHandler: Handler<typeof listZonesRoute> = async (c) => …`,
+ * registered with `.openapi(listZonesRoute, listZonesHandler)`. Its `c.req.valid(…)` and the
+ * responses it may return are those the route declares.
+ */
+export type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 /** Every router is built here so that validation errors are shaped the same everywhere. */
 export function createRouter() {
