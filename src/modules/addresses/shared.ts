@@ -5,19 +5,15 @@
  * module filters by user_id: another customer's address is indistinguishable from a missing one.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import type { AddressSnapshot } from '../../db/schema.js';
 import { isoOf } from '../../db/timestamps.js';
 import { ApiError } from '../../errors.js';
 import { zoneForPostcode } from '../scheduling/zone-match.js';
 import type { AddressDto } from './schemas.js';
 
-export interface AddressRow {
+/** An address as the module's statements read it back: the fields an order snapshots, and more. */
+export interface AddressRow extends AddressSnapshot {
   id: string;
-  label: string | null;
-  line1: string;
-  line2: string | null;
-  city: string;
-  postcode: string;
-  instructions: string | null;
   created_at: string;
   updated_at: string;
   zone_id: string | null;
