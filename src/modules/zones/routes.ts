@@ -3,6 +3,8 @@ import { problemResponses } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
+import { IdParam } from '../scheduling/schemas.js';
+import { timeRange } from '../scheduling/slot-times.js';
 import { addClosure } from './add-closure.js';
 import { createSlot } from './create-slot.js';
 import { createZone } from './create.js';
@@ -28,8 +30,6 @@ import {
 } from './schemas.js';
 import { updateSlot } from './update-slot.js';
 import { updateZone } from './update.js';
-import { IdParam } from '../scheduling/schemas.js';
-import { timeRange } from '../scheduling/slot-times.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
