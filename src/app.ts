@@ -14,6 +14,7 @@ import { orderRoutes } from './modules/orders/routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
 import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
+import { zoneRoutes } from './modules/zones/routes.js';
 
 export const API_TITLE = 'Laundry pickup & delivery API';
 export const API_VERSION = '1.0.0';
@@ -59,6 +60,7 @@ export function createApp(deps: Deps) {
   app.route('/', catalogRoutes);
   app.route('/', addressRoutes);
   app.route('/', schedulingRoutes);
+  app.route('/', zoneRoutes);
   app.route('/', orderRoutes);
   app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);

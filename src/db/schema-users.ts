@@ -65,7 +65,7 @@ export const refreshTokens = pgTable(
 
 /**
  * Failed logins per email address, known or not (so throttling never tells which exist):
- * src/modules/auth/throttle.ts. Keyed by a SHA-256 of the normalised address, never the
+ * src/modules/auth/login.ts. Keyed by a SHA-256 of the normalised address, never the
  * address; rows untouched for a day are pruned by the next failure.
  */
 export const loginThrottle = pgTable(
@@ -90,7 +90,7 @@ export const loginThrottle = pgTable(
 );
 
 /**
- * Fixed-window attempt counters (src/modules/auth/throttle.ts), e.g. registrations per client
+ * Fixed-window attempt counters (src/modules/auth/register.ts), e.g. registrations per client
  * address. Keyed by a SHA-256 of `<purpose>:<subject>`, never the address itself; windows a day
  * old are pruned by the next count.
  */

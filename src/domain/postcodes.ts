@@ -12,7 +12,7 @@
  * For a numeric system (US ZIP codes) the keys are every leading run of the postcode's digits, so
  * numeric prefixes keep plain prefix matching: `941` covers 94103, `94103` covers 94103-1234.
  *
- * The SQL side (`zoneForPostcode` in src/modules/scheduling/sql.ts) computes the same keys from
+ * The SQL side (`zoneForPostcode` in src/modules/scheduling/zone-match.ts) computes the same keys from
  * `UK_POSTCODE_PATTERN`; test/node/postcode-sql.test.ts runs this module's cases through both.
  */
 import { DomainError } from './errors.js';

@@ -19,8 +19,12 @@ export interface AppEnv {
   };
 }
 
-/** A route's handler, typed by its route: it must answer with a status and body the route declares. */
-export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+/**
+ * The type of a named route handler: `const listZonesHandler: Handler<typeof listZonesRoute> = async (c) => …`,
+ * registered with `.openapi(listZonesRoute, listZonesHandler)`. Its `c.req.valid(…)` and the
+ * responses it may return are those the route declares.
+ */
+export type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 /** Every router is built here so that validation errors are shaped the same everywhere. */
 export function createRouter() {

@@ -124,9 +124,3 @@ export function date() {
 
 /** PostgreSQL `integer` (int4) bounds: any integer a request stores must fit. */
 export const INT4_MAX = 2_147_483_647;
-
-/**
- * A timestamptz as the API writes it: ISO 8601 in UTC with milliseconds. Drivers hand back a
- * `Date` (drizzle's timestamp columns) or PostgreSQL's text (raw `rows()` and JSON values).
- */
-export const isoOf = (value: string | Date): string => new Date(value).toISOString();

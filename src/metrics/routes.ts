@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from '../http/context.js';
 import { createRouter } from '../http/context.js';
@@ -18,7 +18,7 @@ function sameSecret(given: string, expected: string): boolean {
  * `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise). Without one it is open outside
  * production, and does not exist in production. Not part of the public OpenAPI document.
  */
-export const metricsRoutes = createRouter().get('/metrics', async (c) => {
+async function scrapeMetricsHandler(c: Context<AppEnv>) {
   const { metrics, config } = c.get('deps');
   if (!metrics.scrape || (!config.metricsToken && config.appEnv === 'production')) {
     throw new ApiError('route_not_found', 'No route for GET /metrics.');
@@ -31,7 +31,9 @@ export const metricsRoutes = createRouter().get('/metrics', async (c) => {
   }
   const { contentType, body } = await metrics.scrape();
   return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
-});
+}
+
+export const metricsRoutes = createRouter().get('/metrics', scrapeMetricsHandler);
 
 /**
  * Counts the Stripe webhook deliveries the handler did not accept (it counts the ones it

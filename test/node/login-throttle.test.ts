@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PasswordHasher } from '../../src/auth/password.js';
-import { LOGIN_ATTEMPT_SLOT_S, LOGIN_FREE_FAILURES } from '../../src/modules/auth/throttle.js';
+import { LOGIN_ATTEMPT_SLOT_S, LOGIN_FREE_FAILURES } from '../../src/modules/auth/login.js';
 import { expectProblem, uniqueEmail } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 

@@ -1,5 +1,5 @@
 /**
- * The SQL twin of the postcode rule (`postcodeKeys` in src/modules/scheduling/sql.ts) against the
+ * The SQL twin of the postcode rule (`postcodeKeys` in src/modules/scheduling/zone-match.ts) against the
  * domain's (src/domain/postcodes.ts), on PGlite always and on the PostgreSQL server when
  * TEST_DATABASE_URL is set: same keys for every case, so coverage, slots and addresses (SQL) agree
  * with booking (code).
@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { postcodeKeys as domainKeys, prefixCovers } from '../../src/domain/postcodes.js';
-import { postcodeKeys as sqlKeys } from '../../src/modules/scheduling/sql.js';
+import { postcodeKeys as sqlKeys } from '../../src/modules/scheduling/zone-match.js';
 import { createPgliteDatabase, createPostgresDatabase } from '../../src/db/session.js';
 import { COVER_CASES, KEY_CASES } from '../support/postcode-cases.js';
 

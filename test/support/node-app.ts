@@ -4,7 +4,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { HashPoolOptions } from '../../src/auth/hash-pool.js';
 import type { Database } from '../../src/db/client.js';
-import { setUserRole } from '../../src/modules/auth/accounts.js';
+import { setUserRole } from '../../src/modules/auth/set-user-role.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics/index.js';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { JWT_CLOCK_LEEWAY_S, JWT_ISSUER, verifyAccessToken } from '../../src/auth/tokens.js';
 import { ApiError } from '../../src/errors.js';
 import { cloudflareClientIp, forwardedClientIp } from '../../src/http/client-ip.js';
-import { clientAddressUnit, isLoopback } from '../../src/modules/auth/throttle.js';
+import { clientAddressUnit, isLoopback } from '../../src/modules/auth/register.js';
 
 const SECRET = 'unit-secret-0123456789abcdef0123456789abcdef';
 const SUB = '3f0b9e8e-7c1d-4f7a-9d2a-5b6c7d8e9f01';

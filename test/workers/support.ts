@@ -34,7 +34,7 @@ export const workerHarness: Harness = {
   api: apiClient((request) => SELF.fetch(request)),
   jwtSecret: testEnv.JWT_SECRET,
   setRole: async (email, role) => {
-    // The statement of src/modules/auth/accounts.ts setUserRole (what the CLI runs).
+    // The statement of src/modules/auth/set-user-role.ts setUserRole (what the CLI runs).
     await sqlDirect().query(
       `WITH u AS (UPDATE users SET role = $1, updated_at = now() WHERE email = $2 RETURNING id),
        revoked AS (UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'role_changed' WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL)

@@ -1,10 +1,14 @@
 import { createRoute } from '@hono/zod-openapi';
 import { problemResponses } from '../../errors.js';
-import { createRouter } from '../../http/context.js';
+import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
-import { createAddress, deleteAddress, getAddress, listAddresses, updateAddress } from './repository.js';
+import { createAddress } from './create.js';
+import { deleteAddress } from './delete.js';
+import { getAddress } from './get.js';
+import { listAddresses } from './list.js';
 import { AddressListSchema, AddressSchema, CreateAddressBody, IdParam, UpdateAddressBody } from './schemas.js';
+import { updateAddress } from './update.js';
 
 /* Any signed-in user may keep addresses; each sees only their own. */
 const tags = ['Addresses'];
@@ -13,7 +17,7 @@ const signedIn = [requireAuth()];
 const own = { tags, security: bearer, middleware: signedIn };
 const writeErrors = problemResponses(400, 401, 413, 415, 422);
 
-const list = createRoute({
+const listAddressesRoute = createRoute({
   ...own,
   method: 'get',
   path: '/v1/addresses',
@@ -22,7 +26,7 @@ const list = createRoute({
   responses: { 200: jsonResponse(AddressListSchema, 'Addresses.'), ...problemResponses(401) },
 });
 
-const create = createRoute({
+const createAddressRoute = createRoute({
   ...own,
   method: 'post',
   path: '/v1/addresses',
@@ -33,7 +37,7 @@ const create = createRoute({
   responses: { 201: jsonResponse(AddressSchema, 'Saved.'), ...writeErrors, ...problemResponses(409) },
 });
 
-const get = createRoute({
+const getAddressRoute = createRoute({
   ...own,
   method: 'get',
   path: '/v1/addresses/{id}',
@@ -42,7 +46,7 @@ const get = createRoute({
   responses: { 200: jsonResponse(AddressSchema, 'The address.'), ...problemResponses(401, 404, 422) },
 });
 
-const update = createRoute({
+const updateAddressRoute = createRoute({
   ...own,
   method: 'patch',
   path: '/v1/addresses/{id}',
@@ -52,7 +56,7 @@ const update = createRoute({
   responses: { 200: jsonResponse(AddressSchema, 'Updated.'), ...writeErrors, ...problemResponses(404) },
 });
 
-const remove = createRoute({
+const deleteAddressRoute = createRoute({
   ...own,
   method: 'delete',
   path: '/v1/addresses/{id}',
@@ -62,18 +66,28 @@ const remove = createRoute({
   responses: { 204: { description: 'Deleted.' }, ...problemResponses(401, 404, 422) },
 });
 
+// ---- handlers: validate → call the operation (one file each) → respond ----------------------
+
+const listAddressesHandler: Handler<typeof listAddressesRoute> = async (c) =>
+  c.json({ data: await listAddresses(c.get('deps'), principalOf(c).userId) }, 200);
+
+const createAddressHandler: Handler<typeof createAddressRoute> = async (c) =>
+  c.json(await createAddress(c.get('deps'), principalOf(c).userId, c.req.valid('json')), 201);
+
+const getAddressHandler: Handler<typeof getAddressRoute> = async (c) =>
+  c.json(await getAddress(c.get('deps'), principalOf(c).userId, c.req.valid('param').id), 200);
+
+const updateAddressHandler: Handler<typeof updateAddressRoute> = async (c) =>
+  c.json(await updateAddress(c.get('deps'), principalOf(c).userId, c.req.valid('param').id, c.req.valid('json')), 200);
+
+const deleteAddressHandler: Handler<typeof deleteAddressRoute> = async (c) => {
+  await deleteAddress(c.get('deps'), principalOf(c).userId, c.req.valid('param').id);
+  return c.body(null, 204);
+};
+
 export const addressRoutes = createRouter()
-  .openapi(list, async (c) => c.json({ data: await listAddresses(c.get('deps'), principalOf(c).userId) }, 200))
-  .openapi(create, async (c) =>
-    c.json(await createAddress(c.get('deps'), principalOf(c).userId, c.req.valid('json')), 201),
-  )
-  .openapi(get, async (c) =>
-    c.json(await getAddress(c.get('deps'), principalOf(c).userId, c.req.valid('param').id), 200),
-  )
-  .openapi(update, async (c) =>
-    c.json(await updateAddress(c.get('deps'), principalOf(c).userId, c.req.valid('param').id, c.req.valid('json')), 200),
-  )
-  .openapi(remove, async (c) => {
-    await deleteAddress(c.get('deps'), principalOf(c).userId, c.req.valid('param').id);
-    return c.body(null, 204);
-  });
+  .openapi(listAddressesRoute, listAddressesHandler)
+  .openapi(createAddressRoute, createAddressHandler)
+  .openapi(getAddressRoute, getAddressHandler)
+  .openapi(updateAddressRoute, updateAddressHandler)
+  .openapi(deleteAddressRoute, deleteAddressHandler);

@@ -1,22 +1,18 @@
 import { createRoute } from '@hono/zod-openapi';
-import { ApiError, problemResponses } from '../../errors.js';
-import { createRouter, runInBackground } from '../../http/context.js';
+import { problemResponses } from '../../errors.js';
+import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
+import { getCurrentUser } from './current-user.js';
+import { logIn } from './login.js';
+import { revokeRefreshFamily } from './logout.js';
+import { rotateRefreshToken } from './refresh.js';
+import { register, REGISTER_MAX_PER_WINDOW, REGISTER_WINDOW_S } from './register.js';
 import { LoginBody, RefreshBody, RegisterBody, SessionSchema, UserSchema } from './schemas.js';
-import {
-  beginLogin,
-  findUser,
-  registerCustomer,
-  revokeRefreshFamily,
-  rotateRefreshToken,
-  updatePasswordHash,
-} from './sessions.js';
-import { countRegistration, REGISTER_MAX_PER_WINDOW, REGISTER_WINDOW_S } from './throttle.js';
 
 const bearer = [{ bearerAuth: [] }];
 
-const register = createRoute({
+const registerRoute = createRoute({
   method: 'post',
   path: '/v1/auth/register',
   tags: ['Auth'],
@@ -32,7 +28,7 @@ const register = createRoute({
   },
 });
 
-const login = createRoute({
+const loginRoute = createRoute({
   method: 'post',
   path: '/v1/auth/login',
   tags: ['Auth'],
@@ -49,7 +45,7 @@ const login = createRoute({
   },
 });
 
-const refresh = createRoute({
+const refreshRoute = createRoute({
   method: 'post',
   path: '/v1/auth/refresh',
   tags: ['Auth'],
@@ -63,7 +59,7 @@ const refresh = createRoute({
   },
 });
 
-const logout = createRoute({
+const logoutRoute = createRoute({
   method: 'post',
   path: '/v1/auth/logout',
   tags: ['Auth'],
@@ -76,7 +72,7 @@ const logout = createRoute({
   },
 });
 
-const me = createRoute({
+const meRoute = createRoute({
   method: 'get',
   path: '/v1/me',
   tags: ['Auth'],
@@ -89,64 +85,33 @@ const me = createRoute({
   },
 });
 
+// ---- handlers: validate → call the operation (one file each) → respond ----------------------
+
+const registerHandler: Handler<typeof registerRoute> = async (c) => {
+  const deps = c.get('deps');
+  return c.json(await register(deps, deps.clientIp(c), c.req.valid('json')), 201);
+};
+
+const loginHandler: Handler<typeof loginRoute> = async (c) => {
+  const session = await logIn(c.get('deps'), c.req.valid('json'), (task, what) => runInBackground(c, task, what));
+  return c.json(session, 200);
+};
+
+const refreshHandler: Handler<typeof refreshRoute> = async (c) => {
+  const session = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refreshToken);
+  return c.json(session, 200);
+};
+
+const logoutHandler: Handler<typeof logoutRoute> = async (c) => {
+  await revokeRefreshFamily(c.get('deps'), c.req.valid('json').refreshToken);
+  return c.body(null, 204);
+};
+
+const meHandler: Handler<typeof meRoute> = async (c) => c.json(await getCurrentUser(c.get('deps'), principalOf(c).userId), 200);
+
 export const authRoutes = createRouter()
-  .openapi(register, async (c) => {
-    const deps = c.get('deps');
-    const body = c.req.valid('json');
-    const retryAfter = await countRegistration(deps, deps.clientIp(c));
-    if (retryAfter !== undefined) {
-      throw new ApiError('too_many_attempts', `Too many registrations from this network; try again in ${retryAfter} s.`, {
-        details: { retryAfterSeconds: retryAfter },
-        retryAfterSeconds: retryAfter,
-      });
-    }
-    const passwordHash = await deps.passwords.hash(body.password);
-    const session = await registerCustomer(deps, { email: body.email, passwordHash, name: body.name ?? null });
-    return c.json(session, 201);
-  })
-  .openapi(login, async (c) => {
-    const deps = c.get('deps');
-    const { email, password } = c.req.valid('json');
-    const attempt = await beginLogin(deps, email);
-    if (attempt.refusedForSeconds !== undefined) {
-      const seconds = attempt.refusedForSeconds;
-      throw new ApiError('too_many_attempts', `Too many login attempts for this email; try again in ${seconds} s.`, {
-        details: { retryAfterSeconds: seconds },
-        retryAfterSeconds: seconds,
-      });
-    }
-    let ok: boolean;
-    try {
-      ok = await deps.passwords.verify(password, attempt.user?.password_hash ?? null);
-    } catch (err) {
-      runInBackground(c, attempt.release, 'release login attempt');
-      throw err;
-    }
-    // Awaited, not in the background: the next guess must see this one settled.
-    if (!attempt.user || !ok) {
-      await attempt.recordFailure();
-      throw new ApiError('invalid_credentials', 'The email or password is wrong.');
-    }
-    // A success gives its place back (and forgives the failures it saw). With no failures to
-    // forgive nobody waits on it, so it stays off the response path: login is one round trip.
-    if (attempt.failures === 0) runInBackground(c, attempt.recordSuccess, 'release login place');
-    else await attempt.recordSuccess();
-    if (deps.passwords.needsRehash(attempt.user.password_hash)) {
-      const userId = attempt.user.id;
-      runInBackground(c, async () => updatePasswordHash(deps, userId, await deps.passwords.hash(password)), 'rehash password');
-    }
-    return c.json(await attempt.session(), 200);
-  })
-  .openapi(refresh, async (c) => {
-    const session = await rotateRefreshToken(c.get('deps'), c.req.valid('json').refreshToken);
-    return c.json(session, 200);
-  })
-  .openapi(logout, async (c) => {
-    await revokeRefreshFamily(c.get('deps'), c.req.valid('json').refreshToken);
-    return c.body(null, 204);
-  })
-  .openapi(me, async (c) => {
-    const user = await findUser(c.get('deps'), principalOf(c).userId);
-    if (!user) throw new ApiError('invalid_token', 'The account behind this token no longer exists.');
-    return c.json(user, 200);
-  });
+  .openapi(registerRoute, registerHandler)
+  .openapi(loginRoute, loginHandler)
+  .openapi(refreshRoute, refreshHandler)
+  .openapi(logoutRoute, logoutHandler)
+  .openapi(meRoute, meHandler);

@@ -56,3 +56,6 @@ export const SessionSchema = z
     refreshTokenExpiresAt: z.iso.datetime(),
   })
   .openapi('Session');
+
+export type RegisterInput = z.infer<typeof RegisterBody>;
+export type LoginInput = z.infer<typeof LoginBody>;

@@ -21,7 +21,7 @@
  * than CATALOG_TTL_SECONDS. Direct SQL edits and `npm run cli -- seed` are bounded the same way.
  */
 import { systemClock, type CachedText, type CatalogCache, type Clock, type Deps } from '../../deps.js';
-import { listServices } from './repository.js';
+import { listServices } from './list-services.js';
 
 export const CATALOG_TTL_SECONDS = 30;
 /** Bump when the JSON of GET /v1/services changes shape. */

@@ -1,11 +1,12 @@
 import { createRoute } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { problemResponses } from '../../errors.js';
-import { createRouter, type AppEnv } from '../../http/context.js';
+import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
-import { cachedCatalogJson, invalidateCatalog } from './cache.js';
-import { createAddOn, createService, listServices, updateAddOn, updateService } from './repository.js';
+import { cachedCatalogJson } from './cache.js';
+import { createAddOn } from './create-add-on.js';
+import { createService } from './create-service.js';
+import { listServices } from './list-services.js';
 import {
   AddOnSchema,
   CreateAddOnBody,
@@ -16,12 +17,14 @@ import {
   UpdateAddOnBody,
   UpdateServiceBody,
 } from './schemas.js';
+import { updateAddOn } from './update-add-on.js';
+import { updateService } from './update-service.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
 const adminErrors = problemResponses(401, 403);
 
-const listPublic = createRoute({
+const listActiveRoute = createRoute({
   method: 'get',
   path: '/v1/services',
   tags: ['Catalog'],
@@ -30,7 +33,7 @@ const listPublic = createRoute({
   responses: { 200: jsonResponse(ServiceListSchema, 'Active services, in display order.') },
 });
 
-const listAdmin = createRoute({
+const listAllRoute = createRoute({
   method: 'get',
   path: '/v1/admin/services',
   tags: ['Admin: catalog'],
@@ -40,7 +43,7 @@ const listAdmin = createRoute({
   responses: { 200: jsonResponse(ServiceListSchema, 'All services.'), ...adminErrors },
 });
 
-const create = createRoute({
+const createServiceRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services',
   tags: ['Admin: catalog'],
@@ -56,7 +59,7 @@ const create = createRoute({
   },
 });
 
-const update = createRoute({
+const updateServiceRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/services/{id}',
   tags: ['Admin: catalog'],
@@ -72,7 +75,7 @@ const update = createRoute({
   },
 });
 
-const addAddOn = createRoute({
+const createAddOnRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services/{id}/add-ons',
   tags: ['Admin: catalog'],
@@ -87,7 +90,7 @@ const addAddOn = createRoute({
   },
 });
 
-const changeAddOn = createRoute({
+const updateAddOnRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/add-ons/{id}',
   tags: ['Admin: catalog'],
@@ -102,35 +105,33 @@ const changeAddOn = createRoute({
   },
 });
 
-const addOnDto = (a: { id: string; slug: string; name: string; price: number; active: boolean }) => ({
-  id: a.id,
-  slug: a.slug,
-  name: a.name,
-  price: a.price,
-  active: a.active,
-});
+// ---- handlers: validate → call the operation (one file each) → respond ----------------------
 
-/** Runs an admin catalog write, then invalidates the cached public catalog (only once the write succeeded). */
-async function edit<T>(c: Context<AppEnv>, write: () => Promise<T>): Promise<T> {
-  const result = await write();
-  await invalidateCatalog(c.get('deps'), c.req.url);
-  return result;
-}
+const listActiveServicesHandler: Handler<typeof listActiveRoute> = async (c) =>
+  // Cached for a few seconds (./cache.ts). The JSON text is stored, so a hit serialises nothing;
+  // its shape is ServiceListSchema's, which the type system cannot see through a string.
+  c.body(await cachedCatalogJson(c.get('deps'), c.req.url), 200, { 'Content-Type': 'application/json' }) as never;
+
+const listAllServicesHandler: Handler<typeof listAllRoute> = async (c) =>
+  c.json({ data: await listServices(c.get('deps'), { includeInactive: true }) }, 200);
+
+// Each admin write invalidates the cached public catalog once it has succeeded (hence c.req.url).
+const createServiceHandler: Handler<typeof createServiceRoute> = async (c) =>
+  c.json(await createService(c.get('deps'), c.req.url, c.req.valid('json')), 201);
+
+const updateServiceHandler: Handler<typeof updateServiceRoute> = async (c) =>
+  c.json(await updateService(c.get('deps'), c.req.url, c.req.valid('param').id, c.req.valid('json')), 200);
+
+const createAddOnHandler: Handler<typeof createAddOnRoute> = async (c) =>
+  c.json(await createAddOn(c.get('deps'), c.req.url, c.req.valid('param').id, c.req.valid('json')), 201);
+
+const updateAddOnHandler: Handler<typeof updateAddOnRoute> = async (c) =>
+  c.json(await updateAddOn(c.get('deps'), c.req.url, c.req.valid('param').id, c.req.valid('json')), 200);
 
 export const catalogRoutes = createRouter()
-  .openapi(listPublic, async (c) =>
-    // Cached for a few seconds (./cache.ts). The JSON text is stored, so a hit serialises nothing;
-    // its shape is ServiceListSchema's, which the type system cannot see through a string.
-    c.body(await cachedCatalogJson(c.get('deps'), c.req.url), 200, { 'Content-Type': 'application/json' }) as never,
-  )
-  .openapi(listAdmin, async (c) => c.json({ data: await listServices(c.get('deps'), { includeInactive: true }) }, 200))
-  .openapi(create, async (c) => c.json(await edit(c, () => createService(c.get('deps'), c.req.valid('json'))), 201))
-  .openapi(update, async (c) =>
-    c.json(await edit(c, () => updateService(c.get('deps'), c.req.valid('param').id, c.req.valid('json'))), 200),
-  )
-  .openapi(addAddOn, async (c) =>
-    c.json(addOnDto(await edit(c, () => createAddOn(c.get('deps'), c.req.valid('param').id, c.req.valid('json')))), 201),
-  )
-  .openapi(changeAddOn, async (c) =>
-    c.json(addOnDto(await edit(c, () => updateAddOn(c.get('deps'), c.req.valid('param').id, c.req.valid('json')))), 200),
-  );
+  .openapi(listActiveRoute, listActiveServicesHandler)
+  .openapi(listAllRoute, listAllServicesHandler)
+  .openapi(createServiceRoute, createServiceHandler)
+  .openapi(updateServiceRoute, updateServiceHandler)
+  .openapi(createAddOnRoute, createAddOnHandler)
+  .openapi(updateAddOnRoute, updateAddOnHandler);

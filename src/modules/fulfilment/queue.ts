@@ -4,7 +4,7 @@ import { runQuery } from '../../db/client.js';
 import { orders, zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { CursorInstant, CursorUuid, decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor.js';
-import { isoOf as iso } from '../../http/schemas.js';
+import { isoOf as iso } from '../../db/timestamps.js';
 import { deliverySlot, pickupSlot, summaryColumns, toOrderSummary, utcMicros } from '../orders/shared.js';
 import type { QueueQueryInput, StaffOrderSummaryDto } from './schemas.js';
 

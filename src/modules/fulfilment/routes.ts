@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { TransitionEvidence } from '../../domain/order-status.js';
 import { ApiError, problemResponses } from '../../errors.js';
 import type { Context } from 'hono';
-import { createRouter, type AppEnv, type AppRouteHandler } from '../../http/context.js';
+import { createRouter, type AppEnv, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { getOrder } from '../orders/get.js';
@@ -142,7 +142,7 @@ function staffActor(c: Context<AppEnv>): StaffActor {
   return { role, userId };
 }
 
-const cancelOrderHandler: AppRouteHandler<typeof cancel> = async (c) => {
+const cancelOrderHandler: Handler<typeof cancel> = async (c) => {
   const { userId } = principalOf(c);
   // The body is optional: without one, validation is skipped and there is no reason.
   const reason = c.req.valid('json')?.reason;
@@ -154,14 +154,14 @@ const cancelOrderHandler: AppRouteHandler<typeof cancel> = async (c) => {
   return c.json(order, 200);
 };
 
-const staffQueueHandler: AppRouteHandler<typeof queue> = async (c) => c.json(await staffQueue(c.get('deps'), c.req.valid('query')), 200);
+const staffQueueHandler: Handler<typeof queue> = async (c) => c.json(await staffQueue(c.get('deps'), c.req.valid('query')), 200);
 
-const staffGetOrderHandler: AppRouteHandler<typeof get> = async (c) => {
+const staffGetOrderHandler: Handler<typeof get> = async (c) => {
   const { userId: _owner, ...order } = await getOrder(c.get('deps'), c.req.valid('param').id);
   return c.json(order, 200);
 };
 
-const transitionOrderHandler: AppRouteHandler<typeof transition> = async (c) => {
+const transitionOrderHandler: Handler<typeof transition> = async (c) => {
   const body = c.req.valid('json');
   const evidence: TransitionEvidence = {};
   if (body.note !== undefined) evidence.note = body.note;
@@ -174,17 +174,17 @@ const transitionOrderHandler: AppRouteHandler<typeof transition> = async (c) => 
   return c.json(order, 200);
 };
 
-const weighInHandler: AppRouteHandler<typeof weigh> = async (c) =>
+const weighInHandler: Handler<typeof weigh> = async (c) =>
   c.json(await recordWeighIn(c.get('deps'), c.req.valid('param').id, c.req.valid('json'), staffActor(c), c.get('logger')), 200);
 
-const captureHandler: AppRouteHandler<typeof capture> = async (c) => c.json(await captureOrderPayment(c.get('deps'), c.req.valid('param').id), 200);
+const captureHandler: Handler<typeof capture> = async (c) => c.json(await captureOrderPayment(c.get('deps'), c.req.valid('param').id), 200);
 
-const refundHandler: AppRouteHandler<typeof refund> = async (c) => {
+const refundHandler: Handler<typeof refund> = async (c) => {
   const result = await refundOrder(c.get('deps'), { orderId: c.req.valid('param').id, ...c.req.valid('json'), actorUserId: principalOf(c).userId });
   return c.json(result, 201);
 };
 
-const inPersonPaymentHandler: AppRouteHandler<typeof inPerson> = async (c) => {
+const inPersonPaymentHandler: Handler<typeof inPerson> = async (c) => {
   const actor = staffActor(c);
   await recordInPersonPayment(c.get('deps'), { orderId: c.req.valid('param').id, ...c.req.valid('json'), actorUserId: actor.userId, actorRole: actor.role });
   return c.body(null, 204);

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { validateIdempotencyKey } from '../../domain/idempotency.js';
 import { problemResponses } from '../../errors.js';
-import { createRouter, type AppRouteHandler } from '../../http/context.js';
+import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { createOrder } from './create.js';
@@ -54,7 +54,7 @@ const get = createRoute({
   responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problemResponses(401, 404, 422) },
 });
 
-const createOrderHandler: AppRouteHandler<typeof create> = async (c) => {
+const createOrderHandler: Handler<typeof create> = async (c) => {
   const { userId } = principalOf(c);
   const key = validateIdempotencyKey(c.req.valid('header')['idempotency-key']);
   const result = await createOrder(c.get('deps'), userId, key, c.req.valid('json'));
@@ -62,13 +62,13 @@ const createOrderHandler: AppRouteHandler<typeof create> = async (c) => {
   return c.json(result.body, 201);
 };
 
-const listOrdersHandler: AppRouteHandler<typeof list> = async (c) => {
+const listOrdersHandler: Handler<typeof list> = async (c) => {
   const q = c.req.valid('query');
   const page = await listOrders(c.get('deps'), { userId: principalOf(c).userId, status: q.status, limit: q.limit, cursor: q.cursor });
   return c.json(page, 200);
 };
 
-const getOrderHandler: AppRouteHandler<typeof get> = async (c) => {
+const getOrderHandler: Handler<typeof get> = async (c) => {
   const { userId: _owner, ...order } = await getOrder(c.get('deps'), c.req.valid('param').id, principalOf(c).userId);
   return c.json(order, 200);
 };

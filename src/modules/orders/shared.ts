@@ -9,7 +9,7 @@ import type { OrderFlag } from '../../domain/order-status.js';
 import type { PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
-import { isoOf as iso } from '../../http/schemas.js';
+import { isoOf as iso } from '../../db/timestamps.js';
 import type { OrderDto, OrderSummaryDto, TimelineEntryDto } from './schemas.js';
 
 type OrderRow = typeof orders.$inferSelect;

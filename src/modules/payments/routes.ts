@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { problemResponses } from '../../errors.js';
-import { createRouter, type AppRouteHandler } from '../../http/context.js';
+import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonResponse } from '../../http/validation.js';
 import { recordAuthorisation } from '../../metrics/index.js';
@@ -50,13 +50,13 @@ const webhook = createRoute({
   },
 });
 
-const paymentSheetHandler: AppRouteHandler<typeof sheet> = async (c) =>
+const paymentSheetHandler: Handler<typeof sheet> = async (c) =>
   c.json(await paymentSheet(c.get('deps'), principalOf(c).userId, c.req.valid('param').id), 200);
 
-const approveOverageHandler: AppRouteHandler<typeof approve> = async (c) =>
+const approveOverageHandler: Handler<typeof approve> = async (c) =>
   c.json(await approveOverage(c.get('deps'), principalOf(c).userId, c.req.valid('param').id), 200);
 
-const stripeWebhookHandler: AppRouteHandler<typeof webhook> = async (c) => {
+const stripeWebhookHandler: Handler<typeof webhook> = async (c) => {
   const deps = c.get('deps');
   // The signature covers the exact bytes: read the raw text, never a parsed body.
   const event = await verifyStripeEvent(deps, await c.req.text(), c.req.header('stripe-signature'));

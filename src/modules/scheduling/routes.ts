@@ -1,18 +1,20 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
-import { createRouter } from '../../http/context.js';
+import { DomainError } from '../../domain/errors.js';
+import { normalizePostcode } from '../../domain/postcodes.js';
+import { ApiError, problemResponses } from '../../errors.js';
+import { createRouter, type Handler } from '../../http/context.js';
 import { jsonResponse } from '../../http/validation.js';
-import { adminSchedulingRoutes } from './admin-routes.js';
-import { bookableSlots, coverage } from './repository.js';
+import { listBookableSlots } from './bookable-slots.js';
+import { checkCoverage } from './coverage.js';
 import { CoverageQuery, CoverageSchema, SlotListSchema, SlotsQuery } from './schemas.js';
-import { postcodeParam, timeRange } from './sql.js';
+import { timeRange } from './slot-times.js';
 
 /*
  * Coverage and slots are public: the app shows "do you deliver here, and when" before the
  * customer signs up. They reveal no customer data, only the shop's own schedule.
  */
 
-const getCoverage = createRoute({
+const coverageRoute = createRoute({
   method: 'get',
   path: '/v1/coverage',
   tags: ['Scheduling'],
@@ -29,7 +31,7 @@ const getCoverage = createRoute({
   },
 });
 
-const listSlots = createRoute({
+const slotsRoute = createRoute({
   method: 'get',
   path: '/v1/slots',
   tags: ['Scheduling'],
@@ -47,17 +49,35 @@ const listSlots = createRoute({
   },
 });
 
-const publicRoutes = createRouter()
-  .openapi(getCoverage, async (c) => {
-    const postcode = postcodeParam(c.req.valid('query').postcode);
-    return c.json(await coverage(c.get('deps'), postcode), 200);
-  })
-  .openapi(listSlots, async (c) => {
-    const deps = c.get('deps');
-    const query = c.req.valid('query');
-    const postcode = postcodeParam(query.postcode);
-    const { from, to } = timeRange(query, deps.clock.now());
-    return c.json(await bookableSlots(deps, { postcode, kind: query.kind, from, to }), 200);
-  });
+/**
+ * Normalises a postcode from a query string. A bad one keeps the domain's code
+ * (`invalid_postcode`) and also names the field, like a validation error would.
+ */
+function postcodeParam(raw: string, field = 'query.postcode'): string {
+  try {
+    return normalizePostcode(raw);
+  } catch (err) {
+    if (err instanceof DomainError) throw new ApiError('invalid_postcode', err.message, [{ field, message: err.message }]);
+    throw err;
+  }
+}
 
-export const schedulingRoutes = createRouter().route('/', publicRoutes).route('/', adminSchedulingRoutes);
+/** GET /v1/coverage → ./coverage.ts */
+const getCoverageHandler: Handler<typeof coverageRoute> = async (c) => {
+  const postcode = postcodeParam(c.req.valid('query').postcode);
+  return c.json(await checkCoverage(c.get('deps'), postcode), 200);
+};
+
+/** GET /v1/slots → ./bookable-slots.ts */
+const listBookableSlotsHandler: Handler<typeof slotsRoute> = async (c) => {
+  const deps = c.get('deps');
+  const query = c.req.valid('query');
+  const postcode = postcodeParam(query.postcode);
+  const { from, to } = timeRange(query, deps.clock.now());
+  return c.json(await listBookableSlots(deps, { postcode, kind: query.kind, from, to }), 200);
+};
+
+/** Public coverage and slots. The admin side of zones and slots is src/modules/zones. */
+export const schedulingRoutes = createRouter()
+  .openapi(coverageRoute, getCoverageHandler)
+  .openapi(slotsRoute, listBookableSlotsHandler);

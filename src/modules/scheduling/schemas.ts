@@ -4,7 +4,7 @@ import { MAX_CUTOFF_MINUTES, MAX_SLOT_CAPACITY, normalizePostcode } from '../../
 import { assertTimeZone, parseWallTime } from '../../domain/zoned-time.js';
 import { date, text, timestamp } from '../../http/schemas.js';
 
-// ---- building blocks ---------------------------------------------------------------------------
+// ---- building blocks (also used by src/modules/zones and src/modules/addresses) ----------------
 
 const UUID_EXAMPLE = '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10';
 

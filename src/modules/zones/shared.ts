@@ -1,8 +1,14 @@
-/** Rows of zones and slots → the admin API's shapes (src/modules/scheduling/admin-schemas.ts). */
+/**
+ * Private to the zones module: rows of zones and slots → the admin API's shapes (./schemas.ts),
+ * the RETURNING list raw-SQL slot writes share, and the one "no such zone" error.
+ */
+import { sql } from 'drizzle-orm';
 import type { zones } from '../../db/schema.js';
+import { isoOf } from '../../db/timestamps.js';
 import type { SlotKind } from '../../domain/slots.js';
-import type { AdminSlotDto, ZoneDto } from './admin-schemas.js';
-import { cutoffAtOf, isoOf } from './sql.js';
+import { ApiError } from '../../errors.js';
+import { cutoffAtOf } from '../scheduling/slot-times.js';
+import type { AdminSlotDto, ZoneDto } from './schemas.js';
 
 type ZoneRow = typeof zones.$inferSelect;
 
@@ -48,3 +54,11 @@ export function toAdminSlot(s: SlotLike): AdminSlotDto {
     closed: s.closed,
   };
 }
+
+/** Raw-SQL RETURNING list shaped like `SlotLike`. */
+export const SLOT_COLUMNS = sql.raw(
+  `id, zone_id AS "zoneId", kind, starts_at AS "startsAt", ends_at AS "endsAt", capacity, reserved, cutoff_minutes AS "cutoffMinutes", closed`,
+);
+
+/** 404 `not_found` for a zone id that names no zone. */
+export const noZone = () => new ApiError('not_found', 'No such zone.');

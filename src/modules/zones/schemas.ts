@@ -13,7 +13,7 @@ import {
   SlotsQuery,
   TimeZoneName,
   WallTime,
-} from './schemas.js';
+} from '../scheduling/schemas.js';
 
 /* Request and response shapes of the admin endpoints for zones, slots and closures. */
 

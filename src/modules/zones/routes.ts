@@ -1,19 +1,17 @@
 import { createRoute } from '@hono/zod-openapi';
 import { problemResponses } from '../../errors.js';
-import { createRouter } from '../../http/context.js';
+import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
-import {
-  addClosure,
-  createSlot,
-  createZone,
-  generateZoneSlots,
-  listZoneSlots,
-  listZones,
-  removeClosure,
-  updateSlot,
-  updateZone,
-} from './admin-repository.js';
+import { IdParam } from '../scheduling/schemas.js';
+import { timeRange } from '../scheduling/slot-times.js';
+import { addClosure } from './add-closure.js';
+import { createSlot } from './create-slot.js';
+import { createZone } from './create.js';
+import { generateZoneSlots } from './generate-slots.js';
+import { listZoneSlots } from './list-slots.js';
+import { listZones } from './list.js';
+import { removeClosure } from './remove-closure.js';
 import {
   AdminSlotListSchema,
   AdminSlotSchema,
@@ -29,9 +27,9 @@ import {
   UpdateZoneBody,
   ZoneListSchema,
   ZoneSchema,
-} from './admin-schemas.js';
-import { IdParam } from './schemas.js';
-import { timeRange } from './sql.js';
+} from './schemas.js';
+import { updateSlot } from './update-slot.js';
+import { updateZone } from './update.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
@@ -40,7 +38,7 @@ const writeErrors = problemResponses(400, 413, 415, 422);
 const tags = ['Admin: scheduling'];
 const admin = { tags, security: bearer, middleware: adminOnly } as const;
 
-const zonesList = createRoute({
+const listZonesRoute = createRoute({
   ...admin,
   method: 'get',
   path: '/v1/admin/zones',
@@ -48,7 +46,7 @@ const zonesList = createRoute({
   responses: { 200: jsonResponse(ZoneListSchema, 'All zones, by name.'), ...adminErrors },
 });
 
-const zoneCreate = createRoute({
+const createZoneRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones',
@@ -64,7 +62,7 @@ const zoneCreate = createRoute({
   responses: { 201: jsonResponse(ZoneSchema, 'Created.'), ...adminErrors, ...writeErrors },
 });
 
-const zoneUpdate = createRoute({
+const updateZoneRoute = createRoute({
   ...admin,
   method: 'patch',
   path: '/v1/admin/zones/{id}',
@@ -75,7 +73,7 @@ const zoneUpdate = createRoute({
   responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404) },
 });
 
-const slotCreate = createRoute({
+const createSlotRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/slots',
@@ -85,7 +83,7 @@ const slotCreate = createRoute({
   responses: { 201: jsonResponse(AdminSlotSchema, 'Created.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
 });
 
-const slotsGenerate = createRoute({
+const generateSlotsRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/slots/generate',
@@ -109,7 +107,7 @@ const slotsGenerate = createRoute({
   },
 });
 
-const slotUpdate = createRoute({
+const updateSlotRoute = createRoute({
   ...admin,
   method: 'patch',
   path: '/v1/admin/slots/{id}',
@@ -119,7 +117,7 @@ const slotUpdate = createRoute({
   responses: { 200: jsonResponse(AdminSlotSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
 });
 
-const slotsList = createRoute({
+const listSlotsRoute = createRoute({
   ...admin,
   method: 'get',
   path: '/v1/admin/zones/{id}/slots',
@@ -129,7 +127,7 @@ const slotsList = createRoute({
   responses: { 200: jsonResponse(AdminSlotListSchema, 'The zone and its slots, by start.'), ...adminErrors, ...problemResponses(404, 422) },
 });
 
-const closureCreate = createRoute({
+const addClosureRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/closures',
@@ -149,7 +147,7 @@ const closureCreate = createRoute({
   },
 });
 
-const closureDelete = createRoute({
+const removeClosureRoute = createRoute({
   ...admin,
   method: 'delete',
   path: '/v1/admin/zones/{id}/closures/{date}',
@@ -159,33 +157,51 @@ const closureDelete = createRoute({
   responses: { 204: { description: 'Reopened.' }, ...adminErrors, ...problemResponses(404, 422) },
 });
 
-export const adminSchedulingRoutes = createRouter()
-  .openapi(zonesList, async (c) => c.json({ data: await listZones(c.get('deps')) }, 200))
-  .openapi(zoneCreate, async (c) => c.json(await createZone(c.get('deps'), c.req.valid('json')), 201))
-  .openapi(zoneUpdate, async (c) =>
-    c.json(await updateZone(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
-  )
-  .openapi(slotCreate, async (c) =>
-    c.json(await createSlot(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 201),
-  )
-  .openapi(slotsGenerate, async (c) =>
-    c.json(await generateZoneSlots(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 201),
-  )
-  .openapi(slotUpdate, async (c) =>
-    c.json(await updateSlot(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
-  )
-  .openapi(slotsList, async (c) => {
-    const deps = c.get('deps');
-    const query = c.req.valid('query');
-    const range = timeRange(query, deps.clock.now());
-    return c.json(await listZoneSlots(deps, c.req.valid('param').id, { ...range, kind: query.kind }), 200);
-  })
-  .openapi(closureCreate, async (c) => {
-    const { created, closure } = await addClosure(c.get('deps'), c.req.valid('param').id, c.req.valid('json'));
-    return created ? c.json(closure, 201) : c.json(closure, 200);
-  })
-  .openapi(closureDelete, async (c) => {
-    const { id, date } = c.req.valid('param');
-    await removeClosure(c.get('deps'), id, date);
-    return c.body(null, 204);
-  });
+// ---- handlers: validate → call the operation (one file each) → respond ----------------------
+
+const listZonesHandler: Handler<typeof listZonesRoute> = async (c) => c.json({ data: await listZones(c.get('deps')) }, 200);
+
+const createZoneHandler: Handler<typeof createZoneRoute> = async (c) =>
+  c.json(await createZone(c.get('deps'), c.req.valid('json')), 201);
+
+const updateZoneHandler: Handler<typeof updateZoneRoute> = async (c) =>
+  c.json(await updateZone(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200);
+
+const createSlotHandler: Handler<typeof createSlotRoute> = async (c) =>
+  c.json(await createSlot(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 201);
+
+const generateSlotsHandler: Handler<typeof generateSlotsRoute> = async (c) =>
+  c.json(await generateZoneSlots(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 201);
+
+const updateSlotHandler: Handler<typeof updateSlotRoute> = async (c) =>
+  c.json(await updateSlot(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200);
+
+const listZoneSlotsHandler: Handler<typeof listSlotsRoute> = async (c) => {
+  const deps = c.get('deps');
+  const query = c.req.valid('query');
+  const range = timeRange(query, deps.clock.now());
+  return c.json(await listZoneSlots(deps, c.req.valid('param').id, { ...range, kind: query.kind }), 200);
+};
+
+const addClosureHandler: Handler<typeof addClosureRoute> = async (c) => {
+  const { created, closure } = await addClosure(c.get('deps'), c.req.valid('param').id, c.req.valid('json'));
+  return created ? c.json(closure, 201) : c.json(closure, 200);
+};
+
+const removeClosureHandler: Handler<typeof removeClosureRoute> = async (c) => {
+  const { id, date } = c.req.valid('param');
+  await removeClosure(c.get('deps'), id, date);
+  return c.body(null, 204);
+};
+
+/** Admin: zones, their slots and closed dates (`/v1/admin/zones*`, `/v1/admin/slots/{id}`). */
+export const zoneRoutes = createRouter()
+  .openapi(listZonesRoute, listZonesHandler)
+  .openapi(createZoneRoute, createZoneHandler)
+  .openapi(updateZoneRoute, updateZoneHandler)
+  .openapi(createSlotRoute, createSlotHandler)
+  .openapi(generateSlotsRoute, generateSlotsHandler)
+  .openapi(updateSlotRoute, updateSlotHandler)
+  .openapi(listSlotsRoute, listZoneSlotsHandler)
+  .openapi(addClosureRoute, addClosureHandler)
+  .openapi(removeClosureRoute, removeClosureHandler);

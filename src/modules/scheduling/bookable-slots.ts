@@ -1,20 +1,14 @@
 /**
- * Public reads: coverage and bookable slots. Each is one SQL statement, with zone matching
- * done in SQL (see sql.ts), so one round trip on Neon.
+ * GET /v1/slots: the bookable windows for a postcode, in one SQL statement with the zone matched
+ * in SQL (./zone-match.ts), so one round trip on Neon.
  */
 import { sql } from 'drizzle-orm';
+import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { PublicSlotDto } from './schemas.js';
-import { cutoffAtOf, isoOf, zoneForPostcode, zoneSummaryOf, type ZoneMatchRow } from './sql.js';
-
-export async function coverage(deps: Deps, postcode: string) {
-  const [zone] = await deps.database.rows<ZoneMatchRow>(zoneForPostcode(postcode));
-  if (!zone) {
-    return { postcode, served: false, zone: null, message: `We do not serve ${postcode} yet.` };
-  }
-  return { postcode, served: true, zone: zoneSummaryOf(zone, deps.config.currency) };
-}
+import { cutoffAtOf } from './slot-times.js';
+import { zoneForPostcode, zoneSummaryOf, type ZoneMatchRow } from './zone-match.js';
 
 interface SlotRow extends ZoneMatchRow {
   slot_id: string | null;
@@ -35,7 +29,7 @@ const MAX_SLOTS = 1000;
  * Bookable means the same as `slotAvailability` plus the zone's closed dates: not closed, before
  * cut-off, not full, and not on a `zone_closures` date, which is a date on the zone's local calendar.
  */
-export async function bookableSlots(
+export async function listBookableSlots(
   deps: Deps,
   query: { postcode: string; kind: 'pickup' | 'delivery'; from: Date; to: Date },
 ) {

@@ -1,19 +1,11 @@
 /**
- * SQL pieces and parsers shared by the scheduling and address modules (and by bookings):
- * zone matching lives in SQL so a request that needs "the zone for this postcode" plus
- * something else still costs one round trip.
+ * Which zone serves a postcode, in SQL, so a request that needs "the zone for this postcode"
+ * plus something else still costs one round trip. Used by coverage and bookable slots here, and
+ * by addresses (its `served` flag), which import it from this file: scheduling's one export of
+ * SQL to the modules above it.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { DomainError } from '../../domain/errors.js';
-import { UK_POSTCODE_PATTERN, normalizePostcode } from '../../domain/postcodes.js';
-import { DAY_MS, MINUTE_MS } from '../../domain/zoned-time.js';
-import { ApiError } from '../../errors.js';
-
-/** Raw-SQL timestamps arrive as strings on every driver (drizzle turns parsing off); the wire wants ISO UTC. */
-export const isoOf = (value: string | Date): string => new Date(value).toISOString();
-
-export const cutoffAtOf = (startsAt: string | Date, cutoffMinutes: number): string =>
-  new Date(new Date(startsAt).getTime() - cutoffMinutes * MINUTE_MS).toISOString();
+import { UK_POSTCODE_PATTERN } from '../../domain/postcodes.js';
 
 /**
  * The zone prefixes that cover a postcode, as a one-column subquery (`k`): the SQL twin of
@@ -73,35 +65,4 @@ export function zoneSummaryOf(row: ZoneMatchRow, currency: string) {
     minimumOrder: row.minimum_order,
     freeDeliveryFrom: row.free_delivery_from,
   };
-}
-
-/**
- * Normalises a postcode from a query string. A bad one keeps the domain's code
- * (`invalid_postcode`) and also names the field, like a validation error would.
- */
-export function postcodeParam(raw: string, field = 'query.postcode'): string {
-  try {
-    return normalizePostcode(raw);
-  } catch (err) {
-    if (err instanceof DomainError) throw new ApiError('invalid_postcode', err.message, [{ field, message: err.message }]);
-    throw err;
-  }
-}
-
-export const DEFAULT_RANGE_DAYS = 14;
-export const MAX_RANGE_DAYS = 31;
-
-/** `from` defaults to now and `to` to two weeks after `from`; a wider window than 31 days is refused. */
-export function timeRange(query: { from?: string | undefined; to?: string | undefined }, now: Date): { from: Date; to: Date } {
-  const from = query.from ? new Date(query.from) : now;
-  const to = query.to ? new Date(query.to) : new Date(from.getTime() + DEFAULT_RANGE_DAYS * DAY_MS);
-  if (to.getTime() <= from.getTime()) {
-    throw new ApiError('invalid_range', '`to` must be after `from`.', [{ field: 'query.to', message: 'must be after from' }]);
-  }
-  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
-    throw new ApiError('invalid_range', `A range may span at most ${MAX_RANGE_DAYS} days.`, [
-      { field: 'query.to', message: `must be at most ${MAX_RANGE_DAYS} days after from` },
-    ]);
-  }
-  return { from, to };
 }

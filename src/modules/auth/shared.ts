@@ -1,0 +1,85 @@
+import { sql } from 'drizzle-orm';
+import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
+import type { UserRole } from '../../db/schema.js';
+import { isoOf } from '../../db/timestamps.js';
+import type { Deps } from '../../deps.js';
+
+/*
+ * Private to the auth module: users and sessions as the operations return them, the refresh
+ * token every session-issuing statement writes, and the CTE that revokes a user's sessions.
+ * Every database call of the module is one SQL statement: one round trip on Neon, and atomic
+ * without an interactive transaction. The clock comes from deps so expiry is testable.
+ */
+
+export interface UserRow {
+  id: string;
+  email: string;
+  role: UserRole;
+  name: string | null;
+  created_at: string | Date;
+}
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  role: UserRole;
+  name: string | null;
+  createdAt: string;
+}
+
+export interface Session {
+  user: PublicUser;
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    name: row.name,
+    createdAt: isoOf(row.created_at),
+  };
+}
+
+/** A refresh token made up front so its row can be written in the same statement as the user. */
+export interface PendingRefresh {
+  id: string;
+  token: string;
+  hash: string;
+  expiresAt: Date;
+}
+
+export async function pendingRefresh(deps: Deps): Promise<PendingRefresh> {
+  const token = newRefreshToken();
+  const expiresAt = new Date(deps.clock.now().getTime() + deps.config.refreshTokenTtlDays * 86_400_000);
+  return { id: crypto.randomUUID(), token, hash: await deps.sha256Hex(token), expiresAt };
+}
+
+export async function sessionFor(deps: Deps, row: UserRow, refresh: PendingRefresh): Promise<Session> {
+  const { jwtSecret, accessTokenTtlSeconds } = deps.config;
+  return {
+    user: toPublicUser(row),
+    accessToken: await signAccessToken({ sub: row.id, role: row.role }, jwtSecret, deps.clock.now(), accessTokenTtlSeconds),
+    tokenType: 'Bearer',
+    expiresIn: accessTokenTtlSeconds,
+    refreshToken: refresh.token,
+    refreshTokenExpiresAt: refresh.expiresAt.toISOString(),
+  };
+}
+
+export const insertRefreshFrom = (source: string, r: PendingRefresh, now: Date) => sql`
+  INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
+  SELECT ${r.id}::uuid, id, ${r.id}::uuid, ${r.hash}, ${r.expiresAt.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+  FROM ${sql.raw(source)}`;
+
+/** A CTE `revoked` that revokes every live refresh token of the users in CTE `u`, for `reason`. */
+export const revokeSessions = (reason: string, at: Date) => sql`
+  revoked AS (
+    UPDATE refresh_tokens SET revoked_at = ${at.toISOString()}::timestamptz, revoked_reason = ${reason}
+    WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL
+  )`;

@@ -1,0 +1,15 @@
+/** POST /v1/admin/zones: one INSERT; the body was validated by CreateZoneBody. */
+import { runQuery } from '../../db/client.js';
+import { zones } from '../../db/schema.js';
+import type { Deps } from '../../deps.js';
+import type { CreateZoneInput, ZoneDto } from './schemas.js';
+import { toZoneDto } from './shared.js';
+
+export async function createZone(deps: Deps, input: CreateZoneInput): Promise<ZoneDto> {
+  const now = deps.clock.now();
+  const [row] = await runQuery(deps.database, (db) => db
+    .insert(zones)
+    .values({ ...input, createdAt: now, updatedAt: now })
+    .returning());
+  return toZoneDto(row!);
+}
