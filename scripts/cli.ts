@@ -14,7 +14,7 @@ import { users, userRole, type UserRole } from '../src/db/schema.js';
 import { seedCatalog } from '../src/db/seed.js';
 import { runPaymentJobs } from '../src/modules/payments/jobs.js';
 import { createNodeDeps, loadArgon2idKernel } from '../src/node.js';
-import { migrateDatabase } from '../src/db/session.js';
+import { migrateDatabase } from '../src/db/migrate.js';
 import { setUserDisabled, setUserRole } from '../src/modules/auth/accounts.js';
 import { Email, NewPassword } from '../src/modules/auth/schemas.js';
 import { FolderLockedError } from '../src/db/pglite-lock.js';

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase } from '../../src/db/session.js';
+import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { expectProblem } from '../support/client.js';
 import { createTestApp } from '../support/node-app.js';
 
