@@ -5,7 +5,7 @@
  */
 import { loadConfig, type Config } from '../src/config.js';
 import type { Database } from '../src/db/client.js';
-import { DEFAULT_PGLITE_DIR } from '../src/node.js';
+import { DEFAULT_PGLITE_DIR } from '../src/platform/node/deps.js';
 import { createPostgresDatabase } from '../src/db/node-postgres.js';
 import { createPgliteDatabase } from '../src/db/pglite.js';
 

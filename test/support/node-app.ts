@@ -8,7 +8,7 @@ import { setUserRole } from '../../src/modules/auth/accounts.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics/index.js';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
-import { createNodeDeps } from '../../src/node.js';
+import { createNodeDeps } from '../../src/platform/node/deps.js';
 import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { createPgliteDatabase } from '../../src/db/pglite.js';
 import { prepare } from '../setup/databases.js';
