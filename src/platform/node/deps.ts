@@ -45,7 +45,7 @@ export interface NodeDepsOptions {
   logger?: Logger;
   /** Tests may lower the hashing cost; production always uses the OWASP parameters. */
   argon2Params?: Argon2idParams;
-  /** Hashing threads and their queue bound (src/auth/hash-pool.ts); the server reads them from the environment. */
+  /** Hashing threads and their queue bound (src/auth/hash-pool.ts); the server passes NodeServerConfig.hashPool (PASSWORD_HASH_*). */
   hashPool?: HashPoolOptions;
   /** The server passes Prometheus; one-shot commands (the CLI) count nothing. */
   metrics?: Metrics;
