@@ -26,7 +26,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # dist/src/node.js is the server, and `node dist/src/node.js migrate` the migration Job.
 COPY --from=build /app/dist ./dist
-# Read at start (PGlite) and by the migrate command: dist/src/node.js looks two levels up.
+# Read at start (PGlite) and by the migrate command: dist/src/db/migrate.js looks three levels up.
 COPY migrations ./migrations
 # Everything above is owned by root and read-only to the app; it writes nothing to disk
 # when DATABASE_URL is set (Kubernetes runs it with a read-only root filesystem).

@@ -4,7 +4,7 @@ import { defineProject } from 'vitest/config';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon } from './scripts/local-neon.js';
 import { startStripeStandIn } from './scripts/stripe-stand-in.js';
 import { stripeEnv } from './test/support/stripe.js';
-import { createPgliteDatabase } from './src/db/session.js';
+import { createPgliteDatabase } from './src/db/pglite.js';
 import { prepare, recreateServerDatabase } from './test/setup/databases.js';
 import { TEST_JWT_SECRET } from './test/support/harness.js';
 

@@ -4,7 +4,8 @@
  */
 import pg from 'pg';
 import { seedCatalog } from '../src/db/seed.js';
-import { createPostgresDatabase, migrateDatabase } from '../src/db/session.js';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { createPostgresDatabase } from '../src/db/node-postgres.js';
 
 export const BENCH_DB_NAME = process.env.BENCH_DB_NAME ?? 'laundry_bench';
 export const BENCH_JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';

@@ -7,7 +7,7 @@
  * a 40-login burst).
  */
 import { createPasswordHasher } from '../src/auth/password.js';
-import { loadArgon2idKernel } from '../src/node.js';
+import { loadArgon2idKernel } from '../src/auth/argon2-node.mjs';
 import { sqlRows } from './bench-db.js';
 import { closedLoop, freePort, log, startChild, stopChild, waitForHttp, type BenchOptions } from './bench-lib.js';
 import { dockerNodeOptions, serverEnv } from './bench-node.js';

@@ -8,8 +8,8 @@ import pg from 'pg';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
-import { createNodeDeps } from '../src/node.js';
-import { createPostgresDatabase } from '../src/db/session.js';
+import { createNodeDeps } from '../src/platform/node/deps.js';
+import { createPostgresDatabase } from '../src/db/node-postgres.js';
 import {
   BENCH_JWT_SECRET,
   captureSql,

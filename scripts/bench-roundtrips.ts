@@ -7,7 +7,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createNeonDatabase } from '../src/db/neon.js';
 import { createMemoryLogger } from '../src/logger.js';
-import { createNodeDeps } from '../src/node.js';
+import { createNodeDeps } from '../src/platform/node/deps.js';
 import { TEST_STRIPE_PUBLISHABLE_KEY, TEST_STRIPE_SECRET_KEY, TEST_STRIPE_WEBHOOK_SECRET, stripeControl } from '../test/support/stripe.js';
 import { BENCH_JWT_SECRET, expectStatus, httpClient, sqlRows, type Call, type Reply } from './bench-db.js';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon } from './local-neon.js';

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createPasswordHasher } from '../src/auth/password.js';
-import { loadArgon2idKernel } from '../src/node.js';
+import { loadArgon2idKernel } from '../src/auth/argon2-node.mjs';
 import { median, runCommand } from './bench-lib.js';
 import { TMP } from './bench-node.js';
 

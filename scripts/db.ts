@@ -5,8 +5,9 @@
  */
 import { loadConfig, type Config } from '../src/config.js';
 import type { Database } from '../src/db/client.js';
-import { DEFAULT_PGLITE_DIR } from '../src/node.js';
-import { createPgliteDatabase, createPostgresDatabase } from '../src/db/session.js';
+import { DEFAULT_PGLITE_DIR } from '../src/platform/node/deps.js';
+import { createPostgresDatabase } from '../src/db/node-postgres.js';
+import { createPgliteDatabase } from '../src/db/pglite.js';
 
 export async function openOperatorDatabase(env: NodeJS.ProcessEnv = process.env): Promise<{ config: Config; database: Database }> {
   const config = loadConfig(env);

@@ -11,7 +11,9 @@ import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { lockFolder } from '../src/db/pglite-lock.js';
 import { seedCatalog } from '../src/db/seed.js';
-import { createPgliteDatabase, createPostgresDatabase, migrateDatabase } from '../src/db/session.js';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { createPostgresDatabase } from '../src/db/node-postgres.js';
+import { createPgliteDatabase } from '../src/db/pglite.js';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from './local-neon.js';
 
 const serverUrl = process.env.DATABASE_URL;

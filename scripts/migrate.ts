@@ -4,7 +4,7 @@
  * inserts the default catalog where its slugs are free.
  */
 import { seedCatalog } from '../src/db/seed.js';
-import { migrateDatabase } from '../src/db/session.js';
+import { migrateDatabase } from '../src/db/migrate.js';
 import { openOperatorDatabase } from './db.js';
 
 const { config, database } = await openOperatorDatabase();

@@ -33,7 +33,7 @@ export interface CatalogCache {
 
 /**
  * Everything the app needs from the outside world. The entry files (src/worker.ts,
- * src/node.ts) build it; tests build it with in-memory twins. Handlers reach it through
+ * src/platform/node/deps.ts for src/node.ts) build it; tests build it with in-memory twins. Handlers reach it through
  * the single `deps` context variable, never through module-level singletons.
  */
 export interface Deps {

@@ -1,6 +1,6 @@
 /**
  * Cloudflare Workers entry: bindings → dependencies → app.fetch.
- * This file and src/node.ts are the only ones that know which runtime they run on.
+ * This file and src/node.ts (with src/platform/node/) are the only ones that know which runtime they run on.
  */
 import noSimdWasm from 'argon2id/dist/no-simd.wasm';
 import simdWasm from 'argon2id/dist/simd.wasm';

@@ -4,7 +4,7 @@
  * the whole burst (issue 11: 40 logins kept one probe waiting most of it). Here each
  * derivation runs on a small pool of worker threads (piscina), and the queue in front of
  * them is bounded: when it is full the hasher throws 503 `busy` with Retry-After at once,
- * rather than letting waits grow without end. Node-only: wired by src/node.ts. Workers hash
+ * rather than letting waits grow without end. Node-only: wired by src/platform/node/deps.ts. Workers hash
  * inline (each request has its own isolate CPU).
  *
  * Why piscina: a maintained pool (Node.js collaborators) with the bounded queue, thread

@@ -10,7 +10,7 @@
  * event loop can lose a live lock. Here the lock is a file created with O_EXCL holding the
  * holder's pid, command and start time; a holder that no longer runs (kill -0 fails, or
  * /proc shows the pid reused by a newer process) left it stale, and the next process takes
- * it over. Node-only: used by createPgliteDatabase in src/node.ts.
+ * it over. Node-only: used by createPgliteDatabase in src/db/pglite.ts.
  */
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';

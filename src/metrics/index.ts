@@ -1,6 +1,6 @@
 /**
  * What the app counts, independent of where it goes: Prometheus on Node
- * (src/metrics/prometheus.ts, imported only by src/node.ts so the Worker bundle never
+ * (src/metrics/prometheus.ts, imported only by src/platform/node/server.ts, so the Worker bundle never
  * carries prom-client), Workers Analytics Engine (./analytics-engine.ts), or memory in
  * tests (./memory.ts). Recording never throws and never waits: a metric must not fail
  * or slow a request.

@@ -1,5 +1,5 @@
 /**
- * Node: Prometheus through prom-client. Only src/node.ts (and tests) import this file, so
+ * Node: Prometheus through prom-client. Only src/platform/node/server.ts (and tests) import this file, so
  * the Worker bundle never contains prom-client.
  *
  * Each call makes its own Registry (never prom-client's global one), so tests can build

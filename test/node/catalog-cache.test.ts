@@ -28,8 +28,8 @@ import {
   createMemoryCatalogCache,
   type CacheApiLike,
 } from '../../src/modules/catalog/cache.js';
-import { createNodeDeps } from '../../src/node.js';
-import { createPgliteDatabase } from '../../src/db/session.js';
+import { createNodeDeps } from '../../src/platform/node/deps.js';
+import { createPgliteDatabase } from '../../src/db/pglite.js';
 import { prepare } from '../setup/databases.js';
 import { apiClient, uniqueEmail, type ApiClient } from '../support/client.js';
 import { TEST_JWT_SECRET } from '../support/harness.js';

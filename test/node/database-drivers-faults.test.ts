@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyDatabaseError } from '../../src/db/errors.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
 import { users } from '../../src/db/schema.js';
-import { createPgliteDatabase } from '../../src/db/session.js';
+import { createPgliteDatabase } from '../../src/db/pglite.js';
 
 /** A stand-in for Neon's SQL endpoint whose next answers the test picks: hang, an HTTP status, or a one-row result. */
 let mode: 'hang' | 'ok' | number = 'ok';

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpServerOptions } from '../../src/node.js';
+import { loadNodeServerConfig } from '../../src/config.js';
+import { httpServerOptions } from '../../src/platform/node/server.js';
 import { startServer, stopServer, type ServerProcess } from '../support/server-process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'laundry-timeouts-'));
@@ -70,8 +71,9 @@ describe('slow clients', () => {
   });
 
   it('defaults: 30 s for a request, 10 s for its headers, idle keep-alive longer than a load balancer’s 60 s', () => {
-    expect(httpServerOptions({})).toMatchObject({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 });
-    expect(httpServerOptions({ REQUEST_TIMEOUT_MS: '5000' }).headersTimeout).toBe(5000);
-    expect(() => httpServerOptions({ REQUEST_TIMEOUT_MS: 'soon' })).toThrow(/REQUEST_TIMEOUT_MS/);
+    const options = (env: Record<string, string>) => httpServerOptions(loadNodeServerConfig(env));
+    expect(options({})).toMatchObject({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 });
+    expect(options({ REQUEST_TIMEOUT_MS: '5000' }).headersTimeout).toBe(5000);
+    expect(() => options({ REQUEST_TIMEOUT_MS: 'soon' })).toThrow(/REQUEST_TIMEOUT_MS/);
   });
 });

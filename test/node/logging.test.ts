@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
-import { createPostgresDatabase } from '../../src/db/session.js';
+import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { expectProblem, uniqueEmail, type ApiResponse } from '../support/client.js';
 import { address, slot, zone } from '../support/fixtures.js';
 import { TEST_JWT_SECRET } from '../support/harness.js';

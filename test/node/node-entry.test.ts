@@ -3,12 +3,12 @@
  * with bad production config, and a clean SIGTERM drain.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase } from '../../src/db/session.js';
+import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { expectProblem } from '../support/client.js';
 import { createTestApp } from '../support/node-app.js';
 
@@ -94,6 +94,15 @@ describe('node entry process', () => {
     expect(output).toContain('JWT_SECRET');
     expect(output).toContain('placeholder');
     expect(output).not.toContain('your_jwt_secret_key');
+  });
+
+  it('refuses to start with a malformed Node server variable, naming it, before opening the database', async () => {
+    const dir = join(tmp, 'never-opened');
+    const { exited } = run({ PORT: '0', HOST: '127.0.0.1', PGLITE_DIR: dir, SHUTDOWN_GRACE_MS: 'ten seconds' });
+    const { code, output } = await exited;
+    expect(code).toBe(1);
+    expect(output).toContain('SHUTDOWN_GRACE_MS: must be a number of milliseconds, 0 or more');
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('drains on SIGTERM: in-flight requests finish, then it exits 0', async () => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPooledPasswordHasher, defaultHashThreads } from '../../src/auth/hash-pool.js';
 import { createPasswordHasher, parsePhc, type PasswordHasher } from '../../src/auth/password.js';
 import { ApiError } from '../../src/errors.js';
-import { loadArgon2idKernel } from '../../src/node.js';
+import { loadArgon2idKernel } from '../../src/auth/argon2-node.mjs';
 import { expectProblem, uniqueEmail } from '../support/client.js';
 import { createTestApp } from '../support/node-app.js';
 import { startServer, stopServer } from '../support/server-process.js';

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { postcodeKeys as domainKeys, prefixCovers } from '../../src/domain/postcodes.js';
 import { postcodeKeys as sqlKeys } from '../../src/modules/scheduling/zone-match.js';
-import { createPgliteDatabase, createPostgresDatabase } from '../../src/db/session.js';
+import { createPostgresDatabase } from '../../src/db/node-postgres.js';
+import { createPgliteDatabase } from '../../src/db/pglite.js';
 import { COVER_CASES, KEY_CASES } from '../support/postcode-cases.js';
 
 const databases: Array<[string, () => Promise<Database>]> = [['pglite', () => createPgliteDatabase('memory://')]];

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase } from '../../src/db/session.js';
+import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { createTestApp } from '../support/node-app.js';
 
 const closers: Array<() => void> = [];

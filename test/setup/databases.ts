@@ -7,7 +7,8 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
 import { seedCatalog } from '../../src/db/seed.js';
-import { createPostgresDatabase, migrateDatabase } from '../../src/db/session.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
+import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 
 export async function recreateServerDatabase(serverUrl: string, baseName: string): Promise<string> {
   // TEST_DB_SUFFIX lets two runs share one server without dropping each other's databases.

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { apiClient, expectProblem, type ApiClient, type ApiResponse } from './client.js';
 import pg from 'pg';
-import { createPostgresDatabase } from '../../src/db/session.js';
+import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { prepare } from '../setup/databases.js';
 import { privateClusterUnavailable, type PrivateCluster } from './private-cluster.js';
 

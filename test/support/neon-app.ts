@@ -5,7 +5,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { LOCAL_NEON_CONNECTION_STRING, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
-import { createPgliteDatabase } from '../../src/db/session.js';
+import { createPgliteDatabase } from '../../src/db/pglite.js';
 import { prepare } from '../setup/databases.js';
 import { createTestApp, type TestApp } from './node-app.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, isPlaceholder, loadConfig } from '../../src/config.js';
+import { ConfigError, isPlaceholder, loadConfig, loadNodeServerConfig } from '../../src/config.js';
 
 const prodSecrets = {
   APP_ENV: 'production',
@@ -9,9 +9,9 @@ const prodSecrets = {
   STRIPE_WEBHOOK_SECRET: 'whsec_abcdefghijklmnopqrstuvwxyz',
 };
 
-function problemsOf(env: Record<string, string | undefined>): string[] {
+function problemsOf(env: Record<string, string | undefined>, load: (env: Record<string, string | undefined>) => unknown = loadConfig): string[] {
   try {
-    loadConfig(env);
+    load(env);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return (err as ConfigError).problems;
@@ -79,5 +79,72 @@ describe('loadConfig', () => {
     expect(isPlaceholder('dev-only-jwt-secret-not-for-production-use-0000')).toBe(true);
     expect(isPlaceholder('k'.repeat(48))).toBe(false);
     expect(isPlaceholder('sk_live_51Habcdefghijklmnop')).toBe(false);
+  });
+});
+
+describe('loadNodeServerConfig', () => {
+  const nodeProblemsOf = (env: Record<string, string | undefined>) => problemsOf(env, loadNodeServerConfig);
+
+  it('defaults: every interface, PGlite in its default folder, the pool’s own sizes, 30 s / 10 s / 65 s sockets, no job timer', () => {
+    expect(loadNodeServerConfig({})).toEqual({
+      host: '0.0.0.0',
+      pgliteDir: undefined,
+      hashPool: {},
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 65_000,
+      paymentsJobIntervalMs: 0,
+      shutdownDelayMs: 0,
+      shutdownGraceMs: 10_000,
+    });
+    expect(loadNodeServerConfig({ HOST: '', PGLITE_DIR: ' ', PASSWORD_HASH_THREADS: '' })).toMatchObject({ host: '0.0.0.0', pgliteDir: undefined, hashPool: {} });
+  });
+
+  it('reads each variable', () => {
+    expect(
+      loadNodeServerConfig({
+        HOST: '127.0.0.1',
+        PGLITE_DIR: '/tmp/db',
+        PASSWORD_HASH_THREADS: '2',
+        PASSWORD_HASH_QUEUE: '8',
+        REQUEST_TIMEOUT_MS: '20000',
+        HEADERS_TIMEOUT_MS: '5000',
+        KEEP_ALIVE_TIMEOUT_MS: '70000',
+        PAYMENTS_JOB_INTERVAL_MS: '60000',
+        SHUTDOWN_DELAY_MS: '100',
+        SHUTDOWN_GRACE_MS: '0',
+      }),
+    ).toEqual({
+      host: '127.0.0.1',
+      pgliteDir: '/tmp/db',
+      hashPool: { threads: 2, maxQueue: 8 },
+      requestTimeoutMs: 20_000,
+      headersTimeoutMs: 5000,
+      keepAliveTimeoutMs: 70_000,
+      paymentsJobIntervalMs: 60_000,
+      shutdownDelayMs: 100,
+      shutdownGraceMs: 0,
+    });
+  });
+
+  it('headers never get longer than the whole request; production waits 5 s before closing the listener', () => {
+    expect(loadNodeServerConfig({ REQUEST_TIMEOUT_MS: '5000' }).headersTimeoutMs).toBe(5000);
+    expect(loadNodeServerConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '8000' }).headersTimeoutMs).toBe(5000);
+    expect(loadNodeServerConfig({ APP_ENV: 'production' }).shutdownDelayMs).toBe(5000);
+    expect(loadNodeServerConfig({ APP_ENV: 'production', SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs).toBe(0);
+  });
+
+  it('names the variable for every malformed value', () => {
+    for (const name of ['PASSWORD_HASH_THREADS', 'PASSWORD_HASH_QUEUE', 'REQUEST_TIMEOUT_MS', 'HEADERS_TIMEOUT_MS', 'KEEP_ALIVE_TIMEOUT_MS']) {
+      for (const bad of ['0', '-1', '2.5', 'soon']) {
+        expect(nodeProblemsOf({ [name]: bad }), `${name}=${bad}`).toEqual([`${name}: must be a positive integer`]);
+      }
+    }
+    for (const name of ['PAYMENTS_JOB_INTERVAL_MS', 'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS']) {
+      for (const bad of ['-1', 'soon', 'Infinity']) {
+        expect(nodeProblemsOf({ [name]: bad }), `${name}=${bad}`).toEqual([`${name}: must be a number of milliseconds, 0 or more`]);
+      }
+    }
+    expect(nodeProblemsOf({ REQUEST_TIMEOUT_MS: 'soon', SHUTDOWN_GRACE_MS: '-5' })).toHaveLength(2);
   });
 });

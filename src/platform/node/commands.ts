@@ -1,0 +1,49 @@
+/**
+ * The one-shot commands of the Node entry (`node dist/src/node.js <command>`), for the
+ * Kubernetes Jobs: the image has no dev tools. Node-only: dispatched by src/node.ts.
+ */
+import { loadConfig, type Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { migrateDatabase } from '../../db/migrate.js';
+import { createPostgresDatabase } from '../../db/node-postgres.js';
+import { jobFailure, runPaymentJobs, type JobReport } from '../../modules/payments/jobs.js';
+import { createNodeDeps, openDatabase } from './deps.js';
+
+/** A one-shot command on the server database (DATABASE_URL is required; `session`: node-postgres even for Neon). */
+async function withServerDatabase<T>(env: NodeJS.ProcessEnv, what: string, session: boolean, work: (config: Config, database: Database) => Promise<T>): Promise<T> {
+  const config = loadConfig(env);
+  if (!config.databaseUrl) throw new Error(`DATABASE_URL: is required to ${what}`);
+  const database = session ? createPostgresDatabase(config.databaseUrl, { max: 1 }) : await openDatabase(config);
+  try {
+    return await work(config, database);
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * `node dist/src/node.js migrate`: applies pending migrations to DATABASE_URL over TCP and
+ * exits (the Kubernetes migration Job runs this; the image has no dev tools).
+ */
+export function migrateCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return withServerDatabase(env, 'migrate', true, async (_config, database) => {
+    await migrateDatabase(database);
+    console.log('migrations applied');
+  });
+}
+
+/**
+ * `node dist/src/node.js payments-job`: one run of the payments housekeeping, for the
+ * Kubernetes CronJob (one run per schedule for the deployment, not a timer in every pod).
+ * Exits 1 when the run threw or could not ask Stripe, so the failed Job shows in `kubectl get jobs`.
+ */
+export function paymentsJobCommand(env: NodeJS.ProcessEnv = process.env): Promise<JobReport> {
+  return withServerDatabase(env, 'run the payments job', false, async (config, database) => {
+    const deps = createNodeDeps(config, { database });
+    const report = await runPaymentJobs(deps);
+    deps.logger.info('payments job', { report });
+    const failure = jobFailure(report);
+    if (failure) throw new Error(`payments job: ${failure}`);
+    return report;
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * The Node HTTP server: configuration → deps → @hono/node-server, the payments timer, and
+ * graceful shutdown. Node-only: started by src/node.ts (and spawned by tests through it).
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from '../../app.js';
+import { loadConfig, loadNodeServerConfig, type NodeServerConfig } from '../../config.js';
+import { withTimeout } from '../../db/client.js';
+import type { Deps } from '../../deps.js';
+import { createPrometheusMetrics } from '../../metrics/prometheus.js';
+import { runPaymentJobs } from '../../modules/payments/jobs.js';
+import { createNodeDeps, openDatabase } from './deps.js';
+
+export interface RunningServer {
+  url: string;
+  server: ServerType;
+  deps: Deps;
+  /** Drains and closes (see startNodeServer); idempotent: a second call returns the first's promise. */
+  shutdown: (signal: string) => Promise<void>;
+}
+
+/**
+ * Socket timeouts of the HTTP server, ms (Node's http.ServerOptions; reasons in docs/runbook.md,
+ * "Node process"). Node's defaults let a client that trickles its request hold a connection
+ * for 5 minutes; our bodies are at most BODY_LIMIT_BYTES (64 KiB), sent in well under a second.
+ * - requestTimeout (REQUEST_TIMEOUT_MS, 30 s): the whole request, headers and body, must
+ *   arrive within it, else 408 and the socket closes. The response may take longer.
+ * - headersTimeout (HEADERS_TIMEOUT_MS, 10 s, at most requestTimeout): the headers alone.
+ * - keepAliveTimeout (KEEP_ALIVE_TIMEOUT_MS, 65 s): an idle kept-alive connection stays open
+ *   longer than the load balancer's own idle timeout (60 s on AWS ALB and ingress-nginx's
+ *   upstream keep-alive), so the balancer, not us, closes it: otherwise it may send a request
+ *   on a socket we are closing and answer the client 502.
+ * The values are parsed and defaulted by loadNodeServerConfig (src/config.ts).
+ */
+export function httpServerOptions(server: Pick<NodeServerConfig, 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>) {
+  const requestTimeout = server.requestTimeoutMs;
+  const headersTimeout = server.headersTimeoutMs;
+  const keepAliveTimeout = server.keepAliveTimeoutMs;
+  // How often Node looks for connections past those limits (its default is 30 s).
+  const connectionsCheckingInterval = Math.min(1000, headersTimeout);
+  return { requestTimeout, headersTimeout, keepAliveTimeout, connectionsCheckingInterval };
+}
+
+/**
+ * Starts the HTTP server. On SIGTERM/SIGINT: readiness turns 503 at once, the listener
+ * stops accepting, in-flight requests finish (bounded by a grace period), then the
+ * database closes and the process exits 0. Throws ConfigError naming every bad variable.
+ */
+export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+  const config = loadConfig(env);
+  const node = loadNodeServerConfig(env);
+  const database = await openDatabase(config, node.pgliteDir);
+  const metrics = createPrometheusMetrics({ version: config.appVersion, runtime: 'node' });
+  const deps = createNodeDeps(config, { database, metrics, hashPool: node.hashPool });
+  const app = createApp(deps);
+  const server = await new Promise<ServerType>((ready) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: node.host, serverOptions: httpServerOptions(node) }, () => ready(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://localhost:${port}`;
+  deps.logger.info('listening', { url, database: database.kind, appEnv: config.appEnv });
+
+  // What the Worker's cron trigger does. Safe on every replica at once: captures carry
+  // idempotency keys and every update only moves state forward. 0 turns it off.
+  const jobEveryMs = node.paymentsJobIntervalMs;
+  const jobTimer =
+    jobEveryMs > 0
+      ? setInterval(() => {
+          runPaymentJobs(deps).then(
+            (report) => deps.logger.info('payments job', { report }),
+            (error: unknown) => deps.logger.error('payments job failed', { error }),
+          );
+        }, jobEveryMs)
+      : undefined;
+  jobTimer?.unref();
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string) =>
+    (stopping ??= (async () => {
+      deps.lifecycle.draining = true;
+      if (jobTimer) clearInterval(jobTimer);
+      // Kubernetes takes the pod out of its Service endpoints asynchronously: keep serving
+      // (readiness already answers 503) for SHUTDOWN_DELAY_MS, so no new connection lands on
+      // a closed listener; then stop accepting and let in-flight requests finish.
+      const delayMs = node.shutdownDelayMs;
+      const graceMs = node.shutdownGraceMs;
+      deps.logger.info('shutting down', { signal, delayMs, graceMs });
+      if (delayMs > 0) await new Promise((wait) => setTimeout(wait, delayMs));
+      await withTimeout(
+        new Promise<void>((done) => server.close(() => done())),
+        graceMs,
+        'draining in-flight requests',
+      ).catch((err: unknown) => deps.logger.warn('grace period over; closing anyway', { error: err }));
+      await deps.passwords.close?.();
+      // A request still holding a pooled client would keep pool.end() waiting: bound it too.
+      await withTimeout(database.close(), 2000, 'closing the database').catch((err: unknown) =>
+        deps.logger.warn('database did not close in time', { error: err }),
+      );
+      deps.logger.info('stopped');
+    })());
+  return { url, server, deps, shutdown };
+}
