@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { lockFolder } from '../src/db/pglite-lock.js';
 import { seedCatalog } from '../src/db/seed.js';
 import { createPgliteDatabase, createPostgresDatabase, migrateDatabase } from '../src/db/session.js';
-import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from './local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from '../tools/local-neon/index.js';
 
 const serverUrl = process.env.DATABASE_URL;
 let backend: LocalNeonBackend;

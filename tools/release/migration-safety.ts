@@ -17,6 +17,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { isEntryPoint } from '../shared/entry.js';
 
 export interface Violation {
   file: string;
@@ -157,8 +158,7 @@ export function formatViolations(violations: Violation[]): string {
 }
 
 /** `npm run check:migrations [-- folder]`: the same check as the test, for deploy pipelines. */
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain) {
+if (isEntryPoint(import.meta.url)) {
   const dir = process.argv[2] ?? 'migrations';
   const { files, violations, contracts } = checkMigrationsFolder(dir);
   for (const c of contracts) console.log(`${c.file}: contract migration: ${c.reason}`);

@@ -6,10 +6,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createPasswordHasher } from '../src/auth/password.js';
-import { loadArgon2idKernel } from '../src/node.js';
-import { median, runCommand } from './bench-lib.js';
-import { TMP } from './bench-node.js';
+import { createPasswordHasher } from '../../src/auth/password.js';
+import { loadArgon2idKernel } from '../../src/node.js';
+import { median, runCommand } from './lib.js';
+import { TMP } from './node.js';
 
 export interface BundleSize {
   /** wrangler's own "Total Upload: X KiB / gzip: Y KiB". */

@@ -3,15 +3,15 @@
  * built on the real neon-http driver, counted by the local Neon endpoint (queries + batches,
  * each one HTTP POST to Neon at the edge), as test/node/round-trips.test.ts does.
  */
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createNeonDatabase } from '../src/db/neon.js';
-import { createMemoryLogger } from '../src/logger.js';
-import { createNodeDeps } from '../src/node.js';
-import { TEST_STRIPE_PUBLISHABLE_KEY, TEST_STRIPE_SECRET_KEY, TEST_STRIPE_WEBHOOK_SECRET, stripeControl } from '../test/support/stripe.js';
-import { BENCH_JWT_SECRET, expectStatus, httpClient, sqlRows, type Call, type Reply } from './bench-db.js';
-import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon } from './local-neon.js';
-import { startStripeStandIn } from './stripe-stand-in.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createNeonDatabase } from '../../src/db/neon.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { createNodeDeps } from '../../src/node.js';
+import { TEST_STRIPE_PUBLISHABLE_KEY, TEST_STRIPE_SECRET_KEY, TEST_STRIPE_WEBHOOK_SECRET, stripeControl } from '../../test/support/stripe.js';
+import { BENCH_JWT_SECRET, expectStatus, httpClient, sqlRows, type Call, type Reply } from './db.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon } from '../local-neon/index.js';
+import { startStripeStandIn } from '../stripe-stand-in/index.js';
 
 export interface RoundTripRow {
   endpoint: string;
@@ -208,7 +208,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
     const missing = Object.entries(doc.paths)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
       .filter((e) => !seen.has(e))
-      .map((endpoint) => ({ endpoint, reason: failures || 'no step in scripts/bench-roundtrips.ts calls it yet' }));
+      .map((endpoint) => ({ endpoint, reason: failures || 'no step in tools/bench/roundtrips.ts calls it yet' }));
     return { rows, missing };
   } finally {
     await neon.close();

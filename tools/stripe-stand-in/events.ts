@@ -3,9 +3,9 @@
  * signed with the real webhook scheme through stripe-node.
  */
 import Stripe from 'stripe';
-import { charge, disputeFor } from './stripe-stand-in-charges.js';
-import type { Charge, PaymentIntent, StripeEvent, StripeState } from './stripe-stand-in-store.js';
-import type { StripeObject } from './stripe-stand-in-util.js';
+import { charge, disputeFor } from './charges.js';
+import type { Charge, PaymentIntent, StripeEvent, StripeState } from './store.js';
+import type { StripeObject } from './util.js';
 
 /** An Event for the object with that id (a payment intent stands for its latest charge in `charge.*`, a charge for its dispute in `charge.dispute.*`) or for a snapshot. */
 export function eventFor(state: StripeState, type: string, target: string | StripeObject): StripeEvent {

@@ -1,11 +1,11 @@
 /**
- * The request and error side of Neon's SQL-over-HTTP protocol for scripts/local-neon.ts, as
+ * The request and error side of Neon's SQL-over-HTTP protocol for tools/local-neon/index.ts, as
  * Neon's proxy implements it (neondatabase/neon, proxy/src/serverless/sql_over_http.rs,
  * http_util.rs, error.rs; read 2026-11-29): limits, headers, the Neon-Connection-String check
  * and the error body.
  */
 import type http from 'node:http';
-import { ISOLATION_SQL, isPostgresError, type IsolationLevel, type LocalNeonBatchOptions, type LocalNeonQuery } from './local-neon-backends.js';
+import { ISOLATION_SQL, isPostgresError, type IsolationLevel, type LocalNeonBatchOptions, type LocalNeonQuery } from './backends.js';
 
 /** Neon's default `sql_over_http_max_request_size_bytes` and `..._max_response_size_bytes`: 10 MiB each. */
 export const NEON_MAX_REQUEST_BYTES = 10 * 1024 * 1024;

@@ -3,8 +3,8 @@
  * `@neondatabase/serverless` `neon()` driver and `drizzle-orm/neon-http` run unchanged
  * (from Node or workerd) against a PostgreSQL server (pg.Pool) or an embedded PGlite.
  *
- *   npx tsx scripts/local-neon.ts --port 4444                      # PGlite at .data/pglite
- *   npx tsx scripts/local-neon.ts --port 4444 --database-url postgres://…   # or env DATABASE_URL
+ *   npx tsx tools/local-neon/index.ts --port 4444                      # PGlite at .data/pglite
+ *   npx tsx tools/local-neon/index.ts --port 4444 --database-url postgres://…   # or env DATABASE_URL
  *       [--connection-string postgres://app:app@db.localtest:5432/laundry]  # what clients must send
  *
  * Point the driver at it with `neonConfig.fetchEndpoint = 'http://127.0.0.1:4444/sql'` and the
@@ -30,13 +30,13 @@
  * Test helpers: `GET /__stats` → counters, `POST /__stats/reset`.
  */
 import http from 'node:http';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ClientGoneError, pgBackend, type LocalNeonBackend } from './local-neon-backends.js';
-import { pgliteBackend } from './local-neon-pglite.js';
-import { toWire } from './local-neon-json.js';
+import { ClientGoneError, pgBackend, type LocalNeonBackend } from './backends.js';
+import { pgliteBackend } from './pglite.js';
+import { toWire } from './json.js';
+import { runIfEntryPoint, stopOnSignals } from '../shared/entry.js';
 import {
   NEON_MAX_REQUEST_BYTES,
   NEON_MAX_RESPONSE_BYTES,
@@ -49,11 +49,11 @@ import {
   parseBody,
   parseHeaders,
   readBody,
-} from './local-neon-wire.js';
+} from './wire.js';
 
-export * from './local-neon-backends.js';
-export * from './local-neon-pglite.js';
-export { NEON_MAX_REQUEST_BYTES, NEON_MAX_RESPONSE_BYTES } from './local-neon-wire.js';
+export * from './backends.js';
+export * from './pglite.js';
+export { NEON_MAX_REQUEST_BYTES, NEON_MAX_RESPONSE_BYTES } from './wire.js';
 
 /**
  * The connection string the dev and test set-ups give both the endpoint and the app (the
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: tsx scripts/local-neon.ts [--port 4444] [--host 127.0.0.1]\n' +
+      'Usage: tsx tools/local-neon/index.ts [--port 4444] [--host 127.0.0.1]\n' +
         '         [--database-url postgres://… | env DATABASE_URL] [--pool-size 10] [--data-dir .data/pglite]\n' +
         `         [--connection-string ${LOCAL_NEON_CONNECTION_STRING}]   (what clients must send)`,
     );
@@ -265,7 +265,7 @@ async function main(): Promise<void> {
     mkdirSync(dataDir, { recursive: true });
     const { PGlite } = await import('@electric-sql/pglite');
     // One process per embedded folder (src/db/pglite-lock.ts); freed on exit.
-    const { lockFolder } = await import('../src/db/pglite-lock.js');
+    const { lockFolder } = await import('../../src/db/pglite-lock.js');
     lockFolder(dataDir);
     backend = pgliteBackend(await PGlite.create(dataDir), { closeDb: true });
     what = `PGlite at ${dataDir}`;
@@ -274,38 +274,7 @@ async function main(): Promise<void> {
   const server = await startLocalNeon({ backend, connectionString, port: Number(values.port), host: values.host });
   console.log(`local-neon: ${what}\nlocal-neon: listening on ${server.url} for ${connectionString}`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`local-neon: ${signal}, shutting down`);
-    server
-      .close()
-      .then(() => backend.close())
-      .then(
-        () => process.exit(0),
-        (e: unknown) => {
-          console.error(e);
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals('local-neon', () => server.close().then(() => backend.close()));
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  try {
-    return !!entry && import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runIfEntryPoint(import.meta.url, main);

@@ -1,4 +1,4 @@
-// The slice of autocannon's programmatic API that scripts/bench-lib.ts uses (no @types package).
+// The slice of autocannon's programmatic API that tools/bench/lib.ts uses (no @types package).
 declare module 'autocannon' {
   export interface AutocannonRequest {
     method?: string;

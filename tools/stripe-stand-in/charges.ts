@@ -13,8 +13,8 @@ import {
   type Params,
   type StripeObject,
   type TestCard,
-} from './stripe-stand-in-util.js';
-import { NO_REQUEST, type Charge, type PaymentIntent, type PaymentMethod, type RequestContext, type StripeState } from './stripe-stand-in-store.js';
+} from './util.js';
+import { NO_REQUEST, type Charge, type PaymentIntent, type PaymentMethod, type RequestContext, type StripeState } from './store.js';
 
 export type Decline = NonNullable<TestCard['decline']>;
 

@@ -2,7 +2,7 @@
  * stripe-stand-in, part: payment intents — create, update, confirm, capture, cancel, the
  * simulated PaymentSheet `authorize`, and authorisation expiry.
  */
-import { invalidParam, missing, newId, randomToken, StripeApiError, unexpectedState, type Params } from './stripe-stand-in-util.js';
+import { invalidParam, missing, newId, randomToken, StripeApiError, unexpectedState, type Params } from './util.js';
 import {
   newPaymentMethod,
   NO_REQUEST,
@@ -11,8 +11,8 @@ import {
   type PaymentMethod,
   type RequestContext,
   type StripeState,
-} from './stripe-stand-in-store.js';
-import { authoriseIntent, charge, declineIntent } from './stripe-stand-in-charges.js';
+} from './store.js';
+import { authoriseIntent, charge, declineIntent } from './charges.js';
 
 const MINIMUM_AMOUNT: Record<string, number> = { usd: 50, eur: 50, gbp: 30, cad: 50, aud: 50, chf: 50, nzd: 50, sgd: 50 };
 const PRE_CONFIRM: PaymentIntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action'];

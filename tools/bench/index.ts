@@ -18,14 +18,14 @@
 import { cpus, loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createBenchDatabase, dropBenchDatabase, type Fixtures } from './bench-db.js';
-import { SECTIONS, benchOptions, log } from './bench-lib.js';
-import { loginBurstSection } from './bench-login-burst.js';
-import { TMP, buildNodeServer, nodeSection } from './bench-node.js';
-import { renderReport, type Results } from './bench-report.js';
-import { roundTripSection } from './bench-roundtrips.js';
-import { argon2OnNode, bundleSize, startupTime } from './bench-static.js';
-import { workerSection } from './bench-worker.js';
+import { createBenchDatabase, dropBenchDatabase, type Fixtures } from './db.js';
+import { SECTIONS, benchOptions, log } from './lib.js';
+import { loginBurstSection } from './login-burst.js';
+import { TMP, buildNodeServer, nodeSection } from './node.js';
+import { renderReport, type Results } from './report.js';
+import { roundTripSection } from './roundtrips.js';
+import { argon2OnNode, bundleSize, startupTime } from './static.js';
+import { workerSection } from './worker.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const options = benchOptions(process.argv.slice(2));

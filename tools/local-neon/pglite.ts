@@ -1,6 +1,6 @@
 /**
- * The PGlite backend for scripts/local-neon.ts: one embedded database, one connection, every
- * value returned as raw Postgres text with its real type OID (see local-neon-backends.ts).
+ * The PGlite backend for tools/local-neon/index.ts: one embedded database, one connection, every
+ * value returned as raw Postgres text with its real type OID (see backends.ts).
  */
 import {
   types as pgliteTypes,
@@ -16,7 +16,7 @@ import {
   transactionModes,
   type LocalNeonBackend,
   type LocalNeonResult,
-} from './local-neon-backends.js';
+} from './backends.js';
 
 /**
  * PGlite decodes a value with `options.parsers[oid] ?? db.parsers[oid] ?? types.parsers[oid]`,

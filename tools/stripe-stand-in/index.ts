@@ -2,7 +2,7 @@
  * stripe-stand-in: a local stand-in for the part of Stripe's REST API the laundry API uses, so
  * the REAL stripe-node SDK (and webhook verification) runs unchanged in tests, offline.
  *
- *   npx tsx scripts/stripe-stand-in.ts --port 12111 [--host 127.0.0.1] [--api-key sk_test_…]
+ *   npx tsx tools/stripe-stand-in/index.ts --port 12111 [--host 127.0.0.1] [--api-key sk_test_…]
  *
  *   new Stripe('sk_test_…', { host: '127.0.0.1', port: 12111, protocol: 'http',
  *     httpClient: Stripe.createFetchHttpClient(), apiVersion: '2026-10-28.endive', maxNetworkRetries: 0 })
@@ -19,7 +19,7 @@
  * test ids), payment_intents (create/retrieve/update/list/confirm/capture/cancel), charges,
  * refunds, disputes (retrieve), ephemeral_keys, customer_sessions, events. Parameters follow API
  * version 2026-10-28.endive; unknown ones are rejected (400 parameter_unknown) like Stripe does.
- * Parts: scripts/stripe-stand-in-{util,store,customers,payments,charges,routes,control}.ts.
+ * Parts: tools/stripe-stand-in/{types,util,store,customers,payments,charges,events,routes,control}.ts.
  *
  * Test controls, in-process on the returned handle and over HTTP (JSON) under `/__control/`:
  *   GET requests · POST reset · POST fail-next {mode, path?|pathRegex?, method?, times?, ms?,
@@ -39,14 +39,12 @@
  * 402 card_error `card_declined` (decline_code from `declineCode`, default generic_decline).
  */
 import http from 'node:http';
-import { realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { StripeState, type PaymentIntent, type RequestContext, type StripeEvent } from './stripe-stand-in-store.js';
-import { authorizePaymentIntent, expireAuthorizations, type AuthorizeOptions } from './stripe-stand-in-payments.js';
-import { charge, disputeFor } from './stripe-stand-in-charges.js';
-import { dispatch } from './stripe-stand-in-routes.js';
+import { StripeState, type RequestContext } from './store.js';
+import { authorizePaymentIntent, expireAuthorizations } from './payments.js';
+import { charge, disputeFor } from './charges.js';
+import { dispatch } from './routes.js';
 import {
   apiKeyOf,
   BodyTooLarge,
@@ -58,96 +56,28 @@ import {
   randomToken,
   readBody,
   StripeApiError,
-  type Form,
-  type StripeObject,
-} from './stripe-stand-in-util.js';
-import { eventFor, signEvent } from './stripe-stand-in-events.js';
-import { controlRequest } from './stripe-stand-in-control.js';
+} from './util.js';
+import { eventFor, signEvent } from './events.js';
+import { controlRequest } from './control.js';
+import { runIfEntryPoint, stopOnSignals } from '../shared/entry.js';
+import type { FailNextOptions, RecordedRequest, StartStripeStandInOptions, StripeStandIn } from './types.js';
 
-export { DEFAULT_API_VERSION, type PaymentIntent, type StripeEvent } from './stripe-stand-in-store.js';
-export type { AuthorizeOptions } from './stripe-stand-in-payments.js';
-export type { StripeObject } from './stripe-stand-in-util.js';
+export { DEFAULT_API_VERSION, type PaymentIntent, type StripeEvent } from './store.js';
+export type { AuthorizeOptions } from './payments.js';
+export type { StripeObject } from './util.js';
 
-export { MAX_BODY_BYTES } from './stripe-stand-in-util.js';
+export { MAX_BODY_BYTES } from './util.js';
 export const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
 
-export interface StartStripeStandInOptions {
-  /** 0 (default) = ephemeral port. */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** The only accepted secret key; default any `sk_test_…`. */
-  apiKey?: string;
-  /** Let the process exit while the server is open. */
-  unref?: boolean;
-}
-
-export type FailMode = 'decline' | 'server_error' | 'timeout' | 'disconnect';
-
-export interface FailNextOptions {
-  mode: FailMode;
-  /** Pathname to match: a RegExp, or a string where `:name` segments match any id (`/v1/payment_intents/:id/capture`). Default: any /v1 path. */
-  path?: RegExp | string;
-  method?: string;
-  /** How many matching requests fail (default 1). */
-  times?: number;
-  /** `timeout`: how long to hold the request before destroying the socket (default 30 000). */
-  ms?: number;
-  /** Execute the request and store its idempotent answer, then fail anyway. Not for `decline`. */
-  applyThenFail?: boolean;
-  /** `decline`: decline_code (default generic_decline); `code` default card_declined. */
-  declineCode?: string;
-  code?: string;
-  message?: string;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  /** The decoded query string. */
-  query: Form;
-  /** The request's parameters, decoded: the form body of a POST, the query of a GET or DELETE. */
-  form: Form;
-  idempotencyKey: string | null;
-  stripeVersion: string | null;
-  /** Date.now() when received. */
-  at: number;
-  /** HTTP status answered (null when no answer: timeout, disconnect). */
-  status: number | null;
-  outcome: 'ok' | 'error' | 'replayed' | FailMode;
-}
-
-/** All objects by id (deep copies), plus the emitted events. */
-export type StripeStandInState = ReturnType<StripeState['snapshot']>;
-
-export interface SignedEvent {
-  payload: string;
-  header: string;
-}
-
-export interface StripeStandIn {
-  /** `http://127.0.0.1:PORT` */
-  url: string;
-  host: string;
-  port: number;
-  protocol: 'http';
-  requests(): RecordedRequest[];
-  /** Forgets everything: objects, events, idempotency keys, pending failures, requests, clock. */
-  reset(): void;
-  failNext(opts: FailNextOptions): void;
-  authorize(paymentIntentId: string, opts?: AuthorizeOptions): PaymentIntent;
-  /** Opens a dispute on a captured charge (emits charge.dispute.created). */
-  dispute(chargeId: string, opts?: { amount?: number; reason?: string }): StripeObject;
-  /** Moves the stand-in's clock forward; uncaptured authorisations past capture_before are canceled. */
-  advanceTime(seconds: number): void;
-  /** An Event for the current state of the object with that id, or for the given snapshot. */
-  event(type: string, object: string | StripeObject): StripeEvent;
-  signedEvent(event: StripeEvent, secret: string, opts?: { timestamp?: number }): SignedEvent;
-  /** Events the state changes emitted so far, oldest first. */
-  emittedEvents(): StripeEvent[];
-  state(): StripeStandInState;
-  close(): Promise<void>;
-}
+export type {
+  FailMode,
+  FailNextOptions,
+  RecordedRequest,
+  SignedEvent,
+  StartStripeStandInOptions,
+  StripeStandIn,
+  StripeStandInState,
+} from './types.js';
 
 interface Rule extends FailNextOptions {
   remaining: number;
@@ -352,37 +282,12 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('Usage: tsx scripts/stripe-stand-in.ts [--port 12111] [--host 127.0.0.1] [--api-key sk_test_…]');
+    console.log('Usage: tsx tools/stripe-stand-in/index.ts [--port 12111] [--host 127.0.0.1] [--api-key sk_test_…]');
     return;
   }
   const standIn = await startStripeStandIn({ port: Number(values.port), host: values.host, apiKey: values['api-key'] });
   console.log(`stripe-stand-in: listening on ${standIn.url} (controls under ${standIn.url}/__control/)`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`stripe-stand-in: ${signal}, shutting down`);
-    standIn.close().then(
-      () => process.exit(0),
-      (e: unknown) => (console.error(e), process.exit(1)),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals('stripe-stand-in', () => standIn.close());
 }
 
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  try {
-    return !!entry && import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runIfEntryPoint(import.meta.url, main);

@@ -5,11 +5,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createMemoryLogger } from '../src/logger.js';
-import { createNodeDeps } from '../src/node.js';
-import { createPostgresDatabase } from '../src/db/session.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createMemoryLogger } from '../../src/logger.js';
+import { createNodeDeps } from '../../src/node.js';
+import { createPostgresDatabase } from '../../src/db/session.js';
 import {
   BENCH_JWT_SECRET,
   captureSql,
@@ -21,8 +21,8 @@ import {
   replayer,
   statementCount,
   type Fixtures,
-} from './bench-db.js';
-import { freePort, log, procStatusKiB, runCommand, startChild, stopChild, versus, waitForHttp, type BenchOptions, type LoadResult } from './bench-lib.js';
+} from './db.js';
+import { freePort, log, procStatusKiB, runCommand, startChild, stopChild, versus, waitForHttp, type BenchOptions, type LoadResult } from './lib.js';
 
 export const TMP = resolve('bench/tmp');
 export const LIST_ORDERS = 50;

@@ -6,11 +6,11 @@
  * Kubernetes probes allow 2–3 s, and with hashing on the main thread one probe waited most of
  * a 40-login burst).
  */
-import { createPasswordHasher } from '../src/auth/password.js';
-import { loadArgon2idKernel } from '../src/node.js';
-import { sqlRows } from './bench-db.js';
-import { closedLoop, freePort, log, startChild, stopChild, waitForHttp, type BenchOptions } from './bench-lib.js';
-import { dockerNodeOptions, serverEnv } from './bench-node.js';
+import { createPasswordHasher } from '../../src/auth/password.js';
+import { loadArgon2idKernel } from '../../src/node.js';
+import { sqlRows } from './db.js';
+import { closedLoop, freePort, log, startChild, stopChild, waitForHttp, type BenchOptions } from './lib.js';
+import { dockerNodeOptions, serverEnv } from './node.js';
 
 export interface LoginBurst {
   logins: number;

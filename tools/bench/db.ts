@@ -3,8 +3,8 @@
  * dropped at the end), its fixtures, and the capture/replay of the exact SQL the app sends.
  */
 import pg from 'pg';
-import { seedCatalog } from '../src/db/seed.js';
-import { createPostgresDatabase, migrateDatabase } from '../src/db/session.js';
+import { seedCatalog } from '../../src/db/seed.js';
+import { createPostgresDatabase, migrateDatabase } from '../../src/db/session.js';
 
 export const BENCH_DB_NAME = process.env.BENCH_DB_NAME ?? 'laundry_bench';
 export const BENCH_JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';

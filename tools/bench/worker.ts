@@ -7,9 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { unstable_startWorker } from 'wrangler';
-import { BENCH_JWT_SECRET, customer, httpClient, orderBody, orderHeaders, type Fixtures } from './bench-db.js';
-import { freePort, log, median, startChild, stopChild, versus, waitForHttp, type BenchOptions } from './bench-lib.js';
-import { TMP, type LoadRow } from './bench-node.js';
+import { BENCH_JWT_SECRET, customer, httpClient, orderBody, orderHeaders, type Fixtures } from './db.js';
+import { freePort, log, median, startChild, stopChild, versus, waitForHttp, type BenchOptions } from './lib.js';
+import { TMP, type LoadRow } from './node.js';
 
 type StartedWorker = Awaited<ReturnType<typeof unstable_startWorker>>;
 
@@ -95,7 +95,7 @@ export async function workerSection(o: BenchOptions, databaseUrl: string, f: Fix
   const connectionString = 'postgres://bench:bench@db.localtest:5432/laundry';
   const neon = startChild(
     'node',
-    ['--import', 'tsx', 'scripts/local-neon.ts', '--port', String(neonPort), '--database-url', databaseUrl, '--pool-size', '10', '--connection-string', connectionString],
+    ['--import', 'tsx', 'tools/local-neon/index.ts', '--port', String(neonPort), '--database-url', databaseUrl, '--pool-size', '10', '--connection-string', connectionString],
     {},
   );
   let app: Awaited<ReturnType<typeof start>> | undefined;

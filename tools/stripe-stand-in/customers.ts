@@ -2,8 +2,8 @@
  * stripe-stand-in, part: the simple resources — customers, attaching payment methods,
  * ephemeral keys and customer sessions.
  */
-import { invalidParam, newId, randomToken, StripeApiError, type FormValue, type Params, type StripeObject } from './stripe-stand-in-util.js';
-import type { Customer, PaymentMethod, RequestContext, StripeState } from './stripe-stand-in-store.js';
+import { invalidParam, newId, randomToken, StripeApiError, type FormValue, type Params, type StripeObject } from './util.js';
+import type { Customer, PaymentMethod, RequestContext, StripeState } from './store.js';
 
 const CUSTOMER_COMMON = [
   'address', 'balance', 'business_name', 'cash_balance', 'description', 'email', 'individual_name', 'invoice_prefix',

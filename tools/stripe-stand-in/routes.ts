@@ -2,7 +2,7 @@
  * stripe-stand-in, part: the `/v1` route table. Each route names the parameters it accepts
  * (anything else is a 400 `parameter_unknown`, as on Stripe) and returns the object to send.
  */
-import type { ListObject, RequestContext, StripeState } from './stripe-stand-in-store.js';
+import type { ListObject, RequestContext, StripeState } from './store.js';
 import {
   attachPaymentMethod,
   createCustomerSession,
@@ -11,8 +11,8 @@ import {
   CUSTOMER_UPDATE_PARAMS,
   detachPaymentMethod,
   upsertCustomer,
-} from './stripe-stand-in-customers.js';
-import { charge, createRefund, REFUND_PARAMS } from './stripe-stand-in-charges.js';
+} from './customers.js';
+import { charge, createRefund, REFUND_PARAMS } from './charges.js';
 import {
   CAPTURE_PARAMS,
   cancelPaymentIntent,
@@ -24,8 +24,8 @@ import {
   PI_CREATE_PARAMS,
   PI_UPDATE_PARAMS,
   updatePaymentIntent,
-} from './stripe-stand-in-payments.js';
-import { missing, Params, StripeApiError, type Form, type StripeObject } from './stripe-stand-in-util.js';
+} from './payments.js';
+import { missing, Params, StripeApiError, type Form, type StripeObject } from './util.js';
 
 type Handler = (state: StripeState, p: Params, id: string, ctx: RequestContext) => StripeObject | ListObject;
 
@@ -131,7 +131,7 @@ export function dispatch(state: StripeState, method: string, path: string, form:
     404,
     {
       type: 'invalid_request_error',
-      message: `Unrecognized request URL (${method}: ${path}).${pathMatched ? ' The path exists with another method.' : ''} The Stripe stand-in emulates only a part of the API; see scripts/stripe-stand-in.ts.`,
+      message: `Unrecognized request URL (${method}: ${path}).${pathMatched ? ' The path exists with another method.' : ''} The Stripe stand-in emulates only a part of the API; see tools/stripe-stand-in/index.ts.`,
     },
     false,
   );

@@ -14,7 +14,7 @@ import {
   type Params,
   type StripeObject,
   type TestCard,
-} from './stripe-stand-in-util.js';
+} from './util.js';
 
 export const DEFAULT_API_VERSION = '2026-10-28.endive';
 

@@ -4,9 +4,9 @@
  * bind the stand-in to loopback only.
  */
 import type http from 'node:http';
-import type { FailMode, StripeStandIn } from './stripe-stand-in.js';
-import type { StripeEvent } from './stripe-stand-in-store.js';
-import type { StripeObject } from './stripe-stand-in-util.js';
+import type { FailMode, StripeStandIn } from './types.js';
+import type { StripeEvent } from './store.js';
+import type { StripeObject } from './util.js';
 
 type Json = Record<string, unknown>;
 

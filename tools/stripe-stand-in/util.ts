@@ -1,7 +1,7 @@
 /**
  * stripe-stand-in, part: wire helpers shared by the store and the server — ids, the
  * `application/x-www-form-urlencoded` bracket decoding stripe-node uses, parameter
- * validation, and Stripe-shaped API errors. See scripts/stripe-stand-in.ts.
+ * validation, and Stripe-shaped API errors. See tools/stripe-stand-in/index.ts.
  */
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';

@@ -3,12 +3,12 @@
  * (`bench/results.md`). Budgets live here, not in unit tests: a shared machine makes any
  * absolute threshold flaky, so throughput budgets are ratios against a same-run ceiling.
  */
-import type { BenchOptions, LoadResult } from './bench-lib.js';
-import type { LoginBurst } from './bench-login-burst.js';
-import type { LoadRow, NodeSection } from './bench-node.js';
-import type { RoundTrips } from './bench-roundtrips.js';
-import type { BundleSize, Startup } from './bench-static.js';
-import type { WorkerSection } from './bench-worker.js';
+import type { BenchOptions, LoadResult } from './lib.js';
+import type { LoginBurst } from './login-burst.js';
+import type { LoadRow, NodeSection } from './node.js';
+import type { RoundTrips } from './roundtrips.js';
+import type { BundleSize, Startup } from './static.js';
+import type { WorkerSection } from './worker.js';
 
 export interface Results {
   options: BenchOptions;

@@ -4,7 +4,7 @@
  * without it, bool, int2/int4, float4/float8 (finite), json/jsonb and arrays of them become
  * JSON values and everything else stays text (int8 and numeric included).
  */
-import type { LocalNeonResult } from './local-neon-backends.js';
+import type { LocalNeonResult } from './backends.js';
 
 const BOOL = 16;
 const INT2 = 21;

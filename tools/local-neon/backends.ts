@@ -1,5 +1,5 @@
 /**
- * Database backends for scripts/local-neon.ts: each runs Neon-style queries and returns
+ * Database backends for tools/local-neon/index.ts: each runs Neon-style queries and returns
  * every value as raw Postgres text, with the real type OIDs, so the Neon driver's own
  * type parsers do the decoding (as they do against Neon's SQL-over-HTTP endpoint).
  */

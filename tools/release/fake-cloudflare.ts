@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isEntryPoint } from '../shared/entry.js';
 
 export interface FakeDeployment {
   id: string;
@@ -156,8 +157,7 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
   };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain) {
+if (isEntryPoint(import.meta.url)) {
   const fake = await startFakeCloudflare({ port: Number(process.env.PORT ?? 0) });
   console.log(`fake Cloudflare API: CLOUDFLARE_API_BASE_URL=${fake.apiBase} (initial version ${fake.current()[0]!.version_id})`);
 }
