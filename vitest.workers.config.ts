@@ -1,8 +1,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineProject } from 'vitest/config';
-import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon } from './scripts/local-neon.js';
-import { startStripeStandIn } from './scripts/stripe-stand-in.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon } from './tools/local-neon/index.js';
+import { startStripeStandIn } from './tools/stripe-stand-in/index.js';
 import { stripeEnv } from './test/support/stripe.js';
 import { createPgliteDatabase } from './src/db/pglite.js';
 import { prepare, recreateServerDatabase } from './test/setup/databases.js';

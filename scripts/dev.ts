@@ -14,7 +14,7 @@ import { seedCatalog } from '../src/db/seed.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createPostgresDatabase } from '../src/db/node-postgres.js';
 import { createPgliteDatabase } from '../src/db/pglite.js';
-import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from './local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from '../tools/local-neon/index.js';
 
 const serverUrl = process.env.DATABASE_URL;
 let backend: LocalNeonBackend;

@@ -10,9 +10,9 @@
  * Exit codes: 0 released; 1 failed (old version at 100%, or nothing changed); 2 failed and
  * the restore failed too (act now); 64 bad arguments.
  */
-import { DEFAULT_THRESHOLDS, envArg, numberArg, parseArgs, runRelease, systemClock, type ReleaseReport } from './release-lib.js';
-import { cloudflareObservability } from './release-observability.js';
-import { gitInfo, publishReport, resolveTarget, spawnWrangler } from './release-runtime.js';
+import { DEFAULT_THRESHOLDS, envArg, numberArg, parseArgs, runRelease, systemClock, type ReleaseReport } from '../tools/release/lib.js';
+import { cloudflareObservability } from '../tools/release/observability.js';
+import { gitInfo, publishReport, resolveTarget, spawnWrangler } from '../tools/release/runtime.js';
 
 const USAGE = `usage: npm run release -- --env staging|production [--steps 10,50,100] [--hold-seconds 120] [--probes 10]
   [--dry-run] [--base-url https://…] [--report-file release.json] [--no-triggers]

@@ -5,7 +5,7 @@
  * Neon's real limit, must come back whole, in one round trip, well under the limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NEON_MAX_RESPONSE_BYTES, type LocalNeonServer } from '../../scripts/local-neon.js';
+import { NEON_MAX_RESPONSE_BYTES, type LocalNeonServer } from '../../tools/local-neon/index.js';
 import { actor, zone } from '../support/fixtures.js';
 import { createNeonTestApp, type NeonTestApp } from '../support/neon-app.js';
 import type { TestApp } from '../support/node-app.js';

@@ -14,7 +14,7 @@ import {
   startLocalNeon,
   type LocalNeonBackend,
   type LocalNeonServer,
-} from '../../scripts/local-neon.js';
+} from '../../tools/local-neon/index.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createNeonDatabase } from '../../src/db/neon.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { resolveTarget } from '../../scripts/release-runtime.js';
+import { resolveTarget } from '../../tools/release/runtime.js';
 import { createTestApp } from '../support/node-app.js';
 import { readDockerfile, stageEnv } from './dockerfile.js';
 

@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStripeStandIn } from '../../scripts/stripe-stand-in.js';
+import { startStripeStandIn } from '../../tools/stripe-stand-in/index.js';
 import { copies, dockerignore, execForm, readDockerfile, stageEnv, workdir, type Stage } from './dockerfile.js';
 
 const root = process.cwd();

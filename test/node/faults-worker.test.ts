@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { unstable_startWorker } from 'wrangler';
-import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon, type LocalNeonServer } from '../../tools/local-neon/index.js';
 import { apiClient, type ApiClient } from '../support/client.js';
 import {
   FAULT_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 /**
- * scripts/local-neon.ts behaves like Neon's real SQL-over-HTTP proxy where an app could come
+ * tools/local-neon/index.ts behaves like Neon's real SQL-over-HTTP proxy where an app could come
  * to depend on the difference (neondatabase/neon proxy/src/serverless/sql_over_http.rs):
  * response size limit (507), client disconnect (cancel, no commit), the connection string's
  * credentials, exact header values, the error body and the one route. Driven through the REAL
@@ -15,7 +15,7 @@ import {
   startLocalNeon,
   type LocalNeonBackend,
   type LocalNeonServer,
-} from '../../scripts/local-neon.js';
+} from '../../tools/local-neon/index.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL;
 const CONN = 'postgres://shop:s3cret@ep-local.example.neon.tech/laundry';
@@ -198,7 +198,7 @@ function suite(name: string, makeBackend: () => LocalNeonBackend, opts: { cancel
       [fragment, `%${table}%`],
     )) as [{ n: number }])[0].n;
 
-  // PGlite runs a statement on this thread and cannot cancel it (see scripts/local-neon-pglite.ts).
+  // PGlite runs a statement on this thread and cannot cancel it (see tools/local-neon/pglite.ts).
   if (opts.cancelsStatements) it('cancels the running statement when the client disconnects', async () => {
     const abort = new AbortController();
     // The table name in a comment marks this test's statement in pg_stat_activity.

@@ -1,5 +1,5 @@
 /**
- * scripts/local-neon.ts against the REAL @neondatabase/serverless driver and drizzle-orm/neon-http,
+ * tools/local-neon/index.ts against the REAL @neondatabase/serverless driver and drizzle-orm/neon-http,
  * over both backends: in-memory PGlite, and the PostgreSQL server at TEST_DATABASE_URL
  * (skipped when unset). Every run works in its own scratch schema, dropped afterwards.
  */
@@ -15,7 +15,7 @@ import {
   startLocalNeon,
   type LocalNeonBackend,
   type LocalNeonServer,
-} from '../../scripts/local-neon.js';
+} from '../../tools/local-neon/index.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL;
 /** The endpoint checks its user, password and database, as Neon does; the host is not checked. */

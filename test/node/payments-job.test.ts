@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startStripeStandIn, type StripeStandIn } from '../../scripts/stripe-stand-in.js';
+import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
 import type { Database } from '../../src/db/client.js';
 import { runPaymentJobs } from '../../src/modules/payments/jobs.js';
 import { createPostgresDatabase } from '../../src/db/node-postgres.js';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeCloudflare, type FakeCloudflare } from '../../scripts/release-fake-cloudflare.js';
+import { startFakeCloudflare, type FakeCloudflare } from '../../tools/release/fake-cloudflare.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
 const SMOKE = { email: 'smoke+release@laundry.example.com', password: 'a smoke account password' };

@@ -3,7 +3,7 @@
  * real neon-http driver: the number a Worker would pay at the edge.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalNeonServer } from '../../scripts/local-neon.js';
+import type { LocalNeonServer } from '../../tools/local-neon/index.js';
 import { uniqueEmail } from '../support/client.js';
 import { actor, address, slot, zone } from '../support/fixtures.js';
 import { createNeonTestApp, type NeonTestApp } from '../support/neon-app.js';

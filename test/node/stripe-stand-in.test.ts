@@ -1,10 +1,10 @@
 /**
- * scripts/stripe-stand-in.ts against the REAL stripe-node SDK (fetch HTTP client, as on Workers)
+ * tools/stripe-stand-in/index.ts against the REAL stripe-node SDK (fetch HTTP client, as on Workers)
  * and its real webhook signature check.
  */
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startStripeStandIn, type StripeStandIn } from '../../scripts/stripe-stand-in.js';
+import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
 
 const API_VERSION = '2026-10-28.endive';
 const SECRET = 'whsec_test_standin';

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startStripeStandIn } from '../../scripts/stripe-stand-in.js';
+import { startStripeStandIn } from '../../tools/stripe-stand-in/index.js';
 import { recreateServerDatabase } from './databases.js';
 
 declare module 'vitest' {

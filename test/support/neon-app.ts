@@ -3,7 +3,7 @@
  * in-memory PGlite (migrated and seeded): what a Worker would send, countable per request.
  */
 import { PGlite } from '@electric-sql/pglite';
-import { LOCAL_NEON_CONNECTION_STRING, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../scripts/local-neon.js';
+import { LOCAL_NEON_CONNECTION_STRING, pgliteBackend, startLocalNeon, type LocalNeonServer } from '../../tools/local-neon/index.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
 import { createPgliteDatabase } from '../../src/db/pglite.js';
 import { prepare } from '../setup/databases.js';

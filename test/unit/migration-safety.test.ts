@@ -11,7 +11,7 @@ import {
   formatViolations,
   statementRules,
   stripSql,
-} from '../../scripts/release-migration-safety.js';
+} from '../../tools/release/migration-safety.js';
 
 describe('the real migrations', () => {
   it('are all expand-only, or carry a documented contract marker', () => {

@@ -20,9 +20,9 @@ import {
   type ObservabilitySource,
   type ReleaseOptions,
   type VersionStats,
-} from '../../scripts/release-lib.js';
-import { aggregateByAlias, cloudflareObservability, telemetryQuery } from '../../scripts/release-observability.js';
-import { baseUrlFromRoutes } from '../../scripts/release-runtime.js';
+} from '../../tools/release/lib.js';
+import { aggregateByAlias, cloudflareObservability, telemetryQuery } from '../../tools/release/observability.js';
+import { baseUrlFromRoutes } from '../../tools/release/runtime.js';
 
 const OLD = '10000000-0000-4000-8000-000000000001';
 const NEW = '51e4886e-2db7-4900-8d38-fbfecfeab993';

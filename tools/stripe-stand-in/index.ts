@@ -1,0 +1,293 @@
+/**
+ * stripe-stand-in: a local stand-in for the part of Stripe's REST API the laundry API uses, so
+ * the REAL stripe-node SDK (and webhook verification) runs unchanged in tests, offline.
+ *
+ *   npx tsx tools/stripe-stand-in/index.ts --port 12111 [--host 127.0.0.1] [--api-key sk_test_…]
+ *
+ *   new Stripe('sk_test_…', { host: '127.0.0.1', port: 12111, protocol: 'http',
+ *     httpClient: Stripe.createFetchHttpClient(), apiVersion: '2026-10-28.endive', maxNetworkRetries: 0 })
+ *
+ * Wire: form-encoded bodies with bracket notation (`metadata[k]=v`, `expand[0]=…`), JSON
+ * answers; errors are `{"error": {type, code, message, param, decline_code?, payment_intent?}}`
+ * with 400/401/402/404/500 so the SDK raises its typed errors. `Authorization: Bearer sk_test_…`
+ * (or Basic) is required. POSTs honour `Idempotency-Key` per API key: the first answer is stored
+ * (unless the parameters failed validation) and replayed with `Idempotent-Replayed: true` for the
+ * same parameters; other parameters → 400 idempotency_error. Keys never expire (reset() clears).
+ *
+ * Resources: customers (create/retrieve/update/list), payment_methods (retrieve, attach, detach,
+ * customer's list; `pm_card_visa`, `pm_card_chargeDeclined…`, `pm_card_authenticationRequired`
+ * test ids), payment_intents (create/retrieve/update/list/confirm/capture/cancel), charges,
+ * refunds, disputes (retrieve), ephemeral_keys, customer_sessions, events. Parameters follow API
+ * version 2026-10-28.endive; unknown ones are rejected (400 parameter_unknown) like Stripe does.
+ * Parts: tools/stripe-stand-in/{types,util,store,customers,payments,charges,events,routes,control}.ts.
+ *
+ * Test controls, in-process on the returned handle and over HTTP (JSON) under `/__control/`:
+ *   GET requests · POST reset · POST fail-next {mode, path?|pathRegex?, method?, times?, ms?,
+ *   applyThenFail?, declineCode?} · POST authorize {payment_intent, amount?, payment_method?,
+ *   decline?} · POST dispute {charge, amount?, reason?} · POST advance-time {seconds} ·
+ *   POST event {type, id|object} · POST signed-event {secret, event | type + id|object,
+ *   timestamp?} → {event, payload, header} · GET emitted-events · GET state
+ *
+ * failNext: `server_error` answers 500 api_error; `timeout` holds the request open for `ms`
+ * (default 30 000) and then destroys the socket without an answer; `disconnect` destroys it at
+ * once (note: stripe-node's Node http client retries a reset connection once, even with
+ * maxNetworkRetries 0; its fetch client does not). None of these applies the request and none
+ * stores an idempotent result, so a retry with the same key executes afresh — unless
+ * `applyThenFail: true`: the request is executed and its answer stored, then the failure is
+ * sent instead, so a retry with the same key gets the stored answer (one effect).
+ * `decline` makes the next confirming request (create with confirm=true, or /confirm) decline:
+ * 402 card_error `card_declined` (decline_code from `declineCode`, default generic_decline).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { StripeState, type RequestContext } from './store.js';
+import { authorizePaymentIntent, expireAuthorizations } from './payments.js';
+import { charge, disputeFor } from './charges.js';
+import { dispatch } from './routes.js';
+import {
+  apiKeyOf,
+  BodyTooLarge,
+  canonical,
+  clone,
+  decodeForm,
+  MAX_BODY_BYTES,
+  pathMatches,
+  randomToken,
+  readBody,
+  StripeApiError,
+} from './util.js';
+import { eventFor, signEvent } from './events.js';
+import { controlRequest } from './control.js';
+import { runIfEntryPoint, stopOnSignals } from '../shared/entry.js';
+import type { FailNextOptions, RecordedRequest, StartStripeStandInOptions, StripeStandIn } from './types.js';
+
+export { DEFAULT_API_VERSION, type PaymentIntent, type StripeEvent } from './store.js';
+export type { AuthorizeOptions } from './payments.js';
+export type { StripeObject } from './util.js';
+
+export { MAX_BODY_BYTES } from './util.js';
+export const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
+
+export type {
+  FailMode,
+  FailNextOptions,
+  RecordedRequest,
+  SignedEvent,
+  StartStripeStandInOptions,
+  StripeStandIn,
+  StripeStandInState,
+} from './types.js';
+
+interface Rule extends FailNextOptions {
+  remaining: number;
+}
+
+interface Stored {
+  fingerprint: string;
+  status: number;
+  body: string;
+  requestId: string;
+}
+
+export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): Promise<StripeStandIn> {
+  const host = opts.host ?? '127.0.0.1';
+  const state = new StripeState();
+  let rules: Rule[] = [];
+  let recorded: RecordedRequest[] = [];
+  const idempotency = new Map<string, Stored>();
+  const held = new Set<{ timer: NodeJS.Timeout; res: http.ServerResponse }>();
+
+  const takeRule = (method: string, path: string, decline: boolean): Rule | null => {
+    const rule = rules.find((r) => (r.mode === 'decline') === decline && pathMatches(r, method, path));
+    if (!rule) return null;
+    if (--rule.remaining <= 0) rules = rules.filter((r) => r !== rule);
+    return rule;
+  };
+
+  const send = (res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-cache, no-store', ...headers });
+    res.end(body);
+  };
+
+  const fail = (res: http.ServerResponse, rule: Rule, rec: RecordedRequest, headers: Record<string, string>) => {
+    rec.outcome = rule.mode;
+    if (rule.mode === 'server_error') {
+      rec.status = 500;
+      const message = 'An unknown error occurred (injected by the Stripe stand-in: failNext server_error).';
+      return send(res, 500, JSON.stringify({ error: { type: 'api_error', message } }), headers);
+    }
+    if (rule.mode === 'disconnect') return void res.socket?.destroy();
+    const entry = { res, timer: setTimeout(() => (held.delete(entry), res.socket?.destroy()), rule.ms ?? DEFAULT_TIMEOUT_HOLD_MS) };
+    entry.timer.unref();
+    held.add(entry);
+    res.on('close', () => (clearTimeout(entry.timer), held.delete(entry)));
+  };
+
+  async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+    const requestId = `req_${randomToken(14)}`;
+    const idempotencyKey = method === 'POST' ? (req.headers['idempotency-key'] as string | undefined) ?? null : null;
+    const stripeVersion = (req.headers['stripe-version'] as string | undefined) ?? null;
+    const headers: Record<string, string> = { 'request-id': requestId, 'stripe-version': stripeVersion ?? state.apiVersion };
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    const rec: RecordedRequest = {
+      method, path, query: decodeForm(url.search.slice(1)), form: {}, idempotencyKey, stripeVersion, at: Date.now(), status: null, outcome: 'ok',
+    };
+    recorded.push(rec);
+    const answer = (status: number, body: unknown, extra: Record<string, string> = {}) => {
+      rec.status = status;
+      if (status >= 400 && rec.outcome === 'ok') rec.outcome = 'error';
+      send(res, status, typeof body === 'string' ? body : JSON.stringify(body), { ...headers, ...extra });
+    };
+
+    let text: string;
+    try {
+      text = await readBody(req);
+    } catch (e) {
+      if (!(e instanceof BodyTooLarge)) throw e;
+      res.on('finish', () => req.destroy());
+      return answer(413, { error: { type: 'invalid_request_error', message: `Request body larger than ${MAX_BODY_BYTES} bytes.` } }, { connection: 'close' });
+    }
+    rec.form = method === 'POST' ? decodeForm(text) : rec.query;
+    const key = apiKeyOf(req);
+    if (!key || !(opts.apiKey ? key === opts.apiKey : key.startsWith('sk_test_'))) {
+      const message = key
+        ? `Invalid API Key provided: ${key.slice(0, 8)}${'*'.repeat(4)}${key.slice(-4)}`
+        : 'You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. \'Authorization: Bearer YOUR_SECRET_KEY\').';
+      return answer(401, { error: { type: 'invalid_request_error', message } }, { 'www-authenticate': 'Bearer realm="Stripe"' });
+    }
+    if (idempotencyKey && idempotencyKey.length > 255) {
+      const message = 'Idempotency-Key must be at most 255 characters long.';
+      return answer(400, { error: { type: 'invalid_request_error', param: 'Idempotency-Key', message } });
+    }
+
+    const rule = takeRule(method, path, false);
+    if (rule && !rule.applyThenFail) return fail(res, rule, rec, headers);
+
+    const scoped = idempotencyKey ? `${key}\u0000${idempotencyKey}` : null;
+    const fingerprint = `${method} ${path} ${canonical(rec.form)}`;
+    const prior = scoped ? idempotency.get(scoped) : undefined;
+    let status: number;
+    let body: string;
+    let replayHeaders: Record<string, string> = {};
+    if (prior && prior.fingerprint !== fingerprint) {
+      const message = `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`;
+      [status, body] = [400, JSON.stringify({ error: { type: 'idempotency_error', message } })];
+    } else if (prior) {
+      [status, body] = [prior.status, prior.body];
+      replayHeaders = { 'idempotent-replayed': 'true', 'original-request': prior.requestId };
+      rec.outcome = 'replayed';
+    } else {
+      const ctx: RequestContext = {
+        requestId,
+        idempotencyKey,
+        stripeVersion,
+        takeDecline: () => {
+          const d = takeRule(method, path, true);
+          return d && { code: d.code ?? 'card_declined', decline_code: d.declineCode ?? 'generic_decline', message: d.message ?? 'Your card was declined.' };
+        },
+      };
+      let store = true;
+      try {
+        expireAuthorizations(state);
+        [status, body] = [200, JSON.stringify(dispatch(state, method, path, rec.form, ctx))];
+      } catch (e) {
+        if (!(e instanceof StripeApiError)) {
+          console.error('stripe-stand-in: internal error', e);
+          store = false;
+          [status, body] = [500, JSON.stringify({ error: { type: 'api_error', message: `Stripe stand-in internal error: ${String(e)}` } })];
+        } else {
+          store = e.stored;
+          [status, body] = [e.status, JSON.stringify({ error: e.body })];
+        }
+      }
+      if (scoped && store) idempotency.set(scoped, { fingerprint, status, body, requestId });
+    }
+    if (rule) return fail(res, rule, rec, headers);
+    answer(status, body, replayHeaders);
+  }
+
+  const handle: StripeStandIn = {
+    url: '',
+    host,
+    port: 0,
+    protocol: 'http',
+    requests: () => clone(recorded),
+    reset: () => {
+      state.reset();
+      rules = [];
+      recorded = [];
+      idempotency.clear();
+    },
+    failNext: (o) => {
+      if (!['decline', 'server_error', 'timeout', 'disconnect'].includes(o.mode)) throw new Error(`failNext: unknown mode ${String(o.mode)}`);
+      if (o.mode === 'decline' && o.applyThenFail) throw new Error('failNext: applyThenFail does not apply to decline');
+      rules.push({ ...o, remaining: o.times ?? 1 });
+    },
+    authorize: (id, o) => clone(authorizePaymentIntent(state, id, o)),
+    dispute: (chargeId, o) => clone(disputeFor(state, charge(state, chargeId), o, true)),
+    advanceTime: (seconds) => {
+      state.clockOffsetMs += seconds * 1000;
+      expireAuthorizations(state);
+    },
+    event: (type, object) => eventFor(state, type, object),
+    signedEvent: (event, secret, o = {}) => signEvent(event, secret, o.timestamp),
+    emittedEvents: () => clone(state.events),
+    state: () => state.snapshot(),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        for (const h of held) {
+          clearTimeout(h.timer);
+          h.res.socket?.destroy();
+        }
+        held.clear();
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const work = url.pathname.startsWith('/__control/')
+      ? controlRequest(handle, req, res, url.pathname.slice('/__control/'.length))
+      : handleApi(req, res, url);
+    work.catch((e: unknown) => {
+      console.error('stripe-stand-in: internal error', e);
+      if (!res.headersSent) send(res, 500, JSON.stringify({ error: { type: 'api_error', message: String(e) } }));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => (server.off('error', reject), resolve()));
+  });
+  if (opts.unref) server.unref();
+  handle.port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  handle.url = `http://${urlHost}:${handle.port}`;
+  return handle;
+}
+
+// ------------------------------------------------------------------------------------- CLI
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '12111' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'api-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log('Usage: tsx tools/stripe-stand-in/index.ts [--port 12111] [--host 127.0.0.1] [--api-key sk_test_…]');
+    return;
+  }
+  const standIn = await startStripeStandIn({ port: Number(values.port), host: values.host, apiKey: values['api-key'] });
+  console.log(`stripe-stand-in: listening on ${standIn.url} (controls under ${standIn.url}/__control/)`);
+  stopOnSignals('stripe-stand-in', () => standIn.close());
+}
+
+runIfEntryPoint(import.meta.url, main);
