@@ -96,5 +96,8 @@ async function countRegistration(deps: Deps, ip: string | undefined): Promise<nu
   const now = deps.clock.now();
   const [row] = await deps.database.rows<{ attempts: number; started_ms: number }>(countAttempt(key, now, REGISTER_WINDOW_S));
   if (!row || Number(row.attempts) <= REGISTER_MAX_PER_WINDOW) return undefined;
-  return Math.max(1, Math.ceil((Number(row.started_ms) + REGISTER_WINDOW_S * 1000 - now.getTime()) / 1000));
+  // A concurrent request may have opened the window with a clock reading taken after ours:
+  // what is left of the window is never more than the window itself.
+  const leftS = Math.ceil((Number(row.started_ms) + REGISTER_WINDOW_S * 1000 - now.getTime()) / 1000);
+  return Math.min(REGISTER_WINDOW_S, Math.max(1, leftS));
 }
