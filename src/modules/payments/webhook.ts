@@ -142,14 +142,22 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
            EXISTS (SELECT 1 FROM flag) AS flagged`;
 }
 
+/**
+ * The CTEs a charge-level event starts with: `seen` records the event id (nothing happens for a
+ * replay: Stripe delivers at least once), `pay` is our payment for the PaymentIntent, if new.
+ */
+function seenPayment(event: Stripe.Event, pi: string): SQL {
+  return sql`seen AS (
+      INSERT INTO webhook_events (event_id, type) VALUES (${event.id}, ${event.type}) ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    pay AS (SELECT * FROM payments WHERE stripe_payment_intent_id = ${pi} AND EXISTS (SELECT 1 FROM seen))`;
+}
+
 /** Refunds are also made here, but Stripe's total is the truth: keep the larger figure. */
 function chargeRefundedEffect(event: Stripe.Event, charge: Stripe.Charge, now: string): SQL {
   const pi = typeof charge.payment_intent === 'string' ? charge.payment_intent : (charge.payment_intent?.id ?? '');
   return sql`
-    WITH seen AS (
-      INSERT INTO webhook_events (event_id, type) VALUES (${event.id}, ${event.type}) ON CONFLICT DO NOTHING RETURNING 1
-    ),
-    pay AS (SELECT * FROM payments WHERE stripe_payment_intent_id = ${pi} AND EXISTS (SELECT 1 FROM seen)),
+    WITH ${seenPayment(event, pi)},
     moved AS (
       UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, GREATEST(p.amount_refunded, ${charge.amount_refunded}::int)),
                             updated_at = ${now}::timestamptz
@@ -169,10 +177,7 @@ function chargeRefundedEffect(event: Stripe.Event, charge: Stripe.Charge, now: s
 function disputeEffect(event: Stripe.Event, dispute: Stripe.Dispute, now: string): SQL {
   const pi = typeof dispute.payment_intent === 'string' ? dispute.payment_intent : (dispute.payment_intent?.id ?? '');
   return sql`
-    WITH seen AS (
-      INSERT INTO webhook_events (event_id, type) VALUES (${event.id}, ${event.type}) ON CONFLICT DO NOTHING RETURNING 1
-    ),
-    pay AS (SELECT * FROM payments WHERE stripe_payment_intent_id = ${pi} AND EXISTS (SELECT 1 FROM seen)),
+    WITH ${seenPayment(event, pi)},
     flag AS (
       UPDATE orders o SET ${raiseFlag('disputed')}, updated_at = ${now}::timestamptz
       FROM pay WHERE o.id = pay.order_id RETURNING o.id
