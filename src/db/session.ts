@@ -14,7 +14,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type pg from 'pg';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { rowsOf, withTimeout, type Database, type Db } from './client.js';
+import { parseRows, withTimeout, type Database, type Db } from './client.js';
 import { classifyDatabaseError } from './errors.js';
 import { lockFolder } from './pglite-lock.js';
 import { createPgPool, type PgPoolOptions } from './postgres.js';
@@ -47,7 +47,7 @@ function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => 
           for (const query of build(tx as unknown as Db)) results.push(await query);
           return results;
         }) as never),
-    rows: async (query) => rowsOf(await db.execute(query)),
+    rows: async (rowSchema, query) => parseRows(rowSchema, await db.execute(query)),
     ping: async (timeoutMs) => {
       await withTimeout(db.execute(sql`SELECT 1`), timeoutMs, 'database ping');
     },

@@ -5,6 +5,7 @@
  * address is indistinguishable from a missing one.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import { FOREIGN_KEY_VIOLATION, pgError } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -14,18 +15,20 @@ import type { AddressDto, CreateAddressInput, UpdateAddressInput } from './schem
 export const MAX_ADDRESSES_PER_USER = 20;
 const LIST_CAP = 100;
 
-interface AddressRow {
-  id: string;
-  label: string | null;
-  line1: string;
-  line2: string | null;
-  city: string;
-  postcode: string;
-  instructions: string | null;
-  created_at: string;
-  updated_at: string;
-  zone_id: string | null;
-}
+const AddressRow = z.object({
+  id: z.string(),
+  label: z.string().nullable(),
+  line1: z.string(),
+  line2: z.string().nullable(),
+  city: z.string(),
+  postcode: z.string(),
+  instructions: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  zone_id: z.string().nullable(),
+});
+type AddressRow = z.infer<typeof AddressRow>;
+const IdRow = z.object({ id: z.string() });
 
 function toDto(r: AddressRow): AddressDto {
   return {
@@ -52,14 +55,15 @@ const withZone = (source: SQL) => sql`
 const notFound = () => new ApiError('not_found', 'No such address.');
 
 export async function listAddresses(deps: Deps, userId: string): Promise<AddressDto[]> {
-  const rows = await deps.database.rows<AddressRow>(sql`
+  const rows = await deps.database.rows(AddressRow, sql`
     ${withZone(sql`(SELECT * FROM addresses WHERE user_id = ${userId}::uuid ORDER BY created_at DESC, id DESC LIMIT ${LIST_CAP})`)}
     ORDER BY a.created_at DESC, a.id DESC`);
   return rows.map(toDto);
 }
 
 export async function getAddress(deps: Deps, userId: string, id: string): Promise<AddressDto> {
-  const [row] = await deps.database.rows<AddressRow>(
+  const [row] = await deps.database.rows(
+    AddressRow,
     withZone(sql`(SELECT * FROM addresses WHERE id = ${id}::uuid AND user_id = ${userId}::uuid)`),
   );
   if (!row) throw notFound();
@@ -75,7 +79,7 @@ export async function createAddress(deps: Deps, userId: string, input: CreateAdd
   const now = deps.clock.now().toISOString();
   let rows: AddressRow[];
   try {
-    rows = await deps.database.rows<AddressRow>(sql`
+    rows = await deps.database.rows(AddressRow, sql`
       WITH ins AS (
         INSERT INTO addresses (user_id, label, line1, line2, city, postcode, instructions, created_at, updated_at)
         SELECT ${userId}::uuid, ${input.label ?? null}, ${input.line1}, ${input.line2 ?? null}, ${input.city},
@@ -112,7 +116,7 @@ export async function updateAddress(deps: Deps, userId: string, id: string, inpu
     .filter((k) => input[k] !== undefined)
     .map((k) => sql`${sql.identifier(COLUMNS[k])} = ${input[k]}`);
   sets.push(sql`updated_at = ${deps.clock.now().toISOString()}::timestamptz`);
-  const [row] = await deps.database.rows<AddressRow>(sql`
+  const [row] = await deps.database.rows(AddressRow, sql`
     WITH upd AS (
       UPDATE addresses SET ${sql.join(sets, sql`, `)}
       WHERE id = ${id}::uuid AND user_id = ${userId}::uuid
@@ -125,7 +129,8 @@ export async function updateAddress(deps: Deps, userId: string, id: string, inpu
 
 /** Orders keep their own snapshot of the address; orders.address_id is ON DELETE SET NULL. */
 export async function deleteAddress(deps: Deps, userId: string, id: string): Promise<void> {
-  const rows = await deps.database.rows<{ id: string }>(
+  const rows = await deps.database.rows(
+    IdRow,
     sql`DELETE FROM addresses WHERE id = ${id}::uuid AND user_id = ${userId}::uuid RETURNING id`,
   );
   if (rows.length === 0) throw notFound();

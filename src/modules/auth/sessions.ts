@@ -1,6 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
-import type { UserRole } from '../../db/schema.js';
+import { AnyRow } from '../../db/client.js';
+import { userRole, type UserRole } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { admitLoginAttempt, LOGIN_BUSY_RETRY_S, loginThrottleKey, recordLoginFailure, settleLoginAttempt } from './throttle.js';
@@ -10,13 +12,14 @@ import { admitLoginAttempt, LOGIN_BUSY_RETRY_S, loginThrottleKey, recordLoginFai
  * an interactive transaction. The clock comes from deps so expiry is testable.
  */
 
-export interface UserRow {
-  id: string;
-  email: string;
-  role: UserRole;
-  name: string | null;
-  created_at: string | Date;
-}
+export const UserRow = z.object({
+  id: z.string(),
+  email: z.string(),
+  role: z.enum(userRole.enumValues),
+  name: z.string().nullable(),
+  created_at: z.string(),
+});
+export type UserRow = z.infer<typeof UserRow>;
 
 export interface PublicUser {
   id: string;
@@ -83,7 +86,7 @@ export async function registerCustomer(
 ): Promise<Session> {
   const refresh = await pendingRefresh(deps);
   const now = deps.clock.now();
-  const rows = await deps.database.rows<UserRow>(sql`
+  const rows = await deps.database.rows(UserRow, sql`
     WITH u AS (
       INSERT INTO users (email, password_hash, name, role, created_at, updated_at)
       VALUES (${input.email}, ${input.passwordHash}, ${input.name}, 'customer', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
@@ -119,11 +122,9 @@ export interface LoginAttempt {
   release: () => Promise<void>;
 }
 
-interface BeginRow extends Partial<UserRow & { password_hash: string }> {
-  admitted: boolean;
-  failures: number | null;
-  locked_until_ms: number | null;
-}
+const AttemptColumns = { admitted: z.boolean(), failures: z.number().nullable(), locked_until_ms: z.number().nullable() };
+/** The user (when known, enabled and admitted) or a null `id`, plus the attempt's admission. */
+const BeginRow = z.union([UserRow.extend({ password_hash: z.string(), ...AttemptColumns }), z.object({ id: z.null(), ...AttemptColumns })]);
 
 /**
  * Admits the attempt (src/modules/auth/throttle.ts), reads the user and writes a refresh-token
@@ -137,7 +138,7 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
   const now = deps.clock.now();
   const key = await loginThrottleKey(deps, email);
   // `cur` is the statement's snapshot, used only to word a refusal (a lock's end).
-  const rows = await deps.database.rows<BeginRow>(sql`
+  const rows = await deps.database.rows(BeginRow, sql`
     WITH cur AS (SELECT locked_until FROM login_throttle WHERE email_key = ${key}),
     att AS (${admitLoginAttempt(key, now)}),
     u AS (
@@ -149,14 +150,14 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
            (extract(epoch FROM cur.locked_until) * 1000)::float8 AS locked_until_ms
     FROM (SELECT 1) AS one LEFT JOIN u ON true LEFT JOIN att ON true LEFT JOIN cur ON true`);
   const row = rows[0];
-  const user = row?.id ? (row as UserRow & { password_hash: string }) : undefined;
+  const user = row?.id ? row : undefined;
   const failures = Number(row?.failures ?? 0);
   let refusedForSeconds: number | undefined;
   if (!row?.admitted) {
     const lockedMs = row?.locked_until_ms ? Number(row.locked_until_ms) - now.getTime() : 0;
     refusedForSeconds = lockedMs > 0 ? Math.max(1, Math.ceil(lockedMs / 1000)) : LOGIN_BUSY_RETRY_S;
   }
-  const settle = (forgive: { seenFailures: number } | undefined, also?: SQL) => deps.database.rows(settleLoginAttempt(key, deps.clock.now(), forgive, also));
+  const settle = (forgive: { seenFailures: number } | undefined, also?: SQL) => deps.database.rows(AnyRow, settleLoginAttempt(key, deps.clock.now(), forgive, also));
   const discard = sql`discarded AS (DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid)`;
   return {
     user,
@@ -164,7 +165,7 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
     failures,
     session: () => sessionFor(deps, user!, refresh),
     recordFailure: async () => {
-      await deps.database.rows(recordLoginFailure(key, deps.clock.now(), discard));
+      await deps.database.rows(AnyRow, recordLoginFailure(key, deps.clock.now(), discard));
     },
     recordSuccess: async () => {
       await settle({ seenFailures: failures });
@@ -176,15 +177,14 @@ export async function beginLogin(deps: Deps, email: string): Promise<LoginAttemp
 }
 
 export async function updatePasswordHash(deps: Deps, userId: string, passwordHash: string): Promise<void> {
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     UPDATE users SET password_hash = ${passwordHash}, updated_at = ${deps.clock.now().toISOString()}::timestamptz
     WHERE id = ${userId}::uuid`);
 }
 
-interface RotateRow extends Partial<UserRow> {
-  found: boolean;
-  prior_reason: string | null;
-}
+const RotateColumns = { found: z.boolean(), prior_reason: z.string().nullable() };
+/** The user of the new token, or a null `id` when nothing was rotated. */
+const RotateRow = z.union([UserRow.extend(RotateColumns), z.object({ id: z.null(), ...RotateColumns })]);
 
 /**
  * Rotates a refresh token in one statement. Presenting a token that was already rotated
@@ -194,7 +194,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
   const presentedHash = await deps.sha256Hex(presented);
   const next = await pendingRefresh(deps);
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<RotateRow>(sql`
+  const rows = await deps.database.rows(RotateRow, sql`
     WITH cur AS (
       SELECT id, family_id, revoked_reason FROM refresh_tokens WHERE token_hash = ${presentedHash}
     ), rotated AS (
@@ -222,7 +222,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
     LEFT JOIN issued ON true
     LEFT JOIN users u ON u.id = issued.user_id`);
   const row = rows[0];
-  if (row?.id) return sessionFor(deps, row as UserRow, next);
+  if (row?.id) return sessionFor(deps, row, next);
   if (row?.prior_reason === 'rotated') {
     throw new ApiError(
       'refresh_token_reused',
@@ -235,14 +235,14 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
 /** Revokes the presented token's whole family. Idempotent: an unknown token changes nothing. */
 export async function revokeRefreshFamily(deps: Deps, presented: string): Promise<void> {
   const presentedHash = await deps.sha256Hex(presented);
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     UPDATE refresh_tokens SET revoked_at = ${deps.clock.now().toISOString()}::timestamptz, revoked_reason = 'logout'
     WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ${presentedHash})
       AND revoked_at IS NULL`);
 }
 
 export async function findUser(deps: Deps, userId: string): Promise<PublicUser | undefined> {
-  const rows = await deps.database.rows<UserRow>(sql`
+  const rows = await deps.database.rows(UserRow, sql`
     SELECT id, email, role, name, created_at FROM users WHERE id = ${userId}::uuid`);
   return rows[0] ? toPublicUser(rows[0]) : undefined;
 }

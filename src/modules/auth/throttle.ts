@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 
 /*
@@ -146,6 +147,8 @@ function countAttempt(key: string, at: Date, windowS: number): SQL {
     RETURNING attempts, (extract(epoch FROM window_started_at) * 1000)::float8 AS started_ms`;
 }
 
+const AttemptRow = z.object({ attempts: z.number(), started_ms: z.number() });
+
 /**
  * Counts a registration attempt from `ip` and returns undefined if it may go on, or the seconds
  * until the window ends if it is over REGISTER_MAX_PER_WINDOW.
@@ -154,7 +157,7 @@ export async function countRegistration(deps: Deps, ip: string | undefined): Pro
   if (!ip || isLoopback(ip)) return undefined;
   const key = await deps.sha256Hex(`register-ip:${clientAddressUnit(ip)}`);
   const now = deps.clock.now();
-  const [row] = await deps.database.rows<{ attempts: number; started_ms: number }>(countAttempt(key, now, REGISTER_WINDOW_S));
+  const [row] = await deps.database.rows(AttemptRow, countAttempt(key, now, REGISTER_WINDOW_S));
   if (!row || Number(row.attempts) <= REGISTER_MAX_PER_WINDOW) return undefined;
   return Math.max(1, Math.ceil((Number(row.started_ms) + REGISTER_WINDOW_S * 1000 - now.getTime()) / 1000));
 }

@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { fingerprintRequest } from '../../domain/idempotency.js';
 import type { OrderStatus } from '../../domain/order-status.js';
 import { priceOrder, storableBreakdown, turnaroundHours, type LineInput } from '../../domain/pricing.js';
@@ -75,6 +76,12 @@ function planOrder(deps: Deps, input: CreateOrderInput, ctx: OrderContext) {
   };
   return { zone, pickup, delivery, lines, estimate, rules, address, now };
 }
+
+const CreatedRow = z.object({ claimed: z.number(), ok: z.number() });
+
+const messageOf = (e: unknown): string => (e && typeof e === 'object' && 'message' in e ? String(e.message) : '');
+/** The error's message and its cause's: drizzle wraps the driver's error, whose message names the slot. */
+const messagesOf = (err: unknown): string => `${messageOf(err)} ${messageOf(err && typeof err === 'object' && 'cause' in err ? err.cause : undefined)}`;
 
 /**
  * Creates an order: one read (batch), the pure rules, then ONE statement that claims the
@@ -171,7 +178,7 @@ export async function createOrder(
     RETURNING id`;
   let rows: Array<{ claimed: number; ok: number }>;
   try {
-    rows = await deps.database.rows(sql`
+    rows = await deps.database.rows(CreatedRow, sql`
       WITH idem AS (
         INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, response, order_id, created_at)
         VALUES (${userId}::uuid, ${key}, ${fingerprint}, 201, ${JSON.stringify(body)}::json, ${orderId}::uuid, ${nowIso}::timestamptz)
@@ -213,9 +220,9 @@ export async function createOrder(
              END AS ok`);
   } catch (err) {
     const info = pgError(err);
-    const reason = info?.code === 'P0001' ? /slot_unavailable:(pickup|delivery)/.exec(String((err as Error).message) + String((err as { cause?: Error }).cause?.message)) : null;
+    const reason = info?.code === 'P0001' ? /slot_unavailable:(pickup|delivery)/.exec(messagesOf(err)) : null;
     if (reason) {
-      throw Object.assign(new ApiError('slot_unavailable', `The ${reason[1]} slot was just taken or closed; pick another.`), {
+      throw new ApiError('slot_unavailable', `The ${reason[1]} slot was just taken or closed; pick another.`, {
         details: { slot: reason[1], slotId: reason[1] === 'pickup' ? plan.pickup.id : plan.delivery.id },
       });
     }

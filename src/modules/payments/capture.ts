@@ -1,5 +1,6 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { runQuery } from '../../db/client.js';
+import { z } from 'zod';
+import { AnyRow, runQuery } from '../../db/client.js';
 import Stripe from 'stripe';
 import { orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -45,7 +46,7 @@ const rankOf = (col: SQL) =>
 async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     WITH moved AS (
       UPDATE payments SET status = ${status}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
@@ -126,7 +127,7 @@ async function settleOverage(
   if (existing) return existing.status === 'failed' ? 'failed' : 'charged';
   if (due > deps.config.overageApprovalThreshold && !approved) {
     const now = deps.clock.now().toISOString();
-    await deps.database.rows(sql`
+    await deps.database.rows(AnyRow, sql`
       WITH flagged AS (
         UPDATE orders SET overage_approval_required = true, updated_at = ${now}::timestamptz
         WHERE id = ${order.id}::uuid AND NOT overage_approval_required RETURNING id
@@ -190,7 +191,7 @@ async function insertOverage(
   note: string,
 ): Promise<void> {
   const now = deps.clock.now().toISOString();
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     WITH ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, amount_captured, created_at, updated_at)
       VALUES (${paymentId}::uuid, ${orderId}::uuid, 'overage', 'card', ${status}::payment_status, ${intentId}, ${currency},
@@ -207,6 +208,8 @@ async function insertOverage(
     FROM ins`);
 }
 
+const OverageRequiredRow = z.object({ required: z.boolean() });
+
 /**
  * The customer approves a large overage; it is charged at once. Approving again after a
  * Stripe failure left it uncharged retries the charge (same idempotency key); once it is
@@ -215,7 +218,7 @@ async function insertOverage(
 export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {
   requirePayments(deps);
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<{ required: boolean }>(sql`
+  const rows = await deps.database.rows(OverageRequiredRow, sql`
     WITH o AS (
       SELECT id, overage_approval_required, overage_approved_at FROM orders
       WHERE id = ${orderId}::uuid AND user_id = ${userId}::uuid FOR UPDATE
@@ -261,6 +264,8 @@ export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
   await recordIntent(deps, hold, pi, pi.status === 'canceled' ? 'Card hold released' : `Card hold not released: it is ${pi.status}`);
 }
 
+const RefundableRow = z.object({ refundable: z.number() });
+
 /**
  * After a cancellation: release an uncaptured hold, refund what was already captured (hold
  * and overage). Recorded as the system acting on the cancellation of `actorUserId`.
@@ -269,7 +274,7 @@ export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
 export async function settleCancelledOrder(deps: Deps, orderId: string, actorUserId: string): Promise<void> {
   if (!deps.payments) return;
   await releaseHold(deps, orderId);
-  const rows = await deps.database.rows<{ refundable: number }>(sql`
+  const rows = await deps.database.rows(RefundableRow, sql`
     SELECT COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
              COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0)))), 0)::int AS refundable
     FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`);

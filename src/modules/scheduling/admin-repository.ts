@@ -4,6 +4,7 @@
  * `planSlots` needs) and then one INSERT.
  */
 import { asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { runQuery } from '../../db/client.js';
 import { slots, zones } from '../../db/schema.js';
 import { CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
@@ -19,13 +20,24 @@ import type {
   UpdateZoneInput,
   ZoneDto,
 } from './admin-schemas.js';
-import { toAdminSlot, toZoneDto, type SlotLike } from './admin-dto.js';
+import { toAdminSlot, toZoneDto } from './admin-dto.js';
 import { isoOf } from './sql.js';
 
 /** Raw-SQL RETURNING list shaped like `SlotLike`. */
 const SLOT_COLUMNS = sql.raw(
   `id, zone_id AS "zoneId", kind, starts_at AS "startsAt", ends_at AS "endsAt", capacity, reserved, cutoff_minutes AS "cutoffMinutes", closed`,
 );
+const SlotRow = z.object({
+  id: z.string(),
+  zoneId: z.string(),
+  kind: z.enum(['pickup', 'delivery']),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  capacity: z.number(),
+  reserved: z.number(),
+  cutoffMinutes: z.number(),
+  closed: z.boolean(),
+});
 
 const noZone = () => new ApiError('not_found', 'No such zone.');
 
@@ -66,7 +78,7 @@ export async function createSlot(deps: Deps, zoneId: string, input: CreateSlotIn
   const now = deps.clock.now().toISOString();
   const startsAt = new Date(input.startsAt).toISOString();
   try {
-    const [row] = await deps.database.rows<SlotLike>(sql`
+    const [row] = await deps.database.rows(SlotRow, sql`
       INSERT INTO slots (zone_id, kind, starts_at, ends_at, capacity, cutoff_minutes, closed, created_at, updated_at)
       SELECT z.id, ${input.kind}::slot_kind, ${startsAt}::timestamptz, ${new Date(input.endsAt).toISOString()}::timestamptz,
              ${input.capacity}, ${input.cutoffMinutes},
@@ -85,19 +97,23 @@ export async function createSlot(deps: Deps, zoneId: string, input: CreateSlotIn
   }
 }
 
+const Dates = z.array(z.string());
+/** `closed` is a json array: parsed by the driver, or on a driver that leaves json as text, a string. */
+const ZoneDatesRow = z.object({ time_zone: z.string(), closed: z.union([Dates, z.string().transform((text) => Dates.parse(JSON.parse(text)))]) });
+
 /**
  * Plans the slots in the pure domain (`planSlots`: clock changes never throw there, they skip or
  * clip a window and say so) and inserts them in one statement. Windows the clock skips and
  * windows a clock change moved are reported, so the admin sees what that day will really offer.
  */
 export async function generateZoneSlots(deps: Deps, zoneId: string, input: GenerateSlotsInput) {
-  const [zone] = await deps.database.rows<{ time_zone: string; closed: string[] | string }>(sql`
+  const [zone] = await deps.database.rows(ZoneDatesRow, sql`
     SELECT z.time_zone,
            coalesce((SELECT json_agg(c.date::text) FROM zone_closures c
                      WHERE c.zone_id = z.id AND c.date BETWEEN ${input.from}::date AND ${input.to}::date), '[]'::json) AS closed
     FROM zones z WHERE z.id = ${zoneId}::uuid`);
   if (!zone) throw noZone();
-  const closedDates: string[] = typeof zone.closed === 'string' ? JSON.parse(zone.closed) : zone.closed;
+  const closedDates: string[] = zone.closed;
   const plan = planSlots(
     { zoneId, timeZone: zone.time_zone, cutoffMinutes: input.cutoffMinutes, windows: input.windows as SlotWindow[] }, // weekday is 0..6 (schema)
     { from: input.from, to: input.to },
@@ -190,6 +206,16 @@ export async function listZoneSlots(
 
 // ---- closures ----------------------------------------------------------------------------------
 
+const ClosureRow = z.object({
+  zone_id: z.string(),
+  date: z.string(),
+  reason: z.string().nullable(),
+  created_at: z.string(),
+  created: z.boolean(),
+  newly_closed: z.number(),
+  already_closed: z.number(),
+});
+
 /**
  * Records a closed date and closes that local date's slots in one statement. Repeating it is
  * harmless: the closure is kept (its reason replaced when a new one is sent) and `created`
@@ -198,15 +224,7 @@ export async function listZoneSlots(
  */
 export async function addClosure(deps: Deps, zoneId: string, input: { date: string; reason?: string | undefined }) {
   const now = deps.clock.now().toISOString();
-  const [row] = await deps.database.rows<{
-    zone_id: string;
-    date: string;
-    reason: string | null;
-    created_at: string;
-    created: boolean;
-    newly_closed: number;
-    already_closed: number;
-  }>(sql`
+  const [row] = await deps.database.rows(ClosureRow, sql`
     WITH z AS (SELECT id, time_zone FROM zones WHERE id = ${zoneId}::uuid),
     closure AS (
       INSERT INTO zone_closures (zone_id, date, reason, created_at)
@@ -239,13 +257,15 @@ export async function addClosure(deps: Deps, zoneId: string, input: { date: stri
   };
 }
 
+const RemovedClosureRow = z.object({ zone_found: z.number(), removed: z.number() });
+
 /**
  * Deletes a closed date and reopens that local date's slots in one statement. Reopening clears
  * `closed` on every slot of the date, including one an admin had closed on its own.
  */
 export async function removeClosure(deps: Deps, zoneId: string, date: string): Promise<void> {
   const now = deps.clock.now().toISOString();
-  const [row] = await deps.database.rows<{ zone_found: number; removed: number }>(sql`
+  const [row] = await deps.database.rows(RemovedClosureRow, sql`
     WITH z AS (SELECT id, time_zone FROM zones WHERE id = ${zoneId}::uuid),
     removed AS (
       DELETE FROM zone_closures c USING z WHERE c.zone_id = z.id AND c.date = ${date}::date RETURNING c.zone_id

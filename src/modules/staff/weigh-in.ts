@@ -1,4 +1,5 @@
 import { asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { runQuery } from '../../db/client.js';
 import type { ActorRole } from '../../domain/order-status.js';
 import { priceOrder, storableBreakdown, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
@@ -110,6 +111,8 @@ export interface WeighInActor {
   userId: string;
 }
 
+const WeighInRow = z.object({ status: z.string(), weighed_at: z.string().nullable(), ok: z.number() });
+
 /**
  * Records the weigh-in: one read, the pure pricing, then ONE statement that locks the order,
  * sets the final price only if it is still processing and unweighed, writes every line's final
@@ -150,7 +153,7 @@ export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, 
   };
   const note = input.note ? input.note : null;
 
-  const [result] = await deps.database.rows<{ status: string; weighed_at: string | null; ok: number }>(sql`
+  const [result] = await deps.database.rows(WeighInRow, sql`
     WITH cur AS (
       SELECT id, status, weighed_at FROM orders WHERE id = ${orderId}::uuid FOR UPDATE
     ),
