@@ -3,7 +3,6 @@ import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { runQuery } from '../../db/client.js';
 import type { OrderStatus } from '../../domain/order-status.js';
-import type { PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
@@ -49,8 +48,8 @@ export function toOrderDto(
     pickupSlot: slotRef(pickup),
     deliverySlot: slotRef(delivery),
     currency: o.currency,
-    estimate: o.estimate as PriceBreakdown,
-    final: (o.finalBreakdown as PriceBreakdown | null) ?? null,
+    estimate: o.estimate,
+    final: o.finalBreakdown ?? null,
     bagCount: o.bagCount,
     weighedAt: o.weighedAt ? iso(o.weighedAt) : null,
     overageApprovalRequired: o.overageApprovalRequired && !o.overageApprovedAt,
