@@ -1,5 +1,5 @@
 import { neon, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/neon-http';
 import { parseRows, type Database, type Db } from './client.js';
 import * as schema from './schema.js';
@@ -36,7 +36,7 @@ function withTimeouts(client: NeonClient, timeoutMs: number): NeonClient {
         client.transaction(queries as never, { ...opts, fetchOptions: { ...opts?.fetchOptions, ...signal() } })) as NeonClient['transaction'],
     },
   );
-  return bounded as unknown as NeonClient;
+  return bounded;
 }
 
 /**

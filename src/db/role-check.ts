@@ -40,7 +40,7 @@ export function roleCheckedDatabase(inner: Database, userId: string, roles: read
     query: (async (build: (db: Db) => unknown) => {
       if (checked) return inner.query ? inner.query(build as never) : build(inner.db);
       return (await checkedBatch((db) => [build(db)]))[0];
-    }) as Database['query'],
+    }),
     ping: (timeoutMs) => inner.ping(timeoutMs),
     close: () => inner.close(),
   };

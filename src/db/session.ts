@@ -44,7 +44,8 @@ function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close: () => 
       ((build) =>
         db.transaction(async (tx) => {
           const results: unknown[] = [];
-          for (const query of build(tx as unknown as Db)) results.push(await query);
+          // eslint-disable-next-line @typescript-eslint/await-thenable -- drizzle's BatchItem type omits then(); every builder is a QueryPromise
+          for (const query of build(tx)) results.push(await query);
           return results;
         }) as never),
     rows: async (rowSchema, query) => parseRows(rowSchema, await db.execute(query)),

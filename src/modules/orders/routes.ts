@@ -106,7 +106,7 @@ export const orderRoutes = createRouter()
     const deps = c.get('deps');
     const { userId } = principalOf(c);
     // The body is optional: without one, validation is skipped and there is no reason.
-    const body = (c.req.valid('json') ?? {}) as { reason?: string };
+    const body = c.req.valid('json') ?? {};
     const { userId: _owner, ...order } = await transitionOrder(deps, {
       orderId: c.req.valid('param').id,
       ownerId: userId,

@@ -67,11 +67,11 @@ function effectFor(event: Stripe.Event, now: string): SQL | undefined {
     case 'payment_intent.succeeded':
     case 'payment_intent.payment_failed':
     case 'payment_intent.canceled':
-      return intentEffect(event, event.data.object as Stripe.PaymentIntent, now);
+      return intentEffect(event, event.data.object, now);
     case 'charge.refunded':
-      return chargeRefundedEffect(event, event.data.object as Stripe.Charge, now);
+      return chargeRefundedEffect(event, event.data.object, now);
     case 'charge.dispute.created':
-      return disputeEffect(event, event.data.object as Stripe.Dispute, now);
+      return disputeEffect(event, event.data.object, now);
     default:
       return undefined;
   }
