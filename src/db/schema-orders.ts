@@ -135,7 +135,7 @@ export const orderEvents = pgTable(
     fromStatus: orderStatus('from_status'),
     toStatus: orderStatus('to_status'),
     note: text('note'),
-    evidence: jsonb('evidence'),
+    evidence: jsonb('evidence').$type<Record<string, unknown>>(),
   },
   (t) => [index('order_events_order_idx').on(t.orderId, t.id)],
 );

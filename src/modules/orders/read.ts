@@ -26,7 +26,7 @@ export function toTimelineEntry(e: Pick<EventRow, 'at' | 'actorRole' | 'actorUse
     from: e.fromStatus,
     to: e.toStatus,
     note: e.note,
-    evidence: (e.evidence as Record<string, unknown> | null) ?? null,
+    evidence: e.evidence ?? null,
   };
 }
 
