@@ -27,8 +27,9 @@ export interface Database {
   /**
    * Runs raw SQL and returns its rows, each parsed by `schema` (a zod object for one row, named
    * `…Row` next to the query), so the row type is checked where the data enters, not assumed.
-   * All three drivers return timestamps as ISO-like strings, `bigint`/`numeric` as strings,
-   * `int`/`float` as numbers, `json(b)` parsed. Statements run for their effect pass `AnyRow`.
+   * On all three drivers timestamps arrive as strings, `int`/`float8` as numbers and `json(b)`
+   * parsed (the suites run these schemas on each); drivers differ on `bigint`, so cast
+   * `count(*)` to `int` in SQL. Statements run for their effect pass `AnyRow`.
    * Rejects with an Error naming the first mismatch when a row does not fit the schema (a bug:
    * the query and its schema disagree), which the app answers as a 500.
    */
