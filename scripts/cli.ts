@@ -9,6 +9,7 @@
  * the server's pid) instead of writing into a copy the server would never see.
  */
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { createPasswordHasher } from '../src/auth/password.js';
 import { users, userRole, type UserRole } from '../src/db/schema.js';
 import { seedCatalog } from '../src/db/seed.js';
@@ -96,13 +97,13 @@ try {
   } else if (command === 'set-role') {
     const role = parseRole(values.role);
     const email = parseEmail(values.email);
-    const updated = await database.rows<{ id: string }>(setUserRole(email, role, new Date()));
+    const updated = await database.rows(z.object({ id: z.string() }), setUserRole(email, role, new Date()));
     if (!updated[0]) fail(`no user with email ${email}`);
     console.log(`${email} is now ${role}; their sessions are revoked`);
   } else {
     const email = parseEmail(values.email);
     const disable = command === 'disable-user';
-    const updated = await database.rows<{ id: string }>(setUserDisabled(email, disable, new Date()));
+    const updated = await database.rows(z.object({ id: z.string() }), setUserDisabled(email, disable, new Date()));
     if (!updated[0]) fail(`no user with email ${email}`);
     console.log(disable ? `${email} is disabled; their sessions are revoked` : `${email} is enabled`);
   }

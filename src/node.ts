@@ -31,7 +31,7 @@ function main(command: string | undefined): void {
     .then(({ url, shutdown }) => {
       console.log(`Laundry API listening on ${url} (docs: ${url}/docs)`);
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(signal, () => shutdown(signal).then(() => process.exit(0), fail));
+        process.once(signal, () => void shutdown(signal).then(() => process.exit(0), fail));
       }
     })
     .catch(fail);

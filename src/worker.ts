@@ -51,10 +51,10 @@ interface WorkerContext {
 }
 
 const loadKernel = async (): Promise<Argon2idKernel> =>
-  (await setupArgon2id(
+  await setupArgon2id(
     async (imports) => ({ module: simdWasm, instance: await WebAssembly.instantiate(simdWasm, imports) }),
     async (imports) => ({ module: noSimdWasm, instance: await WebAssembly.instantiate(noSimdWasm, imports) }),
-  )) as Argon2idKernel;
+  );
 
 /** Bindings are fixed for an isolate's life, so the app is built once per isolate. */
 let built: { env: WorkerEnv; app: App; deps: Deps } | { env: WorkerEnv; error: ConfigError } | undefined;

@@ -20,7 +20,8 @@ export async function signAccessToken(
   return sign({ sub: claims.sub, role: claims.role, iss: JWT_ISSUER, iat, exp: iat + ttlSeconds }, await hmacKey(secret), ALG);
 }
 
-const ROLES = new Set<string>(['customer', 'staff', 'admin']);
+const ROLES = new Set<string>(['customer', 'staff', 'admin'] satisfies UserRole[]);
+const isUserRole = (role: string): role is UserRole => ROLES.has(role);
 
 /**
  * The HMAC key, imported once per secret (hono's sign/verify would import the raw string on
@@ -72,10 +73,10 @@ export async function verifyAccessToken(token: string, secret: string, now: Date
     throw new ApiError('invalid_token', 'The access token is not valid yet.');
   }
   if (exp <= nowS) throw new ApiError('token_expired', 'The access token has expired; refresh it.');
-  if (typeof sub !== 'string' || !UUID.test(sub) || typeof role !== 'string' || !ROLES.has(role)) {
+  if (typeof sub !== 'string' || !UUID.test(sub) || typeof role !== 'string' || !isUserRole(role)) {
     throw new ApiError('invalid_token', 'The access token lacks required claims.');
   }
-  return { sub, role: role as UserRole };
+  return { sub, role };
 }
 
 function toBase64Url(bytes: Uint8Array): string {

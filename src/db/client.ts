@@ -1,6 +1,7 @@
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import type * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -23,8 +24,16 @@ export interface Database {
   readonly kind: DriverKind;
   readonly db: Db;
   batch<T extends NonEmpty<BatchItem<'pg'>>>(build: (db: Db) => T): Promise<BatchResponse<T>>;
-  /** Runs raw SQL and returns its rows as objects (timestamps come back as strings). */
-  rows<T extends object>(query: SQL): Promise<T[]>;
+  /**
+   * Runs raw SQL and returns its rows, each parsed by `schema` (a zod object for one row, named
+   * `…Row` next to the query), so the row type is checked where the data enters, not assumed.
+   * On all three drivers timestamps arrive as strings, `int`/`float8` as numbers and `json(b)`
+   * parsed (the suites run these schemas on each); drivers differ on `bigint`, so cast
+   * `count(*)` to `int` in SQL. Statements run for their effect pass `AnyRow`.
+   * Rejects with an Error naming the first mismatch when a row does not fit the schema (a bug:
+   * the query and its schema disagree), which the app answers as a 500.
+   */
+  rows<T extends object>(schema: z.ZodType<T>, query: SQL): Promise<T[]>;
   /**
    * One drizzle builder query (select, relational `db.query…`, insert …). Optional: use the
    * `runQuery` helper, which falls back to running it on `db`. A request-scoped wrapper
@@ -45,11 +54,27 @@ export function runQuery<T extends BatchItem<'pg'>>(database: Database, build: (
   return database.query ? database.query(build) : (build(database.db) as unknown as Promise<BatchResponse<[T]>[0]>);
 }
 
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  const rows = (result as { rows?: unknown }).rows;
+/** The row schema of a statement whose rows nobody reads (an UPDATE without RETURNING …): any object. */
+export const AnyRow = z.looseObject({});
+
+/** The rows of a driver's `execute` result (an array for PGlite/Neon, `{ rows }` for node-postgres), unread. */
+export function rowsOf(result: unknown): unknown[] {
+  if (Array.isArray(result)) return result;
+  const rows: unknown = result && typeof result === 'object' && 'rows' in result ? result.rows : undefined;
   if (!Array.isArray(rows)) throw new Error('database driver returned no rows array');
-  return rows as T[];
+  return rows;
+}
+
+/**
+ * The rows of a driver's `execute` result (see `rowsOf`), each parsed by `schema`.
+ * Throws an Error naming the row and the mismatch.
+ */
+export function parseRows<T extends object>(schema: z.ZodType<T>, result: unknown): T[] {
+  return rowsOf(result).map((row, i) => {
+    const parsed = schema.safeParse(row);
+    if (!parsed.success) throw new Error(`database row ${i} does not match its schema: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  });
 }
 
 export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

@@ -98,7 +98,7 @@ export function classifyDatabaseError(err: unknown): DatabaseFault | undefined {
     // Neon's endpoint answers `code: ""` for errors that are its own, not PostgreSQL's.
     if (name === 'NeonDbError' && code === '') return { kind: 'unavailable', reason: 'neon', message: text };
     if (UNAVAILABLE_MESSAGE.test(text)) return { kind: 'unavailable', reason: /time/i.test(text) ? 'timeout' : 'connection', message: text };
-    queue.push(cause, sourceError, ...(Array.isArray(errors) ? errors : []));
+    queue.push(cause, sourceError, ...(Array.isArray(errors) ? Array.from<unknown>(errors) : []));
   }
   return undefined;
 }

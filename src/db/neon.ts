@@ -1,7 +1,7 @@
 import { neon, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/neon-http';
-import { rowsOf, type Database, type Db } from './client.js';
+import { parseRows, type Database, type Db } from './client.js';
 import * as schema from './schema.js';
 
 export interface NeonOptions {
@@ -36,7 +36,7 @@ function withTimeouts(client: NeonClient, timeoutMs: number): NeonClient {
         client.transaction(queries as never, { ...opts, fetchOptions: { ...opts?.fetchOptions, ...signal() } })) as NeonClient['transaction'],
     },
   );
-  return bounded as unknown as NeonClient;
+  return bounded;
 }
 
 /**
@@ -57,7 +57,7 @@ export function createNeonDatabase(url: string, opts: NeonOptions = {}): Databas
     kind: 'neon-http',
     db,
     batch: (build) => db.batch(build(db)) as never,
-    rows: async <T extends object>(query: SQL) => rowsOf<T>(await db.execute(query)),
+    rows: async (rowSchema, query) => parseRows(rowSchema, await db.execute(query)),
     ping: async (timeoutMs) => {
       await client.query('SELECT 1', [], { fetchOptions: { signal: AbortSignal.timeout(timeoutMs) } });
     },

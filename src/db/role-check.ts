@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { UserRole } from './schema.js';
 import { ApiError } from '../errors.js';
-import { rowsOf, type Database, type Db } from './client.js';
+import { parseRows, type Database, type Db } from './client.js';
 import { pgError, ROLE_REVOKED } from './errors.js';
 
 /**
@@ -34,13 +34,13 @@ export function roleCheckedDatabase(inner: Database, userId: string, roles: read
   return {
     kind: inner.kind,
     db: inner.db,
-    rows: async <T extends object>(query: Parameters<Database['rows']>[0]) =>
-      checked ? inner.rows<T>(query) : rowsOf<T>((await checkedBatch((db) => [db.execute(query)]))[0]),
+    rows: async (rowSchema, query) =>
+      checked ? inner.rows(rowSchema, query) : parseRows(rowSchema, (await checkedBatch((db) => [db.execute(query)]))[0]),
     batch: ((build: (db: Db) => readonly unknown[]) => (checked ? inner.batch(build as never) : checkedBatch(build))) as Database['batch'],
     query: (async (build: (db: Db) => unknown) => {
       if (checked) return inner.query ? inner.query(build as never) : build(inner.db);
       return (await checkedBatch((db) => [build(db)]))[0];
-    }) as Database['query'],
+    }),
     ping: (timeoutMs) => inner.ping(timeoutMs),
     close: () => inner.close(),
   };

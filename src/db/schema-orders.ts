@@ -15,7 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { ORDER_STATUSES } from '../domain/order-status.js';
-import type { PricingRules } from '../domain/pricing.js';
+import type { PriceBreakdown, PricingRules } from '../domain/pricing.js';
 import { pricingModel, services } from './schema-catalog.js';
 import { addresses, slots, zones } from './schema-scheduling.js';
 import { timestamps, users } from './schema-users.js';
@@ -60,12 +60,12 @@ export const orders = pgTable(
     notes: text('notes'),
     currency: text('currency').notNull(),
     /** Server-computed estimate (PriceBreakdown), minor units. */
-    estimate: jsonb('estimate').notNull(),
+    estimate: jsonb('estimate').$type<PriceBreakdown>().notNull(),
     estimatedTotal: integer('estimated_total').notNull(),
     /** The zone's pricing rules as they were at order time; the weigh-in prices with these. */
     pricingRules: jsonb('pricing_rules').$type<PricingRules>().notNull(),
     /** Set once, at weigh-in: the price the payment is captured at. */
-    finalBreakdown: jsonb('final_breakdown'),
+    finalBreakdown: jsonb('final_breakdown').$type<PriceBreakdown>(),
     finalTotal: integer('final_total'),
     weighedAt: ts('weighed_at'),
     bagCount: integer('bag_count'),
@@ -135,7 +135,7 @@ export const orderEvents = pgTable(
     fromStatus: orderStatus('from_status'),
     toStatus: orderStatus('to_status'),
     note: text('note'),
-    evidence: jsonb('evidence'),
+    evidence: jsonb('evidence').$type<Record<string, unknown>>(),
   },
   (t) => [index('order_events_order_idx').on(t.orderId, t.id)],
 );

@@ -3,7 +3,7 @@
  * Database over a drizzle instance that holds a real session. Node-only, like both drivers.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf, withTimeout, type Database, type Db } from './client.js';
+import { parseRows, withTimeout, type Database, type Db } from './client.js';
 
 /**
  * Node drivers hold a real session, so a batch is emulated as one transaction that
@@ -19,10 +19,11 @@ export function sessionDatabase(kind: 'node-postgres' | 'pglite', db: Db, close:
       ((build) =>
         db.transaction(async (tx) => {
           const results: unknown[] = [];
-          for (const query of build(tx as unknown as Db)) results.push(await query);
+          // eslint-disable-next-line @typescript-eslint/await-thenable -- drizzle's BatchItem type omits then(); every builder is a QueryPromise
+          for (const query of build(tx)) results.push(await query);
           return results;
         }) as never),
-    rows: async (query) => rowsOf(await db.execute(query)),
+    rows: async (rowSchema, query) => parseRows(rowSchema, await db.execute(query)),
     ping: async (timeoutMs) => {
       await withTimeout(db.execute(sql`SELECT 1`), timeoutMs, 'database ping');
     },

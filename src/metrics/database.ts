@@ -19,7 +19,7 @@ export function timedDatabase(database: Database, metrics: Metrics): Database {
     kind: database.kind,
     db: database.db,
     batch: (build) => timed(() => database.batch(build)),
-    rows: (query) => timed(() => database.rows(query)),
+    rows: (rowSchema, query) => timed(() => database.rows(rowSchema, query)),
     ping: (timeoutMs) => database.ping(timeoutMs),
     close: () => database.close(),
   };

@@ -7,6 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AnyRow } from '../../src/db/client.js';
 import { classifyDatabaseError } from '../../src/db/errors.js';
 import { createNeonDatabase } from '../../src/db/neon.js';
 import { users } from '../../src/db/schema.js';
@@ -48,7 +50,7 @@ describe('neon-http with DATABASE_TIMEOUT_MS', () => {
     const database = neonDb();
     mode = 'hang';
     const started = performance.now();
-    const err = await database.rows(sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);
+    const err = await database.rows(AnyRow, sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);
     const took = performance.now() - started;
     expect(err).toBeDefined();
     expect(took).toBeGreaterThanOrEqual(TIMEOUT - 50);
@@ -67,7 +69,7 @@ describe('neon-http with DATABASE_TIMEOUT_MS', () => {
     const database = neonDb();
     await new Promise((r) => setTimeout(r, TIMEOUT * 2)); // a signal made at creation would have expired by now
     mode = 'ok';
-    expect(await database.rows<{ n: number }>(sql`SELECT 1 AS n`)).toEqual([{ n: 1 }]);
+    expect(await database.rows(z.object({ n: z.number() }), sql`SELECT 1 AS n`)).toEqual([{ n: 1 }]);
     const before = requests;
     await database.batch((db) => [db.execute(sql`SELECT 1 AS n`), db.execute(sql`SELECT 1 AS n`)]);
     expect(requests).toBe(before + 1);
@@ -75,7 +77,7 @@ describe('neon-http with DATABASE_TIMEOUT_MS', () => {
 
   it('HTTP 507 (response too large) is not unavailable: retrying cannot fix it', async () => {
     mode = 507;
-    const err = await neonDb().rows(sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);
+    const err = await neonDb().rows(AnyRow, sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(classifyDatabaseError(err)).toBeUndefined();
   });
@@ -83,14 +85,14 @@ describe('neon-http with DATABASE_TIMEOUT_MS', () => {
   for (const status of [500, 502, 503]) {
     it(`HTTP ${status} from the endpoint is unavailable`, async () => {
       mode = status;
-      const err = await neonDb().rows(sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);
+      const err = await neonDb().rows(AnyRow, sql`SELECT 1 AS n`).then(() => undefined, (e: unknown) => e);
       expect(classifyDatabaseError(err)).toMatchObject({ kind: 'unavailable' });
     });
   }
 
   it('an endpoint that refuses connections is unavailable', async () => {
     const database = createNeonDatabase('postgres://app:app@db.localtest:5432/laundry', { localEndpoint: 'http://127.0.0.1:1/sql', timeoutMs: TIMEOUT });
-    const err = await database.rows(sql`SELECT 1`).then(() => undefined, (e: unknown) => e);
+    const err = await database.rows(AnyRow, sql`SELECT 1`).then(() => undefined, (e: unknown) => e);
     expect(classifyDatabaseError(err)).toMatchObject({ kind: 'unavailable' });
   });
 });
@@ -98,10 +100,10 @@ describe('neon-http with DATABASE_TIMEOUT_MS', () => {
 describe('PGlite', () => {
   it('a NUL in text is 22021 bad input; a closed database is unavailable', async () => {
     const database = await createPgliteDatabase('memory://');
-    const nul = await database.rows(sql`SELECT ${'a\u0000b'}::text AS t`).then(() => undefined, (e: unknown) => e);
+    const nul = await database.rows(AnyRow, sql`SELECT ${'a\u0000b'}::text AS t`).then(() => undefined, (e: unknown) => e);
     expect(classifyDatabaseError(nul)).toMatchObject({ kind: 'bad_input', reason: '22021' });
     await database.close();
-    const closed = await database.rows(sql`SELECT 1`).then(() => undefined, (e: unknown) => e);
+    const closed = await database.rows(AnyRow, sql`SELECT 1`).then(() => undefined, (e: unknown) => e);
     expect(classifyDatabaseError(closed)).toMatchObject({ kind: 'unavailable' });
   });
 });

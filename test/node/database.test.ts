@@ -3,6 +3,7 @@
  * single-statement writes hold under concurrency on the PostgreSQL server.
  */
 import { eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { services, users } from '../../src/db/schema.js';
@@ -73,7 +74,7 @@ describe('concurrency (run against the PostgreSQL server in CI)', () => {
       expect(r.status).toBe(401);
       expect(['invalid_refresh_token', 'refresh_token_reused']).toContain(r.body.code);
     }
-    const live = await database.rows<{ n: number }>(sql`
+    const live = await database.rows(z.object({ n: z.number() }), sql`
       SELECT count(*)::int AS n FROM refresh_tokens t JOIN users u ON u.id = t.user_id
       WHERE u.email = ${email} AND t.revoked_at IS NULL`);
     // Either the winner's token survives alone, or a replay detected mid-race burned the family.

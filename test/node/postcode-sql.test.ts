@@ -5,6 +5,7 @@
  * with booking (code).
  */
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { postcodeKeys as domainKeys, prefixCovers } from '../../src/domain/postcodes.js';
@@ -31,7 +32,7 @@ describe.each(databases)('postcode keys in SQL on %s', (_name, open) => {
     return database;
   };
   const keysOf = async (postcode: string) => {
-    const [row] = await (await db()).rows<{ keys: string[] | string }>(sql`SELECT array(${sqlKeys(postcode)}) AS keys`);
+    const [row] = await (await db()).rows(z.object({ keys: z.union([z.array(z.string()), z.string()]) }), sql`SELECT array(${sqlKeys(postcode)}) AS keys`);
     const keys = row!.keys;
     // node-postgres parses text[]; be tolerant of a driver that hands back the literal.
     return typeof keys === 'string' ? keys.replace(/^\{|\}$/g, '').split(',').filter(Boolean) : keys;
@@ -46,7 +47,8 @@ describe.each(databases)('postcode keys in SQL on %s', (_name, open) => {
 
   it('covers exactly what the domain covers', async () => {
     for (const [prefix, postcode, covered] of COVER_CASES) {
-      const [row] = await (await db()).rows<{ covered: boolean }>(
+      const [row] = await (await db()).rows(
+        z.object({ covered: z.boolean() }),
         sql`SELECT upper(regexp_replace(${prefix}, '[[:space:]]', '', 'g')) IN (${sqlKeys(postcode)}) AS covered`,
       );
       expect([prefix, postcode, row!.covered]).toEqual([prefix, postcode, covered]);

@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { HashPoolOptions } from '../../src/auth/hash-pool.js';
-import type { Database } from '../../src/db/client.js';
+import { AnyRow, type Database } from '../../src/db/client.js';
 import { setUserRole } from '../../src/modules/auth/set-user-role.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics/index.js';
@@ -60,7 +60,7 @@ export async function createTestApp(
     jwtSecret: TEST_JWT_SECRET,
     stripe: stripeControl(stripeUrl),
     setRole: async (email, role) => {
-      await database.rows(setUserRole(email, role, new Date()));
+      await database.rows(AnyRow, setUserRole(email, role, new Date()));
     },
     sql: async <T,>(query: string, params: unknown[] = []): Promise<T[]> => {
       const chunks: SQL[] = [];
@@ -68,7 +68,7 @@ export async function createTestApp(
       for (let i = 0; i < parts.length; i++) {
         chunks.push(i % 2 === 0 ? sql.raw(parts[i]!) : sql`${params[Number(parts[i]) - 1]}`);
       }
-      return (await database.rows(sql.join(chunks, sql``))) as T[];
+      return (await database.rows(AnyRow, sql.join(chunks, sql``))) as T[]; // the caller names the row type; tests read what they wrote
     },
     close: async () => {
       await deps.passwords.close?.();

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/client.js';
+import { AnyRow, type Database } from '../../src/db/client.js';
 import { createAnalyticsEngineMetrics } from '../../src/metrics/analytics-engine.js';
 import { timedDatabase } from '../../src/metrics/database.js';
 import { methodLabel, noopMetrics, recordAuthorisation, recordPaymentFailure } from '../../src/metrics/index.js';
@@ -132,7 +132,7 @@ describe('metrics: helpers', () => {
       close: async () => {},
     } as unknown as Database;
     const db = timedDatabase(inner, m);
-    expect(await db.rows(sql`SELECT 1`)).toEqual([{ one: 1 }]);
+    expect(await db.rows(AnyRow, sql`SELECT 1`)).toEqual([{ one: 1 }]);
     await expect(db.batch(() => [] as never)).rejects.toThrow('deadlock');
     await db.ping(100);
     expect(db.kind).toBe('pglite');

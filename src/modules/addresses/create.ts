@@ -4,7 +4,7 @@ import { FOREIGN_KEY_VIOLATION, pgError } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { AddressDto, CreateAddressInput } from './schemas.js';
-import { toDto, withZone, type AddressRow } from './shared.js';
+import { AddressRow, toDto, withZone } from './shared.js';
 
 export const MAX_ADDRESSES_PER_USER = 20;
 
@@ -17,7 +17,7 @@ export async function createAddress(deps: Deps, userId: string, input: CreateAdd
   const now = deps.clock.now().toISOString();
   let rows: AddressRow[];
   try {
-    rows = await deps.database.rows<AddressRow>(sql`
+    rows = await deps.database.rows(AddressRow, sql`
       WITH ins AS (
         INSERT INTO addresses (user_id, label, line1, line2, city, postcode, instructions, created_at, updated_at)
         SELECT ${userId}::uuid, ${input.label ?? null}, ${input.line1}, ${input.line2 ?? null}, ${input.city},

@@ -1,11 +1,12 @@
 /** DELETE /v1/addresses/{id}: one statement. */
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
-import { notFound } from './shared.js';
+import { IdRow, notFound } from './shared.js';
 
 /** Orders keep their own snapshot of the address; orders.address_id is ON DELETE SET NULL. */
 export async function deleteAddress(deps: Deps, userId: string, id: string): Promise<void> {
-  const rows = await deps.database.rows<{ id: string }>(
+  const rows = await deps.database.rows(
+    IdRow,
     sql`DELETE FROM addresses WHERE id = ${id}::uuid AND user_id = ${userId}::uuid RETURNING id`,
   );
   if (rows.length === 0) throw notFound();

@@ -2,10 +2,11 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import type { AddressDto } from './schemas.js';
-import { notFound, toDto, withZone, type AddressRow } from './shared.js';
+import { AddressRow, notFound, toDto, withZone } from './shared.js';
 
 export async function getAddress(deps: Deps, userId: string, id: string): Promise<AddressDto> {
-  const [row] = await deps.database.rows<AddressRow>(
+  const [row] = await deps.database.rows(
+    AddressRow,
     withZone(sql`(SELECT * FROM addresses WHERE id = ${id}::uuid AND user_id = ${userId}::uuid)`),
   );
   if (!row) throw notFound();

@@ -5,19 +5,29 @@
  * module filters by user_id: another customer's address is indistinguishable from a missing one.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { AddressSnapshot } from '../../db/schema.js';
+import { z } from 'zod';
 import { isoOf } from '../../db/timestamps.js';
 import { ApiError } from '../../errors.js';
 import { zoneForPostcode } from '../scheduling/zone-match.js';
 import type { AddressDto } from './schemas.js';
 
-/** An address as the module's statements read it back: the fields an order snapshots, and more. */
-export interface AddressRow extends AddressSnapshot {
-  id: string;
-  created_at: string;
-  updated_at: string;
-  zone_id: string | null;
-}
+/** An address as the module's statements read it back (withZone's columns): checked as it enters. */
+export const AddressRow = z.object({
+  id: z.string(),
+  label: z.string().nullable(),
+  line1: z.string(),
+  line2: z.string().nullable(),
+  city: z.string(),
+  postcode: z.string(),
+  instructions: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  zone_id: z.string().nullable(),
+});
+export type AddressRow = z.infer<typeof AddressRow>;
+
+/** The row of a statement that answers only which address it touched. */
+export const IdRow = z.object({ id: z.string() });
 
 export function toDto(r: AddressRow): AddressDto {
   return {

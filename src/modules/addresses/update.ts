@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import type { AddressDto, UpdateAddressInput } from './schemas.js';
-import { notFound, toDto, withZone, type AddressRow } from './shared.js';
+import { AddressRow, notFound, toDto, withZone } from './shared.js';
 
 /** Request field → column. A fixed map, so no client-supplied name ever reaches SQL. */
 const COLUMNS: Record<keyof UpdateAddressInput, string> = {
@@ -19,7 +19,7 @@ export async function updateAddress(deps: Deps, userId: string, id: string, inpu
     .filter((k) => input[k] !== undefined)
     .map((k) => sql`${sql.identifier(COLUMNS[k])} = ${input[k]}`);
   sets.push(sql`updated_at = ${deps.clock.now().toISOString()}::timestamptz`);
-  const [row] = await deps.database.rows<AddressRow>(sql`
+  const [row] = await deps.database.rows(AddressRow, sql`
     WITH upd AS (
       UPDATE addresses SET ${sql.join(sets, sql`, `)}
       WHERE id = ${id}::uuid AND user_id = ${userId}::uuid

@@ -1,8 +1,10 @@
+import { AnyRow } from '../../db/client.js';
+import { z } from 'zod';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { LoginInput } from './schemas.js';
-import { insertRefreshFrom, pendingRefresh, sessionFor, type Session, type UserRow } from './shared.js';
+import { insertRefreshFrom, pendingRefresh, sessionFor, UserRow, type Session } from './shared.js';
 
 /** Schedules work off the response path (runInBackground in src/http/context.ts); failures are logged. */
 export type Background = (task: () => Promise<unknown>, what: string) => void;
@@ -171,11 +173,9 @@ interface LoginAttempt {
   release: () => Promise<void>;
 }
 
-interface BeginRow extends Partial<UserRow & { password_hash: string }> {
-  admitted: boolean;
-  failures: number | null;
-  locked_until_ms: number | null;
-}
+const AttemptColumns = { admitted: z.boolean(), failures: z.number().nullable(), locked_until_ms: z.number().nullable() };
+/** The user (all null when unknown or not admitted) and the throttle's answer. */
+const BeginRow = z.union([UserRow.extend({ password_hash: z.string(), ...AttemptColumns }), z.object({ id: z.null(), ...AttemptColumns })]);
 
 /**
  * Admits the attempt (admitLoginAttempt above), reads the user and writes a refresh-token
@@ -189,7 +189,7 @@ async function beginLogin(deps: Deps, email: string): Promise<LoginAttempt> {
   const now = deps.clock.now();
   const key = await loginThrottleKey(deps, email);
   // `cur` is the statement's snapshot, used only to word a refusal (a lock's end).
-  const rows = await deps.database.rows<BeginRow>(sql`
+  const rows = await deps.database.rows(BeginRow, sql`
     WITH cur AS (SELECT locked_until FROM login_throttle WHERE email_key = ${key}),
     att AS (${admitLoginAttempt(key, now)}),
     u AS (
@@ -201,14 +201,14 @@ async function beginLogin(deps: Deps, email: string): Promise<LoginAttempt> {
            (extract(epoch FROM cur.locked_until) * 1000)::float8 AS locked_until_ms
     FROM (SELECT 1) AS one LEFT JOIN u ON true LEFT JOIN att ON true LEFT JOIN cur ON true`);
   const row = rows[0];
-  const user = row?.id ? (row as UserRow & { password_hash: string }) : undefined;
+  const user = row?.id ? row : undefined;
   const failures = Number(row?.failures ?? 0);
   let refusedForSeconds: number | undefined;
   if (!row?.admitted) {
     const lockedMs = row?.locked_until_ms ? Number(row.locked_until_ms) - now.getTime() : 0;
     refusedForSeconds = lockedMs > 0 ? Math.max(1, Math.ceil(lockedMs / 1000)) : LOGIN_BUSY_RETRY_S;
   }
-  const settle = (forgive: { seenFailures: number } | undefined, also?: SQL) => deps.database.rows(settleLoginAttempt(key, deps.clock.now(), forgive, also));
+  const settle = (forgive: { seenFailures: number } | undefined, also?: SQL) => deps.database.rows(AnyRow, settleLoginAttempt(key, deps.clock.now(), forgive, also));
   const discard = sql`discarded AS (DELETE FROM refresh_tokens WHERE id = ${refresh.id}::uuid)`;
   return {
     user,
@@ -216,7 +216,7 @@ async function beginLogin(deps: Deps, email: string): Promise<LoginAttempt> {
     failures,
     session: () => sessionFor(deps, user!, refresh),
     recordFailure: async () => {
-      await deps.database.rows(recordLoginFailure(key, deps.clock.now(), discard));
+      await deps.database.rows(AnyRow, recordLoginFailure(key, deps.clock.now(), discard));
     },
     recordSuccess: async () => {
       await settle({ seenFailures: failures });
@@ -228,7 +228,7 @@ async function beginLogin(deps: Deps, email: string): Promise<LoginAttempt> {
 }
 
 async function updatePasswordHash(deps: Deps, userId: string, passwordHash: string): Promise<void> {
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     UPDATE users SET password_hash = ${passwordHash}, updated_at = ${deps.clock.now().toISOString()}::timestamptz
     WHERE id = ${userId}::uuid`);
 }

@@ -1,13 +1,13 @@
+import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { pendingRefresh, sessionFor, type UserRow, type Session } from './shared.js';
+import { pendingRefresh, sessionFor, UserRow, type Session } from './shared.js';
 
 /** POST /v1/auth/refresh. */
-interface RotateRow extends Partial<UserRow> {
-  found: boolean;
-  prior_reason: string | null;
-}
+const RotateColumns = { found: z.boolean(), prior_reason: z.string().nullable() };
+/** The rotated token's user (all null when the token was not rotated) and what the presented token was. */
+const RotateRow = z.union([UserRow.extend(RotateColumns), z.object({ id: z.null(), ...RotateColumns })]);
 
 /**
  * Rotates a refresh token in one statement. Presenting a token that was already rotated
@@ -17,7 +17,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
   const presentedHash = await deps.sha256Hex(presented);
   const next = await pendingRefresh(deps);
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<RotateRow>(sql`
+  const rows = await deps.database.rows(RotateRow, sql`
     WITH cur AS (
       SELECT id, family_id, revoked_reason FROM refresh_tokens WHERE token_hash = ${presentedHash}
     ), rotated AS (
@@ -45,7 +45,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
     LEFT JOIN issued ON true
     LEFT JOIN users u ON u.id = issued.user_id`);
   const row = rows[0];
-  if (row?.id) return sessionFor(deps, row as UserRow, next);
+  if (row?.id) return sessionFor(deps, row, next);
   if (row?.prior_reason === 'rotated') {
     throw new ApiError(
       'refresh_token_reused',

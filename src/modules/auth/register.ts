@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { RegisterInput } from './schemas.js';
-import { insertRefreshFrom, pendingRefresh, sessionFor, type Session, type UserRow } from './shared.js';
+import { insertRefreshFrom, pendingRefresh, sessionFor, UserRow, type Session } from './shared.js';
 
 /**
  * POST /v1/auth/register: counts the attempt against the client address's window (429
@@ -28,7 +29,7 @@ async function registerCustomer(
 ): Promise<Session> {
   const refresh = await pendingRefresh(deps);
   const now = deps.clock.now();
-  const rows = await deps.database.rows<UserRow>(sql`
+  const rows = await deps.database.rows(UserRow, sql`
     WITH u AS (
       INSERT INTO users (email, password_hash, name, role, created_at, updated_at)
       VALUES (${input.email}, ${input.passwordHash}, ${input.name}, 'customer', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
@@ -72,6 +73,8 @@ export function isLoopback(ip: string): boolean {
   return unit.startsWith('127.') || /^(0*:){2,7}0*1$/.test(ip.trim().replace(/^\[|\]$/g, ''));
 }
 
+const AttemptRow = z.object({ attempts: z.number(), started_ms: z.number() });
+
 /** One statement: count an attempt for `key` in its window (a new window once the last is over). */
 function countAttempt(key: string, at: Date, windowS: number): SQL {
   const fresh = sql`rl.window_started_at <= ${ts(at)} - make_interval(secs => ${windowS})`;
@@ -94,7 +97,7 @@ async function countRegistration(deps: Deps, ip: string | undefined): Promise<nu
   if (!ip || isLoopback(ip)) return undefined;
   const key = await deps.sha256Hex(`register-ip:${clientAddressUnit(ip)}`);
   const now = deps.clock.now();
-  const [row] = await deps.database.rows<{ attempts: number; started_ms: number }>(countAttempt(key, now, REGISTER_WINDOW_S));
+  const [row] = await deps.database.rows(AttemptRow, countAttempt(key, now, REGISTER_WINDOW_S));
   if (!row || Number(row.attempts) <= REGISTER_MAX_PER_WINDOW) return undefined;
   // A concurrent request may have opened the window with a clock reading taken after ours:
   // what is left of the window is never more than the window itself.

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
-import type { UserRole } from '../../db/schema.js';
+import { userRole, type UserRole } from '../../db/schema.js';
 import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 
@@ -11,13 +12,15 @@ import type { Deps } from '../../deps.js';
  * without an interactive transaction. The clock comes from deps so expiry is testable.
  */
 
-export interface UserRow {
-  id: string;
-  email: string;
-  role: UserRole;
-  name: string | null;
-  created_at: string | Date;
-}
+/** A user as the module's statements return it: checked as it enters. */
+export const UserRow = z.object({
+  id: z.string(),
+  email: z.string(),
+  role: z.enum(userRole.enumValues),
+  name: z.string().nullable(),
+  created_at: z.string(),
+});
+export type UserRow = z.infer<typeof UserRow>;
 
 export interface PublicUser {
   id: string;

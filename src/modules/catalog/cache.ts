@@ -36,12 +36,16 @@ export function createMemoryCatalogCache(): CatalogCache {
   // Only path and query: the origin comes from the request's Host header.
   const local = (key: string) => key.slice(key.indexOf('/__cache/'));
   return {
-    get: async (key) => entries.get(local(key)),
-    put: async (key, entry) => {
+    get: (key) => Promise.resolve(entries.get(local(key))),
+    put: (key, entry) => {
       const k = local(key);
       entries.delete(k);
       entries.set(k, entry);
-      while (entries.size > MEMORY_MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+      for (const oldest of entries.keys()) {
+        if (entries.size <= MEMORY_MAX_ENTRIES) break;
+        entries.delete(oldest);
+      }
+      return Promise.resolve();
     },
   };
 }
@@ -126,7 +130,7 @@ async function keys(deps: Deps, requestUrl: string): Promise<Keys> {
   const slash = requestUrl.indexOf('/', requestUrl.indexOf('//') + 2);
   const origin = slash < 0 ? requestUrl : requestUrl.slice(0, slash); // new URL() per request costs more
   let byOrigin = keyCache.get(deps);
-  if (!byOrigin) keyCache.set(deps, (byOrigin = new Map()));
+  if (!byOrigin) keyCache.set(deps, (byOrigin = new Map<string, Keys>()));
   const known = byOrigin.get(origin);
   if (known) return known;
   const q = new URLSearchParams({

@@ -1,16 +1,22 @@
 import { sql } from 'drizzle-orm';
-import type { PricedAddOn, PricedService } from '../../domain/pricing.js';
-import type { SlotState } from '../../domain/slots.js';
+import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import type { CreateOrderInput } from './schemas.js';
 
-interface ContextRow {
-  idem: { fingerprint: string; statusCode: number; response: unknown } | null;
-  address: { id: string; label: string | null; line1: string; line2: string | null; city: string; postcode: string; instructions: string | null } | null;
-  zones: Array<{ id: string; postcodePrefixes: string[]; active: boolean; deliveryFee: number; minimumOrder: number; freeDeliveryFrom: number | null }>;
-  slots: Array<Omit<SlotState, 'startsAt' | 'endsAt'> & { startsAt: string; endsAt: string }>;
-  services: Array<PricedService & { name: string; active: boolean; addOns: Array<PricedAddOn & { name: string; active: boolean }> }>;
-}
+const id = z.string();
+const int = z.number();
+/** The statement's one row; each column is JSON built in SQL, so field names are camelCase. */
+const ContextRow = z.object({
+  idem: z.object({ fingerprint: z.string(), statusCode: int, response: z.unknown() }).nullable(),
+  address: z.object({ id, label: z.string().nullable(), line1: z.string(), line2: z.string().nullable(), city: z.string(), postcode: z.string(), instructions: z.string().nullable() }).nullable(),
+  zones: z.array(z.object({ id, postcodePrefixes: z.array(z.string()), active: z.boolean(), deliveryFee: int, minimumOrder: int, freeDeliveryFrom: int.nullable() })),
+  slots: z.array(z.object({ id, zoneId: id, kind: z.enum(['pickup', 'delivery']), startsAt: z.string(), endsAt: z.string(), capacity: int, reserved: int, cutoffMinutes: int, closed: z.boolean() })),
+  services: z.array(z.object({
+    id, name: z.string(), pricingModel: z.enum(['per_kg', 'per_item']), unitPrice: int, currency: z.string(), turnaroundHours: int,
+    expressSurchargeBps: int.nullable(), expressTurnaroundHours: int.nullable(), active: z.boolean(),
+    addOns: z.array(z.object({ id, serviceId: id, name: z.string(), price: int, active: z.boolean() })),
+  })),
+});
 
 /**
  * Everything the order depends on, in ONE statement (one round trip, one snapshot): the
@@ -21,7 +27,7 @@ interface ContextRow {
  */
 export async function readContext(deps: Deps, userId: string, key: string, input: CreateOrderInput) {
   const serviceIds = JSON.stringify([...new Set(input.items.map((i) => i.serviceId))]);
-  const [row] = await deps.database.rows<ContextRow>(sql`
+  const [row] = await deps.database.rows(ContextRow, sql`
     SELECT
       (SELECT json_build_object('fingerprint', k.fingerprint, 'statusCode', k.status_code, 'response', k.response)
          FROM idempotency_keys k WHERE k.user_id = ${userId}::uuid AND k.key = ${key}) AS idem,

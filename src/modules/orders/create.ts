@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { and, eq, sql } from 'drizzle-orm';
 import { fingerprintRequest } from '../../domain/idempotency.js';
 import type { OrderStatus } from '../../domain/order-status.js';
@@ -10,6 +11,9 @@ import { ApiError } from '../../errors.js';
 import { readContext, type OrderContext } from './create-context.js';
 import { toOrderDto } from './shared.js';
 import { OrderSchema, type CreateOrderInput, type OrderDto } from './schemas.js';
+
+/** The create statement's answer: whether this call claimed the key, and whether every step held. */
+const CreatedRow = z.object({ claimed: z.number(), ok: z.number() });
 
 export interface CreateOrderResult {
   status: number;
@@ -176,9 +180,9 @@ export async function createOrder(
       AND NOT closed AND reserved < capacity
       AND starts_at - make_interval(mins => cutoff_minutes) > ${nowIso}::timestamptz
     RETURNING id`;
-  let rows: Array<{ claimed: number; ok: number }>;
+  let rows: Array<z.infer<typeof CreatedRow>>;
   try {
-    rows = await deps.database.rows(sql`
+    rows = await deps.database.rows(CreatedRow, sql`
       WITH idem AS (
         INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, response, order_id, created_at)
         VALUES (${userId}::uuid, ${key}, ${fingerprint}, 201, ${JSON.stringify(body)}::json, ${orderId}::uuid, ${nowIso}::timestamptz)

@@ -6,7 +6,6 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { OrderFlag } from '../../domain/order-status.js';
-import type { PriceBreakdown } from '../../domain/pricing.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
 import { isoOf as iso } from '../../db/timestamps.js';
@@ -27,7 +26,7 @@ export function toTimelineEntry(e: Pick<EventRow, 'at' | 'actorRole' | 'actorUse
     from: e.fromStatus,
     to: e.toStatus,
     note: e.note,
-    evidence: (e.evidence as Record<string, unknown> | null) ?? null,
+    evidence: e.evidence ?? null,
   };
 }
 
@@ -50,8 +49,8 @@ export function toOrderDto(o: OrderWithRelations): OrderDto {
     pickupSlot: slotRef(o.pickupSlot),
     deliverySlot: slotRef(o.deliverySlot),
     currency: o.currency,
-    estimate: o.estimate as PriceBreakdown,
-    final: (o.finalBreakdown as PriceBreakdown | null) ?? null,
+    estimate: o.estimate,
+    final: o.finalBreakdown ?? null,
     bagCount: o.bagCount,
     weighedAt: o.weighedAt ? iso(o.weighedAt) : null,
     overageApprovalRequired: o.overageApprovalRequired && !o.overageApprovedAt,

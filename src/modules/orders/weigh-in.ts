@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import { runQuery } from '../../db/client.js';
 import type { ActorRole } from '../../domain/order-status.js';
@@ -92,6 +93,9 @@ export function priceWeighIn(order: Pick<OrderRow, 'express' | 'currency' | 'pri
   return storableBreakdown(priceOrder(inputs, { express: order.express }, order.pricingRules));
 }
 
+/** The weigh-in statement's answer: the order's state as locked, and whether the weigh-in was written. */
+const WeighInRow = z.object({ status: z.string(), weighed_at: z.string().nullable(), ok: z.number() });
+
 export interface WeighInActor {
   role: Extract<ActorRole, 'staff' | 'admin'>;
   userId: string;
@@ -137,7 +141,7 @@ export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, 
   };
   const note = input.note ? input.note : null;
 
-  const [result] = await deps.database.rows<{ status: string; weighed_at: string | null; ok: number }>(sql`
+  const [result] = await deps.database.rows(WeighInRow, sql`
     WITH cur AS (
       SELECT id, status, weighed_at FROM orders WHERE id = ${orderId}::uuid FOR UPDATE
     ),

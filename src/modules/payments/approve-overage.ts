@@ -1,8 +1,11 @@
+import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { settleOverage, type CaptureOutcome } from './capture.js';
 import { readPaymentState, requirePayments } from './shared.js';
+
+const OverageRequiredRow = z.object({ required: z.boolean() });
 
 /**
  * The customer approves a large overage; it is charged at once. Approving again after a
@@ -12,7 +15,7 @@ import { readPaymentState, requirePayments } from './shared.js';
 export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {
   requirePayments(deps);
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<{ required: boolean }>(sql`
+  const rows = await deps.database.rows(OverageRequiredRow, sql`
     WITH o AS (
       SELECT id, overage_approval_required, overage_approved_at FROM orders
       WHERE id = ${orderId}::uuid AND user_id = ${userId}::uuid FOR UPDATE

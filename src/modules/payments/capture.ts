@@ -1,3 +1,4 @@
+import { AnyRow } from '../../db/client.js';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
@@ -76,7 +77,7 @@ export async function settleOverage(
   if (existing) return existing.status === 'failed' ? 'failed' : 'charged';
   if (due > deps.config.overageApprovalThreshold && !approved) {
     const now = deps.clock.now().toISOString();
-    await deps.database.rows(sql`
+    await deps.database.rows(AnyRow, sql`
       WITH flagged AS (
         UPDATE orders SET overage_approval_required = true, updated_at = ${now}::timestamptz
         WHERE id = ${order.id}::uuid AND NOT overage_approval_required RETURNING id
@@ -140,7 +141,7 @@ async function insertOverage(
   note: string,
 ): Promise<void> {
   const now = deps.clock.now().toISOString();
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     WITH ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, amount_captured, created_at, updated_at)
       VALUES (${paymentId}::uuid, ${orderId}::uuid, 'overage', 'card', ${status}::payment_status, ${intentId}, ${currency},

@@ -1,8 +1,11 @@
+import { z } from 'zod';
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../db/client.js';
+import { parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { clearFlag, hasFlag } from '../orders/shared.js';
+
+const InPersonRow = z.object({ ok: z.number(), applicable: z.boolean(), due: z.number(), currency: z.string() });
 
 /**
  * Pay on delivery: staff record the money taken at the door, once, and only the amount due
@@ -45,7 +48,7 @@ export async function recordInPersonPayment(
     )
     SELECT (SELECT count(*) FROM ins)::int AS ok, o.applicable, o.due, o.currency FROM o`),
   ]);
-  const [row] = rowsOf<{ ok: number; applicable: boolean; due: number; currency: string }>(result);
+  const [row] = parseRows(InPersonRow, result);
   if (!row) throw new ApiError('not_found', 'No such order.');
   if (row.ok === 1) return;
   if (!row.applicable) {

@@ -1,4 +1,6 @@
 import { and, inArray, isNotNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { AnyRow } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import type { OrderFlag } from '../../domain/order-status.js';
@@ -24,6 +26,9 @@ const RECONCILE_MAX = 2_000;
 
 const HOUR = 3_600_000;
 
+const ExpiringHoldRow = z.object({ order_id: z.string(), final_total: z.number().nullable(), status: z.string() });
+const IdRow = z.object({ id: z.string() });
+
 /**
  * The payments housekeeping the cron trigger runs (Workers `scheduled()`, or
  * `npm run cli -- payments-job` / a timer on Node):
@@ -37,7 +42,7 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   const now = deps.clock.now();
   const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null, staleRefunds: null };
 
-  const expiring = await deps.database.rows<{ order_id: string; final_total: number | null; status: string }>(sql`
+  const expiring = await deps.database.rows(ExpiringHoldRow, sql`
     SELECT p.order_id, o.final_total, o.status::text AS status FROM payments p JOIN orders o ON o.id = p.order_id
     WHERE p.kind = 'hold' AND p.status = 'requires_capture' AND p.capture_before < ${new Date(now.getTime() + 24 * HOUR).toISOString()}::timestamptz`);
   for (const row of expiring) {
@@ -64,7 +69,7 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
     }
   }
 
-  const unpaid = await deps.database.rows<{ id: string }>(sql`
+  const unpaid = await deps.database.rows(IdRow, sql`
     WITH flagged AS (
       UPDATE orders o SET ${raiseFlag('unpaid_on_delivery')}, updated_at = ${now.toISOString()}::timestamptz
       WHERE o.payment_method = 'on_delivery' AND o.status = 'delivered' AND NOT ${hasFlag('unpaid_on_delivery')}
@@ -97,7 +102,7 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
 
 async function flag(deps: Deps, orderId: string, reason: OrderFlag, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     WITH f AS (
       UPDATE orders SET ${raiseFlag(reason)}, updated_at = ${now}::timestamptz
       WHERE id = ${orderId}::uuid AND NOT ${hasFlag(reason)} RETURNING id

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
-import { rowsOf } from '../../db/client.js';
+import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
@@ -12,12 +13,12 @@ export interface RefundResult {
   status: 'succeeded' | 'pending';
 }
 
-interface ReservedPart {
-  id: string;
-  payment_id: string;
-  pi: string;
-  amount: number;
-}
+const ReservedPart = z.object({
+  id: z.string(),
+  payment_id: z.string(),
+  pi: z.string(),
+  amount: z.number(),
+});
 
 /**
  * A full or partial refund of captured card money, by an admin (or by the system when an
@@ -68,7 +69,7 @@ export async function refundOrder(
       SELECT parts.id::text, parts.payment_id::text, parts.pi, parts.amount FROM parts JOIN ins ON ins.id = parts.id ORDER BY parts.before`),
   ]);
   if (rowsOf(locked).length === 0) throw new ApiError('not_found', 'No such order.');
-  const parts = rowsOf<ReservedPart>(reserved).map((p) => ({ ...p, amount: Number(p.amount) }));
+  const parts = parseRows(ReservedPart, reserved).map((p) => ({ ...p, amount: Number(p.amount) }));
   if (parts.length === 0) {
     throw new ApiError('refund_exceeds_captured', 'The refund is larger than what is left to refund of the money captured on this order.');
   }
@@ -94,7 +95,7 @@ export async function refundOrder(
       // Stripe's charge.refunded or reconciliation settles it.
       const refused = err instanceof Stripe.errors.StripeInvalidRequestError || err instanceof Stripe.errors.StripeCardError;
       const release = parts.slice(refused ? i : i + 1).map((p) => sql`${p.id}::uuid`);
-      if (release.length > 0) await deps.database.rows(sql`UPDATE refunds SET status = 'failed' WHERE id IN (${sql.join(release, sql`, `)})`);
+      if (release.length > 0) await deps.database.rows(AnyRow, sql`UPDATE refunds SET status = 'failed' WHERE id IN (${sql.join(release, sql`, `)})`);
       if (!(err instanceof Stripe.errors.StripeError)) throw err;
       if (err instanceof Stripe.errors.StripeInvalidRequestError && ['amount_too_large', 'charge_already_refunded'].includes(err.code ?? '')) {
         throw new ApiError('refund_exceeds_captured', 'Stripe reports less left to refund on this payment than requested.');
@@ -132,7 +133,7 @@ async function recordRefundOutcome(
     chargeTotal === null
       ? sql`CASE WHEN ${status} = 'succeeded' THEN p.amount_refunded + ${part.amount}::int ELSE p.amount_refunded END`
       : sql`GREATEST(p.amount_refunded, ${chargeTotal}::int)`;
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     WITH settled AS (
       UPDATE refunds SET status = ${status}, stripe_refund_id = ${refund.id} WHERE id = ${part.id}::uuid AND status = 'pending'
       RETURNING order_id, payment_id
@@ -159,6 +160,8 @@ export interface StaleRefundReport {
 /** A refund still pending this long after it was asked for had its answer lost, or Stripe is slow. */
 export const STALE_REFUND_MS = 10 * 60_000;
 
+const StaleRefundRow = z.object({ id: z.string(), amount: z.number(), reason: z.string(), stripe_refund_id: z.string().nullable(), pi: z.string() });
+
 /**
  * Refund rows left pending (Stripe's answer lost, or Stripe said pending) are settled with what
  * Stripe has: found and succeeded → succeeded; found and still pending → kept, with Stripe's
@@ -169,7 +172,7 @@ export const STALE_REFUND_MS = 10 * 60_000;
 export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport> {
   const { stripe } = requirePayments(deps);
   const cutoff = new Date(deps.clock.now().getTime() - STALE_REFUND_MS).toISOString();
-  const stale = await deps.database.rows<{ id: string; amount: number; reason: string; stripe_refund_id: string | null; pi: string }>(sql`
+  const stale = await deps.database.rows(StaleRefundRow, sql`
     SELECT r.id::text, r.amount, r.reason, r.stripe_refund_id, p.stripe_payment_intent_id AS pi
     FROM refunds r JOIN payments p ON p.id = r.payment_id
     WHERE r.status = 'pending' AND r.created_at < ${cutoff}::timestamptz
@@ -194,7 +197,7 @@ export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport>
     const note = refund
       ? `Refund of ${part.amount} ${refund.status} at Stripe; released, refund again if still owed`
       : `Refund of ${part.amount} never reached Stripe; released, refund again if still owed`;
-    await deps.database.rows(sql`
+    await deps.database.rows(AnyRow, sql`
       WITH released AS (
         UPDATE refunds SET status = 'failed', stripe_refund_id = COALESCE(${refund?.id ?? null}, stripe_refund_id)
         WHERE id = ${part.id}::uuid AND status = 'pending' RETURNING order_id

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { and, eq, sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { runQuery } from '../../db/client.js';
@@ -29,6 +30,8 @@ export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
   await recordIntent(deps, hold, pi, pi.status === 'canceled' ? 'Card hold released' : `Card hold not released: it is ${pi.status}`);
 }
 
+const RefundableRow = z.object({ refundable: z.number() });
+
 /**
  * After a cancellation: release an uncaptured hold, refund what was already captured (hold
  * and overage). Recorded as the system acting on the cancellation of `actorUserId`.
@@ -37,7 +40,7 @@ export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
 export async function settleCancelledOrder(deps: Deps, orderId: string, actorUserId: string): Promise<void> {
   if (!deps.payments) return;
   await releaseHold(deps, orderId);
-  const rows = await deps.database.rows<{ refundable: number }>(sql`
+  const rows = await deps.database.rows(RefundableRow, sql`
     SELECT COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
              COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0)))), 0)::int AS refundable
     FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`);

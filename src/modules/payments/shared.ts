@@ -1,3 +1,4 @@
+import { AnyRow } from '../../db/client.js';
 /**
  * What the payments module's operations share: the Stripe client guard and error mapping, the
  * forward-only rank of payment states (the webhook, capture and the job all obey it), and the
@@ -68,7 +69,7 @@ export async function readPaymentState(deps: Deps, orderId: string) {
 export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await deps.database.rows(sql`
+  await deps.database.rows(AnyRow, sql`
     WITH moved AS (
       UPDATE payments SET status = ${status}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,

@@ -1,3 +1,4 @@
+import { AnyRow } from '../../db/client.js';
 import { and, eq, sql } from 'drizzle-orm';
 import { orders, payments, users } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -81,7 +82,7 @@ async function openSheet(
       { idempotencyKey: `hold-${orderId}` },
     );
     const now = deps.clock.now().toISOString();
-    await deps.database.rows(sql`
+    await deps.database.rows(AnyRow, sql`
       WITH ins AS (
         INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, created_at, updated_at)
         VALUES (${crypto.randomUUID()}::uuid, ${orderId}::uuid, 'hold', 'card', ${intent.status}::payment_status, ${intent.id},
@@ -93,7 +94,7 @@ async function openSheet(
       WHERE id = ${userId}::uuid AND stripe_customer_id IS NULL`);
   }
   if (!user.stripeCustomerId && existing) {
-    await deps.database.rows(sql`UPDATE users SET stripe_customer_id = ${customerId} WHERE id = ${userId}::uuid AND stripe_customer_id IS NULL`);
+    await deps.database.rows(AnyRow, sql`UPDATE users SET stripe_customer_id = ${customerId} WHERE id = ${userId}::uuid AND stripe_customer_id IS NULL`);
   }
   const ephemeral = await stripe.ephemeralKeys.create({ customer: customerId }, { apiVersion: STRIPE_API_VERSION });
   if (!intent.client_secret || !ephemeral.secret) throw new Error('Stripe returned no client secret');

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type Stripe from 'stripe';
+import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { raiseFlag } from '../orders/shared.js';
@@ -17,12 +18,13 @@ export async function verifyStripeEvent(deps: Deps, payload: string, signature: 
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'stale' | 'unknown_payment' | 'flagged';
 
-interface EffectRow {
-  fresh: boolean;
-  found: boolean;
-  applied: boolean;
-  flagged: boolean;
-}
+const EffectRow = z.object({
+  fresh: z.boolean(),
+  found: z.boolean(),
+  applied: z.boolean(),
+  flagged: z.boolean(),
+});
+const FreshRow = z.object({ fresh: z.boolean() });
 
 /**
  * Applies one verified event in ONE statement. The dedupe row and the effect commit or
@@ -32,14 +34,14 @@ interface EffectRow {
 export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promise<WebhookOutcome> {
   const effect = effectFor(event, deps.clock.now().toISOString());
   if (!effect) {
-    const rows = await deps.database.rows<{ fresh: boolean }>(sql`
+    const rows = await deps.database.rows(FreshRow, sql`
       WITH seen AS (
         INSERT INTO webhook_events (event_id, type, outcome) VALUES (${event.id}, ${event.type}, 'ignored')
         ON CONFLICT DO NOTHING RETURNING 1
       ) SELECT EXISTS (SELECT 1 FROM seen) AS fresh`);
     return rows[0]?.fresh ? 'ignored' : 'duplicate';
   }
-  const rows = await deps.database.rows<EffectRow>(effect);
+  const rows = await deps.database.rows(EffectRow, effect);
   const row = rows[0];
   if (!row?.fresh) return 'duplicate';
   if (!row.found) return 'unknown_payment';
@@ -53,11 +55,11 @@ function effectFor(event: Stripe.Event, now: string): SQL | undefined {
     case 'payment_intent.succeeded':
     case 'payment_intent.payment_failed':
     case 'payment_intent.canceled':
-      return intentEffect(event, event.data.object as Stripe.PaymentIntent, now);
+      return intentEffect(event, event.data.object, now);
     case 'charge.refunded':
-      return chargeRefundedEffect(event, event.data.object as Stripe.Charge, now);
+      return chargeRefundedEffect(event, event.data.object, now);
     case 'charge.dispute.created':
-      return disputeEffect(event, event.data.object as Stripe.Dispute, now);
+      return disputeEffect(event, event.data.object, now);
     default:
       return undefined;
   }

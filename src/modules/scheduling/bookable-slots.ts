@@ -3,22 +3,27 @@
  * in SQL (./zone-match.ts), so one round trip on Neon.
  */
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { PublicSlotDto } from './schemas.js';
 import { cutoffAtOf } from './slot-times.js';
-import { zoneForPostcode, zoneSummaryOf, type ZoneMatchRow } from './zone-match.js';
+import { zoneForPostcode, zoneSummaryOf, ZoneMatchRow } from './zone-match.js';
 
-interface SlotRow extends ZoneMatchRow {
-  slot_id: string | null;
-  kind: 'pickup' | 'delivery';
-  starts_at: string;
-  ends_at: string;
-  capacity: number;
-  reserved: number;
-  cutoff_minutes: number;
-}
+/** A zone with one free slot, or the zone alone (every slot column null) when none is free. */
+const SlotRow = z.union([
+  ZoneMatchRow.extend({
+    slot_id: z.string(),
+    kind: z.enum(['pickup', 'delivery']),
+    starts_at: z.string(),
+    ends_at: z.string(),
+    capacity: z.number(),
+    reserved: z.number(),
+    cutoff_minutes: z.number(),
+  }),
+  ZoneMatchRow.extend({ slot_id: z.null() }),
+]);
 
 /** A generous cap: 31 days of windows; it only guards the response size. */
 const MAX_SLOTS = 1000;
@@ -34,7 +39,7 @@ export async function listBookableSlots(
   query: { postcode: string; kind: 'pickup' | 'delivery'; from: Date; to: Date },
 ) {
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows<SlotRow>(sql`
+  const rows = await deps.database.rows(SlotRow, sql`
     WITH zone AS (${zoneForPostcode(query.postcode)})
     SELECT zone.*, s.id AS slot_id, s.kind, s.starts_at, s.ends_at, s.capacity, s.reserved, s.cutoff_minutes
     FROM zone
@@ -59,7 +64,7 @@ export async function listBookableSlots(
   const data: PublicSlotDto[] = rows
     .filter((r) => r.slot_id !== null)
     .map((r) => ({
-      id: r.slot_id!,
+      id: r.slot_id,
       kind: r.kind,
       startsAt: isoOf(r.starts_at),
       endsAt: isoOf(r.ends_at),

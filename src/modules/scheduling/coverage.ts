@@ -3,10 +3,10 @@
  * An unserved postcode is an answer (`served: false`), not an error.
  */
 import type { Deps } from '../../deps.js';
-import { zoneForPostcode, zoneSummaryOf, type ZoneMatchRow } from './zone-match.js';
+import { zoneForPostcode, zoneSummaryOf, ZoneMatchRow } from './zone-match.js';
 
 export async function checkCoverage(deps: Deps, postcode: string) {
-  const [zone] = await deps.database.rows<ZoneMatchRow>(zoneForPostcode(postcode));
+  const [zone] = await deps.database.rows(ZoneMatchRow, zoneForPostcode(postcode));
   if (!zone) {
     return { postcode, served: false, zone: null, message: `We do not serve ${postcode} yet.` };
   }

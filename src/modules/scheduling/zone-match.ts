@@ -5,6 +5,7 @@
  * SQL to the modules above it.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import { UK_POSTCODE_PATTERN } from '../../domain/postcodes.js';
 
 /**
@@ -46,14 +47,15 @@ export function zoneForPostcode(postcode: SQL | string): SQL {
 }
 
 /** The columns `zoneForPostcode` yields, as read back through `Database.rows`. */
-export interface ZoneMatchRow {
-  id: string;
-  name: string;
-  time_zone: string;
-  delivery_fee: number;
-  minimum_order: number;
-  free_delivery_from: number | null;
-}
+export const ZoneMatchRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  time_zone: z.string(),
+  delivery_fee: z.number(),
+  minimum_order: z.number(),
+  free_delivery_from: z.number().nullable(),
+});
+export type ZoneMatchRow = z.infer<typeof ZoneMatchRow>;
 
 export function zoneSummaryOf(row: ZoneMatchRow, currency: string) {
   return {

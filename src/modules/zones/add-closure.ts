@@ -1,8 +1,19 @@
 /** POST /v1/admin/zones/{id}/closures: close a local date, and its slots, in one statement. */
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 import { noZone } from './shared.js';
+
+const ClosureRow = z.object({
+  zone_id: z.string(),
+  date: z.string(),
+  reason: z.string().nullable(),
+  created_at: z.string(),
+  created: z.boolean(),
+  newly_closed: z.number(),
+  already_closed: z.number(),
+});
 
 /**
  * Records a closed date and closes that local date's slots in one statement. Repeating it is
@@ -12,15 +23,7 @@ import { noZone } from './shared.js';
  */
 export async function addClosure(deps: Deps, zoneId: string, input: { date: string; reason?: string | undefined }) {
   const now = deps.clock.now().toISOString();
-  const [row] = await deps.database.rows<{
-    zone_id: string;
-    date: string;
-    reason: string | null;
-    created_at: string;
-    created: boolean;
-    newly_closed: number;
-    already_closed: number;
-  }>(sql`
+  const [row] = await deps.database.rows(ClosureRow, sql`
     WITH z AS (SELECT id, time_zone FROM zones WHERE id = ${zoneId}::uuid),
     closure AS (
       INSERT INTO zone_closures (zone_id, date, reason, created_at)

@@ -4,14 +4,14 @@ import { UNIQUE_VIOLATION, pgError } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { AdminSlotDto, CreateSlotInput } from './schemas.js';
-import { noZone, SLOT_COLUMNS, toAdminSlot, type SlotLike } from './shared.js';
+import { noZone, SLOT_COLUMNS, SlotRow, toAdminSlot } from './shared.js';
 
 /** A slot added on a closed local date is born closed, in the same statement. */
 export async function createSlot(deps: Deps, zoneId: string, input: CreateSlotInput): Promise<AdminSlotDto> {
   const now = deps.clock.now().toISOString();
   const startsAt = new Date(input.startsAt).toISOString();
   try {
-    const [row] = await deps.database.rows<SlotLike>(sql`
+    const [row] = await deps.database.rows(SlotRow, sql`
       INSERT INTO slots (zone_id, kind, starts_at, ends_at, capacity, cutoff_minutes, closed, created_at, updated_at)
       SELECT z.id, ${input.kind}::slot_kind, ${startsAt}::timestamptz, ${new Date(input.endsAt).toISOString()}::timestamptz,
              ${input.capacity}, ${input.cutoffMinutes},

@@ -3,6 +3,7 @@
  * which the pure `planSlots` needs) and then one INSERT.
  */
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { runQuery } from '../../db/client.js';
 import { slots } from '../../db/schema.js';
 import { FOREIGN_KEY_VIOLATION, pgError } from '../../db/errors.js';
@@ -11,19 +12,23 @@ import { planSlots, type SlotWindow } from '../../domain/slots.js';
 import type { GenerateSlotsInput } from './schemas.js';
 import { noZone, toAdminSlot } from './shared.js';
 
+const Dates = z.array(z.string());
+/** The zone's time zone and its closed dates in the range (json: parsed by some drivers, text on others). */
+const ZoneDatesRow = z.object({ time_zone: z.string(), closed: z.union([Dates, z.string().transform((text) => Dates.parse(JSON.parse(text)))]) });
+
 /**
  * Plans the slots in the pure domain (`planSlots`: clock changes never throw there, they skip or
  * clip a window and say so) and inserts them in one statement. Windows the clock skips and
  * windows a clock change moved are reported, so the admin sees what that day will really offer.
  */
 export async function generateZoneSlots(deps: Deps, zoneId: string, input: GenerateSlotsInput) {
-  const [zone] = await deps.database.rows<{ time_zone: string; closed: string[] | string }>(sql`
+  const [zone] = await deps.database.rows(ZoneDatesRow, sql`
     SELECT z.time_zone,
            coalesce((SELECT json_agg(c.date::text) FROM zone_closures c
                      WHERE c.zone_id = z.id AND c.date BETWEEN ${input.from}::date AND ${input.to}::date), '[]'::json) AS closed
     FROM zones z WHERE z.id = ${zoneId}::uuid`);
   if (!zone) throw noZone();
-  const closedDates: string[] = typeof zone.closed === 'string' ? JSON.parse(zone.closed) : zone.closed;
+  const closedDates = zone.closed;
   const plan = planSlots(
     { zoneId, timeZone: zone.time_zone, cutoffMinutes: input.cutoffMinutes, windows: input.windows as SlotWindow[] }, // weekday is 0..6 (schema)
     { from: input.from, to: input.to },

@@ -1,8 +1,11 @@
 /** DELETE /v1/admin/zones/{id}/closures/{date}: reopen a local date, and its slots, in one statement. */
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { noZone } from './shared.js';
+
+const RemovedClosureRow = z.object({ zone_found: z.number(), removed: z.number() });
 
 /**
  * Deletes a closed date and reopens that local date's slots in one statement. Reopening clears
@@ -10,7 +13,7 @@ import { noZone } from './shared.js';
  */
 export async function removeClosure(deps: Deps, zoneId: string, date: string): Promise<void> {
   const now = deps.clock.now().toISOString();
-  const [row] = await deps.database.rows<{ zone_found: number; removed: number }>(sql`
+  const [row] = await deps.database.rows(RemovedClosureRow, sql`
     WITH z AS (SELECT id, time_zone FROM zones WHERE id = ${zoneId}::uuid),
     removed AS (
       DELETE FROM zone_closures c USING z WHERE c.zone_id = z.id AND c.date = ${date}::date RETURNING c.zone_id

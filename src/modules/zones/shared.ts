@@ -2,6 +2,7 @@
  * Private to the zones module: rows of zones and slots → the admin API's shapes (./schemas.ts),
  * the RETURNING list raw-SQL slot writes share, and the one "no such zone" error.
  */
+import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import type { zones } from '../../db/schema.js';
 import { isoOf } from '../../db/timestamps.js';
@@ -38,6 +39,19 @@ export interface SlotLike {
   cutoffMinutes: number;
   closed: boolean;
 }
+
+/** A slot as SLOT_COLUMNS reads it back through `Database.rows`: checked as it enters. */
+export const SlotRow = z.object({
+  id: z.string(),
+  zoneId: z.string(),
+  kind: z.enum(['pickup', 'delivery']),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  capacity: z.number(),
+  reserved: z.number(),
+  cutoffMinutes: z.number(),
+  closed: z.boolean(),
+});
 
 export function toAdminSlot(s: SlotLike): AdminSlotDto {
   return {
