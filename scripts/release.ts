@@ -10,7 +10,7 @@
  * Exit codes: 0 released; 1 failed (old version at 100%, or nothing changed); 2 failed and
  * the restore failed too (act now); 64 bad arguments.
  */
-import { DEFAULT_THRESHOLDS, envArg, numberArg, parseArgs, runRelease, systemClock, type ReleaseReport } from '../tools/release/lib.js';
+import { DEFAULT_THRESHOLDS, envArg, numberArg, parseArgs, runRelease, systemClock, type ReleaseReport } from '../tools/release/release.js';
 import { cloudflareObservability } from '../tools/release/observability.js';
 import { gitInfo, publishReport, resolveTarget, spawnWrangler } from '../tools/release/runtime.js';
 

@@ -20,7 +20,7 @@ import {
   type ObservabilitySource,
   type ReleaseOptions,
   type VersionStats,
-} from '../../tools/release/lib.js';
+} from '../../tools/release/release.js';
 import { aggregateByAlias, cloudflareObservability, telemetryQuery } from '../../tools/release/observability.js';
 import { baseUrlFromRoutes } from '../../tools/release/runtime.js';
 

@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { formatReport, type CommandRunner, type EnvName, type ReleaseReport, type ReleaseTarget } from './lib.js';
+import { formatReport, type CommandRunner, type EnvName, type ReleaseReport, type ReleaseTarget } from './release.js';
 
 const require = createRequire(import.meta.url);
 
