@@ -10,9 +10,13 @@
  * Exit codes: 0 released; 1 failed (old version at 100%, or nothing changed); 2 failed and
  * the restore failed too (act now); 64 bad arguments.
  */
-import { DEFAULT_THRESHOLDS, envArg, numberArg, parseArgs, runRelease, systemClock, type ReleaseReport } from '../tools/release/lib.js';
+import { envArg, numberArg, parseArgs } from '../tools/release/args.js';
+import { DEFAULT_THRESHOLDS } from '../tools/release/gate.js';
 import { cloudflareObservability } from '../tools/release/observability.js';
+import { systemClock } from '../tools/release/probes.js';
+import { runRelease } from '../tools/release/release.js';
 import { gitInfo, publishReport, resolveTarget, spawnWrangler } from '../tools/release/runtime.js';
+import type { ReleaseReport } from '../tools/release/types.js';
 
 const USAGE = `usage: npm run release -- --env staging|production [--steps 10,50,100] [--hold-seconds 120] [--probes 10]
   [--dry-run] [--base-url https://…] [--report-file release.json] [--no-triggers]

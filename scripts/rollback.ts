@@ -7,7 +7,9 @@
  * code only: never the database schema or secrets (docs/runbook.md, "Rolling back").
  * Exit codes: 0 rolled back and verified; 1 failed; 64 bad arguments.
  */
-import { envArg, numberArg, parseArgs, runRollback, systemClock } from '../tools/release/lib.js';
+import { envArg, numberArg, parseArgs } from '../tools/release/args.js';
+import { systemClock } from '../tools/release/probes.js';
+import { runRollback } from '../tools/release/rollback.js';
 import { publishReport, resolveTarget, spawnWrangler } from '../tools/release/runtime.js';
 
 const USAGE = 'usage: npm run rollback -- --reason "…" [--to VERSION_ID] [--env production|staging] [--base-url https://…] [--report-file f.json]';

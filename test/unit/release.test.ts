@@ -3,26 +3,16 @@
  * that answers per version (the Cloudflare-Workers-Version-Overrides header picks which).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_THRESHOLDS,
-  OVERRIDE_HEADER,
-  compareVersions,
-  formatReport,
-  parseArgs,
-  parseDeploymentStatus,
-  parseUploadedVersionId,
-  percentile,
-  runRelease,
-  runRollback,
-  shortMessage,
-  validateSteps,
-  type CommandResult,
-  type ObservabilitySource,
-  type ReleaseOptions,
-  type VersionStats,
-} from '../../tools/release/lib.js';
+import { parseArgs } from '../../tools/release/args.js';
+import { DEFAULT_THRESHOLDS, compareVersions, percentile } from '../../tools/release/gate.js';
 import { aggregateByAlias, cloudflareObservability, telemetryQuery } from '../../tools/release/observability.js';
+import { OVERRIDE_HEADER } from '../../tools/release/probes.js';
+import { runRelease, validateSteps } from '../../tools/release/release.js';
+import { formatReport } from '../../tools/release/report.js';
+import { runRollback } from '../../tools/release/rollback.js';
 import { baseUrlFromRoutes } from '../../tools/release/runtime.js';
+import type { CommandResult, ObservabilitySource, ReleaseOptions, VersionStats } from '../../tools/release/types.js';
+import { parseDeploymentStatus, parseUploadedVersionId, shortMessage } from '../../tools/release/wrangler.js';
 
 const OLD = '10000000-0000-4000-8000-000000000001';
 const NEW = '51e4886e-2db7-4900-8d38-fbfecfeab993';

@@ -9,7 +9,7 @@
  * status). Field names follow Cloudflare's Workers Logs schema; if the API answers in
  * another shape, `stats` throws and the gate records a warning instead of guessing.
  */
-import type { FetchLike, ObservabilitySource, VersionStats } from './lib.js';
+import type { FetchLike, ObservabilitySource, VersionStats } from './types.js';
 
 export interface CloudflareObservabilityOptions {
   accountId: string;

@@ -1,11 +1,13 @@
 /**
  * The real side of the release tool: runs wrangler, reads git and wrangler.toml, writes the
- * report. Everything here is thin; the decisions live in tools/release/lib.ts.
+ * report. Everything here is thin; the decisions live in tools/release/release.ts and
+ * tools/release/rollback.ts.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { formatReport, type CommandRunner, type EnvName, type ReleaseReport, type ReleaseTarget } from './lib.js';
+import { formatReport } from './report.js';
+import type { CommandRunner, EnvName, ReleaseReport, ReleaseTarget } from './types.js';
 
 const require = createRequire(import.meta.url);
 

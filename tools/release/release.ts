@@ -1,0 +1,233 @@
+/**
+ * Gradual Worker releases and rollbacks, as pure orchestration: every side effect arrives
+ * injected (a wrangler `CommandRunner`, `fetch`, a clock, an observability source), so the
+ * tests drive it with recorded fakes and no network. `scripts/release.ts` and
+ * `scripts/rollback.ts` wire the real ones.
+ *
+ * A release (docs/runbook.md, "Releasing Workers"):
+ *   1. read the current deployment: it must be one version at 100% (the "old" version);
+ *   2. `wrangler versions upload --tag <sha> --message "<sha> <subject>"` (no traffic);
+ *   3. `wrangler versions deploy new@0 old@100`: the new version joins the deployment with
+ *      no traffic, because a `Cloudflare-Workers-Version-Overrides` header only reaches a
+ *      version that is part of the current deployment (0% counts). A deployment holds at
+ *      most two versions, so this is the smallest split that lets us test the new one;
+ *   4. smoke-test the new version through the override header: health, readiness,
+ *      catalog, and an authenticated read with the smoke account;
+ *   5. for each step P: `wrangler versions deploy new@P old@(100-P)`, hold, then a gate
+ *      compares the new version's error rate and p95 latency with the old one's, from
+ *      probes sent to each through overrides and, with a token, from Workers observability;
+ *   6. any failure puts the old version back at 100% and the report says which step, which
+ *      check and what numbers.
+ */
+import { gate, noObservability } from './gate.js';
+import { Failure, OVERRIDE_HEADER, Prober, smokeTest, systemClock, truncate, waitForOverride } from './probes.js';
+import type { CommandResult, CommandRunner, EnvName, ReleaseDeps, ReleaseOptions, ReleaseReport } from './types.js';
+import { deployArgs, lastLines, parseDeploymentStatus, parseUploadedVersionId, shortMessage } from './wrangler.js';
+
+export function validateSteps(steps: number[]): string | undefined {
+  if (steps.length === 0) return 'at least one step is needed';
+  for (const s of steps) if (!Number.isInteger(s) || s < 1 || s > 100) return `step ${s} is not an integer between 1 and 100`;
+  for (let i = 1; i < steps.length; i++) if (steps[i]! <= steps[i - 1]!) return 'steps must increase';
+  if (steps.at(-1) !== 100) return 'the last step must be 100';
+  return undefined;
+}
+
+export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promise<ReleaseReport> {
+  const { target } = opts;
+  const clock = deps.clock ?? systemClock;
+  const wallClock = deps.wallClock ?? Date.now;
+  const observability = deps.observability ?? noObservability;
+  const log = deps.log ?? (() => {});
+  const prober = new Prober(target, deps.fetch, clock);
+  const sha12 = opts.git.sha.slice(0, 12);
+  const report: ReleaseReport = {
+    kind: 'release',
+    env: target.env,
+    workerName: target.workerName,
+    sha: opts.git.sha,
+    outcome: 'failed',
+    exitCode: 1,
+    maxTrafficPercent: 0,
+    phases: [],
+    warnings: [],
+  };
+
+  const wrangler = async (phase: string, args: string[], step?: number): Promise<CommandResult> => {
+    log(`$ wrangler ${args.join(' ')}`);
+    const result = await deps.run(args);
+    if (result.code !== 0) {
+      throw new Failure(phase, `wrangler ${args.slice(0, 2).join(' ')}`, `exit code ${result.code}: ${lastLines(result.stderr || result.stdout)}`, { exitCode: result.code }, step);
+    }
+    return result;
+  };
+
+  const stepError =
+    validateSteps(opts.steps) ?? (Number.isInteger(opts.probeRounds) && opts.probeRounds >= 1 ? undefined : 'probes must be a whole number of rounds, at least 1');
+  if (stepError) {
+    report.failure = { phase: 'preflight', check: 'steps', detail: stepError };
+    report.exitCode = 64;
+    return report;
+  }
+
+  // 1. The current deployment: one version at 100%, which we can always go back to.
+  let oldVersion: string;
+  try {
+    const status = await wrangler('preflight', ['deployments', 'status', '--env', target.env, '--json']);
+    const versions = parseDeploymentStatus(status.stdout);
+    if (!versions) throw new Failure('preflight', 'current deployment', `could not read \`wrangler deployments status --json\`: ${truncate(status.stdout)}`);
+    const stable = versions.find((v) => v.percentage === 100);
+    if (!stable) {
+      const split = versions.map((v) => `${v.version_id}@${v.percentage}%`).join(', ');
+      throw new Failure(
+        'preflight',
+        'current deployment',
+        `traffic is split (${split}): another release is in progress or was interrupted. Finish it, or run \`npm run rollback -- --env ${target.env} --to <version> --reason …\` first.`,
+      );
+    }
+    oldVersion = stable.version_id;
+    report.oldVersion = oldVersion;
+    report.phases.push({ name: 'preflight', ok: true, detail: `current version ${oldVersion} at 100%` });
+  } catch (err) {
+    return fail(report, err, log);
+  }
+
+  const message = shortMessage(`${opts.git.sha} ${opts.git.subject}`);
+  if (opts.dryRun) {
+    const NEW = '<new-version>';
+    report.plan = [
+      `wrangler versions upload --env ${target.env} --tag ${opts.git.sha} --message "${message}"`,
+      `wrangler ${deployArgs(target.env, [[NEW, 0], [oldVersion, 100]], `…`).join(' ')}`,
+      `smoke: GET /healthz, /readyz, /v1/services, POST /v1/auth/login, GET /v1/me with ${OVERRIDE_HEADER}: ${target.workerName}="${NEW}" on ${target.baseUrl}`,
+      ...opts.steps.flatMap((p) => [
+        `wrangler ${deployArgs(target.env, [[NEW, p], [oldVersion, 100 - p]], `…`).join(' ')}`,
+        `hold ${opts.holdSeconds}s, then gate: ${opts.probeRounds} probe rounds per version, error rate and p95 vs ${oldVersion}${observability.name === 'none' ? '' : ` (+ ${observability.name})`}`,
+      ]),
+      ...(opts.deployTriggers ? [`wrangler triggers deploy --env ${target.env}`] : []),
+      `on any failure: wrangler ${deployArgs(target.env, [[oldVersion, 100]], '…').join(' ')}`,
+    ];
+    report.outcome = 'dry_run';
+    report.exitCode = 0;
+    return report;
+  }
+
+  // 2. Upload: a version with no traffic.
+  let newVersion: string;
+  try {
+    const upload = await wrangler('upload', ['versions', 'upload', '--env', target.env, '--tag', opts.git.sha, '--message', message]);
+    const id = parseUploadedVersionId(upload.stdout) ?? parseUploadedVersionId(upload.stderr);
+    if (!id) throw new Failure('upload', 'version id', `no "Worker Version ID: <uuid>" in wrangler's output: ${truncate(lastLines(upload.stdout))}`);
+    newVersion = id;
+    report.newVersion = newVersion;
+    report.phases.push({ name: 'upload', ok: true, detail: `uploaded ${newVersion}` });
+  } catch (err) {
+    return fail(report, err, log);
+  }
+
+  const deploySplit = async (phase: string, percent: number, step?: number) => {
+    const split: [string, number][] = [
+      [newVersion, percent],
+      [oldVersion, 100 - percent],
+    ];
+    await wrangler(phase, deployArgs(target.env, split, shortMessage(`release ${sha12}: ${newVersion} at ${percent}%`)), step);
+    report.maxTrafficPercent = Math.max(report.maxTrafficPercent, percent);
+  };
+
+  const interrupted = (phase: string, step?: number) => {
+    if (deps.signal?.aborted) throw new Failure(phase, 'interrupted', 'the release was interrupted (SIGINT/SIGTERM or a cancelled job)', undefined, step);
+  };
+  /** The hold, cut short by an abort. */
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const onAbort = () => resolve();
+      deps.signal?.addEventListener('abort', onAbort, { once: true });
+      void clock.sleep(ms).then(() => {
+        deps.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+
+  try {
+    interrupted('stage');
+    // 3. Stage at 0%: overrides only reach versions in the current deployment.
+    await deploySplit('stage', 0);
+    report.phases.push({ name: 'stage at 0%', ok: true });
+
+    // 4. Smoke-test the new version through the override.
+    await waitForOverride(prober, clock, newVersion, opts.overrideTimeoutSeconds * 1000, log);
+    interrupted('smoke');
+    const smokeChecks = await smokeTest(prober, newVersion, opts.smoke);
+    report.phases.push({ name: 'smoke', ok: smokeChecks.every((c) => c.ok), checks: smokeChecks });
+    const badSmoke = smokeChecks.find((c) => !c.ok);
+    if (badSmoke) throw new Failure('smoke', badSmoke.name, badSmoke.detail, badSmoke.numbers);
+
+    // 5. Step the traffic up, holding and gating after each step.
+    for (const percent of opts.steps) {
+      interrupted(`step ${percent}%`, percent);
+      await deploySplit(`step ${percent}%`, percent, percent);
+      const stepStartedWall = wallClock();
+      log(`holding ${opts.holdSeconds}s at ${percent}%`);
+      await hold(opts.holdSeconds * 1000);
+      interrupted(`gate at ${percent}%`, percent);
+      const checks = await gate(prober, observability, opts, oldVersion, newVersion, stepStartedWall, wallClock(), report.warnings);
+      const phaseName = `gate at ${percent}%`;
+      report.phases.push({ name: phaseName, ok: checks.every((c) => c.ok), checks });
+      const bad = checks.find((c) => !c.ok);
+      if (bad) throw new Failure(phaseName, bad.name, bad.detail, bad.numbers, percent);
+    }
+  } catch (err) {
+    fail(report, err, log);
+    await restore(report, deps.run, target.env, oldVersion, sha12, log);
+    return report;
+  }
+
+  if (opts.deployTriggers) {
+    log(`$ wrangler triggers deploy --env ${target.env}`);
+    const triggers = await deps.run(['triggers', 'deploy', '--env', target.env]);
+    if (triggers.code !== 0) {
+      report.warnings.push(
+        `the new version serves 100% of traffic, but \`wrangler triggers deploy --env ${target.env}\` failed (exit ${triggers.code}): routes and cron changes are not applied. ${lastLines(triggers.stderr || triggers.stdout, 3)}`,
+      );
+      report.phases.push({ name: 'triggers', ok: false });
+      report.outcome = 'released';
+      report.exitCode = 1;
+      return report;
+    }
+    report.phases.push({ name: 'triggers', ok: true });
+  }
+  report.outcome = 'released';
+  report.exitCode = 0;
+  return report;
+}
+
+function fail(report: ReleaseReport, err: unknown, log: (l: string) => void): ReleaseReport {
+  if (err instanceof Failure) {
+    report.failure = { phase: err.phase, check: err.check, detail: err.detail, ...(err.numbers ? { numbers: err.numbers } : {}), ...(err.step !== undefined ? { step: err.step } : {}) };
+  } else {
+    report.failure = { phase: 'internal', check: 'exception', detail: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  }
+  log(`FAILED ${report.failure.phase}: ${report.failure.check}: ${report.failure.detail}`);
+  report.outcome = 'failed';
+  report.exitCode = 1;
+  return report;
+}
+
+async function restore(report: ReleaseReport, run: CommandRunner, env: EnvName, oldVersion: string, sha12: string, log: (l: string) => void) {
+  const args = deployArgs(env, [[oldVersion, 100]], shortMessage(`release ${sha12} failed (${report.failure?.phase}: ${report.failure?.check}); restored`));
+  const command = `wrangler ${args.join(' ')}`;
+  log(`$ ${command}`);
+  let result: CommandResult;
+  try {
+    result = await run(args);
+  } catch (err) {
+    result = { code: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) };
+  }
+  if (result.code === 0) {
+    report.restore = { ok: true, command };
+    report.outcome = 'rolled_back';
+    report.exitCode = 1;
+  } else {
+    report.restore = { ok: false, command, detail: `exit code ${result.code}: ${lastLines(result.stderr || result.stdout)}` };
+    report.outcome = 'restore_failed';
+    report.exitCode = 2;
+  }
+}
