@@ -39,6 +39,23 @@ const WORKERS_ONLY_IMPORTS = [
   { regex: '^cloudflare:', message: WORKERS_MESSAGE },
   { regex: '^\\.{1,2}/(.*/)?(worker|analytics-engine)\\.js$', message: WORKERS_MESSAGE },
 ];
+/**
+ * The modules each module may import (the layers in README, "Modules"). A module missing here
+ * may import no other module. (A later `no-restricted-imports` replaces an earlier one for the
+ * same file, so these configs repeat the runtime patterns.)
+ * @type {Record<string, string[]>}
+ */
+export const MODULE_LAYERS = {
+  health: [],
+  auth: [],
+  catalog: [],
+  scheduling: [],
+  zones: ['scheduling'],
+  addresses: ['scheduling'],
+  orders: [],
+  payments: ['orders'],
+  fulfilment: ['orders', 'payments'],
+};
 /** @param {...(object | object[])} patterns @returns {import('eslint').Linter.RulesRecord} */
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: patterns.flat() }] });
 
@@ -51,6 +68,14 @@ export const boundaries = [
   { files: ['src/**/*.{ts,mts,js,mjs}'], ignores: [...NODE_ONLY_FILES, ...WORKERS_ONLY_FILES], rules: restrict(NODE_ONLY_IMPORTS, WORKERS_ONLY_IMPORTS) },
   { files: NODE_ONLY_FILES, rules: restrict(WORKERS_ONLY_IMPORTS) },
   { files: WORKERS_ONLY_FILES, rules: restrict(NODE_ONLY_IMPORTS) },
+  // Modules import only the modules below them (README, "Modules"): never two folders each other.
+  ...Object.entries(MODULE_LAYERS).map(([module, below]) => ({
+    files: [`src/modules/${module}/**/*.ts`],
+    rules: restrict(NODE_ONLY_IMPORTS, WORKERS_ONLY_IMPORTS, {
+      regex: below.length > 0 ? `^\\.\\./(?!(?:${below.join('|')})/)[a-z-]+/` : '^\\.\\./[a-z-]+/',
+      message: `src/modules/${module} may import only ${below.length > 0 ? below.join(', ') : 'no other module'} (eslint.config.js MODULE_LAYERS).`,
+    }),
+  })),
   // The domain is pure: it imports only its own files (same folder), no package and no builtin.
   {
     files: ['src/domain/**/*.ts'],
