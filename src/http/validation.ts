@@ -1,4 +1,6 @@
-import type { Context } from 'hono';
+import type { Context, TypedResponse } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { JSONParsed } from 'hono/utils/types';
 import type { ZodError } from 'zod';
 import { ApiError, type FieldError } from '../errors.js';
 
@@ -38,4 +40,23 @@ export function jsonBody<T>(schema: T, description?: string) {
 /** A JSON response for a route definition. */
 export function jsonResponse<T>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };
+}
+
+declare const serialises: unique symbol;
+/** JSON text that `toJsonText` made from a `T`: a string that keeps the type of the value it holds. */
+export type JsonText<T> = string & { readonly [serialises]: T };
+
+/** `JSON.stringify(value)`, typed as the text of a `T` (for responses stored as text, e.g. a cache). */
+export function toJsonText<T>(value: T): JsonText<T> {
+  return JSON.stringify(value) as JsonText<T>;
+}
+
+/**
+ * Answers with JSON text as it was stored (nothing parsed or serialised again), typed as the value
+ * it serialises: a route handler returning it is checked against the route's schema exactly like
+ * `c.json(value, status)`.
+ */
+export function jsonText<T, S extends ContentfulStatusCode>(c: Context, text: JsonText<T>, status: S): TypedResponse<JSONParsed<T>, S, 'json'> {
+  // Hono's typed responses are plain Responses at runtime; the brand carries what the text holds.
+  return c.body(text, status, { 'Content-Type': 'application/json' }) as unknown as TypedResponse<JSONParsed<T>, S, 'json'>;
 }

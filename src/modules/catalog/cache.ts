@@ -21,7 +21,9 @@
  * than CATALOG_TTL_SECONDS. Direct SQL edits and `npm run cli -- seed` are bounded the same way.
  */
 import { systemClock, type CachedText, type CatalogCache, type Clock, type Deps } from '../../deps.js';
+import { toJsonText, type JsonText } from '../../http/validation.js';
 import { listServices } from './list-services.js';
+import type { ServiceListDto } from './schemas.js';
 
 export const CATALOG_TTL_SECONDS = 30;
 /** Bump when the JSON of GET /v1/services changes shape. */
@@ -169,14 +171,15 @@ async function safePut(deps: Deps, key: string, entry: CachedText, ttlSeconds: n
 }
 
 /** The JSON body of GET /v1/services: from the cache while fresh, else from the database (one round trip). */
-export async function cachedCatalogJson(deps: Deps, requestUrl: string): Promise<string> {
+export async function cachedCatalogJson(deps: Deps, requestUrl: string): Promise<JsonText<ServiceListDto>> {
   const now = deps.clock.now().getTime();
   const k = await keys(deps, requestUrl);
   const generation = fresh(await safeGet(deps, k.generation), now)?.value ?? '0';
   const key = k.data(generation);
   const hit = fresh(await safeGet(deps, key), now);
-  if (hit) return hit.value;
-  const value = JSON.stringify({ data: await listServices(deps, { includeInactive: false }) });
+  // Every entry under this key was written below by toJsonText (CATALOG_CACHE_SCHEMA versions the key).
+  if (hit) return hit.value as JsonText<ServiceListDto>;
+  const value = toJsonText<ServiceListDto>({ data: await listServices(deps, { includeInactive: false }) });
   // The TTL runs from before the read: the entry can never be older than that.
   await safePut(deps, key, { value, expiresAt: now + CATALOG_TTL_SECONDS * 1000 }, CATALOG_TTL_SECONDS);
   return value;

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { problemResponses } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
-import { jsonBody, jsonResponse } from '../../http/validation.js';
+import { jsonBody, jsonResponse, jsonText } from '../../http/validation.js';
 import { cachedCatalogJson } from './cache.js';
 import { createAddOn } from './create-add-on.js';
 import { createService } from './create-service.js';
@@ -109,8 +109,8 @@ const updateAddOnRoute = createRoute({
 
 const listActiveServicesHandler: Handler<typeof listActiveRoute> = async (c) =>
   // Cached for a few seconds (./cache.ts). The JSON text is stored, so a hit serialises nothing;
-  // its shape is ServiceListSchema's, which the type system cannot see through a string.
-  c.body(await cachedCatalogJson(c.get('deps'), c.req.url), 200, { 'Content-Type': 'application/json' }) as never;
+  // its type (JsonText<ServiceListDto>) is checked against the route's ServiceListSchema.
+  jsonText(c, await cachedCatalogJson(c.get('deps'), c.req.url), 200);
 
 const listAllServicesHandler: Handler<typeof listAllRoute> = async (c) =>
   c.json({ data: await listServices(c.get('deps'), { includeInactive: true }) }, 200);

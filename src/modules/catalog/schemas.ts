@@ -126,4 +126,5 @@ export type CreateServiceInput = z.infer<typeof CreateServiceBody>;
 export type UpdateServiceInput = z.infer<typeof UpdateServiceBody>;
 export type UpdateAddOnInput = z.infer<typeof UpdateAddOnBody>;
 export type ServiceDto = z.infer<typeof ServiceSchema>;
+export type ServiceListDto = z.infer<typeof ServiceListSchema>;
 export type AddOnDto = z.infer<typeof AddOnSchema>;
