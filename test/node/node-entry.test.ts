@@ -80,7 +80,9 @@ describe('readiness', () => {
   });
 });
 
-describe('node entry process', () => {
+// Each test starts the real entry (tsx, PGlite, Argon2 threads): seconds on a quiet machine, much more
+// on a loaded 2-core CI runner. The bound only stops a hung process; no assertion is about speed.
+describe('node entry process', { timeout: 120_000 }, () => {
   it('refuses to start in production with a placeholder secret, naming the variable', async () => {
     const { exited } = run({
       APP_ENV: 'production',
