@@ -19,7 +19,6 @@ const NODE_ONLY_FILES = [
   'src/db/pglite-lock.ts',
   'src/db/migrate.ts',
   'src/db/session.ts',
-  'src/db/postgres.ts',
   'src/auth/hash-pool.ts',
   'src/auth/argon2-node.mjs',
   'src/metrics/prometheus.ts',
@@ -33,7 +32,7 @@ const NODE_ONLY_IMPORTS = [
   { regex: '^node:', message: NODE_MESSAGE },
   { regex: '^(pg|@electric-sql/pglite|@hono/node-server|piscina|prom-client)(/.*)?$', message: NODE_MESSAGE },
   { regex: '^drizzle-orm/(node-postgres|pglite)(/.*)?$', message: NODE_MESSAGE },
-  { regex: '^\\.{1,2}/(.*/)?(node|platform/node/.*|node-postgres|pglite|pglite-lock|migrate|session|postgres|hash-pool|argon2-node|prometheus)\\.m?js$', message: NODE_MESSAGE },
+  { regex: '^\\.{1,2}/(.*/)?(node|platform/node/.*|node-postgres|pglite|pglite-lock|migrate|session|hash-pool|argon2-node|prometheus)\\.m?js$', message: NODE_MESSAGE },
 ];
 const WORKERS_ONLY_IMPORTS = [
   { regex: '^cloudflare:', message: WORKERS_MESSAGE },

@@ -54,7 +54,7 @@ describe('only runtime entries and platform modules import runtime-specific code
     "import { createPgliteDatabase } from '../../db/pglite.js';",
     "import { createPostgresDatabase } from '../db/node-postgres.js';",
     "import { migrateDatabase } from './migrate.js';",
-    "import { createPgPool } from './postgres.js';",
+    "import { createPgPool } from './node-postgres.js';",
     "import { lockFolder } from './pglite-lock.js';",
     "import { createNodeDeps } from '../platform/node/deps.js';",
     "import { createPooledPasswordHasher } from '../auth/hash-pool.js';",
@@ -84,7 +84,7 @@ describe('only runtime entries and platform modules import runtime-specific code
     ['src/node.ts', "import { serve } from '@hono/node-server';\nimport { resolve } from 'node:path';\nimport { createNodeDeps } from './platform/node/deps.js';"],
     ['src/platform/node/deps.ts', "import { createPgliteDatabase } from '../../db/pglite.js';\nimport { Registry } from 'prom-client';"],
     ['src/db/pglite.ts', "import { PGlite } from '@electric-sql/pglite';\nimport { lockFolder } from './pglite-lock.js';"],
-    ['src/db/node-postgres.ts', "import { drizzle } from 'drizzle-orm/node-postgres';\nimport { createPgPool } from './postgres.js';"],
+    ['src/db/node-postgres.ts', "import { drizzle } from 'drizzle-orm/node-postgres';\nimport { sessionDatabase } from './session.js';"],
     ['src/worker.ts', "import { createAnalyticsEngineMetrics } from './metrics/analytics-engine.js';\nimport { createApp } from './app.js';"],
   ])('%s, a platform file, may import its runtime', async (file, code) => {
     expect(await restricted(file, code)).toEqual([]);

@@ -85,7 +85,7 @@ export const LOGIN_ATTEMPT_SLOT_S = 10;
 export const LOGIN_BUSY_RETRY_S = 1;
 
 /** The row key: SHA-256 of the normalised address, so the table holds no addresses. */
-export function loginThrottleKey(deps: Deps, email: string): Promise<string> {
+function loginThrottleKey(deps: Deps, email: string): Promise<string> {
   return deps.sha256Hex(`login-throttle:${email.trim().toLowerCase()}`);
 }
 
@@ -100,7 +100,7 @@ const liveInFlight = (at: Date) => sql`(CASE WHEN lt.in_flight_at > ${ts(at)} - 
  * locked by the upsert, so parallel attempts serialise on it) and RETURNS `failures` (the run's,
  * as seen by this attempt) only when admitted. A refused attempt changes nothing.
  */
-export function admitLoginAttempt(key: string, at: Date): SQL {
+function admitLoginAttempt(key: string, at: Date): SQL {
   return sql`
     INSERT INTO login_throttle AS lt (email_key, failures, last_failure_at, locked_until, in_flight, in_flight_at)
     VALUES (${key}, 0, ${ts(at)}, NULL, 1, ${ts(at)})
@@ -118,7 +118,7 @@ export function admitLoginAttempt(key: string, at: Date): SQL {
  * failure is old), lock from the LOGIN_FREE_FAILURES-th on, prune day-old rows; `also` adds
  * the caller's own CTEs.
  */
-export function recordLoginFailure(key: string, at: Date, also?: SQL): SQL {
+function recordLoginFailure(key: string, at: Date, also?: SQL): SQL {
   const failures = sql`CASE WHEN lt.last_failure_at < ${ts(at)} - make_interval(secs => ${LOGIN_FAILURE_WINDOW_S}) THEN 1 ELSE lt.failures + 1 END`;
   return sql`
     WITH ${also ? sql`${also},` : sql``} pruned AS (
@@ -142,7 +142,7 @@ export function recordLoginFailure(key: string, at: Date, also?: SQL): SQL {
  * `seenFailures`), the run ends, unless a failure landed while it was being checked: then
  * nothing is forgiven.
  */
-export function settleLoginAttempt(key: string, at: Date, forgive: { seenFailures: number } | undefined, also?: SQL): SQL {
+function settleLoginAttempt(key: string, at: Date, forgive: { seenFailures: number } | undefined, also?: SQL): SQL {
   const failures = forgive ? sql`CASE WHEN ${liveFailures(at)} = ${forgive.seenFailures} THEN 0 ELSE lt.failures END` : sql`lt.failures`;
   return sql`
     ${also ? sql`WITH ${also}` : sql``}

@@ -98,9 +98,9 @@ async function countRegistration(deps: Deps, ip: string | undefined): Promise<nu
   const key = await deps.sha256Hex(`register-ip:${clientAddressUnit(ip)}`);
   const now = deps.clock.now();
   const [row] = await deps.database.rows(AttemptRow, countAttempt(key, now, REGISTER_WINDOW_S));
-  if (!row || Number(row.attempts) <= REGISTER_MAX_PER_WINDOW) return undefined;
+  if (!row || row.attempts <= REGISTER_MAX_PER_WINDOW) return undefined;
   // A concurrent request may have opened the window with a clock reading taken after ours:
   // what is left of the window is never more than the window itself.
-  const leftS = Math.ceil((Number(row.started_ms) + REGISTER_WINDOW_S * 1000 - now.getTime()) / 1000);
+  const leftS = Math.ceil((row.started_ms + REGISTER_WINDOW_S * 1000 - now.getTime()) / 1000);
   return Math.min(REGISTER_WINDOW_S, Math.max(1, leftS));
 }

@@ -2,14 +2,11 @@ import type { OrderStatus, TransitionEvidence } from '../../domain/order-status.
 import type { Deps } from '../../deps.js';
 import type { Logger } from '../../logger.js';
 import type { OrderDto } from '../orders/schemas.js';
+import type { StaffActor } from '../orders/shared.js';
 import { changeOrderStatus } from '../orders/transition.js';
 import { cancelOrder } from './cancel.js';
 
-/** A member of the shop acting on an order: the timeline records who. */
-export interface StaffActor {
-  role: 'staff' | 'admin';
-  userId: string;
-}
+export type { StaffActor };
 
 /**
  * Staff move an order to its next state (POST /v1/staff/orders/{id}/transitions). Every move

@@ -141,6 +141,12 @@ export const summaryColumns = {
   delivery: { id: deliverySlot.id, startsAt: deliverySlot.startsAt, endsAt: deliverySlot.endsAt },
 };
 
+/** A member of the shop acting on an order: the timeline records who. */
+export interface StaffActor {
+  role: 'staff' | 'admin';
+  userId: string;
+}
+
 /** `SET` assignments that raise `flag` on the row being updated (once). Right-hand sides read the old row. */
 export function raiseFlag(flag: OrderFlag): SQL {
   return sql`flags = CASE WHEN ${flag} = ANY(flags) THEN flags ELSE array_append(flags, ${flag}::text) END, flagged_reason = ${flag}`;

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import { runQuery } from '../../db/client.js';
-import type { ActorRole } from '../../domain/order-status.js';
 import { priceOrder, storableBreakdown, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
 import type { orderLines, orders } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError, type FieldError } from '../../errors.js';
 import type { OrderDto, TimelineEntryDto, WeighInInput } from './schemas.js';
-import { orderQuery, toOrderDto } from './shared.js';
+import { orderQuery, toOrderDto, type StaffActor } from './shared.js';
 
 type OrderRow = typeof orders.$inferSelect;
 type LineRow = typeof orderLines.$inferSelect;
@@ -96,18 +95,13 @@ export function priceWeighIn(order: Pick<OrderRow, 'express' | 'currency' | 'pri
 /** The weigh-in statement's answer: the order's state as locked, and whether the weigh-in was written. */
 const WeighInRow = z.object({ status: z.string(), weighed_at: z.string().nullable(), ok: z.number() });
 
-export interface WeighInActor {
-  role: Extract<ActorRole, 'staff' | 'admin'>;
-  userId: string;
-}
-
 /**
  * Records the weigh-in: one read, the pure pricing, then ONE statement that locks the order,
  * sets the final price only if it is still processing and unweighed, writes every line's final
  * measure and total, and appends the `weighed` timeline entry. Of two racing weigh-ins exactly
  * one wins; the other sees the winner's row through the lock and answers 409 `already_weighed`.
  */
-export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, actor: WeighInActor): Promise<OrderDto> {
+export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, actor: StaffActor): Promise<OrderDto> {
   const { row, lines, dto } = await loadOrder(deps, orderId);
   if (row.weighedAt) throw alreadyWeighed(row.weighedAt);
   if (row.status !== 'processing') throw notAllowed(row.status);

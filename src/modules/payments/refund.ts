@@ -69,7 +69,7 @@ export async function refundOrder(
       SELECT parts.id::text, parts.payment_id::text, parts.pi, parts.amount FROM parts JOIN ins ON ins.id = parts.id ORDER BY parts.before`),
   ]);
   if (rowsOf(locked).length === 0) throw new ApiError('not_found', 'No such order.');
-  const parts = parseRows(ReservedPart, reserved).map((p) => ({ ...p, amount: Number(p.amount) }));
+  const parts = parseRows(ReservedPart, reserved);
   if (parts.length === 0) {
     throw new ApiError('refund_exceeds_captured', 'The refund is larger than what is left to refund of the money captured on this order.');
   }
@@ -179,7 +179,7 @@ export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport>
     ORDER BY r.created_at LIMIT 100`);
   const report: StaleRefundReport = { checked: stale.length, settled: 0, released: 0 };
   for (const row of stale) {
-    const part = { id: row.id, amount: Number(row.amount), pi: row.pi };
+    const part = { id: row.id, amount: row.amount, pi: row.pi };
     const refund = row.stripe_refund_id
       ? await stripe.refunds.retrieve(row.stripe_refund_id, { expand: ['charge'] })
       : (await stripe.refunds.list({ payment_intent: row.pi, limit: 100, expand: ['data.charge'] })).data.find((r) => r.metadata?.refund_id === row.id);

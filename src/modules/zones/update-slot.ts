@@ -25,9 +25,9 @@ export async function updateSlot(deps: Deps, id: string, input: UpdateSlotInput)
     const info = pgError(err);
     // The only CHECK an update of these columns can break is slots_capacity (the body is validated).
     if (info?.code === CHECK_VIOLATION && (info.constraint ?? 'slots_capacity') === 'slots_capacity') {
-      const ex = new ApiError('capacity_below_reserved', `Capacity ${input.capacity} is below the number already booked.`);
-      ex.details = { slotId: id, capacity: input.capacity };
-      throw ex;
+      throw new ApiError('capacity_below_reserved', `Capacity ${input.capacity} is below the number already booked.`, {
+        details: { slotId: id, capacity: input.capacity },
+      });
     }
     throw err;
   }
