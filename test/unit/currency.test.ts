@@ -7,6 +7,8 @@ import {
   SUPPORTED_CURRENCIES,
   toChargeableAmount,
 } from '../../src/domain/currency.js';
+import { priceOrder, type PricedService, type PricingRules } from '../../src/domain/pricing.js';
+import { holdAmount } from '../../src/modules/payments/sheet.js';
 
 // Stripe's lists, https://docs.stripe.com/currencies (read 2026-11-29).
 const ZERO_DECIMAL = ['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'];
@@ -90,5 +92,36 @@ describe('isBelowMinimum', () => {
   it('says no where Stripe documents no fixed minimum: Stripe answers for those', () => {
     expect(isBelowMinimum('KWD', 10)).toBe(false);
     expect(isBelowMinimum('KRW', 1)).toBe(false);
+  });
+});
+
+describe('priceOrder: totals Stripe accepts (the one place prices become chargeable)', () => {
+  const perKg: PricedService = {
+    id: 'svc_wash', pricingModel: 'per_kg', unitPrice: 2_501, currency: 'KWD',
+    turnaroundHours: 48, expressSurchargeBps: null, expressTurnaroundHours: null,
+  };
+  const kg = (weightGrams: number, service = perKg) => ({ service, weightGrams, addOns: [] });
+  const kwd: PricingRules = { minimumOrder: 0, deliveryFee: 1_995, freeDeliveryFrom: null, currency: 'KWD' };
+
+  it('rounds a three-decimal total down to a multiple of 10 and says by how much', () => {
+    // 1.234 kg at 2.501 KWD/kg = 3.086234 → 3.086; + 1.995 delivery = 5.081 → 5.080.
+    const result = priceOrder([kg(1234)], { express: false }, kwd);
+    expect(result).toMatchObject({ subtotal: 3_086, deliveryFee: 1_995, roundingAdjustment: 1, total: 5_080 });
+    expect(result.subtotal + result.deliveryFee - result.roundingAdjustment!).toBe(result.total);
+  });
+
+  it('adds no adjustment when the sum is already a multiple of 10, nor in two-decimal currencies', () => {
+    const even = priceOrder([kg(1000, { ...perKg, unitPrice: 3_000 })], { express: false }, { ...kwd, deliveryFee: 2_000 });
+    expect(even.total).toBe(5_000);
+    expect(even).not.toHaveProperty('roundingAdjustment');
+    const usd = priceOrder([kg(1234, { ...perKg, currency: 'USD' })], { express: false }, { ...kwd, currency: 'USD' });
+    expect(usd).not.toHaveProperty('roundingAdjustment');
+    expect(usd.total).toBe(usd.subtotal + usd.deliveryFee);
+  });
+
+  it('the card hold is chargeable too, and never below the estimate', () => {
+    expect(holdAmount(5_080, 2_000, 'KWD')).toBe(6_090); // 5.080 + 20% = 6.096 → 6.090
+    expect(holdAmount(2_000, 2_000, 'USD')).toBe(2_400);
+    expect(holdAmount(5_080, 0, 'KWD')).toBe(5_080);
   });
 });
