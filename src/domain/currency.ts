@@ -114,11 +114,12 @@ function requireRules(code: string): CurrencyRules {
 
 /**
  * Stripe's minimum charge in minor units (USD 50 = $0.50, JPY 50 = ¥50), or null when Stripe
- * documents none for the currency (it then converts to the settlement currency's minimum).
+ * documents none for the currency (it then converts to the settlement currency's minimum) or
+ * the table does not know the currency (an order stored before the table existed).
  * Source: https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts
  */
 export function minimumCharge(code: string): number | null {
-  return requireRules(code).minimumCharge;
+  return currencyRules(code)?.minimumCharge ?? null;
 }
 
 /**
@@ -140,8 +141,8 @@ export function isChargeableAmount(code: string, amount: number): boolean {
 }
 
 /**
- * True when Stripe would refuse a charge of `amount` as `amount_too_small`. False when the
- * currency has no documented minimum: then only Stripe can say, and the caller must handle
+ * True when Stripe would refuse a charge of `amount` as `amount_too_small`. False when no
+ * minimum is known (see minimumCharge): then only Stripe can say, and the caller must handle
  * its `amount_too_small` answer.
  * Source: https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts
  */

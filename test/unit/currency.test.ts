@@ -47,7 +47,9 @@ describe('the currency table', () => {
     expect(currencyRules('usd')).toMatchObject({ code: 'USD', exponent: 2, minimumCharge: 50 });
     expect(currencyRules('XYZ')).toBeUndefined();
     expect(currencyRules('constructor')).toBeUndefined();
-    expect(() => minimumCharge('XYZ')).toThrow(/Unsupported currency XYZ/);
+    expect(minimumCharge('XYZ')).toBeNull();
+    expect(isBelowMinimum('XYZ', 1)).toBe(false);
+    expect(() => toChargeableAmount('XYZ', 1)).toThrow(/Unsupported currency XYZ/);
   });
 });
 
