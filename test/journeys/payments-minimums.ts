@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { MemoryMetrics } from '../../src/metrics/memory.js';
 import type { Harness } from '../support/harness.js';
 import { authorise, HOLD, orderRow, paymentRows, placeOrder, stripeRequests, weigh } from './payments.js';
 
@@ -13,6 +14,10 @@ export function paymentsMinimumsJourney(harness: () => Harness) {
   describe('payments: Stripe minimum charge', () => {
     it('an overage below the minimum charge is waived once and recorded; retries answer waived; nothing goes to Stripe; no flag', async () => {
       const { h, who, staff, order } = await placeOrder(harness(), { grams: 6000 });
+      // On Node the app records metrics in memory (test/support/node-app.ts); workerd's are not reachable here.
+      const metrics = (h as Harness & { metrics?: Partial<MemoryMetrics> }).metrics;
+      const waivedCount = () => metrics?.count?.('payment', { operation: 'capture', outcome: 'waived' }) ?? 0;
+      const waivedBefore = waivedCount();
       const sheet = await authorise(h, who, order.id);
       expect(sheet.amount).toBe(HOLD);
       const weighed = await weigh(h, staff, order.id, 7640);
@@ -24,6 +29,7 @@ export function paymentsMinimumsJourney(harness: () => Harness) {
         expect(res.body).toEqual({ kind: 'already_captured', captured: HOLD, overage: 'waived' });
       }
 
+      if (metrics?.count) expect(waivedCount() - waivedBefore).toBe(1);
       expect(await paymentRows(h, order.id)).toEqual([
         expect.objectContaining({ kind: 'hold', status: 'succeeded', captured: HOLD }),
         expect.objectContaining({ kind: 'overage', method: 'card', status: 'waived', pi: null, amount: 10, captured: 0 }),

@@ -148,16 +148,18 @@ async function waiveOverage(deps: Deps, orderId: string, amount: number, currenc
   const minimum = minimumCharge(currency);
   const why = minimum === null ? `Stripe's minimum charge in ${currency}` : `Stripe's minimum charge of ${minimum} ${currency}`;
   const note = `Overage of ${amount} ${currency} waived: below ${why}`;
-  await insertOverage(deps, orderId, crypto.randomUUID(), null, 'waived', amount, 0, currency, note, {
-    waived: amount,
-    minimumCharge: minimum,
-    reason: 'below_minimum_charge',
-  });
-  deps.metrics.payment({ operation: 'capture', outcome: 'waived' });
+  const evidence = { waived: amount, minimumCharge: minimum, reason: 'below_minimum_charge' };
+  // Counted once: a concurrent capture that lost the insert waived nothing new.
+  if (await insertOverage(deps, orderId, crypto.randomUUID(), null, 'waived', amount, 0, currency, note, evidence)) {
+    deps.metrics.payment({ operation: 'capture', outcome: 'waived' });
+  }
   return 'waived';
 }
 
-/** The overage row and its timeline entry; a declined overage also flags the order for staff. */
+/**
+ * The overage row and its timeline entry; a declined overage also flags the order for staff.
+ * False when an overage row already existed (a concurrent attempt wrote it): nothing written.
+ */
 async function insertOverage(
   deps: Deps,
   orderId: string,
@@ -169,9 +171,9 @@ async function insertOverage(
   currency: string,
   note: string,
   evidence: Record<string, unknown> = { paymentIntent: intentId, amount },
-): Promise<void> {
+): Promise<boolean> {
   const now = deps.clock.now().toISOString();
-  await deps.database.rows(AnyRow, sql`
+  const written = await deps.database.rows(AnyRow, sql`
     WITH ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, amount_captured, created_at, updated_at)
       VALUES (${paymentId}::uuid, ${orderId}::uuid, 'overage', 'card', ${status}::payment_status, ${intentId}, ${currency},
@@ -185,6 +187,8 @@ async function insertOverage(
     )
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify(evidence)}::jsonb
-    FROM ins`);
+    FROM ins
+    RETURNING order_id`);
+  return written.length > 0;
 }
 
