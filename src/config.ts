@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { currencyRules } from './domain/currency.js';
 
 /**
  * Runtime configuration, validated once at start-up on both runtimes.
@@ -89,7 +90,7 @@ const rawSchema = z.object({
   BODY_LIMIT_BYTES: intFromString(64 * 1024, 1024, 10 * 1024 * 1024),
   ACCESS_TOKEN_TTL_SECONDS: intFromString(15 * 60, 60, 24 * 60 * 60),
   REFRESH_TOKEN_TTL_DAYS: intFromString(30, 1, 365),
-  /** ISO 4217 code of the shop's single currency; new catalog entries use it. */
+  /** ISO 4217 code of the shop's single currency; new catalog entries use it. Must be in src/domain/currency.ts. */
   CURRENCY: optionalString.pipe(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').optional()),
   /** Points the Neon HTTP driver at a local Neon-compatible endpoint (dev and tests only). */
   NEON_LOCAL_ENDPOINT: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
@@ -181,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (production && raw.NEON_LOCAL_ENDPOINT) {
     problems.push('NEON_LOCAL_ENDPOINT: must not be set when APP_ENV=production');
   }
+  if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {

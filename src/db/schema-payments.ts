@@ -9,7 +9,9 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 export const paymentKind = pgEnum('payment_kind', ['hold', 'overage', 'in_person']);
 /**
  * Mirrors Stripe's PaymentIntent status, ranked so state only moves forward: a late or
- * replayed webhook can never take a payment back to an earlier state.
+ * replayed webhook can never take a payment back to an earlier state. One is ours, not
+ * Stripe's: `waived`, an overage below Stripe's minimum charge that we do not collect (no
+ * PaymentIntent; the row is the durable record, so a retry answers `waived` again).
  */
 export const paymentStatus = pgEnum('payment_status', [
   'requires_payment_method',
@@ -20,6 +22,7 @@ export const paymentStatus = pgEnum('payment_status', [
   'succeeded',
   'canceled',
   'failed',
+  'waived',
 ]);
 export const paymentMethodKind = pgEnum('payment_method_kind', ['card', 'cash', 'card_present']);
 

@@ -1,3 +1,4 @@
+import { currencyRules, toChargeableAmount } from './currency.js';
 import { DomainError } from './errors.js';
 
 export type PricingModel = 'per_kg' | 'per_item';
@@ -62,6 +63,11 @@ export interface PriceBreakdown {
   expressSurcharge: number;
   minimumOrderFee: number;
   deliveryFee: number;
+  /**
+   * Taken off the sum so that the total is an amount Stripe accepts (three-decimal
+   * currencies: a multiple of 10; see ./currency.ts). Present only when not zero.
+   */
+  roundingAdjustment?: number;
   total: number;
 }
 
@@ -201,7 +207,10 @@ function priceLine(
 
 /**
  * Computes the server-side price of an order. Every amount is an integer in minor units;
- * anything that cannot be priced exactly is rejected rather than approximated.
+ * anything that cannot be priced exactly is rejected rather than approximated. The total is
+ * then made a valid Stripe amount: in a three-decimal currency it is rounded down to a
+ * multiple of 10 (the customer's favour; `roundingAdjustment` says by how much), so the
+ * hold, the capture and any overage computed from it are amounts Stripe accepts.
  */
 export function priceOrder(
   lines: LineInput[],
@@ -226,6 +235,9 @@ export function priceOrder(
 
   const minimumOrderFee = subtotal < minimumOrder ? minimumOrder - subtotal : 0n;
   const effectiveDeliveryFee = freeDeliveryFrom !== null && subtotal >= freeDeliveryFrom ? 0n : deliveryFee;
+  const sum = toSafeAmount(subtotal + minimumOrderFee + effectiveDeliveryFee, 'total');
+  // The one place prices become chargeable: estimate and final total both come from here.
+  const total = currencyRules(rules.currency) ? toChargeableAmount(rules.currency, sum) : sum;
   return {
     currency: rules.currency,
     lines: pricedLines,
@@ -233,7 +245,8 @@ export function priceOrder(
     expressSurcharge: toSafeAmount(surchargeTotal, 'express surcharge'),
     minimumOrderFee: toSafeAmount(minimumOrderFee, 'minimum order fee'),
     deliveryFee: toSafeAmount(effectiveDeliveryFee, 'delivery fee'),
-    total: toSafeAmount(subtotal + minimumOrderFee + effectiveDeliveryFee, 'total'),
+    ...(sum !== total ? { roundingAdjustment: sum - total } : {}),
+    total,
   };
 }
 

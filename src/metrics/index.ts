@@ -6,8 +6,11 @@
  * or slow a request.
  */
 export type PaymentOperation = 'authorise' | 'capture' | 'refund';
-/** `declined`: Stripe said no (card, or a refused request). `error`: no usable answer (5xx, timeout, network). */
-export type PaymentOutcome = 'succeeded' | 'pending' | 'declined' | 'error';
+/**
+ * `declined`: Stripe said no (card, or a refused request). `error`: no usable answer (5xx, timeout, network).
+ * `waived`: an overage below Stripe's minimum charge, not sent to Stripe and not collected (capture only).
+ */
+export type PaymentOutcome = 'succeeded' | 'pending' | 'declined' | 'error' | 'waived';
 
 export interface HttpRequestEvent {
   method: string;

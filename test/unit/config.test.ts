@@ -61,6 +61,8 @@ describe('loadConfig', () => {
     expect(problemsOf({ DATABASE_URL: 'mysql://x' })[0]).toMatch(/^DATABASE_URL:/);
     expect(problemsOf({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET: must be at least 32 characters']);
     expect(problemsOf({ CURRENCY: 'usd' })[0]).toMatch(/^CURRENCY:/);
+    expect(problemsOf({ CURRENCY: 'XYZ' })).toEqual(['CURRENCY: XYZ is not in the currency table (src/domain/currency.ts)']);
+    expect(loadConfig({ CURRENCY: 'KWD' }).currency).toBe('KWD');
     expect(problemsOf({ NEON_LOCAL_ENDPOINT: 'not a url' })[0]).toMatch(/^NEON_LOCAL_ENDPOINT:/);
     expect(problemsOf({ ...prodSecrets, NEON_LOCAL_ENDPOINT: 'http://127.0.0.1:4444/sql' })[0]).toMatch(/^NEON_LOCAL_ENDPOINT:/);
   });

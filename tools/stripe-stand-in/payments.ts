@@ -13,8 +13,8 @@ import {
   type StripeState,
 } from './store.js';
 import { authoriseIntent, charge, declineIntent } from './charges.js';
+import { validAmount } from './amounts.js';
 
-const MINIMUM_AMOUNT: Record<string, number> = { usd: 50, eur: 50, gbp: 30, cad: 50, aud: 50, chf: 50, nzd: 50, sgd: 50 };
 const PRE_CONFIRM: PaymentIntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
 const CANCELABLE: PaymentIntentStatus[] = [...PRE_CONFIRM, 'requires_capture', 'processing'];
 
@@ -47,14 +47,6 @@ export function paymentIntent(state: StripeState, id: string): PaymentIntent {
   const pi = state.paymentIntents.get(id);
   if (!pi) throw missing('payment_intent', id);
   return pi;
-}
-
-function validAmount(p: Params, name: string, currency: string, value = p.int(name)): number {
-  if (value === null) throw invalidParam(name, `Missing required param: ${name}.`, 'parameter_missing');
-  const min = MINIMUM_AMOUNT[currency] ?? 1;
-  if (value < min) throw invalidParam(name, `Amount must be at least ${min} ${currency} minor units`, 'amount_too_small');
-  if (value > 99_999_999) throw invalidParam(name, 'Amount must be no more than 99999999', 'amount_too_large');
-  return value;
 }
 
 /** `off_session` is a boolean or `one_off` / `recurring`. */
@@ -165,6 +157,7 @@ export function confirmPaymentIntent(state: StripeState, pi: PaymentIntent, p: P
   if (!PRE_CONFIRM.includes(pi.status)) {
     throw unexpectedState(`You cannot confirm this PaymentIntent because it has a status of ${pi.status}.`);
   }
+  if (p.has('amount_to_confirm')) validAmount(p, 'amount_to_confirm', pi.currency);
   const pmId = p.str('payment_method') ?? pi.payment_method;
   if (!pmId) throw invalidParam('payment_method', "You cannot confirm this PaymentIntent because it's missing a payment method.", 'parameter_missing');
   requireReturnUrl(pi, p);

@@ -101,7 +101,10 @@ const capture = createRoute({
   path: '/v1/staff/orders/{id}/capture',
   tags: ['Staff: payments'],
   summary: 'Capture the weighed price (retry)',
-  description: 'The weigh-in captures automatically; this retries after a Stripe failure. Never captures twice, never more than the hold.',
+  description:
+    'The weigh-in captures automatically; this retries after a Stripe failure. Never captures twice, never more than the hold. ' +
+    'An overage below Stripe’s minimum charge for the currency (USD 0.50, GBP 0.30, JPY 50, …) is waived, not charged: ' +
+    'it is recorded once on the order’s timeline and every later call answers `overage: "waived"` again.',
   security: bearer,
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam },

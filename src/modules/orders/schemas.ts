@@ -82,6 +82,11 @@ export const PriceBreakdownSchema = z
     expressSurcharge: Money,
     minimumOrderFee: Money,
     deliveryFee: Money.openapi({ example: 499 }),
+    roundingAdjustment: Money.optional().openapi({
+      description:
+        'Only in three-decimal currencies (BHD, JOD, KWD, OMR, TND), when not zero: the thousandths taken off the sum so the total is a multiple of 10, as Stripe requires. Rounded down, in the customer’s favour.',
+      example: 5,
+    }),
     total: Money.openapi({ example: 1999 }),
   })
   .openapi('PriceBreakdown');

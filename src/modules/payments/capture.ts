@@ -3,11 +3,13 @@ import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { isBelowMinimum, minimumCharge } from '../../domain/currency.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { raiseFlag } from '../orders/shared.js';
 import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
 
-export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed';
+/** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
+export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed' | 'waived';
 
 export type CaptureOutcome =
   | { kind: 'not_card' }
@@ -62,7 +64,8 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
 
 /**
  * The part of the weighed price the hold did not cover: nothing, already charged (or
- * declined), waiting for the customer's approval, or charged now off-session.
+ * declined, or waived), waived now because Stripe could not charge so little, waiting for
+ * the customer's approval, or charged now off-session.
  */
 export async function settleOverage(
   deps: Deps,
@@ -74,7 +77,9 @@ export async function settleOverage(
 ): Promise<OverageOutcome> {
   const due = (order.finalTotal ?? 0) - captured;
   if (due <= 0) return 'none';
-  if (existing) return existing.status === 'failed' ? 'failed' : 'charged';
+  if (existing) return existing.status === 'failed' ? 'failed' : existing.status === 'waived' ? 'waived' : 'charged';
+  // Before the approval step: an amount Stripe refuses is never worth asking the customer about.
+  if (isBelowMinimum(order.currency, due)) return waiveOverage(deps, order.id, due, order.currency);
   if (due > deps.config.overageApprovalThreshold && !approved) {
     const now = deps.clock.now().toISOString();
     await deps.database.rows(AnyRow, sql`
@@ -89,11 +94,11 @@ export async function settleOverage(
       FROM flagged`);
     return 'awaiting_approval';
   }
-  return (await chargeOverage(deps, order.id, due, hold.stripePaymentIntentId!, order.currency)) ? 'charged' : 'failed';
+  return chargeOverage(deps, order.id, due, hold.stripePaymentIntentId!, order.currency);
 }
 
 /** Charges the difference off-session on the card saved with the hold. */
-async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIntentId: string, currency: string): Promise<boolean> {
+async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIntentId: string, currency: string): Promise<OverageOutcome> {
   const { stripe } = requirePayments(deps);
   const holdIntent = await stripe.paymentIntents.retrieve(holdIntentId).catch(providerError);
   const paymentMethod = typeof holdIntent.payment_method === 'string' ? holdIntent.payment_method : holdIntent.payment_method?.id;
@@ -116,19 +121,45 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
       { idempotencyKey: `overage-${orderId}` },
     );
   } catch (err) {
+    // A currency with no documented minimum: Stripe converts to the settlement currency and decides.
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'amount_too_small') {
+      return waiveOverage(deps, orderId, amount, currency);
+    }
     recordPaymentFailure(deps.metrics, 'capture', err);
     if (!(err instanceof Stripe.errors.StripeCardError)) providerError(err);
     const failed = err.payment_intent;
     await insertOverage(deps, orderId, paymentId, failed?.id ?? null, 'failed', amount, 0, currency, `Overage of ${amount} declined: ${err.message}`);
-    return false;
+    return 'failed';
   }
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
   await insertOverage(deps, orderId, paymentId, pi.id, status, amount, pi.amount_received, currency, `Charged the overage of ${amount}`);
   deps.metrics.payment({ operation: 'capture', outcome: pi.status === 'succeeded' ? 'succeeded' : pi.status === 'processing' ? 'pending' : 'declined' });
-  return pi.status === 'succeeded' || pi.status === 'processing';
+  return pi.status === 'succeeded' || pi.status === 'processing' ? 'charged' : 'failed';
 }
 
-/** The overage row and its timeline entry; a declined overage also flags the order for staff. */
+/**
+ * An overage Stripe would refuse as `amount_too_small` (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts):
+ * charging it can never succeed, and retrying it would answer 502 forever. It is waived and
+ * recorded in one statement: an `overage` row with status `waived` (no PaymentIntent; the
+ * unique (order, kind) index makes it once-only, and later captures read it back) and a
+ * timeline entry saying what was waived and why. Not flagged: nothing is left for staff to do.
+ */
+async function waiveOverage(deps: Deps, orderId: string, amount: number, currency: string): Promise<'waived'> {
+  const minimum = minimumCharge(currency);
+  const why = minimum === null ? `Stripe's minimum charge in ${currency}` : `Stripe's minimum charge of ${minimum} ${currency}`;
+  const note = `Overage of ${amount} ${currency} waived: below ${why}`;
+  const evidence = { waived: amount, minimumCharge: minimum, reason: 'below_minimum_charge' };
+  // Counted once: a concurrent capture that lost the insert waived nothing new.
+  if (await insertOverage(deps, orderId, crypto.randomUUID(), null, 'waived', amount, 0, currency, note, evidence)) {
+    deps.metrics.payment({ operation: 'capture', outcome: 'waived' });
+  }
+  return 'waived';
+}
+
+/**
+ * The overage row and its timeline entry; a declined overage also flags the order for staff.
+ * False when an overage row already existed (a concurrent attempt wrote it): nothing written.
+ */
 async function insertOverage(
   deps: Deps,
   orderId: string,
@@ -139,9 +170,10 @@ async function insertOverage(
   captured: number,
   currency: string,
   note: string,
-): Promise<void> {
+  evidence: Record<string, unknown> = { paymentIntent: intentId, amount },
+): Promise<boolean> {
   const now = deps.clock.now().toISOString();
-  await deps.database.rows(AnyRow, sql`
+  const written = await deps.database.rows(AnyRow, sql`
     WITH ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, amount_captured, created_at, updated_at)
       VALUES (${paymentId}::uuid, ${orderId}::uuid, 'overage', 'card', ${status}::payment_status, ${intentId}, ${currency},
@@ -154,7 +186,9 @@ async function insertOverage(
       WHERE id IN (SELECT order_id FROM ins) AND ${status} = 'failed'
     )
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
-    SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify({ paymentIntent: intentId, amount })}::jsonb
-    FROM ins`);
+    SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify(evidence)}::jsonb
+    FROM ins
+    RETURNING order_id`);
+  return written.length > 0;
 }
 

@@ -15,8 +15,17 @@ export const PaymentSheetSchema = z
 export const CaptureSchema = z
   .object({
     kind: z.enum(['not_card', 'captured', 'already_captured']),
-    captured: z.number().int().optional(),
-    overage: z.enum(['none', 'charged', 'awaiting_approval', 'failed']).optional(),
+    captured: z.number().int().optional().openapi({ description: 'Captured from the hold, minor units.' }),
+    overage: z
+      .enum(['none', 'charged', 'awaiting_approval', 'failed', 'waived'])
+      .optional()
+      .openapi({
+        description:
+          'The part of the weighed price above the hold. `none`: nothing above it. `charged`: charged off-session (or processing). ' +
+          '`awaiting_approval`: above the approval threshold, waiting for the customer. `failed`: declined; the order is flagged `overage_failed`. ' +
+          '`waived`: below Stripe’s minimum charge for the currency, so it cannot be charged; not collected, recorded once on the ' +
+          'order’s timeline (note and evidence with the amount and the minimum), not flagged. Final: a retry answers `waived` again.',
+      }),
   })
-  .openapi('CaptureResult');
+  .openapi('CaptureResult', { description: 'What a capture did with the hold and with any overage.' });
 

@@ -2,13 +2,19 @@ import { AnyRow } from '../../db/client.js';
 import { and, eq, sql } from 'drizzle-orm';
 import { orders, payments, users } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
+import { currencyRules, toChargeableAmount } from '../../domain/currency.js';
 import { ApiError } from '../../errors.js';
 import { STRIPE_API_VERSION } from '../../payments/stripe.js';
 import { providerError, requirePayments } from './shared.js';
 
-/** Estimate plus the configured buffer, so a heavier bag still fits inside the hold. */
-export function holdAmount(estimate: number, bufferBps: number): number {
-  return estimate + Math.floor((estimate * bufferBps + 5_000) / 10_000);
+/**
+ * Estimate plus the configured buffer, so a heavier bag still fits inside the hold; made a
+ * valid Stripe amount (three-decimal currencies: a multiple of 10). The estimate already is
+ * one, so rounding the buffer down never holds less than the estimate.
+ */
+export function holdAmount(estimate: number, bufferBps: number, currency: string): number {
+  const amount = estimate + Math.floor((estimate * bufferBps + 5_000) / 10_000);
+  return currencyRules(currency) ? toChargeableAmount(currency, amount) : amount;
 }
 
 export interface PaymentSheet {
@@ -67,7 +73,7 @@ async function openSheet(
   if (existing?.stripePaymentIntentId) {
     intent = await stripe.paymentIntents.retrieve(existing.stripePaymentIntentId);
   } else {
-    const amount = holdAmount(order.estimatedTotal, deps.config.paymentHoldBufferBps);
+    const amount = holdAmount(order.estimatedTotal, deps.config.paymentHoldBufferBps, order.currency);
     intent = await stripe.paymentIntents.create(
       {
         amount,
