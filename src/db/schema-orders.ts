@@ -15,6 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { ORDER_STATUSES } from '../domain/order-status.js';
+import type { AddressSnapshot } from './address-snapshot.js';
 import type { PriceBreakdown, PricingRules } from '../domain/pricing.js';
 import { pricingModel, services } from './schema-catalog.js';
 import { addresses, slots, zones } from './schema-scheduling.js';
@@ -26,14 +27,7 @@ export const orderStatus = pgEnum('order_status', ORDER_STATUSES);
 export const paymentMethod = pgEnum('payment_method', ['card', 'on_delivery']);
 export const actorRole = pgEnum('actor_role', ['customer', 'staff', 'admin', 'system']);
 
-export interface AddressSnapshot {
-  label: string | null;
-  line1: string;
-  line2: string | null;
-  city: string;
-  postcode: string;
-  instructions: string | null;
-}
+export type { AddressSnapshot };
 
 export const orders = pgTable(
   'orders',

@@ -6,20 +6,15 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { AddressSnapshotSchema } from '../../db/address-snapshot.js';
 import { isoOf } from '../../db/timestamps.js';
 import { ApiError } from '../../errors.js';
 import { zoneForPostcode } from '../scheduling/zone-match.js';
 import type { AddressDto } from './schemas.js';
 
 /** An address as the module's statements read it back (withZone's columns): checked as it enters. */
-export const AddressRow = z.object({
+export const AddressRow = AddressSnapshotSchema.extend({
   id: z.string(),
-  label: z.string().nullable(),
-  line1: z.string(),
-  line2: z.string().nullable(),
-  city: z.string(),
-  postcode: z.string(),
-  instructions: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   zone_id: z.string().nullable(),

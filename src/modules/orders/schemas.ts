@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { AddressSnapshotSchema } from '../../db/address-snapshot.js';
 import { cursorParam } from '../../http/cursor.js';
 import { text } from '../../http/schemas.js';
 import { MAX_NOTE_LENGTH, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
@@ -127,14 +128,7 @@ export const OrderSchema = z
     express: z.boolean(),
     notes: z.string().nullable(),
     zoneId: z.uuid(),
-    address: z.object({
-      label: z.string().nullable(),
-      line1: z.string(),
-      line2: z.string().nullable(),
-      city: z.string(),
-      postcode: z.string(),
-      instructions: z.string().nullable(),
-    }),
+    address: AddressSnapshotSchema,
     pickupSlot: SlotRef,
     deliverySlot: SlotRef,
     currency: z.string(),
