@@ -4,7 +4,7 @@ import { defineConfig } from 'drizzle-kit';
 // Generation needs no database; applying is `npm run db:migrate` (scripts/migrate.ts).
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/db/schema*.ts',
+  schema: './src/db/schema.ts',
   out: './migrations',
   strict: true,
   verbose: true,

@@ -1,12 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgEnum, pgTable, pgView, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { orders } from './schema-orders.js';
 import { timestamps, users } from './schema-users.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-/** hold: the authorised estimate; overage: the off-session charge above it; in_person: paid at the door. */
-export const paymentKind = pgEnum('payment_kind', ['hold', 'overage', 'in_person']);
+/**
+ * hold: the authorised estimate; overage: the off-session charge above it; in_person: paid at
+ * the door; balance: a charge collecting what is still outstanding after the hold was lost or an
+ * overage failed (off-session on the saved card, or on-session through a PaymentSheet; an order
+ * may have several, one per attempt).
+ */
+export const paymentKind = pgEnum('payment_kind', ['hold', 'overage', 'in_person', 'balance']);
 /**
  * Mirrors Stripe's PaymentIntent status, ranked so state only moves forward: a late or
  * replayed webhook can never take a payment back to an earlier state. One is ours, not
@@ -52,7 +57,8 @@ export const payments = pgTable(
   (t) => [
     uniqueIndex('payments_stripe_pi_key').on(t.stripePaymentIntentId),
     // One hold and one overage charge per order, whatever retries happen.
-    uniqueIndex('payments_order_kind_key').on(t.orderId, t.kind).where(sql`${t.kind} <> 'in_person'`),
+    uniqueIndex('payments_order_kind_key').on(t.orderId, t.kind).where(sql`${t.kind} IN ('hold', 'overage')`),
+    index('payments_order_idx').on(t.orderId),
     index('payments_capture_before_idx').on(t.captureBefore),
     check('payments_amounts', sql`${t.amount} >= 0 AND ${t.amountCaptured} >= 0 AND ${t.amountRefunded} >= 0 AND ${t.amountRefunded} <= ${t.amountCaptured}`),
   ],
@@ -86,3 +92,58 @@ export const webhookEvents = pgTable('webhook_events', {
   receivedAt: ts('received_at').notNull().defaultNow(),
   outcome: text('outcome'),
 });
+
+/**
+ * An admin's decision not to collect part of an order's balance (a goodwill gesture, a charge
+ * that cannot be collected), with the reason and the admin: it counts as `waived` in the
+ * order's balance (src/domain/balance.ts). Rows are never updated or deleted.
+ */
+export const balanceWaivers = pgTable(
+  'balance_waivers',
+  {
+    id: uuid('id').primaryKey(),
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id),
+    /** Minor units of the order's currency. */
+    amount: integer('amount').notNull(),
+    reason: text('reason').notNull(),
+    actorUserId: uuid('actor_user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('balance_waivers_order_idx').on(t.orderId), check('balance_waivers_amount_pos', sql`${t.amount} > 0`)],
+);
+
+/**
+ * Every order's balance in minor units, the SQL twin of `orderBalance()` in
+ * src/domain/balance.ts (test/node/order-balance.test.ts proves they agree): what SQL-side
+ * guards and jobs read (the `out_for_delivery` guard, the payments job, the outstanding gauge).
+ * - due: 0 once cancelled, else the final total once weighed, else the estimate;
+ * - authorised: held on a card and not captured (a hold in requires_capture);
+ * - paid: captured or taken at the door (refunds do not reduce it);
+ * - refunded: returned to the customer (Stripe's running totals on our payment rows);
+ * - waived: overages below Stripe's minimum charge, and admins' waivers;
+ * - outstanding: max(0, due − paid − waived).
+ */
+export const orderBalances = pgView('order_balances', {
+  orderId: uuid('order_id').notNull(),
+  due: integer('due').notNull(),
+  authorised: integer('authorised').notNull(),
+  paid: integer('paid').notNull(),
+  refunded: integer('refunded').notNull(),
+  waived: integer('waived').notNull(),
+  outstanding: integer('outstanding').notNull(),
+}).as(sql`
+  SELECT o.id AS order_id, b.due, b.authorised, b.paid, b.refunded, b.waived,
+         GREATEST(0, b.due - b.paid - b.waived)::int AS outstanding
+  FROM orders o
+  CROSS JOIN LATERAL (
+    SELECT (CASE WHEN o.status = 'cancelled' THEN 0 ELSE COALESCE(o.final_total, o.estimated_total) END)::int AS due,
+           COALESCE((SELECT sum(p.amount_capturable) FROM payments p WHERE p.order_id = o.id AND p.status::text = 'requires_capture'), 0)::int AS authorised,
+           COALESCE((SELECT sum(p.amount_captured) FROM payments p WHERE p.order_id = o.id), 0)::int AS paid,
+           COALESCE((SELECT sum(p.amount_refunded) FROM payments p WHERE p.order_id = o.id), 0)::int AS refunded,
+           (COALESCE((SELECT sum(p.amount) FROM payments p WHERE p.order_id = o.id AND p.status::text = 'waived'), 0)
+            + COALESCE((SELECT sum(w.amount) FROM balance_waivers w WHERE w.order_id = o.id), 0))::int AS waived
+  ) b`);
