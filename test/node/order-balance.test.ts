@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderBalance, type BalanceInput, type BalancePayment, type OrderBalance } from '../../src/domain/balance.js';
+import { AnyRow } from '../../src/db/client.js';
+import { syncOutstandingFlag } from '../../src/modules/orders/balance.js';
 import { actor, slot, zone } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
@@ -71,6 +73,12 @@ function randomCase(r: () => number): BalanceInput {
 }
 
 async function viewOf(input: BalanceInput): Promise<OrderBalance> {
+  const orderId = await insertOrder(input);
+  const [row] = await t.sql<OrderBalance>('SELECT due, authorised, paid, refunded, waived, outstanding FROM order_balances WHERE order_id = $1', [orderId]);
+  return row!;
+}
+
+async function insertOrder(input: BalanceInput): Promise<string> {
   const orderId = crypto.randomUUID();
   const address = JSON.stringify({ label: 'Home', line1: '1 Test Street', line2: null, city: 'Testville', postcode: '0000', instructions: null });
   await t.sql(
@@ -89,8 +97,7 @@ async function viewOf(input: BalanceInput): Promise<OrderBalance> {
   for (const w of input.waivers) {
     await t.sql(`INSERT INTO balance_waivers (id, order_id, amount, reason, actor_user_id) VALUES ($1, $2, $3, 'test', $4)`, [crypto.randomUUID(), orderId, w.amount, adminId]);
   }
-  const [row] = await t.sql<OrderBalance>('SELECT due, authorised, paid, refunded, waived, outstanding FROM order_balances WHERE order_id = $1', [orderId]);
-  return row!;
+  return orderId;
 }
 
 describe('order balance: code and SQL agree', () => {
@@ -107,5 +114,44 @@ describe('order balance: code and SQL agree', () => {
     // The generator reaches both sides of the rule.
     expect(outstandingSeen).toBeGreaterThan(20);
     expect(outstandingSeen).toBeLessThan(190);
+  });
+});
+
+describe('the payment_outstanding flag follows the balance', () => {
+  const flagsOf = async (orderId: string) => (await t.sql<{ flags: string[] }>('SELECT flags FROM orders WHERE id = $1', [orderId]))[0]!.flags;
+  const sync = (orderId: string | null) => t.deps.database.rows(AnyRow, syncOutstandingFlag(orderId, new Date().toISOString()));
+
+  it('is raised on a weighed card order with a lost hold, once, and cleared when the balance is paid', async () => {
+    const orderId = await insertOrder({
+      status: 'ready',
+      finalTotal: 3000,
+      estimatedTotal: 2500,
+      waivers: [],
+      payments: [{ kind: 'hold', status: 'canceled', amount: 2750, amountCapturable: 0, amountCaptured: 0, amountRefunded: 0 }],
+    });
+    expect(await sync(orderId)).toHaveLength(1);
+    expect(await flagsOf(orderId)).toEqual(['payment_outstanding']);
+    expect(await sync(orderId)).toHaveLength(0);
+    await t.sql(
+      `INSERT INTO payments (id, order_id, kind, method, status, currency, amount, amount_captured) VALUES ($1, $2, 'balance', 'card', 'succeeded', 'GBP', 3000, 3000)`,
+      [crypto.randomUUID(), orderId],
+    );
+    expect(await sync(null)).toContainEqual({ order_id: orderId });
+    expect(await flagsOf(orderId)).toEqual([]);
+    const notes = await t.sql<{ note: string }>('SELECT note FROM order_events WHERE order_id = $1 ORDER BY id', [orderId]);
+    expect(notes.map((n) => n.note)).toEqual(['Payment outstanding: 3000 GBP to collect before delivery', 'Nothing outstanding any more']);
+  });
+
+  it('is never raised before the weigh-in, on a cancelled order, or on a pay-on-delivery order', async () => {
+    const cases: BalanceInput[] = [
+      { status: 'confirmed', finalTotal: null, estimatedTotal: 2500, waivers: [], payments: [] },
+      { status: 'cancelled', finalTotal: 3000, estimatedTotal: 2500, waivers: [], payments: [] },
+      { status: 'delivered', finalTotal: 3000, estimatedTotal: 2500, waivers: [], payments: [{ kind: 'in_person', status: 'failed', amount: 1, amountCapturable: 0, amountCaptured: 0, amountRefunded: 0 }] },
+    ];
+    for (const input of cases) {
+      const orderId = await insertOrder(input);
+      expect(await sync(orderId)).toHaveLength(0);
+      expect(await flagsOf(orderId)).toEqual([]);
+    }
   });
 });
