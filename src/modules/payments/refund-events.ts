@@ -80,7 +80,8 @@ export interface RefundTransition {
 /**
  * CTEs (to follow `WITH`, after the caller's own) that apply a Refund's status to our row, all in
  * the caller's one statement: `target` (the row, locked), `moved` (the row if its status advanced
- * or it got Stripe's id; `advanced` says which), then for an advance:
+ * or it got Stripe's id; `advanced` says which); a pending answer with Stripe's charge total raises
+ * the refunded total to it (Stripe counts pending refunds); then for an advance:
  * - succeeded: refunded total raised to Stripe's charge total when known, else to at least the
  *   sum of our succeeded refunds (never double-counting a `charge.refunded` that came first);
  *   `refund_failed` cleared if this refund was asked for after the last failure; timeline entry.
@@ -99,6 +100,8 @@ export function refundTransition(t: RefundTransition): SQL {
   let total: SQL;
   if (chargeTotal !== null) total = failing ? sql`${chargeTotal}::int` : sql`GREATEST(p.amount_refunded, ${chargeTotal}::int)`;
   else total = failing ? sql`GREATEST(${succeededOthers}, p.amount_refunded - m.amount)` : sql`GREATEST(p.amount_refunded, ${succeededOthers} + m.amount)`;
+  // Stripe's charge total already counts a pending refund (and any made elsewhere): take it then too.
+  const touchesTotal = next === 'pending' && chargeTotal !== null ? sql`true` : sql`m.advanced`;
 
   const evidence = JSON.stringify({ refund: refund.id, amount: refund.amount, status: refund.status, ...t.evidence });
   const none = sql`SELECT NULL::uuid AS id WHERE false`;
@@ -144,7 +147,7 @@ export function refundTransition(t: RefundTransition): SQL {
     ),
     paid AS (
       UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, GREATEST(0, ${total})), updated_at = ${now}::timestamptz
-      FROM moved m WHERE p.id = m.payment_id AND m.advanced
+      FROM moved m WHERE p.id = m.payment_id AND ${touchesTotal}
       RETURNING p.id
     ),
     flag AS (${raised}),
