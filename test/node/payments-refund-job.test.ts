@@ -69,3 +69,43 @@ describe('payments job: a pending refund that failed at Stripe', () => {
     expect(await settleStaleRefunds(t.deps)).toEqual({ checked: 0, settled: 0, released: 0 });
   });
 });
+
+/*
+ * Stripe can answer a refund with `failed` (or `canceled`) at once. The response says `failed`,
+ * and the refund is recorded like a later failure. Node only: the answer is the real SDK's, with
+ * the status Stripe would give, since the stand-in makes every refund succeed.
+ */
+describe('refund answered failed', () => {
+  it('answers status failed, releases the amount and flags the order', async () => {
+    const p = await placeOrder(h);
+    await authorise(h, p.who, p.order.id);
+    await weigh(h, p.staff, p.order.id, 5200); // 1999 captured
+    const boss = await actor(h, 'admin');
+    const refund = (amount: number) => h.api.post(`/v1/staff/orders/${p.order.id}/refunds`, { amount, reason: 'Lost sock' }, { token: boss.token });
+
+    const stripe = t.deps.payments!.stripe;
+    const real = stripe.refunds.create.bind(stripe.refunds);
+    const create = vi.spyOn(stripe.refunds, 'create').mockImplementation((async (params: Stripe.RefundCreateParams, options?: Stripe.RequestOptions) => {
+      const made = await real(params, options);
+      const charge = made.charge as Stripe.Charge;
+      return { ...made, status: 'failed', failure_reason: 'declined', charge: { ...charge, amount_refunded: charge.amount_refunded - made.amount } };
+    }) as typeof stripe.refunds.create);
+    let res;
+    try {
+      res = await refund(600);
+    } finally {
+      create.mockRestore();
+    }
+    expect(res.status, res.text).toBe(201);
+    expect(res.body).toMatchObject({ amount: 600, status: 'failed' });
+    const rows = await h.sql<{ status: string }>('SELECT status FROM refunds WHERE order_id = $1', [p.order.id]);
+    expect(rows.map((r) => r.status)).toEqual(['failed']);
+    expect(await paymentRows(h, p.order.id)).toEqual([expect.objectContaining({ captured: 1999, refunded: 0 })]);
+    expect(await orderRow(h, p.order.id)).toMatchObject({ flags: ['refund_failed'] });
+    // Refundable again (within what the stand-in, which made it, has left), and that clears the flag.
+    const again = await refund(600);
+    expect(again.status, again.text).toBe(201);
+    expect(again.body.status).toBe('succeeded');
+    expect(await orderRow(h, p.order.id)).toMatchObject({ flags: [] });
+  });
+});
