@@ -153,5 +153,13 @@ export function planTransition(input: TransitionInput): PlannedTransition {
  * its own. `orders.flags` holds them, oldest first; `flagged_reason` is kept equal to the
  * latest, for readers from before `flags` existed.
  */
-export const ORDER_FLAGS = ['amount_mismatch', 'disputed', 'hold_expiring', 'unpaid_on_delivery', 'overage_failed', 'payment_outstanding'] as const;
+export const ORDER_FLAGS = [
+  'amount_mismatch',
+  'disputed',
+  'hold_expiring',
+  'unpaid_on_delivery',
+  'overage_failed',
+  'payment_outstanding',
+  'refund_failed',
+] as const;
 export type OrderFlag = (typeof ORDER_FLAGS)[number];

@@ -1,43 +1,26 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
-import type { Database } from '../../src/db/client.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPaymentJobs } from '../../src/modules/payments/jobs.js';
-import { createPostgresDatabase } from '../../src/db/node-postgres.js';
-import { createPgliteDatabase } from '../../src/db/pglite.js';
 import { authorise, deliver, moveTo, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
 import { actor } from '../support/fixtures.js';
-import { prepare, recreateServerDatabase } from '../setup/databases.js';
 import { expectProblem } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
-import { createTestApp, type TestApp } from '../support/node-app.js';
-import { stripeControl, TEST_STRIPE_SECRET_KEY } from '../support/stripe.js';
+import type { TestApp } from '../support/node-app.js';
+import { isolatedApp } from '../support/own-database.js';
+import { TEST_STRIPE_SECRET_KEY } from '../support/stripe.js';
 
 /*
  * The payments job works on every row (all expiring holds, all delivered orders) and on all
  * of Stripe's recent PaymentIntents, so it gets a database and a Stripe stand-in of its own:
  * it never touches the rows of suites running in parallel, and theirs never show up here.
  */
-async function ownDatabase(): Promise<Database> {
-  const server = process.env.TEST_DATABASE_URL;
-  if (inject('nodeDatabaseUrl') && server) {
-    return createPostgresDatabase(await recreateServerDatabase(server, 'laundry_test_payments_job'), { max: 10 });
-  }
-  const database = await createPgliteDatabase('memory://');
-  await prepare(database);
-  return database;
-}
-
 let t: TestApp;
 let h: Harness;
-let standIn: StripeStandIn;
+let close: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  standIn = await startStripeStandIn();
-  t = await createTestApp({ database: await ownDatabase(), env: { STRIPE_API_URL: standIn.url } });
-  h = { ...t, stripe: stripeControl(standIn.url) };
+  ({ t, h, close } = await isolatedApp('laundry_test_payments_job'));
 });
 afterAll(async () => {
-  await t?.close();
-  await standIn?.close();
+  await close?.();
 });
 
 const expireSoon = (orderId: string) =>
@@ -162,7 +145,7 @@ describe('payments job', () => {
     const { paymentIntentId: syncedPi } = await authorise(h, inSync.who, inSync.order.id);
     // More than a page of newer intents, none of them ours: the stale one is on page 2.
     for (let i = 0; i < 101; i++) {
-      const res = await fetch(`${standIn.url}/v1/payment_intents`, {
+      const res = await fetch(`${h.stripe.url}/v1/payment_intents`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
         body: 'amount=1000&currency=usd',

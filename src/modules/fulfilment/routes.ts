@@ -116,7 +116,8 @@ const refund = createRoute({
   path: '/v1/staff/orders/{id}/refunds',
   tags: ['Staff: payments'],
   summary: 'Refund captured card money (admins)',
-  description: 'Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`). Recorded on the timeline with the admin who made it.',
+  description:
+    'Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`); refunds that failed or were canceled at Stripe do not count, so their amount can be refunded again. Recorded on the timeline with the admin who made it. A successful refund asked for after a failed one clears the order’s `refund_failed` flag.',
   security: bearer,
   middleware: [requireAuth('admin')],
   request: { params: OrderIdParam, body: jsonBody(RefundBody) },

@@ -79,7 +79,18 @@ export const InPersonBody = z
   .openapi('InPersonPaymentRequest');
 
 export const RefundSchema = z
-  .object({ refundId: z.uuid(), amount: z.number().int(), status: z.enum(['succeeded', 'pending']) })
+  .object({
+    refundId: z.uuid(),
+    amount: z.number().int().openapi({ description: 'Minor units, as asked.' }),
+    status: z.enum(['succeeded', 'pending', 'failed']).openapi({
+      description:
+        'Stripe’s answer (https://docs.stripe.com/api/refunds/object#refund_object-status). `succeeded`: done. `pending`: accepted, ' +
+        'not finished yet (some payment methods, or a Stripe balance too low to cover it); the amount stays reserved and the ' +
+        'outcome arrives by webhook (or the payments job): it may still fail. `failed`: Stripe failed or canceled it at once; ' +
+        'the amount can be refunded again and the order is flagged `refund_failed`. A refund that fails later (a card refund ' +
+        'can, even after `succeeded`) is recorded the same way, on the timeline and as the `refund_failed` flag.',
+    }),
+  })
   .openapi('Refund');
 
 export type QueueQueryInput = z.infer<typeof QueueQuery>;

@@ -5,12 +5,19 @@ import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
+import { ourRefundStatus, refundHoldsMoney, refundTransition } from './refund-events.js';
 import { requirePayments } from './shared.js';
 
 export interface RefundResult {
   refundId: string;
   amount: number;
-  status: 'succeeded' | 'pending';
+  /**
+   * `succeeded`: every part succeeded. `pending`: Stripe has not finished a part (some payment
+   * methods, or a balance too low to cover it); the webhook or the payments job records the end.
+   * `failed`: Stripe failed or canceled a part at once; it was released and the order flagged
+   * `refund_failed`.
+   */
+  status: 'succeeded' | 'pending' | 'failed';
 }
 
 const ReservedPart = z.object({
@@ -29,8 +36,8 @@ const ReservedPart = z.object({
  * the second (which gets its own snapshot under READ COMMITTED once the lock is held) sees
  * every earlier reservation and checks captured − refunded (pending included, and refunds
  * Stripe reported that were made elsewhere). Two racing refunds can never exceed what was
- * captured. Then Stripe is called with a key derived from each reserved row, then each row
- * is settled with Stripe's total for the charge.
+ * captured (rows `failed` or `canceled` hold nothing). Then Stripe is called with a key derived
+ * from each reserved row, then each row is settled with Stripe's answer (refund-events.ts).
  */
 export async function refundOrder(
   deps: Deps,
@@ -46,7 +53,7 @@ export async function refundOrder(
       WITH cand AS (
         SELECT p.id, p.kind, p.created_at, p.stripe_payment_intent_id AS pi,
                (p.amount_captured - GREATEST(p.amount_refunded,
-                 COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0)))::int AS refundable
+                 COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND ${refundHoldsMoney(sql`r.status`)}), 0)))::int AS refundable
         FROM payments p
         WHERE p.order_id = ${input.orderId}::uuid AND p.method = 'card' AND p.amount_captured > 0 AND p.stripe_payment_intent_id IS NOT NULL
       ),
@@ -74,7 +81,7 @@ export async function refundOrder(
     throw new ApiError('refund_exceeds_captured', 'The refund is larger than what is left to refund of the money captured on this order.');
   }
 
-  let allSucceeded = true;
+  const statuses: string[] = [];
   for (const [i, part] of parts.entries()) {
     let refund: Stripe.Refund;
     try {
@@ -102,50 +109,44 @@ export async function refundOrder(
       }
       throw new ApiError('payment_provider_error', `Stripe did not refund (${err.type}); nothing more was refunded, and it is safe to retry.`);
     }
-    const status = await recordRefundOutcome(deps, part, refund, {
-      actorRole: input.actorRole ?? 'admin',
-      actorUserId: input.actorUserId,
-      note: `Refunded ${part.amount}: ${input.reason}`,
-      evidence: { request: refundId, requestedAmount: input.amount },
-    });
-    allSucceeded &&= status === 'succeeded';
+    statuses.push(
+      await recordRefundOutcome(deps, part, refund, {
+        actorRole: input.actorRole ?? 'admin',
+        actorUserId: input.actorUserId,
+        note: `Refunded ${part.amount}: ${input.reason}`,
+        evidence: { paymentIntent: part.pi, request: refundId, requestedAmount: input.amount },
+      }),
+    );
   }
-  return { refundId, amount: input.amount, status: allSucceeded ? 'succeeded' : 'pending' };
+  const status = statuses.some((s) => s === 'failed' || s === 'canceled') ? 'failed' : statuses.every((s) => s === 'succeeded') ? 'succeeded' : 'pending';
+  return { refundId, amount: input.amount, status };
 }
 
 /**
- * Records Stripe's answer for one reserved refund row, in one statement: the row's status and
- * Stripe id, the payment's refunded total, and a timeline entry once it succeeded. Stripe's
- * running total for the charge (all refunds, ours and any made elsewhere) is taken when Stripe
- * sent it: the larger figure cannot double-count a charge.refunded webhook that arrived first.
+ * Records Stripe's answer (or a later retrieve) for one reserved refund row, in one statement:
+ * the row's status and Stripe id, the payment's refunded total (Stripe's running total for the
+ * charge when it came expanded), a timeline entry once it succeeded — or, if Stripe failed or
+ * canceled it, what a `refund.failed` webhook does (refund-events.ts).
  */
 async function recordRefundOutcome(
   deps: Deps,
   part: { id: string; amount: number; pi: string },
   refund: Stripe.Refund,
   entry: { actorRole: 'admin' | 'system'; actorUserId: string | null; note: string; evidence: Record<string, unknown> },
-): Promise<'succeeded' | 'pending'> {
-  const status = refund.status === 'succeeded' ? 'succeeded' : 'pending';
-  deps.metrics.payment({ operation: 'refund', outcome: status });
-  const now = deps.clock.now().toISOString();
-  const chargeTotal = refund.charge && typeof refund.charge === 'object' ? refund.charge.amount_refunded : null;
-  const newTotal =
-    chargeTotal === null
-      ? sql`CASE WHEN ${status} = 'succeeded' THEN p.amount_refunded + ${part.amount}::int ELSE p.amount_refunded END`
-      : sql`GREATEST(p.amount_refunded, ${chargeTotal}::int)`;
+): Promise<ReturnType<typeof ourRefundStatus>> {
+  const status = ourRefundStatus(refund.status);
+  deps.metrics.payment({ operation: 'refund', outcome: status === 'failed' || status === 'canceled' ? 'declined' : status });
+  const now = deps.clock.now();
   await deps.database.rows(AnyRow, sql`
-    WITH settled AS (
-      UPDATE refunds SET status = ${status}, stripe_refund_id = ${refund.id} WHERE id = ${part.id}::uuid AND status = 'pending'
-      RETURNING order_id, payment_id
-    ),
-    paid AS (
-      UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, ${newTotal}), updated_at = ${now}::timestamptz
-      FROM settled s WHERE p.id = s.payment_id
-    )
-    INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
-    SELECT order_id, ${now}::timestamptz, ${entry.actorRole}::actor_role, ${entry.actorUserId}::uuid, 'payment', ${entry.note},
-           ${JSON.stringify({ refund: refund.id, amount: part.amount, paymentIntent: part.pi, ...entry.evidence })}::jsonb
-    FROM settled WHERE ${status} = 'succeeded'`);
+    WITH ${refundTransition({
+      match: sql`r.id = ${part.id}::uuid`,
+      refund,
+      now: now.toISOString(),
+      stripeTime: Math.floor(now.getTime() / 1000),
+      success: entry,
+      evidence: entry.evidence,
+    })}
+    SELECT 1`);
   return status;
 }
 
@@ -153,7 +154,7 @@ export interface StaleRefundReport {
   checked: number;
   /** Stripe had made them: recorded as succeeded. */
   settled: number;
-  /** Stripe never made them, or failed them: released, so the money can be refunded again. */
+  /** Stripe never made them, or failed or canceled them: released, so the money can be refunded again. */
   released: number;
 }
 
@@ -165,8 +166,9 @@ const StaleRefundRow = z.object({ id: z.string(), amount: z.number(), reason: z.
 /**
  * Refund rows left pending (Stripe's answer lost, or Stripe said pending) are settled with what
  * Stripe has: found and succeeded → succeeded; found and still pending → kept, with Stripe's
- * id; never made, failed or canceled → released (status failed) with a timeline note, so an
- * admin can refund again. It never asks Stripe to refund anything itself: after a lost answer
+ * id; found failed or canceled → that status, the refunded total lowered to Stripe's, the order
+ * flagged `refund_failed` (refund-events.ts); never made → released (status failed) with a
+ * timeline note. Either way an admin can refund again. It never asks Stripe to refund anything itself: after a lost answer
  * the admin may already have refunded another way, and only a person should move money again.
  */
 export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport> {
@@ -183,7 +185,9 @@ export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport>
     const refund = row.stripe_refund_id
       ? await stripe.refunds.retrieve(row.stripe_refund_id, { expand: ['charge'] })
       : (await stripe.refunds.list({ payment_intent: row.pi, limit: 100, expand: ['data.charge'] })).data.find((r) => r.metadata?.refund_id === row.id);
-    if (refund && refund.status !== 'failed' && refund.status !== 'canceled') {
+    if (refund) {
+      // Whatever Stripe says now: succeeded is recorded, pending kept (with Stripe's id), failed or
+      // canceled released like a refund.failed webhook does (flag, timeline, refundable again).
       const status = await recordRefundOutcome(deps, part, refund, {
         actorRole: 'system',
         actorUserId: null,
@@ -191,20 +195,18 @@ export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport>
         evidence: { reconciled: true },
       });
       if (status === 'succeeded') report.settled++;
+      if (status === 'failed' || status === 'canceled') report.released++;
       continue;
     }
     const now = deps.clock.now().toISOString();
-    const note = refund
-      ? `Refund of ${part.amount} ${refund.status} at Stripe; released, refund again if still owed`
-      : `Refund of ${part.amount} never reached Stripe; released, refund again if still owed`;
+    const note = `Refund of ${part.amount} never reached Stripe; released, refund again if still owed`;
     await deps.database.rows(AnyRow, sql`
       WITH released AS (
-        UPDATE refunds SET status = 'failed', stripe_refund_id = COALESCE(${refund?.id ?? null}, stripe_refund_id)
-        WHERE id = ${part.id}::uuid AND status = 'pending' RETURNING order_id
+        UPDATE refunds SET status = 'failed' WHERE id = ${part.id}::uuid AND status = 'pending' RETURNING order_id
       )
       INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
       SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
-             ${JSON.stringify({ refundRow: part.id, amount: part.amount, stripeStatus: refund?.status ?? null })}::jsonb
+             ${JSON.stringify({ refundRow: part.id, amount: part.amount, stripeStatus: null })}::jsonb
       FROM released`);
     report.released++;
   }

@@ -43,7 +43,7 @@ const webhook = createRoute({
   tags: ['Payments'],
   summary: 'Stripe webhook',
   description:
-    'Verifies `Stripe-Signature` over the raw body (400 `invalid_signature` otherwise). Each event id is applied once; replays answer 200 and change nothing. Events are checked against our records and only move state forward; an amount that does not match flags the order. Unknown types answer 200.',
+    'Verifies `Stripe-Signature` over the raw body (400 `invalid_signature` otherwise). Each event id is applied once; replays answer 200 and change nothing. Events are checked against our records and only move state forward; an amount that does not match flags the order. Handled: `payment_intent.amount_capturable_updated`, `payment_intent.succeeded`, `payment_intent.payment_failed`, `payment_intent.canceled`, `charge.refunded`, `charge.dispute.created`, and the refund outcomes `refund.created`, `refund.updated`, `refund.failed`, `charge.refund.updated` (our refund is found by the Refund id, or by `metadata.refund_id` before we have the id; a `failed` or `canceled` refund is marked so, the order flagged `refund_failed`, the amount refundable again; `pending` never undoes an outcome). Other types answer 200 `ignored`; `outcome` is one of `applied`, `duplicate`, `ignored`, `stale`, `unknown_payment`, `flagged`.',
   responses: {
     200: jsonResponse(z.object({ received: z.literal(true), outcome: z.string() }), 'Accepted.'),
     ...problemResponses(400, 503),

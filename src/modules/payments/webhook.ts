@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { raiseFlag } from '../orders/shared.js';
+import { lateFailedRefunds, refundEventEffect } from './refund-events.js';
 import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
 export async function verifyStripeEvent(deps: Deps, payload: string, signature: string | undefined): Promise<Stripe.Event> {
@@ -58,6 +59,11 @@ function effectFor(event: Stripe.Event, now: string): SQL | undefined {
       return intentEffect(event, event.data.object, now);
     case 'charge.refunded':
       return chargeRefundedEffect(event, event.data.object, now);
+    case 'refund.created':
+    case 'refund.updated':
+    case 'refund.failed':
+    case 'charge.refund.updated':
+      return refundEventEffect(event, event.data.object, now);
     case 'charge.dispute.created':
       return disputeEffect(event, event.data.object, now);
     default:
@@ -155,15 +161,19 @@ function seenPayment(event: Stripe.Event, pi: string): SQL {
     pay AS (SELECT * FROM payments WHERE stripe_payment_intent_id = ${pi} AND EXISTS (SELECT 1 FROM seen))`;
 }
 
-/** Refunds are also made here, but Stripe's total is the truth: keep the larger figure. */
+/**
+ * Refunds are also made here, but Stripe's total is the truth: keep the larger figure. A total
+ * sent before one of our refunds failed still counts it: it is taken net of those (`late`).
+ */
 function chargeRefundedEffect(event: Stripe.Event, charge: Stripe.Charge, now: string): SQL {
   const pi = typeof charge.payment_intent === 'string' ? charge.payment_intent : (charge.payment_intent?.id ?? '');
   return sql`
     WITH ${seenPayment(event, pi)},
+    late AS (SELECT (${charge.amount_refunded}::int - ${lateFailedRefunds(event)})::int AS total),
     moved AS (
-      UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, GREATEST(p.amount_refunded, ${charge.amount_refunded}::int)),
+      UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, GREATEST(p.amount_refunded, late.total)),
                             updated_at = ${now}::timestamptz
-      FROM pay WHERE p.id = pay.id AND p.amount_refunded < ${charge.amount_refunded}::int
+      FROM pay, late WHERE p.id = pay.id AND p.amount_refunded < late.total
       RETURNING p.order_id
     ),
     ev AS (

@@ -1,0 +1,190 @@
+/**
+ * Refund outcomes: how a Stripe Refund's status moves our `refunds` row, the payment's refunded
+ * total, the order's `refund_failed` flag and its timeline. One SQL builder serves every source of
+ * news about a refund: the answer to `refunds.create`, the payments job's retrieve, and the
+ * webhook events `refund.created`, `refund.updated`, `refund.failed` and `charge.refund.updated`
+ * (all four carry the Refund object: https://docs.stripe.com/api/refunds — `charge.refund.updated`
+ * only for some payment methods, `refund.updated` for every refund; a card refund that fails sends
+ * `refund.updated`, `refund.failed` and `charge.refund.updated`, three event ids for one change).
+ *
+ * A Refund's `status` is `pending`, `requires_action`, `succeeded`, `failed` or `canceled`; a card
+ * refund can go succeeded → failed later, when the issuer returns it, with `failure_reason`
+ * (`lost_or_stolen_card`, `expired_or_canceled_card`, `charge_for_pending_refund_disputed`,
+ * `insufficient_funds`, `declined`, `merchant_request`, `unknown`); the money comes back to the
+ * Stripe balance (`failure_balance_transaction`) and is no longer counted as refunded on the
+ * charge. https://docs.stripe.com/refunds#failed-refunds
+ *
+ * Our row keeps one of `pending` (pending or requires_action), `succeeded`, `failed`, `canceled`,
+ * ranked so it only moves forward: pending < succeeded < failed = canceled. A late `pending` never
+ * undoes an outcome, a failure is final, and the three events of one failure act once.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type Stripe from 'stripe';
+import { clearFlag, hasFlag, raiseFlag } from '../orders/shared.js';
+
+export type OurRefundStatus = 'pending' | 'succeeded' | 'failed' | 'canceled';
+
+/** Refund rows in these states hold no money: they do not count against what was captured. */
+export const RELEASED_REFUND_STATUSES = ['failed', 'canceled'] as const;
+
+/** SQL: the refunds row `r` still counts against the captured total (pending or succeeded). */
+export const refundHoldsMoney = (status: SQL): SQL =>
+  sql`${status} NOT IN (${sql.join(
+    RELEASED_REFUND_STATUSES.map((s) => sql`${s}`),
+    sql`, `,
+  )})`;
+
+const RANK: Record<OurRefundStatus, number> = { pending: 0, succeeded: 1, failed: 2, canceled: 2 };
+
+const rankOf = (status: SQL): SQL => sql`(CASE ${status} WHEN 'succeeded' THEN 1 WHEN 'failed' THEN 2 WHEN 'canceled' THEN 2 ELSE 0 END)`;
+
+/** Stripe's Refund status → ours (`requires_action`, null or a status we do not know: pending). */
+export function ourRefundStatus(status: string | null | undefined): OurRefundStatus {
+  return status === 'succeeded' || status === 'failed' || status === 'canceled' ? status : 'pending';
+}
+
+/** Stripe's running refunded total for the charge, when the Refund carries its charge expanded. */
+export function chargeTotalOf(refund: Stripe.Refund): number | null {
+  return refund.charge && typeof refund.charge === 'object' ? refund.charge.amount_refunded : null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * SQL predicate on `r` (refunds) joined to `p` (its payment) that finds our row for a Refund: by
+ * Stripe's id, or — when our row does not have the id yet (a webhook that beat our own answer, or
+ * an answer lost) — by `metadata.refund_id`, which refundOrder sets on every refund it creates.
+ * The PaymentIntent must match too, so metadata from elsewhere cannot touch another payment.
+ */
+export function refundRowMatch(refund: Stripe.Refund): SQL {
+  const pi = typeof refund.payment_intent === 'string' ? refund.payment_intent : (refund.payment_intent?.id ?? null);
+  const rowId = refund.metadata?.refund_id && UUID.test(refund.metadata.refund_id) ? refund.metadata.refund_id : null;
+  return sql`p.stripe_payment_intent_id = ${pi}
+    AND (r.stripe_refund_id = ${refund.id} OR (r.stripe_refund_id IS NULL AND r.id = ${rowId}::uuid))`;
+}
+
+export interface RefundTransition {
+  /** Which row: a predicate on `r` (refunds) and `p` (payments), e.g. refundRowMatch. */
+  match: SQL;
+  refund: Stripe.Refund;
+  /** Extra condition for anything to happen (the webhook's "this event id is new"). */
+  guard?: SQL;
+  now: string;
+  /** Unix seconds of Stripe's view: the event's `created`, or now for an API answer. */
+  stripeTime: number;
+  /** Who the timeline names for a success (default: the system, "confirmed by Stripe"). */
+  success?: { actorRole: 'admin' | 'system'; actorUserId: string | null; note: string };
+  evidence: Record<string, unknown>;
+}
+
+/**
+ * CTEs (to follow `WITH`, after the caller's own) that apply a Refund's status to our row, all in
+ * the caller's one statement: `target` (the row, locked), `moved` (the row if its status advanced
+ * or it got Stripe's id; `advanced` says which); a pending answer with Stripe's charge total raises
+ * the refunded total to it (Stripe counts pending refunds); then for an advance:
+ * - succeeded: refunded total raised to Stripe's charge total when known, else to at least the
+ *   sum of our succeeded refunds (never double-counting a `charge.refunded` that came first);
+ *   `refund_failed` cleared if this refund was asked for after the last failure; timeline entry.
+ * - failed / canceled: refunded total lowered to Stripe's charge total when known, else by this
+ *   refund's amount, never below our other succeeded refunds nor 0 (and never above captured, the
+ *   table's check); the order flagged `refund_failed` (`flag`); a timeline entry with the amount
+ *   and `failure_reason`, whose evidence `failedAt` lets a stale `charge.refunded` be recognised
+ *   (lateFailedRefunds). The row no longer counts, so the amount can be refunded again.
+ */
+export function refundTransition(t: RefundTransition): SQL {
+  const { refund, now } = t;
+  const next = ourRefundStatus(refund.status);
+  const failing = next === 'failed' || next === 'canceled';
+  const chargeTotal = chargeTotalOf(refund);
+  const succeededOthers = sql`(SELECT COALESCE(sum(o.amount), 0) FROM refunds o WHERE o.payment_id = m.payment_id AND o.status = 'succeeded' AND o.id <> m.id)`;
+  let total: SQL;
+  if (chargeTotal !== null) total = failing ? sql`${chargeTotal}::int` : sql`GREATEST(p.amount_refunded, ${chargeTotal}::int)`;
+  else total = failing ? sql`GREATEST(${succeededOthers}, p.amount_refunded - m.amount)` : sql`GREATEST(p.amount_refunded, ${succeededOthers} + m.amount)`;
+  // Stripe's charge total already counts a pending refund (and any made elsewhere): take it then too.
+  const touchesTotal = next === 'pending' && chargeTotal !== null ? sql`true` : sql`m.advanced`;
+
+  const evidence = JSON.stringify({ refund: refund.id, amount: refund.amount, status: refund.status, ...t.evidence });
+  const none = sql`SELECT NULL::uuid AS id WHERE false`;
+  let raised: SQL = none;
+  let cleared: SQL = none;
+  let entry: SQL = sql`SELECT order_id, at, actor_role, actor_user_id, type, note, evidence FROM order_events WHERE false`;
+  if (failing) {
+    const why = refund.failure_reason ? ` (${refund.failure_reason})` : '';
+    const note = `Refund of ${refund.amount} ${next} at Stripe${why}: not returned to the customer; it can be refunded again`;
+    raised = sql`UPDATE orders o SET ${raiseFlag('refund_failed')}, updated_at = ${now}::timestamptz
+      FROM moved m WHERE o.id = m.order_id AND m.advanced RETURNING o.id`;
+    entry = sql`SELECT m.order_id, ${now}::timestamptz, 'system'::actor_role, NULL::uuid, 'payment', ${note},
+             ${evidence}::jsonb || jsonb_build_object('refundRow', m.id, 'refundOutcome', ${next}::text,
+               'failureReason', ${refund.failure_reason ?? null}::text, 'failedAt', ${t.stripeTime}::bigint)
+      FROM moved m WHERE m.advanced`;
+  } else if (next === 'succeeded') {
+    // Cleared only by a refund asked for after the last failure: an admin acted on it.
+    cleared = sql`UPDATE orders o SET ${clearFlag('refund_failed')}, updated_at = ${now}::timestamptz
+      FROM moved m WHERE o.id = m.order_id AND m.advanced AND ${hasFlag('refund_failed')}
+        AND NOT EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = m.order_id AND e.type = 'payment'
+                        AND e.evidence->>'refundOutcome' IS NOT NULL AND e.at >= m.created_at)
+      RETURNING o.id`;
+    const s = t.success;
+    const note = s ? sql`${s.note}` : sql`'Refund of ' || m.amount || ' confirmed by Stripe: ' || m.reason`;
+    entry = sql`SELECT m.order_id, ${now}::timestamptz, ${s?.actorRole ?? 'system'}::actor_role, ${s?.actorUserId ?? null}::uuid, 'payment', ${note},
+             ${evidence}::jsonb || jsonb_build_object('refundRow', m.id)
+      FROM moved m WHERE m.advanced`;
+  }
+
+  return sql`target AS (
+      SELECT r.id, r.status AS old_status FROM refunds r JOIN payments p ON p.id = r.payment_id
+      WHERE ${t.guard ?? sql`true`} AND ${t.match}
+      ORDER BY (r.stripe_refund_id IS NOT NULL) DESC LIMIT 1
+      FOR UPDATE OF r
+    ),
+    moved AS (
+      UPDATE refunds r SET
+        status = CASE WHEN ${rankOf(sql`r.status`)} < ${RANK[next]} THEN ${next} ELSE r.status END,
+        stripe_refund_id = COALESCE(r.stripe_refund_id, ${refund.id})
+      FROM target t
+      WHERE r.id = t.id AND (${rankOf(sql`r.status`)} < ${RANK[next]} OR r.stripe_refund_id IS NULL)
+      RETURNING r.id, r.order_id, r.payment_id, r.amount, r.reason, r.created_at, (${rankOf(sql`t.old_status`)} < ${RANK[next]}) AS advanced
+    ),
+    paid AS (
+      UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, GREATEST(0, ${total})), updated_at = ${now}::timestamptz
+      FROM moved m WHERE p.id = m.payment_id AND ${touchesTotal}
+      RETURNING p.id
+    ),
+    flag AS (${raised}),
+    unflag AS (${cleared}),
+    ev AS (
+      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
+      ${entry}
+    )`;
+}
+
+/**
+ * For a `charge.refunded` event (CTE `pay` = our payment): the amount of our refunds on it that
+ * failed or were canceled at or after the event was created. Stripe's total in such an event
+ * still counts them (it was sent before the failure), so it is taken net of them: a late
+ * `charge.refunded` cannot resurrect a failed refund.
+ */
+export function lateFailedRefunds(event: Stripe.Event): SQL {
+  return sql`(SELECT COALESCE(sum(r.amount), 0) FROM refunds r JOIN pay ON r.payment_id = pay.id
+      WHERE NOT ${refundHoldsMoney(sql`r.status`)}
+        AND EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = r.order_id AND e.type = 'payment'
+                    AND e.evidence->>'refundRow' = r.id::text AND (e.evidence->>'failedAt')::bigint >= ${event.created}))`;
+}
+
+/** The webhook effect of `refund.created`, `refund.updated`, `refund.failed` and `charge.refund.updated`. */
+export function refundEventEffect(event: Stripe.Event, refund: Stripe.Refund, now: string): SQL {
+  return sql`
+    WITH seen AS (
+      INSERT INTO webhook_events (event_id, type) VALUES (${event.id}, ${event.type}) ON CONFLICT DO NOTHING RETURNING 1
+    ),
+    ${refundTransition({
+      match: refundRowMatch(refund),
+      guard: sql`EXISTS (SELECT 1 FROM seen)`,
+      refund,
+      now,
+      stripeTime: event.created,
+      evidence: { eventId: event.id },
+    })}
+    SELECT EXISTS (SELECT 1 FROM seen) AS fresh, EXISTS (SELECT 1 FROM target) AS found,
+           EXISTS (SELECT 1 FROM moved) AS applied, EXISTS (SELECT 1 FROM flag) AS flagged`;
+}
