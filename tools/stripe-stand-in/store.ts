@@ -289,6 +289,7 @@ export function newPaymentMethod(state: StripeState, card: Pick<TestCard, 'brand
     },
     created: state.now(),
     customer: null,
+    customer_account: null,
     livemode: false,
     metadata: {},
     type: 'card',

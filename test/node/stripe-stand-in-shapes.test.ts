@@ -1,0 +1,104 @@
+/**
+ * Every object the stand-in answers carries every field the pinned `stripe` package's types mark
+ * as required (not `?`): read from node_modules/stripe's declarations with the TypeScript
+ * compiler API, so a field the app may read is never `undefined` here while Stripe sends it
+ * (its value may be null where the type allows null).
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import ts from 'typescript';
+import Stripe from 'stripe';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { API_VERSION, rejection, useStandIn } from './stripe-stand-in-setup.js';
+
+const t = useStandIn();
+let stripe: Stripe;
+beforeEach(() => {
+  stripe = t.stripe;
+});
+
+/** The declarations next to the module Node resolves for `stripe` (cjs/ or esm/ of the pinned package). */
+const RESOURCES = join(dirname(createRequire(import.meta.url).resolve('stripe')), 'resources');
+
+/** The non-optional property names of `export interface <name>` in resources/<file>.d.ts. */
+function requiredKeys(file: string, name: string): string[] {
+  const path = join(RESOURCES, `${file}.d.ts`);
+  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+  const decl = source.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name);
+  if (!decl) throw new Error(`no interface ${name} in ${path}`);
+  return decl.members
+    .filter((m): m is ts.PropertySignature => ts.isPropertySignature(m) && !m.questionToken)
+    .map((m) => m.name.getText(source));
+}
+
+const TYPES = {
+  payment_intent: ['PaymentIntents', 'PaymentIntent'],
+  charge: ['Charges', 'Charge'],
+  refund: ['Refunds', 'Refund'],
+  customer: ['Customers', 'Customer'],
+  payment_method: ['PaymentMethods', 'PaymentMethod'],
+  customer_session: ['CustomerSessions', 'CustomerSession'],
+  ephemeral_key: ['EphemeralKeys', 'EphemeralKey'],
+  event: ['Events', 'EventBase'],
+  dispute: ['Disputes', 'Dispute'],
+} as const;
+
+type Kind = keyof typeof TYPES;
+
+function missingKeys(kind: Kind, object: Record<string, unknown>): string[] {
+  const [file, name] = TYPES[kind];
+  return requiredKeys(file, name).filter((k) => !(k in object));
+}
+
+/** Drives the stand-in through the states the app uses and returns one object of each state. */
+async function sampleObjects(): Promise<Array<[Kind, string, Record<string, unknown>]>> {
+  const { standIn } = t;
+  const out: Array<[Kind, string, Record<string, unknown>]> = [];
+  const add = (kind: Kind, label: string, o: unknown) => out.push([kind, label, o as Record<string, unknown>]);
+  const customer = await stripe.customers.create({ email: 'ada@example.com' });
+  add('customer', 'created', customer);
+  const open = await stripe.paymentIntents.create({ amount: 5000, currency: 'eur', customer: customer.id, capture_method: 'manual' });
+  add('payment_intent', 'requires_payment_method', open);
+  standIn.authorize(open.id, { paymentMethod: 'pm_card_refundFail' });
+  const held = await stripe.paymentIntents.retrieve(open.id);
+  add('payment_intent', 'requires_capture', held);
+  add('payment_method', 'saved by the sheet', await stripe.paymentMethods.retrieve(held.payment_method as string));
+  add('customer', 'with a default card', await stripe.customers.retrieve(customer.id));
+  const captured = await stripe.paymentIntents.capture(open.id);
+  add('payment_intent', 'succeeded', captured);
+  add('charge', 'captured', await stripe.charges.retrieve(captured.latest_charge as string));
+  const refund = await stripe.refunds.create({ payment_intent: open.id, amount: 1000 });
+  add('refund', 'succeeded', refund);
+  add('refund', 'failed', standIn.settleRefund(refund.id, 'failed'));
+  const declined = await rejection(stripe.paymentIntents.create({
+    amount: 900, currency: 'eur', customer: customer.id, payment_method: 'pm_card_chargeDeclined', confirm: true, allowed_payment_method_types: ['card'],
+  }));
+  add('payment_intent', 'declined (error.payment_intent)', declined.payment_intent);
+  add('charge', 'failed', await stripe.charges.retrieve(declined.payment_intent!.latest_charge as string));
+  const canceled = await stripe.paymentIntents.cancel((await stripe.paymentIntents.create({ amount: 700, currency: 'eur' })).id);
+  add('payment_intent', 'canceled', canceled);
+  add('dispute', 'opened', standIn.dispute(captured.latest_charge as string));
+  add('customer_session', 'mobile_payment_element', await stripe.customerSessions.create({ customer: customer.id, components: { mobile_payment_element: { enabled: true } } }));
+  add('ephemeral_key', 'created', await stripe.ephemeralKeys.create({ customer: customer.id }, { apiVersion: API_VERSION }));
+  for (const e of standIn.emittedEvents()) {
+    add('event', e.type, e);
+    const kind = e.data.object.object as Kind;
+    if (kind in TYPES) add(kind, `in ${e.type}`, e.data.object);
+  }
+  return out;
+}
+
+describe('response objects have every field the stripe package types as required', () => {
+  it('reads the required fields from the declarations', () => {
+    expect(requiredKeys('PaymentIntents', 'PaymentIntent')).toEqual(expect.arrayContaining(['id', 'status', 'latest_charge', 'amount_capturable']));
+    expect(requiredKeys('Refunds', 'Refund')).not.toContain('failure_reason'); // optional in the types
+  });
+
+  it('every object of every kind, in every state the app meets', async () => {
+    const samples = await sampleObjects();
+    expect(new Set(samples.map(([kind]) => kind))).toEqual(new Set(Object.keys(TYPES)));
+    const gaps = samples.map(([kind, label, o]) => [`${kind} (${label})`, missingKeys(kind, o)] as const).filter(([, m]) => m.length > 0);
+    expect(Object.fromEntries(gaps)).toEqual({});
+  });
+});
