@@ -176,7 +176,8 @@ describe('holds lapse (https://docs.stripe.com/payments/place-a-hold-on-a-paymen
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_capture');
     standIn.advanceTime(120);
     expect(await stripe.paymentIntents.retrieve(pi.id)).toMatchObject({ status: 'canceled', cancellation_reason: 'automatic', amount_capturable: 0 });
-    const canceled = standIn.emittedEvents().at(-1)!;
+    const [expired, canceled] = standIn.emittedEvents().slice(-2);
+    expect(expired).toMatchObject({ type: 'charge.expired', data: { object: { id: pi.latest_charge, captured: false } } });
     expect(canceled).toMatchObject({ type: 'payment_intent.canceled', data: { object: { id: pi.id, cancellation_reason: 'automatic' } } });
     const err = await rejection(stripe.paymentIntents.capture(pi.id, {}, { idempotencyKey: 'late' }));
     expect(err).toMatchObject({ type: 'StripeInvalidRequestError', statusCode: 400, code: 'payment_intent_unexpected_state' });
@@ -212,5 +213,14 @@ describe('PaymentSheet secrets', () => {
     }));
     expect(badValue).toMatchObject({ type: 'StripeInvalidRequestError', param: 'components[mobile_payment_element][features][payment_method_save]' });
     expect(await rejection(stripe.customerSessions.create({ customer: c.id, components: { sheet: { enabled: true } } as never }))).toMatchObject({ code: 'parameter_unknown' });
+  });
+
+  it('ephemeral keys take the mobile SDK\'s API version from Stripe-Version, which must be an API version', async () => {
+    const c = await stripe.customers.create({});
+    const key = await stripe.ephemeralKeys.create({ customer: c.id }, { apiVersion: '2020-08-27' });
+    expect(key.secret).toMatch(/^ek_test_/);
+    expect(t.standIn.requests().at(-1)).toMatchObject({ path: '/v1/ephemeral_keys', stripeVersion: '2020-08-27', status: 200 });
+    const bad = await rejection(stripe.ephemeralKeys.create({ customer: c.id }, { apiVersion: 'latest' }));
+    expect(bad).toMatchObject({ type: 'StripeInvalidRequestError', statusCode: 400, message: 'Invalid Stripe API version: latest' });
   });
 });

@@ -137,6 +137,10 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
       const message = 'Idempotency-Key must be at most 255 characters long.';
       return answer(400, { error: { type: 'invalid_request_error', param: 'Idempotency-Key', message } });
     }
+    // Stripe refuses a Stripe-Version that is not an API version (`YYYY-MM-DD[.name]`, betas after `;`).
+    if (stripeVersion !== null && !/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[\w.=-]+)*$/.test(stripeVersion)) {
+      return answer(400, { error: { type: 'invalid_request_error', message: `Invalid Stripe API version: ${stripeVersion}` } });
+    }
 
     const rule = failures.take(method, path, false);
     const fingerprint = `${method} ${path} ${canonical(rec.form)}`;
