@@ -21,12 +21,19 @@ beforeEach(() => {
 /** The declarations next to the module Node resolves for `stripe` (cjs/ or esm/ of the pinned package). */
 const RESOURCES = join(dirname(createRequire(import.meta.url).resolve('stripe')), 'resources');
 
-/** The non-optional property names of `export interface <name>` in resources/<file>.d.ts. */
-function requiredKeys(file: string, name: string): string[] {
+/** The non-optional property names of `export interface <name>` (or `Ns.Inner` in `declare namespace Ns`) in resources/<file>.d.ts. */
+function requiredKeys(file: string, dotted: string): string[] {
   const path = join(RESOURCES, `${file}.d.ts`);
   const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
-  const decl = source.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name);
-  if (!decl) throw new Error(`no interface ${name} in ${path}`);
+  const names = dotted.split('.');
+  let statements: readonly ts.Statement[] = source.statements;
+  for (const ns of names.slice(0, -1)) {
+    const m = statements.find((s): s is ts.ModuleDeclaration => ts.isModuleDeclaration(s) && s.name.getText(source) === ns);
+    if (!m?.body || !ts.isModuleBlock(m.body)) throw new Error(`no namespace ${ns} of ${dotted} in ${path}`);
+    statements = m.body.statements;
+  }
+  const decl = statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === names.at(-1));
+  if (!decl) throw new Error(`no interface ${dotted} in ${path}`);
   return decl.members
     .filter((m): m is ts.PropertySignature => ts.isPropertySignature(m) && !m.questionToken)
     .map((m) => m.name.getText(source));
@@ -46,9 +53,38 @@ const TYPES = {
 
 type Kind = keyof typeof TYPES;
 
+/** Nested objects checked too, where present (not null): path in the object → type in the same file. */
+const NESTED: Partial<Record<Kind, Record<string, string>>> = {
+  payment_intent: {
+    last_payment_error: 'PaymentIntent.LastPaymentError',
+    automatic_payment_methods: 'PaymentIntent.AutomaticPaymentMethods',
+    'payment_method_options.card': 'PaymentIntent.PaymentMethodOptions.Card',
+  },
+  charge: {
+    outcome: 'Charge.Outcome',
+    billing_details: 'Charge.BillingDetails',
+    payment_method_details: 'Charge.PaymentMethodDetails',
+    'payment_method_details.card': 'Charge.PaymentMethodDetails.Card',
+  },
+  payment_method: { card: 'PaymentMethod.Card', billing_details: 'PaymentMethod.BillingDetails' },
+  customer: { invoice_settings: 'Customer.InvoiceSettings' },
+  customer_session: {
+    components: 'CustomerSession.Components',
+    'components.mobile_payment_element': 'CustomerSession.Components.MobilePaymentElement',
+    'components.mobile_payment_element.features': 'CustomerSession.Components.MobilePaymentElement.Features',
+  },
+  refund: { destination_details: 'Refund.DestinationDetails' },
+  dispute: { evidence_details: 'Dispute.EvidenceDetails' },
+};
+
 function missingKeys(kind: Kind, object: Record<string, unknown>): string[] {
   const [file, name] = TYPES[kind];
-  return requiredKeys(file, name).filter((k) => !(k in object));
+  const missing = requiredKeys(file, name).filter((k) => !(k in object));
+  for (const [path, type] of Object.entries(NESTED[kind] ?? {})) {
+    const value = path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), object);
+    if (value && typeof value === 'object') missing.push(...requiredKeys(file, type).filter((k) => !(k in value)).map((k) => `${path}.${k}`));
+  }
+  return missing;
 }
 
 /** Drives the stand-in through the states the app uses and returns one object of each state. */
@@ -71,6 +107,10 @@ async function sampleObjects(): Promise<Array<[Kind, string, Record<string, unkn
   const refund = await stripe.refunds.create({ payment_intent: open.id, amount: 1000 });
   add('refund', 'succeeded', refund);
   add('refund', 'failed', standIn.settleRefund(refund.id, 'failed'));
+  const slow = await stripe.paymentIntents.create({ amount: 3000, currency: 'eur', payment_method: 'pm_card_pendingRefund', confirm: true, allowed_payment_method_types: ['card'] });
+  add('refund', 'pending', await stripe.refunds.create({ payment_intent: slow.id }));
+  const threeDS = await stripe.paymentIntents.create({ amount: 3000, currency: 'eur', payment_method: 'pm_card_authenticationRequired', confirm: true, return_url: 'laundry://stripe-redirect' });
+  add('payment_intent', 'requires_action', threeDS);
   const declined = await rejection(stripe.paymentIntents.create({
     amount: 900, currency: 'eur', customer: customer.id, payment_method: 'pm_card_chargeDeclined', confirm: true, allowed_payment_method_types: ['card'],
   }));
@@ -79,7 +119,7 @@ async function sampleObjects(): Promise<Array<[Kind, string, Record<string, unkn
   const canceled = await stripe.paymentIntents.cancel((await stripe.paymentIntents.create({ amount: 700, currency: 'eur' })).id);
   add('payment_intent', 'canceled', canceled);
   add('dispute', 'opened', standIn.dispute(captured.latest_charge as string));
-  add('customer_session', 'mobile_payment_element', await stripe.customerSessions.create({ customer: customer.id, components: { mobile_payment_element: { enabled: true } } }));
+  add('customer_session', 'mobile_payment_element', await stripe.customerSessions.create({ customer: customer.id, components: { mobile_payment_element: { enabled: true, features: { payment_method_save: 'enabled' } } } }));
   add('ephemeral_key', 'created', await stripe.ephemeralKeys.create({ customer: customer.id }, { apiVersion: API_VERSION }));
   for (const e of standIn.emittedEvents()) {
     add('event', e.type, e);
@@ -93,6 +133,7 @@ describe('response objects have every field the stripe package types as required
   it('reads the required fields from the declarations', () => {
     expect(requiredKeys('PaymentIntents', 'PaymentIntent')).toEqual(expect.arrayContaining(['id', 'status', 'latest_charge', 'amount_capturable']));
     expect(requiredKeys('Refunds', 'Refund')).not.toContain('failure_reason'); // optional in the types
+    expect(requiredKeys('Charges', 'Charge.Outcome')).toContain('network_status');
   });
 
   it('every object of every kind, in every state the app meets', async () => {

@@ -25,6 +25,11 @@ export function charge(state: StripeState, id: string, param?: string): Charge {
   return ch;
 }
 
+/** A charge's `outcome`, with the fields the stripe types require. */
+function outcome(o: { network_status: string; reason: string | null; seller_message: string; type: string }) {
+  return { advice_code: null, network_advice_code: null, network_decline_code: null, risk_level: 'normal', ...o };
+}
+
 function newCharge(state: StripeState, pi: PaymentIntent, pm: PaymentMethod, fields: Partial<Charge>): Charge {
   const created = state.now();
   const ch: Charge = {
@@ -51,13 +56,24 @@ function newCharge(state: StripeState, pi: PaymentIntent, pm: PaymentMethod, fie
     fraud_details: {},
     livemode: false,
     metadata: clone(pi.metadata),
-    outcome: { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' },
+    outcome: outcome({ network_status: 'approved_by_network', reason: null, seller_message: 'Payment complete.', type: 'authorized' }),
     paid: true,
     payment_intent: pi.id,
     payment_method: pm.id,
     payment_method_details: {
       type: 'card',
-      card: { ...clone(pm.card), amount_authorized: pi.amount, network_transaction_id: randomToken(15) },
+      card: {
+        ...clone(pm.card),
+        amount_authorized: pi.amount,
+        authorization_code: null,
+        electronic_commerce_indicator: null,
+        installments: null,
+        mandate: null,
+        network: pm.card.brand,
+        network_transaction_id: randomToken(15),
+        three_d_secure: null,
+        transaction_link_id: null,
+      },
     },
     on_behalf_of: null,
     receipt_email: pi.receipt_email ?? null,
@@ -85,7 +101,7 @@ export function declineIntent(state: StripeState, pi: PaymentIntent, pm: Payment
     paid: false,
     failure_code: d.code,
     failure_message: d.message,
-    outcome: { network_status: 'declined_by_network', reason: d.decline_code, risk_level: 'normal', seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' },
+    outcome: outcome({ network_status: 'declined_by_network', reason: d.decline_code, seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' }),
   });
   const docUrl = `https://stripe.com/docs/error-codes/${d.code.replace(/_/g, '-')}`;
   pi.status = 'requires_payment_method';
