@@ -3,61 +3,17 @@
  * and its real webhook signature check.
  */
 import Stripe from 'stripe';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { API_VERSION, header, rejection, useStandIn } from './stripe-stand-in-setup.js';
 
-const API_VERSION = '2026-10-28.endive';
 const SECRET = 'whsec_test_standin';
-let standIn: StripeStandIn;
+const t = useStandIn();
+const { client, authorisedIntent } = t;
 let stripe: Stripe;
-
-function client(extra: Partial<Stripe.StripeConfig> = {}, key = 'sk_test_standin'): Stripe {
-  return new Stripe(key, {
-    host: standIn.host,
-    port: standIn.port,
-    protocol: 'http',
-    apiVersion: API_VERSION,
-    maxNetworkRetries: 0,
-    httpClient: Stripe.createFetchHttpClient(),
-    ...extra,
-  });
-}
-
-/** lastResponse.headers is a fetch Headers with the fetch HTTP client. */
-function header(res: { lastResponse: { headers: unknown } }, name: string): string | null {
-  return (res.lastResponse.headers as Headers).get(name);
-}
-
-async function rejection(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(Stripe.errors.StripeError);
-    return e as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function authorisedIntent(amount = 5000) {
-  const customer = await stripe.customers.create({ email: 'ada@example.com' });
-  const pi = await stripe.paymentIntents.create({
-    amount,
-    currency: 'eur',
-    customer: customer.id,
-    capture_method: 'manual',
-    automatic_payment_methods: { enabled: true },
-    metadata: { order_id: 'ord_1' },
-  });
-  standIn.authorize(pi.id);
-  return { customer, pi: await stripe.paymentIntents.retrieve(pi.id) };
-}
-
-beforeAll(async () => {
-  standIn = await startStripeStandIn();
-  stripe = client();
+let standIn: typeof t.standIn;
+beforeEach(() => {
+  ({ stripe, standIn } = t);
 });
-afterEach(() => standIn.reset());
-afterAll(() => standIn.close());
 
 describe('objects and state machine', () => {
   it('creates and retrieves customers', async () => {
@@ -246,13 +202,25 @@ describe('idempotency', () => {
 });
 
 describe('failure injection', () => {
-  it('server_error: StripeAPIError and nothing applied; a retry with the same key then succeeds', async () => {
+  it('server_error: StripeAPIError, nothing applied, and the 500 is the key\'s answer: a retry with the same key gets it again', async () => {
     const { pi } = await authorisedIntent();
     standIn.failNext({ mode: 'server_error', path: '/v1/payment_intents/:id/capture' });
     const err = await rejection(stripe.paymentIntents.capture(pi.id, {}, { idempotencyKey: 'cap-1' }));
     expect(err).toBeInstanceOf(Stripe.errors.StripeAPIError);
     expect(err.statusCode).toBe(500);
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_capture');
+    const again = await rejection(stripe.paymentIntents.capture(pi.id, {}, { idempotencyKey: 'cap-1' }));
+    expect(again).toMatchObject({ type: 'StripeAPIError', statusCode: 500 });
+    expect(again.headers?.['idempotent-replayed']).toBe('true');
+    expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_capture');
+    // a new key is a new request
+    expect((await stripe.paymentIntents.capture(pi.id, {}, { idempotencyKey: 'cap-2' })).status).toBe('succeeded');
+  });
+
+  it('server_error with stored: false: a 500 the idempotency layer never saw, so the same key executes afresh', async () => {
+    const { pi } = await authorisedIntent();
+    standIn.failNext({ mode: 'server_error', path: '/v1/payment_intents/:id/capture', stored: false });
+    expect(await rejection(stripe.paymentIntents.capture(pi.id, {}, { idempotencyKey: 'cap-1' }))).toMatchObject({ statusCode: 500 });
     const ok = await stripe.paymentIntents.capture(pi.id, {}, { idempotencyKey: 'cap-1' });
     expect(ok.status).toBe('succeeded');
     expect(header(ok, 'idempotent-replayed')).toBeNull();
@@ -276,7 +244,7 @@ describe('failure injection', () => {
     expect(standIn.state().customers).toEqual({});
   });
 
-  it('applyThenFail: Stripe did it but the client never heard; a retry with the same key gets the stored success', async () => {
+  it('applyThenFail: Stripe did it but the client never heard; a retry with the same key gets the stored answer', async () => {
     const { pi } = await authorisedIntent();
     standIn.failNext({ mode: 'timeout', path: '/v1/payment_intents/:id/capture', ms: 5_000, applyThenFail: true });
     const lost = await rejection(client({ timeout: 200 }).paymentIntents.capture(pi.id, { amount_to_capture: 3000 }, { idempotencyKey: 'cap-x' }));
@@ -287,12 +255,14 @@ describe('failure injection', () => {
     expect(header(retried, 'idempotent-replayed')).toBe('true');
     expect(standIn.emittedEvents().filter((e) => e.type === 'charge.captured')).toHaveLength(1);
 
-    // the SDK's own retry (same auto-generated key) after a 500 that was applied: one effect
+    // a 500 after the effect: Stripe keeps the 500 for the key, so the SDK's own retry (same
+    // auto-generated key) gets the 500 again; only a lookup finds the refund that was made
     standIn.failNext({ mode: 'server_error', path: '/v1/refunds', applyThenFail: true });
-    const refund = await client({ maxNetworkRetries: 1 }).refunds.create({ payment_intent: pi.id, amount: 1000 });
-    expect(header(refund, 'idempotent-replayed')).toBe('true');
-    expect(Object.keys(standIn.state().refunds)).toEqual([refund.id]);
+    const err = await rejection(client({ maxNetworkRetries: 1 }).refunds.create({ payment_intent: pi.id, amount: 1000 }));
+    expect(err).toMatchObject({ type: 'StripeAPIError', statusCode: 500 });
     expect(standIn.requests().filter((r) => r.path === '/v1/refunds').map((r) => r.outcome)).toEqual(['server_error', 'replayed']);
+    const made = await stripe.refunds.list({ payment_intent: pi.id });
+    expect(made.data.map((r) => r.amount)).toEqual([1000]);
   });
 });
 

@@ -21,7 +21,7 @@ export interface RecordedStripeRequest {
 export interface StripeControl {
   url: string;
   authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean }): Promise<any>;
-  failNext(opts: { mode: 'decline' | 'server_error' | 'timeout' | 'disconnect'; path?: string; method?: string; times?: number; ms?: number; applyThenFail?: boolean }): Promise<void>;
+  failNext(opts: { mode: 'decline' | 'server_error' | 'timeout' | 'disconnect'; path?: string; method?: string; times?: number; ms?: number; applyThenFail?: boolean; stored?: boolean }): Promise<void>;
   requests(): Promise<RecordedStripeRequest[]>;
   /** A signed event for the object's current state (or a snapshot), ready to POST. */
   signedEvent(type: string, objectOrId: string | Record<string, unknown>, opts?: { timestamp?: number }): Promise<{ event: any; payload: string; header: string }>;
@@ -29,6 +29,10 @@ export interface StripeControl {
   sign(event: Record<string, unknown>, opts?: { timestamp?: number }): Promise<{ event: any; payload: string; header: string }>;
   state(): Promise<any>;
   dispute(chargeId: string): Promise<any>;
+  /** A refund's later outcome (pm_card_pendingRefund / pm_card_refundFail); emits refund.updated, charge.refund.updated (+ refund.failed). */
+  settleRefund(refundId: string, status: 'succeeded' | 'failed' | 'canceled', opts?: { failure_reason?: string }): Promise<any>;
+  /** Moves the stand-in's clock: holds past capture_before are canceled, idempotency keys older than 24 h are forgotten. */
+  advanceTime(seconds: number): Promise<void>;
 }
 
 export function stripeControl(url: string, fetcher: typeof fetch = fetch): StripeControl {
@@ -59,6 +63,10 @@ export function stripeControl(url: string, fetcher: typeof fetch = fetch): Strip
     sign: (event, opts = {}) => call('POST', 'signed-event', { event, secret: TEST_STRIPE_WEBHOOK_SECRET, ...opts }),
     state: () => call('GET', 'state'),
     dispute: (charge) => call('POST', 'dispute', { charge }),
+    settleRefund: (refund, status, opts = {}) => call('POST', 'settle-refund', { refund, status, ...opts }),
+    advanceTime: async (seconds) => {
+      await call('POST', 'advance-time', { seconds });
+    },
   };
 }
 

@@ -9,8 +9,6 @@ import {
   newId,
   randomToken,
   StripeApiError,
-  unexpectedState,
-  type Params,
   type StripeObject,
   type TestCard,
 } from './util.js';
@@ -113,71 +111,6 @@ export function authoriseIntent(state: StripeState, pi: PaymentIntent, pm: Payme
   else pi.amount_received = amount;
   state.emit('charge.succeeded', ch, ctx);
   state.emit(manual ? 'payment_intent.amount_capturable_updated' : 'payment_intent.succeeded', pi, ctx);
-}
-
-export const REFUND_PARAMS = [
-  'amount', 'charge', 'currency', 'customer', 'instructions_email', 'metadata', 'origin', 'payment_intent', 'reason',
-  'refund_application_fee', 'reverse_transfer',
-];
-
-export function createRefund(state: StripeState, p: Params, ctx: RequestContext): StripeObject {
-  const piId = p.str('payment_intent');
-  const chId = p.str('charge');
-  if (!piId === !chId) throw invalidParam(piId ? 'charge' : 'payment_intent', 'Provide exactly one of charge or payment_intent.', 'parameter_missing');
-  let ch: Charge;
-  if (piId) {
-    const pi = state.paymentIntents.get(piId);
-    if (!pi) throw invalidParam('payment_intent', `No such payment_intent: '${piId}'`, 'resource_missing');
-    if (pi.status !== 'succeeded' || !pi.latest_charge) {
-      throw unexpectedState(`This PaymentIntent (${pi.id}) does not have a successful charge to refund (status ${pi.status}).`);
-    }
-    ch = charge(state, pi.latest_charge);
-  } else {
-    ch = charge(state, chId!, 'charge');
-  }
-  if (!ch.captured || ch.status !== 'succeeded') {
-    throw new StripeApiError(400, { type: 'invalid_request_error', code: 'charge_not_refundable', message: `Charge ${ch.id} has not been captured and cannot be refunded.` });
-  }
-  const remaining = ch.amount_captured - ch.amount_refunded;
-  if (remaining <= 0) {
-    throw new StripeApiError(400, { type: 'invalid_request_error', code: 'charge_already_refunded', message: `Charge ${ch.id} has already been refunded.` });
-  }
-  const amount = p.int('amount') ?? remaining;
-  if (amount < 1) throw invalidParam('amount', 'Invalid positive integer', 'parameter_invalid_integer');
-  if (amount > remaining) {
-    throw new StripeApiError(400, {
-      type: 'invalid_request_error',
-      code: 'amount_too_large',
-      param: 'amount',
-      message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`,
-    });
-  }
-  const refund = {
-    id: newId('re'),
-    object: 'refund',
-    amount,
-    balance_transaction: newId('txn'),
-    charge: ch.id,
-    created: state.now(),
-    currency: ch.currency,
-    customer: ch.customer,
-    customer_account: null,
-    destination_details: { card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' }, type: 'card' },
-    metadata: p.metadata(),
-    payment_intent: ch.payment_intent,
-    payment_method: ch.payment_method,
-    reason: p.oneOf('reason', ['duplicate', 'fraudulent', 'requested_by_customer'] as const),
-    receipt_number: null,
-    source_transfer_reversal: null,
-    status: 'succeeded',
-    transfer_reversal: null,
-  };
-  state.refunds.set(refund.id, refund);
-  ch.amount_refunded += amount;
-  ch.refunded = ch.amount_refunded >= ch.amount_captured;
-  state.emit('refund.created', refund, ctx);
-  state.emit('charge.refunded', ch, ctx);
-  return refund;
 }
 
 /** A dispute object for a charge: the stored one, or (for `event()`) an unsaved one. */

@@ -78,6 +78,7 @@ export async function controlRequest(
           times: optNum(b.times, 'times'),
           ms: optNum(b.ms, 'ms'),
           applyThenFail: b.applyThenFail === true,
+          stored: b.stored === false ? false : undefined,
           declineCode: optStr(b.declineCode, 'declineCode'),
           code: optStr(b.code, 'code'),
           message: optStr(b.message, 'message'),
@@ -95,6 +96,10 @@ export async function controlRequest(
       }
       case 'POST dispute':
         return reply(200, standIn.dispute(reqStr(b.charge, 'charge'), { amount: optNum(b.amount, 'amount'), reason: optStr(b.reason, 'reason') }));
+      case 'POST settle-refund': {
+        const status = reqStr(b.status, 'status') as 'succeeded' | 'failed' | 'canceled';
+        return reply(200, standIn.settleRefund(reqStr(b.refund, 'refund'), status, { failureReason: optStr(b.failure_reason, 'failure_reason') }));
+      }
       case 'POST advance-time':
         standIn.advanceTime(optNum(b.seconds, 'seconds') ?? 0);
         return reply(200, { ok: true });

@@ -93,12 +93,82 @@ export function createEphemeralKey(state: StripeState, p: Params, ctx: RequestCo
   return key;
 }
 
+/**
+ * The components of a CustomerSession and the features each accepts (stripe-node 23.1.0's
+ * CustomerSessionCreateParams for 2026-10-28.endive; the mobile PaymentSheet's is
+ * `mobile_payment_element`). Unknown components or features: 400 parameter_unknown.
+ */
+const SESSION_FEATURES: Record<string, Record<string, readonly string[] | 'filters'>> = {
+  active_entitlements: {},
+  buy_button: {},
+  customer_portal: {},
+  pricing_table: {},
+  customer_sheet: { payment_method_allow_redisplay_filters: 'filters', payment_method_remove: ['disabled', 'enabled'] },
+  mobile_payment_element: {
+    payment_method_allow_redisplay_filters: 'filters',
+    payment_method_redisplay: ['disabled', 'enabled'],
+    payment_method_remove: ['disabled', 'enabled'],
+    payment_method_save: ['disabled', 'enabled'],
+    payment_method_save_allow_redisplay_override: ['always', 'limited', 'unspecified'],
+  },
+  payment_element: {
+    payment_method_allow_redisplay_filters: 'filters',
+    payment_method_redisplay: ['disabled', 'enabled'],
+    payment_method_redisplay_limit: [],
+    payment_method_remove: ['disabled', 'enabled'],
+    payment_method_save: ['disabled', 'enabled'],
+    payment_method_save_usage: ['off_session', 'on_session'],
+  },
+};
+const REDISPLAY = ['always', 'limited', 'unspecified'];
+
+/** One component of the answer: every component is present, `enabled`, and `features` (null unless it has some). */
+function sessionComponent(name: string, given: { [key: string]: FormValue } | undefined): Record<string, unknown> {
+  const param = `components[${name}]`;
+  const known = SESSION_FEATURES[name]!;
+  for (const k of Object.keys(given ?? {})) {
+    if (k !== 'enabled' && !(k === 'features' && Object.keys(known).length > 0)) throw invalidParam(`${param}[${k}]`, `Received unknown parameter: ${param}[${k}]`, 'parameter_unknown');
+  }
+  if (given && given.enabled !== 'true' && given.enabled !== 'false') throw invalidParam(`${param}[enabled]`, `Missing required param: ${param}[enabled].`, 'parameter_missing');
+  const out: Record<string, unknown> = { enabled: given?.enabled === 'true' };
+  if (Object.keys(known).length === 0) return out;
+  const f = given?.features;
+  if (f !== undefined && (typeof f !== 'object' || Array.isArray(f))) throw invalidParam(`${param}[features]`, `Invalid object: ${param}[features]`);
+  const features: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(f ?? {})) {
+    const allowed = known[k];
+    const at = `${param}[features][${k}]`;
+    if (!allowed) throw invalidParam(at, `Received unknown parameter: ${at}`, 'parameter_unknown');
+    if (allowed === 'filters') {
+      const list = Array.isArray(v) ? v : [v];
+      if (!list.every((x) => typeof x === 'string' && REDISPLAY.includes(x))) throw invalidParam(at, `Invalid ${k}: must be some of ${REDISPLAY.join(', ')}`);
+      features[k] = list;
+    } else if (allowed.length === 0) {
+      if (typeof v !== 'string' || !/^\d+$/.test(v)) throw invalidParam(at, `Invalid integer: ${String(v)}`);
+      features[k] = Number(v);
+    } else {
+      if (typeof v !== 'string' || !allowed.includes(v)) throw invalidParam(at, `Invalid ${k}: must be one of ${allowed.join(', ')}`);
+      features[k] = v;
+    }
+  }
+  out.features = f === undefined ? null : { ...Object.fromEntries(Object.keys(known).map((k) => [k, null])), ...features };
+  return out;
+}
+
 export function createCustomerSession(state: StripeState, p: Params): StripeObject {
-  const customer = state.customer(p.required('customer'), 'customer');
-  const components = booleans(p.obj('components') ?? {}) as Record<string, { enabled?: boolean }>;
-  if (!Object.values(components).some((c) => c && c.enabled === true)) {
+  const given = p.obj('components');
+  if (!given) throw invalidParam('components', 'Missing required param: components.', 'parameter_missing');
+  for (const k of Object.keys(given)) {
+    if (!SESSION_FEATURES[k]) throw invalidParam(`components[${k}]`, `Received unknown parameter: components[${k}]`, 'parameter_unknown');
+    if (typeof given[k] !== 'object' || Array.isArray(given[k])) throw invalidParam(`components[${k}]`, `Invalid object: components[${k}]`);
+  }
+  const components = Object.fromEntries(
+    Object.keys(SESSION_FEATURES).map((name) => [name, sessionComponent(name, given[name] as { [key: string]: FormValue } | undefined)]),
+  ) as Record<string, { enabled: boolean }>;
+  if (!Object.values(components).some((c) => c.enabled)) {
     throw invalidParam('components', 'At least one component must be enabled.', 'parameter_missing');
   }
+  const customer = state.customer(p.required('customer'), 'customer');
   const created = state.now();
   const session: StripeObject = {
     id: newId('cuss'),
@@ -107,17 +177,11 @@ export function createCustomerSession(state: StripeState, p: Params): StripeObje
     components,
     created,
     customer: customer.id,
+    customer_account: null,
     expires_at: created + 1800,
     livemode: false,
   };
   state.customerSessions.push(session);
   const { id: _id, ...wire } = session; // Stripe's customer_session has no id; the stand-in keeps one for state()
   return wire as StripeObject;
-}
-
-function booleans(v: FormValue): unknown {
-  if (v === 'true' || v === 'false') return v === 'true';
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(booleans);
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, booleans(x)]));
 }

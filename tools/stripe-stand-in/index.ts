@@ -44,6 +44,7 @@ import { parseArgs } from 'node:util';
 import { StripeState, type RequestContext } from './store.js';
 import { authorizePaymentIntent, expireAuthorizations } from './payments.js';
 import { charge, disputeFor } from './charges.js';
+import { settleRefund } from './refunds.js';
 import { dispatch } from './routes.js';
 import {
   apiKeyOf,
@@ -59,11 +60,13 @@ import {
 } from './util.js';
 import { eventFor, signEvent } from './events.js';
 import { controlRequest } from './control.js';
+import { IdempotencyStore, INJECTED_SERVER_ERROR } from './idempotency.js';
 import { runIfEntryPoint, stopOnSignals } from '../shared/entry.js';
 import type { FailNextOptions, RecordedRequest, StartStripeStandInOptions, StripeStandIn } from './types.js';
 
 export { DEFAULT_API_VERSION, type PaymentIntent, type StripeEvent } from './store.js';
 export type { AuthorizeOptions } from './payments.js';
+export type { Refund, RefundStatus, SettleRefundOptions } from './refunds.js';
 export type { StripeObject } from './util.js';
 
 export { MAX_BODY_BYTES } from './util.js';
@@ -83,19 +86,12 @@ interface Rule extends FailNextOptions {
   remaining: number;
 }
 
-interface Stored {
-  fingerprint: string;
-  status: number;
-  body: string;
-  requestId: string;
-}
-
 export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): Promise<StripeStandIn> {
   const host = opts.host ?? '127.0.0.1';
   const state = new StripeState();
   let rules: Rule[] = [];
   let recorded: RecordedRequest[] = [];
-  const idempotency = new Map<string, Stored>();
+  const idempotency = new IdempotencyStore(() => state.nowMs());
   const held = new Set<{ timer: NodeJS.Timeout; res: http.ServerResponse }>();
 
   const takeRule = (method: string, path: string, decline: boolean): Rule | null => {
@@ -114,8 +110,7 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     rec.outcome = rule.mode;
     if (rule.mode === 'server_error') {
       rec.status = 500;
-      const message = 'An unknown error occurred (injected by the Stripe stand-in: failNext server_error).';
-      return send(res, 500, JSON.stringify({ error: { type: 'api_error', message } }), headers);
+      return send(res, 500, INJECTED_SERVER_ERROR, headers);
     }
     if (rule.mode === 'disconnect') return void res.socket?.destroy();
     const entry = { res, timer: setTimeout(() => (held.delete(entry), res.socket?.destroy()), rule.ms ?? DEFAULT_TIMEOUT_HOLD_MS) };
@@ -164,20 +159,24 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     }
 
     const rule = takeRule(method, path, false);
-    if (rule && !rule.applyThenFail) return fail(res, rule, rec, headers);
-
-    const scoped = idempotencyKey ? `${key}\u0000${idempotencyKey}` : null;
     const fingerprint = `${method} ${path} ${canonical(rec.form)}`;
-    const prior = scoped ? idempotency.get(scoped) : undefined;
+    // An injected 500 is an answer Stripe gave, so it is the key's stored result (unless `stored: false`).
+    const keeps500 = rule?.mode === 'server_error' && rule.stored !== false;
+    const save500 = () => idempotencyKey && idempotency.save(key, idempotencyKey, { fingerprint, status: 500, body: INJECTED_SERVER_ERROR, requestId });
+    const found = idempotencyKey ? idempotency.lookup(key, idempotencyKey, fingerprint) : ({ kind: 'new' } as const);
+    if (rule && !rule.applyThenFail) {
+      if (keeps500 && found.kind === 'new') save500();
+      return fail(res, rule, rec, headers);
+    }
+
     let status: number;
     let body: string;
     let replayHeaders: Record<string, string> = {};
-    if (prior && prior.fingerprint !== fingerprint) {
-      const message = `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`;
-      [status, body] = [400, JSON.stringify({ error: { type: 'idempotency_error', message } })];
-    } else if (prior) {
-      [status, body] = [prior.status, prior.body];
-      replayHeaders = { 'idempotent-replayed': 'true', 'original-request': prior.requestId };
+    if (found.kind === 'mismatch') {
+      [status, body] = [found.status, found.body];
+    } else if (found.kind === 'replay') {
+      [status, body] = [found.answer.status, found.answer.body];
+      replayHeaders = { 'idempotent-replayed': 'true', 'original-request': found.answer.requestId };
       rec.outcome = 'replayed';
     } else {
       const ctx: RequestContext = {
@@ -203,7 +202,8 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
           [status, body] = [e.status, JSON.stringify({ error: e.body })];
         }
       }
-      if (scoped && store) idempotency.set(scoped, { fingerprint, status, body, requestId });
+      if (idempotencyKey && store) idempotency.save(key, idempotencyKey, { fingerprint, status, body, requestId });
+      if (rule && keeps500 && found.kind === 'new') save500(); // applied, but the answer Stripe gave (and keeps) was the 500
     }
     if (rule) return fail(res, rule, rec, headers);
     answer(status, body, replayHeaders);
@@ -224,10 +224,12 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     failNext: (o) => {
       if (!['decline', 'server_error', 'timeout', 'disconnect'].includes(o.mode)) throw new Error(`failNext: unknown mode ${String(o.mode)}`);
       if (o.mode === 'decline' && o.applyThenFail) throw new Error('failNext: applyThenFail does not apply to decline');
+      if (o.stored !== undefined && o.mode !== 'server_error') throw new Error('failNext: stored applies to server_error only');
       rules.push({ ...o, remaining: o.times ?? 1 });
     },
     authorize: (id, o) => clone(authorizePaymentIntent(state, id, o)),
     dispute: (chargeId, o) => clone(disputeFor(state, charge(state, chargeId), o, true)),
+    settleRefund: (id, status, o) => clone(settleRefund(state, id, status, o)),
     advanceTime: (seconds) => {
       state.clockOffsetMs += seconds * 1000;
       expireAuthorizations(state);

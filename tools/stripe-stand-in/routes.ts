@@ -12,7 +12,8 @@ import {
   detachPaymentMethod,
   upsertCustomer,
 } from './customers.js';
-import { charge, createRefund, REFUND_PARAMS } from './charges.js';
+import { charge } from './charges.js';
+import { createRefund, REFUND_PARAMS } from './refunds.js';
 import {
   CAPTURE_PARAMS,
   cancelPaymentIntent,

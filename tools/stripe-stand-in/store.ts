@@ -16,6 +16,8 @@ import {
   type TestCard,
 } from './util.js';
 
+import type { Refund } from './refunds.js';
+
 export const DEFAULT_API_VERSION = '2026-10-28.endive';
 
 export type PaymentIntentStatus =
@@ -82,7 +84,7 @@ export interface StripeEvent {
   type: string;
   api_version: string;
   created: number;
-  data: { object: StripeObject };
+  data: { object: StripeObject; previous_attributes?: Record<string, unknown> };
   livemode: false;
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };
@@ -116,7 +118,7 @@ export class StripeState {
   paymentMethods = new Map<string, PaymentMethod>();
   paymentIntents = new Map<string, PaymentIntent>();
   charges = new Map<string, Charge>();
-  refunds = new Map<string, StripeObject & { charge: string; amount: number; created: number }>();
+  refunds = new Map<string, Refund>();
   disputes = new Map<string, StripeObject & { charge: string }>();
   ephemeralKeys = new Map<string, StripeObject>();
   customerSessions: StripeObject[] = [];
@@ -137,9 +139,14 @@ export class StripeState {
     this.clockOffsetMs = 0;
   }
 
+  /** The stand-in's clock in ms: the wall clock plus what `advanceTime` added. */
+  nowMs(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
   /** Unix seconds, like every `created`. */
   now(): number {
-    return Math.floor((Date.now() + this.clockOffsetMs) / 1000);
+    return Math.floor(this.nowMs() / 1000);
   }
 
   /** Any stored object by id (used by expand and event lookup). */
@@ -151,13 +158,18 @@ export class StripeState {
     return this.events.find((e) => e.id === id) as StripeObject | undefined;
   }
 
-  buildEvent(type: string, object: StripeObject, request: StripeEvent['request'] = { id: null, idempotency_key: null }): StripeEvent {
+  buildEvent(
+    type: string,
+    object: StripeObject,
+    request: StripeEvent['request'] = { id: null, idempotency_key: null },
+    previous?: Record<string, unknown>,
+  ): StripeEvent {
     return {
       id: newId('evt'),
       object: 'event',
       api_version: this.apiVersion,
       created: this.now(),
-      data: { object: clone(object) },
+      data: previous ? { object: clone(object), previous_attributes: clone(previous) } : { object: clone(object) },
       livemode: false,
       pending_webhooks: 1,
       request,
@@ -165,9 +177,9 @@ export class StripeState {
     };
   }
 
-  /** Records the event a state change emits, with a snapshot of the object as it is now. */
-  emit(type: string, object: StripeObject, ctx: RequestContext): void {
-    this.events.push(this.buildEvent(type, object, { id: ctx.requestId, idempotency_key: ctx.idempotencyKey }));
+  /** Records the event a state change emits, with a snapshot of the object as it is now (and, for updates, what changed). */
+  emit(type: string, object: StripeObject, ctx: RequestContext, previous?: Record<string, unknown>): void {
+    this.events.push(this.buildEvent(type, object, { id: ctx.requestId, idempotency_key: ctx.idempotencyKey }, previous));
   }
 
   /** All objects, deep-copied, keyed by id. */

@@ -5,6 +5,7 @@
  */
 import type { PaymentIntent, StripeEvent, StripeState } from './store.js';
 import type { AuthorizeOptions } from './payments.js';
+import type { Refund, RefundStatus, SettleRefundOptions } from './refunds.js';
 import type { Form, StripeObject } from './util.js';
 
 export interface StartStripeStandInOptions {
@@ -29,8 +30,19 @@ export interface FailNextOptions {
   times?: number;
   /** `timeout`: how long to hold the request before destroying the socket (default 30 000). */
   ms?: number;
-  /** Execute the request and store its idempotent answer, then fail anyway. Not for `decline`. */
+  /**
+   * Execute the request, then fail anyway. Not for `decline`. With `timeout`/`disconnect` (and
+   * `server_error` with `stored: false`) the real answer is stored for the key, so a retry with
+   * the same key gets it; with `server_error` the 500 is what Stripe answered and keeps.
+   */
   applyThenFail?: boolean;
+  /**
+   * `server_error` only. Default true: the 500 is saved as the key's idempotent result and
+   * replayed to every retry with that key for 24 h, as Stripe does
+   * (https://docs.stripe.com/api/idempotent_requests). `false`: a 500 the idempotency layer never
+   * saw (e.g. from in front of it) — use only when a test means "the request never reached Stripe".
+   */
+  stored?: boolean;
   /** `decline`: decline_code (default generic_decline); `code` default card_declined. */
   declineCode?: string;
   code?: string;
@@ -74,6 +86,11 @@ export interface StripeStandIn {
   authorize(paymentIntentId: string, opts?: AuthorizeOptions): PaymentIntent;
   /** Opens a dispute on a captured charge (emits charge.dispute.created). */
   dispute(chargeId: string, opts?: { amount?: number; reason?: string }): StripeObject;
+  /**
+   * The later outcome of a refund (Stripe's asynchronous refunds: pm_card_pendingRefund,
+   * pm_card_refundFail): emits refund.updated, charge.refund.updated (+ refund.failed).
+   */
+  settleRefund(refundId: string, status: Exclude<RefundStatus, 'pending'>, opts?: SettleRefundOptions): Refund;
   /** Moves the stand-in's clock forward; uncaptured authorisations past capture_before are canceled. */
   advanceTime(seconds: number): void;
   /** An Event for the current state of the object with that id, or for the given snapshot. */

@@ -215,6 +215,8 @@ export interface TestCard {
   last4: string;
   decline?: { code: string; decline_code: string; message: string };
   authenticationRequired?: boolean;
+  /** Refunds of its charges begin `pending` (pm_card_pendingRefund) or later `fail` (pm_card_refundFail). */
+  refund?: 'pending' | 'fail';
 }
 
 const DECLINES: Record<string, TestCard['decline']> = {
@@ -231,7 +233,7 @@ const DECLINES: Record<string, TestCard['decline']> = {
   chargedeclinedprocessingerror: { code: 'processing_error', decline_code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
 };
 
-/** `pm_card_visa`, `pm_card_mastercard`, `pm_card_visa_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds`, `pm_card_authenticationRequired`… */
+/** `pm_card_visa`, `pm_card_mastercard`, `pm_card_visa_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds`, `pm_card_authenticationRequired`, `pm_card_pendingRefund`, `pm_card_refundFail`… (https://docs.stripe.com/testing) */
 export function testCard(id: string): TestCard | null {
   if (!id.startsWith('pm_card_')) return null;
   const rest = id.slice('pm_card_'.length).toLowerCase();
@@ -240,6 +242,8 @@ export function testCard(id: string): TestCard | null {
   const last4 = { visa: '4242', mastercard: '4444', amex: '8431', discover: '1117' }[brand] ?? '4242';
   if (behaviour === '') return { brand, last4 };
   if (behaviour.startsWith('authenticationrequired')) return { brand, last4: '3184', authenticationRequired: true };
+  if (behaviour === 'pendingrefund') return { brand, last4: '7726', refund: 'pending' };
+  if (behaviour === 'refundfail') return { brand, last4: '5126', refund: 'fail' };
   const decline = DECLINES[behaviour];
   return decline ? { brand, last4: '0002', decline } : null;
 }
