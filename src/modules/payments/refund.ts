@@ -5,6 +5,7 @@ import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
+import { refundByMetadata, sendOnce } from './attempts.js';
 import { requirePayments } from './shared.js';
 
 export interface RefundResult {
@@ -31,6 +32,13 @@ const ReservedPart = z.object({
  * Stripe reported that were made elsewhere). Two racing refunds can never exceed what was
  * captured. Then Stripe is called with a key derived from each reserved row, then each row
  * is settled with Stripe's total for the charge.
+ *
+ * A retry: when the order's pending refund rows whose Stripe answer was lost (a 500, a timeout:
+ * see `payment_attempts`) add up to exactly the amount asked again, this request is the retry of
+ * that refund (the 502 said it was safe to retry): nothing new is reserved, and each of those rows
+ * is looked up at Stripe (our `refund_id` metadata) and adopted, or sent with a new attempt key
+ * (./attempts.ts). A day later the old key may be forgotten by Stripe; the look-up is what
+ * keeps the retry from refunding twice.
  */
 export async function refundOrder(
   deps: Deps,
@@ -54,11 +62,20 @@ export async function refundOrder(
         SELECT id, pi, refundable, (sum(refundable) OVER (ORDER BY (kind = 'overage') DESC, created_at, id) - refundable)::int AS before
         FROM cand WHERE refundable > 0
       ),
+      lost AS (
+        SELECT r.id, r.payment_id, p.stripe_payment_intent_id AS pi, r.amount, r.created_at
+        FROM refunds r JOIN payments p ON p.id = r.payment_id
+        WHERE r.order_id = ${input.orderId}::uuid AND r.status = 'pending' AND r.stripe_refund_id IS NULL
+          AND (SELECT a.outcome FROM payment_attempts a WHERE a.operation = 'refund' AND a.subject = r.id::text
+               ORDER BY a.attempt DESC LIMIT 1) IN ('server_error', 'no_answer')
+      ),
+      retry AS (SELECT 1 WHERE (SELECT COALESCE(sum(amount), 0) FROM lost) = ${input.amount}::int),
       parts AS (
         SELECT CASE WHEN row_number() OVER (ORDER BY before) = 1 THEN ${refundId}::uuid ELSE ${secondId}::uuid END AS id,
                id AS payment_id, pi, LEAST(refundable, ${input.amount}::int - before)::int AS amount, before
         FROM ordered
         WHERE before < ${input.amount}::int AND (SELECT sum(refundable) FROM ordered) >= ${input.amount}::int
+          AND NOT EXISTS (SELECT 1 FROM retry)
       ),
       ins AS (
         INSERT INTO refunds (id, order_id, payment_id, amount, reason, actor_user_id, status, created_at)
@@ -66,7 +83,11 @@ export async function refundOrder(
         FROM parts
         RETURNING id
       )
-      SELECT parts.id::text, parts.payment_id::text, parts.pi, parts.amount FROM parts JOIN ins ON ins.id = parts.id ORDER BY parts.before`),
+      SELECT id, payment_id, pi, amount FROM (
+        SELECT parts.id::text, parts.payment_id::text, parts.pi, parts.amount, parts.before AS o, NULL::timestamptz AS at FROM parts JOIN ins ON ins.id = parts.id
+        UNION ALL
+        SELECT lost.id::text, lost.payment_id::text, lost.pi, lost.amount, 0, lost.created_at FROM lost WHERE EXISTS (SELECT 1 FROM retry)
+      ) x ORDER BY o, at, id`),
   ]);
   if (rowsOf(locked).length === 0) throw new ApiError('not_found', 'No such order.');
   const parts = parseRows(ReservedPart, reserved);
@@ -78,16 +99,7 @@ export async function refundOrder(
   for (const [i, part] of parts.entries()) {
     let refund: Stripe.Refund;
     try {
-      refund = await stripe.refunds.create(
-        {
-          payment_intent: part.pi,
-          amount: part.amount,
-          reason: 'requested_by_customer',
-          metadata: { order_id: input.orderId, refund_id: part.id },
-          expand: ['charge'],
-        },
-        { idempotencyKey: `refund-${part.id}` },
-      );
+      refund = await sendRefund(deps, input.orderId, part);
     } catch (err) {
       recordPaymentFailure(deps.metrics, 'refund', err);
       // Refused by Stripe: this part is released; never sent: the parts after it. A part
@@ -110,7 +122,29 @@ export async function refundOrder(
     });
     allSucceeded &&= status === 'succeeded';
   }
-  return { refundId, amount: input.amount, status: allSucceeded ? 'succeeded' : 'pending' };
+  return { refundId: parts[0]!.id, amount: input.amount, status: allSucceeded ? 'succeeded' : 'pending' };
+}
+
+/**
+ * One Stripe refund for one reserved row, as a recorded attempt (./attempts.ts): sent again only
+ * after looking for it among the PaymentIntent's refunds (our `refund_id` metadata).
+ */
+async function sendRefund(deps: Deps, orderId: string, part: { id: string; amount: number; pi: string }): Promise<Stripe.Refund> {
+  const { stripe } = requirePayments(deps);
+  const spec = { orderId, operation: 'refund', subject: part.id, lookup: refundByMetadata(stripe, part.pi, part.id) } as const;
+  const sent = await sendOnce(deps, spec, (idempotencyKey) =>
+    stripe.refunds.create(
+      {
+        payment_intent: part.pi,
+        amount: part.amount,
+        reason: 'requested_by_customer',
+        metadata: { order_id: orderId, refund_id: part.id, kind: 'refund', attempt: idempotencyKey },
+        expand: ['charge'],
+      },
+      { idempotencyKey },
+    ),
+  );
+  return sent.result;
 }
 
 /**
