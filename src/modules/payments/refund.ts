@@ -44,7 +44,7 @@ export async function refundOrder(
   deps: Deps,
   input: { orderId: string; amount: number; reason: string; actorUserId: string; actorRole?: 'admin' | 'system' },
 ): Promise<RefundResult> {
-  const { stripe } = requirePayments(deps);
+  requirePayments(deps);
   const refundId = crypto.randomUUID();
   const secondId = crypto.randomUUID();
   const now = deps.clock.now().toISOString();
