@@ -112,7 +112,10 @@ export async function refundOrder(
       if (err instanceof Stripe.errors.StripeInvalidRequestError && ['amount_too_large', 'charge_already_refunded'].includes(err.code ?? '')) {
         throw new ApiError('refund_exceeds_captured', 'Stripe reports less left to refund on this payment than requested.');
       }
-      throw new ApiError('payment_provider_error', `Stripe did not refund (${err.type}); nothing more was refunded, and it is safe to retry.`);
+      throw new ApiError(
+        'payment_provider_error',
+        `Stripe did not answer the refund (${err.type}); it is safe to retry: the same amount again is looked up at Stripe before anything is sent.`,
+      );
     }
     const status = await recordRefundOutcome(deps, part, refund, {
       actorRole: input.actorRole ?? 'admin',
@@ -216,7 +219,7 @@ export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport>
     const part = { id: row.id, amount: row.amount, pi: row.pi };
     const refund = row.stripe_refund_id
       ? await stripe.refunds.retrieve(row.stripe_refund_id, { expand: ['charge'] })
-      : (await stripe.refunds.list({ payment_intent: row.pi, limit: 100, expand: ['data.charge'] })).data.find((r) => r.metadata?.refund_id === row.id);
+      : await refundByMetadata(stripe, row.pi, row.id)();
     if (refund && refund.status !== 'failed' && refund.status !== 'canceled') {
       const status = await recordRefundOutcome(deps, part, refund, {
         actorRole: 'system',
