@@ -107,14 +107,22 @@ export async function refundOrder(
       // Stripe's charge.refunded or reconciliation settles it.
       const refused = err instanceof Stripe.errors.StripeInvalidRequestError || err instanceof Stripe.errors.StripeCardError;
       const release = parts.slice(refused ? i : i + 1).map((p) => sql`${p.id}::uuid`);
-      if (release.length > 0) await deps.database.rows(AnyRow, sql`UPDATE refunds SET status = 'failed' WHERE id IN (${sql.join(release, sql`, `)})`);
+      // A part an earlier request already sent (a retry's later parts) may be at Stripe: kept pending.
+      if (release.length > 0) {
+        await deps.database.rows(AnyRow, sql`
+          UPDATE refunds SET status = 'failed' WHERE id IN (${sql.join(release, sql`, `)})
+            AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.operation = 'refund' AND a.subject = refunds.id::text
+                            AND a.outcome IS DISTINCT FROM 'refused')`);
+      }
       if (!(err instanceof Stripe.errors.StripeError)) throw err;
       if (err instanceof Stripe.errors.StripeInvalidRequestError && ['amount_too_large', 'charge_already_refunded'].includes(err.code ?? '')) {
         throw new ApiError('refund_exceeds_captured', 'Stripe reports less left to refund on this payment than requested.');
       }
       throw new ApiError(
         'payment_provider_error',
-        `Stripe did not answer the refund (${err.type}); it is safe to retry: the same amount again is looked up at Stripe before anything is sent.`,
+        refused
+          ? `Stripe refused the refund (${err.type}); nothing more was refunded.`
+          : `Stripe did not answer the refund (${err.type}); it is safe to retry: the same amount again is looked up at Stripe before anything is sent.`,
       );
     }
     const status = await recordRefundOutcome(deps, part, refund, {
