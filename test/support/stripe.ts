@@ -20,7 +20,8 @@ export interface RecordedStripeRequest {
 
 export interface StripeControl {
   url: string;
-  authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean }): Promise<any>;
+  /** The PaymentSheet completing; `payment_method`: a `pm_card_*` test card (e.g. pm_card_refundFail, pm_card_authenticationRequired) saved on the customer. */
+  authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean | string; payment_method?: string }): Promise<any>;
   failNext(opts: { mode: 'decline' | 'server_error' | 'timeout' | 'disconnect'; path?: string; method?: string; times?: number; ms?: number; applyThenFail?: boolean; stored?: boolean }): Promise<void>;
   requests(): Promise<RecordedStripeRequest[]>;
   /** A signed event for the object's current state (or a snapshot), ready to POST. */

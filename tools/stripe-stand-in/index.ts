@@ -10,33 +10,43 @@
  * Wire: form-encoded bodies with bracket notation (`metadata[k]=v`, `expand[0]=…`), JSON
  * answers; errors are `{"error": {type, code, message, param, decline_code?, payment_intent?}}`
  * with 400/401/402/404/500 so the SDK raises its typed errors. `Authorization: Bearer sk_test_…`
- * (or Basic) is required. POSTs honour `Idempotency-Key` per API key: the first answer is stored
- * (unless the parameters failed validation) and replayed with `Idempotent-Replayed: true` for the
- * same parameters; other parameters → 400 idempotency_error. Keys never expire (reset() clears).
+ * (or Basic) is required. POSTs honour `Idempotency-Key` per API key like Stripe
+ * (https://docs.stripe.com/api/idempotent_requests; idempotency.ts): the first answer, 500s
+ * included, is stored (unless the parameters failed validation) and replayed with
+ * `Idempotent-Replayed: true` for the same parameters; other parameters → 400 idempotency_error.
+ * Keys expire after 24 h of the stand-in's clock (advanceTime), then the key executes afresh.
  *
  * Resources: customers (create/retrieve/update/list), payment_methods (retrieve, attach, detach,
- * customer's list; `pm_card_visa`, `pm_card_chargeDeclined…`, `pm_card_authenticationRequired`
- * test ids), payment_intents (create/retrieve/update/list/confirm/capture/cancel), charges,
- * refunds, disputes (retrieve), ephemeral_keys, customer_sessions, events. Parameters follow API
- * version 2026-10-28.endive; unknown ones are rejected (400 parameter_unknown) like Stripe does.
- * Parts: tools/stripe-stand-in/{types,util,store,customers,payments,charges,events,routes,control}.ts.
+ * customer's list; `pm_card_visa`, `pm_card_chargeDeclined…`, `pm_card_authenticationRequired`,
+ * `pm_card_pendingRefund`, `pm_card_refundFail` test ids), payment_intents
+ * (create/retrieve/update/list by customer and created/confirm/capture/cancel), charges, refunds
+ * (pending/succeeded/failed/canceled), disputes (retrieve), ephemeral_keys (Stripe-Version
+ * required), customer_sessions, events. Parameters follow API version 2026-10-28.endive; unknown
+ * ones are rejected (400 parameter_unknown) like Stripe does.
+ * Parts: tools/stripe-stand-in/{types,util,store,idempotency,failures,customers,payments,charges,refunds,events,routes,control}.ts.
  *
  * Test controls, in-process on the returned handle and over HTTP (JSON) under `/__control/`:
  *   GET requests · POST reset · POST fail-next {mode, path?|pathRegex?, method?, times?, ms?,
- *   applyThenFail?, declineCode?} · POST authorize {payment_intent, amount?, payment_method?,
- *   decline?} · POST dispute {charge, amount?, reason?} · POST advance-time {seconds} ·
+ *   applyThenFail?, stored?, declineCode?} · POST authorize {payment_intent, amount?,
+ *   payment_method?, decline?} · POST dispute {charge, amount?, reason?} · POST settle-refund
+ *   {refund, status: succeeded|failed|canceled, failure_reason?} · POST advance-time {seconds} ·
  *   POST event {type, id|object} · POST signed-event {secret, event | type + id|object,
  *   timestamp?} → {event, payload, header} · GET emitted-events · GET state
  *
- * failNext: `server_error` answers 500 api_error; `timeout` holds the request open for `ms`
- * (default 30 000) and then destroys the socket without an answer; `disconnect` destroys it at
- * once (note: stripe-node's Node http client retries a reset connection once, even with
- * maxNetworkRetries 0; its fetch client does not). None of these applies the request and none
- * stores an idempotent result, so a retry with the same key executes afresh — unless
- * `applyThenFail: true`: the request is executed and its answer stored, then the failure is
- * sent instead, so a retry with the same key gets the stored answer (one effect).
- * `decline` makes the next confirming request (create with confirm=true, or /confirm) decline:
- * 402 card_error `card_declined` (decline_code from `declineCode`, default generic_decline).
+ * failNext: `server_error` answers 500 api_error and, like Stripe, that 500 is the key's stored
+ * answer: a retry with the same key gets the same 500 (`stored: false`: a 500 from in front of
+ * Stripe's idempotency layer, not stored — only for tests that mean "never reached Stripe").
+ * `timeout` holds the request open for `ms` (default 30 000) and then destroys the socket without
+ * an answer; `disconnect` destroys it at once (note: stripe-node's Node http client retries a
+ * reset connection once, even with maxNetworkRetries 0; its fetch client does not). None of these
+ * applies the request; timeout and disconnect store nothing, so a retry with the same key
+ * executes afresh — unless `applyThenFail: true`: the request is executed and its answer stored,
+ * then the failure is sent instead, so a retry with the same key gets the stored answer (one
+ * effect); with `server_error` the stored answer is the 500 (unless `stored: false`).
+ * `decline`: the next confirming request (create with confirm=true, or /confirm) is a 402
+ * card_error `card_declined` (decline_code from `declineCode`, default generic_decline).
+ * advanceTime: holds past capture_before are canceled (`automatic`), keys older than 24 h are
+ * forgotten. What is strict like Stripe, with the docs it follows: README.md.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,7 +63,6 @@ import {
   clone,
   decodeForm,
   MAX_BODY_BYTES,
-  pathMatches,
   randomToken,
   readBody,
   StripeApiError,
@@ -61,8 +70,9 @@ import {
 import { eventFor, signEvent } from './events.js';
 import { controlRequest } from './control.js';
 import { IdempotencyStore, INJECTED_SERVER_ERROR } from './idempotency.js';
+import { FailureRules, sendJson } from './failures.js';
 import { runIfEntryPoint, stopOnSignals } from '../shared/entry.js';
-import type { FailNextOptions, RecordedRequest, StartStripeStandInOptions, StripeStandIn } from './types.js';
+import type { RecordedRequest, StartStripeStandInOptions, StripeStandIn } from './types.js';
 
 export { DEFAULT_API_VERSION, type PaymentIntent, type StripeEvent } from './store.js';
 export type { AuthorizeOptions } from './payments.js';
@@ -70,7 +80,7 @@ export type { Refund, RefundStatus, SettleRefundOptions } from './refunds.js';
 export type { StripeObject } from './util.js';
 
 export { MAX_BODY_BYTES } from './util.js';
-export const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
+export { DEFAULT_TIMEOUT_HOLD_MS } from './failures.js';
 
 export type {
   FailMode,
@@ -82,42 +92,12 @@ export type {
   StripeStandInState,
 } from './types.js';
 
-interface Rule extends FailNextOptions {
-  remaining: number;
-}
-
 export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): Promise<StripeStandIn> {
   const host = opts.host ?? '127.0.0.1';
   const state = new StripeState();
-  let rules: Rule[] = [];
+  const failures = new FailureRules();
   let recorded: RecordedRequest[] = [];
   const idempotency = new IdempotencyStore(() => state.nowMs());
-  const held = new Set<{ timer: NodeJS.Timeout; res: http.ServerResponse }>();
-
-  const takeRule = (method: string, path: string, decline: boolean): Rule | null => {
-    const rule = rules.find((r) => (r.mode === 'decline') === decline && pathMatches(r, method, path));
-    if (!rule) return null;
-    if (--rule.remaining <= 0) rules = rules.filter((r) => r !== rule);
-    return rule;
-  };
-
-  const send = (res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-cache, no-store', ...headers });
-    res.end(body);
-  };
-
-  const fail = (res: http.ServerResponse, rule: Rule, rec: RecordedRequest, headers: Record<string, string>) => {
-    rec.outcome = rule.mode;
-    if (rule.mode === 'server_error') {
-      rec.status = 500;
-      return send(res, 500, INJECTED_SERVER_ERROR, headers);
-    }
-    if (rule.mode === 'disconnect') return void res.socket?.destroy();
-    const entry = { res, timer: setTimeout(() => (held.delete(entry), res.socket?.destroy()), rule.ms ?? DEFAULT_TIMEOUT_HOLD_MS) };
-    entry.timer.unref();
-    held.add(entry);
-    res.on('close', () => (clearTimeout(entry.timer), held.delete(entry)));
-  };
 
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
@@ -134,7 +114,7 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     const answer = (status: number, body: unknown, extra: Record<string, string> = {}) => {
       rec.status = status;
       if (status >= 400 && rec.outcome === 'ok') rec.outcome = 'error';
-      send(res, status, typeof body === 'string' ? body : JSON.stringify(body), { ...headers, ...extra });
+      sendJson(res, status, typeof body === 'string' ? body : JSON.stringify(body), { ...headers, ...extra });
     };
 
     let text: string;
@@ -157,8 +137,12 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
       const message = 'Idempotency-Key must be at most 255 characters long.';
       return answer(400, { error: { type: 'invalid_request_error', param: 'Idempotency-Key', message } });
     }
+    // Stripe refuses a Stripe-Version that is not an API version (`YYYY-MM-DD[.name]`, betas after `;`).
+    if (stripeVersion !== null && !/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(;\s*[\w.=-]+)*$/.test(stripeVersion)) {
+      return answer(400, { error: { type: 'invalid_request_error', message: `Invalid Stripe API version: ${stripeVersion}` } });
+    }
 
-    const rule = takeRule(method, path, false);
+    const rule = failures.take(method, path, false);
     const fingerprint = `${method} ${path} ${canonical(rec.form)}`;
     // An injected 500 is an answer Stripe gave, so it is the key's stored result (unless `stored: false`).
     const keeps500 = rule?.mode === 'server_error' && rule.stored !== false;
@@ -166,7 +150,7 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     const found = idempotencyKey ? idempotency.lookup(key, idempotencyKey, fingerprint) : ({ kind: 'new' } as const);
     if (rule && !rule.applyThenFail) {
       if (keeps500 && found.kind === 'new') save500();
-      return fail(res, rule, rec, headers);
+      return failures.fail(res, rule, rec, headers);
     }
 
     let status: number;
@@ -184,7 +168,7 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
         idempotencyKey,
         stripeVersion,
         takeDecline: () => {
-          const d = takeRule(method, path, true);
+          const d = failures.take(method, path, true);
           return d && { code: d.code ?? 'card_declined', decline_code: d.declineCode ?? 'generic_decline', message: d.message ?? 'Your card was declined.' };
         },
       };
@@ -205,7 +189,7 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
       if (idempotencyKey && store) idempotency.save(key, idempotencyKey, { fingerprint, status, body, requestId });
       if (rule && keeps500 && found.kind === 'new') save500(); // applied, but the answer Stripe gave (and keeps) was the 500
     }
-    if (rule) return fail(res, rule, rec, headers);
+    if (rule) return failures.fail(res, rule, rec, headers);
     answer(status, body, replayHeaders);
   }
 
@@ -217,16 +201,11 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     requests: () => clone(recorded),
     reset: () => {
       state.reset();
-      rules = [];
+      failures.clear();
       recorded = [];
       idempotency.clear();
     },
-    failNext: (o) => {
-      if (!['decline', 'server_error', 'timeout', 'disconnect'].includes(o.mode)) throw new Error(`failNext: unknown mode ${String(o.mode)}`);
-      if (o.mode === 'decline' && o.applyThenFail) throw new Error('failNext: applyThenFail does not apply to decline');
-      if (o.stored !== undefined && o.mode !== 'server_error') throw new Error('failNext: stored applies to server_error only');
-      rules.push({ ...o, remaining: o.times ?? 1 });
-    },
+    failNext: (o) => failures.add(o),
     authorize: (id, o) => clone(authorizePaymentIntent(state, id, o)),
     dispute: (chargeId, o) => clone(disputeFor(state, charge(state, chargeId), o, true)),
     settleRefund: (id, status, o) => clone(settleRefund(state, id, status, o)),
@@ -240,11 +219,7 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
     state: () => state.snapshot(),
     close: () =>
       new Promise<void>((resolve, reject) => {
-        for (const h of held) {
-          clearTimeout(h.timer);
-          h.res.socket?.destroy();
-        }
-        held.clear();
+        failures.dropHeld();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),
@@ -257,7 +232,7 @@ export async function startStripeStandIn(opts: StartStripeStandInOptions = {}): 
       : handleApi(req, res, url);
     work.catch((e: unknown) => {
       console.error('stripe-stand-in: internal error', e);
-      if (!res.headersSent) send(res, 500, JSON.stringify({ error: { type: 'api_error', message: String(e) } }));
+      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: { type: 'api_error', message: String(e) } }));
       else res.destroy();
     });
   });

@@ -247,13 +247,20 @@ export function cancelPaymentIntent(state: StripeState, pi: PaymentIntent, p: Pa
   return pi;
 }
 
-/** Authorisations not captured by `capture_before` are released: the intent is canceled (`automatic`). */
+/**
+ * Authorisations not captured by `capture_before` are released: the intent is canceled
+ * (`automatic`), with `charge.expired` ("Occurs whenever an uncaptured charge expires",
+ * https://docs.stripe.com/api/events/types) and `payment_intent.canceled`.
+ */
 export function expireAuthorizations(state: StripeState): void {
   const now = state.now();
   for (const pi of state.paymentIntents.values()) {
     if (pi.status !== 'requires_capture' || !pi.latest_charge) continue;
-    const before = state.charges.get(pi.latest_charge)?.payment_method_details.card.capture_before;
-    if (before !== undefined && before <= now) cancelPaymentIntent(state, pi, null, NO_REQUEST);
+    const ch = state.charges.get(pi.latest_charge);
+    const before = ch?.payment_method_details.card.capture_before;
+    if (!ch || before === undefined || before > now) continue;
+    state.emit('charge.expired', ch, NO_REQUEST);
+    cancelPaymentIntent(state, pi, null, NO_REQUEST);
   }
 }
 
