@@ -77,6 +77,23 @@ export function paymentsRetriesJourney(harness: () => Harness) {
       ]);
     });
 
+    it('a lost answer to the hold: the next payment-sheet call adopts that PaymentIntent, one hold only', async () => {
+      const { h, who, order } = await placeOrder(harness());
+      await h.stripe.failNext({ mode: 'server_error', method: 'POST', path: '/v1/payment_intents', applyThenFail: true });
+      const lost = await h.api.post(`/v1/orders/${order.id}/payment-sheet`, undefined, { token: who.token });
+      expect(lost.status, lost.text).toBe(502);
+      const holds = async () =>
+        Object.values((await h.stripe.state()).payment_intents as Record<string, any>).filter((pi) => pi.metadata?.order_id === order.id && pi.metadata?.kind === 'hold');
+      const [made] = await holds();
+      expect(made).toMatchObject({ amount: HOLD, capture_method: 'manual' });
+
+      const sheet = await h.api.post(`/v1/orders/${order.id}/payment-sheet`, undefined, { token: who.token });
+      expect(sheet.status, sheet.text).toBe(200);
+      expect(sheet.body.paymentIntentId).toBe(made!.id);
+      expect(await holds()).toHaveLength(1);
+      expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'hold', pi: made!.id, amount: HOLD })]);
+    });
+
     it('a staff retry of a refund whose answer was lost, more than 24 h later, finds the refund at Stripe and does not refund again', async () => {
       const { h, who, staff, order, admin } = await placeOrder(harness());
       await authorise(h, who, order.id);
