@@ -59,6 +59,21 @@ export function paymentsRetriesJourney(harness: () => Harness) {
       expect(await paymentRows(h, order.id)).toHaveLength(2);
     });
 
+    it('an overage PaymentIntent we have no row for, on an order that already has its overage: flagged as a second charge, not recorded', async () => {
+      const { h, who, staff, order } = await placeOrder(harness());
+      await authorise(h, who, order.id);
+      await weigh(h, staff, order.id, 8000); // the overage of 100 is charged and recorded
+      const [, recorded] = await paymentRows(h, order.id);
+      expect(recorded).toMatchObject({ kind: 'overage', status: 'succeeded' });
+      const original = (await h.stripe.state()).payment_intents[recorded!.pi!] as Record<string, any>;
+      const stray = { ...original, id: `pi_stray${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}` };
+      const event = await deliver(h, 'payment_intent.succeeded', stray);
+      expect(event.res.status, event.res.text).toBe(200);
+      expect(event.res.body).toEqual({ received: true, outcome: 'flagged' });
+      expect(await paymentRows(h, order.id)).toHaveLength(2);
+      expect(await orderRow(h, order.id)).toMatchObject({ flags: ['amount_mismatch'] });
+    });
+
     it('a staff retry of the overage more than 24 h after a lost answer finds the charge at Stripe and does not charge again', async () => {
       const { h, staff, order, charged } = await lostOverage(harness());
       await h.stripe.advanceTime(DAY_AND_AN_HOUR); // Stripe has forgotten the key: the same key would charge afresh

@@ -58,7 +58,7 @@ function adoptSql(pi: Stripe.PaymentIntent, ours: { orderId: string; kind: strin
   const evidence = JSON.stringify({ paymentIntent: pi.id, amount: pi.amount, amountReceived: pi.amount_received, status: pi.status, attempt: pi.metadata?.attempt ?? null, source });
   const note = `Recorded a ${ours.kind} charge Stripe made (${pi.status}, ${pi.amount_received} of ${pi.amount}) whose answer was lost`;
   const seen = event
-    ? sql`INSERT INTO webhook_events (event_id, type, outcome) SELECT ${event.id}, ${event.type}, 'adopted' WHERE NOT EXISTS (SELECT 1 FROM known)
+    ? sql`INSERT INTO webhook_events (event_id, type) SELECT ${event.id}, ${event.type} WHERE NOT EXISTS (SELECT 1 FROM known)
           ON CONFLICT DO NOTHING RETURNING 1`
     : sql`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM known)`;
   return sql`
