@@ -77,7 +77,7 @@ const rawSchema = z.object({
   STRIPE_PUBLISHABLE_KEY: optionalString,
   /** Dev/test only: the local Stripe stand-in, e.g. http://127.0.0.1:12111. Refused in production. */
   STRIPE_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
-  /** How long one Stripe API request may take before the SDK gives up (and retries with the same key). */
+  /** How long one Stripe API request may take before the SDK gives up (and retries with the same key; later retries: src/modules/payments/attempts.ts). */
   STRIPE_TIMEOUT_MS: intFromString(10_000, 100, 120_000),
   /** Extra authorised on top of the estimate, in basis points (2000 = +20%), so a heavier bag still fits the hold. */
   PAYMENT_HOLD_BUFFER_BPS: intFromString(2000, 0, 10_000),

@@ -85,6 +85,51 @@ export const refunds = pgTable(
   (t) => [index('refunds_order_idx').on(t.orderId), check('refunds_amount_pos', sql`${t.amount} > 0`)],
 );
 
+/**
+ * One row per Stripe POST that creates or moves money (a hold or a charge created, a capture, a
+ * refund, a hold released), written BEFORE the request is sent: which operation on which of our
+ * objects, the attempt number and the idempotency key it was sent with. Stripe replays the first
+ * answer to a key, a 500 included, and prunes keys after 24 h
+ * (https://docs.stripe.com/api/idempotent_requests), so a retry must look the operation up at
+ * Stripe first and, when nothing is there, send a NEW attempt with a new key
+ * (src/modules/payments/attempts.ts). Attempt 1 keeps the key the app always used
+ * (`capture-<holdId>`); attempt n > 1 is `<that>-a<n>`.
+ */
+export const paymentAttempts = pgTable(
+  'payment_attempts',
+  {
+    id: uuid('id').primaryKey(),
+    orderId: uuid('order_id')
+      .notNull()
+      .references(() => orders.id),
+    /** hold | capture | overage | balance | refund | cancel */
+    operation: text('operation').notNull(),
+    /** Our id the operation acts on: the order (hold, overage, balance), the hold payment (capture, cancel), the refund row (refund). */
+    subject: text('subject').notNull(),
+    attempt: integer('attempt').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    /** When it was recorded, just before it was sent (the app's clock). */
+    sentAt: ts('sent_at').notNull(),
+    /**
+     * null: sent, no failure seen (its result is on our payment or refund rows); `server_error`:
+     * Stripe answered 5xx (stored for the key); `no_answer`: timeout or connection lost;
+     * `refused`: a 4xx (stored for the key too); `adopted`: a later look-up found its object at Stripe.
+     */
+    outcome: text('outcome'),
+    /** The Stripe object a look-up found for it (pi_…, re_…). */
+    stripeObjectId: text('stripe_object_id'),
+    /** What the failure was (Stripe's error type and code), for ops. */
+    error: text('error'),
+  },
+  (t) => [
+    uniqueIndex('payment_attempts_operation_key').on(t.operation, t.subject, t.attempt),
+    uniqueIndex('payment_attempts_idempotency_key').on(t.idempotencyKey),
+    index('payment_attempts_order_idx').on(t.orderId),
+    check('payment_attempts_operation', sql`${t.operation} IN ('hold', 'capture', 'overage', 'balance', 'refund', 'cancel')`),
+    check('payment_attempts_attempt_pos', sql`${t.attempt} >= 1`),
+  ],
+);
+
 /** Every Stripe event id seen, so a redelivered event is recognised and changes nothing. */
 export const webhookEvents = pgTable('webhook_events', {
   eventId: text('event_id').primaryKey(),

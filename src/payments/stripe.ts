@@ -27,7 +27,9 @@ export function createPayments(config: Config): Payments | undefined {
   const stripe = new Stripe(config.stripeSecretKey, {
     apiVersion: STRIPE_API_VERSION,
     httpClient: Stripe.createFetchHttpClient(),
-    // Our own idempotency keys make retries safe; the SDK retries network failures with them.
+    // The SDK retries network failures with the same idempotency key. Beyond that, a retry is a
+    // recorded attempt that looks the operation up first (src/modules/payments/attempts.ts):
+    // Stripe replays a stored 500 to the same key (https://docs.stripe.com/api/idempotent_requests).
     maxNetworkRetries: 2,
     timeout: config.stripeTimeoutMs,
     ...(local

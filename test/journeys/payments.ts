@@ -436,7 +436,9 @@ export function paymentsJourney(harness: () => Harness) {
       expect(await orderRow(h, order.id)).toMatchObject({ status: 'confirmed', flags: ['amount_mismatch'], flagged_reason: 'amount_mismatch' });
     });
 
-    it('a Stripe 500 during capture: the weigh-in answers 200, the hold is intact, and a retry captures once', async () => {
+    // Stripe stores the 500 as the key's answer and replays it (https://docs.stripe.com/api/idempotent_requests):
+    // the retry looks the intent up, finds it still requires_capture, and captures with a new attempt key.
+    it('a Stripe 500 during capture: the weigh-in answers 200, the hold is intact, and a retry captures once with a new attempt key', async () => {
       const { h, who, staff, order } = await setup();
       const { paymentIntentId: pi } = await authorise(h, who, order.id);
       const path = `/v1/payment_intents/${pi}/capture`;
@@ -457,7 +459,12 @@ export function paymentsJourney(harness: () => Harness) {
 
       const all = await stripeRequests(h, 'POST', path);
       expect(all.filter((r) => r.status === 200)).toHaveLength(1);
-      expect(new Set(all.map((r) => r.idempotencyKey)).size).toBe(1);
+      const [first] = all.map((r) => r.idempotencyKey);
+      expect(all.map((r) => r.idempotencyKey)).toEqual([first, first, first, `${first}-a2`]);
+      expect(await h.sql("SELECT attempt, outcome FROM payment_attempts WHERE order_id = $1 AND operation = 'capture' ORDER BY attempt", [order.id])).toEqual([
+        { attempt: 1, outcome: 'server_error' },
+        { attempt: 2, outcome: null },
+      ]);
       const atStripe = await stripeIntent(h, pi);
       expect(atStripe.captures).toBe(1);
       expect(atStripe.intent).toMatchObject({ status: 'succeeded', amount_received: 1999 });
@@ -465,7 +472,7 @@ export function paymentsJourney(harness: () => Harness) {
       expect((await notes(h, who, order.id)).filter((n) => n.startsWith('Captured'))).toHaveLength(1);
     });
 
-    it('a capture that times out after Stripe applied it: the weigh-in answers 200 and the retry gets the same capture', async () => {
+    it('a capture that times out after Stripe applied it: the weigh-in answers 200 and the retry finds the capture at Stripe', async () => {
       const { h, who, staff, order } = await setup();
       const { paymentIntentId: pi } = await authorise(h, who, order.id);
       const path = `/v1/payment_intents/${pi}/capture`;
@@ -479,9 +486,10 @@ export function paymentsJourney(harness: () => Harness) {
       const retry = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
       expect(retry.status, retry.text).toBe(200);
       expect(retry.body).toEqual({ kind: 'captured', captured: 1999, overage: 'none' });
+      // Looked up (the intent had succeeded), not sent again.
       const all = await stripeRequests(h, 'POST', path);
-      expect(all.at(-1)).toMatchObject({ outcome: 'replayed', status: 200 });
-      expect(new Set(all.map((r) => r.idempotencyKey)).size).toBe(1);
+      expect(all.map((r) => r.outcome)).toEqual(['timeout', 'timeout', 'timeout']);
+      expect(await h.sql("SELECT attempt, outcome FROM payment_attempts WHERE order_id = $1 AND operation = 'capture'", [order.id])).toEqual([{ attempt: 1, outcome: 'adopted' }]);
       expect((await stripeIntent(h, pi)).captures).toBe(1);
       expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ status: 'succeeded', captured: 1999 })]);
     }, 40_000);

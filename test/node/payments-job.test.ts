@@ -54,10 +54,13 @@ describe('payments job', () => {
     expect((await paymentNotes(soon.order.id)).filter((n) => /expires within 24 hours/.test(n))).toHaveLength(1);
   });
 
-  it('captures a weighed order whose hold expires within 24 h (after the weigh-in capture failed)', async () => {
+  // Stripe stores the 500 as the capture key's answer and replays it to every retry with that key
+  // (https://docs.stripe.com/api/idempotent_requests): the job looks the intent up, then captures
+  // with a new attempt key, once.
+  it('captures a weighed order whose hold expires within 24 h (after a stored 500 on the capture key), with a new attempt key', async () => {
     const p = await placeOrder(h);
     const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
-    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/capture`, times: 3 });
+    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/capture` });
     await weigh(h, p.staff, p.order.id, 5200);
     expect((await paymentRows(h, p.order.id))[0]).toMatchObject({ status: 'requires_capture', captured: 0 });
     await expireSoon(p.order.id);
@@ -69,6 +72,21 @@ describe('payments job', () => {
     expect(atStripe.captures).toBe(1);
     expect((await paymentRows(h, p.order.id))[0]).toMatchObject({ status: 'succeeded', captured: 1999 });
     expect((await orderRow(h, p.order.id)).flagged_reason).toBeNull();
+    const calls = (await h.stripe.requests()).filter((r) => r.path.startsWith(`/v1/payment_intents/${pi}`));
+    const [hold] = await h.sql<{ id: string }>(`SELECT id::text FROM payments WHERE order_id = $1 AND kind = 'hold'`, [p.order.id]);
+    const key = `capture-${hold!.id}`;
+    // The SDK's own retries get the stored 500; the job retrieves the intent, then captures with attempt 2.
+    expect(calls.filter((r) => r.path.endsWith('/capture') || r.method === 'GET').slice(-5).map((r) => [r.method, r.idempotencyKey, r.status])).toEqual([
+      ['POST', key, 500],
+      ['POST', key, 500],
+      ['POST', key, 500],
+      ['GET', null, 200],
+      ['POST', `${key}-a2`, 200],
+    ]);
+    expect(await h.sql(`SELECT attempt, outcome FROM payment_attempts WHERE subject = $1 ORDER BY attempt`, [hold!.id])).toEqual([
+      { attempt: 1, outcome: 'server_error' },
+      { attempt: 2, outcome: null },
+    ]);
 
     const again = await runPaymentJobs(t.deps);
     expect(again.expiringHolds.map((e) => e.orderId)).not.toContain(p.order.id);
@@ -78,7 +96,8 @@ describe('payments job', () => {
   it('releases, never captures, the hold of a cancelled order that Stripe did not release at cancellation', async () => {
     const p = await placeOrder(h);
     const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
-    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/cancel`, times: 3 });
+    // A 500 Stripe stores for the cancel key: the job looks the intent up and cancels with a new attempt key.
+    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/cancel` });
     const cancelled = await h.api.post(`/v1/orders/${p.order.id}/cancel`, undefined, { token: p.who.token });
     expect(cancelled.status, cancelled.text).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
@@ -133,6 +152,30 @@ describe('payments job', () => {
       409,
       'payment_not_applicable',
     );
+  });
+
+  it('reconciliation records an overage PaymentIntent whose answer was lost (our metadata names the order), once', async () => {
+    const p = await placeOrder(h);
+    await authorise(h, p.who, p.order.id);
+    // Stripe charges the overage; its answer is a 500 stored for the key. No webhook arrives.
+    await h.stripe.failNext({ mode: 'server_error', method: 'POST', path: '/v1/payment_intents', applyThenFail: true });
+    await weigh(h, p.staff, p.order.id, 8000); // 2499: the hold's 2399 captured, an overage of 100
+    expect(await paymentRows(h, p.order.id)).toHaveLength(1);
+    const state = await h.stripe.state();
+    const charged = Object.values(state.payment_intents as Record<string, any>).find((x) => x.metadata?.order_id === p.order.id && x.metadata?.kind === 'overage');
+    expect(charged).toMatchObject({ status: 'succeeded', amount: 100 });
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.reconciliation!.adopted).toContain(charged.id);
+    expect(report.reconciliation!.mismatches.map((m) => m.paymentIntent)).not.toContain(charged.id);
+    expect(await paymentRows(h, p.order.id)).toEqual([
+      expect.objectContaining({ kind: 'hold', status: 'succeeded', captured: 2399 }),
+      expect.objectContaining({ kind: 'overage', status: 'succeeded', pi: charged.id, amount: 100, captured: 100 }),
+    ]);
+    expect((await paymentNotes(p.order.id)).filter((n) => /whose answer was lost/.test(n))).toHaveLength(1);
+    const again = await runPaymentJobs(t.deps);
+    expect(again.reconciliation!.adopted).not.toContain(charged.id);
+    expect((await paymentNotes(p.order.id)).filter((n) => /whose answer was lost/.test(n))).toHaveLength(1);
   });
 
   it("reconciliation reports a PaymentIntent whose Stripe state is ahead of ours, across all of Stripe's pages", async () => {

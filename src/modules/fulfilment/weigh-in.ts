@@ -12,8 +12,8 @@ import type { StaffActor } from './transition.js';
  * then, for a card order, capture that price (src/modules/payments/capture.ts).
  *
  * A Stripe failure does not undo the weigh-in: the order stays weighed with the hold intact,
- * the failure is logged on `log`, and POST …/capture (or the payments job) retries with the
- * same idempotency key. A card order is read back after the capture (one more round trip), so
+ * the failure is logged on `log`, and POST …/capture (or the payments job) retries: it looks the
+ * capture up at Stripe first (src/modules/payments/attempts.ts). A card order is read back after the capture (one more round trip), so
  * the answer shows what the capture did: `overageApprovalRequired`, the payment entries on the
  * timeline. A pay-on-delivery order is answered from the weigh-in's own result.
  */

@@ -9,7 +9,8 @@ const OverageRequiredRow = z.object({ required: z.boolean() });
 
 /**
  * The customer approves a large overage; it is charged at once. Approving again after a
- * Stripe failure left it uncharged retries the charge (same idempotency key); once it is
+ * Stripe failure left it uncharged retries the charge (looked up at Stripe first, then sent with a
+ * new attempt key if Stripe has none: ./attempts.ts); once it is
  * charged or declined there is nothing pending: 409 overage_not_pending.
  */
 export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {

@@ -6,6 +6,7 @@ import { ApiError } from '../../errors.js';
 import { isBelowMinimum, minimumCharge } from '../../domain/currency.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { raiseFlag } from '../orders/shared.js';
+import { intentByMetadata, intentWhen, sendOnce } from './attempts.js';
 import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
 
 /** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
@@ -23,8 +24,9 @@ function notCapturable(status: string): ApiError {
 /**
  * Captures the weighed price. At most the hold is captured (Stripe refuses more, and the
  * rest is released); the remainder becomes an off-session overage charge, or waits for the
- * customer's approval above the threshold. Every Stripe call carries a key derived from our
- * ids, so a retry after a timeout or a crash captures once. Safe to call again at any time:
+ * customer's approval above the threshold. Every Stripe call is a recorded attempt
+ * (./attempts.ts): a retry after a 500, a timeout or a crash looks the capture up at Stripe
+ * first, then captures with a new attempt key, so it captures once. Safe to call again at any time:
  * a captured hold is not captured twice, and an overage left over by an earlier failure is
  * charged then.
  */
@@ -43,7 +45,9 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   const toCapture = Math.min(order.finalTotal, authorised);
   let pi: Stripe.PaymentIntent;
   try {
-    pi = await stripe.paymentIntents.capture(hold.stripePaymentIntentId, { amount_to_capture: toCapture }, { idempotencyKey: `capture-${hold.id}` });
+    const intentId = hold.stripePaymentIntentId;
+    const capture = { orderId: order.id, operation: 'capture', subject: hold.id, lookup: intentWhen(stripe, intentId, (pi) => pi.status !== 'requires_capture') } as const;
+    pi = (await sendOnce(deps, capture, (idempotencyKey) => stripe.paymentIntents.capture(intentId, { amount_to_capture: toCapture }, { idempotencyKey }))).result;
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'capture', err);
     // Not capturable any more: captured by an earlier attempt whose answer we lost, or
@@ -104,9 +108,10 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
   const paymentMethod = typeof holdIntent.payment_method === 'string' ? holdIntent.payment_method : holdIntent.payment_method?.id;
   const customer = typeof holdIntent.customer === 'string' ? holdIntent.customer : holdIntent.customer?.id;
   const paymentId = crypto.randomUUID();
+  const overage = { orderId, operation: 'overage', subject: orderId, lookup: intentByMetadata(stripe, customer, orderId, 'overage') } as const;
   let pi: Stripe.PaymentIntent;
   try {
-    pi = await stripe.paymentIntents.create(
+    ({ result: pi } = await sendOnce(deps, overage, (idempotencyKey) => stripe.paymentIntents.create(
       {
         amount,
         currency: currency.toLowerCase(),
@@ -116,10 +121,10 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
         confirm: true,
         // Off-session there is nobody to follow a redirect; card-like methods only.
         automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-        metadata: { order_id: orderId, kind: 'overage' },
+        metadata: { order_id: orderId, kind: 'overage', attempt: idempotencyKey },
       },
-      { idempotencyKey: `overage-${orderId}` },
-    );
+      { idempotencyKey },
+    )));
   } catch (err) {
     // A currency with no documented minimum: Stripe converts to the settlement currency and decides.
     if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'amount_too_small') {

@@ -5,6 +5,7 @@ import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import type { OrderFlag } from '../../domain/order-status.js';
 import { hasFlag, raiseFlag } from '../orders/shared.js';
+import { adoptIntent } from './adopt.js';
 import { captureOrderPayment } from './capture.js';
 import { settleStaleRefunds, type StaleRefundReport } from './refund.js';
 import { releaseHold } from './settle-cancelled.js';
@@ -14,7 +15,12 @@ export interface JobReport {
   expiringHolds: Array<{ orderId: string; action: 'captured' | 'released' | 'flagged' | 'failed'; detail?: string }>;
   unpaidDeliveriesFlagged: number;
   /** null when Stripe is not configured, or when it could not be reached (see reconciliationError). */
-  reconciliation: { checked: number; mismatches: Array<{ paymentIntent: string; ours: string | null; stripe: string; problem: string }> } | null;
+  reconciliation: {
+    checked: number;
+    mismatches: Array<{ paymentIntent: string; ours: string | null; stripe: string; problem: string }>;
+    /** PaymentIntents we made (our metadata: overage or balance) but had no row for, recorded now (./adopt.ts). */
+    adopted: string[];
+  } | null;
   reconciliationError?: string;
   /** Refunds left pending for over 10 minutes, settled with Stripe's records; null without Stripe or on error. */
   staleRefunds: StaleRefundReport | null;
@@ -35,7 +41,8 @@ const IdRow = z.object({ id: z.string() });
  * - a hold that expires within 24 h is captured if the order is weighed, released if it was
  *   cancelled (and Stripe did not release it then), else flagged;
  * - a delivered pay-on-delivery order with no recorded payment is flagged;
- * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported;
+ * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported; one we
+ *   made but never recorded (an overage or balance charge whose answer was lost) is recorded;
  * - refunds whose Stripe answer was lost are settled with what Stripe has (never re-sent).
  */
 export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
@@ -120,10 +127,14 @@ async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['
     ? await deps.database.db.select().from(payments).where(and(inArray(payments.stripePaymentIntentId, ids), isNotNull(payments.stripePaymentIntentId)))
     : [];
   const mismatches: NonNullable<JobReport['reconciliation']>['mismatches'] = [];
+  const adoptedIntents: string[] = [];
   for (const pi of intents) {
     const row = ours.find((p) => p.stripePaymentIntentId === pi.id);
     if (!row) {
-      if (pi.metadata?.order_id) mismatches.push({ paymentIntent: pi.id, ours: null, stripe: pi.status, problem: 'unknown_to_us' });
+      // Made by us, answer lost (its metadata names our order): recorded, not just reported.
+      const adopted = await adoptIntent(deps, pi);
+      if (adopted === 'applied' || adopted === 'known') adoptedIntents.push(pi.id);
+      else if (pi.metadata?.order_id) mismatches.push({ paymentIntent: pi.id, ours: null, stripe: pi.status, problem: adopted === 'flagged' ? 'second_charge' : 'unknown_to_us' });
       continue;
     }
     if (pi.amount !== row.amount) mismatches.push({ paymentIntent: pi.id, ours: row.status, stripe: pi.status, problem: 'amount' });
@@ -133,7 +144,7 @@ async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['
       mismatches.push({ paymentIntent: pi.id, ours: row.status, stripe: pi.status, problem: 'captured_amount' });
     }
   }
-  return { checked: intents.length, mismatches };
+  return { checked: intents.length, mismatches, adopted: adoptedIntents };
 }
 
 /**

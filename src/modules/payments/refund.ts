@@ -6,6 +6,7 @@ import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { ourRefundStatus, refundHoldsMoney, refundTransition } from './refund-events.js';
+import { refundByMetadata, sendOnce } from './attempts.js';
 import { requirePayments } from './shared.js';
 
 export interface RefundResult {
@@ -38,12 +39,19 @@ const ReservedPart = z.object({
  * Stripe reported that were made elsewhere). Two racing refunds can never exceed what was
  * captured (rows `failed` or `canceled` hold nothing). Then Stripe is called with a key derived
  * from each reserved row, then each row is settled with Stripe's answer (refund-events.ts).
+ *
+ * A retry: when the order's pending refund rows whose Stripe answer was lost (a 500, a timeout:
+ * see `payment_attempts`) add up to exactly the amount asked again, this request is the retry of
+ * that refund (the 502 said it was safe to retry): nothing new is reserved, and each of those rows
+ * is looked up at Stripe (our `refund_id` metadata) and adopted, or sent with a new attempt key
+ * (./attempts.ts). A day later the old key may be forgotten by Stripe; the look-up is what
+ * keeps the retry from refunding twice.
  */
 export async function refundOrder(
   deps: Deps,
   input: { orderId: string; amount: number; reason: string; actorUserId: string; actorRole?: 'admin' | 'system' },
 ): Promise<RefundResult> {
-  const { stripe } = requirePayments(deps);
+  requirePayments(deps);
   const refundId = crypto.randomUUID();
   const secondId = crypto.randomUUID();
   const now = deps.clock.now().toISOString();
@@ -61,11 +69,20 @@ export async function refundOrder(
         SELECT id, pi, refundable, (sum(refundable) OVER (ORDER BY (kind = 'overage') DESC, created_at, id) - refundable)::int AS before
         FROM cand WHERE refundable > 0
       ),
+      lost AS (
+        SELECT r.id, r.payment_id, p.stripe_payment_intent_id AS pi, r.amount, r.created_at
+        FROM refunds r JOIN payments p ON p.id = r.payment_id
+        WHERE r.order_id = ${input.orderId}::uuid AND r.status = 'pending' AND r.stripe_refund_id IS NULL
+          AND (SELECT a.outcome FROM payment_attempts a WHERE a.operation = 'refund' AND a.subject = r.id::text
+               ORDER BY a.attempt DESC LIMIT 1) IN ('server_error', 'no_answer')
+      ),
+      retry AS (SELECT 1 WHERE (SELECT COALESCE(sum(amount), 0) FROM lost) = ${input.amount}::int),
       parts AS (
         SELECT CASE WHEN row_number() OVER (ORDER BY before) = 1 THEN ${refundId}::uuid ELSE ${secondId}::uuid END AS id,
                id AS payment_id, pi, LEAST(refundable, ${input.amount}::int - before)::int AS amount, before
         FROM ordered
         WHERE before < ${input.amount}::int AND (SELECT sum(refundable) FROM ordered) >= ${input.amount}::int
+          AND NOT EXISTS (SELECT 1 FROM retry)
       ),
       ins AS (
         INSERT INTO refunds (id, order_id, payment_id, amount, reason, actor_user_id, status, created_at)
@@ -73,7 +90,11 @@ export async function refundOrder(
         FROM parts
         RETURNING id
       )
-      SELECT parts.id::text, parts.payment_id::text, parts.pi, parts.amount FROM parts JOIN ins ON ins.id = parts.id ORDER BY parts.before`),
+      SELECT id, payment_id, pi, amount FROM (
+        SELECT parts.id::text, parts.payment_id::text, parts.pi, parts.amount, parts.before AS o, NULL::timestamptz AS at FROM parts JOIN ins ON ins.id = parts.id
+        UNION ALL
+        SELECT lost.id::text, lost.payment_id::text, lost.pi, lost.amount, 0, lost.created_at FROM lost WHERE EXISTS (SELECT 1 FROM retry)
+      ) x ORDER BY o, at, id`),
   ]);
   if (rowsOf(locked).length === 0) throw new ApiError('not_found', 'No such order.');
   const parts = parseRows(ReservedPart, reserved);
@@ -85,16 +106,7 @@ export async function refundOrder(
   for (const [i, part] of parts.entries()) {
     let refund: Stripe.Refund;
     try {
-      refund = await stripe.refunds.create(
-        {
-          payment_intent: part.pi,
-          amount: part.amount,
-          reason: 'requested_by_customer',
-          metadata: { order_id: input.orderId, refund_id: part.id },
-          expand: ['charge'],
-        },
-        { idempotencyKey: `refund-${part.id}` },
-      );
+      refund = await sendRefund(deps, input.orderId, part);
     } catch (err) {
       recordPaymentFailure(deps.metrics, 'refund', err);
       // Refused by Stripe: this part is released; never sent: the parts after it. A part
@@ -102,12 +114,23 @@ export async function refundOrder(
       // Stripe's charge.refunded or reconciliation settles it.
       const refused = err instanceof Stripe.errors.StripeInvalidRequestError || err instanceof Stripe.errors.StripeCardError;
       const release = parts.slice(refused ? i : i + 1).map((p) => sql`${p.id}::uuid`);
-      if (release.length > 0) await deps.database.rows(AnyRow, sql`UPDATE refunds SET status = 'failed' WHERE id IN (${sql.join(release, sql`, `)})`);
+      // A part an earlier request already sent (a retry's later parts) may be at Stripe: kept pending.
+      if (release.length > 0) {
+        await deps.database.rows(AnyRow, sql`
+          UPDATE refunds SET status = 'failed' WHERE id IN (${sql.join(release, sql`, `)})
+            AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.operation = 'refund' AND a.subject = refunds.id::text
+                            AND a.outcome IS DISTINCT FROM 'refused')`);
+      }
       if (!(err instanceof Stripe.errors.StripeError)) throw err;
       if (err instanceof Stripe.errors.StripeInvalidRequestError && ['amount_too_large', 'charge_already_refunded'].includes(err.code ?? '')) {
         throw new ApiError('refund_exceeds_captured', 'Stripe reports less left to refund on this payment than requested.');
       }
-      throw new ApiError('payment_provider_error', `Stripe did not refund (${err.type}); nothing more was refunded, and it is safe to retry.`);
+      throw new ApiError(
+        'payment_provider_error',
+        refused
+          ? `Stripe refused the refund (${err.type}); nothing more was refunded.`
+          : `Stripe did not answer the refund (${err.type}); it is safe to retry: the same amount again is looked up at Stripe before anything is sent.`,
+      );
     }
     statuses.push(
       await recordRefundOutcome(deps, part, refund, {
@@ -119,7 +142,29 @@ export async function refundOrder(
     );
   }
   const status = statuses.some((s) => s === 'failed' || s === 'canceled') ? 'failed' : statuses.every((s) => s === 'succeeded') ? 'succeeded' : 'pending';
-  return { refundId, amount: input.amount, status };
+  return { refundId: parts[0]!.id, amount: input.amount, status };
+}
+
+/**
+ * One Stripe refund for one reserved row, as a recorded attempt (./attempts.ts): sent again only
+ * after looking for it among the PaymentIntent's refunds (our `refund_id` metadata).
+ */
+async function sendRefund(deps: Deps, orderId: string, part: { id: string; amount: number; pi: string }): Promise<Stripe.Refund> {
+  const { stripe } = requirePayments(deps);
+  const spec = { orderId, operation: 'refund', subject: part.id, lookup: refundByMetadata(stripe, part.pi, part.id) } as const;
+  const sent = await sendOnce(deps, spec, (idempotencyKey) =>
+    stripe.refunds.create(
+      {
+        payment_intent: part.pi,
+        amount: part.amount,
+        reason: 'requested_by_customer',
+        metadata: { order_id: orderId, refund_id: part.id, kind: 'refund', attempt: idempotencyKey },
+        expand: ['charge'],
+      },
+      { idempotencyKey },
+    ),
+  );
+  return sent.result;
 }
 
 /**
@@ -184,7 +229,7 @@ export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport>
     const part = { id: row.id, amount: row.amount, pi: row.pi };
     const refund = row.stripe_refund_id
       ? await stripe.refunds.retrieve(row.stripe_refund_id, { expand: ['charge'] })
-      : (await stripe.refunds.list({ payment_intent: row.pi, limit: 100, expand: ['data.charge'] })).data.find((r) => r.metadata?.refund_id === row.id);
+      : await refundByMetadata(stripe, row.pi, row.id)();
     if (refund) {
       // Whatever Stripe says now: succeeded is recorded, pending kept (with Stripe's id), failed or
       // canceled released like a refund.failed webhook does (flag, timeline, refundable again).

@@ -4,13 +4,15 @@ import Stripe from 'stripe';
 import { runQuery } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
+import { intentWhen, sendOnce } from './attempts.js';
 import { refundOrder } from './refund.js';
 import { providerError, recordIntent } from './shared.js';
 
 /**
  * Cancelling an order: an uncaptured hold is released. If Stripe says the intent cannot be
  * cancelled any more (it expired, or was captured after all), its actual state is recorded
- * instead, so that the refund step below sees captured money.
+ * instead, so that the refund step below sees captured money. A recorded attempt
+ * (./attempts.ts): a retry after a 500 looks the intent up before cancelling with a new key.
  */
 export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
   if (!deps.payments) return;
@@ -22,7 +24,9 @@ export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
   if (!hold?.stripePaymentIntentId || ['succeeded', 'canceled'].includes(hold.status)) return;
   let pi: Stripe.PaymentIntent;
   try {
-    pi = await stripe.paymentIntents.cancel(hold.stripePaymentIntentId, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey: `cancel-${hold.id}` });
+    const intentId = hold.stripePaymentIntentId;
+    const release = { orderId, operation: 'cancel', subject: hold.id, lookup: intentWhen(stripe, intentId, (pi) => pi.status === 'canceled' || pi.status === 'succeeded') } as const;
+    pi = (await sendOnce(deps, release, (idempotencyKey) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey }))).result;
   } catch (err) {
     if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
     pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId).catch(providerError);

@@ -23,7 +23,8 @@ export function requirePayments(deps: Deps): Payments {
 
 /**
  * A Stripe failure (down, timed out, refused) is a 502 the client may retry, never a 500:
- * every Stripe POST carries an idempotency key derived from our ids, so a retry is safe.
+ * every money-moving Stripe POST is a recorded attempt (./attempts.ts), so a retry looks the
+ * operation up at Stripe before sending again, with a new key if Stripe stored a 500.
  */
 export function providerError(err: unknown): never {
   if (err instanceof Stripe.errors.StripeError) {

@@ -5,6 +5,7 @@ import type { Deps } from '../../deps.js';
 import { currencyRules, toChargeableAmount } from '../../domain/currency.js';
 import { ApiError } from '../../errors.js';
 import { STRIPE_API_VERSION } from '../../payments/stripe.js';
+import { intentByMetadata, sendOnce } from './attempts.js';
 import { providerError, requirePayments } from './shared.js';
 
 /**
@@ -29,8 +30,8 @@ export interface PaymentSheet {
 
 /**
  * What the mobile PaymentSheet needs to authorise the hold. Calling it again returns the
- * same PaymentIntent: Stripe calls carry idempotency keys derived from our ids, and the
- * payments row is unique per (order, hold).
+ * same PaymentIntent: the hold is created as a recorded attempt (./attempts.ts, looked up by our
+ * metadata before it is sent again), and the payments row is unique per (order, hold).
  */
 export async function paymentSheet(deps: Deps, userId: string, orderId: string): Promise<PaymentSheet> {
   requirePayments(deps);
@@ -74,7 +75,8 @@ async function openSheet(
     intent = await stripe.paymentIntents.retrieve(existing.stripePaymentIntentId);
   } else {
     const amount = holdAmount(order.estimatedTotal, deps.config.paymentHoldBufferBps, order.currency);
-    intent = await stripe.paymentIntents.create(
+    const hold = { orderId, operation: 'hold', subject: orderId, lookup: intentByMetadata(stripe, customerId, orderId, 'hold') } as const;
+    ({ result: intent } = await sendOnce(deps, hold, (idempotencyKey) => stripe.paymentIntents.create(
       {
         amount,
         currency: order.currency.toLowerCase(),
@@ -83,10 +85,10 @@ async function openSheet(
         // Saved for an off-session charge if the weighed price exceeds the hold.
         setup_future_usage: 'off_session',
         automatic_payment_methods: { enabled: true },
-        metadata: { order_id: orderId, user_id: userId, kind: 'hold' },
+        metadata: { order_id: orderId, user_id: userId, kind: 'hold', attempt: idempotencyKey },
       },
-      { idempotencyKey: `hold-${orderId}` },
-    );
+      { idempotencyKey },
+    )));
     const now = deps.clock.now().toISOString();
     await deps.database.rows(AnyRow, sql`
       WITH ins AS (

@@ -5,6 +5,7 @@ import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { raiseFlag } from '../orders/shared.js';
 import { lateFailedRefunds, refundEventEffect } from './refund-events.js';
+import { adoptIntent } from './adopt.js';
 import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
 export async function verifyStripeEvent(deps: Deps, payload: string, signature: string | undefined): Promise<Stripe.Event> {
@@ -33,6 +34,9 @@ const FreshRow = z.object({ fresh: z.boolean() });
  * a hint: it is checked against our payment row (amount, currency, state order) first.
  */
 export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promise<WebhookOutcome> {
+  // A PaymentIntent we made but never recorded (its answer was lost): recorded against the order its metadata names.
+  const adopted = event.type in OUR_STATUS ? await adoptIntent(deps, event.data.object as Stripe.PaymentIntent, event) : undefined;
+  if (adopted && adopted !== 'known') return adopted;
   const effect = effectFor(event, deps.clock.now().toISOString());
   if (!effect) {
     const rows = await deps.database.rows(FreshRow, sql`
