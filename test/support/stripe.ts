@@ -12,6 +12,8 @@ export interface RecordedStripeRequest {
   path: string;
   form: Record<string, any>;
   idempotencyKey: string | null;
+  /** The request's Stripe-Version header (the SDK sends its pinned version, or a per-request `apiVersion`). */
+  stripeVersion: string | null;
   /** null when no answer was sent (timeout, disconnect). */
   status: number | null;
   /** ok, error, replayed (the stored idempotent answer), or the injected failure mode. */
@@ -20,8 +22,19 @@ export interface RecordedStripeRequest {
 
 export interface StripeControl {
   url: string;
-  authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean }): Promise<any>;
-  failNext(opts: { mode: 'decline' | 'server_error' | 'timeout' | 'disconnect'; path?: string; method?: string; times?: number; ms?: number; applyThenFail?: boolean }): Promise<void>;
+  /** The PaymentSheet completing; `paymentMethod`: a stored or `pm_card_*` test id (default a new Visa 4242). */
+  authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean; paymentMethod?: string }): Promise<any>;
+  failNext(opts: {
+    mode: 'decline' | 'server_error' | 'timeout' | 'disconnect';
+    path?: string;
+    method?: string;
+    times?: number;
+    ms?: number;
+    applyThenFail?: boolean;
+    declineCode?: string;
+  }): Promise<void>;
+  /** Moves the stand-in's clock on; holds past `capture_before` are cancelled (`automatic`). Shared by every test using that stand-in. */
+  advanceTime(seconds: number): Promise<void>;
   requests(): Promise<RecordedStripeRequest[]>;
   /** A signed event for the object's current state (or a snapshot), ready to POST. */
   signedEvent(type: string, objectOrId: string | Record<string, unknown>, opts?: { timestamp?: number }): Promise<{ event: any; payload: string; header: string }>;
@@ -44,7 +57,11 @@ export function stripeControl(url: string, fetcher: typeof fetch = fetch): Strip
   };
   return {
     url,
-    authorize: (id, opts = {}) => call('POST', 'authorize', { payment_intent: id, ...opts }),
+    authorize: (id, { paymentMethod, ...opts } = {}) =>
+      call('POST', 'authorize', { payment_intent: id, ...opts, ...(paymentMethod ? { payment_method: paymentMethod } : {}) }),
+    advanceTime: async (seconds) => {
+      await call('POST', 'advance-time', { seconds });
+    },
     failNext: async (opts) => {
       await call('POST', 'fail-next', opts);
     },

@@ -3,6 +3,8 @@ import type Stripe from 'stripe';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { parseRows } from '../../db/client.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
 import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
@@ -32,7 +34,8 @@ const FreshRow = z.object({ fresh: z.boolean() });
  * a hint: it is checked against our payment row (amount, currency, state order) first.
  */
 export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promise<WebhookOutcome> {
-  const effect = effectFor(event, deps.clock.now().toISOString());
+  const now = deps.clock.now().toISOString();
+  const effect = effectFor(event, now);
   if (!effect) {
     const rows = await deps.database.rows(FreshRow, sql`
       WITH seen AS (
@@ -41,7 +44,11 @@ export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promis
       ) SELECT EXISTS (SELECT 1 FROM seen) AS fresh`);
     return rows[0]?.fresh ? 'ignored' : 'duplicate';
   }
-  const rows = await deps.database.rows(EffectRow, effect);
+  const orderId = intentOrder(event);
+  // A PaymentIntent event moves money: the flag follows the balance, in the same round trip.
+  const rows = orderId
+    ? parseRows(EffectRow, (await deps.database.batch((db) => [db.execute(effect), db.execute(syncOutstandingFlag(orderId, now))]))[0])
+    : await deps.database.rows(EffectRow, effect);
   const row = rows[0];
   if (!row?.fresh) return 'duplicate';
   if (!row.found) return 'unknown_payment';
@@ -63,6 +70,21 @@ function effectFor(event: Stripe.Event, now: string): SQL | undefined {
     default:
       return undefined;
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The order a PaymentIntent event is about, from the metadata every intent we create carries
+ * (`order_id`), so `payment_outstanding` can be brought in line with the order's balance after
+ * the event is applied: a balance paid through the PaymentSheet clears it; a hold Stripe
+ * cancelled after the weigh-in raises it. Running the sync for a replayed or stale event
+ * changes nothing (the flag already agrees with the balance).
+ */
+function intentOrder(event: Stripe.Event): string | undefined {
+  if (!event.type.startsWith('payment_intent.')) return undefined;
+  const orderId = (event.data.object as Stripe.PaymentIntent).metadata?.order_id;
+  return orderId && UUID.test(orderId) ? orderId : undefined;
 }
 
 const OUR_STATUS: Record<string, string> = {
