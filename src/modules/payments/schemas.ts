@@ -3,11 +3,19 @@ import { z } from '@hono/zod-openapi';
 /** The Stripe SDK API version a mobile client sends so that its ephemeral key is made with it. */
 export const STRIPE_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(; ?[a-z0-9_]+=v\d+)*$/;
 
+/** The date an API version is named after exists and is between 2011 and 2099. */
+function isApiVersionDate(version: string): boolean {
+  const day = version.slice(0, 10);
+  const year = Number(day.slice(0, 4));
+  return year >= 2011 && year <= 2099 && new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
+}
+
 export const PaymentSheetHeaders = z.object({
   'stripe-version': z
     .string()
     .max(200)
     .regex(STRIPE_VERSION_PATTERN, 'a Stripe API version such as 2020-08-27 or 2026-10-28.endive')
+    .refine(isApiVersionDate, 'a Stripe API version: a real date since 2011, when Stripe began dating its versions')
     .optional()
     .openapi({
       param: { name: 'stripe-version', in: 'header', required: false },
@@ -15,7 +23,6 @@ export const PaymentSheetHeaders = z.object({
         "Optional. The Stripe API version of the client's Stripe SDK (iOS `STPAPIClient.apiVersion`, Android `ApiVersion.get().code`), " +
         'e.g. `2020-08-27`. Send it only if the app still opens PaymentSheet with `customerEphemeralKeySecret`: the ephemeral key is then ' +
         'made with THIS version, as Stripe requires. Malformed: 422 `validation_failed`.',
-      example: '2020-08-27',
     }),
 });
 
