@@ -115,6 +115,23 @@ export function paymentsCollectJourney(harness: () => Harness) {
       expect((await orderRow(h, order.id)).flags).toEqual([]);
     });
 
+    it('finding 1: a lost hold whose balance exceeds it by more than the approval threshold is not charged without the customer: flagged, paid with the PaymentSheet', async () => {
+      const { h, who, staff, order } = await placeOrder(harness());
+      const { paymentIntentId: holdPi } = await authorise(h, who, order.id);
+      await holdExpires(h, holdPi);
+      const weighed = await weigh(h, staff, order.id, 14_000); // 3999: 1600 above the 2399 hold, over the 1000 threshold
+      expect(weighed.final.total).toBe(3999);
+      expect((await stripeRequests(h, 'POST', '/v1/payment_intents')).filter((r) => r.form.metadata?.order_id === order.id && r.form.metadata?.kind === 'balance')).toEqual([]);
+      expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'hold', status: 'canceled' })]);
+      expect((await orderRow(h, order.id)).flags).toEqual(['payment_outstanding']);
+      const retry = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
+      expect(retry.body).toEqual({ kind: 'balance', captured: 0, balance: 'awaiting_customer' });
+
+      await customerPaysBalance(h, who, order.id, 3999, (await stripeIntent(h, holdPi)).intent.payment_method as string);
+      const after = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
+      expect(after.body).toEqual({ kind: 'balance', captured: 0, balance: 'none' });
+    });
+
     it('finding 6: the off-session charge needs authentication → flagged; the customer pays the balance with another card via the PaymentSheet', async () => {
       const { h, who, staff, order } = await placeOrder(harness());
       const sheet = await sheetFor(h, who, order.id);
@@ -188,7 +205,7 @@ export function paymentsCollectJourney(harness: () => Harness) {
       expect(versioned.body).toMatchObject({ paymentIntentId: plain.body.paymentIntentId, ephemeralKey: expect.stringMatching(/^ek_test_/) });
       expect((await keysFor()).map((r) => r.stripeVersion)).toEqual(['2020-08-27']);
 
-      for (const bad of ['yesterday', '2020-8-27', '2020-08-27; drop table']) {
+      for (const bad of ['yesterday', '2020-8-27', '2026-02-30', '1999-12-31', '2020-08-27; drop table']) {
         const res = await sheetFor(h, who, order.id, { 'stripe-version': bad });
         expect(expectProblem(res, 422, 'validation_failed').errors).toEqual([expect.objectContaining({ field: expect.stringMatching(/stripe-version/) })]);
       }

@@ -15,6 +15,10 @@
  * `payment_outstanding`, and POST /v1/orders/{id}/payment-sheet offers a PaymentSheet for the
  * balance (src/modules/payments/sheet-balance.ts).
  *
+ * The customer authorised the hold's amount, and an overage above it up to
+ * OVERAGE_APPROVAL_THRESHOLD (src/modules/payments/capture.ts); a balance beyond that is not
+ * charged off-session unless they approved the overage, but left to them (PaymentSheet).
+ *
  * One off-session attempt per order: the row's id is derived from the order id, so racing or
  * repeated captures share one row, and the Stripe call's idempotency key (`balance-<row id>`)
  * is derived from that row, written BEFORE the call. A crash between the two leaves the row in
@@ -25,6 +29,7 @@ import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
+import { AnyRow } from '../../db/client.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import { providerError, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
@@ -33,9 +38,12 @@ import { providerError, requirePayments, type PaymentOrderRow, type PaymentRow }
  * What collecting a lost hold's balance did. `charged`: Stripe took it; `processing`: Stripe
  * is still working on it (its webhook finishes it); `failed`: declined or authentication
  * required, the order is flagged `payment_outstanding` and the customer pays with the
- * PaymentSheet; `none`: nothing was outstanding.
+ * PaymentSheet; `awaiting_customer`: the balance exceeds the lost hold by more than the
+ * overage approval threshold and the customer has not approved an overage, so it is not
+ * charged without them: the order is flagged and the customer pays with the PaymentSheet;
+ * `none`: nothing was outstanding.
  */
-export type BalanceOutcome = 'charged' | 'processing' | 'failed' | 'none';
+export type BalanceOutcome = 'charged' | 'processing' | 'failed' | 'awaiting_customer' | 'none';
 
 /** The capture path's answer when the hold was lost and the balance was collected instead. */
 export interface BalanceCollection {
@@ -70,7 +78,7 @@ export async function savedPaymentMethod(deps: Deps, holdIntentId: string): Prom
   };
 }
 
-const BalanceRow = z.object({ id: z.string(), status: z.string(), amount: z.number(), pi: z.string().nullable() });
+const BalanceRow = z.object({ id: z.string().nullable(), status: z.string().nullable(), amount: z.number().nullable(), pi: z.string().nullable(), outstanding: z.number() });
 
 const SETTLED: Record<string, BalanceOutcome> = { succeeded: 'charged', processing: 'processing', failed: 'failed', canceled: 'failed' };
 
@@ -86,19 +94,30 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
   const { stripe } = requirePayments(deps);
   const paymentId = await derivedId(`balance-off-session:${order.id}`);
   const now = deps.clock.now().toISOString();
+  // Beyond this the customer has not agreed to be charged without them.
+  const ceiling = order.overageApprovedAt ? Number.MAX_SAFE_INTEGER : hold.amount + deps.config.overageApprovalThreshold;
   const [row] = await deps.database.rows(BalanceRow, sql`
-    WITH ins AS (
+    WITH b AS (SELECT order_id, outstanding FROM order_balances WHERE order_id = ${order.id}::uuid),
+    ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, currency, amount, created_at, updated_at)
       SELECT ${paymentId}::uuid, b.order_id, 'balance', 'card', 'requires_confirmation', ${order.currency}, b.outstanding, ${now}::timestamptz, ${now}::timestamptz
-      FROM order_balances b WHERE b.order_id = ${order.id}::uuid AND b.outstanding > 0
+      FROM b WHERE b.outstanding > 0 AND b.outstanding <= ${ceiling}::bigint
       ON CONFLICT (id) DO NOTHING
       RETURNING id::text, status::text, amount, stripe_payment_intent_id AS pi
     )
-    SELECT * FROM ins
-    UNION ALL
-    SELECT id::text, status::text, amount, stripe_payment_intent_id AS pi FROM payments WHERE id = ${paymentId}::uuid`);
+    SELECT r.id, r.status, r.amount, r.pi, b.outstanding
+    FROM b LEFT JOIN (
+      SELECT * FROM ins
+      UNION ALL
+      SELECT id::text, status::text, amount, stripe_payment_intent_id AS pi FROM payments WHERE id = ${paymentId}::uuid
+    ) r ON true`);
   const done = (balance: BalanceOutcome): BalanceCollection => ({ kind: 'balance', captured: 0, balance });
-  if (!row) return done('none');
+  if (!row || (row.id === null && row.outstanding <= 0)) return done('none');
+  if (row.id === null || row.status === null || row.amount === null) {
+    // Too much to take without the customer: flag it; they pay with the PaymentSheet.
+    await deps.database.rows(AnyRow, syncOutstandingFlag(order.id, now));
+    return done('awaiting_customer');
+  }
   // Answered before: report it, never charge again.
   if (row.status !== 'requires_confirmation') return done(SETTLED[row.status] ?? 'processing');
 

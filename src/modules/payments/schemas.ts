@@ -7,7 +7,9 @@ export const STRIPE_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(; ?[a-z0-9_
 function isApiVersionDate(version: string): boolean {
   const day = version.slice(0, 10);
   const year = Number(day.slice(0, 4));
-  return year >= 2011 && year <= 2099 && new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
+  // Zod runs this even after the pattern failed: never assume the shape here.
+  const date = new Date(`${day}T00:00:00Z`);
+  return year >= 2011 && year <= 2099 && !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
 }
 
 export const PaymentSheetHeaders = z.object({
@@ -69,12 +71,14 @@ export const CaptureSchema = z
     }),
     captured: z.number().int().optional().openapi({ description: 'Captured from the hold, minor units.' }),
     balance: z
-      .enum(['charged', 'processing', 'failed', 'none'])
+      .enum(['charged', 'processing', 'failed', 'awaiting_customer', 'none'])
       .optional()
       .openapi({
         description:
           'Only with kind `balance`. `charged`/`processing`: the saved card was charged (a `balance` payment). `failed`: declined or ' +
           'authentication required; the order is flagged `payment_outstanding` and the customer pays with POST /v1/orders/{id}/payment-sheet. ' +
+          '`awaiting_customer`: the balance exceeds the lost hold by more than the overage approval threshold and no overage was approved, ' +
+          'so it is not charged off-session; flagged, and the customer pays with the PaymentSheet. ' +
           '`none`: nothing outstanding. One off-session attempt per order: a retry reports the first answer.',
       }),
     overage: z
