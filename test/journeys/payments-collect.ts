@@ -115,6 +115,29 @@ export function paymentsCollectJourney(harness: () => Harness) {
       expect((await orderRow(h, order.id)).flags).toEqual([]);
     });
 
+    it("finding 1: the off-session charge's answer is lost: the row written before the call is matched by Stripe's webhook, and a retry charges nothing more", async () => {
+      const { h, who, staff, order } = await placeOrder(harness());
+      const { paymentIntentId: holdPi } = await authorise(h, who, order.id);
+      await holdExpires(h, holdPi);
+      // Stripe charges the card, but every answer (the SDK's retries included) is a 500.
+      await h.stripe.failNext({ mode: 'server_error', method: 'POST', path: '/v1/payment_intents', applyThenFail: true, times: 3 });
+      await weigh(h, staff, order.id, 8000);
+      const [, pending] = await paymentRows(h, order.id);
+      expect(pending).toMatchObject({ kind: 'balance', status: 'requires_confirmation', amount: 2499, pi: null, captured: 0 });
+      expect((await orderRow(h, order.id)).flags).toEqual(['payment_outstanding']);
+      const charged = Object.values((await h.stripe.state()).payment_intents as Record<string, any>).find((pi) => pi.metadata.payment_id === pending!.id)!;
+      expect(charged).toMatchObject({ status: 'succeeded', amount_received: 2499 });
+
+      const { res } = await deliverEvent(h, (await stripeIntent(h, charged.id)).events.find((e) => e.type === 'payment_intent.succeeded')!);
+      expect(res.body, res.text).toEqual({ received: true, outcome: 'applied' });
+      expect((await paymentRows(h, order.id))[1]).toMatchObject({ id: pending!.id, status: 'succeeded', pi: charged.id, captured: 2499 });
+      expect((await orderRow(h, order.id)).flags).toEqual([]);
+      const retry = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
+      expect(retry.body).toEqual({ kind: 'balance', captured: 0, balance: 'charged' });
+      const creates = (await stripeRequests(h, 'POST', '/v1/payment_intents')).filter((r) => r.form.metadata?.payment_id === pending!.id);
+      expect(creates.map((r) => r.idempotencyKey)).toEqual(Array(3).fill(`balance-${pending!.id}`));
+    });
+
     it('finding 1: a lost hold whose balance exceeds it by more than the approval threshold is not charged without the customer: flagged, paid with the PaymentSheet', async () => {
       const { h, who, staff, order } = await placeOrder(harness());
       const { paymentIntentId: holdPi } = await authorise(h, who, order.id);

@@ -144,7 +144,11 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
     );
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'capture', err);
-    if (!(err instanceof Stripe.errors.StripeCardError)) providerError(err);
+    if (!(err instanceof Stripe.errors.StripeCardError)) {
+      // No answer: flagged until the retry (same key) or Stripe's webhook says what happened.
+      await deps.database.rows(AnyRow, syncOutstandingFlag(order.id, now));
+      providerError(err);
+    }
     const code = err.decline_code ?? err.code ?? 'card_declined';
     await settle(deps, order.id, row.id, { status: 'failed', pi: err.payment_intent?.id ?? null, captured: 0 },
       `Charging the outstanding ${row.amount} ${order.currency} on the saved card failed (${code}); the customer must pay it`,

@@ -102,6 +102,19 @@ const NOTE: Record<string, string> = {
 };
 
 /**
+ * A `balance` row written before its off-session PaymentIntent was created
+ * (src/modules/payments/collect.ts) and still without Stripe's answer: the intent names it in
+ * `metadata.payment_id`. Its event may come before the answer is recorded (or instead of it,
+ * after a crash); matching it here records the intent on the row either way.
+ */
+function awaitingAnswer(pi: Stripe.PaymentIntent): SQL {
+  const paymentId = pi.metadata?.payment_id;
+  const orderId = pi.metadata?.order_id;
+  if (pi.metadata?.kind !== 'balance' || !paymentId || !orderId || !UUID.test(paymentId) || !UUID.test(orderId)) return sql`false`;
+  return sql`(p.stripe_payment_intent_id IS NULL AND p.kind = 'balance' AND p.id = ${paymentId}::uuid AND p.order_id = ${orderId}::uuid)`;
+}
+
+/**
  * A PaymentIntent event: moves our payment forward, confirms a pending order once its money
  * is authorised (or, if that event is late or lost, already captured).
  */
@@ -118,7 +131,7 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
     ),
     pay AS (
       SELECT p.*, o.status AS order_status FROM payments p JOIN orders o ON o.id = p.order_id
-      WHERE p.stripe_payment_intent_id = ${pi.id} AND EXISTS (SELECT 1 FROM seen)
+      WHERE (p.stripe_payment_intent_id = ${pi.id} OR ${awaitingAnswer(pi)}) AND EXISTS (SELECT 1 FROM seen)
       FOR UPDATE OF p
     ),
     mismatch AS (
@@ -131,6 +144,7 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
     ),
     moved AS (
       UPDATE payments p SET
+        stripe_payment_intent_id = ${pi.id},
         status = ${next}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
         amount_captured = GREATEST(p.amount_captured, ${pi.amount_received}::int),
