@@ -201,12 +201,20 @@ export function paymentsCollectJourney(harness: () => Harness) {
       await moveTo(h, staff, order.id, 'out_for_delivery');
     });
 
-    it('payment-sheet after the hold: nothing to pay before the weigh-in (the hold covers it), nor once captured in full', async () => {
+    it('payment-sheet after the hold: nothing to pay before the weigh-in (the hold covers it), once captured in full, or around a pending approval', async () => {
       const { h, who, staff, order } = await placeOrder(harness());
       await authorise(h, who, order.id);
       expectProblem(await sheetFor(h, who, order.id), 409, 'payment_not_pending'); // confirmed: the hold covers it
       await weigh(h, staff, order.id, 5200); // captured in full
       expectProblem(await sheetFor(h, who, order.id), 409, 'nothing_outstanding');
+
+      // An overage waiting for the customer's approval is approved, not paid around.
+      const big = await placeOrder(h);
+      await authorise(h, big.who, big.order.id);
+      await weigh(h, big.staff, big.order.id, 14_000); // 1600 above the hold, over the threshold
+      expectProblem(await sheetFor(h, big.who, big.order.id), 409, 'overage_approval_pending');
+      const onDelivery = await placeOrder(h, { paymentMethod: 'on_delivery' });
+      expectProblem(await sheetFor(h, onDelivery.who, onDelivery.order.id), 409, 'payment_not_applicable');
     });
   });
 
