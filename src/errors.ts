@@ -33,6 +33,8 @@ export const ERROR_STATUS = {
   payment_not_pending: 409,
   overage_not_pending: 409,
   capture_not_possible: 409,
+  nothing_outstanding: 409,
+  overage_approval_pending: 409,
   refund_exceeds_captured: 422,
   payment_amount_mismatch: 422,
   invalid_signature: 400,

@@ -162,7 +162,8 @@ export function paymentsJourney(harness: () => Harness) {
       expect(sheet).toMatchObject({ amount: HOLD, currency: 'USD', publishableKey: expect.stringMatching(/^pk_test_/) });
       expect(sheet.paymentIntentClientSecret).toMatch(/_secret_/);
       expect(sheet.customerId).toMatch(/^cus_/);
-      expect(sheet.ephemeralKey).toBeTruthy();
+      // A CustomerSession always; no ephemeral key unless the app names its SDK's API version (./payments-collect.ts).
+      expect(sheet).toMatchObject({ purpose: 'hold', customerSessionClientSecret: expect.stringMatching(/^cuss_secret_/), ephemeralKey: null });
       const created = (await stripeIntent(h, sheet.paymentIntentId)).intent;
       expect(created).toMatchObject({ amount: HOLD, currency: 'usd', capture_method: 'manual', customer: sheet.customerId, metadata: { order_id: order.id, kind: 'hold' } });
       const again = await h.api.post(`/v1/orders/${order.id}/payment-sheet`, undefined, { token: who.token });
@@ -217,7 +218,7 @@ export function paymentsJourney(harness: () => Harness) {
 
     it('a Stripe outage while opening the sheet is 502 payment_provider_error, and the retry reuses the one intent', async () => {
       const { h, who, order } = await setup();
-      await h.stripe.failNext({ mode: 'server_error', path: '/v1/ephemeral_keys', times: 3 });
+      await h.stripe.failNext({ mode: 'server_error', path: '/v1/customer_sessions', times: 3 });
       expectProblem(await h.api.post(`/v1/orders/${order.id}/payment-sheet`, undefined, { token: who.token }), 502, 'payment_provider_error');
       const retry = await h.api.post(`/v1/orders/${order.id}/payment-sheet`, undefined, { token: who.token });
       expect(retry.status, retry.text).toBe(200);
@@ -521,11 +522,11 @@ export function paymentsJourney(harness: () => Harness) {
       expect(await paymentRows(b.h, b.order.id)).toEqual([expect.objectContaining({ status: 'succeeded', captured: 1999 })]);
     });
 
-    it('a hold Stripe released before the capture: the retry is 409 capture_not_possible, recorded, nothing claimed as captured', async () => {
+    it('a hold Stripe released before the capture: the retry charges the outstanding balance off-session on the saved card, once', async () => {
       const { h, who, staff, order } = await setup();
       const { paymentIntentId: pi } = await authorise(h, who, order.id);
       await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/capture`, times: 3 });
-      await weigh(h, staff, order.id, 8000); // capture failed; would also need an overage of 100
+      await weigh(h, staff, order.id, 8000); // capture failed; the final price is 2499
       // The authorisation lapses at Stripe before anyone retries.
       const lapsed = await fetch(`${h.stripe.url}/v1/payment_intents/${pi}/cancel`, {
         method: 'POST',
@@ -534,11 +535,28 @@ export function paymentsJourney(harness: () => Harness) {
       });
       expect(lapsed.status).toBe(200);
       const retry = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
-      expect(expectProblem(retry, 409, 'capture_not_possible').details).toEqual({ paymentStatus: 'canceled' });
-      expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'hold', status: 'canceled', captured: 0 })]);
+      expect(retry.status, retry.text).toBe(200);
+      expect(retry.body).toEqual({ kind: 'balance', captured: 0, balance: 'charged' });
+      const rows = await paymentRows(h, order.id);
+      expect(rows).toEqual([
+        expect.objectContaining({ kind: 'hold', status: 'canceled', captured: 0 }),
+        expect.objectContaining({ kind: 'balance', method: 'card', status: 'succeeded', amount: 2499, captured: 2499 }),
+      ]);
+      const hold = (await stripeIntent(h, pi)).intent;
+      expect((await stripeIntent(h, rows[1]!.pi!)).intent).toMatchObject({
+        amount: 2499, status: 'succeeded', customer: hold.customer, payment_method: hold.payment_method,
+        metadata: { order_id: order.id, kind: 'balance', payment_id: rows[1]!.id },
+      });
       expect((await stripeRequests(h, 'POST', '/v1/payment_intents')).filter((r) => r.form.metadata?.order_id === order.id && r.form.metadata?.kind === 'overage')).toEqual([]);
-      expect(await notes(h, who, order.id)).toEqual(['Capture refused: the card hold is canceled']);
-      expectProblem(await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token }), 409, 'capture_not_possible');
+      expect(await notes(h, who, order.id)).toEqual(
+        expect.arrayContaining(['Capture refused: the card hold is canceled', 'Charged the outstanding 2499 USD on the saved card (the hold was lost)']),
+      );
+      // Another retry reports the first answer and charges nothing more.
+      const again = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
+      expect(again.body).toEqual({ kind: 'balance', captured: 0, balance: 'charged' });
+      const creates = (await stripeRequests(h, 'POST', '/v1/payment_intents')).filter((r) => r.form.metadata?.kind === 'balance' && r.form.metadata?.order_id === order.id);
+      expect(creates.map((r) => r.idempotencyKey)).toEqual([`balance-${rows[1]!.id}`]);
+      expect(await orderRow(h, order.id)).toMatchObject({ flags: [] });
     });
 
     it('a succeeded event for an order still pending (its authorisation event lost) confirms it', async () => {

@@ -3,6 +3,7 @@ import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { paymentsJourney } from '../journeys/payments.js';
+import { paymentsCollectJourney } from '../journeys/payments-collect.js';
 import { paymentsMinimumsJourney } from '../journeys/payments-minimums.js';
 import { paymentsRefundsJourney } from '../journeys/payments-refunds.js';
 import { paymentsRetriesJourney } from '../journeys/payments-retries.js';
@@ -10,14 +11,25 @@ import { platformJourney } from '../journeys/platform.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
 import { staffJourney } from '../journeys/staff.js';
+import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
+import { stripeControl } from '../support/stripe.js';
 
 let t: TestApp;
+// The collect journey moves its stand-in's clock (expiring every uncaptured hold in it): Node
+// test files run in parallel against the shared stand-in, so this journey gets its own.
+let ownStripe: StripeStandIn;
+let collect: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
+  ownStripe = await startStripeStandIn();
+  const app = await createTestApp({ env: { STRIPE_API_URL: ownStripe.url } });
+  collect = { ...app, stripe: stripeControl(ownStripe.url) };
 });
 afterAll(async () => {
   await t.close();
+  await collect?.close();
+  await ownStripe?.close();
 });
 
 authJourney(() => t);
@@ -31,3 +43,4 @@ paymentsJourney(() => t);
 paymentsMinimumsJourney(() => t);
 paymentsRefundsJourney(() => t);
 paymentsRetriesJourney(() => t);
+paymentsCollectJourney(() => collect);

@@ -62,9 +62,11 @@ describe('logs', () => {
       ),
     );
     expect(order.status, order.text).toBe(201);
-    const sheet = keep(await t.api.post(`/v1/orders/${order.body.id}/payment-sheet`, undefined, { token: session }));
+    // With the SDK's API version, so the answer carries an ephemeral key as well as the CustomerSession secret.
+    const sheet = keep(await t.api.post(`/v1/orders/${order.body.id}/payment-sheet`, undefined, { token: session, headers: { 'stripe-version': '2020-08-27' } }));
     expect(sheet.status, sheet.text).toBe(200);
-    secrets.push(sheet.body.paymentIntentClientSecret, sheet.body.ephemeralKey);
+    expect(sheet.body.ephemeralKey).toMatch(/^ek_test_/);
+    secrets.push(sheet.body.paymentIntentClientSecret, sheet.body.ephemeralKey, sheet.body.customerSessionClientSecret);
     await t.stripe.authorize(sheet.body.paymentIntentId);
     const signed = await t.stripe.signedEvent('payment_intent.amount_capturable_updated', sheet.body.paymentIntentId);
     secrets.push(signed.header, signed.payload, /v1=([0-9a-f]+)/.exec(signed.header)![1]!);

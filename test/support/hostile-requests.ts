@@ -121,7 +121,9 @@ export function baseline(o: Operation): Baseline {
       const before = segments[segments.indexOf(`{${p.name}}`) - 1]!;
       pathParams[p.name] = p.name === 'id' ? pathId(o, before) : String(sample(doc, p.schema));
     } else if (p.in === 'header') {
-      headers[p.name] = p.name === 'idempotency-key' ? `hostile-${crypto.randomUUID()}` : String(sample(doc, p.schema));
+      // Optional headers (payment-sheet's Stripe-Version) are left out: the baseline is the plain request.
+      if (p.name === 'idempotency-key') headers[p.name] = `hostile-${crypto.randomUUID()}`;
+      else if (p.required) headers[p.name] = String(sample(doc, p.schema));
     } else if (p.required && query[p.name] === undefined) {
       query[p.name] = String(sample(doc, p.schema));
     }

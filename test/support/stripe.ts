@@ -12,6 +12,8 @@ export interface RecordedStripeRequest {
   path: string;
   form: Record<string, any>;
   idempotencyKey: string | null;
+  /** The request's Stripe-Version header (the SDK sends its pinned version, or a per-request `apiVersion`). */
+  stripeVersion: string | null;
   /** null when no answer was sent (timeout, disconnect). */
   status: number | null;
   /** ok, error, replayed (the stored idempotent answer), or the injected failure mode. */
@@ -20,9 +22,19 @@ export interface RecordedStripeRequest {
 
 export interface StripeControl {
   url: string;
-  /** The PaymentSheet completing; `payment_method`: a `pm_card_*` test card (e.g. pm_card_refundFail, pm_card_authenticationRequired) saved on the customer. */
-  authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean | string; payment_method?: string }): Promise<any>;
-  failNext(opts: { mode: 'decline' | 'server_error' | 'timeout' | 'disconnect'; path?: string; method?: string; times?: number; ms?: number; applyThenFail?: boolean; stored?: boolean }): Promise<void>;
+  /** The PaymentSheet completing; `paymentMethod`: a stored or `pm_card_*` test id saved on the customer (e.g. pm_card_refundFail, pm_card_authenticationRequired; default a new Visa 4242). */
+  authorize(paymentIntentId: string, opts?: { amount?: number; decline?: boolean | string; paymentMethod?: string }): Promise<any>;
+  failNext(opts: {
+    mode: 'decline' | 'server_error' | 'timeout' | 'disconnect';
+    path?: string;
+    method?: string;
+    times?: number;
+    ms?: number;
+    applyThenFail?: boolean;
+    /** server_error only: false for a 500 that never reached Stripe's idempotency layer. */
+    stored?: boolean;
+    declineCode?: string;
+  }): Promise<void>;
   requests(): Promise<RecordedStripeRequest[]>;
   /** A signed event for the object's current state (or a snapshot), ready to POST. */
   signedEvent(type: string, objectOrId: string | Record<string, unknown>, opts?: { timestamp?: number }): Promise<{ event: any; payload: string; header: string }>;
@@ -49,7 +61,11 @@ export function stripeControl(url: string, fetcher: typeof fetch = fetch): Strip
   };
   return {
     url,
-    authorize: (id, opts = {}) => call('POST', 'authorize', { payment_intent: id, ...opts }),
+    authorize: (id, { paymentMethod, ...opts } = {}) =>
+      call('POST', 'authorize', { payment_intent: id, ...opts, ...(paymentMethod ? { payment_method: paymentMethod } : {}) }),
+    advanceTime: async (seconds) => {
+      await call('POST', 'advance-time', { seconds });
+    },
     failNext: async (opts) => {
       await call('POST', 'fail-next', opts);
     },
@@ -65,9 +81,6 @@ export function stripeControl(url: string, fetcher: typeof fetch = fetch): Strip
     state: () => call('GET', 'state'),
     dispute: (charge) => call('POST', 'dispute', { charge }),
     settleRefund: (refund, status, opts = {}) => call('POST', 'settle-refund', { refund, status, ...opts }),
-    advanceTime: async (seconds) => {
-      await call('POST', 'advance-time', { seconds });
-    },
   };
 }
 

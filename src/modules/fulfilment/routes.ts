@@ -104,7 +104,10 @@ const capture = createRoute({
   description:
     'The weigh-in captures automatically; this retries after a Stripe failure. Never captures twice, never more than the hold. ' +
     'An overage below Stripe’s minimum charge for the currency (USD 0.50, GBP 0.30, JPY 50, …) is waived, not charged: ' +
-    'it is recorded once on the order’s timeline and every later call answers `overage: "waived"` again.',
+    'it is recorded once on the order’s timeline and every later call answers `overage: "waived"` again. ' +
+    'A lost hold (cancelled or released by Stripe, or its capture refused) is collected instead: the outstanding balance is charged ' +
+    'off-session on the card saved with the hold, once per order (`kind: "balance"`; see `balance`). 409 `capture_not_possible` when ' +
+    'the order is not weighed, or the hold cannot be captured and the order is cancelled.',
   security: bearer,
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam },

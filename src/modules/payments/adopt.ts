@@ -25,6 +25,12 @@ export function adoptable(pi: Stripe.PaymentIntent): { orderId: string; kind: (t
   return orderId && UUID.test(orderId) && kind ? { orderId, kind } : undefined;
 }
 
+/** Our payment row's id from the intent's `payment_id` metadata (balance charges), when it is a UUID. */
+function paymentRowId(pi: Stripe.PaymentIntent): string | null {
+  const id = pi.metadata?.payment_id;
+  return id && UUID.test(id) ? id : null;
+}
+
 const AdoptRow = z.object({ known: z.boolean(), fresh: z.boolean(), found: z.boolean(), adopted: z.boolean() });
 
 /**
@@ -62,7 +68,13 @@ function adoptSql(pi: Stripe.PaymentIntent, ours: { orderId: string; kind: strin
           ON CONFLICT DO NOTHING RETURNING 1`
     : sql`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM known)`;
   return sql`
-    WITH known AS (SELECT 1 FROM payments WHERE stripe_payment_intent_id = ${pi.id}),
+    WITH known AS (
+      SELECT 1 FROM payments WHERE stripe_payment_intent_id = ${pi.id}
+      UNION ALL
+      -- A balance charge's row is written before Stripe is called (./collect.ts, ./sheet-balance.ts):
+      -- it is ours even before it holds the intent's id; the webhook's normal effect matches it.
+      SELECT 1 FROM payments WHERE id = ${paymentRowId(pi)}::uuid AND order_id = ${ours.orderId}::uuid
+    ),
     seen AS (${seen}),
     ord AS (SELECT id, currency FROM orders WHERE id = ${ours.orderId}::uuid AND EXISTS (SELECT 1 FROM seen)),
     ins AS (

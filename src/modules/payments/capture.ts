@@ -1,12 +1,14 @@
-import { AnyRow } from '../../db/client.js';
+import { AnyRow, rowsOf } from '../../db/client.js';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { isBelowMinimum, minimumCharge } from '../../domain/currency.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
 import { intentByMetadata, intentWhen, sendOnce } from './attempts.js';
+import { collectLostHold, holdLost, savedPaymentMethod, type BalanceCollection } from './collect.js';
 import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
 
 /** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
@@ -15,7 +17,8 @@ export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed'
 export type CaptureOutcome =
   | { kind: 'not_card' }
   | { kind: 'captured'; captured: number; overage: OverageOutcome }
-  | { kind: 'already_captured'; captured: number; overage: OverageOutcome };
+  | { kind: 'already_captured'; captured: number; overage: OverageOutcome }
+  | BalanceCollection;
 
 function notCapturable(status: string): ApiError {
   return new ApiError('capture_not_possible', `The card hold is ${status}; nothing can be captured.`, { details: { paymentStatus: status } });
@@ -28,7 +31,8 @@ function notCapturable(status: string): ApiError {
  * (./attempts.ts): a retry after a 500, a timeout or a crash looks the capture up at Stripe
  * first, then captures with a new attempt key, so it captures once. Safe to call again at any time:
  * a captured hold is not captured twice, and an overage left over by an earlier failure is
- * charged then.
+ * charged then. A lost hold (released or cancelled by Stripe, or refused) is not the end:
+ * the outstanding balance is charged off-session on the saved card (./collect.ts).
  */
 export async function captureOrderPayment(deps: Deps, orderId: string): Promise<CaptureOutcome> {
   const { stripe } = requirePayments(deps);
@@ -39,7 +43,10 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
     const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt));
     return { kind: 'already_captured', captured: hold.amountCaptured, overage: settled };
   }
-  if (hold.status !== 'requires_capture') throw notCapturable(hold.status);
+  if (hold.status !== 'requires_capture') {
+    if (holdLost(order, hold.status)) return collectLostHold(deps, order, hold);
+    throw notCapturable(hold.status);
+  }
   // Never more than Stripe authorised (a partial authorisation holds less than we asked for).
   const authorised = hold.amountCapturable > 0 ? Math.min(hold.amountCapturable, hold.amount) : hold.amount;
   const toCapture = Math.min(order.finalTotal, authorised);
@@ -58,6 +65,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   if (pi.status !== 'succeeded') {
     deps.metrics.payment({ operation: 'capture', outcome: 'declined' });
     await recordIntent(deps, hold, pi, `Capture refused: the card hold is ${pi.status}`);
+    if (holdLost(order, pi.status === 'requires_payment_method' ? 'failed' : pi.status)) return collectLostHold(deps, order, hold);
     throw notCapturable(pi.status);
   }
   await recordIntent(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`);
@@ -104,9 +112,7 @@ export async function settleOverage(
 /** Charges the difference off-session on the card saved with the hold. */
 async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIntentId: string, currency: string): Promise<OverageOutcome> {
   const { stripe } = requirePayments(deps);
-  const holdIntent = await stripe.paymentIntents.retrieve(holdIntentId).catch(providerError);
-  const paymentMethod = typeof holdIntent.payment_method === 'string' ? holdIntent.payment_method : holdIntent.payment_method?.id;
-  const customer = typeof holdIntent.customer === 'string' ? holdIntent.customer : holdIntent.customer?.id;
+  const { paymentMethod, customer } = await savedPaymentMethod(deps, holdIntentId);
   const paymentId = crypto.randomUUID();
   const overage = { orderId, operation: 'overage', subject: orderId, lookup: intentByMetadata(stripe, customer, orderId, 'overage') } as const;
   let pi: Stripe.PaymentIntent;
@@ -162,8 +168,10 @@ async function waiveOverage(deps: Deps, orderId: string, amount: number, currenc
 }
 
 /**
- * The overage row and its timeline entry; a declined overage also flags the order for staff.
- * False when an overage row already existed (a concurrent attempt wrote it): nothing written.
+ * The overage row and its timeline entry; a declined overage also flags the order for staff,
+ * and (the batch's second statement) `payment_outstanding` follows the new balance: the
+ * customer can then pay it with the PaymentSheet. False when an overage row already existed
+ * (a concurrent attempt wrote it): nothing written.
  */
 async function insertOverage(
   deps: Deps,
@@ -178,7 +186,8 @@ async function insertOverage(
   evidence: Record<string, unknown> = { paymentIntent: intentId, amount },
 ): Promise<boolean> {
   const now = deps.clock.now().toISOString();
-  const written = await deps.database.rows(AnyRow, sql`
+  const [written] = await deps.database.batch((db) => [
+    db.execute(sql`
     WITH ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, amount_captured, created_at, updated_at)
       VALUES (${paymentId}::uuid, ${orderId}::uuid, 'overage', 'card', ${status}::payment_status, ${intentId}, ${currency},
@@ -193,7 +202,9 @@ async function insertOverage(
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify(evidence)}::jsonb
     FROM ins
-    RETURNING order_id`);
-  return written.length > 0;
+    RETURNING order_id`),
+    db.execute(syncOutstandingFlag(orderId, now)),
+  ]);
+  return rowsOf(written).length > 0;
 }
 

@@ -6,7 +6,7 @@ import { jsonResponse } from '../../http/validation.js';
 import { recordAuthorisation } from '../../metrics/index.js';
 import { OrderIdParam } from '../orders/schemas.js';
 import { approveOverage } from './approve-overage.js';
-import { CaptureSchema, PaymentSheetSchema } from './schemas.js';
+import { CaptureSchema, PaymentSheetHeaders, PaymentSheetSchema } from './schemas.js';
 import { paymentSheet } from './sheet.js';
 import { handleStripeEvent, verifyStripeEvent } from './webhook.js';
 
@@ -16,12 +16,17 @@ const sheet = createRoute({
   method: 'post',
   path: '/v1/orders/{id}/payment-sheet',
   tags: ['Payments'],
-  summary: 'Authorise the card hold with Stripe PaymentSheet',
+  summary: 'Stripe PaymentSheet: authorise the hold, or pay what is outstanding',
   description:
-    'For a `card` order in `pending_payment`. Creates (once) a manual-capture PaymentIntent for the estimate plus a buffer, and returns what the mobile PaymentSheet needs. Calling it again returns the same PaymentIntent. The order becomes `confirmed` when Stripe reports the authorisation (webhook). 503 `payments_not_configured` when Stripe is not set up.',
+    'Two purposes, named in the answer (`purpose`). ' +
+    '**hold**: a `card` order in `pending_payment`. Creates (once) a manual-capture PaymentIntent for the estimate plus a buffer; the card is saved for off-session charges. The order becomes `confirmed` when Stripe reports the authorisation (webhook). ' +
+    '**balance**: a weighed `card` order with something outstanding that no hold or charge in flight covers (the hold was lost, or an off-session charge was declined or needed authentication; the order is flagged `payment_outstanding`). Creates an automatic-capture PaymentIntent for that amount, no card pinned: the customer may use any card, with 3-D Secure if the bank asks. The flag clears when Stripe reports the payment (webhook). ' +
+    'Calling it again returns the same open PaymentIntent (for the same outstanding amount). ' +
+    'Customer access for PaymentSheet: `customerSessionClientSecret` always (a CustomerSession, which Stripe recommends on API version 2026-10-28.endive); `ephemeralKey` only when the request sends header `Stripe-Version` with the API version of the app’s Stripe SDK (the key is made with that version), else null. ' +
+    'Errors: 404 `not_found`; 409 `payment_not_applicable` (pay on delivery, or an outstanding amount below Stripe’s minimum charge); 409 `payment_not_pending` (cancelled, or not weighed yet: the hold covers it); 409 `overage_approval_pending` (approve the extra charge instead); 409 `nothing_outstanding`; 422 `validation_failed` (malformed `Stripe-Version`); 502 `payment_provider_error` (safe to retry); 503 `payments_not_configured`.',
   security: bearer,
   middleware: [requireAuth()],
-  request: { params: OrderIdParam },
+  request: { params: OrderIdParam, headers: PaymentSheetHeaders },
   responses: { 200: jsonResponse(PaymentSheetSchema, 'PaymentSheet parameters.'), ...problemResponses(401, 404, 409, 422, 502, 503) },
 });
 
@@ -51,7 +56,7 @@ const webhook = createRoute({
 });
 
 const paymentSheetHandler: Handler<typeof sheet> = async (c) =>
-  c.json(await paymentSheet(c.get('deps'), principalOf(c).userId, c.req.valid('param').id), 200);
+  c.json(await paymentSheet(c.get('deps'), principalOf(c).userId, c.req.valid('param').id, c.req.valid('header')['stripe-version']), 200);
 
 const approveOverageHandler: Handler<typeof approve> = async (c) =>
   c.json(await approveOverage(c.get('deps'), principalOf(c).userId, c.req.valid('param').id), 200);

@@ -86,3 +86,9 @@ export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.Payme
     FROM moved`);
 }
 
+
+/** Remembers the user's Stripe Customer, once: a statement, or the tail of a CTE. */
+export function saveCustomerSql(userId: string, customerId: string, now: string): SQL {
+  return sql`UPDATE users SET stripe_customer_id = ${customerId}, updated_at = ${now}::timestamptz
+             WHERE id = ${userId}::uuid AND stripe_customer_id IS NULL`;
+}

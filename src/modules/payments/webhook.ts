@@ -3,6 +3,8 @@ import type Stripe from 'stripe';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { parseRows } from '../../db/client.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
 import { lateFailedRefunds, refundEventEffect } from './refund-events.js';
 import { adoptIntent } from './adopt.js';
@@ -37,7 +39,8 @@ export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promis
   // A PaymentIntent we made but never recorded (its answer was lost): recorded against the order its metadata names.
   const adopted = event.type in OUR_STATUS ? await adoptIntent(deps, event.data.object as Stripe.PaymentIntent, event) : undefined;
   if (adopted && adopted !== 'known') return adopted;
-  const effect = effectFor(event, deps.clock.now().toISOString());
+  const now = deps.clock.now().toISOString();
+  const effect = effectFor(event, now);
   if (!effect) {
     const rows = await deps.database.rows(FreshRow, sql`
       WITH seen AS (
@@ -46,7 +49,11 @@ export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promis
       ) SELECT EXISTS (SELECT 1 FROM seen) AS fresh`);
     return rows[0]?.fresh ? 'ignored' : 'duplicate';
   }
-  const rows = await deps.database.rows(EffectRow, effect);
+  const orderId = intentOrder(event);
+  // A PaymentIntent event moves money: the flag follows the balance, in the same round trip.
+  const rows = orderId
+    ? parseRows(EffectRow, (await deps.database.batch((db) => [db.execute(effect), db.execute(syncOutstandingFlag(orderId, now))]))[0])
+    : await deps.database.rows(EffectRow, effect);
   const row = rows[0];
   if (!row?.fresh) return 'duplicate';
   if (!row.found) return 'unknown_payment';
@@ -75,6 +82,21 @@ function effectFor(event: Stripe.Event, now: string): SQL | undefined {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The order a PaymentIntent event is about, from the metadata every intent we create carries
+ * (`order_id`), so `payment_outstanding` can be brought in line with the order's balance after
+ * the event is applied: a balance paid through the PaymentSheet clears it; a hold Stripe
+ * cancelled after the weigh-in raises it. Running the sync for a replayed or stale event
+ * changes nothing (the flag already agrees with the balance).
+ */
+function intentOrder(event: Stripe.Event): string | undefined {
+  if (!event.type.startsWith('payment_intent.')) return undefined;
+  const orderId = (event.data.object as Stripe.PaymentIntent).metadata?.order_id;
+  return orderId && UUID.test(orderId) ? orderId : undefined;
+}
+
 const OUR_STATUS: Record<string, string> = {
   'payment_intent.amount_capturable_updated': 'requires_capture',
   'payment_intent.succeeded': 'succeeded',
@@ -88,6 +110,19 @@ const NOTE: Record<string, string> = {
   'payment_intent.payment_failed': 'Card payment failed',
   'payment_intent.canceled': 'Card authorisation cancelled',
 };
+
+/**
+ * A `balance` row written before its off-session PaymentIntent was created
+ * (src/modules/payments/collect.ts) and still without Stripe's answer: the intent names it in
+ * `metadata.payment_id`. Its event may come before the answer is recorded (or instead of it,
+ * after a crash); matching it here records the intent on the row either way.
+ */
+function awaitingAnswer(pi: Stripe.PaymentIntent): SQL {
+  const paymentId = pi.metadata?.payment_id;
+  const orderId = pi.metadata?.order_id;
+  if (pi.metadata?.kind !== 'balance' || !paymentId || !orderId || !UUID.test(paymentId) || !UUID.test(orderId)) return sql`false`;
+  return sql`(p.stripe_payment_intent_id IS NULL AND p.kind = 'balance' AND p.id = ${paymentId}::uuid AND p.order_id = ${orderId}::uuid)`;
+}
 
 /**
  * A PaymentIntent event: moves our payment forward, confirms a pending order once its money
@@ -106,7 +141,7 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
     ),
     pay AS (
       SELECT p.*, o.status AS order_status FROM payments p JOIN orders o ON o.id = p.order_id
-      WHERE p.stripe_payment_intent_id = ${pi.id} AND EXISTS (SELECT 1 FROM seen)
+      WHERE (p.stripe_payment_intent_id = ${pi.id} OR ${awaitingAnswer(pi)}) AND EXISTS (SELECT 1 FROM seen)
       FOR UPDATE OF p
     ),
     mismatch AS (
@@ -119,6 +154,7 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
     ),
     moved AS (
       UPDATE payments p SET
+        stripe_payment_intent_id = ${pi.id},
         status = ${next}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
         amount_captured = GREATEST(p.amount_captured, ${pi.amount_received}::int),
