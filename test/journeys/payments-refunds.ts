@@ -1,10 +1,8 @@
-import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { STRIPE_API_VERSION } from '../../src/payments/stripe.js';
 import { expectProblem } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
-import { TEST_STRIPE_SECRET_KEY } from '../support/stripe.js';
-import { deliver, deliverEvent, orderRow, paymentRows, placeOrder, weigh } from './payments.js';
+import { deliver, orderRow, paymentRows } from './payments.js';
+import { atStripe, captured, dashboard, deliverAll, emitted, refundRows, typesOf } from './refund-steps.js';
 
 /*
  * Issue 13, finding 3: refund outcomes, end to end. Before, `refund.updated`, `refund.failed` and
@@ -16,85 +14,11 @@ import { deliver, deliverEvent, orderRow, paymentRows, placeOrder, weigh } from 
  * `pm_card_refundFail` (its refunds succeed, then fail "later": the stand-in's `settleRefund`) or
  * `pm_card_pendingRefund` (its refunds begin pending). The app gets the events the stand-in
  * EMITTED for each change, signed with the real scheme and POSTed like Stripe: in the order they
- * were emitted, late, reversed (Stripe does not promise an order) and replayed (at least once).
+ * were emitted, late, reversed (Stripe does not promise an order:
+ * https://docs.stripe.com/webhooks#event-ordering) and replayed (at least once).
  * Prices as in ./payments.ts: an estimate of 12 kg holds more than 3000; weighed 10.004 kg →
  * 2501 + 499 delivery = 3000 captured. 6 kg / 5.2 kg → 1999 captured.
  */
-
-type Event = { id: string; type: string; data: { object: Record<string, any> } };
-
-interface RefundRow {
-  id: string;
-  amount: number;
-  status: string;
-  stripe_refund_id: string | null;
-  reason: string;
-  actor_user_id: string | null;
-}
-
-const refundRows = (h: Harness, orderId: string) =>
-  h.sql<RefundRow>('SELECT id::text, amount, status, stripe_refund_id, reason, actor_user_id::text FROM refunds WHERE order_id = $1 ORDER BY created_at', [orderId]);
-
-/** Stripe's own figures for the PaymentIntent's charge and its refunds. */
-async function atStripe(h: Harness, pi: string) {
-  const state = await h.stripe.state();
-  const charge = Object.values(state.charges as Record<string, { payment_intent: string; amount_refunded: number }>).find((c) => c.payment_intent === pi)!;
-  return { amountRefunded: charge.amount_refunded, refunds: state.refunds as Record<string, Record<string, any>> };
-}
-
-/** The events the stand-in emitted about this PaymentIntent (its charge and refunds), after `since` of them. */
-async function emitted(h: Harness, pi: string, since = 0): Promise<Event[]> {
-  const all = ((await h.stripe.state()).events as Event[]).filter((e) => e.data.object.payment_intent === pi && /^(charge|refund)\./.test(e.type));
-  return all.slice(since);
-}
-
-/** POSTs each event as Stripe would; the outcomes, in order. */
-async function deliverAll(h: Harness, events: Event[]): Promise<string[]> {
-  const outcomes: string[] = [];
-  for (const e of events) {
-    const { res } = await deliverEvent(h, e);
-    expect(res.status, res.text).toBe(200);
-    outcomes.push(res.body.outcome);
-  }
-  return outcomes;
-}
-
-const typesOf = (events: Event[]) => events.map((e) => e.type);
-
-async function paymentNotes(h: Harness, orderId: string, token: string) {
-  const res = await h.api.get(`/v1/orders/${orderId}`, { token });
-  expect(res.status, res.text).toBe(200);
-  return (res.body.timeline as Array<Record<string, any>>).filter((e) => e.type === 'payment');
-}
-
-/** Card `card` authorises the hold, the order is weighed and captured; the admin can refund through the API. */
-async function captured(h: Harness, card: string, grams: number, weighed: number) {
-  const p = await placeOrder(h, { grams });
-  const sheet = await h.api.post(`/v1/orders/${p.order.id}/payment-sheet`, undefined, { token: p.who.token });
-  expect(sheet.status, sheet.text).toBe(200);
-  const pi = sheet.body.paymentIntentId as string;
-  await h.stripe.authorize(pi, { payment_method: card });
-  expect((await deliver(h, 'payment_intent.amount_capturable_updated', pi)).res.body).toEqual({ received: true, outcome: 'applied' });
-  await weigh(h, p.staff, p.order.id, weighed);
-  const boss = await p.admin();
-  const refund = (amount: number, reason = 'Shirt came back stained') =>
-    h.api.post(`/v1/staff/orders/${p.order.id}/refunds`, { amount, reason }, { token: boss.token });
-  const notes = () => paymentNotes(h, p.order.id, p.who.token);
-  return { ...p, pi, boss, refund, notes };
-}
-
-/** Someone in the Stripe Dashboard: the real SDK, straight at the stand-in, not through our API. */
-function dashboard(h: Harness): Stripe {
-  const url = new URL(h.stripe.url);
-  return new Stripe(TEST_STRIPE_SECRET_KEY, {
-    host: url.hostname,
-    port: Number(url.port),
-    protocol: 'http',
-    apiVersion: STRIPE_API_VERSION,
-    maxNetworkRetries: 0,
-    httpClient: Stripe.createFetchHttpClient(),
-  });
-}
 
 const FAILED_500 = 'Refund of 500 failed at Stripe (expired_or_canceled_card): not returned to the customer; it can be refunded again';
 
