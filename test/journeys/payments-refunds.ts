@@ -258,5 +258,27 @@ export function paymentsRefundsJourney(harness: () => Harness) {
       expect(rest.body).toMatchObject({ amount: 2000, status: 'succeeded' });
       expect((await paymentRows(h, p.order.id))[0]).toMatchObject({ refunded: 3000 });
     });
+
+    it('Dashboard refunds whose created and failed events arrive at the same moment: one row each, failed, total back to Stripe’s', async () => {
+      const h = harness();
+      const p = await captured(h, 'pm_card_refundFail', 12000, 10004);
+      expect((await p.refund(1000)).status).toBe(201);
+      const stripe = dashboard(h);
+      const mark = (await emitted(h, p.pi)).length;
+      const made = [];
+      for (let i = 0; i < 4; i++) made.push(await stripe.refunds.create({ payment_intent: p.pi, amount: 100 + i }));
+      for (const r of made) await h.stripe.settleRefund(r.id, 'failed');
+      const events = (await emitted(h, p.pi, mark)).filter((e) => e.type === 'refund.created' || e.type === 'refund.failed');
+      expect(events).toHaveLength(8);
+      // Each refund's two events race to record the row it does not have yet.
+      const outcomes = await Promise.all(events.map((e) => deliverAll(h, [e])));
+      expect(outcomes.flat().filter((o) => o === 'flagged')).toHaveLength(4);
+      expect(outcomes.flat().filter((o) => o === 'unknown_payment')).toEqual([]);
+      const outside = (await refundRows(h, p.order.id)).filter((r) => r.actor_user_id === null);
+      expect(outside.map((r) => [r.amount, r.status]).sort()).toEqual([[100, 'failed'], [101, 'failed'], [102, 'failed'], [103, 'failed']]);
+      expect((await atStripe(h, p.pi)).amountRefunded).toBe(1000);
+      expect((await paymentRows(h, p.order.id))[0]!.refunded).toBe(1000);
+      expect(await orderRow(h, p.order.id)).toMatchObject({ flags: ['refund_failed'] });
+    });
   });
 }

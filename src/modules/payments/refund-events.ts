@@ -145,6 +145,9 @@ export function refundTransition(t: RefundTransition): SQL {
 
   // A refund we have no row for, on our PaymentIntent: inserted with its status as it is now. The
   // statement's other CTEs cannot see that row, so `moved` takes it from the INSERT's RETURNING.
+  // Two events about it at once (Stripe sends a failure as three): the second waits on the unique
+  // index and, if it carries a later status, moves the row the first inserted (ON CONFLICT sees it
+  // though our snapshot does not); either way `advanced` is true exactly when the status is not pending.
   const pi = paymentIntentOf(refund);
   const adopted = t.adoptAs
     ? sql`INSERT INTO refunds (id, order_id, payment_id, amount, reason, actor_user_id, status, stripe_refund_id, created_at)
@@ -152,7 +155,8 @@ export function refundTransition(t: RefundTransition): SQL {
       FROM payments p
       WHERE ${t.guard ?? sql`true`} AND p.stripe_payment_intent_id = ${pi} AND ${refund.amount}::int > 0 AND NOT EXISTS (SELECT 1 FROM target)
       ORDER BY p.created_at LIMIT 1
-      ON CONFLICT (stripe_refund_id) DO NOTHING
+      ON CONFLICT (stripe_refund_id) DO UPDATE SET status = EXCLUDED.status
+        WHERE refunds.payment_id = EXCLUDED.payment_id AND ${rankOf(sql`refunds.status`)} < ${RANK[next]}
       RETURNING id, order_id, payment_id, amount, reason, created_at, ${next !== 'pending'}::boolean AS advanced`
     : sql`SELECT NULL::uuid AS id, NULL::uuid AS order_id, NULL::uuid AS payment_id, NULL::int AS amount, NULL::text AS reason,
              NULL::timestamptz AS created_at, NULL::boolean AS advanced WHERE false`;
@@ -200,6 +204,27 @@ export function lateFailedRefunds(event: Stripe.Event): SQL {
 }
 
 /**
+ * The first statement of a refund outcome's batch: locks our payment, so the effect that follows
+ * (a new statement, with a new snapshot under READ COMMITTED) sees every refund outcome committed
+ * before it. Without it, two events at once (Stripe sends a failure as three, and outcomes of
+ * different refunds of one charge can cross) each took the refunded total from a snapshot the
+ * other had already changed, and the total could end above Stripe's.
+ */
+export function lockPaymentFor(match: SQL): SQL {
+  // NO KEY UPDATE, like the UPDATE of payments it comes before: a refund being reserved (its
+  // foreign key takes KEY SHARE on the payment while it holds the order) must not wait on it.
+  return sql`SELECT p.id FROM payments p WHERE ${match} FOR NO KEY UPDATE`;
+}
+
+/** For a webhook about refunds (`charge.refunded` and the four Refund events): lockPaymentFor its PaymentIntent. */
+export function refundEventLock(event: Stripe.Event): SQL | undefined {
+  const object = event.data.object as { object?: string; payment_intent?: string | { id: string } | null };
+  if (event.type !== 'charge.refunded' && object.object !== 'refund') return undefined;
+  const pi = typeof object.payment_intent === 'string' ? object.payment_intent : (object.payment_intent?.id ?? null);
+  return lockPaymentFor(sql`p.stripe_payment_intent_id = ${pi}`);
+}
+
+/**
  * The webhook effect of `refund.created`, `refund.updated`, `refund.failed` and `charge.refund.updated`.
  * A Refund on one of our PaymentIntents that matches no row (made in the Stripe Dashboard) is
  * recorded as a new row (no actor, OUTSIDE_REFUND_REASON), so its later failure lowers our total.
@@ -218,6 +243,7 @@ export function refundEventEffect(event: Stripe.Event, refund: Stripe.Refund, no
       evidence: { eventId: event.id },
       adoptAs: crypto.randomUUID(),
     })}
-    SELECT EXISTS (SELECT 1 FROM seen) AS fresh, EXISTS (SELECT 1 FROM target) OR EXISTS (SELECT 1 FROM adopted) AS found,
+    SELECT EXISTS (SELECT 1 FROM seen) AS fresh,
+           EXISTS (SELECT 1 FROM target) OR EXISTS (SELECT 1 FROM payments WHERE stripe_payment_intent_id = ${paymentIntentOf(refund)}) AS found,
            EXISTS (SELECT 1 FROM moved) AS applied, EXISTS (SELECT 1 FROM flag) AS flagged`;
 }

@@ -1,10 +1,11 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { z } from 'zod';
+import { parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { raiseFlag } from '../orders/shared.js';
-import { lateFailedRefunds, refundEventEffect } from './refund-events.js';
+import { lateFailedRefunds, refundEventEffect, refundEventLock } from './refund-events.js';
 import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
 export async function verifyStripeEvent(deps: Deps, payload: string, signature: string | undefined): Promise<Stripe.Event> {
@@ -42,7 +43,10 @@ export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promis
       ) SELECT EXISTS (SELECT 1 FROM seen) AS fresh`);
     return rows[0]?.fresh ? 'ignored' : 'duplicate';
   }
-  const rows = await deps.database.rows(EffectRow, effect);
+  const lock = refundEventLock(event);
+  const rows = lock
+    ? parseRows(EffectRow, (await deps.database.batch((db) => [db.execute(lock), db.execute(effect)]))[1])
+    : await deps.database.rows(EffectRow, effect);
   const row = rows[0];
   if (!row?.fresh) return 'duplicate';
   if (!row.found) return 'unknown_payment';
