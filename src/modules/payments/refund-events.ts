@@ -145,9 +145,11 @@ export function refundTransition(t: RefundTransition): SQL {
 
   // A refund we have no row for, on our PaymentIntent: inserted with its status as it is now. The
   // statement's other CTEs cannot see that row, so `moved` takes it from the INSERT's RETURNING.
-  // Two events about it at once (Stripe sends a failure as three): the second waits on the unique
-  // index and, if it carries a later status, moves the row the first inserted (ON CONFLICT sees it
-  // though our snapshot does not); either way `advanced` is true exactly when the status is not pending.
+  // Two events about it at once (Stripe sends a failure as three) are serialised by the webhook's
+  // payment lock (refundEventLock), so the second finds the row as `target`. Should two ever race
+  // anyway, the second waits on the unique index and, if it carries a later status, moves the row
+  // the first inserted (ON CONFLICT sees it though our snapshot does not). Either way `advanced`
+  // is true exactly when the status is not pending.
   const pi = paymentIntentOf(refund);
   const adopted = t.adoptAs
     ? sql`INSERT INTO refunds (id, order_id, payment_id, amount, reason, actor_user_id, status, stripe_refund_id, created_at)
