@@ -82,7 +82,13 @@ export const refunds = pgTable(
     stripeRefundId: text('stripe_refund_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [index('refunds_order_idx').on(t.orderId), check('refunds_amount_pos', sql`${t.amount} > 0`)],
+  (t) => [
+    index('refunds_order_idx').on(t.orderId),
+    // One row per Stripe Refund: a webhook about a refund made outside the app inserts its row once
+    // (src/modules/payments/refund-events.ts, ON CONFLICT). NULLs (not yet known) do not conflict.
+    uniqueIndex('refunds_stripe_refund_id_key').on(t.stripeRefundId),
+    check('refunds_amount_pos', sql`${t.amount} > 0`),
+  ],
 );
 
 /**

@@ -48,6 +48,12 @@ export function chargeTotalOf(refund: Stripe.Refund): number | null {
   return refund.charge && typeof refund.charge === 'object' ? refund.charge.amount_refunded : null;
 }
 
+const paymentIntentOf = (refund: Stripe.Refund): string | null =>
+  typeof refund.payment_intent === 'string' ? refund.payment_intent : (refund.payment_intent?.id ?? null);
+
+/** The reason on a refunds row we record for a refund Stripe reports that this app did not ask for. */
+export const OUTSIDE_REFUND_REASON = 'Made outside the app (Stripe Dashboard)';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -57,7 +63,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The PaymentIntent must match too, so metadata from elsewhere cannot touch another payment.
  */
 export function refundRowMatch(refund: Stripe.Refund): SQL {
-  const pi = typeof refund.payment_intent === 'string' ? refund.payment_intent : (refund.payment_intent?.id ?? null);
+  const pi = paymentIntentOf(refund);
   const rowId = refund.metadata?.refund_id && UUID.test(refund.metadata.refund_id) ? refund.metadata.refund_id : null;
   return sql`p.stripe_payment_intent_id = ${pi}
     AND (r.stripe_refund_id = ${refund.id} OR (r.stripe_refund_id IS NULL AND r.id = ${rowId}::uuid))`;
@@ -75,6 +81,12 @@ export interface RefundTransition {
   /** Who the timeline names for a success (default: the system, "confirmed by Stripe"). */
   success?: { actorRole: 'admin' | 'system'; actorUserId: string | null; note: string };
   evidence: Record<string, unknown>;
+  /**
+   * When no row matches but the Refund's PaymentIntent is ours: record it as a new row (a refund
+   * made in the Stripe Dashboard, or by anything but refundOrder), with this id, so its later
+   * events apply. Webhooks only; needs the unique index on refunds.stripe_refund_id.
+   */
+  adoptAs?: string;
 }
 
 /**
@@ -131,13 +143,34 @@ export function refundTransition(t: RefundTransition): SQL {
       FROM moved m WHERE m.advanced`;
   }
 
+  // A refund we have no row for, on our PaymentIntent: inserted with its status as it is now. The
+  // statement's other CTEs cannot see that row, so `moved` takes it from the INSERT's RETURNING.
+  // Two events about it at once (Stripe sends a failure as three) are serialised by the webhook's
+  // payment lock (refundEventLock), so the second finds the row as `target`. Should two ever race
+  // anyway, the second waits on the unique index and, if it carries a later status, moves the row
+  // the first inserted (ON CONFLICT sees it though our snapshot does not). Either way `advanced`
+  // is true exactly when the status is not pending.
+  const pi = paymentIntentOf(refund);
+  const adopted = t.adoptAs
+    ? sql`INSERT INTO refunds (id, order_id, payment_id, amount, reason, actor_user_id, status, stripe_refund_id, created_at)
+      SELECT ${t.adoptAs}::uuid, p.order_id, p.id, ${refund.amount}::int, ${OUTSIDE_REFUND_REASON}, NULL, ${next}, ${refund.id}, to_timestamp(${refund.created}::bigint)
+      FROM payments p
+      WHERE ${t.guard ?? sql`true`} AND p.stripe_payment_intent_id = ${pi} AND ${refund.amount}::int > 0 AND NOT EXISTS (SELECT 1 FROM target)
+      ORDER BY p.created_at LIMIT 1
+      ON CONFLICT (stripe_refund_id) DO UPDATE SET status = EXCLUDED.status
+        WHERE refunds.payment_id = EXCLUDED.payment_id AND ${rankOf(sql`refunds.status`)} < ${RANK[next]}
+      RETURNING id, order_id, payment_id, amount, reason, created_at, ${next !== 'pending'}::boolean AS advanced`
+    : sql`SELECT NULL::uuid AS id, NULL::uuid AS order_id, NULL::uuid AS payment_id, NULL::int AS amount, NULL::text AS reason,
+             NULL::timestamptz AS created_at, NULL::boolean AS advanced WHERE false`;
+
   return sql`target AS (
       SELECT r.id, r.status AS old_status FROM refunds r JOIN payments p ON p.id = r.payment_id
       WHERE ${t.guard ?? sql`true`} AND ${t.match}
       ORDER BY (r.stripe_refund_id IS NOT NULL) DESC LIMIT 1
       FOR UPDATE OF r
     ),
-    moved AS (
+    adopted AS (${adopted}),
+    updated AS (
       UPDATE refunds r SET
         status = CASE WHEN ${rankOf(sql`r.status`)} < ${RANK[next]} THEN ${next} ELSE r.status END,
         stripe_refund_id = COALESCE(r.stripe_refund_id, ${refund.id})
@@ -145,6 +178,7 @@ export function refundTransition(t: RefundTransition): SQL {
       WHERE r.id = t.id AND (${rankOf(sql`r.status`)} < ${RANK[next]} OR r.stripe_refund_id IS NULL)
       RETURNING r.id, r.order_id, r.payment_id, r.amount, r.reason, r.created_at, (${rankOf(sql`t.old_status`)} < ${RANK[next]}) AS advanced
     ),
+    moved AS (SELECT * FROM updated UNION ALL SELECT * FROM adopted),
     paid AS (
       UPDATE payments p SET amount_refunded = LEAST(p.amount_captured, GREATEST(0, ${total})), updated_at = ${now}::timestamptz
       FROM moved m WHERE p.id = m.payment_id AND ${touchesTotal}
@@ -171,7 +205,32 @@ export function lateFailedRefunds(event: Stripe.Event): SQL {
                     AND e.evidence->>'refundRow' = r.id::text AND (e.evidence->>'failedAt')::bigint >= ${event.created}))`;
 }
 
-/** The webhook effect of `refund.created`, `refund.updated`, `refund.failed` and `charge.refund.updated`. */
+/**
+ * The first statement of a refund outcome's batch: locks our payment, so the effect that follows
+ * (a new statement, with a new snapshot under READ COMMITTED) sees every refund outcome committed
+ * before it. Without it, two events at once (Stripe sends a failure as three, and outcomes of
+ * different refunds of one charge can cross) each took the refunded total from a snapshot the
+ * other had already changed, and the total could end above Stripe's.
+ */
+export function lockPaymentFor(match: SQL): SQL {
+  // NO KEY UPDATE, like the UPDATE of payments it comes before: a refund being reserved (its
+  // foreign key takes KEY SHARE on the payment while it holds the order) must not wait on it.
+  return sql`SELECT p.id FROM payments p WHERE ${match} FOR NO KEY UPDATE`;
+}
+
+/** For a webhook about refunds (`charge.refunded` and the four Refund events): lockPaymentFor its PaymentIntent. */
+export function refundEventLock(event: Stripe.Event): SQL | undefined {
+  const object = event.data.object as { object?: string; payment_intent?: string | { id: string } | null };
+  if (event.type !== 'charge.refunded' && object.object !== 'refund') return undefined;
+  const pi = typeof object.payment_intent === 'string' ? object.payment_intent : (object.payment_intent?.id ?? null);
+  return lockPaymentFor(sql`p.stripe_payment_intent_id = ${pi}`);
+}
+
+/**
+ * The webhook effect of `refund.created`, `refund.updated`, `refund.failed` and `charge.refund.updated`.
+ * A Refund on one of our PaymentIntents that matches no row (made in the Stripe Dashboard) is
+ * recorded as a new row (no actor, OUTSIDE_REFUND_REASON), so its later failure lowers our total.
+ */
 export function refundEventEffect(event: Stripe.Event, refund: Stripe.Refund, now: string): SQL {
   return sql`
     WITH seen AS (
@@ -184,7 +243,9 @@ export function refundEventEffect(event: Stripe.Event, refund: Stripe.Refund, no
       now,
       stripeTime: event.created,
       evidence: { eventId: event.id },
+      adoptAs: crypto.randomUUID(),
     })}
-    SELECT EXISTS (SELECT 1 FROM seen) AS fresh, EXISTS (SELECT 1 FROM target) AS found,
+    SELECT EXISTS (SELECT 1 FROM seen) AS fresh,
+           EXISTS (SELECT 1 FROM target) OR EXISTS (SELECT 1 FROM payments WHERE stripe_payment_intent_id = ${paymentIntentOf(refund)}) AS found,
            EXISTS (SELECT 1 FROM moved) AS applied, EXISTS (SELECT 1 FROM flag) AS flagged`;
 }

@@ -5,7 +5,7 @@ import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
-import { ourRefundStatus, refundHoldsMoney, refundTransition } from './refund-events.js';
+import { lockPaymentFor, ourRefundStatus, refundHoldsMoney, refundTransition } from './refund-events.js';
 import { refundByMetadata, sendOnce } from './attempts.js';
 import { requirePayments } from './shared.js';
 
@@ -182,7 +182,11 @@ async function recordRefundOutcome(
   const status = ourRefundStatus(refund.status);
   deps.metrics.payment({ operation: 'refund', outcome: status === 'failed' || status === 'canceled' ? 'declined' : status });
   const now = deps.clock.now();
-  await deps.database.rows(AnyRow, sql`
+  // Payment locked first (refund-events.ts, lockPaymentFor): a webhook about another refund of
+  // this charge may be settling at the same moment.
+  await deps.database.batch((db) => [
+    db.execute(lockPaymentFor(sql`p.id = (SELECT payment_id FROM refunds WHERE id = ${part.id}::uuid)`)),
+    db.execute(sql`
     WITH ${refundTransition({
       match: sql`r.id = ${part.id}::uuid`,
       refund,
@@ -191,7 +195,8 @@ async function recordRefundOutcome(
       success: entry,
       evidence: entry.evidence,
     })}
-    SELECT 1`);
+    SELECT 1`),
+  ]);
   return status;
 }
 

@@ -1,12 +1,12 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { z } from 'zod';
+import { parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { parseRows } from '../../db/client.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
-import { lateFailedRefunds, refundEventEffect } from './refund-events.js';
+import { lateFailedRefunds, refundEventEffect, refundEventLock } from './refund-events.js';
 import { adoptIntent } from './adopt.js';
 import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
@@ -49,10 +49,16 @@ export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promis
       ) SELECT EXISTS (SELECT 1 FROM seen) AS fresh`);
     return rows[0]?.fresh ? 'ignored' : 'duplicate';
   }
+  // A refund event locks its payment first (Stripe sends a refund's failure as three events at
+  // once); a PaymentIntent event moves money, so the order's payment_outstanding flag follows the
+  // balance after it. One round trip either way.
+  const lock = refundEventLock(event);
   const orderId = intentOrder(event);
-  // A PaymentIntent event moves money: the flag follows the balance, in the same round trip.
-  const rows = orderId
-    ? parseRows(EffectRow, (await deps.database.batch((db) => [db.execute(effect), db.execute(syncOutstandingFlag(orderId, now))]))[0])
+  const statements: [SQL, ...SQL[]] = lock ? [lock, effect] : [effect];
+  if (orderId) statements.push(syncOutstandingFlag(orderId, now));
+  const [first, ...rest] = statements;
+  const rows = statements.length > 1
+    ? parseRows(EffectRow, (await deps.database.batch((db) => [db.execute(first), ...rest.map((s) => db.execute(s))]))[lock ? 1 : 0])
     : await deps.database.rows(EffectRow, effect);
   const row = rows[0];
   if (!row?.fresh) return 'duplicate';

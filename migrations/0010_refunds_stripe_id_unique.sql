@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "refunds_stripe_refund_id_key" ON "refunds" USING btree ("stripe_refund_id");
