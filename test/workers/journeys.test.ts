@@ -2,12 +2,13 @@ import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { paymentsJourney } from '../journeys/payments.js';
+import { paymentsBalanceJourney } from '../journeys/payments-balance.js';
 import { paymentsMinimumsJourney } from '../journeys/payments-minimums.js';
 import { platformJourney } from '../journeys/platform.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
 import { staffJourney } from '../journeys/staff.js';
-import { workerHarness } from './support.js';
+import { workerHarness, workerHarnessIn } from './support.js';
 
 authJourney(() => workerHarness);
 catalogJourney(() => workerHarness);
@@ -18,3 +19,7 @@ schedulingJourney(() => workerHarness);
 staffJourney(() => workerHarness);
 paymentsJourney(() => workerHarness);
 paymentsMinimumsJourney(() => workerHarness);
+paymentsBalanceJourney(
+  () => workerHarness,
+  async (code) => workerHarnessIn(code),
+);
