@@ -93,6 +93,7 @@ const weigh = createRoute({
     'Send `weightGrams` when the order has exactly one per_kg line, else `lines` with the weighed `weightGrams` of every per_kg line and, optionally, the counted `quantity` of per_item lines (unlisted ones keep the ordered count).',
     'The final price uses only the prices and rules the order was placed with (unit prices, add-ons, express rate, minimum order, delivery fee), never today’s catalog or zone.',
     '`final.total` (also `finalTotal` in the queue) is the amount the card payment is captured at; the timeline entry (`weighed`) shows the weights, the estimate, the final total and the difference.',
+    'The answer’s `balance` shows what the capture left outstanding: a card order that still owes something (its hold cancelled or expired at Stripe, a failed capture, an overage awaiting approval or declined) is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(WeighInBody) },
   responses: { 200: jsonResponse(OrderSchema, 'The order with `final`, `weighedAt` and the line finals set.'), ...writeErrors },
