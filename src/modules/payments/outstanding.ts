@@ -9,6 +9,7 @@ import { parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import type { OutstandingBalances } from '../../metrics/index.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
+import { hasFlag } from '../orders/shared.js';
 
 /** An order out for delivery or delivered with a balance outstanding: the payments job's report. */
 export interface UndeliveredBalance {
@@ -22,8 +23,14 @@ export interface UndeliveredBalance {
 /** How many such orders one report lists at most (the gauges count them all). */
 const REPORT_MAX = 500;
 
-/** Weighed card orders that are not cancelled and owe something (the `payment_outstanding` rule). */
-const OWED = sql`o.payment_method = 'card' AND o.final_total IS NOT NULL AND o.status <> 'cancelled' AND b.outstanding > 0`;
+/**
+ * Weighed card orders that are not cancelled and owe something (the `payment_outstanding` rule),
+ * narrowed first by the flag itself: every writer and the job's sweep keep it true, and without it
+ * a scrape would compute the balance of every card order ever weighed. The balance is still
+ * checked, so a flag that is about to be cleared is not counted.
+ */
+const OWED = sql`${hasFlag('payment_outstanding')} AND o.payment_method = 'card' AND o.final_total IS NOT NULL
+  AND o.status <> 'cancelled' AND b.outstanding > 0`;
 
 const ListRow = z.object({ order_id: z.string(), status: z.enum(['out_for_delivery', 'delivered']), outstanding: z.number(), currency: z.string() });
 const GaugeRow = z.object({ status: z.string(), currency: z.string(), orders: z.number(), amount: z.coerce.number() });
