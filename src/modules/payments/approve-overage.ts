@@ -43,7 +43,10 @@ export async function approveOverage(deps: Deps, userId: string, orderId: string
     return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
   } finally {
     // Charged, declined or failed: the flag follows the balance (cleared once the overage is paid).
-    await deps.database.rows(AnyRow, syncOutstandingFlag(orderId, deps.clock.now().toISOString()));
+    // A failure here must not hide the charge's own answer: the payments job's sweep syncs it later.
+    await deps.database
+      .rows(AnyRow, syncOutstandingFlag(orderId, deps.clock.now().toISOString()))
+      .catch((error: unknown) => deps.logger.error('syncing payment_outstanding after approve-overage failed', { error, orderId }));
   }
 }
 
