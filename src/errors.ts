@@ -49,6 +49,8 @@ export const ERROR_STATUS = {
   slot_exists: 409,
   capacity_below_reserved: 409,
   weigh_in_not_allowed: 409,
+  payment_outstanding: 409,
+  waiver_exceeds_outstanding: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -1,6 +1,7 @@
 import { relations } from 'drizzle-orm';
 import { addOns, services } from './schema-catalog.js';
 import { orderEvents, orderLines, orders } from './schema-orders.js';
+import { balanceWaivers, payments } from './schema-payments.js';
 import { slots } from './schema-scheduling.js';
 import type { users } from './schema-users.js';
 
@@ -26,6 +27,8 @@ export const addOnsRelations = relations(addOns, ({ one }) => ({
 export const ordersRelations = relations(orders, ({ many, one }) => ({
   lines: many(orderLines),
   events: many(orderEvents),
+  payments: many(payments),
+  waivers: many(balanceWaivers),
   pickupSlot: one(slots, { fields: [orders.pickupSlotId], references: [slots.id], relationName: 'pickup' }),
   deliverySlot: one(slots, { fields: [orders.deliverySlotId], references: [slots.id], relationName: 'delivery' }),
 }));
@@ -34,6 +37,12 @@ export const orderLinesRelations = relations(orderLines, ({ one }) => ({
 }));
 export const orderEventsRelations = relations(orderEvents, ({ one }) => ({
   order: one(orders, { fields: [orderEvents.orderId], references: [orders.id] }),
+}));
+export const paymentsRelations = relations(payments, ({ one }) => ({
+  order: one(orders, { fields: [payments.orderId], references: [orders.id] }),
+}));
+export const balanceWaiversRelations = relations(balanceWaivers, ({ one }) => ({
+  order: one(orders, { fields: [balanceWaivers.orderId], references: [orders.id] }),
 }));
 export const slotsRelations = relations(slots, ({ many }) => ({
   pickups: many(orders, { relationName: 'pickup' }),

@@ -18,6 +18,9 @@ export interface AnalyticsEngineDataset {
  *   payment       operation, outcome          1
  *   webhook       type, outcome               1
  *   db_query      -                           durationMs
+ *   payments_outstanding         status       orders with a balance outstanding (one point per status, each job run)
+ *   payments_outstanding_amount  currency     their outstanding amount, minor units (one point per currency, each job run)
+ * The last two are gauges: read the latest run's points (`ORDER BY timestamp DESC`), never a sum over time.
  */
 export function createAnalyticsEngineMetrics(dataset: AnalyticsEngineDataset | undefined, versionId: string): Metrics {
   if (!dataset) return noopMetrics;
@@ -34,5 +37,11 @@ export function createAnalyticsEngineMetrics(dataset: AnalyticsEngineDataset | u
     payment: (e) => write(['payment', e.operation, e.outcome], [1]),
     webhookEvent: (e) => write(['webhook', e.type, e.outcome], [1]),
     dbQuery: (durationMs) => write(['db_query'], [durationMs]),
+    outstandingBalances: (snapshot) => {
+      // A zero point too, so "none" is a reading and not a gap.
+      if (snapshot.orders.length === 0) write(['payments_outstanding', 'none'], [0]);
+      for (const o of snapshot.orders) write(['payments_outstanding', o.status], [o.count]);
+      for (const a of snapshot.amounts) write(['payments_outstanding_amount', a.currency], [a.amount]);
+    },
   };
 }

@@ -20,6 +20,17 @@ export interface HttpRequestEvent {
   durationMs: number;
 }
 
+/**
+ * Weighed card orders with a balance outstanding (src/domain/balance.ts), as the payments job or
+ * a Prometheus scrape measured them: a gauge, the state now, not a count of events.
+ */
+export interface OutstandingBalances {
+  /** How many such orders, by order status (`ready`, `out_for_delivery`, `delivered`, …). */
+  orders: Array<{ status: string; count: number }>;
+  /** What they owe, summed per currency, in minor units of that currency. */
+  amounts: Array<{ currency: string; amount: number }>;
+}
+
 export interface Metrics {
   httpRequest(event: HttpRequestEvent): void;
   orderCreated(event: { paymentMethod: string }): void;
@@ -27,6 +38,8 @@ export interface Metrics {
   /** outcome: the handler's (applied, duplicate, ignored, stale, unknown_payment, flagged) or invalid_signature / error. */
   webhookEvent(event: { type: string; outcome: string }): void;
   dbQuery(durationMs: number): void;
+  /** The payments job's measure of outstanding balances (replaces the previous one). */
+  outstandingBalances(snapshot: OutstandingBalances): void;
   /** Only where metrics are pulled (Prometheus on Node): the exposition served at GET /metrics. */
   scrape?(): Promise<{ contentType: string; body: string }>;
 }
@@ -37,6 +50,7 @@ export const noopMetrics: Metrics = {
   payment: () => {},
   webhookEvent: () => {},
   dbQuery: () => {},
+  outstandingBalances: () => {},
 };
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

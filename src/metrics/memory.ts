@@ -1,11 +1,12 @@
-import type { HttpRequestEvent, Metrics, PaymentOperation, PaymentOutcome } from './index.js';
+import type { HttpRequestEvent, Metrics, OutstandingBalances, PaymentOperation, PaymentOutcome } from './index.js';
 
 export type RecordedMetric =
   | ({ name: 'http_request' } & HttpRequestEvent)
   | { name: 'order_created'; paymentMethod: string }
   | { name: 'payment'; operation: PaymentOperation; outcome: PaymentOutcome }
   | { name: 'webhook_event'; type: string; outcome: string }
-  | { name: 'db_query'; durationMs: number };
+  | { name: 'db_query'; durationMs: number }
+  | ({ name: 'outstanding_balances' } & OutstandingBalances);
 
 export interface MemoryMetrics extends Metrics {
   readonly events: RecordedMetric[];
@@ -23,6 +24,7 @@ export function createMemoryMetrics(): MemoryMetrics {
     payment: (e) => void events.push({ name: 'payment', ...e }),
     webhookEvent: (e) => void events.push({ name: 'webhook_event', ...e }),
     dbQuery: (durationMs) => void events.push({ name: 'db_query', durationMs }),
+    outstandingBalances: (snapshot) => void events.push({ name: 'outstanding_balances', ...snapshot }),
     count: (name, match = {}) =>
       events.filter((e) => e.name === name && Object.entries(match).every(([k, v]) => (e as Record<string, unknown>)[k] === v)).length,
   };

@@ -6,12 +6,21 @@
  * several apps in one process and read exact counts from each.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Metrics } from './index.js';
+import type { Metrics, OutstandingBalances } from './index.js';
 
 export interface PrometheusMetrics extends Metrics {
   readonly registry: Registry;
   scrape(): Promise<{ contentType: string; body: string }>;
+  /**
+   * Measures the outstanding-balance gauges at every scrape (the Node server passes a database
+   * read): on Kubernetes the payments job runs in a CronJob that is never scraped, so the pods
+   * read the state themselves. A failed or slow read keeps the last values; the scrape goes on.
+   */
+  measureOutstandingOnScrape(measure: () => Promise<OutstandingBalances>): void;
 }
+
+/** A scrape waits at most this long for the outstanding-balance read. */
+const SCRAPE_MEASURE_TIMEOUT_MS = 2_000;
 
 export interface PrometheusOptions {
   version: string;
@@ -78,6 +87,42 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
     registers,
   });
 
+  const outstandingOrders = new Gauge({
+    name: 'payments_outstanding_total',
+    help: 'Weighed card orders with a balance outstanding (due - paid - waived > 0), by order status.',
+    labelNames: ['status'] as const,
+    registers,
+  });
+  const outstandingAmount = new Gauge({
+    name: 'payments_outstanding_amount',
+    help: 'What those orders owe, in minor units of the currency (cents, yen, fils).',
+    labelNames: ['currency'] as const,
+    registers,
+  });
+  const setOutstanding = (snapshot: OutstandingBalances) => {
+    outstandingOrders.reset();
+    outstandingAmount.reset();
+    // delivered and out_for_delivery always have a series (0 when none), so alerts see a value.
+    for (const status of ['out_for_delivery', 'delivered']) outstandingOrders.set({ status }, 0);
+    for (const o of snapshot.orders) outstandingOrders.set({ status: o.status }, o.count);
+    for (const a of snapshot.amounts) outstandingAmount.set({ currency: a.currency }, a.amount);
+  };
+  let measure: (() => Promise<OutstandingBalances>) | undefined;
+  const remeasure = async () => {
+    if (!measure) return;
+    let expire = () => {};
+    const timeout = new Promise<undefined>((resolve) => (expire = () => resolve(undefined)));
+    const timer = setTimeout(expire, SCRAPE_MEASURE_TIMEOUT_MS);
+    try {
+      const snapshot = await Promise.race([measure(), timeout]);
+      if (snapshot) setOutstanding(snapshot);
+    } catch {
+      // Keep the last values: a metric read must not fail the scrape.
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   return {
     registry,
     httpRequest: (e) => {
@@ -88,6 +133,11 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
     payment: (e) => payments.inc({ operation: e.operation, outcome: e.outcome }),
     webhookEvent: (e) => webhooks.inc({ type: e.type, outcome: e.outcome }),
     dbQuery: (durationMs) => dbDuration.observe(durationMs / 1000),
-    scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    outstandingBalances: setOutstanding,
+    measureOutstandingOnScrape: (m) => void (measure = m),
+    scrape: async () => {
+      await remeasure();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
   };
 }

@@ -22,7 +22,7 @@ export interface Placed {
   order: { id: string } & Record<string, any>;
 }
 
-export async function placeOrder(h: Harness, opts: { grams?: number; paymentMethod?: 'card' | 'on_delivery' } = {}): Promise<Placed> {
+export async function placeOrder(h: Harness, opts: { grams?: number; paymentMethod?: 'card' | 'on_delivery'; serviceId?: string } = {}): Promise<Placed> {
   // An API call first: inside workerd the harness's direct SQL reuses the driver settings the
   // Worker makes on its first request, so a journey run alone (-t) must not start with h.sql.
   const svc = (await h.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
@@ -33,7 +33,7 @@ export async function placeOrder(h: Harness, opts: { grams?: number; paymentMeth
   const pickup = await slot(h, z.id, 'pickup', { startsInHours: 24 });
   const delivery = await slot(h, z.id, 'delivery', { startsInHours: 80 });
   const body = {
-    items: [{ serviceId: svc.id, estimatedWeightGrams: opts.grams ?? 6000 }],
+    items: [{ serviceId: opts.serviceId ?? svc.id, estimatedWeightGrams: opts.grams ?? 6000 }],
     addressId,
     pickupSlotId: pickup.id,
     deliverySlotId: delivery.id,
@@ -278,12 +278,16 @@ export function paymentsJourney(harness: () => Harness) {
       expect(weighed.final.total).toBe(3999);
       // The weigh-in answers with the order after its capture, exactly as a read just after shows it.
       expect(weighed.overageApprovalRequired).toBe(true);
-      expect(weighed.timeline.at(-1)).toMatchObject({ type: 'payment', note: expect.stringMatching(/waiting for the customer's approval/) });
+      expect(weighed.timeline.at(-2)).toMatchObject({ type: 'payment', note: expect.stringMatching(/waiting for the customer's approval/) });
+      // Until the customer approves, the 1600 is outstanding: flagged, no delivery (issue 13).
+      expect(weighed.timeline.at(-1)).toMatchObject({ type: 'payment', note: 'Payment outstanding: 1600 USD to collect before delivery' });
+      expect(weighed.balance).toMatchObject({ due: 3999, paid: HOLD, outstanding: 1600 });
+      expect(weighed.flags).toEqual(['payment_outstanding']);
       expect(weighed).toEqual((await h.api.get(`/v1/orders/${order.id}`, { token: who.token })).body);
       expect((await stripeIntent(h, sheet.paymentIntentId)).intent).toMatchObject({ status: 'succeeded', amount_received: HOLD });
       expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'hold', captured: HOLD })]);
       expect(await orderRow(h, order.id)).toMatchObject({ approval_required: true, approved: false });
-      expect((await notes(h, who, order.id)).at(-1)).toMatch(/1600 above the hold; waiting for the customer's approval/);
+      expect((await notes(h, who, order.id)).at(-2)).toMatch(/1600 above the hold; waiting for the customer's approval/);
 
       // Staff retrying, or the job, must not charge it before the customer agrees.
       const early = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
@@ -298,7 +302,8 @@ export function paymentsJourney(harness: () => Harness) {
       const rows = await paymentRows(h, order.id);
       expect(rows[1]).toMatchObject({ kind: 'overage', status: 'succeeded', amount: 1600, captured: 1600 });
       expect((await stripeIntent(h, rows[1]!.pi!)).intent).toMatchObject({ amount: 1600, status: 'succeeded' });
-      expect(await orderRow(h, order.id)).toMatchObject({ approval_required: true, approved: true });
+      expect(await orderRow(h, order.id)).toMatchObject({ approval_required: true, approved: true, flags: [] });
+      expect((await notes(h, who, order.id)).at(-1)).toBe('Nothing outstanding any more');
       const timelineNow = await timeline(h, who, order.id);
       expect(timelineNow.find((e) => e.note === 'Customer approved the extra charge')).toMatchObject({ actor: { role: 'customer', userId: who.userId } });
 

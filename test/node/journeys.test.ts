@@ -4,6 +4,7 @@ import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { paymentsJourney } from '../journeys/payments.js';
 import { paymentsCollectJourney } from '../journeys/payments-collect.js';
+import { paymentsBalanceJourney } from '../journeys/payments-balance.js';
 import { paymentsMinimumsJourney } from '../journeys/payments-minimums.js';
 import { paymentsRefundsJourney } from '../journeys/payments-refunds.js';
 import { paymentsRetriesJourney } from '../journeys/payments-retries.js';
@@ -20,6 +21,8 @@ let t: TestApp;
 // test files run in parallel against the shared stand-in, so this journey gets its own.
 let ownStripe: StripeStandIn;
 let collect: TestApp;
+/** Apps with another CURRENCY on the same database (closed with t, which owns it). */
+const inCurrency = new Map<string, TestApp>();
 beforeAll(async () => {
   t = await createTestApp();
   ownStripe = await startStripeStandIn();
@@ -27,6 +30,7 @@ beforeAll(async () => {
   collect = { ...app, stripe: stripeControl(ownStripe.url) };
 });
 afterAll(async () => {
+  for (const app of inCurrency.values()) await app.deps.passwords.close?.();
   await t.close();
   await collect?.close();
   await ownStripe?.close();
@@ -44,3 +48,11 @@ paymentsMinimumsJourney(() => t);
 paymentsRefundsJourney(() => t);
 paymentsRetriesJourney(() => t);
 paymentsCollectJourney(() => collect);
+paymentsBalanceJourney(
+  () => t,
+  async (code) => {
+    const app = inCurrency.get(code) ?? (await createTestApp({ database: t.deps.database, env: { CURRENCY: code } }));
+    inCurrency.set(code, app);
+    return app;
+  },
+);

@@ -144,4 +144,30 @@ describe('round trips per request (neon-http driver)', () => {
       ),
     ).toBe(1);
   });
+
+  it('an admin waiver is one batch, accepted or refused', async () => {
+    const z = await zone(t);
+    const who = await actor(t);
+    const staff = await actor(t, 'staff');
+    const admin = await actor(t, 'admin');
+    const washFold = (await t.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
+    const created = await t.api.post(
+      '/v1/orders',
+      {
+        items: [{ serviceId: washFold.id, estimatedWeightGrams: 5000 }],
+        addressId: await address(t, who.userId, z.postcode),
+        pickupSlotId: (await slot(t, z.id, 'pickup', { startsInHours: 24 })).id,
+        deliverySlotId: (await slot(t, z.id, 'delivery', { startsInHours: 80 })).id,
+        paymentMethod: 'on_delivery',
+      },
+      { token: who.token, headers: { 'idempotency-key': `rt-${crypto.randomUUID()}` } },
+    );
+    const id = created.body.id as string;
+    const staffPost = (path: string, body: unknown, token = staff.token) => t.api.post(`/v1/staff/orders/${id}/${path}`, body, { token });
+    await staffPost('transitions', { to: 'picked_up', bagCount: 1 });
+    await staffPost('transitions', { to: 'processing' });
+    expect((await staffPost('weigh-in', { weightGrams: 5000 })).body.balance.outstanding).toBe(1999);
+    expect(await roundTripsOf(() => staffPost('waive-balance', { reason: 'Too much', amount: 5000 }, admin.token), 422)).toBe(1);
+    expect(await roundTripsOf(() => staffPost('waive-balance', { reason: 'Loyalty', amount: 500 }, admin.token), 200)).toBe(1);
+  });
 });

@@ -31,7 +31,7 @@ export const PUBLIC_OPERATIONS: readonly string[] = [
 ];
 
 /** Staff-console operations only admins may call (`requireAuth('admin')`); the summary says "(admins)". */
-export const ADMIN_ONLY_STAFF_OPERATIONS: readonly string[] = ['POST /v1/staff/orders/{id}/refunds'];
+export const ADMIN_ONLY_STAFF_OPERATIONS: readonly string[] = ['POST /v1/staff/orders/{id}/refunds', 'POST /v1/staff/orders/{id}/waive-balance'];
 
 /** Routes the app serves outside the document: the document itself, its viewer, and /metrics (own token). */
 export const UNDOCUMENTED_ROUTES: readonly string[] = ['GET /openapi.json', 'GET /docs', 'GET /metrics'];

@@ -111,6 +111,8 @@ describe('monitoring: alert rules and dashboard against the app', () => {
       'db_query_duration_seconds_bucket',
       'process_cpu_seconds_total',
       'app_info',
+      'payments_outstanding_total',
+      'payments_outstanding_amount',
     ]) {
       expect(names.has(name), name).toBe(true);
     }
@@ -119,6 +121,8 @@ describe('monitoring: alert rules and dashboard against the app', () => {
     expect(names.get('orders_created_total')).toEqual(['payment_method']);
     expect(names.get('payments_total')).toEqual(['operation', 'outcome']);
     expect(names.get('webhook_events_total')).toEqual(['type', 'outcome']);
+    expect(names.get('payments_outstanding_total')).toEqual(['status']);
+    expect(names.get('payments_outstanding_amount')).toEqual(['currency']);
   });
 
   it('reads the extractor right', () => {

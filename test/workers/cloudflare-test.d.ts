@@ -4,4 +4,5 @@
 declare module 'cloudflare:test' {
   export const env: Record<string, unknown>;
   export const SELF: { fetch(request: Request): Promise<Response> };
+  export function createExecutionContext(): { waitUntil(promise: Promise<unknown>): void; passThroughOnException(): void };
 }

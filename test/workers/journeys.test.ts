@@ -3,6 +3,7 @@ import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { paymentsJourney } from '../journeys/payments.js';
 import { paymentsCollectJourney } from '../journeys/payments-collect.js';
+import { paymentsBalanceJourney } from '../journeys/payments-balance.js';
 import { paymentsMinimumsJourney } from '../journeys/payments-minimums.js';
 import { paymentsRefundsJourney } from '../journeys/payments-refunds.js';
 import { paymentsRetriesJourney } from '../journeys/payments-retries.js';
@@ -10,7 +11,7 @@ import { platformJourney } from '../journeys/platform.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
 import { staffJourney } from '../journeys/staff.js';
-import { workerHarness } from './support.js';
+import { workerHarness, workerHarnessIn } from './support.js';
 
 authJourney(() => workerHarness);
 catalogJourney(() => workerHarness);
@@ -24,3 +25,7 @@ paymentsMinimumsJourney(() => workerHarness);
 paymentsRefundsJourney(() => workerHarness);
 paymentsRetriesJourney(() => workerHarness);
 paymentsCollectJourney(() => workerHarness);
+paymentsBalanceJourney(
+  () => workerHarness,
+  async (code) => workerHarnessIn(code),
+);

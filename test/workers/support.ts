@@ -1,5 +1,6 @@
 import { neon, neonConfig } from '@neondatabase/serverless';
-import { SELF, env } from 'cloudflare:test';
+import { SELF, createExecutionContext, env } from 'cloudflare:test';
+import worker from '../../src/worker.js';
 import { apiClient } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
 import { stripeControl } from '../support/stripe.js';
@@ -45,3 +46,17 @@ export const workerHarness: Harness = {
   stripe: stripeControl(testEnv.STRIPE_API_URL),
   sql: async <T>(query: string, params: unknown[] = []) => (await sqlDirect().query(query, params)) as T[],
 };
+
+/** Worker envs with another CURRENCY, one object per code (the Worker builds its app once per env object). */
+const currencyEnvs = new Map<string, Record<string, unknown>>();
+
+/**
+ * The same Worker code, inside workerd, configured with `CURRENCY` = `code` (same database, same
+ * Stripe stand-in): its fetch handler called with the test bindings plus that variable.
+ */
+export function workerHarnessIn(code: string): Harness {
+  const envIn = currencyEnvs.get(code) ?? { ...(env as Record<string, unknown>), CURRENCY: code };
+  currencyEnvs.set(code, envIn);
+  const fetchIn = (request: Request) => Promise.resolve(worker.fetch(request, envIn as never, createExecutionContext() as never));
+  return { ...workerHarness, api: apiClient(fetchIn) };
+}

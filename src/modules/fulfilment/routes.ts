@@ -13,8 +13,9 @@ import { refundOrder } from '../payments/refund.js';
 import { CaptureSchema } from '../payments/schemas.js';
 import { cancelOrder } from './cancel.js';
 import { staffQueue } from './queue.js';
-import { CancelOrderBody, InPersonBody, QueuePageSchema, QueueQuery, RefundBody, RefundSchema, TransitionBody } from './schemas.js';
+import { CancelOrderBody, InPersonBody, QueuePageSchema, QueueQuery, RefundBody, RefundSchema, TransitionBody, WaiveBalanceBody } from './schemas.js';
 import { transitionOrder, type StaffActor } from './transition.js';
+import { waiveBalance } from './waive-balance.js';
 import { recordWeighIn } from './weigh-in.js';
 
 /*
@@ -75,6 +76,7 @@ const transition = createRoute({
     'confirmed → picked_up (needs `bagCount`) → processing → ready (needs the weigh-in) → out_for_delivery → delivered; any state before delivery → cancelled.',
     'The change and its timeline entry (who, when, from, to, `note`, evidence) are written in one statement; a staff cancellation gives back the slot capacity the order has not used yet.',
     'A skipped or backward step is 409 `illegal_transition`, a repeated one 409 `transition_repeated`, `ready` before the weigh-in 409 `weigh_in_required`, a change that raced another 409 `conflict`; `confirmed` belongs to the payment system (403 `transition_forbidden`).',
+    'A card order with a balance outstanding after the weigh-in (`balance.outstanding` > 0: a lost hold, an uncollected overage) cannot go `out_for_delivery`: 409 `payment_outstanding` with `details.outstanding` and `details.currency`, until it is collected or an admin waives it (…/waive-balance). Pay-on-delivery orders are paid at the door.',
     'A missing or out-of-range bag count is 422. Nothing is written on any error.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(TransitionBody) },
@@ -91,6 +93,7 @@ const weigh = createRoute({
     'Send `weightGrams` when the order has exactly one per_kg line, else `lines` with the weighed `weightGrams` of every per_kg line and, optionally, the counted `quantity` of per_item lines (unlisted ones keep the ordered count).',
     'The final price uses only the prices and rules the order was placed with (unit prices, add-ons, express rate, minimum order, delivery fee), never today’s catalog or zone.',
     '`final.total` (also `finalTotal` in the queue) is the amount the card payment is captured at; the timeline entry (`weighed`) shows the weights, the estimate, the final total and the difference.',
+    'The answer’s `balance` shows what the capture left outstanding: a card order that still owes something (its hold cancelled or expired at Stripe, a failed capture, an overage awaiting approval or declined) is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(WeighInBody) },
   responses: { 200: jsonResponse(OrderSchema, 'The order with `final`, `weighedAt` and the line finals set.'), ...writeErrors },
@@ -140,6 +143,22 @@ const inPerson = createRoute({
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam, body: jsonBody(InPersonBody) },
   responses: { 204: { description: 'Recorded.' }, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+});
+
+const waive = createRoute({
+  method: 'post',
+  path: '/v1/staff/orders/{id}/waive-balance',
+  tags: ['Staff: payments'],
+  summary: 'Waive what is outstanding on an order (admins)',
+  description: [
+    'The shop decides not to collect (part of) an order’s outstanding balance (`balance.outstanding`), with a reason: recorded in `balance.waived` and on the timeline with the admin who decided.',
+    'Without `amount`, the whole outstanding amount is waived. Once nothing is outstanding the `payment_outstanding` flag is cleared and the order can go out for delivery.',
+    '409 `nothing_outstanding` when there is nothing to waive (paid, already waived, cancelled, or not weighed yet); 422 `waiver_exceeds_outstanding` when `amount` is more than is outstanding (`details.outstanding`). Two waivers at once never waive more than was outstanding. Not idempotent: a retry after a lost answer should read the order first.',
+  ].join('\n\n'),
+  security: bearer,
+  middleware: [requireAuth('admin')],
+  request: { params: OrderIdParam, body: jsonBody(WaiveBalanceBody) },
+  responses: { 200: jsonResponse(OrderSchema, 'The order with the waiver in `balance.waived` and on the timeline.'), ...writeErrors },
 });
 
 /** The caller as a member of the shop; requireAuth('staff', 'admin') already admitted only those. */
@@ -197,6 +216,11 @@ const inPersonPaymentHandler: Handler<typeof inPerson> = async (c) => {
   return c.body(null, 204);
 };
 
+const waiveBalanceHandler: Handler<typeof waive> = async (c) => {
+  const { userId: _owner, ...order } = await waiveBalance(c.get('deps'), { orderId: c.req.valid('param').id, adminId: principalOf(c).userId, ...c.req.valid('json') });
+  return c.json(order, 200);
+};
+
 export const fulfilmentRoutes = createRouter()
   .openapi(cancel, cancelOrderHandler)
   .openapi(queue, staffQueueHandler)
@@ -205,4 +229,5 @@ export const fulfilmentRoutes = createRouter()
   .openapi(weigh, weighInHandler)
   .openapi(capture, captureHandler)
   .openapi(refund, refundHandler)
-  .openapi(inPerson, inPersonPaymentHandler);
+  .openapi(inPerson, inPersonPaymentHandler)
+  .openapi(waive, waiveBalanceHandler);

@@ -70,6 +70,26 @@ export const RefundBody = z
   .strict()
   .openapi('RefundRequest');
 
+export const WaiveBalanceBody = z
+  .object({
+    reason: text({ min: 1, max: 500 }).openapi({
+      description: 'Why the shop will not collect it. Shown on the order’s timeline with the admin.',
+      example: 'Card hold expired; regular customer, goodwill',
+    }),
+    amount: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .optional()
+      .openapi({
+        description: 'Minor units of the order’s currency. Default: the whole outstanding amount. More than is outstanding is 422 `waiver_exceeds_outstanding`.',
+        example: 2409,
+      }),
+  })
+  .strict()
+  .openapi('WaiveBalanceRequest');
+
 export const InPersonBody = z
   .object({
     method: z.enum(['cash', 'card_present']),

@@ -171,6 +171,9 @@ export async function createOrder(
     events: [event],
     pickupSlot: plan.pickup,
     deliverySlot: plan.delivery,
+    // A new order has no money recorded yet: its balance is the estimate, all outstanding.
+    payments: [],
+    waivers: [],
   });
 
   const nowIso = now.toISOString();

@@ -120,6 +120,28 @@ export const OrderLineSchema = z.object({
   finalTotal: Money.nullable(),
 });
 
+/** The order's balance (src/domain/balance.ts `orderBalance`), minor units of the order's currency. */
+export const OrderBalanceSchema = z
+  .object({
+    due: Money.openapi({
+      description: 'What the customer owes: the estimate until the weigh-in, then the final total; 0 once cancelled.',
+      example: 2409,
+    }),
+    authorised: Money.openapi({ description: 'Held on the card (a PaymentIntent in `requires_capture`) and not captured yet.', example: 0 }),
+    paid: Money.openapi({ description: 'Captured on the card (hold, overage and balance charges) or taken at the door. Refunds do not reduce it.', example: 2399 }),
+    refunded: Money.openapi({ description: 'Given back to the customer (Stripe refunds), whatever the reason.', example: 0 }),
+    waived: Money.openapi({
+      description: 'Not collected on purpose: overages below Stripe’s minimum charge, and balances an admin waived with a reason (on the timeline).',
+      example: 10,
+    }),
+    outstanding: Money.openapi({
+      description:
+        '`max(0, due − paid − waived)`: still to collect. A weighed card order with something outstanding is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.',
+      example: 0,
+    }),
+  })
+  .openapi('OrderBalance', { description: 'Integers in minor units of `currency` (cents; yen; fils for KWD).' });
+
 export const OrderSchema = z
   .object({
     id: z.uuid(),
@@ -146,6 +168,7 @@ export const OrderSchema = z
       .enum(ORDER_FLAGS)
       .nullable()
       .openapi({ description: 'The latest of `flags`, or null. Kept for older clients: read `flags`.', deprecated: true }),
+    balance: OrderBalanceSchema,
     lines: z.array(OrderLineSchema),
     timeline: z.array(TimelineEntrySchema).openapi({ description: 'Append-only, oldest first.' }),
     createdAt: z.iso.datetime(),

@@ -5,6 +5,7 @@
  */
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { orderBalance, type BalancePayment } from '../../domain/balance.js';
 import type { OrderFlag } from '../../domain/order-status.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
@@ -33,7 +34,15 @@ export function toTimelineEntry(e: Pick<EventRow, 'at' | 'actorRole' | 'actorUse
 type SlotWindow = Pick<SlotRow, 'id' | 'startsAt' | 'endsAt'>;
 
 /** An order row with what orderQuery reads along with it. */
-export type OrderWithRelations = OrderRow & { lines: LineRow[]; events: EventRow[]; pickupSlot: SlotWindow; deliverySlot: SlotWindow };
+export type OrderWithRelations = OrderRow & {
+  lines: LineRow[];
+  events: EventRow[];
+  pickupSlot: SlotWindow;
+  deliverySlot: SlotWindow;
+  /** The order's money as orderBalance() reads it (orderQuery's `payments` and `waivers`). */
+  payments: (BalancePayment & { status: string })[];
+  waivers: { amount: number }[];
+};
 
 /** The order as the API shows it (OrderSchema), from its row and relations. */
 export function toOrderDto(o: OrderWithRelations): OrderDto {
@@ -56,6 +65,7 @@ export function toOrderDto(o: OrderWithRelations): OrderDto {
     overageApprovalRequired: o.overageApprovalRequired && !o.overageApprovedAt,
     flags: o.flags as OrderDto['flags'],
     flaggedReason: o.flaggedReason as OrderDto['flaggedReason'],
+    balance: orderBalance({ status: o.status, finalTotal: o.finalTotal, estimatedTotal: o.estimatedTotal, payments: o.payments, waivers: o.waivers }),
     lines: [...lines]
       .sort((a, b) => a.position - b.position)
       .map((l) => ({
@@ -84,6 +94,9 @@ export function orderQuery(db: Db, orderId: string, userId?: string) {
     with: {
       lines: true,
       events: { orderBy: [asc(orderEvents.id)] },
+      // The balance's inputs, in the same query (no extra round trip): see toOrderDto.
+      payments: { columns: { kind: true, status: true, amount: true, amountCapturable: true, amountCaptured: true, amountRefunded: true } },
+      waivers: { columns: { amount: true } },
       pickupSlot: { columns: { id: true, startsAt: true, endsAt: true } },
       deliverySlot: { columns: { id: true, startsAt: true, endsAt: true } },
     },

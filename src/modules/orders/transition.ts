@@ -46,6 +46,25 @@ function plans(cmd: TransitionCommand): PlannedTransition[] {
   return out;
 }
 
+/**
+ * SQL on the order being moved (`orders` columns, unqualified): a weighed card order that still
+ * has something to collect, read from `order_balances` (the twin of src/domain/balance.ts). Such
+ * an order cannot go out for delivery until the balance is collected or an admin waives it.
+ * Pay-on-delivery orders keep their rule: paid at the door, or flagged `unpaid_on_delivery`.
+ */
+const owesCardBalance = sql`(payment_method = 'card' AND final_total IS NOT NULL
+  AND COALESCE((SELECT b.outstanding FROM order_balances b WHERE b.order_id = orders.id), 0) > 0)`;
+
+/** The 409 for a ready card order the guard held back: its balance (read in the same batch) says why. */
+function refuseOutstanding(order: OrderDto): void {
+  if (order.paymentMethod !== 'card' || order.weighedAt === null || order.balance.outstanding === 0) return;
+  throw new ApiError(
+    'payment_outstanding',
+    `${order.balance.outstanding} ${order.currency} of this order is not paid: collect it (capture, or the customer pays it) or have an admin waive it before delivery.`,
+    { details: { outstanding: order.balance.outstanding, currency: order.currency } },
+  );
+}
+
 const statusArray = (list: OrderStatus[]) => sql`${`{${list.join(',')}}`}::order_status[]`;
 
 /**
@@ -75,6 +94,7 @@ export async function changeOrderStatus(deps: Deps, cmd: TransitionCommand): Pro
         SELECT id, status, pickup_slot_id, delivery_slot_id FROM orders
         WHERE id = ${cmd.orderId}::uuid${owner} AND status = ANY(${statusArray(from)})
           AND (NOT ${cmd.to === 'ready'} OR weighed_at IS NOT NULL)
+          AND (NOT ${cmd.to === 'out_for_delivery'} OR NOT ${owesCardBalance})
       ),
       moved AS (
         UPDATE orders o SET
@@ -100,6 +120,7 @@ export async function changeOrderStatus(deps: Deps, cmd: TransitionCommand): Pro
   if (!order) throw new ApiError('not_found', 'No such order.');
   if (rowsOf(moved).length === 1) return order;
   cmd.refuse?.(order);
+  if (cmd.to === 'out_for_delivery' && order.status === 'ready') refuseOutstanding(order);
   // Throws the state machine's own answer for the status the order is really in.
   planTransition({ from: order.status, to: cmd.to, actor: cmd.actor.role, evidence: cmd.evidence, weighed: order.weighedAt !== null });
   throw new ApiError('conflict', 'The order changed while this request was in flight; reload it and try again.');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import { runQuery } from '../../db/client.js';
+import { orderBalance } from '../../domain/balance.js';
 import { priceOrder, storableBreakdown, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
 import type { orderLines, orders } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -175,6 +176,7 @@ export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, 
     final,
     weighedAt: now,
     updatedAt: now,
+    balance: orderBalance({ ...row, finalTotal: final.total }),
     lines: dto.lines.map((l, i) => ({
       ...l,
       finalWeightGrams: updates[i]!.final_weight_grams,

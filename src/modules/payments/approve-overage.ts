@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { sql } from 'drizzle-orm';
+import { AnyRow } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
 import { settleOverage, type CaptureOutcome } from './capture.js';
 import { readPaymentState, requirePayments } from './shared.js';
 
@@ -10,8 +12,9 @@ const OverageRequiredRow = z.object({ required: z.boolean() });
 /**
  * The customer approves a large overage; it is charged at once. Approving again after a
  * Stripe failure left it uncharged retries the charge (looked up at Stripe first, then sent with a
- * new attempt key if Stripe has none: ./attempts.ts); once it is
- * charged or declined there is nothing pending: 409 overage_not_pending.
+ * new attempt key if Stripe has none: ./attempts.ts); once it is charged or declined there is
+ * nothing pending: 409 overage_not_pending. Whatever the charge did, one more statement then
+ * brings `payment_outstanding` in line with the balance (src/modules/orders/balance.ts).
  */
 export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {
   requirePayments(deps);
@@ -35,7 +38,15 @@ export async function approveOverage(deps: Deps, userId: string, orderId: string
   if (!rows[0].required || overage || hold?.status !== 'succeeded' || order.finalTotal === null) {
     throw new ApiError('overage_not_pending', 'There is no extra charge waiting for approval on this order.');
   }
-  const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true);
-  return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
+  try {
+    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true);
+    return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
+  } finally {
+    // Charged, declined or failed: the flag follows the balance (cleared once the overage is paid).
+    // A failure here must not hide the charge's own answer: the payments job's sweep syncs it later.
+    await deps.database
+      .rows(AnyRow, syncOutstandingFlag(orderId, deps.clock.now().toISOString()))
+      .catch((error: unknown) => deps.logger.error('syncing payment_outstanding after approve-overage failed', { error, orderId }));
+  }
 }
 

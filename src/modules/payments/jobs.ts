@@ -7,6 +7,7 @@ import type { OrderFlag } from '../../domain/order-status.js';
 import { hasFlag, raiseFlag } from '../orders/shared.js';
 import { adoptIntent } from './adopt.js';
 import { captureOrderPayment } from './capture.js';
+import { sweepOutstandingBalances, type UndeliveredBalance } from './outstanding.js';
 import { settleStaleRefunds, type StaleRefundReport } from './refund.js';
 import { releaseHold } from './settle-cancelled.js';
 import { STATUS_RANK } from './shared.js';
@@ -25,6 +26,12 @@ export interface JobReport {
   /** Refunds left pending for over 10 minutes, settled with Stripe's records; null without Stripe or on error. */
   staleRefunds: StaleRefundReport | null;
   staleRefundsError?: string;
+  /**
+   * Card orders out for delivery or delivered with a balance outstanding (./outstanding.ts): money
+   * that left the shop unpaid. Each is flagged `payment_outstanding`; collect it or waive it.
+   */
+  outstanding: UndeliveredBalance[];
+  outstandingError?: string;
 }
 
 /** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */
@@ -43,11 +50,14 @@ const IdRow = z.object({ id: z.string() });
  * - a delivered pay-on-delivery order with no recorded payment is flagged;
  * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported; one we
  *   made but never recorded (an overage or balance charge whose answer was lost) is recorded;
- * - refunds whose Stripe answer was lost are settled with what Stripe has (never re-sent).
+ * - refunds whose Stripe answer was lost are settled with what Stripe has (never re-sent);
+ * - last, every order's `payment_outstanding` flag is brought in line with its balance, card
+ *   orders out for delivery or delivered with a balance outstanding are reported, and the
+ *   outstanding gauges measured (./outstanding.ts).
  */
 export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   const now = deps.clock.now();
-  const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null, staleRefunds: null };
+  const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null, staleRefunds: null, outstanding: [] };
 
   const expiring = await deps.database.rows(ExpiringHoldRow, sql`
     SELECT p.order_id, o.final_total, o.status::text AS status FROM payments p JOIN orders o ON o.id = p.order_id
@@ -104,7 +114,19 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
     }
   }
   for (const m of report.reconciliation?.mismatches ?? []) deps.logger.warn('payment reconciliation mismatch', m);
+  await sweepOutstanding(deps, now, report);
   return report;
+}
+
+/** Last, after every step above moved money: flags, the outstanding report and its gauges. */
+async function sweepOutstanding(deps: Deps, now: Date, report: JobReport): Promise<void> {
+  try {
+    report.outstanding = await sweepOutstandingBalances(deps, now);
+  } catch (err) {
+    report.outstandingError = err instanceof Error ? err.message : String(err);
+    deps.logger.error('sweeping outstanding balances failed', { error: err });
+  }
+  for (const o of report.outstanding) deps.logger.warn('order left the shop with a balance outstanding', { ...o });
 }
 
 async function flag(deps: Deps, orderId: string, reason: OrderFlag, note: string): Promise<void> {

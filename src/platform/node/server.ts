@@ -9,6 +9,7 @@ import { withTimeout } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
 import { runPaymentJobs } from '../../modules/payments/jobs.js';
+import { measureOutstandingBalances } from '../../modules/payments/outstanding.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
 export interface RunningServer {
@@ -52,6 +53,8 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const database = await openDatabase(config, node.pgliteDir);
   const metrics = createPrometheusMetrics({ version: config.appVersion, runtime: 'node' });
   const deps = createNodeDeps(config, { database, metrics, hashPool: node.hashPool });
+  // The payments job runs in a CronJob nobody scrapes: each scrape reads the gauges itself.
+  metrics.measureOutstandingOnScrape(() => measureOutstandingBalances(deps));
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: node.host, serverOptions: httpServerOptions(node) }, () => ready(s));

@@ -1,0 +1,84 @@
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { parseRows } from '../../db/client.js';
+import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
+import type { OrderDto } from '../orders/schemas.js';
+import { orderDtoOf, orderQuery } from '../orders/shared.js';
+
+export interface WaiveBalanceCommand {
+  orderId: string;
+  /** The admin who decides; named on the timeline and in `balance_waivers.actor_user_id`. */
+  adminId: string;
+  reason: string;
+  /** Minor units; default the whole outstanding amount. */
+  amount?: number | undefined;
+}
+
+const WaiverRow = z.object({
+  outstanding: z.number(),
+  currency: z.string(),
+  weighed: z.boolean(),
+  waived: z.number().nullable(),
+});
+
+/**
+ * An admin waives what is outstanding on an order (POST /v1/staff/orders/{id}/waive-balance),
+ * all of it or `amount` of it, with a reason: the shop's decision not to collect, on record.
+ *
+ * ONE batch (one round trip): lock the order; insert the `balance_waivers` row only if the
+ * amount is at most what `order_balances` says is outstanding, read inside that statement after
+ * the lock, so two racing waivers queue on the lock and the second sees the first's row (never
+ * more waived than was outstanding); the timeline entry names the admin (actor and e-mail) and
+ * the reason; then syncOutstandingFlag clears `payment_outstanding` if nothing is left; then the
+ * order is read back. Errors (nothing written):
+ * - 409 `nothing_outstanding`: nothing to waive (paid, waived already, cancelled, or not weighed:
+ *   before the weigh-in the card hold covers the estimate), `details.outstanding`, `currency`;
+ * - 422 `waiver_exceeds_outstanding`: `amount` is more than is outstanding (`details`).
+ * Returns the order as staff see it, with its owner.
+ */
+export async function waiveBalance(deps: Deps, cmd: WaiveBalanceCommand): Promise<OrderDto & { userId: string }> {
+  const now = deps.clock.now().toISOString();
+  const amount = cmd.amount ?? null;
+  const [, inserted, , row] = await deps.database.batch((db) => [
+    db.execute(sql`SELECT id FROM orders WHERE id = ${cmd.orderId}::uuid FOR UPDATE`),
+    db.execute(sql`
+      WITH b AS (
+        SELECT o.id, o.currency, o.final_total IS NOT NULL AS weighed,
+               CASE WHEN o.final_total IS NULL THEN 0 ELSE bal.outstanding END AS outstanding
+        FROM orders o JOIN order_balances bal ON bal.order_id = o.id
+        WHERE o.id = ${cmd.orderId}::uuid
+      ),
+      w AS (
+        INSERT INTO balance_waivers (id, order_id, amount, reason, actor_user_id, created_at)
+        SELECT ${crypto.randomUUID()}::uuid, b.id, COALESCE(${amount}::int, b.outstanding), ${cmd.reason}, ${cmd.adminId}::uuid, ${now}::timestamptz
+        FROM b WHERE b.outstanding > 0 AND COALESCE(${amount}::int, b.outstanding) <= b.outstanding
+        RETURNING id, amount
+      ),
+      ev AS (
+        INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
+        SELECT b.id, ${now}::timestamptz, 'admin', ${cmd.adminId}::uuid, 'payment',
+               'Balance of ' || w.amount || ' ' || b.currency || ' waived by admin '
+                 || COALESCE((SELECT email FROM users WHERE id = ${cmd.adminId}::uuid), ${cmd.adminId}) || ': ' || ${cmd.reason},
+               jsonb_build_object('waived', w.amount, 'reason', ${cmd.reason}::text, 'waiverId', w.id,
+                                  'adminId', ${cmd.adminId}::text, 'outstandingBefore', b.outstanding)
+        FROM b, w
+      )
+      SELECT b.outstanding, b.currency, b.weighed, (SELECT amount FROM w) AS waived FROM b`),
+    db.execute(syncOutstandingFlag(cmd.orderId, now)),
+    orderQuery(db, cmd.orderId),
+  ]);
+  const [result] = parseRows(WaiverRow, inserted);
+  const order = orderDtoOf(row);
+  if (!result || !order) throw new ApiError('not_found', 'No such order.');
+  if (result.waived !== null) return order;
+  const details = { outstanding: result.outstanding, currency: result.currency };
+  if (result.outstanding === 0) {
+    const why = result.weighed ? 'nothing is outstanding on this order' : 'the order is not weighed yet: its card hold covers the estimate';
+    throw new ApiError('nothing_outstanding', `Nothing to waive: ${why}.`, { details });
+  }
+  throw new ApiError('waiver_exceeds_outstanding', `Only ${result.outstanding} ${result.currency} is outstanding; waive at most that.`, {
+    details: { ...details, amount },
+  });
+}
