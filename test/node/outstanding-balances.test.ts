@@ -51,7 +51,7 @@ async function weighedOnDelivery() {
   return placed;
 }
 
-/** A card order whose hold Stripe cancelled before the weigh-in: 2499 outstanding, flagged. */
+/** A card order whose hold Stripe cancelled before the weigh-in, and whose saved card declines: 2499 outstanding, flagged. */
 async function lostHold() {
   const placed = await placeOrder(h);
   const { paymentIntentId: pi } = await authorise(h, placed.who, placed.order.id);
@@ -62,6 +62,8 @@ async function lostHold() {
   });
   expect(res.status).toBe(200);
   await deliver(h, 'payment_intent.canceled', { ...(await stripeIntent(h, pi)).intent, cancellation_reason: 'automatic' });
+  // The saved card declines the off-session charge of the balance, so it stays outstanding.
+  await h.stripe.failNext({ mode: 'decline', method: 'POST', path: '/v1/payment_intents' });
   const weighed = await weigh(h, placed.staff, placed.order.id, 8000);
   expect(weighed.flags).toContain('payment_outstanding');
   return placed;

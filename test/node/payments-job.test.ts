@@ -264,4 +264,35 @@ describe('payments job', () => {
     // A second run finds nothing left to settle.
     expect((await runPaymentJobs(t.deps)).staleRefunds).toMatchObject({ checked: 0, settled: 0, released: 0 });
   });
+  // Stripe cancels an uncaptured hold by itself after about 7 days (payment_intent.canceled,
+  // cancellation_reason automatic: https://docs.stripe.com/payments/place-a-hold-on-a-payment-method).
+  // Nobody may press capture again, so the job collects the balance off-session on the saved card.
+  it('collects the balance of a weighed order whose hold Stripe cancelled, once', async () => {
+    const p = await placeOrder(h);
+    const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
+    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/capture` });
+    await weigh(h, p.staff, p.order.id, 5200);
+    const res = await fetch(`${h.stripe.url}/v1/payment_intents/${pi}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    expect(res.status).toBe(200);
+    expect((await deliver(h, 'payment_intent.canceled', { ...(await stripeIntent(h, pi)).intent, cancellation_reason: 'automatic' })).res.body.outcome).toBe('applied');
+    expect(await orderRow(h, p.order.id)).toMatchObject({ flags: ['payment_outstanding'] });
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.lostHolds).toContainEqual({ orderId: p.order.id, outcome: 'charged' });
+    const rows = await paymentRows(h, p.order.id);
+    expect(rows).toEqual([
+      expect.objectContaining({ kind: 'hold', status: 'canceled', captured: 0 }),
+      expect.objectContaining({ kind: 'balance', status: 'succeeded', amount: 1999, captured: 1999 }),
+    ]);
+    expect(await orderRow(h, p.order.id)).toMatchObject({ flags: [] });
+
+    const again = await runPaymentJobs(t.deps);
+    expect(again.lostHolds.map((l) => l.orderId)).not.toContain(p.order.id);
+    const balanceCharges = (await h.stripe.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.form.metadata?.order_id === p.order.id && r.form.metadata?.kind === 'balance');
+    expect(balanceCharges).toHaveLength(1);
+  });
 });

@@ -10,7 +10,9 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { z } from 'zod';
+import { parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
 
 /** Kinds of payment we create as a new PaymentIntent after the hold, one row per intent. */
@@ -51,7 +53,10 @@ export type AdoptOutcome = 'applied' | 'known' | 'duplicate' | 'flagged' | 'unkn
 export async function adoptIntent(deps: Deps, pi: Stripe.PaymentIntent, event?: Stripe.Event): Promise<AdoptOutcome | undefined> {
   const ours = adoptable(pi);
   if (!ours) return undefined;
-  const [row] = await deps.database.rows(AdoptRow, adoptSql(pi, ours, deps.clock.now().toISOString(), event));
+  const now = deps.clock.now().toISOString();
+  // The order's payment_outstanding flag follows what was recorded, in the same round trip.
+  const [adopted] = await deps.database.batch((db) => [db.execute(adoptSql(pi, ours, now, event)), db.execute(syncOutstandingFlag(ours.orderId, now))]);
+  const [row] = parseRows(AdoptRow, adopted);
   if (!row || row.known) return 'known';
   if (!row.fresh) return 'duplicate';
   if (!row.found) return 'unknown_payment';

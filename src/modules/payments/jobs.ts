@@ -14,6 +14,11 @@ import { STATUS_RANK } from './shared.js';
 
 export interface JobReport {
   expiringHolds: Array<{ orderId: string; action: 'captured' | 'released' | 'flagged' | 'failed'; detail?: string }>;
+  /**
+   * Weighed card orders whose hold Stripe cancelled or let lapse (the webhook recorded it) and that
+   * no balance charge has tried yet: the outstanding amount is charged off-session now (./collect.ts).
+   */
+  lostHolds: Array<{ orderId: string; outcome: string; detail?: string }>;
   unpaidDeliveriesFlagged: number;
   /** null when Stripe is not configured, or when it could not be reached (see reconciliationError). */
   reconciliation: {
@@ -47,6 +52,7 @@ const IdRow = z.object({ id: z.string() });
  * `npm run cli -- payments-job` / a timer on Node):
  * - a hold that expires within 24 h is captured if the order is weighed, released if it was
  *   cancelled (and Stripe did not release it then), else flagged;
+ * - a weighed order whose hold Stripe cancelled has its balance charged off-session, once;
  * - a delivered pay-on-delivery order with no recorded payment is flagged;
  * - Stripe's recent PaymentIntents are compared with our rows and mismatches reported; one we
  *   made but never recorded (an overage or balance charge whose answer was lost) is recorded;
@@ -57,7 +63,7 @@ const IdRow = z.object({ id: z.string() });
  */
 export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   const now = deps.clock.now();
-  const report: JobReport = { expiringHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null, staleRefunds: null, outstanding: [] };
+  const report: JobReport = { expiringHolds: [], lostHolds: [], unpaidDeliveriesFlagged: 0, reconciliation: null, staleRefunds: null, outstanding: [] };
 
   const expiring = await deps.database.rows(ExpiringHoldRow, sql`
     SELECT p.order_id, o.final_total, o.status::text AS status FROM payments p JOIN orders o ON o.id = p.order_id
@@ -85,6 +91,8 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
       report.expiringHolds.push({ orderId: row.order_id, action: 'failed', detail: err instanceof Error ? err.message : String(err) });
     }
   }
+
+  if (deps.payments) await collectLostHolds(deps, report);
 
   const unpaid = await deps.database.rows(IdRow, sql`
     WITH flagged AS (
@@ -116,6 +124,32 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   for (const m of report.reconciliation?.mismatches ?? []) deps.logger.warn('payment reconciliation mismatch', m);
   await sweepOutstanding(deps, now, report);
   return report;
+}
+
+const LostHoldRow = z.object({ order_id: z.string() });
+
+/**
+ * A hold the webhook recorded as cancelled (Stripe's automatic cancellation after ~7 days) on a
+ * weighed order that is not cancelled, with no balance charge yet: nobody may press capture, so
+ * the job does what the capture would (collect the balance off-session; a declined card leaves
+ * it flagged for the customer's PaymentSheet). Once tried, the balance row makes it not eligible.
+ */
+async function collectLostHolds(deps: Deps, report: JobReport): Promise<void> {
+  const lost = await deps.database.rows(LostHoldRow, sql`
+    SELECT p.order_id FROM payments p JOIN orders o ON o.id = p.order_id
+    WHERE p.kind = 'hold' AND p.status IN ('canceled', 'failed') AND o.payment_method = 'card'
+      AND o.final_total IS NOT NULL AND o.status NOT IN ('cancelled', 'pending_payment')
+      AND NOT EXISTS (SELECT 1 FROM payments b WHERE b.order_id = o.id AND b.kind = 'balance')
+      AND EXISTS (SELECT 1 FROM order_balances ob WHERE ob.order_id = o.id AND ob.outstanding > 0)
+    ORDER BY p.updated_at LIMIT 100`);
+  for (const { order_id: orderId } of lost) {
+    try {
+      const outcome = await captureOrderPayment(deps, orderId);
+      report.lostHolds.push({ orderId, outcome: outcome.kind === 'balance' ? outcome.balance : outcome.kind });
+    } catch (err) {
+      report.lostHolds.push({ orderId, outcome: 'failed', detail: err instanceof Error ? err.message : String(err) });
+    }
+  }
 }
 
 /** Last, after every step above moved money: flags, the outstanding report and its gauges. */
