@@ -25,7 +25,7 @@ async function staffOrder(h: Harness, staff: Actor, orderId: string) {
 async function authoriseWith(h: Harness, who: Actor, orderId: string, paymentMethod: string) {
   const sheet = await h.api.post(`/v1/orders/${orderId}/payment-sheet`, undefined, { token: who.token });
   expect(sheet.status, sheet.text).toBe(200);
-  await h.stripe.authorize(sheet.body.paymentIntentId, { payment_method: paymentMethod } as { amount?: number });
+  await h.stripe.authorize(sheet.body.paymentIntentId, { paymentMethod });
   const { res } = await deliver(h, 'payment_intent.amount_capturable_updated', sheet.body.paymentIntentId);
   expect(res.body).toEqual({ received: true, outcome: 'applied' });
   return sheet.body as { paymentIntentId: string; amount: number; currency: string } & Record<string, any>;
