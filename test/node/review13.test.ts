@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorise, deliver, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
+import { captured, refundRows } from '../journeys/refund-steps.js';
+import { expectProblem } from '../support/client.js';
+import { createTestApp, type TestApp } from '../support/node-app.js';
+import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
+import { stripeControl } from '../support/stripe.js';
+
+/* Review of issue 13: each test below failed on main. */
+let t: TestApp;
+let ownStripe: StripeStandIn;
+beforeAll(async () => {
+  ownStripe = await startStripeStandIn();
+  const app = await createTestApp({ env: { STRIPE_API_URL: ownStripe.url } });
+  t = { ...app, stripe: stripeControl(ownStripe.url) };
+});
+afterAll(async () => {
+  await t?.close();
+  await ownStripe?.close();
+});
+
+const sheetFor = (orderId: string, token: string) => t.api.post(`/v1/orders/${orderId}/payment-sheet`, undefined, { token });
+
+describe('review 13', () => {
+  it('a balance payment that was processing and then fails is recorded failed (not stuck processing), and the customer can pay again', async () => {
+    const h = t;
+    const { who, staff, order } = await placeOrder(h);
+    await authorise(h, who, order.id);
+    await h.stripe.failNext({ mode: 'decline', method: 'POST', path: '/v1/payment_intents', declineCode: 'insufficient_funds' });
+    await weigh(h, staff, order.id, 8000); // 100 over the hold, declined
+    const sheet = await sheetFor(order.id, who.token);
+    expect(sheet.status, sheet.text).toBe(200);
+    const pi = sheet.body.paymentIntentId as string;
+    // The customer pays with a method that settles later (a bank debit): Stripe says processing,
+    // and the app records it so (recordIntent, the reconciliation, or the off-session answer).
+    await h.sql(`UPDATE payments SET status = 'processing' WHERE stripe_payment_intent_id = $1`, [pi]);
+    expectProblem(await sheetFor(order.id, who.token), 409, 'nothing_outstanding');
+    // The debit fails: Stripe moves the intent back to requires_payment_method and sends payment_failed.
+    const intent = (await stripeIntent(h, pi)).intent;
+    const failedSnapshot = { ...intent, status: 'requires_payment_method', last_payment_error: { type: 'card_error', code: 'card_declined' } };
+    const { res } = await deliver(h, 'payment_intent.payment_failed', failedSnapshot);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.outcome).toBe('applied');
+    expect((await paymentRows(h, order.id)).find((p) => p.pi === pi)).toMatchObject({ status: 'failed' });
+    // And the customer can try again.
+    const again = await sheetFor(order.id, who.token);
+    expect(again.status, again.text).toBe(200);
+  });
+
+  it('cancelling an order refunds everything still captured, even after an earlier refund was canceled at Stripe', async () => {
+    const h = t;
+    const p = await captured(h, 'pm_card_visa', 6000, 5200); // 1999 captured
+    expect((await p.refund(400)).status).toBe(201);
+    const [row] = await refundRows(h, p.order.id);
+    const canceled = await h.stripe.settleRefund(row!.stripe_refund_id!, 'canceled');
+    expect((await deliver(h, 'refund.updated', canceled)).res.body.outcome).toBe('flagged');
+    expect((await paymentRows(h, p.order.id))[0]).toMatchObject({ captured: 1999, refunded: 0 });
+    const res = await h.api.post(`/v1/staff/orders/${p.order.id}/transitions`, { to: 'cancelled', note: 'customer asked' }, { token: p.staff.token });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.status).toBe('cancelled');
+    // All 1999 goes back to the customer.
+    const refunds = await refundRows(h, p.order.id);
+    expect(refunds.filter((r) => r.status !== 'canceled' && r.status !== 'failed').reduce((a, r) => a + r.amount, 0)).toBe(1999);
+  });
+});
