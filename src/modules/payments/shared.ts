@@ -1,4 +1,3 @@
-import { AnyRow } from '../../db/client.js';
 /**
  * What the payments module's operations share: the Stripe client guard and error mapping, the
  * forward-only rank of payment states (the webhook, capture and the job all obey it), and the
@@ -10,6 +9,7 @@ import { orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { Payments } from '../../payments/stripe.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
 
 export type PaymentRow = typeof payments.$inferSelect;
 export type PaymentOrderRow = typeof orders.$inferSelect;
@@ -70,7 +70,9 @@ export async function readPaymentState(deps: Deps, orderId: string) {
 export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await deps.database.rows(AnyRow, sql`
+  // The same round trip brings payment_outstanding in line with the balance this may have moved
+  // (a capture retry that collects what the weigh-in flagged, a hold found released).
+  await deps.database.batch((db) => [db.execute(sql`
     WITH moved AS (
       UPDATE payments SET status = ${status}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
@@ -83,7 +85,7 @@ export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.Payme
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
            ${JSON.stringify({ paymentIntent: pi.id, status: pi.status, amountReceived: pi.amount_received })}::jsonb
-    FROM moved`);
+    FROM moved`), db.execute(syncOutstandingFlag(row.orderId, now))]);
 }
 
 
