@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorise, deliver, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
 import { captured, refundRows } from '../journeys/refund-steps.js';
+import { actor } from '../support/fixtures.js';
 import { expectProblem } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
@@ -19,7 +20,7 @@ afterAll(async () => {
   await ownStripe?.close();
 });
 
-const sheetFor = (orderId: string, token: string) => t.api.post(`/v1/orders/${orderId}/payment-sheet`, undefined, { token });
+const sheetFor = (orderId: string, token: string, h: { api: TestApp['api'] } = t) => h.api.post(`/v1/orders/${orderId}/payment-sheet`, undefined, { token });
 
 describe('review 13', () => {
   it('a balance payment that was processing and then fails is recorded failed (not stuck processing), and the customer can pay again', async () => {
@@ -99,5 +100,35 @@ describe('review 13', () => {
     const [bal] = await h.sql<{ outstanding: number }>('SELECT outstanding FROM order_balances WHERE order_id = $1', [order.id]);
     expect(bal!.outstanding).toBe(0);
     expect((await orderRow(h, order.id)).flags).not.toContain('payment_outstanding');
+  });
+
+  it('KWD: a partial waiver that leaves a balance Stripe cannot charge (not a multiple of 10 fils) is refused, never a PaymentSheet answering 502 forever', async () => {
+    const kwd = await createTestApp({ database: t.deps.database, env: { CURRENCY: 'KWD', STRIPE_API_URL: ownStripe.url } });
+    const h = { ...kwd, stripe: stripeControl(ownStripe.url) };
+    try {
+      const boss = await actor(h, 'admin');
+      const service = await h.api.post(
+        '/v1/admin/services',
+        { slug: `wash-kwd-${crypto.randomUUID().slice(0, 8)}`, name: 'Wash & Fold (KWD)', pricingModel: 'per_kg', unitPrice: 250, turnaroundHours: 48 },
+        { token: boss.token },
+      );
+      expect(service.status, service.text).toBe(201);
+      const p = await placeOrder(h, { serviceId: service.body.id });
+      await h.api.patch(`/v1/admin/services/${service.body.id}`, { active: false }, { token: boss.token });
+      await authorise(h, p.who, p.order.id);
+      await h.stripe.failNext({ mode: 'decline', method: 'POST', path: '/v1/payment_intents', declineCode: 'insufficient_funds' });
+      const weighed = await weigh(h, p.staff, p.order.id, 8000); // 2490: 2380 captured, 110 overage declined
+      expect(weighed.balance.outstanding).toBe(110);
+      const waived = await h.api.post(`/v1/staff/orders/${p.order.id}/waive-balance`, { reason: 'goodwill', amount: 5 }, { token: boss.token });
+      expect(expectProblem(waived, 422, 'validation_failed').details).toMatchObject({ outstanding: 110, step: 10 });
+      // Waiving 10 leaves 100, which the customer can pay.
+      const ten = await h.api.post(`/v1/staff/orders/${p.order.id}/waive-balance`, { reason: 'goodwill', amount: 10 }, { token: boss.token });
+      expect(ten.status, ten.text).toBe(200);
+      const sheet = await sheetFor(p.order.id, p.who.token, h);
+      expect(sheet.status, sheet.text).toBe(200);
+      expect(sheet.body).toMatchObject({ purpose: 'balance', amount: 100 });
+    } finally {
+      await kwd.deps.passwords.close?.();
+    }
   });
 });
