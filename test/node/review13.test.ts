@@ -5,7 +5,7 @@ import { actor } from '../support/fixtures.js';
 import { expectProblem } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand-in/index.js';
-import { stripeControl } from '../support/stripe.js';
+import { stripeControl, TEST_STRIPE_SECRET_KEY } from '../support/stripe.js';
 
 /* Review of issue 13: each test below failed on main. */
 let t: TestApp;
@@ -130,5 +130,32 @@ describe('review 13', () => {
     } finally {
       await kwd.deps.passwords.close?.();
     }
+  });
+
+  it('a lost hold is not charged off-session while the customer is paying the same balance on the PaymentSheet', async () => {
+    const h = t;
+    const { who, staff, order } = await placeOrder(h);
+    const { paymentIntentId: holdPi } = await authorise(h, who, order.id);
+    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${holdPi}/capture`, times: 3 });
+    await weigh(h, staff, order.id, 5200); // 1999; the capture answered 500
+    // Stripe releases the hold (as its expiry does) and says so.
+    const cancelled = await fetch(`${h.stripe.url}/v1/payment_intents/${holdPi}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    expect(cancelled.status).toBe(200);
+    const snapshot = { ...(await stripeIntent(h, holdPi)).intent, cancellation_reason: 'automatic' };
+    expect((await deliver(h, 'payment_intent.canceled', snapshot)).res.body.outcome).toBe('applied');
+    // The customer opens the PaymentSheet for the balance and pays (its webhook is on its way).
+    const sheet = await sheetFor(order.id, who.token);
+    expect(sheet.status, sheet.text).toBe(200);
+    expect(sheet.body).toMatchObject({ purpose: 'balance', amount: 1999 });
+    await h.stripe.authorize(sheet.body.paymentIntentId, { paymentMethod: 'pm_card_mastercard' });
+    // Meanwhile staff press capture.
+    const retry = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
+    expect(retry.status, retry.text).toBeLessThan(500);
+    const intents = Object.values((await h.stripe.state()).payment_intents as Record<string, any>).filter((pi) => pi.metadata?.order_id === order.id);
+    expect(intents.reduce((sum, pi) => sum + (pi.amount_received as number), 0)).toBe(1999);
   });
 });
