@@ -158,4 +158,39 @@ describe('review 13', () => {
     const intents = Object.values((await h.stripe.state()).payment_intents as Record<string, any>).filter((pi) => pi.metadata?.order_id === order.id);
     expect(intents.reduce((sum, pi) => sum + (pi.amount_received as number), 0)).toBe(1999);
   });
+
+  it('an overage the customer already paid on the PaymentSheet (its charge answered 500) is not charged again by a capture retry', async () => {
+    const h = t;
+    const { who, staff, order } = await placeOrder(h);
+    await authorise(h, who, order.id);
+    // The overage charge is answered 500 (stored for the key; Stripe made nothing).
+    await h.stripe.failNext({ mode: 'server_error', method: 'POST', path: '/v1/payment_intents', times: 3 });
+    await weigh(h, staff, order.id, 8000); // 2399 captured, 100 overage: 502
+    expect((await orderRow(h, order.id)).flags).toContain('payment_outstanding');
+    const sheet = await sheetFor(order.id, who.token);
+    expect(sheet.status, sheet.text).toBe(200);
+    expect(sheet.body).toMatchObject({ purpose: 'balance', amount: 100 });
+    await h.stripe.authorize(sheet.body.paymentIntentId, { paymentMethod: 'pm_card_mastercard' });
+    expect((await deliver(h, 'payment_intent.succeeded', sheet.body.paymentIntentId)).res.body.outcome).toBe('applied');
+    expect((await orderRow(h, order.id)).flags).not.toContain('payment_outstanding');
+    const retry = await h.api.post(`/v1/staff/orders/${order.id}/capture`, undefined, { token: staff.token });
+    expect(retry.status, retry.text).toBe(200);
+    const intents = Object.values((await h.stripe.state()).payment_intents as Record<string, any>).filter((pi) => pi.metadata?.order_id === order.id);
+    expect(intents.reduce((sum, pi) => sum + (pi.amount_received as number), 0)).toBe(2499);
+  });
+
+  it('an overage an admin waived (its charge answered 500) is not charged by a capture retry', async () => {
+    const h = t;
+    const p = await placeOrder(h);
+    await authorise(h, p.who, p.order.id);
+    await h.stripe.failNext({ mode: 'server_error', method: 'POST', path: '/v1/payment_intents', times: 3 });
+    await weigh(h, p.staff, p.order.id, 8000);
+    const boss = await p.admin();
+    const waived = await h.api.post(`/v1/staff/orders/${p.order.id}/waive-balance`, { reason: 'goodwill' }, { token: boss.token });
+    expect(waived.status, waived.text).toBe(200);
+    const retry = await h.api.post(`/v1/staff/orders/${p.order.id}/capture`, undefined, { token: p.staff.token });
+    expect(retry.status, retry.text).toBe(200);
+    const intents = Object.values((await h.stripe.state()).payment_intents as Record<string, any>).filter((pi) => pi.metadata?.order_id === p.order.id);
+    expect(intents.reduce((sum, pi) => sum + (pi.amount_received as number), 0)).toBe(2399);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { eq, sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
-import { orders, payments } from '../../db/schema.js';
+import { balanceWaivers, orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { Payments } from '../../payments/stripe.js';
@@ -53,9 +53,10 @@ export const paymentRank = (col: SQL): SQL =>
   )} END)`;
 
 export async function readPaymentState(deps: Deps, orderId: string) {
-  const [orderRows, paymentRows] = await deps.database.batch((db) => [
+  const [orderRows, paymentRows, waiverRows] = await deps.database.batch((db) => [
     db.select().from(orders).where(eq(orders.id, orderId)),
     db.select().from(payments).where(eq(payments.orderId, orderId)),
+    db.select({ amount: balanceWaivers.amount }).from(balanceWaivers).where(eq(balanceWaivers.orderId, orderId)),
   ]);
   const order = orderRows[0];
   if (!order) throw new ApiError('not_found', 'No such order.');
@@ -63,6 +64,17 @@ export async function readPaymentState(deps: Deps, orderId: string) {
     order,
     hold: paymentRows.find((p) => p.kind === 'hold'),
     overage: paymentRows.find((p) => p.kind === 'overage'),
+    /**
+     * What beyond the hold and the overage charge already covers the weighed price: admins'
+     * waivers, balance payments made (or being made: open on the customer's PaymentSheet, in
+     * flight, or declined once: the customer may still retry that PaymentIntent), so an overage
+     * charge never takes what the customer paid, may be paying, or the shop waived.
+     */
+    covered:
+      waiverRows.reduce((a, w) => a + w.amount, 0) +
+      paymentRows
+        .filter((p) => p.kind === 'balance' && p.status !== 'canceled')
+        .reduce((a, p) => a + (p.status === 'succeeded' ? p.amountCaptured : p.amount), 0),
   };
 }
 
