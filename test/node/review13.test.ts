@@ -212,4 +212,20 @@ describe('review 13', () => {
     const intents = Object.values((await h.stripe.state()).payment_intents as Record<string, any>).filter((pi) => pi.metadata?.order_id === order.id);
     expect(intents.reduce((sum, pi) => sum + (pi.amount_received as number), 0)).toBe(2499);
   });
+
+  it('a capture retry does not take from the hold what an admin waived while the capture was failing', async () => {
+    const h = t;
+    const p = await placeOrder(h);
+    const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
+    await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/capture`, times: 3 });
+    await weigh(h, p.staff, p.order.id, 5200); // 1999; the capture answered 500
+    const boss = await p.admin();
+    const waived = await h.api.post(`/v1/staff/orders/${p.order.id}/waive-balance`, { reason: 'goodwill', amount: 500 }, { token: boss.token });
+    expect(waived.status, waived.text).toBe(200);
+    const retry = await h.api.post(`/v1/staff/orders/${p.order.id}/capture`, undefined, { token: p.staff.token });
+    expect(retry.status, retry.text).toBe(200);
+    expect((await stripeIntent(h, pi)).intent.amount_received).toBe(1499);
+    const [bal] = await h.sql<{ paid: number; waived: number; outstanding: number }>('SELECT paid, waived, outstanding FROM order_balances WHERE order_id = $1', [p.order.id]);
+    expect(bal).toEqual({ paid: 1499, waived: 500, outstanding: 0 });
+  });
 });

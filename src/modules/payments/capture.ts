@@ -9,6 +9,7 @@ import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
 import { intentByMetadata, intentWhen, sendOnce } from './attempts.js';
 import { collectLostHold, holdLost, savedPaymentMethod, type BalanceCollection } from './collect.js';
+import { releaseHold } from './settle-cancelled.js';
 import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
 
 /** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
@@ -49,7 +50,13 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   }
   // Never more than Stripe authorised (a partial authorisation holds less than we asked for).
   const authorised = hold.amountCapturable > 0 ? Math.min(hold.amountCapturable, hold.amount) : hold.amount;
-  const toCapture = Math.min(order.finalTotal, authorised);
+  // Never what an admin waived (or the customer paid another way) while the capture was failing.
+  const toCapture = Math.min(order.finalTotal - covered, authorised);
+  if (toCapture <= 0) {
+    // Nothing left to take from the hold: release it rather than capture waived money.
+    await releaseHold(deps, order.id);
+    return { kind: 'captured', captured: 0, overage: 'none' };
+  }
   let pi: Stripe.PaymentIntent;
   try {
     const intentId = hold.stripePaymentIntentId;
