@@ -82,8 +82,8 @@ export async function readPaymentState(deps: Deps, orderId: string) {
 export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  // The same round trip brings payment_outstanding in line with the balance this may have moved
-  // (a capture retry that collects what the weigh-in flagged, a hold found released).
+  // The same round trip clears payment_outstanding if this settled what was owed (a capture retry
+  // collecting what the weigh-in flagged); raising it is left to the workflow's own sync.
   await deps.database.batch((db) => [db.execute(sql`
     WITH moved AS (
       UPDATE payments SET status = ${status}::payment_status,
@@ -97,7 +97,7 @@ export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.Payme
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
            ${JSON.stringify({ paymentIntent: pi.id, status: pi.status, amountReceived: pi.amount_received })}::jsonb
-    FROM moved`), db.execute(syncOutstandingFlag(row.orderId, now))]);
+    FROM moved`), db.execute(syncOutstandingFlag(row.orderId, now, true))]);
 }
 
 
