@@ -153,7 +153,7 @@ const waive = createRoute({
   description: [
     'The shop decides not to collect (part of) an order’s outstanding balance (`balance.outstanding`), with a reason: recorded in `balance.waived` and on the timeline with the admin who decided.',
     'Without `amount`, the whole outstanding amount is waived. Once nothing is outstanding the `payment_outstanding` flag is cleared and the order can go out for delivery.',
-    '409 `nothing_outstanding` when there is nothing to waive (paid, already waived, cancelled, or not weighed yet); 422 `waiver_exceeds_outstanding` when `amount` is more than is outstanding (`details.outstanding`). Two waivers at once never waive more than was outstanding. Not idempotent: a retry after a lost answer should read the order first.',
+    '409 `nothing_outstanding` when there is nothing to waive (paid, already waived, cancelled, or not weighed yet); 422 `waiver_exceeds_outstanding` when `amount` is more than is outstanding (`details.outstanding`). 422 `validation_failed` when what `amount` would leave is not an amount Stripe can charge in the currency (three-decimal currencies: a multiple of 10; `details.step`). Two waivers at once never waive more than was outstanding. Not idempotent: a retry after a lost answer should read the order first.',
   ].join('\n\n'),
   security: bearer,
   middleware: [requireAuth('admin')],

@@ -1,8 +1,9 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { currencyRules, SUPPORTED_CURRENCIES } from '../../domain/currency.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import type { OrderDto } from '../orders/schemas.js';
 import { orderDtoOf, orderQuery } from '../orders/shared.js';
@@ -19,6 +20,7 @@ export interface WaiveBalanceCommand {
 const WaiverRow = z.object({
   outstanding: z.number(),
   currency: z.string(),
+  step: z.number(),
   weighed: z.boolean(),
   waived: z.number().nullable(),
 });
@@ -38,6 +40,16 @@ const WaiverRow = z.object({
  * - 422 `waiver_exceeds_outstanding`: `amount` is more than is outstanding (`details`).
  * Returns the order as staff see it, with its owner.
  */
+/**
+ * SQL: the Stripe amount step of the currency in `code` (10 in three-decimal currencies, 100 in
+ * ISK, else 1): what is left after a partial waiver must still be an amount Stripe can charge,
+ * else the PaymentSheet (and an off-session charge) for it would be refused for ever.
+ */
+function stepOf(code: SQL): SQL {
+  const steps = SUPPORTED_CURRENCIES.map((c) => [c, currencyRules(c)?.step ?? 1] as const).filter(([, step]) => step > 1);
+  return sql`(CASE upper(${code}) ${sql.join(steps.map(([c, step]) => sql`WHEN ${c} THEN ${step}::int`), sql` `)} ELSE 1 END)`;
+}
+
 export async function waiveBalance(deps: Deps, cmd: WaiveBalanceCommand): Promise<OrderDto & { userId: string }> {
   const now = deps.clock.now().toISOString();
   const amount = cmd.amount ?? null;
@@ -45,7 +57,7 @@ export async function waiveBalance(deps: Deps, cmd: WaiveBalanceCommand): Promis
     db.execute(sql`SELECT id FROM orders WHERE id = ${cmd.orderId}::uuid FOR UPDATE`),
     db.execute(sql`
       WITH b AS (
-        SELECT o.id, o.currency, o.final_total IS NOT NULL AS weighed,
+        SELECT o.id, o.currency, ${stepOf(sql`o.currency`)} AS step, o.final_total IS NOT NULL AS weighed,
                CASE WHEN o.final_total IS NULL THEN 0 ELSE bal.outstanding END AS outstanding
         FROM orders o JOIN order_balances bal ON bal.order_id = o.id
         WHERE o.id = ${cmd.orderId}::uuid
@@ -54,6 +66,7 @@ export async function waiveBalance(deps: Deps, cmd: WaiveBalanceCommand): Promis
         INSERT INTO balance_waivers (id, order_id, amount, reason, actor_user_id, created_at)
         SELECT ${crypto.randomUUID()}::uuid, b.id, COALESCE(${amount}::int, b.outstanding), ${cmd.reason}, ${cmd.adminId}::uuid, ${now}::timestamptz
         FROM b WHERE b.outstanding > 0 AND COALESCE(${amount}::int, b.outstanding) <= b.outstanding
+          AND (b.outstanding - COALESCE(${amount}::int, b.outstanding)) % b.step = 0
         RETURNING id, amount
       ),
       ev AS (
@@ -65,7 +78,7 @@ export async function waiveBalance(deps: Deps, cmd: WaiveBalanceCommand): Promis
                                   'adminId', ${cmd.adminId}::text, 'outstandingBefore', b.outstanding)
         FROM b, w
       )
-      SELECT b.outstanding, b.currency, b.weighed, (SELECT amount FROM w) AS waived FROM b`),
+      SELECT b.outstanding, b.currency, b.step, b.weighed, (SELECT amount FROM w) AS waived FROM b`),
     db.execute(syncOutstandingFlag(cmd.orderId, now)),
     orderQuery(db, cmd.orderId),
   ]);
@@ -77,6 +90,12 @@ export async function waiveBalance(deps: Deps, cmd: WaiveBalanceCommand): Promis
   if (result.outstanding === 0) {
     const why = result.weighed ? 'nothing is outstanding on this order' : 'the order is not weighed yet: its card hold covers the estimate';
     throw new ApiError('nothing_outstanding', `Nothing to waive: ${why}.`, { details });
+  }
+  if (amount !== null && amount <= result.outstanding) {
+    throw new ApiError('validation_failed', `What is left after the waiver must be a multiple of ${result.step} in ${result.currency} (Stripe could not charge it).`, {
+      errors: [{ field: 'body.amount', message: `Waive all ${result.outstanding}, or leave a multiple of ${result.step}` }],
+      details: { ...details, amount, step: result.step },
+    });
   }
   throw new ApiError('waiver_exceeds_outstanding', `Only ${result.outstanding} ${result.currency} is outstanding; waive at most that.`, {
     details: { ...details, amount },

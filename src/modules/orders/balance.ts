@@ -13,14 +13,17 @@ import { clearFlag, hasFlag, raiseFlag } from './shared.js';
  * amount. Run it AFTER the statement that changed the money (the next statement of the same
  * batch, or the next call): a statement's CTEs do not see each other's writes.
  */
-export function syncOutstandingFlag(orderId: string | null, now: string): SQL {
+export function syncOutstandingFlag(orderId: string | null, now: string, onlyClear = false): SQL {
+  // onlyClear: for a step in the middle of a workflow (a capture before its overage charge), which
+  // may settle what was owed but must not flag an order the workflow is about to settle.
   const scope = orderId === null ? sql`true` : sql`o.id = ${orderId}::uuid`;
+  const clearing = onlyClear ? sql` AND ${hasFlag('payment_outstanding')}` : sql``;
   return sql`
     WITH target AS (
       SELECT o.id, b.outstanding, o.currency,
              (o.payment_method = 'card' AND o.final_total IS NOT NULL AND o.status <> 'cancelled' AND b.outstanding > 0) AS owed
       FROM orders o JOIN order_balances b ON b.order_id = o.id
-      WHERE ${scope} AND ((o.payment_method = 'card' AND o.final_total IS NOT NULL AND o.status <> 'cancelled' AND b.outstanding > 0)
+      WHERE ${scope}${clearing} AND ((o.payment_method = 'card' AND o.final_total IS NOT NULL AND o.status <> 'cancelled' AND b.outstanding > 0)
                           <> ${hasFlag('payment_outstanding')})
     ),
     raised AS (

@@ -34,12 +34,12 @@ export async function approveOverage(deps: Deps, userId: string, orderId: string
     )
     SELECT o.overage_approval_required AS required FROM o`);
   if (!rows[0]) throw new ApiError('not_found', 'No such order.');
-  const { order, hold, overage } = await readPaymentState(deps, orderId);
+  const { order, hold, overage, covered } = await readPaymentState(deps, orderId);
   if (!rows[0].required || overage || hold?.status !== 'succeeded' || order.finalTotal === null) {
     throw new ApiError('overage_not_pending', 'There is no extra charge waiting for approval on this order.');
   }
   try {
-    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true);
+    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true, covered);
     return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
   } finally {
     // Charged, declined or failed: the flag follows the balance (cleared once the overage is paid).

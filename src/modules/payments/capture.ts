@@ -9,6 +9,7 @@ import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
 import { intentByMetadata, intentWhen, sendOnce } from './attempts.js';
 import { collectLostHold, holdLost, savedPaymentMethod, type BalanceCollection } from './collect.js';
+import { releaseHold } from './settle-cancelled.js';
 import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
 
 /** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
@@ -36,11 +37,11 @@ function notCapturable(status: string): ApiError {
  */
 export async function captureOrderPayment(deps: Deps, orderId: string): Promise<CaptureOutcome> {
   const { stripe } = requirePayments(deps);
-  const { order, hold, overage } = await readPaymentState(deps, orderId);
+  const { order, hold, overage, covered } = await readPaymentState(deps, orderId);
   if (order.paymentMethod !== 'card' || !hold?.stripePaymentIntentId) return { kind: 'not_card' };
   if (order.finalTotal === null) throw new ApiError('capture_not_possible', 'Weigh the order first: the final price is not known yet.');
   if (hold.status === 'succeeded') {
-    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt));
+    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt), covered);
     return { kind: 'already_captured', captured: hold.amountCaptured, overage: settled };
   }
   if (hold.status !== 'requires_capture') {
@@ -49,7 +50,13 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   }
   // Never more than Stripe authorised (a partial authorisation holds less than we asked for).
   const authorised = hold.amountCapturable > 0 ? Math.min(hold.amountCapturable, hold.amount) : hold.amount;
-  const toCapture = Math.min(order.finalTotal, authorised);
+  // Never what an admin waived (or the customer paid another way) while the capture was failing.
+  const toCapture = Math.min(order.finalTotal - covered, authorised);
+  if (toCapture <= 0) {
+    // Nothing left to take from the hold: release it rather than capture waived money.
+    await releaseHold(deps, order.id);
+    return { kind: 'captured', captured: 0, overage: 'none' };
+  }
   let pi: Stripe.PaymentIntent;
   try {
     const intentId = hold.stripePaymentIntentId;
@@ -70,7 +77,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   }
   await recordIntent(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`);
   deps.metrics.payment({ operation: 'capture', outcome: 'succeeded' });
-  const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt));
+  const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt), covered);
   return { kind: 'captured', captured: pi.amount_received, overage: settled };
 }
 
@@ -86,8 +93,10 @@ export async function settleOverage(
   captured: number,
   existing: PaymentRow | undefined,
   approved: boolean,
+  /** Waived by an admin, or paid (or being paid) as a balance payment: not charged again. */
+  covered = 0,
 ): Promise<OverageOutcome> {
-  const due = (order.finalTotal ?? 0) - captured;
+  const due = (order.finalTotal ?? 0) - captured - covered;
   if (due <= 0) return 'none';
   if (existing) return existing.status === 'failed' ? 'failed' : existing.status === 'waived' ? 'waived' : 'charged';
   // Before the approval step: an amount Stripe refuses is never worth asking the customer about.

@@ -103,6 +103,10 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
       INSERT INTO payments (id, order_id, kind, method, status, currency, amount, created_at, updated_at)
       SELECT ${paymentId}::uuid, b.order_id, 'balance', 'card', 'requires_confirmation', ${order.currency}, b.outstanding, ${now}::timestamptz, ${now}::timestamptz
       FROM b WHERE b.outstanding > 0 AND b.outstanding <= ${ceiling}::bigint
+        -- The customer is paying it on the PaymentSheet (open, in 3-D Secure, or paid and its
+        -- webhook not here yet): charging the saved card as well would take it twice.
+        AND NOT EXISTS (SELECT 1 FROM payments q WHERE q.order_id = b.order_id AND q.kind = 'balance'
+                          AND q.id <> ${paymentId}::uuid AND q.status NOT IN ('succeeded', 'canceled'))
       ON CONFLICT (id) DO NOTHING
       RETURNING id::text, status::text, amount, stripe_payment_intent_id AS pi
     )
@@ -115,7 +119,7 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
   const done = (balance: BalanceOutcome): BalanceCollection => ({ kind: 'balance', captured: 0, balance });
   if (!row || (row.id === null && row.outstanding <= 0)) return done('none');
   if (row.id === null || row.status === null || row.amount === null) {
-    // Too much to take without the customer: flag it; they pay with the PaymentSheet.
+    // Too much to take without the customer, or the customer is paying it: flag it; they pay with the PaymentSheet.
     await deps.database.rows(AnyRow, syncOutstandingFlag(order.id, now));
     return done('awaiting_customer');
   }

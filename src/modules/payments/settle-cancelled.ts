@@ -6,6 +6,7 @@ import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { intentWhen, sendOnce } from './attempts.js';
 import { refundOrder } from './refund.js';
+import { refundHoldsMoney } from './refund-events.js';
 import { providerError, recordIntent } from './shared.js';
 
 /**
@@ -46,7 +47,7 @@ export async function settleCancelledOrder(deps: Deps, orderId: string, actorUse
   await releaseHold(deps, orderId);
   const rows = await deps.database.rows(RefundableRow, sql`
     SELECT COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
-             COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND r.status <> 'failed'), 0)))), 0)::int AS refundable
+             COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND ${refundHoldsMoney(sql`r.status`)}), 0)))), 0)::int AS refundable
     FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`);
   const refundable = Number(rows[0]?.refundable ?? 0);
   if (refundable > 0) {

@@ -1,4 +1,3 @@
-import { AnyRow } from '../../db/client.js';
 /**
  * What the payments module's operations share: the Stripe client guard and error mapping, the
  * forward-only rank of payment states (the webhook, capture and the job all obey it), and the
@@ -6,10 +5,11 @@ import { AnyRow } from '../../db/client.js';
  */
 import { eq, sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
-import { orders, payments } from '../../db/schema.js';
+import { balanceWaivers, orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { Payments } from '../../payments/stripe.js';
+import { syncOutstandingFlag } from '../orders/balance.js';
 
 export type PaymentRow = typeof payments.$inferSelect;
 export type PaymentOrderRow = typeof orders.$inferSelect;
@@ -53,9 +53,10 @@ export const paymentRank = (col: SQL): SQL =>
   )} END)`;
 
 export async function readPaymentState(deps: Deps, orderId: string) {
-  const [orderRows, paymentRows] = await deps.database.batch((db) => [
+  const [orderRows, paymentRows, waiverRows] = await deps.database.batch((db) => [
     db.select().from(orders).where(eq(orders.id, orderId)),
     db.select().from(payments).where(eq(payments.orderId, orderId)),
+    db.select({ amount: balanceWaivers.amount }).from(balanceWaivers).where(eq(balanceWaivers.orderId, orderId)),
   ]);
   const order = orderRows[0];
   if (!order) throw new ApiError('not_found', 'No such order.');
@@ -63,6 +64,17 @@ export async function readPaymentState(deps: Deps, orderId: string) {
     order,
     hold: paymentRows.find((p) => p.kind === 'hold'),
     overage: paymentRows.find((p) => p.kind === 'overage'),
+    /**
+     * What beyond the hold and the overage charge already covers the weighed price: admins'
+     * waivers, balance payments made (or being made: open on the customer's PaymentSheet, in
+     * flight, or declined once: the customer may still retry that PaymentIntent), so an overage
+     * charge never takes what the customer paid, may be paying, or the shop waived.
+     */
+    covered:
+      waiverRows.reduce((a, w) => a + w.amount, 0) +
+      paymentRows
+        .filter((p) => p.kind === 'balance' && p.status !== 'canceled')
+        .reduce((a, p) => a + (p.status === 'succeeded' ? p.amountCaptured : p.amount), 0),
   };
 }
 
@@ -70,7 +82,9 @@ export async function readPaymentState(deps: Deps, orderId: string) {
 export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await deps.database.rows(AnyRow, sql`
+  // The same round trip clears payment_outstanding if this settled what was owed (a capture retry
+  // collecting what the weigh-in flagged); raising it is left to the workflow's own sync.
+  await deps.database.batch((db) => [db.execute(sql`
     WITH moved AS (
       UPDATE payments SET status = ${status}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
@@ -83,7 +97,7 @@ export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.Payme
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
            ${JSON.stringify({ paymentIntent: pi.id, status: pi.status, amountReceived: pi.amount_received })}::jsonb
-    FROM moved`);
+    FROM moved`), db.execute(syncOutstandingFlag(row.orderId, now, true))]);
 }
 
 

@@ -39,7 +39,7 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
  * approval (approve it instead); 409 `nothing_outstanding`; 409 `payment_not_applicable` for
  * an amount below Stripe's minimum charge (staff waive it).
  */
-export function toCollect(order: PaymentOrderRow, rows: readonly Row[], balance: Balance | undefined): number {
+export function toCollect(order: PaymentOrderRow, rows: readonly Row[], balance: Balance | undefined, overageUnknown = 0): number {
   if (order.status === 'cancelled' || order.finalTotal === null) {
     throw new ApiError('payment_not_pending', `The order is ${order.status}; there is nothing to pay until it is weighed.`, { details: { status: order.status } });
   }
@@ -48,7 +48,8 @@ export function toCollect(order: PaymentOrderRow, rows: readonly Row[], balance:
   }
   const outstanding = balance?.outstanding ?? 0;
   const authorised = balance?.authorised ?? 0;
-  const inFlight = sum(rows.filter((p) => p.status === 'processing' || (p.status === 'requires_confirmation' && !p.stripePaymentIntentId)).map((p) => p.amount));
+  const inFlight =
+    sum(rows.filter((p) => p.status === 'processing' || (p.status === 'requires_confirmation' && !p.stripePaymentIntentId)).map((p) => p.amount)) + overageUnknown;
   const amount = outstanding - authorised - inFlight;
   if (amount <= 0) {
     throw new ApiError('nothing_outstanding', 'Nothing is outstanding on this order.', { details: { outstanding, authorised, inFlight } });

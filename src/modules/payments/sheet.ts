@@ -1,7 +1,7 @@
 import { AnyRow } from '../../db/client.js';
 import { and, eq, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
-import { orderBalances, orders, payments, users } from '../../db/schema.js';
+import { orderBalances, orders, paymentAttempts, payments, users } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { currencyRules, toChargeableAmount } from '../../domain/currency.js';
 import { ApiError } from '../../errors.js';
@@ -52,11 +52,12 @@ export interface PaymentSheet {
  */
 export async function paymentSheet(deps: Deps, userId: string, orderId: string, clientApiVersion?: string): Promise<PaymentSheet> {
   requirePayments(deps);
-  const [orderRows, userRows, paymentRows, balanceRows] = await deps.database.batch((db) => [
+  const [orderRows, userRows, paymentRows, balanceRows, overageAttempts] = await deps.database.batch((db) => [
     db.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, userId))),
     db.select({ email: users.email, stripeCustomerId: users.stripeCustomerId }).from(users).where(eq(users.id, userId)),
     db.select().from(payments).where(eq(payments.orderId, orderId)),
     db.select().from(orderBalances).where(eq(orderBalances.orderId, orderId)),
+    db.select({ outcome: paymentAttempts.outcome }).from(paymentAttempts).where(and(eq(paymentAttempts.operation, 'overage'), eq(paymentAttempts.subject, orderId))),
   ]);
   const order = orderRows[0];
   const user = userRows[0];
@@ -65,7 +66,14 @@ export async function paymentSheet(deps: Deps, userId: string, orderId: string, 
     throw new ApiError('payment_not_applicable', 'This order is paid on delivery; there is nothing to authorise.');
   }
   const purpose = order.status === 'pending_payment' ? 'hold' : 'balance';
-  const amount = purpose === 'balance' ? toCollect(order, paymentRows, balanceRows[0]) : 0;
+  // An overage charge sent without a recorded answer (a 500, a timeout, a crash) may have been
+  // made at Stripe: until a capture retry looks it up, it is in flight, not for the customer to pay again.
+  const hold = paymentRows.find((p) => p.kind === 'hold');
+  const overageUnknown =
+    !paymentRows.some((p) => p.kind === 'overage') && overageAttempts.some((a) => a.outcome !== 'refused') && hold?.status === 'succeeded'
+      ? Math.max(0, (order.finalTotal ?? 0) - hold.amountCaptured)
+      : 0;
+  const amount = purpose === 'balance' ? toCollect(order, paymentRows, balanceRows[0], overageUnknown) : 0;
   try {
     const customerId = user.stripeCustomerId ?? (await newCustomer(deps, userId, user.email));
     const intent =

@@ -169,7 +169,10 @@ function intentEffect(event: Stripe.Event, pi: Stripe.PaymentIntent, now: string
         updated_at = ${now}::timestamptz
       FROM pay
       WHERE p.id = pay.id AND NOT EXISTS (SELECT 1 FROM mismatch)
-        AND ${paymentRank(sql`pay.status::text`)} < ${STATUS_RANK[next]!}
+        AND (${paymentRank(sql`pay.status::text`)} < ${STATUS_RANK[next]!}
+             -- processing and failed share a rank, but a payment that was processing can still fail
+             -- (Stripe: processing → requires_payment_method); an older failure never undoes a newer event.
+             OR (${next} = 'failed' AND pay.status = 'processing' AND ${event.created}::int >= COALESCE(pay.last_event_created, 0)))
       RETURNING p.order_id, pay.order_status
     ),
     confirmed AS (
