@@ -50,6 +50,7 @@ export const ERROR_STATUS = {
   capacity_below_reserved: 409,
   weigh_in_not_allowed: 409,
   payment_outstanding: 409,
+  payment_in_progress: 409,
   waiver_exceeds_outstanding: 422,
 } as const;
 

@@ -79,7 +79,7 @@ export async function readPaymentState(deps: Deps, orderId: string) {
 }
 
 /** Records Stripe's view of an intent on our row: forward-only, one statement, with a timeline note. */
-export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
+export async function recordIntent(deps: Deps, row: Pick<PaymentRow, 'id' | 'orderId'>, pi: Stripe.PaymentIntent, note: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
   // The same round trip clears payment_outstanding if this settled what was owed (a capture retry
