@@ -295,4 +295,29 @@ describe('payments job', () => {
     const balanceCharges = (await h.stripe.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.form.metadata?.order_id === p.order.id && r.form.metadata?.kind === 'balance');
     expect(balanceCharges).toHaveLength(1);
   });
+  it("retries a lost hold's balance charge whose answer was a 500: looked up at Stripe, then charged once with a new attempt key", async () => {
+    const p = await placeOrder(h);
+    const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
+    const res = await fetch(`${h.stripe.url}/v1/payment_intents/${pi}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    expect(res.status).toBe(200);
+    await deliver(h, 'payment_intent.canceled', { ...(await stripeIntent(h, pi)).intent, cancellation_reason: 'automatic' });
+    // The weigh-in's off-session balance charge meets a 500, which Stripe stores for its key.
+    await h.stripe.failNext({ mode: 'server_error', method: 'POST', path: '/v1/payment_intents' });
+    await weigh(h, p.staff, p.order.id, 5200);
+    expect((await paymentRows(h, p.order.id)).find((r) => r.kind === 'balance')).toMatchObject({ status: 'requires_confirmation', pi: null });
+
+    const report = await runPaymentJobs(t.deps);
+    expect(report.lostHolds).toContainEqual({ orderId: p.order.id, outcome: 'charged' });
+    expect((await paymentRows(h, p.order.id)).find((r) => r.kind === 'balance')).toMatchObject({ status: 'succeeded', captured: 1999 });
+    const sent = (await h.stripe.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.form.metadata?.kind === 'balance' && r.form.metadata?.order_id === p.order.id);
+    // The SDK's own retries resend the first key (Stripe replays its stored 500); then attempt 2, once.
+    const keys = sent.map((r) => r.idempotencyKey?.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, 'ID'));
+    expect([...new Set(keys)]).toEqual(['balance-ID', 'balance-ID-a2']);
+    expect(keys.filter((k) => k === 'balance-ID-a2')).toHaveLength(1);
+    expect(await orderRow(h, p.order.id)).toMatchObject({ flags: [] });
+  });
 });

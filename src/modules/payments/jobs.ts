@@ -132,14 +132,16 @@ const LostHoldRow = z.object({ order_id: z.string() });
  * A hold the webhook recorded as cancelled (Stripe's automatic cancellation after ~7 days) on a
  * weighed order that is not cancelled, with no balance charge yet: nobody may press capture, so
  * the job does what the capture would (collect the balance off-session; a declined card leaves
- * it flagged for the customer's PaymentSheet). Once tried, the balance row makes it not eligible.
+ * it flagged for the customer's PaymentSheet). Once Stripe answered, the balance row makes it not
+ * eligible; a row still `requires_confirmation` (the answer was lost) is retried: the capture path
+ * looks the charge up at Stripe before it sends anything (./attempts.ts).
  */
 async function collectLostHolds(deps: Deps, report: JobReport): Promise<void> {
   const lost = await deps.database.rows(LostHoldRow, sql`
     SELECT p.order_id FROM payments p JOIN orders o ON o.id = p.order_id
     WHERE p.kind = 'hold' AND p.status IN ('canceled', 'failed') AND o.payment_method = 'card'
       AND o.final_total IS NOT NULL AND o.status NOT IN ('cancelled', 'pending_payment')
-      AND NOT EXISTS (SELECT 1 FROM payments b WHERE b.order_id = o.id AND b.kind = 'balance')
+      AND NOT EXISTS (SELECT 1 FROM payments b WHERE b.order_id = o.id AND b.kind = 'balance' AND b.status::text <> 'requires_confirmation')
       AND EXISTS (SELECT 1 FROM order_balances ob WHERE ob.order_id = o.id AND ob.outstanding > 0)
     ORDER BY p.updated_at LIMIT 100`);
   for (const { order_id: orderId } of lost) {
