@@ -54,7 +54,9 @@ describe('round trips of the payment endpoints (neon-http driver)', () => {
     counts.refund = await trips(() => t.api.post(`/v1/staff/orders/${p.order.id}/refunds`, { amount: 100, reason: 'Round trip' }, { token: admin.token }), 201);
     const refundEvent = (await emitted(t, pi)).find((e) => e.type === 'refund.created')!;
     counts.webhookRefund = await trips(() => deliverEvent(t, refundEvent).then((r) => r.res), 200);
-    expect(counts).toEqual({ sheetNew: 3, sheetExisting: 1, webhookIntent: 1, weighCaptureOnly: 6, refund: 3, webhookRefund: 1 });
+    // Before: sheet 3, weigh-in 6, refund 3. The weigh-in's floor is 3: its read (pricing is in
+    // code), its write (+ payment state + capture attempt), then Stripe's answer + flag + read-back.
+    expect(counts).toEqual({ sheetNew: 2, sheetExisting: 1, webhookIntent: 1, weighCaptureOnly: 3, refund: 2, webhookRefund: 1 });
   });
 
   it('weigh-in with an overage charged at once; with an overage awaiting approval, then approval, capture and cancel', async () => {
@@ -72,7 +74,8 @@ describe('round trips of the payment endpoints (neon-http driver)', () => {
     const cancelled = await placeOrder(t);
     await authorise(t, cancelled.who, cancelled.order.id);
     counts.cancelCard = await trips(() => t.api.post(`/v1/orders/${cancelled.order.id}/cancel`, {}, { token: cancelled.who.token }), 200);
-    expect(counts).toEqual({ weighOverageCharged: 8, weighOverageAwaiting: 7, approve: 5, captureAgain: 1, cancelCard: 5 });
+    // Before: 8, 7, 5, 1, 5. The overage charge still records its attempt in a round trip of its own (+1).
+    expect(counts).toEqual({ weighOverageCharged: 4, weighOverageAwaiting: 3, approve: 2, captureAgain: 1, cancelCard: 3 });
   });
 
   it('a lost hold at the weigh-in: the balance charged off-session; in-person payment', async () => {
@@ -91,6 +94,7 @@ describe('round trips of the payment endpoints (neon-http driver)', () => {
     await moveTo(t, cash.staff, cash.order.id, 'ready');
     await moveTo(t, cash.staff, cash.order.id, 'out_for_delivery');
     counts.inPerson = await trips(() => t.api.post(`/v1/staff/orders/${cash.order.id}/payments`, { method: 'cash', amount: 1999 }, { token: cash.staff.token }), 204);
-    expect(counts).toEqual({ webhookCanceled: 1, weighLostHold: 7, inPerson: 1 });
+    // Before: 1, 7, 1. The lost-hold collection (src/modules/payments/collect.ts) is not folded yet.
+    expect(counts).toEqual({ webhookCanceled: 1, weighLostHold: 6, inPerson: 1 });
   });
 });

@@ -3,8 +3,13 @@ import type { Logger } from '../../logger.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import type { OrderDto, WeighInInput } from '../orders/schemas.js';
 import { orderDtoOf, orderQuery } from '../orders/shared.js';
-import { weighIn } from '../orders/weigh-in.js';
+import { weighInWith } from '../orders/weigh-in.js';
+import { sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { parseRows } from '../../db/client.js';
+import { PriorAttempt, priorAttemptSql } from '../payments/attempts.js';
 import { captureOrderPayment } from '../payments/capture.js';
+import { paymentStateOf, paymentStateQueries, type PaymentOrderRow, type PaymentRow } from '../payments/shared.js';
 import type { StaffActor } from './transition.js';
 
 /**
@@ -22,16 +27,30 @@ import type { StaffActor } from './transition.js';
  * pay-on-delivery order is answered from the weigh-in's own result.
  */
 export async function recordWeighIn(deps: Deps, orderId: string, input: WeighInInput, actor: StaffActor, log: Logger): Promise<OrderDto> {
-  const weighed = await weighIn(deps, orderId, input, actor);
+  const now = deps.clock.now();
+  // In the weigh-in's write batch, after the write: the payment state and, for a weighed order
+  // whose hold awaits capture, the capture's attempt recorded before it is sent (./attempts.ts).
+  const awaitingCapture = sql`SELECT id::text FROM payments WHERE order_id = ${orderId}::uuid AND kind = 'hold' AND status = 'requires_capture'
+                              AND EXISTS (SELECT 1 FROM orders WHERE id = ${orderId}::uuid AND payment_method = 'card' AND final_total IS NOT NULL)`;
+  const { order: weighed, also } = await weighInWith(deps, orderId, input, actor, (db) => [
+    ...paymentStateQueries(db, orderId),
+    db.execute(priorAttemptSql(orderId, 'capture', awaitingCapture, now)),
+  ]);
   if (weighed.paymentMethod !== 'card') return weighed;
-  await captureOrderPayment(deps, orderId).catch((error: unknown) => log.error('capture after weigh-in failed', { error, orderId }));
-  // The weigh-in is recorded whatever this batch meets: if it fails, the payments job's sweep
-  // raises the flag on its next run; answer with what was written.
+  const [orderRows, paymentRows, prior] = also as [PaymentOrderRow[], PaymentRow[], unknown];
+  const deferred: SQL[] = [];
+  await captureOrderPayment(deps, orderId, { state: paymentStateOf(orderRows, paymentRows), capturePrior: parseRows(PriorAttempt, prior)[0], deferred }).catch((error: unknown) =>
+    log.error('capture after weigh-in failed', { error, orderId }),
+  );
+  // Stripe's answers, the flag and the read-back: one batch. The weigh-in is recorded whatever
+  // this batch meets: if it fails, the payments job's sweep raises the flag on its next run and
+  // the webhook records the capture; answer with what was written.
+  const at = deps.clock.now().toISOString();
   const read = await deps.database
-    .batch((db) => [db.execute(syncOutstandingFlag(orderId, deps.clock.now().toISOString())), orderQuery(db, orderId)] as const)
-    .then(([, row]) => orderDtoOf(row))
+    .batch((db) => [...deferred.map((q) => db.execute(q)), db.execute(syncOutstandingFlag(orderId, at)), orderQuery(db, orderId)] as unknown as [BatchItem<'pg'>, ...Array<BatchItem<'pg'>>])
+    .then((results) => orderDtoOf(results[results.length - 1] as Parameters<typeof orderDtoOf>[0]))
     .catch((error: unknown) => {
-      log.warn('flagging or reading the order back after the capture failed', { error, orderId });
+      log.warn('recording the capture, flagging or reading the order back failed', { error, orderId });
       return undefined;
     });
   if (!read) return weighed;

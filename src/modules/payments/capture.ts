@@ -1,5 +1,5 @@
 import { AnyRow, rowsOf } from '../../db/client.js';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -7,9 +7,9 @@ import { isBelowMinimum, minimumCharge } from '../../domain/currency.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
-import { intentByMetadata, intentWhen, sendOnce } from './attempts.js';
+import { intentByMetadata, intentWhen, sendOnce, type PriorAttempt } from './attempts.js';
 import { collectLostHold, holdLost, savedPaymentMethod, type BalanceCollection } from './collect.js';
-import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
+import { providerError, readPaymentState, recordIntent, recordIntentSql, requirePayments, type PaymentOrderRow, type PaymentRow, type PaymentState } from './shared.js';
 
 /** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
 export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed' | 'waived';
@@ -34,13 +34,14 @@ function notCapturable(status: string): ApiError {
  * charged then. A lost hold (released or cancelled by Stripe, or refused) is not the end:
  * the outstanding balance is charged off-session on the saved card (./collect.ts).
  */
-export async function captureOrderPayment(deps: Deps, orderId: string): Promise<CaptureOutcome> {
+export async function captureOrderPayment(deps: Deps, orderId: string, opts: CaptureOptions = {}): Promise<CaptureOutcome> {
   const { stripe } = requirePayments(deps);
-  const { order, hold, overage } = await readPaymentState(deps, orderId);
+  const { order, hold, overage } = opts.state ?? (await readPaymentState(deps, orderId));
+  const deferred = opts.deferred;
   if (order.paymentMethod !== 'card' || !hold?.stripePaymentIntentId) return { kind: 'not_card' };
   if (order.finalTotal === null) throw new ApiError('capture_not_possible', 'Weigh the order first: the final price is not known yet.');
   if (hold.status === 'succeeded') {
-    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt));
+    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt), deferred);
     return { kind: 'already_captured', captured: hold.amountCaptured, overage: settled };
   }
   if (hold.status !== 'requires_capture') {
@@ -54,7 +55,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   try {
     const intentId = hold.stripePaymentIntentId;
     const capture = { orderId: order.id, operation: 'capture', subject: hold.id, lookup: intentWhen(stripe, intentId, (pi) => pi.status !== 'requires_capture') } as const;
-    pi = (await sendOnce(deps, capture, (idempotencyKey) => stripe.paymentIntents.capture(intentId, { amount_to_capture: toCapture }, { idempotencyKey }))).result;
+    pi = (await sendOnce(deps, capture, (idempotencyKey) => stripe.paymentIntents.capture(intentId, { amount_to_capture: toCapture }, { idempotencyKey }), opts.capturePrior)).result;
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'capture', err);
     // Not capturable any more: captured by an earlier attempt whose answer we lost, or
@@ -68,9 +69,9 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
     if (holdLost(order, pi.status === 'requires_payment_method' ? 'failed' : pi.status)) return collectLostHold(deps, order, hold);
     throw notCapturable(pi.status);
   }
-  await recordIntent(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`);
+  await writeOrDefer(deps, deferred, recordIntentSql(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`));
   deps.metrics.payment({ operation: 'capture', outcome: 'succeeded' });
-  const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt));
+  const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt), deferred);
   return { kind: 'captured', captured: pi.amount_received, overage: settled };
 }
 
@@ -86,6 +87,8 @@ export async function settleOverage(
   captured: number,
   existing: PaymentRow | undefined,
   approved: boolean,
+  deferred?: SQL[],
+  overagePrior?: PriorAttempt,
 ): Promise<OverageOutcome> {
   const due = (order.finalTotal ?? 0) - captured;
   if (due <= 0) return 'none';
@@ -94,7 +97,7 @@ export async function settleOverage(
   if (isBelowMinimum(order.currency, due)) return waiveOverage(deps, order.id, due, order.currency);
   if (due > deps.config.overageApprovalThreshold && !approved) {
     const now = deps.clock.now().toISOString();
-    await deps.database.rows(AnyRow, sql`
+    await writeOrDefer(deps, deferred, sql`
       WITH flagged AS (
         UPDATE orders SET overage_approval_required = true, updated_at = ${now}::timestamptz
         WHERE id = ${order.id}::uuid AND NOT overage_approval_required RETURNING id
@@ -106,11 +109,19 @@ export async function settleOverage(
       FROM flagged`);
     return 'awaiting_approval';
   }
-  return chargeOverage(deps, order.id, due, hold.stripePaymentIntentId!, order.currency);
+  return chargeOverage(deps, order.id, due, hold.stripePaymentIntentId!, order.currency, deferred, overagePrior);
 }
 
 /** Charges the difference off-session on the card saved with the hold. */
-async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIntentId: string, currency: string): Promise<OverageOutcome> {
+async function chargeOverage(
+  deps: Deps,
+  orderId: string,
+  amount: number,
+  holdIntentId: string,
+  currency: string,
+  deferred?: SQL[],
+  known?: PriorAttempt,
+): Promise<OverageOutcome> {
   const { stripe } = requirePayments(deps);
   const { paymentMethod, customer } = await savedPaymentMethod(deps, holdIntentId);
   const paymentId = crypto.randomUUID();
@@ -130,7 +141,7 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
         metadata: { order_id: orderId, kind: 'overage', attempt: idempotencyKey },
       },
       { idempotencyKey },
-    )));
+    ), known));
   } catch (err) {
     // A currency with no documented minimum: Stripe converts to the settlement currency and decides.
     if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'amount_too_small') {
@@ -139,11 +150,11 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
     recordPaymentFailure(deps.metrics, 'capture', err);
     if (!(err instanceof Stripe.errors.StripeCardError)) providerError(err);
     const failed = err.payment_intent;
-    await insertOverage(deps, orderId, paymentId, failed?.id ?? null, 'failed', amount, 0, currency, `Overage of ${amount} declined: ${err.message}`);
+    await insertOverage(deps, { orderId, paymentId, intentId: failed?.id ?? null, status: 'failed', amount, captured: 0, currency, note: `Overage of ${amount} declined: ${err.message}` }, deferred);
     return 'failed';
   }
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await insertOverage(deps, orderId, paymentId, pi.id, status, amount, pi.amount_received, currency, `Charged the overage of ${amount}`);
+  await insertOverage(deps, { orderId, paymentId, intentId: pi.id, status, amount, captured: pi.amount_received, currency, note: `Charged the overage of ${amount}` }, deferred);
   deps.metrics.payment({ operation: 'capture', outcome: pi.status === 'succeeded' ? 'succeeded' : pi.status === 'processing' ? 'pending' : 'declined' });
   return pi.status === 'succeeded' || pi.status === 'processing' ? 'charged' : 'failed';
 }
@@ -161,33 +172,53 @@ async function waiveOverage(deps: Deps, orderId: string, amount: number, currenc
   const note = `Overage of ${amount} ${currency} waived: below ${why}`;
   const evidence = { waived: amount, minimumCharge: minimum, reason: 'below_minimum_charge' };
   // Counted once: a concurrent capture that lost the insert waived nothing new.
-  if (await insertOverage(deps, orderId, crypto.randomUUID(), null, 'waived', amount, 0, currency, note, evidence)) {
+  if (await insertOverage(deps, { orderId, paymentId: crypto.randomUUID(), intentId: null, status: 'waived', amount, captured: 0, currency, note, evidence })) {
     deps.metrics.payment({ operation: 'capture', outcome: 'waived' });
   }
   return 'waived';
+}
+
+export interface CaptureOptions {
+  /** The payment state, read in the caller's own batch (the weigh-in's write). */
+  state?: PaymentState;
+  /** The capture's attempt row (`priorAttemptSql` for `capture` of the hold), from the same batch. */
+  capturePrior?: PriorAttempt;
+  /**
+   * Where the statements recording Stripe's answers go when the caller sends them, with its
+   * `payment_outstanding` sync and read-back, in one closing batch; without it each runs at once.
+   */
+  deferred?: SQL[];
+}
+
+async function writeOrDefer(deps: Deps, deferred: SQL[] | undefined, statement: SQL): Promise<void> {
+  if (deferred) deferred.push(statement);
+  else await deps.database.rows(AnyRow, statement);
+}
+
+interface OverageRow {
+  orderId: string;
+  paymentId: string;
+  intentId: string | null;
+  status: string;
+  amount: number;
+  captured: number;
+  currency: string;
+  note: string;
+  evidence?: Record<string, unknown>;
 }
 
 /**
  * The overage row and its timeline entry; a declined overage also flags the order for staff,
  * and (the batch's second statement) `payment_outstanding` follows the new balance: the
  * customer can then pay it with the PaymentSheet. False when an overage row already existed
- * (a concurrent attempt wrote it): nothing written.
+ * (a concurrent attempt wrote it): nothing written. With `deferred`, the first statement is
+ * left there for the caller's closing batch (which syncs the flag itself), and the answer is true.
  */
-async function insertOverage(
-  deps: Deps,
-  orderId: string,
-  paymentId: string,
-  intentId: string | null,
-  status: string,
-  amount: number,
-  captured: number,
-  currency: string,
-  note: string,
-  evidence: Record<string, unknown> = { paymentIntent: intentId, amount },
-): Promise<boolean> {
+async function insertOverage(deps: Deps, row: OverageRow, deferred?: SQL[]): Promise<boolean> {
   const now = deps.clock.now().toISOString();
-  const [written] = await deps.database.batch((db) => [
-    db.execute(sql`
+  const { orderId, paymentId, intentId, status, amount, captured, currency, note } = row;
+  const evidence = row.evidence ?? { paymentIntent: intentId, amount };
+  const insert = sql`
     WITH ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, amount_captured, created_at, updated_at)
       VALUES (${paymentId}::uuid, ${orderId}::uuid, 'overage', 'card', ${status}::payment_status, ${intentId}, ${currency},
@@ -202,9 +233,11 @@ async function insertOverage(
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify(evidence)}::jsonb
     FROM ins
-    RETURNING order_id`),
-    db.execute(syncOutstandingFlag(orderId, now)),
-  ]);
+    RETURNING order_id`;
+  if (deferred) {
+    deferred.push(insert);
+    return true;
+  }
+  const [written] = await deps.database.batch((db) => [db.execute(insert), db.execute(syncOutstandingFlag(orderId, now))]);
   return rowsOf(written).length > 0;
 }
-

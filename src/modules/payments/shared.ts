@@ -6,6 +6,7 @@ import { AnyRow } from '../../db/client.js';
  */
 import { eq, sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
+import type { Db } from '../../db/client.js';
 import { orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -52,11 +53,12 @@ export const paymentRank = (col: SQL): SQL =>
     sql` `,
   )} END)`;
 
-export async function readPaymentState(deps: Deps, orderId: string) {
-  const [orderRows, paymentRows] = await deps.database.batch((db) => [
-    db.select().from(orders).where(eq(orders.id, orderId)),
-    db.select().from(payments).where(eq(payments.orderId, orderId)),
-  ]);
+/** The order and its payment rows: two reads for a caller's batch (see `paymentStateOf`). */
+export const paymentStateQueries = (db: Db, orderId: string) =>
+  [db.select().from(orders).where(eq(orders.id, orderId)), db.select().from(payments).where(eq(payments.orderId, orderId))] as const;
+
+/** What `paymentStateQueries` read: the order (404 when gone), its hold and its overage. */
+export function paymentStateOf(orderRows: PaymentOrderRow[], paymentRows: PaymentRow[]) {
   const order = orderRows[0];
   if (!order) throw new ApiError('not_found', 'No such order.');
   return {
@@ -65,12 +67,23 @@ export async function readPaymentState(deps: Deps, orderId: string) {
     overage: paymentRows.find((p) => p.kind === 'overage'),
   };
 }
+export type PaymentState = ReturnType<typeof paymentStateOf>;
+
+export async function readPaymentState(deps: Deps, orderId: string): Promise<PaymentState> {
+  const [orderRows, paymentRows] = await deps.database.batch((db) => paymentStateQueries(db, orderId));
+  return paymentStateOf(orderRows, paymentRows);
+}
 
 /** Records Stripe's view of an intent on our row: forward-only, one statement, with a timeline note. */
 export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): Promise<void> {
+  await deps.database.rows(AnyRow, recordIntentSql(deps, row, pi, note));
+}
+
+/** `recordIntent`'s statement, for a caller that sends it in a batch of its own. */
+export function recordIntentSql(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent, note: string): SQL {
   const now = deps.clock.now().toISOString();
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await deps.database.rows(AnyRow, sql`
+  return sql`
     WITH moved AS (
       UPDATE payments SET status = ${status}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
@@ -83,9 +96,8 @@ export async function recordIntent(deps: Deps, row: PaymentRow, pi: Stripe.Payme
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
            ${JSON.stringify({ paymentIntent: pi.id, status: pi.status, amountReceived: pi.amount_received })}::jsonb
-    FROM moved`);
+    FROM moved`;
 }
-
 
 /** Remembers the user's Stripe Customer, once: a statement, or the tail of a CTE. */
 export function saveCustomerSql(userId: string, customerId: string, now: string): SQL {
