@@ -71,11 +71,21 @@ describe('round trips of the payment endpoints (neon-http driver)', () => {
     counts.approve = await trips(() => t.api.post(`/v1/orders/${waiting.order.id}/approve-overage`, undefined, { token: waiting.who.token }), 200);
     counts.captureAgain = await trips(() => t.api.post(`/v1/staff/orders/${waiting.order.id}/capture`, undefined, { token: waiting.staff.token }), 200);
 
+    // Stripe answers the weigh-in's capture with a stored 500; the staff retry captures.
+    const retried = await placeOrder(t);
+    const { paymentIntentId: retriedPi } = await authorise(t, retried.who, retried.order.id);
+    await t.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${retriedPi}/capture` });
+    counts.weighCaptureFails = await weighCounted(retried, 5200);
+    counts.captureRetry = await trips(() => t.api.post(`/v1/staff/orders/${retried.order.id}/capture`, undefined, { token: retried.staff.token }), 200);
+
     const cancelled = await placeOrder(t);
     await authorise(t, cancelled.who, cancelled.order.id);
     counts.cancelCard = await trips(() => t.api.post(`/v1/orders/${cancelled.order.id}/cancel`, {}, { token: cancelled.who.token }), 200);
     // Before: 8, 7, 5, 1, 5. The overage charge still records its attempt in a round trip of its own (+1).
-    expect(counts).toEqual({ weighOverageCharged: 4, weighOverageAwaiting: 3, approve: 2, captureAgain: 1, cancelCard: 3 });
+    // A capture Stripe answered with a stored 500: the weigh-in records the failure on its attempt
+    // (+1). The retry reads state + attempts (1), looks the capture up at Stripe, records a new
+    // attempt key (1: it must follow that look-up and precede the send), then Stripe's answer (1).
+    expect(counts).toEqual({ weighOverageCharged: 4, weighOverageAwaiting: 3, approve: 2, captureAgain: 1, weighCaptureFails: 4, captureRetry: 3, cancelCard: 3 });
   });
 
   it('a lost hold at the weigh-in: the balance charged off-session; in-person payment', async () => {

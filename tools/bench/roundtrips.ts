@@ -188,7 +188,8 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
 
       // Card: hold → authorised webhook → weigh-in over the hold → approval → capture → refund.
       const o3 = expectStatus(await call('POST', '/v1/orders', order('card'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'card order');
-      const sheet = await measure('POST /v1/orders/{id}/payment-sheet', 200, () => call('POST', `/v1/orders/${o3.id}/payment-sheet`, undefined, c));
+      const sheet = await measure('POST /v1/orders/{id}/payment-sheet', 200, () => call('POST', `/v1/orders/${o3.id}/payment-sheet`, undefined, c), 'new hold', 2);
+      await measure('POST /v1/orders/{id}/payment-sheet', 200, () => call('POST', `/v1/orders/${o3.id}/payment-sheet`, undefined, c), 'existing hold');
       await control.authorize(sheet.paymentIntentId);
       const signed = await control.signedEvent('payment_intent.amount_capturable_updated', sheet.paymentIntentId);
       await measure('POST /v1/webhooks/stripe', 200, () =>
@@ -196,10 +197,26 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       );
       expectStatus(await move(o3.id, { to: 'picked_up', bagCount: 2 }), 200, 'card picked_up');
       expectStatus(await move(o3.id, { to: 'processing' }), 200, 'card processing');
-      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o3.id}/weigh-in`, { weightGrams: 14000 }, st), 'card: capture, overage awaits approval');
-      await measure('POST /v1/orders/{id}/approve-overage', 200, () => call('POST', `/v1/orders/${o3.id}/approve-overage`, undefined, c));
+      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o3.id}/weigh-in`, { weightGrams: 14000 }, st), 'card: capture, overage awaits approval', 3);
+      await measure('POST /v1/orders/{id}/approve-overage', 200, () => call('POST', `/v1/orders/${o3.id}/approve-overage`, undefined, c), undefined, 2);
       await measure('POST /v1/staff/orders/{id}/capture', 200, () => call('POST', `/v1/staff/orders/${o3.id}/capture`, undefined, st), 'already captured');
-      await measure('POST /v1/staff/orders/{id}/refunds', 201, () => call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund' }, bearer(admin.token)));
+      await measure('POST /v1/staff/orders/{id}/refunds', 201, () => call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund' }, bearer(admin.token)), undefined, 2);
+
+      // Card: a weigh-in within the hold (capture only), and a cancel that releases a hold.
+      const held = async () => {
+        const o = expectStatus(await call('POST', '/v1/orders', order('card'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'card order');
+        const pi = expectStatus(await call('POST', `/v1/orders/${o.id}/payment-sheet`, undefined, c), 200, 'sheet').paymentIntentId as string;
+        await control.authorize(pi);
+        const ev = await control.signedEvent('payment_intent.amount_capturable_updated', pi);
+        expectStatus(await call('POST', '/v1/webhooks/stripe', ev.payload, { 'stripe-signature': ev.header, 'content-type': 'application/json' }), 200, 'webhook');
+        return o.id as string;
+      };
+      const o4 = await held();
+      expectStatus(await move(o4, { to: 'picked_up', bagCount: 2 }), 200, 'o4 picked_up');
+      expectStatus(await move(o4, { to: 'processing' }), 200, 'o4 processing');
+      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o4}/weigh-in`, { weightGrams: 5200 }, st), 'card: capture only', 3);
+      const o5 = await held();
+      await measure('POST /v1/orders/{id}/cancel', 200, () => call('POST', `/v1/orders/${o5}/cancel`, {}, c), 'card: hold released', 3);
     });
 
     const doc = expectStatus(await call('GET', '/openapi.json'), 200, 'openapi.json') as { paths: Record<string, Record<string, unknown>> };

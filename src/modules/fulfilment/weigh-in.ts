@@ -4,11 +4,11 @@ import { syncOutstandingFlag } from '../orders/balance.js';
 import type { OrderDto, WeighInInput } from '../orders/schemas.js';
 import { orderDtoOf, orderQuery } from '../orders/shared.js';
 import { weighInWith } from '../orders/weigh-in.js';
-import { sql, type SQL } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { parseRows } from '../../db/client.js';
-import { PriorAttempt, priorAttemptSql } from '../payments/attempts.js';
-import { captureOrderPayment } from '../payments/capture.js';
+import { PriorAttempt } from '../payments/attempts.js';
+import { captureAttemptSql, captureOrderPayment } from '../payments/capture.js';
 import { paymentStateOf, paymentStateQueries, type PaymentOrderRow, type PaymentRow } from '../payments/shared.js';
 import type { StaffActor } from './transition.js';
 
@@ -20,21 +20,21 @@ import type { StaffActor } from './transition.js';
  * A Stripe failure does not undo the weigh-in: the order stays weighed, the failure is logged
  * on `log`, and POST …/capture (or the payments job) retries: it looks the capture up at Stripe
  * first (src/modules/payments/attempts.ts). A hold Stripe cancelled or let expire is collected
- * off-session (src/modules/payments/collect.ts). Whatever the capture did, or failed to do, one
- * batch then brings the `payment_outstanding` flag in line with the order's balance
- * (src/modules/orders/balance.ts) and reads the order back: the answer shows
- * `balance`, the flag, `overageApprovalRequired` and the payment entries on the timeline. A
+ * off-session (src/modules/payments/collect.ts). Database round trips for a card order: the
+ * weigh-in's read; its write batch, which also reads the payment rows and records the capture
+ * attempt; after Stripe, ONE batch that records Stripe's answers (capture, overage row or the
+ * approval flag), brings `payment_outstanding` in line with the balance
+ * (src/modules/orders/balance.ts) and reads the order back: the answer shows `balance`, the
+ * flag, `overageApprovalRequired` and the payment entries on the timeline. A
  * pay-on-delivery order is answered from the weigh-in's own result.
  */
 export async function recordWeighIn(deps: Deps, orderId: string, input: WeighInInput, actor: StaffActor, log: Logger): Promise<OrderDto> {
   const now = deps.clock.now();
   // In the weigh-in's write batch, after the write: the payment state and, for a weighed order
   // whose hold awaits capture, the capture's attempt recorded before it is sent (./attempts.ts).
-  const awaitingCapture = sql`SELECT id::text FROM payments WHERE order_id = ${orderId}::uuid AND kind = 'hold' AND status = 'requires_capture'
-                              AND EXISTS (SELECT 1 FROM orders WHERE id = ${orderId}::uuid AND payment_method = 'card' AND final_total IS NOT NULL)`;
   const { order: weighed, also } = await weighInWith(deps, orderId, input, actor, (db) => [
     ...paymentStateQueries(db, orderId),
-    db.execute(priorAttemptSql(orderId, 'capture', awaitingCapture, now)),
+    db.execute(captureAttemptSql(orderId, now)),
   ]);
   if (weighed.paymentMethod !== 'card') return weighed;
   const [orderRows, paymentRows, prior] = also as [PaymentOrderRow[], PaymentRow[], unknown];

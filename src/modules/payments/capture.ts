@@ -1,4 +1,4 @@
-import { AnyRow, rowsOf } from '../../db/client.js';
+import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
 import { sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
@@ -7,9 +7,9 @@ import { isBelowMinimum, minimumCharge } from '../../domain/currency.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
-import { intentByMetadata, intentWhen, sendOnce, type PriorAttempt } from './attempts.js';
+import { intentByMetadata, intentWhen, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
 import { collectLostHold, holdLost, savedPaymentMethod, type BalanceCollection } from './collect.js';
-import { providerError, readPaymentState, recordIntent, recordIntentSql, requirePayments, type PaymentOrderRow, type PaymentRow, type PaymentState } from './shared.js';
+import { paymentStateOf, paymentStateQueries, providerError, recordIntent, recordIntentSql, requirePayments, type PaymentOrderRow, type PaymentRow, type PaymentState } from './shared.js';
 
 /** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
 export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed' | 'waived';
@@ -36,7 +36,8 @@ function notCapturable(status: string): ApiError {
  */
 export async function captureOrderPayment(deps: Deps, orderId: string, opts: CaptureOptions = {}): Promise<CaptureOutcome> {
   const { stripe } = requirePayments(deps);
-  const { order, hold, overage } = opts.state ?? (await readPaymentState(deps, orderId));
+  const read = opts.state ? { state: opts.state, prior: opts.capturePrior } : await readForCapture(deps, orderId);
+  const { order, hold, overage } = read.state;
   const deferred = opts.deferred;
   if (order.paymentMethod !== 'card' || !hold?.stripePaymentIntentId) return { kind: 'not_card' };
   if (order.finalTotal === null) throw new ApiError('capture_not_possible', 'Weigh the order first: the final price is not known yet.');
@@ -55,7 +56,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string, opts: Cap
   try {
     const intentId = hold.stripePaymentIntentId;
     const capture = { orderId: order.id, operation: 'capture', subject: hold.id, lookup: intentWhen(stripe, intentId, (pi) => pi.status !== 'requires_capture') } as const;
-    pi = (await sendOnce(deps, capture, (idempotencyKey) => stripe.paymentIntents.capture(intentId, { amount_to_capture: toCapture }, { idempotencyKey }), opts.capturePrior)).result;
+    pi = (await sendOnce(deps, capture, (idempotencyKey) => stripe.paymentIntents.capture(intentId, { amount_to_capture: toCapture }, { idempotencyKey }), read.prior)).result;
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'capture', err);
     // Not capturable any more: captured by an earlier attempt whose answer we lost, or
@@ -176,6 +177,25 @@ async function waiveOverage(deps: Deps, orderId: string, amount: number, currenc
     deps.metrics.payment({ operation: 'capture', outcome: 'waived' });
   }
   return 'waived';
+}
+
+/**
+ * For a caller's batch: the capture attempt of the order's hold, recorded (./attempts.ts) when the
+ * order is a weighed card order whose hold awaits capture, i.e. when a capture is sent next.
+ */
+export function captureAttemptSql(orderId: string, now: Date): SQL {
+  const awaitingCapture = sql`SELECT id::text FROM payments WHERE order_id = ${orderId}::uuid AND kind = 'hold' AND status = 'requires_capture'
+                              AND EXISTS (SELECT 1 FROM orders WHERE id = ${orderId}::uuid AND payment_method = 'card' AND final_total IS NOT NULL)`;
+  return priorAttemptSql(orderId, 'capture', awaitingCapture, now);
+}
+
+/** The payment state and the capture's attempt: one batch. */
+async function readForCapture(deps: Deps, orderId: string): Promise<{ state: PaymentState; prior: PriorAttempt | undefined }> {
+  const [orderRows, paymentRows, prior] = await deps.database.batch((db) => [
+    ...paymentStateQueries(db, orderId),
+    db.execute(captureAttemptSql(orderId, deps.clock.now())),
+  ]);
+  return { state: paymentStateOf(orderRows, paymentRows), prior: parseRows(PriorAttempt, prior)[0] };
 }
 
 export interface CaptureOptions {
