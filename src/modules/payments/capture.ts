@@ -46,7 +46,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string, opts: Cap
     return { kind: 'already_captured', captured: hold.amountCaptured, overage: settled };
   }
   if (hold.status !== 'requires_capture') {
-    if (holdLost(order, hold.status)) return collectLostHold(deps, order, hold);
+    if (holdLost(order, hold.status)) return collectLostHold(deps, order, hold, deferred);
     throw notCapturable(hold.status);
   }
   // Never more than Stripe authorised (a partial authorisation holds less than we asked for).
@@ -67,7 +67,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string, opts: Cap
   if (pi.status !== 'succeeded') {
     deps.metrics.payment({ operation: 'capture', outcome: 'declined' });
     await recordIntent(deps, hold, pi, `Capture refused: the card hold is ${pi.status}`);
-    if (holdLost(order, pi.status === 'requires_payment_method' ? 'failed' : pi.status)) return collectLostHold(deps, order, hold);
+    if (holdLost(order, pi.status === 'requires_payment_method' ? 'failed' : pi.status)) return collectLostHold(deps, order, hold, deferred);
     throw notCapturable(pi.status);
   }
   await writeOrDefer(deps, deferred, recordIntentSql(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`));
