@@ -181,7 +181,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('GET /v1/staff/orders/{id}', 200, () => call('GET', `/v1/staff/orders/${o1.id}`, undefined, st));
       await measure('POST /v1/staff/orders/{id}/transitions', 200, () => move(o1.id, { to: 'picked_up', bagCount: 2 }));
       expectStatus(await move(o1.id, { to: 'processing' }), 200, 'processing');
-      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o1.id}/weigh-in`, { weightGrams: 6000 }, st), 'pay on delivery');
+      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o1.id}/weigh-in`, { weightGrams: 6000 }, st), 'pay on delivery', 2);
       expectStatus(await move(o1.id, { to: 'ready' }), 200, 'ready');
       expectStatus(await move(o1.id, { to: 'out_for_delivery' }), 200, 'out_for_delivery');
       await measure('POST /v1/staff/orders/{id}/payments', 204, () => call('POST', `/v1/staff/orders/${o1.id}/payments`, { method: 'cash', amount: 1999 }, st));
@@ -217,6 +217,12 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o4}/weigh-in`, { weightGrams: 5200 }, st), 'card: capture only', 3);
       const o5 = await held();
       await measure('POST /v1/orders/{id}/cancel', 200, () => call('POST', `/v1/orders/${o5}/cancel`, {}, c), 'card: hold released', 3);
+      // An admin waives part of a weighed pay-on-delivery order's balance.
+      const o6 = expectStatus(await call('POST', '/v1/orders', order('on_delivery'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'order 6');
+      expectStatus(await move(o6.id, { to: 'picked_up', bagCount: 1 }), 200, 'o6 picked_up');
+      expectStatus(await move(o6.id, { to: 'processing' }), 200, 'o6 processing');
+      expectStatus(await call('POST', `/v1/staff/orders/${o6.id}/weigh-in`, { weightGrams: 6000 }, st), 200, 'o6 weigh-in');
+      await measure('POST /v1/staff/orders/{id}/waive-balance', 200, () => call('POST', `/v1/staff/orders/${o6.id}/waive-balance`, { reason: 'Loyalty', amount: 500 }, bearer(admin.token)));
     });
 
     const doc = expectStatus(await call('GET', '/openapi.json'), 200, 'openapi.json') as { paths: Record<string, Record<string, unknown>> };
