@@ -55,10 +55,12 @@ export async function refundOrder(
   const refundId = crypto.randomUUID();
   const secondId = crypto.randomUUID();
   const now = deps.clock.now().toISOString();
-  // The reserved rows' refund attempts, recorded in the same batch (./attempts.ts): a new
-  // refund then costs this batch and one to record Stripe's answer.
+  // The first reserved row's refund attempt, recorded in the same batch (./attempts.ts): a new
+  // refund then costs this batch and one to record Stripe's answer. Not the second part's: a part
+  // with an attempt is kept pending when an earlier part is refused (it may be at Stripe), so its
+  // attempt is recorded only when it is really sent.
   const reservedRow = (id: string) => sql`SELECT id::text FROM refunds WHERE id = ${id}::uuid`;
-  const [locked, reserved, firstPrior, secondPrior] = await deps.database.batch((db) => [
+  const [locked, reserved, firstPrior] = await deps.database.batch((db) => [
     db.execute(sql`SELECT id FROM orders WHERE id = ${input.orderId}::uuid FOR UPDATE`),
     db.execute(sql`
       WITH cand AS (
@@ -99,12 +101,8 @@ export async function refundOrder(
         SELECT lost.id::text, lost.payment_id::text, lost.pi, lost.amount, 0, lost.created_at FROM lost WHERE EXISTS (SELECT 1 FROM retry)
       ) x ORDER BY o, at, id`),
     db.execute(priorAttemptSql(input.orderId, 'refund', reservedRow(refundId), deps.clock.now())),
-    db.execute(priorAttemptSql(input.orderId, 'refund', reservedRow(secondId), deps.clock.now())),
   ]);
-  const known = new Map<string, PriorAttempt | undefined>([
-    [refundId, parseRows(PriorAttempt, firstPrior)[0]],
-    [secondId, parseRows(PriorAttempt, secondPrior)[0]],
-  ]);
+  const known = new Map<string, PriorAttempt | undefined>([[refundId, parseRows(PriorAttempt, firstPrior)[0]]]);
   if (rowsOf(locked).length === 0) throw new ApiError('not_found', 'No such order.');
   const parts = parseRows(ReservedPart, reserved);
   if (parts.length === 0) {
