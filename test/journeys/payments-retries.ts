@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Harness } from '../support/harness.js';
 import { authorise, deliver, HOLD, orderRow, paymentRows, placeOrder, stripeRequests, weigh } from './payments.js';
+import { dashboard } from './refund-steps.js';
 
 /*
  * Issue 13, findings 4 and 5: Stripe saves the first answer to an idempotency key, a 500
@@ -107,6 +108,23 @@ export function paymentsRetriesJourney(harness: () => Harness) {
       expect(sheet.body.paymentIntentId).toBe(made!.id);
       expect(await holds()).toHaveLength(1);
       expect(await paymentRows(h, order.id)).toEqual([expect.objectContaining({ kind: 'hold', pi: made!.id, amount: HOLD })]);
+    });
+
+    it('a refund over the overage and the hold whose first part Stripe refuses: both parts released, nothing left pending', async () => {
+      const { h, who, staff, order, admin } = await placeOrder(harness());
+      await authorise(h, who, order.id);
+      await weigh(h, staff, order.id, 8000); // hold 2399 captured, overage 100 charged
+      const overage = (await paymentRows(h, order.id)).find((p) => p.kind === 'overage')!;
+      // Refunded in the Stripe Dashboard, its events not delivered yet: Stripe refuses our refund of it.
+      await dashboard(h).refunds.create({ payment_intent: overage.pi!, amount: 100 });
+      const boss = await admin();
+      const res = await h.api.post(`/v1/staff/orders/${order.id}/refunds`, { amount: 2450, reason: 'Ruined' }, { token: boss.token });
+      expect(res.status, res.text).toBeGreaterThanOrEqual(400);
+      // The hold's part was never sent: released with the refused one, not held back as possibly at Stripe.
+      expect(await h.sql('SELECT amount, status FROM refunds WHERE order_id = $1 ORDER BY amount', [order.id])).toEqual([
+        { amount: 100, status: 'failed' },
+        { amount: 2350, status: 'failed' },
+      ]);
     });
 
     it('a staff retry of a refund whose answer was lost, more than 24 h later, finds the refund at Stripe and does not refund again', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalNeonServer } from '../../tools/local-neon/index.js';
 import { uniqueEmail } from '../support/client.js';
 import { actor, address, slot, zone } from '../support/fixtures.js';
-import { createNeonTestApp, type NeonTestApp } from '../support/neon-app.js';
+import { createNeonTestApp, roundTripsOf as countTrips, type NeonTestApp } from '../support/neon-app.js';
 import type { TestApp } from '../support/node-app.js';
 
 let app: NeonTestApp;
@@ -21,27 +21,9 @@ afterAll(async () => {
   await app.close();
 });
 
-/** Waits until no statement has reached the endpoint for a while: background work (runInBackground) has landed. */
-async function quiet(): Promise<void> {
-  let last = -1;
-  for (let still = 0; still < 3; ) {
-    const s = endpoint.stats();
-    const now = s.queries + s.batches;
-    still = now === last ? still + 1 : 0;
-    last = now;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Statements one request sends, including those it starts in the background (waited for). */
 async function roundTripsOf(call: () => Promise<{ status: number }>, status: number): Promise<number> {
-  await quiet();
-  endpoint.resetStats();
-  const res = await call();
-  expect(res.status).toBe(status);
-  await quiet();
-  const s = endpoint.stats();
-  return s.queries + s.batches;
+  return (await countTrips(endpoint, call, status)).trips;
 }
 
 describe('round trips per request (neon-http driver)', () => {

@@ -41,13 +41,13 @@ export const BUDGETS = {
 const BY_DESIGN: Record<string, string> = {
   'POST /v1/orders':
     'one read statement (key, address, zones, slots, services) + one write statement; the write depends on rules checked in code between them (pricing, slot pairing), and Neon over HTTP has no interactive transaction to hold them together; the write re-checks capacity and cut-off itself (runbook)',
-  'POST /v1/orders/{id}/cancel': 'a card order then releases its hold at Stripe and records it (runbook)',
-  'POST /v1/staff/orders/{id}/transitions': 'a cancelled card order then settles its payment at Stripe and records it (runbook)',
-  'POST /v1/staff/orders/{id}/weigh-in': 'read + one write (order, lines, timeline); a card order then captures at Stripe and records it: +1 read +1 write (runbook)',
-  'POST /v1/orders/{id}/payment-sheet': 'read the order, create the hold at Stripe, then record the PaymentIntent: the write needs Stripe’s answer in between',
-  'POST /v1/orders/{id}/approve-overage': 'read, charge the overage at Stripe, record it: the write needs Stripe’s answer in between',
-  'POST /v1/staff/orders/{id}/refunds': 'read, claim the refund row, refund at Stripe, record the outcome: Stripe sits between the writes',
-  'POST /v1/staff/orders/{id}/capture': 'read, then capture at Stripe and record it when something is left to capture',
+  'POST /v1/orders/{id}/cancel': 'a card order then reads its hold and records the release attempt (1), releases it at Stripe, and records Stripe’s answer with the refundable read (1): 3 (runbook)',
+  'POST /v1/staff/orders/{id}/transitions': 'a cancelled card order then settles its payment at Stripe: +1 before (hold + release attempt), +1 after (answer + refundable) (runbook)',
+  'POST /v1/staff/orders/{id}/weigh-in': 'read (pricing is in code) + one write: 2; card: read (pricing is in code) + one write batch (weights, price, payment state, capture attempt) + after Stripe one batch (capture, overage, flag, read-back): 3; an overage charged at once +1 for its attempt (runbook)',
+  'POST /v1/orders/{id}/payment-sheet': 'one read batch that also records the hold attempt, the hold at Stripe, then one write recording the PaymentIntent: 2 (an existing hold: 1)',
+  'POST /v1/orders/{id}/approve-overage': 'one batch (approval, payment state, overage attempt), the charge at Stripe, one batch (overage row, flag): 2',
+  'POST /v1/staff/orders/{id}/refunds': 'one batch claims the refund row and records its attempt, the refund at Stripe, one statement records the outcome: 2 (+1 per part past the first)',
+  'POST /v1/staff/orders/{id}/capture': 'one batch (payment rows + capture attempt), then capture at Stripe and record it when something is left to capture: 2; a retry +1 for its new attempt key after Stripe’s look-up',
   'POST /v1/staff/orders/{id}/payments': 'read + one write',
   'POST /v1/admin/zones/{id}/slots/generate': 'one read (the zone’s time zone, closed dates) + one insert: the rows to insert are computed in local time in code (runbook)',
 };

@@ -181,14 +181,15 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('GET /v1/staff/orders/{id}', 200, () => call('GET', `/v1/staff/orders/${o1.id}`, undefined, st));
       await measure('POST /v1/staff/orders/{id}/transitions', 200, () => move(o1.id, { to: 'picked_up', bagCount: 2 }));
       expectStatus(await move(o1.id, { to: 'processing' }), 200, 'processing');
-      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o1.id}/weigh-in`, { weightGrams: 6000 }, st), 'pay on delivery');
+      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o1.id}/weigh-in`, { weightGrams: 6000 }, st), 'pay on delivery', 2);
       expectStatus(await move(o1.id, { to: 'ready' }), 200, 'ready');
       expectStatus(await move(o1.id, { to: 'out_for_delivery' }), 200, 'out_for_delivery');
       await measure('POST /v1/staff/orders/{id}/payments', 204, () => call('POST', `/v1/staff/orders/${o1.id}/payments`, { method: 'cash', amount: 1999 }, st));
 
       // Card: hold → authorised webhook → weigh-in over the hold → approval → capture → refund.
       const o3 = expectStatus(await call('POST', '/v1/orders', order('card'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'card order');
-      const sheet = await measure('POST /v1/orders/{id}/payment-sheet', 200, () => call('POST', `/v1/orders/${o3.id}/payment-sheet`, undefined, c));
+      const sheet = await measure('POST /v1/orders/{id}/payment-sheet', 200, () => call('POST', `/v1/orders/${o3.id}/payment-sheet`, undefined, c), 'new hold', 2);
+      await measure('POST /v1/orders/{id}/payment-sheet', 200, () => call('POST', `/v1/orders/${o3.id}/payment-sheet`, undefined, c), 'existing hold');
       await control.authorize(sheet.paymentIntentId);
       const signed = await control.signedEvent('payment_intent.amount_capturable_updated', sheet.paymentIntentId);
       await measure('POST /v1/webhooks/stripe', 200, () =>
@@ -196,10 +197,32 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       );
       expectStatus(await move(o3.id, { to: 'picked_up', bagCount: 2 }), 200, 'card picked_up');
       expectStatus(await move(o3.id, { to: 'processing' }), 200, 'card processing');
-      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o3.id}/weigh-in`, { weightGrams: 14000 }, st), 'card: capture, overage awaits approval');
-      await measure('POST /v1/orders/{id}/approve-overage', 200, () => call('POST', `/v1/orders/${o3.id}/approve-overage`, undefined, c));
+      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o3.id}/weigh-in`, { weightGrams: 14000 }, st), 'card: capture, overage awaits approval', 3);
+      await measure('POST /v1/orders/{id}/approve-overage', 200, () => call('POST', `/v1/orders/${o3.id}/approve-overage`, undefined, c), undefined, 2);
       await measure('POST /v1/staff/orders/{id}/capture', 200, () => call('POST', `/v1/staff/orders/${o3.id}/capture`, undefined, st), 'already captured');
-      await measure('POST /v1/staff/orders/{id}/refunds', 201, () => call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund' }, bearer(admin.token)));
+      await measure('POST /v1/staff/orders/{id}/refunds', 201, () => call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund' }, bearer(admin.token)), undefined, 2);
+
+      // Card: a weigh-in within the hold (capture only), and a cancel that releases a hold.
+      const held = async () => {
+        const o = expectStatus(await call('POST', '/v1/orders', order('card'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'card order');
+        const pi = expectStatus(await call('POST', `/v1/orders/${o.id}/payment-sheet`, undefined, c), 200, 'sheet').paymentIntentId as string;
+        await control.authorize(pi);
+        const ev = await control.signedEvent('payment_intent.amount_capturable_updated', pi);
+        expectStatus(await call('POST', '/v1/webhooks/stripe', ev.payload, { 'stripe-signature': ev.header, 'content-type': 'application/json' }), 200, 'webhook');
+        return o.id as string;
+      };
+      const o4 = await held();
+      expectStatus(await move(o4, { to: 'picked_up', bagCount: 2 }), 200, 'o4 picked_up');
+      expectStatus(await move(o4, { to: 'processing' }), 200, 'o4 processing');
+      await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o4}/weigh-in`, { weightGrams: 5200 }, st), 'card: capture only', 3);
+      const o5 = await held();
+      await measure('POST /v1/orders/{id}/cancel', 200, () => call('POST', `/v1/orders/${o5}/cancel`, {}, c), 'card: hold released', 3);
+      // An admin waives part of a weighed pay-on-delivery order's balance.
+      const o6 = expectStatus(await call('POST', '/v1/orders', order('on_delivery'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'order 6');
+      expectStatus(await move(o6.id, { to: 'picked_up', bagCount: 1 }), 200, 'o6 picked_up');
+      expectStatus(await move(o6.id, { to: 'processing' }), 200, 'o6 processing');
+      expectStatus(await call('POST', `/v1/staff/orders/${o6.id}/weigh-in`, { weightGrams: 6000 }, st), 200, 'o6 weigh-in');
+      await measure('POST /v1/staff/orders/{id}/waive-balance', 200, () => call('POST', `/v1/staff/orders/${o6.id}/waive-balance`, { reason: 'Loyalty', amount: 500 }, bearer(admin.token)));
     });
 
     const doc = expectStatus(await call('GET', '/openapi.json'), 200, 'openapi.json') as { paths: Record<string, Record<string, unknown>> };

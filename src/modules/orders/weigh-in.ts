@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sql } from 'drizzle-orm';
-import { runQuery } from '../../db/client.js';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { parseRows, runQuery, type Db } from '../../db/client.js';
 import { orderBalance } from '../../domain/balance.js';
 import { priceOrder, storableBreakdown, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
 import type { orderLines, orders } from '../../db/schema.js';
@@ -103,6 +104,19 @@ const WeighInRow = z.object({ status: z.string(), weighed_at: z.string().nullabl
  * one wins; the other sees the winner's row through the lock and answers 409 `already_weighed`.
  */
 export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, actor: StaffActor): Promise<OrderDto> {
+  return (await weighInWith(deps, orderId, input, actor)).order;
+}
+
+/** Statements a caller runs in the weigh-in's write batch, after the write: they see the weighed order. */
+export type AlsoInBatch = (db: Db) => Array<BatchItem<'pg'>>;
+
+/**
+ * `weighIn`, with the caller's statements `also` in the same batch as the write (no extra round
+ * trip): their raw results, in order, come back as `also`. They run whether or not the weigh-in
+ * was accepted, so they must guard their own writes (the fulfilment workflow records the capture
+ * attempt only for a weighed order whose hold awaits capture).
+ */
+export async function weighInWith(deps: Deps, orderId: string, input: WeighInInput, actor: StaffActor, also?: AlsoInBatch): Promise<{ order: OrderDto; also: unknown[] }> {
   const { row, lines, dto } = await loadOrder(deps, orderId);
   if (row.weighedAt) throw alreadyWeighed(row.weighedAt);
   if (row.status !== 'processing') throw notAllowed(row.status);
@@ -136,7 +150,7 @@ export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, 
   };
   const note = input.note ? input.note : null;
 
-  const [result] = await deps.database.rows(WeighInRow, sql`
+  const write = sql`
     WITH cur AS (
       SELECT id, status, weighed_at FROM orders WHERE id = ${orderId}::uuid FOR UPDATE
     ),
@@ -166,12 +180,21 @@ export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, 
              WHEN (SELECT count(*) FROM lns) <> ${updates.length}::int THEN laundry_abort('weigh_in_lines_changed')
              ELSE 1
            END AS ok
-    FROM cur`);
+    FROM cur`;
+  let rest: unknown[] = [];
+  let result: z.infer<typeof WeighInRow> | undefined;
+  if (also) {
+    const [written, ...others] = (await deps.database.batch((db) => [db.execute(write), ...also(db)] as [BatchItem<'pg'>, ...Array<BatchItem<'pg'>>])) as unknown[];
+    [result] = parseRows(WeighInRow, written);
+    rest = others;
+  } else {
+    [result] = await deps.database.rows(WeighInRow, write);
+  }
   if (!result) throw new ApiError('not_found', 'No such order.');
   if (result.ok !== 1) throw result.weighed_at ? alreadyWeighed(result.weighed_at) : notAllowed(result.status);
 
   const entry: TimelineEntryDto = { at: now, actor, type: 'weighed', from: null, to: null, note, evidence };
-  return {
+  const order: OrderDto = {
     ...dto,
     final,
     weighedAt: now,
@@ -185,4 +208,5 @@ export async function weighIn(deps: Deps, orderId: string, input: WeighInInput, 
     })),
     timeline: [...dto.timeline, entry],
   };
+  return { order, also: rest };
 }

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { sql } from 'drizzle-orm';
-import { AnyRow } from '../../db/client.js';
+import { sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import { settleOverage, type CaptureOutcome } from './capture.js';
-import { readPaymentState, requirePayments } from './shared.js';
+import { PriorAttempt, priorAttemptSql } from './attempts.js';
+import { paymentStateOf, paymentStateQueries, requirePayments } from './shared.js';
 
 const OverageRequiredRow = z.object({ required: z.boolean() });
 
@@ -19,7 +21,7 @@ const OverageRequiredRow = z.object({ required: z.boolean() });
 export async function approveOverage(deps: Deps, userId: string, orderId: string): Promise<CaptureOutcome> {
   requirePayments(deps);
   const now = deps.clock.now().toISOString();
-  const rows = await deps.database.rows(OverageRequiredRow, sql`
+  const approve = sql`
     WITH o AS (
       SELECT id, overage_approval_required, overage_approved_at FROM orders
       WHERE id = ${orderId}::uuid AND user_id = ${userId}::uuid FOR UPDATE
@@ -32,21 +34,40 @@ export async function approveOverage(deps: Deps, userId: string, orderId: string
       INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note)
       SELECT id, ${now}::timestamptz, 'customer', ${userId}::uuid, 'payment', 'Customer approved the extra charge' FROM ok
     )
-    SELECT o.overage_approval_required AS required FROM o`);
+    SELECT o.overage_approval_required AS required FROM o`;
+  // After the approval, in the same batch: the payment state and, when the overage is now due
+  // (approved, hold captured, no overage row yet), its attempt recorded before it is sent.
+  const due = sql`SELECT ${orderId}::text FROM orders o JOIN payments h ON h.order_id = o.id AND h.kind = 'hold' AND h.status = 'succeeded'
+                  WHERE o.id = ${orderId}::uuid AND o.overage_approval_required AND o.overage_approved_at IS NOT NULL
+                    AND o.final_total > h.amount_captured
+                    AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.kind = 'overage')`;
+  const [approved, orderRows, paymentRows, waiverRows, prior] = await deps.database.batch((db) => [
+    db.execute(approve),
+    ...paymentStateQueries(db, orderId),
+    db.execute(priorAttemptSql(orderId, 'overage', due, deps.clock.now())),
+  ]);
+  const rows = parseRows(OverageRequiredRow, approved);
+
   if (!rows[0]) throw new ApiError('not_found', 'No such order.');
-  const { order, hold, overage, covered } = await readPaymentState(deps, orderId);
+  const { order, hold, overage, covered } = paymentStateOf(orderRows, paymentRows, waiverRows);
   if (!rows[0].required || overage || hold?.status !== 'succeeded' || order.finalTotal === null) {
     throw new ApiError('overage_not_pending', 'There is no extra charge waiting for approval on this order.');
   }
+  const deferred: SQL[] = [];
   try {
-    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true, covered);
+    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, undefined, true, covered, deferred, parseRows(PriorAttempt, prior)[0]);
     return { kind: 'captured', captured: hold.amountCaptured, overage: settled };
   } finally {
-    // Charged, declined or failed: the flag follows the balance (cleared once the overage is paid).
-    // A failure here must not hide the charge's own answer: the payments job's sweep syncs it later.
+    // Charged, declined or failed: the overage row and the flag following the balance (cleared
+    // once the overage is paid), one batch. A failed flag sync alone must not hide the charge's
+    // own answer (the payments job's sweep syncs it later); a lost overage row is an error (its
+    // webhook adopts it: ./adopt.ts).
+    const now = deps.clock.now().toISOString();
     await deps.database
-      .rows(AnyRow, syncOutstandingFlag(orderId, deps.clock.now().toISOString()))
-      .catch((error: unknown) => deps.logger.error('syncing payment_outstanding after approve-overage failed', { error, orderId }));
+      .batch((db) => [...deferred.map((q) => db.execute(q)), db.execute(syncOutstandingFlag(orderId, now))] as unknown as [BatchItem<'pg'>, ...Array<BatchItem<'pg'>>])
+      .catch((error: unknown) => {
+        deps.logger.error('recording the overage or syncing payment_outstanding after approve-overage failed', { error, orderId });
+        if (deferred.length > 0) throw error;
+      });
   }
 }
-

@@ -16,7 +16,7 @@
  * attempt n > 1 is `<that>-a<n>`. Deterministic, so two racing retries send the same key and
  * Stripe executes one of them.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import { AnyRow } from '../../db/client.js';
@@ -59,7 +59,7 @@ export function attemptKey(operation: AttemptOperation, subject: string, n: numb
   return n === 1 ? `${operation}-${subject}` : `${operation}-${subject}-a${n}`;
 }
 
-const PriorRow = z.object({
+export const PriorAttempt = z.object({
   inserted: z.boolean(),
   attempt: z.number().nullable(),
   idempotency_key: z.string().nullable(),
@@ -68,29 +68,25 @@ const PriorRow = z.object({
   first_ms: z.number().nullable(),
   keys: z.array(z.string()).nullable(),
 });
+export type PriorAttempt = z.infer<typeof PriorAttempt>;
 
 /**
- * Sends one money-moving Stripe request for `spec`, safely: `send(key)` is the SDK call with that
- * idempotency key. The first time, attempt 1 is recorded and sent (one database statement). On a
- * later call, the operation is looked up at Stripe first and a found object is adopted; otherwise
- * the request is sent again — with the same key only while the last attempt's answer is merely
- * unknown (timeout, or still in flight) and the key is younger than 23 h, else with a new attempt
- * key recorded first. A failure is recorded on its attempt (server_error, no_answer, refused) and
- * rethrown unchanged, so call sites keep their error handling.
+ * One statement: the operation's earlier attempts, and attempt 1 recorded when there are none.
+ * `subject` is SQL, so a caller may name it by a sub-select and run this in a batch before it
+ * knows the id (the weigh-in: its hold awaiting capture); a NULL subject records nothing.
  */
-export async function sendOnce<T>(deps: Deps, spec: AttemptSpec<T>, send: (idempotencyKey: string) => Promise<T>): Promise<Sent<T>> {
-  const now = deps.clock.now();
-  const first = attemptKey(spec.operation, spec.subject, 1);
-  const [prior] = await deps.database.rows(PriorRow, sql`
-    WITH mine AS (
+export function priorAttemptSql(orderId: string, operation: AttemptOperation, subject: SQL, now: Date): SQL {
+  return sql`
+    WITH subj AS (SELECT (${subject})::text AS id),
+    mine AS (
       SELECT attempt, idempotency_key, outcome, sent_at FROM payment_attempts
-      WHERE operation = ${spec.operation} AND subject = ${spec.subject}
+      WHERE operation = ${operation} AND subject = (SELECT id FROM subj)
     ),
     last AS (SELECT * FROM mine ORDER BY attempt DESC LIMIT 1),
     ins AS (
       INSERT INTO payment_attempts (id, order_id, operation, subject, attempt, idempotency_key, sent_at)
-      SELECT ${crypto.randomUUID()}::uuid, ${spec.orderId}::uuid, ${spec.operation}, ${spec.subject}, 1, ${first}, ${now.toISOString()}::timestamptz
-      WHERE NOT EXISTS (SELECT 1 FROM mine)
+      SELECT ${crypto.randomUUID()}::uuid, ${orderId}::uuid, ${operation}, subj.id, 1, ${`${operation}-`}::text || subj.id, ${now.toISOString()}::timestamptz
+      FROM subj WHERE subj.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mine)
       ON CONFLICT DO NOTHING RETURNING 1
     )
     SELECT EXISTS (SELECT 1 FROM ins) AS inserted,
@@ -98,7 +94,24 @@ export async function sendOnce<T>(deps: Deps, spec: AttemptSpec<T>, send: (idemp
            (SELECT outcome FROM last) AS outcome,
            (SELECT (extract(epoch FROM sent_at) * 1000)::float8 FROM last) AS sent_ms,
            (SELECT (extract(epoch FROM min(sent_at)) * 1000)::float8 FROM mine) AS first_ms,
-           (SELECT array_agg(idempotency_key ORDER BY attempt) FROM mine) AS keys`);
+           (SELECT array_agg(idempotency_key ORDER BY attempt) FROM mine) AS keys`;
+}
+
+/**
+ * Sends one money-moving Stripe request for `spec`, safely: `send(key)` is the SDK call with that
+ * idempotency key. The first time, attempt 1 is recorded and sent (one database statement, or
+ * none when the caller ran `priorAttemptSql` for this operation in an earlier batch of its own and
+ * passes its row as `known`). On a later call, the operation is looked up at Stripe first and a
+ * found object is adopted; otherwise
+ * the request is sent again — with the same key only while the last attempt's answer is merely
+ * unknown (timeout, or still in flight) and the key is younger than 23 h, else with a new attempt
+ * key recorded first. A failure is recorded on its attempt (server_error, no_answer, refused) and
+ * rethrown unchanged, so call sites keep their error handling.
+ */
+export async function sendOnce<T>(deps: Deps, spec: AttemptSpec<T>, send: (idempotencyKey: string) => Promise<T>, known?: PriorAttempt): Promise<Sent<T>> {
+  const now = deps.clock.now();
+  const first = attemptKey(spec.operation, spec.subject, 1);
+  const prior = known ?? (await deps.database.rows(PriorAttempt, priorAttemptSql(spec.orderId, spec.operation, sql`${spec.subject}`, now)))[0];
   // First attempt (or a racing first attempt: the same key, so Stripe executes one of them).
   if (!prior || prior.attempt === null || prior.idempotency_key === null) return attempt(deps, first, send);
 

@@ -1,5 +1,5 @@
-import { AnyRow, rowsOf } from '../../db/client.js';
-import { sql } from 'drizzle-orm';
+import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
+import { sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -7,10 +7,10 @@ import { isBelowMinimum, minimumCharge } from '../../domain/currency.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
-import { intentByMetadata, intentWhen, sendOnce } from './attempts.js';
+import { intentByMetadata, intentWhen, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
 import { collectLostHold, holdLost, savedPaymentMethod, type BalanceCollection } from './collect.js';
 import { releaseHold } from './settle-cancelled.js';
-import { providerError, readPaymentState, recordIntent, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
+import { paymentStateOf, paymentStateQueries, providerError, recordIntent, recordIntentSql, requirePayments, type PaymentOrderRow, type PaymentRow, type PaymentState } from './shared.js';
 
 /** `waived`: below Stripe's minimum charge, so not collected; recorded on the order's timeline. */
 export type OverageOutcome = 'none' | 'charged' | 'awaiting_approval' | 'failed' | 'waived';
@@ -35,17 +35,19 @@ function notCapturable(status: string): ApiError {
  * charged then. A lost hold (released or cancelled by Stripe, or refused) is not the end:
  * the outstanding balance is charged off-session on the saved card (./collect.ts).
  */
-export async function captureOrderPayment(deps: Deps, orderId: string): Promise<CaptureOutcome> {
+export async function captureOrderPayment(deps: Deps, orderId: string, opts: CaptureOptions = {}): Promise<CaptureOutcome> {
   const { stripe } = requirePayments(deps);
-  const { order, hold, overage, covered } = await readPaymentState(deps, orderId);
+  const read = opts.state ? { state: opts.state, prior: opts.capturePrior } : await readForCapture(deps, orderId);
+  const { order, hold, overage, covered } = read.state;
+  const deferred = opts.deferred;
   if (order.paymentMethod !== 'card' || !hold?.stripePaymentIntentId) return { kind: 'not_card' };
   if (order.finalTotal === null) throw new ApiError('capture_not_possible', 'Weigh the order first: the final price is not known yet.');
   if (hold.status === 'succeeded') {
-    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt), covered);
+    const settled = await settleOverage(deps, order, hold, hold.amountCaptured, overage, Boolean(order.overageApprovedAt), covered, deferred);
     return { kind: 'already_captured', captured: hold.amountCaptured, overage: settled };
   }
   if (hold.status !== 'requires_capture') {
-    if (holdLost(order, hold.status)) return collectLostHold(deps, order, hold);
+    if (holdLost(order, hold.status)) return collectLostHold(deps, order, hold, deferred);
     throw notCapturable(hold.status);
   }
   // Never more than Stripe authorised (a partial authorisation holds less than we asked for).
@@ -61,7 +63,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   try {
     const intentId = hold.stripePaymentIntentId;
     const capture = { orderId: order.id, operation: 'capture', subject: hold.id, lookup: intentWhen(stripe, intentId, (pi) => pi.status !== 'requires_capture') } as const;
-    pi = (await sendOnce(deps, capture, (idempotencyKey) => stripe.paymentIntents.capture(intentId, { amount_to_capture: toCapture }, { idempotencyKey }))).result;
+    pi = (await sendOnce(deps, capture, (idempotencyKey) => stripe.paymentIntents.capture(intentId, { amount_to_capture: toCapture }, { idempotencyKey }), read.prior)).result;
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'capture', err);
     // Not capturable any more: captured by an earlier attempt whose answer we lost, or
@@ -72,12 +74,12 @@ export async function captureOrderPayment(deps: Deps, orderId: string): Promise<
   if (pi.status !== 'succeeded') {
     deps.metrics.payment({ operation: 'capture', outcome: 'declined' });
     await recordIntent(deps, hold, pi, `Capture refused: the card hold is ${pi.status}`);
-    if (holdLost(order, pi.status === 'requires_payment_method' ? 'failed' : pi.status)) return collectLostHold(deps, order, hold);
+    if (holdLost(order, pi.status === 'requires_payment_method' ? 'failed' : pi.status)) return collectLostHold(deps, order, hold, deferred);
     throw notCapturable(pi.status);
   }
-  await recordIntent(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`);
+  await writeOrDefer(deps, deferred, recordIntentSql(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`));
   deps.metrics.payment({ operation: 'capture', outcome: 'succeeded' });
-  const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt), covered);
+  const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt), covered, deferred);
   return { kind: 'captured', captured: pi.amount_received, overage: settled };
 }
 
@@ -95,6 +97,8 @@ export async function settleOverage(
   approved: boolean,
   /** Waived by an admin, or paid (or being paid) as a balance payment: not charged again. */
   covered = 0,
+  deferred?: SQL[],
+  overagePrior?: PriorAttempt,
 ): Promise<OverageOutcome> {
   const due = (order.finalTotal ?? 0) - captured - covered;
   if (due <= 0) return 'none';
@@ -103,7 +107,7 @@ export async function settleOverage(
   if (isBelowMinimum(order.currency, due)) return waiveOverage(deps, order.id, due, order.currency);
   if (due > deps.config.overageApprovalThreshold && !approved) {
     const now = deps.clock.now().toISOString();
-    await deps.database.rows(AnyRow, sql`
+    await writeOrDefer(deps, deferred, sql`
       WITH flagged AS (
         UPDATE orders SET overage_approval_required = true, updated_at = ${now}::timestamptz
         WHERE id = ${order.id}::uuid AND NOT overage_approval_required RETURNING id
@@ -115,11 +119,19 @@ export async function settleOverage(
       FROM flagged`);
     return 'awaiting_approval';
   }
-  return chargeOverage(deps, order.id, due, hold.stripePaymentIntentId!, order.currency);
+  return chargeOverage(deps, order.id, due, hold.stripePaymentIntentId!, order.currency, deferred, overagePrior);
 }
 
 /** Charges the difference off-session on the card saved with the hold. */
-async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIntentId: string, currency: string): Promise<OverageOutcome> {
+async function chargeOverage(
+  deps: Deps,
+  orderId: string,
+  amount: number,
+  holdIntentId: string,
+  currency: string,
+  deferred?: SQL[],
+  known?: PriorAttempt,
+): Promise<OverageOutcome> {
   const { stripe } = requirePayments(deps);
   const { paymentMethod, customer } = await savedPaymentMethod(deps, holdIntentId);
   const paymentId = crypto.randomUUID();
@@ -139,7 +151,7 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
         metadata: { order_id: orderId, kind: 'overage', attempt: idempotencyKey },
       },
       { idempotencyKey },
-    )));
+    ), known));
   } catch (err) {
     // A currency with no documented minimum: Stripe converts to the settlement currency and decides.
     if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'amount_too_small') {
@@ -148,11 +160,11 @@ async function chargeOverage(deps: Deps, orderId: string, amount: number, holdIn
     recordPaymentFailure(deps.metrics, 'capture', err);
     if (!(err instanceof Stripe.errors.StripeCardError)) providerError(err);
     const failed = err.payment_intent;
-    await insertOverage(deps, orderId, paymentId, failed?.id ?? null, 'failed', amount, 0, currency, `Overage of ${amount} declined: ${err.message}`);
+    await insertOverage(deps, { orderId, paymentId, intentId: failed?.id ?? null, status: 'failed', amount, captured: 0, currency, note: `Overage of ${amount} declined: ${err.message}` }, deferred);
     return 'failed';
   }
   const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
-  await insertOverage(deps, orderId, paymentId, pi.id, status, amount, pi.amount_received, currency, `Charged the overage of ${amount}`);
+  await insertOverage(deps, { orderId, paymentId, intentId: pi.id, status, amount, captured: pi.amount_received, currency, note: `Charged the overage of ${amount}` }, deferred);
   deps.metrics.payment({ operation: 'capture', outcome: pi.status === 'succeeded' ? 'succeeded' : pi.status === 'processing' ? 'pending' : 'declined' });
   return pi.status === 'succeeded' || pi.status === 'processing' ? 'charged' : 'failed';
 }
@@ -170,33 +182,72 @@ async function waiveOverage(deps: Deps, orderId: string, amount: number, currenc
   const note = `Overage of ${amount} ${currency} waived: below ${why}`;
   const evidence = { waived: amount, minimumCharge: minimum, reason: 'below_minimum_charge' };
   // Counted once: a concurrent capture that lost the insert waived nothing new.
-  if (await insertOverage(deps, orderId, crypto.randomUUID(), null, 'waived', amount, 0, currency, note, evidence)) {
+  if (await insertOverage(deps, { orderId, paymentId: crypto.randomUUID(), intentId: null, status: 'waived', amount, captured: 0, currency, note, evidence })) {
     deps.metrics.payment({ operation: 'capture', outcome: 'waived' });
   }
   return 'waived';
 }
 
 /**
+ * For a caller's batch: the capture attempt of the order's hold, recorded (./attempts.ts) when the
+ * order is a weighed card order whose hold awaits capture, i.e. when a capture is sent next.
+ */
+export function captureAttemptSql(orderId: string, now: Date): SQL {
+  const awaitingCapture = sql`SELECT id::text FROM payments WHERE order_id = ${orderId}::uuid AND kind = 'hold' AND status = 'requires_capture'
+                              AND EXISTS (SELECT 1 FROM orders WHERE id = ${orderId}::uuid AND payment_method = 'card' AND final_total IS NOT NULL)`;
+  return priorAttemptSql(orderId, 'capture', awaitingCapture, now);
+}
+
+/** The payment state and the capture's attempt: one batch. */
+async function readForCapture(deps: Deps, orderId: string): Promise<{ state: PaymentState; prior: PriorAttempt | undefined }> {
+  const [orderRows, paymentRows, waiverRows, prior] = await deps.database.batch((db) => [
+    ...paymentStateQueries(db, orderId),
+    db.execute(captureAttemptSql(orderId, deps.clock.now())),
+  ]);
+  return { state: paymentStateOf(orderRows, paymentRows, waiverRows), prior: parseRows(PriorAttempt, prior)[0] };
+}
+
+export interface CaptureOptions {
+  /** The payment state, read in the caller's own batch (the weigh-in's write). */
+  state?: PaymentState;
+  /** The capture's attempt row (`priorAttemptSql` for `capture` of the hold), from the same batch. */
+  capturePrior?: PriorAttempt;
+  /**
+   * Where the statements recording Stripe's answers go when the caller sends them, with its
+   * `payment_outstanding` sync and read-back, in one closing batch; without it each runs at once.
+   */
+  deferred?: SQL[];
+}
+
+async function writeOrDefer(deps: Deps, deferred: SQL[] | undefined, statement: SQL): Promise<void> {
+  if (deferred) deferred.push(statement);
+  else await deps.database.rows(AnyRow, statement);
+}
+
+interface OverageRow {
+  orderId: string;
+  paymentId: string;
+  intentId: string | null;
+  status: string;
+  amount: number;
+  captured: number;
+  currency: string;
+  note: string;
+  evidence?: Record<string, unknown>;
+}
+
+/**
  * The overage row and its timeline entry; a declined overage also flags the order for staff,
  * and (the batch's second statement) `payment_outstanding` follows the new balance: the
  * customer can then pay it with the PaymentSheet. False when an overage row already existed
- * (a concurrent attempt wrote it): nothing written.
+ * (a concurrent attempt wrote it): nothing written. With `deferred`, the first statement is
+ * left there for the caller's closing batch (which syncs the flag itself), and the answer is true.
  */
-async function insertOverage(
-  deps: Deps,
-  orderId: string,
-  paymentId: string,
-  intentId: string | null,
-  status: string,
-  amount: number,
-  captured: number,
-  currency: string,
-  note: string,
-  evidence: Record<string, unknown> = { paymentIntent: intentId, amount },
-): Promise<boolean> {
+async function insertOverage(deps: Deps, row: OverageRow, deferred?: SQL[]): Promise<boolean> {
   const now = deps.clock.now().toISOString();
-  const [written] = await deps.database.batch((db) => [
-    db.execute(sql`
+  const { orderId, paymentId, intentId, status, amount, captured, currency, note } = row;
+  const evidence = row.evidence ?? { paymentIntent: intentId, amount };
+  const insert = sql`
     WITH ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, stripe_payment_intent_id, currency, amount, amount_captured, created_at, updated_at)
       VALUES (${paymentId}::uuid, ${orderId}::uuid, 'overage', 'card', ${status}::payment_status, ${intentId}, ${currency},
@@ -211,9 +262,11 @@ async function insertOverage(
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify(evidence)}::jsonb
     FROM ins
-    RETURNING order_id`),
-    db.execute(syncOutstandingFlag(orderId, now)),
-  ]);
+    RETURNING order_id`;
+  if (deferred) {
+    deferred.push(insert);
+    return true;
+  }
+  const [written] = await deps.database.batch((db) => [db.execute(insert), db.execute(syncOutstandingFlag(orderId, now))]);
   return rowsOf(written).length > 0;
 }
-

@@ -25,14 +25,14 @@
  * `requires_confirmation`; the next capture sends the same key again. A declined card is not
  * retried off-session (the customer pays on-session instead).
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
-import { AnyRow } from '../../db/client.js';
+import { AnyRow, parseRows } from '../../db/client.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
-import { intentByMetadata, sendOnce } from './attempts.js';
+import { intentByMetadata, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
 import { providerError, requirePayments, type PaymentOrderRow, type PaymentRow } from './shared.js';
 
 /**
@@ -85,19 +85,20 @@ const SETTLED: Record<string, BalanceOutcome> = { succeeded: 'charged', processi
 
 /**
  * Charges the outstanding balance of a weighed card order whose hold is lost, off-session on
- * the card saved with the hold. Database: one statement writes (or finds) the row, one batch
- * records Stripe's answer and brings the `payment_outstanding` flag in line. Stripe: the hold
+ * the card saved with the hold. Database: one batch writes (or finds) the row and records the
+ * charge's attempt (./attempts.ts), one batch records Stripe's answer and brings the
+ * `payment_outstanding` flag in line (with `deferred`, the caller's closing batch does: the weigh-in). Stripe: the hold
  * is read for its saved card, then one PaymentIntent is created and confirmed.
  * Throws 502 `payment_provider_error` when Stripe could not be reached (safe to retry: the
  * same row, the same idempotency key).
  */
-export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: PaymentRow): Promise<BalanceCollection> {
+export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: PaymentRow, deferred?: SQL[]): Promise<BalanceCollection> {
   const { stripe } = requirePayments(deps);
   const paymentId = await derivedId(`balance-off-session:${order.id}`);
   const now = deps.clock.now().toISOString();
   // Beyond this the customer has not agreed to be charged without them.
   const ceiling = order.overageApprovedAt ? Number.MAX_SAFE_INTEGER : hold.amount + deps.config.overageApprovalThreshold;
-  const [row] = await deps.database.rows(BalanceRow, sql`
+  const rowSql = sql`
     WITH b AS (SELECT order_id, outstanding FROM order_balances WHERE order_id = ${order.id}::uuid),
     ins AS (
       INSERT INTO payments (id, order_id, kind, method, status, currency, amount, created_at, updated_at)
@@ -115,7 +116,14 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
       SELECT * FROM ins
       UNION ALL
       SELECT id::text, status::text, amount, stripe_payment_intent_id AS pi FROM payments WHERE id = ${paymentId}::uuid
-    ) r ON true`);
+    ) r ON true`;
+  // The same batch records the charge's attempt (./attempts.ts) while the row still awaits Stripe's answer.
+  const awaiting = sql`SELECT id::text FROM payments WHERE id = ${paymentId}::uuid AND status = 'requires_confirmation'`;
+  const [rowResult, priorResult] = await deps.database.batch((db) => [
+    db.execute(rowSql),
+    db.execute(priorAttemptSql(order.id, 'balance', awaiting, deps.clock.now())),
+  ]);
+  const [row] = parseRows(BalanceRow, rowResult);
   const done = (balance: BalanceOutcome): BalanceCollection => ({ kind: 'balance', captured: 0, balance });
   if (!row || (row.id === null && row.outstanding <= 0)) return done('none');
   if (row.id === null || row.status === null || row.amount === null) {
@@ -149,7 +157,7 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
         metadata: { order_id: order.id, kind: 'balance', payment_id: row.id, attempt: idempotencyKey },
       },
       { idempotencyKey },
-    )));
+    ), parseRows(PriorAttempt, priorResult)[0]));
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'capture', err);
     if (!(err instanceof Stripe.errors.StripeCardError)) {
@@ -158,7 +166,7 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
       providerError(err);
     }
     const code = err.decline_code ?? err.code ?? 'card_declined';
-    await settle(deps, order.id, row.id, { status: 'failed', pi: err.payment_intent?.id ?? null, captured: 0 },
+    await settle(deps, order.id, row.id, { status: 'failed', pi: err.payment_intent?.id ?? null, captured: 0, deferred },
       `Charging the outstanding ${row.amount} ${order.currency} on the saved card failed (${code}); the customer must pay it`,
       { paymentIntent: err.payment_intent?.id ?? null, amount: row.amount, declineCode: code });
     return done('failed');
@@ -166,7 +174,7 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
   const status = pi.status === 'requires_payment_method' || pi.status === 'requires_action' ? 'failed' : pi.status;
   const outcome = SETTLED[status] ?? 'processing';
   deps.metrics.payment({ operation: 'capture', outcome: outcome === 'charged' ? 'succeeded' : outcome === 'processing' ? 'pending' : 'declined' });
-  await settle(deps, order.id, row.id, { status, pi: pi.id, captured: pi.amount_received },
+  await settle(deps, order.id, row.id, { status, pi: pi.id, captured: pi.amount_received, deferred },
     outcome === 'failed'
       ? `Charging the outstanding ${row.amount} ${order.currency} on the saved card failed (${pi.status}); the customer must pay it`
       : `Charged the outstanding ${row.amount} ${order.currency} on the saved card (the hold was lost)`,
@@ -177,18 +185,18 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
 /**
  * Records Stripe's answer on the balance row (only while it still awaits one) with a timeline
  * entry, then, in the same batch, raises or clears `payment_outstanding` from the new balance.
+ * With `answer.deferred` the first statement goes there, for a caller's closing batch that syncs the flag.
  */
 async function settle(
   deps: Deps,
   orderId: string,
   paymentId: string,
-  answer: { status: string; pi: string | null; captured: number },
+  answer: { status: string; pi: string | null; captured: number; deferred?: SQL[] | undefined },
   note: string,
   evidence: Record<string, unknown>,
 ): Promise<void> {
   const now = deps.clock.now().toISOString();
-  await deps.database.batch((db) => [
-    db.execute(sql`
+  const record = sql`
       WITH moved AS (
         UPDATE payments SET status = ${answer.status}::payment_status, stripe_payment_intent_id = ${answer.pi},
           amount_captured = GREATEST(amount_captured, ${answer.captured}::int), updated_at = ${now}::timestamptz
@@ -196,7 +204,7 @@ async function settle(
         RETURNING order_id
       )
       INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
-      SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify(evidence)}::jsonb FROM moved`),
-    db.execute(syncOutstandingFlag(orderId, now)),
-  ]);
+      SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note}, ${JSON.stringify(evidence)}::jsonb FROM moved`;
+  if (answer.deferred) answer.deferred.push(record);
+  else await deps.database.batch((db) => [db.execute(record), db.execute(syncOutstandingFlag(orderId, now))]);
 }

@@ -6,7 +6,7 @@ import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { lockPaymentFor, ourRefundStatus, refundHoldsMoney, refundTransition } from './refund-events.js';
-import { refundByMetadata, sendOnce } from './attempts.js';
+import { PriorAttempt, priorAttemptSql, refundByMetadata, sendOnce } from './attempts.js';
 import { requirePayments } from './shared.js';
 
 export interface RefundResult {
@@ -55,7 +55,12 @@ export async function refundOrder(
   const refundId = crypto.randomUUID();
   const secondId = crypto.randomUUID();
   const now = deps.clock.now().toISOString();
-  const [locked, reserved] = await deps.database.batch((db) => [
+  // The first reserved row's refund attempt, recorded in the same batch (./attempts.ts): a new
+  // refund then costs this batch and one to record Stripe's answer. Not the second part's: a part
+  // with an attempt is kept pending when an earlier part is refused (it may be at Stripe), so its
+  // attempt is recorded only when it is really sent.
+  const reservedRow = (id: string) => sql`SELECT id::text FROM refunds WHERE id = ${id}::uuid`;
+  const [locked, reserved, firstPrior] = await deps.database.batch((db) => [
     db.execute(sql`SELECT id FROM orders WHERE id = ${input.orderId}::uuid FOR UPDATE`),
     db.execute(sql`
       WITH cand AS (
@@ -95,7 +100,9 @@ export async function refundOrder(
         UNION ALL
         SELECT lost.id::text, lost.payment_id::text, lost.pi, lost.amount, 0, lost.created_at FROM lost WHERE EXISTS (SELECT 1 FROM retry)
       ) x ORDER BY o, at, id`),
+    db.execute(priorAttemptSql(input.orderId, 'refund', reservedRow(refundId), deps.clock.now())),
   ]);
+  const known = new Map<string, PriorAttempt | undefined>([[refundId, parseRows(PriorAttempt, firstPrior)[0]]]);
   if (rowsOf(locked).length === 0) throw new ApiError('not_found', 'No such order.');
   const parts = parseRows(ReservedPart, reserved);
   if (parts.length === 0) {
@@ -106,7 +113,7 @@ export async function refundOrder(
   for (const [i, part] of parts.entries()) {
     let refund: Stripe.Refund;
     try {
-      refund = await sendRefund(deps, input.orderId, part);
+      refund = await sendRefund(deps, input.orderId, part, known.get(part.id));
     } catch (err) {
       recordPaymentFailure(deps.metrics, 'refund', err);
       // Refused by Stripe: this part is released; never sent: the parts after it. A part
@@ -149,7 +156,7 @@ export async function refundOrder(
  * One Stripe refund for one reserved row, as a recorded attempt (./attempts.ts): sent again only
  * after looking for it among the PaymentIntent's refunds (our `refund_id` metadata).
  */
-async function sendRefund(deps: Deps, orderId: string, part: { id: string; amount: number; pi: string }): Promise<Stripe.Refund> {
+async function sendRefund(deps: Deps, orderId: string, part: { id: string; amount: number; pi: string }, known?: PriorAttempt): Promise<Stripe.Refund> {
   const { stripe } = requirePayments(deps);
   const spec = { orderId, operation: 'refund', subject: part.id, lookup: refundByMetadata(stripe, part.pi, part.id) } as const;
   const sent = await sendOnce(deps, spec, (idempotencyKey) =>
@@ -163,6 +170,7 @@ async function sendRefund(deps: Deps, orderId: string, part: { id: string; amoun
       },
       { idempotencyKey },
     ),
+    known,
   );
   return sent.result;
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
-import { runQuery } from '../../db/client.js';
+import { AnyRow, parseRows } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
-import { intentWhen, sendOnce } from './attempts.js';
+import { intentWhen, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
 import { refundOrder } from './refund.js';
 import { refundHoldsMoney } from './refund-events.js';
-import { providerError, recordIntent } from './shared.js';
+import { providerError, recordIntentSql } from './shared.js';
 
 /**
  * Cancelling an order: an uncaptured hold is released. If Stripe says the intent cannot be
@@ -16,23 +16,37 @@ import { providerError, recordIntent } from './shared.js';
  * (./attempts.ts): a retry after a 500 looks the intent up before cancelling with a new key.
  */
 export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
-  if (!deps.payments) return;
+  const record = await release(deps, orderId);
+  if (record) await deps.database.rows(AnyRow, record);
+}
+
+/**
+ * `releaseHold` up to Stripe's answer: one batch reads the hold and, when it can be released,
+ * records the release attempt before it is sent (./attempts.ts); the statement recording
+ * Stripe's answer is returned for the caller's next batch.
+ */
+async function release(deps: Deps, orderId: string): Promise<SQL | undefined> {
+  if (!deps.payments) return undefined;
   const { stripe } = deps.payments;
-  const [hold] = await runQuery(deps.database, (db) => db
-    .select()
-    .from(payments)
-    .where(and(eq(payments.orderId, orderId), eq(payments.kind, 'hold'))));
-  if (!hold?.stripePaymentIntentId || ['succeeded', 'canceled'].includes(hold.status)) return;
+  const releasable = sql`SELECT id::text FROM payments WHERE order_id = ${orderId}::uuid AND kind = 'hold'
+                           AND stripe_payment_intent_id IS NOT NULL AND status NOT IN ('succeeded', 'canceled')`;
+  const [holds, prior] = await deps.database.batch((db) => [
+    db.select().from(payments).where(and(eq(payments.orderId, orderId), eq(payments.kind, 'hold'))),
+    db.execute(priorAttemptSql(orderId, 'cancel', releasable, deps.clock.now())),
+  ]);
+  const [hold] = holds;
+  if (!hold?.stripePaymentIntentId || ['succeeded', 'canceled'].includes(hold.status)) return undefined;
   let pi: Stripe.PaymentIntent;
   try {
     const intentId = hold.stripePaymentIntentId;
-    const release = { orderId, operation: 'cancel', subject: hold.id, lookup: intentWhen(stripe, intentId, (pi) => pi.status === 'canceled' || pi.status === 'succeeded') } as const;
-    pi = (await sendOnce(deps, release, (idempotencyKey) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey }))).result;
+    const cancel = { orderId, operation: 'cancel', subject: hold.id, lookup: intentWhen(stripe, intentId, (pi) => pi.status === 'canceled' || pi.status === 'succeeded') } as const;
+    const send = (idempotencyKey: string) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey });
+    pi = (await sendOnce(deps, cancel, send, parseRows(PriorAttempt, prior)[0])).result;
   } catch (err) {
     if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
     pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId).catch(providerError);
   }
-  await recordIntent(deps, hold, pi, pi.status === 'canceled' ? 'Card hold released' : `Card hold not released: it is ${pi.status}`);
+  return recordIntentSql(deps, hold, pi, pi.status === 'canceled' ? 'Card hold released' : `Card hold not released: it is ${pi.status}`);
 }
 
 const RefundableRow = z.object({ refundable: z.number() });
@@ -44,11 +58,15 @@ const RefundableRow = z.object({ refundable: z.number() });
  */
 export async function settleCancelledOrder(deps: Deps, orderId: string, actorUserId: string): Promise<void> {
   if (!deps.payments) return;
-  await releaseHold(deps, orderId);
-  const rows = await deps.database.rows(RefundableRow, sql`
+  const record = await release(deps, orderId);
+  // Stripe's answer recorded, then what was captured and not yet refunded: one batch.
+  const refundableSql = sql`
     SELECT COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
              COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND ${refundHoldsMoney(sql`r.status`)}), 0)))), 0)::int AS refundable
-    FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`);
+    FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`;
+  const rows = record
+    ? parseRows(RefundableRow, (await deps.database.batch((db) => [db.execute(record), db.execute(refundableSql)]))[1])
+    : await deps.database.rows(RefundableRow, refundableSql);
   const refundable = Number(rows[0]?.refundable ?? 0);
   if (refundable > 0) {
     await refundOrder(deps, { orderId, amount: refundable, reason: 'Order cancelled', actorUserId, actorRole: 'system' });

@@ -5,6 +5,7 @@
  */
 import { eq, sql, type SQL } from 'drizzle-orm';
 import Stripe from 'stripe';
+import type { Db } from '../../db/client.js';
 import { balanceWaivers, orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -52,12 +53,16 @@ export const paymentRank = (col: SQL): SQL =>
     sql` `,
   )} END)`;
 
-export async function readPaymentState(deps: Deps, orderId: string) {
-  const [orderRows, paymentRows, waiverRows] = await deps.database.batch((db) => [
+/** The order, its payment rows and its waivers: three reads for a caller's batch (see `paymentStateOf`). */
+export const paymentStateQueries = (db: Db, orderId: string) =>
+  [
     db.select().from(orders).where(eq(orders.id, orderId)),
     db.select().from(payments).where(eq(payments.orderId, orderId)),
     db.select({ amount: balanceWaivers.amount }).from(balanceWaivers).where(eq(balanceWaivers.orderId, orderId)),
-  ]);
+  ] as const;
+
+/** What `paymentStateQueries` read: the order (404 when gone), its hold, its overage, and what else covers the price. */
+export function paymentStateOf(orderRows: PaymentOrderRow[], paymentRows: PaymentRow[], waiverRows: Array<{ amount: number }>) {
   const order = orderRows[0];
   if (!order) throw new ApiError('not_found', 'No such order.');
   return {
@@ -77,14 +82,28 @@ export async function readPaymentState(deps: Deps, orderId: string) {
         .reduce((a, p) => a + (p.status === 'succeeded' ? p.amountCaptured : p.amount), 0),
   };
 }
+export type PaymentState = ReturnType<typeof paymentStateOf>;
+
+export async function readPaymentState(deps: Deps, orderId: string): Promise<PaymentState> {
+  const [orderRows, paymentRows, waiverRows] = await deps.database.batch((db) => paymentStateQueries(db, orderId));
+  return paymentStateOf(orderRows, paymentRows, waiverRows);
+}
 
 /** Records Stripe's view of an intent on our row: forward-only, one statement, with a timeline note. */
 export async function recordIntent(deps: Deps, row: Pick<PaymentRow, 'id' | 'orderId'>, pi: Stripe.PaymentIntent, note: string): Promise<void> {
-  const now = deps.clock.now().toISOString();
-  const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
   // The same round trip clears payment_outstanding if this settled what was owed (a capture retry
   // collecting what the weigh-in flagged); raising it is left to the workflow's own sync.
-  await deps.database.batch((db) => [db.execute(sql`
+  await deps.database.batch((db) => [
+    db.execute(recordIntentSql(deps, row, pi, note)),
+    db.execute(syncOutstandingFlag(row.orderId, deps.clock.now().toISOString(), true)),
+  ]);
+}
+
+/** `recordIntent`'s statement, for a caller that sends it in a batch of its own. */
+export function recordIntentSql(deps: Deps, row: Pick<PaymentRow, 'id' | 'orderId'>, pi: Stripe.PaymentIntent, note: string): SQL {
+  const now = deps.clock.now().toISOString();
+  const status = pi.status === 'requires_payment_method' ? 'failed' : pi.status;
+  return sql`
     WITH moved AS (
       UPDATE payments SET status = ${status}::payment_status,
         amount_capturable = ${pi.amount_capturable}::int,
@@ -97,9 +116,8 @@ export async function recordIntent(deps: Deps, row: Pick<PaymentRow, 'id' | 'ord
     INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
     SELECT order_id, ${now}::timestamptz, 'system', 'payment', ${note},
            ${JSON.stringify({ paymentIntent: pi.id, status: pi.status, amountReceived: pi.amount_received })}::jsonb
-    FROM moved`), db.execute(syncOutstandingFlag(row.orderId, now, true))]);
+    FROM moved`;
 }
-
 
 /** Remembers the user's Stripe Customer, once: a statement, or the tail of a CTE. */
 export function saveCustomerSql(userId: string, customerId: string, now: string): SQL {

@@ -1,11 +1,11 @@
-import { AnyRow } from '../../db/client.js';
+import { AnyRow, parseRows } from '../../db/client.js';
 import { and, eq, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { orderBalances, orders, paymentAttempts, payments, users } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { currencyRules, toChargeableAmount } from '../../domain/currency.js';
 import { ApiError } from '../../errors.js';
-import { intentByMetadata, sendOnce } from './attempts.js';
+import { intentByMetadata, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
 import { providerError, requirePayments, saveCustomerSql, type PaymentOrderRow } from './shared.js';
 import { balanceIntent, toCollect } from './sheet-balance.js';
 
@@ -52,12 +52,18 @@ export interface PaymentSheet {
  */
 export async function paymentSheet(deps: Deps, userId: string, orderId: string, clientApiVersion?: string): Promise<PaymentSheet> {
   requirePayments(deps);
-  const [orderRows, userRows, paymentRows, balanceRows, overageAttempts] = await deps.database.batch((db) => [
+  // A hold is sent next when the order awaits one and has none: its attempt is recorded in this
+  // read batch (./attempts.ts), so the sheet costs one read and one write.
+  const holdNext = sql`SELECT ${orderId}::text FROM orders o WHERE o.id = ${orderId}::uuid AND o.user_id = ${userId}::uuid
+                         AND o.payment_method = 'card' AND o.status = 'pending_payment'
+                         AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.kind = 'hold' AND p.stripe_payment_intent_id IS NOT NULL)`;
+  const [orderRows, userRows, paymentRows, balanceRows, overageAttempts, holdPrior] = await deps.database.batch((db) => [
     db.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, userId))),
     db.select({ email: users.email, stripeCustomerId: users.stripeCustomerId }).from(users).where(eq(users.id, userId)),
     db.select().from(payments).where(eq(payments.orderId, orderId)),
     db.select().from(orderBalances).where(eq(orderBalances.orderId, orderId)),
     db.select({ outcome: paymentAttempts.outcome }).from(paymentAttempts).where(and(eq(paymentAttempts.operation, 'overage'), eq(paymentAttempts.subject, orderId))),
+    db.execute(priorAttemptSql(orderId, 'hold', holdNext, deps.clock.now())),
   ]);
   const order = orderRows[0];
   const user = userRows[0];
@@ -78,7 +84,7 @@ export async function paymentSheet(deps: Deps, userId: string, orderId: string, 
     const customerId = user.stripeCustomerId ?? (await newCustomer(deps, userId, user.email));
     const intent =
       purpose === 'hold'
-        ? await holdIntent(deps, userId, order, customerId, paymentRows.find((p) => p.kind === 'hold'), Boolean(user.stripeCustomerId))
+        ? await holdIntent(deps, userId, order, customerId, paymentRows.find((p) => p.kind === 'hold'), Boolean(user.stripeCustomerId), parseRows(PriorAttempt, holdPrior)[0])
         : await balanceIntent(deps, userId, order, customerId, amount, paymentRows);
     return await sheetFor(deps, purpose, intent, customerId, order.currency, clientApiVersion);
   } catch (err) {
@@ -98,6 +104,7 @@ async function holdIntent(
   customerId: string,
   existing: typeof payments.$inferSelect | undefined,
   customerSaved: boolean,
+  known: PriorAttempt | undefined,
 ): Promise<Stripe.PaymentIntent> {
   const { stripe } = requirePayments(deps);
   const orderId = order.id;
@@ -123,6 +130,7 @@ async function holdIntent(
       },
       { idempotencyKey },
     ),
+    known,
   );
   const now = deps.clock.now().toISOString();
   await deps.database.rows(AnyRow, sql`
