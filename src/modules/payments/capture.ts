@@ -77,7 +77,10 @@ export async function captureOrderPayment(deps: Deps, orderId: string, opts: Cap
     if (holdLost(order, pi.status === 'requires_payment_method' ? 'failed' : pi.status)) return collectLostHold(deps, order, hold, deferred);
     throw notCapturable(pi.status);
   }
-  await writeOrDefer(deps, deferred, recordIntentSql(deps, hold, pi, `Captured ${pi.amount_received} of the ${hold.amount} hold`));
+  const capturedNote = `Captured ${pi.amount_received} of the ${hold.amount} hold`;
+  // Deferred: the caller's closing batch syncs payment_outstanding; at once, recordIntent clears it.
+  if (deferred) deferred.push(recordIntentSql(deps, hold, pi, capturedNote));
+  else await recordIntent(deps, hold, pi, capturedNote);
   deps.metrics.payment({ operation: 'capture', outcome: 'succeeded' });
   const settled = await settleOverage(deps, order, hold, pi.amount_received, overage, Boolean(order.overageApprovedAt), covered, deferred);
   return { kind: 'captured', captured: pi.amount_received, overage: settled };
