@@ -54,6 +54,17 @@ export function runQuery<T extends BatchItem<'pg'>>(database: Database, build: (
   return database.query ? database.query(build) : (build(database.db) as unknown as Promise<BatchResponse<[T]>[0]>);
 }
 
+/**
+ * `statements` (in order, for their effect), then `last`, in ONE batch (one round trip); answers
+ * `last`'s result. For a caller that gathered a variable number of writes (e.g. Stripe's answers
+ * to record) and closes with a read. A batch's items are typed as a tuple; a list built at run
+ * time is not one, so this is the one place that says so.
+ */
+export async function batchThen<T extends BatchItem<'pg'>>(database: Database, statements: readonly SQL[], last: (db: Db) => T): Promise<BatchResponse<[T]>[0]> {
+  const results = await database.batch((db) => [...statements.map((s) => db.execute(s)), last(db)] as unknown as readonly [T]);
+  return results[results.length - 1]!;
+}
+
 /** The row schema of a statement whose rows nobody reads (an UPDATE without RETURNING …): any object. */
 export const AnyRow = z.looseObject({});
 

@@ -5,8 +5,7 @@ import type { OrderDto, WeighInInput } from '../orders/schemas.js';
 import { orderDtoOf, orderQuery } from '../orders/shared.js';
 import { weighInWith } from '../orders/weigh-in.js';
 import type { SQL } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import { parseRows } from '../../db/client.js';
+import { batchThen, parseRows } from '../../db/client.js';
 import { PriorAttempt } from '../payments/attempts.js';
 import { captureAttemptSql, captureOrderPayment } from '../payments/capture.js';
 import { paymentStateOf, paymentStateQueries, type PaymentOrderRow, type PaymentRow } from '../payments/shared.js';
@@ -46,9 +45,8 @@ export async function recordWeighIn(deps: Deps, orderId: string, input: WeighInI
   // this batch meets: if it fails, the payments job's sweep raises the flag on its next run and
   // the webhook records the capture; answer with what was written.
   const at = deps.clock.now().toISOString();
-  const read = await deps.database
-    .batch((db) => [...deferred.map((q) => db.execute(q)), db.execute(syncOutstandingFlag(orderId, at)), orderQuery(db, orderId)] as unknown as [BatchItem<'pg'>, ...Array<BatchItem<'pg'>>])
-    .then((results) => orderDtoOf(results[results.length - 1] as Parameters<typeof orderDtoOf>[0]))
+  const read = await batchThen(deps.database, [...deferred, syncOutstandingFlag(orderId, at)], (db) => orderQuery(db, orderId))
+    .then(orderDtoOf)
     .catch((error: unknown) => {
       log.warn('recording the capture, flagging or reading the order back failed', { error, orderId });
       return undefined;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { sql, type SQL } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import { parseRows } from '../../db/client.js';
+import { batchThen, parseRows } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
@@ -63,8 +62,7 @@ export async function approveOverage(deps: Deps, userId: string, orderId: string
     // own answer (the payments job's sweep syncs it later); a lost overage row is an error (its
     // webhook adopts it: ./adopt.ts).
     const now = deps.clock.now().toISOString();
-    await deps.database
-      .batch((db) => [...deferred.map((q) => db.execute(q)), db.execute(syncOutstandingFlag(orderId, now))] as unknown as [BatchItem<'pg'>, ...Array<BatchItem<'pg'>>])
+    await batchThen(deps.database, deferred, (db) => db.execute(syncOutstandingFlag(orderId, now)))
       .catch((error: unknown) => {
         deps.logger.error('recording the overage or syncing payment_outstanding after approve-overage failed', { error, orderId });
         if (deferred.length > 0) throw error;
