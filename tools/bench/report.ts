@@ -45,6 +45,7 @@ const BY_DESIGN: Record<string, string> = {
   'POST /v1/staff/orders/{id}/transitions': 'a cancelled card order then settles its payment at Stripe: +1 before (hold + release attempt), +1 after (answer + refundable) (runbook)',
   'POST /v1/staff/orders/{id}/weigh-in': 'read (pricing is in code) + one write: 2; card: read (pricing is in code) + one write batch (weights, price, payment state, capture attempt) + after Stripe one batch (capture, overage, flag, read-back): 3; an overage charged at once +1 for its attempt (runbook)',
   'POST /v1/orders/{id}/payment-sheet': 'one read batch that also records the hold attempt, the hold at Stripe, then one write recording the PaymentIntent: 2 (an existing hold: 1)',
+  'POST /v1/staff/orders/{id}/waive-balance': 'one read (balance charges still open, each open PaymentSheet intent cancelled at Stripe first, so a waived amount is never taken), then one batch: lock, the waiver checked against order_balances, flag, read back: 2',
   'POST /v1/orders/{id}/approve-overage': 'one batch (approval, payment state, overage attempt), the charge at Stripe, one batch (overage row, flag): 2',
   'POST /v1/staff/orders/{id}/refunds': 'one batch claims the refund row and records its attempt, the refund at Stripe, one statement records the outcome: 2 (+1 per part past the first)',
   'POST /v1/staff/orders/{id}/capture': 'one batch (payment rows + capture attempt), then capture at Stripe and record it when something is left to capture: 2; a retry +1 for its new attempt key after Stripe’s look-up',
