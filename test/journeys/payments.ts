@@ -132,6 +132,23 @@ export async function stripeIntent(h: Harness, pi: string) {
   };
 }
 
+/**
+ * Stripe lets an uncaptured hold lapse (about 7 days for online cards:
+ * https://docs.stripe.com/payments/place-a-hold-on-a-payment-method). The stand-in's clock is
+ * shared by every suite, so the hold is cancelled through Stripe's API instead, and the
+ * `payment_intent.canceled` event is delivered with `cancellation_reason: automatic`, as the
+ * expiry sends it. Returns the webhook's answer.
+ */
+export async function lapseHold(h: Harness, pi: string) {
+  const res = await fetch(`${h.stripe.url}/v1/payment_intents/${pi}/cancel`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: '',
+  });
+  expect(res.status).toBe(200);
+  return deliver(h, 'payment_intent.canceled', { ...(await stripeIntent(h, pi)).intent, cancellation_reason: 'automatic' });
+}
+
 export async function stripeRequests(h: Harness, method: string, path: string) {
   return (await h.stripe.requests()).filter((r) => r.method === method && r.path === path);
 }

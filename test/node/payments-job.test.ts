@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPaymentJobs } from '../../src/modules/payments/jobs.js';
-import { authorise, deliver, moveTo, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
+import { authorise, deliver, lapseHold, moveTo, orderRow, paymentRows, placeOrder, stripeIntent, weigh } from '../journeys/payments.js';
 import { actor } from '../support/fixtures.js';
 import { expectProblem } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
@@ -272,13 +272,7 @@ describe('payments job', () => {
     const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
     await h.stripe.failNext({ mode: 'server_error', path: `/v1/payment_intents/${pi}/capture` });
     await weigh(h, p.staff, p.order.id, 5200);
-    const res = await fetch(`${h.stripe.url}/v1/payment_intents/${pi}/cancel`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: '',
-    });
-    expect(res.status).toBe(200);
-    expect((await deliver(h, 'payment_intent.canceled', { ...(await stripeIntent(h, pi)).intent, cancellation_reason: 'automatic' })).res.body.outcome).toBe('applied');
+    expect((await lapseHold(h, pi)).res.body.outcome).toBe('applied');
     expect(await orderRow(h, p.order.id)).toMatchObject({ flags: ['payment_outstanding'] });
 
     const report = await runPaymentJobs(t.deps);
@@ -298,13 +292,7 @@ describe('payments job', () => {
   it("retries a lost hold's balance charge whose answer was a 500: looked up at Stripe, then charged once with a new attempt key", async () => {
     const p = await placeOrder(h);
     const { paymentIntentId: pi } = await authorise(h, p.who, p.order.id);
-    const res = await fetch(`${h.stripe.url}/v1/payment_intents/${pi}/cancel`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: '',
-    });
-    expect(res.status).toBe(200);
-    await deliver(h, 'payment_intent.canceled', { ...(await stripeIntent(h, pi)).intent, cancellation_reason: 'automatic' });
+    expect((await lapseHold(h, pi)).res.body.outcome).toBe('applied');
     // The weigh-in's off-session balance charge meets a 500, which Stripe stores for its key.
     await h.stripe.failNext({ mode: 'server_error', method: 'POST', path: '/v1/payment_intents' });
     await weigh(h, p.staff, p.order.id, 5200);
