@@ -233,6 +233,9 @@ describe('/openapi.json', () => {
   it('deprecated fields are marked', () => {
     expect(doc.components.schemas.Order.properties.flaggedReason.deprecated).toBe(true);
     expect(doc.components.schemas.PaymentSheet.properties.ephemeralKey.deprecated).toBe(true);
+    // Stripe-Version only exists to make that key.
+    const version = doc.paths['/v1/orders/{id}/payment-sheet'].post.parameters.find((p: Schema) => p.name === 'stripe-version');
+    expect(version.deprecated).toBe(true);
   });
 
   it('is built once and served the same each time, cacheable', async () => {

@@ -21,7 +21,7 @@ export const PaymentSheetHeaders = z.object({
     .refine(isApiVersionDate, 'a Stripe API version: a real date since 2011, when Stripe began dating its versions')
     .optional()
     .openapi({
-      param: { name: 'stripe-version', in: 'header', required: false },
+      param: { name: 'stripe-version', in: 'header', required: false, deprecated: true },
       description:
         "Optional. The Stripe API version of the client's Stripe SDK (iOS `STPAPIClient.apiVersion`, Android `ApiVersion.get().code`), " +
         'e.g. `2020-08-27`. Send it only if the app still opens PaymentSheet with `customerEphemeralKeySecret`: the ephemeral key is then ' +
