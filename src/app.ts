@@ -23,7 +23,7 @@ export const API_VERSION = '1.0.0';
 /** `info.description` of /openapi.json: what holds for every operation. */
 export const API_DESCRIPTION = [
   'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Each error response lists the codes it may carry, in its description and in `x-problem-codes`; clients branch on `code`, never on `title` or `detail`.',
-  'Every response carries `X-Request-Id` (the one the client sent, when it is 8–128 of [A-Za-z0-9._:-], else a new one) and `X-App-Version`. 429 and 503 answers carry `Retry-After` in seconds.',
+  'Every response carries `X-Request-Id` (the one the client sent, when it is 8–128 of [A-Za-z0-9._:-], else a new one) and `X-App-Version`. `Retry-After` (integer seconds) comes with `too_many_attempts` (429), `busy` and `database_unavailable` (503) and `payment_in_progress` (409); each response says when it is sent. A request body marked `x-raw-body` (the Stripe webhook) is verified as raw bytes and documented, not validated against its schema.',
   'Money is integer minor units; times are ISO 8601 UTC.',
   'Any operation under /v1 uses the database and may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`. Any operation may answer 500 `internal_error`.',
   'Every method but GET and HEAD under /v1 is subject to the body limit (413 `payload_too_large`), with or without a body. A path that exists but not with the method answers 405 `method_not_allowed` with `Allow` listing its methods; an unknown path 404 `route_not_found`.',
