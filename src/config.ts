@@ -247,6 +247,11 @@ const nodeServerSchema = z.object({
   PAYMENTS_JOB_INTERVAL_MS: msFromString(0),
   SHUTDOWN_DELAY_MS: msFromString(undefined),
   SHUTDOWN_GRACE_MS: msFromString(10_000),
+  SEED_DEMO: optionalString.pipe(z.enum(['0', '1']).optional()),
+}).superRefine((v, ctx) => {
+  if (v.APP_ENV === 'production' && v.SEED_DEMO === '1') {
+    ctx.addIssue({ code: 'custom', path: ['SEED_DEMO'], message: 'must not be 1 when APP_ENV=production: demo accounts have published passwords' });
+  }
 });
 
 /**
@@ -272,6 +277,12 @@ export interface NodeServerConfig {
   shutdownDelayMs: number;
   /** SHUTDOWN_GRACE_MS, default 10 s: how long in-flight requests may take to finish once the listener closes. */
   shutdownGraceMs: number;
+  /**
+   * Whether to seed the demo zone, slots and accounts at start (src/db/demo-seed.ts). SEED_DEMO
+   * unset: on the embedded database only (`embedded`); `1`: on any database (a local PostgreSQL
+   * server); `0`: never. Always `never` with APP_ENV=production, where SEED_DEMO=1 is refused.
+   */
+  seedDemo: 'embedded' | 'always' | 'never';
 }
 
 /**
@@ -295,5 +306,6 @@ export function loadNodeServerConfig(env: Record<string, string | undefined>): N
     paymentsJobIntervalMs: raw.PAYMENTS_JOB_INTERVAL_MS,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS ?? (raw.APP_ENV === 'production' ? 5000 : 0),
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
+    seedDemo: raw.APP_ENV === 'production' || raw.SEED_DEMO === '0' ? 'never' : raw.SEED_DEMO === '1' ? 'always' : 'embedded',
   };
 }
