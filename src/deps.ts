@@ -19,6 +19,8 @@ export type RuntimeName = 'node' | 'workerd';
 export interface CachedText {
   value: string;
   expiresAt: number;
+  /** The entity tag of `value` (the catalog's ETag), computed once when the entry was made; stores keep it. */
+  etag?: string;
 }
 
 /**
