@@ -18,4 +18,8 @@ ready="$(curl -fsS "http://127.0.0.1:$port/readyz")" || { cat "$log"; exit 1; }
 echo "readyz: $ready"
 grep -q '"database":{"status":"ok"' <<<"$ready"
 curl -fsS "http://127.0.0.1:$port/v1/services" | grep -q '"slug":"wash-and-fold"'
+# /docs' UI files come from Workers Static Assets (wrangler.toml [assets]), not the script bundle.
+# (Read whole first: grep -q stopping early would break curl's pipe, and pipefail the script.)
+css="$(curl -fsS "http://127.0.0.1:$port/docs/swagger-ui.css")"
+grep -q '\.swagger-ui' <<<"$css"
 echo "smoke-dev: ok"
