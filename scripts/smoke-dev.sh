@@ -32,4 +32,8 @@ if grep -nE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|workers\.cloudflare\.com|Unable to
   echo "smoke-dev: npm run dev printed a network error or a stack trace (see above)"
   exit 1
 fi
+# /docs' UI files come from Workers Static Assets (wrangler.toml [assets]), not the script bundle.
+# (Read whole first: grep -q stopping early would break curl's pipe, and pipefail the script.)
+css="$(curl -fsS "http://127.0.0.1:$port/docs/swagger-ui.css")"
+grep -q '\.swagger-ui' <<<"$css"
 echo "smoke-dev: ok"

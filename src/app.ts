@@ -1,9 +1,9 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { allowedMethods } from './http/allowed-methods.js';
 import { createRouter } from './http/context.js';
+import { registerDocsUi } from './http/docs-ui.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
@@ -84,7 +84,7 @@ export function createApp(deps: Deps) {
     },
     servers: [{ url: '/' }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
+  if (config.docsUi) registerDocsUi(app, deps.docsAssets, API_TITLE);
 
   app.notFound(notFoundHandler(allowed));
   app.onError(errorHandler);

@@ -103,6 +103,8 @@ const rawSchema = z.object({
    * ingress: 1). 0 trusts no header and uses the socket's address. Workers ignore it.
    */
   TRUSTED_PROXY_HOPS: intFromString(0, 0, 10),
+  /** The interactive reference at /docs (src/http/docs-ui.ts): on or off; unset → on, except off with APP_ENV=production. */
+  DOCS_UI: z.enum(['on', 'off']).optional(),
 });
 
 export interface Config {
@@ -131,6 +133,8 @@ export interface Config {
   metricsToken: string | undefined;
   appVersion: string;
   trustedProxyHops: number;
+  /** Serve /docs (DOCS_UI). /openapi.json is served either way. */
+  docsUi: boolean;
 }
 
 export class ConfigError extends Error {
@@ -212,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsToken: raw.METRICS_TOKEN,
     appVersion: raw.APP_VERSION ?? 'dev',
     trustedProxyHops: raw.TRUSTED_PROXY_HOPS,
+    docsUi: (raw.DOCS_UI ?? (production ? 'off' : 'on')) === 'on',
   };
 }
 
