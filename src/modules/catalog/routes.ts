@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse, jsonText } from '../../http/validation.js';
@@ -24,7 +24,6 @@ import { updateService } from './update-service.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
-const adminErrors = problemResponses(401, 403);
 
 /** Sent with the catalog and with its 304 (RFC 9110 §15.4.5: a 304 repeats ETag and Cache-Control). */
 const catalogCacheHeaders = {
@@ -41,6 +40,7 @@ const catalogCacheHeaders = {
 const listActiveRoute = createRoute({
   method: 'get',
   path: '/v1/services',
+  operationId: 'listServices',
   tags: ['Catalog'],
   summary: 'The active service catalog',
   description:
@@ -57,16 +57,20 @@ const listActiveRoute = createRoute({
 const listAllRoute = createRoute({
   method: 'get',
   path: '/v1/admin/services',
+  operationId: 'adminListServices',
   tags: ['Admin: catalog'],
   summary: 'Every service, including inactive ones',
+  description:
+    'The whole catalog as admins manage it: active and inactive services with all their add-ons, in `sortOrder`. The public `GET /v1/services` shows only what is active.',
   security: bearer,
   middleware: adminOnly,
-  responses: { 200: jsonResponse(ServiceListSchema, 'All services.'), ...adminErrors },
+  responses: { 200: jsonResponse(ServiceListSchema, 'All services.') },
 });
 
 const createServiceRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services',
+  operationId: 'adminCreateService',
   tags: ['Admin: catalog'],
   summary: 'Create a service, with its add-ons',
   description: "The currency is the shop's (`CURRENCY`); it cannot be chosen per service.",
@@ -75,14 +79,14 @@ const createServiceRoute = createRoute({
   request: { body: jsonBody(CreateServiceBody) },
   responses: {
     201: jsonResponse(ServiceSchema, 'Created.'),
-    ...adminErrors,
-    ...problemResponses(400, 409, 413, 415, 422),
+    ...problems('slug_taken'),
   },
 });
 
 const updateServiceRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/services/{id}',
+  operationId: 'adminUpdateService',
   tags: ['Admin: catalog'],
   summary: 'Change a service (price, turnaround, express, active)',
   description: 'The pricing model and slug are fixed once created. Orders already placed keep the prices they were placed at.',
@@ -91,38 +95,41 @@ const updateServiceRoute = createRoute({
   request: { params: IdParam, body: jsonBody(UpdateServiceBody) },
   responses: {
     200: jsonResponse(ServiceSchema, 'Updated.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 413, 415, 422),
+    ...problems('not_found'),
   },
 });
 
 const createAddOnRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services/{id}/add-ons',
+  operationId: 'adminCreateAddOn',
   tags: ['Admin: catalog'],
   summary: 'Add an add-on to a service',
+  description:
+    'A new add-on for the service in the path, with a slug unique within that service (a taken slug is 409). Customers can choose it on new orders at once; the public catalog is refreshed.',
   security: bearer,
   middleware: adminOnly,
   request: { params: IdParam, body: jsonBody(CreateAddOnBody) },
   responses: {
     201: jsonResponse(AddOnSchema, 'Created.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 409, 413, 415, 422),
+    ...problems('not_found', 'slug_taken'),
   },
 });
 
 const updateAddOnRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/add-ons/{id}',
+  operationId: 'adminUpdateAddOn',
   tags: ['Admin: catalog'],
   summary: 'Change an add-on (name, price, active)',
+  description:
+    'Changes only the fields sent. A new price applies to orders placed from now on; placed orders keep the price they were placed with. `active: false` hides it from new orders.',
   security: bearer,
   middleware: adminOnly,
   request: { params: IdParam, body: jsonBody(UpdateAddOnBody) },
   responses: {
     200: jsonResponse(AddOnSchema, 'Updated.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 413, 415, 422),
+    ...problems('not_found'),
   },
 });
 
