@@ -4,6 +4,7 @@ import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { allowedMethods } from './http/allowed-methods.js';
 import { createRouter } from './http/context.js';
+import { servedDocument } from './http/openapi-document.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
@@ -18,6 +19,17 @@ import { zoneRoutes } from './modules/zones/routes.js';
 
 export const API_TITLE = 'Laundry pickup & delivery API';
 export const API_VERSION = '1.0.0';
+
+/** `info.description` of /openapi.json: what holds for every operation. */
+export const API_DESCRIPTION = [
+  'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Each error response lists the codes it may carry, in its description and in `x-problem-codes`; clients branch on `code`, never on `title` or `detail`.',
+  'Every response carries `X-Request-Id` (the one the client sent, when it is 8–128 of [A-Za-z0-9._:-], else a new one) and `X-App-Version`. 429 and 503 answers carry `Retry-After` in seconds.',
+  'Money is integer minor units; times are ISO 8601 UTC.',
+  'Any operation under /v1 uses the database and may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`. Any operation may answer 500 `internal_error`.',
+  'Every method but GET and HEAD under /v1 is subject to the body limit (413 `payload_too_large`), with or without a body. A path that exists but not with the method answers 405 `method_not_allowed` with `Allow` listing its methods; an unknown path 404 `route_not_found`.',
+  'Input rules (422 `validation_failed`, the field named in `errors`): text never contains NUL (U+0000) or an unpaired UTF-16 surrogate; ' +
+    'instants are ISO 8601 with an offset and dates YYYY-MM-DD, both in years 2000–2100; a `cursor` is only ever a `nextCursor` the list returned.',
+].join('\n\n');
 
 /**
  * Builds the one Hono app both runtimes serve. It knows nothing about the runtime:
@@ -71,19 +83,13 @@ export function createApp(deps: Deps) {
     bearerFormat: 'JWT',
     description: 'Access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh.',
   });
-  app.doc31('/openapi.json', {
+  // Built on first request from the routes above and kept: the same text on Node and the Worker.
+  const openApiText = servedDocument(app, {
     openapi: '3.1.0',
-    info: {
-      title: API_TITLE,
-      version: API_VERSION,
-      description:
-        'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC. ' +
-        'Any route that uses the database may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`.\n\n' +
-        'Input rules (422 `validation_failed`, the field named in `errors`): text never contains NUL (U+0000) or an unpaired UTF-16 surrogate; ' +
-        'instants are ISO 8601 with an offset and dates YYYY-MM-DD, both in years 2000–2100; a `cursor` is only ever a `nextCursor` the list returned.',
-    },
+    info: { title: API_TITLE, version: API_VERSION, description: API_DESCRIPTION },
     servers: [{ url: '/' }],
   });
+  app.get('/openapi.json', (c) => c.body(openApiText(), 200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' }));
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
 
   app.notFound(notFoundHandler(allowed));

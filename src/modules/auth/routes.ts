@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
@@ -24,7 +24,7 @@ const registerRoute = createRoute({
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonResponse(SessionSchema, 'Account created; the caller is logged in.'),
-    ...problemResponses(400, 409, 413, 415, 422, 429, 503),
+    ...problems('email_taken', 'too_many_attempts', 'busy'),
   },
 });
 
@@ -41,7 +41,7 @@ const loginRoute = createRoute({
   request: { body: jsonBody(LoginBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Logged in.'),
-    ...problemResponses(400, 401, 413, 415, 422, 429, 503),
+    ...problems('invalid_credentials', 'too_many_attempts', 'busy'),
   },
 });
 
@@ -55,7 +55,7 @@ const refreshRoute = createRoute({
   request: { body: jsonBody(RefreshBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Rotated.'),
-    ...problemResponses(400, 401, 413, 415, 422),
+    ...problems('invalid_refresh_token', 'refresh_token_reused'),
   },
 });
 
@@ -68,7 +68,6 @@ const logoutRoute = createRoute({
   request: { body: jsonBody(RefreshBody) },
   responses: {
     204: { description: 'Revoked (or was not active).' },
-    ...problemResponses(400, 413, 415, 422),
   },
 });
 
@@ -81,7 +80,6 @@ const meRoute = createRoute({
   middleware: [requireAuth()],
   responses: {
     200: jsonResponse(UserSchema, 'The caller.'),
-    ...problemResponses(401),
   },
 });
 

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse, jsonText } from '../../http/validation.js';
@@ -22,7 +22,6 @@ import { updateService } from './update-service.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
-const adminErrors = problemResponses(401, 403);
 
 const listActiveRoute = createRoute({
   method: 'get',
@@ -40,7 +39,7 @@ const listAllRoute = createRoute({
   summary: 'Every service, including inactive ones',
   security: bearer,
   middleware: adminOnly,
-  responses: { 200: jsonResponse(ServiceListSchema, 'All services.'), ...adminErrors },
+  responses: { 200: jsonResponse(ServiceListSchema, 'All services.') },
 });
 
 const createServiceRoute = createRoute({
@@ -54,8 +53,7 @@ const createServiceRoute = createRoute({
   request: { body: jsonBody(CreateServiceBody) },
   responses: {
     201: jsonResponse(ServiceSchema, 'Created.'),
-    ...adminErrors,
-    ...problemResponses(400, 409, 413, 415, 422),
+    ...problems('slug_taken'),
   },
 });
 
@@ -70,8 +68,7 @@ const updateServiceRoute = createRoute({
   request: { params: IdParam, body: jsonBody(UpdateServiceBody) },
   responses: {
     200: jsonResponse(ServiceSchema, 'Updated.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 413, 415, 422),
+    ...problems('not_found'),
   },
 });
 
@@ -85,8 +82,7 @@ const createAddOnRoute = createRoute({
   request: { params: IdParam, body: jsonBody(CreateAddOnBody) },
   responses: {
     201: jsonResponse(AddOnSchema, 'Created.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 409, 413, 415, 422),
+    ...problems('not_found', 'slug_taken'),
   },
 });
 
@@ -100,8 +96,7 @@ const updateAddOnRoute = createRoute({
   request: { params: IdParam, body: jsonBody(UpdateAddOnBody) },
   responses: {
     200: jsonResponse(AddOnSchema, 'Updated.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 413, 415, 422),
+    ...problems('not_found'),
   },
 });
 

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { TransitionEvidence } from '../../domain/order-status.js';
-import { ApiError, problemResponses } from '../../errors.js';
+import { ApiError, problems } from '../../errors.js';
 import type { Context } from 'hono';
 import { createRouter, type AppEnv, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
@@ -25,7 +25,8 @@ import { recordWeighIn } from './weigh-in.js';
  */
 const bearer = [{ bearerAuth: [] }];
 const staffOnly = { tags: ['Staff'], security: bearer, middleware: [requireAuth('staff', 'admin')] };
-const writeErrors = problemResponses(400, 401, 403, 404, 409, 413, 415, 422);
+/** What changing an order's state can answer (src/modules/orders/transition.ts, src/domain/order-status.ts). */
+const TRANSITION_PROBLEMS = ['not_found', 'conflict', 'illegal_transition', 'transition_repeated', 'transition_forbidden', 'weigh_in_required', 'evidence_required', 'invalid_evidence', 'payment_outstanding'] as const;
 
 const cancel = createRoute({
   method: 'post',
@@ -39,7 +40,7 @@ const cancel = createRoute({
   request: { params: OrderIdParam, body: { ...jsonBody(CancelOrderBody), required: false } },
   responses: {
     200: jsonResponse(OrderSchema, 'Cancelled.'),
-    ...problemResponses(400, 401, 404, 409, 413, 415, 422),
+    ...problems('not_found', 'order_not_cancellable', 'conflict', 'illegal_transition', 'transition_repeated'),
   },
 });
 
@@ -55,7 +56,7 @@ const queue = createRoute({
     'Keyset paging: pass `nextCursor` back as `cursor` with the same `kind`.',
   ].join('\n\n'),
   request: { query: QueueQuery },
-  responses: { 200: jsonResponse(QueuePageSchema, 'One page of the queue.'), ...problemResponses(401, 403, 422) },
+  responses: { 200: jsonResponse(QueuePageSchema, 'One page of the queue.') },
 });
 
 const get = createRoute({
@@ -64,7 +65,7 @@ const get = createRoute({
   path: '/v1/staff/orders/{id}',
   summary: 'Any order with its lines, price breakdowns and timeline',
   request: { params: OrderIdParam },
-  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problemResponses(401, 403, 404, 422) },
+  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problems('not_found') },
 });
 
 const transition = createRoute({
@@ -80,7 +81,7 @@ const transition = createRoute({
     'A missing or out-of-range bag count is 422. Nothing is written on any error.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(TransitionBody) },
-  responses: { 200: jsonResponse(OrderSchema, 'The order in its new state, with the new timeline entry.'), ...writeErrors },
+  responses: { 200: jsonResponse(OrderSchema, 'The order in its new state, with the new timeline entry.'), ...problems(...TRANSITION_PROBLEMS) },
 });
 
 const weigh = createRoute({
@@ -96,7 +97,10 @@ const weigh = createRoute({
     'The answer’s `balance` shows what the capture left outstanding: a card order that still owes something (its hold cancelled or expired at Stripe, a failed capture, an overage awaiting approval or declined) is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(WeighInBody) },
-  responses: { 200: jsonResponse(OrderSchema, 'The order with `final`, `weighedAt` and the line finals set.'), ...writeErrors },
+  responses: {
+    200: jsonResponse(OrderSchema, 'The order with `final`, `weighedAt` and the line finals set.'),
+    ...problems('not_found', 'already_weighed', 'weigh_in_not_allowed', 'empty_order', 'invalid_quantity', 'invalid_add_on', 'express_unavailable', 'currency_mismatch', 'amount_overflow'),
+  },
 });
 
 const capture = createRoute({
@@ -114,7 +118,7 @@ const capture = createRoute({
   security: bearer,
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam },
-  responses: { 200: jsonResponse(CaptureSchema, 'Outcome.'), ...problemResponses(401, 403, 404, 409, 422, 502, 503) },
+  responses: { 200: jsonResponse(CaptureSchema, 'Outcome.'), ...problems('not_found', 'capture_not_possible', 'payment_provider_error', 'payments_not_configured') },
 });
 
 const refund = createRoute({
@@ -129,7 +133,7 @@ const refund = createRoute({
   request: { params: OrderIdParam, body: jsonBody(RefundBody) },
   responses: {
     201: jsonResponse(RefundSchema, 'Refunded.'),
-    ...problemResponses(400, 401, 403, 404, 413, 415, 422, 502, 503),
+    ...problems('not_found', 'refund_exceeds_captured', 'payment_provider_error', 'payments_not_configured'),
   },
 });
 
@@ -142,7 +146,7 @@ const inPerson = createRoute({
   security: bearer,
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam, body: jsonBody(InPersonBody) },
-  responses: { 204: { description: 'Recorded.' }, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+  responses: { 204: { description: 'Recorded.' }, ...problems('not_found', 'payment_not_applicable', 'payment_amount_mismatch') },
 });
 
 const waive = createRoute({
@@ -158,7 +162,10 @@ const waive = createRoute({
   security: bearer,
   middleware: [requireAuth('admin')],
   request: { params: OrderIdParam, body: jsonBody(WaiveBalanceBody) },
-  responses: { 200: jsonResponse(OrderSchema, 'The order with the waiver in `balance.waived` and on the timeline.'), ...writeErrors },
+  responses: {
+    200: jsonResponse(OrderSchema, 'The order with the waiver in `balance.waived` and on the timeline.'),
+    ...problems('not_found', 'nothing_outstanding', 'waiver_exceeds_outstanding', 'payment_in_progress', 'payment_provider_error', 'payments_not_configured'),
+  },
 });
 
 /** The caller as a member of the shop; requireAuth('staff', 'admin') already admitted only those. */

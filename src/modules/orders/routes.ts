@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { validateIdempotencyKey } from '../../domain/idempotency.js';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
+import { headerRef } from '../../http/openapi-document.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { createOrder } from './create.js';
 import { getOrder } from './get.js';
@@ -27,8 +28,26 @@ const create = createRoute({
   middleware: customer,
   request: { headers: IdempotencyHeader, body: jsonBody(CreateOrderBody) },
   responses: {
-    201: jsonResponse(OrderSchema, 'Created (or the replay of the call that created it).'),
-    ...problemResponses(400, 401, 404, 409, 413, 415, 422, 503),
+    201: { ...jsonResponse(OrderSchema, 'Created (or the replay of the call that created it).'), headers: { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } },
+    ...problems(
+      'idempotency_key_missing',
+      'idempotency_key_invalid',
+      'idempotency_key_reused',
+      'not_found',
+      'postcode_not_served',
+      'slot_unavailable',
+      'slot_kind_mismatch',
+      'slot_zone_mismatch',
+      'delivery_too_early',
+      'conflict',
+      'empty_order',
+      'invalid_quantity',
+      'invalid_add_on',
+      'express_unavailable',
+      'currency_mismatch',
+      'amount_overflow',
+      'payments_not_configured',
+    ),
   },
 });
 
@@ -40,7 +59,7 @@ const list = createRoute({
   security: bearer,
   middleware: customer,
   request: { query: ListOrdersQuery },
-  responses: { 200: jsonResponse(OrderPageSchema, 'One page.'), ...problemResponses(401, 422) },
+  responses: { 200: jsonResponse(OrderPageSchema, 'One page.') },
 });
 
 const get = createRoute({
@@ -51,7 +70,7 @@ const get = createRoute({
   security: bearer,
   middleware: customer,
   request: { params: OrderIdParam },
-  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problemResponses(401, 404, 422) },
+  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problems('not_found') },
 });
 
 const createOrderHandler: Handler<typeof create> = async (c) => {

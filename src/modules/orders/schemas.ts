@@ -4,6 +4,7 @@ import { cursorParam } from '../../http/cursor.js';
 import { text } from '../../http/schemas.js';
 import { MAX_NOTE_LENGTH, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
 import { MAX_GRAMS_PER_LINE } from '../../domain/pricing.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_MIN_LENGTH, IDEMPOTENCY_KEY_PATTERN } from '../../domain/idempotency.js';
 
 const Id = z.uuid({ message: 'must be a UUID' });
 /** A note staff write on the timeline (shown to the customer). */
@@ -55,6 +56,11 @@ export const IdempotencyHeader = z.object({
     .optional()
     .openapi({
       param: { name: 'idempotency-key', in: 'header', required: true },
+      // The document states the rule itself (src/domain/idempotency.ts), which the handler
+      // enforces as 400 `idempotency_key_missing` / `idempotency_key_invalid`.
+      minLength: IDEMPOTENCY_KEY_MIN_LENGTH,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+      pattern: IDEMPOTENCY_KEY_PATTERN.source,
       description: 'Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`).',
       example: 'order-2026-11-28-7f3a9c',
     }),

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
@@ -33,8 +33,6 @@ import { updateZone } from './update.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
-const adminErrors = problemResponses(401, 403);
-const writeErrors = problemResponses(400, 413, 415, 422);
 const tags = ['Admin: scheduling'];
 const admin = { tags, security: bearer, middleware: adminOnly } as const;
 
@@ -43,7 +41,7 @@ const listZonesRoute = createRoute({
   method: 'get',
   path: '/v1/admin/zones',
   summary: 'Every zone, including inactive ones',
-  responses: { 200: jsonResponse(ZoneListSchema, 'All zones, by name.'), ...adminErrors },
+  responses: { 200: jsonResponse(ZoneListSchema, 'All zones, by name.') },
 });
 
 const createZoneRoute = createRoute({
@@ -59,7 +57,7 @@ const createZoneRoute = createRoute({
     'Zones may overlap: a postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`; ties by zone id).',
   ].join(' '),
   request: { body: jsonBody(CreateZoneBody) },
-  responses: { 201: jsonResponse(ZoneSchema, 'Created.'), ...adminErrors, ...writeErrors },
+  responses: { 201: jsonResponse(ZoneSchema, 'Created.') },
 });
 
 const updateZoneRoute = createRoute({
@@ -70,7 +68,7 @@ const updateZoneRoute = createRoute({
   description:
     "`postcodePrefixes` follow the rule of zone creation (UK area, district or sub-district, or digits; 422 otherwise). Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
   request: { params: IdParam, body: jsonBody(UpdateZoneBody) },
-  responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404) },
+  responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...problems('not_found') },
 });
 
 const createSlotRoute = createRoute({
@@ -80,7 +78,7 @@ const createSlotRoute = createRoute({
   summary: 'Add one slot to a zone',
   description: 'A slot on a closed date of the zone is created closed. `slot_exists` (409): same zone, kind and start.',
   request: { params: IdParam, body: jsonBody(CreateSlotBody) },
-  responses: { 201: jsonResponse(AdminSlotSchema, 'Created.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
+  responses: { 201: jsonResponse(AdminSlotSchema, 'Created.'), ...problems('not_found', 'slot_exists') },
 });
 
 const generateSlotsRoute = createRoute({
@@ -101,9 +99,7 @@ const generateSlotsRoute = createRoute({
   request: { params: IdParam, body: jsonBody(GenerateSlotsBody) },
   responses: {
     201: jsonResponse(GeneratedSlotsSchema, 'The slots created by this call.'),
-    ...adminErrors,
-    ...writeErrors,
-    ...problemResponses(404),
+    ...problems('not_found', 'invalid_slot_template', 'invalid_range', 'invalid_date'),
   },
 });
 
@@ -114,7 +110,7 @@ const updateSlotRoute = createRoute({
   summary: 'Change a slot’s capacity, cut-off or closed flag',
   description: '`capacity_below_reserved` (409) when the new capacity is below what is already booked. Closing a slot keeps its bookings.',
   request: { params: IdParam, body: jsonBody(UpdateSlotBody) },
-  responses: { 200: jsonResponse(AdminSlotSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
+  responses: { 200: jsonResponse(AdminSlotSchema, 'Updated.'), ...problems('not_found', 'capacity_below_reserved') },
 });
 
 const listSlotsRoute = createRoute({
@@ -124,7 +120,7 @@ const listSlotsRoute = createRoute({
   summary: 'A zone’s slots with reserved counts',
   description: 'Every slot (closed, full and past included) starting in [from, to). Defaults: now, + 14 days; at most 31 days.',
   request: { params: IdParam, query: AdminSlotsQuery },
-  responses: { 200: jsonResponse(AdminSlotListSchema, 'The zone and its slots, by start.'), ...adminErrors, ...problemResponses(404, 422) },
+  responses: { 200: jsonResponse(AdminSlotListSchema, 'The zone and its slots, by start.'), ...problems('not_found', 'invalid_range') },
 });
 
 const addClosureRoute = createRoute({
@@ -141,9 +137,7 @@ const addClosureRoute = createRoute({
   responses: {
     200: jsonResponse(ClosureSchema, 'Already closed on that date.'),
     201: jsonResponse(ClosureSchema, 'Closed.'),
-    ...adminErrors,
-    ...writeErrors,
-    ...problemResponses(404),
+    ...problems('not_found'),
   },
 });
 
@@ -154,7 +148,7 @@ const removeClosureRoute = createRoute({
   summary: 'Reopen a zone on a local date',
   description: "Deletes the closure and reopens every slot on that local date (including any closed one by one). 404 when the date was not closed.",
   request: { params: ClosureParams },
-  responses: { 204: { description: 'Reopened.' }, ...adminErrors, ...problemResponses(404, 422) },
+  responses: { 204: { description: 'Reopened.' }, ...problems('not_found') },
 });
 
 // ---- handlers: validate → call the operation (one file each) → respond ----------------------
