@@ -27,6 +27,8 @@ export interface paths {
                 /** @description Alive. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -34,6 +36,17 @@ export interface paths {
                             /** @enum {string} */
                             status: "ok";
                         };
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -69,15 +82,32 @@ export interface paths {
                 /** @description Ready, or degraded (`checks` says which dependency is failing). */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Readiness"];
                     };
                 };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Not ready; `checks` says why. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3), when known. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -125,69 +155,98 @@ export interface paths {
                 /** @description Account created; the caller is logged in. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Session"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `email_taken`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many failed attempts: retry after the `Retry-After` header’s seconds. */
+                /** @description Too many attempts: retry after the `Retry-After` header’s seconds. Codes: `too_many_attempts`. */
                 429: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `busy`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -235,69 +294,98 @@ export interface paths {
                 /** @description Logged in. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Session"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `invalid_credentials`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many failed attempts: retry after the `Retry-After` header’s seconds. */
+                /** @description Too many attempts: retry after the `Retry-After` header’s seconds. Codes: `too_many_attempts`. */
                 429: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `busy`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -341,51 +429,86 @@ export interface paths {
                 /** @description Rotated. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Session"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `invalid_refresh_token`, `refresh_token_reused`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -429,40 +552,73 @@ export interface paths {
                 /** @description Revoked (or was not active). */
                 204: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -497,15 +653,42 @@ export interface paths {
                 /** @description The caller. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -545,10 +728,35 @@ export interface paths {
                 /** @description Active services, in display order. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["ServiceList"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -581,24 +789,53 @@ export interface paths {
                 /** @description All services. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["ServiceList"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -628,69 +865,108 @@ export interface paths {
                 /** @description Created. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Service"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `slug_taken`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -740,69 +1016,108 @@ export interface paths {
                 /** @description Updated. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Service"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -841,78 +1156,119 @@ export interface paths {
                 /** @description Created. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["AddOn"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `slug_taken`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -959,69 +1315,108 @@ export interface paths {
                 /** @description Updated. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["AddOn"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1055,15 +1450,42 @@ export interface paths {
                 /** @description Addresses. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["AddressList"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1093,60 +1515,97 @@ export interface paths {
                 /** @description Saved. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Address"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `address_limit_reached`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1183,33 +1642,64 @@ export interface paths {
                 /** @description The address. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Address"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1238,31 +1728,73 @@ export interface paths {
                 /** @description Deleted. */
                 204: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+                413: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1295,60 +1827,97 @@ export interface paths {
                 /** @description Updated. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Address"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1384,15 +1953,42 @@ export interface paths {
                 /** @description The answer for this postcode. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Coverage"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1439,15 +2035,42 @@ export interface paths {
                 /** @description The zone and its bookable windows. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["AvailableSlots"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `postcode_not_served`, `invalid_range`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1484,24 +2107,53 @@ export interface paths {
                 /** @description All zones, by name. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["ZoneList"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1531,60 +2183,97 @@ export interface paths {
                 /** @description Created. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Zone"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1634,69 +2323,108 @@ export interface paths {
                 /** @description Updated. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Zone"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1738,42 +2466,75 @@ export interface paths {
                 /** @description The zone and its slots, by start. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["ZoneSlots"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_range`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1805,78 +2566,119 @@ export interface paths {
                 /** @description Created. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Slot"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `slot_exists`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1922,69 +2724,108 @@ export interface paths {
                 /** @description The slots created by this call. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["GeneratedSlots"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_slot_template`, `invalid_range`, `invalid_date`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2034,78 +2875,119 @@ export interface paths {
                 /** @description Updated. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Slot"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `capacity_below_reserved`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2147,6 +3029,8 @@ export interface paths {
                 /** @description Already closed on that date. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2156,69 +3040,108 @@ export interface paths {
                 /** @description Closed. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Closure"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2263,40 +3186,84 @@ export interface paths {
                 /** @description Reopened. */
                 204: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+                413: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2335,24 +3302,53 @@ export interface paths {
                 /** @description One page. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["OrderPage"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2391,78 +3387,110 @@ export interface paths {
                 /** @description Created (or the replay of the call that created it). */
                 201: {
                     headers: {
+                        "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `slot_unavailable`, `conflict`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `postcode_not_served`, `slot_kind_mismatch`, `slot_zone_mismatch`, `delivery_too_early`, `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2499,33 +3527,64 @@ export interface paths {
                 /** @description The order. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2573,69 +3632,108 @@ export interface paths {
                 /** @description Cancelled. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `order_not_cancellable`, `conflict`, `illegal_transition`, `transition_repeated`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2694,33 +3792,64 @@ export interface paths {
                 /** @description One page of the queue. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["StaffOrderQueue"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2759,42 +3888,75 @@ export interface paths {
                 /** @description The order. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2850,78 +4012,119 @@ export interface paths {
                 /** @description The order in its new state, with the new timeline entry. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `transition_forbidden`, `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `conflict`, `illegal_transition`, `transition_repeated`, `weigh_in_required`, `payment_outstanding`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `evidence_required`, `invalid_evidence`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2975,78 +4178,119 @@ export interface paths {
                 /** @description The order with `final`, `weighedAt` and the line finals set. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `already_weighed`, `weigh_in_not_allowed`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3088,69 +4332,109 @@ export interface paths {
                 /** @description Outcome. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["CaptureResult"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `capture_not_possible`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+                413: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The payment provider did not complete the request; safe to retry. */
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
                 502: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3196,87 +4480,120 @@ export interface paths {
                 /** @description Refunded. */
                 201: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Refund"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `refund_exceeds_captured`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The payment provider did not complete the request; safe to retry. */
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
                 502: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3322,76 +4639,117 @@ export interface paths {
                 /** @description Recorded. */
                 204: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `payment_not_applicable`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `payment_amount_mismatch`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3441,78 +4799,133 @@ export interface paths {
                 /** @description The order with the waiver in `balance.waived` and on the timeline. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller lacks the required role. */
+                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
                 403: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `nothing_outstanding`, `payment_in_progress`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `payment_in_progress`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Request body too large. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
                 413: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Content-Type must be application/json. */
+                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
                 415: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `waiver_exceeds_outstanding`, `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
+                502: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+                503: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3557,60 +4970,98 @@ export interface paths {
                 /** @description PaymentSheet parameters. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["PaymentSheet"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `payment_not_applicable`, `payment_not_pending`, `overage_approval_pending`, `nothing_outstanding`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+                413: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The payment provider did not complete the request; safe to retry. */
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
                 502: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3652,60 +5103,98 @@ export interface paths {
                 /** @description Approved; the extra charge was attempted. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["CaptureResult"];
                     };
                 };
-                /** @description Missing, invalid or expired credentials. */
+                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
                 401: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No such resource (or it belongs to another user). */
+                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
                 404: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Conflicts with the current state. */
+                /** @description Conflicts with the current state. Codes: `overage_not_pending`. */
                 409: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+                413: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
                 422: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The payment provider did not complete the request; safe to retry. */
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
                 502: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3736,15 +5225,65 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description Required. Stripe’s signature over the raw body: `t=<unix seconds>,v1=<hex HMAC-SHA256>` (more `v1` entries while a secret is rolled). Missing, malformed, not matching or older than the tolerance: 400 `invalid_signature`. */
+                    "stripe-signature": string;
+                };
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            /** @description The Stripe Event, exactly as Stripe sent it (the signature covers these bytes). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Applied once per id.
+                         * @example evt_1QabcXYZ
+                         */
+                        id: string;
+                        /** @enum {string} */
+                        object: "event";
+                        /**
+                         * @description The event type; unhandled types answer `ignored`.
+                         * @example payment_intent.succeeded
+                         */
+                        type: string;
+                        /**
+                         * @description Unix seconds; orders events of one PaymentIntent.
+                         * @example 1764460800
+                         */
+                        created: number;
+                        livemode: boolean;
+                        api_version?: string | null;
+                        pending_webhooks?: number;
+                        request?: {
+                            [key: string]: unknown;
+                        } | null;
+                        data: {
+                            /** @description The PaymentIntent, Charge, Refund or Dispute the event is about. */
+                            object: {
+                                id: string;
+                                object: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            previous_attributes?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
                 /** @description Accepted. */
                 200: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -3755,18 +5294,57 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Malformed request (bad JSON). */
+                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `invalid_signature`. */
                 400: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. */
+                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+                413: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+                422: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+                500: {
+                    headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
                 503: {
                     headers: {
+                        "X-Request-Id": components["headers"]["X-Request-Id"];
+                        "X-App-Version": components["headers"]["X-App-Version"];
+                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -4424,7 +6002,8 @@ export interface components {
             };
             currency: string;
             estimate: components["schemas"]["PriceBreakdown"];
-            final: components["schemas"]["PriceBreakdown"] & (Record<string, never> | null);
+            /** @description Set at weigh-in; what the payment is captured at. */
+            final: components["schemas"]["PriceBreakdown"] | null;
             bagCount: number | null;
             /** Format: date-time */
             weighedAt: string | null;
@@ -4802,7 +6381,8 @@ export interface components {
              */
             customerSessionClientSecret: string;
             /**
-             * @description Null unless the request sent `Stripe-Version`; then a customer ephemeral key made with that API version, for an app that still passes `customerEphemeralKeySecret`. Never pass both keys to PaymentSheet.
+             * @deprecated
+             * @description Null unless the request sent `Stripe-Version`; then a customer ephemeral key made with that API version, for an app that still passes `customerEphemeralKeySecret`. Never pass both keys to PaymentSheet. Deprecated: use `customerSessionClientSecret` (Stripe recommends it from API version 2025-10-29.clover).
              * @example null
              */
             ephemeralKey: string | null;
@@ -4820,7 +6400,16 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request’s id: the `X-Request-Id` the client sent when it is 8–128 of [A-Za-z0-9._:-], else a new one. Also the problem’s `requestId`; quote it when reporting a fault. */
+        "X-Request-Id": string;
+        /** @description The version of the server that answered (the release it was built from). */
+        "X-App-Version": string;
+        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3), an integer of at least 1. */
+        "Retry-After": number;
+        /** @description `true` when this answer is the stored answer to an earlier request with the same `Idempotency-Key` (nothing new was written); absent otherwise. */
+        "Idempotent-Replayed": "true";
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
