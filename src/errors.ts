@@ -165,15 +165,15 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: 'urn:laundry:problem:validation_failed' }),
+    type: z.string().openapi({ format: 'uri', example: 'urn:laundry:problem:validation_failed' }),
     title: z.string().openapi({ example: 'Request validation failed' }),
-    status: z.number().int().openapi({ example: 422 }),
+    status: z.number().int().openapi({ format: 'int32', example: 422 }),
     detail: z.string().openapi({ example: 'body.email: Invalid email address' }),
     code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]).openapi({
       description: 'Stable machine-readable error code.',
     }),
     requestId: z.string().openapi({ example: 'req_4b1e0c9f6a2d4c83' }),
-    instance: z.string().optional().openapi({ description: 'The request path.' }),
+    instance: z.string().optional().openapi({ format: 'uri-reference', description: 'The request path.' }),
     errors: z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()

@@ -15,6 +15,7 @@ const bearer = [{ bearerAuth: [] }];
 const registerRoute = createRoute({
   method: 'post',
   path: '/v1/auth/register',
+  operationId: 'register',
   tags: ['Auth'],
   summary: 'Create a customer account',
   description: [
@@ -31,6 +32,7 @@ const registerRoute = createRoute({
 const loginRoute = createRoute({
   method: 'post',
   path: '/v1/auth/login',
+  operationId: 'login',
   tags: ['Auth'],
   summary: 'Log in with email and password',
   description: [
@@ -48,6 +50,7 @@ const loginRoute = createRoute({
 const refreshRoute = createRoute({
   method: 'post',
   path: '/v1/auth/refresh',
+  operationId: 'refreshToken',
   tags: ['Auth'],
   summary: 'Rotate a refresh token',
   description:
@@ -62,6 +65,7 @@ const refreshRoute = createRoute({
 const logoutRoute = createRoute({
   method: 'post',
   path: '/v1/auth/logout',
+  operationId: 'logout',
   tags: ['Auth'],
   summary: 'Revoke a refresh token and its chain',
   description: 'Idempotent. Access tokens already issued stay valid until they expire (minutes).',
@@ -74,8 +78,11 @@ const logoutRoute = createRoute({
 const meRoute = createRoute({
   method: 'get',
   path: '/v1/me',
+  operationId: 'getCurrentUser',
   tags: ['Auth'],
   summary: 'The authenticated user',
+  description:
+    'The account the access token belongs to: id, email, role, name. Read from the database, so a changed name or role shows at once.',
   security: bearer,
   middleware: [requireAuth()],
   responses: {

@@ -26,6 +26,7 @@ const adminOnly = [requireAuth('admin')];
 const listActiveRoute = createRoute({
   method: 'get',
   path: '/v1/services',
+  operationId: 'listServices',
   tags: ['Catalog'],
   summary: 'The active service catalog',
   description: 'Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted.',
@@ -35,8 +36,11 @@ const listActiveRoute = createRoute({
 const listAllRoute = createRoute({
   method: 'get',
   path: '/v1/admin/services',
+  operationId: 'adminListServices',
   tags: ['Admin: catalog'],
   summary: 'Every service, including inactive ones',
+  description:
+    'The whole catalog as admins manage it: active and inactive services with all their add-ons, in `sortOrder`. The public `GET /v1/services` shows only what is active.',
   security: bearer,
   middleware: adminOnly,
   responses: { 200: jsonResponse(ServiceListSchema, 'All services.') },
@@ -45,6 +49,7 @@ const listAllRoute = createRoute({
 const createServiceRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services',
+  operationId: 'adminCreateService',
   tags: ['Admin: catalog'],
   summary: 'Create a service, with its add-ons',
   description: "The currency is the shop's (`CURRENCY`); it cannot be chosen per service.",
@@ -60,6 +65,7 @@ const createServiceRoute = createRoute({
 const updateServiceRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/services/{id}',
+  operationId: 'adminUpdateService',
   tags: ['Admin: catalog'],
   summary: 'Change a service (price, turnaround, express, active)',
   description: 'The pricing model and slug are fixed once created. Orders already placed keep the prices they were placed at.',
@@ -75,8 +81,11 @@ const updateServiceRoute = createRoute({
 const createAddOnRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services/{id}/add-ons',
+  operationId: 'adminCreateAddOn',
   tags: ['Admin: catalog'],
   summary: 'Add an add-on to a service',
+  description:
+    'A new add-on for the service in the path, with a slug unique within that service (a taken slug is 409). Customers can choose it on new orders at once; the public catalog is refreshed.',
   security: bearer,
   middleware: adminOnly,
   request: { params: IdParam, body: jsonBody(CreateAddOnBody) },
@@ -89,8 +98,11 @@ const createAddOnRoute = createRoute({
 const updateAddOnRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/add-ons/{id}',
+  operationId: 'adminUpdateAddOn',
   tags: ['Admin: catalog'],
   summary: 'Change an add-on (name, price, active)',
+  description:
+    'Changes only the fields sent. A new price applies to orders placed from now on; placed orders keep the price they were placed with. `active: false` hides it from new orders.',
   security: bearer,
   middleware: adminOnly,
   request: { params: IdParam, body: jsonBody(UpdateAddOnBody) },

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { SchemaObject } from 'openapi3-ts/oas31';
+import { integerOut } from '../../http/schemas.js';
 
 /** The Stripe SDK API version a mobile client sends so that its ephemeral key is made with it. */
 export const STRIPE_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(; ?[a-z0-9_]+=v\d+)*$/;
@@ -59,7 +60,7 @@ export const PaymentSheetSchema = z
         deprecated: true,
       }),
     publishableKey: z.string().openapi({ example: 'pk_test_abc' }),
-    amount: z.number().int().openapi({ description: 'Minor units. `hold`: estimate plus buffer. `balance`: what is outstanding and not covered by a charge in flight.', example: 2579 }),
+    amount: integerOut().openapi({ description: 'Minor units. `hold`: estimate plus buffer. `balance`: what is outstanding and not covered by a charge in flight.', example: 2579 }),
     currency: z.string().openapi({ example: 'USD' }),
   })
   .openapi('PaymentSheet');
@@ -71,7 +72,7 @@ export const CaptureSchema = z
         '`balance`: the hold was lost (released or cancelled by Stripe, or its capture refused), so the outstanding balance was ' +
         'charged off-session on the card saved with the hold instead; see `balance`.',
     }),
-    captured: z.number().int().optional().openapi({ description: 'Captured from the hold, minor units.' }),
+    captured: integerOut().optional().openapi({ description: 'Captured from the hold, minor units.' }),
     balance: z
       .enum(['charged', 'processing', 'failed', 'awaiting_customer', 'none'])
       .optional()
