@@ -15,42 +15,7 @@ export interface paths {
          * Liveness
          * @description Touches no dependency: it answers while the process can serve at all.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Alive. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                        };
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -70,52 +35,7 @@ export interface paths {
          * Readiness
          * @description Checks the database (timeout 2000 ms) and, when card payments are configured, that Stripe answers (timeout 2000 ms, remembered for a minute). The database failing, or the process draining on shutdown, is 503 `not_ready`. Stripe failing is 200 `degraded`: pay on delivery still works, so the instance stays in service.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Ready, or degraded (`checks` says which dependency is failing). */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Readiness"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready; `checks` says why. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3), when known. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Readiness"];
-                    };
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -139,122 +59,7 @@ export interface paths {
          *
          *     Throttled per client address (an IPv6 /64 counts as one): at most 10 attempts per 10 minutes, counted before the password is hashed; then 429 `too_many_attempts` with `Retry-After`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RegisterRequest"];
-                };
-            };
-            responses: {
-                /** @description Account created; the caller is logged in. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Session"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `email_taken`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many attempts: retry after the `Retry-After` header’s seconds. Codes: `too_many_attempts`. */
-                429: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `busy`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -278,122 +83,7 @@ export interface paths {
          *
          *     A disabled account answers exactly like a wrong password.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["LoginRequest"];
-                };
-            };
-            responses: {
-                /** @description Logged in. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Session"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `invalid_credentials`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many attempts: retry after the `Retry-After` header’s seconds. Codes: `too_many_attempts`. */
-                429: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `busy`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -413,110 +103,7 @@ export interface paths {
          * Rotate a refresh token
          * @description Returns a new access token and a new refresh token; the presented one stops working. Presenting an already-rotated token revokes its whole chain (`refresh_token_reused`).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RefreshRequest"];
-                };
-            };
-            responses: {
-                /** @description Rotated. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Session"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `invalid_refresh_token`, `refresh_token_reused`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["refreshToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -536,97 +123,7 @@ export interface paths {
          * Revoke a refresh token and its chain
          * @description Idempotent. Access tokens already issued stay valid until they expire (minutes).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RefreshRequest"];
-                };
-            };
-            responses: {
-                /** @description Revoked (or was not active). */
-                204: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -640,63 +137,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The authenticated user */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The caller. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["User"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * The authenticated user
+         * @description The account the access token belongs to: id, email, role, name. Read from the database, so a changed name or role shows at once.
+         */
+        get: operations["getCurrentUser"];
         put?: never;
         post?: never;
         delete?: never;
@@ -716,51 +161,7 @@ export interface paths {
          * The active service catalog
          * @description Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Active services, in display order. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ServiceList"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listServices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -776,205 +177,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every service, including inactive ones */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description All services. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ServiceList"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Every service, including inactive ones
+         * @description The whole catalog as admins manage it: active and inactive services with all their add-ons, in `sortOrder`. The public `GET /v1/services` shows only what is active.
+         */
+        get: operations["adminListServices"];
         put?: never;
         /**
          * Create a service, with its add-ons
          * @description The currency is the shop's (`CURRENCY`); it cannot be chosen per service.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateServiceRequest"];
-                };
-            };
-            responses: {
-                /** @description Created. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `slug_taken`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["adminCreateService"];
         delete?: never;
         options?: never;
         head?: never;
@@ -998,134 +211,7 @@ export interface paths {
          * Change a service (price, turnaround, express, active)
          * @description The pricing model and slug are fixed once created. Orders already placed keep the prices they were placed at.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UpdateServiceRequest"];
-                };
-            };
-            responses: {
-                /** @description Updated. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Service"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        patch: operations["adminUpdateService"];
         trace?: never;
     };
     "/v1/admin/services/{id}/add-ons": {
@@ -1137,146 +223,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add an add-on to a service */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateAddOnRequest"];
-                };
-            };
-            responses: {
-                /** @description Created. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AddOn"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `slug_taken`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Add an add-on to a service
+         * @description A new add-on for the service in the path, with a slug unique within that service (a taken slug is 409). Customers can choose it on new orders at once; the public catalog is refreshed.
+         */
+        post: operations["adminCreateAddOn"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1296,135 +247,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change an add-on (name, price, active) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UpdateAddOnRequest"];
-                };
-            };
-            responses: {
-                /** @description Updated. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AddOn"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Change an add-on (name, price, active)
+         * @description Changes only the fields sent. A new price applies to orders placed from now on; placed orders keep the price they were placed with. `active: false` hides it from new orders.
+         */
+        patch: operations["adminUpdateAddOn"];
         trace?: never;
     };
     "/v1/addresses": {
@@ -1438,182 +265,13 @@ export interface paths {
          * The caller's addresses, newest first
          * @description At most 20 can exist, so there is no pagination. `served` is evaluated against the zones as they are now.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Addresses. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AddressList"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listAddresses"];
         put?: never;
         /**
          * Save an address
          * @description The postcode is normalised (upper-case, no spaces). An address no zone serves can be saved (`served: false`) but not booked. At most 20 per user: `address_limit_reached` (409).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateAddressRequest"];
-                };
-            };
-            responses: {
-                /** @description Saved. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Address"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `address_limit_reached`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createAddress"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1627,305 +285,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of the caller’s addresses */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The address. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Address"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * One of the caller’s addresses
+         * @description One saved address of the caller, with `served` and `zoneId` as of now. Another customer’s address answers 404, exactly like a missing one.
+         */
+        get: operations["getAddress"];
         put?: never;
         post?: never;
         /**
          * Delete an address
          * @description Orders placed with it keep their snapshot of the address.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted. */
-                204: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        delete: operations["deleteAddress"];
         options?: never;
         head?: never;
         /**
          * Change an address
          * @description Send only the fields to change; `null` clears an optional one. Orders already placed keep their snapshot.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UpdateAddressRequest"];
-                };
-            };
-            responses: {
-                /** @description Updated. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Address"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateAddress"];
         trace?: never;
     };
     "/v1/coverage": {
@@ -1939,64 +317,7 @@ export interface paths {
          * Is a postcode served, and by which zone
          * @description Public. Always 200 for a well-formed postcode: `served: false` (with `zone: null` and a message) when no active zone covers it. Spaces and case are ignored; a ZIP+4 hyphen is dropped. A zone prefix covers a UK postcode only at its area, district or sub-district boundary (`SW1` covers SW1A 1AA, not SW19 5AE; `SW` does not cover S1 1AA); a digit prefix covers postcodes that start with it (`941` covers 94103). The most specific covering prefix wins.
          */
-        get: {
-            parameters: {
-                query: {
-                    postcode: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The answer for this postcode. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Coverage"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getCoverage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2016,69 +337,7 @@ export interface paths {
          * Bookable pickup or delivery windows for a postcode
          * @description Public. Only windows that can be booked right now: not closed, before their cut-off, not full, and not on one of the zone's closed dates (local calendar). Windows whose start lies in [from, to) are listed, sorted by start. `from` defaults to now, `to` to from + 14 days; a range wider than 31 days is `invalid_range` (422). A postcode no active zone covers is `postcode_not_served` (422).
          */
-        get: {
-            parameters: {
-                query: {
-                    postcode: string;
-                    kind: "pickup" | "delivery";
-                    /** @description Default: now. */
-                    from?: string;
-                    /** @description Default: from + 14 days. At most 31 days after from. */
-                    to?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The zone and its bookable windows. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AvailableSlots"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `postcode_not_served`, `invalid_range`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listBookableSlots"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2094,194 +353,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every zone, including inactive ones */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description All zones, by name. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ZoneList"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Every zone, including inactive ones
+         * @description Every zone, active or not, by name, with its postcode prefixes, time zone and fees.
+         */
+        get: operations["adminListZones"];
         put?: never;
         /**
          * Create a zone
          * @description Each prefix is a UK postcode area (`SW`), district (`SW1`, `SW19`) or sub-district (`SW1A`), and covers a postcode only at that boundary: `SW1` covers SW1A 1AA and SW1P 3BU but not SW19 5AE or SW11 1AA; `SW` covers every SW postcode but not S1 1AA (area S). Or it is 1-10 digits for a numeric system such as US ZIP codes, matched as a plain prefix (`941` covers 94103, `94103` covers 94103-1234). Any other prefix (a sector such as `SW1A1`, a whole postcode, `ABC`) is refused with 422. Prefixes are stored upper-case without spaces. Zones may overlap: a postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`; ties by zone id).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateZoneRequest"];
-                };
-            };
-            responses: {
-                /** @description Created. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Zone"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["adminCreateZone"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2305,134 +387,7 @@ export interface paths {
          * Change a zone
          * @description `postcodePrefixes` follow the rule of zone creation (UK area, district or sub-district, or digits; 422 otherwise). Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UpdateZoneRequest"];
-                };
-            };
-            responses: {
-                /** @description Updated. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Zone"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        patch: operations["adminUpdateZone"];
         trace?: never;
     };
     "/v1/admin/zones/{id}/slots": {
@@ -2446,247 +401,13 @@ export interface paths {
          * A zone’s slots with reserved counts
          * @description Every slot (closed, full and past included) starting in [from, to). Defaults: now, + 14 days; at most 31 days.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Default: now. */
-                    from?: string;
-                    /** @description Default: from + 14 days. At most 31 days after from. */
-                    to?: string;
-                    kind?: "pickup" | "delivery";
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The zone and its slots, by start. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ZoneSlots"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_range`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["adminListZoneSlots"];
         put?: never;
         /**
          * Add one slot to a zone
          * @description A slot on a closed date of the zone is created closed. `slot_exists` (409): same zone, kind and start.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateSlotRequest"];
-                };
-            };
-            responses: {
-                /** @description Created. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Slot"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `slot_exists`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["adminCreateSlot"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2706,134 +427,7 @@ export interface paths {
          * Create slots from a weekly template
          * @description Windows are wall-clock times in the zone's time zone, so a 09:00 window stays 09:00 local across DST changes. On a clock-change day: an end the clock skips (spring-forward gap) moves to the instant of the jump, so the slot keeps the part of the window that happens; a window the clock skips entirely (London, last Sunday of March, 01:00-02:00) is not created that day and is listed in `skippedWindows`; an end the clock repeats (fall-back) is its first occurrence. Slots changed this way are listed in `adjustedWindows`. A clock change never fails the request: the other windows and days are created. Dates from `from` to `to` (inclusive, at most 62 days), skipping the zone’s closed dates. Idempotent per window: one that already has a slot (same zone, kind and start) is counted in `skipped`. Overlapping windows of one kind on one weekday are refused (422).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["GenerateSlotsRequest"];
-                };
-            };
-            responses: {
-                /** @description The slots created by this call. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["GeneratedSlots"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_slot_template`, `invalid_range`, `invalid_date`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["adminGenerateSlots"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2857,145 +451,7 @@ export interface paths {
          * Change a slot’s capacity, cut-off or closed flag
          * @description `capacity_below_reserved` (409) when the new capacity is below what is already booked. Closing a slot keeps its bookings.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UpdateSlotRequest"];
-                };
-            };
-            responses: {
-                /** @description Updated. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Slot"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `capacity_below_reserved`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        patch: operations["adminUpdateSlot"];
         trace?: never;
     };
     "/v1/admin/zones/{id}/closures": {
@@ -3011,145 +467,7 @@ export interface paths {
          * Close a zone on a local date
          * @description Closes every slot whose start falls on that date in the zone's time zone, in the same statement. Idempotent: 201 the first time, 200 when the date was already closed (a new `reason` replaces the old one). Orders already booked on that date are not cancelled: staff handle them.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateClosureRequest"];
-                };
-            };
-            responses: {
-                /** @description Already closed on that date. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Closure"];
-                    };
-                };
-                /** @description Closed. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Closure"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["adminCreateClosure"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3170,108 +488,7 @@ export interface paths {
          * Reopen a zone on a local date
          * @description Deletes the closure and reopens every slot on that local date (including any closed one by one). 404 when the date was not closed.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    /** @description A date on the zone's local calendar. */
-                    date: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Reopened. */
-                204: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        delete: operations["adminDeleteClosure"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3284,79 +501,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller’s orders, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
-                    limit?: number;
-                    /** @description The previous page’s `nextCursor`, as is. Anything else is 422 `validation_failed` on `query.cursor`. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["OrderPage"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * The caller’s orders, newest first
+         * @description Summaries of the caller’s orders, newest first, optionally of one `status`. Keyset paging: pass `nextCursor` back as `cursor` until it is null.
+         */
+        get: operations["listOrders"];
         put?: never;
         /**
          * Place an order
@@ -3368,137 +517,7 @@ export interface paths {
          *
          *     Card orders start `pending_payment`; pay-on-delivery orders start `confirmed`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header: {
-                    /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). */
-                    "idempotency-key": string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateOrderRequest"];
-                };
-            };
-            responses: {
-                /** @description Created (or the replay of the call that created it). */
-                201: {
-                    headers: {
-                        "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Order"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `slot_unavailable`, `conflict`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `postcode_not_served`, `slot_kind_mismatch`, `slot_zone_mismatch`, `delivery_too_early`, `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3512,87 +531,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One order with its lines, price breakdown and timeline */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The order. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Order"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * One order with its lines, price breakdown and timeline
+         * @description One of the caller’s orders: lines, estimate and final price breakdowns, balance, flags and the append-only timeline. Another customer’s order answers 404, exactly like a missing one.
+         */
+        get: operations["getOrder"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3614,134 +557,7 @@ export interface paths {
          * Cancel an order before pickup
          * @description Allowed while the order is `pending_payment` or `confirmed`. Gives the slot capacity back and records the reason on the timeline. After pickup: 409 `order_not_cancellable` (ask the shop).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": components["schemas"]["CancelOrderRequest"];
-                };
-            };
-            responses: {
-                /** @description Cancelled. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Order"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `order_not_cancellable`, `conflict`, `illegal_transition`, `transition_repeated`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["cancelOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3765,99 +581,7 @@ export interface paths {
          *
          *     Keyset paging: pass `nextCursor` back as `cursor` with the same `kind`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
-                    /** @description Only orders in this zone. */
-                    zone?: string;
-                    /** @description The slot's local date in its zone's time zone (a 21:00 New York pickup is on the New York date, not the UTC one). */
-                    date?: string;
-                    /** @description Only orders booked into this slot (a pickup or delivery slot, as `kind` says). */
-                    slot?: string;
-                    /** @description Only orders with this flag open (`any`: with at least one): the orders that need a person. */
-                    flag?: "amount_mismatch" | "disputed" | "hold_expiring" | "unpaid_on_delivery" | "overage_failed" | "payment_outstanding" | "refund_failed" | "any";
-                    /** @description Which slot `date`, `slot` and the ordering refer to. Default `pickup`. */
-                    kind?: "pickup" | "delivery";
-                    limit?: number;
-                    /** @description The previous page’s `nextCursor`, as is. Anything else is 422 `validation_failed` on `query.cursor`. */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page of the queue. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StaffOrderQueue"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["staffListOrders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3873,98 +597,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Any order with its lines, price breakdowns and timeline */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The order. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Order"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Any order with its lines, price breakdowns and timeline
+         * @description Any customer’s order, as the customer sees it (lines, price breakdowns, balance, flags, timeline), for staff and admins.
+         */
+        get: operations["staffGetOrder"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3994,145 +631,7 @@ export interface paths {
          *
          *     A missing or out-of-range bag count is 422. Nothing is written on any error.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["StaffTransitionRequest"];
-                };
-            };
-            responses: {
-                /** @description The order in its new state, with the new timeline entry. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Order"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `transition_forbidden`, `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `conflict`, `illegal_transition`, `transition_repeated`, `weigh_in_required`, `payment_outstanding`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `evidence_required`, `invalid_evidence`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["staffTransitionOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4160,145 +659,7 @@ export interface paths {
          *
          *     The answer’s `balance` shows what the capture left outstanding: a card order that still owes something (its hold cancelled or expired at Stripe, a failed capture, an overage awaiting approval or declined) is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["WeighInRequest"];
-                };
-            };
-            responses: {
-                /** @description The order with `final`, `weighedAt` and the line finals set. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Order"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `already_weighed`, `weigh_in_not_allowed`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["staffWeighInOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4318,131 +679,7 @@ export interface paths {
          * Capture the weighed price (retry)
          * @description The weigh-in captures automatically; this retries after a Stripe failure. Never captures twice, never more than the hold. An overage below Stripe’s minimum charge for the currency (USD 0.50, GBP 0.30, JPY 50, …) is waived, not charged: it is recorded once on the order’s timeline and every later call answers `overage: "waived"` again. A lost hold (cancelled or released by Stripe, or its capture refused) is collected instead: the outstanding balance is charged off-session on the card saved with the hold, once per order (`kind: "balance"`; see `balance`). 409 `capture_not_possible` when the order is not weighed, or the hold cannot be captured and the order is cancelled.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Outcome. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaptureResult"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `capture_not_possible`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
-                502: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["staffCapturePayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4462,146 +699,7 @@ export interface paths {
          * Refund captured card money (admins)
          * @description Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`); refunds that failed or were canceled at Stripe do not count, so their amount can be refunded again. Recorded on the timeline with the admin who made it. A successful refund asked for after a failed one clears the order’s `refund_failed` flag.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RefundRequest"];
-                };
-            };
-            responses: {
-                /** @description Refunded. */
-                201: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `refund_exceeds_captured`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
-                502: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["staffCreateRefund"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4621,143 +719,7 @@ export interface paths {
          * Record a payment taken at the door
          * @description For `on_delivery` orders that are out for delivery or delivered, once, for exactly the amount due. A delivered order without one is flagged by the payments job.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["InPersonPaymentRequest"];
-                };
-            };
-            responses: {
-                /** @description Recorded. */
-                204: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `payment_not_applicable`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `payment_amount_mismatch`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        "Retry-After": components["headers"]["Retry-After"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["staffRecordPayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4781,159 +743,7 @@ export interface paths {
          *
          *     409 `nothing_outstanding` when there is nothing to waive (paid, already waived, cancelled, or not weighed yet); 422 `waiver_exceeds_outstanding` when `amount` is more than is outstanding (`details.outstanding`). 422 `validation_failed` when what `amount` would leave is not an amount Stripe can charge in the currency (three-decimal currencies: a multiple of 10; `details.step`). Two waivers at once never waive more than was outstanding. A balance PaymentSheet the customer still holds is cancelled at Stripe first, so a waived amount is never taken anyway; 409 `payment_in_progress` (with `Retry-After`) when a payment towards the balance is already under way or was just made (it is recorded: read the order again). Not idempotent: a retry after a lost answer should read the order first.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["WaiveBalanceRequest"];
-                };
-            };
-            responses: {
-                /** @description The order with the waiver in `balance.waived` and on the timeline. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Order"];
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
-                403: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `nothing_outstanding`, `payment_in_progress`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `payment_in_progress`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
-                415: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `waiver_exceeds_outstanding`, `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
-                502: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["staffWaiveBalance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4953,123 +763,7 @@ export interface paths {
          * Stripe PaymentSheet: authorise the hold, or pay what is outstanding
          * @description Two purposes, named in the answer (`purpose`). **hold**: a `card` order in `pending_payment`. Creates (once) a manual-capture PaymentIntent for the estimate plus a buffer; the card is saved for off-session charges. The order becomes `confirmed` when Stripe reports the authorisation (webhook). **balance**: a weighed `card` order with something outstanding that no hold or charge in flight covers (the hold was lost, or an off-session charge was declined or needed authentication; the order is flagged `payment_outstanding`). Creates an automatic-capture PaymentIntent for that amount, no card pinned: the customer may use any card, with 3-D Secure if the bank asks. The flag clears when Stripe reports the payment (webhook). Calling it again returns the same open PaymentIntent (for the same outstanding amount). Customer access for PaymentSheet: `customerSessionClientSecret` always (a CustomerSession, which Stripe recommends on API version 2026-10-28.endive); `ephemeralKey` only when the request sends header `Stripe-Version` with the API version of the app’s Stripe SDK (the key is made with that version), else null. Errors: 404 `not_found`; 409 `payment_not_applicable` (pay on delivery, or an outstanding amount below Stripe’s minimum charge); 409 `payment_not_pending` (cancelled, or not weighed yet: the hold covers it); 409 `overage_approval_pending` (approve the extra charge instead); 409 `nothing_outstanding`; 422 `validation_failed` (malformed `Stripe-Version`); 502 `payment_provider_error` (safe to retry); 503 `payments_not_configured`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Optional. The Stripe API version of the client's Stripe SDK (iOS `STPAPIClient.apiVersion`, Android `ApiVersion.get().code`), e.g. `2020-08-27`. Send it only if the app still opens PaymentSheet with `customerEphemeralKeySecret`: the ephemeral key is then made with THIS version, as Stripe requires. Malformed: 422 `validation_failed`. */
-                    "stripe-version"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description PaymentSheet parameters. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PaymentSheet"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `payment_not_applicable`, `payment_not_pending`, `overage_approval_pending`, `nothing_outstanding`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
-                502: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createPaymentSheet"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5089,120 +783,7 @@ export interface paths {
          * Approve an extra charge above the hold
          * @description When the weighed price exceeds the hold by more than the approval threshold, the difference is only charged after this call.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Approved; the extra charge was attempted. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaptureResult"];
-                    };
-                };
-                /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
-                401: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
-                404: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflicts with the current state. Codes: `overage_not_pending`. */
-                409: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
-                502: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["approveOverage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5222,137 +803,7 @@ export interface paths {
          * Stripe webhook
          * @description Verifies `Stripe-Signature` over the raw body (400 `invalid_signature` otherwise). Each event id is applied once; replays answer 200 and change nothing. Events are checked against our records and only move state forward; an amount that does not match flags the order. Handled: `payment_intent.amount_capturable_updated`, `payment_intent.succeeded`, `payment_intent.payment_failed`, `payment_intent.canceled`, `charge.refunded`, `charge.dispute.created`, and the refund outcomes `refund.created`, `refund.updated`, `refund.failed`, `charge.refund.updated` (our refund is found by the Refund id, or by `metadata.refund_id` before we have the id; a refund on one of our PaymentIntents that we have no row for, e.g. made in the Stripe Dashboard, is recorded with no actor; a `failed` or `canceled` refund is marked so, the order flagged `refund_failed`, the amount refundable again; `pending` never undoes an outcome). Other types answer 200 `ignored`; `outcome` is one of `applied`, `duplicate`, `ignored`, `stale`, `unknown_payment`, `flagged`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header: {
-                    /** @description Required. Stripe’s signature over the raw body: `t=<unix seconds>,v1=<hex HMAC-SHA256>` (more `v1` entries while a secret is rolled). Missing, malformed, not matching or older than the tolerance: 400 `invalid_signature`. */
-                    "stripe-signature": string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            /** @description The Stripe Event, exactly as Stripe sent it (the signature covers these bytes). */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Applied once per id.
-                         * @example evt_1QabcXYZ
-                         */
-                        id: string;
-                        /** @enum {string} */
-                        object: "event";
-                        /**
-                         * @description The event type; unhandled types answer `ignored`.
-                         * @example payment_intent.succeeded
-                         */
-                        type: string;
-                        /**
-                         * @description Unix seconds; orders events of one PaymentIntent.
-                         * @example 1764460800
-                         */
-                        created: number;
-                        livemode: boolean;
-                        api_version?: string | null;
-                        pending_webhooks?: number;
-                        request?: {
-                            [key: string]: unknown;
-                        } | null;
-                        data: {
-                            /** @description The PaymentIntent, Charge, Refund or Dispute the event is about. */
-                            object: {
-                                id: string;
-                                object: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            previous_attributes?: {
-                                [key: string]: unknown;
-                            };
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    } & {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            responses: {
-                /** @description Accepted. */
-                200: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {boolean} */
-                            received: true;
-                            outcome: string;
-                        };
-                    };
-                };
-                /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `invalid_signature`. */
-                400: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
-                413: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
-                422: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
-                500: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
-                503: {
-                    headers: {
-                        "X-Request-Id": components["headers"]["X-Request-Id"];
-                        "X-App-Version": components["headers"]["X-App-Version"];
-                        /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["handleStripeWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5396,19 +847,26 @@ export interface components {
             /** @enum {string} */
             tokenType: "Bearer";
             /**
+             * Format: int32
              * @description Access token lifetime in seconds.
              * @example 900
              */
             expiresIn: number;
             /** @description Opaque, single-use. Rotate it with /v1/auth/refresh. */
             refreshToken: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             refreshTokenExpiresAt: string;
         };
         User: {
             /** Format: uuid */
             id: string;
-            /** @example ada@example.com */
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
             email: string;
             /** @enum {string} */
             role: "customer" | "staff" | "admin";
@@ -5420,11 +878,17 @@ export interface components {
             createdAt: string;
         };
         Problem: {
-            /** @example urn:laundry:problem:validation_failed */
+            /**
+             * Format: uri
+             * @example urn:laundry:problem:validation_failed
+             */
             type: string;
             /** @example Request validation failed */
             title: string;
-            /** @example 422 */
+            /**
+             * Format: int32
+             * @example 422
+             */
             status: number;
             /** @example body.email: Invalid email address */
             detail: string;
@@ -5435,7 +899,10 @@ export interface components {
             code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding";
             /** @example req_4b1e0c9f6a2d4c83 */
             requestId: string;
-            /** @description The request path. */
+            /**
+             * Format: uri-reference
+             * @description The request path.
+             */
             instance?: string;
             /** @description Present on validation errors: one entry per failing field. */
             errors?: {
@@ -5481,27 +948,36 @@ export interface components {
              */
             pricingModel: "per_kg" | "per_item";
             /**
+             * Format: int32
              * @description Minor units per kg or per item.
              * @example 250
              */
             unitPrice: number;
             /** @example USD */
             currency: string;
-            /** @example 48 */
+            /**
+             * Format: int32
+             * @example 48
+             */
             turnaroundHours: number;
             express: components["schemas"]["Express"];
             active: boolean;
+            /** Format: int32 */
             sortOrder: number;
             addOns: components["schemas"]["AddOn"][];
         };
         /** @description Null when the service has no express option. */
         Express: {
             /**
+             * Format: int32
              * @description Surcharge in basis points of the line total: 5000 = +50%.
              * @example 5000
              */
             surchargeBps: number;
-            /** @example 24 */
+            /**
+             * Format: int32
+             * @example 24
+             */
             turnaroundHours: number;
         } | null;
         AddOn: {
@@ -5512,6 +988,7 @@ export interface components {
             /** @example Hypoallergenic detergent */
             name: string;
             /**
+             * Format: int32
              * @description Flat price per order line, minor units.
              * @example 150
              */
@@ -5528,14 +1005,21 @@ export interface components {
             /** @enum {string} */
             pricingModel: "per_kg" | "per_item";
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 250
              */
             unitPrice: number;
-            /** @example 48 */
+            /**
+             * Format: int32
+             * @example 48
+             */
             turnaroundHours: number;
             express?: components["schemas"]["Express"];
-            /** @default 0 */
+            /**
+             * Format: int32
+             * @default 0
+             */
             sortOrder?: number;
             /** @default [] */
             addOns?: {
@@ -5544,6 +1028,7 @@ export interface components {
                 /** @example Hypoallergenic detergent */
                 name: string;
                 /**
+                 * Format: int32
                  * @description Integer minor units (e.g. cents).
                  * @example 150
                  */
@@ -5554,14 +1039,17 @@ export interface components {
             name?: string;
             description?: string;
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 250
              */
             unitPrice?: number;
+            /** Format: int32 */
             turnaroundHours?: number;
             express?: components["schemas"]["Express"];
             /** @description false hides the service from the public catalog. */
             active?: boolean;
+            /** Format: int32 */
             sortOrder?: number;
         };
         CreateAddOnRequest: {
@@ -5570,6 +1058,7 @@ export interface components {
             /** @example Hypoallergenic detergent */
             name: string;
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 150
              */
@@ -5578,6 +1067,7 @@ export interface components {
         UpdateAddOnRequest: {
             name?: string;
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 250
              */
@@ -5607,7 +1097,15 @@ export interface components {
             served: boolean;
             /** Format: uuid */
             zoneId: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             updatedAt: string;
         };
         CreateAddressRequest: {
@@ -5662,11 +1160,20 @@ export interface components {
             timeZone: string;
             /** @example USD */
             currency: string;
-            /** @example 499 */
+            /**
+             * Format: int32
+             * @example 499
+             */
             deliveryFee: number;
-            /** @example 1500 */
+            /**
+             * Format: int32
+             * @example 1500
+             */
             minimumOrder: number;
-            /** @example 5000 */
+            /**
+             * Format: int32
+             * @example 5000
+             */
             freeDeliveryFrom: number | null;
         } | null;
         AvailableSlots: {
@@ -5681,15 +1188,28 @@ export interface components {
              * @enum {string}
              */
             kind: "pickup" | "delivery";
-            /** @example 2026-03-27T09:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             startsAt: string;
-            /** @example 2026-03-27T11:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T11:00:00.000Z
+             */
             endsAt: string;
-            /** @example 8 */
+            /**
+             * Format: int32
+             * @example 8
+             */
             capacity: number;
-            /** @example 3 */
+            /**
+             * Format: int32
+             * @example 3
+             */
             remaining: number;
             /**
+             * Format: date-time
              * @description Booking closes at this instant.
              * @example 2026-03-27T07:00:00.000Z
              */
@@ -5713,13 +1233,30 @@ export interface components {
             /** @example Europe/London */
             timeZone: string;
             active: boolean;
-            /** @example 499 */
+            /**
+             * Format: int32
+             * @example 499
+             */
             deliveryFee: number;
-            /** @example 1500 */
+            /**
+             * Format: int32
+             * @example 1500
+             */
             minimumOrder: number;
-            /** @example 5000 */
+            /**
+             * Format: int32
+             * @example 5000
+             */
             freeDeliveryFrom: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             updatedAt: string;
         };
         CreateZoneRequest: {
@@ -5736,16 +1273,19 @@ export interface components {
             /** @example Europe/London */
             timeZone: string;
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 499
              */
             deliveryFee: number;
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 1500
              */
             minimumOrder: number;
             /**
+             * Format: int32
              * @description Null: delivery is never free.
              * @example 5000
              */
@@ -5767,16 +1307,19 @@ export interface components {
             /** @example Europe/London */
             timeZone?: string;
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 499
              */
             deliveryFee?: number;
             /**
+             * Format: int32
              * @description Integer minor units (e.g. cents).
              * @example 1500
              */
             minimumOrder?: number;
             /**
+             * Format: int32
              * @description Null: delivery is never free.
              * @example 5000
              */
@@ -5793,19 +1336,40 @@ export interface components {
              * @enum {string}
              */
             kind: "pickup" | "delivery";
-            /** @example 2026-03-27T09:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             startsAt: string;
-            /** @example 2026-03-27T11:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T11:00:00.000Z
+             */
             endsAt: string;
-            /** @example 8 */
+            /**
+             * Format: int32
+             * @example 8
+             */
             capacity: number;
-            /** @example 5 */
+            /**
+             * Format: int32
+             * @example 5
+             */
             reserved: number;
-            /** @example 3 */
+            /**
+             * Format: int32
+             * @example 3
+             */
             remaining: number;
-            /** @example 120 */
+            /**
+             * Format: int32
+             * @example 120
+             */
             cutoffMinutes: number;
-            /** @example 2026-03-27T07:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T07:00:00.000Z
+             */
             cutoffAt: string;
             closed: boolean;
         };
@@ -5825,9 +1389,13 @@ export interface components {
              * @example 2026-03-27T11:00:00Z
              */
             endsAt: string;
-            /** @example 8 */
+            /**
+             * Format: int32
+             * @example 8
+             */
             capacity: number;
             /**
+             * Format: int32
              * @description Booking closes this many minutes before the window starts.
              * @default 120
              * @example 120
@@ -5835,9 +1403,13 @@ export interface components {
             cutoffMinutes?: number;
         };
         GeneratedSlots: {
-            /** @example 12 */
+            /**
+             * Format: int32
+             * @example 12
+             */
             created: number;
             /**
+             * Format: int32
              * @description Windows that already had a slot (same zone, kind, start).
              * @example 0
              */
@@ -5850,6 +1422,7 @@ export interface components {
         };
         SkippedWindow: {
             /**
+             * Format: date
              * @description The zone's local date.
              * @example 2026-03-29
              */
@@ -5868,6 +1441,7 @@ export interface components {
         };
         AdjustedWindow: {
             /**
+             * Format: date
              * @description The zone's local date.
              * @example 2026-03-29
              */
@@ -5886,19 +1460,27 @@ export interface components {
              * @enum {string}
              */
             reason: "clipped_by_gap" | "repeated_hour";
-            /** @example 2026-03-29T01:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-03-29T01:00:00.000Z
+             */
             startsAt: string;
-            /** @example 2026-03-29T02:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-03-29T02:00:00.000Z
+             */
             endsAt: string;
         };
         GenerateSlotsRequest: {
             /**
+             * Format: int32
              * @description Booking closes this many minutes before the window starts.
              * @example 120
              */
             cutoffMinutes: number;
             windows: {
                 /**
+                 * Format: int32
                  * @description 0 = Sunday … 6 = Saturday.
                  * @example 1
                  */
@@ -5912,7 +1494,10 @@ export interface components {
                  * @enum {string}
                  */
                 kind: "pickup" | "delivery";
-                /** @example 8 */
+                /**
+                 * Format: int32
+                 * @example 8
+                 */
                 capacity: number;
             }[];
             /**
@@ -5929,9 +1514,13 @@ export interface components {
             to: string;
         };
         UpdateSlotRequest: {
-            /** @example 8 */
+            /**
+             * Format: int32
+             * @example 8
+             */
             capacity?: number;
             /**
+             * Format: int32
              * @description Booking closes this many minutes before the window starts.
              * @example 120
              */
@@ -5945,11 +1534,19 @@ export interface components {
         Closure: {
             /** Format: uuid */
             zoneId: string;
-            /** @example 2026-12-25 */
+            /**
+             * Format: date
+             * @example 2026-12-25
+             */
             date: string;
             reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             createdAt: string;
             /**
+             * Format: int32
              * @description Slots on that local date now closed.
              * @example 4
              */
@@ -5987,25 +1584,41 @@ export interface components {
             pickupSlot: {
                 /** Format: uuid */
                 id: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 startsAt: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 endsAt: string;
             };
             deliverySlot: {
                 /** Format: uuid */
                 id: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 startsAt: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 endsAt: string;
             };
             currency: string;
             estimate: components["schemas"]["PriceBreakdown"];
             /** @description Set at weigh-in; what the payment is captured at. */
             final: components["schemas"]["PriceBreakdown"] | null;
+            /** Format: int32 */
             bagCount: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             weighedAt: string | null;
             /** @description The weighed price exceeds the card hold by more than the threshold: call approve-overage. */
             overageApprovalRequired: boolean;
@@ -6024,25 +1637,39 @@ export interface components {
                 serviceName: string;
                 /** @enum {string} */
                 pricingModel: "per_kg" | "per_item";
+                /** Format: int32 */
                 unitPrice: number;
+                /** Format: int32 */
                 quantity: number | null;
+                /** Format: int32 */
                 estimatedWeightGrams: number | null;
+                /** Format: int32 */
                 finalQuantity: number | null;
+                /** Format: int32 */
                 finalWeightGrams: number | null;
                 addOns: {
                     /** Format: uuid */
                     id: string;
                     name: string;
+                    /** Format: int32 */
                     price: number;
                 }[];
+                /** Format: int32 */
                 estimatedTotal: number;
+                /** Format: int32 */
                 finalTotal: number | null;
             }[];
             /** @description Append-only, oldest first. */
             timeline: components["schemas"]["TimelineEntry"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             updatedAt: string;
         };
         /** @description Computed by the server at order time. */
@@ -6054,64 +1681,92 @@ export interface components {
                 serviceId: string;
                 /** @enum {string} */
                 pricingModel: "per_kg" | "per_item";
+                /** Format: int32 */
                 unitPrice: number;
+                /** Format: int32 */
                 quantity: number | null;
+                /** Format: int32 */
                 weightGrams: number | null;
+                /** Format: int32 */
                 baseAmount: number;
                 addOnIds: string[];
+                /** Format: int32 */
                 addOnsAmount: number;
+                /** Format: int32 */
                 expressSurcharge: number;
+                /** Format: int32 */
                 lineTotal: number;
             }[];
-            /** @example 1500 */
+            /**
+             * Format: int32
+             * @example 1500
+             */
             subtotal: number;
+            /** Format: int32 */
             expressSurcharge: number;
+            /** Format: int32 */
             minimumOrderFee: number;
-            /** @example 499 */
+            /**
+             * Format: int32
+             * @example 499
+             */
             deliveryFee: number;
             /**
+             * Format: int32
              * @description Only in three-decimal currencies (BHD, JOD, KWD, OMR, TND), when not zero: the thousandths taken off the sum so the total is a multiple of 10, as Stripe requires. Rounded down, in the customer’s favour.
              * @example 5
              */
             roundingAdjustment?: number;
-            /** @example 1999 */
+            /**
+             * Format: int32
+             * @example 1999
+             */
             total: number;
         };
         /** @description Integers in minor units of `currency` (cents; yen; fils for KWD). */
         OrderBalance: {
             /**
+             * Format: int32
              * @description What the customer owes: the estimate until the weigh-in, then the final total; 0 once cancelled.
              * @example 2409
              */
             due: number;
             /**
+             * Format: int32
              * @description Held on the card (a PaymentIntent in `requires_capture`) and not captured yet.
              * @example 0
              */
             authorised: number;
             /**
+             * Format: int32
              * @description Captured on the card (hold, overage and balance charges) or taken at the door. Refunds do not reduce it.
              * @example 2399
              */
             paid: number;
             /**
+             * Format: int32
              * @description Given back to the customer (Stripe refunds), whatever the reason.
              * @example 0
              */
             refunded: number;
             /**
+             * Format: int32
              * @description Not collected on purpose: overages below Stripe’s minimum charge, and balances an admin waived with a reason (on the timeline).
              * @example 10
              */
             waived: number;
             /**
+             * Format: int32
              * @description `max(0, due − paid − waived)`: still to collect. A weighed card order with something outstanding is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.
              * @example 0
              */
             outstanding: number;
         };
         TimelineEntry: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             at: string;
             actor: {
                 /** @enum {string} */
@@ -6153,9 +1808,13 @@ export interface components {
                  * @example 7eceaf28-2b38-41fe-ba85-6d05eafd41a1
                  */
                 serviceId: string;
-                /** @description per_item services: number of pieces. */
+                /**
+                 * Format: int32
+                 * @description per_item services: number of pieces.
+                 */
                 quantity?: number;
                 /**
+                 * Format: int32
                  * @description per_kg services: the customer’s estimate; the final price comes from the weigh-in.
                  * @example 6000
                  */
@@ -6191,25 +1850,42 @@ export interface components {
             /** @enum {string} */
             paymentMethod: "card" | "on_delivery";
             currency: string;
+            /** Format: int32 */
             estimatedTotal: number;
+            /** Format: int32 */
             finalTotal: number | null;
             pickupSlot: {
                 /** Format: uuid */
                 id: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 startsAt: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 endsAt: string;
             };
             deliverySlot: {
                 /** Format: uuid */
                 id: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 startsAt: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
                 endsAt: string;
             };
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             createdAt: string;
         };
         CancelOrderRequest: {
@@ -6224,8 +1900,12 @@ export interface components {
             /** Format: uuid */
             zoneId: string;
             express: boolean;
+            /** Format: int32 */
             bagCount: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
             weighedAt: string | null;
             address: {
                 label: string | null;
@@ -6257,6 +1937,7 @@ export interface components {
              */
             note?: string;
             /**
+             * Format: int32
              * @description Required for `picked_up` (1–50); refused on any other step.
              * @example 3
              */
@@ -6280,22 +1961,28 @@ export interface components {
          */
         WeighInRequest: {
             /**
+             * Format: int32
              * @description Shorthand for an order with exactly one per_kg line.
              * @example 7250
              */
             weightGrams?: number;
             lines?: {
                 /**
+                 * Format: int32
                  * @description The line's index in the order's `lines` (0-based).
                  * @example 0
                  */
                 position: number;
                 /**
+                 * Format: int32
                  * @description per_kg lines: the weighed weight. Required for each of them.
                  * @example 7250
                  */
                 weightGrams?: number;
-                /** @description per_item lines: the counted items, if not as ordered. */
+                /**
+                 * Format: int32
+                 * @description per_item lines: the counted items, if not as ordered.
+                 */
                 quantity?: number;
             }[];
             /** @example One extra bag of towels */
@@ -6308,7 +1995,10 @@ export interface components {
              * @enum {string}
              */
             kind: "not_card" | "captured" | "already_captured" | "balance";
-            /** @description Captured from the hold, minor units. */
+            /**
+             * Format: int32
+             * @description Captured from the hold, minor units.
+             */
             captured?: number;
             /**
              * @description Only with kind `balance`. `charged`/`processing`: the saved card was charged (a `balance` payment). `failed`: declined or authentication required; the order is flagged `payment_outstanding` and the customer pays with POST /v1/orders/{id}/payment-sheet. `awaiting_customer`: the balance exceeds the lost hold by more than the overage approval threshold and no overage was approved, so it is not charged off-session; flagged, and the customer pays with the PaymentSheet. `none`: nothing outstanding. One off-session attempt per order: a retry reports the first answer.
@@ -6324,7 +2014,10 @@ export interface components {
         Refund: {
             /** Format: uuid */
             refundId: string;
-            /** @description Minor units, as asked. */
+            /**
+             * Format: int32
+             * @description Minor units, as asked.
+             */
             amount: number;
             /**
              * @description Stripe’s answer (https://docs.stripe.com/api/refunds/object#refund_object-status). `succeeded`: done. `pending`: accepted, not finished yet (some payment methods, or a Stripe balance too low to cover it); the amount stays reserved and the outcome arrives by webhook (or the payments job): it may still fail. `failed`: Stripe failed or canceled it at once; the amount can be refunded again and the order is flagged `refund_failed`. A refund that fails later (a card refund can, even after `succeeded`) is recorded the same way, on the timeline and as the `refund_failed` flag.
@@ -6334,6 +2027,7 @@ export interface components {
         };
         RefundRequest: {
             /**
+             * Format: int32
              * @description Minor units.
              * @example 500
              */
@@ -6345,6 +2039,7 @@ export interface components {
             /** @enum {string} */
             method: "cash" | "card_present";
             /**
+             * Format: int32
              * @description Minor units taken at the door: exactly the amount due (the final total); anything else is 422 `payment_amount_mismatch` with `details.due`.
              * @example 2149
              */
@@ -6357,6 +2052,7 @@ export interface components {
              */
             reason: string;
             /**
+             * Format: int32
              * @description Minor units of the order’s currency. Default: the whole outstanding amount. More than is outstanding is 422 `waiver_exceeds_outstanding`.
              * @example 2409
              */
@@ -6389,6 +2085,7 @@ export interface components {
             /** @example pk_test_abc */
             publishableKey: string;
             /**
+             * Format: int32
              * @description Minor units. `hold`: estimate plus buffer. `balance`: what is outstanding and not covered by a charge in flight.
              * @example 2579
              */
@@ -6413,4 +2110,4625 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready, or degraded (`checks` says which dependency is failing). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready; `checks` says why. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3), when known. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Account created; the caller is logged in. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `email_taken`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: retry after the `Retry-After` header’s seconds. Codes: `too_many_attempts`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `busy`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `invalid_credentials`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: retry after the `Retry-After` header’s seconds. Codes: `too_many_attempts`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `busy`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description Rotated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `invalid_refresh_token`, `refresh_token_reused`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description Revoked (or was not active). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listServices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active services, in display order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListServices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description All services. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreateService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateServiceRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `slug_taken`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminUpdateService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateServiceRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreateAddOn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAddOnRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddOn"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `slug_taken`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminUpdateAddOn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAddOnRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddOn"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAddresses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Addresses. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddressList"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAddressRequest"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Address"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `address_limit_reached`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The address. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Address"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAddressRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Address"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCoverage: {
+        parameters: {
+            query: {
+                postcode: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The answer for this postcode. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Coverage"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBookableSlots: {
+        parameters: {
+            query: {
+                postcode: string;
+                kind: "pickup" | "delivery";
+                /** @description Default: now. */
+                from?: string;
+                /** @description Default: from + 14 days. At most 31 days after from. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zone and its bookable windows. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailableSlots"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_postcode`, `postcode_not_served`, `invalid_range`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListZones: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description All zones, by name. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneList"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreateZone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateZoneRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Zone"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminUpdateZone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateZoneRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Zone"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListZoneSlots: {
+        parameters: {
+            query?: {
+                /** @description Default: now. */
+                from?: string;
+                /** @description Default: from + 14 days. At most 31 days after from. */
+                to?: string;
+                kind?: "pickup" | "delivery";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zone and its slots, by start. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneSlots"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_range`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreateSlot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSlotRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Slot"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `slot_exists`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminGenerateSlots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateSlotsRequest"];
+            };
+        };
+        responses: {
+            /** @description The slots created by this call. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedSlots"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_slot_template`, `invalid_range`, `invalid_date`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminUpdateSlot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSlotRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Slot"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `capacity_below_reserved`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreateClosure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateClosureRequest"];
+            };
+        };
+        responses: {
+            /** @description Already closed on that date. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Closure"];
+                };
+            };
+            /** @description Closed. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Closure"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminDeleteClosure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description A date on the zone's local calendar. */
+                date: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reopened. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOrders: {
+        parameters: {
+            query?: {
+                status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
+                limit?: number;
+                /** @description The previous page’s `nextCursor`, as is. Anything else is 422 `validation_failed` on `query.cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateOrderRequest"];
+            };
+        };
+        responses: {
+            /** @description Created (or the replay of the call that created it). */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `slot_unavailable`, `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `postcode_not_served`, `slot_kind_mismatch`, `slot_zone_mismatch`, `delivery_too_early`, `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelOrderRequest"];
+            };
+        };
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `order_not_cancellable`, `conflict`, `illegal_transition`, `transition_repeated`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffListOrders: {
+        parameters: {
+            query?: {
+                status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
+                /** @description Only orders in this zone. */
+                zone?: string;
+                /** @description The slot's local date in its zone's time zone (a 21:00 New York pickup is on the New York date, not the UTC one). */
+                date?: string;
+                /** @description Only orders booked into this slot (a pickup or delivery slot, as `kind` says). */
+                slot?: string;
+                /** @description Only orders with this flag open (`any`: with at least one): the orders that need a person. */
+                flag?: "amount_mismatch" | "disputed" | "hold_expiring" | "unpaid_on_delivery" | "overage_failed" | "payment_outstanding" | "refund_failed" | "any";
+                /** @description Which slot `date`, `slot` and the ordering refer to. Default `pickup`. */
+                kind?: "pickup" | "delivery";
+                limit?: number;
+                /** @description The previous page’s `nextCursor`, as is. Anything else is 422 `validation_failed` on `query.cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the queue. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffOrderQueue"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffGetOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffTransitionOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffTransitionRequest"];
+            };
+        };
+        responses: {
+            /** @description The order in its new state, with the new timeline entry. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `transition_forbidden`, `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `conflict`, `illegal_transition`, `transition_repeated`, `weigh_in_required`, `payment_outstanding`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `evidence_required`, `invalid_evidence`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffWeighInOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WeighInRequest"];
+            };
+        };
+        responses: {
+            /** @description The order with `final`, `weighedAt` and the line finals set. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `already_weighed`, `weigh_in_not_allowed`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffCapturePayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Outcome. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaptureResult"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `capture_not_possible`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffCreateRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Refunded. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `refund_exceeds_captured`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffRecordPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InPersonPaymentRequest"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `payment_not_applicable`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `payment_amount_mismatch`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffWaiveBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WaiveBalanceRequest"];
+            };
+        };
+        responses: {
+            /** @description The order with the waiver in `balance.waived` and on the timeline. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `nothing_outstanding`, `payment_in_progress`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `payment_in_progress`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `waiver_exceeds_outstanding`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPaymentSheet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional. The Stripe API version of the client's Stripe SDK (iOS `STPAPIClient.apiVersion`, Android `ApiVersion.get().code`), e.g. `2020-08-27`. Send it only if the app still opens PaymentSheet with `customerEphemeralKeySecret`: the ephemeral key is then made with THIS version, as Stripe requires. Malformed: 422 `validation_failed`. */
+                "stripe-version"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description PaymentSheet parameters. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentSheet"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `payment_not_applicable`, `payment_not_pending`, `overage_approval_pending`, `nothing_outstanding`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveOverage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved; the extra charge was attempted. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaptureResult"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `overage_not_pending`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    handleStripeWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. Stripe’s signature over the raw body: `t=<unix seconds>,v1=<hex HMAC-SHA256>` (more `v1` entries while a secret is rolled). Missing, malformed, not matching or older than the tolerance: 400 `invalid_signature`. */
+                "stripe-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The Stripe Event, exactly as Stripe sent it (the signature covers these bytes). */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Applied once per id.
+                     * @example evt_1QabcXYZ
+                     */
+                    id: string;
+                    /** @enum {string} */
+                    object: "event";
+                    /**
+                     * @description The event type; unhandled types answer `ignored`.
+                     * @example payment_intent.succeeded
+                     */
+                    type: string;
+                    /**
+                     * @description Unix seconds; orders events of one PaymentIntent.
+                     * @example 1764460800
+                     */
+                    created: number;
+                    livemode: boolean;
+                    api_version?: string | null;
+                    pending_webhooks?: number;
+                    request?: {
+                        [key: string]: unknown;
+                    } | null;
+                    data: {
+                        /** @description The PaymentIntent, Charge, Refund or Dispute the event is about. */
+                        object: {
+                            id: string;
+                            object: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        previous_attributes?: {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        received: true;
+                        outcome: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `invalid_signature`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}

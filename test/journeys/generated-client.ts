@@ -14,7 +14,7 @@
  */
 import createClient, { type Client } from 'openapi-fetch';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { components, paths } from '../../clients/typescript/schema.js';
+import type { components, operations, paths } from '../../clients/typescript/schema.js';
 import type { Fetcher } from '../support/client.js';
 import { uniqueEmail } from '../support/client.js';
 import { uniquePrefix } from '../support/fixtures.js';
@@ -25,6 +25,8 @@ type Api = Client<paths>;
 type Order = components['schemas']['Order'];
 type PriceBreakdown = components['schemas']['PriceBreakdown'];
 type Session = components['schemas']['Session'];
+/** Named by the operation's `operationId`, which stays when a path changes. */
+type CreateOrderBody = operations['createOrder']['requestBody']['content']['application/json'];
 
 const BASE_URL = 'http://laundry.test';
 const HOUR = 3_600_000;
@@ -119,12 +121,12 @@ export function generatedClientJourney(harness: () => Harness, fetcher: () => Fe
 
       // The order, with an Idempotency-Key; the app retries after a lost answer with the same key.
       const key = `mobile-${crypto.randomUUID()}`;
-      const body = {
+      const body: CreateOrderBody = {
         items: [{ serviceId: washFold.id, estimatedWeightGrams: 6000 }],
         addressId: address.id,
         pickupSlotId: pickup.id,
         deliverySlotId: delivery.id,
-        paymentMethod: 'card' as const,
+        paymentMethod: 'card',
       };
       const placed = await me.POST('/v1/orders', { params: { header: { 'idempotency-key': key } }, body });
       const order: Order = expectBody(placed, 201);
