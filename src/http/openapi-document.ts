@@ -174,13 +174,16 @@ function mergeProblems(responses: Json, codes: readonly ErrorCode[]): void {
   }
   for (const [status, list] of byStatus) {
     const existing = responses[status];
-    if (existing && !existing.content?.[PROBLEM_CONTENT_TYPE]) {
+    // A hand-written error response without a body (`{ description }`) becomes the problem it is;
+    // one with another body contradicts the problem the app sends.
+    if (existing?.content && !existing.content[PROBLEM_CONTENT_TYPE]) {
       throw new Error(`status ${status} is declared as a non-problem response but the operation can also answer ${list.join(', ')}`);
     }
     const merged: ErrorCode[] = [...(existing?.['x-problem-codes'] ?? [])];
     for (const code of list) if (!merged.includes(code)) merged.push(code);
     responses[status] = {
-      ...(existing ?? { content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } }),
+      ...existing,
+      content: existing?.content ?? { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
       description: problemDescription(status, merged),
       'x-problem-codes': merged,
     };
