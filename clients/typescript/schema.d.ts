@@ -101,7 +101,14 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token
-         * @description Returns a new access token and a new refresh token; the presented one stops working. Presenting an already-rotated token revokes its whole chain (`refresh_token_reused`).
+         * @description Returns a new access token and a new refresh token (the successor); the presented one is rotated.
+         *     Within `REFRESH_REUSE_GRACE_SECONDS` (default 30 s) of its rotation, presenting the same token again, e.g. from concurrent refreshes when an app resumes, answers 200 with the same successor and a fresh access token and revokes nothing. After the window it is a replay: the whole session (every token descended from the same login) is revoked.
+         *     Every refusal is 401; the `code` says what the app should do:
+         *     - `refresh_token_superseded`: the token was exchanged and its successor has been exchanged since (by another request of this app); nothing was revoked. Use the newest refresh token the app holds.
+         *     - `refresh_token_reused`: a replay after the grace window; the session is revoked. Log in again.
+         *     - `refresh_token_revoked`: the session was ended by logout, a role change or a disabled account. Log in again.
+         *     - `refresh_token_expired`: older than `REFRESH_TOKEN_TTL_DAYS`. Log in again.
+         *     - `invalid_refresh_token`: not a token this API issued. Log in again.
          */
         post: operations["refreshToken"];
         delete?: never;
@@ -896,7 +903,7 @@ export interface components {
              * @description Stable machine-readable error code.
              * @enum {string}
              */
-            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding";
+            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding";
             /** @example req_4b1e0c9f6a2d4c83 */
             requestId: string;
             /**
@@ -2460,7 +2467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired credentials. Codes: `invalid_refresh_token`, `refresh_token_reused`. */
+            /** @description Missing, invalid or expired credentials. Codes: `refresh_token_superseded`, `refresh_token_reused`, `refresh_token_revoked`, `refresh_token_expired`, `invalid_refresh_token`. */
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -14,6 +14,7 @@
  */
 import createClient, { type Client } from 'openapi-fetch';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
 import type { components, operations, paths } from '../../clients/typescript/schema.js';
 import type { Fetcher } from '../support/client.js';
 import { uniqueEmail } from '../support/client.js';
@@ -37,6 +38,17 @@ function expectBody<D>(answer: { data?: D; error?: unknown; response: Response }
   const { data } = answer;
   if (data === undefined) throw new Error(`${answer.response.url} answered ${status} without a body`);
   return data;
+}
+
+/** The operations of /openapi.json with the problem codes each error response lists (`x-problem-codes`). */
+const DocumentedProblems = z.object({
+  paths: z.record(z.string(), z.record(z.string(), z.object({ responses: z.record(z.string(), z.object({ 'x-problem-codes': z.array(z.string()).optional() })) }))),
+});
+
+/** The codes the served document lists for `status` of `method path`. */
+async function documentedCodes(fetcher: Fetcher, method: string, path: string, status: number): Promise<string[]> {
+  const doc = DocumentedProblems.parse(await (await fetcher(new Request(`${BASE_URL}/openapi.json`))).json());
+  return doc.paths[path]?.[method]?.responses[String(status)]?.['x-problem-codes'] ?? [];
 }
 
 /** A client for one caller; `token` is sent as the bearer credential on every request. */
@@ -175,7 +187,8 @@ export function generatedClientJourney(harness: () => Harness, fetcher: () => Fe
       expect(loggedOut.response.status, JSON.stringify(loggedOut.error)).toBe(204);
       const refused = await anonymous.POST('/v1/auth/refresh', { body: { refreshToken: rotated.refreshToken } });
       expect(refused.response.status).toBe(401);
-      expect(refused.error).toMatchObject({ status: 401, code: 'invalid_refresh_token' });
+      expect(refused.error).toMatchObject({ status: 401, code: 'refresh_token_revoked' });
+      expect(await documentedCodes(fetch, 'post', '/v1/auth/refresh', 401)).toContain(refused.error?.code);
       expect(refused.response.headers.get('content-type')).toContain('application/problem+json');
       expect(refused.error?.requestId).toBe(refused.response.headers.get('x-request-id'));
     });
