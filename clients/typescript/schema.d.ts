@@ -6634,12 +6634,14 @@ export interface operations {
                      */
                     type: string;
                     /**
+                     * Format: int64
                      * @description Unix seconds; orders events of one PaymentIntent.
                      * @example 1764460800
                      */
                     created: number;
                     livemode: boolean;
                     api_version?: string | null;
+                    /** Format: int32 */
                     pending_webhooks?: number;
                     request?: {
                         [key: string]: unknown;

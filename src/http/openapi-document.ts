@@ -26,12 +26,17 @@
  *   no operation, so they are described in `info.description`, not on operations.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { HeaderObject, OpenAPIObject, OperationObject, ReferenceObject, ResponseObject, SchemaObject } from 'openapi3-ts/oas31';
 import { ERROR_STATUS, PROBLEM_CONTENT_TYPE, RETRY_AFTER_CODES, problemDescription, type ErrorCode } from '../errors.js';
 
-// The document is plain JSON of any depth and shape (schemas nest without limit), walked and
-// rewritten as such; each access below is guarded by the keyword it reads.
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
-type Json = any;
+type Schema = SchemaObject | ReferenceObject | boolean;
+/** A JSON value: the document is walked as plain JSON wherever schemas may nest. */
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+type JsonObject = { [key: string]: JsonValue };
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRef = (s: Schema): s is ReferenceObject => typeof s === 'object' && typeof (s as ReferenceObject).$ref === 'string';
+const typesOf = (s: SchemaObject): string[] => (s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type]);
 
 export const HEADER_COMPONENTS = {
   'X-Request-Id': {
@@ -48,13 +53,13 @@ export const HEADER_COMPONENTS = {
   'Retry-After': {
     description: 'Seconds to wait before retrying (RFC 9110 §10.2.3), an integer of at least 1.',
     required: true,
-    schema: { type: 'integer', minimum: 1, example: 2 },
+    schema: { type: 'integer', format: 'int32', minimum: 1, example: 2 },
   },
   'Idempotent-Replayed': {
     description: '`true` when this answer is the stored answer to an earlier request with the same `Idempotency-Key` (nothing new was written); absent otherwise.',
     schema: { type: 'string', enum: ['true'] },
   },
-} as const;
+} satisfies Record<string, HeaderObject>;
 
 export type HeaderName = keyof typeof HEADER_COMPONENTS;
 
@@ -79,7 +84,7 @@ export interface OperationFacts {
 }
 
 /** The codes every operation of its kind can answer (see the module comment). */
-export function impliedProblems(method: string, path: string, op: Json, facts: OperationFacts): ErrorCode[] {
+export function impliedProblems(method: string, path: string, op: OperationObject, facts: OperationFacts): ErrorCode[] {
   const codes: ErrorCode[] = ['internal_error'];
   const api = path.startsWith('/v1/');
   if (facts.validatedBody) codes.push('malformed_json', 'unsupported_media_type', 'validation_failed');
@@ -95,78 +100,75 @@ export function impliedProblems(method: string, path: string, op: Json, facts: O
   return codes;
 }
 
-const isSchemaMeta = (key: string) => ['description', 'deprecated', 'example', 'examples', 'title', 'default', 'readOnly', 'writeOnly'].includes(key);
-
 /** Whether `schema` accepts `null`, evaluating the keywords the generator emits ($ref, compositions, type, enum, const). */
-export function acceptsNull(doc: Json, schema: Json, seen: Set<string> = new Set()): boolean {
-  if (schema === true) return true;
-  if (!schema || typeof schema !== 'object') return false;
-  if (typeof schema.$ref === 'string') {
+export function acceptsNull(doc: OpenAPIObject, schema: Schema, seen: ReadonlySet<string> = new Set()): boolean {
+  if (typeof schema === 'boolean') return schema;
+  if (isRef(schema)) {
     if (seen.has(schema.$ref)) return false;
-    const target = resolveRef(doc, schema.$ref);
-    if (!acceptsNull(doc, target, new Set([...seen, schema.$ref]))) return false;
+    return acceptsNull(doc, resolveRef(doc, schema.$ref), new Set([...seen, schema.$ref]));
   }
-  if (schema.type !== undefined) {
-    const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.includes('null')) return false;
-  }
+  if (schema.type !== undefined && !typesOf(schema).includes('null')) return false;
   if (Array.isArray(schema.enum) && !schema.enum.includes(null)) return false;
   if ('const' in schema && schema.const !== null) return false;
-  if (Array.isArray(schema.allOf) && !schema.allOf.every((s: Json) => acceptsNull(doc, s, seen))) return false;
-  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((s: Json) => acceptsNull(doc, s, seen))) return false;
-  if (Array.isArray(schema.oneOf) && schema.oneOf.filter((s: Json) => acceptsNull(doc, s, seen)).length !== 1) return false;
+  if (schema.allOf && !schema.allOf.every((s) => acceptsNull(doc, s, seen))) return false;
+  if (schema.anyOf && !schema.anyOf.some((s) => acceptsNull(doc, s, seen))) return false;
+  if (schema.oneOf && schema.oneOf.filter((s) => acceptsNull(doc, s, seen)).length !== 1) return false;
   return true;
 }
 
-function resolveRef(doc: Json, ref: string): Json {
+function resolveRef(doc: OpenAPIObject, ref: string): Schema {
   if (!ref.startsWith('#/')) throw new Error(`external $ref ${ref}`);
-  let node = doc;
-  for (const part of ref.slice(2).split('/')) node = node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-  if (node === undefined) throw new Error(`unresolvable $ref ${ref}`);
+  let node: unknown = doc;
+  for (const part of ref.slice(2).split('/')) node = isObject(node) ? node[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  if (!isObject(node) && typeof node !== 'boolean') throw new Error(`unresolvable $ref ${ref}`);
   return node;
 }
+
+const SCHEMA_META = new Set(['description', 'deprecated', 'example', 'examples', 'title', 'default', 'readOnly', 'writeOnly']);
 
 /**
  * `allOf: [A, {type: [T, 'null'], …}]` → `anyOf: [A, {type: 'null'}]`: the branch meant to
  * allow null is the only one that does, so the intent ("A or null") is unambiguous. Metadata
- * (description, deprecated, example) moves to the outer schema. Returns the schema unchanged
- * when it is not that shape.
+ * (description, deprecated, example) moves to the outer schema; a branch that also constrains
+ * (properties, …) keeps its constraints with its non-null types. Unchanged when not that shape.
  */
-function fixNullableAllOf(doc: Json, schema: Json): Json {
-  if (!Array.isArray(schema.allOf) || acceptsNull(doc, schema)) return schema;
-  const nullable = schema.allOf.filter((s: Json) => Array.isArray(s?.type) && s.type.includes('null'));
-  if (nullable.length === 0) return schema;
-  const meta: Json = {};
-  const rest: Json[] = [];
-  for (const branch of schema.allOf as Json[]) {
+function fixNullableAllOf(doc: OpenAPIObject, node: JsonObject): JsonObject {
+  const schema = node as SchemaObject;
+  if (!Array.isArray(schema.allOf) || acceptsNull(doc, schema)) return node;
+  const nullable = schema.allOf.filter((s) => typeof s === 'object' && !isRef(s) && typesOf(s).includes('null'));
+  if (nullable.length === 0) return node;
+  const meta: JsonObject = {};
+  const rest: JsonValue[] = [];
+  for (const branch of schema.allOf) {
     if (!nullable.includes(branch)) {
-      rest.push(branch);
+      rest.push(branch as JsonValue);
       continue;
     }
-    const constraints: Json = {};
-    for (const [k, v] of Object.entries(branch)) {
+    const constraints: JsonObject = {};
+    for (const [k, v] of Object.entries(branch as JsonObject)) {
       if (k === 'type') continue;
-      if (isSchemaMeta(k)) meta[k] = v;
+      if (SCHEMA_META.has(k)) meta[k] = v;
       else constraints[k] = v;
     }
-    // A branch that also constrains (properties, …) keeps its constraints and its non-null types.
-    const types = (branch.type as string[]).filter((t) => t !== 'null');
-    if (Object.keys(constraints).length > 0) rest.push({ ...constraints, type: types.length === 1 ? types[0] : types });
+    const types = typesOf(branch as SchemaObject).filter((t) => t !== 'null');
+    if (Object.keys(constraints).length > 0) rest.push({ ...constraints, type: types.length === 1 ? types[0]! : types });
   }
-  const { allOf: _allOf, ...outer } = schema;
-  const nonNull = rest.length === 1 ? rest[0] : { allOf: rest };
+  const { allOf: _allOf, ...outer } = node;
+  const nonNull = rest.length === 1 ? rest[0]! : { allOf: rest };
   return { ...outer, ...meta, anyOf: [nonNull, { type: 'null' }] };
 }
 
-function fixSchemas(doc: Json, node: Json): Json {
+function fixSchemas(doc: OpenAPIObject, node: JsonValue): JsonValue {
   if (Array.isArray(node)) return node.map((n) => fixSchemas(doc, n));
-  if (!node || typeof node !== 'object') return node;
-  const out: Json = {};
+  if (!isObject(node)) return node;
+  const out: JsonObject = {};
   for (const [k, v] of Object.entries(node)) out[k] = fixSchemas(doc, v);
   return fixNullableAllOf(doc, out);
 }
 
-function mergeProblems(responses: Json, codes: readonly ErrorCode[]): void {
+type Responses = Record<string, ResponseObject>;
+
+function mergeProblems(responses: Responses, codes: readonly ErrorCode[]): void {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     const status = ERROR_STATUS[code];
@@ -179,7 +181,7 @@ function mergeProblems(responses: Json, codes: readonly ErrorCode[]): void {
     if (existing?.content && !existing.content[PROBLEM_CONTENT_TYPE]) {
       throw new Error(`status ${status} is declared as a non-problem response but the operation can also answer ${list.join(', ')}`);
     }
-    const merged: ErrorCode[] = [...(existing?.['x-problem-codes'] ?? [])];
+    const merged: ErrorCode[] = [...((existing?.['x-problem-codes'] as ErrorCode[] | undefined) ?? [])];
     for (const code of list) if (!merged.includes(code)) merged.push(code);
     responses[status] = {
       ...existing,
@@ -190,11 +192,11 @@ function mergeProblems(responses: Json, codes: readonly ErrorCode[]): void {
   }
 }
 
-function addHeaders(status: number, response: Json): void {
-  const headers: Json = { ...(response.headers ?? {}) };
+function addHeaders(status: number, response: ResponseObject): void {
+  const headers: NonNullable<ResponseObject['headers']> = { ...(response.headers ?? {}) };
   headers['X-Request-Id'] = headerRef('X-Request-Id');
   headers['X-App-Version'] = headerRef('X-App-Version');
-  const codes: ErrorCode[] = response['x-problem-codes'] ?? [];
+  const codes = (response['x-problem-codes'] as ErrorCode[] | undefined) ?? [];
   if (status === 429 || status === 503 || codes.some((c) => RETRY_AFTER_CODES.includes(c))) {
     const when = codes.filter((c) => RETRY_AFTER_CODES.includes(c));
     // Sent with every code of this response: the shared, required header; else say when.
@@ -210,39 +212,44 @@ function addHeaders(status: number, response: Json): void {
   response.headers = headers;
 }
 
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /**
  * Finishes a generated document (see the module comment). `facts` is keyed `METHOD /path`
  * (OpenAPI path syntax); an operation missing from it is an error, so a route cannot slip past.
  */
-export function finishDocument(generated: Json, facts: ReadonlyMap<string, OperationFacts>): Json {
-  const doc = fixSchemas(generated, structuredClone(generated));
+export function finishDocument(generated: OpenAPIObject, facts: ReadonlyMap<string, OperationFacts>): OpenAPIObject {
+  // The generator's output is JSON (no functions, no cycles): rewritten as such, read back typed.
+  const doc = fixSchemas(generated, structuredClone(generated) as unknown as JsonValue) as unknown as OpenAPIObject;
   doc.components ??= {};
-  doc.components.headers = { ...(doc.components.headers ?? {}), ...structuredClone(HEADER_COMPONENTS) };
-  for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
+  doc.components.headers = { ...doc.components.headers, ...structuredClone(HEADER_COMPONENTS) };
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;
       const key = `${method.toUpperCase()} ${path}`;
       const f = facts.get(key);
       if (!f) throw new Error(`no registry facts for ${key}`);
-      op.responses ??= {};
-      mergeProblems(op.responses, impliedProblems(method, path, op, f));
-      for (const [status, response] of Object.entries<Json>(op.responses)) addHeaders(Number(status), response);
+      // The generator inlines every response (no $ref), so each is a ResponseObject.
+      const responses = (op.responses ?? {}) as Responses;
+      mergeProblems(responses, impliedProblems(method, path, op, f));
+      for (const [status, response] of Object.entries(responses)) addHeaders(Number(status), response);
       // Numeric order (200 before 400 before 503), as a reader scans them.
-      op.responses = Object.fromEntries(Object.entries(op.responses).sort(([a], [b]) => Number(a) - Number(b)));
+      op.responses = Object.fromEntries(Object.entries(responses).sort(([x], [y]) => Number(x) - Number(y)));
     }
   }
   return doc;
 }
+
+/** What the pass needs of the app: its route registry and the generator. */
+export type DocumentSource = Pick<OpenAPIHono, 'openAPIRegistry' | 'getOpenAPI31Document'>;
 
 function isZod(x: unknown): boolean {
   return !!x && typeof x === 'object' && '_zod' in x;
 }
 
 /** Which parts of each registered route the app validates, from the route definitions themselves. */
-export function operationFacts(app: OpenAPIHono<Json>): Map<string, OperationFacts> {
+export function operationFacts(app: DocumentSource): Map<string, OperationFacts> {
   const facts = new Map<string, OperationFacts>();
   for (const def of app.openAPIRegistry.definitions) {
     if (def.type !== 'route') continue;
@@ -261,7 +268,7 @@ export function operationFacts(app: OpenAPIHono<Json>): Map<string, OperationFac
  * The finished document's JSON text, built on first use and kept (the routes never change
  * after start-up), the same on Node and on the Worker.
  */
-export function servedDocument(app: OpenAPIHono<Json>, config: Parameters<OpenAPIHono['getOpenAPI31Document']>[0]): () => string {
+export function servedDocument(app: DocumentSource, config: Parameters<DocumentSource['getOpenAPI31Document']>[0]): () => string {
   let text: string | undefined;
   return () => (text ??= JSON.stringify(finishDocument(app.getOpenAPI31Document(config), operationFacts(app))));
 }

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { INT4_MAX, MAX_YEAR, integerOut } from '../../http/schemas.js';
 import type { SchemaObject } from 'openapi3-ts/oas31';
-import { integerOut } from '../../http/schemas.js';
 
 /** The Stripe SDK API version a mobile client sends so that its ephemeral key is made with it. */
 export const STRIPE_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(; ?[a-z0-9_]+=v\d+)*$/;
@@ -122,6 +122,9 @@ export const StripeWebhookHeaders = z.object({
  * verified as raw bytes (signature first) and only then parsed, so the app never validates it
  * against this; it documents what Stripe sends.
  */
+/** The first second after the API's time range (src/http/schemas.ts MAX_YEAR), in Unix seconds. */
+const UNIX_SECONDS_END = Date.UTC(MAX_YEAR + 1, 0, 1) / 1000;
+
 export const StripeEventJsonSchema: SchemaObject = {
   type: 'object',
   description: 'A Stripe Event. Only `id`, `type`, `created` and `data.object` are read; other fields are ignored.',
@@ -130,10 +133,10 @@ export const StripeEventJsonSchema: SchemaObject = {
     id: { type: 'string', maxLength: 255, description: 'Applied once per id.', example: 'evt_1QabcXYZ' },
     object: { type: 'string', enum: ['event'] },
     type: { type: 'string', maxLength: 255, description: 'The event type; unhandled types answer `ignored`.', example: 'payment_intent.succeeded' },
-    created: { type: 'integer', description: 'Unix seconds; orders events of one PaymentIntent.', example: 1764460800 },
+    created: { type: 'integer', format: 'int64', minimum: 0, maximum: UNIX_SECONDS_END, description: 'Unix seconds; orders events of one PaymentIntent.', example: 1764460800 },
     livemode: { type: 'boolean' },
     api_version: { type: ['string', 'null'], maxLength: 255 },
-    pending_webhooks: { type: 'integer' },
+    pending_webhooks: { type: 'integer', format: 'int32', minimum: 0, maximum: INT4_MAX },
     request: { type: ['object', 'null'], additionalProperties: true },
     data: {
       type: 'object',
