@@ -120,9 +120,9 @@ export function generatedClientJourney(harness: () => Harness, fetcher: () => Fe
       expect(coverage.zone?.id).toBe(zone.id);
       const from = new Date(Date.now() + HOUR).toISOString();
       const to = new Date(Date.now() + 7 * 24 * HOUR).toISOString();
-      for (const [kind, slot] of [['pickup', pickup], ['delivery', delivery]] as const) {
-        const listed = expectBody(await anonymous.GET('/v1/slots', { params: { query: { postcode, kind, from, to } } }), 200);
-        expect(listed.data.find((s) => s.id === slot.id)).toMatchObject({ kind, startsAt: slot.startsAt, remaining: 5 });
+      for (const slot of [pickup, delivery]) {
+        const listed = expectBody(await anonymous.GET('/v1/slots', { params: { query: { postcode, kind: slot.kind, from, to } } }), 200);
+        expect(listed.data.find((s) => s.id === slot.id)).toMatchObject({ kind: slot.kind, startsAt: slot.startsAt, remaining: 5 });
       }
 
       const address = expectBody(
