@@ -1,10 +1,10 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { allowedMethods } from './http/allowed-methods.js';
 import { createRouter } from './http/context.js';
 import { servedDocument } from './http/openapi-document.js';
+import { registerDocsUi } from './http/docs-ui.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
@@ -118,7 +118,7 @@ export function createApp(deps: Deps) {
     tags: OPENAPI_TAGS,
   });
   app.get('/openapi.json', (c) => c.body(openApiText(), 200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' }));
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
+  if (config.docsUi) registerDocsUi(app, deps.docsAssets, API_TITLE);
 
   app.notFound(notFoundHandler(allowed));
   app.onError(errorHandler);

@@ -166,7 +166,7 @@ export interface paths {
         };
         /**
          * The active service catalog
-         * @description Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted.
+         * @description Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted. Cacheable: store the body with its `ETag`, reuse it for `Cache-Control` max-age, then revalidate with `If-None-Match` (304 when unchanged). An admin change reaches every app within 90 s (60 s max-age + the server cache of at most 30 s).
          */
         get: operations["listServices"];
         put?: never;
@@ -2686,7 +2686,10 @@ export interface operations {
     listServices: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. The `ETag` of a catalog the app already holds (or a comma-separated list of them, or `*`). When it matches the current catalog (weak comparison, RFC 9110 §13.1.2), the answer is 304 with no body: keep showing the stored copy. */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2695,12 +2698,40 @@ export interface operations {
             /** @description Active services, in display order. */
             200: {
                 headers: {
+                    /** @description Strong validator of this exact body (SHA-256 of its bytes). Send it back in `If-None-Match`. */
+                    ETag?: string;
+                    /** @description `public, max-age=60`: reuse the stored catalog for 60 s without asking, then revalidate. */
+                    "Cache-Control"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-App-Version": components["headers"]["X-App-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            /** @description Not modified: `If-None-Match` matches the current catalog. No body; the stored copy is current. */
+            304: {
+                headers: {
+                    /** @description Strong validator of this exact body (SHA-256 of its bytes). Send it back in `If-None-Match`. */
+                    ETag?: string;
+                    /** @description `public, max-age=60`: reuse the stored catalog for 60 s without asking, then revalidate. */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */

@@ -3,7 +3,8 @@ import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse, jsonText } from '../../http/validation.js';
-import { cachedCatalogJson } from './cache.js';
+import { ifNoneMatchHits } from '../../http/conditional.js';
+import { CATALOG_CACHE_CONTROL, cachedCatalog } from './cache.js';
 import { createAddOn } from './create-add-on.js';
 import { createService } from './create-service.js';
 import { listServices } from './list-services.js';
@@ -14,6 +15,7 @@ import {
   IdParam,
   ServiceListSchema,
   ServiceSchema,
+  ServicesConditionalHeaders,
   UpdateAddOnBody,
   UpdateServiceBody,
 } from './schemas.js';
@@ -23,14 +25,33 @@ import { updateService } from './update-service.js';
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
 
+/** Sent with the catalog and with its 304 (RFC 9110 §15.4.5: a 304 repeats ETag and Cache-Control). */
+const catalogCacheHeaders = {
+  ETag: {
+    description: 'Strong validator of this exact body (SHA-256 of its bytes). Send it back in `If-None-Match`.',
+    schema: { type: 'string' as const, example: '"5d41402abc4b2a76b9719d911017c592"' },
+  },
+  'Cache-Control': {
+    description: `\`${CATALOG_CACHE_CONTROL}\`: reuse the stored catalog for 60 s without asking, then revalidate.`,
+    schema: { type: 'string' as const, example: CATALOG_CACHE_CONTROL },
+  },
+};
+
 const listActiveRoute = createRoute({
   method: 'get',
   path: '/v1/services',
   operationId: 'listServices',
   tags: ['Catalog'],
   summary: 'The active service catalog',
-  description: 'Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted.',
-  responses: { 200: jsonResponse(ServiceListSchema, 'Active services, in display order.') },
+  description:
+    'Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted. ' +
+    'Cacheable: store the body with its `ETag`, reuse it for `Cache-Control` max-age, then revalidate with `If-None-Match` (304 when unchanged). ' +
+    'An admin change reaches every app within 90 s (60 s max-age + the server cache of at most 30 s).',
+  request: { headers: ServicesConditionalHeaders },
+  responses: {
+    200: { ...jsonResponse(ServiceListSchema, 'Active services, in display order.'), headers: catalogCacheHeaders },
+    304: { description: 'Not modified: `If-None-Match` matches the current catalog. No body; the stored copy is current.', headers: catalogCacheHeaders },
+  },
 });
 
 const listAllRoute = createRoute({
@@ -114,10 +135,16 @@ const updateAddOnRoute = createRoute({
 
 // ---- handlers: validate → call the operation (one file each) → respond ----------------------
 
-const listActiveServicesHandler: Handler<typeof listActiveRoute> = async (c) =>
-  // Cached for a few seconds (./cache.ts). The JSON text is stored, so a hit serialises nothing;
-  // its type (JsonText<ServiceListDto>) is checked against the route's ServiceListSchema.
-  jsonText(c, await cachedCatalogJson(c.get('deps'), c.req.url), 200);
+const listActiveServicesHandler: Handler<typeof listActiveRoute> = async (c) => {
+  // Cached for a few seconds (./cache.ts) with its ETag. The JSON text is stored, so a hit
+  // serialises and hashes nothing; its type (JsonText<ServiceListDto>) is checked against the
+  // route's ServiceListSchema.
+  const { json, etag } = await cachedCatalog(c.get('deps'), c.req.url);
+  c.header('ETag', etag);
+  c.header('Cache-Control', CATALOG_CACHE_CONTROL);
+  if (ifNoneMatchHits(c.req.valid('header')['if-none-match'], etag)) return c.body(null, 304);
+  return jsonText(c, json, 200);
+};
 
 const listAllServicesHandler: Handler<typeof listAllRoute> = async (c) =>
   c.json({ data: await listServices(c.get('deps'), { includeInactive: true }) }, 200);

@@ -118,3 +118,19 @@ export type UpdateAddOnInput = z.infer<typeof UpdateAddOnBody>;
 export type ServiceDto = z.infer<typeof ServiceSchema>;
 export type ServiceListDto = z.infer<typeof ServiceListSchema>;
 export type AddOnDto = z.infer<typeof AddOnSchema>;
+
+/**
+ * GET /v1/services' conditional request header (RFC 9110 §13.1.2). Bounded like every request
+ * field; an unmatched or malformed tag simply gets the full 200.
+ */
+export const ServicesConditionalHeaders = z.object({
+  'if-none-match': text({ max: 2048, trim: false })
+    .optional()
+    .openapi({
+      param: { name: 'if-none-match', in: 'header', required: false },
+      description:
+        'Optional. The `ETag` of a catalog the app already holds (or a comma-separated list of them, or `*`). When it matches the current ' +
+        'catalog (weak comparison, RFC 9110 §13.1.2), the answer is 304 with no body: keep showing the stored copy.',
+      example: '"5d41402abc4b2a76b9719d911017c592"',
+    }),
+});
