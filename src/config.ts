@@ -90,6 +90,11 @@ const rawSchema = z.object({
   BODY_LIMIT_BYTES: intFromString(64 * 1024, 1024, 10 * 1024 * 1024),
   ACCESS_TOKEN_TTL_SECONDS: intFromString(15 * 60, 60, 24 * 60 * 60),
   REFRESH_TOKEN_TTL_DAYS: intFromString(30, 1, 365),
+  /**
+   * Seconds after a refresh token's rotation during which presenting it again answers the same
+   * successor instead of revoking the session (concurrent refreshes from one app). 0 turns it off.
+   */
+  REFRESH_REUSE_GRACE_SECONDS: intFromString(30, 0, 300),
   /** ISO 4217 code of the shop's single currency; new catalog entries use it. Must be in src/domain/currency.ts. */
   CURRENCY: optionalString.pipe(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').optional()),
   /** Points the Neon HTTP driver at a local Neon-compatible endpoint (dev and tests only). */
@@ -127,6 +132,8 @@ export interface Config {
   bodyLimitBytes: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
+  /** REFRESH_REUSE_GRACE_SECONDS: src/modules/auth/refresh.ts. */
+  refreshReuseGraceSeconds: number;
   currency: string;
   neonLocalEndpoint: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -210,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: raw.REFRESH_TOKEN_TTL_DAYS,
+    refreshReuseGraceSeconds: raw.REFRESH_REUSE_GRACE_SECONDS,
     currency: raw.CURRENCY ?? 'USD',
     neonLocalEndpoint: raw.NEON_LOCAL_ENDPOINT,
     logLevel: raw.LOG_LEVEL,

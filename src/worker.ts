@@ -39,6 +39,7 @@ export interface WorkerEnv {
   BODY_LIMIT_BYTES?: string;
   ACCESS_TOKEN_TTL_SECONDS?: string;
   REFRESH_TOKEN_TTL_DAYS?: string;
+  REFRESH_REUSE_GRACE_SECONDS?: string;
   /** The `version_metadata` binding: identifies the deployed version in logs and headers. */
   CF_VERSION_METADATA?: { id: string; tag?: string; timestamp?: string };
   /** Analytics Engine dataset (wrangler.toml); metrics are a no-op without it. */

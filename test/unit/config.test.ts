@@ -75,6 +75,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('REFRESH_REUSE_GRACE_SECONDS: 30 s by default, an integer between 0 (off) and 300', () => {
+    expect(loadConfig({}).refreshReuseGraceSeconds).toBe(30);
+    expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).refreshReuseGraceSeconds).toBe(0);
+    expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '300' }).refreshReuseGraceSeconds).toBe(300);
+    for (const bad of ['-1', '301', '1.5', 'half a minute']) {
+      expect(problemsOf({ REFRESH_REUSE_GRACE_SECONDS: bad })).toEqual(['REFRESH_REUSE_GRACE_SECONDS: must be an integer between 0 and 300']);
+    }
+  });
+
   it('tells placeholders from real secrets', () => {
     expect(isPlaceholder('your_jwt_secret_key')).toBe(true);
     expect(isPlaceholder('CHANGEME')).toBe(true);

@@ -53,12 +53,20 @@ const refreshRoute = createRoute({
   operationId: 'refreshToken',
   tags: ['Auth'],
   summary: 'Rotate a refresh token',
-  description:
-    'Returns a new access token and a new refresh token; the presented one stops working. Presenting an already-rotated token revokes its whole chain (`refresh_token_reused`).',
+  description: [
+    'Returns a new access token and a new refresh token (the successor); the presented one is rotated.',
+    'Within `REFRESH_REUSE_GRACE_SECONDS` (default 30 s) of its rotation, presenting the same token again, e.g. from concurrent refreshes when an app resumes, answers 200 with the same successor and a fresh access token and revokes nothing. After the window it is a replay: the whole session (every token descended from the same login) is revoked.',
+    'Every refusal is 401; the `code` says what the app should do:',
+    '- `refresh_token_superseded`: the token was exchanged and its successor has been exchanged since (by another request of this app); nothing was revoked. Use the newest refresh token the app holds.',
+    '- `refresh_token_reused`: a replay after the grace window; the session is revoked. Log in again.',
+    '- `refresh_token_revoked`: the session was ended by logout, a role change or a disabled account. Log in again.',
+    '- `refresh_token_expired`: older than `REFRESH_TOKEN_TTL_DAYS`. Log in again.',
+    '- `invalid_refresh_token`: not a token this API issued. Log in again.',
+  ].join('\n'),
   request: { body: jsonBody(RefreshBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Rotated.'),
-    ...problems('invalid_refresh_token', 'refresh_token_reused'),
+    ...problems('refresh_token_superseded', 'refresh_token_reused', 'refresh_token_revoked', 'refresh_token_expired', 'invalid_refresh_token'),
   },
 });
 
