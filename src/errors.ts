@@ -15,6 +15,9 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   invalid_refresh_token: 401,
   refresh_token_reused: 401,
+  refresh_token_superseded: 401,
+  refresh_token_revoked: 401,
+  refresh_token_expired: 401,
   forbidden: 403,
   not_found: 404,
   route_not_found: 404,
@@ -67,6 +70,9 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   invalid_credentials: 'Invalid email or password',
   invalid_refresh_token: 'Invalid refresh token',
   refresh_token_reused: 'Refresh token reused',
+  refresh_token_superseded: 'Refresh token superseded',
+  refresh_token_revoked: 'Session ended',
+  refresh_token_expired: 'Refresh token expired',
   forbidden: 'Forbidden',
   not_found: 'Not found',
   route_not_found: 'No such route',
@@ -165,15 +171,15 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: 'urn:laundry:problem:validation_failed' }),
+    type: z.string().openapi({ format: 'uri', example: 'urn:laundry:problem:validation_failed' }),
     title: z.string().openapi({ example: 'Request validation failed' }),
-    status: z.number().int().openapi({ example: 422 }),
+    status: z.number().int().openapi({ format: 'int32', example: 422 }),
     detail: z.string().openapi({ example: 'body.email: Invalid email address' }),
     code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]).openapi({
       description: 'Stable machine-readable error code.',
     }),
     requestId: z.string().openapi({ example: 'req_4b1e0c9f6a2d4c83' }),
-    instance: z.string().optional().openapi({ description: 'The request path.' }),
+    instance: z.string().optional().openapi({ format: 'uri-reference', description: 'The request path.' }),
     errors: z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()

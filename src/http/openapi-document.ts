@@ -53,7 +53,7 @@ export const HEADER_COMPONENTS = {
   'Retry-After': {
     description: 'Seconds to wait before retrying (RFC 9110 §10.2.3), an integer of at least 1.',
     required: true,
-    schema: { type: 'integer', minimum: 1, example: 2 },
+    schema: { type: 'integer', format: 'int32', minimum: 1, example: 2 },
   },
   'Idempotent-Replayed': {
     description: '`true` when this answer is the stored answer to an earlier request with the same `Idempotency-Key` (nothing new was written); absent otherwise.',

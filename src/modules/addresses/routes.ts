@@ -20,6 +20,7 @@ const listAddressesRoute = createRoute({
   ...own,
   method: 'get',
   path: '/v1/addresses',
+  operationId: 'listAddresses',
   summary: "The caller's addresses, newest first",
   description: 'At most 20 can exist, so there is no pagination. `served` is evaluated against the zones as they are now.',
   responses: { 200: jsonResponse(AddressListSchema, 'Addresses.') },
@@ -29,6 +30,7 @@ const createAddressRoute = createRoute({
   ...own,
   method: 'post',
   path: '/v1/addresses',
+  operationId: 'createAddress',
   summary: 'Save an address',
   description:
     'The postcode is normalised (upper-case, no spaces). An address no zone serves can be saved (`served: false`) but not booked. At most 20 per user: `address_limit_reached` (409).',
@@ -40,7 +42,10 @@ const getAddressRoute = createRoute({
   ...own,
   method: 'get',
   path: '/v1/addresses/{id}',
+  operationId: 'getAddress',
   summary: 'One of the caller’s addresses',
+  description:
+    'One saved address of the caller, with `served` and `zoneId` as of now. Another customer’s address answers 404, exactly like a missing one.',
   request: { params: IdParam },
   responses: { 200: jsonResponse(AddressSchema, 'The address.'), ...problems('not_found') },
 });
@@ -49,6 +54,7 @@ const updateAddressRoute = createRoute({
   ...own,
   method: 'patch',
   path: '/v1/addresses/{id}',
+  operationId: 'updateAddress',
   summary: 'Change an address',
   description: 'Send only the fields to change; `null` clears an optional one. Orders already placed keep their snapshot.',
   request: { params: IdParam, body: jsonBody(UpdateAddressBody) },
@@ -59,6 +65,7 @@ const deleteAddressRoute = createRoute({
   ...own,
   method: 'delete',
   path: '/v1/addresses/{id}',
+  operationId: 'deleteAddress',
   summary: 'Delete an address',
   description: 'Orders placed with it keep their snapshot of the address.',
   request: { params: IdParam },

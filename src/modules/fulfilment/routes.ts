@@ -31,6 +31,7 @@ const TRANSITION_PROBLEMS = ['not_found', 'conflict', 'illegal_transition', 'tra
 const cancel = createRoute({
   method: 'post',
   path: '/v1/orders/{id}/cancel',
+  operationId: 'cancelOrder',
   tags: ['Orders'],
   summary: 'Cancel an order before pickup',
   description:
@@ -48,6 +49,7 @@ const queue = createRoute({
   ...staffOnly,
   method: 'get',
   path: '/v1/staff/orders',
+  operationId: 'staffListOrders',
   summary: 'Work queue: orders by pickup or delivery window',
   description: [
     'Every order (any customer), in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.',
@@ -63,7 +65,10 @@ const get = createRoute({
   ...staffOnly,
   method: 'get',
   path: '/v1/staff/orders/{id}',
+  operationId: 'staffGetOrder',
   summary: 'Any order with its lines, price breakdowns and timeline',
+  description:
+    'Any customer’s order, as the customer sees it (lines, price breakdowns, balance, flags, timeline), for staff and admins.',
   request: { params: OrderIdParam },
   responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problems('not_found') },
 });
@@ -72,6 +77,7 @@ const transition = createRoute({
   ...staffOnly,
   method: 'post',
   path: '/v1/staff/orders/{id}/transitions',
+  operationId: 'staffTransitionOrder',
   summary: 'Move an order to its next state',
   description: [
     'confirmed → picked_up (needs `bagCount`) → processing → ready (needs the weigh-in) → out_for_delivery → delivered; any state before delivery → cancelled.',
@@ -88,6 +94,7 @@ const weigh = createRoute({
   ...staffOnly,
   method: 'post',
   path: '/v1/staff/orders/{id}/weigh-in',
+  operationId: 'staffWeighInOrder',
   summary: 'Record the weigh-in and fix the final price',
   description: [
     'Only while the order is `processing`, once: a second weigh-in is 409 `already_weighed`, any other state 409 `weigh_in_not_allowed`.',
@@ -106,6 +113,7 @@ const weigh = createRoute({
 const capture = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/capture',
+  operationId: 'staffCapturePayment',
   tags: ['Staff: payments'],
   summary: 'Capture the weighed price (retry)',
   description:
@@ -124,6 +132,7 @@ const capture = createRoute({
 const refund = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/refunds',
+  operationId: 'staffCreateRefund',
   tags: ['Staff: payments'],
   summary: 'Refund captured card money (admins)',
   description:
@@ -140,6 +149,7 @@ const refund = createRoute({
 const inPerson = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/payments',
+  operationId: 'staffRecordPayment',
   tags: ['Staff: payments'],
   summary: 'Record a payment taken at the door',
   description: 'For `on_delivery` orders that are out for delivery or delivered, once, for exactly the amount due. A delivered order without one is flagged by the payments job.',
@@ -152,6 +162,7 @@ const inPerson = createRoute({
 const waive = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/waive-balance',
+  operationId: 'staffWaiveBalance',
   tags: ['Staff: payments'],
   summary: 'Waive what is outstanding on an order (admins)',
   description: [

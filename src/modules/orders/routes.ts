@@ -16,6 +16,7 @@ const customer = [requireAuth()];
 const create = createRoute({
   method: 'post',
   path: '/v1/orders',
+  operationId: 'createOrder',
   tags: ['Orders'],
   summary: 'Place an order',
   description: [
@@ -54,8 +55,11 @@ const create = createRoute({
 const list = createRoute({
   method: 'get',
   path: '/v1/orders',
+  operationId: 'listOrders',
   tags: ['Orders'],
   summary: 'The caller’s orders, newest first',
+  description:
+    'Summaries of the caller’s orders, newest first, optionally of one `status`. Keyset paging: pass `nextCursor` back as `cursor` until it is null.',
   security: bearer,
   middleware: customer,
   request: { query: ListOrdersQuery },
@@ -65,8 +69,11 @@ const list = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/v1/orders/{id}',
+  operationId: 'getOrder',
   tags: ['Orders'],
   summary: 'One order with its lines, price breakdown and timeline',
+  description:
+    'One of the caller’s orders: lines, estimate and final price breakdowns, balance, flags and the append-only timeline. Another customer’s order answers 404, exactly like a missing one.',
   security: bearer,
   middleware: customer,
   request: { params: OrderIdParam },

@@ -15,6 +15,7 @@ const bearer = [{ bearerAuth: [] }];
 const sheet = createRoute({
   method: 'post',
   path: '/v1/orders/{id}/payment-sheet',
+  operationId: 'createPaymentSheet',
   tags: ['Payments'],
   summary: 'Stripe PaymentSheet: authorise the hold, or pay what is outstanding',
   description:
@@ -36,6 +37,7 @@ const sheet = createRoute({
 const approve = createRoute({
   method: 'post',
   path: '/v1/orders/{id}/approve-overage',
+  operationId: 'approveOverage',
   tags: ['Payments'],
   summary: 'Approve an extra charge above the hold',
   description: 'When the weighed price exceeds the hold by more than the approval threshold, the difference is only charged after this call.',
@@ -51,6 +53,7 @@ const approve = createRoute({
 const webhook = createRoute({
   method: 'post',
   path: '/v1/webhooks/stripe',
+  operationId: 'handleStripeWebhook',
   tags: ['Payments'],
   summary: 'Stripe webhook',
   description:

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { INT4_MAX, MAX_YEAR, integerOut } from '../../http/schemas.js';
 import type { SchemaObject } from 'openapi3-ts/oas31';
 
 /** The Stripe SDK API version a mobile client sends so that its ephemeral key is made with it. */
@@ -59,7 +60,7 @@ export const PaymentSheetSchema = z
         deprecated: true,
       }),
     publishableKey: z.string().openapi({ example: 'pk_test_abc' }),
-    amount: z.number().int().openapi({ description: 'Minor units. `hold`: estimate plus buffer. `balance`: what is outstanding and not covered by a charge in flight.', example: 2579 }),
+    amount: integerOut().openapi({ description: 'Minor units. `hold`: estimate plus buffer. `balance`: what is outstanding and not covered by a charge in flight.', example: 2579 }),
     currency: z.string().openapi({ example: 'USD' }),
   })
   .openapi('PaymentSheet');
@@ -71,7 +72,7 @@ export const CaptureSchema = z
         '`balance`: the hold was lost (released or cancelled by Stripe, or its capture refused), so the outstanding balance was ' +
         'charged off-session on the card saved with the hold instead; see `balance`.',
     }),
-    captured: z.number().int().optional().openapi({ description: 'Captured from the hold, minor units.' }),
+    captured: integerOut().optional().openapi({ description: 'Captured from the hold, minor units.' }),
     balance: z
       .enum(['charged', 'processing', 'failed', 'awaiting_customer', 'none'])
       .optional()
@@ -121,6 +122,9 @@ export const StripeWebhookHeaders = z.object({
  * verified as raw bytes (signature first) and only then parsed, so the app never validates it
  * against this; it documents what Stripe sends.
  */
+/** The first second after the API's time range (src/http/schemas.ts MAX_YEAR), in Unix seconds. */
+const UNIX_SECONDS_END = Date.UTC(MAX_YEAR + 1, 0, 1) / 1000;
+
 export const StripeEventJsonSchema: SchemaObject = {
   type: 'object',
   description: 'A Stripe Event. Only `id`, `type`, `created` and `data.object` are read; other fields are ignored.',
@@ -129,10 +133,10 @@ export const StripeEventJsonSchema: SchemaObject = {
     id: { type: 'string', maxLength: 255, description: 'Applied once per id.', example: 'evt_1QabcXYZ' },
     object: { type: 'string', enum: ['event'] },
     type: { type: 'string', maxLength: 255, description: 'The event type; unhandled types answer `ignored`.', example: 'payment_intent.succeeded' },
-    created: { type: 'integer', description: 'Unix seconds; orders events of one PaymentIntent.', example: 1764460800 },
+    created: { type: 'integer', format: 'int64', minimum: 0, maximum: UNIX_SECONDS_END, description: 'Unix seconds; orders events of one PaymentIntent.', example: 1764460800 },
     livemode: { type: 'boolean' },
     api_version: { type: ['string', 'null'], maxLength: 255 },
-    pending_webhooks: { type: 'integer' },
+    pending_webhooks: { type: 'integer', format: 'int32', minimum: 0, maximum: INT4_MAX },
     request: { type: ['object', 'null'], additionalProperties: true },
     data: {
       type: 'object',

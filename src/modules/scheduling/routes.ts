@@ -17,6 +17,7 @@ import { timeRange } from './slot-times.js';
 const coverageRoute = createRoute({
   method: 'get',
   path: '/v1/coverage',
+  operationId: 'getCoverage',
   tags: ['Scheduling'],
   summary: 'Is a postcode served, and by which zone',
   description: [
@@ -34,6 +35,7 @@ const coverageRoute = createRoute({
 const slotsRoute = createRoute({
   method: 'get',
   path: '/v1/slots',
+  operationId: 'listBookableSlots',
   tags: ['Scheduling'],
   summary: 'Bookable pickup or delivery windows for a postcode',
   description: [

@@ -40,7 +40,10 @@ const listZonesRoute = createRoute({
   ...admin,
   method: 'get',
   path: '/v1/admin/zones',
+  operationId: 'adminListZones',
   summary: 'Every zone, including inactive ones',
+  description:
+    'Every zone, active or not, by name, with its postcode prefixes, time zone and fees.',
   responses: { 200: jsonResponse(ZoneListSchema, 'All zones, by name.') },
 });
 
@@ -48,6 +51,7 @@ const createZoneRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones',
+  operationId: 'adminCreateZone',
   summary: 'Create a zone',
   description: [
     'Each prefix is a UK postcode area (`SW`), district (`SW1`, `SW19`) or sub-district (`SW1A`), and covers a postcode only at that boundary:',
@@ -64,6 +68,7 @@ const updateZoneRoute = createRoute({
   ...admin,
   method: 'patch',
   path: '/v1/admin/zones/{id}',
+  operationId: 'adminUpdateZone',
   summary: 'Change a zone',
   description:
     "`postcodePrefixes` follow the rule of zone creation (UK area, district or sub-district, or digits; 422 otherwise). Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
@@ -75,6 +80,7 @@ const createSlotRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/slots',
+  operationId: 'adminCreateSlot',
   summary: 'Add one slot to a zone',
   description: 'A slot on a closed date of the zone is created closed. `slot_exists` (409): same zone, kind and start.',
   request: { params: IdParam, body: jsonBody(CreateSlotBody) },
@@ -85,6 +91,7 @@ const generateSlotsRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/slots/generate',
+  operationId: 'adminGenerateSlots',
   summary: 'Create slots from a weekly template',
   description: [
     "Windows are wall-clock times in the zone's time zone, so a 09:00 window stays 09:00 local across DST changes.",
@@ -107,6 +114,7 @@ const updateSlotRoute = createRoute({
   ...admin,
   method: 'patch',
   path: '/v1/admin/slots/{id}',
+  operationId: 'adminUpdateSlot',
   summary: 'Change a slot’s capacity, cut-off or closed flag',
   description: '`capacity_below_reserved` (409) when the new capacity is below what is already booked. Closing a slot keeps its bookings.',
   request: { params: IdParam, body: jsonBody(UpdateSlotBody) },
@@ -117,6 +125,7 @@ const listSlotsRoute = createRoute({
   ...admin,
   method: 'get',
   path: '/v1/admin/zones/{id}/slots',
+  operationId: 'adminListZoneSlots',
   summary: 'A zone’s slots with reserved counts',
   description: 'Every slot (closed, full and past included) starting in [from, to). Defaults: now, + 14 days; at most 31 days.',
   request: { params: IdParam, query: AdminSlotsQuery },
@@ -127,6 +136,7 @@ const addClosureRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/closures',
+  operationId: 'adminCreateClosure',
   summary: 'Close a zone on a local date',
   description: [
     "Closes every slot whose start falls on that date in the zone's time zone, in the same statement.",
@@ -145,6 +155,7 @@ const removeClosureRoute = createRoute({
   ...admin,
   method: 'delete',
   path: '/v1/admin/zones/{id}/closures/{date}',
+  operationId: 'adminDeleteClosure',
   summary: 'Reopen a zone on a local date',
   description: "Deletes the closure and reopens every slot on that local date (including any closed one by one). 404 when the date was not closed.",
   request: { params: ClosureParams },
