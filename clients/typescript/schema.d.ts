@@ -6411,7 +6411,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Optional. The Stripe API version of the client's Stripe SDK (iOS `STPAPIClient.apiVersion`, Android `ApiVersion.get().code`), e.g. `2020-08-27`. Send it only if the app still opens PaymentSheet with `customerEphemeralKeySecret`: the ephemeral key is then made with THIS version, as Stripe requires. Malformed: 422 `validation_failed`. */
+                /**
+                 * @deprecated
+                 * @description Optional. The Stripe API version of the client's Stripe SDK (iOS `STPAPIClient.apiVersion`, Android `ApiVersion.get().code`), e.g. `2020-08-27`. Send it only if the app still opens PaymentSheet with `customerEphemeralKeySecret`: the ephemeral key is then made with THIS version, as Stripe requires. Malformed: 422 `validation_failed`.
+                 */
                 "stripe-version"?: string;
             };
             path: {
