@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { Database } from '../../src/db/client.js';
 import type { Deps } from '../../src/deps.js';
-import { apiClient } from '../support/client.js';
+import { apiClient, expectProblem, uniqueEmail } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 import { refreshConcurrencyJourney } from '../journeys/refresh-concurrency.js';
 
@@ -60,3 +60,19 @@ refreshConcurrencyJourney(() => ({
     offsetMs += seconds * 1000;
   },
 }));
+
+describe('REFRESH_REUSE_GRACE_SECONDS=0', () => {
+  it('turns the grace off: the first repeat is a replay and revokes the family', async () => {
+    const strict = await createTestApp({ database: t.deps.database, stripe: false, env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
+    try {
+      const reg = await strict.api.post('/v1/auth/register', { email: uniqueEmail('no-grace'), password: 'no grace password' }, { headers: { 'x-forwarded-for': '198.51.100.77' } });
+      expect(reg.status, reg.text).toBe(201);
+      const rotated = await strict.api.post('/v1/auth/refresh', { refreshToken: reg.body.refreshToken });
+      expect(rotated.status, rotated.text).toBe(200);
+      expectProblem(await strict.api.post('/v1/auth/refresh', { refreshToken: reg.body.refreshToken }), 401, 'refresh_token_reused');
+      expectProblem(await strict.api.post('/v1/auth/refresh', { refreshToken: rotated.body.refreshToken }), 401, 'refresh_token_reused');
+    } finally {
+      await strict.deps.passwords.close?.();
+    }
+  });
+});
