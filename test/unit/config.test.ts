@@ -93,6 +93,17 @@ describe('loadConfig', () => {
   });
 });
 
+describe('DOCS_UI', () => {
+  it('is on by default outside production, off by default in production, and either when said', () => {
+    expect(loadConfig({}).docsUi).toBe(true);
+    expect(loadConfig({ APP_ENV: 'test' }).docsUi).toBe(true);
+    expect(loadConfig(prodSecrets).docsUi).toBe(false);
+    expect(loadConfig({ ...prodSecrets, DOCS_UI: 'on' }).docsUi).toBe(true);
+    expect(loadConfig({ DOCS_UI: 'off' }).docsUi).toBe(false);
+    expect(() => loadConfig({ DOCS_UI: 'yes' })).toThrow(/DOCS_UI/);
+  });
+});
+
 describe('loadNodeServerConfig', () => {
   const nodeProblemsOf = (env: Record<string, string | undefined>) => problemsOf(env, loadNodeServerConfig);
 

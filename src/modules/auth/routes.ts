@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
@@ -15,6 +15,7 @@ const bearer = [{ bearerAuth: [] }];
 const registerRoute = createRoute({
   method: 'post',
   path: '/v1/auth/register',
+  operationId: 'register',
   tags: ['Auth'],
   summary: 'Create a customer account',
   description: [
@@ -24,13 +25,14 @@ const registerRoute = createRoute({
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonResponse(SessionSchema, 'Account created; the caller is logged in.'),
-    ...problemResponses(400, 409, 413, 415, 422, 429, 503),
+    ...problems('email_taken', 'too_many_attempts', 'busy'),
   },
 });
 
 const loginRoute = createRoute({
   method: 'post',
   path: '/v1/auth/login',
+  operationId: 'login',
   tags: ['Auth'],
   summary: 'Log in with email and password',
   description: [
@@ -41,13 +43,14 @@ const loginRoute = createRoute({
   request: { body: jsonBody(LoginBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Logged in.'),
-    ...problemResponses(400, 401, 413, 415, 422, 429, 503),
+    ...problems('invalid_credentials', 'too_many_attempts', 'busy'),
   },
 });
 
 const refreshRoute = createRoute({
   method: 'post',
   path: '/v1/auth/refresh',
+  operationId: 'refreshToken',
   tags: ['Auth'],
   summary: 'Rotate a refresh token',
   description: [
@@ -63,33 +66,35 @@ const refreshRoute = createRoute({
   request: { body: jsonBody(RefreshBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Rotated.'),
-    ...problemResponses(400, 401, 413, 415, 422),
+    ...problems('invalid_refresh_token', 'refresh_token_reused', 'refresh_token_superseded', 'refresh_token_revoked', 'refresh_token_expired'),
   },
 });
 
 const logoutRoute = createRoute({
   method: 'post',
   path: '/v1/auth/logout',
+  operationId: 'logout',
   tags: ['Auth'],
   summary: 'Revoke a refresh token and its chain',
   description: 'Idempotent. Access tokens already issued stay valid until they expire (minutes).',
   request: { body: jsonBody(RefreshBody) },
   responses: {
     204: { description: 'Revoked (or was not active).' },
-    ...problemResponses(400, 413, 415, 422),
   },
 });
 
 const meRoute = createRoute({
   method: 'get',
   path: '/v1/me',
+  operationId: 'getCurrentUser',
   tags: ['Auth'],
   summary: 'The authenticated user',
+  description:
+    'The account the access token belongs to: id, email, role, name. Read from the database, so a changed name or role shows at once.',
   security: bearer,
   middleware: [requireAuth()],
   responses: {
     200: jsonResponse(UserSchema, 'The caller.'),
-    ...problemResponses(401),
   },
 });
 
