@@ -66,7 +66,7 @@ const refreshRoute = createRoute({
   request: { body: jsonBody(RefreshBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Rotated.'),
-    ...problems('invalid_refresh_token', 'refresh_token_reused', 'refresh_token_superseded', 'refresh_token_revoked', 'refresh_token_expired'),
+    ...problems('refresh_token_superseded', 'refresh_token_reused', 'refresh_token_revoked', 'refresh_token_expired', 'invalid_refresh_token'),
   },
 });
 
