@@ -118,6 +118,7 @@ describe('loadNodeServerConfig', () => {
       paymentsJobIntervalMs: 0,
       shutdownDelayMs: 0,
       shutdownGraceMs: 10_000,
+      seedDemo: 'embedded',
     });
     expect(loadNodeServerConfig({ HOST: '', PGLITE_DIR: ' ', PASSWORD_HASH_THREADS: '' })).toMatchObject({ host: '0.0.0.0', pgliteDir: undefined, hashPool: {} });
   });
@@ -135,6 +136,7 @@ describe('loadNodeServerConfig', () => {
         PAYMENTS_JOB_INTERVAL_MS: '60000',
         SHUTDOWN_DELAY_MS: '100',
         SHUTDOWN_GRACE_MS: '0',
+        SEED_DEMO: '1',
       }),
     ).toEqual({
       host: '127.0.0.1',
@@ -146,6 +148,7 @@ describe('loadNodeServerConfig', () => {
       paymentsJobIntervalMs: 60_000,
       shutdownDelayMs: 100,
       shutdownGraceMs: 0,
+      seedDemo: 'always',
     });
   });
 

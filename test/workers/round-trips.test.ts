@@ -52,4 +52,26 @@ describe('round trips per request in workerd', () => {
     await workerHarness.setRole(creds.email, 'customer');
     expect(await measure(() => api.get('/v1/staff/orders', { token: staff }), 403)).toBe(1);
   });
+
+  it('refresh takes one; the same token again within the grace window one, answering the same successor', async () => {
+    const { api } = workerHarness;
+    const reg = await api.post('/v1/auth/register', { email: uniqueEmail('edge-refresh'), password: 'edge password 2' }, { headers: { 'cf-connecting-ip': '203.0.113.46' } });
+    expect(reg.status, reg.text).toBe(201);
+    let successor = '';
+    const rotate = () => api.post('/v1/auth/refresh', { refreshToken: reg.body.refreshToken });
+    expect(
+      await measure(async () => {
+        const res = await rotate();
+        successor = res.body.refreshToken;
+        return res;
+      }, 200),
+    ).toBe(1);
+    expect(
+      await measure(async () => {
+        const res = await rotate();
+        expect(res.body.refreshToken).toBe(successor);
+        return res;
+      }, 200),
+    ).toBe(1);
+  });
 });
