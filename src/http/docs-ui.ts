@@ -29,7 +29,7 @@ export interface DocsAssets {
 
 /** Where the page and its files live. */
 export const DOCS_PATH = '/docs';
-export const INIT_SCRIPT = 'init.js';
+const INIT_SCRIPT = 'init.js';
 
 /**
  * The page's policy (CSP Level 3). Nothing but this origin: scripts and styles only from files

@@ -11,7 +11,6 @@
  * any signed-in user, and an operation without `security` must be on PUBLIC_OPERATIONS.
  */
 import { sign } from 'hono/jwt';
-import { DOCS_ASSET_FILES, DOCS_PATH, INIT_SCRIPT } from '../../src/http/docs-ui.js';
 import { actor, type Actor } from './fixtures.js';
 import { uniqueEmail, type ApiResponse, type RequestOptions } from './client.js';
 import type { Harness } from './harness.js';
@@ -34,13 +33,8 @@ export const PUBLIC_OPERATIONS: readonly string[] = [
 /** Staff-console operations only admins may call (`requireAuth('admin')`); the summary says "(admins)". */
 export const ADMIN_ONLY_STAFF_OPERATIONS: readonly string[] = ['POST /v1/staff/orders/{id}/refunds', 'POST /v1/staff/orders/{id}/waive-balance'];
 
-/** Routes the app serves outside the document: the document itself, its viewer and the viewer's files, and /metrics (own token). */
-export const UNDOCUMENTED_ROUTES: readonly string[] = [
-  'GET /openapi.json',
-  `GET ${DOCS_PATH}`,
-  ...[INIT_SCRIPT, ...DOCS_ASSET_FILES].map((file) => `GET ${DOCS_PATH}/${file}`),
-  'GET /metrics',
-];
+/** Routes the app serves outside the document: the document itself, its viewer, and /metrics (own token). */
+export const UNDOCUMENTED_ROUTES: readonly string[] = ['GET /openapi.json', 'GET /docs', 'GET /metrics'];
 
 export type Level = 'public' | 'signed-in' | 'staff' | 'admin';
 
