@@ -1,28 +1,47 @@
 /**
  * `npm run dev`: the Worker under `wrangler dev`, talking through the real neon-http driver
  * to a local Neon-compatible endpoint. Zero configuration: the database is an embedded
- * PGlite in .data/dev (migrated and seeded here), or the PostgreSQL server in DATABASE_URL.
+ * PGlite in .data/dev (migrated and seeded here, demo zone, slots and accounts included), or
+ * the PostgreSQL server in DATABASE_URL (catalog only; SEED_DEMO=1 adds the demo data).
  *
  *   npm run dev                       # http://localhost:8787
  *   npm run dev -- --port 9000        # extra args go to wrangler dev
+ *
+ * Works offline: wrangler is started with the Request.cf fetch (workers.cloudflare.com/cf.json,
+ * which offline costs a stack trace and, where the network hangs, a 3 s timeout) and telemetry
+ * turned off, the supported way (CLOUDFLARE_CF_FETCH_ENABLED=false, WRANGLER_SEND_METRICS=false,
+ * https://developers.cloudflare.com/workers/wrangler/system-environment-variables/); set either
+ * yourself to override. The Worker reads nothing from request.cf.
  */
 import { spawn } from 'node:child_process';
 import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { lockFolder } from '../src/db/pglite-lock.js';
 import { seedCatalog } from '../src/db/seed.js';
+import { demoBanner, seedDemo, type DemoSummary } from '../src/db/demo-seed.js';
+import { loadArgon2idKernel } from '../src/auth/argon2-node.mjs';
+import { createPasswordHasher } from '../src/auth/password.js';
+import { systemClock } from '../src/deps.js';
+import type { Database } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createPostgresDatabase } from '../src/db/node-postgres.js';
 import { createPgliteDatabase } from '../src/db/pglite.js';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon, type LocalNeonBackend } from '../tools/local-neon/index.js';
 
 const serverUrl = process.env.DATABASE_URL;
+const currency = process.env.CURRENCY ?? 'USD';
+let demo: DemoSummary | undefined;
+/** The catalog always; the demo data on the embedded database, or on the server with SEED_DEMO=1 (the Worker runs with APP_ENV=development). */
+async function seed(database: Database, withDemo: boolean) {
+  await migrateDatabase(database);
+  await seedCatalog(database, currency);
+  if (withDemo) demo = await seedDemo({ database, clock: systemClock, passwords: createPasswordHasher(loadArgon2idKernel) }, { currency, appEnv: 'development' });
+}
 let backend: LocalNeonBackend;
 let closeDb: () => Promise<void>;
 if (serverUrl) {
   const database = createPostgresDatabase(serverUrl, { max: 1 });
-  await migrateDatabase(database);
-  await seedCatalog(database, process.env.CURRENCY ?? 'USD');
+  await seed(database, process.env.SEED_DEMO === '1');
   await database.close();
   backend = pgBackend(serverUrl);
   closeDb = () => backend.close();
@@ -32,8 +51,7 @@ if (serverUrl) {
   lockFolder('.data/dev');
   const pglite = await PGlite.create('.data/dev');
   const database = await createPgliteDatabase(pglite);
-  await migrateDatabase(database);
-  await seedCatalog(database, process.env.CURRENCY ?? 'USD');
+  await seed(database, process.env.SEED_DEMO !== '0');
   backend = pgliteBackend(pglite);
   closeDb = () => pglite.close();
 }
@@ -44,7 +62,10 @@ const endpoint = await startLocalNeon({
   port: Number(process.env.LOCAL_NEON_PORT ?? 0),
 });
 console.log(`local Neon endpoint: ${endpoint.url} (${serverUrl ? 'PostgreSQL server' : 'PGlite in .data/dev'})`);
+if (demo) console.log(demoBanner(demo));
 
+// Its own process group (detached), so stopping this script stops wrangler and workerd with it:
+// killing npx alone would leave them running.
 const wrangler = spawn(
   'npx',
   [
@@ -59,14 +80,26 @@ const wrangler = spawn(
     'APP_ENV:development',
     ...process.argv.slice(2),
   ],
-  { stdio: 'inherit' },
+  {
+    stdio: 'inherit',
+    detached: true,
+    env: {
+      ...process.env,
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+      WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? 'false',
+    },
+  },
 );
 
 let stopping = false;
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
-  wrangler.kill('SIGTERM');
+  try {
+    if (wrangler.pid !== undefined) process.kill(-wrangler.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
   await endpoint.close();
   await closeDb();
   process.exit(code);

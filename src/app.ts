@@ -1,9 +1,10 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import type { Deps } from './deps.js';
 import { ApiError } from './errors.js';
 import { allowedMethods } from './http/allowed-methods.js';
 import { createRouter } from './http/context.js';
+import { registerDocsUi } from './http/docs-ui.js';
+import { servedDocument } from './http/openapi-document.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
@@ -18,6 +19,35 @@ import { zoneRoutes } from './modules/zones/routes.js';
 
 export const API_TITLE = 'Laundry pickup & delivery API';
 export const API_VERSION = '1.0.0';
+
+/** `info.description` of /openapi.json: what holds for every operation. */
+export const API_DESCRIPTION = [
+  'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Each error response lists the codes it may carry, in its description and in `x-problem-codes`; clients branch on `code`, never on `title` or `detail`.',
+  'Every response carries `X-Request-Id` (the one the client sent, when it is 8–128 of [A-Za-z0-9._:-], else a new one) and `X-App-Version`. 429 and 503 answers carry `Retry-After` in seconds.',
+  'Money is integer minor units; times are ISO 8601 UTC.',
+  'Any operation under /v1 uses the database and may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`. Any operation may answer 500 `internal_error`.',
+  'Every method but GET and HEAD under /v1 is subject to the body limit (413 `payload_too_large`), with or without a body. A path that exists but not with the method answers 405 `method_not_allowed` with `Allow` listing its methods; an unknown path 404 `route_not_found`.',
+  'Input rules (422 `validation_failed`, the field named in `errors`): text never contains NUL (U+0000) or an unpaired UTF-16 surrogate; ' +
+    'instants are ISO 8601 with an offset and dates YYYY-MM-DD, both in years 2000–2100; a `cursor` is only ever a `nextCursor` the list returned.',
+].join('\n\n');
+
+/**
+ * The document's tags, in the order a reader meets them. Every operation's `tags` names one of
+ * these (Spectral's operation-tag-defined); generators group methods by them.
+ */
+const OPENAPI_TAGS = [
+  { name: 'Health', description: 'Liveness and readiness probes for the platform.' },
+  { name: 'Auth', description: 'Registration, login, refresh-token rotation and logout; the signed-in user.' },
+  { name: 'Catalog', description: 'The public service catalog.' },
+  { name: 'Addresses', description: 'The customer’s saved addresses.' },
+  { name: 'Scheduling', description: 'Coverage by postcode and the bookable pickup and delivery windows.' },
+  { name: 'Orders', description: 'The customer’s orders: place, list, read, cancel.' },
+  { name: 'Payments', description: 'Card payments with Stripe: the PaymentSheet, overage approval and Stripe’s webhook.' },
+  { name: 'Staff', description: 'The shop console: the work queue, status changes and the weigh-in (staff and admins).' },
+  { name: 'Staff: payments', description: 'Capture, refunds, payments at the door and waivers (refunds and waivers: admins).' },
+  { name: 'Admin: catalog', description: 'Services and add-ons (admins).' },
+  { name: 'Admin: scheduling', description: 'Zones, slots, weekly slot generation and closures (admins).' },
+];
 
 /**
  * Builds the one Hono app both runtimes serve. It knows nothing about the runtime:
@@ -69,22 +99,26 @@ export function createApp(deps: Deps) {
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'Access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh.',
+    description:
+      'Access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh: a JWS (HS256) issued and checked as RFC8725 (JWT Best Current Practices) ' +
+      'recommends: one algorithm only (`alg: none` and algorithm swaps are refused), issuer checked, `exp` required, a key of at ' +
+      'least 32 characters. The role in it is re-checked in the database on every staff and admin request.',
   });
-  app.doc31('/openapi.json', {
+  // Built on first request from the routes above and kept: the same text on Node and the Worker.
+  const openApiText = servedDocument(app, {
     openapi: '3.1.0',
-    info: {
-      title: API_TITLE,
-      version: API_VERSION,
-      description:
-        'Errors are RFC 9457 `application/problem+json` with a stable `code` and the `requestId`. Money is integer minor units; times are ISO 8601 UTC. ' +
-        'Any route that uses the database may answer 503 `database_unavailable` with `Retry-After` when it is unreachable or slow: a write either committed whole or not at all, so retry with the same `Idempotency-Key`.\n\n' +
-        'Input rules (422 `validation_failed`, the field named in `errors`): text never contains NUL (U+0000) or an unpaired UTF-16 surrogate; ' +
-        'instants are ISO 8601 with an offset and dates YYYY-MM-DD, both in years 2000–2100; a `cursor` is only ever a `nextCursor` the list returned.',
-    },
-    servers: [{ url: '/' }],
+    info: { title: API_TITLE, version: API_VERSION, description: API_DESCRIPTION },
+    servers: [
+      {
+        url: '/',
+        description: 'The deployment that serves this document (production, staging or local): same origin.',
+        'x-internal': false,
+      },
+    ],
+    tags: OPENAPI_TAGS,
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
+  app.get('/openapi.json', (c) => c.body(openApiText(), 200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' }));
+  if (config.docsUi) registerDocsUi(app, deps.docsAssets, API_TITLE);
 
   app.notFound(notFoundHandler(allowed));
   app.onError(errorHandler);

@@ -90,6 +90,11 @@ const rawSchema = z.object({
   BODY_LIMIT_BYTES: intFromString(64 * 1024, 1024, 10 * 1024 * 1024),
   ACCESS_TOKEN_TTL_SECONDS: intFromString(15 * 60, 60, 24 * 60 * 60),
   REFRESH_TOKEN_TTL_DAYS: intFromString(30, 1, 365),
+  /**
+   * Seconds after a refresh token's rotation during which presenting it again answers the same
+   * successor instead of revoking the session (concurrent refreshes from one app). 0 turns it off.
+   */
+  REFRESH_REUSE_GRACE_SECONDS: intFromString(30, 0, 300),
   /** ISO 4217 code of the shop's single currency; new catalog entries use it. Must be in src/domain/currency.ts. */
   CURRENCY: optionalString.pipe(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD').optional()),
   /** Points the Neon HTTP driver at a local Neon-compatible endpoint (dev and tests only). */
@@ -103,6 +108,8 @@ const rawSchema = z.object({
    * ingress: 1). 0 trusts no header and uses the socket's address. Workers ignore it.
    */
   TRUSTED_PROXY_HOPS: intFromString(0, 0, 10),
+  /** The interactive reference at /docs (src/http/docs-ui.ts): on or off; unset → on, except off with APP_ENV=production. */
+  DOCS_UI: z.enum(['on', 'off']).optional(),
 });
 
 export interface Config {
@@ -125,12 +132,16 @@ export interface Config {
   bodyLimitBytes: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
+  /** REFRESH_REUSE_GRACE_SECONDS: src/modules/auth/refresh.ts. */
+  refreshReuseGraceSeconds: number;
   currency: string;
   neonLocalEndpoint: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   metricsToken: string | undefined;
   appVersion: string;
   trustedProxyHops: number;
+  /** Serve /docs (DOCS_UI). /openapi.json is served either way. */
+  docsUi: boolean;
 }
 
 export class ConfigError extends Error {
@@ -206,12 +217,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: raw.BODY_LIMIT_BYTES,
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: raw.REFRESH_TOKEN_TTL_DAYS,
+    refreshReuseGraceSeconds: raw.REFRESH_REUSE_GRACE_SECONDS,
     currency: raw.CURRENCY ?? 'USD',
     neonLocalEndpoint: raw.NEON_LOCAL_ENDPOINT,
     logLevel: raw.LOG_LEVEL,
     metricsToken: raw.METRICS_TOKEN,
     appVersion: raw.APP_VERSION ?? 'dev',
     trustedProxyHops: raw.TRUSTED_PROXY_HOPS,
+    docsUi: (raw.DOCS_UI ?? (production ? 'off' : 'on')) === 'on',
   };
 }
 
@@ -247,6 +260,11 @@ const nodeServerSchema = z.object({
   PAYMENTS_JOB_INTERVAL_MS: msFromString(0),
   SHUTDOWN_DELAY_MS: msFromString(undefined),
   SHUTDOWN_GRACE_MS: msFromString(10_000),
+  SEED_DEMO: optionalString.pipe(z.enum(['0', '1']).optional()),
+}).superRefine((v, ctx) => {
+  if (v.APP_ENV === 'production' && v.SEED_DEMO === '1') {
+    ctx.addIssue({ code: 'custom', path: ['SEED_DEMO'], message: 'must not be 1 when APP_ENV=production: demo accounts have published passwords' });
+  }
 });
 
 /**
@@ -272,6 +290,12 @@ export interface NodeServerConfig {
   shutdownDelayMs: number;
   /** SHUTDOWN_GRACE_MS, default 10 s: how long in-flight requests may take to finish once the listener closes. */
   shutdownGraceMs: number;
+  /**
+   * Whether to seed the demo zone, slots and accounts at start (src/db/demo-seed.ts). SEED_DEMO
+   * unset: on the embedded database only (`embedded`); `1`: on any database (a local PostgreSQL
+   * server); `0`: never. Always `never` with APP_ENV=production, where SEED_DEMO=1 is refused.
+   */
+  seedDemo: 'embedded' | 'always' | 'never';
 }
 
 /**
@@ -295,5 +319,6 @@ export function loadNodeServerConfig(env: Record<string, string | undefined>): N
     paymentsJobIntervalMs: raw.PAYMENTS_JOB_INTERVAL_MS,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS ?? (raw.APP_ENV === 'production' ? 5000 : 0),
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
+    seedDemo: raw.APP_ENV === 'production' || raw.SEED_DEMO === '0' ? 'never' : raw.SEED_DEMO === '1' ? 'always' : 'embedded',
   };
 }

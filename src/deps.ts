@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { PasswordHasher } from './auth/password.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import type { DocsAssets } from './http/docs-ui.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/index.js';
 import type { Payments } from './payments/stripe.js';
@@ -18,6 +19,8 @@ export type RuntimeName = 'node' | 'workerd';
 export interface CachedText {
   value: string;
   expiresAt: number;
+  /** The entity tag of `value` (the catalog's ETag), computed once when the entry was made; stores keep it. */
+  etag?: string;
 }
 
 /**
@@ -52,6 +55,11 @@ export interface Deps {
   sha256Hex: (text: string) => Promise<string>;
   /** GET /v1/services, cached for a few seconds: src/modules/catalog/cache.ts. */
   catalogCache: CatalogCache;
+  /**
+   * The Swagger UI files /docs loads (src/http/docs-ui.ts): read from the installed
+   * swagger-ui-dist package on Node, from Workers Static Assets on Workers.
+   */
+  docsAssets: DocsAssets;
   /** Undefined when Stripe is not configured: card endpoints then answer 503. */
   payments: Payments | undefined;
   runtime: RuntimeName;

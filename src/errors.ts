@@ -15,6 +15,9 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   invalid_refresh_token: 401,
   refresh_token_reused: 401,
+  refresh_token_superseded: 401,
+  refresh_token_revoked: 401,
+  refresh_token_expired: 401,
   forbidden: 403,
   not_found: 404,
   route_not_found: 404,
@@ -67,6 +70,9 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   invalid_credentials: 'Invalid email or password',
   invalid_refresh_token: 'Invalid refresh token',
   refresh_token_reused: 'Refresh token reused',
+  refresh_token_superseded: 'Refresh token superseded',
+  refresh_token_revoked: 'Session ended',
+  refresh_token_expired: 'Refresh token expired',
   forbidden: 'Forbidden',
   not_found: 'Not found',
   route_not_found: 'No such route',
@@ -165,15 +171,15 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: 'urn:laundry:problem:validation_failed' }),
+    type: z.string().openapi({ format: 'uri', example: 'urn:laundry:problem:validation_failed' }),
     title: z.string().openapi({ example: 'Request validation failed' }),
-    status: z.number().int().openapi({ example: 422 }),
+    status: z.number().int().openapi({ format: 'int32', example: 422 }),
     detail: z.string().openapi({ example: 'body.email: Invalid email address' }),
     code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]).openapi({
       description: 'Stable machine-readable error code.',
     }),
     requestId: z.string().openapi({ example: 'req_4b1e0c9f6a2d4c83' }),
-    instance: z.string().optional().openapi({ description: 'The request path.' }),
+    instance: z.string().optional().openapi({ format: 'uri-reference', description: 'The request path.' }),
     errors: z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()
@@ -182,27 +188,63 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
-/** OpenAPI response objects for the errors a route can return, keyed by status. */
-export function problemResponses(...statuses: number[]) {
-  const out: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> = {};
-  const descriptions: Record<number, string> = {
-    400: 'Malformed request (bad JSON).',
-    401: 'Missing, invalid or expired credentials.',
-    403: 'The caller lacks the required role.',
-    404: 'No such resource (or it belongs to another user).',
-    405: 'The path exists but not with this method; `Allow` lists the methods it takes.',
-    409: 'Conflicts with the current state.',
-    502: 'The payment provider did not complete the request; safe to retry.',
-    413: 'Request body too large.',
-    415: 'Content-Type must be application/json.',
-    429: 'Too many failed attempts: retry after the `Retry-After` header’s seconds.',
-    422: 'Validation failed (`errors` lists the fields) or a business rule was broken (see `code`).',
-    503: 'A dependency is unavailable (`database_unavailable`, `payments_not_configured`) or the server is saturated (`busy`): retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all.',
-  };
-  for (const s of statuses) {
-    out[s] = {
-      description: descriptions[s] ?? 'Error',
+/**
+ * The codes whose problem always carries `Retry-After` (RFC 9110 §10.2.3, integer seconds):
+ * the answer to "when may I try again" for a throttle, a saturated server, a database outage and
+ * a payment already under way. Documented on each response that lists one of them.
+ */
+export const RETRY_AFTER_CODES: readonly ErrorCode[] = ['too_many_attempts', 'busy', 'database_unavailable', 'payment_in_progress'];
+
+/** What a status means, whatever the code; the response's description adds its codes. */
+const STATUS_MEANING: Record<number, string> = {
+  400: 'The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON).',
+  401: 'Missing, invalid or expired credentials.',
+  403: 'The caller lacks the required role (or lost it, or was disabled, since the token was issued).',
+  404: 'No such resource (or it belongs to another user).',
+  409: 'Conflicts with the current state.',
+  413: 'The request body is larger than the server accepts.',
+  415: 'Content-Type must be application/json.',
+  422: 'Validation failed (`errors` lists the fields) or a business rule was broken (see `code`).',
+  429: 'Too many attempts: retry after the `Retry-After` header’s seconds.',
+  500: 'A fault on our side; `requestId` helps us find it.',
+  502: 'The payment provider did not complete the request; safe to retry.',
+  503: 'A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all.',
+};
+
+/** One documented error response: its problem codes, readable in the description and in `x-problem-codes`. */
+export interface ProblemResponse {
+  description: string;
+  content: Record<typeof PROBLEM_CONTENT_TYPE, { schema: typeof ProblemSchema }>;
+  /** Vendor extension: every `code` a problem with this status may carry on this operation. */
+  'x-problem-codes': ErrorCode[];
+}
+
+/** The description of an error response with these codes (all of one status). */
+export function problemDescription(status: number, codes: readonly ErrorCode[]): string {
+  const meaning = STATUS_MEANING[status] ?? 'Error.';
+  return `${meaning} Codes: ${codes.map((c) => `\`${c}\``).join(', ')}.`;
+}
+
+/**
+ * The error responses for these problem codes, grouped by their status (ERROR_STATUS): spread
+ * into a route's `responses`. List only what the operation itself can answer (its handler and the
+ * modules it calls); the codes every operation of a kind can answer (a JSON body, parameters,
+ * a bearer token, a role, the database, the body limit) are added to the served document in
+ * one place, src/http/openapi-document.ts.
+ */
+export function problems(...codes: ErrorCode[]): Record<number, ProblemResponse> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const list = byStatus.get(ERROR_STATUS[code]) ?? [];
+    if (!list.includes(code)) list.push(code);
+    byStatus.set(ERROR_STATUS[code], list);
+  }
+  const out: Record<number, ProblemResponse> = {};
+  for (const [status, list] of byStatus) {
+    out[status] = {
+      description: problemDescription(status, list),
       content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+      'x-problem-codes': list,
     };
   }
   return out;

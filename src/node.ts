@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrateCommand, paymentsJobCommand } from './platform/node/commands.js';
 import { startNodeServer } from './platform/node/server.js';
+import { demoBanner } from './db/demo-seed.js';
 
 const COMMANDS: Record<string, () => Promise<unknown>> = { migrate: migrateCommand, 'payments-job': paymentsJobCommand };
 
@@ -28,8 +29,9 @@ function main(command: string | undefined): void {
     return;
   }
   startNodeServer()
-    .then(({ url, shutdown }) => {
+    .then(({ url, demo, shutdown }) => {
       console.log(`Laundry API listening on ${url} (docs: ${url}/docs)`);
+      if (demo) console.log(demoBanner(demo));
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => void shutdown(signal).then(() => process.exit(0), fail));
       }

@@ -12,6 +12,7 @@ import { createNeonDatabase } from './db/neon.js';
 import { systemClock, type Deps } from './deps.js';
 import { webCryptoSha256Hex } from './domain/idempotency.js';
 import { PROBLEM_CONTENT_TYPE } from './errors.js';
+import type { DocsAssets } from './http/docs-ui.js';
 import { cloudflareClientIp } from './http/client-ip.js';
 import { createPayments } from './payments/stripe.js';
 import { createJsonLogger } from './logger.js';
@@ -38,10 +39,37 @@ export interface WorkerEnv {
   BODY_LIMIT_BYTES?: string;
   ACCESS_TOKEN_TTL_SECONDS?: string;
   REFRESH_TOKEN_TTL_DAYS?: string;
+  REFRESH_REUSE_GRACE_SECONDS?: string;
   /** The `version_metadata` binding: identifies the deployed version in logs and headers. */
   CF_VERSION_METADATA?: { id: string; tag?: string; timestamp?: string };
   /** Analytics Engine dataset (wrangler.toml); metrics are a no-op without it. */
   METRICS?: AnalyticsEngineDataset;
+  /** DOCS_UI=on|off (src/config.ts). */
+  DOCS_UI?: string;
+  /** Workers Static Assets (`[assets]` in wrangler.toml): the swagger-ui-dist package's folder. */
+  DOCS_ASSETS?: AssetsBinding;
+}
+
+/** The part of the Static Assets binding this needs: a GET by path, answered from the uploaded files. */
+interface AssetsBinding {
+  fetch(request: Request): Promise<Response>;
+}
+
+/**
+ * The Swagger UI files from Static Assets, so their 1.9 MB stay out of the script bundle.
+ * `run_worker_first = true` (wrangler.toml) sends every request to this Worker first, so only
+ * the files src/http/docs-ui.ts names are ever served, and only while DOCS_UI is on.
+ */
+function staticDocsAssets(binding: AssetsBinding | undefined): DocsAssets {
+  return {
+    async read(name) {
+      if (!binding) return undefined;
+      // The binding ignores the host; only the path names the file.
+      const res = await binding.fetch(new Request(`https://assets.invalid/${name}`));
+      if (!res.ok || !res.body) return undefined;
+      return { body: res.body, etag: res.headers.get('etag') ?? undefined };
+    },
+  };
 }
 
 interface WorkerContext {
@@ -77,6 +105,7 @@ function build(env: WorkerEnv) {
     sha256Hex: webCryptoSha256Hex,
     // caches.default: per data centre; a no-op on *.workers.dev (then every read goes to the database).
     catalogCache: createCacheApiCatalogCache(() => (globalThis as unknown as { caches: { default: CacheApiLike } }).caches.default),
+    docsAssets: staticDocsAssets(env.DOCS_ASSETS),
     payments: createPayments(config),
     runtime: 'workerd',
     clientIp: cloudflareClientIp,

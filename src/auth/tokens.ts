@@ -90,3 +90,40 @@ export function newRefreshToken(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
+
+/** HKDF `info` (RFC 5869 §3.2) of the successor key: binds it to this one use of JWT_SECRET. */
+const SUCCESSOR_KEY_INFO = new TextEncoder().encode('laundry-api refresh-token successor v1');
+
+/** The successor key per secret, derived on first use (as `hmacKey`). */
+const successorKeys = new Map<string, Promise<CryptoKey>>();
+function successorKey(secret: string): Promise<CryptoKey> {
+  let key = successorKeys.get(secret);
+  if (!key) {
+    if (successorKeys.size >= 8) successorKeys.clear();
+    key = crypto.subtle
+      .importKey('raw', new TextEncoder().encode(secret), 'HKDF', false, ['deriveKey'])
+      .then((base) =>
+        crypto.subtle.deriveKey(
+          { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: SUCCESSOR_KEY_INFO },
+          base,
+          { name: 'HMAC', hash: 'SHA-256', length: 256 },
+          false,
+          ['sign'],
+        ),
+      );
+    successorKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * The refresh token that rotating `presented` issues: base64url(HMAC-SHA256(K, presented))
+ * (RFC 2104), K = HKDF-SHA256(JWT_SECRET, info "laundry-api refresh-token successor v1")
+ * (RFC 5869). 256 bits, the shape of `newRefreshToken`, unpredictable without the secret; and
+ * deterministic, so a repeated or concurrent refresh of one token is answered with the same
+ * successor while only its SHA-256 is stored. Web Crypto only: the same on Node and workerd.
+ */
+export async function successorRefreshToken(presented: string, secret: string): Promise<string> {
+  const mac = await crypto.subtle.sign('HMAC', await successorKey(secret), new TextEncoder().encode(presented));
+  return toBase64Url(new Uint8Array(mac));
+}

@@ -2,7 +2,8 @@ import { DomainError } from './errors.js';
 
 export const IDEMPOTENCY_KEY_MIN_LENGTH = 8;
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
-const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_:.-]+$/;
+/** The characters a key may use (with the lengths above): what `validateIdempotencyKey` enforces and /openapi.json states. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_:.-]+$/;
 
 function serialise(value: unknown, ancestors: object[]): string | undefined {
   // Mirror JSON.stringify so a fingerprint matches what the body would serialise to.

@@ -124,3 +124,68 @@ export function date() {
 
 /** PostgreSQL `integer` (int4) bounds: any integer a request stores must fit. */
 export const INT4_MAX = 2_147_483_647;
+export const INT4_MIN = -2_147_483_648;
+
+/** The length of a UUID in its canonical text form (8-4-4-4-12 hex digits). */
+const UUID_LENGTH = 36;
+
+/** A UUID a client sends (a path `:id`, a body or query reference): 422 `must be a UUID` otherwise. */
+export function uuid() {
+  return z.uuid({ error: 'must be a UUID' }).max(UUID_LENGTH);
+}
+
+export interface IntegerOptions {
+  /** Smallest accepted value. Required: no integer is unbounded. */
+  min: number;
+  /** Largest accepted value, at most INT4_MAX (every integer column is PostgreSQL `integer`). */
+  max: number;
+}
+
+/**
+ * A request integer within [min, max], documented as `format: int32` (every integer the API
+ * stores is a PostgreSQL `integer`). The JSON body form; query strings use `queryInteger`.
+ */
+export function integer({ min, max }: IntegerOptions) {
+  return z.number().int().openapi({ format: 'int32' }).min(min).max(max);
+}
+
+/** `integer` read from a query string (`?limit=20`): the text is converted to a number first. */
+export function queryInteger({ min, max }: IntegerOptions) {
+  return z.coerce.number().int().openapi({ format: 'int32' }).min(min).max(max);
+}
+
+/*
+ * Response-side builders: what the API answers, documented with the format a client generator
+ * maps to a type (a `DateTime`, a `Date`…). Every response schema builds instants, dates, UUIDs,
+ * emails and integers with these, so no response field is a bare string or number where a
+ * format applies (test/node/openapi-document-fields.test.ts checks the names: `…At` is an
+ * instant, `…date`/`…Date` a date).
+ */
+
+/** An instant as the API answers it: ISO 8601 in UTC with milliseconds (`2026-03-27T09:00:00.000Z`). */
+export function instantOut() {
+  return z.iso.datetime().openapi({ example: '2026-03-27T09:00:00.000Z' });
+}
+
+/** A calendar date as the API answers it: `YYYY-MM-DD`. */
+export function dateOut() {
+  return z.iso.date().openapi({ example: '2026-12-25' });
+}
+
+/** A UUID as the API answers it (ids of rows, always lower-case canonical form). */
+export function uuidOut() {
+  return z.uuid();
+}
+
+/** An email address as the API answers it (stored lower-case, as registered). */
+export function emailOut() {
+  return z.email();
+}
+
+/**
+ * An integer as the API answers it: `format: int32`, since every integer it stores or derives
+ * is a PostgreSQL `integer` (amounts in minor units, counts, grams, minutes).
+ */
+export function integerOut() {
+  return z.number().int().openapi({ format: 'int32' });
+}

@@ -56,7 +56,11 @@ export function toJsonText<T>(value: T): JsonText<T> {
  * it serialises: a route handler returning it is checked against the route's schema exactly like
  * `c.json(value, status)`.
  */
-export function jsonText<T, S extends ContentfulStatusCode>(c: Context, text: JsonText<T>, status: S): TypedResponse<JSONParsed<T>, S, 'json'> {
-  // Hono's typed responses are plain Responses at runtime; the brand carries what the text holds.
-  return c.body(text, status, { 'Content-Type': 'application/json' }) as unknown as TypedResponse<JSONParsed<T>, S, 'json'>;
+export function jsonText<T, S extends ContentfulStatusCode>(
+  c: Context,
+  text: JsonText<T>,
+  status: S,
+): Response & TypedResponse<JSONParsed<T>, S, 'json'> {
+  // Hono's typed responses are plain Responses at runtime (as c.json's type says); the brand carries what the text holds.
+  return c.body(text, status, { 'Content-Type': 'application/json' }) as unknown as Response & TypedResponse<JSONParsed<T>, S, 'json'>;
 }

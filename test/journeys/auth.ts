@@ -11,10 +11,11 @@ export function authJourney(harness: () => Harness) {
     return { email, password, session: res.body };
   };
 
-  const keyOf = async (e: string) => {
-    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`login-throttle:${e}`));
+  const sha256Hex = async (text: string) => {
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
     return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
   };
+  const keyOf = (e: string) => sha256Hex(`login-throttle:${e}`);
   const row = async (e: string) =>
     (await harness().sql<{ failures: number; locked: boolean }>(`SELECT failures, COALESCE(locked_until > now(), false) AS locked FROM login_throttle WHERE email_key = $1`, [await keyOf(e)]))[0];
   const count = (answers: Array<{ status: number }>, status: number) => answers.filter((a) => a.status === status).length;
@@ -23,7 +24,7 @@ export function authJourney(harness: () => Harness) {
   const from = (ip: string) => ({ headers: { 'cf-connecting-ip': ip, 'x-forwarded-for': ip } });
 
   describe('auth journey', () => {
-    it('register → login → me → refresh → reuse detection → logout', async () => {
+    it('register → login → me → refresh → repeat within the grace window → reuse detection → logout', async () => {
       const { api } = harness();
       const email = uniqueEmail('Journey').toUpperCase();
       const reg = await register(email, 'correct horse battery');
@@ -48,11 +49,17 @@ export function authJourney(harness: () => Harness) {
       expect(rotated.body.refreshToken).not.toBe(login.body.refreshToken);
       expect((await api.get('/v1/me', { token: rotated.body.accessToken })).status).toBe(200);
 
-      // The old token again: a replay. The whole chain dies, including the newest token.
+      // The old token again within the grace window (a concurrent refresh of the same app): the same successor.
+      const repeat = await api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken });
+      expect(repeat.status, repeat.text).toBe(200);
+      expect(repeat.body.refreshToken).toBe(rotated.body.refreshToken);
+
+      // After the window (the rotation aged past the default 30 s): a replay. The whole chain dies, including the newest token.
+      await harness().sql(`UPDATE refresh_tokens SET revoked_at = revoked_at - interval '31 seconds' WHERE token_hash = $1`, [await sha256Hex(login.body.refreshToken)]);
       const replay = await api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken });
       expectProblem(replay, 401, 'refresh_token_reused');
       const descendant = await api.post('/v1/auth/refresh', { refreshToken: rotated.body.refreshToken });
-      expectProblem(descendant, 401, 'invalid_refresh_token');
+      expectProblem(descendant, 401, 'refresh_token_reused');
 
       // Other sessions (the one from registration) are a separate chain and still work.
       const other = await api.post('/v1/auth/refresh', { refreshToken: reg.session.refreshToken });
@@ -61,7 +68,7 @@ export function authJourney(harness: () => Harness) {
       const out = await api.post('/v1/auth/logout', { refreshToken: other.body.refreshToken });
       expect(out.status).toBe(204);
       expect(out.text).toBe('');
-      expectProblem(await api.post('/v1/auth/refresh', { refreshToken: other.body.refreshToken }), 401, 'invalid_refresh_token');
+      expectProblem(await api.post('/v1/auth/refresh', { refreshToken: other.body.refreshToken }), 401, 'refresh_token_revoked');
       expect((await api.post('/v1/auth/logout', { refreshToken: other.body.refreshToken })).status).toBe(204);
     });
 

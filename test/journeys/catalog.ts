@@ -28,6 +28,21 @@ export function catalogJourney(harness: () => Harness) {
   });
 
   describe('catalog', () => {
+    it('tags the catalog for phones: ETag, Cache-Control, and 304 with no body for a matching If-None-Match', async () => {
+      const { api } = harness();
+      const full = await api.get('/v1/services');
+      const etag = full.headers.get('etag');
+      expect(etag).toMatch(/^"[0-9a-f]{64}"$/);
+      expect(full.headers.get('cache-control')).toBe('public, max-age=60');
+      const again = await api.get('/v1/services', { headers: { 'if-none-match': `W/"stale", ${etag!}` } });
+      // Another test's admin edit may land in between: then the answer is the new catalog, never a wrong 304.
+      if (again.headers.get('etag') === etag) {
+        expect(again.status).toBe(304);
+        expect(again.text).toBe('');
+        expect(again.headers.get('x-request-id')).toBeTruthy();
+      } else expect(again.status).toBe(200);
+    });
+
     it('lists the active catalog publicly, prices in integer minor units', async () => {
       const res = await harness().api.get('/v1/services');
       expect(res.status).toBe(200);

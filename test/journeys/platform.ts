@@ -26,8 +26,13 @@ export function platformJourney(harness: () => Harness) {
       expect(doc.body.paths['/v1/admin/services'].post.responses).toHaveProperty(['403']);
       const createOrder = doc.body.paths['/v1/orders'].post;
       expect(createOrder.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'idempotency-key', in: 'header', required: true })]));
-      expect(Object.keys(createOrder.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '415', '422', '503']);
+      expect(Object.keys(createOrder.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '415', '422', '500', '503']);
       expect(doc.body.components.schemas).toHaveProperty(['Problem']);
+      // The finished document (src/http/openapi-document.ts) on this runtime too: nullable refs
+      // admit null, every response names X-Request-Id, problems list their codes.
+      expect(doc.body.components.schemas.Order.properties.final.anyOf).toEqual([{ $ref: '#/components/schemas/PriceBreakdown' }, { type: 'null' }]);
+      expect(createOrder.responses['201'].headers['X-Request-Id']).toEqual({ $ref: '#/components/headers/X-Request-Id' });
+      expect(createOrder.responses['503']['x-problem-codes']).toEqual(expect.arrayContaining(['database_unavailable']));
       const docs = await api.get('/docs');
       expect(docs.status).toBe(200);
       expect(docs.headers.get('content-type')).toContain('text/html');

@@ -114,13 +114,13 @@ export function rolesJourney(harness: () => Harness) {
       const login = await h.api.post('/v1/auth/login', { email: user.email, password });
       expect(login.status).toBe(200);
       await h.setRole(user.email, 'customer');
-      expectProblem(await h.api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken }), 401, 'invalid_refresh_token');
+      expectProblem(await h.api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken }), 401, 'refresh_token_revoked');
 
       const again = await h.api.post('/v1/auth/login', { email: user.email, password });
       expect(again.body.user.role).toBe('customer');
       // Disabled by hand without revoking: refresh itself must refuse the account.
       await h.sql(`UPDATE users SET disabled_at = now() WHERE email = $1`, [user.email]);
-      expectProblem(await h.api.post('/v1/auth/refresh', { refreshToken: again.body.refreshToken }), 401, 'invalid_refresh_token');
+      expectProblem(await h.api.post('/v1/auth/refresh', { refreshToken: again.body.refreshToken }), 401, 'refresh_token_revoked');
       expectProblem(await h.api.post('/v1/auth/login', { email: user.email, password }), 401, 'invalid_credentials');
       await h.sql(`UPDATE users SET disabled_at = NULL WHERE email = $1`, [user.email]);
       expect((await h.api.post('/v1/auth/login', { email: user.email, password })).status).toBe(200);

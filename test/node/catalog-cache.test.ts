@@ -3,6 +3,7 @@
  * neon-http driver so the local Neon endpoint counts the round trips a cache hit saves; the
  * clock is injected so the TTL can be crossed without waiting.
  */
+import { createHash } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +24,7 @@ import type { CatalogCache, Deps } from '../../src/deps.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import {
   CATALOG_TTL_SECONDS,
-  cachedCatalogJson,
+  cachedCatalog,
   createCacheApiCatalogCache,
   createMemoryCatalogCache,
   type CacheApiLike,
@@ -176,7 +177,7 @@ describe('catalog cache (memory, Node)', () => {
     expect((await priceOf(usd, id)).roundTrips).toBe(0);
     expect((await priceOf(eur, id)).roundTrips).toBe(1);
     const url = 'http://laundry.test/v1/services';
-    expect(JSON.parse(await cachedCatalogJson(eur.deps, url))).toHaveProperty('data');
+    expect(JSON.parse((await cachedCatalog(eur.deps, url)).json)).toHaveProperty('data');
   });
 });
 
@@ -248,3 +249,115 @@ describe('catalog cache (Cache API store, as on Workers)', () => {
     expect(await priceOf(s, id)).toMatchObject({ price: 310, roundTrips: 1 });
   });
 });
+
+describe('GET /v1/services: ETag, Cache-Control and 304 (RFC 9110 §13.1.2, §15.4.5)', () => {
+  /** The shop with its SHA-256 calls over catalog bodies counted (the ETag is computed from them). */
+  async function countingShop(catalogCache?: CatalogCache) {
+    const s = await shop(catalogCache ? { catalogCache } : {});
+    const counted = Object.assign(s, { hashes: 0 });
+    const sha256Hex = s.deps.sha256Hex;
+    s.deps.sha256Hex = (text) => {
+      if (text.startsWith('{"data":')) counted.hashes++;
+      return sha256Hex(text);
+    };
+    return counted;
+  }
+  const sha256 = (text: string) => createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
+
+  it('tags the exact bytes once per cached catalog, answers a matching If-None-Match with a bodiless 304, and a change with a new tag', async () => {
+    const s = await countingShop();
+    const id = await newService(s, 300);
+    const first = await s.api.get('/v1/services');
+    expect(first.status).toBe(200);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toBe(`"${sha256(first.text)}"`); // strong, over the body's UTF-8 bytes
+    expect(first.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(s.hashes).toBe(1);
+
+    // Cache hits reuse the stored tag: no hashing, no round trip.
+    endpoint.resetStats();
+    const second = await s.api.get('/v1/services');
+    expect(second.headers.get('etag')).toBe(etag);
+    expect(second.text).toBe(first.text);
+    const notModified = await s.api.get('/v1/services', { headers: { 'if-none-match': etag, 'x-request-id': 'phone-resume-0001' } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+    expect(notModified.headers.get('etag')).toBe(etag);
+    expect(notModified.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(notModified.headers.get('x-request-id')).toBe('phone-resume-0001');
+    expect(notModified.headers.get('content-type')).toBeNull();
+    expect(endpoint.stats().queries + endpoint.stats().batches).toBe(0);
+    expect(s.hashes).toBe(1);
+
+    // An admin edit: a new body, a new tag; the old tag gets the full new catalog.
+    const patched = await s.api.patch(`/v1/admin/services/${id}`, { unitPrice: 450 }, { token: s.adminToken });
+    expect(patched.status, patched.text).toBe(200);
+    const changed = await s.api.get('/v1/services', { headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.body.data.find((x: { id: string }) => x.id === id).unitPrice).toBe(450);
+    const newTag = changed.headers.get('etag')!;
+    expect(newTag).not.toBe(etag);
+    expect(newTag).toBe(`"${sha256(changed.text)}"`);
+    expect((await s.api.get('/v1/services', { headers: { 'if-none-match': newTag } })).status).toBe(304);
+    expect(s.hashes).toBe(2);
+  });
+
+  it('matches If-None-Match by weak comparison, in lists and as *, and never on a malformed or other tag', async () => {
+    const s = await shop();
+    const etag = (await s.api.get('/v1/services')).headers.get('etag')!;
+    const opaque = etag.slice(1, -1);
+    const cases: Array<[string, number]> = [
+      [etag, 304],
+      [`W/${etag}`, 304], // a weakened copy (a compressing proxy) still matches: §8.8.3.2
+      [`"other", ${etag}`, 304],
+      [`W/"other",W/${etag}`, 304],
+      ['*', 304],
+      ['"other"', 200],
+      [opaque, 200], // unquoted: not an entity tag
+      [`"${opaque}`, 200],
+      [`${etag.toUpperCase()}`, 200], // entity tags are compared octet by octet
+      ['', 200],
+    ];
+    for (const [header, status] of cases) {
+      const res = await s.api.get('/v1/services', { headers: { 'if-none-match': header } });
+      expect({ header, status: res.status }).toEqual({ header, status });
+      expect(res.headers.get('etag')).toBe(etag);
+    }
+    const head = await s.api.send('HEAD', '/v1/services', undefined, { headers: { 'if-none-match': etag } });
+    expect(head.status).toBe(304);
+  });
+
+  it('the Cache API store keeps the tag with the entry: another isolate answers 304 without hashing', async () => {
+    const colo = createCacheApiCatalogCache(() => foreverColo, { clock, isolateSeconds: 0 });
+    const a = await countingShop(colo);
+    const b = await countingShop(createCacheApiCatalogCache(() => foreverColo, { clock, isolateSeconds: 0 }));
+    const etag = (await a.api.get('/v1/services')).headers.get('etag')!;
+    expect(a.hashes).toBe(1);
+    const fromB = await b.api.get('/v1/services', { headers: { 'if-none-match': etag } });
+    expect(fromB.status).toBe(304);
+    expect(b.hashes).toBe(0);
+  });
+
+  it('declares the If-None-Match parameter, the 304 and the ETag and Cache-Control headers in /openapi.json', async () => {
+    const s = await shop();
+    const op = (await s.api.get('/openapi.json')).body.paths['/v1/services'].get;
+    expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'if-none-match', in: 'header', required: false })]));
+    expect(op.responses['304']).toBeDefined();
+    expect(op.responses['304'].content).toBeUndefined();
+    for (const status of ['200', '304']) expect(Object.keys(op.responses[status].headers)).toEqual(expect.arrayContaining(['ETag', 'Cache-Control']));
+  });
+});
+
+/** One data centre's caches.default for the ETag test: kept forever, expiry comes from the app. */
+const foreverColo: CacheApiLike = (() => {
+  const entries = new Map<string, { body: string; headers: Headers }>();
+  return {
+    match: (key: string) => {
+      const e = entries.get(key);
+      return Promise.resolve(e ? new Response(e.body, { headers: e.headers }) : undefined);
+    },
+    put: async (key: string, response: Response) => {
+      entries.set(key, { body: await response.text(), headers: response.headers });
+    },
+  };
+})();

@@ -227,6 +227,8 @@ describe('Kubernetes manifests against the app', () => {
       expect(k.resources).toContain('../../base');
       expect(configLiterals(k).CORS_ORIGINS).toMatch(/^https:\/\//);
       expect(k.configMapGenerator[0]).toMatchObject({ name: base.configMapGenerator[0].name, behavior: 'merge' });
+      // /docs: off in the base (production), on for staging's app team.
+      expect({ ...configLiterals(base), ...configLiterals(k) }.DOCS_UI).toBe(env === 'production' ? 'off' : 'on');
     }
   });
 
@@ -392,6 +394,9 @@ describe('wrangler.toml environments', () => {
     expect(c.triggers.crons).toEqual(top.triggers.crons);
     expect(c.compatibility_date).toBe(top.compatibility_date);
     for (const secret of ['DATABASE_URL', 'JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']) expect(c.vars[secret]).toBeUndefined();
+    // /docs: the UI files come from Static Assets (never the bundle); production keeps the UI off.
+    expect(c.assets).toMatchObject({ directory: expect.stringMatching(/node_modules\/swagger-ui-dist$/), binding: 'DOCS_ASSETS', run_worker_first: true });
+    expect(c.vars.DOCS_UI).toBe(env === 'production' ? 'off' : 'on');
     const target = await resolveTarget(env as 'staging' | 'production');
     expect(target).toEqual({ env, workerName: `laundry-api-${env}`, baseUrl: expect.stringMatching(/^https:\/\/[a-z0-9.-]+$/) });
   });

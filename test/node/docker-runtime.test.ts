@@ -201,7 +201,7 @@ describe('the image, rebuilt outside Docker', { timeout: 180_000 }, () => {
     expect(existsSync(join(dirs.runtime!, 'src'))).toBe(false);
   });
 
-  it('serves /healthz, /readyz and /v1/services with the image’s CMD, passes its HEALTHCHECK, and stops on SIGTERM', async () => {
+  it('serves /healthz, /readyz, /v1/services and the /docs files with the image’s CMD, passes its HEALTHCHECK, and stops on SIGTERM', async () => {
     const server = await startCmd({ APP_ENV: 'development', PGLITE_DIR: join(tmp, 'pglite') });
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
@@ -213,6 +213,10 @@ describe('the image, rebuilt outside Docker', { timeout: 180_000 }, () => {
     const services = await fetch(`${server.url}/v1/services`);
     expect(services.status).toBe(200);
     expect(((await services.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
+    // /docs reads Swagger UI from the image's production node_modules (swagger-ui-dist).
+    const bundle = await fetch(`${server.url}/docs/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect((await bundle.text()).length).toBeGreaterThan(1_000_000);
 
     // The HEALTHCHECK command, as Docker would run it inside the container.
     const [hc, ...hcArgs] = execForm(runtime.instructions.find((i) => i.op === 'HEALTHCHECK')!.args.replace(/^CMD\s+/, ''));

@@ -36,7 +36,10 @@ describe('logs', () => {
     expect(login.status).toBe(200);
     const refreshed = keep(await t.api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken }));
     expect(refreshed.status).toBe(200);
-    // Reusing the spent refresh token: the reuse-detection path.
+    // The spent refresh token again within the grace window: the same successor, re-derived.
+    expect(keep(await t.api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken })).body.refreshToken).toBe(refreshed.body.refreshToken);
+    // And after it (the rotation aged 31 s): the reuse-detection path.
+    await t.sql(`UPDATE refresh_tokens SET revoked_at = revoked_at - interval '31 seconds' WHERE token_hash = $1`, [await t.deps.sha256Hex(login.body.refreshToken)]);
     expectProblem(keep(await t.api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken })), 401, 'refresh_token_reused');
     for (const r of [reg, login, refreshed]) secrets.push(r.body.accessToken, r.body.refreshToken);
     const token = refreshed.body.accessToken as string;

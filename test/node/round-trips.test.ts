@@ -52,6 +52,14 @@ describe('round trips per request (neon-http driver)', () => {
         return res;
       }, 200),
     ).toBe(1);
+    // The same token again within the grace window (a concurrent refresh that saw the rotation committed): the same successor, one statement.
+    expect(
+      await roundTripsOf(async () => {
+        const res = await t.api.post('/v1/auth/refresh', { refreshToken: session.refreshToken });
+        expect(res.body.refreshToken).toBe(rotated.refreshToken);
+        return res;
+      }, 200),
+    ).toBe(1);
     expect(await roundTripsOf(() => t.api.post('/v1/auth/logout', { refreshToken: rotated.refreshToken }), 204)).toBe(1);
     expect(await roundTripsOf(() => t.api.get('/healthz'), 200)).toBe(0);
     // A failed login settles its attempt (1 more, awaited); the success after it ends the run (1 more, awaited).

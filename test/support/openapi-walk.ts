@@ -25,7 +25,8 @@ export function operations(doc: Schema): Operation[] {
         key: `${method.toUpperCase()} ${path}`,
         op,
         parameters: (op.parameters ?? []).map((p: Schema) => ({ name: p.name, in: p.in, required: !!p.required, schema: p.schema })),
-        body: op.requestBody?.content?.['application/json']?.schema,
+        // A body the app verifies as raw bytes (the webhook: x-raw-body) is documented, not validated.
+        body: op.requestBody?.['x-raw-body'] ? undefined : op.requestBody?.content?.['application/json']?.schema,
       });
     }
   }

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
-import { JWT_CLOCK_LEEWAY_S, JWT_ISSUER, verifyAccessToken } from '../../src/auth/tokens.js';
+import { createHmac, hkdfSync } from 'node:crypto';
+import { JWT_CLOCK_LEEWAY_S, JWT_ISSUER, newRefreshToken, successorRefreshToken, verifyAccessToken } from '../../src/auth/tokens.js';
 import { ApiError } from '../../src/errors.js';
 import { cloudflareClientIp, forwardedClientIp } from '../../src/http/client-ip.js';
 import { clientAddressUnit, isLoopback } from '../../src/modules/auth/register.js';
@@ -74,5 +75,21 @@ describe('client addresses', () => {
   it('Workers use CF-Connecting-IP', async () => {
     expect(await ipOf(cloudflareClientIp, { 'cf-connecting-ip': '203.0.113.7' })).toBe('203.0.113.7');
     expect(await ipOf(cloudflareClientIp, {})).toBe('none');
+  });
+});
+
+describe('refresh token successors', () => {
+  it('are HMAC-SHA256 under an HKDF-derived key: the same for the same token and secret, checked against node:crypto', async () => {
+    const presented = newRefreshToken();
+    const successor = await successorRefreshToken(presented, SECRET);
+    // RFC 5869 HKDF-SHA256 (empty salt) then RFC 2104 HMAC-SHA256, by another implementation.
+    const key = Buffer.from(hkdfSync('sha256', SECRET, Buffer.alloc(0), 'laundry-api refresh-token successor v1', 32));
+    expect(successor).toBe(createHmac('sha256', key).update(presented).digest('base64url'));
+    expect(successor).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await successorRefreshToken(presented, SECRET)).toBe(successor);
+    expect(successor).not.toBe(presented);
+    expect(await successorRefreshToken(successor, SECRET)).not.toBe(successor);
+    expect(await successorRefreshToken(presented, `${SECRET}x`)).not.toBe(successor);
+    expect(await successorRefreshToken(newRefreshToken(), SECRET)).not.toBe(successor);
   });
 });

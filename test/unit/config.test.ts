@@ -75,12 +75,32 @@ describe('loadConfig', () => {
     }
   });
 
+  it('REFRESH_REUSE_GRACE_SECONDS: 30 s by default, an integer between 0 (off) and 300', () => {
+    expect(loadConfig({}).refreshReuseGraceSeconds).toBe(30);
+    expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).refreshReuseGraceSeconds).toBe(0);
+    expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '300' }).refreshReuseGraceSeconds).toBe(300);
+    for (const bad of ['-1', '301', '1.5', 'half a minute']) {
+      expect(problemsOf({ REFRESH_REUSE_GRACE_SECONDS: bad })).toEqual(['REFRESH_REUSE_GRACE_SECONDS: must be an integer between 0 and 300']);
+    }
+  });
+
   it('tells placeholders from real secrets', () => {
     expect(isPlaceholder('your_jwt_secret_key')).toBe(true);
     expect(isPlaceholder('CHANGEME')).toBe(true);
     expect(isPlaceholder('dev-only-jwt-secret-not-for-production-use-0000')).toBe(true);
     expect(isPlaceholder('k'.repeat(48))).toBe(false);
     expect(isPlaceholder('sk_live_51Habcdefghijklmnop')).toBe(false);
+  });
+});
+
+describe('DOCS_UI', () => {
+  it('is on by default outside production, off by default in production, and either when said', () => {
+    expect(loadConfig({}).docsUi).toBe(true);
+    expect(loadConfig({ APP_ENV: 'test' }).docsUi).toBe(true);
+    expect(loadConfig(prodSecrets).docsUi).toBe(false);
+    expect(loadConfig({ ...prodSecrets, DOCS_UI: 'on' }).docsUi).toBe(true);
+    expect(loadConfig({ DOCS_UI: 'off' }).docsUi).toBe(false);
+    expect(() => loadConfig({ DOCS_UI: 'yes' })).toThrow(/DOCS_UI/);
   });
 });
 

@@ -93,6 +93,8 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       // One statement on the response path, one in the background giving the throttle place back (2).
       const session = await measure('POST /v1/auth/login', 200, () => call('POST', '/v1/auth/login', { email, password: PASSWORD }), undefined, 2);
       const rotated = await measure('POST /v1/auth/refresh', 200, () => call('POST', '/v1/auth/refresh', { refreshToken: session.refreshToken }));
+      // The same token again within REFRESH_REUSE_GRACE_SECONDS (a concurrent refresh that saw the rotation): the same successor, one statement.
+      await measure('POST /v1/auth/refresh', 200, () => call('POST', '/v1/auth/refresh', { refreshToken: session.refreshToken }), 'repeat within the grace window');
       await measure('POST /v1/auth/logout', 204, () => call('POST', '/v1/auth/logout', { refreshToken: rotated.refreshToken }));
       await measure('GET /v1/me', 200, () => call('GET', '/v1/me', undefined, bearer(session.accessToken)));
     });

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { text } from '../../http/schemas.js';
+import { instantOut, text, uuidOut } from '../../http/schemas.js';
 import { PostcodeBody } from '../scheduling/schemas.js';
 
 export { IdParam } from '../scheduling/schemas.js';
@@ -11,7 +11,7 @@ const Instructions = text({ min: 1, max: 500 }).openapi({ example: 'Ring twice; 
 
 export const AddressSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     label: z.string().nullable().openapi({ example: 'Home' }),
     line1: z.string().openapi({ example: '10 Downing Street' }),
     line2: z.string().nullable(),
@@ -19,9 +19,9 @@ export const AddressSchema = z
     postcode: z.string().openapi({ example: 'SW1A2AA', description: 'Normalised: upper-case, no spaces.' }),
     instructions: z.string().nullable(),
     served: z.boolean().openapi({ description: 'Whether an active zone covers the postcode now. Unserved addresses cannot be booked.' }),
-    zoneId: z.uuid().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    zoneId: uuidOut().nullable(),
+    createdAt: instantOut(),
+    updatedAt: instantOut(),
   })
   .openapi('Address');
 

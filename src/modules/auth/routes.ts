@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
@@ -15,6 +15,7 @@ const bearer = [{ bearerAuth: [] }];
 const registerRoute = createRoute({
   method: 'post',
   path: '/v1/auth/register',
+  operationId: 'register',
   tags: ['Auth'],
   summary: 'Create a customer account',
   description: [
@@ -24,13 +25,14 @@ const registerRoute = createRoute({
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonResponse(SessionSchema, 'Account created; the caller is logged in.'),
-    ...problemResponses(400, 409, 413, 415, 422, 429, 503),
+    ...problems('email_taken', 'too_many_attempts', 'busy'),
   },
 });
 
 const loginRoute = createRoute({
   method: 'post',
   path: '/v1/auth/login',
+  operationId: 'login',
   tags: ['Auth'],
   summary: 'Log in with email and password',
   description: [
@@ -41,47 +43,58 @@ const loginRoute = createRoute({
   request: { body: jsonBody(LoginBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Logged in.'),
-    ...problemResponses(400, 401, 413, 415, 422, 429, 503),
+    ...problems('invalid_credentials', 'too_many_attempts', 'busy'),
   },
 });
 
 const refreshRoute = createRoute({
   method: 'post',
   path: '/v1/auth/refresh',
+  operationId: 'refreshToken',
   tags: ['Auth'],
   summary: 'Rotate a refresh token',
-  description:
-    'Returns a new access token and a new refresh token; the presented one stops working. Presenting an already-rotated token revokes its whole chain (`refresh_token_reused`).',
+  description: [
+    'Returns a new access token and a new refresh token (the successor); the presented one is rotated.',
+    'Within `REFRESH_REUSE_GRACE_SECONDS` (default 30 s) of its rotation, presenting the same token again, e.g. from concurrent refreshes when an app resumes, answers 200 with the same successor and a fresh access token and revokes nothing. After the window it is a replay: the whole session (every token descended from the same login) is revoked.',
+    'Every refusal is 401; the `code` says what the app should do:',
+    '- `refresh_token_superseded`: the token was exchanged and its successor has been exchanged since (by another request of this app); nothing was revoked. Use the newest refresh token the app holds.',
+    '- `refresh_token_reused`: a replay after the grace window; the session is revoked. Log in again.',
+    '- `refresh_token_revoked`: the session was ended by logout, a role change or a disabled account. Log in again.',
+    '- `refresh_token_expired`: older than `REFRESH_TOKEN_TTL_DAYS`. Log in again.',
+    '- `invalid_refresh_token`: not a token this API issued. Log in again.',
+  ].join('\n'),
   request: { body: jsonBody(RefreshBody) },
   responses: {
     200: jsonResponse(SessionSchema, 'Rotated.'),
-    ...problemResponses(400, 401, 413, 415, 422),
+    ...problems('refresh_token_superseded', 'refresh_token_reused', 'refresh_token_revoked', 'refresh_token_expired', 'invalid_refresh_token'),
   },
 });
 
 const logoutRoute = createRoute({
   method: 'post',
   path: '/v1/auth/logout',
+  operationId: 'logout',
   tags: ['Auth'],
   summary: 'Revoke a refresh token and its chain',
   description: 'Idempotent. Access tokens already issued stay valid until they expire (minutes).',
   request: { body: jsonBody(RefreshBody) },
   responses: {
     204: { description: 'Revoked (or was not active).' },
-    ...problemResponses(400, 413, 415, 422),
   },
 });
 
 const meRoute = createRoute({
   method: 'get',
   path: '/v1/me',
+  operationId: 'getCurrentUser',
   tags: ['Auth'],
   summary: 'The authenticated user',
+  description:
+    'The account the access token belongs to: id, email, role, name. Read from the database, so a changed name or role shows at once.',
   security: bearer,
   middleware: [requireAuth()],
   responses: {
     200: jsonResponse(UserSchema, 'The caller.'),
-    ...problemResponses(401),
   },
 });
 

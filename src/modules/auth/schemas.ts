@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { text } from '../../http/schemas.js';
+import { emailOut, instantOut, integerOut, text, uuidOut } from '../../http/schemas.js';
 
 export const Email = text({ max: 254 })
   .toLowerCase()
@@ -38,11 +38,11 @@ export const RefreshBody = z
 
 export const UserSchema = z
   .object({
-    id: z.uuid(),
-    email: z.string().openapi({ example: 'ada@example.com' }),
+    id: uuidOut(),
+    email: emailOut().openapi({ example: 'ada@example.com' }),
     role: z.enum(['customer', 'staff', 'admin']),
     name: z.string().nullable(),
-    createdAt: z.iso.datetime().openapi({ example: '2026-11-28T17:49:23.000Z' }),
+    createdAt: instantOut().openapi({ example: '2026-11-28T17:49:23.000Z' }),
   })
   .openapi('User');
 
@@ -51,9 +51,9 @@ export const SessionSchema = z
     user: UserSchema,
     accessToken: z.string().openapi({ description: 'HS256 JWT; send as `Authorization: Bearer <token>`.' }),
     tokenType: z.literal('Bearer'),
-    expiresIn: z.number().int().openapi({ description: 'Access token lifetime in seconds.', example: 900 }),
+    expiresIn: integerOut().openapi({ description: 'Access token lifetime in seconds.', example: 900 }),
     refreshToken: z.string().openapi({ description: 'Opaque, single-use. Rotate it with /v1/auth/refresh.' }),
-    refreshTokenExpiresAt: z.iso.datetime(),
+    refreshTokenExpiresAt: instantOut(),
   })
   .openapi('Session');
 

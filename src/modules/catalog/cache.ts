@@ -26,6 +26,14 @@ import { listServices } from './list-services.js';
 import type { ServiceListDto } from './schemas.js';
 
 export const CATALOG_TTL_SECONDS = 30;
+/**
+ * GET /v1/services' Cache-Control. The catalog is public and prices change rarely, so an app
+ * reuses its copy for 60 s without the network (phones drop it all day), then revalidates
+ * with If-None-Match and gets a bodiless 304 while nothing changed. An admin edit therefore
+ * reaches every phone within 60 s + CATALOG_TTL_SECONDS = 90 s; the order is always priced
+ * from the database, so a price shown that long after an edit is never what is charged.
+ */
+export const CATALOG_CACHE_CONTROL = 'public, max-age=60';
 /** Bump when the JSON of GET /v1/services changes shape. */
 export const CATALOG_CACHE_SCHEMA = 1;
 /** The generation entry outlives catalog entries by far; if it is evicted, reads fall back to generation "0", still bounded by the TTL. */
@@ -88,8 +96,9 @@ export function createCacheApiCatalogCache(open: () => CacheApiLike, opts: Cache
       let entry: CachedText | undefined;
       if (res) {
         const expiresAt = Number(res.headers.get('x-catalog-expires-at'));
+        const etag = res.headers.get('x-catalog-etag') ?? undefined;
         const value = await res.text();
-        entry = Number.isFinite(expiresAt) && expiresAt > 0 ? { value, expiresAt } : undefined;
+        entry = Number.isFinite(expiresAt) && expiresAt > 0 ? { value, expiresAt, ...(etag ? { etag } : {}) } : undefined;
       }
       remember(key, entry);
       return entry;
@@ -97,11 +106,12 @@ export function createCacheApiCatalogCache(open: () => CacheApiLike, opts: Cache
     async put(key, entry, ttlSeconds) {
       if (ttlSeconds < 1) return;
       remember(key, entry);
-      const headers = {
+      const headers: Record<string, string> = {
         'content-type': 'application/json',
         'cache-control': `max-age=${Math.floor(ttlSeconds)}`,
         'x-catalog-expires-at': String(entry.expiresAt),
       };
+      if (entry.etag) headers['x-catalog-etag'] = entry.etag;
       await open().put(key, new Response(entry.value, { headers }));
     },
   };
@@ -170,19 +180,38 @@ async function safePut(deps: Deps, key: string, entry: CachedText, ttlSeconds: n
   }
 }
 
-/** The JSON body of GET /v1/services: from the cache while fresh, else from the database (one round trip). */
-export async function cachedCatalogJson(deps: Deps, requestUrl: string): Promise<JsonText<ServiceListDto>> {
+/** GET /v1/services' body and its entity tag, made together and cached together. */
+export interface CatalogRepresentation {
+  json: JsonText<ServiceListDto>;
+  /** A strong validator (RFC 9110 §8.8.3): `"` + SHA-256 of the body's exact UTF-8 bytes, in hex + `"`. */
+  etag: string;
+}
+
+/** The strong ETag of a catalog body: its bytes hashed, so equal bytes always get the same tag on every replica and runtime. */
+export async function catalogEtag(deps: Deps, json: string): Promise<string> {
+  return `"${await deps.sha256Hex(json)}"`;
+}
+
+/**
+ * The body of GET /v1/services and its ETag: from the cache while fresh, else from the
+ * database (one round trip). The tag is computed once per cached catalog, when it is made.
+ */
+export async function cachedCatalog(deps: Deps, requestUrl: string): Promise<CatalogRepresentation> {
   const now = deps.clock.now().getTime();
   const k = await keys(deps, requestUrl);
   const generation = fresh(await safeGet(deps, k.generation), now)?.value ?? '0';
   const key = k.data(generation);
   const hit = fresh(await safeGet(deps, key), now);
-  // Every entry under this key was written below by toJsonText (CATALOG_CACHE_SCHEMA versions the key).
-  if (hit) return hit.value as JsonText<ServiceListDto>;
-  const value = toJsonText<ServiceListDto>({ data: await listServices(deps, { includeInactive: false }) });
+  if (hit) {
+    // Every entry under this key was written below by toJsonText (CATALOG_CACHE_SCHEMA versions the key).
+    const json = hit.value as JsonText<ServiceListDto>;
+    return { json, etag: hit.etag ?? (await catalogEtag(deps, json)) };
+  }
+  const json = toJsonText<ServiceListDto>({ data: await listServices(deps, { includeInactive: false }) });
+  const etag = await catalogEtag(deps, json);
   // The TTL runs from before the read: the entry can never be older than that.
-  await safePut(deps, key, { value, expiresAt: now + CATALOG_TTL_SECONDS * 1000 }, CATALOG_TTL_SECONDS);
-  return value;
+  await safePut(deps, key, { value: json, etag, expiresAt: now + CATALOG_TTL_SECONDS * 1000 }, CATALOG_TTL_SECONDS);
+  return { json, etag };
 }
 
 /** After an admin's catalog write has succeeded: every later read misses and reloads. */

@@ -1,9 +1,10 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse, jsonText } from '../../http/validation.js';
-import { cachedCatalogJson } from './cache.js';
+import { ifNoneMatchHits } from '../../http/conditional.js';
+import { CATALOG_CACHE_CONTROL, cachedCatalog } from './cache.js';
 import { createAddOn } from './create-add-on.js';
 import { createService } from './create-service.js';
 import { listServices } from './list-services.js';
@@ -14,6 +15,7 @@ import {
   IdParam,
   ServiceListSchema,
   ServiceSchema,
+  ServicesConditionalHeaders,
   UpdateAddOnBody,
   UpdateServiceBody,
 } from './schemas.js';
@@ -22,30 +24,53 @@ import { updateService } from './update-service.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
-const adminErrors = problemResponses(401, 403);
+
+/** Sent with the catalog and with its 304 (RFC 9110 §15.4.5: a 304 repeats ETag and Cache-Control). */
+const catalogCacheHeaders = {
+  ETag: {
+    description: 'Strong validator of this exact body (SHA-256 of its bytes). Send it back in `If-None-Match`.',
+    schema: { type: 'string' as const, example: '"5d41402abc4b2a76b9719d911017c592"' },
+  },
+  'Cache-Control': {
+    description: `\`${CATALOG_CACHE_CONTROL}\`: reuse the stored catalog for 60 s without asking, then revalidate.`,
+    schema: { type: 'string' as const, example: CATALOG_CACHE_CONTROL },
+  },
+};
 
 const listActiveRoute = createRoute({
   method: 'get',
   path: '/v1/services',
+  operationId: 'listServices',
   tags: ['Catalog'],
   summary: 'The active service catalog',
-  description: 'Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted.',
-  responses: { 200: jsonResponse(ServiceListSchema, 'Active services, in display order.') },
+  description:
+    'Public. Prices are integer minor units in `currency`. Inactive services and add-ons are omitted. ' +
+    'Cacheable: store the body with its `ETag`, reuse it for `Cache-Control` max-age, then revalidate with `If-None-Match` (304 when unchanged). ' +
+    'An admin change reaches every app within 90 s (60 s max-age + the server cache of at most 30 s).',
+  request: { headers: ServicesConditionalHeaders },
+  responses: {
+    200: { ...jsonResponse(ServiceListSchema, 'Active services, in display order.'), headers: catalogCacheHeaders },
+    304: { description: 'Not modified: `If-None-Match` matches the current catalog. No body; the stored copy is current.', headers: catalogCacheHeaders },
+  },
 });
 
 const listAllRoute = createRoute({
   method: 'get',
   path: '/v1/admin/services',
+  operationId: 'adminListServices',
   tags: ['Admin: catalog'],
   summary: 'Every service, including inactive ones',
+  description:
+    'The whole catalog as admins manage it: active and inactive services with all their add-ons, in `sortOrder`. The public `GET /v1/services` shows only what is active.',
   security: bearer,
   middleware: adminOnly,
-  responses: { 200: jsonResponse(ServiceListSchema, 'All services.'), ...adminErrors },
+  responses: { 200: jsonResponse(ServiceListSchema, 'All services.') },
 });
 
 const createServiceRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services',
+  operationId: 'adminCreateService',
   tags: ['Admin: catalog'],
   summary: 'Create a service, with its add-ons',
   description: "The currency is the shop's (`CURRENCY`); it cannot be chosen per service.",
@@ -54,14 +79,14 @@ const createServiceRoute = createRoute({
   request: { body: jsonBody(CreateServiceBody) },
   responses: {
     201: jsonResponse(ServiceSchema, 'Created.'),
-    ...adminErrors,
-    ...problemResponses(400, 409, 413, 415, 422),
+    ...problems('slug_taken'),
   },
 });
 
 const updateServiceRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/services/{id}',
+  operationId: 'adminUpdateService',
   tags: ['Admin: catalog'],
   summary: 'Change a service (price, turnaround, express, active)',
   description: 'The pricing model and slug are fixed once created. Orders already placed keep the prices they were placed at.',
@@ -70,47 +95,56 @@ const updateServiceRoute = createRoute({
   request: { params: IdParam, body: jsonBody(UpdateServiceBody) },
   responses: {
     200: jsonResponse(ServiceSchema, 'Updated.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 413, 415, 422),
+    ...problems('not_found'),
   },
 });
 
 const createAddOnRoute = createRoute({
   method: 'post',
   path: '/v1/admin/services/{id}/add-ons',
+  operationId: 'adminCreateAddOn',
   tags: ['Admin: catalog'],
   summary: 'Add an add-on to a service',
+  description:
+    'A new add-on for the service in the path, with a slug unique within that service (a taken slug is 409). Customers can choose it on new orders at once; the public catalog is refreshed.',
   security: bearer,
   middleware: adminOnly,
   request: { params: IdParam, body: jsonBody(CreateAddOnBody) },
   responses: {
     201: jsonResponse(AddOnSchema, 'Created.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 409, 413, 415, 422),
+    ...problems('not_found', 'slug_taken'),
   },
 });
 
 const updateAddOnRoute = createRoute({
   method: 'patch',
   path: '/v1/admin/add-ons/{id}',
+  operationId: 'adminUpdateAddOn',
   tags: ['Admin: catalog'],
   summary: 'Change an add-on (name, price, active)',
+  description:
+    'Changes only the fields sent. A new price applies to orders placed from now on; placed orders keep the price they were placed with. `active: false` hides it from new orders.',
   security: bearer,
   middleware: adminOnly,
   request: { params: IdParam, body: jsonBody(UpdateAddOnBody) },
   responses: {
     200: jsonResponse(AddOnSchema, 'Updated.'),
-    ...adminErrors,
-    ...problemResponses(400, 404, 413, 415, 422),
+    ...problems('not_found'),
   },
 });
 
 // ---- handlers: validate → call the operation (one file each) → respond ----------------------
 
-const listActiveServicesHandler: Handler<typeof listActiveRoute> = async (c) =>
-  // Cached for a few seconds (./cache.ts). The JSON text is stored, so a hit serialises nothing;
-  // its type (JsonText<ServiceListDto>) is checked against the route's ServiceListSchema.
-  jsonText(c, await cachedCatalogJson(c.get('deps'), c.req.url), 200);
+const listActiveServicesHandler: Handler<typeof listActiveRoute> = async (c) => {
+  // Cached for a few seconds (./cache.ts) with its ETag. The JSON text is stored, so a hit
+  // serialises and hashes nothing; its type (JsonText<ServiceListDto>) is checked against the
+  // route's ServiceListSchema.
+  const { json, etag } = await cachedCatalog(c.get('deps'), c.req.url);
+  c.header('ETag', etag);
+  c.header('Cache-Control', CATALOG_CACHE_CONTROL);
+  if (ifNoneMatchHits(c.req.valid('header')['if-none-match'], etag)) return c.body(null, 304);
+  return jsonText(c, json, 200);
+};
 
 const listAllServicesHandler: Handler<typeof listAllRoute> = async (c) =>
   c.json({ data: await listServices(c.get('deps'), { includeInactive: true }) }, 200);

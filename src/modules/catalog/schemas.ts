@@ -1,27 +1,17 @@
 import { z } from '@hono/zod-openapi';
-import { text } from '../../http/schemas.js';
+import { integer, integerOut, text, uuid, uuidOut } from '../../http/schemas.js';
 
 const Slug = text({ max: 64 })
   .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be lower-case words joined by hyphens')
   .openapi({ example: 'wash-and-fold' });
 
-const MinorUnits = z
-  .number()
-  .int('must be an integer number of minor units (cents)')
-  .min(0)
-  .max(10_000_000)
-  .openapi({ description: 'Integer minor units (e.g. cents).', example: 250 });
+const MinorUnits = integer({ min: 0, max: 10_000_000 }).openapi({ description: 'Integer minor units (e.g. cents).', example: 250 });
 
-const Hours = z.number().int().min(1).max(24 * 30);
+const Hours = integer({ min: 1, max: 24 * 30 });
 
 export const ExpressSchema = z
   .object({
-    surchargeBps: z
-      .number()
-      .int()
-      .min(0)
-      .max(100_000)
-      .openapi({ description: 'Surcharge in basis points of the line total: 5000 = +50%.', example: 5000 }),
+    surchargeBps: integer({ min: 0, max: 100_000 }).openapi({ description: 'Surcharge in basis points of the line total: 5000 = +50%.', example: 5000 }),
     turnaroundHours: Hours.openapi({ example: 24 }),
   })
   .strict()
@@ -29,29 +19,29 @@ export const ExpressSchema = z
 
 export const AddOnSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     slug: z.string().openapi({ example: 'hypoallergenic' }),
     name: z.string().openapi({ example: 'Hypoallergenic detergent' }),
-    price: z.number().int().openapi({ description: 'Flat price per order line, minor units.', example: 150 }),
+    price: integerOut().openapi({ description: 'Flat price per order line, minor units.', example: 150 }),
     active: z.boolean(),
   })
   .openapi('AddOn');
 
 export const ServiceSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     slug: z.string().openapi({ example: 'wash-and-fold' }),
     name: z.string().openapi({ example: 'Wash & Fold' }),
     description: z.string(),
     pricingModel: z.enum(['per_kg', 'per_item']).openapi({
       description: '`per_kg`: unitPrice is per kilogram of weighed laundry. `per_item`: per piece.',
     }),
-    unitPrice: z.number().int().openapi({ description: 'Minor units per kg or per item.', example: 250 }),
+    unitPrice: integerOut().openapi({ description: 'Minor units per kg or per item.', example: 250 }),
     currency: z.string().openapi({ example: 'USD' }),
-    turnaroundHours: z.number().int().openapi({ example: 48 }),
+    turnaroundHours: integerOut().openapi({ example: 48 }),
     express: ExpressSchema.nullable().openapi({ description: 'Null when the service has no express option.' }),
     active: z.boolean(),
-    sortOrder: z.number().int(),
+    sortOrder: integerOut(),
     addOns: z.array(AddOnSchema),
   })
   .openapi('Service');
@@ -91,7 +81,7 @@ export const CreateServiceBody = z
     unitPrice: MinorUnits,
     turnaroundHours: Hours.openapi({ example: 48 }),
     express: ExpressSchema.nullable().default(null),
-    sortOrder: z.number().int().min(0).max(10_000).default(0),
+    sortOrder: integer({ min: 0, max: 10_000 }).default(0),
     addOns: z.array(NewAddOn).max(20).default([]),
   })
   .strict()
@@ -110,7 +100,7 @@ export const UpdateServiceBody = z
     turnaroundHours: Hours,
     express: ExpressSchema.nullable(),
     active: z.boolean().openapi({ description: 'false hides the service from the public catalog.' }),
-    sortOrder: z.number().int().min(0).max(10_000),
+    sortOrder: integer({ min: 0, max: 10_000 }),
   })
   .partial()
   .strict()
@@ -119,7 +109,7 @@ export const UpdateServiceBody = z
   .openapi('UpdateServiceRequest');
 
 export const IdParam = z.object({
-  id: z.uuid({ message: 'must be a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10' }),
+  id: uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10' }),
 });
 
 export type CreateServiceInput = z.infer<typeof CreateServiceBody>;
@@ -128,3 +118,19 @@ export type UpdateAddOnInput = z.infer<typeof UpdateAddOnBody>;
 export type ServiceDto = z.infer<typeof ServiceSchema>;
 export type ServiceListDto = z.infer<typeof ServiceListSchema>;
 export type AddOnDto = z.infer<typeof AddOnSchema>;
+
+/**
+ * GET /v1/services' conditional request header (RFC 9110 §13.1.2). Bounded like every request
+ * field; an unmatched or malformed tag simply gets the full 200.
+ */
+export const ServicesConditionalHeaders = z.object({
+  'if-none-match': text({ max: 2048, trim: false })
+    .optional()
+    .openapi({
+      param: { name: 'if-none-match', in: 'header', required: false },
+      description:
+        'Optional. The `ETag` of a catalog the app already holds (or a comma-separated list of them, or `*`). When it matches the current ' +
+        'catalog (weak comparison, RFC 9110 §13.1.2), the answer is 304 with no body: keep showing the stored copy.',
+      example: '"5d41402abc4b2a76b9719d911017c592"',
+    }),
+});

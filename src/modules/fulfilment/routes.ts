@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { TransitionEvidence } from '../../domain/order-status.js';
-import { ApiError, problemResponses } from '../../errors.js';
+import { ApiError, problems } from '../../errors.js';
 import type { Context } from 'hono';
 import { createRouter, type AppEnv, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
@@ -25,11 +25,13 @@ import { recordWeighIn } from './weigh-in.js';
  */
 const bearer = [{ bearerAuth: [] }];
 const staffOnly = { tags: ['Staff'], security: bearer, middleware: [requireAuth('staff', 'admin')] };
-const writeErrors = problemResponses(400, 401, 403, 404, 409, 413, 415, 422);
+/** What changing an order's state can answer (src/modules/orders/transition.ts, src/domain/order-status.ts). */
+const TRANSITION_PROBLEMS = ['not_found', 'conflict', 'illegal_transition', 'transition_repeated', 'transition_forbidden', 'weigh_in_required', 'evidence_required', 'invalid_evidence', 'payment_outstanding'] as const;
 
 const cancel = createRoute({
   method: 'post',
   path: '/v1/orders/{id}/cancel',
+  operationId: 'cancelOrder',
   tags: ['Orders'],
   summary: 'Cancel an order before pickup',
   description:
@@ -39,7 +41,7 @@ const cancel = createRoute({
   request: { params: OrderIdParam, body: { ...jsonBody(CancelOrderBody), required: false } },
   responses: {
     200: jsonResponse(OrderSchema, 'Cancelled.'),
-    ...problemResponses(400, 401, 404, 409, 413, 415, 422),
+    ...problems('not_found', 'order_not_cancellable', 'conflict', 'illegal_transition', 'transition_repeated'),
   },
 });
 
@@ -47,6 +49,7 @@ const queue = createRoute({
   ...staffOnly,
   method: 'get',
   path: '/v1/staff/orders',
+  operationId: 'staffListOrders',
   summary: 'Work queue: orders by pickup or delivery window',
   description: [
     'Every order (any customer), in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.',
@@ -55,22 +58,26 @@ const queue = createRoute({
     'Keyset paging: pass `nextCursor` back as `cursor` with the same `kind`.',
   ].join('\n\n'),
   request: { query: QueueQuery },
-  responses: { 200: jsonResponse(QueuePageSchema, 'One page of the queue.'), ...problemResponses(401, 403, 422) },
+  responses: { 200: jsonResponse(QueuePageSchema, 'One page of the queue.') },
 });
 
 const get = createRoute({
   ...staffOnly,
   method: 'get',
   path: '/v1/staff/orders/{id}',
+  operationId: 'staffGetOrder',
   summary: 'Any order with its lines, price breakdowns and timeline',
+  description:
+    'Any customer’s order, as the customer sees it (lines, price breakdowns, balance, flags, timeline), for staff and admins.',
   request: { params: OrderIdParam },
-  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problemResponses(401, 403, 404, 422) },
+  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problems('not_found') },
 });
 
 const transition = createRoute({
   ...staffOnly,
   method: 'post',
   path: '/v1/staff/orders/{id}/transitions',
+  operationId: 'staffTransitionOrder',
   summary: 'Move an order to its next state',
   description: [
     'confirmed → picked_up (needs `bagCount`) → processing → ready (needs the weigh-in) → out_for_delivery → delivered; any state before delivery → cancelled.',
@@ -80,13 +87,14 @@ const transition = createRoute({
     'A missing or out-of-range bag count is 422. Nothing is written on any error.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(TransitionBody) },
-  responses: { 200: jsonResponse(OrderSchema, 'The order in its new state, with the new timeline entry.'), ...writeErrors },
+  responses: { 200: jsonResponse(OrderSchema, 'The order in its new state, with the new timeline entry.'), ...problems(...TRANSITION_PROBLEMS) },
 });
 
 const weigh = createRoute({
   ...staffOnly,
   method: 'post',
   path: '/v1/staff/orders/{id}/weigh-in',
+  operationId: 'staffWeighInOrder',
   summary: 'Record the weigh-in and fix the final price',
   description: [
     'Only while the order is `processing`, once: a second weigh-in is 409 `already_weighed`, any other state 409 `weigh_in_not_allowed`.',
@@ -96,12 +104,16 @@ const weigh = createRoute({
     'The answer’s `balance` shows what the capture left outstanding: a card order that still owes something (its hold cancelled or expired at Stripe, a failed capture, an overage awaiting approval or declined) is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(WeighInBody) },
-  responses: { 200: jsonResponse(OrderSchema, 'The order with `final`, `weighedAt` and the line finals set.'), ...writeErrors },
+  responses: {
+    200: jsonResponse(OrderSchema, 'The order with `final`, `weighedAt` and the line finals set.'),
+    ...problems('not_found', 'already_weighed', 'weigh_in_not_allowed', 'empty_order', 'invalid_quantity', 'invalid_add_on', 'express_unavailable', 'currency_mismatch', 'amount_overflow'),
+  },
 });
 
 const capture = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/capture',
+  operationId: 'staffCapturePayment',
   tags: ['Staff: payments'],
   summary: 'Capture the weighed price (retry)',
   description:
@@ -114,12 +126,13 @@ const capture = createRoute({
   security: bearer,
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam },
-  responses: { 200: jsonResponse(CaptureSchema, 'Outcome.'), ...problemResponses(401, 403, 404, 409, 422, 502, 503) },
+  responses: { 200: jsonResponse(CaptureSchema, 'Outcome.'), ...problems('not_found', 'capture_not_possible', 'payment_provider_error', 'payments_not_configured') },
 });
 
 const refund = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/refunds',
+  operationId: 'staffCreateRefund',
   tags: ['Staff: payments'],
   summary: 'Refund captured card money (admins)',
   description:
@@ -129,25 +142,27 @@ const refund = createRoute({
   request: { params: OrderIdParam, body: jsonBody(RefundBody) },
   responses: {
     201: jsonResponse(RefundSchema, 'Refunded.'),
-    ...problemResponses(400, 401, 403, 404, 413, 415, 422, 502, 503),
+    ...problems('not_found', 'refund_exceeds_captured', 'payment_provider_error', 'payments_not_configured'),
   },
 });
 
 const inPerson = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/payments',
+  operationId: 'staffRecordPayment',
   tags: ['Staff: payments'],
   summary: 'Record a payment taken at the door',
   description: 'For `on_delivery` orders that are out for delivery or delivered, once, for exactly the amount due. A delivered order without one is flagged by the payments job.',
   security: bearer,
   middleware: [requireAuth('staff', 'admin')],
   request: { params: OrderIdParam, body: jsonBody(InPersonBody) },
-  responses: { 204: { description: 'Recorded.' }, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+  responses: { 204: { description: 'Recorded.' }, ...problems('not_found', 'payment_not_applicable', 'payment_amount_mismatch') },
 });
 
 const waive = createRoute({
   method: 'post',
   path: '/v1/staff/orders/{id}/waive-balance',
+  operationId: 'staffWaiveBalance',
   tags: ['Staff: payments'],
   summary: 'Waive what is outstanding on an order (admins)',
   description: [
@@ -158,7 +173,10 @@ const waive = createRoute({
   security: bearer,
   middleware: [requireAuth('admin')],
   request: { params: OrderIdParam, body: jsonBody(WaiveBalanceBody) },
-  responses: { 200: jsonResponse(OrderSchema, 'The order with the waiver in `balance.waived` and on the timeline.'), ...writeErrors },
+  responses: {
+    200: jsonResponse(OrderSchema, 'The order with the waiver in `balance.waived` and on the timeline.'),
+    ...problems('not_found', 'nothing_outstanding', 'waiver_exceeds_outstanding', 'payment_in_progress', 'payment_provider_error', 'payments_not_configured'),
+  },
 });
 
 /** The caller as a member of the shop; requireAuth('staff', 'admin') already admitted only those. */

@@ -1,10 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import { cursorParam } from '../../http/cursor.js';
-import { date, text } from '../../http/schemas.js';
+import { date, instantOut, integer, integerOut, queryInteger, text, uuid, uuidOut } from '../../http/schemas.js';
 import { MAX_BAG_COUNT, MIN_BAG_COUNT, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
 import { NoteText, OrderSchema, OrderSummarySchema } from '../orders/schemas.js';
 
-const Id = z.uuid({ message: 'must be a UUID' });
+const Id = uuid();
 
 export const QueueQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional().openapi({ example: 'confirmed' }),
@@ -22,15 +22,15 @@ export const QueueQuery = z.object({
     .enum(['pickup', 'delivery'])
     .default('pickup')
     .openapi({ description: 'Which slot `date`, `slot` and the ordering refer to. Default `pickup`.', example: 'pickup' }),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  limit: queryInteger({ min: 1, max: 100 }).default(50),
   cursor: cursorParam().optional(),
 });
 
 export const StaffOrderSummarySchema = OrderSummarySchema.extend({
-  zoneId: z.uuid(),
+  zoneId: uuidOut(),
   express: z.boolean(),
-  bagCount: z.number().int().nullable(),
-  weighedAt: z.iso.datetime().nullable(),
+  bagCount: integerOut().nullable(),
+  weighedAt: instantOut().nullable(),
   address: OrderSchema.shape.address,
   flags: OrderSchema.shape.flags,
 }).openapi('StaffOrderSummary');
@@ -46,11 +46,7 @@ export const TransitionBody = z
   .object({
     to: z.enum(ORDER_STATUSES).openapi({ example: 'picked_up' }),
     note: NoteText.optional().openapi({ description: 'Shown to the customer on the timeline.', example: 'Left with the concierge' }),
-    bagCount: z
-      .number()
-      .int()
-      .min(MIN_BAG_COUNT)
-      .max(MAX_BAG_COUNT)
+    bagCount: integer({ min: MIN_BAG_COUNT, max: MAX_BAG_COUNT })
       .optional()
       .openapi({ description: `Required for \`picked_up\` (${MIN_BAG_COUNT}–${MAX_BAG_COUNT}); refused on any other step.`, example: 3 }),
   })
@@ -64,7 +60,7 @@ export const CancelOrderBody = z
 
 export const RefundBody = z
   .object({
-    amount: z.number().int().min(1).max(10_000_000).openapi({ description: 'Minor units.', example: 500 }),
+    amount: integer({ min: 1, max: 10_000_000 }).openapi({ description: 'Minor units.', example: 500 }),
     reason: text({ min: 3, max: 500 }).openapi({ example: 'Shirt returned with a stain' }),
   })
   .strict()
@@ -76,11 +72,7 @@ export const WaiveBalanceBody = z
       description: 'Why the shop will not collect it. Shown on the order’s timeline with the admin.',
       example: 'Card hold expired; regular customer, goodwill',
     }),
-    amount: z
-      .number()
-      .int()
-      .min(1)
-      .max(10_000_000)
+    amount: integer({ min: 1, max: 10_000_000 })
       .optional()
       .openapi({
         description: 'Minor units of the order’s currency. Default: the whole outstanding amount. More than is outstanding is 422 `waiver_exceeds_outstanding`.',
@@ -93,15 +85,15 @@ export const WaiveBalanceBody = z
 export const InPersonBody = z
   .object({
     method: z.enum(['cash', 'card_present']),
-    amount: z.number().int().min(0).max(10_000_000).openapi({ description: 'Minor units taken at the door: exactly the amount due (the final total); anything else is 422 `payment_amount_mismatch` with `details.due`.', example: 2149 }),
+    amount: integer({ min: 0, max: 10_000_000 }).openapi({ description: 'Minor units taken at the door: exactly the amount due (the final total); anything else is 422 `payment_amount_mismatch` with `details.due`.', example: 2149 }),
   })
   .strict()
   .openapi('InPersonPaymentRequest');
 
 export const RefundSchema = z
   .object({
-    refundId: z.uuid(),
-    amount: z.number().int().openapi({ description: 'Minor units, as asked.' }),
+    refundId: uuidOut(),
+    amount: integerOut().openapi({ description: 'Minor units, as asked.' }),
     status: z.enum(['succeeded', 'pending', 'failed']).openapi({
       description:
         'Stripe’s answer (https://docs.stripe.com/api/refunds/object#refund_object-status). `succeeded`: done. `pending`: accepted, ' +

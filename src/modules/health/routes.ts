@@ -7,6 +7,7 @@ import { LivenessSchema, ReadinessSchema } from './schemas.js';
 const livenessRoute = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getLiveness',
   tags: ['Health'],
   summary: 'Liveness',
   description: 'Touches no dependency: it answers while the process can serve at all.',
@@ -16,6 +17,7 @@ const livenessRoute = createRoute({
 const readinessRoute = createRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'getReadiness',
   tags: ['Health'],
   summary: 'Readiness',
   description: [

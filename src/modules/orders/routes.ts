@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { validateIdempotencyKey } from '../../domain/idempotency.js';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
+import { headerRef } from '../../http/openapi-document.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { createOrder } from './create.js';
 import { getOrder } from './get.js';
@@ -15,6 +16,7 @@ const customer = [requireAuth()];
 const create = createRoute({
   method: 'post',
   path: '/v1/orders',
+  operationId: 'createOrder',
   tags: ['Orders'],
   summary: 'Place an order',
   description: [
@@ -27,31 +29,55 @@ const create = createRoute({
   middleware: customer,
   request: { headers: IdempotencyHeader, body: jsonBody(CreateOrderBody) },
   responses: {
-    201: jsonResponse(OrderSchema, 'Created (or the replay of the call that created it).'),
-    ...problemResponses(400, 401, 404, 409, 413, 415, 422, 503),
+    201: { ...jsonResponse(OrderSchema, 'Created (or the replay of the call that created it).'), headers: { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } },
+    ...problems(
+      'idempotency_key_missing',
+      'idempotency_key_invalid',
+      'idempotency_key_reused',
+      'not_found',
+      'postcode_not_served',
+      'slot_unavailable',
+      'slot_kind_mismatch',
+      'slot_zone_mismatch',
+      'delivery_too_early',
+      'conflict',
+      'empty_order',
+      'invalid_quantity',
+      'invalid_add_on',
+      'express_unavailable',
+      'currency_mismatch',
+      'amount_overflow',
+      'payments_not_configured',
+    ),
   },
 });
 
 const list = createRoute({
   method: 'get',
   path: '/v1/orders',
+  operationId: 'listOrders',
   tags: ['Orders'],
   summary: 'The caller’s orders, newest first',
+  description:
+    'Summaries of the caller’s orders, newest first, optionally of one `status`. Keyset paging: pass `nextCursor` back as `cursor` until it is null.',
   security: bearer,
   middleware: customer,
   request: { query: ListOrdersQuery },
-  responses: { 200: jsonResponse(OrderPageSchema, 'One page.'), ...problemResponses(401, 422) },
+  responses: { 200: jsonResponse(OrderPageSchema, 'One page.') },
 });
 
 const get = createRoute({
   method: 'get',
   path: '/v1/orders/{id}',
+  operationId: 'getOrder',
   tags: ['Orders'],
   summary: 'One order with its lines, price breakdown and timeline',
+  description:
+    'One of the caller’s orders: lines, estimate and final price breakdowns, balance, flags and the append-only timeline. Another customer’s order answers 404, exactly like a missing one.',
   security: bearer,
   middleware: customer,
   request: { params: OrderIdParam },
-  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problemResponses(401, 404, 422) },
+  responses: { 200: jsonResponse(OrderSchema, 'The order.'), ...problems('not_found') },
 });
 
 const createOrderHandler: Handler<typeof create> = async (c) => {

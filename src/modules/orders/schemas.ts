@@ -1,23 +1,20 @@
 import { z } from '@hono/zod-openapi';
 import { AddressSnapshotSchema } from '../../db/address-snapshot.js';
 import { cursorParam } from '../../http/cursor.js';
-import { text } from '../../http/schemas.js';
+import { instantOut, integer, integerOut, queryInteger, text, uuid, uuidOut } from '../../http/schemas.js';
 import { MAX_NOTE_LENGTH, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
 import { MAX_GRAMS_PER_LINE } from '../../domain/pricing.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_MIN_LENGTH, IDEMPOTENCY_KEY_PATTERN } from '../../domain/idempotency.js';
 
-const Id = z.uuid({ message: 'must be a UUID' });
+const Id = uuid();
 /** A note staff write on the timeline (shown to the customer). */
 export const NoteText = text({ max: MAX_NOTE_LENGTH });
 
 export const OrderItemInput = z
   .object({
     serviceId: Id.openapi({ example: '7eceaf28-2b38-41fe-ba85-6d05eafd41a1' }),
-    quantity: z.number().int().min(1).max(1000).optional().openapi({ description: 'per_item services: number of pieces.' }),
-    estimatedWeightGrams: z
-      .number()
-      .int()
-      .min(100)
-      .max(100_000)
+    quantity: integer({ min: 1, max: 1000 }).optional().openapi({ description: 'per_item services: number of pieces.' }),
+    estimatedWeightGrams: integer({ min: 100, max: 100_000 })
       .optional()
       .openapi({ description: 'per_kg services: the customer’s estimate; the final price comes from the weigh-in.', example: 6000 }),
     addOnIds: z.array(Id).max(10).default([]),
@@ -55,21 +52,26 @@ export const IdempotencyHeader = z.object({
     .optional()
     .openapi({
       param: { name: 'idempotency-key', in: 'header', required: true },
+      // The document states the rule itself (src/domain/idempotency.ts), which the handler
+      // enforces as 400 `idempotency_key_missing` / `idempotency_key_invalid`.
+      minLength: IDEMPOTENCY_KEY_MIN_LENGTH,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+      pattern: IDEMPOTENCY_KEY_PATTERN.source,
       description: 'Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`).',
       example: 'order-2026-11-28-7f3a9c',
     }),
 });
 
-const Money = z.number().int();
+const Money = integerOut();
 
 const PricedLineSchema = z.object({
-  serviceId: z.uuid(),
+  serviceId: uuidOut(),
   pricingModel: z.enum(['per_kg', 'per_item']),
   unitPrice: Money,
-  quantity: z.number().int().nullable(),
-  weightGrams: z.number().int().nullable(),
+  quantity: integerOut().nullable(),
+  weightGrams: integerOut().nullable(),
   baseAmount: Money,
-  addOnIds: z.array(z.uuid()),
+  addOnIds: z.array(uuidOut()),
   addOnsAmount: Money,
   expressSurcharge: Money,
   lineTotal: Money,
@@ -92,12 +94,12 @@ export const PriceBreakdownSchema = z
   })
   .openapi('PriceBreakdown');
 
-const SlotRef = z.object({ id: z.uuid(), startsAt: z.iso.datetime(), endsAt: z.iso.datetime() });
+const SlotRef = z.object({ id: uuidOut(), startsAt: instantOut(), endsAt: instantOut() });
 
 export const TimelineEntrySchema = z
   .object({
-    at: z.iso.datetime(),
-    actor: z.object({ role: z.enum(['customer', 'staff', 'admin', 'system']), userId: z.uuid().nullable() }),
+    at: instantOut(),
+    actor: z.object({ role: z.enum(['customer', 'staff', 'admin', 'system']), userId: uuidOut().nullable() }),
     type: z.enum(['created', 'status_changed', 'weighed', 'payment']),
     from: z.enum(ORDER_STATUSES).nullable(),
     to: z.enum(ORDER_STATUSES).nullable(),
@@ -107,15 +109,15 @@ export const TimelineEntrySchema = z
   .openapi('TimelineEntry');
 
 export const OrderLineSchema = z.object({
-  serviceId: z.uuid(),
+  serviceId: uuidOut(),
   serviceName: z.string(),
   pricingModel: z.enum(['per_kg', 'per_item']),
   unitPrice: Money,
-  quantity: z.number().int().nullable(),
-  estimatedWeightGrams: z.number().int().nullable(),
-  finalQuantity: z.number().int().nullable(),
-  finalWeightGrams: z.number().int().nullable(),
-  addOns: z.array(z.object({ id: z.uuid(), name: z.string(), price: Money })),
+  quantity: integerOut().nullable(),
+  estimatedWeightGrams: integerOut().nullable(),
+  finalQuantity: integerOut().nullable(),
+  finalWeightGrams: integerOut().nullable(),
+  addOns: z.array(z.object({ id: uuidOut(), name: z.string(), price: Money })),
   estimatedTotal: Money,
   finalTotal: Money.nullable(),
 });
@@ -144,20 +146,20 @@ export const OrderBalanceSchema = z
 
 export const OrderSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     status: z.enum(ORDER_STATUSES),
     paymentMethod: z.enum(['card', 'on_delivery']),
     express: z.boolean(),
     notes: z.string().nullable(),
-    zoneId: z.uuid(),
+    zoneId: uuidOut(),
     address: AddressSnapshotSchema,
     pickupSlot: SlotRef,
     deliverySlot: SlotRef,
     currency: z.string(),
     estimate: PriceBreakdownSchema.openapi({ description: 'Computed by the server at order time.' }),
     final: PriceBreakdownSchema.nullable().openapi({ description: 'Set at weigh-in; what the payment is captured at.' }),
-    bagCount: z.number().int().nullable(),
-    weighedAt: z.iso.datetime().nullable(),
+    bagCount: integerOut().nullable(),
+    weighedAt: instantOut().nullable(),
     overageApprovalRequired: z.boolean().openapi({
       description: 'The weighed price exceeds the card hold by more than the threshold: call approve-overage.',
     }),
@@ -171,14 +173,14 @@ export const OrderSchema = z
     balance: OrderBalanceSchema,
     lines: z.array(OrderLineSchema),
     timeline: z.array(TimelineEntrySchema).openapi({ description: 'Append-only, oldest first.' }),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    createdAt: instantOut(),
+    updatedAt: instantOut(),
   })
   .openapi('Order');
 
 export const OrderSummarySchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     status: z.enum(ORDER_STATUSES),
     paymentMethod: z.enum(['card', 'on_delivery']),
     currency: z.string(),
@@ -186,7 +188,7 @@ export const OrderSummarySchema = z
     finalTotal: Money.nullable(),
     pickupSlot: SlotRef,
     deliverySlot: SlotRef,
-    createdAt: z.iso.datetime(),
+    createdAt: instantOut(),
   })
   .openapi('OrderSummary');
 
@@ -199,17 +201,17 @@ export const OrderPageSchema = z
 
 export const ListOrdersQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: queryInteger({ min: 1, max: 100 }).default(20),
   cursor: cursorParam().optional(),
 });
 
-const Grams = z.number().int().min(1).max(MAX_GRAMS_PER_LINE);
+const Grams = integer({ min: 1, max: MAX_GRAMS_PER_LINE });
 
 export const WeighInLine = z
   .object({
-    position: z.number().int().min(0).max(19).openapi({ description: "The line's index in the order's `lines` (0-based).", example: 0 }),
+    position: integer({ min: 0, max: 19 }).openapi({ description: "The line's index in the order's `lines` (0-based).", example: 0 }),
     weightGrams: Grams.optional().openapi({ description: 'per_kg lines: the weighed weight. Required for each of them.', example: 7250 }),
-    quantity: z.number().int().min(1).max(1000).optional().openapi({ description: 'per_item lines: the counted items, if not as ordered.' }),
+    quantity: integer({ min: 1, max: 1000 }).optional().openapi({ description: 'per_item lines: the counted items, if not as ordered.' }),
   })
   .strict();
 

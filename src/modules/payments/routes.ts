@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonResponse } from '../../http/validation.js';
 import { recordAuthorisation } from '../../metrics/index.js';
 import { OrderIdParam } from '../orders/schemas.js';
 import { approveOverage } from './approve-overage.js';
-import { CaptureSchema, PaymentSheetHeaders, PaymentSheetSchema } from './schemas.js';
+import { CaptureSchema, PaymentSheetHeaders, PaymentSheetSchema, StripeEventJsonSchema, StripeWebhookHeaders } from './schemas.js';
 import { paymentSheet } from './sheet.js';
 import { handleStripeEvent, verifyStripeEvent } from './webhook.js';
 
@@ -15,6 +15,7 @@ const bearer = [{ bearerAuth: [] }];
 const sheet = createRoute({
   method: 'post',
   path: '/v1/orders/{id}/payment-sheet',
+  operationId: 'createPaymentSheet',
   tags: ['Payments'],
   summary: 'Stripe PaymentSheet: authorise the hold, or pay what is outstanding',
   description:
@@ -27,31 +28,50 @@ const sheet = createRoute({
   security: bearer,
   middleware: [requireAuth()],
   request: { params: OrderIdParam, headers: PaymentSheetHeaders },
-  responses: { 200: jsonResponse(PaymentSheetSchema, 'PaymentSheet parameters.'), ...problemResponses(401, 404, 409, 422, 502, 503) },
+  responses: {
+    200: jsonResponse(PaymentSheetSchema, 'PaymentSheet parameters.'),
+    ...problems('not_found', 'payment_not_applicable', 'payment_not_pending', 'overage_approval_pending', 'nothing_outstanding', 'payment_provider_error', 'payments_not_configured'),
+  },
 });
 
 const approve = createRoute({
   method: 'post',
   path: '/v1/orders/{id}/approve-overage',
+  operationId: 'approveOverage',
   tags: ['Payments'],
   summary: 'Approve an extra charge above the hold',
   description: 'When the weighed price exceeds the hold by more than the approval threshold, the difference is only charged after this call.',
   security: bearer,
   middleware: [requireAuth()],
   request: { params: OrderIdParam },
-  responses: { 200: jsonResponse(CaptureSchema, 'Approved; the extra charge was attempted.'), ...problemResponses(401, 404, 409, 422, 502, 503) },
+  responses: {
+    200: jsonResponse(CaptureSchema, 'Approved; the extra charge was attempted.'),
+    ...problems('not_found', 'overage_not_pending', 'payment_provider_error', 'payments_not_configured'),
+  },
 });
 
 const webhook = createRoute({
   method: 'post',
   path: '/v1/webhooks/stripe',
+  operationId: 'handleStripeWebhook',
   tags: ['Payments'],
   summary: 'Stripe webhook',
   description:
     'Verifies `Stripe-Signature` over the raw body (400 `invalid_signature` otherwise). Each event id is applied once; replays answer 200 and change nothing. Events are checked against our records and only move state forward; an amount that does not match flags the order. Handled: `payment_intent.amount_capturable_updated`, `payment_intent.succeeded`, `payment_intent.payment_failed`, `payment_intent.canceled`, `charge.refunded`, `charge.dispute.created`, and the refund outcomes `refund.created`, `refund.updated`, `refund.failed`, `charge.refund.updated` (our refund is found by the Refund id, or by `metadata.refund_id` before we have the id; a refund on one of our PaymentIntents that we have no row for, e.g. made in the Stripe Dashboard, is recorded with no actor; a `failed` or `canceled` refund is marked so, the order flagged `refund_failed`, the amount refundable again; `pending` never undoes an outcome). Other types answer 200 `ignored`; `outcome` is one of `applied`, `duplicate`, `ignored`, `stale`, `unknown_payment`, `flagged`.',
+  request: {
+    headers: StripeWebhookHeaders,
+    // Documented, not validated: the signature covers the raw bytes, so they are verified before
+    // anything is parsed (x-raw-body tells the document's walkers the app does not validate it).
+    body: {
+      required: true,
+      description: 'The Stripe Event, exactly as Stripe sent it (the signature covers these bytes).',
+      content: { 'application/json': { schema: StripeEventJsonSchema } },
+      'x-raw-body': true,
+    },
+  },
   responses: {
     200: jsonResponse(z.object({ received: z.literal(true), outcome: z.string() }), 'Accepted.'),
-    ...problemResponses(400, 503),
+    ...problems('invalid_signature', 'payments_not_configured'),
   },
 });
 

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { INT4_MAX, MAX_YEAR, integerOut } from '../../http/schemas.js';
+import type { SchemaObject } from 'openapi3-ts/oas31';
 
 /** The Stripe SDK API version a mobile client sends so that its ephemeral key is made with it. */
 export const STRIPE_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?(; ?[a-z0-9_]+=v\d+)*$/;
@@ -53,11 +55,12 @@ export const PaymentSheetSchema = z
       .openapi({
         description:
           'Null unless the request sent `Stripe-Version`; then a customer ephemeral key made with that API version, for an app that ' +
-          'still passes `customerEphemeralKeySecret`. Never pass both keys to PaymentSheet.',
+          'still passes `customerEphemeralKeySecret`. Never pass both keys to PaymentSheet. Deprecated: use `customerSessionClientSecret` (Stripe recommends it from API version 2025-10-29.clover).',
         example: null,
+        deprecated: true,
       }),
     publishableKey: z.string().openapi({ example: 'pk_test_abc' }),
-    amount: z.number().int().openapi({ description: 'Minor units. `hold`: estimate plus buffer. `balance`: what is outstanding and not covered by a charge in flight.', example: 2579 }),
+    amount: integerOut().openapi({ description: 'Minor units. `hold`: estimate plus buffer. `balance`: what is outstanding and not covered by a charge in flight.', example: 2579 }),
     currency: z.string().openapi({ example: 'USD' }),
   })
   .openapi('PaymentSheet');
@@ -69,7 +72,7 @@ export const CaptureSchema = z
         '`balance`: the hold was lost (released or cancelled by Stripe, or its capture refused), so the outstanding balance was ' +
         'charged off-session on the card saved with the hold instead; see `balance`.',
     }),
-    captured: z.number().int().optional().openapi({ description: 'Captured from the hold, minor units.' }),
+    captured: integerOut().optional().openapi({ description: 'Captured from the hold, minor units.' }),
     balance: z
       .enum(['charged', 'processing', 'failed', 'awaiting_customer', 'none'])
       .optional()
@@ -94,3 +97,62 @@ export const CaptureSchema = z
   })
   .openapi('CaptureResult', { description: 'What a capture did with the hold and with any overage.' });
 
+
+/**
+ * The webhook's `Stripe-Signature` header (https://docs.stripe.com/webhooks#verify-events):
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256>[,v1=…]`. Required; checked by the handler against the raw
+ * body (400 `invalid_signature` when missing, malformed or not matching), so this only bounds it.
+ */
+export const StripeWebhookHeaders = z.object({
+  'stripe-signature': z
+    .string()
+    .max(4096)
+    .optional()
+    .openapi({
+      param: { name: 'stripe-signature', in: 'header', required: true },
+      description:
+        'Required. Stripe’s signature over the raw body: `t=<unix seconds>,v1=<hex HMAC-SHA256>` (more `v1` entries while a secret is rolled). Missing, malformed, not matching or older than the tolerance: 400 `invalid_signature`.',
+      example: 't=1764460800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd',
+    }),
+});
+
+/**
+ * A Stripe Event as the webhook receives it (https://docs.stripe.com/api/events/object): the
+ * fields the handler reads, every other one allowed. A plain JSON Schema, not zod: the body is
+ * verified as raw bytes (signature first) and only then parsed, so the app never validates it
+ * against this; it documents what Stripe sends.
+ */
+/** The first second after the API's time range (src/http/schemas.ts MAX_YEAR), in Unix seconds. */
+const UNIX_SECONDS_END = Date.UTC(MAX_YEAR + 1, 0, 1) / 1000;
+
+export const StripeEventJsonSchema: SchemaObject = {
+  type: 'object',
+  description: 'A Stripe Event. Only `id`, `type`, `created` and `data.object` are read; other fields are ignored.',
+  required: ['id', 'object', 'type', 'created', 'livemode', 'data'],
+  properties: {
+    id: { type: 'string', maxLength: 255, description: 'Applied once per id.', example: 'evt_1QabcXYZ' },
+    object: { type: 'string', enum: ['event'] },
+    type: { type: 'string', maxLength: 255, description: 'The event type; unhandled types answer `ignored`.', example: 'payment_intent.succeeded' },
+    created: { type: 'integer', format: 'int64', minimum: 0, maximum: UNIX_SECONDS_END, description: 'Unix seconds; orders events of one PaymentIntent.', example: 1764460800 },
+    livemode: { type: 'boolean' },
+    api_version: { type: ['string', 'null'], maxLength: 255 },
+    pending_webhooks: { type: 'integer', format: 'int32', minimum: 0, maximum: INT4_MAX },
+    request: { type: ['object', 'null'], additionalProperties: true },
+    data: {
+      type: 'object',
+      required: ['object'],
+      properties: {
+        object: {
+          type: 'object',
+          description: 'The PaymentIntent, Charge, Refund or Dispute the event is about.',
+          required: ['id', 'object'],
+          properties: { id: { type: 'string', maxLength: 255 }, object: { type: 'string', maxLength: 255 } },
+          additionalProperties: true,
+        },
+        previous_attributes: { type: 'object', additionalProperties: true },
+      },
+      additionalProperties: true,
+    },
+  },
+  additionalProperties: true,
+};

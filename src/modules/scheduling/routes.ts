@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { DomainError } from '../../domain/errors.js';
 import { normalizePostcode } from '../../domain/postcodes.js';
-import { ApiError, problemResponses } from '../../errors.js';
+import { ApiError, problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { jsonResponse } from '../../http/validation.js';
 import { listBookableSlots } from './bookable-slots.js';
@@ -17,6 +17,7 @@ import { timeRange } from './slot-times.js';
 const coverageRoute = createRoute({
   method: 'get',
   path: '/v1/coverage',
+  operationId: 'getCoverage',
   tags: ['Scheduling'],
   summary: 'Is a postcode served, and by which zone',
   description: [
@@ -27,13 +28,14 @@ const coverageRoute = createRoute({
   request: { query: CoverageQuery },
   responses: {
     200: jsonResponse(CoverageSchema, 'The answer for this postcode.'),
-    ...problemResponses(422),
+    ...problems('invalid_postcode'),
   },
 });
 
 const slotsRoute = createRoute({
   method: 'get',
   path: '/v1/slots',
+  operationId: 'listBookableSlots',
   tags: ['Scheduling'],
   summary: 'Bookable pickup or delivery windows for a postcode',
   description: [
@@ -45,7 +47,7 @@ const slotsRoute = createRoute({
   request: { query: SlotsQuery },
   responses: {
     200: jsonResponse(SlotListSchema, 'The zone and its bookable windows.'),
-    ...problemResponses(422),
+    ...problems('invalid_postcode', 'postcode_not_served', 'invalid_range'),
   },
 });
 

@@ -2,14 +2,14 @@ import { z } from '@hono/zod-openapi';
 import { isZonePrefix } from '../../domain/postcodes.js';
 import { MAX_CUTOFF_MINUTES, MAX_SLOT_CAPACITY, normalizePostcode } from '../../domain/slots.js';
 import { assertTimeZone, parseWallTime } from '../../domain/zoned-time.js';
-import { date, text, timestamp } from '../../http/schemas.js';
+import { date, instantOut, integer, integerOut, text, timestamp, uuid, uuidOut } from '../../http/schemas.js';
 
 // ---- building blocks (also used by src/modules/zones and src/modules/addresses) ----------------
 
 const UUID_EXAMPLE = '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10';
 
 export const IdParam = z.object({
-  id: z.uuid({ error: 'must be a UUID' }).openapi({ param: { name: 'id', in: 'path' }, example: UUID_EXAMPLE }),
+  id: uuid().openapi({ param: { name: 'id', in: 'path' }, example: UUID_EXAMPLE }),
 });
 
 export const SlotKind = z.enum(['pickup', 'delivery']).openapi({ example: 'pickup' });
@@ -23,15 +23,10 @@ export const WallTime = text({ max: 5, trim: false })
   .refine((v) => parseWallTime(v) !== null, 'must be HH:MM, 00:00-23:59')
   .openapi({ example: '09:00' });
 
-export const MinorUnits = z
-  .number()
-  .int('must be an integer number of minor units (cents)')
-  .min(0)
-  .max(10_000_000)
-  .openapi({ description: 'Integer minor units (e.g. cents).', example: 499 });
+export const MinorUnits = integer({ min: 0, max: 10_000_000 }).openapi({ description: 'Integer minor units (e.g. cents).', example: 499 });
 
-export const Capacity = z.number().int().min(1).max(MAX_SLOT_CAPACITY).openapi({ example: 8 });
-export const CutoffMinutes = z.number().int().min(0).max(MAX_CUTOFF_MINUTES).openapi({
+export const Capacity = integer({ min: 1, max: MAX_SLOT_CAPACITY }).openapi({ example: 8 });
+export const CutoffMinutes = integer({ min: 0, max: MAX_CUTOFF_MINUTES }).openapi({
   description: 'Booking closes this many minutes before the window starts.',
   example: 120,
 });
@@ -85,13 +80,13 @@ export const PostcodeBody = text({ max: 20, trim: false })
 
 export const ZoneSummarySchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     name: z.string().openapi({ example: 'Central London' }),
     timeZone: z.string().openapi({ example: 'Europe/London' }),
     currency: z.string().openapi({ example: 'USD' }),
-    deliveryFee: z.number().int().openapi({ example: 499 }),
-    minimumOrder: z.number().int().openapi({ example: 1500 }),
-    freeDeliveryFrom: z.number().int().nullable().openapi({ example: 5000 }),
+    deliveryFee: integerOut().openapi({ example: 499 }),
+    minimumOrder: integerOut().openapi({ example: 1500 }),
+    freeDeliveryFrom: integerOut().nullable().openapi({ example: 5000 }),
   })
   .openapi('ZoneSummary');
 
@@ -121,13 +116,13 @@ export const SlotsQuery = z.object({
 
 export const PublicSlotSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     kind: SlotKind,
-    startsAt: z.string().openapi({ example: '2026-03-27T09:00:00.000Z' }),
-    endsAt: z.string().openapi({ example: '2026-03-27T11:00:00.000Z' }),
-    capacity: z.number().int().openapi({ example: 8 }),
-    remaining: z.number().int().openapi({ example: 3 }),
-    cutoffAt: z.string().openapi({ example: '2026-03-27T07:00:00.000Z', description: 'Booking closes at this instant.' }),
+    startsAt: instantOut().openapi({ example: '2026-03-27T09:00:00.000Z' }),
+    endsAt: instantOut().openapi({ example: '2026-03-27T11:00:00.000Z' }),
+    capacity: integerOut().openapi({ example: 8 }),
+    remaining: integerOut().openapi({ example: 3 }),
+    cutoffAt: instantOut().openapi({ example: '2026-03-27T07:00:00.000Z', description: 'Booking closes at this instant.' }),
   })
   .openapi('AvailableSlot');
 

@@ -21,7 +21,7 @@ const ZoneDatesRow = z.object({ time_zone: z.string(), closed: z.union([Dates, z
  * clip a window and say so) and inserts them in one statement. Windows the clock skips and
  * windows a clock change moved are reported, so the admin sees what that day will really offer.
  */
-export async function generateZoneSlots(deps: Deps, zoneId: string, input: GenerateSlotsInput) {
+export async function generateZoneSlots(deps: Pick<Deps, 'database' | 'clock'>, zoneId: string, input: GenerateSlotsInput) {
   const [zone] = await deps.database.rows(ZoneDatesRow, sql`
     SELECT z.time_zone,
            coalesce((SELECT json_agg(c.date::text) FROM zone_closures c

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problemResponses } from '../../errors.js';
+import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
@@ -33,8 +33,6 @@ import { updateZone } from './update.js';
 
 const bearer = [{ bearerAuth: [] }];
 const adminOnly = [requireAuth('admin')];
-const adminErrors = problemResponses(401, 403);
-const writeErrors = problemResponses(400, 413, 415, 422);
 const tags = ['Admin: scheduling'];
 const admin = { tags, security: bearer, middleware: adminOnly } as const;
 
@@ -42,14 +40,18 @@ const listZonesRoute = createRoute({
   ...admin,
   method: 'get',
   path: '/v1/admin/zones',
+  operationId: 'adminListZones',
   summary: 'Every zone, including inactive ones',
-  responses: { 200: jsonResponse(ZoneListSchema, 'All zones, by name.'), ...adminErrors },
+  description:
+    'Every zone, active or not, by name, with its postcode prefixes, time zone and fees.',
+  responses: { 200: jsonResponse(ZoneListSchema, 'All zones, by name.') },
 });
 
 const createZoneRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones',
+  operationId: 'adminCreateZone',
   summary: 'Create a zone',
   description: [
     'Each prefix is a UK postcode area (`SW`), district (`SW1`, `SW19`) or sub-district (`SW1A`), and covers a postcode only at that boundary:',
@@ -59,34 +61,37 @@ const createZoneRoute = createRoute({
     'Zones may overlap: a postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`; ties by zone id).',
   ].join(' '),
   request: { body: jsonBody(CreateZoneBody) },
-  responses: { 201: jsonResponse(ZoneSchema, 'Created.'), ...adminErrors, ...writeErrors },
+  responses: { 201: jsonResponse(ZoneSchema, 'Created.') },
 });
 
 const updateZoneRoute = createRoute({
   ...admin,
   method: 'patch',
   path: '/v1/admin/zones/{id}',
+  operationId: 'adminUpdateZone',
   summary: 'Change a zone',
   description:
     "`postcodePrefixes` follow the rule of zone creation (UK area, district or sub-district, or digits; 422 otherwise). Existing slots keep their instants when `timeZone` changes. Addresses are matched to zones when read, so they follow the change at once; orders keep what they were placed with.",
   request: { params: IdParam, body: jsonBody(UpdateZoneBody) },
-  responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404) },
+  responses: { 200: jsonResponse(ZoneSchema, 'Updated.'), ...problems('not_found') },
 });
 
 const createSlotRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/slots',
+  operationId: 'adminCreateSlot',
   summary: 'Add one slot to a zone',
   description: 'A slot on a closed date of the zone is created closed. `slot_exists` (409): same zone, kind and start.',
   request: { params: IdParam, body: jsonBody(CreateSlotBody) },
-  responses: { 201: jsonResponse(AdminSlotSchema, 'Created.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
+  responses: { 201: jsonResponse(AdminSlotSchema, 'Created.'), ...problems('not_found', 'slot_exists') },
 });
 
 const generateSlotsRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/slots/generate',
+  operationId: 'adminGenerateSlots',
   summary: 'Create slots from a weekly template',
   description: [
     "Windows are wall-clock times in the zone's time zone, so a 09:00 window stays 09:00 local across DST changes.",
@@ -101,9 +106,7 @@ const generateSlotsRoute = createRoute({
   request: { params: IdParam, body: jsonBody(GenerateSlotsBody) },
   responses: {
     201: jsonResponse(GeneratedSlotsSchema, 'The slots created by this call.'),
-    ...adminErrors,
-    ...writeErrors,
-    ...problemResponses(404),
+    ...problems('not_found', 'invalid_slot_template', 'invalid_range', 'invalid_date'),
   },
 });
 
@@ -111,26 +114,29 @@ const updateSlotRoute = createRoute({
   ...admin,
   method: 'patch',
   path: '/v1/admin/slots/{id}',
+  operationId: 'adminUpdateSlot',
   summary: 'Change a slot’s capacity, cut-off or closed flag',
   description: '`capacity_below_reserved` (409) when the new capacity is below what is already booked. Closing a slot keeps its bookings.',
   request: { params: IdParam, body: jsonBody(UpdateSlotBody) },
-  responses: { 200: jsonResponse(AdminSlotSchema, 'Updated.'), ...adminErrors, ...writeErrors, ...problemResponses(404, 409) },
+  responses: { 200: jsonResponse(AdminSlotSchema, 'Updated.'), ...problems('not_found', 'capacity_below_reserved') },
 });
 
 const listSlotsRoute = createRoute({
   ...admin,
   method: 'get',
   path: '/v1/admin/zones/{id}/slots',
+  operationId: 'adminListZoneSlots',
   summary: 'A zone’s slots with reserved counts',
   description: 'Every slot (closed, full and past included) starting in [from, to). Defaults: now, + 14 days; at most 31 days.',
   request: { params: IdParam, query: AdminSlotsQuery },
-  responses: { 200: jsonResponse(AdminSlotListSchema, 'The zone and its slots, by start.'), ...adminErrors, ...problemResponses(404, 422) },
+  responses: { 200: jsonResponse(AdminSlotListSchema, 'The zone and its slots, by start.'), ...problems('not_found', 'invalid_range') },
 });
 
 const addClosureRoute = createRoute({
   ...admin,
   method: 'post',
   path: '/v1/admin/zones/{id}/closures',
+  operationId: 'adminCreateClosure',
   summary: 'Close a zone on a local date',
   description: [
     "Closes every slot whose start falls on that date in the zone's time zone, in the same statement.",
@@ -141,9 +147,7 @@ const addClosureRoute = createRoute({
   responses: {
     200: jsonResponse(ClosureSchema, 'Already closed on that date.'),
     201: jsonResponse(ClosureSchema, 'Closed.'),
-    ...adminErrors,
-    ...writeErrors,
-    ...problemResponses(404),
+    ...problems('not_found'),
   },
 });
 
@@ -151,10 +155,11 @@ const removeClosureRoute = createRoute({
   ...admin,
   method: 'delete',
   path: '/v1/admin/zones/{id}/closures/{date}',
+  operationId: 'adminDeleteClosure',
   summary: 'Reopen a zone on a local date',
   description: "Deletes the closure and reopens every slot on that local date (including any closed one by one). 404 when the date was not closed.",
   request: { params: ClosureParams },
-  responses: { 204: { description: 'Reopened.' }, ...adminErrors, ...problemResponses(404, 422) },
+  responses: { 204: { description: 'Reopened.' }, ...problems('not_found') },
 });
 
 // ---- handlers: validate → call the operation (one file each) → respond ----------------------

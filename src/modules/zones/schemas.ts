@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { parseWallTime } from '../../domain/zoned-time.js';
-import { text } from '../../http/schemas.js';
+import { dateOut, instantOut, integer, integerOut, text, uuidOut } from '../../http/schemas.js';
 import {
   Capacity,
   CutoffMinutes,
@@ -21,16 +21,16 @@ import {
 
 export const ZoneSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidOut(),
     name: z.string().openapi({ example: 'Central London' }),
     postcodePrefixes: z.array(z.string()).openapi({ example: ['SW1', 'W1'] }),
     timeZone: z.string().openapi({ example: 'Europe/London' }),
     active: z.boolean(),
-    deliveryFee: z.number().int().openapi({ example: 499 }),
-    minimumOrder: z.number().int().openapi({ example: 1500 }),
-    freeDeliveryFrom: z.number().int().nullable().openapi({ example: 5000 }),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    deliveryFee: integerOut().openapi({ example: 499 }),
+    minimumOrder: integerOut().openapi({ example: 1500 }),
+    freeDeliveryFrom: integerOut().nullable().openapi({ example: 5000 }),
+    createdAt: instantOut(),
+    updatedAt: instantOut(),
   })
   .openapi('Zone');
 
@@ -71,16 +71,16 @@ export const UpdateZoneBody = z
 
 export const AdminSlotSchema = z
   .object({
-    id: z.uuid(),
-    zoneId: z.uuid(),
+    id: uuidOut(),
+    zoneId: uuidOut(),
     kind: SlotKind,
-    startsAt: z.string().openapi({ example: '2026-03-27T09:00:00.000Z' }),
-    endsAt: z.string().openapi({ example: '2026-03-27T11:00:00.000Z' }),
-    capacity: z.number().int().openapi({ example: 8 }),
-    reserved: z.number().int().openapi({ example: 5 }),
-    remaining: z.number().int().openapi({ example: 3 }),
-    cutoffMinutes: z.number().int().openapi({ example: 120 }),
-    cutoffAt: z.string().openapi({ example: '2026-03-27T07:00:00.000Z' }),
+    startsAt: instantOut().openapi({ example: '2026-03-27T09:00:00.000Z' }),
+    endsAt: instantOut().openapi({ example: '2026-03-27T11:00:00.000Z' }),
+    capacity: integerOut().openapi({ example: 8 }),
+    reserved: integerOut().openapi({ example: 5 }),
+    remaining: integerOut().openapi({ example: 3 }),
+    cutoffMinutes: integerOut().openapi({ example: 120 }),
+    cutoffAt: instantOut().openapi({ example: '2026-03-27T07:00:00.000Z' }),
     closed: z.boolean(),
   })
   .openapi('Slot');
@@ -105,7 +105,7 @@ export const CreateSlotBody = z
 
 const TemplateWindow = z
   .object({
-    weekday: z.number().int().min(0).max(6).openapi({ description: '0 = Sunday … 6 = Saturday.', example: 1 }),
+    weekday: integer({ min: 0, max: 6 }).openapi({ description: '0 = Sunday … 6 = Saturday.', example: 1 }),
     start: WallTime,
     end: WallTime.openapi({ example: '11:00' }),
     kind: SlotKind,
@@ -146,7 +146,7 @@ export const GenerateSlotsBody = z
   .openapi('GenerateSlotsRequest');
 
 const WindowOnDate = {
-  date: z.string().openapi({ description: "The zone's local date.", example: '2026-03-29' }),
+  date: dateOut().openapi({ description: "The zone's local date.", example: '2026-03-29' }),
   kind: SlotKind,
   start: z.string().openapi({ example: '01:00' }),
   end: z.string().openapi({ example: '02:00' }),
@@ -154,8 +154,8 @@ const WindowOnDate = {
 
 export const GeneratedSlotsSchema = z
   .object({
-    created: z.number().int().openapi({ example: 12 }),
-    skipped: z.number().int().openapi({ description: 'Windows that already had a slot (same zone, kind, start).', example: 0 }),
+    created: integerOut().openapi({ example: 12 }),
+    skipped: integerOut().openapi({ description: 'Windows that already had a slot (same zone, kind, start).', example: 0 }),
     data: z.array(AdminSlotSchema),
     skippedWindows: z
       .array(z.object({ ...WindowOnDate, reason: z.enum(['nonexistent_local_time']) }).openapi('SkippedWindow'))
@@ -169,8 +169,8 @@ export const GeneratedSlotsSchema = z
               description:
                 '`clipped_by_gap`: an end fell in a spring-forward gap and was moved to the jump, so the slot is shorter. `repeated_hour`: an end fell in the hour a fall-back change repeats and its first occurrence was taken.',
             }),
-            startsAt: z.string().openapi({ example: '2026-03-29T01:00:00.000Z' }),
-            endsAt: z.string().openapi({ example: '2026-03-29T02:00:00.000Z' }),
+            startsAt: instantOut().openapi({ example: '2026-03-29T01:00:00.000Z' }),
+            endsAt: instantOut().openapi({ example: '2026-03-29T02:00:00.000Z' }),
           })
           .openapi('AdjustedWindow'),
       )
@@ -204,11 +204,11 @@ export const CreateClosureBody = z
 
 export const ClosureSchema = z
   .object({
-    zoneId: z.uuid(),
-    date: z.string().openapi({ example: '2026-12-25' }),
+    zoneId: uuidOut(),
+    date: dateOut().openapi({ example: '2026-12-25' }),
     reason: z.string().nullable(),
-    createdAt: z.string(),
-    slotsClosed: z.number().int().openapi({ description: 'Slots on that local date now closed.', example: 4 }),
+    createdAt: instantOut(),
+    slotsClosed: integerOut().openapi({ description: 'Slots on that local date now closed.', example: 4 }),
   })
   .openapi('Closure');
 

@@ -20,6 +20,7 @@ import { timedDatabase } from '../../metrics/database.js';
 import { noopMetrics, type Metrics } from '../../metrics/index.js';
 import { createMemoryCatalogCache } from '../../modules/catalog/cache.js';
 import { createPayments } from '../../payments/stripe.js';
+import { createPackageDocsAssets } from './docs-assets.js';
 import { bufferedStdout } from './log-sink.js';
 
 /** PGLITE_DIR's default, relative to the working directory (src/config.ts, NodeServerConfig.pgliteDir). */
@@ -68,6 +69,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
     passwords: createPooledPasswordHasher(opts.argon2Params, opts.hashPool),
     sha256Hex: (text) => Promise.resolve(createHash('sha256').update(text).digest('hex')),
     catalogCache: createMemoryCatalogCache(),
+    docsAssets: createPackageDocsAssets(),
     payments: createPayments(config),
     runtime: 'node',
     clientIp: forwardedClientIp(config.trustedProxyHops),

@@ -6,6 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../app.js';
 import { loadConfig, loadNodeServerConfig, type NodeServerConfig } from '../../config.js';
 import { withTimeout } from '../../db/client.js';
+import { seedDemo, type DemoSummary } from '../../db/demo-seed.js';
 import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
 import { runPaymentJobs } from '../../modules/payments/jobs.js';
@@ -16,6 +17,8 @@ export interface RunningServer {
   url: string;
   server: ServerType;
   deps: Deps;
+  /** What the demo seed made or found (NodeServerConfig.seedDemo); undefined when it did not run. */
+  demo: DemoSummary | undefined;
   /** Drains and closes (see startNodeServer); idempotent: a second call returns the first's promise. */
   shutdown: (signal: string) => Promise<void>;
 }
@@ -43,7 +46,8 @@ export function httpServerOptions(server: Pick<NodeServerConfig, 'requestTimeout
 }
 
 /**
- * Starts the HTTP server. On SIGTERM/SIGINT: readiness turns 503 at once, the listener
+ * Starts the HTTP server, after seeding the demo data where NodeServerConfig.seedDemo says
+ * (never in production). On SIGTERM/SIGINT: readiness turns 503 at once, the listener
  * stops accepting, in-flight requests finish (bounded by a grace period), then the
  * database closes and the process exits 0. Throws ConfigError naming every bad variable.
  */
@@ -53,6 +57,8 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const database = await openDatabase(config, node.pgliteDir);
   const metrics = createPrometheusMetrics({ version: config.appVersion, runtime: 'node' });
   const deps = createNodeDeps(config, { database, metrics, hashPool: node.hashPool });
+  const seedDemoHere = node.seedDemo === 'always' || (node.seedDemo === 'embedded' && database.kind === 'pglite');
+  const demo = seedDemoHere ? await seedDemo(deps, { currency: config.currency, appEnv: config.appEnv }) : undefined;
   // The payments job runs in a CronJob nobody scrapes: each scrape reads the gauges itself.
   metrics.measureOutstandingOnScrape(() => measureOutstandingBalances(deps));
   const app = createApp(deps);
@@ -102,5 +108,5 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
       );
       deps.logger.info('stopped');
     })());
-  return { url, server, deps, shutdown };
+  return { url, server, deps, demo, shutdown };
 }

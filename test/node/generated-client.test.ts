@@ -1,0 +1,16 @@
+import { afterAll, beforeAll } from 'vitest';
+import { generatedClientJourney } from '../journeys/generated-client.js';
+import { createTestApp, type TestApp } from '../support/node-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+generatedClientJourney(
+  () => t,
+  () => (request) => Promise.resolve(t.app.fetch(request)),
+);
