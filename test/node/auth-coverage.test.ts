@@ -10,7 +10,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Handler } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { problemResponses } from '../../src/errors.js';
+import { problems } from '../../src/errors.js';
 import type { UserRole } from '../../src/db/schema.js';
 import { createRouter, type AppEnv } from '../../src/http/context.js';
 import { requireAuth } from '../../src/http/middleware.js';
@@ -64,7 +64,7 @@ const wrongRoles = (method: 'get' | 'delete', path: string, tag: string, roles: 
       security: bearer,
       middleware: [requireAuth(...roles)],
       request: { params: IdParam },
-      responses: { ...ok, ...problemResponses(401, 403) },
+      responses: { ...ok, ...problems('auth_required', 'invalid_token', 'token_expired', 'forbidden') },
     }),
     answerOk,
   );
