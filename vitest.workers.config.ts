@@ -54,6 +54,8 @@ export default defineProject({
           NEON_LOCAL_ENDPOINT: endpoint.url,
           TEST_DB_BACKEND: backend,
           LOG_LEVEL: 'warn',
+          // test/support/client.ts: strict (default), report (violations printed as OPENAPI_VIOLATION lines) or off.
+          OPENAPI_VALIDATION: process.env.OPENAPI_VALIDATION ?? 'strict',
           ...stripeEnv(stripe.url),
         },
       },

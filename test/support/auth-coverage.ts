@@ -10,6 +10,7 @@
  * admin-only ones in ADMIN_ONLY_STAFF_OPERATIONS), any other operation with `security` is for
  * any signed-in user, and an operation without `security` must be on PUBLIC_OPERATIONS.
  */
+import { DOCS_ASSET_FILES } from '../../src/http/docs-ui.js';
 import { sign } from 'hono/jwt';
 import { actor, type Actor } from './fixtures.js';
 import { uniqueEmail, type ApiResponse, type RequestOptions } from './client.js';
@@ -33,8 +34,14 @@ export const PUBLIC_OPERATIONS: readonly string[] = [
 /** Staff-console operations only admins may call (`requireAuth('admin')`); the summary says "(admins)". */
 export const ADMIN_ONLY_STAFF_OPERATIONS: readonly string[] = ['POST /v1/staff/orders/{id}/refunds', 'POST /v1/staff/orders/{id}/waive-balance'];
 
-/** Routes the app serves outside the document: the document itself, its viewer, and /metrics (own token). */
-export const UNDOCUMENTED_ROUTES: readonly string[] = ['GET /openapi.json', 'GET /docs', 'GET /metrics'];
+/** Routes the app serves outside the document: the document itself, its viewer and the viewer's own files, and /metrics (own token). */
+export const UNDOCUMENTED_ROUTES: readonly string[] = [
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /docs/init.js',
+  ...DOCS_ASSET_FILES.map((name) => `GET /docs/${name}`),
+  'GET /metrics',
+];
 
 export type Level = 'public' | 'signed-in' | 'staff' | 'admin';
 

@@ -1,7 +1,7 @@
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { SELF, createExecutionContext, env } from 'cloudflare:test';
 import worker from '../../src/worker.js';
-import { apiClient } from '../support/client.js';
+import { apiClient, type ClientOptions, type ValidationMode } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
 import { stripeControl } from '../support/stripe.js';
 
@@ -11,8 +11,12 @@ interface TestEnv {
   NEON_LOCAL_ENDPOINT: string;
   TEST_DB_BACKEND: 'postgres' | 'pglite';
   STRIPE_API_URL: string;
+  OPENAPI_VALIDATION: ValidationMode;
 }
 export const testEnv = env as unknown as TestEnv;
+
+/** Responses are checked against /openapi.json inside workerd too; the mode comes from the binding. */
+const validation: ClientOptions = { validation: testEnv.OPENAPI_VALIDATION };
 
 /** Direct SQL from inside workerd, through the same driver and endpoint the Worker uses. */
 export const sqlDirect = () => {
@@ -32,7 +36,7 @@ export async function resetRoundTrips(): Promise<void> {
 }
 
 export const workerHarness: Harness = {
-  api: apiClient((request) => SELF.fetch(request)),
+  api: apiClient((request) => SELF.fetch(request), undefined, validation),
   jwtSecret: testEnv.JWT_SECRET,
   setRole: async (email, role) => {
     // The statement of src/modules/auth/set-user-role.ts setUserRole (what the CLI runs).
@@ -58,5 +62,5 @@ export function workerHarnessIn(code: string): Harness {
   const envIn = currencyEnvs.get(code) ?? { ...(env as Record<string, unknown>), CURRENCY: code };
   currencyEnvs.set(code, envIn);
   const fetchIn = (request: Request) => Promise.resolve(worker.fetch(request, envIn as never, createExecutionContext() as never));
-  return { ...workerHarness, api: apiClient(fetchIn) };
+  return { ...workerHarness, api: apiClient(fetchIn, undefined, validation) };
 }
