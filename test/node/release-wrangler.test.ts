@@ -108,6 +108,11 @@ describe('release with the real wrangler against a stand-in Cloudflare API', () 
     expect(uploaded.annotations['workers/tag']).toMatch(/^[0-9a-f]{40}$/);
     expect(uploaded.annotations['workers/message']).toContain(uploaded.annotations['workers/tag']!);
     expect(cf.requests.some((r) => r.method === 'PUT' && r.path.endsWith('/schedules') && r.body.includes('*/15 * * * *'))).toBe(true);
+    // The /docs viewer's files (wrangler.toml [assets]) went through Cloudflare's direct-upload flow,
+    // and the version names the completion token (the stand-in refuses any other).
+    expect(cf.requests.filter((r) => r.path.endsWith('/assets-upload-session')).length).toBe(1);
+    expect(cf.requests.some((r) => r.path.startsWith('/accounts/fake-account/workers/assets/upload?base64=true'))).toBe(true);
+    expect(cf.requests.find((r) => r.method === 'POST' && /\/workers\/scripts\/[^/]+\/versions(\?|$)/.test(r.path))?.body).toMatch(/"assets":\{"jwt":"[0-9a-f-]{36}"/);
     // The smoke checks reached the new version while it had 0% of the traffic.
     expect(served).toContain(`${uploaded.id} /v1/me`);
     // No token configured for the observability API here: the stand-in answers 404, which is a warning.

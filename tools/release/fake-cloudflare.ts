@@ -7,7 +7,12 @@
  *   CLOUDFLARE_ACCOUNT_ID=fake npm run release -- --env staging --base-url http://127.0.0.1:<edge>
  *
  * It keeps deployments in memory, newest first, and records every request. It is a test
- * double: shapes follow what wrangler reads, nothing more.
+ * double: shapes follow what wrangler reads, nothing more. Static assets (wrangler.toml
+ * `[assets]`) go through the direct-upload flow as Cloudflare documents it
+ * (https://developers.cloudflare.com/workers/static-assets/direct-upload/): a manifest opens an
+ * upload session (`buckets` of hashes still missing, an upload JWT), files are posted as
+ * multipart with `base64=true` under that JWT, the last one answers 201 with a completion JWT,
+ * and a version that names an assets JWT must name a completion token this API issued.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -74,6 +79,10 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
     },
   ];
   const requests: FakeCloudflare['requests'] = [];
+  /** Asset hashes the account already holds, upload sessions (JWT → hashes still missing), completion JWTs issued. */
+  const storedAssets = new Set<string>();
+  const uploadSessions = new Map<string, Set<string>>();
+  const completionTokens = new Set<string>();
   const failures: { method: string; path: RegExp; message: string }[] = [];
 
   const server = http.createServer(async (req, res) => {
@@ -98,6 +107,44 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
     }
 
     let m: RegExpExecArray | null;
+    if (method === 'POST' && /^\/accounts\/[^/]+\/workers\/scripts\/[^/]+\/assets-upload-session$/.test(path)) {
+      const manifest = (JSON.parse(body || '{}') as { manifest?: Record<string, { hash?: unknown; size?: unknown }> }).manifest;
+      if (!manifest || typeof manifest !== 'object') return send(400, null, [{ code: 10021, message: 'manifest is required' }]);
+      const missing = new Set<string>();
+      for (const [file, entry] of Object.entries(manifest)) {
+        if (!file.startsWith('/') || typeof entry.hash !== 'string' || !/^[0-9a-f]{32}$/.test(entry.hash) || typeof entry.size !== 'number') {
+          return send(400, null, [{ code: 10021, message: `invalid manifest entry ${file}` }]);
+        }
+        if (!storedAssets.has(entry.hash)) missing.add(entry.hash);
+      }
+      if (missing.size === 0) {
+        const completion = randomUUID();
+        completionTokens.add(completion);
+        return ok({ jwt: completion, buckets: [] });
+      }
+      const uploadToken = randomUUID();
+      uploadSessions.set(uploadToken, missing);
+      return ok({ jwt: uploadToken, buckets: [[...missing]] });
+    }
+    if (method === 'POST' && /^\/accounts\/[^/]+\/workers\/assets\/upload$/.test(path)) {
+      if (url.searchParams.get('base64') !== 'true') return send(400, null, [{ code: 10021, message: 'base64 must be true' }]);
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      const session = uploadSessions.get(token);
+      if (!session) return send(401, null, [{ code: 10001, message: 'invalid or expired upload token' }]);
+      if (!/^multipart\/form-data/.test(req.headers['content-type'] ?? '')) return send(400, null, [{ code: 10021, message: 'multipart/form-data expected' }]);
+      const names = [...body.matchAll(/name="([^"]+)"/g)].map((n) => n[1]!);
+      const stranger = names.find((n) => !session.has(n) && !storedAssets.has(n));
+      if (names.length === 0 || stranger) return send(400, null, [{ code: 10021, message: `file ${stranger ?? '(none)'} is not in the manifest` }]);
+      for (const n of names) {
+        session.delete(n);
+        storedAssets.add(n);
+      }
+      if (session.size > 0) return send(202, {});
+      uploadSessions.delete(token);
+      const completion = randomUUID();
+      completionTokens.add(completion);
+      return send(201, { jwt: completion });
+    }
     if (/^\/accounts\/[^/]+\/workers\/scripts\/[^/]+\/deployments$/.test(path)) {
       if (method === 'GET') return ok({ deployments });
       const input = JSON.parse(body) as { versions: FakeDeployment['versions']; annotations?: Record<string, string> };
@@ -117,6 +164,10 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
     if (method === 'POST' && /^\/accounts\/[^/]+\/workers\/scripts\/[^/]+\/versions$/.test(path)) {
       // multipart: pull the annotations wrangler sends in the metadata part
       const metadata = /"annotations":(\{[^}]*\})/.exec(body)?.[1];
+      const assetsJwt = /"assets":\{"jwt":"([^"]+)"/.exec(body)?.[1];
+      if (assetsJwt !== undefined && !completionTokens.has(assetsJwt)) {
+        return send(400, null, [{ code: 10021, message: 'assets: not a completion token from a finished upload session' }]);
+      }
       const v = addVersion(randomUUID(), metadata ? (JSON.parse(metadata) as Record<string, string>) : {});
       return ok({ id: v.id, number: v.number, startup_time_ms: 12, metadata: { has_preview: false } });
     }
