@@ -5,7 +5,8 @@
  * tsconfig without a cast or an `any`: where the document described a response wrongly, the
  * types would not let this file compile (or, for a field typed narrower than what is sent, the
  * `expectTypeOf` checks below fail the typecheck), and the server's real answers are checked
- * at run time. Runs on Node (test/node/generated-client.test.ts) and inside workerd
+ * at run time: the test files hand it a fetch wrapped by `checkedFetcher` (test/support/client.ts),
+ * which checks every response against /openapi.json like the journeys' client. Runs on Node (test/node/generated-client.test.ts) and inside workerd
  * (test/workers/generated-client.test.ts) over the same fetch function the app serves.
  *
  * Only the setting-up is not the app's: an admin (made with the CLI's set-role) opens a zone and

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { generatedClientJourney } from '../journeys/generated-client.js';
+import { checkedFetcher } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
 let t: TestApp;
@@ -12,5 +13,6 @@ afterAll(async () => {
 
 generatedClientJourney(
   () => t,
-  () => (request) => Promise.resolve(t.app.fetch(request)),
+  // Every answer the generated client gets is also checked against /openapi.json at run time.
+  () => checkedFetcher((request) => Promise.resolve(t.app.fetch(request))),
 );

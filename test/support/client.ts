@@ -79,12 +79,11 @@ export interface ApiClient {
   send<T = any>(method: string, path: string, body?: unknown, opts?: RequestOptions): Promise<ApiResponse<T>>;
 }
 
-/**
- * Every response is checked against the API's own document (fetched once per client through
- * the same fetcher), whatever the request was: even a deliberately malformed request must get
- * a documented answer.
- */
-export function apiClient(fetcher: Fetcher, base = 'http://laundry.test', options: ClientOptions = {}): ApiClient {
+/** Checks one response against /openapi.json by the client's mode (see ValidationMode). */
+type ResponseCheck = (method: string, url: URL, res: { status: number; headers: Headers; text: string }, undocumented?: string) => Promise<void>;
+
+/** The document is fetched once per checker, through the same fetcher the responses come from. */
+function responseChecker(fetcher: Fetcher, base: string, options: ClientOptions): ResponseCheck {
   const mode = options.validation ?? modeFrom(globalThis.process?.env?.OPENAPI_VALIDATION);
   const report = options.report ?? (mode === 'report' ? defaultReport() : undefined);
   let validator: Promise<OpenApiValidator> | undefined;
@@ -94,11 +93,10 @@ export function apiClient(fetcher: Fetcher, base = 'http://laundry.test', option
       if (res.status !== 200) throw new Error(`GET /openapi.json answered ${res.status}`);
       return new OpenApiValidator((await res.json()) as Record<string, unknown>);
     })());
-
-  const check = async (method: string, url: URL, res: { status: number; headers: Headers; text: string }, opts: RequestOptions) => {
+  return async (method, url, res, undocumented) => {
     if (mode === 'off') return;
-    if (opts.undocumented !== undefined) {
-      if (opts.undocumented.trim() === '') throw new Error('RequestOptions.undocumented needs a reason');
+    if (undocumented !== undefined) {
+      if (undocumented.trim() === '') throw new Error('RequestOptions.undocumented needs a reason');
       return;
     }
     const violations = (await loadValidator()).check(method, url.pathname, res);
@@ -107,6 +105,29 @@ export function apiClient(fetcher: Fetcher, base = 'http://laundry.test', option
     const test = expect.getState().currentTestName;
     for (const v of violations) report!({ ...v, method, path: url.pathname, test });
   };
+}
+
+/**
+ * `fetcher`, with every response checked against /openapi.json exactly as `apiClient` checks
+ * its own: for clients that bring their own fetch (the generated openapi-fetch client). The
+ * response is returned unread (the check reads a clone).
+ */
+export function checkedFetcher(fetcher: Fetcher, base = 'http://laundry.test', options: ClientOptions = {}): Fetcher {
+  const check = responseChecker(fetcher, base, options);
+  return async (request) => {
+    const res = await fetcher(request);
+    await check(request.method, new URL(request.url), { status: res.status, headers: res.headers, text: await res.clone().text() });
+    return res;
+  };
+}
+
+/**
+ * Every response is checked against the API's own document (fetched once per client through
+ * the same fetcher), whatever the request was: even a deliberately malformed request must get
+ * a documented answer.
+ */
+export function apiClient(fetcher: Fetcher, base = 'http://laundry.test', options: ClientOptions = {}): ApiClient {
+  const check = responseChecker(fetcher, base, options);
 
   const send = async (method: string, path: string, body?: unknown, opts: RequestOptions = {}) => {
     const headers = new Headers(opts.headers);
@@ -118,7 +139,7 @@ export function apiClient(fetcher: Fetcher, base = 'http://laundry.test', option
     const url = new URL(path, base);
     const res = await fetcher(new Request(url, { method, headers, body: payload }));
     const text = await res.text();
-    await check(method, url, { status: res.status, headers: res.headers, text }, opts);
+    await check(method, url, { status: res.status, headers: res.headers, text }, opts.undocumented);
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : null;

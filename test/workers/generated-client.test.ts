@@ -1,8 +1,10 @@
 import { SELF } from 'cloudflare:test';
 import { generatedClientJourney } from '../journeys/generated-client.js';
-import { workerHarness } from './support.js';
+import { checkedFetcher } from '../support/client.js';
+import { validation, workerHarness } from './support.js';
 
 generatedClientJourney(
   () => workerHarness,
-  () => (request) => SELF.fetch(request),
+  // Every answer the generated client gets is also checked against /openapi.json at run time.
+  () => checkedFetcher((request) => SELF.fetch(request), undefined, validation),
 );

@@ -16,7 +16,7 @@ interface TestEnv {
 export const testEnv = env as unknown as TestEnv;
 
 /** Responses are checked against /openapi.json inside workerd too; the mode comes from the binding. */
-const validation: ClientOptions = { validation: testEnv.OPENAPI_VALIDATION };
+export const validation: ClientOptions = { validation: testEnv.OPENAPI_VALIDATION };
 
 /** Direct SQL from inside workerd, through the same driver and endpoint the Worker uses. */
 export const sqlDirect = () => {
