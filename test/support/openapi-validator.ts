@@ -53,6 +53,12 @@ interface CompiledPath {
   literals: number;
 }
 
+/**
+ * Headers a client acts on (when to retry, what to revalidate, whether a write was replayed):
+ * a response that sends one must declare it, or generated clients never learn it exists.
+ */
+export const CONTRACT_HEADERS: readonly string[] = ['retry-after', 'etag', 'idempotent-replayed', 'allow', 'location'];
+
 export class OpenApiValidator {
   private readonly lookup: Record<string, Schema | boolean>;
   private readonly paths: CompiledPath[];
@@ -145,6 +151,10 @@ export class OpenApiValidator {
 
   private checkHeaders(response: Doc, res: CheckedResponse, add: (pointer: string, message: string) => void) {
     if (!res.headers.get('x-request-id')) add('header:x-request-id', 'X-Request-Id is missing');
+    const declared = new Set(Object.keys(response.headers ?? {}).map((h) => h.toLowerCase()));
+    for (const name of CONTRACT_HEADERS) {
+      if (res.headers.has(name) && !declared.has(name)) add(`header:${name}`, `${name} is sent but not declared on this response`);
+    }
     for (const [headerName, raw] of Object.entries<Doc>(response.headers ?? {})) {
       const header = this.deref(raw);
       const value = res.headers.get(headerName);

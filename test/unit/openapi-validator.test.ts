@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiClient } from '../support/client.js';
+import { apiClient, checkedFetcher } from '../support/client.js';
 import { OpenApiValidator, type CheckedResponse } from '../support/openapi-validator.js';
 
 /** A tiny document in the shape the app's is: a problem schema, a nullable composition, headers, codes. */
@@ -61,7 +61,8 @@ const thing = { id: ID, at: '2030-01-07T09:00:00Z', price: { amount: 100 }, fina
 const problem = (code: string) => ({ type: `urn:laundry:problem:${code}`, title: 'Not found', status: 404, code });
 
 function res(status: number, body: unknown, headers: Record<string, string> = {}): CheckedResponse {
-  const h = new Headers({ 'x-request-id': 'r1', etag: '"1"', ...headers });
+  // Only the 200 of /v1/things/{id} declares ETag (required there).
+  const h = new Headers({ 'x-request-id': 'r1', ...(status === 200 ? { etag: '"1"' } : {}), ...headers });
   if (body !== undefined && !h.has('content-type')) h.set('content-type', status >= 400 ? 'application/problem+json' : 'application/json; charset=UTF-8');
   return { status, headers: h, text: body === undefined ? '' : JSON.stringify(body) };
 }
@@ -106,6 +107,15 @@ describe('OpenApiValidator', () => {
     noId.headers.delete('x-request-id');
     expect(v().check('GET', `/v1/things/${ID}`, noId).map((x) => x.pointer)).toContain('header:x-request-id');
     expect(v().check('GET', `/v1/things/${ID}`, res(200, thing, { 'retry-after': '-1' }))).toMatchObject([{ pointer: 'header:retry-after' }]);
+  });
+
+  it('catches a header a client acts on that is sent but not declared on that response', () => {
+    // Retry-After is declared on the 200 here, not on the 404; Idempotent-Replayed on neither.
+    expect(v().check('GET', `/v1/things/${ID}`, res(200, thing, { 'retry-after': '5' }))).toEqual([]);
+    expect(v().check('GET', `/v1/things/${ID}`, res(404, problem('not_found'), { 'retry-after': '5' }))).toMatchObject([
+      { pointer: 'header:retry-after', message: 'retry-after is sent but not declared on this response' },
+    ]);
+    expect(v().check('GET', `/v1/things/${ID}`, res(200, thing, { 'idempotent-replayed': 'true' }))).toMatchObject([{ pointer: 'header:idempotent-replayed' }]);
   });
 
   it('catches a body against its schema: null where forbidden, a bad date-time, a bad uuid, an extra field', () => {
@@ -160,5 +170,12 @@ describe('apiClient validation modes', () => {
     await expect(api.get(`/v1/things/${ID}`)).rejects.toThrow(/418 is not documented/);
     await expect(api.get(`/v1/things/${ID}`, { undocumented: ' ' })).rejects.toThrow(/needs a reason/);
     expect((await api.get(`/v1/things/${ID}`, { undocumented: 'a teapot on purpose' })).status).toBe(418);
+  });
+
+  it('checkedFetcher checks what a client with its own fetch receives, and returns the body unread', async () => {
+    const strict = checkedFetcher(fetcherAnswering(200, { ...thing, at: 'yesterday' }), undefined, { validation: 'strict' });
+    await expect(strict(new Request(`http://laundry.test/v1/things/${ID}`))).rejects.toThrow(/→ 200 at \/at: String does not match format "date-time"/);
+    const ok = checkedFetcher(fetcherAnswering(200, thing), undefined, { validation: 'strict' });
+    expect(await (await ok(new Request(`http://laundry.test/v1/things/${ID}`))).json()).toEqual(thing);
   });
 });

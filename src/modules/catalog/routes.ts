@@ -29,10 +29,12 @@ const adminOnly = [requireAuth('admin')];
 const catalogCacheHeaders = {
   ETag: {
     description: 'Strong validator of this exact body (SHA-256 of its bytes). Send it back in `If-None-Match`.',
+    required: true,
     schema: { type: 'string' as const, example: '"5d41402abc4b2a76b9719d911017c592"' },
   },
   'Cache-Control': {
     description: `\`${CATALOG_CACHE_CONTROL}\`: reuse the stored catalog for 60 s without asking, then revalidate.`,
+    required: true,
     schema: { type: 'string' as const, example: CATALOG_CACHE_CONTROL },
   },
 };
