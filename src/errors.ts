@@ -193,7 +193,7 @@ export const ProblemSchema = z
  * the answer to "when may I try again" for a throttle, a saturated server, a database outage and
  * a payment already under way. Documented on each response that lists one of them.
  */
-export const RETRY_AFTER_CODES: readonly ErrorCode[] = ['too_many_attempts', 'busy', 'database_unavailable', 'payment_in_progress'];
+export const RETRY_AFTER_CODES: readonly ErrorCode[] = ['too_many_attempts', 'busy', 'database_unavailable', 'payment_in_progress', 'service_unavailable'];
 
 /** What a status means, whatever the code; the response's description adds its codes. */
 const STATUS_MEANING: Record<number, string> = {

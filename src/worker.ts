@@ -13,6 +13,7 @@ import { systemClock, type Deps } from './deps.js';
 import { webCryptoSha256Hex } from './domain/idempotency.js';
 import { PROBLEM_CONTENT_TYPE } from './errors.js';
 import type { DocsAssets } from './http/docs-ui.js';
+import { newRequestId } from './http/middleware.js';
 import { cloudflareClientIp } from './http/client-ip.js';
 import { createPayments } from './payments/stripe.js';
 import { createJsonLogger } from './logger.js';
@@ -114,7 +115,13 @@ function build(env: WorkerEnv) {
   return { app: createApp(deps), deps };
 }
 
-function misconfigured(_error: ConfigError): Response {
+/**
+ * The answer while the Worker's settings are invalid: 503 `service_unavailable`, with the headers
+ * every answer carries (X-Request-Id, X-App-Version) and Retry-After (an operator must fix the
+ * settings and deploy; clients back off a minute).
+ */
+function misconfigured(_error: ConfigError, env: WorkerEnv): Response {
+  const requestId = newRequestId();
   // The variable names are safe to show; their values never are.
   return new Response(
     JSON.stringify({
@@ -123,9 +130,17 @@ function misconfigured(_error: ConfigError): Response {
       status: 503,
       detail: 'The service is misconfigured; operators have been told which settings are wrong.',
       code: 'service_unavailable',
-      requestId: 'none',
+      requestId,
     }),
-    { status: 503, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE } },
+    {
+      status: 503,
+      headers: {
+        'Content-Type': PROBLEM_CONTENT_TYPE,
+        'X-Request-Id': requestId,
+        'X-App-Version': env.CF_VERSION_METADATA?.id ?? 'unknown',
+        'Retry-After': '60',
+      },
+    },
   );
 }
 
@@ -145,7 +160,7 @@ function appFor(env: WorkerEnv) {
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Response | Promise<Response> {
     const b = appFor(env);
-    return 'app' in b ? b.app.fetch(request, env, ctx) : misconfigured(b.error);
+    return 'app' in b ? b.app.fetch(request, env, ctx) : misconfigured(b.error, env);
   },
   /** Cron trigger (wrangler.toml): hold expiry, unpaid deliveries, reconciliation with Stripe. */
   scheduled(_controller: unknown, env: WorkerEnv, ctx: WorkerContext): void {

@@ -19,7 +19,8 @@ const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'
 let randomPool = new Uint8Array(0);
 let randomAt = 0;
 
-function newRequestId(): string {
+/** A fresh request id, `req_` and 16 hex digits. */
+export function newRequestId(): string {
   if (randomAt + 8 > randomPool.length) {
     randomPool = crypto.getRandomValues(new Uint8Array(512));
     randomAt = 0;

@@ -19,7 +19,8 @@
  *   - `security`: 401 `auth_required`, `invalid_token`, `token_expired` (requireAuth);
  *   - `security` on /v1/admin/* or /v1/staff/* (role-restricted, the rule test/support/auth-coverage.ts
  *     enforces): 403 `forbidden`, also when the role was revoked since the token was issued (src/db/role-check.ts);
- *   - /v1 (the database): 503 `database_unavailable`, and 422 `validation_failed` when it takes input
+ *   - /v1 (the database): 503 `database_unavailable` (and `service_unavailable`: the Worker while its
+ *     settings are invalid, src/worker.ts), and 422 `validation_failed` when it takes input
  *     (a value the database refuses: src/db/errors.ts);
  *   - every operation: 500 `internal_error`.
  *   404 `route_not_found` and 405 `method_not_allowed` (with `Allow`) answer requests that match
@@ -94,7 +95,8 @@ export function impliedProblems(method: string, path: string, op: OperationObjec
   if (secured) codes.push('auth_required', 'invalid_token', 'token_expired');
   if (secured && /^\/v1\/(admin|staff)\//.test(path)) codes.push('forbidden');
   if (api && !(`${method.toUpperCase()} ${path}` in NO_DATABASE)) {
-    codes.push('database_unavailable');
+    // service_unavailable: the Worker answers so while its settings are invalid (src/worker.ts).
+    codes.push('database_unavailable', 'service_unavailable');
     if (facts.validatedBody || facts.validatedParameters) codes.push('validation_failed');
   }
   return codes;
