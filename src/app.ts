@@ -64,8 +64,9 @@ export function createApp(deps: Deps) {
     '*',
     responseHeaders({
       corsOrigins: config.corsOrigins,
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-      exposeHeaders: ['X-Request-Id', 'X-App-Version'],
+      // Every request header the document declares, and every response header a client acts on.
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-None-Match', 'Stripe-Version'],
+      exposeHeaders: ['X-Request-Id', 'X-App-Version', 'Retry-After', 'ETag', 'Idempotent-Replayed'],
       maxAgeSeconds: 600,
       allowedMethods: allowed,
     }),

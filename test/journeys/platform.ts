@@ -74,5 +74,31 @@ export function platformJourney(harness: () => Harness) {
       expect(res.headers.get('access-control-allow-methods')).toBe('GET,HEAD,OPTIONS');
       expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
     });
+
+    it('lets a browser send every request header the document declares and read every response header it declares', async () => {
+      const { api } = harness();
+      const doc = (await api.get('/openapi.json')).body as {
+        paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+      };
+      const requestHeaders = new Set<string>();
+      const responseHeaders = new Set<string>();
+      for (const ops of Object.values(doc.paths)) {
+        for (const op of Object.values(ops)) {
+          for (const p of op.parameters ?? []) if (p.in === 'header') requestHeaders.add(p.name.toLowerCase());
+          for (const r of Object.values(op.responses)) for (const h of Object.keys(r.headers ?? {})) responseHeaders.add(h.toLowerCase());
+        }
+      }
+      const preflight = await api.send('OPTIONS', '/v1/services', undefined, {
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+      });
+      const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+      // Stripe-Signature comes from Stripe's servers, never from a browser.
+      expect([...requestHeaders].filter((h) => h !== 'stripe-signature' && !allowed.includes(h))).toEqual([]);
+      const res = await api.get('/v1/services', { headers: { origin: 'https://app.example' } });
+      const exposed = (res.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+      // CORS-safelisted response headers (Fetch standard) are readable without being exposed.
+      const safelisted = ['cache-control', 'content-language', 'content-length', 'content-type', 'expires', 'last-modified', 'pragma'];
+      expect([...responseHeaders].filter((h) => !safelisted.includes(h) && !exposed.includes(h))).toEqual([]);
+    });
   });
 }
