@@ -31,11 +31,15 @@ import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon,
 const serverUrl = process.env.DATABASE_URL;
 const currency = process.env.CURRENCY ?? 'USD';
 let demo: DemoSummary | undefined;
-/** The catalog always; the demo data on the embedded database, or on the server with SEED_DEMO=1 (the Worker runs with APP_ENV=development). */
+/**
+ * The catalog always; the demo data on the embedded database, or on the server with SEED_DEMO=1
+ * (the Worker runs with APP_ENV=development). A shell with APP_ENV=production never gets demo
+ * accounts with published passwords: seedDemo refuses.
+ */
 async function seed(database: Database, withDemo: boolean) {
   await migrateDatabase(database);
   await seedCatalog(database, currency);
-  if (withDemo) demo = await seedDemo({ database, clock: systemClock, passwords: createPasswordHasher(loadArgon2idKernel) }, { currency, appEnv: 'development' });
+  if (withDemo) demo = await seedDemo({ database, clock: systemClock, passwords: createPasswordHasher(loadArgon2idKernel) }, { currency, appEnv: process.env.APP_ENV === 'production' ? 'production' : 'development' });
 }
 let backend: LocalNeonBackend;
 let closeDb: () => Promise<void>;

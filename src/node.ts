@@ -29,8 +29,8 @@ function main(command: string | undefined): void {
     return;
   }
   startNodeServer()
-    .then(({ url, demo, shutdown }) => {
-      console.log(`Laundry API listening on ${url} (docs: ${url}/docs)`);
+    .then(({ url, deps, demo, shutdown }) => {
+      console.log(`Laundry API listening on ${url}${deps.config.docsUi ? ` (docs: ${url}/docs)` : ''}`);
       if (demo) console.log(demoBanner(demo));
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => void shutdown(signal).then(() => process.exit(0), fail));

@@ -8,7 +8,7 @@ import { OrderIdParam } from '../orders/schemas.js';
 import { approveOverage } from './approve-overage.js';
 import { CaptureSchema, PaymentSheetHeaders, PaymentSheetSchema, StripeEventJsonSchema, StripeWebhookHeaders } from './schemas.js';
 import { paymentSheet } from './sheet.js';
-import { handleStripeEvent, verifyStripeEvent } from './webhook.js';
+import { handleStripeEvent, verifyStripeEvent, WEBHOOK_OUTCOMES } from './webhook.js';
 
 const bearer = [{ bearerAuth: [] }];
 
@@ -70,7 +70,7 @@ const webhook = createRoute({
     },
   },
   responses: {
-    200: jsonResponse(z.object({ received: z.literal(true), outcome: z.string() }), 'Accepted.'),
+    200: jsonResponse(z.object({ received: z.literal(true), outcome: z.enum(WEBHOOK_OUTCOMES) }), 'Accepted.'),
     ...problems('invalid_signature', 'payments_not_configured'),
   },
 });

@@ -20,7 +20,9 @@ export async function verifyStripeEvent(deps: Deps, payload: string, signature: 
   }
 }
 
-export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'stale' | 'unknown_payment' | 'flagged';
+/** What a delivered event did (the webhook's 200 `outcome`, and the metric's label). */
+export const WEBHOOK_OUTCOMES = ['applied', 'duplicate', 'ignored', 'stale', 'unknown_payment', 'flagged'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 const EffectRow = z.object({
   fresh: z.boolean(),
