@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { Database } from '../../src/db/client.js';
 import type { Deps } from '../../src/deps.js';
@@ -73,6 +74,42 @@ describe('REFRESH_REUSE_GRACE_SECONDS=0', () => {
       expectProblem(await strict.api.post('/v1/auth/refresh', { refreshToken: rotated.body.refreshToken }), 401, 'refresh_token_reused');
     } finally {
       await strict.deps.passwords.close?.();
+    }
+  });
+});
+
+describe('the row-lock race, made to happen', () => {
+  it('a refresh that waited on another one\'s row lock reads again (a second statement) and answers the same successor', async () => {
+    const url = inject('nodeDatabaseUrl');
+    // PGlite has one connection: no two statements ever wait on each other's row lock there.
+    if (!url) return expect(process.env.REQUIRE_SERVER_DB, 'CI runs this on the PostgreSQL server').toBeFalsy();
+    const reg = await api.post('/v1/auth/register', { email: uniqueEmail('lock-race'), password: 'lock race password' }, { headers: { 'x-forwarded-for': '198.51.100.78' } });
+    expect(reg.status, reg.text).toBe(201);
+    const token: string = reg.body.refreshToken;
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      // Hold the token's row so both refreshes take their snapshot (token live, unrotated), then wait.
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE', [await t.deps.sha256Hex(token)]);
+      const both = Promise.all([api.post('/v1/auth/refresh', { refreshToken: token }), api.post('/v1/auth/refresh', { refreshToken: token })]);
+      for (let waiting = 0; waiting < 2; ) {
+        await new Promise((r) => setTimeout(r, 20));
+        const { rows } = await locker.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+        );
+        waiting = rows[0]!.n;
+      }
+      await locker.query('COMMIT');
+      const [a, b] = await both;
+      expect([a.status, b.status], a.text + b.text).toEqual([200, 200]);
+      expect(a.body.refreshToken).toBe(b.body.refreshToken);
+      const name = expect.getState().currentTestName ?? '?';
+      // One rotated (1 statement); the other found it rotated only after the lock: the follow-up read.
+      expect(Object.fromEntries(paths.get(name) ?? [])).toEqual({ 1: 1, 2: 1 });
+      expect((await api.post('/v1/auth/refresh', { refreshToken: a.body.refreshToken })).status).toBe(200);
+    } finally {
+      await locker.end();
     }
   });
 });
