@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNodeServerConfig } from '../../src/config.js';
+import { loadNodeServerConfig } from '../../src/platform/node/config.js';
 import { httpServerOptions } from '../../src/platform/node/server.js';
 import { startServer, stopServer, type ServerProcess } from '../support/server-process.js';
 

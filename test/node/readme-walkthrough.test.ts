@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadArgon2idKernel } from '../../src/auth/argon2-node.mjs';
 import { createPasswordHasher } from '../../src/auth/password.js';
-import { loadNodeServerConfig } from '../../src/config.js';
+import { loadNodeServerConfig } from '../../src/platform/node/config.js';
 import { DEMO_ACCOUNTS, DEMO_DAYS, DEMO_ZONE_ID, demoZoneFor, seedDemo } from '../../src/db/demo-seed.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { createPgliteDatabase } from '../../src/db/pglite.js';

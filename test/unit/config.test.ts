@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, isPlaceholder, loadConfig, loadNodeServerConfig } from '../../src/config.js';
+import { ConfigError, isPlaceholder, loadConfig } from '../../src/config.js';
+import { loadNodeServerConfig } from '../../src/platform/node/config.js';
 
 const prodSecrets = {
   APP_ENV: 'production',

@@ -23,7 +23,7 @@ import { createPayments } from '../../payments/stripe.js';
 import { createPackageDocsAssets } from './docs-assets.js';
 import { bufferedStdout } from './log-sink.js';
 
-/** PGLITE_DIR's default, relative to the working directory (src/config.ts, NodeServerConfig.pgliteDir). */
+/** PGLITE_DIR's default, relative to the working directory (src/platform/node/config.ts, NodeServerConfig.pgliteDir). */
 export const DEFAULT_PGLITE_DIR = '.data/pglite';
 
 /** Picks the driver the configuration asks for; no DATABASE_URL means embedded PGlite. */

@@ -4,7 +4,8 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../app.js';
-import { loadConfig, loadNodeServerConfig, type NodeServerConfig } from '../../config.js';
+import { loadConfig } from '../../config.js';
+import { loadNodeServerConfig, type NodeServerConfig } from './config.js';
 import { withTimeout } from '../../db/client.js';
 import { seedDemo, type DemoSummary } from '../../db/demo-seed.js';
 import type { Deps } from '../../deps.js';
