@@ -32,6 +32,11 @@ export const zones = pgTable(
     deliveryFee: integer('delivery_fee').notNull().default(0),
     minimumOrder: integer('minimum_order').notNull().default(0),
     freeDeliveryFrom: integer('free_delivery_from'),
+    /**
+     * A zone for release probes only: matched for synthetic users and no one else, so probe
+     * orders never take real capacity and real customers never see the zone.
+     */
+    synthetic: boolean('synthetic').notNull().default(false),
     ...timestamps,
   },
   (t) => [

@@ -1,4 +1,5 @@
 import {
+  boolean,
   index,
   integer,
   pgEnum,
@@ -34,6 +35,11 @@ export const users = pgTable(
      * admin routes answer 403 on its next request (SQL function laundry_assert_role).
      */
     disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * A synthetic customer for release probes (docs/runbook.md, "Releasing Workers"): it sees
+     * only synthetic zones, and real customers never see those. False for every real account.
+     */
+    synthetic: boolean('synthetic').notNull().default(false),
     ...timestamps,
   },
   (t) => [uniqueIndex('users_email_key').on(t.email)],
