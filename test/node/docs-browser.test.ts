@@ -3,18 +3,19 @@
  * promtool) driven by playwright-core loads the page from the Node server, every request to
  * anything but that server aborted, and must list every operation of /openapi.json with no
  * CSP violation, no failed request and no error in the console. With the setting off, /docs is
- * a 404 problem. Without /usr/bin/chromium the suite fails, saying how to install it.
+ * a 404 problem. Without /usr/bin/chromium the browser suite skips, or fails under
+ * REQUIRE_TOOLS=1 (.ci/run), saying how to install it (test/support/tools.ts).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DOCS_CSP } from '../../src/http/docs-ui.js';
 import { expectProblem } from '../support/client.js';
 import { startServer, stopServer, type ServerProcess } from '../support/server-process.js';
+import { CHROMIUM, describeWithTools } from '../support/tools.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -40,22 +41,13 @@ async function start(env: Record<string, string> = {}) {
   return server;
 }
 
-beforeAll(() => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y --no-install-recommends chromium). ` +
-        '.ci/run installs it; this suite never skips.',
-    );
-  }
-});
-
 afterAll(async () => {
   await browser?.close();
   for (const s of servers) await stopServer(s);
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('/docs in headless Chromium, offline', () => {
+describeWithTools([CHROMIUM], '/docs in headless Chromium, offline', () => {
   it('lists every operation of /openapi.json under the page CSP, loading nothing from elsewhere', { timeout: 120_000 }, async () => {
     const server = await start();
     const origin = new URL(server.url).origin;
@@ -69,7 +61,7 @@ describe('/docs in headless Chromium, offline', () => {
     expect(page0.headers.get('x-frame-options')).toBe('DENY');
     expect(await page0.text()).not.toMatch(/<script>|<style|https?:\/\//);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM.command, args: FLAGS });
     const context = await browser.newContext();
     const offsite: string[] = [];
     const served: string[] = [];
@@ -125,7 +117,9 @@ describe('/docs in headless Chromium, offline', () => {
     await expect.poll(() => page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations)).toEqual(['script-src-elem inline']);
     expect(await page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan)).toBeUndefined();
   });
+});
 
+describe('/docs switched off', () => {
   it('DOCS_UI=off: /docs and its files are a 404 problem; /openapi.json is still served', async () => {
     const server = await start({ DOCS_UI: 'off' });
     for (const path of ['/docs', '/docs/init.js', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css']) {
