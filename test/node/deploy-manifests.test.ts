@@ -309,18 +309,24 @@ describe('GitHub workflows', () => {
     }
   });
 
-  it('ci: typecheck, lint and tests with a Postgres service, a wrangler dry-run bundle with its size, a Docker build without push', () => {
+  it('ci: .ci/run (typecheck, lint, tests, alert rules) with a Postgres service, a wrangler dry-run bundle with its size, a Docker build without push', () => {
     const ci = workflows['ci.yml']!;
     expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(['push', 'pull_request']));
     const all = runs(ci).join('\n');
-    expect(all).toContain('npm run typecheck');
-    expect(all).toContain('npm run lint');
-    expect(all).toMatch(/vitest run/);
+    // The test job runs the script local CI runs (test/node/workflows.test.ts checks it in detail).
+    expect(all).toContain('bash .ci/run');
+    const ciRun = readFileSync('.ci/run', 'utf8');
+    expect(ciRun).toMatch(/^npm test\b/m);
+    expect(ciRun).toMatch(/^npm run test:alerts$/m);
+    expect(ciRun).toMatch(/^export REQUIRE_SERVER_DB=1$/m);
+    const testScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.test;
+    expect(testScript).toContain('npm run typecheck');
+    expect(testScript).toContain('npm run lint');
+    expect(testScript).toMatch(/vitest run/);
     expect(all).toMatch(/wrangler deploy --dry-run --outdir/);
     expect(all).toContain('GITHUB_STEP_SUMMARY');
     const testJob = Object.values(ci.jobs as Obj).find((j: Obj) => j.services?.postgres)!;
     expect(testJob.env.TEST_DATABASE_URL).toMatch(/^postgres:\/\//);
-    expect(testJob.env.REQUIRE_SERVER_DB).toBe('1');
     const build = Object.values(ci.jobs as Obj).flatMap(steps).find((s) => String(s.uses).startsWith('docker/build-push-action'))!;
     expect(build.with.push).toBe(false);
   });
