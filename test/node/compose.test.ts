@@ -9,8 +9,8 @@
  * With Debian's docker-compose, `docker-compose config` must accept the file; with promtool,
  * the compose Prometheus configuration (laid out as the container sees it) must check.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, resolve } from 'node:path';
@@ -21,7 +21,7 @@ import { ConfigError, isPlaceholder, loadConfig } from '../../src/config.js';
 import { loadNodeServerConfig } from '../../src/platform/node/config.js';
 import { createTestApp } from '../support/node-app.js';
 import { spawnServer, stopServer, type ServerProcess } from '../support/server-process.js';
-import { DOCKER_COMPOSE, PROMTOOL, describeWithTools } from '../support/tools.js';
+import { DOCKER_COMPOSE, PROMETHEUS, PROMTOOL, describeWithTools } from '../support/tools.js';
 import { dockerignore, execForm, readDockerfile, stageEnv } from './dockerfile.js';
 
 type Obj = Record<string, any>;
@@ -394,6 +394,32 @@ describe('deploy/compose/compose.yaml against the Dockerfile and the app', () =>
   });
 });
 
+/**
+ * The compose Prometheus's /etc/prometheus as its container sees it, in `root`: each bind mount
+ * under the config's folder copied to the same relative place, and the token file the
+ * entrypoint writes on the tmpfs. `targets` rewrites scrape targets (a container name → a local
+ * address). Returns the config file's path.
+ */
+function layoutPrometheus(root: string, targets: Record<string, string> = {}): string {
+  const etc = posix.dirname(promConfigPath);
+  for (const m of mounts('prometheus').filter((x) => x.bind && x.target.startsWith(`${etc}/`))) {
+    const dest = join(root, m.target.slice(etc.length + 1));
+    mkdirSync(dirname(dest), { recursive: true });
+    cpSync(m.source, dest, { recursive: statSync(m.source).isDirectory() });
+  }
+  const tokenFile = join(root, relative(etc, inPromContainer(appJob.authorization.credentials_file)));
+  mkdirSync(dirname(tokenFile), { recursive: true });
+  writeFileSync(tokenFile, interpolate((services.prometheus!.environment as Obj).METRICS_TOKEN, example));
+  const configFile = join(root, relative(etc, promConfigPath));
+  let text = readFileSync(configFile, 'utf8');
+  for (const [from, to] of Object.entries(targets)) {
+    expect(text).toContain(`"${from}"`);
+    text = text.replaceAll(`"${from}"`, `"${to}"`);
+  }
+  writeFileSync(configFile, text);
+  return configFile;
+}
+
 async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -474,12 +500,69 @@ describe('the compose services’ commands and environment, run for real (no Doc
       expect(scrape.status).toBe(200);
       expect(await scrape.text()).toMatch(/^app_info\{[^}]*runtime="node"/m);
       expect((await fetch(`${url}/metrics`)).status).toBe(401);
-
-      expect(await stopServer(server)).toBe(0);
-      server = undefined;
     },
     240_000,
   );
+
+  describeWithTools([PROMETHEUS], 'a real Prometheus with the compose configuration scrapes that api', () => {
+    let prometheus: ChildProcess | undefined;
+    const promDir = mkdtempSync(join(tmpdir(), 'compose-prometheus-'));
+    afterAll(() => {
+      if (prometheus?.exitCode === null) prometheus.kill('SIGKILL');
+      rmSync(promDir, { recursive: true, force: true });
+    });
+
+    it.runIf(serverDb)(
+      'up{job="laundry-api", namespace="laundry-compose"} is 1 (the token file works) and the shipped rules are loaded',
+      async () => {
+        expect(server, 'the api of the test above').toBeDefined();
+        const promPort = await freePort();
+        const selfTarget = (promConfig.scrape_configs as Obj[]).find((j) => j.job_name === 'prometheus')!.static_configs[0].targets[0] as string;
+        const configFile = layoutPrometheus(join(promDir, 'etc'), { [`api:${exposed}`]: `127.0.0.1:${server!.port}`, [selfTarget]: `127.0.0.1:${promPort}` });
+        let log = '';
+        prometheus = spawn(
+          'prometheus',
+          [`--config.file=${configFile}`, `--storage.tsdb.path=${join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        prometheus.stdout!.on('data', (c: Buffer) => (log += c.toString()));
+        prometheus.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+        const api = `http://127.0.0.1:${promPort}/api/v1`;
+        const query = async (q: string) => {
+          const res = await fetch(`${api}/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
+          if (!res?.ok) return undefined;
+          return ((await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+        };
+        let up: { metric: Record<string, string>; value: [number, string] }[] | undefined;
+        // The first scrape lands within one scrape_interval (15 s) of the start; a generous bound for a loaded runner.
+        for (let i = 0; i < 180; i++) {
+          if (prometheus.exitCode !== null) throw new Error(`prometheus exited ${prometheus.exitCode}:\n${log}`);
+          up = await query('up{job="laundry-api"}');
+          if (up?.length) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        expect(up, log).toHaveLength(1);
+        expect(up![0]!.metric).toMatchObject({ job: 'laundry-api', namespace: 'laundry-compose' });
+        expect(up![0]!.value[1]).toBe('1');
+        // The app's series carry the label the rules aggregate by.
+        const info = await query('app_info{job="laundry-api"}');
+        expect(info?.[0]?.metric).toMatchObject({ namespace: 'laundry-compose', runtime: 'node' });
+
+        const rules = (await (await fetch(`${api}/rules`)).json()) as { data: { groups: { file: string; rules: unknown[] }[] } };
+        const shipped = parseYaml(readFileSync('deploy/monitoring/prometheus/alerts.yml', 'utf8')) as { groups: { rules: unknown[] }[] };
+        expect(rules.data.groups.map((g) => g.rules.length)).toEqual(shipped.groups.map((g) => g.rules.length));
+      },
+      180_000,
+    );
+  });
+
+  it.runIf(serverDb)('the api drains and exits 0 on SIGTERM, within the stop_grace_period Compose gives it', async () => {
+    expect(server).toBeDefined();
+    const started = performance.now();
+    expect(await stopServer(server!)).toBe(0);
+    server = undefined;
+    expect(performance.now() - started).toBeLessThan(seconds(services.api!.stop_grace_period) * 1000);
+  });
 });
 
 describeWithTools([DOCKER_COMPOSE], 'docker-compose config (Debian’s docker-compose, no daemon needed)', () => {
@@ -523,19 +606,7 @@ describeWithTools([PROMTOOL], 'promtool check config on the compose Prometheus, 
   it('the config, its rule file and its credentials file check', () => {
     const root = mkdtempSync(join(tmpdir(), 'compose-prom-'));
     try {
-      // Each bind mount of the service under the config's folder, copied to the same relative place.
-      const etc = posix.dirname(promConfigPath);
-      for (const m of mounts('prometheus').filter((x) => x.bind && x.target.startsWith(`${etc}/`))) {
-        const dest = join(root, m.target.slice(etc.length + 1));
-        mkdirSync(dirname(dest), { recursive: true });
-        cpSync(m.source, dest, { recursive: statSync(m.source).isDirectory() });
-      }
-      // The token file the entrypoint writes on the tmpfs.
-      const tokenFile = join(root, relative(etc, inPromContainer(appJob.authorization.credentials_file)));
-      mkdirSync(dirname(tokenFile), { recursive: true });
-      writeFileSync(tokenFile, example.METRICS_TOKEN!);
-      const configFile = join(root, relative(etc, promConfigPath));
-      expect(existsSync(configFile)).toBe(true);
+      const configFile = layoutPrometheus(root);
       const run = spawnSync('promtool', ['check', 'config', configFile], { encoding: 'utf8', timeout: 60_000 });
       expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
       expect(run.stdout).toMatch(/SUCCESS: 1 rule files found/);
