@@ -218,9 +218,14 @@ describe('deploy/compose/compose.yaml against the Dockerfile and the app', () =>
     expect(example.POSTGRES_PASSWORD).toMatch(/^[A-Za-z0-9]+$/);
     expect(Object.values(example).join('')).not.toMatch(/["'$`]/);
 
-    const ignored = (path: string) => spawnSync('git', ['check-ignore', '-q', path]).status === 0;
-    expect(ignored(`${DIR}/.env`)).toBe(true);
-    expect(ignored(ENV_EXAMPLE)).toBe(false);
+    // git check-ignore: 0 ignored, 1 not ignored, anything else an error worth seeing.
+    const gitIgnores = (path: string) => {
+      const run = spawnSync('git', ['check-ignore', '-q', '--no-index', path], { encoding: 'utf8' });
+      if (run.status !== 0 && run.status !== 1) throw new Error(`git check-ignore ${path}: ${run.stderr || run.error?.message}`);
+      return run.status === 0;
+    };
+    expect(gitIgnores(`${DIR}/.env`)).toBe(true);
+    expect(gitIgnores(ENV_EXAMPLE)).toBe(false);
     expect(dockerignore(readFileSync('.dockerignore', 'utf8'))(`${DIR}/.env`)).toBe(true);
   });
 
