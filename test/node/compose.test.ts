@@ -486,12 +486,13 @@ describe('the compose services’ commands and environment, run for real (no Doc
       const url = `http://127.0.0.1:${port}`;
       for (let i = 0; ; i++) {
         if (server.child.exitCode !== null) throw new Error(`the api exited ${server.child.exitCode}:\n${server.output()}`);
-        if (/listening on/.test(server.output())) break;
+        // The JSON log line (written asynchronously, after or before the banner) names the environment.
+        if (/listening on/.test(server.output()) && /"msg":"listening"/.test(server.output())) break;
         // A guard against a hung start, not a speed check (a loaded 2-core runner).
         if (i > 1200) throw new Error(`not listening after 120 s:\n${server.output()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(server.output()).toMatch(/"appEnv":"production"/);
+      expect(server.output()).toMatch(/"msg":"listening".*"database":"node-postgres".*"appEnv":"production"/);
 
       // The compose healthcheck, as Docker runs it in the container (exit 0 = healthy).
       const [, hc, ...hcArgs] = services.api!.healthcheck.test as string[];
