@@ -403,7 +403,7 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
 
   it.each([1, 2])('gate exits %i in production: rollout undone, CronJob image reset, Slack gets the gate report', (exit) => {
     const r = simulate(exit, 'production');
-    expect(r.calls).toContain(`npm run -s gate:k8s -- --namespace laundry-production --version ${'f'.repeat(40)} --low-traffic fail`);
+    expect(r.calls).toContain(`npm run gate:k8s -- --namespace laundry-production --version ${'f'.repeat(40)} --low-traffic fail`);
     expect(r.calls).toContain('PROMETHEUS_URL=https://prometheus.example.test PROMETHEUS_TOKEN=prom-token-123');
     expect(r.outcomes.gate).toBe('failure');
     const kubectl = r.calls.split('\n').filter((l) => l.startsWith('kubectl'));
