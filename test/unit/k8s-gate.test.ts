@@ -3,7 +3,8 @@
  * clock (the real Prometheus cases are in test/node/k8s-gate.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, GATE_DEFAULTS, gateQueries, judge, runGate, summarise, type GateOptions, type VersionStats } from '../../tools/k8s-gate/gate.js';
+import { GATE_DEFAULTS, gateQueries, runGate, type GateOptions } from '../../tools/k8s-gate/gate.js';
+import { DEFAULT_LIMITS, judge, summarise, type VersionStats } from '../../tools/k8s-gate/rules.js';
 import { gateOptionsFrom, main } from '../../tools/k8s-gate/index.js';
 import { PrometheusError, parseSampleValue, queryVector } from '../../tools/k8s-gate/prometheus.js';
 

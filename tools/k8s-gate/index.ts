@@ -13,7 +13,9 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runIfEntryPoint } from '../shared/entry.js';
-import { DEFAULT_LIMITS, GATE_DEFAULTS, formatReport, runGate, type GateLimits, type GateOptions, type GateReport } from './gate.js';
+import { GATE_DEFAULTS, runGate, type GateOptions, type GateReport } from './gate.js';
+import { formatReport } from './report.js';
+import { DEFAULT_LIMITS, type GateLimits } from './rules.js';
 
 export const USAGE = `usage: npm run gate:k8s -- --namespace <ns> --version <APP_VERSION> [options]
   --prometheus-url <url>         default $PROMETHEUS_URL (bearer token: $PROMETHEUS_TOKEN, optional)
