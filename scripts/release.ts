@@ -5,14 +5,16 @@
  * overrides, then steps traffic up with a health gate after each step; any failure puts the
  * previous version back at 100%. See docs/runbook.md, "Releasing Workers".
  *
- * Environment: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID (wrangler, and the
- * observability gate), SMOKE_EMAIL and SMOKE_PASSWORD (the smoke account).
+ * Environment: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID (wrangler, and the real-traffic
+ * gate's Analytics Engine SQL queries: the token needs Account Analytics Read), SMOKE_EMAIL and
+ * SMOKE_PASSWORD (the synthetic customer, `npm run cli -- synthetic-setup`).
  * Exit codes: 0 released; 1 failed (old version at 100%, or nothing changed); 2 failed and
  * the restore failed too (act now); 64 bad arguments.
  */
 import { envArg, numberArg, parseArgs } from '../tools/release/args.js';
 import { DEFAULT_THRESHOLDS } from '../tools/release/gate.js';
-import { cloudflareObservability } from '../tools/release/observability.js';
+import { metricsDataset } from '../tools/release/analytics-dataset.js';
+import { analyticsEngineSource } from '../tools/release/observability.js';
 import { systemClock } from '../tools/release/probes.js';
 import { runRelease } from '../tools/release/release.js';
 import { gitInfo, publishReport, resolveTarget, spawnWrangler } from '../tools/release/runtime.js';
@@ -20,15 +22,37 @@ import type { ReleaseReport } from '../tools/release/types.js';
 
 const USAGE = `usage: npm run release -- --env staging|production [--steps 10,50,100] [--hold-seconds 120] [--probes 10]
   [--dry-run] [--base-url https://…] [--report-file release.json] [--no-triggers]
-  [--max-error-rate-increase 0.02] [--max-latency-ratio 1.5] [--latency-slack-ms 100]`;
+  [--max-error-rate-increase 0.02] [--max-latency-ratio 1.5] [--latency-slack-ms 100]
+  [--max-error-ratio 0.01] [--p95-ceiling-ms 1000] [--min-requests 100] [--min-route-requests 30]
+  [--hold-extension-seconds 60] [--max-hold-seconds 600] [--allow-low-traffic]
+  [--probe-retries 2] [--max-edge-failure-ratio 0.1]`;
 
 async function main(): Promise<number> {
   let args;
   try {
     args = parseArgs(
       process.argv.slice(2),
-      ['dry-run', 'no-triggers', 'help'],
-      ['env', 'steps', 'hold-seconds', 'probes', 'base-url', 'report-file', 'max-error-rate-increase', 'max-latency-ratio', 'latency-slack-ms', 'override-timeout-seconds'],
+      ['dry-run', 'no-triggers', 'allow-low-traffic', 'help'],
+      [
+        'env',
+        'steps',
+        'hold-seconds',
+        'probes',
+        'base-url',
+        'report-file',
+        'max-error-rate-increase',
+        'max-latency-ratio',
+        'latency-slack-ms',
+        'override-timeout-seconds',
+        'max-error-ratio',
+        'p95-ceiling-ms',
+        'min-requests',
+        'min-route-requests',
+        'hold-extension-seconds',
+        'max-hold-seconds',
+        'probe-retries',
+        'max-edge-failure-ratio',
+      ],
     );
     if (args.help) {
       console.log(USAGE);
@@ -52,11 +76,13 @@ async function main(): Promise<number> {
     }
     const token = process.env.CLOUDFLARE_API_TOKEN;
     const account = process.env.CLOUDFLARE_ACCOUNT_ID;
+    const dataset = await metricsDataset(env);
+    const holdSeconds = numberArg(args, 'hold-seconds', env === 'production' ? 120 : 30);
     const report: ReleaseReport = await runRelease(
       {
         target,
         steps,
-        holdSeconds: numberArg(args, 'hold-seconds', env === 'production' ? 120 : 30),
+        holdSeconds,
         dryRun,
         git: gitInfo(),
         smoke,
@@ -66,6 +92,16 @@ async function main(): Promise<number> {
           maxErrorRateIncrease: numberArg(args, 'max-error-rate-increase', DEFAULT_THRESHOLDS.maxErrorRateIncrease),
           maxLatencyRatio: numberArg(args, 'max-latency-ratio', DEFAULT_THRESHOLDS.maxLatencyRatio),
           latencySlackMs: numberArg(args, 'latency-slack-ms', DEFAULT_THRESHOLDS.latencySlackMs),
+          maxErrorRatio: numberArg(args, 'max-error-ratio', DEFAULT_THRESHOLDS.maxErrorRatio),
+          p95CeilingMs: numberArg(args, 'p95-ceiling-ms', DEFAULT_THRESHOLDS.p95CeilingMs),
+          minRequests: numberArg(args, 'min-requests', DEFAULT_THRESHOLDS.minRequests),
+          minRouteRequests: numberArg(args, 'min-route-requests', DEFAULT_THRESHOLDS.minRouteRequests),
+          holdExtensionSeconds: numberArg(args, 'hold-extension-seconds', DEFAULT_THRESHOLDS.holdExtensionSeconds),
+          // Never shorter than the hold itself.
+          maxHoldSeconds: Math.max(holdSeconds, numberArg(args, 'max-hold-seconds', DEFAULT_THRESHOLDS.maxHoldSeconds)),
+          allowLowTraffic: args['allow-low-traffic'] === true,
+          probeRetries: numberArg(args, 'probe-retries', DEFAULT_THRESHOLDS.probeRetries),
+          maxEdgeFailureRatio: numberArg(args, 'max-edge-failure-ratio', DEFAULT_THRESHOLDS.maxEdgeFailureRatio),
         },
         overrideTimeoutSeconds: numberArg(args, 'override-timeout-seconds', 60),
         deployTriggers: args['no-triggers'] !== true,
@@ -75,7 +111,9 @@ async function main(): Promise<number> {
         fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }),
         clock: systemClock,
         observability:
-          token && account ? cloudflareObservability({ accountId: account, apiToken: token, fetch, apiBase: process.env.CLOUDFLARE_API_BASE_URL }) : undefined,
+          token && account && dataset
+            ? analyticsEngineSource({ accountId: account, apiToken: token, dataset, fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(30_000) }), apiBase: process.env.CLOUDFLARE_API_BASE_URL })
+            : undefined,
         log: (line) => console.error(`[release] ${line}`),
         signal: abort.signal,
       },

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../../tools/release/fake-cloudflare.js';
+import { address, slot } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
 const SMOKE = { email: 'smoke+release@laundry.example.com', password: 'a smoke account password' };
@@ -24,8 +25,22 @@ const served: string[] = [];
 
 beforeAll(async () => {
   t = await createTestApp({ stripe: false });
+  // The synthetic customer as `npm run cli -- synthetic-setup` leaves it: a synthetic zone with
+  // slots in the coming days, and the user with one address in it.
   const reg = await t.api.post('/v1/auth/register', SMOKE);
-  expect([201, 409]).toContain(reg.status);
+  expect(reg.status, reg.text).toBe(201);
+  await t.sql('UPDATE users SET synthetic = true WHERE id = $1', [reg.body.user.id]);
+  const [zone] = await t.sql<{ id: string }>(
+    `INSERT INTO zones (name, postcode_prefixes, time_zone, delivery_fee, minimum_order, free_delivery_from, synthetic)
+     VALUES ('Synthetic (release probes)', ARRAY['ZZ99']::text[], 'UTC', 0, 0, NULL, true) RETURNING id`,
+  );
+  await address(t, reg.body.user.id, 'ZZ99 9ZZ');
+  const services = (await t.api.get('/v1/services')).body.data as { turnaroundHours: number }[];
+  const turnaround = services[0]!.turnaroundHours;
+  for (const day of [1, 2]) {
+    await slot(t, zone!.id, 'pickup', { startsInHours: 24 * day });
+    await slot(t, zone!.id, 'delivery', { startsInHours: 24 * day + 2 + turnaround + 1 });
+  }
   edge = await new Promise<ServerType>((ready) => {
     const s = serve(
       {
@@ -38,10 +53,18 @@ beforeAll(async () => {
           const version = wanted && current.some((v) => v.version_id === wanted) ? wanted : current.reduce((a, b) => (b.percentage > a.percentage ? b : a)).version_id;
           const path = new URL(request.url).pathname;
           served.push(`${version} ${path}`);
+          const started = performance.now();
           const res =
             broken.has(version) && path === '/readyz'
               ? Response.json({ status: 'not_ready', checks: { database: { status: 'fail', error: 'timeout' } } }, { status: 503 })
               : await t.app.fetch(request);
+          // What the Worker's METRICS binding writes for every request (src/metrics/analytics-engine.ts),
+          // into the environment's dataset (the path stands in for the route pattern here).
+          cf.writeDataPoint('laundry_api_staging', {
+            blobs: ['http', request.method, path, String(res.status)],
+            doubles: [performance.now() - started, res.status],
+            indexes: [version],
+          });
           const headers = new Headers(res.headers);
           headers.set('x-app-version', version);
           return new Response(res.body, { status: res.status, headers });
@@ -91,7 +114,7 @@ let initial: string;
 
 describe('release with the real wrangler against a stand-in Cloudflare API', () => {
   beforeAll(async () => {
-    cf = await startFakeCloudflare();
+    cf = await startFakeCloudflare({ apiToken: 'fake-token' });
     initial = cf.current()[0]!.version_id;
   });
   afterAll(() => cf.close());
@@ -99,7 +122,8 @@ describe('release with the real wrangler against a stand-in Cloudflare API', () 
   it('healthy: uploads with the git sha, stages at 0%, smoke-tests, goes to 100%, applies triggers', async () => {
     // One traffic step keeps this quick (each wrangler run costs ~2 s of start-up); the
     // step arithmetic and gates are covered by the unit tests.
-    const run = await cli('release', ['--env', 'staging', '--steps', '100', '--hold-seconds', '0', '--probes', '2', '--base-url', edgeUrl]);
+    // No real users here and a 0 s hold: too little traffic to judge, passed on probes with --allow-low-traffic.
+    const run = await cli('release', ['--env', 'staging', '--steps', '100', '--hold-seconds', '0', '--max-hold-seconds', '0', '--allow-low-traffic', '--probes', '2', '--base-url', edgeUrl]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toContain('release laundry-api-staging (staging)');
     expect(run.stdout).toContain('RELEASED');
@@ -113,10 +137,17 @@ describe('release with the real wrangler against a stand-in Cloudflare API', () 
     expect(cf.requests.filter((r) => r.path.endsWith('/assets-upload-session')).length).toBe(1);
     expect(cf.requests.some((r) => r.path.startsWith('/accounts/fake-account/workers/assets/upload?base64=true'))).toBe(true);
     expect(cf.requests.find((r) => r.method === 'POST' && /\/workers\/scripts\/[^/]+\/versions(\?|$)/.test(r.path))?.body).toMatch(/"assets":\{"jwt":"[0-9a-f-]{36}"/);
-    // The smoke checks reached the new version while it had 0% of the traffic.
+    // The smoke checks reached the new version while it had 0% of the traffic, through an order and its cancellation.
     expect(served).toContain(`${uploaded.id} /v1/me`);
-    // No token configured for the observability API here: the stand-in answers 404, which is a warning.
-    expect(run.stdout).toContain('warning: workers-observability: query failed');
+    expect(served).toContain(`${uploaded.id} /v1/orders`);
+    expect(served.some((s) => s.startsWith(uploaded.id) && /\/v1\/orders\/[0-9a-f-]{36}\/cancel$/.test(s))).toBe(true);
+    const [cancelled] = await t.sql<{ status: string }>(`SELECT o.status FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email = $1`, [SMOKE.email]);
+    expect(cancelled!.status).toBe('cancelled');
+    // The gate asked the Analytics Engine SQL API about the staging dataset (wrangler.toml), with the token.
+    const sql = cf.requests.filter((r) => r.path === '/accounts/fake-account/analytics_engine/sql');
+    expect(sql.length).toBe(2);
+    expect(sql[0]!.body).toContain('FROM laundry_api_staging WHERE');
+    expect(run.stdout).toMatch(/warning: gate at 100%: the new version served \d+ requests in 0s at 100% \(need 100\); hold already at the maximum 0s; passed on probes only \(--allow-low-traffic\)/);
   }, 120_000);
 
   it('a version that fails its smoke test never gets traffic, and the previous one is back at 100%', async () => {

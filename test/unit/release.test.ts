@@ -1,180 +1,38 @@
 /**
  * The release and rollback tools with no network: a recorded fake wrangler and a fake edge
- * that answers per version (the Cloudflare-Workers-Version-Overrides header picks which).
+ * that answers per version (the Cloudflare-Workers-Version-Overrides header picks which);
+ * see test/support/release-world.ts. The gate on real traffic against the Analytics Engine
+ * stand-in is in test/node/release-gate.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../tools/release/args.js';
-import { DEFAULT_THRESHOLDS, compareVersions, percentile } from '../../tools/release/gate.js';
-import { aggregateByAlias, cloudflareObservability, telemetryQuery } from '../../tools/release/observability.js';
-import { OVERRIDE_HEADER } from '../../tools/release/probes.js';
+import { DEFAULT_THRESHOLDS, compareVersions, judgeRoute, percentile, trafficVerdict } from '../../tools/release/gate.js';
+import { analyticsEngineSource, readJsonFormat, trafficQueries } from '../../tools/release/observability.js';
 import { runRelease, validateSteps } from '../../tools/release/release.js';
 import { formatReport } from '../../tools/release/report.js';
 import { runRollback } from '../../tools/release/rollback.js';
 import { baseUrlFromRoutes } from '../../tools/release/runtime.js';
-import type { CommandResult, ObservabilitySource, ReleaseOptions, VersionStats } from '../../tools/release/types.js';
+import type { ObservabilitySource, RouteStats, VersionStats, VersionTraffic } from '../../tools/release/types.js';
 import { parseDeploymentStatus, parseUploadedVersionId, shortMessage } from '../../tools/release/wrangler.js';
+import {
+  BASE,
+  NEW,
+  OLD,
+  ORDER_ID,
+  SHA,
+  SHA12,
+  STATUS,
+  UPLOAD,
+  UPLOAD_STDOUT,
+  WORKER,
+  defaultAnswer,
+  deploy,
+  options,
+  restoreCall,
+  statusJson,
+  world,
+} from '../support/release-world.js';
 
-const OLD = '10000000-0000-4000-8000-000000000001';
-const NEW = '51e4886e-2db7-4900-8d38-fbfecfeab993';
-const SHA = '0123456789abcdef0123456789abcdef01234567';
-const SHA12 = SHA.slice(0, 12);
-const WORKER = 'laundry-api-production';
-const BASE = 'https://api.laundry.example.com';
-
-/**
- * `wrangler versions upload` stdout, as wrangler 4.x prints it: the snapshot in
- * cloudflare/workers-sdk packages/wrangler/src/__tests__/versions/versions.upload.test.ts
- * ("should print bindings & startup time on versions upload"), matching
- * `logger.log("Worker Version ID:", versionId)` in node_modules/wrangler/wrangler-dist/cli.js.
- */
-const UPLOAD_STDOUT = `
- ⛅️ wrangler 4.86.0
-──────────────────
-Total Upload: 2356.98 KiB / gzip: 406.98 KiB
-Worker Startup Time: 500 ms
-Your Worker has access to the following bindings:
-Binding                                   Resource
-env.CF_VERSION_METADATA                   Worker Version Metadata
-env.APP_ENV ("production")                Environment Variable
-
-Uploaded ${WORKER} (3.21 sec)
-Worker Version ID: ${NEW}
-Version Preview URL: https://51e4886e-${WORKER}.example.workers.dev`;
-
-/**
- * `wrangler deployments status --json`: the API's deployment object, logged raw (shape from
- * the snapshot in packages/wrangler/src/__tests__/versions/deployments/deployments.status.test.ts).
- */
-function statusJson(versions: [string, number][]) {
-  return JSON.stringify(
-    {
-      id: 'Galaxy-Class-test-name',
-      source: 'api',
-      strategy: 'percentage',
-      author_email: 'ops@laundry.example.com',
-      created_on: '2026-11-20T00:00:00.000000Z',
-      annotations: { 'workers/triggered_by': 'deployment' },
-      versions: versions.map(([version_id, percentage]) => ({ version_id, percentage })),
-    },
-    null,
-    2,
-  );
-}
-
-/** The world the fakes share: what is deployed, and a clock the fake edge advances. */
-function world(
-  opts: {
-    fail?: (args: readonly string[]) => CommandResult | undefined;
-    respond?: (version: string, path: string, w: World, init?: RequestInit) => Answer | undefined;
-    initial?: [string, number][];
-    uploadStdout?: string;
-  } = {},
-) {
-  const w = {
-    t: 0,
-    slept: 0,
-    split: (opts.initial ?? [[OLD, 100]]) as [string, number][],
-    calls: [] as string[][],
-    requests: [] as { version: string | undefined; path: string; method: string; auth: boolean }[],
-    run: async (args: readonly string[]): Promise<CommandResult> => {
-      w.calls.push([...args]);
-      const failed = opts.fail?.(args);
-      if (failed) return failed;
-      const [a, b] = args;
-      if (a === 'deployments' && b === 'status') return { code: 0, stdout: statusJson(w.split), stderr: '' };
-      if (a === 'versions' && b === 'upload') return { code: 0, stdout: opts.uploadStdout ?? UPLOAD_STDOUT, stderr: '' };
-      if (a === 'versions' && b === 'deploy') {
-        w.split = args
-          .filter((x) => /@\d+$/.test(x))
-          .map((x) => {
-            const [id, p] = x.split('@');
-            return [id!, Number(p)] as [string, number];
-          });
-        return { code: 0, stdout: `Deployed ${WORKER} ${w.split.map(([id, p]) => `version ${id} at ${p}%`).join(' and ')} (1.02 sec)`, stderr: '' };
-      }
-      if (a === 'rollback') {
-        const target = args[1]?.match(/^[0-9a-f-]{36}$/) ? args[1] : OLD;
-        w.split = [[target, 100]];
-        return { code: 0, stdout: `Worker Version ${target} has been deployed to 100% of traffic.\n\nCurrent Version ID: ${target}`, stderr: '' };
-      }
-      if (a === 'triggers') return { code: 0, stdout: 'Deployed laundry-api-production triggers', stderr: '' };
-      return { code: 1, stdout: '', stderr: `fake wrangler: unexpected ${args.join(' ')}` };
-    },
-    fetch: async (url: string, init?: RequestInit): Promise<Response> => {
-      const headers = new Headers(init?.headers);
-      const override = headers.get(OVERRIDE_HEADER);
-      const m = override ? /^([^=]+)="([^"]+)"$/.exec(override) : null;
-      if (override) expect(m?.[1]).toBe(WORKER);
-      // Overrides only reach versions in the current deployment (PLATFORM.md); else the split decides.
-      const inDeployment = m && w.split.some(([id]) => id === m[2]);
-      const version = inDeployment ? m[2]! : w.split.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
-      const path = new URL(url).pathname;
-      w.requests.push({ version: m?.[2], path, method: init?.method ?? 'GET', auth: headers.has('authorization') });
-      const answer = opts.respond?.(version, path, w, init) ?? defaultAnswer(path, init);
-      w.t += answer.ms ?? 40;
-      return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
-        status: answer.status,
-        headers: { 'content-type': 'application/json', 'x-app-version': answer.servedBy ?? version },
-      });
-    },
-    clock: {
-      now: () => w.t,
-      sleep: async (ms: number) => {
-        w.t += ms;
-        w.slept += ms;
-      },
-    },
-    percentOf: (id: string) => w.split.find(([v]) => v === id)?.[1] ?? 0,
-  };
-  return w;
-}
-type World = ReturnType<typeof world>;
-/** What the fake edge answers; `servedBy` fakes an override that has not reached the edge yet. */
-type Answer = { status: number; body?: unknown; ms?: number; servedBy?: string };
-
-function defaultAnswer(path: string, init?: RequestInit): Answer {
-  switch (path) {
-    case '/healthz':
-      return { status: 200, body: { status: 'ok' } };
-    case '/readyz':
-      return { status: 200, body: { status: 'ready', checks: { database: { status: 'ok', durationMs: 3 } } } };
-    case '/v1/services':
-      return { status: 200, body: { data: [{ slug: 'wash-and-fold' }] } };
-    case '/v1/auth/login': {
-      const { email } = JSON.parse(String(init?.body)) as { email: string };
-      return { status: 200, body: { accessToken: 'jwt', refreshToken: 'r'.repeat(43), user: { email } } };
-    }
-    case '/v1/auth/logout':
-      return { status: 204 };
-    case '/v1/me':
-      return new Headers(init?.headers).get('authorization') === 'Bearer jwt'
-        ? { status: 200, body: { email: 'smoke@laundry.example.com' } }
-        : { status: 401, body: { code: 'unauthorized' } };
-    default:
-      return { status: 404 };
-  }
-}
-
-function options(overrides: Partial<ReleaseOptions> = {}): ReleaseOptions {
-  return {
-    target: { env: 'production', workerName: WORKER, baseUrl: BASE },
-    steps: [10, 50, 100],
-    holdSeconds: 60,
-    dryRun: false,
-    git: { sha: SHA, subject: 'Add express turnaround' },
-    smoke: { email: 'smoke@laundry.example.com', password: 'smoke password' },
-    probeRounds: 5,
-    thresholds: DEFAULT_THRESHOLDS,
-    overrideTimeoutSeconds: 30,
-    deployTriggers: true,
-    ...overrides,
-  };
-}
-
-const deploy = (split: string[], message: string) => ['versions', 'deploy', ...split, '-y', '--message', message, '--env', 'production'];
-const STATUS = ['deployments', 'status', '--env', 'production', '--json'];
-const UPLOAD = ['versions', 'upload', '--env', 'production', '--tag', SHA, '--message', `${SHA} Add express turnaround`];
-const restoreCall = (calls: string[][]) => calls.find((c) => c[1] === 'deploy' && c[2] === `${OLD}@100` && c.length === 8);
 
 describe('release: healthy rollout', () => {
   it('uploads, stages at 0%, smoke-tests through overrides, steps 10 → 50 → 100 with gates, applies triggers', async () => {
@@ -212,16 +70,25 @@ describe('release: healthy rollout', () => {
       'GET /healthz',
       'GET /readyz',
       'GET /v1/services',
-      'POST /v1/auth/login (smoke account)',
+      'POST /v1/auth/login (synthetic customer)',
       'GET /v1/me (authenticated)',
+      'GET /v1/addresses (one served address)',
+      'GET /v1/slots (pickup)',
+      'GET /v1/slots (delivery)',
+      'POST /v1/orders (pay on delivery)',
+      'POST /v1/orders/{id}/cancel',
     ]);
-    const beforeFirstStep = w.requests.slice(0, 7);
+    // The override wait, ten checks and the logout, all to the new version.
+    const beforeFirstStep = w.requests.slice(0, 12);
     expect(beforeFirstStep.every((r) => r.version === NEW)).toBe(true);
+    expect(beforeFirstStep.map((r) => `${r.method} ${r.path}`).slice(-3)).toEqual(['POST /v1/orders', `POST /v1/orders/${ORDER_ID}/cancel`, 'POST /v1/auth/logout']);
     expect(w.requests.some((r) => r.path === '/v1/me' && r.auth)).toBe(true);
-    // Each gate compared both versions: routing, error rate, latency.
+    // Each gate compared both versions: edge errors, routing, error rate, latency.
     const gate = report.phases.find((p) => p.name === 'gate at 50%')!;
-    expect(gate.checks!.map((c) => c.name)).toEqual(['routing (probes)', 'error_rate (probes)', 'latency_p95 (probes)']);
-    expect(gate.checks![1]!.numbers).toMatchObject({ newRequests: 20, oldRequests: 20, newErrorRate: 0 });
+    expect(gate.checks!.map((c) => c.name)).toEqual(['edge (probes)', 'routing (probes)', 'error_rate (probes)', 'latency_p95 (probes)']);
+    expect(gate.checks![2]!.numbers).toMatchObject({ newRequests: 20, oldRequests: 20, newErrorRate: 0 });
+    // No Analytics Engine source here: the report says the gate used probes only.
+    expect(report.warnings).toEqual([expect.stringContaining('gated on probes only')]);
     expect(formatReport(report)).toContain('RELEASED');
     // The smoke session's tokens never reach the report (it is printed in CI logs).
     expect(JSON.stringify(report)).not.toMatch(/"jwt"|r{43}/);
@@ -281,11 +148,56 @@ describe('release: a failing smoke test', () => {
     expect(text).toContain('check GET /readyz');
   });
 
-  it('fails the smoke test when the smoke account cannot log in', async () => {
+  it('fails the smoke test when the synthetic customer cannot log in', async () => {
     const w = world({ respond: (version, path) => (version === NEW && path === '/v1/auth/login' ? { status: 401, body: { code: 'invalid_credentials' } } : undefined) });
     const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
-    expect(report.failure).toMatchObject({ phase: 'smoke', check: 'POST /v1/auth/login (smoke account)' });
+    expect(report.failure).toMatchObject({ phase: 'smoke', check: 'POST /v1/auth/login (synthetic customer)' });
     expect(restoreCall(w.calls)).toBeDefined();
+  });
+
+  it('a version that cannot place an order never gets traffic (retried first, same Idempotency-Key)', async () => {
+    const keys: (string | null)[] = [];
+    const w = world({
+      respond: (version, path, _w, init) => {
+        if (version !== NEW || path !== '/v1/orders') return undefined;
+        keys.push(new Headers(init?.headers).get('idempotency-key'));
+        return { status: 500, body: { code: 'internal_error' } };
+      },
+    });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report).toMatchObject({ outcome: 'rolled_back', maxTrafficPercent: 0, failure: { phase: 'smoke', check: 'POST /v1/orders (pay on delivery)' } });
+    expect(report.failure!.detail).toContain('HTTP 500');
+    expect(report.failure!.detail).toContain('after 3 attempts');
+    // Two retries, with the same key: a retried POST cannot book twice.
+    expect(keys).toEqual([`release-smoke:${NEW}`, `release-smoke:${NEW}`, `release-smoke:${NEW}`]);
+    expect(w.slept).toBe(500 + 1000);
+    // The order step was reached with the synthetic customer's served address and a valid slot pair.
+    const ordered = w.requests.filter((r) => r.path === '/v1/orders');
+    expect(ordered.every((r) => r.method === 'POST' && r.auth)).toBe(true);
+  });
+
+  it('a failing cancel fails the smoke test', async () => {
+    const w = world({ respond: (version, path) => (version === NEW && path.endsWith('/cancel') ? { status: 409, body: { code: 'conflict' } } : undefined) });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report.failure).toMatchObject({ phase: 'smoke', check: 'POST /v1/orders/{id}/cancel' });
+    expect(report.failure!.detail).toContain('HTTP 409');
+  });
+
+  it('a network blip during the smoke test is retried and reported, not counted against the version', async () => {
+    let blips = 2;
+    const w = world({ network: (version, path) => (version === NEW && path === '/v1/addresses' && blips-- > 0 ? 'ECONNRESET' : undefined) });
+    const report = await runRelease(options({ steps: [100] }), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report.outcome).toBe('released');
+    expect(report.edgeErrors).toEqual(['smoke: GET /v1/addresses: network error (fetch failed: ECONNRESET)', 'smoke: GET /v1/addresses: network error (fetch failed: ECONNRESET)']);
+    expect(formatReport(report)).toContain('edge errors (not counted against either version): 2');
+  });
+
+  it('a smoke probe that never reaches the Worker (Cloudflare 522 every time) is inconclusive: it fails, and says so', async () => {
+    const w = world({ respond: (version, path) => (version === NEW && path === '/readyz' ? { status: 522, edge: true } : undefined) });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report).toMatchObject({ outcome: 'rolled_back', maxTrafficPercent: 0, failure: { phase: 'smoke', check: 'GET /readyz' } });
+    expect(report.failure!.detail).toBe('inconclusive: never reached the Worker after 3 attempts (GET /readyz: Cloudflare 522)');
+    expect(report.edgeErrors).toHaveLength(3);
   });
 
   it('fails when the override never reaches the new version', async () => {
@@ -340,38 +252,51 @@ describe('release: a gate that fails at 50%', () => {
     expect(restoreCall(w.calls)).toBeDefined();
   });
 
-  it('also gates on Workers observability numbers when a source is configured', async () => {
+  it('gates on real traffic per route when a source is configured, and names the route and numbers', async () => {
     const w = world();
-    const stats: Record<string, VersionStats> = {
-      [OLD]: { requests: 5000, errors: 5, errorRate: 0.001, p95Ms: 80 },
-      [NEW]: { requests: 600, errors: 60, errorRate: 0.1, p95Ms: 85 },
+    const route = (r: string, requests: number, errors5xx: number, p95Ms: number): RouteStats => ({ route: r, requests, errors5xx, errorRatio: errors5xx / requests, p95Ms });
+    const traffic: Record<string, VersionTraffic> = {
+      [OLD]: { versionId: OLD, overall: route('all', 5000, 5, 80), routes: [route('GET /v1/services', 4000, 4, 60), route('POST /v1/orders', 1000, 1, 300)] },
+      [NEW]: { versionId: NEW, overall: route('all', 600, 60, 85), routes: [route('GET /v1/services', 480, 0, 60), route('POST /v1/orders', 120, 60, 310)] },
     };
-    const queried: string[] = [];
+    const windows: [number, number][] = [];
     const observability: ObservabilitySource = {
-      name: 'workers-observability',
-      stats: async ({ versionId, workerName }) => {
-        queried.push(`${workerName}:${versionId}`);
-        return stats[versionId];
+      name: 'analytics-engine',
+      traffic: async ({ versionIds, fromMs, toMs }) => {
+        windows.push([fromMs, toMs]);
+        return new Map(versionIds.map((v) => [v, traffic[v]!]));
       },
     };
-    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock, observability });
-    expect(report.failure).toMatchObject({ phase: 'gate at 10%', check: 'error_rate (workers-observability)' });
-    expect(report.failure!.detail).toBe('new 10.0% (60/600) vs old 0.1% (5/5000), limit 2.1%');
-    expect(queried).toEqual([`${WORKER}:${OLD}`, `${WORKER}:${NEW}`]);
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock, wallClock: w.wall, observability });
+    expect(report.failure).toMatchObject({ phase: 'gate at 10%', check: '5xx_ratio (analytics-engine) POST /v1/orders' });
+    expect(report.failure!.detail).toBe('POST /v1/orders: new 50.0% 5xx (60/120) vs old 0.1% (1/1000), limit 1.0%');
+    expect(report.failure!.numbers).toMatchObject({ route: 'POST /v1/orders', newRequests: 120, new5xx: 60, limit: 0.01 });
+    // The window is the hold: from the step to the gate, on the wall clock.
+    expect(windows[0]![1] - windows[0]![0]).toBeGreaterThanOrEqual(60_000);
     expect(w.split).toEqual([[OLD, 100]]);
   });
 
-  it('an observability outage is a warning, not a rollback', async () => {
+  it('an Analytics Engine query that fails is inconclusive: the step fails (fail safe), the old version is restored', async () => {
     const w = world();
     const observability: ObservabilitySource = {
-      name: 'workers-observability',
-      stats: async () => {
-        throw new Error('HTTP 403');
+      name: 'analytics-engine',
+      traffic: async () => {
+        throw new Error('Analytics Engine SQL API: HTTP 403: Authentication error');
       },
     };
-    const report = await runRelease(options({ steps: [100] }), { run: w.run, fetch: w.fetch, clock: w.clock, observability });
-    expect(report.outcome).toBe('released');
-    expect(report.warnings).toEqual(['workers-observability: query failed (HTTP 403); gated on probes only']);
+    const report = await runRelease(options({ steps: [100] }), { run: w.run, fetch: w.fetch, clock: w.clock, wallClock: w.wall, observability });
+    expect(report).toMatchObject({ outcome: 'rolled_back', failure: { phase: 'gate at 100%', check: 'query (analytics-engine)' } });
+    expect(report.failure!.detail).toBe('inconclusive, so the step fails: Analytics Engine SQL API: HTTP 403: Authentication error');
+  });
+
+  it('probes that keep failing at the edge make the gate inconclusive; a few are retried and pass', async () => {
+    // Every /v1/services probe to either version meets a Cloudflare 522: 25% of probes never reach the Worker.
+    const w = world({ respond: (_v, path, state) => (path === '/v1/services' && state.percentOf(NEW) === 10 ? { status: 522, edge: true } : undefined) });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report.failure).toMatchObject({ phase: 'gate at 10%', check: 'edge (probes)' });
+    expect(report.failure!.detail).toBe('10/40 probes never reached the Worker after retries (network or Cloudflare edge; not counted against either version): more than 10.0%, the gate is inconclusive');
+    expect(report.edgeErrors!.length).toBe(30);
+    expect(report.outcome).toBe('rolled_back');
   });
 });
 
@@ -435,7 +360,7 @@ describe('release: wrangler itself failing', () => {
     const w = world({ fail: (args) => (args[0] === 'triggers' ? { code: 1, stdout: '', stderr: 'route conflict' } : undefined) });
     const report = await runRelease(options({ steps: [100] }), { run: w.run, fetch: w.fetch, clock: w.clock });
     expect(report).toMatchObject({ outcome: 'released', exitCode: 1 });
-    expect(report.warnings[0]).toContain('route conflict');
+    expect(report.warnings.at(-1)).toContain('route conflict');
     expect(restoreCall(w.calls)).toBeUndefined();
   });
 
@@ -563,35 +488,100 @@ describe('parsing and arithmetic', () => {
   });
 });
 
-describe('Workers observability source', () => {
-  it('queries per version and reads the calculations', async () => {
-    const bodies: unknown[] = [];
-    const fetchFake = async (url: string, init?: RequestInit) => {
-      expect(url).toBe('https://api.cloudflare.com/client/v4/accounts/acc123/workers/observability/telemetry/query');
-      expect(new Headers(init?.headers).get('authorization')).toBe('Bearer tok');
-      const body = JSON.parse(String(init?.body)) as ReturnType<typeof telemetryQuery>;
-      bodies.push(body);
-      const errorsOnly = body.parameters.filters.length === 4;
-      return Response.json({
-        success: true,
-        result: {
-          calculations: [
-            { alias: 'requests', aggregates: [{ value: errorsOnly ? 3 : 300 }] },
-            { alias: 'p95', aggregates: [{ value: 120 }] },
-          ],
-        },
-      });
-    };
-    const source = cloudflareObservability({ accountId: 'acc123', apiToken: 'tok', fetch: fetchFake });
-    expect(await source.stats({ workerName: WORKER, versionId: NEW, fromMs: 1000, toMs: 2000 })).toEqual({ requests: 300, errors: 3, errorRate: 0.01, p95Ms: 120 });
-    expect(bodies[0]).toMatchObject({ view: 'calculations', timeframe: { from: 1000, to: 2000 } });
-    expect(JSON.stringify(bodies[0])).toContain(NEW);
+describe('real-traffic verdicts (judgeRoute, trafficVerdict)', () => {
+  const t = DEFAULT_THRESHOLDS;
+  const r = (route: string, requests: number, errors5xx: number, p95Ms: number): RouteStats => ({ route, requests, errors5xx, errorRatio: errors5xx / requests, p95Ms });
+  const v = (id: string, overall: RouteStats, routes: RouteStats[]): VersionTraffic => ({ versionId: id, overall, routes });
+
+  it('too few requests for the new version is not a verdict', () => {
+    expect(trafficVerdict('ae', v(OLD, r('all', 900, 0, 50), []), v(NEW, r('all', 99, 0, 50), []), t)).toEqual({ kind: 'too_few', requests: 99 });
   });
 
-  it('throws on an API error or an unknown shape (the gate turns that into a warning)', async () => {
-    const denied = cloudflareObservability({ accountId: 'a', apiToken: 't', fetch: async () => Response.json({ success: false, errors: [{ message: 'forbidden' }] }, { status: 403 }) });
-    await expect(denied.stats({ workerName: WORKER, versionId: NEW, fromMs: 0, toMs: 1 })).rejects.toThrow('HTTP 403 forbidden');
-    expect(aggregateByAlias({ result: {} }, 'requests')).toBeUndefined();
-    expect(aggregateByAlias({ result: { calculations: [{ alias: 'requests', aggregates: [] }] } }, 'requests')).toBe(0);
+  it('absolute limits hold whatever the old version does; the stricter limit wins', () => {
+    // The old version is as bad: the 1% ceiling still fails the new one.
+    const [ratio] = judgeRoute('ae', r('GET /v1/services', 100, 2, 50), r('GET /v1/services', 100, 2, 50), t);
+    expect(ratio).toMatchObject({ ok: false, numbers: { limit: 0.01 } });
+    // p95: old 100 ms × 1.5 + 100 = 250 ms is stricter than the 1 s ceiling.
+    const [, p95] = judgeRoute('ae', r('GET /v1/services', 100, 0, 251), r('GET /v1/services', 100, 0, 100), t);
+    expect(p95).toMatchObject({ ok: false, detail: 'GET /v1/services: new p95 251 ms vs old 100 ms over 100 requests, limit 250 ms' });
+    // Per-route ceiling, and no comparison when the old version served too few of the route.
+    const [, orders] = judgeRoute('ae', r('POST /v1/orders', 40, 0, 1900), r('POST /v1/orders', 3, 0, 100), t);
+    expect(orders).toMatchObject({ ok: true, numbers: { limitMs: 2000 } });
+    expect(judgeRoute('ae', r('GET /v1/me', 40, 0, 1001), undefined, t)[1]!.ok).toBe(false);
+  });
+
+  it('judges routes with enough traffic, lists failing ones first, and the version overall', () => {
+    const verdict = trafficVerdict(
+      'ae',
+      v(OLD, r('all', 2000, 0, 60), [r('GET /v1/services', 1500, 0, 50), r('POST /v1/orders', 500, 0, 300)]),
+      v(NEW, r('all', 300, 20, 70), [r('GET /v1/services', 250, 0, 50), r('POST /v1/orders', 40, 20, 320), r('GET /v1/orders/:id', 10, 0, 5000)]),
+      t,
+    );
+    expect(verdict.kind).toBe('judged');
+    const checks = verdict.kind === 'judged' ? verdict.checks : [];
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['5xx_ratio (ae) POST /v1/orders', false],
+      ['routes (ae)', false],
+      ['5xx_ratio (ae) all routes', false],
+      ['latency_p95 (ae) all routes', true],
+    ]);
+    expect(checks[1]!.detail).toBe('2 routes with ≥ 30 requests judged, 1 checks failed; 1 quieter routes count in the total only');
+  });
+});
+
+describe('Analytics Engine SQL source', () => {
+  it('sends the SQL as the body with the bearer token, reads FORMAT JSON (UInt64 as strings), per version and route', async () => {
+    const sent: string[] = [];
+    const fetchFake = async (url: string, init?: RequestInit) => {
+      expect(url).toBe('https://api.cloudflare.com/client/v4/accounts/acc123/analytics_engine/sql');
+      expect(init?.method).toBe('POST');
+      expect(new Headers(init?.headers).get('authorization')).toBe('Bearer tok');
+      const sql = String(init?.body);
+      sent.push(sql);
+      const byRoute = sql.includes('blob3 AS route');
+      const meta = (byRoute ? ['version', 'method', 'route'] : ['version']).map((name) => ({ name, type: 'String' }));
+      meta.push({ name: 'requests', type: 'UInt64' }, { name: 'errors_5xx', type: 'UInt64' }, { name: 'p95_ms', type: 'Float64' });
+      const data = byRoute
+        ? [
+            { version: NEW, method: 'POST', route: '/v1/orders', requests: '100', errors_5xx: '3', p95_ms: 310.25 },
+            { version: NEW, method: 'GET', route: '/v1/services', requests: '200', errors_5xx: '0', p95_ms: 40 },
+          ]
+        : [{ version: NEW, requests: '300', errors_5xx: '3', p95_ms: 120 }];
+      return Response.json({ meta, data, rows: data.length, rows_before_limit_at_least: data.length });
+    };
+    const source = analyticsEngineSource({ accountId: 'acc123', apiToken: 'tok', dataset: 'laundry_api_production', fetch: fetchFake });
+    const traffic = await source.traffic({ versionIds: [OLD, NEW], fromMs: Date.parse('2026-11-30T06:00:00.400Z'), toMs: Date.parse('2026-11-30T06:02:00.200Z') });
+    expect(traffic.get(NEW)).toEqual({
+      versionId: NEW,
+      overall: { route: 'all', requests: 300, errors5xx: 3, errorRatio: 0.01, p95Ms: 120 },
+      routes: [
+        { route: 'GET /v1/services', requests: 200, errors5xx: 0, errorRatio: 0, p95Ms: 40 },
+        { route: 'POST /v1/orders', requests: 100, errors5xx: 3, errorRatio: 0.03, p95Ms: 310.3 },
+      ],
+    });
+    // No points for the old version in the window: zero requests, a reading.
+    expect(traffic.get(OLD)!.overall.requests).toBe(0);
+    expect(sent.sort()[0]).toBe(
+      `SELECT index1 AS version, SUM(_sample_interval) AS requests, SUM(IF(double2 >= 500, _sample_interval, 0)) AS errors_5xx, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95_ms FROM laundry_api_production WHERE blob1 = 'http' AND index1 IN ('${OLD}', '${NEW}') AND timestamp >= toDateTime('2026-11-30 06:00:00') AND timestamp < toDateTime('2026-11-30 06:02:01') GROUP BY version FORMAT JSON`,
+    );
+  });
+
+  it('an unexpected answer is an error, never a guess', async () => {
+    const answering = (status: number, body: unknown) =>
+      analyticsEngineSource({ accountId: 'a', apiToken: 't', dataset: 'd', fetch: async () => new Response(typeof body === 'string' ? body : JSON.stringify(body), { status }) });
+    const q = { versionIds: [NEW], fromMs: 0, toMs: 1 };
+    await expect(answering(422, 'unknown column: blob99').traffic(q)).rejects.toThrow('HTTP 422: unknown column: blob99');
+    await expect(answering(200, '<html>').traffic(q)).rejects.toThrow('not JSON');
+    await expect(answering(200, { data: [] }).traffic(q)).rejects.toThrow('not { meta, data, rows }');
+    expect(() => readJsonFormat({ meta: [{ name: 'version' }], data: [], rows: 0 }, ['version', 'requests'])).toThrow('no column requests');
+    expect(() => readJsonFormat({ meta: [{ name: 'v' }], data: [{ v: 1 }], rows: 2 }, ['v'])).toThrow('rows 2 but 1 data rows');
+    const row = (requests: unknown) => ({ meta: ['version', 'method', 'route', 'requests', 'errors_5xx', 'p95_ms'].map((name) => ({ name })), data: [{ version: NEW, method: 'GET', route: '/x', requests, errors_5xx: '0', p95_ms: 1 }], rows: 1 });
+    await expect(answering(200, row('12 requests')).traffic(q)).rejects.toThrow('column requests is "12 requests", not a number');
+    await expect(answering(200, { ...row('5'), data: [{ ...row('5').data[0], version: OLD }] }).traffic(q)).rejects.toThrow(`version ${OLD} was not asked for`);
+  });
+
+  it('refuses to build SQL from anything but UUIDs and a plain dataset name', () => {
+    expect(() => trafficQueries('laundry_api_production', ["x') OR 1=1 --"], 0, 1)).toThrow('not a UUID');
+    expect(() => trafficQueries('laundry; DROP', [NEW], 0, 1)).toThrow('not a plain identifier');
   });
 });

@@ -13,6 +13,15 @@
  * upload session (`buckets` of hashes still missing, an upload JWT), files are posted as
  * multipart with `base64=true` under that JWT, the last one answers 201 with a completion JWT,
  * and a version that names an assets JWT must name a completion token this API issued.
+ *
+ * The Workers Analytics Engine SQL API (https://developers.cloudflare.com/analytics/analytics-engine/sql-api/)
+ * is here too, for the release gate: `POST /accounts/{id}/analytics_engine/sql` with
+ * `Authorization: Bearer <token>` and the SQL as the body, answering ClickHouse's `FORMAT JSON`
+ * shape (`meta`, `data`, `rows`; UInt64 sums as decimal strings). Like the real API it refuses a
+ * missing or wrong token, other methods, unknown tables (datasets) and columns; a bad query is
+ * a 422 with the message as text. Tests store points with `writeDataPoint` (what the Worker's
+ * `METRICS` binding would have written) and the stand-in evaluates the gate's queries over them;
+ * SQL it does not implement is refused, never approximated.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -44,13 +53,17 @@ export interface FakeCloudflare {
   deployments: FakeDeployment[];
   versions: Map<string, FakeVersion>;
   requests: { method: string; path: string; body: string }[];
+  /** Analytics Engine datasets (tables) and their points. */
+  analytics: Map<string, FakeDataPoint[]>;
+  /** Stores a point as the Worker's `writeDataPoint` would (the dataset springs into being on first write). */
+  writeDataPoint(dataset: string, point: FakeDataPoint): void;
   /** Makes the next requests matching `method path-regex` fail with an API error. */
   failNext(method: string, path: RegExp, message?: string): void;
   current(): FakeDeployment['versions'];
   close(): Promise<void>;
 }
 
-export async function startFakeCloudflare(opts: { initialVersionId?: string; port?: number } = {}): Promise<FakeCloudflare> {
+export async function startFakeCloudflare(opts: { initialVersionId?: string; port?: number; apiToken?: string } = {}): Promise<FakeCloudflare> {
   let clock = Date.parse('2026-11-01T00:00:00Z');
   const now = () => new Date((clock += 1000)).toISOString();
   const versions = new Map<string, FakeVersion>();
@@ -84,6 +97,7 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
   const uploadSessions = new Map<string, Set<string>>();
   const completionTokens = new Set<string>();
   const failures: { method: string; path: RegExp; message: string }[] = [];
+  const analytics = new Map<string, FakeDataPoint[]>();
 
   const server = http.createServer(async (req, res) => {
     let body = '';
@@ -107,6 +121,21 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
     }
 
     let m: RegExpExecArray | null;
+    if (/^\/accounts\/[^/]+\/analytics_engine\/sql$/.test(path)) {
+      const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (!token || (opts.apiToken !== undefined && token !== opts.apiToken)) return send(403, null, [{ code: 10000, message: 'Authentication error' }]);
+      if (method !== 'POST') return send(405, null, [{ code: 10405, message: `method ${method} not allowed: POST the SQL as the body` }]);
+      try {
+        const result = runAnalyticsSql(body, analytics);
+        res.statusCode = 200;
+        return res.end(JSON.stringify(result));
+      } catch (err) {
+        if (!(err instanceof SqlError)) throw err;
+        res.statusCode = 422;
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        return res.end(err.message);
+      }
+    }
     if (method === 'POST' && /^\/accounts\/[^/]+\/workers\/scripts\/[^/]+\/assets-upload-session$/.test(path)) {
       const manifest = (JSON.parse(body || '{}') as { manifest?: Record<string, { hash?: unknown; size?: unknown }> }).manifest;
       if (!manifest || typeof manifest !== 'object') return send(400, null, [{ code: 10021, message: 'manifest is required' }]);
@@ -202,10 +231,167 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
     deployments,
     versions,
     requests,
+    analytics,
+    writeDataPoint: (dataset, point) => analytics.set(dataset, [...(analytics.get(dataset) ?? []), { ...point, timestampMs: point.timestampMs ?? Date.now() }]),
     failNext: (method, path, message = 'fake failure') => failures.push({ method, path, message }),
     current: () => deployments[0]!.versions,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** A Workers Analytics Engine data point as the stand-in stores it (what `writeDataPoint` sent, plus when and its sampling). */
+export interface FakeDataPoint {
+  blobs?: (string | null)[];
+  doubles?: number[];
+  indexes?: (string | null)[];
+  /** Epoch ms; default now. */
+  timestampMs?: number;
+  /** How many events this row stands for (Analytics Engine sampling); default 1. */
+  sampleInterval?: number;
+}
+
+const AE_COLUMNS = new Set(['dataset', 'timestamp', '_sample_interval', 'index1', ...Array.from({ length: 20 }, (_, i) => `blob${i + 1}`), ...Array.from({ length: 20 }, (_, i) => `double${i + 1}`)]);
+
+/** Splits on `sep` outside parentheses and quotes. */
+function splitTop(text: string, sep: RegExp): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'") quoted = !quoted;
+    else if (!quoted && c === '(') depth++;
+    else if (!quoted && c === ')') depth--;
+    else if (!quoted && depth === 0) {
+      const m = sep.exec(text.slice(i));
+      if (m && m.index === 0) {
+        out.push(text.slice(start, i).trim());
+        i += m[0].length - 1;
+        start = i + 1;
+      }
+    }
+  }
+  out.push(text.slice(start).trim());
+  return out;
+}
+
+class SqlError extends Error {}
+
+type Row = { ts: number; si: number; col: (name: string) => string | number };
+
+function column(name: string): (r: Row) => string | number {
+  if (!AE_COLUMNS.has(name)) throw new SqlError(`unknown column: ${name}`);
+  return (r) => r.col(name);
+}
+
+/**
+ * The Analytics Engine SQL the release gate sends, evaluated over stored points: `SELECT` of
+ * columns and `SUM(_sample_interval)`, `SUM(IF(<col> >= <n>, _sample_interval, 0))`,
+ * `quantileExactWeighted(<q>)(<col>, _sample_interval)` with `AS` aliases, `FROM <dataset>`,
+ * `WHERE` of `=`, `IN`, and `timestamp` comparisons with `toDateTime('YYYY-MM-DD HH:MM:SS')`
+ * joined by `AND`, `GROUP BY`, `FORMAT JSON`. Unknown columns and datasets are refused; any
+ * other SQL is refused too (the stand-in does not pretend to run what it cannot).
+ */
+export function runAnalyticsSql(sql: string, datasets: Map<string, FakeDataPoint[]>): { meta: { name: string; type: string }[]; data: Record<string, unknown>[]; rows: number } {
+  const m = /^\s*SELECT\s+(.+?)\s+FROM\s+(\S+)\s+WHERE\s+(.+?)\s+GROUP BY\s+(.+?)\s+FORMAT\s+JSON\s*$/is.exec(sql);
+  if (!m) throw new SqlError('the stand-in understands SELECT … FROM … WHERE … GROUP BY … FORMAT JSON only');
+  const [, selectList, table, whereText, groupText] = m as unknown as [string, string, string, string, string];
+  const points = datasets.get(table);
+  if (!points) throw new SqlError(`unknown table: ${table}`);
+  const rows: Row[] = points.map((p) => ({
+    ts: p.timestampMs ?? 0,
+    si: p.sampleInterval ?? 1,
+    col: (name) => {
+      if (name === 'dataset') return table;
+      if (name === 'timestamp') return p.timestampMs ?? 0;
+      if (name === '_sample_interval') return p.sampleInterval ?? 1;
+      if (name === 'index1') return p.indexes?.[0] ?? '';
+      const b = /^blob(\d+)$/.exec(name);
+      if (b) return p.blobs?.[Number(b[1]) - 1] ?? '';
+      const d = /^double(\d+)$/.exec(name);
+      return p.doubles?.[Number(d![1]) - 1] ?? 0;
+    },
+  }));
+
+  const dateTime = (text: string) => {
+    const d = /^toDateTime\('(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)'\)$/.exec(text.trim());
+    if (!d) throw new SqlError(`cannot read ${text} as a DateTime`);
+    return Date.parse(`${d[1]!.replace(' ', 'T')}Z`);
+  };
+  const filters = splitTop(whereText, /^\s+AND\s+/i).map((cond): ((r: Row) => boolean) => {
+    let c: RegExpExecArray | null;
+    if ((c = /^(\w+)\s*=\s*'([^']*)'$/.exec(cond))) {
+      const get = column(c[1]!);
+      const v = c[2];
+      return (r) => get(r) === v;
+    }
+    if ((c = /^(\w+)\s+IN\s*\((.*)\)$/i.exec(cond))) {
+      const get = column(c[1]!);
+      const values = splitTop(c[2]!, /^,/).map((x) => /^'([^']*)'$/.exec(x)?.[1] ?? (() => { throw new SqlError(`not a string literal: ${x}`); })());
+      return (r) => values.includes(String(get(r)));
+    }
+    if ((c = /^timestamp\s*(>=|>|<=|<)\s*(.+)$/.exec(cond))) {
+      const bound = dateTime(c[2]!);
+      const op = c[1];
+      return (r) => (op === '>=' ? r.ts >= bound : op === '>' ? r.ts > bound : op === '<=' ? r.ts <= bound : r.ts < bound);
+    }
+    throw new SqlError(`the stand-in cannot evaluate the condition ${cond}`);
+  });
+
+  type Item = { alias: string; type: string; key?: (r: Row) => string | number; agg?: (rs: Row[]) => number | string };
+  const items: Item[] = splitTop(selectList, /^,/).map((item) => {
+    const a = /^(.+?)\s+AS\s+(\w+)$/is.exec(item);
+    if (!a) throw new SqlError(`every selected expression needs AS <alias> in the stand-in: ${item}`);
+    const [, expr, alias] = a as unknown as [string, string, string];
+    let c: RegExpExecArray | null;
+    if (/^\w+$/.test(expr)) {
+      const get = column(expr);
+      return { alias, type: expr.startsWith('double') || expr === '_sample_interval' ? 'Float64' : expr === 'timestamp' ? 'DateTime' : 'String', key: get };
+    }
+    if (/^SUM\(_sample_interval\)$/i.test(expr)) return { alias, type: 'UInt64', agg: (rs) => String(rs.reduce((s, r) => s + r.si, 0)) };
+    if ((c = /^SUM\(IF\((\w+)\s*>=\s*(\d+(?:\.\d+)?),\s*_sample_interval,\s*0\)\)$/i.exec(expr))) {
+      const get = column(c[1]!);
+      const min = Number(c[2]);
+      return { alias, type: 'UInt64', agg: (rs) => String(rs.reduce((s, r) => s + (Number(get(r)) >= min ? r.si : 0), 0)) };
+    }
+    if ((c = /^quantileExactWeighted\((0(?:\.\d+)?|1)\)\((\w+),\s*_sample_interval\)$/.exec(expr))) {
+      const get = column(c[2]!);
+      const q = Number(c[1]);
+      return {
+        alias,
+        type: 'Float64',
+        agg: (rs) => {
+          // ClickHouse's quantileExactWeighted: the value whose cumulative weight first exceeds q × total.
+          const sorted = rs.map((r) => ({ v: Number(get(r)), w: r.si })).sort((x, y) => x.v - y.v);
+          const total = sorted.reduce((s, x) => s + x.w, 0);
+          let acc = 0;
+          for (const x of sorted) {
+            acc += x.w;
+            if (acc > q * total) return x.v;
+          }
+          return sorted.at(-1)?.v ?? 0;
+        },
+      };
+    }
+    if (/^\w+\(/.test(expr)) throw new SqlError(`the stand-in does not implement ${expr}`);
+    throw new SqlError(`cannot read the expression ${expr}`);
+  });
+  const groupKeys = splitTop(groupText, /^,/).map((g) => {
+    const item = items.find((i) => i.alias === g && i.key);
+    if (item) return item.key!;
+    return column(g);
+  });
+  for (const i of items) if (i.key && !groupKeys.includes(i.key) && !splitTop(groupText, /^,/).includes(i.alias)) throw new SqlError(`${i.alias} is neither aggregated nor in GROUP BY`);
+
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    if (!filters.every((f) => f(r))) continue;
+    const k = JSON.stringify(groupKeys.map((g) => g(r)));
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const data = [...groups.values()].map((rs) => Object.fromEntries(items.map((i) => [i.alias, i.key ? i.key(rs[0]!) : i.agg!(rs)])));
+  return { meta: items.map((i) => ({ name: i.alias, type: i.type })), data, rows: data.length };
 }
 
 if (isEntryPoint(import.meta.url)) {

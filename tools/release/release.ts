@@ -11,17 +11,18 @@
  *      no traffic, because a `Cloudflare-Workers-Version-Overrides` header only reaches a
  *      version that is part of the current deployment (0% counts). A deployment holds at
  *      most two versions, so this is the smallest split that lets us test the new one;
- *   4. smoke-test the new version through the override header: health, readiness,
- *      catalog, and an authenticated read with the smoke account;
- *   5. for each step P: `wrangler versions deploy new@P old@(100-P)`, hold, then a gate
- *      compares the new version's error rate and p95 latency with the old one's, from
- *      probes sent to each through overrides and, with a token, from Workers observability;
+ *   4. smoke-test the new version through the override header: health, readiness, catalog,
+ *      login, /v1/me, and placing and cancelling a pay-on-delivery order for the synthetic customer;
+ *   5. for each step P: `wrangler versions deploy new@P old@(100-P)`, hold, then a gate on
+ *      real traffic (Workers Analytics Engine: 5xx ratio and p95 per route and overall, against
+ *      absolute limits and the old version; too few requests extends the hold, in steps, up to
+ *      a maximum) and on probes sent to each version through overrides;
  *   6. any failure puts the old version back at 100% and the report says which step, which
  *      check and what numbers.
  */
-import { gate, noObservability } from './gate.js';
+import { probeGate, trafficVerdict } from './gate.js';
 import { Failure, OVERRIDE_HEADER, Prober, smokeTest, systemClock, truncate, waitForOverride } from './probes.js';
-import type { CommandResult, CommandRunner, EnvName, ReleaseDeps, ReleaseOptions, ReleaseReport } from './types.js';
+import type { CheckResult, CommandResult, CommandRunner, EnvName, ReleaseDeps, ReleaseOptions, ReleaseReport } from './types.js';
 import { deployArgs, lastLines, parseDeploymentStatus, parseUploadedVersionId, shortMessage } from './wrangler.js';
 
 export function validateSteps(steps: number[]): string | undefined {
@@ -36,7 +37,7 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
   const { target } = opts;
   const clock = deps.clock ?? systemClock;
   const wallClock = deps.wallClock ?? Date.now;
-  const observability = deps.observability ?? noObservability;
+  const observability = deps.observability;
   const log = deps.log ?? (() => {});
   const prober = new Prober(target, deps.fetch, clock);
   const sha12 = opts.git.sha.slice(0, 12);
@@ -97,10 +98,10 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     report.plan = [
       `wrangler versions upload --env ${target.env} --tag ${opts.git.sha} --message "${message}"`,
       `wrangler ${deployArgs(target.env, [[NEW, 0], [oldVersion, 100]], `…`).join(' ')}`,
-      `smoke: GET /healthz, /readyz, /v1/services, POST /v1/auth/login, GET /v1/me with ${OVERRIDE_HEADER}: ${target.workerName}="${NEW}" on ${target.baseUrl}`,
+      `smoke: GET /healthz, /readyz, /v1/services, POST /v1/auth/login, GET /v1/me, /v1/addresses, /v1/slots, POST /v1/orders, POST /v1/orders/{id}/cancel with ${OVERRIDE_HEADER}: ${target.workerName}="${NEW}" on ${target.baseUrl}`,
       ...opts.steps.flatMap((p) => [
         `wrangler ${deployArgs(target.env, [[NEW, p], [oldVersion, 100 - p]], `…`).join(' ')}`,
-        `hold ${opts.holdSeconds}s, then gate: ${opts.probeRounds} probe rounds per version, error rate and p95 vs ${oldVersion}${observability.name === 'none' ? '' : ` (+ ${observability.name})`}`,
+        `hold ${opts.holdSeconds}s (extended by ${opts.thresholds.holdExtensionSeconds}s up to ${opts.thresholds.maxHoldSeconds}s while the new version has < ${opts.thresholds.minRequests} requests), then gate: ${observability ? `${observability.name} 5xx ≤ ${(opts.thresholds.maxErrorRatio * 100).toFixed(1)}% and p95 per route and overall, vs ${oldVersion}; ` : ''}${opts.probeRounds} probe rounds per version`,
       ]),
       ...(opts.deployTriggers ? [`wrangler triggers deploy --env ${target.env}`] : []),
       `on any failure: wrangler ${deployArgs(target.env, [[oldVersion, 100]], '…').join(' ')}`,
@@ -119,6 +120,7 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     newVersion = id;
     report.newVersion = newVersion;
     report.phases.push({ name: 'upload', ok: true, detail: `uploaded ${newVersion}` });
+    if (!observability) report.warnings.push('no real-traffic source (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID and an Analytics Engine dataset): gated on probes only');
   } catch (err) {
     return fail(report, err, log);
   }
@@ -155,22 +157,66 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     // 4. Smoke-test the new version through the override.
     await waitForOverride(prober, clock, newVersion, opts.overrideTimeoutSeconds * 1000, log);
     interrupted('smoke');
-    const smokeChecks = await smokeTest(prober, newVersion, opts.smoke);
+    const smokeEdge: string[] = [];
+    const smokeChecks = await smokeTest(prober, newVersion, opts.smoke, opts.thresholds.probeRetries, smokeEdge);
+    if (smokeEdge.length) report.edgeErrors = smokeEdge.map((e) => `smoke: ${e}`);
     report.phases.push({ name: 'smoke', ok: smokeChecks.every((c) => c.ok), checks: smokeChecks });
     const badSmoke = smokeChecks.find((c) => !c.ok);
     if (badSmoke) throw new Failure('smoke', badSmoke.name, badSmoke.detail, badSmoke.numbers);
 
     // 5. Step the traffic up, holding and gating after each step.
+    const t = opts.thresholds;
     for (const percent of opts.steps) {
       interrupted(`step ${percent}%`, percent);
       await deploySplit(`step ${percent}%`, percent, percent);
       const stepStartedWall = wallClock();
+      const phaseName = `gate at ${percent}%`;
       log(`holding ${opts.holdSeconds}s at ${percent}%`);
       await hold(opts.holdSeconds * 1000);
-      interrupted(`gate at ${percent}%`, percent);
-      const checks = await gate(prober, observability, opts, oldVersion, newVersion, stepStartedWall, wallClock(), report.warnings);
-      const phaseName = `gate at ${percent}%`;
-      report.phases.push({ name: phaseName, ok: checks.every((c) => c.ok), checks });
+      let held = opts.holdSeconds;
+      const checks: CheckResult[] = [];
+      if (observability) {
+        // Real traffic; too few requests for the new version extends the hold, up to maxHoldSeconds.
+        for (;;) {
+          interrupted(phaseName, percent);
+          let verdict;
+          try {
+            const traffic = await observability.traffic({ versionIds: [oldVersion, newVersion], fromMs: stepStartedWall, toMs: wallClock() });
+            verdict = trafficVerdict(observability.name, traffic.get(oldVersion)!, traffic.get(newVersion)!, t);
+          } catch (err) {
+            checks.push({
+              name: `query (${observability.name})`,
+              ok: false,
+              detail: `inconclusive, so the step fails: ${err instanceof Error ? err.message : String(err)}`,
+            });
+            break;
+          }
+          if (verdict.kind === 'judged') {
+            checks.push(...verdict.checks);
+            break;
+          }
+          if (held >= t.maxHoldSeconds) {
+            const detail = `the new version served ${verdict.requests} requests in ${held}s at ${percent}% (need ${t.minRequests}); hold already at the maximum ${t.maxHoldSeconds}s`;
+            if (t.allowLowTraffic) {
+              report.warnings.push(`${phaseName}: ${detail}; passed on probes only (--allow-low-traffic)`);
+              checks.push({ name: `traffic (${observability.name})`, ok: true, detail: `${detail}; --allow-low-traffic: judged on probes only`, numbers: { requests: verdict.requests, needed: t.minRequests, heldSeconds: held } });
+            } else {
+              checks.push({ name: `traffic (${observability.name})`, ok: false, detail: `${detail}: too little traffic to judge, so the step fails (--allow-low-traffic passes it on probes)`, numbers: { requests: verdict.requests, needed: t.minRequests, heldSeconds: held } });
+            }
+            break;
+          }
+          const extra = Math.min(t.holdExtensionSeconds, t.maxHoldSeconds - held);
+          log(`only ${verdict.requests} requests for ${newVersion} at ${percent}% (need ${t.minRequests}): holding ${extra}s more`);
+          report.warnings.push(`${phaseName}: ${verdict.requests} requests after ${held}s (need ${t.minRequests}); hold extended by ${extra}s`);
+          await hold(extra * 1000);
+          held += extra;
+        }
+      }
+      interrupted(phaseName, percent);
+      const edgeErrors: string[] = [];
+      checks.push(...(await probeGate(prober, opts, oldVersion, newVersion, edgeErrors)));
+      if (edgeErrors.length) report.edgeErrors = [...(report.edgeErrors ?? []), ...edgeErrors.map((e) => `${phaseName}: ${e}`)];
+      report.phases.push({ name: phaseName, ok: checks.every((c) => c.ok), checks, detail: `held ${held}s` });
       const bad = checks.find((c) => !c.ok);
       if (bad) throw new Failure(phaseName, bad.name, bad.detail, bad.numbers, percent);
     }

@@ -23,6 +23,12 @@ export function formatReport(r: ReleaseReport): string {
   if (r.restore) lines.push(`  restore: ${r.restore.ok ? 'ok' : 'FAILED'}: ${r.restore.command}${r.restore.detail ? ` (${r.restore.detail})` : ''}`);
   if (r.outcome === 'restore_failed') lines.push(`  run: npm run rollback -- --env ${r.env} --to ${r.oldVersion} --reason "release failed, restore failed"`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  // Not the version's failures: probes that never reached the Worker (retried, then reported).
+  if (r.edgeErrors?.length) {
+    lines.push(`  edge errors (not counted against either version): ${r.edgeErrors.length}`);
+    for (const e of r.edgeErrors.slice(0, 10)) lines.push(`    ${e}`);
+    if (r.edgeErrors.length > 10) lines.push(`    … ${r.edgeErrors.length - 10} more in the JSON report`);
+  }
   for (const p of r.plan ?? []) lines.push(`  plan: ${p}`);
   lines.push(`  exit code ${r.exitCode}`);
   return lines.join('\n');

@@ -36,8 +36,26 @@ export interface GateThresholds {
   /** The new version's p95 may be at most old p95 × ratio + slack. */
   maxLatencyRatio: number;
   latencySlackMs: number;
-  /** Observability numbers count only when each version served at least this many requests. */
-  minObservabilityRequests: number;
+  /** Absolute limit, whatever the old version does: 5xx / requests per route and overall (0.01 = 1%). */
+  maxErrorRatio: number;
+  /** Absolute p95 ceiling (ms) for a route not named in `routeP95CeilingMs`, and for the whole version. */
+  p95CeilingMs: number;
+  /** Per-route p95 ceilings (ms), keyed "METHOD /route" as the Worker records it (blob2, blob3). */
+  routeP95CeilingMs: Record<string, number>;
+  /** Real traffic: the new version needs at least this many requests in the hold window to be judged. */
+  minRequests: number;
+  /** A route is judged on its own only with at least this many requests for the new version (and, for the comparison, the old). */
+  minRouteRequests: number;
+  /** Too few requests: the hold is extended by this many seconds at a time… */
+  holdExtensionSeconds: number;
+  /** …up to this total hold per step (seconds); then the step fails, unless `allowLowTraffic`. */
+  maxHoldSeconds: number;
+  /** At the maximum hold with too little traffic, pass with a warning instead of failing. */
+  allowLowTraffic: boolean;
+  /** Probes that never reached the Worker (network or Cloudflare-edge errors): more than this share makes the gate inconclusive, which fails. */
+  maxEdgeFailureRatio: number;
+  /** A failed probe is retried this many times (backoff 500 ms, 1 s, 2 s…) before it counts. */
+  probeRetries: number;
 }
 
 export interface ReleaseOptions {
@@ -63,10 +81,27 @@ export interface VersionStats {
   p95Ms: number;
 }
 
-/** Workers observability (or anything else that counts requests per version). */
+/** One route's (or a whole version's) real traffic in a window: sample-weighted counts, 5xx and p95 (ms). */
+export interface RouteStats {
+  /** "METHOD /route" (blob2, blob3 of the Worker's `http` data points), or "all" for the version. */
+  route: string;
+  requests: number;
+  errors5xx: number;
+  /** errors5xx / requests (0 when there are none). */
+  errorRatio: number;
+  p95Ms: number;
+}
+
+export interface VersionTraffic {
+  versionId: string;
+  overall: RouteStats;
+  routes: RouteStats[];
+}
+
+/** Real traffic per version and route over a window (Workers Analytics Engine). Throws on any answer it cannot read. */
 export interface ObservabilitySource {
   readonly name: string;
-  stats(query: { workerName: string; versionId: string; fromMs: number; toMs: number }): Promise<VersionStats | undefined>;
+  traffic(query: { versionIds: string[]; fromMs: number; toMs: number }): Promise<Map<string, VersionTraffic>>;
 }
 
 export interface ReleaseDeps {
@@ -74,7 +109,7 @@ export interface ReleaseDeps {
   fetch: FetchLike;
   clock?: Clock;
   observability?: ObservabilitySource;
-  /** Wall-clock time for observability windows (epoch ms). */
+  /** Wall-clock time for observability windows (epoch ms); tests tie it to `clock`. */
   wallClock?: () => number;
   /** Aborted (SIGINT/SIGTERM, a cancelled CI job): stop at the next step and restore the old version. */
   signal?: AbortSignal;
@@ -110,6 +145,8 @@ export interface ReleaseReport {
   maxTrafficPercent: number;
   phases: Phase[];
   failure?: { phase: string; step?: number; check: string; detail: string; numbers?: Record<string, number | string> };
+  /** Probes that never reached the Worker (network or Cloudflare-edge errors), with what was seen. */
+  edgeErrors?: string[];
   restore?: { ok: boolean; command: string; detail?: string };
   warnings: string[];
   plan?: string[];
