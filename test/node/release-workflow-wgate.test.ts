@@ -26,6 +26,11 @@ describe('worker-release.yml: the synthetic customer', () => {
     // Secrets stay in the steps that need them, never the job's env.
     expect(Object.keys(job.env ?? {})).not.toEqual(expect.arrayContaining(['SMOKE_EMAIL']));
     expect(Object.keys(job.env ?? {})).not.toContain('DATABASE_URL');
-    expect(job.steps[at(/npm run release -- --env/)]!.env).toEqual({ SMOKE_EMAIL: '${{ secrets.SMOKE_EMAIL }}', SMOKE_PASSWORD: '${{ secrets.SMOKE_PASSWORD }}' });
+    expect(job.steps[at(/npm run release -- --env/)]!.env).toEqual({
+      CLOUDFLARE_API_TOKEN: '${{ secrets.CLOUDFLARE_API_TOKEN }}',
+      CLOUDFLARE_ACCOUNT_ID: '${{ secrets.CLOUDFLARE_ACCOUNT_ID }}',
+      SMOKE_EMAIL: '${{ secrets.SMOKE_EMAIL }}',
+      SMOKE_PASSWORD: '${{ secrets.SMOKE_PASSWORD }}',
+    });
   });
 });
