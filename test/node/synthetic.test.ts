@@ -5,7 +5,9 @@
  * `npm run cli -- synthetic-setup` (src/db/synthetic-setup.ts) is idempotent and tops up slots.
  * A database of its own: the setup's zone and account have fixed identities, and counts are exact.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
@@ -25,10 +27,14 @@ import { actor, address, slot, zone, type Actor, type ZoneFixture } from '../sup
 import { operations } from '../support/openapi-walk.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
+/** The PostgreSQL URL of this file's database, when it is on the server (else PGlite in memory). */
+let databaseUrl: string | undefined;
+
 async function ownDatabase(): Promise<Database> {
   const server = process.env.TEST_DATABASE_URL;
   if (inject('nodeDatabaseUrl') && server) {
-    return createPostgresDatabase(await recreateServerDatabase(server, 'laundry_test_synthetic'), { max: 10 });
+    databaseUrl = await recreateServerDatabase(server, 'laundry_test_synthetic');
+    return createPostgresDatabase(databaseUrl, { max: 10 });
   }
   const database = await createPgliteDatabase('memory://');
   await prepare(database);
@@ -325,4 +331,34 @@ describe('npm run cli -- synthetic-setup (setupSyntheticCustomer)', () => {
     const [row] = await t.sql<{ synthetic: boolean }>('SELECT synthetic FROM users WHERE id = $1', [real.userId]);
     expect(row!.synthetic).toBe(false);
   });
+});
+
+describe('the command itself', () => {
+  it('npm run cli -- synthetic-setup prints the JSON summary, is idempotent, and refuses a real account with exit 2', () => {
+    // The file's database on the server; else an embedded one the CLI migrates itself.
+    const dir = mkdtempSync(join(tmpdir(), 'laundry-synthetic-'));
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { PGLITE_DIR: dir }) };
+    const cli = (...args: string[]) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'synthetic-setup', ...args], { env, encoding: 'utf8', timeout: 240_000 });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    try {
+      const args = ['--email', 'CLI-Probe@Synthetic.example.com', '--password', 'cli probe password 1'];
+      const one = cli(...args);
+      expect(one.code, one.stderr).toBe(0);
+      const two = cli(...args);
+      expect(two.code, two.stderr).toBe(0);
+      const [a, b] = [JSON.parse(one.stdout), JSON.parse(two.stdout)];
+      expect(a.user).toMatchObject({ email: 'cli-probe@synthetic.example.com', created: true, passwordChanged: true });
+      expect(b).toMatchObject({ zone: { id: SYNTHETIC_ZONE_ID, created: false }, slots: { created: 0 }, user: { id: a.user.id, created: false, passwordChanged: false }, address: { id: a.address.id, created: false, removed: 0 } });
+      if (databaseUrl) {
+        const refused = cli('--email', real.email, '--password', 'cli probe password 1');
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toContain('is a real (non-synthetic) account');
+      }
+      expect(cli('--email', 'not-an-email', '--password', 'cli probe password 1').code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
