@@ -580,7 +580,7 @@ export interface paths {
         };
         /**
          * Work queue: orders by pickup or delivery window
-         * @description Every order (any customer), in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.
+         * @description Every real customer’s order, in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.
          *
          *     `date` is the local calendar date of that window in its zone’s time zone, so `?zone=…&date=2026-11-30` is that zone’s pickups for that day as the driver sees them.
          *
