@@ -4,6 +4,7 @@
  *   npm run cli -- set-role --email a@b.c --role staff
  *   npm run cli -- disable-user --email a@b.c      (enable-user to undo)
  *   npm run cli -- seed
+ *   npm run cli -- synthetic-setup --email probe@example.com --password '…'   (release probes' customer)
  * Uses DATABASE_URL (node-postgres), or the embedded PGlite in .data/ when unset. The embedded
  * database takes one process at a time: while `npm start` runs on it, the CLI refuses (naming
  * the server's pid) instead of writing into a copy the server would never see.
@@ -22,6 +23,7 @@ import { setUserRole } from '../src/modules/auth/set-user-role.js';
 import { Email, NewPassword } from '../src/modules/auth/schemas.js';
 import { FolderLockedError } from '../src/db/pglite-lock.js';
 import { openOperatorDatabase } from './db.js';
+import { setupSyntheticCustomer, SyntheticSetupError } from '../src/db/synthetic-setup.js';
 
 const USAGE = `usage:
   npm run cli -- create-user --role admin|staff|customer --email EMAIL --password PASSWORD [--name NAME]
@@ -29,7 +31,10 @@ const USAGE = `usage:
   npm run cli -- disable-user --email EMAIL   (refuses login, refresh and staff/admin routes at once; signs out)
   npm run cli -- enable-user --email EMAIL
   npm run cli -- seed
-  npm run cli -- payments-job      (hold expiry, unpaid deliveries, Stripe reconciliation; prints a JSON report)`;
+  npm run cli -- payments-job      (hold expiry, unpaid deliveries, Stripe reconciliation; prints a JSON report)
+  npm run cli -- synthetic-setup --email EMAIL --password PASSWORD
+                                   (release probes: synthetic zone QQ9, its slots for 14 days, the synthetic customer
+                                    and its one address; idempotent, tops up slots; prints a JSON summary)`;
 
 class UsageError extends Error {}
 
@@ -58,7 +63,7 @@ function parseEmail(value: string | undefined): string {
   return parsed.data;
 }
 
-if (!command || !['create-user', 'set-role', 'disable-user', 'enable-user', 'seed', 'payments-job'].includes(command)) {
+if (!command || !['create-user', 'set-role', 'disable-user', 'enable-user', 'seed', 'payments-job', 'synthetic-setup'].includes(command)) {
   console.error(`error: unknown command: ${command ?? '(none)'}\n\n${USAGE}`);
   process.exit(2);
 }
@@ -78,6 +83,19 @@ try {
   if (command === 'payments-job') {
     const deps = createNodeDeps(config, { database });
     console.log(JSON.stringify(await runPaymentJobs(deps), null, 2));
+  } else if (command === 'synthetic-setup') {
+    const email = parseEmail(values.email);
+    const password = NewPassword.safeParse(values.password);
+    if (!password.success) fail(`--password ${password.error.issues[0]?.message ?? 'is invalid'}`);
+    const deps = createNodeDeps(config, { database });
+    try {
+      console.log(JSON.stringify(await setupSyntheticCustomer(deps, { email, password: password.data }), null, 2));
+    } catch (err) {
+      if (err instanceof SyntheticSetupError) fail(err.message);
+      throw err;
+    } finally {
+      await deps.passwords.close?.();
+    }
   } else if (command === 'seed') {
     await seedCatalog(database, config.currency);
     console.log('default catalog seeded');

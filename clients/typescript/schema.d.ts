@@ -322,7 +322,7 @@ export interface paths {
         };
         /**
          * Is a postcode served, and by which zone
-         * @description Public. Always 200 for a well-formed postcode: `served: false` (with `zone: null` and a message) when no active zone covers it. Spaces and case are ignored; a ZIP+4 hyphen is dropped. A zone prefix covers a UK postcode only at its area, district or sub-district boundary (`SW1` covers SW1A 1AA, not SW19 5AE; `SW` does not cover S1 1AA); a digit prefix covers postcodes that start with it (`941` covers 94103). The most specific covering prefix wins.
+         * @description Public. Always 200 for a well-formed postcode: `served: false` (with `zone: null` and a message) when no active zone covers it. Spaces and case are ignored; a ZIP+4 hyphen is dropped. A zone prefix covers a UK postcode only at its area, district or sub-district boundary (`SW1` covers SW1A 1AA, not SW19 5AE; `SW` does not cover S1 1AA); a digit prefix covers postcodes that start with it (`941` covers 94103). The most specific covering prefix wins. An `Authorization: Bearer` access token is optional: with a valid one the zone is matched for that user (a synthetic release-probe user sees only the synthetic zone; every other caller, and any request without a valid token, never does).
          */
         get: operations["getCoverage"];
         put?: never;
@@ -342,7 +342,7 @@ export interface paths {
         };
         /**
          * Bookable pickup or delivery windows for a postcode
-         * @description Public. Only windows that can be booked right now: not closed, before their cut-off, not full, and not on one of the zone's closed dates (local calendar). Windows whose start lies in [from, to) are listed, sorted by start. `from` defaults to now, `to` to from + 14 days; a range wider than 31 days is `invalid_range` (422). A postcode no active zone covers is `postcode_not_served` (422).
+         * @description Public. Only windows that can be booked right now: not closed, before their cut-off, not full, and not on one of the zone's closed dates (local calendar). Windows whose start lies in [from, to) are listed, sorted by start. `from` defaults to now, `to` to from + 14 days; a range wider than 31 days is `invalid_range` (422). A postcode no active zone covers is `postcode_not_served` (422). An `Authorization: Bearer` access token is optional: with a valid one the zone is matched for that user (a synthetic release-probe user sees only the synthetic zone; every other caller, and any request without a valid token, never does).
          */
         get: operations["listBookableSlots"];
         put?: never;
@@ -580,11 +580,13 @@ export interface paths {
         };
         /**
          * Work queue: orders by pickup or delivery window
-         * @description Every order (any customer), in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.
+         * @description Every real customer’s order, in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.
          *
          *     `date` is the local calendar date of that window in its zone’s time zone, so `?zone=…&date=2026-11-30` is that zone’s pickups for that day as the driver sees them.
          *
          *     `slot` narrows to one window (a pickup slot with `kind=pickup`, a delivery slot with `kind=delivery`); `status` to one state.
+         *
+         *     Orders of the synthetic release-probe customer are left out; `synthetic=true` lists only them.
          *
          *     Keyset paging: pass `nextCursor` back as `cursor` with the same `kind`.
          */
@@ -1241,6 +1243,11 @@ export interface components {
             timeZone: string;
             active: boolean;
             /**
+             * @description A release-probe zone: it serves the synthetic customer only, and no one else sees it. Read-only here; `npm run cli -- synthetic-setup` makes it (docs/runbook.md, "Synthetic customer (release probes)").
+             * @example false
+             */
+            synthetic: boolean;
+            /**
              * Format: int32
              * @example 499
              */
@@ -1270,7 +1277,7 @@ export interface components {
             /** @example Central London */
             name: string;
             /**
-             * @description UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`).
+             * @description UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`). The area `QQ` (no real UK postcode starts with Q) is reserved for the synthetic release-probe zone and refused.
              * @example [
              *       "SW1",
              *       "W1"
@@ -1304,7 +1311,7 @@ export interface components {
             /** @example Central London */
             name?: string;
             /**
-             * @description UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`).
+             * @description UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`). The area `QQ` (no real UK postcode starts with Q) is reserved for the synthetic release-probe zone and refused.
              * @example [
              *       "SW1",
              *       "W1"
@@ -5404,6 +5411,8 @@ export interface operations {
                 flag?: "amount_mismatch" | "disputed" | "hold_expiring" | "unpaid_on_delivery" | "overage_failed" | "payment_outstanding" | "refund_failed" | "any";
                 /** @description Which slot `date`, `slot` and the ordering refer to. Default `pickup`. */
                 kind?: "pickup" | "delivery";
+                /** @description Whose orders: `false` (default) real customers only; `true` only the synthetic release-probe customer's (docs/runbook.md, "Synthetic customer (release probes)"). */
+                synthetic?: "true" | "false";
                 limit?: number;
                 /** @description The previous page’s `nextCursor`, as is. Anything else is 422 `validation_failed` on `query.cursor`. */
                 cursor?: string;

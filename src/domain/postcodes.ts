@@ -32,7 +32,39 @@ export interface Zone {
   id: string;
   postcodePrefixes: string[];
   active: boolean;
+  /** A release-probe zone (`zones.synthetic`): matched for synthetic users only. */
+  synthetic: boolean;
 }
+
+/**
+ * Who a postcode is being matched for. `synthetic` is the caller's `users.synthetic`; an
+ * anonymous caller is `{ synthetic: false }`. Required by `matchZone` (and its SQL twin
+ * `zoneForPostcode`), so no caller can match zones without saying for whom.
+ */
+export interface ZoneViewer {
+  synthetic: boolean;
+}
+
+/**
+ * The rule that keeps release probes apart from real customers (docs/runbook.md, "Synthetic
+ * customer (release probes)"): a synthetic zone serves only synthetic users, and a synthetic user
+ * is served only by synthetic zones. So real customers never see probe zones or book their slots,
+ * and probes never take real capacity.
+ */
+export function zoneVisibleTo(zone: Pick<Zone, 'synthetic'>, viewer: ZoneViewer): boolean {
+  return zone.synthetic === viewer.synthetic;
+}
+
+/**
+ * The postcode area reserved for the synthetic zone, and a postcode in it. `Q` is never the first
+ * letter of a UK postcode area (Royal Mail: Q, V and X are not used in the first position; see
+ * https://en.wikipedia.org/wiki/Postcodes_in_the_United_Kingdom#Formatting), and no numeric system
+ * starts with a letter, so no real customer's postcode has these keys. Admin zones refuse prefixes
+ * in this area (`isReservedPrefix`), so no real zone can claim it either.
+ */
+export const SYNTHETIC_POSTCODE_AREA = 'QQ';
+export const SYNTHETIC_ZONE_PREFIX = 'QQ9';
+export const SYNTHETIC_POSTCODE = 'QQ99QQ';
 
 function strip(raw: string): string {
   return raw.replace(/\s+/g, '').toUpperCase();
@@ -83,6 +115,11 @@ export function isZonePrefix(prefix: string): boolean {
   return postcodeKeys(p).at(-1) === p;
 }
 
+/** Whether a zone prefix lies in the area reserved for the synthetic zone (`QQ`, `QQ9`, `QQ9A`…). */
+export function isReservedPrefix(prefix: string): boolean {
+  return postcodeKeys(prefix)[0] === SYNTHETIC_POSTCODE_AREA;
+}
+
 /** Whether one zone prefix covers a postcode; see the module comment for the rule. */
 export function prefixCovers(prefix: string, postcode: string): boolean {
   const p = strip(prefix);
@@ -90,15 +127,17 @@ export function prefixCovers(prefix: string, postcode: string): boolean {
 }
 
 /**
- * The active zone serving a postcode. The most specific prefix wins (a sub-district zone carves
- * itself out of a district or area zone); equal ones are broken by zone id, so the answer does not
- * depend on the order zones were loaded. Same ordering as `zoneForPostcode` in SQL.
+ * The active zone serving a postcode for `viewer`. Only zones visible to the viewer count
+ * (`zoneVisibleTo`: synthetic zones for synthetic users only). The most specific prefix wins (a
+ * sub-district zone carves itself out of a district or area zone); equal ones are broken by zone
+ * id, so the answer does not depend on the order zones were loaded. Same rule and ordering as
+ * `zoneForPostcode` in SQL.
  */
-export function matchZone(postcode: string, zones: readonly Zone[]): { zoneId: string; prefix: string } | null {
+export function matchZone(postcode: string, zones: readonly Zone[], viewer: ZoneViewer): { zoneId: string; prefix: string } | null {
   const keys = postcodeKeys(normalizePostcode(postcode));
   let best: { zoneId: string; prefix: string } | null = null;
   for (const zone of zones) {
-    if (!zone.active) continue;
+    if (!zone.active || !zoneVisibleTo(zone, viewer)) continue;
     for (const rawPrefix of zone.postcodePrefixes) {
       const prefix = strip(rawPrefix);
       // An empty prefix would silently cover every postcode in the country.

@@ -37,33 +37,34 @@ describe('normalizePostcode', () => {
 });
 
 describe('matchZone', () => {
+  const REAL = { synthetic: false };
   const zones = [
-    { id: 'z_london', postcodePrefixes: ['SW', 'EC'], active: true },
-    { id: 'z_sw1', postcodePrefixes: ['sw1 '], active: true },
-    { id: 'z_sw1a_old', postcodePrefixes: ['SW1A'], active: false },
-    { id: 'z_blank', postcodePrefixes: ['', '  '], active: true },
+    { id: 'z_london', postcodePrefixes: ['SW', 'EC'], active: true, synthetic: false },
+    { id: 'z_sw1', postcodePrefixes: ['sw1 '], active: true, synthetic: false },
+    { id: 'z_sw1a_old', postcodePrefixes: ['SW1A'], active: false, synthetic: false },
+    { id: 'z_blank', postcodePrefixes: ['', '  '], active: true, synthetic: false },
   ];
 
   it('picks the longest matching prefix among active zones', () => {
-    expect(matchZone('sw1a 1aa', zones)).toEqual({ zoneId: 'z_sw1', prefix: 'SW1' });
-    expect(matchZone('SW9 8AB', zones)).toEqual({ zoneId: 'z_london', prefix: 'SW' });
-    expect(matchZone('ec1v9nd', zones)).toEqual({ zoneId: 'z_london', prefix: 'EC' });
+    expect(matchZone('sw1a 1aa', zones, REAL)).toEqual({ zoneId: 'z_sw1', prefix: 'SW1' });
+    expect(matchZone('SW9 8AB', zones, REAL)).toEqual({ zoneId: 'z_london', prefix: 'SW' });
+    expect(matchZone('ec1v9nd', zones, REAL)).toEqual({ zoneId: 'z_london', prefix: 'EC' });
   });
 
   it('returns null outside every zone, and never matches on a blank prefix', () => {
-    expect(matchZone('N1 9GU', zones)).toBeNull();
-    expect(matchZone('SW1A1AA', [zones[2]!, zones[3]!])).toBeNull();
+    expect(matchZone('N1 9GU', zones, REAL)).toBeNull();
+    expect(matchZone('SW1A1AA', [zones[2]!, zones[3]!], REAL)).toBeNull();
   });
 
   it('breaks equal-length ties by zone id, whatever the input order', () => {
-    const a = { id: 'z_a', postcodePrefixes: ['N1'], active: true };
-    const b = { id: 'z_b', postcodePrefixes: ['N1'], active: true };
-    expect(matchZone('N1 9GU', [b, a])?.zoneId).toBe('z_a');
-    expect(matchZone('N1 9GU', [a, b])?.zoneId).toBe('z_a');
+    const a = { id: 'z_a', postcodePrefixes: ['N1'], active: true, synthetic: false };
+    const b = { id: 'z_b', postcodePrefixes: ['N1'], active: true, synthetic: false };
+    expect(matchZone('N1 9GU', [b, a], REAL)?.zoneId).toBe('z_a');
+    expect(matchZone('N1 9GU', [a, b], REAL)?.zoneId).toBe('z_a');
   });
 
   it('rejects an invalid postcode', () => {
-    expectCode(() => matchZone('??', zones), 'invalid_postcode');
+    expectCode(() => matchZone('??', zones, REAL), 'invalid_postcode');
   });
 });
 

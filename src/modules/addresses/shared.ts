@@ -1,7 +1,8 @@
 /**
  * Private to the addresses module: the row → DTO mapping and the select every operation ends
  * with, which also matches each address's postcode to its zone (../scheduling/zone-match.ts),
- * so `served` is always current and each endpoint is one round trip. Every statement of the
+ * for the address's owner (a synthetic user's addresses match synthetic zones only), so `served`
+ * is always current and each endpoint is one round trip. Every statement of the
  * module filters by user_id: another customer's address is indistinguishable from a missing one.
  */
 import { sql, type SQL } from 'drizzle-orm';
@@ -44,7 +45,7 @@ export function toDto(r: AddressRow): AddressDto {
 export const withZone = (source: SQL) => sql`
   SELECT a.id, a.label, a.line1, a.line2, a.city, a.postcode, a.instructions, a.created_at, a.updated_at, m.id AS zone_id
   FROM ${source} a
-  LEFT JOIN LATERAL (${zoneForPostcode(sql`a.postcode`)}) m ON true`;
+  LEFT JOIN LATERAL (${zoneForPostcode(sql`a.postcode`, { userId: sql`a.user_id` })}) m ON true`;
 
 /** 404 `not_found`: no such address, or another customer's. */
 export const notFound = () => new ApiError('not_found', 'No such address.');

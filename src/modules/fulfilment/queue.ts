@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { runQuery } from '../../db/client.js';
-import { orders, zones } from '../../db/schema.js';
+import { orders, users, zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { CursorInstant, CursorUuid, decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor.js';
 import { isoOf as iso } from '../../db/timestamps.js';
@@ -30,14 +30,16 @@ export function decodeQueueCursor(cursor: string, kind: Kind): { startsAt: strin
 /**
  * The staff work queue in ONE statement: orders in the order their `kind` window starts
  * (what a driver or the wash floor works through), filtered by status, zone, slot and the
- * window's local date in the zone's own time zone.
+ * window's local date in the zone's own time zone. Orders of synthetic users (release probes)
+ * are left out unless `synthetic=true` asks for them alone: the join to `users` rides in the
+ * same statement.
  */
 export async function staffQueue(
   deps: Deps,
   q: QueueQueryInput,
 ): Promise<{ data: StaffOrderSummaryDto[]; nextCursor: string | null }> {
   const keySlot = q.kind === 'pickup' ? pickupSlot : deliverySlot;
-  const where: SQL[] = [];
+  const where: SQL[] = [eq(users.synthetic, q.synthetic === 'true')];
   if (q.status) where.push(eq(orders.status, q.status));
   if (q.zone) where.push(eq(orders.zoneId, q.zone));
   if (q.slot) where.push(eq(q.kind === 'pickup' ? orders.pickupSlotId : orders.deliverySlotId, q.slot));
@@ -64,6 +66,7 @@ export async function staffQueue(
     })
     .from(orders)
     .innerJoin(zones, eq(zones.id, orders.zoneId))
+    .innerJoin(users, eq(users.id, orders.userId))
     .innerJoin(pickupSlot, eq(pickupSlot.id, orders.pickupSlotId))
     .innerJoin(deliverySlot, eq(deliverySlot.id, orders.deliverySlotId))
     .where(and(...where))

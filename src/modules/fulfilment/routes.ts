@@ -52,9 +52,10 @@ const queue = createRoute({
   operationId: 'staffListOrders',
   summary: 'Work queue: orders by pickup or delivery window',
   description: [
-    'Every order (any customer), in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.',
+    'Every real customer’s order, in the order its window starts: the pickup window by default, the delivery window with `kind=delivery`.',
     '`date` is the local calendar date of that window in its zone’s time zone, so `?zone=…&date=2026-11-30` is that zone’s pickups for that day as the driver sees them.',
     '`slot` narrows to one window (a pickup slot with `kind=pickup`, a delivery slot with `kind=delivery`); `status` to one state.',
+    'Orders of the synthetic release-probe customer are left out; `synthetic=true` lists only them.',
     'Keyset paging: pass `nextCursor` back as `cursor` with the same `kind`.',
   ].join('\n\n'),
   request: { query: QueueQuery },

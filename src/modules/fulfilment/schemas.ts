@@ -22,6 +22,14 @@ export const QueueQuery = z.object({
     .enum(['pickup', 'delivery'])
     .default('pickup')
     .openapi({ description: 'Which slot `date`, `slot` and the ordering refer to. Default `pickup`.', example: 'pickup' }),
+  synthetic: z
+    .enum(['true', 'false'])
+    .default('false')
+    .openapi({
+      description:
+        'Whose orders: `false` (default) real customers only; `true` only the synthetic release-probe customer\'s (docs/runbook.md, "Synthetic customer (release probes)").',
+      example: 'false',
+    }),
   limit: queryInteger({ min: 1, max: 100 }).default(50),
   cursor: cursorParam().optional(),
 });

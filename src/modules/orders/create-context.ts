@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
+import { viewerIsSynthetic } from '../../db/zone-viewer.js';
 import type { CreateOrderInput } from './schemas.js';
 
 const id = z.string();
@@ -9,7 +10,8 @@ const int = z.number();
 const ContextRow = z.object({
   idem: z.object({ fingerprint: z.string(), statusCode: int, response: z.unknown() }).nullable(),
   address: z.object({ id, label: z.string().nullable(), line1: z.string(), line2: z.string().nullable(), city: z.string(), postcode: z.string(), instructions: z.string().nullable() }).nullable(),
-  zones: z.array(z.object({ id, postcodePrefixes: z.array(z.string()), active: z.boolean(), deliveryFee: int, minimumOrder: int, freeDeliveryFrom: int.nullable() })),
+  viewerSynthetic: z.boolean(),
+  zones: z.array(z.object({ id, postcodePrefixes: z.array(z.string()), active: z.boolean(), synthetic: z.boolean(), deliveryFee: int, minimumOrder: int, freeDeliveryFrom: int.nullable() })),
   slots: z.array(z.object({ id, zoneId: id, kind: z.enum(['pickup', 'delivery']), startsAt: z.string(), endsAt: z.string(), capacity: int, reserved: int, cutoffMinutes: int, closed: z.boolean() })),
   services: z.array(z.object({
     id, name: z.string(), pricingModel: z.enum(['per_kg', 'per_item']), unitPrice: int, currency: z.string(), turnaroundHours: int,
@@ -20,8 +22,9 @@ const ContextRow = z.object({
 
 /**
  * Everything the order depends on, in ONE statement (one round trip, one snapshot): the
- * stored answer for this key, the caller's address, the active zones, both slots, and the
- * named services with their add-ons, each as JSON. One plain statement instead of a
+ * stored answer for this key, the caller's address, whether the caller is a synthetic user
+ * (release probe; `matchZone` then admits synthetic zones only), the active zones, both slots,
+ * and the named services with their add-ons, each as JSON. One plain statement instead of a
  * five-query batch: no transaction around it, and no query builder to run per request
  * (building those five cost ~370 µs of CPU per order on Node).
  */
@@ -34,7 +37,8 @@ export async function readContext(deps: Deps, userId: string, key: string, input
       (SELECT json_build_object('id', a.id, 'label', a.label, 'line1', a.line1, 'line2', a.line2, 'city', a.city,
                                 'postcode', a.postcode, 'instructions', a.instructions)
          FROM addresses a WHERE a.id = ${input.addressId}::uuid AND a.user_id = ${userId}::uuid) AS address,
-      (SELECT coalesce(json_agg(json_build_object('id', z.id, 'postcodePrefixes', z.postcode_prefixes, 'active', z.active,
+      ${viewerIsSynthetic({ userId })} AS "viewerSynthetic",
+      (SELECT coalesce(json_agg(json_build_object('id', z.id, 'postcodePrefixes', z.postcode_prefixes, 'active', z.active, 'synthetic', z.synthetic,
                                 'deliveryFee', z.delivery_fee, 'minimumOrder', z.minimum_order, 'freeDeliveryFrom', z.free_delivery_from)), '[]')
          FROM zones z WHERE z.active) AS zones,
       (SELECT coalesce(json_agg(json_build_object('id', s.id, 'zoneId', s.zone_id, 'kind', s.kind, 'startsAt', s.starts_at,
@@ -53,6 +57,7 @@ export async function readContext(deps: Deps, userId: string, key: string, input
   return {
     idem: row.idem ?? undefined,
     address: row.address ?? undefined,
+    viewer: { synthetic: row.viewerSynthetic },
     zoneRows: row.zones,
     slotRows: row.slots.map((r) => ({ ...r, startsAt: new Date(r.startsAt), endsAt: new Date(r.endsAt) })),
     serviceRows: row.services,

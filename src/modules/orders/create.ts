@@ -33,7 +33,7 @@ function planOrder(deps: Deps, input: CreateOrderInput, ctx: OrderContext) {
   // Another customer's address reads exactly like a missing one.
   if (!ctx.address) throw new ApiError('not_found', 'No such address.');
   const postcode = normalizePostcode(ctx.address.postcode);
-  const match = matchZone(postcode, ctx.zoneRows);
+  const match = matchZone(postcode, ctx.zoneRows, ctx.viewer);
   const zone = match && ctx.zoneRows.find((z) => z.id === match.zoneId);
   if (!zone) throw new ApiError('postcode_not_served', `We do not serve ${postcode} yet.`);
 

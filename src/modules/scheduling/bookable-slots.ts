@@ -9,7 +9,7 @@ import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { PublicSlotDto } from './schemas.js';
 import { cutoffAtOf } from './slot-times.js';
-import { zoneForPostcode, zoneSummaryOf, ZoneMatchRow } from './zone-match.js';
+import { zoneForPostcode, zoneSummaryOf, ZoneMatchRow, type ZoneViewer } from './zone-match.js';
 
 /** A zone with one free slot, or the zone alone (every slot column null) when none is free. */
 const SlotRow = z.union([
@@ -29,7 +29,8 @@ const SlotRow = z.union([
 const MAX_SLOTS = 1000;
 
 /**
- * Bookable windows for a postcode, in one statement: the zone is matched, then left-joined to
+ * Bookable windows for a postcode, for `viewer` (the zone is matched as `zoneForPostcode` says:
+ * synthetic zones for synthetic users only), in one statement: the zone is matched, then left-joined to
  * its slots so "served but nothing free" (one row, null slot) differs from "not served" (no row).
  * Bookable means the same as `slotAvailability` plus the zone's closed dates: not closed, before
  * cut-off, not full, and not on a `zone_closures` date, which is a date on the zone's local calendar.
@@ -37,10 +38,11 @@ const MAX_SLOTS = 1000;
 export async function listBookableSlots(
   deps: Deps,
   query: { postcode: string; kind: 'pickup' | 'delivery'; from: Date; to: Date },
+  viewer: ZoneViewer,
 ) {
   const now = deps.clock.now().toISOString();
   const rows = await deps.database.rows(SlotRow, sql`
-    WITH zone AS (${zoneForPostcode(query.postcode)})
+    WITH zone AS (${zoneForPostcode(query.postcode, viewer)})
     SELECT zone.*, s.id AS slot_id, s.kind, s.starts_at, s.ends_at, s.capacity, s.reserved, s.cutoff_minutes
     FROM zone
     LEFT JOIN slots s

@@ -6,6 +6,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { viewerIsSynthetic, type ZoneViewer } from '../../db/zone-viewer.js';
 import { UK_POSTCODE_PATTERN } from '../../domain/postcodes.js';
 
 /**
@@ -27,21 +28,25 @@ export function postcodeKeys(postcode: SQL | string): SQL {
     SELECT left(${pc}, n) FROM generate_series(1, length(substring(${pc} FROM '^[0-9]*'))) AS n`;
 }
 
+export { viewerIsSynthetic, type ZoneViewer } from '../../db/zone-viewer.js';
+
 /**
- * A subquery yielding the one active zone serving `postcode`, or no row. Same rule as
- * `matchZone` in src/domain/postcodes.ts: a prefix (compared without whitespace, upper-cased)
- * covers the postcode when it is one of its keys (area, district, sub-district, or a leading run
- * of digits); the most specific (longest) wins, ties broken by the lower zone id (uuid order in
- * Postgres is byte order, which is the order of the lower-case hex strings).
+ * A subquery yielding the one active zone serving `postcode` for `viewer`, or no row. Same rule
+ * as `matchZone` in src/domain/postcodes.ts: only zones visible to the viewer count (a synthetic
+ * zone for synthetic users only, a synthetic user only synthetic zones: `zoneVisibleTo`); a
+ * prefix (compared without whitespace, upper-cased) covers the postcode when it is one of its
+ * keys (area, district, sub-district, or a leading run of digits); the most specific (longest)
+ * wins, ties broken by the lower zone id (uuid order in Postgres is byte order, which is the
+ * order of the lower-case hex strings).
  */
-export function zoneForPostcode(postcode: SQL | string): SQL {
+export function zoneForPostcode(postcode: SQL | string, viewer: ZoneViewer): SQL {
   return sql`
     SELECT z.id, z.name, z.time_zone, z.delivery_fee, z.minimum_order, z.free_delivery_from
     FROM zones z
     CROSS JOIN LATERAL (
       SELECT upper(regexp_replace(raw, '[[:space:]]', '', 'g')) AS prefix FROM unnest(z.postcode_prefixes) AS raw
     ) p
-    WHERE z.active AND p.prefix IN (${postcodeKeys(postcode)})
+    WHERE z.active AND z.synthetic = ${viewerIsSynthetic(viewer)} AND p.prefix IN (${postcodeKeys(postcode)})
     ORDER BY length(p.prefix) DESC, z.id
     LIMIT 1`;
 }

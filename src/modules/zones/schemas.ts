@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { isReservedPrefix, SYNTHETIC_POSTCODE_AREA } from '../../domain/postcodes.js';
 import { parseWallTime } from '../../domain/zoned-time.js';
 import { dateOut, instantOut, integer, integerOut, text, uuidOut } from '../../http/schemas.js';
 import {
@@ -26,6 +27,11 @@ export const ZoneSchema = z
     postcodePrefixes: z.array(z.string()).openapi({ example: ['SW1', 'W1'] }),
     timeZone: z.string().openapi({ example: 'Europe/London' }),
     active: z.boolean(),
+    synthetic: z.boolean().openapi({
+      description:
+        'A release-probe zone: it serves the synthetic customer only, and no one else sees it. Read-only here; `npm run cli -- synthetic-setup` makes it (docs/runbook.md, "Synthetic customer (release probes)").',
+      example: false,
+    }),
     deliveryFee: integerOut().openapi({ example: 499 }),
     minimumOrder: integerOut().openapi({ example: 1500 }),
     freeDeliveryFrom: integerOut().nullable().openapi({ example: 5000 }),
@@ -39,13 +45,13 @@ export const ZoneListSchema = z.object({ data: z.array(ZoneSchema) }).openapi('Z
 const zoneFields = {
   name: text({ min: 1, max: 100 }).openapi({ example: 'Central London' }),
   postcodePrefixes: z
-    .array(PostcodePrefix)
+    .array(PostcodePrefix.refine((p) => !isReservedPrefix(p), `the area ${SYNTHETIC_POSTCODE_AREA} is reserved for the synthetic release-probe zone`))
     .min(1)
     .max(50)
     .refine((a) => new Set(a).size === a.length, 'prefixes must be unique')
     .openapi({
       description:
-        'UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (`SW1A` beats `SW1` beats `SW`).',
+        `UK areas, districts or sub-districts, or digit prefixes. A postcode goes to the active zone with its most specific covering prefix (\`SW1A\` beats \`SW1\` beats \`SW\`). The area \`${SYNTHETIC_POSTCODE_AREA}\` (no real UK postcode starts with Q) is reserved for the synthetic release-probe zone and refused.`,
       example: ['SW1', 'W1'],
     }),
   timeZone: TimeZoneName,

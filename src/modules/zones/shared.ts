@@ -20,6 +20,7 @@ export function toZoneDto(z: ZoneRow): ZoneDto {
     postcodePrefixes: z.postcodePrefixes,
     timeZone: z.timeZone,
     active: z.active,
+    synthetic: z.synthetic,
     deliveryFee: z.deliveryFee,
     minimumOrder: z.minimumOrder,
     freeDeliveryFrom: z.freeDeliveryFrom,
