@@ -233,6 +233,8 @@ describe('every route that matches zones does so for its caller', () => {
       for (const token of [undefined, real.token, staff.token, admin.token]) {
         const res = await t.api.get(`${op.path}?${query}`, token ? { token } : {});
         expect(res.text, `${op.key} as ${token ? 'a real user' : 'anonymous'}`).not.toContain(SYNTHETIC_ZONE_ID);
+        // The answer depends on the token, so no cache may reuse it across callers.
+        expect(res.headers.get('vary') ?? '', op.key).toMatch(/\bAuthorization\b/i);
       }
       expect((await t.api.get(`${op.path}?${query}`, { token: probe.token })).text, op.key).toContain(SYNTHETIC_ZONE_ID);
     }

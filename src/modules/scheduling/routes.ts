@@ -81,6 +81,9 @@ function postcodeParam(raw: string, field = 'query.postcode'): string {
  * not an error here (the route is public): the caller is anonymous and sees real zones only.
  */
 async function viewerOf(c: Context<AppEnv>): Promise<ZoneViewer> {
+  // The answer depends on the token: no cache may give one caller's answer to another
+  // (RFC 9110 §12.5.5).
+  c.header('Vary', 'Authorization', { append: true });
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(c.req.header('authorization') ?? '');
   if (!match) return 'anonymous';
   const deps = c.get('deps');
