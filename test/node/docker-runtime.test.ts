@@ -248,6 +248,8 @@ describe('the image, rebuilt outside Docker', { timeout: 180_000 }, () => {
         JWT_SECRET: 'docker-runtime-test-jwt-secret-0123456789abcdef',
         STRIPE_SECRET_KEY: 'sk_test_docker_runtime_0123456789',
         STRIPE_WEBHOOK_SECRET: 'whsec_docker_runtime_0123456789',
+        // The server refuses to start in production without it (src/platform/node/config.ts).
+        METRICS_TOKEN: 'docker-runtime-test-metrics-token-0123456789',
       };
       const emptyTmp = mkdtempSync(join(tmp, 'tmpdir-'));
       const before = snapshot(dirs.runtime!);

@@ -158,7 +158,7 @@ describe('demo seed', () => {
       await database.close();
     }
     expect(() => loadNodeServerConfig({ APP_ENV: 'production', SEED_DEMO: '1' })).toThrow(/SEED_DEMO: must not be 1 when APP_ENV=production/);
-    expect(loadNodeServerConfig({ APP_ENV: 'production' }).seedDemo).toBe('never');
+    expect(loadNodeServerConfig({ APP_ENV: 'production', METRICS_TOKEN: 'metrics-token-0123456789abcdef-0123' }).seedDemo).toBe('never');
     expect(loadNodeServerConfig({ APP_ENV: 'development' }).seedDemo).toBe('embedded');
     expect(loadNodeServerConfig({ SEED_DEMO: '1' }).seedDemo).toBe('always');
     expect(loadNodeServerConfig({ SEED_DEMO: '0' }).seedDemo).toBe('never');

@@ -156,8 +156,9 @@ describe('loadNodeServerConfig', () => {
   it('headers never get longer than the whole request; production waits 5 s before closing the listener', () => {
     expect(loadNodeServerConfig({ REQUEST_TIMEOUT_MS: '5000' }).headersTimeoutMs).toBe(5000);
     expect(loadNodeServerConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '8000' }).headersTimeoutMs).toBe(5000);
-    expect(loadNodeServerConfig({ APP_ENV: 'production' }).shutdownDelayMs).toBe(5000);
-    expect(loadNodeServerConfig({ APP_ENV: 'production', SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs).toBe(0);
+    const production = { APP_ENV: 'production', METRICS_TOKEN: 'metrics-token-0123456789abcdef-0123' };
+    expect(loadNodeServerConfig(production).shutdownDelayMs).toBe(5000);
+    expect(loadNodeServerConfig({ ...production, SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs).toBe(0);
   });
 
   it('names the variable for every malformed value', () => {

@@ -2,7 +2,10 @@
  * deploy/monitoring/ against the app: every metric the alert rules and the dashboard read is
  * one the app exports (or an infrastructure metric named here on purpose), every label they
  * match on exists, and every alert has a promtool test that fires and one that stays quiet.
- * The promtool tests themselves run in .ci/run (`promtool test rules`).
+ * The rules' kinds are checked so the next rule cannot drop them: every aggregation and join
+ * keeps `namespace` and every firing case names it; request ratios and latencies leave the
+ * probe and metrics routes out. With promtool here (required under REQUIRE_TOOLS=1) the rule
+ * tests run too (`npm run test:alerts` is the same) and every dashboard query is parsed.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPrometheusMetrics } from '../../src/metrics/prometheus.js';
+import { describeWithTools, PROMTOOL } from '../support/tools.js';
 
 const dir = join(import.meta.dirname, '../../deploy/monitoring');
 const read = (path: string) => readFileSync(join(dir, path), 'utf8');
@@ -25,6 +29,8 @@ const INFRASTRUCTURE = new Set([
   'container_cpu_usage_seconds_total',
   'container_memory_working_set_bytes',
   'kube_cronjob_status_last_successful_time',
+  'kube_cronjob_created',
+  'kube_deployment_created',
 ]);
 /** Labels Prometheus adds to every app series (scrape-config.yml). */
 const TARGET_LABELS = ['job', 'instance', 'namespace', 'pod'];
@@ -53,6 +59,31 @@ function selectors(expr: string): Array<{ metric: string; labels: string[] }> {
   }));
 }
 
+/** The job label every scrape job gives its series: a relabel to `job`, else its job_name. */
+interface ScrapeConfig {
+  job_name: string;
+  metrics_path?: string;
+  relabel_configs?: Array<{ target_label?: string; replacement?: string; source_labels?: string[] }>;
+}
+const scrapeConfigs = (parse(read('prometheus/scrape-config.yml')) as { scrape_configs: ScrapeConfig[] }).scrape_configs;
+const jobLabelOf = (c: ScrapeConfig) => c.relabel_configs?.find((r) => r.target_label === 'job' && !r.source_labels)?.replacement ?? c.job_name;
+
+/**
+ * The routes only machines call: the kubelet's probes (the Deployment's httpGet paths) and
+ * Prometheus's scrape (metrics_path). Each is a fixed path, so its `route` label is the path.
+ */
+const deployment = parse(readFileSync(join(import.meta.dirname, '../../deploy/k8s/base/deployment.yaml'), 'utf8')) as {
+  spec: { template: { spec: { containers: Array<Record<string, { httpGet?: { path: string } }>> } } };
+};
+const PROBE_ROUTES = [
+  ...new Set([
+    ...['startupProbe', 'readinessProbe', 'livenessProbe'].map((p) => deployment.spec.template.spec.containers[0]![p]!.httpGet!.path),
+    ...scrapeConfigs.map((c) => c.metrics_path ?? '/metrics'),
+  ]),
+];
+/** Real routes (patterns as the route label has them) that a probe exclusion must keep. */
+const REAL_ROUTES = ['/v1/orders', '/v1/orders/:id', '/v1/services', '/v1/auth/login', '/openapi.json', '/docs', 'unmatched'];
+
 interface AlertRule {
   alert: string;
   expr: string;
@@ -61,6 +92,27 @@ interface AlertRule {
   annotations?: Record<string, string>;
 }
 const rules = (parse(read('prometheus/alerts.yml')) as { groups: Array<{ rules: AlertRule[] }> }).groups.flatMap((g) => g.rules);
+
+/**
+ * Where a rule loses the namespace: an aggregation that is not `by (…namespace…)` (a bare
+ * `sum(`, or `without (…)`), a join `on (…)` without it or `ignoring (…namespace…)`, or a
+ * summary that does not name it. `or on ()` is allowed: "only when the left side found
+ * nothing", the absent() fallback of LaundryApiMetricsAbsent.
+ */
+function namespaceProblems(r: Pick<AlertRule, 'alert' | 'expr' | 'annotations'>): string[] {
+  const problems: string[] = [];
+  const expr = r.expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const m of expr.matchAll(/\b(sum|min|max|avg|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*(by|without)?\s*(\([^)]*\))?\s*\(/g)) {
+    if (m[2] !== 'by' || !/\bnamespace\b/.test(m[3] ?? '')) problems.push(`${r.alert}: "${m[0]}" does not aggregate by namespace`);
+  }
+  for (const m of expr.matchAll(/(\band\b|\bor\b|\bunless\b|[=!<>]=|[-+*/%^<>])\s*(on|ignoring)\s*\(([^)]*)\)/g)) {
+    const fallback = m[1] === 'or' && m[2] === 'on' && m[3]!.trim() === '';
+    const keeps = m[2] === 'on' ? /\bnamespace\b/.test(m[3]!) : !/\bnamespace\b/.test(m[3]!);
+    if (!keeps && !fallback) problems.push(`${r.alert}: "${m[0]}" joins across namespaces`);
+  }
+  if (!r.annotations?.summary?.includes('{{ $labels.namespace }}')) problems.push(`${r.alert}: the summary does not name {{ $labels.namespace }}`);
+  return problems;
+}
 
 interface Panel {
   type: string;
@@ -160,8 +212,10 @@ describe('monitoring: alert rules and dashboard against the app', () => {
   });
 
   it('every alert has a severity, a summary and a runbook link, and the job the scrape config defines', () => {
-    const scrape = parse(read('prometheus/scrape-config.yml')) as { scrape_configs: Array<{ job_name: string }> };
-    const job = scrape.scrape_configs[0]!.job_name;
+    // One job label for every namespace's scrape job.
+    const jobs = [...new Set(scrapeConfigs.map(jobLabelOf))];
+    expect(jobs).toEqual(['laundry-api']);
+    const job = jobs[0]!;
     expect(rules.length).toBeGreaterThanOrEqual(9);
     // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
     const runbook = readFileSync(join(import.meta.dirname, '../../docs/runbook.md'), 'utf8');
@@ -193,6 +247,90 @@ describe('monitoring: alert rules and dashboard against the app', () => {
     expect(cases.filter((c) => !rules.some((r) => r.alert === c.alertname))).toEqual([]);
   });
 
+  it('every rule keeps the namespace: aggregations by it, joins on it, and the alert text names it', () => {
+    expect(rules.flatMap(namespaceProblems)).toEqual([]);
+    // The check sees what a careless rule does.
+    expect(
+      namespaceProblems({
+        alert: 'Careless',
+        expr: 'sum(rate(a{x="sum(y)"}[5m])) / on (route) sum by (route) (rate(b[5m])) and ignoring (namespace) c or on () d',
+        annotations: { summary: 'no namespace' },
+      }),
+    ).toEqual([
+      'Careless: "sum(" does not aggregate by namespace',
+      'Careless: "sum by (route) (" does not aggregate by namespace',
+      'Careless: "/ on (route)" joins across namespaces',
+      'Careless: "and ignoring (namespace)" joins across namespaces',
+      'Careless: the summary does not name {{ $labels.namespace }}',
+    ]);
+  });
+
+  it('every alert fires in a promtool case that names its namespace, and a staging-only case fires only there', () => {
+    const tests = parse(read('prometheus/alerts.test.yml')) as {
+      tests: Array<{ name: string; alert_rule_test?: Array<{ alertname: string; exp_alerts?: Array<{ exp_labels?: Record<string, string> }> }> }>;
+    };
+    const firing = tests.tests.flatMap((t) => (t.alert_rule_test ?? []).flatMap((c) => (c.exp_alerts ?? []).map((a) => ({ test: t.name, alert: c.alertname, labels: a.exp_labels ?? {} }))));
+    const unnamed = firing.filter((f) => !f.labels.namespace).map((f) => `${f.alert} in "${f.test}"`);
+    expect(unnamed).toEqual([]);
+    for (const { alert } of rules) expect(firing.some((f) => f.alert === alert), `${alert} fires somewhere`).toBe(true);
+    // The kinds the issue names have their cases: a staging spike pages as staging only, and
+    // a CronJob that never succeeded fires.
+    const stagingOnly = firing.filter((f) => f.alert === 'LaundryApiHighErrorRatio' && f.labels.namespace === 'laundry-staging');
+    expect(stagingOnly.length).toBe(1);
+    const sameCase = firing.filter((f) => f.test === stagingOnly[0]!.test);
+    expect(sameCase.map((f) => f.labels.namespace)).toEqual(['laundry-staging']);
+    expect(tests.tests.some((t) => /never succeeded/.test(t.name) && (t.alert_rule_test ?? []).some((c) => c.alertname === 'LaundryApiPaymentsJobNotSucceeding' && (c.exp_alerts ?? []).length > 0))).toBe(true);
+  });
+
+  it('every request ratio and latency over routes leaves the probe and metrics routes out, in numerator and denominator', () => {
+    const HTTP = /^http_request(s_total|_duration_seconds_(bucket|count|sum))$/;
+    /** The `route!~"…"` matcher of a selector's braces, as the anchored regex Prometheus runs. */
+    const exclusion = (braces: string) => {
+      const m = /\broute\s*!~\s*"((?:[^"\\]|\\.)*)"/.exec(braces);
+      return m ? new RegExp(`^(?:${m[1]!.replace(/\\\\/g, '\\')})$`) : undefined;
+    };
+    const checked: string[] = [];
+    const problems: string[] = [];
+    const check = (where: string, expr: string) => {
+      for (const m of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
+        if (!HTTP.test(m[1]!)) continue;
+        checked.push(where);
+        const re = exclusion(m[2]!);
+        if (!re) {
+          problems.push(`${where}: ${m[1]} counts the probe and metrics routes`);
+          continue;
+        }
+        for (const probe of PROBE_ROUTES) if (!re.test(probe)) problems.push(`${where}: ${probe} is not excluded`);
+        for (const real of REAL_ROUTES) if (re.test(real)) problems.push(`${where}: real route ${real} is excluded`);
+      }
+    };
+    for (const r of rules) check(`alert ${r.alert}`, r.expr);
+    // A panel split by route shows each route on its own line: the probes distort nothing there.
+    for (const p of panelExprs.filter((x) => !/\bby\s*\([^)]*\broute\b/.test(x.expr))) check(`panel ${p.title}`, p.expr);
+    expect(problems).toEqual([]);
+    // The error ratio and the latency alert are among those checked, and the dashboard's ratios.
+    expect(checked).toEqual(expect.arrayContaining(['alert LaundryApiHighErrorRatio', 'alert LaundryApiHighLatencyP95', 'panel Error ratio (5xx, and 4xx)', 'panel 5xx ratio by version']));
+    expect(PROBE_ROUTES.sort()).toEqual(['/healthz', '/metrics', '/readyz']);
+  });
+
+  it('every dashboard query and variable filters by the namespace variable', () => {
+    expect(dashboard.templating.list.map((v) => v.name)).toContain('namespace');
+    const namespaceVar = dashboard.templating.list.find((v) => v.name === 'namespace')!;
+    expect(JSON.stringify(namespaceVar.query)).toMatch(/label_values\(app_info\{job=\\"laundry-api\\"\}, namespace\)/);
+    const unfiltered: string[] = [];
+    for (const p of panelExprs) {
+      for (const m of p.expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
+        if (!/\bnamespace="\$namespace"/.test(m[2]!)) unfiltered.push(`${p.title}: ${m[1]}`);
+      }
+      for (const m of p.expr.matchAll(/\bon\s*\(([^)]*)\)/g)) if (!/\bnamespace\b/.test(m[1]!)) unfiltered.push(`${p.title}: on (${m[1]})`);
+    }
+    for (const v of dashboard.templating.list.filter((x) => x.name !== 'namespace' && x.name !== 'datasource')) {
+      if (!/namespace=\\?"\$namespace\\?"/.test(JSON.stringify(v.query))) unfiltered.push(`variable ${v.name}`);
+    }
+    expect(panelExprs.length).toBeGreaterThan(15);
+    expect(unfiltered).toEqual([]);
+  });
+
   it('the dashboard has the panels the issue asks for, and its provisioning points at it', () => {
     const titles = dashboard.panels.map((p) => p.title.toLowerCase());
     for (const want of ['request rate', 'error ratio', 'p50', 'p95', 'p99', 'orders per hour', 'payment success ratio', 'webhooks by outcome', 'by version']) {
@@ -204,22 +342,27 @@ describe('monitoring: alert rules and dashboard against the app', () => {
     const datasources = parse(read('grafana/provisioning/datasources/prometheus.yml')) as { datasources: Array<{ type: string }> };
     expect(datasources.datasources[0]!.type).toBe('prometheus');
   });
+});
 
-  // promtool parses PromQL for real; required in CI (.ci/run installs it), skipped elsewhere without it.
-  const promtool = (() => {
-    try {
-      execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  it.skipIf(!promtool && process.env.CI !== 'true')('every dashboard query is valid PromQL (promtool)', () => {
+// promtool parses PromQL and runs the rule tests for real; REQUIRE_TOOLS=1 (.ci/run) makes it required.
+describeWithTools([PROMTOOL], 'monitoring: promtool', () => {
+  // promtool evaluates every case's series minute by minute: seconds, more on a loaded machine.
+  // The bound only stops a hung process.
+  it('the alert rules pass their promtool tests (npm run test:alerts)', { timeout: 120_000 }, () => {
+    const rulesDir = join(dir, 'prometheus');
+    const check = execFileSync('promtool', ['check', 'rules', join(rulesDir, 'alerts.yml')], { encoding: 'utf8' });
+    expect(check).toContain(`SUCCESS: ${rules.length} rules found`);
+    // promtool resolves rule_files against the test file's folder.
+    const out = execFileSync('promtool', ['test', 'rules', join(rulesDir, 'alerts.test.yml')], { encoding: 'utf8' });
+    expect(out).toContain('SUCCESS');
+  });
+
+  it('every dashboard query is valid PromQL', { timeout: 60_000 }, () => {
     const tmp = mkdtempSync(join(tmpdir(), 'dashboard-'));
     try {
       const recording = panelExprs.map((p, i) => ({
         record: `dashboard:query_${i}`,
-        expr: p.expr.replaceAll('$__rate_interval', '5m').replaceAll('$version', '.*'),
+        expr: p.expr.replaceAll('$__rate_interval', '5m').replaceAll('$version', '.*').replaceAll('$namespace', 'laundry-production'),
       }));
       writeFileSync(join(tmp, 'dashboard.rules.yml'), JSON.stringify({ groups: [{ name: 'dashboard', rules: recording }] }));
       const out = execFileSync('promtool', ['check', 'rules', join(tmp, 'dashboard.rules.yml')], { encoding: 'utf8' });

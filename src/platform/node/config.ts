@@ -14,7 +14,16 @@ const positiveIntFromString = <D extends number | undefined>(def: D) =>
 const msFromString = <D extends number | undefined>(def: D) =>
   numberFromString(def, (n) => Number.isFinite(n) && n >= 0, 'must be a number of milliseconds, 0 or more');
 
-/** The variables only the Node server reads; the Worker has none of them. */
+/**
+ * METRICS_TOKEN's minimum length with APP_ENV=production (`openssl rand -base64 48` gives 64).
+ * Outside production src/config.ts's 16 applies, and an unset token leaves /metrics open.
+ */
+export const MIN_PRODUCTION_METRICS_TOKEN = 32;
+
+/**
+ * The variables only the Node server reads; the Worker has none of them. METRICS_TOKEN is
+ * shared (src/config.ts), but only the Node server serves /metrics, so only it requires one.
+ */
 const nodeServerSchema = z.object({
   APP_ENV: z.enum(APP_ENVS).default('development'),
   HOST: optionalString,
@@ -28,9 +37,18 @@ const nodeServerSchema = z.object({
   SHUTDOWN_DELAY_MS: msFromString(undefined),
   SHUTDOWN_GRACE_MS: msFromString(10_000),
   SEED_DEMO: optionalString.pipe(z.enum(['0', '1']).optional()),
+  /** Checked here only for presence and length in production; src/config.ts reads it (and refuses placeholders). */
+  METRICS_TOKEN: optionalString,
 }).superRefine((v, ctx) => {
   if (v.APP_ENV === 'production' && v.SEED_DEMO === '1') {
     ctx.addIssue({ code: 'custom', path: ['SEED_DEMO'], message: 'must not be 1 when APP_ENV=production: demo accounts have published passwords' });
+  }
+  // Without a token /metrics does not exist in production (src/metrics/routes.ts): Prometheus
+  // would see every pod as down and every app alert would stay silent. So refuse to start.
+  if (v.APP_ENV === 'production' && v.METRICS_TOKEN === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: `is required when APP_ENV=production (at least ${MIN_PRODUCTION_METRICS_TOKEN} characters): Prometheus scrapes /metrics with it` });
+  } else if (v.APP_ENV === 'production' && v.METRICS_TOKEN !== undefined && v.METRICS_TOKEN.length < MIN_PRODUCTION_METRICS_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: `must be at least ${MIN_PRODUCTION_METRICS_TOKEN} characters when APP_ENV=production` });
   }
 });
 
@@ -68,7 +86,8 @@ export interface NodeServerConfig {
 /**
  * Parses the Node server's variables. Throws `ConfigError` naming every bad variable (a
  * timeout or pool size that is not a positive integer, a duration that is negative or not a
- * number), so the start stops instead of running with a value nobody meant.
+ * number; with APP_ENV=production a METRICS_TOKEN that is unset or under 32 characters, or
+ * SEED_DEMO=1), so the start stops instead of running with a value nobody meant.
  */
 export function loadNodeServerConfig(env: Record<string, string | undefined>): NodeServerConfig {
   const parsed = nodeServerSchema.safeParse(env);
