@@ -6,14 +6,14 @@
  *
  * A release (docs/runbook.md, "Releasing Workers"):
  *   1. read the current deployment: it must be one version at 100% (the "old" version);
- *   2. `wrangler versions upload --tag <sha> --message "<sha> <subject>"` (no traffic);
- *   3. `wrangler versions deploy new@0 old@100`: the new version joins the deployment with
+ *   2. `wrangler versions upload --env <env> --tag <sha> --message "<sha> <subject>"` (no traffic);
+ *   3. `wrangler versions deploy new@0 old@100 --env <env>`: the new version joins the deployment with
  *      no traffic, because a `Cloudflare-Workers-Version-Overrides` header only reaches a
  *      version that is part of the current deployment (0% counts). A deployment holds at
  *      most two versions, so this is the smallest split that lets us test the new one;
  *   4. smoke-test the new version through the override header: health, readiness,
  *      catalog, and an authenticated read with the smoke account;
- *   5. for each step P: `wrangler versions deploy new@P old@(100-P)`, hold, then a gate
+ *   5. for each step P: `wrangler versions deploy new@P old@(100-P) --env <env>`, hold, then a gate
  *      compares the new version's error rate and p95 latency with the old one's, from
  *      probes sent to each through overrides and, with a token, from Workers observability;
  *   6. any failure puts the old version back at 100% and the report says which step, which
@@ -74,7 +74,7 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
   try {
     const status = await wrangler('preflight', ['deployments', 'status', '--env', target.env, '--json']);
     const versions = parseDeploymentStatus(status.stdout);
-    if (!versions) throw new Failure('preflight', 'current deployment', `could not read \`wrangler deployments status --json\`: ${truncate(status.stdout)}`);
+    if (!versions) throw new Failure('preflight', 'current deployment', `could not read \`wrangler deployments status --env ${target.env} --json\`: ${truncate(status.stdout)}`);
     const stable = versions.find((v) => v.percentage === 100);
     if (!stable) {
       const split = versions.map((v) => `${v.version_id}@${v.percentage}%`).join(', ');
