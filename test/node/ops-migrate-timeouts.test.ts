@@ -5,11 +5,12 @@
  * lock_timeout with a message naming it, instead of waiting (and queueing the API's queries on
  * that table behind its ALTER) for as long as the blocker lives; nothing of the run is applied.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../../src/config.js';
@@ -80,6 +81,11 @@ describe('migration timeouts: configuration', () => {
     })();
     expect(err).toBeInstanceOf(ConfigError);
     expect(err!.problems.map((p) => p.split(':')[0])).toEqual(['MIGRATION_LOCK_TIMEOUT_MS', 'MIGRATION_STATEMENT_TIMEOUT_MS']);
+  });
+
+  it('the Kubernetes migration Job outlasts one statement at the default bound, so the statement_timeout, not the Job deadline, stops a runaway', () => {
+    const job = parseYaml(readFileSync('deploy/k8s/base/migrate-job.yaml', 'utf8')) as { spec: { activeDeadlineSeconds: number } };
+    expect(job.spec.activeDeadlineSeconds * 1000).toBeGreaterThan(DEFAULT_MIGRATION_TIMEOUTS.statementTimeoutMs);
   });
 
   it('the migrate command refuses a bad value before touching the database', async () => {
