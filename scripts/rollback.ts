@@ -1,18 +1,19 @@
 /**
- * `npm run rollback -- [--to VERSION] --reason "…" [--env production]`
+ * `npm run rollback -- --env staging|production [--to VERSION] --reason "…"`
  *
- * Wraps `wrangler rollback [VERSION] -y --message REASON`: without --to, wrangler picks the
+ * Wraps `wrangler rollback [VERSION] -y --message REASON --env ENV`: without --to, wrangler picks the
  * most recent earlier deployment that had a version at 100%. Then checks the deployment and
  * that the edge serves the target, and prints the same report as a release. It rolls back
  * code only: never the database schema or secrets (docs/runbook.md, "Rolling back").
- * Exit codes: 0 rolled back and verified; 1 failed; 64 bad arguments.
+ * `--env` is required (no default: a forgotten flag must not roll production back).
+ * Exit codes: 0 rolled back and verified; 1 failed; 64 bad arguments (usage printed).
  */
 import { envArg, numberArg, parseArgs } from '../tools/release/args.js';
 import { systemClock } from '../tools/release/probes.js';
 import { runRollback } from '../tools/release/rollback.js';
 import { publishReport, resolveTarget, spawnWrangler } from '../tools/release/runtime.js';
 
-const USAGE = 'usage: npm run rollback -- --reason "…" [--to VERSION_ID] [--env production|staging] [--base-url https://…] [--report-file f.json]';
+const USAGE = 'usage: npm run rollback -- --env staging|production --reason "…" [--to VERSION_ID] [--base-url https://…] [--report-file f.json]';
 
 async function main(): Promise<number> {
   try {
@@ -21,7 +22,7 @@ async function main(): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    const env = envArg(args, 'production');
+    const env = envArg(args);
     const target = await resolveTarget(env, typeof args['base-url'] === 'string' ? args['base-url'] : undefined);
     console.error(`[rollback] ${target.workerName} (${env})`);
     const report = await runRollback(

@@ -83,8 +83,10 @@ describe('Kubernetes manifests against the app', () => {
     expect(readdirSync(`${K8S}/overlays`).sort()).toEqual(['production', 'staging']);
   });
 
-  it('Deployment: 3 replicas, rolling update that never drops below capacity', () => {
-    expect(deployment.spec.replicas).toBe(3);
+  it('Deployment: no replicas (the HPA owns the count, from 3), rolling update that never drops below capacity', () => {
+    // A `replicas` here would reset the autoscaled count on every `kubectl apply`.
+    expect(deployment.spec).not.toHaveProperty('replicas');
+    expect(byKind('HorizontalPodAutoscaler').spec.minReplicas).toBe(3);
     expect(deployment.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
     expect(deployment.spec.strategy.rollingUpdate.maxSurge).toBeGreaterThanOrEqual(1);
     expect(deployment.spec.revisionHistoryLimit).toBeGreaterThanOrEqual(2);
@@ -206,7 +208,7 @@ describe('Kubernetes manifests against the app', () => {
     const hpa = byKind('HorizontalPodAutoscaler');
     const pdb = byKind('PodDisruptionBudget');
     expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
-    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2); // a rolling update and a node drain keep serving
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
     expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);

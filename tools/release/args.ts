@@ -35,8 +35,15 @@ export function numberArg(args: ParsedArgs, name: string, fallback: number): num
   return n;
 }
 
-export function envArg(args: ParsedArgs, fallback?: EnvName): EnvName {
-  const raw = args.env ?? fallback;
+/**
+ * `--env staging|production`, required: there is no default, because a default would send a
+ * forgotten `--env` to one environment (production, for a rollback) or to the top-level
+ * development Worker (plain wrangler). A missing or unknown value throws; the scripts print their
+ * usage and exit 64 (EX_USAGE).
+ */
+export function envArg(args: ParsedArgs): EnvName {
+  const raw = args.env;
+  if (raw === undefined) throw new Error(`--env is required (one of ${ENV_NAMES.join(', ')}); there is no default`);
   if (typeof raw !== 'string' || !ENV_NAMES.includes(raw as EnvName)) throw new Error(`--env must be one of ${ENV_NAMES.join(', ')}`);
   return raw as EnvName;
 }

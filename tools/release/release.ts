@@ -6,14 +6,14 @@
  *
  * A release (docs/runbook.md, "Releasing Workers"):
  *   1. read the current deployment: it must be one version at 100% (the "old" version);
- *   2. `wrangler versions upload --tag <sha> --message "<sha> <subject>"` (no traffic);
- *   3. `wrangler versions deploy new@0 old@100`: the new version joins the deployment with
+ *   2. `wrangler versions upload --env <env> --tag <sha> --message "<sha> <subject>"` (no traffic);
+ *   3. `wrangler versions deploy new@0 old@100 --env <env>`: the new version joins the deployment with
  *      no traffic, because a `Cloudflare-Workers-Version-Overrides` header only reaches a
  *      version that is part of the current deployment (0% counts). A deployment holds at
  *      most two versions, so this is the smallest split that lets us test the new one;
  *   4. smoke-test the new version through the override header: health, readiness, catalog,
  *      login, /v1/me, and placing and cancelling a pay-on-delivery order for the synthetic customer;
- *   5. for each step P: `wrangler versions deploy new@P old@(100-P)`, hold, then a gate on
+ *   5. for each step P: `wrangler versions deploy new@P old@(100-P) --env <env>`, hold, then a gate on
  *      real traffic (Workers Analytics Engine: 5xx ratio and p95 per route and overall, against
  *      absolute limits and the old version; too few requests extends the hold, in steps, up to
  *      a maximum) and on probes sent to each version through overrides;
@@ -75,7 +75,7 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
   try {
     const status = await wrangler('preflight', ['deployments', 'status', '--env', target.env, '--json']);
     const versions = parseDeploymentStatus(status.stdout);
-    if (!versions) throw new Failure('preflight', 'current deployment', `could not read \`wrangler deployments status --json\`: ${truncate(status.stdout)}`);
+    if (!versions) throw new Failure('preflight', 'current deployment', `could not read \`wrangler deployments status --env ${target.env} --json\`: ${truncate(status.stdout)}`);
     const stable = versions.find((v) => v.percentage === 100);
     if (!stable) {
       const split = versions.map((v) => `${v.version_id}@${v.percentage}%`).join(', ');

@@ -17,7 +17,7 @@ export interface DeploymentVersion {
   percentage: number;
 }
 
-/** `wrangler deployments status --json`: the API's deployment object, `versions` included. */
+/** `wrangler deployments status --env <env> --json`: the API's deployment object, `versions` included. */
 export function parseDeploymentStatus(stdout: string): DeploymentVersion[] | undefined {
   const start = stdout.indexOf('{');
   const end = stdout.lastIndexOf('}');

@@ -4,7 +4,7 @@
  */
 import { loadConfig, type Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { migrateDatabase } from '../../db/migrate.js';
+import { migrateDatabase, migrationTimeoutsFromEnv } from '../../db/migrate.js';
 import { createPostgresDatabase } from '../../db/node-postgres.js';
 import { jobFailure, runPaymentJobs, type JobReport } from '../../modules/payments/jobs.js';
 import { createNodeDeps, openDatabase } from './deps.js';
@@ -23,12 +23,15 @@ async function withServerDatabase<T>(env: NodeJS.ProcessEnv, what: string, sessi
 
 /**
  * `node dist/src/node.js migrate`: applies pending migrations to DATABASE_URL over TCP and
- * exits (the Kubernetes migration Job runs this; the image has no dev tools).
+ * exits (the Kubernetes migration Job runs this; the image has no dev tools). Bounded by
+ * MIGRATION_LOCK_TIMEOUT_MS (default 5 s) and MIGRATION_STATEMENT_TIMEOUT_MS (default 5 min):
+ * past either it rejects with MigrationTimeoutError and nothing is applied.
  */
-export function migrateCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function migrateCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const timeouts = migrationTimeoutsFromEnv(env);
   return withServerDatabase(env, 'migrate', true, async (_config, database) => {
-    await migrateDatabase(database);
-    console.log('migrations applied');
+    await migrateDatabase(database, { timeouts });
+    console.log(`migrations applied (lock_timeout ${timeouts.lockTimeoutMs} ms, statement_timeout ${timeouts.statementTimeoutMs} ms)`);
   });
 }
 
