@@ -2,6 +2,7 @@
  * The Node HTTP server: configuration → deps → @hono/node-server, the payments timer, and
  * graceful shutdown. Node-only: started by src/node.ts (and spawned by tests through it).
  */
+import { hostname } from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
@@ -10,7 +11,7 @@ import { withTimeout } from '../../db/client.js';
 import { seedDemo, type DemoSummary } from '../../db/demo-seed.js';
 import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
-import { runPaymentJobs } from '../../modules/payments/jobs.js';
+import { runPaymentJobsExclusive } from '../../modules/payments/jobs.js';
 import { measureOutstandingBalances } from '../../modules/payments/outstanding.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
@@ -71,16 +72,16 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const url = `http://localhost:${port}`;
   deps.logger.info('listening', { url, database: database.kind, appEnv: config.appEnv });
 
-  // What the Worker's cron trigger does. Safe on every replica at once: captures carry
-  // idempotency keys and every update only moves state forward. 0 turns it off.
+  // What the Worker's cron trigger does, under the same `payments-job` lease: however many
+  // replicas (or a CronJob, or the Worker) start it at once, one runs and the others log that
+  // they skipped (src/modules/payments/jobs.ts runPaymentJobsExclusive). 0 turns it off.
   const jobEveryMs = node.paymentsJobIntervalMs;
+  const runner = `node:${hostname()}:${process.pid}:timer`;
   const jobTimer =
     jobEveryMs > 0
       ? setInterval(() => {
-          runPaymentJobs(deps).then(
-            (report) => deps.logger.info('payments job', { report }),
-            (error: unknown) => deps.logger.error('payments job failed', { error }),
-          );
+          // Outcomes and failures are logged by the entry.
+          runPaymentJobsExclusive(deps, { runner }).catch(() => undefined);
         }, jobEveryMs)
       : undefined;
   jobTimer?.unref();
