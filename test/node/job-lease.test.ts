@@ -6,7 +6,7 @@
  * connections; without it they run on PGlite, which serialises them (the statement still decides).
  * The same statement over Neon's HTTP driver: test/workers/job-lease.test.ts.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
@@ -236,46 +236,96 @@ describe('runPaymentJobsExclusive', () => {
 });
 
 const serverDb = process.env.TEST_DATABASE_URL;
-describe.runIf(serverDb)('the Kubernetes CronJob command (node src/node.ts payments-job)', () => {
-  function runCommand(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts', 'payments-job'], {
+describe.runIf(serverDb)('the other schedulers, as processes: the CronJob command, the Node timer, the CLI', () => {
+  /** Runs `node --import tsx <args>`; `onLine` sees each output line (and may stop the child). */
+  function runNode(args: string[], env: Record<string, string>, onLine?: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; output: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const collect = (c: Buffer) => {
+      const text = c.toString();
+      output += text;
+      for (const line of text.split('\n')) if (line.trim()) onLine?.(line, child);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
   }
 
-  it('exits 0 and logs who holds the lease when another runner has it; runs (exit 0) once it is free', { timeout: 120_000 }, async () => {
-    const url = await recreateServerDatabase(serverDb!, 'laundry_test_job_lease_cmd');
-    const stripe = await startStripeStandIn();
-    const admin = new pg.Client({ connectionString: url });
+  const GHOST = 'workerd:v1:cron@2026-11-30T06:00:00.000Z#0123abcd';
+  let url = '';
+  let admin: pg.Client;
+  let stripe: Awaited<ReturnType<typeof startStripeStandIn>>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    url = await recreateServerDatabase(serverDb!, 'laundry_test_job_lease_cmd');
+    stripe = await startStripeStandIn();
+    admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    try {
-      await admin.query(`INSERT INTO job_leases VALUES ('payments-job', 'workerd:v1:cron@2026-11-30T06:00:00.000Z#0123abcd', now(), now() + interval '10 minutes')`);
-      const env = {
-        APP_ENV: 'development',
-        DATABASE_URL: url,
-        JWT_SECRET: 'job-lease-test-jwt-secret-0123456789abcdef',
-        STRIPE_SECRET_KEY: 'sk_test_job_lease_0123456789',
-        STRIPE_WEBHOOK_SECRET: 'whsec_job_lease_0123456789',
-        STRIPE_API_URL: stripe.url,
-      };
-      const skipped = await runCommand(env);
-      expect(skipped.code, skipped.output).toBe(0);
-      expect(skipped.output).toMatch(/"msg":"payments job skipped: another runner holds the lease".*"heldBy":"workerd:v1:cron@2026-11-30T06:00:00.000Z#0123abcd"/);
-      expect(skipped.output).not.toMatch(/"msg":"payments job"/);
+    env = {
+      APP_ENV: 'development',
+      DATABASE_URL: url,
+      JWT_SECRET: 'job-lease-test-jwt-secret-0123456789abcdef',
+      STRIPE_SECRET_KEY: 'sk_test_job_lease_0123456789',
+      STRIPE_WEBHOOK_SECRET: 'whsec_job_lease_0123456789',
+      STRIPE_API_URL: stripe.url,
+    };
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await stripe?.close();
+  });
+  const holdAsGhost = () =>
+    admin.query(
+      `INSERT INTO job_leases VALUES ('payments-job', $1, now(), now() + interval '10 minutes')
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,
+      [GHOST],
+    );
+  const clear = () => admin.query(`DELETE FROM job_leases WHERE name = 'payments-job'`);
+  const leaseCount = async () => (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_leases`)).rows[0]!.n;
 
-      await admin.query(`DELETE FROM job_leases WHERE name = 'payments-job'`);
-      const ran = await runCommand(env);
-      expect(ran.code, ran.output).toBe(0);
-      expect(ran.output).toMatch(/"msg":"payments job".*"holder":"node:[^"]+:job#[0-9a-f]{8}"/);
-      expect((await admin.query(`SELECT count(*)::int AS n FROM job_leases`)).rows[0].n).toBe(0);
-    } finally {
-      await admin.end();
-      await stripe.close();
-    }
+  it('the CronJob command exits 0 and logs who holds the lease when another runner has it; runs (exit 0) once it is free', { timeout: 120_000 }, async () => {
+    await holdAsGhost();
+    const skipped = await runNode(['src/node.ts', 'payments-job'], env);
+    expect(skipped.code, skipped.output).toBe(0);
+    expect(skipped.output).toMatch(new RegExp(`"msg":"payments job skipped: another runner holds the lease".*"heldBy":"${GHOST.replace(/[.]/g, '\\.')}"`));
+    expect(skipped.output).not.toMatch(/"msg":"payments job"/);
+
+    await clear();
+    const ran = await runNode(['src/node.ts', 'payments-job'], env);
+    expect(ran.code, ran.output).toBe(0);
+    expect(ran.output).toMatch(/"msg":"payments job".*"holder":"node:[^"]+:job#[0-9a-f]{8}"/);
+    expect(await leaseCount()).toBe(0);
+  });
+
+  it('the Node timer (PAYMENTS_JOB_INTERVAL_MS) skips while another runner holds the lease, and runs once it is free', { timeout: 120_000 }, async () => {
+    await holdAsGhost();
+    let skips = 0;
+    const exited = runNode(['src/node.ts'], { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PAYMENTS_JOB_INTERVAL_MS: '200', SHUTDOWN_DELAY_MS: '0' }, (line, child) => {
+      if (line.includes('"msg":"payments job skipped: another runner holds the lease"') && line.includes(GHOST) && ++skips === 1) void clear();
+      if (/"msg":"payments job".*"holder":"node:[^"]+:\d+:timer#[0-9a-f]{8}"/.test(line)) child.kill('SIGTERM');
+    });
+    const { code, output } = await exited;
+    expect(code, output).toBe(0);
+    expect(skips).toBeGreaterThanOrEqual(1);
+    expect(output).toMatch(/"msg":"payments job".*:timer#/);
+    // SIGTERM waited for the run in flight, which gave its lease back before the database closed.
+    expect(await leaseCount()).toBe(0);
+  });
+
+  it('npm run cli -- payments-job prints the skip (holder and expiry) while another runner holds the lease', { timeout: 120_000 }, async () => {
+    await holdAsGhost();
+    const skipped = await runNode(['scripts/cli.ts', 'payments-job'], env);
+    expect(skipped.code, skipped.output).toBe(0);
+    // The pretty-printed outcome, among the one-line JSON log entries.
+    const printedJson = (output: string) => JSON.parse(/^\{\n[\s\S]*?\n\}$/m.exec(output)?.[0] ?? 'null') as ExclusiveJobRun;
+    const printed = printedJson(skipped.output);
+    expect(printed).toMatchObject({ outcome: 'skipped', heldBy: GHOST, until: expect.stringMatching(/^\d{4}-.+Z$/), holder: expect.stringMatching(/^cli:[^:]+:\d+#[0-9a-f]{8}$/) });
+    await clear();
+    const ran = await runNode(['scripts/cli.ts', 'payments-job'], env);
+    expect(printedJson(ran.output), ran.output).toMatchObject({ outcome: 'ran', report: { unpaidDeliveriesFlagged: 0 } });
+    expect(await leaseCount()).toBe(0);
   });
 });

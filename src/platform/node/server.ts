@@ -77,11 +77,16 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   // they skipped (src/modules/payments/jobs.ts runPaymentJobsExclusive). 0 turns it off.
   const jobEveryMs = node.paymentsJobIntervalMs;
   const runner = `node:${hostname()}:${process.pid}:timer`;
+  let jobRun: Promise<unknown> | undefined;
   const jobTimer =
     jobEveryMs > 0
       ? setInterval(() => {
+          // A run of this process still going: the next tick would only be skipped by the lease.
+          if (jobRun) return;
           // Outcomes and failures are logged by the entry.
-          runPaymentJobsExclusive(deps, { runner }).catch(() => undefined);
+          jobRun = runPaymentJobsExclusive(deps, { runner })
+            .catch(() => undefined)
+            .finally(() => (jobRun = undefined));
         }, jobEveryMs)
       : undefined;
   jobTimer?.unref();
@@ -103,6 +108,13 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
         graceMs,
         'draining in-flight requests',
       ).catch((err: unknown) => deps.logger.warn('grace period over; closing anyway', { error: err }));
+      // A payments job run in flight finishes and gives its lease back before the database
+      // closes (bounded too: past it the lease simply expires).
+      if (jobRun) {
+        await withTimeout(jobRun, graceMs, 'the payments job run').catch((err: unknown) =>
+          deps.logger.warn('payments job still running; its lease expires by itself', { error: err }),
+        );
+      }
       await deps.passwords.close?.();
       // A request still holding a pooled client would keep pool.end() waiting: bound it too.
       await withTimeout(database.close(), 2000, 'closing the database').catch((err: unknown) =>
