@@ -236,6 +236,9 @@ describe('runPaymentJobsExclusive', () => {
 });
 
 const serverDb = process.env.TEST_DATABASE_URL;
+it('runs the process tests below whenever CI requires the PostgreSQL server', () => {
+  if (process.env.REQUIRE_SERVER_DB === '1') expect(serverDb).toBeTruthy();
+});
 describe.runIf(serverDb)('the other schedulers, as processes: the CronJob command, the Node timer, the CLI', () => {
   /** Runs `node --import tsx <args>`; `onLine` sees each output line (and may stop the child). */
   function runNode(args: string[], env: Record<string, string>, onLine?: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; output: string }> {
