@@ -52,7 +52,8 @@ export const MODULE_LAYERS = {
   zones: ['scheduling'],
   addresses: ['scheduling'],
   orders: [],
-  payments: ['orders'],
+  jobs: [],
+  payments: ['orders', 'jobs'],
   fulfilment: ['orders', 'payments'],
 };
 /** @param {...(object | object[])} patterns @returns {import('eslint').Linter.RulesRecord} */

@@ -9,12 +9,13 @@
  * database takes one process at a time: while `npm start` runs on it, the CLI refuses (naming
  * the server's pid) instead of writing into a copy the server would never see.
  */
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createPasswordHasher } from '../src/auth/password.js';
 import { users, userRole, type UserRole } from '../src/db/schema.js';
 import { seedCatalog } from '../src/db/seed.js';
-import { runPaymentJobs } from '../src/modules/payments/jobs.js';
+import { runPaymentJobsExclusive } from '../src/modules/payments/jobs.js';
 import { loadArgon2idKernel } from '../src/auth/argon2-node.mjs';
 import { createNodeDeps } from '../src/platform/node/deps.js';
 import { migrateDatabase } from '../src/db/migrate.js';
@@ -31,7 +32,7 @@ const USAGE = `usage:
   npm run cli -- disable-user --email EMAIL   (refuses login, refresh and staff/admin routes at once; signs out)
   npm run cli -- enable-user --email EMAIL
   npm run cli -- seed
-  npm run cli -- payments-job      (hold expiry, unpaid deliveries, Stripe reconciliation; prints a JSON report)
+  npm run cli -- payments-job      (hold expiry, unpaid deliveries, Stripe reconciliation, unless another runner holds the lease; prints a JSON report)
   npm run cli -- synthetic-setup --email EMAIL --password PASSWORD
                                    (release probes: synthetic zone QQ9, its slots for 14 days, the synthetic customer
                                     and its one address; idempotent, tops up slots; prints a JSON summary)`;
@@ -82,7 +83,10 @@ try {
   if (database.kind === 'pglite') await migrateDatabase(database);
   if (command === 'payments-job') {
     const deps = createNodeDeps(config, { database });
-    console.log(JSON.stringify(await runPaymentJobs(deps), null, 2));
+    // Under the same lease as the Worker's cron, the CronJob and the Node timer: prints
+    // {outcome: "ran", report} or, while another runner holds it, {outcome: "skipped", heldBy, until}.
+    const run = await runPaymentJobsExclusive(deps, { runner: `cli:${hostname()}:${process.pid}` });
+    console.log(JSON.stringify(run, null, 2));
   } else if (command === 'synthetic-setup') {
     const email = parseEmail(values.email);
     const password = NewPassword.safeParse(values.password);

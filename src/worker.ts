@@ -20,7 +20,7 @@ import { createJsonLogger } from './logger.js';
 import { createAnalyticsEngineMetrics, type AnalyticsEngineDataset } from './metrics/analytics-engine.js';
 import { timedDatabase } from './metrics/database.js';
 import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
-import { jobFailure, runPaymentJobs } from './modules/payments/jobs.js';
+import { runPaymentJobsExclusive } from './modules/payments/jobs.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;
@@ -162,19 +162,18 @@ export default {
     const b = appFor(env);
     return 'app' in b ? b.app.fetch(request, env, ctx) : misconfigured(b.error, env);
   },
-  /** Cron trigger (wrangler.toml): hold expiry, unpaid deliveries, reconciliation with Stripe. */
-  scheduled(_controller: unknown, env: WorkerEnv, ctx: WorkerContext): void {
+  /**
+   * Cron trigger (wrangler.toml): hold expiry, unpaid deliveries, reconciliation with Stripe, run
+   * only while no other scheduler (the Kubernetes CronJob, a Node timer, the CLI, or an overlapping
+   * cron invocation) holds the `payments-job` lease; runPaymentJobsExclusive logs the outcome.
+   */
+  scheduled(controller: { scheduledTime?: number }, env: WorkerEnv, ctx: WorkerContext): void {
     const b = appFor(env);
     if (!('deps' in b)) return;
+    const at = new Date(controller.scheduledTime ?? Date.now()).toISOString();
     ctx.waitUntil(
-      runPaymentJobs(b.deps).then(
-        (report) => {
-          const failure = jobFailure(report);
-          if (failure) b.deps.logger.error('payments job failed', { report, failure });
-          else b.deps.logger.info('payments job', { report });
-        },
-        (error: unknown) => b.deps.logger.error('payments job failed', { error }),
-      ),
+      // Already logged by the entry (`payments job failed`); nothing else to do here.
+      runPaymentJobsExclusive(b.deps, { runner: `workerd:${b.deps.config.appVersion}:cron@${at}` }).catch(() => undefined),
     );
   },
 };

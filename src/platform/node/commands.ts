@@ -2,11 +2,12 @@
  * The one-shot commands of the Node entry (`node dist/src/node.js <command>`), for the
  * Kubernetes Jobs: the image has no dev tools. Node-only: dispatched by src/node.ts.
  */
+import { hostname } from 'node:os';
 import { loadConfig, type Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { migrateDatabase, migrationTimeoutsFromEnv } from '../../db/migrate.js';
 import { createPostgresDatabase } from '../../db/node-postgres.js';
-import { jobFailure, runPaymentJobs, type JobReport } from '../../modules/payments/jobs.js';
+import { runPaymentJobsExclusive, type ExclusiveJobRun } from '../../modules/payments/jobs.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
 /** A one-shot command on the server database (DATABASE_URL is required; `session`: node-postgres even for Neon). */
@@ -37,16 +38,17 @@ export async function migrateCommand(env: NodeJS.ProcessEnv = process.env): Prom
 
 /**
  * `node dist/src/node.js payments-job`: one run of the payments housekeeping, for the
- * Kubernetes CronJob (one run per schedule for the deployment, not a timer in every pod).
- * Exits 1 when the run threw or could not ask Stripe, so the failed Job shows in `kubectl get jobs`.
+ * Kubernetes CronJob (one run per schedule for the deployment, not a timer in every pod), under
+ * the `payments-job` lease (runPaymentJobsExclusive): when another runner (the Worker's cron, a
+ * Node timer, the CLI, a Job started by hand) holds it, the run is skipped and exits 0, since
+ * nothing failed. Exits 1 when the run threw or could not ask Stripe, so the failed Job shows in
+ * `kubectl get jobs`. The holder id names the pod (HOSTNAME is the pod name in Kubernetes).
  */
-export function paymentsJobCommand(env: NodeJS.ProcessEnv = process.env): Promise<JobReport> {
+export function paymentsJobCommand(env: NodeJS.ProcessEnv = process.env): Promise<ExclusiveJobRun> {
   return withServerDatabase(env, 'run the payments job', false, async (config, database) => {
     const deps = createNodeDeps(config, { database });
-    const report = await runPaymentJobs(deps);
-    deps.logger.info('payments job', { report });
-    const failure = jobFailure(report);
-    if (failure) throw new Error(`payments job: ${failure}`);
-    return report;
+    const run = await runPaymentJobsExclusive(deps, { runner: `node:${hostname()}:job` });
+    if (run.outcome === 'ran' && run.failure) throw new Error(`payments job: ${run.failure}`);
+    return run;
   });
 }

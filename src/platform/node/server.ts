@@ -2,6 +2,7 @@
  * The Node HTTP server: configuration → deps → @hono/node-server, the payments timer, and
  * graceful shutdown. Node-only: started by src/node.ts (and spawned by tests through it).
  */
+import { hostname } from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
@@ -10,7 +11,7 @@ import { withTimeout } from '../../db/client.js';
 import { seedDemo, type DemoSummary } from '../../db/demo-seed.js';
 import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
-import { runPaymentJobs } from '../../modules/payments/jobs.js';
+import { runPaymentJobsExclusive } from '../../modules/payments/jobs.js';
 import { measureOutstandingBalances } from '../../modules/payments/outstanding.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
@@ -71,16 +72,21 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const url = `http://localhost:${port}`;
   deps.logger.info('listening', { url, database: database.kind, appEnv: config.appEnv });
 
-  // What the Worker's cron trigger does. Safe on every replica at once: captures carry
-  // idempotency keys and every update only moves state forward. 0 turns it off.
+  // What the Worker's cron trigger does, under the same `payments-job` lease: however many
+  // replicas (or a CronJob, or the Worker) start it at once, one runs and the others log that
+  // they skipped (src/modules/payments/jobs.ts runPaymentJobsExclusive). 0 turns it off.
   const jobEveryMs = node.paymentsJobIntervalMs;
+  const runner = `node:${hostname()}:${process.pid}:timer`;
+  let jobRun: Promise<unknown> | undefined;
   const jobTimer =
     jobEveryMs > 0
       ? setInterval(() => {
-          runPaymentJobs(deps).then(
-            (report) => deps.logger.info('payments job', { report }),
-            (error: unknown) => deps.logger.error('payments job failed', { error }),
-          );
+          // A run of this process still going: the next tick would only be skipped by the lease.
+          if (jobRun) return;
+          // Outcomes and failures are logged by the entry.
+          jobRun = runPaymentJobsExclusive(deps, { runner })
+            .catch(() => undefined)
+            .finally(() => (jobRun = undefined));
         }, jobEveryMs)
       : undefined;
   jobTimer?.unref();
@@ -102,6 +108,13 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
         graceMs,
         'draining in-flight requests',
       ).catch((err: unknown) => deps.logger.warn('grace period over; closing anyway', { error: err }));
+      // A payments job run in flight finishes and gives its lease back before the database
+      // closes (bounded too: past it the lease simply expires).
+      if (jobRun) {
+        await withTimeout(jobRun, graceMs, 'the payments job run').catch((err: unknown) =>
+          deps.logger.warn('payments job still running; its lease expires by itself', { error: err }),
+        );
+      }
       await deps.passwords.close?.();
       // A request still holding a pooled client would keep pool.end() waiting: bound it too.
       await withTimeout(database.close(), 2000, 'closing the database').catch((err: unknown) =>
