@@ -19,10 +19,11 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, isPlaceholder, loadConfig } from '../../src/config.js';
 import { loadNodeServerConfig } from '../../src/platform/node/config.js';
-import { createTestApp } from '../support/node-app.js';
 import { spawnServer, stopServer, type ServerProcess } from '../support/server-process.js';
 import { DOCKER_COMPOSE, PROMETHEUS, PROMTOOL, describeWithTools } from '../support/tools.js';
 import { dockerignore, execForm, readDockerfile, stageEnv } from './dockerfile.js';
+import { openApiDocument } from '../../tools/openapi/document.js';
+import { dropServerDatabase, emptyServerDatabase } from '../setup/databases.js';
 
 type Obj = Record<string, any>;
 
@@ -135,10 +136,7 @@ const inPromContainer = (p: string) => posix.resolve(posix.dirname(promConfigPat
 describe('deploy/compose/compose.yaml against the Dockerfile and the app', () => {
   let openApiPaths: string[];
   beforeAll(async () => {
-    const t = await createTestApp({ stripe: false });
-    const res = await t.api.get('/openapi.json');
-    openApiPaths = Object.keys((res.body as { paths: Record<string, unknown> }).paths);
-    await t.close();
+    openApiPaths = Object.keys((await openApiDocument()).paths as Record<string, unknown>);
   });
 
   it('has the api, the one-shot migrate and payments-job, postgres, prometheus and grafana; the app services build the repository’s Dockerfile as laundry-api', () => {
@@ -439,31 +437,21 @@ describe('the compose services’ commands and environment, run for real (no Doc
     if (process.env.REQUIRE_SERVER_DB === '1') expect(serverDb).toBeTruthy();
   });
 
-  const dbName = `laundry_compose${process.env.TEST_DB_SUFFIX ?? ''}`;
   let server: (ServerProcess & { port: number }) | undefined;
   afterAll(async () => {
     if (server) await stopServer(server);
-    if (!serverDb) return;
-    const admin = new pg.Client({ connectionString: serverDb });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    if (serverDb) await dropServerDatabase(serverDb, 'laundry_compose');
   });
 
   it.runIf(serverDb)(
     'migrate migrates an empty database; the api starts in production with the example env, is healthy by its healthcheck, and serves /metrics to the compose scrape',
     async () => {
-      const admin = new pg.Client({ connectionString: serverDb });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE ${dbName}`);
-      await admin.end();
-      // The compose DATABASE_URL with the host, port and database of the local server.
-      const local = new URL(serverDb!);
+      // The compose DATABASE_URL with the host, port and database of a fresh local database.
+      const local = new URL(await emptyServerDatabase(serverDb!, 'laundry_compose'));
       const withLocalDb = (env: Record<string, string>) => {
         const url = new URL(env.DATABASE_URL!);
         url.host = local.host;
-        url.pathname = `/${dbName}`;
+        url.pathname = local.pathname;
         url.username = local.username;
         url.password = local.password;
         return { ...env, DATABASE_URL: url.toString() };

@@ -12,8 +12,9 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { resolveTarget } from '../../tools/release/runtime.js';
-import { createTestApp } from '../support/node-app.js';
 import { readDockerfile, stageEnv } from './dockerfile.js';
+import { hasOptionalTool } from '../support/tools.js';
+import { openApiDocument } from '../../tools/openapi/document.js';
 
 type Obj = Record<string, any>;
 const yamlFile = (path: string): Obj => parseYaml(readFileSync(path, 'utf8')) as Obj;
@@ -33,14 +34,7 @@ const configMap = configLiterals(base);
 const container = deployment.spec.template.spec.containers[0] as Obj;
 const runtimeStage = readDockerfile().at(-1)!;
 
-const kubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const kubectl = hasOptionalTool('kubectl', ['version', '--client']);
 
 /** The variables production refuses to start without, as the app itself reports them. */
 function requiredInProduction(): string[] {
@@ -66,10 +60,7 @@ function realisticSecrets(): Record<string, string> {
 describe('Kubernetes manifests against the app', () => {
   let openApiPaths: string[];
   beforeAll(async () => {
-    const t = await createTestApp({ stripe: false });
-    const res = await t.api.get('/openapi.json');
-    openApiPaths = Object.keys((res.body as { paths: Record<string, unknown> }).paths);
-    await t.close();
+    openApiPaths = Object.keys((await openApiDocument()).paths as Record<string, unknown>);
   });
 
   it('base has a Deployment, Service, HPA, PDB, migration Job and payments CronJob; the Secret example is never applied', () => {

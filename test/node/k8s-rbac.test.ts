@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { hasOptionalTool } from '../support/tools.js';
 
 type Obj = Record<string, any>;
 const yamlFile = (path: string): Obj => parseYaml(readFileSync(path, 'utf8')) as Obj;
@@ -255,14 +256,7 @@ describe('the deploy account (deploy/k8s/rbac) allows exactly what the workflows
     expect(readFileSync('docs/runbook.md', 'utf8')).toMatch(/kubectl apply -k deploy\/k8s\/rbac\/production/);
   });
 
-  const kubectl = (() => {
-    try {
-      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const kubectl = hasOptionalTool('kubectl', ['version', '--client']);
   it.runIf(kubectl)('kubectl kustomize: the binding’s subject is the ServiceAccount in the overlay’s namespace', () => {
     for (const env of ['staging', 'production']) {
       const docs = parseAllDocuments(execFileSync('kubectl', ['kustomize', `deploy/k8s/rbac/${env}`], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);

@@ -10,7 +10,11 @@ import { seedCatalog } from '../../src/db/seed.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 
-export async function recreateServerDatabase(serverUrl: string, baseName: string): Promise<string> {
+/**
+ * Drops and creates `<baseName><TEST_DB_SUFFIX>` on the server, empty (no migrations); returns
+ * its URL. For tests that run the migration command themselves.
+ */
+export async function emptyServerDatabase(serverUrl: string, baseName: string): Promise<string> {
   // TEST_DB_SUFFIX lets two runs share one server without dropping each other's databases.
   const name = `${baseName}${process.env.TEST_DB_SUFFIX ?? ''}`;
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
@@ -24,13 +28,32 @@ export async function recreateServerDatabase(serverUrl: string, baseName: string
   }
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const database = createPostgresDatabase(url.toString(), { max: 1 });
+  return url.toString();
+}
+
+/** Drops `<baseName><TEST_DB_SUFFIX>` from the server if it exists. */
+export async function dropServerDatabase(serverUrl: string, baseName: string): Promise<void> {
+  const name = `${baseName}${process.env.TEST_DB_SUFFIX ?? ''}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** `emptyServerDatabase`, then migrated and seeded; returns its URL. */
+export async function recreateServerDatabase(serverUrl: string, baseName: string): Promise<string> {
+  const url = await emptyServerDatabase(serverUrl, baseName);
+  const database = createPostgresDatabase(url, { max: 1 });
   try {
     await prepare(database);
   } finally {
     await database.close();
   }
-  return url.toString();
+  return url;
 }
 
 export async function prepare(database: Database): Promise<void> {

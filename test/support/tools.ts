@@ -36,6 +36,14 @@ export function toolMissing(tool: Tool): string | undefined {
   return seen.get(key);
 }
 
+/**
+ * For optional tools that add checks when present and are never required (kubectl: not in
+ * Debian, so CI cannot install it): true when `command ...probeArgs` exits 0.
+ */
+export function hasOptionalTool(command: string, probeArgs: string[]): boolean {
+  return toolMissing({ command, probeArgs, install: '' }) === undefined;
+}
+
 /** True when missing tools must fail the run instead of skipping (`REQUIRE_TOOLS=1`). */
 export function toolsRequired(): boolean {
   return process.env.REQUIRE_TOOLS === '1';
