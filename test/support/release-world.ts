@@ -37,7 +37,7 @@ Worker Version ID: ${NEW}
 Version Preview URL: https://51e4886e-${WORKER}.example.workers.dev`;
 
 /**
- * `wrangler deployments status --json`: the API's deployment object, logged raw (shape from
+ * `wrangler deployments status --env <env> --json`: the API's deployment object, logged raw (shape from
  * the snapshot in packages/wrangler/src/__tests__/versions/deployments/deployments.status.test.ts).
  */
 export function statusJson(versions: [string, number][]) {
