@@ -525,7 +525,25 @@ describe('real-traffic verdicts (judgeRoute, trafficVerdict)', () => {
       ['5xx_ratio (ae) all routes', false],
       ['latency_p95 (ae) all routes', true],
     ]);
-    expect(checks[1]!.detail).toBe('2 routes with ≥ 30 requests judged, 1 checks failed; 1 quieter routes count in the total only');
+    expect(checks[1]!.detail).toBe('2 routes with ≥ 30 requests judged, 1 checks failed; 1 quieter routes count in the total (and fail on ≥ 3 5xx over the limit)');
+  });
+
+  it('a quiet route (fewer than minRouteRequests) that keeps answering 5xx fails on its own; one or two 5xx, or as many as the old version, do not', () => {
+    const oldT = v(OLD, r('all', 5000, 0, 60), [r('GET /v1/services', 4980, 0, 50), r('POST /v1/orders', 20, 0, 300)]);
+    // Card orders at 0.4% of traffic, every one a 500: 12/3000 overall is under the 1% limit.
+    const bad = trafficVerdict('ae', oldT, v(NEW, r('all', 3000, 12, 60), [r('GET /v1/services', 2988, 0, 50), r('POST /v1/orders', 12, 12, 30)]), t);
+    const checks = bad.kind === 'judged' ? bad.checks : [];
+    expect(checks.find((c) => c.name === '5xx_ratio (ae) all routes')!.ok).toBe(true);
+    expect(checks[0]).toMatchObject({ name: '5xx_ratio (ae) POST /v1/orders', ok: false, numbers: { new5xx: 12, newRequests: 12, old5xx: 0, minRouteErrors: 3 } });
+    expect(checks[0]!.detail).toBe('POST /v1/orders: new 100.0% 5xx (12/12) vs old 0.0% (0/20), limit 2.0%; fewer than 30 requests, but 12 5xx (≥ 3) is not noise');
+    expect(checks.find((c) => c.name === 'routes (ae)')!.ok).toBe(false);
+    // Two 5xx on a quiet route are noise.
+    const two = trafficVerdict('ae', oldT, v(NEW, r('all', 3000, 2, 60), [r('GET /v1/services', 2988, 0, 50), r('POST /v1/orders', 12, 2, 30)]), t);
+    expect(two.kind === 'judged' && two.checks.every((c) => c.ok)).toBe(true);
+    // The old version fails that quiet route as often: not the new version's doing.
+    const oldBad = v(OLD, r('all', 5000, 20, 60), [r('GET /v1/services', 4980, 0, 50), r('POST /v1/orders', 20, 20, 300)]);
+    const same = trafficVerdict('ae', oldBad, v(NEW, r('all', 3000, 12, 60), [r('GET /v1/services', 2988, 0, 50), r('POST /v1/orders', 12, 12, 30)]), t);
+    expect(same.kind === 'judged' && same.checks.every((c) => c.ok)).toBe(true);
   });
 });
 
