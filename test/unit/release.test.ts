@@ -289,6 +289,29 @@ describe('release: a gate that fails at 50%', () => {
     expect(report.failure!.detail).toBe('inconclusive, so the step fails: Analytics Engine SQL API: HTTP 403: Authentication error');
   });
 
+  it("Cloudflare's page for a Worker that threw (1101) carries no app headers but counts against the version, not as an edge error", async () => {
+    // The first three /v1/me probes of the new version at 10% (every attempt) crash: 3 of 40
+    // probes, under the 10% edge allowance, so as "edge" they were forgiven and it was released.
+    let crashes = 9;
+    const w = world({
+      respond: (v, path, state) =>
+        v === NEW && path === '/v1/me' && state.percentOf(NEW) === 10 && crashes-- > 0 ? { status: 500, body: 'error code: 1101', edge: true } : undefined,
+    });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report).toMatchObject({ outcome: 'rolled_back', failure: { phase: 'gate at 10%', check: 'error_rate (probes)' } });
+    expect(report.failure!.numbers).toMatchObject({ newErrorRate: 3 / 20, oldErrorRate: 0 });
+    expect(report.edgeErrors ?? []).toEqual([]);
+    const gate = report.phases.find((p) => p.name === 'gate at 10%')!;
+    expect(gate.checks!.find((c) => c.name === 'edge (probes)')).toMatchObject({ ok: true, numbers: { edgeOnly: 0 } });
+  });
+
+  it("a smoke probe answered by Cloudflare's 1102 page (the Worker exceeded its limits) fails as the version's answer, not as inconclusive", async () => {
+    const w = world({ respond: (v, path) => (v === NEW && path === '/v1/addresses' ? { status: 503, body: 'error code: 1102', edge: true } : undefined) });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report.failure).toMatchObject({ phase: 'smoke', check: 'GET /v1/addresses (one served address)' });
+    expect(report.failure!.detail).toMatch(/^HTTP 503: error code: 1102 in \d+ ms after 3 attempts$/);
+  });
+
   it('probes that keep failing at the edge make the gate inconclusive; a few are retried and pass', async () => {
     // Every /v1/services probe to either version meets a Cloudflare 522: 25% of probes never reach the Worker.
     const w = world({ respond: (_v, path, state) => (path === '/v1/services' && state.percentOf(NEW) === 10 ? { status: 522, edge: true } : undefined) });
