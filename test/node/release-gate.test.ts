@@ -190,6 +190,19 @@ describe('release gate on real traffic (Analytics Engine stand-in)', () => {
     expect(report.warnings.filter((x) => x.includes('hold extended'))).toHaveLength(3);
   });
 
+  it('health checks are not traffic: a thin version hit mostly by an uptime checker on /healthz is not judged on it', async () => {
+    fresh();
+    // 19 in 20 requests are GET /healthz from a monitor; the one real route is too thin to judge.
+    const monitor: (readonly [string, string])[] = [...Array.from({ length: 19 }, () => ['GET', '/healthz'] as const), ['GET', '/v1/services']];
+    const w = world({ onSleep: users(healthy, 40, monitor) });
+    const report = await release(w, {}, { maxHoldSeconds: 180 });
+    expect(report).toMatchObject({ outcome: 'rolled_back', failure: { phase: 'gate at 10%', check: 'traffic (analytics-engine)' } });
+    expect(report.failure!.numbers).toMatchObject({ needed: 100 });
+    expect(Number(report.failure!.numbers!.requests)).toBeLessThan(100);
+    const queries = cf.requests.filter((r) => r.path === '/accounts/fake-account/analytics_engine/sql');
+    expect(queries.at(-1)!.body).toContain("blob3 NOT IN ('/healthz', '/readyz', '/metrics')");
+  });
+
   it('…and passes on probes only, with a warning, with --allow-low-traffic', async () => {
     fresh();
     const w = world({ onSleep: users(healthy, 2) });

@@ -603,7 +603,7 @@ describe('Analytics Engine SQL source', () => {
     // No points for the old version in the window: zero requests, a reading.
     expect(traffic.get(OLD)!.overall.requests).toBe(0);
     expect(sent.sort()[0]).toBe(
-      `SELECT index1 AS version, SUM(_sample_interval) AS requests, SUM(IF(double2 >= 500, _sample_interval, 0)) AS errors_5xx, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95_ms FROM laundry_api_production WHERE blob1 = 'http' AND index1 IN ('${OLD}', '${NEW}') AND timestamp >= toDateTime('2026-11-30 06:00:00') AND timestamp < toDateTime('2026-11-30 06:02:01') GROUP BY version FORMAT JSON`,
+      `SELECT index1 AS version, SUM(_sample_interval) AS requests, SUM(IF(double2 >= 500, _sample_interval, 0)) AS errors_5xx, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95_ms FROM laundry_api_production WHERE blob1 = 'http' AND blob3 NOT IN ('/healthz', '/readyz', '/metrics') AND index1 IN ('${OLD}', '${NEW}') AND timestamp >= toDateTime('2026-11-30 06:00:00') AND timestamp < toDateTime('2026-11-30 06:02:01') GROUP BY version FORMAT JSON`,
     );
   });
 
