@@ -24,6 +24,7 @@ const USAGE = `usage: npm run release -- --env staging|production [--steps 10,50
   [--dry-run] [--base-url https://…] [--report-file release.json] [--no-triggers]
   [--max-error-rate-increase 0.02] [--max-latency-ratio 1.5] [--latency-slack-ms 100]
   [--max-error-ratio 0.01] [--p95-ceiling-ms 1000] [--min-requests 100] [--min-route-requests 30]
+  [--min-route-errors 3]
   [--hold-extension-seconds 60] [--max-hold-seconds 600] [--allow-low-traffic]
   [--probe-retries 2] [--max-edge-failure-ratio 0.1]`;
 
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
         'p95-ceiling-ms',
         'min-requests',
         'min-route-requests',
+        'min-route-errors',
         'hold-extension-seconds',
         'max-hold-seconds',
         'probe-retries',
@@ -96,6 +98,7 @@ async function main(): Promise<number> {
           p95CeilingMs: numberArg(args, 'p95-ceiling-ms', DEFAULT_THRESHOLDS.p95CeilingMs),
           minRequests: numberArg(args, 'min-requests', DEFAULT_THRESHOLDS.minRequests),
           minRouteRequests: numberArg(args, 'min-route-requests', DEFAULT_THRESHOLDS.minRouteRequests),
+          minRouteErrors: numberArg(args, 'min-route-errors', DEFAULT_THRESHOLDS.minRouteErrors),
           holdExtensionSeconds: numberArg(args, 'hold-extension-seconds', DEFAULT_THRESHOLDS.holdExtensionSeconds),
           // Never shorter than the hold itself.
           maxHoldSeconds: Math.max(holdSeconds, numberArg(args, 'max-hold-seconds', DEFAULT_THRESHOLDS.maxHoldSeconds)),

@@ -305,7 +305,7 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
   const wf = parse(readFileSync('.github/workflows/k8s-rollout.yml', 'utf8')) as { jobs: { rollout: { env: Record<string, string>; steps: Step[] } } };
   const steps = wf.jobs.rollout.steps;
 
-  function simulate(gateExit: number, environment: 'staging' | 'production') {
+  function simulate(gateExit: number, environment: 'staging' | 'production', revisions?: { before: string; now: string }) {
     const dir = mkdtempSync(join(tmpdir(), 'k8s-gate-wf-'));
     const bin = join(dir, 'bin');
     mkdirSync(bin);
@@ -314,7 +314,10 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
       join(bin, 'npm'),
       `#!/bin/bash\necho "npm $*" >> "${log}"\necho "PROMETHEUS_URL=$PROMETHEUS_URL PROMETHEUS_TOKEN=$PROMETHEUS_TOKEN" >> "${log}"\necho "k8s-gate: summary line (exit ${gateExit})" > gate-summary.txt\nexit ${gateExit}\n`,
     );
-    writeFileSync(join(bin, 'kubectl'), `#!/bin/bash\necho "kubectl $*" >> "${log}"\ncase "$*" in *jsonpath*) echo ghcr.io/acme/laundry-api@sha256:previous ;; esac\nexit 0\n`);
+    writeFileSync(
+      join(bin, 'kubectl'),
+      `#!/bin/bash\necho "kubectl $*" >> "${log}"\ncase "$*" in *revision}*) echo ${revisions?.now ?? ''} ;; *jsonpath*) echo ghcr.io/acme/laundry-api@sha256:previous ;; esac\nexit 0\n`,
+    );
     chmodSync(join(bin, 'npm'), 0o755);
     chmodSync(join(bin, 'kubectl'), 0o755);
     const expressions: Record<string, string> = {
@@ -328,7 +331,7 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
       "inputs.environment == 'production' && 'fail' || 'pass'": environment === 'production' ? 'fail' : 'pass',
     };
     const outcomes: Record<string, 'success' | 'failure' | 'skipped'> = { rollout: 'success' };
-    const outputs: Record<string, Record<string, string>> = {};
+    const outputs: Record<string, Record<string, string>> = revisions ? { before: { revision: revisions.before } } : {};
     let jobFailed = false;
     const expr = (e: string): string => {
       const m = /^steps\.(\w+)\.(outcome|outputs\.(\w+))$/.exec(e);
@@ -412,6 +415,22 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
     expect(kubectl).toContain('kubectl -n laundry-production set image cronjob/laundry-api-payments-job payments-job=ghcr.io/acme/laundry-api@sha256:previous');
     expect(r.notified).toHaveLength(1);
     expect(r.notified[0]).toMatchObject({ status: 'failure', details: `k8s-gate: summary line (exit ${exit})` });
+  });
+
+  it('gate fails after a rollout that made a new revision: undone to the revision recorded before the run', () => {
+    const r = simulate(1, 'production', { before: '7', now: '8' });
+    const kubectl = r.calls.split('\n').filter((l) => l.startsWith('kubectl'));
+    expect(kubectl).toContain('kubectl -n laundry-production rollout undo deployment/laundry-api --to-revision=7');
+    expect(r.notified[0]).toMatchObject({ status: 'failure' });
+  });
+
+  it('gate fails after an apply that changed no pod (re-run for the same digest): no undo to the release before, the job fails and Slack is told', () => {
+    const r = simulate(2, 'production', { before: '8', now: '8' });
+    expect(r.calls).not.toMatch(/rollout undo/);
+    expect(r.calls).not.toMatch(/set image/);
+    expect(r.jobFailed).toBe(true);
+    expect(r.notified).toHaveLength(1);
+    expect(r.notified[0]).toMatchObject({ status: 'failure', details: 'k8s-gate: summary line (exit 2)' });
   });
 
   it('gate passes (staging: low traffic passes): no undo, Slack says success with the report', () => {

@@ -160,6 +160,8 @@ function apiCalls(argv: string[], appliedKinds: string[]): string[] {
       if (sub === 'restart') return calls(['get', 'patch'], t.resource);
       break;
     }
+    case 'annotate':
+      return calls(['get', 'patch'], target(p, 1).resource);
     case 'set':
       if (sub === 'image') return calls(['get', 'patch'], target(p, 2).resource);
       break;

@@ -39,14 +39,14 @@ type Behaviour = (version: string, method: string, route: string, n: number) => 
 const healthy: Behaviour = (_v, _m, route, n) => ({ status: 200, ms: route === '/v1/orders' ? 250 + (n % 10) : 40 + (n % 20) });
 
 /** Real users at `rps` requests per second, split by the current deployment, written as sampled data points. */
-function users(behaviour: Behaviour, rps: number) {
+function users(behaviour: Behaviour, rps: number, cycle: (readonly [string, string])[] = CYCLE) {
   const counters = new Map<string, number>();
   return (w: World, fromMs: number, toMs: number) => {
     const seconds = (toMs - fromMs) / 1000;
     for (const [version, percent] of w.split) {
       const requests = Math.floor((rps * seconds * percent) / 100);
       for (let i = 0; i < requests; i += 2) {
-        const [method, route] = CYCLE[(i / 2) % CYCLE.length]!;
+        const [method, route] = cycle[(i / 2) % cycle.length]!;
         const key = `${version} ${method} ${route}`;
         const n = counters.get(key) ?? 0;
         counters.set(key, n + 1);
@@ -97,6 +97,19 @@ describe('release gate on real traffic (Analytics Engine stand-in)', () => {
     const queries = cf.requests.filter((r) => r.path === '/accounts/fake-account/analytics_engine/sql');
     expect(queries.length).toBe(2);
     expect(queries.every((q) => q.method === 'POST' && q.body.startsWith('SELECT index1 AS version'))).toBe(true);
+  });
+
+  it('a version that 500s every POST /v1/orders where orders are a rare route (1 in 300 requests) is rolled back, not hidden in the total', async () => {
+    fresh();
+    // Too few orders per step for the route to be judged on its ratio (< 30), and a total 5xx ratio under 1%.
+    const rare: (readonly [string, string])[] = [['POST', '/v1/orders'], ...Array.from({ length: 299 }, () => ['GET', '/v1/services'] as const)];
+    const w = world({ onSleep: users((v, m, r, n) => (v === NEW && m === 'POST' && r === '/v1/orders' ? { status: 500, ms: 30 } : healthy(v, m, r, n)), 40, rare) });
+    const report = await release(w);
+    expect(report).toMatchObject({ outcome: 'rolled_back', exitCode: 1, maxTrafficPercent: 50 });
+    expect(report.failure).toMatchObject({ phase: 'gate at 50%', check: '5xx_ratio (analytics-engine) POST /v1/orders', numbers: { newRequests: 8, new5xx: 8 } });
+    const gate = report.phases.find((p) => p.name === 'gate at 50%')!;
+    expect(gate.checks!.find((c) => c.name === '5xx_ratio (analytics-engine) all routes')!.ok).toBe(true);
+    expect(w.split).toEqual([[OLD, 100]]);
   });
 
   it('a version that is only slow is rolled back on p95, naming the route', async () => {
@@ -175,6 +188,19 @@ describe('release gate on real traffic (Analytics Engine stand-in)', () => {
     // 120 s, then three 60 s extensions: the hold never exceeds the maximum.
     expect(w.slept).toBe(300_000);
     expect(report.warnings.filter((x) => x.includes('hold extended'))).toHaveLength(3);
+  });
+
+  it('health checks are not traffic: a thin version hit mostly by an uptime checker on /healthz is not judged on it', async () => {
+    fresh();
+    // 19 in 20 requests are GET /healthz from a monitor; the one real route is too thin to judge.
+    const monitor: (readonly [string, string])[] = [...Array.from({ length: 19 }, () => ['GET', '/healthz'] as const), ['GET', '/v1/services']];
+    const w = world({ onSleep: users(healthy, 40, monitor) });
+    const report = await release(w, {}, { maxHoldSeconds: 180 });
+    expect(report).toMatchObject({ outcome: 'rolled_back', failure: { phase: 'gate at 10%', check: 'traffic (analytics-engine)' } });
+    expect(report.failure!.numbers).toMatchObject({ needed: 100 });
+    expect(Number(report.failure!.numbers!.requests)).toBeLessThan(100);
+    const queries = cf.requests.filter((r) => r.path === '/accounts/fake-account/analytics_engine/sql');
+    expect(queries.at(-1)!.body).toContain("blob3 NOT IN ('/healthz', '/readyz', '/metrics')");
   });
 
   it('…and passes on probes only, with a warning, with --allow-low-traffic', async () => {

@@ -78,3 +78,4 @@ export const DOCKER_COMPOSE: Tool = {
   command: 'docker-compose',
   install: "Debian's docker-compose package (works without a Docker daemon for `config`): apt-get install -y --no-install-recommends docker-compose",
 };
+export const JQ: Tool = { command: 'jq', install: "Debian's jq package: apt-get install -y --no-install-recommends jq" };

@@ -289,6 +289,29 @@ describe('release: a gate that fails at 50%', () => {
     expect(report.failure!.detail).toBe('inconclusive, so the step fails: Analytics Engine SQL API: HTTP 403: Authentication error');
   });
 
+  it("Cloudflare's page for a Worker that threw (1101) carries no app headers but counts against the version, not as an edge error", async () => {
+    // The first three /v1/me probes of the new version at 10% (every attempt) crash: 3 of 40
+    // probes, under the 10% edge allowance, so as "edge" they were forgiven and it was released.
+    let crashes = 9;
+    const w = world({
+      respond: (v, path, state) =>
+        v === NEW && path === '/v1/me' && state.percentOf(NEW) === 10 && crashes-- > 0 ? { status: 500, body: 'error code: 1101', edge: true } : undefined,
+    });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report).toMatchObject({ outcome: 'rolled_back', failure: { phase: 'gate at 10%', check: 'error_rate (probes)' } });
+    expect(report.failure!.numbers).toMatchObject({ newErrorRate: 3 / 20, oldErrorRate: 0 });
+    expect(report.edgeErrors ?? []).toEqual([]);
+    const gate = report.phases.find((p) => p.name === 'gate at 10%')!;
+    expect(gate.checks!.find((c) => c.name === 'edge (probes)')).toMatchObject({ ok: true, numbers: { edgeOnly: 0 } });
+  });
+
+  it("a smoke probe answered by Cloudflare's 1102 page (the Worker exceeded its limits) fails as the version's answer, not as inconclusive", async () => {
+    const w = world({ respond: (v, path) => (v === NEW && path === '/v1/addresses' ? { status: 503, body: 'error code: 1102', edge: true } : undefined) });
+    const report = await runRelease(options(), { run: w.run, fetch: w.fetch, clock: w.clock });
+    expect(report.failure).toMatchObject({ phase: 'smoke', check: 'GET /v1/addresses (one served address)' });
+    expect(report.failure!.detail).toMatch(/^HTTP 503: error code: 1102 in \d+ ms after 3 attempts$/);
+  });
+
   it('probes that keep failing at the edge make the gate inconclusive; a few are retried and pass', async () => {
     // Every /v1/services probe to either version meets a Cloudflare 522: 25% of probes never reach the Worker.
     const w = world({ respond: (_v, path, state) => (path === '/v1/services' && state.percentOf(NEW) === 10 ? { status: 522, edge: true } : undefined) });
@@ -525,7 +548,25 @@ describe('real-traffic verdicts (judgeRoute, trafficVerdict)', () => {
       ['5xx_ratio (ae) all routes', false],
       ['latency_p95 (ae) all routes', true],
     ]);
-    expect(checks[1]!.detail).toBe('2 routes with ≥ 30 requests judged, 1 checks failed; 1 quieter routes count in the total only');
+    expect(checks[1]!.detail).toBe('2 routes with ≥ 30 requests judged, 1 checks failed; 1 quieter routes count in the total (and fail on ≥ 3 5xx over the limit)');
+  });
+
+  it('a quiet route (fewer than minRouteRequests) that keeps answering 5xx fails on its own; one or two 5xx, or as many as the old version, do not', () => {
+    const oldT = v(OLD, r('all', 5000, 0, 60), [r('GET /v1/services', 4980, 0, 50), r('POST /v1/orders', 20, 0, 300)]);
+    // Card orders at 0.4% of traffic, every one a 500: 12/3000 overall is under the 1% limit.
+    const bad = trafficVerdict('ae', oldT, v(NEW, r('all', 3000, 12, 60), [r('GET /v1/services', 2988, 0, 50), r('POST /v1/orders', 12, 12, 30)]), t);
+    const checks = bad.kind === 'judged' ? bad.checks : [];
+    expect(checks.find((c) => c.name === '5xx_ratio (ae) all routes')!.ok).toBe(true);
+    expect(checks[0]).toMatchObject({ name: '5xx_ratio (ae) POST /v1/orders', ok: false, numbers: { new5xx: 12, newRequests: 12, old5xx: 0, minRouteErrors: 3 } });
+    expect(checks[0]!.detail).toBe('POST /v1/orders: new 100.0% 5xx (12/12) vs old 0.0% (0/20), limit 2.0%; fewer than 30 requests, but 12 5xx (≥ 3) is not noise');
+    expect(checks.find((c) => c.name === 'routes (ae)')!.ok).toBe(false);
+    // Two 5xx on a quiet route are noise.
+    const two = trafficVerdict('ae', oldT, v(NEW, r('all', 3000, 2, 60), [r('GET /v1/services', 2988, 0, 50), r('POST /v1/orders', 12, 2, 30)]), t);
+    expect(two.kind === 'judged' && two.checks.every((c) => c.ok)).toBe(true);
+    // The old version fails that quiet route as often: not the new version's doing.
+    const oldBad = v(OLD, r('all', 5000, 20, 60), [r('GET /v1/services', 4980, 0, 50), r('POST /v1/orders', 20, 20, 300)]);
+    const same = trafficVerdict('ae', oldBad, v(NEW, r('all', 3000, 12, 60), [r('GET /v1/services', 2988, 0, 50), r('POST /v1/orders', 12, 12, 30)]), t);
+    expect(same.kind === 'judged' && same.checks.every((c) => c.ok)).toBe(true);
   });
 });
 
@@ -562,7 +603,7 @@ describe('Analytics Engine SQL source', () => {
     // No points for the old version in the window: zero requests, a reading.
     expect(traffic.get(OLD)!.overall.requests).toBe(0);
     expect(sent.sort()[0]).toBe(
-      `SELECT index1 AS version, SUM(_sample_interval) AS requests, SUM(IF(double2 >= 500, _sample_interval, 0)) AS errors_5xx, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95_ms FROM laundry_api_production WHERE blob1 = 'http' AND index1 IN ('${OLD}', '${NEW}') AND timestamp >= toDateTime('2026-11-30 06:00:00') AND timestamp < toDateTime('2026-11-30 06:02:01') GROUP BY version FORMAT JSON`,
+      `SELECT index1 AS version, SUM(_sample_interval) AS requests, SUM(IF(double2 >= 500, _sample_interval, 0)) AS errors_5xx, quantileExactWeighted(0.95)(double1, _sample_interval) AS p95_ms FROM laundry_api_production WHERE blob1 = 'http' AND blob3 NOT IN ('/healthz', '/readyz', '/metrics') AND index1 IN ('${OLD}', '${NEW}') AND timestamp >= toDateTime('2026-11-30 06:00:00') AND timestamp < toDateTime('2026-11-30 06:02:01') GROUP BY version FORMAT JSON`,
     );
   });
 

@@ -289,7 +289,7 @@ function column(name: string): (r: Row) => string | number {
  * The Analytics Engine SQL the release gate sends, evaluated over stored points: `SELECT` of
  * columns and `SUM(_sample_interval)`, `SUM(IF(<col> >= <n>, _sample_interval, 0))`,
  * `quantileExactWeighted(<q>)(<col>, _sample_interval)` with `AS` aliases, `FROM <dataset>`,
- * `WHERE` of `=`, `IN`, and `timestamp` comparisons with `toDateTime('YYYY-MM-DD HH:MM:SS')`
+ * `WHERE` of `=`, `IN`, `NOT IN`, and `timestamp` comparisons with `toDateTime('YYYY-MM-DD HH:MM:SS')`
  * joined by `AND`, `GROUP BY`, `FORMAT JSON`. Unknown columns and datasets are refused; any
  * other SQL is refused too (the stand-in does not pretend to run what it cannot).
  */
@@ -326,10 +326,11 @@ export function runAnalyticsSql(sql: string, datasets: Map<string, FakeDataPoint
       const v = c[2];
       return (r) => get(r) === v;
     }
-    if ((c = /^(\w+)\s+IN\s*\((.*)\)$/i.exec(cond))) {
+    if ((c = /^(\w+)\s+(NOT\s+)?IN\s*\((.*)\)$/i.exec(cond))) {
       const get = column(c[1]!);
-      const values = splitTop(c[2]!, /^,/).map((x) => /^'([^']*)'$/.exec(x)?.[1] ?? (() => { throw new SqlError(`not a string literal: ${x}`); })());
-      return (r) => values.includes(String(get(r)));
+      const negate = c[2] !== undefined;
+      const values = splitTop(c[3]!, /^,/).map((x) => /^'([^']*)'$/.exec(x)?.[1] ?? (() => { throw new SqlError(`not a string literal: ${x}`); })());
+      return (r) => values.includes(String(get(r))) !== negate;
     }
     if ((c = /^timestamp\s*(>=|>|<=|<)\s*(.+)$/.exec(cond))) {
       const bound = dateTime(c[2]!);

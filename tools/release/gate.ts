@@ -27,6 +27,7 @@ export const DEFAULT_THRESHOLDS: GateThresholds = {
   routeP95CeilingMs: { 'POST /v1/auth/login': 1500, 'POST /v1/auth/register': 1500, 'POST /v1/orders': 2000 },
   minRequests: 100,
   minRouteRequests: 30,
+  minRouteErrors: 3,
   holdExtensionSeconds: 60,
   maxHoldSeconds: 600,
   allowLowTraffic: false,
@@ -124,8 +125,25 @@ export function trafficVerdict(source: string, oldT: VersionTraffic, newT: Versi
   const oldByRoute = new Map(oldT.routes.map((r) => [r.route, r]));
   const judged = newT.routes.filter((r) => r.requests >= t.minRouteRequests);
   const routeChecks = judged.flatMap((r) => judgeRoute(source, r, oldByRoute.get(r.route), t));
-  const failing = routeChecks.filter((c) => !c.ok);
-  const skipped = newT.routes.length - judged.length;
+  // Quieter routes: too few requests for a ratio, but several 5xx on a route the old version
+  // does not fail as often is a failure, not noise (a rare route that always fails).
+  const quiet = newT.routes.filter((r) => r.requests < t.minRouteRequests);
+  const quietChecks = quiet.flatMap((r) => {
+    const o = oldByRoute.get(r.route);
+    const limit = o && o.requests > 0 ? Math.max(t.maxErrorRatio, o.errorRatio + t.maxErrorRateIncrease) : t.maxErrorRatio;
+    if (r.errors5xx < t.minRouteErrors || r.errorRatio <= limit + 1e-9) return [];
+    const oldText = o ? ` vs old ${pct(o.errorRatio)} (${o.errors5xx}/${o.requests})` : ' (old: none)';
+    return [
+      {
+        name: `5xx_ratio (${source}) ${r.route}`,
+        ok: false,
+        detail: `${r.route}: new ${pct(r.errorRatio)} 5xx (${r.errors5xx}/${r.requests})${oldText}, limit ${pct(limit)}; fewer than ${t.minRouteRequests} requests, but ${r.errors5xx} 5xx (≥ ${t.minRouteErrors}) is not noise`,
+        numbers: { route: r.route, newRequests: r.requests, new5xx: r.errors5xx, newRatio: r.errorRatio, ...(o ? { oldRequests: o.requests, old5xx: o.errors5xx, oldRatio: o.errorRatio } : {}), limit, minRouteErrors: t.minRouteErrors },
+      } satisfies CheckResult,
+    ];
+  });
+  const failing = [...routeChecks.filter((c) => !c.ok), ...quietChecks];
+  const skipped = quiet.length;
   return {
     kind: 'judged',
     checks: [
@@ -133,7 +151,7 @@ export function trafficVerdict(source: string, oldT: VersionTraffic, newT: Versi
       {
         name: `routes (${source})`,
         ok: failing.length === 0,
-        detail: `${judged.length} routes with ≥ ${t.minRouteRequests} requests judged${failing.length ? `, ${failing.length} checks failed` : ', all within limits'}${skipped ? `; ${skipped} quieter routes count in the total only` : ''}`,
+        detail: `${judged.length} routes with ≥ ${t.minRouteRequests} requests judged${failing.length ? `, ${failing.length} checks failed` : ', all within limits'}${skipped ? `; ${skipped} quieter routes count in the total (and fail on ≥ ${t.minRouteErrors} 5xx over the limit)` : ''}`,
         numbers: { judged: judged.length, failed: failing.length, skipped },
       },
       ...judgeRoute(source, newT.overall, oldT.overall, t),

@@ -28,6 +28,14 @@ export interface AnalyticsEngineOptions {
   apiBase?: string;
 }
 
+/**
+ * Routes that are not users: uptime checks and health probes (/healthz, /readyz) and scrapes
+ * (/metrics). Left out of every number, as the Prometheus rules and the Kubernetes gate do: a
+ * health checker hitting the Worker every few seconds would otherwise make up `minRequests` on
+ * its own (a thin staging judged on /healthz) and dilute the 5xx ratio of real requests.
+ */
+export const NOT_USER_ROUTES = ['/healthz', '/readyz', '/metrics'] as const;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATASET = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -45,6 +53,7 @@ export function trafficQueries(dataset: string, versionIds: string[], fromMs: nu
   for (const v of versionIds) if (!UUID.test(v)) throw new Error(`version id ${JSON.stringify(v)} is not a UUID`);
   const where = [
     `blob1 = 'http'`,
+    `blob3 NOT IN (${NOT_USER_ROUTES.map((r) => `'${r}'`).join(', ')})`,
     `index1 IN (${versionIds.map((v) => `'${v}'`).join(', ')})`,
     `timestamp >= toDateTime('${sqlDateTime(Math.floor(fromMs / 1000) * 1000)}')`,
     `timestamp < toDateTime('${sqlDateTime(Math.ceil(toMs / 1000) * 1000)}')`,

@@ -9,7 +9,8 @@
  * A probe that never reached the Worker is an *edge* error, not the version's failure: no
  * response (network error), a Cloudflare 52x/530 (https://developers.cloudflare.com/support/troubleshooting/http-status-codes/cloudflare-5xx-errors/),
  * or a response without the `X-Request-Id` and `X-App-Version` headers every Worker answer
- * carries (src/worker.ts, src/http/middleware.ts). Edge errors are reported; too many make
+ * carries (src/worker.ts, src/http/middleware.ts) — except Cloudflare's page for a Worker that
+ * threw or exceeded its limits (1101, 1102), which is the version's failure. Edge errors are reported; too many make
  * a gate inconclusive, which fails. A failed step of a release throws `Failure`.
  */
 import type { CheckResult, Clock, FetchLike, ReleaseTarget } from './types.js';
@@ -35,6 +36,15 @@ export interface Probe {
 
 /** Cloudflare's own 5xx (the origin or Worker was never reached or did not answer). */
 export const CLOUDFLARE_EDGE_STATUSES = new Set([520, 521, 522, 523, 524, 525, 526, 527, 530]);
+
+/**
+ * Cloudflare's error page (HTML "Error 1101", or "error code: 1101" for API clients) when the
+ * Worker itself failed: 1101 "Worker threw exception", 1102 "Worker exceeded resource limits"
+ * (https://developers.cloudflare.com/workers/observability/errors/). Those are the version's
+ * failures, not the edge's, and the Worker writes no Analytics Engine point for them, so the
+ * probes are the only place they can count.
+ */
+export const WORKER_RUNTIME_ERROR = /\b(?:error code:?\s*|error\s+)110[12]\b/i;
 
 export function describeEdge(p: Probe): string {
   if (p.status === 'network_error') return `${p.name}: network error (${p.error})`;
@@ -78,7 +88,10 @@ export class Prober {
         // not JSON; keep the text
       }
       const servedBy = res.headers.get('x-app-version');
-      const edge = CLOUDFLARE_EDGE_STATUSES.has(res.status) || servedBy === null || res.headers.get('x-request-id') === null;
+      // Cloudflare's own page for a Worker that threw (1101) or ran out of CPU or memory (1102)
+      // carries none of the app's headers, but the version did it: it counts against the version.
+      const crashed = servedBy === null && WORKER_RUNTIME_ERROR.test(text);
+      const edge = !crashed && (CLOUDFLARE_EDGE_STATUSES.has(res.status) || servedBy === null || res.headers.get('x-request-id') === null);
       return { name, status: res.status, ms: this.clock.now() - started, servedBy, body, edge };
     } catch (err) {
       return {

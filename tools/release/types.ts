@@ -46,6 +46,12 @@ export interface GateThresholds {
   minRequests: number;
   /** A route is judged on its own only with at least this many requests for the new version (and, for the comparison, the old). */
   minRouteRequests: number;
+  /**
+   * A quieter route (fewer than `minRouteRequests` requests) still fails on its own when it
+   * answered at least this many 5xx and its 5xx ratio is over the limit: a rare route that fails
+   * every time (card orders at 1% of traffic) must not hide in the total.
+   */
+  minRouteErrors: number;
   /** Too few requests: the hold is extended by this many seconds at a time… */
   holdExtensionSeconds: number;
   /** …up to this total hold per step (seconds); then the step fails, unless `allowLowTraffic`. */
