@@ -346,6 +346,8 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
       const js = cond
         .replace(/failure\(\)/g, String(jobFailed))
         .replace(/always\(\)/g, 'true')
+        // The simulated runs are never cancelled.
+        .replace(/cancelled\(\)/g, 'false')
         .replace(/success\(\)/g, String(!jobFailed))
         .replace(/steps\.\w+\.outcome/g, (m) => JSON.stringify(expr(m)))
         .replace(/'([^']*)'/g, (_, s: string) => JSON.stringify(s));
@@ -388,6 +390,12 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
       rmSync(dir, { recursive: true, force: true });
     }
   }
+
+  it('the undo also runs when the run is cancelled or times out during the rollout or the gate', () => {
+    const undo = steps.find((s) => s.name === 'Undo the rollout on failure')!;
+    expect(undo.if).toMatch(/cancelled\(\) && \(steps\.rollout\.outcome == 'cancelled' \|\| steps\.gate\.outcome == 'cancelled'\)/);
+    expect(undo.if).toMatch(/failure\(\) && \(steps\.rollout\.outcome == 'failure' \|\| steps\.gate\.outcome == 'failure'\)/);
+  });
 
   it('the gate step comes right after the rollout, with the Prometheus secrets only in its own env', () => {
     const gateIndex = steps.findIndex((s) => s.id === 'gate');
