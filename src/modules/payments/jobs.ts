@@ -286,11 +286,15 @@ export async function runPaymentJobsExclusive(deps: Deps, opts: ExclusiveJobOpti
     return { outcome: 'skipped', holder, heldBy: lease.holder, until: lease.expiresAt };
   }
   let leaseLost = false;
+  let finished = false;
+  // The renewal in flight, awaited before the release: one that landed after the DELETE would
+  // find no row and report a lease lost that was only given back.
+  let renewing: Promise<void> = Promise.resolve();
   const renewEveryMs = opts.renewEveryMs ?? PAYMENTS_JOB_LEASE_RENEW_MS;
   const renewal = setInterval(() => {
-    renewLease(deps, PAYMENTS_JOB_LEASE, holder, ttlMs).then(
+    renewing = renewLease(deps, PAYMENTS_JOB_LEASE, holder, ttlMs).then(
       (expiresAt) => {
-        if (expiresAt !== undefined || leaseLost) return;
+        if (expiresAt !== undefined || leaseLost || finished) return;
         leaseLost = true;
         deps.logger.error('payments job lease lost while running: another runner may overlap', { holder });
       },
@@ -308,6 +312,8 @@ export async function runPaymentJobsExclusive(deps: Deps, opts: ExclusiveJobOpti
     throw error;
   } finally {
     clearInterval(renewal);
+    await renewing;
+    finished = true;
     // Not given back (database down): it expires by itself after ttlMs.
     await releaseLease(deps, PAYMENTS_JOB_LEASE, holder).catch((error: unknown) =>
       deps.logger.warn('releasing the payments job lease failed; it expires by itself', { holder, error }),
