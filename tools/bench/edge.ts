@@ -34,6 +34,8 @@ export interface EdgeRow {
   residual: number;
   /** Median time the local Neon endpoint and PostgreSQL took for the response path's requests, ms (part of the residual; at Neon it hides in the real round trip). */
   dbMs: number;
+  /** Median time the proxy held the response path's requests beyond the delay (timer lateness on a loaded machine), ms: part of the residual, not the Worker's. */
+  proxyLateMs: number;
   /** Non-2xx answers (the row's figures are then suspect). */
   failures: number;
 }
@@ -53,8 +55,8 @@ export interface EdgeSection {
 export interface DelayProxy {
   url: string;
   delayMs: number;
-  /** POST /sql requests since the last reset: arrival (performance.now()) and, once answered, the upstream time (local Neon + PostgreSQL), ms. */
-  arrivals: Array<{ at: number; upstreamMs?: number }>;
+  /** POST /sql requests since the last reset: arrival (performance.now()) and, once answered, how long it was held (the delay plus any timer lateness) and the upstream time (local Neon + PostgreSQL), ms. */
+  arrivals: Array<{ at: number; heldMs?: number; upstreamMs?: number }>;
   inFlight: number;
   lastActivity: number;
   reset(): void;
@@ -68,14 +70,14 @@ export async function startDelayProxy(upstream: string, delayMs: number): Promis
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
   const state = {
     delayMs,
-    arrivals: [] as Array<{ at: number; upstreamMs?: number }>,
+    arrivals: [] as Array<{ at: number; heldMs?: number; upstreamMs?: number }>,
     inFlight: 0,
     lastActivity: performance.now(),
   };
   const server = http.createServer((req, res) => {
     state.inFlight++;
     state.lastActivity = performance.now();
-    const entry = req.method === 'POST' && req.url?.startsWith('/sql') ? { at: state.lastActivity, upstreamMs: undefined as number | undefined } : undefined;
+    const entry = req.method === 'POST' && req.url?.startsWith('/sql') ? { at: state.lastActivity, heldMs: undefined as number | undefined, upstreamMs: undefined as number | undefined } : undefined;
     if (entry) state.arrivals.push(entry);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -83,6 +85,7 @@ export async function startDelayProxy(upstream: string, delayMs: number): Promis
       setTimeout(() => {
         const headers = { ...req.headers, host: target.host };
         const sent = performance.now();
+        if (entry) entry.heldMs = sent - entry.at;
         const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent }, (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
@@ -236,6 +239,7 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
       const total: number[] = [];
       const onPath: number[] = [];
       const db: number[] = [];
+      const late: number[] = [];
       let failures = 0;
       for (let i = 0; i < p.samples; i++) {
         const { url, init } = await p.request(); // may do unmeasured set-up (an order to cancel)
@@ -252,6 +256,7 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
         const path = proxy.arrivals.filter((a) => a.at < answered);
         onPath.push(path.length);
         db.push(path.reduce((sum, a) => sum + (a.upstreamMs ?? 0), 0));
+        late.push(path.reduce((sum, a) => sum + Math.max(0, (a.heldMs ?? delayMs) - delayMs), 0));
       }
       latencies.sort((a, b) => a - b);
       const p50 = percentile(latencies, 50);
@@ -269,6 +274,7 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
         floor,
         residual: p50 - floor,
         dbMs: median(db),
+        proxyLateMs: median(late),
         failures,
       });
     }

@@ -145,8 +145,10 @@ function edgeBudgets(e: EdgeSection, rt: RoundTrips | undefined): string[] {
   lines.push(
     `- ${verdict(over.length === 0)} edge: residual p50 (p50 − round trips × ${e.delayMs} ms) within ${BUDGETS.edgeResidualMs} ms on ${budgeted.length - over.length} of ${budgeted.length} endpoints (login and register exempt: Argon2id by design)`,
   );
+  const healthz = e.rows.find((r) => r.endpoint === 'GET /healthz');
+  if (over.length > 0 && healthz) lines.push(`  - for scale: \`GET /healthz\` (no database) took ${f1(healthz.p50)} ms p50 in this run, the fixed local cost (workerd, wrangler's proxy, the client, machine load) in every row`);
   for (const r of over) {
-    lines.push(`  - **FAIL** ${r.endpoint}: residual ${f1(r.residual)} ms (p50 ${f1(r.p50)} ms, floor ${f0(r.floor)} ms)${r.failures > 0 ? `; ⚠ ${r.failures} answers with another status` : ''}`);
+    lines.push(`  - **FAIL** ${r.endpoint}: residual ${f1(r.residual)} ms (p50 ${f1(r.p50)} ms, floor ${f0(r.floor)} ms; local Neon + PostgreSQL ${f1(r.dbMs)} ms of it)${r.failures > 0 ? `; ⚠ ${r.failures} answers with another status` : ''}`);
   }
   const compared = e.rows.map((r) => ({ r, table: tableRoundTrips(r, rt) }));
   const mismatched = compared.filter(({ r, table }) => table === undefined || r.roundTrips !== table || r.roundTripsRange[0] !== r.roundTripsRange[1]);
@@ -160,8 +162,8 @@ function edgeBudgets(e: EdgeSection, rt: RoundTrips | undefined): string[] {
 
 function edgeTable(e: EdgeSection, rt: RoundTrips | undefined): string[] {
   const out = [
-    '| endpoint | samples | p50 ms | p95 ms | round trips (table) | on the response path | floor ms | residual p50 ms | of which local Neon + PostgreSQL ms | the rest: Worker, workerd, client ms |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| endpoint | samples | p50 ms | p95 ms | round trips (table) | on the response path | floor ms | residual p50 ms | of which local Neon + PostgreSQL ms | of which proxy timer lateness ms | the rest: Worker, workerd, client ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of e.rows) {
     const table = tableRoundTrips(r, rt);
@@ -169,7 +171,7 @@ function edgeTable(e: EdgeSection, rt: RoundTrips | undefined): string[] {
     const exempt = EDGE_RESIDUAL_EXEMPT[r.endpoint];
     const mark = !exempt && r.residual > BUDGETS.edgeResidualMs ? ' ✗' : '';
     out.push(
-      `| \`${r.endpoint}\`${r.variant ? ` (${r.variant})` : ''}${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${r.samples} | ${f1(r.p50)} | ${f1(r.p95)} | ${counted} (${table ?? '–'}) | ${r.responsePathRoundTrips} | ${f0(r.floor)} | ${f1(r.residual)}${mark}${exempt ? ` (${exempt})` : ''} | ${f1(r.dbMs)} | ${f1(r.residual - r.dbMs)} |`,
+      `| \`${r.endpoint}\`${r.variant ? ` (${r.variant})` : ''}${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${r.samples} | ${f1(r.p50)} | ${f1(r.p95)} | ${counted} (${table ?? '–'}) | ${r.responsePathRoundTrips} | ${f0(r.floor)} | ${f1(r.residual)}${mark}${exempt ? ` (${exempt})` : ''} | ${f1(r.dbMs)} | ${f1(r.proxyLateMs)} | ${f1(r.residual - r.dbMs - r.proxyLateMs)} |`,
     );
   }
   return out;
@@ -224,7 +226,7 @@ export function renderReport(res: Results): string {
       '',
       `## Worker at edge latency (${res.edge.delayMs} ms per database request)`,
       '',
-      `The Worker in workerd as above, with a delaying proxy (tools/bench/edge.ts) between it and the local Neon endpoint that holds every request ${res.edge.delayMs} ms before forwarding it. Sequential requests, one at a time, after a warm-up; round trips are counted through the proxy for each request (background work included), the floor is the round trips that started before the answer arrived × ${res.edge.delayMs} ms, the residual is p50 − floor: the Worker's own work, workerd and wrangler's local proxy, the local network, and the time the local Neon endpoint and PostgreSQL take to run the SQL (timed by the proxy: Neon's share, not the Worker's). The last column is the residual minus the Neon column (medians, so a rough split). \`GET /healthz\` (no round trip) shows what workerd and the client add to every request.`,
+      `The Worker in workerd as above, with a delaying proxy (tools/bench/edge.ts) between it and the local Neon endpoint that holds every request ${res.edge.delayMs} ms before forwarding it. Sequential requests, one at a time, after a warm-up; round trips are counted through the proxy for each request (background work included), the floor is the round trips that started before the answer arrived × ${res.edge.delayMs} ms, the residual is p50 − floor: the Worker's own work, workerd and wrangler's local proxy, the local network, and the time the local Neon endpoint and PostgreSQL take to run the SQL (timed by the proxy: Neon's share, not the Worker's) and how late the proxy's timer fired on a busy machine. The last column is the residual minus those two (medians, so a rough split). \`GET /healthz\` (no round trip) shows what workerd and the client add to every request.`,
       '',
       ...edgeTable(res.edge, res.roundTrips),
     );
