@@ -8,6 +8,8 @@
  *            hello-world Worker;
  *   round trips per OpenAPI operation, Worker bundle size and startup, Argon2id cost;
  *   /healthz latency during a burst of logins (the event loop while passwords hash);
+ *   Edge     the Worker with every database request delayed (--edge-delay-ms, default 20):
+ *            latency per endpoint against the floor of its round trips;
  *   budgets as PASS/FAIL lines.
  *
  * It uses its own database (BENCH_DB_NAME, default laundry_bench) on the server in
@@ -26,6 +28,7 @@ import { renderReport, type Results } from './report.js';
 import { roundTripSection } from './roundtrips.js';
 import { argon2OnNode, bundleSize, startupTime } from './static.js';
 import { workerSection } from './worker.js';
+import { edgeSection } from './edge.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const options = benchOptions(process.argv.slice(2));
@@ -74,9 +77,11 @@ async function main(): Promise<void> {
       if (fixtures) results.worker = await section('Worker under load', () => workerSection(options, databaseUrl, fixtures));
       else results.errors.push({ section: 'Worker under load', error: 'skipped: needs the fixtures the Node section creates' });
     }
-    if (wants('roundtrips')) results.roundTrips = await section('round trips per endpoint', () => roundTripSection(databaseUrl));
+    // The edge section compares its counts with the round-trip table, so it runs that too.
+    if (wants('roundtrips') || wants('edge')) results.roundTrips = await section('round trips per endpoint', () => roundTripSection(databaseUrl));
     if (wants('bundle')) results.bundle = await section('Worker bundle', () => bundleSize('bundle'));
     if (wants('startup')) results.startup = await section('Worker startup', () => startupTime(options.quick ? 1 : 2));
+    if (wants('edge')) results.edge = await section('Worker at edge latency', () => edgeSection(options, databaseUrl, fixtures));
     if (serverJs && wants('loginburst')) results.loginBurst = await section('Node during a login burst', () => loginBurstSection(options, databaseUrl, serverJs));
     if (wants('argon2')) results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
   } finally {

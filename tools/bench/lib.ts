@@ -17,20 +17,25 @@ export interface BenchOptions {
   rounds: number;
   /** Concurrent connections (HTTP) or concurrent loops (raw SQL). */
   connections: number;
-  /** Sections to run (`--only=node,worker,roundtrips,bundle,startup,argon2,loginburst`); all when empty. */
+  /** Sections to run (`--only=node,worker,roundtrips,bundle,startup,argon2,loginburst,edge`); all when empty. */
   only: string[];
+  /** Delay the edge section adds to every database request, ms (`--edge-delay-ms=N`, default 20). */
+  edgeDelayMs: number;
 }
 
-export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2', 'loginburst'] as const;
+export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2', 'loginburst', 'edge'] as const;
 
 export function benchOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const only = (argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? '').split(',').filter(Boolean);
   const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`--only: unknown section(s) ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}`);
+  const delayArg = argv.find((a) => a.startsWith('--edge-delay-ms='))?.slice('--edge-delay-ms='.length);
+  const edgeDelayMs = delayArg === undefined ? 20 : Number(delayArg);
+  if (!Number.isFinite(edgeDelayMs) || edgeDelayMs < 0 || edgeDelayMs > 1000) throw new Error(`--edge-delay-ms: expected 0–1000 ms, got ${delayArg}`);
   return quick
-    ? { quick, only, duration: 2, warmup: 0.5, rounds: 1, connections: 10 }
-    : { quick, only, duration: 4, warmup: 1, rounds: 2, connections: 10 };
+    ? { quick, only, edgeDelayMs, duration: 2, warmup: 0.5, rounds: 1, connections: 10 }
+    : { quick, only, edgeDelayMs, duration: 4, warmup: 1, rounds: 2, connections: 10 };
 }
 
 export const log = (...parts: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);

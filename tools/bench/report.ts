@@ -9,6 +9,7 @@ import type { LoadRow, NodeSection } from './node.js';
 import type { RoundTrips } from './roundtrips.js';
 import type { BundleSize, Startup } from './static.js';
 import type { WorkerSection } from './worker.js';
+import type { EdgeRow, EdgeSection } from './edge.js';
 
 export interface Results {
   options: BenchOptions;
@@ -22,6 +23,7 @@ export interface Results {
   startup?: Startup;
   argon2Node?: { firstMs: number; steadyMs: number };
   loginBurst?: LoginBurst;
+  edge?: EdgeSection;
   /** Sections that threw, with the error: reported, never hidden. */
   errors: Array<{ section: string; error: string }>;
 }
@@ -35,6 +37,14 @@ export const BUDGETS = {
   rssMiB: 150,
   /** /healthz p99 during the login burst over its idle p99. */
   healthDuringLogins: 3,
+  /** Edge section: p50 latency minus the floor (round trips on the response path × delay), ms. */
+  edgeResidualMs: 10,
+};
+
+/** Endpoints exempt from the edge residual budget: Argon2id is slow on purpose (see Password hashing). */
+const EDGE_RESIDUAL_EXEMPT: Record<string, string> = {
+  'POST /v1/auth/login': 'Argon2id verify by design',
+  'POST /v1/auth/register': 'Argon2id hash by design',
 };
 
 /** Why an endpoint is allowed (by design, see docs/runbook.md) more than one round trip. */
@@ -116,10 +126,55 @@ function budgets(res: Results): string[] {
       `- ${verdict(ratio <= BUDGETS.healthDuringLogins && b.loginFailures === 0)} Node: GET /healthz p99 ${f1(b.burstP99)} ms during ${b.logins} concurrent logins = ${f1(ratio)}× its idle p99 of ${f1(b.idleP99)} ms (budget ≤ ${BUDGETS.healthDuringLogins}×; ${b.probes} probes, slowest ${f0(b.burstMax)} ms, ${b.loginsDone} logins answered${failed})`,
     );
   }
+  if (res.edge) lines.push(...edgeBudgets(res.edge, res.roundTrips));
   for (const r of rows.filter((x) => x.subject.failures > 0 || x.ceiling.failures > 0)) {
     lines.push(`- **FAIL** ${r.runtime} ${r.route}: ${r.subject.failures} failed requests (app), ${r.ceiling.failures} (ceiling): the figures above are suspect`);
   }
   return lines;
+}
+
+/** The round-trip table's count for an edge row (the same endpoint and case), if that table ran. */
+function tableRoundTrips(r: EdgeRow, rt: RoundTrips | undefined): number | undefined {
+  return rt?.rows.find((x) => x.endpoint === r.endpoint && (r.variant === undefined || x.variant === r.variant))?.roundTrips;
+}
+
+function edgeBudgets(e: EdgeSection, rt: RoundTrips | undefined): string[] {
+  const lines: string[] = [];
+  const budgeted = e.rows.filter((r) => !(r.endpoint in EDGE_RESIDUAL_EXEMPT));
+  const over = budgeted.filter((r) => r.residual > BUDGETS.edgeResidualMs || r.failures > 0);
+  lines.push(
+    `- ${verdict(over.length === 0)} edge: residual p50 (p50 − round trips × ${e.delayMs} ms) within ${BUDGETS.edgeResidualMs} ms on ${budgeted.length - over.length} of ${budgeted.length} endpoints (login and register exempt: Argon2id by design)`,
+  );
+  const healthz = e.rows.find((r) => r.endpoint === 'GET /healthz');
+  if (over.length > 0 && healthz) lines.push(`  - for scale: \`GET /healthz\` (no database) took ${f1(healthz.p50)} ms p50 in this run, the fixed local cost (workerd, wrangler's proxy, the client, machine load) in every row`);
+  for (const r of over) {
+    lines.push(`  - **FAIL** ${r.endpoint}: residual ${f1(r.residual)} ms (p50 ${f1(r.p50)} ms, floor ${f0(r.floor)} ms; local Neon + PostgreSQL ${f1(r.dbMs)} ms of it)${r.failures > 0 ? `; ⚠ ${r.failures} answers with another status` : ''}`);
+  }
+  const compared = e.rows.map((r) => ({ r, table: tableRoundTrips(r, rt) }));
+  const mismatched = compared.filter(({ r, table }) => table === undefined || r.roundTrips !== table || r.roundTripsRange[0] !== r.roundTripsRange[1]);
+  lines.push(`- ${verdict(mismatched.length === 0)} edge: round trips counted through the proxy equal the round-trip table's on ${e.rows.length - mismatched.length} of ${e.rows.length} endpoints`);
+  for (const { r, table } of mismatched) {
+    const range = r.roundTripsRange[0] !== r.roundTripsRange[1] ? ` (varied ${r.roundTripsRange[0]}–${r.roundTripsRange[1]} over the samples)` : '';
+    lines.push(`  - **FAIL** ${r.endpoint}: ${r.roundTrips} through the proxy${range}, ${table === undefined ? 'not in the round-trip table' : `${table} in the round-trip table`}`);
+  }
+  return lines;
+}
+
+function edgeTable(e: EdgeSection, rt: RoundTrips | undefined): string[] {
+  const out = [
+    '| endpoint | samples | p50 ms | p95 ms | round trips (table) | on the response path | floor ms | residual p50 ms | of which local Neon + PostgreSQL ms | of which proxy timer lateness ms | the rest: Worker, workerd, client ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of e.rows) {
+    const table = tableRoundTrips(r, rt);
+    const counted = r.roundTripsRange[0] === r.roundTripsRange[1] ? `${r.roundTrips}` : `${r.roundTrips} (${r.roundTripsRange[0]}–${r.roundTripsRange[1]})`;
+    const exempt = EDGE_RESIDUAL_EXEMPT[r.endpoint];
+    const mark = !exempt && r.residual > BUDGETS.edgeResidualMs ? ' ✗' : '';
+    out.push(
+      `| \`${r.endpoint}\`${r.variant ? ` (${r.variant})` : ''}${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${r.samples} | ${f1(r.p50)} | ${f1(r.p95)} | ${counted} (${table ?? '–'}) | ${r.responsePathRoundTrips} | ${f0(r.floor)} | ${f1(r.residual)}${mark}${exempt ? ` (${exempt})` : ''} | ${f1(r.dbMs)} | ${f1(r.proxyLateMs)} | ${f1(r.residual - r.dbMs - r.proxyLateMs)} |`,
+    );
+  }
+  return out;
 }
 
 function roundTripTable(rt: RoundTrips): string[] {
@@ -165,6 +220,16 @@ export function renderReport(res: Results): string {
   }
   if (res.roundTrips) {
     out.push('', '## Round trips per endpoint', '', 'One call each on the Node app over the real neon-http driver, counted by the local Neon endpoint (each query or batch is one HTTP round trip to Neon at the edge; background work the call starts is included).', '', ...roundTripTable(res.roundTrips));
+  }
+  if (res.edge) {
+    out.push(
+      '',
+      `## Worker at edge latency (${res.edge.delayMs} ms per database request)`,
+      '',
+      `The Worker in workerd (wrangler's \`unstable_startWorker\`, LOG_LEVEL=warn), with a delaying proxy (tools/bench/delay-proxy.ts) between it and the local Neon endpoint that holds every request ${res.edge.delayMs} ms before forwarding it. Sequential requests, one at a time, after a warm-up; round trips are counted through the proxy for each request (background work included), the floor is the round trips that started before the answer arrived × ${res.edge.delayMs} ms, the residual is p50 − floor: the Worker's own work, workerd and wrangler's local proxy, the local network, and the time the local Neon endpoint and PostgreSQL take to run the SQL (timed by the proxy: Neon's share, not the Worker's) and how late the proxy's timer fired on a busy machine. The last column is the residual minus those two (medians, so a rough split). \`GET /healthz\` (no round trip) shows what workerd and the client add to every request.`,
+      '',
+      ...edgeTable(res.edge, res.roundTrips),
+    );
   }
   if (res.bundle) {
     const b = (name: string, s: BundleSize) => `| ${name} | ${f1(s.uploadKiB)} | ${f1(s.gzipKiB)} | ${f1(s.scriptKiB)} | ${f1(s.scriptGzipKiB)} | ${s.top.map(([p, k]) => `${p} ${f0(k)}`).join(', ')} |`;
