@@ -5062,7 +5062,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). */
+                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). Keys are kept at least 24 hours (as Stripe does), then removed: retry within that window. */
                 "idempotency-key": string;
             };
             path?: never;

@@ -152,5 +152,9 @@ export const idempotencyKeys = pgTable(
     orderId: uuid('order_id').references(() => orders.id, { onDelete: 'set null' }),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+  (t) => [
+    primaryKey({ columns: [t.userId, t.key] }),
+    /** The retention sweep (src/modules/jobs/retention.ts) finds keys past their 24 h by it. */
+    index('idempotency_keys_created_idx').on(t.createdAt),
+  ],
 );

@@ -66,6 +66,8 @@ export const refreshTokens = pgTable(
     uniqueIndex('refresh_tokens_token_hash_key').on(t.tokenHash),
     index('refresh_tokens_family_idx').on(t.familyId),
     index('refresh_tokens_user_idx').on(t.userId),
+    /** The retention sweep (src/modules/jobs/retention.ts) finds long-expired tokens by it. */
+    index('refresh_tokens_expires_idx').on(t.expiresAt),
   ],
 );
 

@@ -43,6 +43,9 @@ describe('payments job', () => {
     await expireSoon(soon.order.id);
 
     const report = await runPaymentJobs(t.deps);
+    // Retention runs last in every run (test/node/retention.test.ts has the rules).
+    expect(report.retention).toEqual({ idempotencyKeys: expect.any(Number), refreshRows: expect.any(Number) });
+    expect(report.retentionError).toBeUndefined();
     expect(report.expiringHolds).toContainEqual({ orderId: soon.order.id, action: 'flagged' });
     expect(report.expiringHolds.map((e) => e.orderId)).not.toContain(later.order.id);
     expect(await orderRow(h, soon.order.id)).toMatchObject({ status: 'confirmed', flagged_reason: 'hold_expiring' });

@@ -60,6 +60,8 @@ describe('scheduled(): the cron trigger', () => {
     const skipped = lines.filter((l) => l.msg === 'payments job skipped: another runner holds the lease');
     expect(ran, JSON.stringify(lines)).toHaveLength(1);
     expect(ran[0]).toMatchObject({ msg: 'payments job', holder: expect.stringMatching(/^workerd:.+:cron@2026-11-30T06:15:00\.000Z#[0-9a-f]{8}$/) });
+    // The retention sweep's one statement (ctid batches, two DELETE CTEs) runs over Neon HTTP too.
+    expect(ran[0]).toMatchObject({ report: { retention: { idempotencyKeys: expect.any(Number), refreshRows: expect.any(Number) } } });
     expect(skipped).toHaveLength(1);
     expect(skipped[0]).toMatchObject({ heldBy: ran[0]!.holder, until: expect.stringMatching(/^\d{4}-.+Z$/) });
     expect(await sqlDirect().query(`SELECT holder FROM job_leases WHERE name = 'payments-job'`)).toEqual([]);

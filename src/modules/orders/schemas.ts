@@ -57,7 +57,7 @@ export const IdempotencyHeader = z.object({
       minLength: IDEMPOTENCY_KEY_MIN_LENGTH,
       maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
       pattern: IDEMPOTENCY_KEY_PATTERN.source,
-      description: 'Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`).',
+      description: 'Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). Keys are kept at least 24 hours (as Stripe does), then removed: retry within that window.',
       example: 'order-2026-11-28-7f3a9c',
     }),
 });

@@ -4,6 +4,7 @@ import { AnyRow } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { acquireLease, newHolderId, releaseLease, renewLease } from '../jobs/lease.js';
+import { sweepRetention, type RetentionReport } from '../jobs/retention.js';
 import type { OrderFlag } from '../../domain/order-status.js';
 import { hasFlag, raiseFlag } from '../orders/shared.js';
 import { adoptIntent } from './adopt.js';
@@ -38,6 +39,9 @@ export interface JobReport {
    */
   outstanding: UndeliveredBalance[];
   outstandingError?: string;
+  /** Rows past their retention, removed (../jobs/retention.ts); absent when the sweep failed (see retentionError). */
+  retention?: RetentionReport;
+  retentionError?: string;
 }
 
 /** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */
@@ -60,7 +64,9 @@ const IdRow = z.object({ id: z.string() });
  * - refunds whose Stripe answer was lost are settled with what Stripe has (never re-sent);
  * - last, every order's `payment_outstanding` flag is brought in line with its balance, card
  *   orders out for delivery or delivered with a balance outstanding are reported, and the
- *   outstanding gauges measured (./outstanding.ts).
+ *   outstanding gauges measured (./outstanding.ts);
+ * - then idempotency keys past 24 h and refresh tokens a day past expiry are removed, bounded per
+ *   run (../jobs/retention.ts).
  */
 export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   const now = deps.clock.now();
@@ -124,6 +130,12 @@ export async function runPaymentJobs(deps: Deps): Promise<JobReport> {
   }
   for (const m of report.reconciliation?.mismatches ?? []) deps.logger.warn('payment reconciliation mismatch', m);
   await sweepOutstanding(deps, now, report);
+  try {
+    report.retention = await sweepRetention(deps);
+  } catch (err) {
+    report.retentionError = err instanceof Error ? err.message : String(err);
+    deps.logger.error('retention sweep failed', { error: err });
+  }
   return report;
 }
 
