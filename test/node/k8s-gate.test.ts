@@ -174,6 +174,13 @@ describeFaults('k8s gate (needs private PostgreSQL clusters)', () => {
       [old, good, bad] = traffic.map((t) => t.counts) as [Traffic, Traffic, Traffic];
       // Every target is up and its app_info is in.
       await waitFor(async () => (await promQuery('count(app_info{job="laundry-api"})'))[0]?.value[1] === '4', 'four targets with app_info');
+      // And each of the three pods' real traffic is in a 1-minute increase() (which needs two
+      // scrapes of a series): otherwise the first gate run may see the old pods with 0 requests.
+      await waitFor(
+        async () =>
+          (await promQuery('count(sum by (pod) (increase(http_requests_total{job="laundry-api", route!~"/healthz|/readyz|/metrics"}[1m])) > 0)'))[0]?.value[1] === '3',
+        'real traffic from the three pods in Prometheus',
+      );
     }, 300_000);
 
     afterAll(async () => {
