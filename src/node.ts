@@ -30,11 +30,13 @@ function main(command: string | undefined): void {
   }
   startNodeServer()
     .then(({ url, deps, demo, shutdown }) => {
-      console.log(`Laundry API listening on ${url}${deps.config.docsUi ? ` (docs: ${url}/docs)` : ''}`);
-      if (demo) console.log(demoBanner(demo));
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => void shutdown(signal).then(() => process.exit(0), fail));
       }
+      // The "listening on" line comes last: whoever waits for it (a person, a test, a script)
+      // has the whole start-up output, and the signal handlers are in place.
+      if (demo) console.log(demoBanner(demo));
+      console.log(`Laundry API listening on ${url}${deps.config.docsUi ? ` (docs: ${url}/docs)` : ''}`);
     })
     .catch(fail);
 }
