@@ -57,6 +57,8 @@ export function serverEnv(databaseUrl: string, port: number): Record<string, str
     STRIPE_SECRET_KEY: 'sk_test_bench_0123456789',
     STRIPE_WEBHOOK_SECRET: 'whsec_bench_0123456789',
     CORS_ORIGINS: 'https://app.bench.example',
+    // Production refuses to start without it (src/platform/node/config.ts).
+    METRICS_TOKEN: 'bench-metrics-token-0123456789abcdef0123456789',
     LOG_LEVEL: 'info',
     // No pre-stop delay or long drain: the bench stops the server when it is done with it.
     SHUTDOWN_DELAY_MS: '0',
