@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { createPasswordHasher } from '../src/auth/password.js';
 import { users, userRole, type UserRole } from '../src/db/schema.js';
 import { seedCatalog } from '../src/db/seed.js';
-import { runPaymentJobsExclusive } from '../src/modules/payments/jobs.js';
+import { runPaymentJobsExclusive } from '../src/modules/payments/exclusive.js';
 import { loadArgon2idKernel } from '../src/auth/argon2-node.mjs';
 import { createNodeDeps } from '../src/platform/node/deps.js';
 import { migrateDatabase } from '../src/db/migrate.js';

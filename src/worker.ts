@@ -20,7 +20,7 @@ import { createJsonLogger } from './logger.js';
 import { createAnalyticsEngineMetrics, type AnalyticsEngineDataset } from './metrics/analytics-engine.js';
 import { timedDatabase } from './metrics/database.js';
 import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
-import { runPaymentJobsExclusive } from './modules/payments/jobs.js';
+import { runPaymentJobsExclusive } from './modules/payments/exclusive.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;

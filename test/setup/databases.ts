@@ -10,22 +10,31 @@ import { seedCatalog } from '../../src/db/seed.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 
+/** `<baseName><TEST_DB_SUFFIX>`: TEST_DB_SUFFIX lets two runs share one server without dropping each other's databases. */
+function suffixedName(baseName: string): string {
+  const name = `${baseName}${process.env.TEST_DB_SUFFIX ?? ''}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
+  return name;
+}
+
+/** Runs statements on the server's maintenance connection, one after the other. */
+async function onServer(serverUrl: string, statements: string[]): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    for (const statement of statements) await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
 /**
  * Drops and creates `<baseName><TEST_DB_SUFFIX>` on the server, empty (no migrations); returns
  * its URL. For tests that run the migration command themselves.
  */
 export async function emptyServerDatabase(serverUrl: string, baseName: string): Promise<string> {
-  // TEST_DB_SUFFIX lets two runs share one server without dropping each other's databases.
-  const name = `${baseName}${process.env.TEST_DB_SUFFIX ?? ''}`;
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
+  const name = suffixedName(baseName);
+  await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, `CREATE DATABASE ${name}`]);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
@@ -33,15 +42,7 @@ export async function emptyServerDatabase(serverUrl: string, baseName: string): 
 
 /** Drops `<baseName><TEST_DB_SUFFIX>` from the server if it exists. */
 export async function dropServerDatabase(serverUrl: string, baseName: string): Promise<void> {
-  const name = `${baseName}${process.env.TEST_DB_SUFFIX ?? ''}`;
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${suffixedName(baseName)} WITH (FORCE)`]);
 }
 
 /** `emptyServerDatabase`, then migrated and seeded; returns its URL. */

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { migrateDatabase, migrationTimeoutsFromEnv } from '../../db/migrate.js';
 import { createPostgresDatabase } from '../../db/node-postgres.js';
-import { runPaymentJobsExclusive, type ExclusiveJobRun } from '../../modules/payments/jobs.js';
+import { runPaymentJobsExclusive, type ExclusiveJobRun } from '../../modules/payments/exclusive.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
 /** A one-shot command on the server database (DATABASE_URL is required; `session`: node-postgres even for Neon). */

@@ -11,7 +11,7 @@ import { withTimeout } from '../../db/client.js';
 import { seedDemo, type DemoSummary } from '../../db/demo-seed.js';
 import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
-import { runPaymentJobsExclusive } from '../../modules/payments/jobs.js';
+import { runPaymentJobsExclusive } from '../../modules/payments/exclusive.js';
 import { measureOutstandingBalances } from '../../modules/payments/outstanding.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
@@ -74,7 +74,7 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
 
   // What the Worker's cron trigger does, under the same `payments-job` lease: however many
   // replicas (or a CronJob, or the Worker) start it at once, one runs and the others log that
-  // they skipped (src/modules/payments/jobs.ts runPaymentJobsExclusive). 0 turns it off.
+  // they skipped (src/modules/payments/exclusive.ts runPaymentJobsExclusive). 0 turns it off.
   const jobEveryMs = node.paymentsJobIntervalMs;
   const runner = `node:${hostname()}:${process.pid}:timer`;
   let jobRun: Promise<unknown> | undefined;
