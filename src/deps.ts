@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { PasswordHasher } from './auth/password.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import type { OrderInputsCache } from './db/order-inputs.js';
 import type { DocsAssets } from './http/docs-ui.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/index.js';
@@ -55,6 +56,12 @@ export interface Deps {
   sha256Hex: (text: string) => Promise<string>;
   /** GET /v1/services, cached for a few seconds: src/modules/catalog/cache.ts. */
   catalogCache: CatalogCache;
+  /**
+   * The rows an order was last priced on (zones, services, addresses, slots), in process or
+   * isolate memory, so that POST /v1/orders usually needs one round trip; every entry is
+   * re-checked by the write itself: src/db/order-inputs.ts.
+   */
+  orderInputs: OrderInputsCache;
   /**
    * The Swagger UI files /docs loads (src/http/docs-ui.ts): read from the installed
    * swagger-ui-dist package on Node, from Workers Static Assets on Workers.

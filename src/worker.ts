@@ -21,6 +21,7 @@ import { createAnalyticsEngineMetrics, type AnalyticsEngineDataset } from './met
 import { timedDatabase } from './metrics/database.js';
 import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
 import { runPaymentJobsExclusive } from './modules/payments/exclusive.js';
+import { OrderInputsCache } from './db/order-inputs.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;
@@ -106,6 +107,7 @@ function build(env: WorkerEnv) {
     sha256Hex: webCryptoSha256Hex,
     // caches.default: per data centre; a no-op on *.workers.dev (then every read goes to the database).
     catalogCache: createCacheApiCatalogCache(() => (globalThis as unknown as { caches: { default: CacheApiLike } }).caches.default),
+    orderInputs: new OrderInputsCache(),
     docsAssets: staticDocsAssets(env.DOCS_ASSETS),
     payments: createPayments(config),
     runtime: 'workerd',

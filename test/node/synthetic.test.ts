@@ -259,6 +259,7 @@ describe('every route that matches zones does so for its caller', () => {
       .sort();
     expect(readsPrefixes).toEqual([
       'db/demo-seed.ts', // writes the demo zone
+      'db/order-inputs.ts', // the remembered zones an order is matched on in code (matchZone with the viewer; its write re-checks them)
       'db/schema-scheduling.ts', // the column
       'db/synthetic-setup.ts', // writes the synthetic zone
       'domain/postcodes.ts', // matchZone: the in-code matcher (viewer required)

@@ -1,6 +1,7 @@
 import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
+import { orderInputsJourney } from '../journeys/order-inputs.js';
 import { paymentsJourney } from '../journeys/payments.js';
 import { paymentsCollectJourney } from '../journeys/payments-collect.js';
 import { paymentsBalanceJourney } from '../journeys/payments-balance.js';
@@ -20,6 +21,7 @@ platformJourney(() => workerHarness);
 docsUiJourney(() => workerHarness);
 rolesJourney(() => workerHarness);
 ordersJourney(() => workerHarness);
+orderInputsJourney(() => workerHarness);
 schedulingJourney(() => workerHarness);
 staffJourney(() => workerHarness);
 paymentsJourney(() => workerHarness);

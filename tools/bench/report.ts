@@ -50,7 +50,7 @@ const EDGE_RESIDUAL_EXEMPT: Record<string, string> = {
 /** Why an endpoint is allowed (by design, see docs/runbook.md) more than one round trip. */
 const BY_DESIGN: Record<string, string> = {
   'POST /v1/orders':
-    'one read statement (key, address, zones, slots, services) + one write statement; the write depends on rules checked in code between them (pricing, slot pairing), and Neon over HTTP has no interactive transaction to hold them together; the write re-checks capacity and cut-off itself (runbook)',
+    'one statement on rows remembered from earlier reads (the write re-checks each); the first order in a process, or one whose remembered rows changed, reads them first: read + write (2), or the refused write + read + write (3) (runbook)',
   'POST /v1/orders/{id}/cancel': 'a card order then reads its hold and records the release attempt (1), releases it at Stripe, and records Stripe’s answer with the refundable read (1): 3 (runbook)',
   'POST /v1/staff/orders/{id}/transitions': 'a cancelled card order then settles its payment at Stripe: +1 before (hold + release attempt), +1 after (answer + refundable) (runbook)',
   'POST /v1/staff/orders/{id}/weigh-in': 'read (pricing is in code) + one write: 2; card: read (pricing is in code) + one write batch (weights, price, payment state, capture attempt) + after Stripe one batch (capture, overage, flag, read-back): 3; an overage charged at once +1 for its attempt (runbook)',

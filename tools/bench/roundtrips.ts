@@ -170,8 +170,18 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       const order = (paymentMethod: string, grams = 6000) => ({ items: [{ serviceId: washFold, estimatedWeightGrams: grams }], addressId, pickupSlotId, deliverySlotId, paymentMethod });
       const c = bearer(customer.token);
       const key = { ...c, 'idempotency-key': `rt-${crypto.randomUUID()}` };
+      // The first order in a process reads every row it is priced on (read + write), and remembers them.
+      await measure('POST /v1/orders', 201, () => call('POST', '/v1/orders', order('on_delivery'), { ...c, 'idempotency-key': crypto.randomUUID() }), 'first in this process: read + write', 2);
+      // What the app shows before an order: the customer's addresses and the slots for the postcode.
+      expectStatus(await call('GET', '/v1/addresses', undefined, c), 200, 'addresses');
+      for (const kind of ['pickup', 'delivery']) {
+        expectStatus(await call('GET', `/v1/slots?postcode=${postcode}&kind=${kind}&to=${new Date(Date.now() + 96 * HOUR).toISOString()}`, undefined, c), 200, `${kind} slots`);
+      }
       const o1 = await measure('POST /v1/orders', 201, () => call('POST', '/v1/orders', order('on_delivery'), key), 'pay on delivery');
       await measure('POST /v1/orders', 201, () => call('POST', '/v1/orders', order('on_delivery'), key), 'replay of the same key');
+      // A remembered row changed by someone else (another replica's admin edit): the write finds it and writes nothing; read + write.
+      await sqlRows(databaseUrl, 'UPDATE zones SET delivery_fee = delivery_fee + 1 WHERE id = $1', [zone!.id]);
+      await measure('POST /v1/orders', 201, () => call('POST', '/v1/orders', order('on_delivery'), { ...c, 'idempotency-key': crypto.randomUUID() }), 'a remembered row changed since', 3);
       await measure('GET /v1/orders', 200, () => call('GET', '/v1/orders', undefined, c));
       await measure('GET /v1/orders/{id}', 200, () => call('GET', `/v1/orders/${o1.id}`, undefined, c));
       const o2 = expectStatus(await call('POST', '/v1/orders', order('on_delivery'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'order 2');

@@ -4,7 +4,7 @@ import { FOREIGN_KEY_VIOLATION, pgError } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { AddressDto, CreateAddressInput } from './schemas.js';
-import { AddressRow, toDto, withZone } from './shared.js';
+import { AddressRow, ownedDto, withZone } from './shared.js';
 
 export const MAX_ADDRESSES_PER_USER = 20;
 
@@ -36,5 +36,5 @@ export async function createAddress(deps: Deps, userId: string, input: CreateAdd
   if (!row) {
     throw new ApiError('address_limit_reached', `You can save at most ${MAX_ADDRESSES_PER_USER} addresses; delete one first.`);
   }
-  return toDto(row);
+  return ownedDto(deps, userId, row);
 }

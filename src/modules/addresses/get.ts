@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import type { AddressDto } from './schemas.js';
-import { AddressRow, notFound, toDto, withZone } from './shared.js';
+import { AddressRow, notFound, ownedDto, withZone } from './shared.js';
 
 export async function getAddress(deps: Deps, userId: string, id: string): Promise<AddressDto> {
   const [row] = await deps.database.rows(
@@ -10,5 +10,5 @@ export async function getAddress(deps: Deps, userId: string, id: string): Promis
     withZone(sql`(SELECT * FROM addresses WHERE id = ${id}::uuid AND user_id = ${userId}::uuid)`),
   );
   if (!row) throw notFound();
-  return toDto(row);
+  return ownedDto(deps, userId, row);
 }

@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import type { AddressDto } from './schemas.js';
-import { AddressRow, toDto, withZone } from './shared.js';
+import { AddressRow, ownedDto, withZone } from './shared.js';
 
 const LIST_CAP = 100;
 
@@ -10,5 +10,5 @@ export async function listAddresses(deps: Deps, userId: string): Promise<Address
   const rows = await deps.database.rows(AddressRow, sql`
     ${withZone(sql`(SELECT * FROM addresses WHERE user_id = ${userId}::uuid ORDER BY created_at DESC, id DESC LIMIT ${LIST_CAP})`)}
     ORDER BY a.created_at DESC, a.id DESC`);
-  return rows.map(toDto);
+  return rows.map((r) => ownedDto(deps, userId, r));
 }

@@ -9,6 +9,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { AddressSnapshotSchema } from '../../db/address-snapshot.js';
 import { isoOf } from '../../db/timestamps.js';
+import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { zoneForPostcode } from '../scheduling/zone-match.js';
 import type { AddressDto } from './schemas.js';
@@ -25,7 +26,18 @@ export type AddressRow = z.infer<typeof AddressRow>;
 /** The row of a statement that answers only which address it touched. */
 export const IdRow = z.object({ id: z.string() });
 
-export function toDto(r: AddressRow): AddressDto {
+/**
+ * The DTO of a row the caller owns; the row is also remembered for the caller's next order
+ * (`deps.orderInputs`, src/db/order-inputs.ts: the order's one write re-checks it).
+ */
+export function ownedDto(deps: Deps, userId: string, r: AddressRow): AddressDto {
+  deps.orderInputs.putAddress({
+    id: r.id, userId, label: r.label, line1: r.line1, line2: r.line2, city: r.city, postcode: r.postcode, instructions: r.instructions,
+  });
+  return toDto(r);
+}
+
+function toDto(r: AddressRow): AddressDto {
   return {
     id: r.id,
     label: r.label,

@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import type { AddressDto, UpdateAddressInput } from './schemas.js';
-import { AddressRow, notFound, toDto, withZone } from './shared.js';
+import { AddressRow, notFound, ownedDto, withZone } from './shared.js';
 
 /** Request field → column. A fixed map, so no client-supplied name ever reaches SQL. */
 const COLUMNS: Record<keyof UpdateAddressInput, string> = {
@@ -27,5 +27,5 @@ export async function updateAddress(deps: Deps, userId: string, id: string, inpu
     )
     ${withZone(sql`upd`)}`);
   if (!row) throw notFound();
-  return toDto(row);
+  return ownedDto(deps, userId, row);
 }

@@ -1,6 +1,7 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
+import type { CachedAddress, CachedService, CachedSlot, CachedZone } from '../../db/order-inputs.js';
 import { viewerIsSynthetic } from '../../db/zone-viewer.js';
 import type { CreateOrderInput } from './schemas.js';
 
@@ -21,15 +22,42 @@ const ContextRow = z.object({
 });
 
 /**
+ * The active zones (synthetic ones too) as one jsonb array ordered by id: the matching and
+ * pricing fields of each. The order context reads it, and the one-statement write compares it
+ * with what it priced on (`jsonb =`: same zones, same fields, same values).
+ */
+export const zonesJson: SQL = sql`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', z.id, 'postcodePrefixes', z.postcode_prefixes,
+    'active', z.active, 'synthetic', z.synthetic, 'deliveryFee', z.delivery_fee, 'minimumOrder', z.minimum_order,
+    'freeDeliveryFrom', z.free_delivery_from) ORDER BY z.id), '[]'::jsonb)
+  FROM zones z WHERE z.active)`;
+
+/** The named services (a JSON array of uuids) with all their add-ons, as one jsonb array, services and add-ons ordered by id. */
+export function servicesJson(serviceIds: string): SQL {
+  return sql`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', v.id, 'name', v.name, 'pricingModel', v.pricing_model,
+      'unitPrice', v.unit_price, 'currency', v.currency, 'turnaroundHours', v.turnaround_hours,
+      'expressSurchargeBps', v.express_surcharge_bps, 'expressTurnaroundHours', v.express_turnaround_hours, 'active', v.active,
+      'addOns', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', ao.id, 'serviceId', ao.service_id, 'name', ao.name,
+                   'price', ao.price, 'active', ao.active) ORDER BY ao.id), '[]'::jsonb)
+                 FROM add_ons ao WHERE ao.service_id = v.id)) ORDER BY v.id), '[]'::jsonb)
+    FROM services v WHERE v.id IN (SELECT x::uuid FROM jsonb_array_elements_text(${serviceIds}::jsonb) AS x))`;
+}
+
+/** The distinct service ids an order names, as a JSON array. */
+export function serviceIdsOf(input: CreateOrderInput): string[] {
+  return [...new Set(input.items.map((i) => i.serviceId))];
+}
+
+/**
  * Everything the order depends on, in ONE statement (one round trip, one snapshot): the
  * stored answer for this key, the caller's address, whether the caller is a synthetic user
  * (release probe; `matchZone` then admits synthetic zones only), the active zones, both slots,
  * and the named services with their add-ons, each as JSON. One plain statement instead of a
  * five-query batch: no transaction around it, and no query builder to run per request
- * (building those five cost ~370 µs of CPU per order on Node).
+ * (building those five cost ~370 µs of CPU per order on Node). What it read is remembered in
+ * `deps.orderInputs` for the next order's one-statement path.
  */
-export async function readContext(deps: Deps, userId: string, key: string, input: CreateOrderInput) {
-  const serviceIds = JSON.stringify([...new Set(input.items.map((i) => i.serviceId))]);
+export async function readContext(deps: Deps, userId: string, key: string, input: CreateOrderInput): Promise<OrderContext> {
+  const serviceIds = JSON.stringify(serviceIdsOf(input));
   const [row] = await deps.database.rows(ContextRow, sql`
     SELECT
       (SELECT json_build_object('fingerprint', k.fingerprint, 'statusCode', k.status_code, 'response', k.response)
@@ -38,30 +66,67 @@ export async function readContext(deps: Deps, userId: string, key: string, input
                                 'postcode', a.postcode, 'instructions', a.instructions)
          FROM addresses a WHERE a.id = ${input.addressId}::uuid AND a.user_id = ${userId}::uuid) AS address,
       ${viewerIsSynthetic({ userId })} AS "viewerSynthetic",
-      (SELECT coalesce(json_agg(json_build_object('id', z.id, 'postcodePrefixes', z.postcode_prefixes, 'active', z.active, 'synthetic', z.synthetic,
-                                'deliveryFee', z.delivery_fee, 'minimumOrder', z.minimum_order, 'freeDeliveryFrom', z.free_delivery_from)), '[]')
-         FROM zones z WHERE z.active) AS zones,
+      ${zonesJson} AS zones,
       (SELECT coalesce(json_agg(json_build_object('id', s.id, 'zoneId', s.zone_id, 'kind', s.kind, 'startsAt', s.starts_at,
                                 'endsAt', s.ends_at, 'capacity', s.capacity, 'reserved', s.reserved,
                                 'cutoffMinutes', s.cutoff_minutes, 'closed', s.closed)), '[]')
          FROM slots s WHERE s.id IN (${input.pickupSlotId}::uuid, ${input.deliverySlotId}::uuid)) AS slots,
-      (SELECT coalesce(json_agg(json_build_object('id', v.id, 'name', v.name, 'pricingModel', v.pricing_model,
-                                'unitPrice', v.unit_price, 'currency', v.currency, 'turnaroundHours', v.turnaround_hours,
-                                'expressSurchargeBps', v.express_surcharge_bps, 'expressTurnaroundHours', v.express_turnaround_hours,
-                                'active', v.active,
-                                'addOns', (SELECT coalesce(json_agg(json_build_object('id', ao.id, 'serviceId', ao.service_id,
-                                                    'name', ao.name, 'price', ao.price, 'active', ao.active)), '[]')
-                                             FROM add_ons ao WHERE ao.service_id = v.id))), '[]')
-         FROM services v WHERE v.id IN (SELECT x::uuid FROM json_array_elements_text(${serviceIds}::json) AS x)) AS services`);
+      ${servicesJson(serviceIds)} AS services`);
   if (!row) throw new Error('order context: the statement returned no row');
-  return {
+  const ctx: OrderContext = {
     idem: row.idem ?? undefined,
-    address: row.address ?? undefined,
+    address: row.address ? { ...row.address, userId } : undefined,
     viewer: { synthetic: row.viewerSynthetic },
     zoneRows: row.zones,
     slotRows: row.slots.map((r) => ({ ...r, startsAt: new Date(r.startsAt), endsAt: new Date(r.endsAt) })),
     serviceRows: row.services,
   };
+  const cache = deps.orderInputs;
+  if (ctx.address) cache.putAddress(ctx.address);
+  cache.putViewerSynthetic(userId, ctx.viewer.synthetic);
+  cache.putZones(ctx.zoneRows);
+  for (const s of ctx.slotRows) cache.putSlot(s);
+  for (const s of ctx.serviceRows) cache.putService(s);
+  return ctx;
 }
 
-export type OrderContext = Awaited<ReturnType<typeof readContext>>;
+/**
+ * The rows an order is planned on: read afresh (`readContext`), or remembered (`cachedContext`),
+ * in which case the write re-checks each of them.
+ */
+export interface OrderContext {
+  idem: { fingerprint: string; statusCode: number; response: unknown } | undefined;
+  address: CachedAddress | undefined;
+  viewer: { synthetic: boolean };
+  zoneRows: CachedZone[];
+  slotRows: CachedSlot[];
+  serviceRows: CachedService[];
+}
+
+/**
+ * The context from `deps.orderInputs` alone, or undefined when any row is not remembered (then
+ * the order is read afresh). A user whose flag is not remembered is taken as not synthetic;
+ * the write checks that too.
+ */
+export function cachedContext(deps: Deps, userId: string, input: CreateOrderInput): OrderContext | undefined {
+  const cache = deps.orderInputs;
+  const address = cache.address(input.addressId, userId);
+  const zoneRows = cache.zones();
+  const pickup = cache.slot(input.pickupSlotId);
+  const delivery = cache.slot(input.deliverySlotId);
+  if (!address || !zoneRows || !pickup || !delivery) return undefined;
+  const serviceRows: CachedService[] = [];
+  for (const id of serviceIdsOf(input)) {
+    const s = cache.service(id);
+    if (!s) return undefined;
+    serviceRows.push(s);
+  }
+  return {
+    idem: undefined,
+    address,
+    viewer: { synthetic: cache.viewerSynthetic(userId) ?? false },
+    zoneRows,
+    slotRows: pickup.id === delivery.id ? [pickup] : [pickup, delivery],
+    serviceRows,
+  };
+}

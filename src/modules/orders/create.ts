@@ -8,12 +8,23 @@ import { pgError } from '../../db/errors.js';
 import { idempotencyKeys, type AddressSnapshot } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { readContext, type OrderContext } from './create-context.js';
+import { viewerIsSynthetic } from '../../db/zone-viewer.js';
+import { cachedContext, readContext, serviceIdsOf, servicesJson, zonesJson, type OrderContext } from './create-context.js';
 import { toOrderDto } from './shared.js';
 import { OrderSchema, type CreateOrderInput, type OrderDto } from './schemas.js';
 
-/** The create statement's answer: whether this call claimed the key, and whether every step held. */
-const CreatedRow = z.object({ claimed: z.number(), ok: z.number() });
+/**
+ * The create statement's answer: whether this call claimed the key, and whether every step held;
+ * on the one-statement path also which remembered rows no longer match (`stale`, empty when all
+ * held) and the answer already stored for this key (`prior`).
+ */
+const CreatedRow = z.object({
+  claimed: z.number(),
+  ok: z.number(),
+  stale: z.array(z.string()).nullable(),
+  prior: z.object({ fingerprint: z.string(), statusCode: z.number(), response: z.unknown() }).nullable(),
+});
+type StoredAnswer = NonNullable<z.infer<typeof CreatedRow>['prior']>;
 
 export interface CreateOrderResult {
   status: number;
@@ -82,11 +93,22 @@ function planOrder(deps: Deps, input: CreateOrderInput, ctx: OrderContext) {
 }
 
 /**
- * Creates an order: one read (batch), the pure rules, then ONE statement that claims the
- * idempotency key, reserves a unit in both slots, and writes the order, its lines and the
- * first timeline entry. If either slot cannot be reserved the statement aborts itself, so
- * nothing is written. Concurrent calls with one key serialize on the key's primary key:
- * exactly one creates, the others replay its stored response.
+ * Creates an order, in the common case in ONE round trip: the order is planned in code on the
+ * rows remembered in `deps.orderInputs` (src/db/order-inputs.ts), then one statement re-checks
+ * each of those rows against the database (the address is the caller's and unchanged, the
+ * active zones, the services and add-ons, both slots' zone/kind/times/cut-off, the caller's
+ * synthetic flag), claims the idempotency key, reserves a unit in both slots and writes the
+ * order, its lines and its first timeline entry. When a remembered row is missing, or the plan
+ * on them fails, or the statement reports one changed (and so wrote nothing), the order takes
+ * the read-then-write path: one read of every row (`readContext`), the rules in code on those,
+ * then the same statement without the checks: 2 round trips (3 after a stale row).
+ * Errors are only ever decided on fresh rows: a plan that fails on remembered ones is re-planned
+ * on the database's.
+ *
+ * If either slot cannot be reserved the statement aborts itself, so nothing is written
+ * (409 `slot_unavailable`). Concurrent calls with one key serialize on the key's primary key:
+ * exactly one creates, the others replay its stored response (Stripe's idempotency rule:
+ * same key and same body, same answer; another body, 409 `idempotency_key_reused`).
  */
 export async function createOrder(
   deps: Deps,
@@ -98,10 +120,39 @@ export async function createOrder(
     throw new ApiError('payments_not_configured', 'Card payments are not configured on this server; choose pay on delivery.');
   }
   const fingerprint = await fingerprintRequest({ method: 'POST', path: '/v1/orders', body: input }, deps.sha256Hex);
+  const remembered = cachedContext(deps, userId, input);
+  const quick = remembered && planOrQuiet(deps, input, remembered);
+  if (remembered && quick) {
+    const done = await writeOrder(deps, { userId, key, fingerprint, input, ctx: remembered, plan: quick, verify: true });
+    if (done) return done;
+  }
   const ctx = await readContext(deps, userId, key, input);
   if (ctx.idem) return replay(deps, ctx.idem, fingerprint);
-
   const plan = planOrder(deps, input, ctx);
+  return (await writeOrder(deps, { userId, key, fingerprint, input, ctx, plan, verify: false }))!;
+}
+
+/** The plan on remembered rows, or undefined when a rule fails on them: that is decided again on fresh rows. */
+function planOrQuiet(deps: Deps, input: CreateOrderInput, ctx: OrderContext): OrderPlan | undefined {
+  try {
+    return planOrder(deps, input, ctx);
+  } catch {
+    return undefined;
+  }
+}
+
+type OrderPlan = ReturnType<typeof planOrder>;
+
+/**
+ * The write statement. With `verify`, it first compares `ctx` with the database and, when a row
+ * differs, writes nothing and resolves to undefined (the caller re-reads); it also answers a key
+ * already used, from the stored answer. Without `verify`, `ctx` was read by `readContext`.
+ */
+async function writeOrder(
+  deps: Deps,
+  w: { userId: string; key: string; fingerprint: string; input: CreateOrderInput; ctx: OrderContext; plan: OrderPlan; verify: boolean },
+): Promise<CreateOrderResult | undefined> {
+  const { userId, key, fingerprint, input, ctx, plan } = w;
   const orderId = crypto.randomUUID();
   const status: OrderStatus = input.paymentMethod === 'card' ? 'pending_payment' : 'confirmed';
   const { now, estimate } = plan;
@@ -186,9 +237,15 @@ export async function createOrder(
   let rows: Array<z.infer<typeof CreatedRow>>;
   try {
     rows = await deps.database.rows(CreatedRow, sql`
-      WITH idem AS (
+      WITH ${w.verify ? sql`chk AS (${staleRows(userId, input, ctx)}),
+      prior AS (
+        SELECT json_build_object('fingerprint', k.fingerprint, 'statusCode', k.status_code, 'response', k.response) AS answer
+        FROM idempotency_keys k WHERE k.user_id = ${userId}::uuid AND k.key = ${key}
+      ),` : sql``}
+      idem AS (
         INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, response, order_id, created_at)
-        VALUES (${userId}::uuid, ${key}, ${fingerprint}, 201, ${JSON.stringify(body)}::json, ${orderId}::uuid, ${nowIso}::timestamptz)
+        SELECT ${userId}::uuid, ${key}, ${fingerprint}, 201, ${JSON.stringify(body)}::json, ${orderId}::uuid, ${nowIso}::timestamptz
+        ${w.verify ? sql`WHERE cardinality((SELECT stale FROM chk)) = 0` : sql``}
         ON CONFLICT (user_id, key) DO NOTHING
         RETURNING 1
       ),
@@ -224,7 +281,8 @@ export async function createOrder(
                WHEN NOT EXISTS (SELECT 1 FROM pickup) THEN laundry_abort('slot_unavailable:pickup')
                WHEN NOT EXISTS (SELECT 1 FROM delivery) THEN laundry_abort('slot_unavailable:delivery')
                ELSE 1
-             END AS ok`);
+             END AS ok,
+             ${w.verify ? sql`(SELECT stale FROM chk) AS stale, (SELECT answer FROM prior) AS prior` : sql`NULL::text[] AS stale, NULL::json AS prior`}`);
   } catch (err) {
     const info = pgError(err);
     const reason = info?.code === 'P0001' ? /slot_unavailable:(pickup|delivery)/.exec(String((err as Error).message) + String((err as { cause?: Error }).cause?.message)) : null;
@@ -233,8 +291,16 @@ export async function createOrder(
     }
     throw err;
   }
-  if (rows[0]?.claimed === 1) deps.metrics.orderCreated({ paymentMethod: input.paymentMethod });
-  if (rows[0]?.claimed === 1) return { status: 201, body, created: true };
+  const row = rows[0];
+  if (row?.claimed === 1) {
+    deps.metrics.orderCreated({ paymentMethod: input.paymentMethod });
+    return { status: 201, body, created: true };
+  }
+  if (row?.prior) return replay(deps, row.prior, fingerprint);
+  if (row?.stale && row.stale.length > 0) {
+    deps.logger.debug('order inputs changed since they were remembered; reading them afresh', { stale: row.stale.join(',') });
+    return undefined;
+  }
   // Another request with this key won the race; answer exactly as it did.
   const [stored] = await deps.database.db
     .select({ fingerprint: idempotencyKeys.fingerprint, statusCode: idempotencyKeys.statusCode, response: idempotencyKeys.response })
@@ -243,6 +309,38 @@ export async function createOrder(
   if (!stored) throw new ApiError('conflict', 'A concurrent request with this Idempotency-Key failed; retry.');
   return replay(deps, stored, fingerprint);
 }
+
+/**
+ * One row, one column `stale`: the names of the remembered rows (`cachedContext`) the database
+ * no longer agrees with, empty when every one holds: `address` (gone, another owner's, or
+ * edited), `viewer` (the user's synthetic flag), `zones` (any active zone added, removed or
+ * edited: matching and fees), `services` (a named service or one of its add-ons edited) and
+ * `slots` (a slot gone or its zone, kind, times or cut-off changed; capacity, closing and
+ * cut-off against now are the reservation's own checks).
+ */
+function staleRows(userId: string, input: CreateOrderInput, ctx: OrderContext) {
+  const a = ctx.address!;
+  const slots = JSON.stringify(ctx.slotRows.map((s) => ({
+    id: s.id, zone_id: s.zoneId, kind: s.kind, starts_at: s.startsAt.toISOString(), ends_at: s.endsAt.toISOString(), cutoff_minutes: s.cutoffMinutes,
+  })));
+  return sql`SELECT array_remove(ARRAY[
+      CASE WHEN EXISTS (SELECT 1 FROM addresses a WHERE a.id = ${a.id}::uuid AND a.user_id = ${userId}::uuid
+             AND a.label IS NOT DISTINCT FROM ${a.label} AND a.line1 = ${a.line1} AND a.line2 IS NOT DISTINCT FROM ${a.line2}
+             AND a.city = ${a.city} AND a.postcode = ${a.postcode} AND a.instructions IS NOT DISTINCT FROM ${a.instructions})
+           THEN NULL ELSE 'address' END,
+      CASE WHEN ${viewerIsSynthetic({ userId })} = ${ctx.viewer.synthetic}::boolean THEN NULL ELSE 'viewer' END,
+      CASE WHEN ${zonesJson} = ${JSON.stringify(ctx.zoneRows)}::jsonb THEN NULL ELSE 'zones' END,
+      CASE WHEN ${servicesJson(JSON.stringify(serviceIdsOf(input)))} = ${JSON.stringify([...ctx.serviceRows].sort(byId))}::jsonb
+           THEN NULL ELSE 'services' END,
+      CASE WHEN (SELECT count(*) FROM slots s
+                 JOIN jsonb_to_recordset(${slots}::jsonb) AS x(id uuid, zone_id uuid, kind text, starts_at timestamptz, ends_at timestamptz, cutoff_minutes int)
+                   ON s.id = x.id AND s.zone_id = x.zone_id AND s.kind::text = x.kind AND s.starts_at = x.starts_at
+                  AND s.ends_at = x.ends_at AND s.cutoff_minutes = x.cutoff_minutes) = ${ctx.slotRows.length}::int
+           THEN NULL ELSE 'slots' END
+    ]::text[], NULL) AS stale`;
+}
+
+const byId = (x: { id: string }, y: { id: string }) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 
 function toLineRecord(l: {
   position: number;
@@ -275,7 +373,7 @@ function toLineRecord(l: {
  * when a release in between changed OrderSchema (keys live a day, across rolling deploys). It was
  * stored from an OrderDto; a stored answer the current schema no longer accepts is logged, not refused.
  */
-function replay(deps: Deps, stored: { fingerprint: string; statusCode: number; response: unknown }, fingerprint: string): CreateOrderResult {
+function replay(deps: Deps, stored: StoredAnswer, fingerprint: string): CreateOrderResult {
   if (stored.fingerprint !== fingerprint) {
     throw new ApiError(
       'idempotency_key_reused',

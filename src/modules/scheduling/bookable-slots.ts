@@ -65,7 +65,13 @@ export async function listBookableSlots(
   }
   const data: PublicSlotDto[] = rows
     .filter((r) => r.slot_id !== null)
-    .map((r) => ({
+    .map((r) => {
+      // Remembered for the order that usually follows (src/db/order-inputs.ts; the order's write re-checks it).
+      deps.orderInputs.putSlot({
+        id: r.slot_id, zoneId: r.id, kind: r.kind, startsAt: new Date(r.starts_at), endsAt: new Date(r.ends_at),
+        cutoffMinutes: r.cutoff_minutes, capacity: r.capacity, reserved: r.reserved, closed: false,
+      });
+      return {
       id: r.slot_id,
       kind: r.kind,
       startsAt: isoOf(r.starts_at),
@@ -73,6 +79,7 @@ export async function listBookableSlots(
       capacity: r.capacity,
       remaining: r.capacity - r.reserved,
       cutoffAt: cutoffAtOf(r.starts_at, r.cutoff_minutes),
-    }));
+      };
+    });
   return { zone: zoneSummaryOf(first, deps.config.currency), data };
 }

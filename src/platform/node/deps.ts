@@ -22,6 +22,7 @@ import { createMemoryCatalogCache } from '../../modules/catalog/cache.js';
 import { createPayments } from '../../payments/stripe.js';
 import { createPackageDocsAssets } from './docs-assets.js';
 import { bufferedStdout } from './log-sink.js';
+import { OrderInputsCache } from '../../db/order-inputs.js';
 
 /** PGLITE_DIR's default, relative to the working directory (src/platform/node/config.ts, NodeServerConfig.pgliteDir). */
 export const DEFAULT_PGLITE_DIR = '.data/pglite';
@@ -69,6 +70,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
     passwords: createPooledPasswordHasher(opts.argon2Params, opts.hashPool),
     sha256Hex: (text) => Promise.resolve(createHash('sha256').update(text).digest('hex')),
     catalogCache: createMemoryCatalogCache(),
+    orderInputs: new OrderInputsCache(),
     docsAssets: createPackageDocsAssets(),
     payments: createPayments(config),
     runtime: 'node',

@@ -1,0 +1,153 @@
+/**
+ * What an order is priced and checked on, remembered in process (Node) or isolate (Workers)
+ * memory so that `POST /v1/orders` can usually skip its read and go straight to its one write
+ * (src/modules/orders/create.ts). Nothing here is ever trusted: the write statement compares
+ * every remembered row with the database, in the same statement that claims the idempotency
+ * key, and writes nothing when one differs; the handler then reads the rows afresh and decides
+ * on those (the read-then-write path). A wrong entry therefore costs a round trip, never a
+ * wrong order or a wrong error.
+ *
+ * Filled by whatever already read the rows: the order context read (zones, services, the
+ * address, both slots, whether the viewer is synthetic), the address endpoints and the slot
+ * listing (GET /v1/slots). Here in src/db, beside zone-viewer.ts, because those live in
+ * different modules, which may not import each other sideways (eslint.config.js MODULE_LAYERS).
+ *
+ * Bounded: at most `maxEntries` entries, least recently used dropped first, and none older than
+ * `ttlMs` (default 10 min; entries are checked anyway, the bound only keeps the rows from
+ * being retried once they have surely moved on).
+ */
+import { systemClock, type Clock } from '../deps.js';
+
+/** An address row as the order snapshot needs it, with its owner. */
+export interface CachedAddress {
+  id: string;
+  userId: string;
+  label: string | null;
+  line1: string;
+  line2: string | null;
+  city: string;
+  postcode: string;
+  instructions: string | null;
+}
+
+/** A slot row. `capacity`, `reserved` and `closed` move all day; the write re-checks them itself. */
+export interface CachedSlot {
+  id: string;
+  zoneId: string;
+  kind: 'pickup' | 'delivery';
+  startsAt: Date;
+  endsAt: Date;
+  cutoffMinutes: number;
+  capacity: number;
+  reserved: number;
+  closed: boolean;
+}
+
+/** An active zone's matching and pricing fields, exactly as `zonesJson` (create-context.ts) builds them. */
+export interface CachedZone {
+  id: string;
+  postcodePrefixes: string[];
+  active: boolean;
+  synthetic: boolean;
+  deliveryFee: number;
+  minimumOrder: number;
+  freeDeliveryFrom: number | null;
+}
+
+/** A service with all its add-ons (ordered by id), exactly as `servicesJson` (create-context.ts) builds it. */
+export interface CachedService {
+  id: string;
+  name: string;
+  pricingModel: 'per_kg' | 'per_item';
+  unitPrice: number;
+  currency: string;
+  turnaroundHours: number;
+  expressSurchargeBps: number | null;
+  expressTurnaroundHours: number | null;
+  active: boolean;
+  addOns: Array<{ id: string; serviceId: string; name: string; price: number; active: boolean }>;
+}
+
+export interface OrderInputsOptions {
+  maxEntries?: number;
+  ttlMs?: number;
+  clock?: Clock;
+}
+
+export class OrderInputsCache {
+  private readonly entries = new Map<string, { value: unknown; until: number }>();
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private readonly clock: Clock;
+
+  constructor(opts: OrderInputsOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 4096;
+    this.ttlMs = opts.ttlMs ?? 10 * 60_000;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** The address, when remembered and owned by `userId` (another user's address reads as unknown). */
+  address(id: string, userId: string): CachedAddress | undefined {
+    const a = this.get<CachedAddress>(`address:${id}`);
+    return a && a.userId === userId ? a : undefined;
+  }
+  putAddress(a: CachedAddress): void {
+    this.put(`address:${a.id}`, a);
+  }
+  forgetAddress(id: string): void {
+    this.entries.delete(`address:${id}`);
+  }
+
+  slot(id: string): CachedSlot | undefined {
+    return this.get<CachedSlot>(`slot:${id}`);
+  }
+  putSlot(s: CachedSlot): void {
+    this.put(`slot:${s.id}`, s);
+  }
+
+  /** Every active zone (synthetic ones too), ordered by id. */
+  zones(): CachedZone[] | undefined {
+    return this.get<CachedZone[]>('zones');
+  }
+  putZones(zones: CachedZone[]): void {
+    this.put('zones', zones);
+  }
+
+  service(id: string): CachedService | undefined {
+    return this.get<CachedService>(`service:${id}`);
+  }
+  putService(s: CachedService): void {
+    this.put(`service:${s.id}`, s);
+  }
+
+  /** Whether the user is synthetic (release probes), when known. */
+  viewerSynthetic(userId: string): boolean | undefined {
+    return this.get<boolean>(`viewer:${userId}`);
+  }
+  putViewerSynthetic(userId: string, synthetic: boolean): void {
+    this.put(`viewer:${userId}`, synthetic);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private get<T>(key: string): T | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.until <= this.clock.now().getTime()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // Least recently used goes first: a hit moves the entry to the end.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.value as T;
+  }
+
+  private put(key: string, value: unknown): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, until: this.clock.now().getTime() + this.ttlMs });
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
