@@ -12,9 +12,10 @@
  * listing (GET /v1/slots). Here in src/db, beside zone-viewer.ts, because those live in
  * different modules, which may not import each other sideways (eslint.config.js MODULE_LAYERS).
  *
- * Bounded: at most `maxEntries` entries, least recently used dropped first, and none older than
- * `ttlMs` (default 10 min; entries are checked anyway, the bound only keeps the rows from
- * being retried once they have surely moved on).
+ * Bounded: at most `maxEntries` rows and `maxSlots` slots (kept apart, so that anonymous slot
+ * listings cannot push out addresses and services), least recently used dropped first, and none
+ * older than `ttlMs` (default 10 min; entries are checked anyway, the bound only keeps the rows
+ * from being retried once they have surely moved on).
  */
 import { systemClock, type Clock } from '../deps.js';
 
@@ -69,70 +70,28 @@ export interface CachedService {
 }
 
 export interface OrderInputsOptions {
+  /** Addresses, services, zones and viewer flags; default 4096. */
   maxEntries?: number;
+  /** Slots, bounded on their own: one public GET /v1/slots may list a month of them; default 4096. */
+  maxSlots?: number;
   ttlMs?: number;
   clock?: Clock;
 }
 
-export class OrderInputsCache {
+/** A Map bounded by count (least recently used dropped first) and by age. */
+class BoundedMap {
   private readonly entries = new Map<string, { value: unknown; until: number }>();
-  private readonly maxEntries: number;
-  private readonly ttlMs: number;
-  private readonly clock: Clock;
-
-  constructor(opts: OrderInputsOptions = {}) {
-    this.maxEntries = opts.maxEntries ?? 4096;
-    this.ttlMs = opts.ttlMs ?? 10 * 60_000;
-    this.clock = opts.clock ?? systemClock;
-  }
-
-  /** The address, when remembered and owned by `userId` (another user's address reads as unknown). */
-  address(id: string, userId: string): CachedAddress | undefined {
-    const a = this.get<CachedAddress>(`address:${id}`);
-    return a && a.userId === userId ? a : undefined;
-  }
-  putAddress(a: CachedAddress): void {
-    this.put(`address:${a.id}`, a);
-  }
-  forgetAddress(id: string): void {
-    this.entries.delete(`address:${id}`);
-  }
-
-  slot(id: string): CachedSlot | undefined {
-    return this.get<CachedSlot>(`slot:${id}`);
-  }
-  putSlot(s: CachedSlot): void {
-    this.put(`slot:${s.id}`, s);
-  }
-
-  /** Every active zone (synthetic ones too), ordered by id. */
-  zones(): CachedZone[] | undefined {
-    return this.get<CachedZone[]>('zones');
-  }
-  putZones(zones: CachedZone[]): void {
-    this.put('zones', zones);
-  }
-
-  service(id: string): CachedService | undefined {
-    return this.get<CachedService>(`service:${id}`);
-  }
-  putService(s: CachedService): void {
-    this.put(`service:${s.id}`, s);
-  }
-
-  /** Whether the user is synthetic (release probes), when known. */
-  viewerSynthetic(userId: string): boolean | undefined {
-    return this.get<boolean>(`viewer:${userId}`);
-  }
-  putViewerSynthetic(userId: string, synthetic: boolean): void {
-    this.put(`viewer:${userId}`, synthetic);
-  }
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+    private readonly clock: Clock,
+  ) {}
 
   get size(): number {
     return this.entries.size;
   }
 
-  private get<T>(key: string): T | undefined {
+  get<T>(key: string): T | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (e.until <= this.clock.now().getTime()) {
@@ -145,9 +104,74 @@ export class OrderInputsCache {
     return e.value as T;
   }
 
-  private put(key: string, value: unknown): void {
+  set(key: string, value: unknown): void {
     this.entries.delete(key);
     this.entries.set(key, { value, until: this.clock.now().getTime() + this.ttlMs });
-    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+export class OrderInputsCache {
+  private readonly rows: BoundedMap;
+  private readonly slots: BoundedMap;
+
+  constructor(opts: OrderInputsOptions = {}) {
+    const ttlMs = opts.ttlMs ?? 10 * 60_000;
+    const clock = opts.clock ?? systemClock;
+    this.rows = new BoundedMap(opts.maxEntries ?? 4096, ttlMs, clock);
+    this.slots = new BoundedMap(opts.maxSlots ?? 4096, ttlMs, clock);
+  }
+
+  /** The address, when remembered and owned by `userId` (another user's address reads as unknown). */
+  address(id: string, userId: string): CachedAddress | undefined {
+    const a = this.rows.get<CachedAddress>(`address:${id}`);
+    return a && a.userId === userId ? a : undefined;
+  }
+  putAddress(a: CachedAddress): void {
+    this.rows.set(`address:${a.id}`, a);
+  }
+
+  /** Forgets whatever is remembered under these ids (rows deleted, or a fresh read found gone). */
+  forget(kind: 'address' | 'slot' | 'service', ids: Iterable<string>): void {
+    for (const id of ids) (kind === 'slot' ? this.slots : this.rows).delete(`${kind}:${id}`);
+  }
+
+  slot(id: string): CachedSlot | undefined {
+    return this.slots.get<CachedSlot>(`slot:${id}`);
+  }
+  putSlot(s: CachedSlot): void {
+    this.slots.set(`slot:${s.id}`, s);
+  }
+
+  /** Every active zone (synthetic ones too), ordered by id. */
+  zones(): CachedZone[] | undefined {
+    return this.rows.get<CachedZone[]>('zones');
+  }
+  putZones(zones: CachedZone[]): void {
+    this.rows.set('zones', zones);
+  }
+
+  service(id: string): CachedService | undefined {
+    return this.rows.get<CachedService>(`service:${id}`);
+  }
+  putService(s: CachedService): void {
+    this.rows.set(`service:${s.id}`, s);
+  }
+
+  /** Whether the user is synthetic (release probes), when known. */
+  viewerSynthetic(userId: string): boolean | undefined {
+    return this.rows.get<boolean>(`viewer:${userId}`);
+  }
+  putViewerSynthetic(userId: string, synthetic: boolean): void {
+    this.rows.set(`viewer:${userId}`, synthetic);
+  }
+
+  /** Entries held: rows (addresses, services, zones, viewer flags) + slots. */
+  get size(): number {
+    return this.rows.size + this.slots.size;
   }
 }

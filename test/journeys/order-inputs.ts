@@ -60,6 +60,63 @@ export function orderInputsJourney(harness: () => Harness) {
     return row!;
   };
 
+  describe('orders on remembered rows: each re-checked field, and answers as from a fresh read', () => {
+    it('the caller made synthetic since: refused as a fresh read refuses it (real zones are not theirs), nothing written', async () => {
+      const { h, who, place } = await setup();
+      await h.sql('UPDATE users SET synthetic = true WHERE id = $1', [who.userId]);
+      const before = await written(h, who);
+      expectProblem(await place(), 422, 'postcode_not_served');
+      expect(await written(h, who)).toEqual(before);
+    });
+
+    it('a slot turned into the other kind since: 422 slot_kind_mismatch, nothing written', async () => {
+      const { h, who, pickup, place } = await setup();
+      await h.sql(`UPDATE slots SET kind = 'delivery' WHERE id = $1`, [pickup.id]);
+      const before = await written(h, who);
+      expectProblem(await place(), 422, 'slot_kind_mismatch');
+      expect(await written(h, who)).toEqual(before);
+    });
+
+    it('a slot moved to another zone since: 422 slot_zone_mismatch, nothing written', async () => {
+      // The other zone exists before the first order, so the remembered zones still hold: only the slot changes.
+      const other = await zone(harness());
+      const { h, who, pickup, place } = await setup();
+      await h.sql('UPDATE slots SET zone_id = $2 WHERE id = $1', [pickup.id, other.id]);
+      const before = await written(h, who);
+      expectProblem(await place(), 422, 'slot_zone_mismatch');
+      expect(await written(h, who)).toEqual(before);
+    });
+
+    it('a slot whose cut-off moved past now since: the fresh answer (reason past_cutoff)', async () => {
+      const { h, pickup, place } = await setup();
+      await h.sql('UPDATE slots SET cutoff_minutes = 25 * 60 WHERE id = $1', [pickup.id]);
+      const problem = expectProblem(await place(), 409, 'slot_unavailable');
+      expect(problem.details).toEqual({ slot: 'pickup', slotId: pickup.id, reason: 'past_cutoff' });
+    });
+
+    it('an address whose city and label changed since: the order keeps the new text', async () => {
+      const { h, addressId, place } = await setup();
+      await h.sql(`UPDATE addresses SET city = 'Newtown', label = 'Work', line2 = 'Flat 2' WHERE id = $1`, [addressId]);
+      const second = await place();
+      expect(second.status, second.text).toBe(201);
+      expect(second.body.address).toMatchObject({ city: 'Newtown', label: 'Work', line2: 'Flat 2' });
+    });
+
+    it('a delivery slot full since: the 409 names the delivery slot, as a fresh read does', async () => {
+      const { h, delivery, place } = await setup();
+      await h.sql('UPDATE slots SET capacity = reserved WHERE id = $1', [delivery.id]);
+      const problem = expectProblem(await place(), 409, 'slot_unavailable');
+      expect(problem.details).toMatchObject({ slot: 'delivery', slotId: delivery.id });
+    });
+
+    it('a slot closed since: the same 409 a fresh read gives, reason included', async () => {
+      const { h, pickup, place } = await setup();
+      await h.sql('UPDATE slots SET closed = true WHERE id = $1', [pickup.id]);
+      const problem = expectProblem(await place(), 409, 'slot_unavailable');
+      expect(problem.details).toEqual({ slot: 'pickup', slotId: pickup.id, reason: 'closed' });
+    });
+  });
+
   describe('orders on remembered rows', () => {
     it('a second order on the same rows is the order a fresh read makes, and its replay is identical', async () => {
       const { h, place, first, pickup, delivery } = await setup();

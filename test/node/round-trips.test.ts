@@ -170,9 +170,27 @@ describe('round trips per request (neon-http driver)', () => {
     expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers: key() }), 201)).toBe(3);
     // Remembered again by that read: one statement.
     expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers: key() }), 201)).toBe(1);
-    // A slot closed since: the write's own reservation refuses it, in the same one statement.
+    // A slot closed since: the write's own reservation refuses it, writes nothing and says which slot and why, in the same one statement.
     await t.sql('UPDATE slots SET closed = true WHERE id = $1', [pickup.id]);
     expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers: key() }), 409)).toBe(1);
+  });
+
+  it('an address the read found gone is forgotten: the next order naming it costs the one read', async () => {
+    const z = await zone(t);
+    const washFold = (await t.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
+    const pickup = await slot(t, z.id, 'pickup', { startsInHours: 24 });
+    const delivery = await slot(t, z.id, 'delivery', { startsInHours: 80 });
+    const who = await actor(t);
+    const addressId = await address(t, who.userId, z.postcode);
+    const order = { items: [{ serviceId: washFold.id, estimatedWeightGrams: 5000 }], addressId, pickupSlotId: pickup.id, deliverySlotId: delivery.id, paymentMethod: 'on_delivery' };
+    const key = () => ({ 'idempotency-key': `rt-${crypto.randomUUID()}` });
+    expect((await t.api.post('/v1/orders', order, { token: who.token, headers: key() })).status).toBe(201);
+    // Deleted by another replica: this process still remembers it.
+    await t.sql('DELETE FROM addresses WHERE id = $1', [addressId]);
+    // The checking write finds it gone, the read confirms it: 404 in 2.
+    expect(await roundTripsOf(() => t.api.post('/v1/orders', order, { token: who.token, headers: key() }), 404)).toBe(2);
+    // The read proved the entry wrong; the next request should not try it again.
+    expect(await roundTripsOf(() => t.api.post('/v1/orders', order, { token: who.token, headers: key() }), 404)).toBe(1);
   });
 
   it('an admin waiver is one read (open balance charges to stop at Stripe) and one batch, accepted or refused', async () => {

@@ -11,7 +11,7 @@ describe('OrderInputsCache', () => {
     cache.putAddress(address('a1', 'u1'));
     expect(cache.address('a1', 'u1')?.line1).toBe('1 Test Street');
     expect(cache.address('a1', 'u2')).toBeUndefined();
-    cache.forgetAddress('a1');
+    cache.forget('address', ['a1']);
     expect(cache.address('a1', 'u1')).toBeUndefined();
   });
 
@@ -38,5 +38,17 @@ describe('OrderInputsCache', () => {
     expect(cache.size).toBe(3);
     expect(cache.address('a2', 'u1')).toBeUndefined();
     expect(['a1', 'a3', 'a4'].map((id) => cache.address(id, 'u1')?.id)).toEqual(['a1', 'a3', 'a4']);
+  });
+
+  it('bounds slots on their own: a month of listed slots cannot push out addresses', () => {
+    const cache = new OrderInputsCache({ maxEntries: 2, maxSlots: 3 });
+    cache.putAddress(address('a1'));
+    for (let i = 0; i < 10; i++) {
+      cache.putSlot({ id: `s${i}`, zoneId: 'z', kind: 'pickup', startsAt: new Date(0), endsAt: new Date(0), cutoffMinutes: 0, capacity: 1, reserved: 0, closed: false });
+    }
+    expect(cache.address('a1', 'u1')?.id).toBe('a1');
+    expect(cache.slot('s9')?.id).toBe('s9');
+    expect(cache.slot('s6')).toBeUndefined();
+    expect(cache.size).toBe(4);
   });
 });

@@ -9,6 +9,6 @@ export async function deleteAddress(deps: Deps, userId: string, id: string): Pro
     IdRow,
     sql`DELETE FROM addresses WHERE id = ${id}::uuid AND user_id = ${userId}::uuid RETURNING id`,
   );
-  deps.orderInputs.forgetAddress(id);
+  deps.orderInputs.forget('address', [id]);
   if (rows.length === 0) throw notFound();
 }

@@ -83,6 +83,10 @@ export async function readContext(deps: Deps, userId: string, key: string, input
   };
   const cache = deps.orderInputs;
   if (ctx.address) cache.putAddress(ctx.address);
+  else cache.forget('address', [input.addressId]);
+  // Rows the read proved gone are forgotten, or every later order naming them tries them again (one wasted round trip each).
+  cache.forget('slot', [input.pickupSlotId, input.deliverySlotId].filter((id) => !ctx.slotRows.some((s) => s.id === id)));
+  cache.forget('service', serviceIdsOf(input).filter((id) => !ctx.serviceRows.some((s) => s.id === id)));
   cache.putViewerSynthetic(userId, ctx.viewer.synthetic);
   cache.putZones(ctx.zoneRows);
   for (const s of ctx.slotRows) cache.putSlot(s);

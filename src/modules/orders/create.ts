@@ -278,16 +278,20 @@ async function writeOrder(
       SELECT (SELECT count(*) FROM idem)::int AS claimed,
              CASE
                WHEN NOT EXISTS (SELECT 1 FROM idem) THEN 0
-               WHEN NOT EXISTS (SELECT 1 FROM pickup) THEN laundry_abort('slot_unavailable:pickup')
-               WHEN NOT EXISTS (SELECT 1 FROM delivery) THEN laundry_abort('slot_unavailable:delivery')
+               WHEN NOT EXISTS (SELECT 1 FROM pickup) THEN laundry_abort('slot_unavailable:pickup:' || ${whyNot(plan.pickup.id, nowIso)})
+               WHEN NOT EXISTS (SELECT 1 FROM delivery) THEN laundry_abort('slot_unavailable:delivery:' || ${whyNot(plan.delivery.id, nowIso)})
                ELSE 1
              END AS ok,
              ${w.verify ? sql`(SELECT stale FROM chk) AS stale, (SELECT answer FROM prior) AS prior` : sql`NULL::text[] AS stale, NULL::json AS prior`}`);
   } catch (err) {
     const info = pgError(err);
-    const reason = info?.code === 'P0001' ? /slot_unavailable:(pickup|delivery)/.exec(String((err as Error).message) + String((err as { cause?: Error }).cause?.message)) : null;
+    // Only the database's own message: drizzle's wrapper message quotes the whole statement, which names both slots.
+    const reason = info?.code === 'P0001' ? /^slot_unavailable:(pickup|delivery):(\w+)$/.exec(driverMessage(err)) : null;
     if (reason) {
-      throw new ApiError('slot_unavailable', `The ${reason[1]} slot was just taken or closed; pick another.`, { details: { slot: reason[1], slotId: reason[1] === 'pickup' ? plan.pickup.id : plan.delivery.id } });
+      const which = reason[1]!;
+      throw new ApiError('slot_unavailable', `The ${which} slot cannot be booked: ${reason[2]}`, {
+        details: { slot: which, slotId: which === 'pickup' ? plan.pickup.id : plan.delivery.id, reason: reason[2] },
+      });
     }
     throw err;
   }
@@ -308,6 +312,23 @@ async function writeOrder(
     .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key)));
   if (!stored) throw new ApiError('conflict', 'A concurrent request with this Idempotency-Key failed; retry.');
   return replay(deps, stored, fingerprint);
+}
+
+/** Why a slot cannot be reserved, as `slotAvailability` names it (read in the statement's snapshot: a slot taken by a concurrent order reads as full). */
+function whyNot(slotId: string, nowIso: string) {
+  return sql`coalesce((SELECT CASE WHEN s.closed THEN 'closed'
+      WHEN s.starts_at - make_interval(mins => s.cutoff_minutes) <= ${nowIso}::timestamptz THEN 'past_cutoff' ELSE 'full' END
+    FROM slots s WHERE s.id = ${slotId}::uuid), 'full')`;
+}
+
+/** The message of the innermost error that carries a SQLSTATE (the driver's), not drizzle's wrapper. */
+function driverMessage(err: unknown): string {
+  let message = '';
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if (typeof (e as { code?: unknown }).code === 'string') message = String((e as Error).message);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return message;
 }
 
 /**
@@ -334,8 +355,9 @@ function staleRows(userId: string, input: CreateOrderInput, ctx: OrderContext) {
            THEN NULL ELSE 'services' END,
       CASE WHEN (SELECT count(*) FROM slots s
                  JOIN jsonb_to_recordset(${slots}::jsonb) AS x(id uuid, zone_id uuid, kind text, starts_at timestamptz, ends_at timestamptz, cutoff_minutes int)
-                   ON s.id = x.id AND s.zone_id = x.zone_id AND s.kind::text = x.kind AND s.starts_at = x.starts_at
-                  AND s.ends_at = x.ends_at AND s.cutoff_minutes = x.cutoff_minutes) = ${ctx.slotRows.length}::int
+                   ON s.id = x.id AND s.zone_id = x.zone_id AND s.kind::text = x.kind
+                  -- JavaScript dates hold milliseconds; a slot written with microseconds (direct SQL) still matches.
+                  AND date_trunc('milliseconds', s.starts_at) = x.starts_at AND date_trunc('milliseconds', s.ends_at) = x.ends_at AND s.cutoff_minutes = x.cutoff_minutes) = ${ctx.slotRows.length}::int
            THEN NULL ELSE 'slots' END
     ]::text[], NULL) AS stale`;
 }
