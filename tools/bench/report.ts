@@ -192,7 +192,7 @@ function packageTable(bundle: BundleSize | undefined, startup: Startup | undefin
   const ms = new Map(startup?.byPackage ?? []);
   const names = [...(bundle?.packages.map((p) => p.name) ?? []), ...[...ms.keys()].filter((n) => !bundle?.packages.some((p) => p.name === n))];
   const out = [
-    'Per package: minified KiB in worker.js (esbuild metafile), that code gzipped on its own (cut out through the source map; the parts sum to a little more than the whole file gzipped), and global-scope CPU in the best startup profile (self time: a library function counts for the library even when app code called it; the bundle\'s own top level runs every module body and is not split further).',
+    'Per package: minified KiB in worker.js (esbuild metafile), that code gzipped on its own (cut out through the source map; the parts sum to a little more than the whole file gzipped), and global-scope CPU in the startup profiles (self time, each row\'s least over the runs: a library function counts for the library even when app code called it; the bundle\'s own top level runs every module body and is not split further).',
     '',
     '| package | KiB | gzip KiB | startup ms |',
     '| --- | ---: | ---: | ---: |',
