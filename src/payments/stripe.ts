@@ -24,20 +24,27 @@ export interface Payments {
 export function createPayments(config: Config): Payments | undefined {
   if (!config.stripeSecretKey || !config.stripeWebhookSecret) return undefined;
   const local = config.stripeApiUrl ? new URL(config.stripeApiUrl) : undefined;
-  const stripe = new Stripe(config.stripeSecretKey, {
-    apiVersion: STRIPE_API_VERSION,
-    httpClient: Stripe.createFetchHttpClient(),
-    // The SDK retries network failures with the same idempotency key. Beyond that, a retry is a
-    // recorded attempt that looks the operation up first (src/modules/payments/attempts.ts):
-    // Stripe replays a stored 500 to the same key (https://docs.stripe.com/api/idempotent_requests).
-    maxNetworkRetries: 2,
-    timeout: config.stripeTimeoutMs,
-    ...(local
-      ? { host: local.hostname, port: Number(local.port || 80), protocol: local.protocol.replace(':', '') as 'http' | 'https' }
-      : {}),
-  });
+  const secretKey = config.stripeSecretKey;
+  const build = () =>
+    new Stripe(secretKey, {
+      apiVersion: STRIPE_API_VERSION,
+      httpClient: Stripe.createFetchHttpClient(),
+      // The SDK retries network failures with the same idempotency key. Beyond that, a retry is a
+      // recorded attempt that looks the operation up first (src/modules/payments/attempts.ts):
+      // Stripe replays a stored 500 to the same key (https://docs.stripe.com/api/idempotent_requests).
+      maxNetworkRetries: 2,
+      timeout: config.stripeTimeoutMs,
+      ...(local
+        ? { host: local.hostname, port: Number(local.port || 80), protocol: local.protocol.replace(':', '') as 'http' | 'https' }
+        : {}),
+    });
+  let stripe: Stripe | undefined;
   return {
-    stripe,
+    // Built on first use, not with the app: most requests never reach Stripe, and the client sets
+    // up every API resource it has (~3 ms on a fresh Worker isolate's first request otherwise).
+    get stripe() {
+      return (stripe ??= build());
+    },
     webhookSecret: config.stripeWebhookSecret,
     publishableKey: config.stripePublishableKey ?? '',
     cryptoProvider: Stripe.createSubtleCryptoProvider(),

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     // The edge section compares its counts with the round-trip table, so it runs that too.
     if (wants('roundtrips') || wants('edge')) results.roundTrips = await section('round trips per endpoint', () => roundTripSection(databaseUrl));
     if (wants('bundle')) results.bundle = await section('Worker bundle', () => bundleSize('bundle'));
-    if (wants('startup')) results.startup = await section('Worker startup', () => startupTime(options.quick ? 1 : 2));
+    if (wants('startup')) results.startup = await section('Worker startup', () => startupTime(options.quick ? 3 : 5));
     if (wants('edge')) results.edge = await section('Worker at edge latency', () => edgeSection(options, databaseUrl, fixtures));
     if (serverJs && wants('loginburst')) results.loginBurst = await section('Node during a login burst', () => loginBurstSection(options, databaseUrl, serverJs));
     if (wants('argon2')) results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
