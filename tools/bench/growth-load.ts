@@ -11,9 +11,10 @@
  * day's login-throttle and rate-limit rows. History ends 3 days before today, so it never lands
  * in the staff queue or the bookable slots the bench measures.
  *
- * `loadHistory` is called twice: the newest slice first (the small size), then the older rest
- * (growing to the large size). Ids are derived from the row's number (md5, shaped as a v4 UUID),
- * so a later slice never collides with an earlier one and orders can name their customer.
+ * `loadHistory` loads one slice of that history; the section loads it whole into each of its
+ * databases (1% in one, 100% in the other), but slices can also be added one after another, older
+ * behind newer. Ids are derived from the row's number (md5, shaped as a v4 UUID), so slices never
+ * collide and orders can name their customer.
  */
 import type pg from 'pg';
 

@@ -2,18 +2,19 @@
  * Growth section of `npm run bench` (`--only=growth`): do the hot paths cost the same on a year
  * of a busy shop as on a few days of it?
  *
- * Its own database (`<BENCH_DB_NAME>_growth`, created and dropped here, with db.ts's name rules),
- * migrated and seeded as usual. The live part (zones, the next 4 weeks of slots, the bench's
- * customers and their orders, made through the app) is the same at both sizes; history is loaded
- * behind it with set-based SQL (growth-load.ts): first 1% of the large size, ANALYZE, measure; then
- * the rest, ANALYZE, measure again. Full mode: 200,000 orders across 20,000 customers and 365
- * days; `--quick`: 20,000 orders, 2,000 customers, 37 days.
+ * Two databases of its own (`<BENCH_DB_NAME>_growth_1pct` and `…_growth_100pct`, created and
+ * dropped here, with db.ts's name rules), migrated and seeded as usual. The live part (zones, the
+ * next 4 weeks of slots, the bench's customers and their orders, made through the app) is the
+ * same in both; history is loaded behind it with set-based SQL (growth-load.ts): 1% of the large
+ * size in one, all of it in the other, then ANALYZE. Full mode: 200,000 orders across 20,000
+ * customers and 365 days; `--quick`: 20,000 orders, 2,000 customers, 37 days.
  *
  * Each hot path is called through the app itself (createApp with real Node Deps over a
- * node-postgres pool, in this process), one request at a time; background work a request starts
- * (waitUntil) is awaited before the next. At the large size, the SQL each one sent is captured
- * from pg and every statement is EXPLAINed (FORMAT JSON) with its own parameters: a Seq Scan
- * over a table of more than SEQ_SCAN_ROW_LIMIT rows fails the budget (report.ts).
+ * node-postgres pool, in this process), one request at a time, alternating between the two
+ * sizes so that a shared machine's drifting load weighs on both alike; background work a request
+ * starts (waitUntil) is awaited before the next. At the large size, the SQL each one sent is
+ * captured from pg and every statement is EXPLAINed (FORMAT JSON) with its own parameters: a Seq
+ * Scan over a table of more than SEQ_SCAN_ROW_LIMIT rows fails the budget (report.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -27,13 +28,13 @@ import { seedCatalog } from '../../src/db/seed.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { createNodeDeps } from '../../src/platform/node/deps.js';
 import { BENCH_DB_NAME, BENCH_PASSWORD, captureSql, customer, expectStatus, httpClient, sqlRows, type Call, type Customer, type Reply, type Unit } from './db.js';
-import { loadHistory, loadZones, tableRows, zonePrefix, type Slice } from './growth-load.js';
+import { loadHistory, loadZones, tableRows, zonePrefix } from './growth-load.js';
 import { log, percentile, type BenchOptions } from './lib.js';
 import { TMP, serverEnv } from './node.js';
 
 /** A sequential scan over a table with more rows than this fails the growth budget. */
 export const SEQ_SCAN_ROW_LIMIT = 10_000;
-/** Orders the bench's own customer (the reader) has: a full page of 20 and more at both sizes. */
+/** Orders the bench's own customer (the reader) has: a full page of 20, and of the queue's 50, at both sizes. */
 const READER_ORDERS = 60;
 
 export interface GrowthSize {
@@ -79,9 +80,9 @@ export interface GrowthSection {
   rows: GrowthRow[];
 }
 
-function growthDbName(): string {
-  const name = `${BENCH_DB_NAME}_growth`;
-  // db.ts's rules: plain identifiers only, never a test database.
+/** The growth databases: `<BENCH_DB_NAME>_growth_1pct` and `…_growth_100pct`, with db.ts's name rules. */
+function growthDbName(label: string): string {
+  const name = `${BENCH_DB_NAME}_growth_${label}`;
   if (!/^[a-z_][a-z0-9_]*$/.test(name) || name.startsWith('laundry_test') || name.length > 63) throw new Error(`refusing to touch database ${name}`);
   return name;
 }
@@ -101,14 +102,16 @@ const utcDay = (offset: number) => new Date(Math.floor(Date.now() / DAY) * DAY +
 
 interface HotPath {
   path: string;
-  /** Sample count divisor (login hashes with Argon2id: fewer samples). */
+  /** Login hashes with Argon2id: fewer samples. */
   slow?: boolean;
   run: () => Promise<Reply>;
   status: number;
 }
 
+type SizeSpec = Omit<GrowthSize, 'loadSeconds'>;
+
 /** The sizes: the large one, and the small one at 1% of it. */
-function sizes(o: BenchOptions): { small: Omit<GrowthSize, 'loadSeconds'>; large: Omit<GrowthSize, 'loadSeconds'> } {
+function sizes(o: BenchOptions): { small: SizeSpec; large: SizeSpec } {
   const orders = o.quick ? 20_000 : 200_000;
   const customers = orders / 10;
   const days = Math.ceil((365 * orders) / 200_000);
@@ -118,8 +121,24 @@ function sizes(o: BenchOptions): { small: Omit<GrowthSize, 'loadSeconds'>; large
   };
 }
 
-export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: boolean): Promise<GrowthSection> {
-  const name = growthDbName();
+/** One database at one size, its app, and the hot paths on it. */
+interface World {
+  size: GrowthSize;
+  paths: HotPath[];
+  /** Background work (waitUntil) of the requests so far, awaited. */
+  settle: () => Promise<void>;
+  /** A connection of its own for ANALYZE, row counts and EXPLAIN. */
+  loader: pg.Client;
+  /** Makes the order the replay path replays (once per measurement). */
+  prepareReplay: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/**
+ * Creates the database, makes the live part through the app (the same in every world), then
+ * loads `size` of history behind it with set-based SQL and runs ANALYZE.
+ */
+async function createWorld(serverUrl: string, name: string, size: SizeSpec): Promise<World> {
   await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
@@ -128,6 +147,10 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
   const database = createPostgresDatabase(databaseUrl);
   const loader = new pg.Client({ connectionString: databaseUrl });
   await loader.connect();
+  const close = async () => {
+    await loader.end().catch(() => {});
+    await database.close().catch(() => {});
+  };
   try {
     await migrateDatabase(database);
     await seedCatalog(database, 'USD');
@@ -143,7 +166,7 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
       while (pending.length > 0) await Promise.allSettled(pending.splice(0));
     };
 
-    // The live part: zone 0's customers and slots, the same at both sizes.
+    // The live part: zone 0's customers and slots.
     const postcode = `${zonePrefix(0)}1AA`;
     const slotId = async (kind: string, day: number, hour: number) => {
       const [row] = await sqlRows<{ id: string }>(
@@ -174,14 +197,18 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
       paymentMethod: 'on_delivery',
     });
     const headers = (who: Customer, key: string) => ({ authorization: `Bearer ${who.token}`, 'idempotency-key': key });
-    log(`growth: ${READER_ORDERS} orders for the reader through the app`);
     const readerOrders: string[] = [];
     for (let i = 0; i < READER_ORDERS; i++) {
       readerOrders.push(expectStatus(await call('POST', '/v1/orders', body(reader, readerSlots), headers(reader, crypto.randomUUID())), 201, 'reader order').id);
     }
     await settle();
     const [readerUser] = await sqlRows<{ email: string; password_hash: string }>(databaseUrl, `SELECT email, password_hash FROM users WHERE id = $1`, [reader.userId]);
-    const template = { orderId: readerOrders[0]!, passwordHash: readerUser!.password_hash };
+
+    const t0 = performance.now();
+    await loadHistory(loader, { customers: [0, size.customers], orders: [0, size.orders], days: [0, size.days] }, { orderId: readerOrders[0]!, passwordHash: readerUser!.password_hash });
+    await loader.query('ANALYZE');
+    const loadSeconds = (performance.now() - t0) / 1000;
+    log(`growth: ${size.label}: ${size.orders} orders, ${size.customers} customers, ${size.days} days loaded in ${loadSeconds.toFixed(1)} s`);
 
     const tomorrow = utcDay(1);
     let replayKey = '';
@@ -200,70 +227,75 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
       },
       { path: 'POST /v1/orders (pay on delivery)', status: 201, run: () => call('POST', '/v1/orders', body(writer, writerSlots), headers(writer, crypto.randomUUID())) },
       { path: 'POST /v1/orders (idempotency replay)', status: 201, run: () => call('POST', '/v1/orders', body(writer, writerSlots), headers(writer, replayKey)) },
-      { path: 'POST /v1/auth/login', status: 200, slow: true, run: () => call('POST', '/v1/auth/login', { email: readerUser!.email, password: BENCH_PASSWORD }), },
+      { path: 'POST /v1/auth/login', status: 200, slow: true, run: () => call('POST', '/v1/auth/login', { email: readerUser!.email, password: BENCH_PASSWORD }) },
     ];
-    const failures = new Map<string, number>();
-
-    const measure = async (): Promise<Map<string, Timing>> => {
+    const prepareReplay = async () => {
       replayKey = `replay-${crypto.randomUUID()}`;
       expectStatus(await call('POST', '/v1/orders', body(writer, writerSlots), headers(writer, replayKey)), 201, 'the order to replay');
       await settle();
-      const out = new Map<string, Timing>();
-      for (const p of paths) {
-        const n = p.slow ? (o.quick ? 4 : 10) : o.quick ? 15 : 60;
-        const latencies: number[] = [];
-        for (let i = 0; i < n + 3; i++) {
+    };
+    return { size: { ...size, loadSeconds }, paths, settle, loader, prepareReplay, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: boolean): Promise<GrowthSection> {
+  const plan = sizes(o);
+  const names = { small: growthDbName('1pct'), large: growthDbName('100pct') };
+  const worlds: World[] = [];
+  try {
+    const small = await createWorld(serverUrl, names.small, plan.small);
+    worlds.push(small);
+    const large = await createWorld(serverUrl, names.large, plan.large);
+    worlds.push(large);
+    const tables = await tableRows(large.loader);
+
+    // Samples alternate between the sizes (small, large, small, …), so the load of a shared
+    // machine, which drifts, weighs on both alike; 3 warm-up calls of each first.
+    await small.prepareReplay();
+    await large.prepareReplay();
+    const failures = new Map<string, number>();
+    const rows: GrowthRow[] = [];
+    const plans: Array<{ path: string; statements: ExplainedStatement[] }> = [];
+    for (let i = 0; i < small.paths.length; i++) {
+      const [ps, pl] = [small.paths[i]!, large.paths[i]!];
+      const n = ps.slow ? (o.quick ? 4 : 10) : o.quick ? 15 : 60;
+      const latencies: [number[], number[]] = [[], []];
+      for (let k = 0; k < n + 3; k++) {
+        for (const [w, world, p] of [[0, small, ps], [1, large, pl]] as const) {
           const t0 = performance.now();
           const r = await p.run();
           const ms = performance.now() - t0;
-          await settle();
+          await world.settle();
           if (r.status !== p.status) failures.set(p.path, (failures.get(p.path) ?? 0) + 1);
-          if (i >= 3) latencies.push(ms); // the first 3 warm up
+          if (k >= 3) latencies[w].push(ms);
         }
-        latencies.sort((a, b) => a - b);
-        out.set(p.path, { p50: percentile(latencies, 50), p95: percentile(latencies, 95), samples: latencies.length });
       }
-      return out;
-    };
-
-    const plan = sizes(o);
-    const grow = async (size: Omit<GrowthSize, 'loadSeconds'>, slice: Slice): Promise<GrowthSize> => {
-      const t0 = performance.now();
-      await loadHistory(loader, slice, template);
-      await loader.query('ANALYZE');
-      const loadSeconds = (performance.now() - t0) / 1000;
-      log(`growth: ${size.label}: ${size.orders} orders, ${size.customers} customers, ${size.days} days loaded in ${loadSeconds.toFixed(1)} s`);
-      return { ...size, loadSeconds };
-    };
-    const small = await grow(plan.small, { customers: [0, plan.small.customers], orders: [0, plan.small.orders], days: [0, plan.small.days] });
-    const atSmall = await measure();
-    const large = await grow(plan.large, {
-      customers: [plan.small.customers, plan.large.customers],
-      orders: [plan.small.orders, plan.large.orders],
-      days: [plan.small.days, plan.large.days],
-    });
-    const atLarge = await measure();
-    const tables = await tableRows(loader);
-
-    // The exact SQL each hot path sends, at the large size, and its plans.
-    const rows: GrowthRow[] = [];
-    const plans: Array<{ path: string; statements: ExplainedStatement[] }> = [];
-    for (const p of paths) {
+      const timing = (xs: number[]): Timing => {
+        xs.sort((a, b) => a - b);
+        return { p50: percentile(xs, 50), p95: percentile(xs, 95), samples: xs.length };
+      };
+      // The exact SQL the path sends at the large size, and its plans.
       const units = await captureSql(async () => {
-        expectStatus(await p.run(), p.status, p.path);
-        await settle();
+        expectStatus(await pl.run(), pl.status, pl.path);
+        await large.settle();
       });
-      const { explained, ...row } = await explainUnits(loader, units, tables);
-      rows.push({ path: p.path, small: atSmall.get(p.path)!, large: atLarge.get(p.path)!, ...row, failures: failures.get(p.path) ?? 0 });
-      plans.push({ path: p.path, statements: explained });
+      const { explained, ...row } = await explainUnits(large.loader, units, tables);
+      rows.push({ path: ps.path, small: timing(latencies[0]), large: timing(latencies[1]), ...row, failures: failures.get(ps.path) ?? 0 });
+      plans.push({ path: ps.path, statements: explained });
     }
     // For whoever reads a failure: each statement, its parameters and its plan.
     writeFileSync(resolve(TMP, 'growth-plans.json'), JSON.stringify(plans, null, 1));
-    return { small, large, tables: Object.fromEntries(tables), rows };
+    return { small: small.size, large: large.size, tables: Object.fromEntries(tables), rows };
   } finally {
-    await loader.end().catch(() => {});
-    await database.close().catch(() => {});
-    if (!keepDb) await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((e: unknown) => log(`growth: dropping ${name} failed: ${String(e)}`));
+    for (const w of worlds) await w.close();
+    if (!keepDb) {
+      for (const name of Object.values(names)) {
+        await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((e: unknown) => log(`growth: dropping ${name} failed: ${String(e)}`));
+      }
+    }
   }
 }
 

@@ -274,7 +274,7 @@ export function renderReport(res: Results): string {
       '',
       '## Costs as data grows',
       '',
-      `The hot paths through the app (createApp with real Node Deps over node-postgres, in-process, one request at a time) on its own database (tools/bench/growth.ts), first with ${size(g.small)}, then grown to ${size(g.large)}. The live part (next 4 weeks of slots, the measured customers and their orders) is the same at both sizes; the history behind it grows. Seq Scans: from EXPLAIN (FORMAT JSON) of every statement each path sent at the large size, with its own parameters. Tables over ${SEQ_SCAN_ROW_LIMIT.toLocaleString('en')} rows then: ${big.map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}.`,
+      `The hot paths through the app (createApp with real Node Deps over node-postgres, in-process, one request at a time, alternating between the sizes) on two databases of its own (tools/bench/growth.ts): ${size(g.small)}; ${size(g.large)}. The live part (next 4 weeks of slots, the measured customers and their orders) is the same in both; only the history behind it differs. Seq Scans: from EXPLAIN (FORMAT JSON) of every statement each path sent at the large size, with its own parameters. Tables over ${SEQ_SCAN_ROW_LIMIT.toLocaleString('en')} rows then: ${big.map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}.`,
       '',
       ...growthTable(g),
     );
