@@ -49,6 +49,8 @@ export interface GrowthSize {
 export interface Timing {
   p50: number;
   p95: number;
+  /** Median time the request spent waiting on pg (Client#query call to answer), response path only. */
+  sqlP50: number;
   samples: number;
 }
 
@@ -228,6 +230,13 @@ async function createWorld(serverUrl: string, name: string, size: SizeSpec): Pro
       { path: 'POST /v1/orders (pay on delivery)', status: 201, run: () => call('POST', '/v1/orders', body(writer, writerSlots), headers(writer, crypto.randomUUID())) },
       { path: 'POST /v1/orders (idempotency replay)', status: 201, run: () => call('POST', '/v1/orders', body(writer, writerSlots), headers(writer, replayKey)) },
       { path: 'POST /v1/auth/login', status: 200, slow: true, run: () => call('POST', '/v1/auth/login', { email: readerUser!.email, password: BENCH_PASSWORD }) },
+      {
+        // A new address each time (so no lock-out): the throttle's upsert and its prune of day-old rows.
+        path: 'POST /v1/auth/login (unknown email: a failure counted)',
+        status: 401,
+        slow: true,
+        run: () => call('POST', '/v1/auth/login', { email: `nobody-${crypto.randomUUID()}@growth.test`, password: BENCH_PASSWORD }),
+      },
     ];
     const prepareReplay = async () => {
       replayKey = `replay-${crypto.randomUUID()}`;
@@ -263,19 +272,30 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
       const [ps, pl] = [small.paths[i]!, large.paths[i]!];
       const n = ps.slow ? (o.quick ? 4 : 10) : o.quick ? 15 : 60;
       const latencies: [number[], number[]] = [[], []];
-      for (let k = 0; k < n + 3; k++) {
-        for (const [w, world, p] of [[0, small, ps], [1, large, pl]] as const) {
-          const t0 = performance.now();
-          const r = await p.run();
-          const ms = performance.now() - t0;
-          await world.settle();
-          if (r.status !== p.status) failures.set(p.path, (failures.get(p.path) ?? 0) + 1);
-          if (k >= 3) latencies[w].push(ms);
+      const sql: [number[], number[]] = [[], []];
+      const clock = sqlClock();
+      try {
+        for (let k = 0; k < n + 3; k++) {
+          for (const [w, world, p] of [[0, small, ps], [1, large, pl]] as const) {
+            clock.reset();
+            const t0 = performance.now();
+            const r = await p.run();
+            const ms = performance.now() - t0;
+            const sqlMs = clock.read();
+            await world.settle();
+            if (r.status !== p.status) failures.set(p.path, (failures.get(p.path) ?? 0) + 1);
+            if (k >= 3) {
+              latencies[w].push(ms);
+              sql[w].push(sqlMs);
+            }
+          }
         }
+      } finally {
+        clock.restore();
       }
-      const timing = (xs: number[]): Timing => {
-        xs.sort((a, b) => a - b);
-        return { p50: percentile(xs, 50), p95: percentile(xs, 95), samples: xs.length };
+      const timing = (w: 0 | 1): Timing => {
+        const xs = latencies[w].sort((a, b) => a - b);
+        return { p50: percentile(xs, 50), p95: percentile(xs, 95), sqlP50: percentile(sql[w].sort((a, b) => a - b), 50), samples: xs.length };
       };
       // The exact SQL the path sends at the large size, and its plans.
       const units = await captureSql(async () => {
@@ -283,7 +303,7 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
         await large.settle();
       });
       const { explained, ...row } = await explainUnits(large.loader, units, tables);
-      rows.push({ path: ps.path, small: timing(latencies[0]), large: timing(latencies[1]), ...row, failures: failures.get(ps.path) ?? 0 });
+      rows.push({ path: ps.path, small: timing(0), large: timing(1), ...row, failures: failures.get(ps.path) ?? 0 });
       plans.push({ path: ps.path, statements: explained });
     }
     // For whoever reads a failure: each statement, its parameters and its plan.
@@ -297,6 +317,44 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
       }
     }
   }
+}
+
+/**
+ * Sums the time pg's Client#query calls take (call to answer; overlapping calls each count),
+ * while installed: how much of a request was the database's.
+ */
+function sqlClock(): { reset: () => void; read: () => number; restore: () => void } {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  let total = 0;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const t0 = performance.now();
+    const done = () => {
+      total += performance.now() - t0;
+    };
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === 'function') {
+      // pg.Pool#query passes a callback.
+      args[last] = (...cbArgs: unknown[]) => {
+        done();
+        return (callback as (...a: unknown[]) => unknown)(...cbArgs);
+      };
+      return original.apply(this, args);
+    }
+    const result = original.apply(this, args);
+    if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(done, done);
+    return result;
+  };
+  return {
+    reset: () => {
+      total = 0;
+    },
+    read: () => total,
+    restore: () => {
+      proto.query = original;
+    },
+  };
 }
 
 interface PlanNode {

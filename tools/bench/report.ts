@@ -184,13 +184,13 @@ function growthBudgets(g: GrowthSection): string[] {
 
 function growthTable(g: GrowthSection): string[] {
   const out = [
-    `| hot path | p50 ms at ${g.small.label} | p95 ms at ${g.small.label} | p50 ms at ${g.large.label} | p95 ms at ${g.large.label} | ratio p50 | statements | Seq Scans at ${g.large.label} (table rows) |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| hot path | p50 ms at ${g.small.label} | p95 ms at ${g.small.label} | p50 ms at ${g.large.label} | p95 ms at ${g.large.label} | ratio p50 | of p50: SQL ms at ${g.small.label} / ${g.large.label} | statements | Seq Scans at ${g.large.label} (table rows) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of g.rows) {
     const ratio = r.large.p50 / r.small.p50;
     const scans = r.seqScans.map((s) => `${s.relation} (${s.rows.toLocaleString('en')})${s.rows > SEQ_SCAN_ROW_LIMIT ? ' ✗' : ''}`).join(', ') || 'none';
-    out.push(`| \`${r.path}\`${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${f1(r.small.p50)} | ${f1(r.small.p95)} | ${f1(r.large.p50)} | ${f1(r.large.p95)} | ${f1(ratio)}×${ratio > BUDGETS.growthRatio ? ' ✗' : ''} | ${r.statements} | ${scans} |`);
+    out.push(`| \`${r.path}\`${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${f1(r.small.p50)} | ${f1(r.small.p95)} | ${f1(r.large.p50)} | ${f1(r.large.p95)} | ${f1(ratio)}×${ratio > BUDGETS.growthRatio ? ' ✗' : ''} | ${f1(r.small.sqlP50)} / ${f1(r.large.sqlP50)} | ${r.statements} | ${scans} |`);
   }
   return out;
 }
@@ -274,7 +274,7 @@ export function renderReport(res: Results): string {
       '',
       '## Costs as data grows',
       '',
-      `The hot paths through the app (createApp with real Node Deps over node-postgres, in-process, one request at a time, alternating between the sizes) on two databases of its own (tools/bench/growth.ts): ${size(g.small)}; ${size(g.large)}. The live part (next 4 weeks of slots, the measured customers and their orders) is the same in both; only the history behind it differs. Seq Scans: from EXPLAIN (FORMAT JSON) of every statement each path sent at the large size, with its own parameters. Tables over ${SEQ_SCAN_ROW_LIMIT.toLocaleString('en')} rows then: ${big.map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}.`,
+      `The hot paths through the app (createApp with real Node Deps over node-postgres, in-process, one request at a time, alternating between the sizes) on two databases of its own (tools/bench/growth.ts): ${size(g.small)}; ${size(g.large)}. The live part (next 4 weeks of slots, the measured customers and their orders) is the same in both; only the history behind it differs. SQL ms: the median time a request spent waiting on pg (Client#query to its answer), the rest is the app's own work (Argon2id for login). Seq Scans: from EXPLAIN (FORMAT JSON) of every statement each path sent at the large size, with its own parameters. Tables over ${SEQ_SCAN_ROW_LIMIT.toLocaleString('en')} rows then: ${big.map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}.`,
       '',
       ...growthTable(g),
     );
