@@ -69,6 +69,11 @@ export const slots = pgTable(
     check('slots_window', sql`${t.endsAt} > ${t.startsAt}`),
     check('slots_cutoff_nonneg', sql`${t.cutoffMinutes} >= 0`),
     uniqueIndex('slots_zone_kind_start_key').on(t.zoneId, t.kind, t.startsAt),
+    /**
+     * The staff queue for a date (src/modules/fulfilment/queue.ts) finds that date's slots of
+     * every zone by a range on it: a few days of slots however long the history (migration 0013).
+     */
+    index('slots_starts_idx').on(t.startsAt),
   ],
 );
 

@@ -10,6 +10,7 @@
  *   /healthz latency during a burst of logins (the event loop while passwords hash);
  *   Edge     the Worker with every database request delayed (--edge-delay-ms, default 20):
  *            latency per endpoint against the floor of its round trips;
+ *   Growth   the hot paths at 1% and 100% of a year of a busy shop (own database), with EXPLAIN;
  *   budgets as PASS/FAIL lines.
  *
  * It uses its own database (BENCH_DB_NAME, default laundry_bench) on the server in
@@ -29,6 +30,7 @@ import { roundTripSection } from './roundtrips.js';
 import { argon2OnNode, bundleSize, startupTime } from './static.js';
 import { workerSection } from './worker.js';
 import { edgeSection } from './edge.js';
+import { growthSection } from './growth.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const options = benchOptions(process.argv.slice(2));
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
     if (wants('startup')) results.startup = await section('Worker startup', () => startupTime(options.quick ? 3 : 5));
     if (wants('edge')) results.edge = await section('Worker at edge latency', () => edgeSection(options, databaseUrl, fixtures));
     if (serverJs && wants('loginburst')) results.loginBurst = await section('Node during a login burst', () => loginBurstSection(options, databaseUrl, serverJs));
+    if (wants('growth')) results.growth = await section('Costs as data grows', () => growthSection(options, serverUrl, process.argv.includes('--keep-db')));
     if (wants('argon2')) results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
   } finally {
     if (!process.argv.includes('--keep-db')) await dropBenchDatabase(serverUrl).catch((e: unknown) => log(`dropping the bench database failed: ${String(e)}`));

@@ -17,13 +17,13 @@ export interface BenchOptions {
   rounds: number;
   /** Concurrent connections (HTTP) or concurrent loops (raw SQL). */
   connections: number;
-  /** Sections to run (`--only=node,worker,roundtrips,bundle,startup,argon2,loginburst,edge`); all when empty. */
+  /** Sections to run (`--only=node,worker,roundtrips,bundle,startup,argon2,loginburst,edge,growth`); all when empty. */
   only: string[];
   /** Delay the edge section adds to every database request, ms (`--edge-delay-ms=N`, default 20). */
   edgeDelayMs: number;
 }
 
-export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2', 'loginburst', 'edge'] as const;
+export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2', 'loginburst', 'edge', 'growth'] as const;
 
 export function benchOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');

@@ -10,6 +10,7 @@ import type { RoundTrips } from './roundtrips.js';
 import type { BundleSize, Startup } from './static.js';
 import type { WorkerSection } from './worker.js';
 import type { EdgeRow, EdgeSection } from './edge.js';
+import { SEQ_SCAN_ROW_LIMIT, type GrowthSection } from './growth.js';
 
 export interface Results {
   options: BenchOptions;
@@ -24,6 +25,7 @@ export interface Results {
   argon2Node?: { firstMs: number; steadyMs: number };
   loginBurst?: LoginBurst;
   edge?: EdgeSection;
+  growth?: GrowthSection;
   /** Sections that threw, with the error: reported, never hidden. */
   errors: Array<{ section: string; error: string }>;
 }
@@ -39,6 +41,8 @@ export const BUDGETS = {
   healthDuringLogins: 3,
   /** Edge section: p50 latency minus the floor (round trips on the response path × delay), ms. */
   edgeResidualMs: 10,
+  /** Growth section: p50 at the large size over p50 at 1% of it, per hot path. */
+  growthRatio: 2,
 };
 
 /** Endpoints exempt from the edge residual budget: Argon2id is slow on purpose (see Password hashing). */
@@ -127,6 +131,7 @@ function budgets(res: Results): string[] {
     );
   }
   if (res.edge) lines.push(...edgeBudgets(res.edge, res.roundTrips));
+  if (res.growth) lines.push(...growthBudgets(res.growth));
   for (const r of rows.filter((x) => x.subject.failures > 0 || x.ceiling.failures > 0)) {
     lines.push(`- **FAIL** ${r.runtime} ${r.route}: ${r.subject.failures} failed requests (app), ${r.ceiling.failures} (ceiling): the figures above are suspect`);
   }
@@ -158,6 +163,36 @@ function edgeBudgets(e: EdgeSection, rt: RoundTrips | undefined): string[] {
     lines.push(`  - **FAIL** ${r.endpoint}: ${r.roundTrips} through the proxy${range}, ${table === undefined ? 'not in the round-trip table' : `${table} in the round-trip table`}`);
   }
   return lines;
+}
+
+const bigScans = (r: GrowthSection['rows'][number]) => r.seqScans.filter((s) => s.rows > SEQ_SCAN_ROW_LIMIT);
+
+function growthBudgets(g: GrowthSection): string[] {
+  const slow = g.rows.filter((r) => r.large.p50 / r.small.p50 > BUDGETS.growthRatio || r.failures > 0);
+  const scanned = g.rows.filter((r) => bigScans(r).length > 0 || r.unexplained.length > 0);
+  const lines = [
+    `- ${verdict(slow.length === 0)} growth: p50 at ${g.large.orders.toLocaleString('en')} orders within ${BUDGETS.growthRatio}× its p50 at ${g.small.orders.toLocaleString('en')} on ${g.rows.length - slow.length} of ${g.rows.length} hot paths`,
+  ];
+  for (const r of slow) lines.push(`  - **FAIL** ${r.path}: ${f1(r.small.p50)} → ${f1(r.large.p50)} ms (${f1(r.large.p50 / r.small.p50)}×)${r.failures > 0 ? `; ⚠ ${r.failures} answers with another status` : ''}`);
+  lines.push(`- ${verdict(scanned.length === 0)} growth: no Seq Scan over a table of more than ${SEQ_SCAN_ROW_LIMIT.toLocaleString('en')} rows in the EXPLAIN of any statement the hot paths send, at the large size (${g.rows.length - scanned.length} of ${g.rows.length} clean)`);
+  for (const r of scanned) {
+    const what = [...bigScans(r).map((s) => `Seq Scan on ${s.relation} (${s.rows.toLocaleString('en')} rows)`), ...r.unexplained.map((u) => `not explained: ${u}`)];
+    lines.push(`  - **FAIL** ${r.path}: ${what.join('; ')}`);
+  }
+  return lines;
+}
+
+function growthTable(g: GrowthSection): string[] {
+  const out = [
+    `| hot path | p50 ms at ${g.small.label} | p95 ms at ${g.small.label} | p50 ms at ${g.large.label} | p95 ms at ${g.large.label} | ratio p50 | of p50: SQL ms at ${g.small.label} / ${g.large.label} | statements | Seq Scans at ${g.large.label} (table rows) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of g.rows) {
+    const ratio = r.large.p50 / r.small.p50;
+    const scans = r.seqScans.map((s) => `${s.relation} (${s.rows.toLocaleString('en')})${s.rows > SEQ_SCAN_ROW_LIMIT ? ' ✗' : ''}`).join(', ') || 'none';
+    out.push(`| \`${r.path}\`${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${f1(r.small.p50)} | ${f1(r.small.p95)} | ${f1(r.large.p50)} | ${f1(r.large.p95)} | ${f1(ratio)}×${ratio > BUDGETS.growthRatio ? ' ✗' : ''} | ${f1(r.small.sqlP50)} / ${f1(r.large.sqlP50)} | ${r.statements} | ${scans} |`);
+  }
+  return out;
 }
 
 function edgeTable(e: EdgeSection, rt: RoundTrips | undefined): string[] {
@@ -246,6 +281,19 @@ export function renderReport(res: Results): string {
       `The Worker in workerd (wrangler's \`unstable_startWorker\`, LOG_LEVEL=warn), with a delaying proxy (tools/bench/delay-proxy.ts) between it and the local Neon endpoint that holds every request ${res.edge.delayMs} ms before forwarding it. Sequential requests, one at a time, after a warm-up; round trips are counted through the proxy for each request (background work included), the floor is the round trips that started before the answer arrived × ${res.edge.delayMs} ms, the residual is p50 − floor: the Worker's own work, workerd and wrangler's local proxy, the local network, and the time the local Neon endpoint and PostgreSQL take to run the SQL (timed by the proxy: Neon's share, not the Worker's) and how late the proxy's timer fired on a busy machine. The last column is the residual minus those two (medians, so a rough split). \`GET /healthz\` (no round trip) shows what workerd and the client add to every request.`,
       '',
       ...edgeTable(res.edge, res.roundTrips),
+    );
+  }
+  if (res.growth) {
+    const g = res.growth;
+    const size = (z: GrowthSection['small']) => `${z.label}: ${z.orders.toLocaleString('en')} orders, ${z.customers.toLocaleString('en')} customers, ${z.days} days of history (loaded in ${f1(z.loadSeconds)} s)`;
+    const big = Object.entries(g.tables).filter(([, n]) => n > SEQ_SCAN_ROW_LIMIT).sort((a, b) => b[1] - a[1]);
+    out.push(
+      '',
+      '## Costs as data grows',
+      '',
+      `The hot paths through the app (createApp with real Node Deps over node-postgres, in-process, one request at a time, alternating between the sizes) on two databases of its own (tools/bench/growth.ts): ${size(g.small)}; ${size(g.large)}. The live part (next 4 weeks of slots, the measured customers and their orders) is the same in both; only the history behind it differs. SQL ms: the median time a request spent waiting on pg (Client#query to its answer), the rest is the app's own work (Argon2id for login). Seq Scans: from EXPLAIN (FORMAT JSON) of every statement each path sent at the large size, with its own parameters. Tables over ${SEQ_SCAN_ROW_LIMIT.toLocaleString('en')} rows then: ${big.map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')}.`,
+      '',
+      ...growthTable(g),
     );
   }
   if (res.bundle) {

@@ -45,7 +45,14 @@ export async function staffQueue(
   if (q.slot) where.push(eq(q.kind === 'pickup' ? orders.pickupSlotId : orders.deliverySlotId, q.slot));
   if (q.flag === 'any') where.push(sql`${orders.flags} <> '{}'::text[]`);
   else if (q.flag) where.push(sql`${q.flag}::text = ANY(${orders.flags})`);
-  if (q.date) where.push(sql`(${keySlot.startsAt} AT TIME ZONE ${zones.timeZone})::date = ${q.date}::date`);
+  if (q.date) {
+    where.push(sql`(${keySlot.startsAt} AT TIME ZONE ${zones.timeZone})::date = ${q.date}::date`);
+    // The same rows, as a range an index can serve (slots_starts_idx): a local date D lies within
+    // [D-1, D+2) UTC for any UTC offset under 24 h, so this only lets the planner find the date's
+    // slots without reading every slot of the history.
+    where.push(sql`${keySlot.startsAt} >= (${q.date}::date - 1)::timestamp AT TIME ZONE 'UTC'`);
+    where.push(sql`${keySlot.startsAt} < (${q.date}::date + 2)::timestamp AT TIME ZONE 'UTC'`);
+  }
   if (q.cursor) {
     const c = decodeQueueCursor(q.cursor, q.kind);
     where.push(sql`(${keySlot.startsAt}, ${orders.id}) > (${c.startsAt}::timestamptz, ${c.id}::uuid)`);

@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS "slots_starts_idx" ON "slots" USING btree ("starts_at");
