@@ -11,7 +11,8 @@ import { methodLabel } from '../metrics/index.js';
 import type { AllowedMethods } from './allowed-methods.js';
 import type { AppEnv, Principal } from './context.js';
 
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+/** An incoming X-Request-Id kept as the request id (else a fresh one). */
+export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 // Random bytes are drawn 512 at a time (never at global scope: Workers forbid it there);
