@@ -48,22 +48,114 @@ export interface JsonLoggerOptions {
   sink?: (line: string) => void;
 }
 
+/** JSON for one key, ready to be followed by a value: `"key":` (cached per key name, bounded). */
+interface KeyInfo {
+  /** `"key":` */
+  prefix: string;
+  /** Its value is always written as "[redacted]" (SECRET_KEY). */
+  secret: boolean;
+  /**
+   * False for a key the line cannot be concatenated for: an integer-like key (JSON.stringify puts
+   * those first) or one of the line's own keys (time, level, msg), which the object path handles.
+   */
+  plain: boolean;
+}
+const KEYS = new Map<string, KeyInfo>();
+const KEY_CACHE_MAX = 1000;
+const OWN_KEYS = new Set(['time', 'level', 'msg']);
+function keyInfo(key: string): KeyInfo {
+  let info = KEYS.get(key);
+  if (info) return info;
+  info = { prefix: `${JSON.stringify(key)}:`, secret: SECRET_KEY.test(key), plain: !OWN_KEYS.has(key) && !/^(0|[1-9]\d*)$/.test(key) };
+  if (KEYS.size < KEY_CACHE_MAX) KEYS.set(key, info);
+  return info;
+}
+
+/** A value JSON.stringify writes as it is: the only kind the concatenated line takes. */
+const isPrimitive = (v: unknown) => v === null || (typeof v !== 'object' && typeof v !== 'function');
+
+/**
+ * One logger: the level threshold, the sink and the bound fields. The bound fields are also kept
+ * as JSON text (`"runtime":"node","version":"1.2.3"`), so a line whose fields are primitives is
+ * concatenated, key by key, with no intermediate object (an access line per request was the
+ * largest cost of a cheap request on Node). Anything else (nested values, errors, a key that
+ * repeats a bound one with another value) takes the object path. Both produce the same text:
+ * `{time, level, msg, ...base, ...redact(fields)}` through JSON.stringify.
+ */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly min: number,
+    private readonly sink: (line: string) => void,
+    private readonly base: LogFields,
+    /** `base` as JSON members without the braces; undefined when it cannot be concatenated. */
+    private readonly baseText: string | undefined,
+  ) {}
+
+  debug(msg: string, fields?: LogFields): void {
+    if (RANK.debug >= this.min) this.write('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    if (RANK.info >= this.min) this.write('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    if (RANK.warn >= this.min) this.write('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    if (RANK.error >= this.min) this.write('error', msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    const base = { ...this.base, ...fields };
+    return new JsonLogger(this.min, this.sink, base, this.baseText === undefined ? undefined : extendText(this.baseText, this.base, fields));
+  }
+
+  private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
+    const time = new Date().toISOString();
+    const line = this.baseText === undefined ? undefined : this.concatenated(time, level, msg, fields);
+    this.sink(line ?? JSON.stringify({ time, level, msg, ...this.base, ...(redact(fields ?? {}) as LogFields) }));
+  }
+
+  /** The line by concatenation, or undefined when a field needs the object path. */
+  private concatenated(time: string, level: LogLevel, msg: string, fields: LogFields | undefined): string | undefined {
+    let line = `{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}`;
+    if (this.baseText) line += `,${this.baseText}`;
+    if (fields) {
+      for (const key in fields) {
+        if (!Object.hasOwn(fields, key)) continue;
+        const value = fields[key];
+        const info = keyInfo(key);
+        if (!info.plain) return undefined;
+        if (Object.hasOwn(this.base, key)) {
+          // A repeated key keeps its first place with the last value: the same value changes nothing.
+          if ((info.secret ? '[redacted]' : value) === this.base[key]) continue;
+          return undefined;
+        }
+        if (info.secret) line += `,${info.prefix}"[redacted]"`;
+        else if (!isPrimitive(value)) return undefined;
+        else if (value !== undefined && typeof value !== 'symbol') line += `,${info.prefix}${JSON.stringify(value)}`;
+      }
+    }
+    return `${line}}`;
+  }
+}
+
+/** The bound fields' JSON text after `child(fields)`, or undefined when only the object path can write it. */
+function extendText(text: string, base: LogFields, fields: LogFields): string | undefined {
+  let out = text;
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const value = fields[key];
+    if (Object.hasOwn(base, key) || !keyInfo(key).plain || !isPrimitive(value)) return undefined;
+    if (value === undefined || typeof value === 'symbol') continue;
+    out += `${out ? ',' : ''}${keyInfo(key).prefix}${JSON.stringify(value)}`;
+  }
+  return out;
+}
+
 export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
-  const min = RANK[opts.level ?? 'info'];
   const sink = opts.sink ?? ((line: string) => console.log(line));
   const base = opts.base ?? {};
-  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (RANK[level] < min) return;
-    const entry = { time: new Date().toISOString(), level, msg, ...base, ...(redact(fields ?? {}) as LogFields) };
-    sink(JSON.stringify(entry));
-  };
-  return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (fields) => createJsonLogger({ ...opts, base: { ...base, ...fields } }),
-  };
+  return new JsonLogger(RANK[opts.level ?? 'info'], sink, base, extendText('', {}, base));
 }
 
 /** Collects log entries in memory: tests assert on what was (and was not) logged. */

@@ -11,7 +11,8 @@ import { methodLabel } from '../metrics/index.js';
 import type { AllowedMethods } from './allowed-methods.js';
 import type { AppEnv, Principal } from './context.js';
 
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+/** An incoming X-Request-Id kept as the request id (else a fresh one). */
+export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 // Random bytes are drawn 512 at a time (never at global scope: Workers forbid it there);
@@ -54,6 +55,22 @@ const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /**
+ * Where the headers every answer carries can go without a Fetch `Headers` object: the Node
+ * server's response (src/platform/node/server-response.ts), reached as `c.env.outgoing`
+ * (@hono/node-server's bindings). The app's own response may override any of them, and its
+ * `Vary` is added to theirs.
+ */
+export interface BaseHeaderSink {
+  setBaseHeader(name: string, value: string): void;
+}
+
+/** The Node server's response when it takes base headers; undefined elsewhere (Workers, `app.request`, tests). */
+function baseHeaderSink(c: Context): BaseHeaderSink | undefined {
+  const outgoing = (c.env as { outgoing?: Partial<BaseHeaderSink> } | undefined)?.outgoing;
+  return typeof outgoing?.setBaseHeader === 'function' ? (outgoing as BaseHeaderSink) : undefined;
+}
+
+/**
  * Security headers and CORS, set before the handler runs so the handler builds its response
  * once with them. (hono's cors and secureHeaders edit the response after it is built; on
  * Node that turns @hono/node-server's cached response into a full Fetch Response, which cost
@@ -68,13 +85,22 @@ export function responseHeaders(opts: ResponseHeaderOptions): MiddlewareHandler<
     'Access-Control-Allow-Headers': opts.allowHeaders.join(','),
     'Access-Control-Max-Age': String(opts.maxAgeSeconds),
   };
+  // The same headers on every answer, in the order they were always set.
+  const fixed: Array<readonly [string, string]> = [...SECURITY_HEADERS];
+  if (anyOrigin) fixed.push(['Access-Control-Allow-Origin', '*']);
+  fixed.push(['Access-Control-Expose-Headers', expose]);
+  if (!anyOrigin) fixed.push(['Vary', 'Origin']);
   return async (c, next) => {
-    for (const [name, value] of SECURITY_HEADERS) c.header(name, value);
-    const origin = c.req.header('origin');
-    const allowed = anyOrigin ? '*' : origin !== undefined && origins.has(origin) ? origin : undefined;
-    if (allowed) c.header('Access-Control-Allow-Origin', allowed);
-    c.header('Access-Control-Expose-Headers', expose);
-    if (!anyOrigin) c.header('Vary', 'Origin');
+    const sink = baseHeaderSink(c);
+    const origin = anyOrigin ? undefined : c.req.header('origin');
+    const listed = origin !== undefined && origins.has(origin) ? origin : undefined;
+    if (sink) {
+      for (const [name, value] of fixed) sink.setBaseHeader(name, value);
+      if (listed) sink.setBaseHeader('Access-Control-Allow-Origin', listed);
+    } else {
+      for (const [name, value] of fixed) c.header(name, value);
+      if (listed) c.header('Access-Control-Allow-Origin', listed);
+    }
     if (c.req.method === 'OPTIONS') {
       const allow = opts.allowedMethods(c.req.path);
       if (allow.length > 0) return c.body(null, 204, { ...preflight, 'Access-Control-Allow-Methods': allow.join(','), Allow: allow.join(', ') });
@@ -101,8 +127,14 @@ export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
     c.set('deps', deps);
     c.set('requestId', requestId);
     c.set('logger', logger);
-    c.header('X-Request-Id', requestId);
-    c.header('X-App-Version', deps.config.appVersion);
+    const sink = baseHeaderSink(c);
+    if (sink) {
+      sink.setBaseHeader('X-Request-Id', requestId);
+      sink.setBaseHeader('X-App-Version', deps.config.appVersion);
+    } else {
+      c.header('X-Request-Id', requestId);
+      c.header('X-App-Version', deps.config.appVersion);
+    }
     await next();
     const durationMs = performance.now() - started;
     const route = routeLabel(c);

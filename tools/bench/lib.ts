@@ -49,6 +49,13 @@ export interface LoadResult {
   failures: number;
   /** Peak VmRSS of the watched process during the run, KiB (when one was watched). */
   peakRssKiB?: number;
+  /**
+   * CPU the serving process spent per answered request over the load window, µs (user + system,
+   * all threads): the watched child's getrusage figures from /proc/<pid>/stat (what
+   * process.cpuUsage() reports inside it), or this process's own process.cpuUsage() for an
+   * in-process load (the raw-SQL ceiling: the pg client's work).
+   */
+  cpuUsPerRequest?: number;
 }
 
 export interface HttpLoad {
@@ -111,9 +118,15 @@ export async function closedLoop(fn: () => Promise<unknown>, seconds: number, co
 
 async function runOnce(load: Load, seconds: number, o: BenchOptions, watchPid?: number): Promise<LoadResult> {
   const rss = watchPid ? new RssSampler(watchPid) : undefined;
+  const cpu = watchPid ? new CpuMeter(watchPid) : 'call' in load ? new CpuMeter() : undefined;
   try {
     const r = 'http' in load ? await autocannonRun(load.http, seconds, o.connections) : await closedLoop(load.call, seconds, o.connections);
-    return rss ? { ...r, peakRssKiB: rss.peakKiB() } : r;
+    const cpuUs = cpu?.elapsedUs();
+    return {
+      ...r,
+      ...(rss ? { peakRssKiB: rss.peakKiB() } : {}),
+      ...(cpuUs !== undefined && r.requests > 0 ? { cpuUsPerRequest: cpuUs / r.requests } : {}),
+    };
   } finally {
     rss?.stop();
   }
@@ -130,20 +143,20 @@ export async function versus(
   ceiling: { load: Load; pid?: number },
   subject: { load: Load; pid?: number },
 ): Promise<{ ceiling: LoadResult; subject: LoadResult }> {
-  const c: LoadResult[] = [];
-  const s: LoadResult[] = [];
-  await runOnce(ceiling.load, o.warmup, o);
-  await runOnce(subject.load, o.warmup, o);
+  const [c, s] = await alternate(o, [ceiling, subject]);
+  return { ceiling: c!, subject: s! };
+}
+
+/** `versus` for any number of sides, taken in turn each round: one result per side, in order. */
+export async function alternate(o: BenchOptions, sides: Array<{ load: Load; pid?: number }>): Promise<LoadResult[]> {
+  const runs: LoadResult[][] = sides.map(() => []);
+  for (const side of sides) await runOnce(side.load, o.warmup, o);
   for (let i = 0; i < o.rounds; i++) {
-    c.push(await runOnce(ceiling.load, o.duration, o, ceiling.pid));
-    s.push(await runOnce(subject.load, o.duration, o, subject.pid));
+    for (const [k, side] of sides.entries()) runs[k]!.push(await runOnce(side.load, o.duration, o, side.pid));
   }
-  const peak = (runs: LoadResult[]) => Math.max(0, ...runs.map((r) => r.peakRssKiB ?? 0)) || undefined;
-  const failures = (runs: LoadResult[]) => runs.reduce((n, r) => n + r.failures, 0);
-  return {
-    ceiling: { ...best(c), failures: failures(c), peakRssKiB: peak(c) },
-    subject: { ...best(s), failures: failures(s), peakRssKiB: peak(s) },
-  };
+  const peak = (rs: LoadResult[]) => Math.max(0, ...rs.map((r) => r.peakRssKiB ?? 0)) || undefined;
+  const failures = (rs: LoadResult[]) => rs.reduce((n, r) => n + r.failures, 0);
+  return runs.map((rs) => ({ ...best(rs), failures: failures(rs), peakRssKiB: peak(rs) }));
 }
 
 /** One field of /proc/<pid>/status in KiB (VmRSS, VmHWM), or undefined once the process is gone. */
@@ -153,6 +166,41 @@ export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | u
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** User + system CPU of a process so far, µs (all its threads), from /proc/<pid>/stat; undefined once it is gone. */
+export function procCpuUs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line: 12 and 13 after "pid (comm) ".
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU a process spent between construction and elapsedUs(): a child by pid, or this process (process.cpuUsage). */
+export class CpuMeter {
+  private readonly start: number | undefined;
+  constructor(private readonly pid?: number) {
+    this.start = this.now();
+  }
+  private now(): number | undefined {
+    if (this.pid === undefined) {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    }
+    return procCpuUs(this.pid);
+  }
+  elapsedUs(): number | undefined {
+    const end = this.now();
+    return end === undefined || this.start === undefined ? undefined : end - this.start;
   }
 }
 

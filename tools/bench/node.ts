@@ -1,6 +1,7 @@
 /**
  * Node section of `npm run bench`: the compiled server (what the Dockerfile runs) under load,
- * against a bare @hono/node-server hello-world and against the same SQL issued with pg.
+ * against a bare @hono/node-server hello-world, the same middleware hand-wired on node:http
+ * (./handwired.ts) and the same SQL issued with pg.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,10 +23,13 @@ import {
   statementCount,
   type Fixtures,
 } from './db.js';
-import { freePort, log, procStatusKiB, runCommand, startChild, stopChild, versus, waitForHttp, type BenchOptions, type LoadResult } from './lib.js';
+import type { HandwiredCatalog } from './handwired.js';
+import { alternate, freePort, log, procStatusKiB, runCommand, startChild, stopChild, versus, waitForHttp, type BenchOptions, type LoadResult } from './lib.js';
 
 export const TMP = resolve('bench/tmp');
 export const LIST_ORDERS = 50;
+/** The second ceiling's name in the report (tools/bench/report.ts budgets the catalog against it). */
+export const HANDWIRED = 'hand-wired node:http';
 
 export interface LoadRow {
   runtime: 'Node' | 'Worker';
@@ -87,6 +91,25 @@ export async function buildNodeServer(): Promise<string> {
   return resolve(outDir, 'src/node.js');
 }
 
+/** The app's own GET /v1/services answer, as the hand-wired ceiling serves it. */
+async function readCatalog(base: string, env: Record<string, string>): Promise<HandwiredCatalog> {
+  const res = await fetch(`${base}/v1/services`);
+  const header = (name: string) => {
+    const value = res.headers.get(name);
+    if (value === null) throw new Error(`GET /v1/services: no ${name} header to copy into the hand-wired ceiling`);
+    return value;
+  };
+  if (res.status !== 200) throw new Error(`GET /v1/services: ${res.status}`);
+  return {
+    body: await res.text(),
+    etag: header('etag'),
+    cacheControl: header('cache-control'),
+    appVersion: header('x-app-version'),
+    corsOrigins: env.CORS_ORIGINS!.split(','),
+    exposeHeaders: header('access-control-expose-headers'),
+  };
+}
+
 /** Runs one GET /v1/orders and one POST /v1/orders in-process and records the SQL pg sends for each. */
 async function captureOrderSql(databaseUrl: string, f: Fixtures) {
   const database = createPostgresDatabase(databaseUrl);
@@ -121,12 +144,14 @@ function freshIds(key: string, orderId: string) {
 }
 
 export async function nodeSection(o: BenchOptions, databaseUrl: string, serverJs: string): Promise<NodeSection> {
-  const [appPort, helloPort] = [await freePort(), await freePort()];
+  const [appPort, helloPort, handPort] = [await freePort(), await freePort(), await freePort()];
   writeFileSync(resolve(TMP, 'hello-node.mjs'), HELLO_NODE);
+  const env = serverEnv(databaseUrl, appPort);
   // BENCH_SERVER_FLAGS, e.g. '--cpu-prof --cpu-prof-dir=bench/tmp/prof', profiles the app server.
   const flags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
-  const server = startChild('node', [...flags, serverJs], { ...serverEnv(databaseUrl, appPort), NODE_OPTIONS: dockerNodeOptions() });
+  const server = startChild('node', [...flags, serverJs], { ...env, NODE_OPTIONS: dockerNodeOptions() });
   const hello = startChild('node', [resolve(TMP, 'hello-node.mjs')], { PORT: String(helloPort) });
+  let handwired: ReturnType<typeof startChild> | undefined;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   try {
     const base = `http://127.0.0.1:${appPort}`;
@@ -138,24 +163,37 @@ export async function nodeSection(o: BenchOptions, databaseUrl: string, serverJs
     const rows: LoadRow[] = [];
     const pid = server.pid!;
 
-    log('node: GET /v1/services vs hello-world');
-    const services = await versus(
-      o,
-      { load: { http: { url: `http://127.0.0.1:${helloPort}/` } } },
+    const catalogFile = resolve(TMP, 'handwired-catalog.json');
+    writeFileSync(catalogFile, JSON.stringify(await readCatalog(base, env)));
+    handwired = startChild('node', ['--import', 'tsx', resolve('tools/bench/handwired.ts')], {
+      PORT: String(handPort),
+      HANDWIRED_CATALOG: catalogFile,
+      NODE_OPTIONS: dockerNodeOptions(),
+    });
+    const handUrl = `http://127.0.0.1:${handPort}/v1/services`;
+    await waitForHttp(handUrl, 30_000, handwired);
+
+    log('node: GET /v1/services vs the hand-wired node:http server vs hello-world');
+    const [helloRun, handRun, appRun] = await alternate(o, [
+      { load: { http: { url: `http://127.0.0.1:${helloPort}/` } }, pid: hello.pid! },
+      { load: { http: { url: handUrl } }, pid: handwired.pid! },
       { load: { http: { url: `${base}/v1/services` } }, pid },
-    );
-    rows.push({ runtime: 'Node', route: 'GET /v1/services', subject: services.subject, ceilingName: 'hello-world', ceiling: services.ceiling });
+    ]);
+    rows.push({ runtime: 'Node', route: 'GET /v1/services', subject: appRun!, ceilingName: HANDWIRED, ceiling: handRun! });
+    rows.push({ runtime: 'Node', route: 'GET /v1/services (the same run, against hello-world)', subject: appRun!, ceilingName: 'hello-world', ceiling: helloRun! });
+    rows.push({ runtime: 'Node', route: `${HANDWIRED}: GET /v1/services (the ceiling itself, same run)`, subject: handRun!, ceilingName: 'hello-world', ceiling: helloRun! });
+    const helloLoad = { load: { http: { url: `http://127.0.0.1:${helloPort}/` } }, pid: hello.pid! };
     // The app's floor: the same middleware stack and response path, no work at all.
     const floor = await versus(
       o,
-      { load: { http: { url: `http://127.0.0.1:${helloPort}/` } } },
+      helloLoad,
       { load: { http: { url: `${base}/healthz` } }, pid },
     );
     rows.push({ runtime: 'Node', route: 'GET /healthz (the middleware stack alone, for reference)', subject: floor.subject, ceilingName: 'hello-world', ceiling: floor.ceiling });
     // The same catalog query and JSON, never cached: what GET /v1/services costs on a miss.
     const uncached = await versus(
       o,
-      { load: { http: { url: `http://127.0.0.1:${helloPort}/` } } },
+      helloLoad,
       { load: { http: { url: `${base}/v1/admin/services`, headers: { authorization: `Bearer ${f.adminToken}` } } }, pid },
     );
     rows.push({ runtime: 'Node', route: 'GET /v1/admin/services (the catalog uncached, for reference)', subject: uncached.subject, ceilingName: 'hello-world', ceiling: uncached.ceiling });
@@ -200,5 +238,6 @@ export async function nodeSection(o: BenchOptions, databaseUrl: string, serverJs
     await pool.end();
     await stopChild(server);
     await stopChild(hello);
+    await stopChild(handwired);
   }
 }

@@ -31,7 +31,10 @@ export interface Results {
 }
 
 export const BUDGETS = {
+  /** Worker: the cached catalog against a hello-world Worker. */
   catalogVsHello: 0.7,
+  /** Node: the cached catalog against the same middleware hand-wired on node:http (tools/bench/handwired.ts). */
+  catalogVsHandwired: 0.7,
   createVsRawSql: 0.5,
   roundTrips: 1,
   bundleGzipKiB: 300,
@@ -73,16 +76,17 @@ const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
 const mib = (kib: number | undefined) => (kib === undefined ? '–' : `${(kib / 1024).toFixed(0)} MiB`);
 const verdict = (ok: boolean) => (ok ? '**PASS**' : '**FAIL**');
 const ratioOf = (row: LoadRow) => row.subject.rps / row.ceiling.rps;
+const cpu = (r: LoadResult) => f1(r.cpuUsPerRequest);
 const flag = (r: LoadResult) => (r.failures > 0 ? ` ⚠ ${r.failures} failed` : '');
 
 function loadTable(rows: LoadRow[]): string[] {
   const out = [
-    '| runtime | route | req/s | p50 ms | p99 ms | ceiling | ceiling req/s | ceiling p50 | ceiling p99 | ratio | peak RSS |',
-    '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| runtime | route | req/s | CPU µs/req | p50 ms | p99 ms | ceiling | ceiling req/s | ceiling CPU µs/req | ceiling p50 | ceiling p99 | ratio | peak RSS |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     out.push(
-      `| ${r.runtime} | ${r.route}${flag(r.subject)} | ${f0(r.subject.rps)} | ${f1(r.subject.p50)} | ${f1(r.subject.p99)} | ${r.ceilingName}${flag(r.ceiling)} | ${f0(r.ceiling.rps)} | ${f1(r.ceiling.p50)} | ${f1(r.ceiling.p99)} | ${pct(ratioOf(r))} | ${mib(r.subject.peakRssKiB)} |`,
+      `| ${r.runtime} | ${r.route}${flag(r.subject)} | ${f0(r.subject.rps)} | ${cpu(r.subject)} | ${f1(r.subject.p50)} | ${f1(r.subject.p99)} | ${r.ceilingName}${flag(r.ceiling)} | ${f0(r.ceiling.rps)} | ${cpu(r.ceiling)} | ${f1(r.ceiling.p50)} | ${f1(r.ceiling.p99)} | ${pct(ratioOf(r))} | ${mib(r.subject.peakRssKiB)} |`,
     );
   }
   return out;
@@ -91,10 +95,18 @@ function loadTable(rows: LoadRow[]): string[] {
 function budgets(res: Results): string[] {
   const lines: string[] = [];
   const rows = [...(res.node?.rows ?? []), ...(res.worker?.rows ?? [])];
-  for (const r of rows.filter((x) => x.route.startsWith('GET /v1/services'))) {
+  for (const r of rows.filter((x) => x.route === 'GET /v1/services')) {
     const ratio = ratioOf(r);
     const floor = rows.find((x) => x.runtime === r.runtime && x.route.startsWith('GET /healthz'));
     const vsFloor = floor ? `; GET /healthz, the same middleware with no work, is at ${pct(ratioOf(floor))}, so the catalog runs at ${pct(r.subject.rps / floor.subject.rps)} of the app's own floor` : '';
+    if (r.runtime === 'Node') {
+      const hello = rows.find((x) => x.runtime === 'Node' && x.route.startsWith('GET /v1/services (') && x.ceilingName === 'hello-world');
+      const vsHello = hello ? `; ${pct(ratioOf(hello))} of hello-world (${cpu(hello.ceiling)} µs), where the hand-wired server is at ${pct(r.ceiling.rps / hello.ceiling.rps)}` : '';
+      lines.push(
+        `- ${verdict(ratio >= BUDGETS.catalogVsHandwired)} Node: catalog at ${pct(ratio)} of the ${r.ceilingName} server with the same middleware and bytes (budget ≥ ${pct(BUDGETS.catalogVsHandwired)}); CPU ${cpu(r.subject)} µs/request against its ${cpu(r.ceiling)}${vsHello}`,
+      );
+      continue;
+    }
     lines.push(`- ${verdict(ratio >= BUDGETS.catalogVsHello)} ${r.runtime}: catalog at ${pct(ratio)} of ${r.ceilingName} (budget ≥ ${pct(BUDGETS.catalogVsHello)})${vsFloor}`);
   }
   const create = res.node?.rows.find((x) => x.route.startsWith('POST /v1/orders'));
@@ -259,7 +271,8 @@ export function renderReport(res: Results): string {
   const rows = [...(res.node?.rows ?? []), ...(res.worker?.rows ?? [])];
   if (rows.length > 0) {
     out.push('', '## Throughput and latency', '', ...loadTable(rows), '');
-    out.push(`- Node: \`node dist/src/node.js\` with the image's NODE_OPTIONS (\`${res.node?.nodeOptions ?? ''}\`; production config, node-postgres pool of 10, JSON access log at \`info\` to /dev/null); ceilings: a bare \`@hono/node-server\` hello-world, and the SQL the app sent for one request (captured from pg) replayed with a pg pool of 10 at the same concurrency.`);
+    out.push(`- Node: \`node dist/src/node.js\` with the image's NODE_OPTIONS (\`${res.node?.nodeOptions ?? ''}\`; production config, node-postgres pool of 10, JSON access log at \`info\` to /dev/null); ceilings: a bare \`@hono/node-server\` hello-world, the app's middleware hand-wired on \`node:http\` serving the app's catalog bytes (tools/bench/handwired.ts: the same headers, request-id rules, JSON access line and prom-client counter and histogram), and the SQL the app sent for one request (captured from pg) replayed with a pg pool of 10 at the same concurrency.`);
+    out.push('- CPU µs/req: user + system CPU of the serving process over the measured run, divided by the requests answered (a child server: its getrusage figures from /proc/<pid>/stat, what process.cpuUsage() reports inside it; the raw-SQL ceiling: the bench process\'s own process.cpuUsage(), i.e. the pg client). It depends less than req/s on how the cores are shared with the load generator.');
     if (res.node) {
       out.push(`- Statements per request, as captured: GET /v1/orders ${res.node.statements.list}; POST /v1/orders ${res.node.statements.create} in ${res.node.statements.createUnits} round trips (BEGIN … COMMIT counted as statements).`);
     }

@@ -14,6 +14,7 @@ import { createPrometheusMetrics } from '../../metrics/prometheus.js';
 import { runPaymentJobsExclusive } from '../../modules/payments/exclusive.js';
 import { measureOutstandingBalances } from '../../modules/payments/outstanding.js';
 import { createNodeDeps, openDatabase } from './deps.js';
+import { AppServerResponse } from './server-response.js';
 
 export interface RunningServer {
   url: string;
@@ -65,7 +66,9 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   metrics.measureOutstandingOnScrape(() => measureOutstandingBalances(deps));
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: node.host, serverOptions: httpServerOptions(node) }, () => ready(s));
+    // AppServerResponse takes the headers every answer carries without a Fetch Headers object.
+    const serverOptions = { ...httpServerOptions(node), ServerResponse: AppServerResponse };
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: node.host, serverOptions }, () => ready(s));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
