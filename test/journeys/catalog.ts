@@ -43,6 +43,15 @@ export function catalogJourney(harness: () => Harness) {
       } else expect(again.status).toBe(200);
     });
 
+    it('refuses an If-None-Match the document does not allow with 422 naming the header, as every validated header', async () => {
+      const { api } = harness();
+      const res = await api.get('/v1/services', { headers: { 'if-none-match': `"${'a'.repeat(2100)}"` } });
+      const problem = expectProblem(res, 422, 'validation_failed');
+      expect(problem.errors.map((e: { field: string }) => e.field)).toEqual(['header.if-none-match']);
+      // Absent or well-formed: the catalog.
+      expect((await api.get('/v1/services', { headers: { 'if-none-match': '"nope"' } })).status).toBe(200);
+    });
+
     it('lists the active catalog publicly, prices in integer minor units', async () => {
       const res = await harness().api.get('/v1/services');
       expect(res.status).toBe(200);
