@@ -156,7 +156,8 @@ function ifNoneMatchOf(c: Context): string | undefined {
 }
 
 /** The route as served: documented with its header (registered below), checked by `ifNoneMatchOf`. */
-const { request: _checkedByHand, ...listActiveServed } = listActiveRoute;
+const { request: _checkedByHand, ...listActiveServedFields } = listActiveRoute;
+const listActiveServed = { ...listActiveServedFields, hide: true };
 
 const listActiveServicesHandler: Handler<typeof listActiveServed> = async (c) => {
   const ifNoneMatch = ifNoneMatchOf(c);
@@ -191,7 +192,7 @@ const router = createRouter();
 router.openAPIRegistry.registerPath(listActiveRoute);
 
 export const catalogRoutes = router
-  .openapi({ ...listActiveServed, hide: true }, listActiveServicesHandler)
+  .openapi(listActiveServed, listActiveServicesHandler)
   .openapi(listAllRoute, listAllServicesHandler)
   .openapi(createServiceRoute, createServiceHandler)
   .openapi(updateServiceRoute, updateServiceHandler)
