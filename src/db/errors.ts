@@ -8,6 +8,11 @@ import { ApiError } from '../errors.js';
 export interface PgErrorInfo {
   code: string;
   constraint: string | undefined;
+  /**
+   * The database's own message (for `laundry_abort`, its reason), from the layer that carries the
+   * SQLSTATE: never drizzle's wrapper, whose message quotes the whole statement.
+   */
+  message: string;
 }
 
 export function pgError(err: unknown): PgErrorInfo | undefined {
@@ -15,7 +20,8 @@ export function pgError(err: unknown): PgErrorInfo | undefined {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
       const constraint = (e as { constraint?: unknown }).constraint;
-      return { code, constraint: typeof constraint === 'string' ? constraint : undefined };
+      const message = (e as { message?: unknown }).message;
+      return { code, constraint: typeof constraint === 'string' ? constraint : undefined, message: typeof message === 'string' ? message : '' };
     }
     e = (e as { cause?: unknown }).cause;
   }

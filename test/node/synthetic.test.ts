@@ -265,7 +265,7 @@ describe('every route that matches zones does so for its caller', () => {
       'domain/postcodes.ts', // matchZone: the in-code matcher (viewer required)
       'modules/addresses/shared.ts', // zoneForPostcode for the address's owner (tested above)
       'modules/orders/create-context.ts', // zones + the caller's synthetic flag for matchZone (tested above)
-      'modules/orders/create.ts', // matchZone(…, ctx.viewer)
+      'modules/orders/plan.ts', // matchZone(…, ctx.viewer)
       'modules/scheduling/bookable-slots.ts', // zoneForPostcode (tested above)
       'modules/scheduling/coverage.ts', // zoneForPostcode (tested above)
       'modules/scheduling/zone-match.ts', // zoneForPostcode: the SQL matcher (viewer required)

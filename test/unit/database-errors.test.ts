@@ -8,7 +8,7 @@ import { NeonDbError } from '@neondatabase/serverless';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { classifyDatabaseError, databaseFaultProblem } from '../../src/db/errors.js';
+import { classifyDatabaseError, databaseFaultProblem, pgError as pgErrorInfo } from '../../src/db/errors.js';
 
 const pgError = (code: string, message = 'x') => Object.assign(new pg.DatabaseError(message, 0, 'error'), { code, severity: 'FATAL' });
 const wrapped = (cause: unknown, params: unknown[] = []) => new DrizzleQueryError('select 1', params, cause as Error);
@@ -110,5 +110,19 @@ describe('databaseFaultProblem', () => {
     const e = databaseFaultProblem({ kind: 'bad_input', reason: '22021', message: 'invalid byte sequence for encoding "UTF8": 0x00' });
     expect(e).toMatchObject({ code: 'validation_failed', status: 422 });
     expect(e.message).not.toMatch(/UTF8|0x00/);
+  });
+});
+
+describe('pgError: the SQLSTATE layer, whichever driver and however drizzle wraps it', () => {
+  // laundry_abort's reason is read from this message: drizzle's wrapper quotes the whole statement,
+  // which names every reason the statement could raise (a full delivery slot once read as the pickup).
+  const statement = "SELECT CASE WHEN a THEN laundry_abort('slot_unavailable:pickup:full') ELSE laundry_abort('slot_unavailable:delivery:full') END";
+  it.each([
+    ['pg', new DrizzleQueryError(statement, [], pgError('P0001', 'slot_unavailable:delivery:full'))],
+    ['Neon', new DrizzleQueryError(statement, [], neonError('slot_unavailable:delivery:full', { code: 'P0001' }))],
+    ['PGlite', new DrizzleQueryError(statement, [], new messages.DatabaseError('slot_unavailable:delivery:full', 0, 'error'))],
+  ])('%s: the code and the database\'s own message, not the wrapper\'s', (_driver, err) => {
+    if (err.cause instanceof messages.DatabaseError) Object.assign(err.cause, { code: 'P0001' });
+    expect(pgErrorInfo(err)).toEqual({ code: 'P0001', constraint: undefined, message: 'slot_unavailable:delivery:full' });
   });
 });

@@ -134,3 +134,36 @@ export function cachedContext(deps: Deps, userId: string, input: CreateOrderInpu
     serviceRows,
   };
 }
+
+/**
+ * One row, one column `stale`: the names of the remembered rows (`cachedContext`) the database
+ * no longer agrees with, empty when every one holds: `address` (gone, another owner's, or
+ * edited), `viewer` (the user's synthetic flag), `zones` (any active zone added, removed or
+ * edited: matching and fees), `services` (a named service or one of its add-ons edited) and
+ * `slots` (a slot gone or its zone, kind, times or cut-off changed; capacity, closing and
+ * cut-off against now are the reservation's own checks).
+ */
+export function staleRows(userId: string, input: CreateOrderInput, ctx: OrderContext) {
+  const a = ctx.address!;
+  const slots = JSON.stringify(ctx.slotRows.map((s) => ({
+    id: s.id, zone_id: s.zoneId, kind: s.kind, starts_at: s.startsAt.toISOString(), ends_at: s.endsAt.toISOString(), cutoff_minutes: s.cutoffMinutes,
+  })));
+  return sql`SELECT array_remove(ARRAY[
+      CASE WHEN EXISTS (SELECT 1 FROM addresses a WHERE a.id = ${a.id}::uuid AND a.user_id = ${userId}::uuid
+             AND a.label IS NOT DISTINCT FROM ${a.label} AND a.line1 = ${a.line1} AND a.line2 IS NOT DISTINCT FROM ${a.line2}
+             AND a.city = ${a.city} AND a.postcode = ${a.postcode} AND a.instructions IS NOT DISTINCT FROM ${a.instructions})
+           THEN NULL ELSE 'address' END,
+      CASE WHEN ${viewerIsSynthetic({ userId })} = ${ctx.viewer.synthetic}::boolean THEN NULL ELSE 'viewer' END,
+      CASE WHEN ${zonesJson} = ${JSON.stringify(ctx.zoneRows)}::jsonb THEN NULL ELSE 'zones' END,
+      CASE WHEN ${servicesJson(JSON.stringify(serviceIdsOf(input)))} = ${JSON.stringify([...ctx.serviceRows].sort(byId))}::jsonb
+           THEN NULL ELSE 'services' END,
+      CASE WHEN (SELECT count(*) FROM slots s
+                 JOIN jsonb_to_recordset(${slots}::jsonb) AS x(id uuid, zone_id uuid, kind text, starts_at timestamptz, ends_at timestamptz, cutoff_minutes int)
+                   ON s.id = x.id AND s.zone_id = x.zone_id AND s.kind::text = x.kind
+                  -- JavaScript dates hold milliseconds; a slot written with microseconds (direct SQL) still matches.
+                  AND date_trunc('milliseconds', s.starts_at) = x.starts_at AND date_trunc('milliseconds', s.ends_at) = x.ends_at AND s.cutoff_minutes = x.cutoff_minutes) = ${ctx.slotRows.length}::int
+           THEN NULL ELSE 'slots' END
+    ]::text[], NULL) AS stale`;
+}
+
+const byId = (x: { id: string }, y: { id: string }) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);

@@ -2,14 +2,12 @@ import { z } from 'zod';
 import { and, eq, sql } from 'drizzle-orm';
 import { fingerprintRequest } from '../../domain/idempotency.js';
 import type { OrderStatus } from '../../domain/order-status.js';
-import { priceOrder, storableBreakdown, turnaroundHours, type LineInput } from '../../domain/pricing.js';
-import { checkSlotPair, matchZone, normalizePostcode, type SlotState } from '../../domain/slots.js';
 import { pgError } from '../../db/errors.js';
-import { idempotencyKeys, type AddressSnapshot } from '../../db/schema.js';
+import { idempotencyKeys } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
-import { viewerIsSynthetic } from '../../db/zone-viewer.js';
-import { cachedContext, readContext, serviceIdsOf, servicesJson, zonesJson, type OrderContext } from './create-context.js';
+import { cachedContext, readContext, staleRows, type OrderContext } from './create-context.js';
+import { planOrder, type OrderPlan } from './plan.js';
 import { toOrderDto } from './shared.js';
 import { OrderSchema, type CreateOrderInput, type OrderDto } from './schemas.js';
 
@@ -34,64 +32,6 @@ export interface CreateOrderResult {
   created: boolean;
 }
 
-
-function bodyFieldError(field: string, message: string): ApiError {
-  return new ApiError('validation_failed', `${field}: ${message}`, [{ field, message }]);
-}
-
-/** Applies every business rule to the request and the rows it names; pure. */
-function planOrder(deps: Deps, input: CreateOrderInput, ctx: OrderContext) {
-  // Another customer's address reads exactly like a missing one.
-  if (!ctx.address) throw new ApiError('not_found', 'No such address.');
-  const postcode = normalizePostcode(ctx.address.postcode);
-  const match = matchZone(postcode, ctx.zoneRows, ctx.viewer);
-  const zone = match && ctx.zoneRows.find((z) => z.id === match.zoneId);
-  if (!zone) throw new ApiError('postcode_not_served', `We do not serve ${postcode} yet.`);
-
-  const slotState = (id: string, field: string): SlotState => {
-    const s = ctx.slotRows.find((r) => r.id === id);
-    if (!s) throw bodyFieldError(field, 'no such slot');
-    return { ...s, reserved: s.reserved };
-  };
-  const pickup = slotState(input.pickupSlotId, 'body.pickupSlotId');
-  const delivery = slotState(input.deliverySlotId, 'body.deliverySlotId');
-
-  const lines: LineInput[] = input.items.map((item, i) => {
-    const service = ctx.serviceRows.find((s) => s.id === item.serviceId);
-    if (!service || !service.active) throw bodyFieldError(`body.items.${i}.serviceId`, 'this service is not offered');
-    const addOns = item.addOnIds.map((id) => {
-      const a = service.addOns.find((x) => x.id === id && x.active);
-      if (!a) throw bodyFieldError(`body.items.${i}.addOnIds`, `add-on ${id} is not offered with this service`);
-      return { id: a.id, serviceId: a.serviceId, price: a.price };
-    });
-    return {
-      service,
-      ...(item.quantity !== undefined ? { quantity: item.quantity } : {}),
-      ...(item.estimatedWeightGrams !== undefined ? { weightGrams: item.estimatedWeightGrams } : {}),
-      addOns,
-    };
-  });
-
-  const now = deps.clock.now();
-  checkSlotPair({ pickup, delivery, zoneId: zone.id, turnaroundHours: turnaroundHours(lines, input.express), now });
-  const rules = {
-    minimumOrder: zone.minimumOrder,
-    deliveryFee: zone.deliveryFee,
-    freeDeliveryFrom: zone.freeDeliveryFrom,
-    currency: deps.config.currency,
-  };
-  const estimate = storableBreakdown(priceOrder(lines, { express: input.express }, rules));
-  const address: AddressSnapshot = {
-    label: ctx.address.label,
-    line1: ctx.address.line1,
-    line2: ctx.address.line2,
-    city: ctx.address.city,
-    postcode,
-    instructions: ctx.address.instructions,
-  };
-  return { zone, pickup, delivery, lines, estimate, rules, address, now };
-}
-
 /**
  * Creates an order, in the common case in ONE round trip: the order is planned in code on the
  * rows remembered in `deps.orderInputs` (src/db/order-inputs.ts), then one statement re-checks
@@ -108,7 +48,7 @@ function planOrder(deps: Deps, input: CreateOrderInput, ctx: OrderContext) {
  * If either slot cannot be reserved the statement aborts itself, so nothing is written
  * (409 `slot_unavailable`). Concurrent calls with one key serialize on the key's primary key:
  * exactly one creates, the others replay its stored response (Stripe's idempotency rule:
- * same key and same body, same answer; another body, 409 `idempotency_key_reused`).
+ * same key and same body, same answer; another body, 422 `idempotency_key_reused`).
  */
 export async function createOrder(
   deps: Deps,
@@ -140,8 +80,6 @@ function planOrQuiet(deps: Deps, input: CreateOrderInput, ctx: OrderContext): Or
     return undefined;
   }
 }
-
-type OrderPlan = ReturnType<typeof planOrder>;
 
 /**
  * The write statement. With `verify`, it first compares `ctx` with the database and, when a row
@@ -285,8 +223,8 @@ async function writeOrder(
              ${w.verify ? sql`(SELECT stale FROM chk) AS stale, (SELECT answer FROM prior) AS prior` : sql`NULL::text[] AS stale, NULL::json AS prior`}`);
   } catch (err) {
     const info = pgError(err);
-    // Only the database's own message: drizzle's wrapper message quotes the whole statement, which names both slots.
-    const reason = info?.code === 'P0001' ? /^slot_unavailable:(pickup|delivery):(\w+)$/.exec(driverMessage(err)) : null;
+    // The database's own message (pgError), never drizzle's wrapper, whose message quotes the whole statement and so names both slots.
+    const reason = info?.code === 'P0001' ? /^slot_unavailable:(pickup|delivery):(\w+)$/.exec(info.message) : null;
     if (reason) {
       const which = reason[1]!;
       throw new ApiError('slot_unavailable', `The ${which} slot cannot be booked: ${reason[2]}`, {
@@ -321,48 +259,6 @@ function whyNot(slotId: string, nowIso: string) {
     FROM slots s WHERE s.id = ${slotId}::uuid), 'full')`;
 }
 
-/** The message of the innermost error that carries a SQLSTATE (the driver's), not drizzle's wrapper. */
-function driverMessage(err: unknown): string {
-  let message = '';
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    if (typeof (e as { code?: unknown }).code === 'string') message = String((e as Error).message);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return message;
-}
-
-/**
- * One row, one column `stale`: the names of the remembered rows (`cachedContext`) the database
- * no longer agrees with, empty when every one holds: `address` (gone, another owner's, or
- * edited), `viewer` (the user's synthetic flag), `zones` (any active zone added, removed or
- * edited: matching and fees), `services` (a named service or one of its add-ons edited) and
- * `slots` (a slot gone or its zone, kind, times or cut-off changed; capacity, closing and
- * cut-off against now are the reservation's own checks).
- */
-function staleRows(userId: string, input: CreateOrderInput, ctx: OrderContext) {
-  const a = ctx.address!;
-  const slots = JSON.stringify(ctx.slotRows.map((s) => ({
-    id: s.id, zone_id: s.zoneId, kind: s.kind, starts_at: s.startsAt.toISOString(), ends_at: s.endsAt.toISOString(), cutoff_minutes: s.cutoffMinutes,
-  })));
-  return sql`SELECT array_remove(ARRAY[
-      CASE WHEN EXISTS (SELECT 1 FROM addresses a WHERE a.id = ${a.id}::uuid AND a.user_id = ${userId}::uuid
-             AND a.label IS NOT DISTINCT FROM ${a.label} AND a.line1 = ${a.line1} AND a.line2 IS NOT DISTINCT FROM ${a.line2}
-             AND a.city = ${a.city} AND a.postcode = ${a.postcode} AND a.instructions IS NOT DISTINCT FROM ${a.instructions})
-           THEN NULL ELSE 'address' END,
-      CASE WHEN ${viewerIsSynthetic({ userId })} = ${ctx.viewer.synthetic}::boolean THEN NULL ELSE 'viewer' END,
-      CASE WHEN ${zonesJson} = ${JSON.stringify(ctx.zoneRows)}::jsonb THEN NULL ELSE 'zones' END,
-      CASE WHEN ${servicesJson(JSON.stringify(serviceIdsOf(input)))} = ${JSON.stringify([...ctx.serviceRows].sort(byId))}::jsonb
-           THEN NULL ELSE 'services' END,
-      CASE WHEN (SELECT count(*) FROM slots s
-                 JOIN jsonb_to_recordset(${slots}::jsonb) AS x(id uuid, zone_id uuid, kind text, starts_at timestamptz, ends_at timestamptz, cutoff_minutes int)
-                   ON s.id = x.id AND s.zone_id = x.zone_id AND s.kind::text = x.kind
-                  -- JavaScript dates hold milliseconds; a slot written with microseconds (direct SQL) still matches.
-                  AND date_trunc('milliseconds', s.starts_at) = x.starts_at AND date_trunc('milliseconds', s.ends_at) = x.ends_at AND s.cutoff_minutes = x.cutoff_minutes) = ${ctx.slotRows.length}::int
-           THEN NULL ELSE 'slots' END
-    ]::text[], NULL) AS stale`;
-}
-
-const byId = (x: { id: string }, y: { id: string }) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 
 function toLineRecord(l: {
   position: number;
