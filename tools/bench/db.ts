@@ -17,10 +17,21 @@ function databaseUrl(serverUrl: string, name: string): string {
   return url.toString();
 }
 
-async function adminSql(serverUrl: string, statement: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(BENCH_DB_NAME) || BENCH_DB_NAME.startsWith('laundry_test')) {
-    throw new Error(`refusing to touch database ${BENCH_DB_NAME}`);
+/**
+ * `name` when the bench may create and drop it: a plain identifier (it goes into DDL unquoted),
+ * at most 63 bytes (PostgreSQL's limit, past which it would silently truncate to another name),
+ * and never a test suite's database (`laundry_test…`).
+ */
+export function benchDbName(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name.startsWith('laundry_test') || name.length > 63) {
+    throw new Error(`refusing to touch database ${name}`);
   }
+  return name;
+}
+
+/** One statement on the server's maintenance connection (CREATE/DROP DATABASE). */
+export async function adminSql(serverUrl: string, statement: string): Promise<void> {
+  benchDbName(BENCH_DB_NAME);
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {

@@ -27,7 +27,7 @@ import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { seedCatalog } from '../../src/db/seed.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { createNodeDeps } from '../../src/platform/node/deps.js';
-import { BENCH_DB_NAME, BENCH_PASSWORD, captureSql, customer, expectStatus, httpClient, sqlRows, type Call, type Customer, type Reply, type Unit } from './db.js';
+import { adminSql, benchDbName, BENCH_DB_NAME, BENCH_PASSWORD, captureSql, customer, expectStatus, httpClient, sqlRows, type Call, type Customer, type Reply, type Unit } from './db.js';
 import { loadHistory, loadZones, tableRows, zonePrefix } from './growth-load.js';
 import { log, percentile, type BenchOptions } from './lib.js';
 import { TMP, serverEnv } from './node.js';
@@ -83,21 +83,7 @@ export interface GrowthSection {
 }
 
 /** The growth databases: `<BENCH_DB_NAME>_growth_1pct` and `…_growth_100pct`, with db.ts's name rules. */
-function growthDbName(label: string): string {
-  const name = `${BENCH_DB_NAME}_growth_${label}`;
-  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name.startsWith('laundry_test') || name.length > 63) throw new Error(`refusing to touch database ${name}`);
-  return name;
-}
-
-async function admin(serverUrl: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
+const growthDbName = (label: string) => benchDbName(`${BENCH_DB_NAME}_growth_${label}`);
 
 const DAY = 86_400_000;
 const utcDay = (offset: number) => new Date(Math.floor(Date.now() / DAY) * DAY + offset * DAY);
@@ -141,8 +127,8 @@ interface World {
  * loads `size` of history behind it with set-based SQL and runs ANALYZE.
  */
 async function createWorld(serverUrl: string, name: string, size: SizeSpec): Promise<World> {
-  await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin(serverUrl, `CREATE DATABASE ${name}`);
+  await adminSql(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminSql(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
@@ -313,7 +299,7 @@ export async function growthSection(o: BenchOptions, serverUrl: string, keepDb: 
     for (const w of worlds) await w.close();
     if (!keepDb) {
       for (const name of Object.values(names)) {
-        await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((e: unknown) => log(`growth: dropping ${name} failed: ${String(e)}`));
+        await adminSql(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((e: unknown) => log(`growth: dropping ${name} failed: ${String(e)}`));
       }
     }
   }
