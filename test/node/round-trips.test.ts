@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalNeonServer } from '../../tools/local-neon/index.js';
 import { uniqueEmail } from '../support/client.js';
-import { actor, address, slot, zone } from '../support/fixtures.js';
+import { actor, address, rememberedOrderFlow, slot, zone } from '../support/fixtures.js';
 import { createNeonTestApp, roundTripsOf as countTrips, type NeonTestApp } from '../support/neon-app.js';
 import type { TestApp } from '../support/node-app.js';
 
@@ -136,43 +136,19 @@ describe('round trips per request (neon-http driver)', () => {
   });
 
   it("orders: the app's flow (addresses, slots, then the order) is one statement; a row changed since costs the read and the write", async () => {
-    const z = await zone(t);
-    const washFold = (await t.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
-    const pickup = await slot(t, z.id, 'pickup', { startsInHours: 24 });
-    const delivery = await slot(t, z.id, 'delivery', { startsInHours: 80 });
-    const order = (who: { userId: string }, addressId: string) => ({
-      items: [{ serviceId: washFold.id, estimatedWeightGrams: 5000 }],
-      addressId,
-      pickupSlotId: pickup.id,
-      deliverySlotId: delivery.id,
-      paymentMethod: 'on_delivery',
-    });
-    const key = () => ({ 'idempotency-key': `rt-${crypto.randomUUID()}` });
-    // Another customer's order earlier in this process: zones and services are remembered.
-    const earlier = await actor(t);
-    const earlierOrder = await t.api.post('/v1/orders', order(earlier, await address(t, earlier.userId, z.postcode)), { token: earlier.token, headers: key() });
-    expect(earlierOrder.status, earlierOrder.text).toBe(201);
-
-    const who = await actor(t);
-    const addressId = await address(t, who.userId, z.postcode);
-    // What the app shows before the order: the saved addresses, then the slots for the postcode.
-    expect((await t.api.get('/v1/addresses', { token: who.token })).status).toBe(200);
-    for (const kind of ['pickup', 'delivery']) {
-      const listed = await t.api.get(`/v1/slots?postcode=${z.postcode}&kind=${kind}&to=${new Date(Date.now() + 96 * 3_600_000).toISOString()}`, { token: who.token });
-      expect(listed.status, listed.text).toBe(200);
-    }
-    const headers = key();
-    expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers }), 201)).toBe(1);
+    const { z, pickup, place } = await rememberedOrderFlow(t);
+    const key = `rt-${crypto.randomUUID()}`;
+    expect(await roundTripsOf(() => place(key), 201)).toBe(1);
     // Its replay: the same one statement, which finds the stored answer.
-    expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers }), 201)).toBe(1);
+    expect(await roundTripsOf(() => place(key), 201)).toBe(1);
     // A zone edited behind this process's back: the write finds it changed and writes nothing, then read + write.
     await t.sql('UPDATE zones SET delivery_fee = delivery_fee + 1 WHERE id = $1', [z.id]);
-    expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers: key() }), 201)).toBe(3);
+    expect(await roundTripsOf(() => place(), 201)).toBe(3);
     // Remembered again by that read: one statement.
-    expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers: key() }), 201)).toBe(1);
+    expect(await roundTripsOf(() => place(), 201)).toBe(1);
     // A slot closed since: the write's own reservation refuses it, writes nothing and says which slot and why, in the same one statement.
     await t.sql('UPDATE slots SET closed = true WHERE id = $1', [pickup.id]);
-    expect(await roundTripsOf(() => t.api.post('/v1/orders', order(who, addressId), { token: who.token, headers: key() }), 409)).toBe(1);
+    expect(await roundTripsOf(() => place(), 409)).toBe(1);
   });
 
   it('an address the read found gone is forgotten: the next order naming it costs the one read', async () => {

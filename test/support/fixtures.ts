@@ -92,3 +92,37 @@ export async function address(h: Harness, userId: string, postcode: string): Pro
   );
   return row!.id;
 }
+
+/**
+ * The app's flow before an order, for round-trip counts: a zone with a pickup and a delivery slot,
+ * an earlier customer's order (so the process remembers zones and services), then a customer
+ * whose addresses and slots were listed as the app lists them (so those are remembered too).
+ * `place` sends POST /v1/orders for that customer with a fresh Idempotency-Key unless one is given.
+ */
+export async function rememberedOrderFlow(h: Harness) {
+  const z = await zone(h);
+  const washFold = (await h.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
+  const pickup = await slot(h, z.id, 'pickup', { startsInHours: 24 });
+  const delivery = await slot(h, z.id, 'delivery', { startsInHours: 80 });
+  const body = (addressId: string) => ({
+    items: [{ serviceId: washFold.id, estimatedWeightGrams: 5000 }],
+    addressId,
+    pickupSlotId: pickup.id,
+    deliverySlotId: delivery.id,
+    paymentMethod: 'on_delivery',
+  });
+  const send = (who: Actor, addressId: string, key = `rt-${crypto.randomUUID()}`) =>
+    h.api.post('/v1/orders', body(addressId), { token: who.token, headers: { 'idempotency-key': key } });
+  const earlier = await actor(h);
+  const first = await send(earlier, await address(h, earlier.userId, z.postcode));
+  expect(first.status, first.text).toBe(201);
+
+  const who = await actor(h);
+  const addressId = await address(h, who.userId, z.postcode);
+  expect((await h.api.get('/v1/addresses', { token: who.token })).status).toBe(200);
+  for (const kind of ['pickup', 'delivery']) {
+    const listed = await h.api.get(`/v1/slots?postcode=${z.postcode}&kind=${kind}&to=${new Date(Date.now() + 96 * HOUR).toISOString()}`, { token: who.token });
+    expect(listed.status, listed.text).toBe(200);
+  }
+  return { z, pickup, delivery, who, place: (key?: string) => send(who, addressId, key) };
+}

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { uniqueEmail } from '../support/client.js';
-import { actor, address, slot, zone } from '../support/fixtures.js';
+import { rememberedOrderFlow } from '../support/fixtures.js';
 import { resetRoundTrips, roundTrips, workerHarness } from './support.js';
 
 /** Waits until no statement has reached the endpoint for a while: waitUntil work has landed. */
@@ -76,33 +76,10 @@ describe('round trips per request in workerd', () => {
     ).toBe(1);
   });
   it("an order after the app's reads (addresses, slots) takes one statement in the isolate that remembered the rows; a changed row costs the read and the write", async () => {
-    const h = workerHarness;
-    const z = await zone(h);
-    const washFold = (await h.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
-    const pickup = await slot(h, z.id, 'pickup', { startsInHours: 24 });
-    const delivery = await slot(h, z.id, 'delivery', { startsInHours: 80 });
-    const order = (addressId: string) => ({
-      items: [{ serviceId: washFold.id, estimatedWeightGrams: 5000 }],
-      addressId,
-      pickupSlotId: pickup.id,
-      deliverySlotId: delivery.id,
-      paymentMethod: 'on_delivery',
-    });
-    const key = () => ({ 'idempotency-key': `rt-${crypto.randomUUID()}` });
-    const earlier = await actor(h);
-    const first = await h.api.post('/v1/orders', order(await address(h, earlier.userId, z.postcode)), { token: earlier.token, headers: key() });
-    expect(first.status, first.text).toBe(201);
-
-    const who = await actor(h);
-    const addressId = await address(h, who.userId, z.postcode);
-    expect((await h.api.get('/v1/addresses', { token: who.token })).status).toBe(200);
-    for (const kind of ['pickup', 'delivery']) {
-      const listed = await h.api.get(`/v1/slots?postcode=${z.postcode}&kind=${kind}&to=${new Date(Date.now() + 96 * 3_600_000).toISOString()}`, { token: who.token });
-      expect(listed.status, listed.text).toBe(200);
-    }
-    expect(await measure(() => h.api.post('/v1/orders', order(addressId), { token: who.token, headers: key() }), 201)).toBe(1);
-    await h.sql('UPDATE zones SET delivery_fee = delivery_fee + 1 WHERE id = $1', [z.id]);
-    expect(await measure(() => h.api.post('/v1/orders', order(addressId), { token: who.token, headers: key() }), 201)).toBe(3);
-    expect(await measure(() => h.api.post('/v1/orders', order(addressId), { token: who.token, headers: key() }), 201)).toBe(1);
+    const { z, place } = await rememberedOrderFlow(workerHarness);
+    expect(await measure(() => place(), 201)).toBe(1);
+    await workerHarness.sql('UPDATE zones SET delivery_fee = delivery_fee + 1 WHERE id = $1', [z.id]);
+    expect(await measure(() => place(), 201)).toBe(3);
+    expect(await measure(() => place(), 201)).toBe(1);
   });
 });
