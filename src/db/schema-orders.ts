@@ -16,6 +16,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { ORDER_STATUSES } from '../domain/order-status.js';
 import type { AddressSnapshot } from './address-snapshot.js';
+import { notificationType } from './schema-notification-kinds.js';
 import type { PriceBreakdown, PricingRules } from '../domain/pricing.js';
 import { pricingModel, services } from './schema-catalog.js';
 import { addresses, slots, zones } from './schema-scheduling.js';
@@ -130,6 +131,11 @@ export const orderEvents = pgTable(
     toStatus: orderStatus('to_status'),
     note: text('note'),
     evidence: jsonb('evidence').$type<Record<string, unknown>>(),
+    /**
+     * A notification this entry causes that its statuses do not say (`payment_action_required`,
+     * `refund_issued`): the outbox trigger (migration 0014) writes it. Null for most entries.
+     */
+    notify: notificationType('notify'),
   },
   (t) => [index('order_events_order_idx').on(t.orderId, t.id)],
 );

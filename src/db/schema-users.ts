@@ -40,6 +40,10 @@ export const users = pgTable(
      * only synthetic zones, and real customers never see those. False for every real account.
      */
     synthetic: boolean('synthetic').notNull().default(false),
+    /** E.164 (`+447700900123`), for SMS notifications; null = no SMS. */
+    phone: text('phone'),
+    /** BCP 47 (`en-GB`, `es`): the language of SMS and email; push uses the device's own. */
+    locale: text('locale'),
     ...timestamps,
   },
   (t) => [uniqueIndex('users_email_key').on(t.email)],

@@ -19,6 +19,7 @@ export * from './schema-scheduling.js';
 export * from './schema-orders.js';
 export * from './schema-payments.js';
 export * from './schema-jobs.js';
+export * from './schema-notifications.js';
 
 export const servicesRelations = relations(services, ({ many }) => ({ addOns: many(addOns) }));
 export const addOnsRelations = relations(addOns, ({ one }) => ({

@@ -125,6 +125,7 @@ async function writeOrder(
     toStatus: status,
     note: input.notes ?? null,
     evidence: null,
+    notify: null,
   };
   const order = {
     id: orderId,

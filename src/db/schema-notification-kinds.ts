@@ -1,0 +1,36 @@
+import { pgEnum } from 'drizzle-orm/pg-core';
+
+/**
+ * What a customer can be told about. The status types are written by a trigger on
+ * `order_events` (migration 0014, `notification_outbox_from_order_event`): a timeline entry whose
+ * `to_status` is one of these statuses, or whose `notify` column names a type, becomes one outbox
+ * row in the same statement, so no change path can forget it and none pays a round trip for it.
+ */
+export const NOTIFICATION_TYPES = [
+  'order_confirmed',
+  'picked_up',
+  'ready',
+  'out_for_delivery',
+  'delivered',
+  'cancelled',
+  'payment_action_required',
+  'refund_issued',
+  'pickup_reminder',
+] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+export const NOTIFICATION_CHANNELS = ['push', 'sms', 'email'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+
+/**
+ * A delivery's life: `pending` (due at `next_attempt_at`), then `sent`; `failed` (the provider
+ * refused it for good, e.g. an invalid number), `dead` (the attempt limit was reached: the
+ * dead letters of the runbook), `skipped` (the customer's preferences, or the channel is not
+ * configured).
+ */
+export const DELIVERY_STATES = ['pending', 'sent', 'failed', 'dead', 'skipped'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+export const notificationType = pgEnum('notification_type', NOTIFICATION_TYPES);
+export const notificationChannel = pgEnum('notification_channel', NOTIFICATION_CHANNELS);
+export const deliveryState = pgEnum('notification_delivery_state', DELIVERY_STATES);
