@@ -83,11 +83,17 @@ const isPrimitive = (v: unknown) => v === null || (typeof v !== 'object' && type
  * `{time, level, msg, ...base, ...redact(fields)}` through JSON.stringify.
  */
 class JsonLogger implements Logger {
+  /** The bound fields as one object, built only when the object path needs it. */
+  private merged: LogFields | undefined;
+
   constructor(
     private readonly min: number,
     private readonly sink: (line: string) => void,
-    private readonly base: LogFields,
-    /** `base` as JSON members without the braces; undefined when it cannot be concatenated. */
+    /** The logger this one was made from by `child`, whose bound fields come first. */
+    private readonly parent: JsonLogger | undefined,
+    /** The fields bound by this logger itself. */
+    private readonly own: LogFields,
+    /** All bound fields as JSON members without the braces; undefined when they cannot be concatenated. */
     private readonly baseText: string | undefined,
   ) {}
 
@@ -104,15 +110,28 @@ class JsonLogger implements Logger {
     if (RANK.error >= this.min) this.write('error', msg, fields);
   }
 
+  /**
+   * A logger with more bound fields. Cheap: one per request (the request id), so the merged
+   * object is not built here, only the JSON text when the parent's can be extended.
+   */
   child(fields: LogFields): Logger {
-    const base = { ...this.base, ...fields };
-    return new JsonLogger(this.min, this.sink, base, this.baseText === undefined ? undefined : extendText(this.baseText, this.base, fields));
+    return new JsonLogger(this.min, this.sink, this, fields, this.baseText === undefined ? undefined : extendText(this.baseText, this, fields));
+  }
+
+  /** Whether `key` is bound, and its bound value (the latest binding wins, as in `{...parent, ...own}`). */
+  bound(key: string): { value: unknown } | undefined {
+    if (Object.hasOwn(this.own, key)) return { value: this.own[key] };
+    return this.parent?.bound(key);
+  }
+
+  private base(): LogFields {
+    return (this.merged ??= this.parent ? { ...this.parent.base(), ...this.own } : this.own);
   }
 
   private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
     const time = new Date().toISOString();
     const line = this.baseText === undefined ? undefined : this.concatenated(time, level, msg, fields);
-    this.sink(line ?? JSON.stringify({ time, level, msg, ...this.base, ...(redact(fields ?? {}) as LogFields) }));
+    this.sink(line ?? JSON.stringify({ time, level, msg, ...this.base(), ...(redact(fields ?? {}) as LogFields) }));
   }
 
   /** The line by concatenation, or undefined when a field needs the object path. */
@@ -125,9 +144,10 @@ class JsonLogger implements Logger {
         const value = fields[key];
         const info = keyInfo(key);
         if (!info.plain) return undefined;
-        if (Object.hasOwn(this.base, key)) {
+        const bound = this.bound(key);
+        if (bound) {
           // A repeated key keeps its first place with the last value: the same value changes nothing.
-          if ((info.secret ? '[redacted]' : value) === this.base[key]) continue;
+          if ((info.secret ? '[redacted]' : value) === bound.value) continue;
           return undefined;
         }
         if (info.secret) line += `,${info.prefix}"[redacted]"`;
@@ -140,14 +160,15 @@ class JsonLogger implements Logger {
 }
 
 /** The bound fields' JSON text after `child(fields)`, or undefined when only the object path can write it. */
-function extendText(text: string, base: LogFields, fields: LogFields): string | undefined {
+function extendText(text: string, parent: JsonLogger | undefined, fields: LogFields): string | undefined {
   let out = text;
   for (const key in fields) {
     if (!Object.hasOwn(fields, key)) continue;
     const value = fields[key];
-    if (Object.hasOwn(base, key) || !keyInfo(key).plain || !isPrimitive(value)) return undefined;
+    const info = keyInfo(key);
+    if (!info.plain || !isPrimitive(value) || parent?.bound(key)) return undefined;
     if (value === undefined || typeof value === 'symbol') continue;
-    out += `${out ? ',' : ''}${keyInfo(key).prefix}${JSON.stringify(value)}`;
+    out += `${out ? ',' : ''}${info.prefix}${JSON.stringify(value)}`;
   }
   return out;
 }
@@ -155,7 +176,7 @@ function extendText(text: string, base: LogFields, fields: LogFields): string | 
 export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
   const sink = opts.sink ?? ((line: string) => console.log(line));
   const base = opts.base ?? {};
-  return new JsonLogger(RANK[opts.level ?? 'info'], sink, base, extendText('', {}, base));
+  return new JsonLogger(RANK[opts.level ?? 'info'], sink, undefined, base, extendText('', undefined, base));
 }
 
 /** Collects log entries in memory: tests assert on what was (and was not) logged. */

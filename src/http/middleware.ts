@@ -71,6 +71,18 @@ function baseHeaderSink(c: Context): BaseHeaderSink | undefined {
 }
 
 /**
+ * Sets a header of the response being made: on Node straight onto the socket's response (no
+ * Fetch `Headers` object, which Hono's `c.header` creates per request), elsewhere through
+ * `c.header`. A header set this way stays on whatever the request answers, an error included,
+ * so a handler sets its own (ETag, Cache-Control) only once nothing can fail before it returns.
+ */
+export function setResponseHeader(c: Context, name: string, value: string): void {
+  const sink = baseHeaderSink(c);
+  if (sink) sink.setBaseHeader(name, value);
+  else c.header(name, value);
+}
+
+/**
  * Security headers and CORS, set before the handler runs so the handler builds its response
  * once with them. (hono's cors and secureHeaders edit the response after it is built; on
  * Node that turns @hono/node-server's cached response into a full Fetch Response, which cost
@@ -91,16 +103,10 @@ export function responseHeaders(opts: ResponseHeaderOptions): MiddlewareHandler<
   fixed.push(['Access-Control-Expose-Headers', expose]);
   if (!anyOrigin) fixed.push(['Vary', 'Origin']);
   return async (c, next) => {
-    const sink = baseHeaderSink(c);
     const origin = anyOrigin ? undefined : c.req.header('origin');
     const listed = origin !== undefined && origins.has(origin) ? origin : undefined;
-    if (sink) {
-      for (const [name, value] of fixed) sink.setBaseHeader(name, value);
-      if (listed) sink.setBaseHeader('Access-Control-Allow-Origin', listed);
-    } else {
-      for (const [name, value] of fixed) c.header(name, value);
-      if (listed) c.header('Access-Control-Allow-Origin', listed);
-    }
+    for (const [name, value] of fixed) setResponseHeader(c, name, value);
+    if (listed) setResponseHeader(c, 'Access-Control-Allow-Origin', listed);
     if (c.req.method === 'OPTIONS') {
       const allow = opts.allowedMethods(c.req.path);
       if (allow.length > 0) return c.body(null, 204, { ...preflight, 'Access-Control-Allow-Methods': allow.join(','), Allow: allow.join(', ') });
@@ -127,14 +133,8 @@ export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
     c.set('deps', deps);
     c.set('requestId', requestId);
     c.set('logger', logger);
-    const sink = baseHeaderSink(c);
-    if (sink) {
-      sink.setBaseHeader('X-Request-Id', requestId);
-      sink.setBaseHeader('X-App-Version', deps.config.appVersion);
-    } else {
-      c.header('X-Request-Id', requestId);
-      c.header('X-App-Version', deps.config.appVersion);
-    }
+    setResponseHeader(c, 'X-Request-Id', requestId);
+    setResponseHeader(c, 'X-App-Version', deps.config.appVersion);
     await next();
     const durationMs = performance.now() - started;
     const route = routeLabel(c);

@@ -56,4 +56,19 @@ describe('logger lines', () => {
       expect(line).toBe(reference(time, 'info', 'request', { ...base, ...child }, fields));
     });
   }
+
+  it('writes what JSON.stringify would for a child of a child, bound keys repeated at each level', () => {
+    for (const [a, b, fields] of [
+      [{ requestId: 'r1' }, { orderId: 'o1' }, { status: 200, requestId: 'r1' }],
+      [{ requestId: 'r1' }, { requestId: 'r2' }, { status: 200 }],
+      [{ requestId: 'r1' }, { runtime: 'node' }, { version: '9' }],
+      [{ ctx: { a: 1 } }, { orderId: 'o1' }, { status: 200, orderId: 'o1' }],
+    ] as Array<Array<Record<string, unknown>>>) {
+      const out: string[] = [];
+      const base = { runtime: 'node', version: '1' };
+      createJsonLogger({ level: 'debug', base, sink: (l) => out.push(l) }).child(a!).child(b!).info('m', fields);
+      const time = (JSON.parse(out[0]!) as { time: string }).time;
+      expect(out[0]).toBe(reference(time, 'info', 'm', { ...base, ...a, ...b }, fields!));
+    }
+  });
 });

@@ -37,6 +37,8 @@ export interface EdgeRow {
   proxyLateMs: number;
   /** Non-2xx answers (the row's figures are then suspect). */
   failures: number;
+  /** The first unexpected answer, `status code` (for the report's warning). */
+  firstFailure?: string;
 }
 
 export interface EdgeSection {
@@ -146,16 +148,20 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
       const db: number[] = [];
       const late: number[] = [];
       let failures = 0;
+      let firstFailure: string | undefined;
       for (let i = 0; i < p.samples; i++) {
         const { url, init } = await p.request(); // may do unmeasured set-up (an order to cancel)
         await proxy.settle(quietMs);
         proxy.reset();
         const t = performance.now();
         const res = await fetch(url, init);
-        await res.arrayBuffer();
+        const text = await res.text();
         const answered = performance.now();
         await proxy.settle(quietMs);
-        if (res.status !== p.status) failures++;
+        if (res.status !== p.status) {
+          failures++;
+          firstFailure ??= `${res.status} ${/"code":"([a-z_]+)"/.exec(text)?.[1] ?? ''}`.trim();
+        }
         latencies.push(answered - t);
         total.push(proxy.arrivals.length);
         const path = proxy.arrivals.filter((a) => a.at < answered);
@@ -181,6 +187,7 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
         dbMs: median(db),
         proxyLateMs: median(late),
         failures,
+        ...(firstFailure ? { firstFailure } : {}),
       });
     }
     return { delayMs, rows };

@@ -155,17 +155,28 @@ function tableRoundTrips(r: EdgeRow, rt: RoundTrips | undefined): number | undef
   return rt?.rows.find((x) => x.endpoint === r.endpoint && (r.variant === undefined || x.variant === r.variant))?.roundTrips;
 }
 
+/**
+ * The residual that is the Worker's: p50 − floor, less the time the local Neon endpoint and
+ * PostgreSQL took to run the SQL (at the edge that is Neon's own time, not the Worker's, and the
+ * local stand-in's HTTP-to-pg translation has no twin there) and how late the proxy's timer
+ * fired. What is left is the Worker, workerd with wrangler's local proxy, and the client
+ * (`GET /healthz` shows the fixed part of that). Medians of each part, so a rough split.
+ */
+function ownResidual(r: EdgeRow): number {
+  return r.residual - r.dbMs - r.proxyLateMs;
+}
+
 function edgeBudgets(e: EdgeSection, rt: RoundTrips | undefined): string[] {
   const lines: string[] = [];
   const budgeted = e.rows.filter((r) => !(r.endpoint in EDGE_RESIDUAL_EXEMPT));
-  const over = budgeted.filter((r) => r.residual > BUDGETS.edgeResidualMs || r.failures > 0);
+  const over = budgeted.filter((r) => ownResidual(r) > BUDGETS.edgeResidualMs || r.failures > 0);
   lines.push(
-    `- ${verdict(over.length === 0)} edge: residual p50 (p50 − round trips × ${e.delayMs} ms) within ${BUDGETS.edgeResidualMs} ms on ${budgeted.length - over.length} of ${budgeted.length} endpoints (login and register exempt: Argon2id by design)`,
+    `- ${verdict(over.length === 0)} edge: residual p50 (p50 − round trips × ${e.delayMs} ms), less the SQL's own time in the local Neon endpoint and PostgreSQL (Neon's share at the edge, timed by the proxy) and the proxy timer's lateness, within ${BUDGETS.edgeResidualMs} ms on ${budgeted.length - over.length} of ${budgeted.length} endpoints (login and register exempt: Argon2id by design); the raw residual is in the edge table`,
   );
   const healthz = e.rows.find((r) => r.endpoint === 'GET /healthz');
   if (over.length > 0 && healthz) lines.push(`  - for scale: \`GET /healthz\` (no database) took ${f1(healthz.p50)} ms p50 in this run, the fixed local cost (workerd, wrangler's proxy, the client, machine load) in every row`);
   for (const r of over) {
-    lines.push(`  - **FAIL** ${r.endpoint}: residual ${f1(r.residual)} ms (p50 ${f1(r.p50)} ms, floor ${f0(r.floor)} ms; local Neon + PostgreSQL ${f1(r.dbMs)} ms of it)${r.failures > 0 ? `; ⚠ ${r.failures} answers with another status` : ''}`);
+    lines.push(`  - **FAIL** ${r.endpoint}: ${f1(ownResidual(r))} ms of the Worker, workerd and the client (residual ${f1(r.residual)} ms: p50 ${f1(r.p50)} ms, floor ${f0(r.floor)} ms; local Neon + PostgreSQL ${f1(r.dbMs)} ms of it)${r.failures > 0 ? `; ⚠ ${r.failures} answers with another status (first: ${r.firstFailure ?? '?'})` : ''}`);
   }
   const compared = e.rows.map((r) => ({ r, table: tableRoundTrips(r, rt) }));
   const mismatched = compared.filter(({ r, table }) => table === undefined || r.roundTrips !== table || r.roundTripsRange[0] !== r.roundTripsRange[1]);
@@ -209,16 +220,16 @@ function growthTable(g: GrowthSection): string[] {
 
 function edgeTable(e: EdgeSection, rt: RoundTrips | undefined): string[] {
   const out = [
-    '| endpoint | samples | p50 ms | p95 ms | round trips (table) | on the response path | floor ms | residual p50 ms | of which local Neon + PostgreSQL ms | of which proxy timer lateness ms | the rest: Worker, workerd, client ms |',
+    '| endpoint | samples | p50 ms | p95 ms | round trips (table) | on the response path | floor ms | residual p50 ms | of which local Neon + PostgreSQL ms | of which proxy timer lateness ms | the rest: Worker, workerd, client ms (budgeted) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of e.rows) {
     const table = tableRoundTrips(r, rt);
     const counted = r.roundTripsRange[0] === r.roundTripsRange[1] ? `${r.roundTrips}` : `${r.roundTrips} (${r.roundTripsRange[0]}–${r.roundTripsRange[1]})`;
     const exempt = EDGE_RESIDUAL_EXEMPT[r.endpoint];
-    const mark = !exempt && r.residual > BUDGETS.edgeResidualMs ? ' ✗' : '';
+    const mark = !exempt && ownResidual(r) > BUDGETS.edgeResidualMs ? ' ✗' : '';
     out.push(
-      `| \`${r.endpoint}\`${r.variant ? ` (${r.variant})` : ''}${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${r.samples} | ${f1(r.p50)} | ${f1(r.p95)} | ${counted} (${table ?? '–'}) | ${r.responsePathRoundTrips} | ${f0(r.floor)} | ${f1(r.residual)}${mark}${exempt ? ` (${exempt})` : ''} | ${f1(r.dbMs)} | ${f1(r.proxyLateMs)} | ${f1(r.residual - r.dbMs - r.proxyLateMs)} |`,
+      `| \`${r.endpoint}\`${r.variant ? ` (${r.variant})` : ''}${r.failures > 0 ? ` ⚠ ${r.failures} failed` : ''} | ${r.samples} | ${f1(r.p50)} | ${f1(r.p95)} | ${counted} (${table ?? '–'}) | ${r.responsePathRoundTrips} | ${f0(r.floor)} | ${f1(r.residual)}${exempt ? ` (${exempt})` : ''} | ${f1(r.dbMs)} | ${f1(r.proxyLateMs)} | ${f1(ownResidual(r))}${mark} |`,
     );
   }
   return out;

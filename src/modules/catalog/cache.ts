@@ -151,9 +151,12 @@ async function keys(deps: Deps, requestUrl: string): Promise<Keys> {
     schema: String(CATALOG_CACHE_SCHEMA),
     release: deps.config.appVersion,
   });
+  const dataPrefix = `${origin}/__cache/catalog/services?${q}&gen=`;
+  // The generation changes only on an admin edit: its key is built once, not per request.
+  let last: { gen: string; key: string } | undefined;
   const made: Keys = {
     generation: `${origin}/__cache/catalog/generation?${q}`,
-    data: (gen) => `${origin}/__cache/catalog/services?${q}&gen=${encodeURIComponent(gen)}`,
+    data: (gen) => (last?.gen === gen ? last.key : (last = { gen, key: dataPrefix + encodeURIComponent(gen) }).key),
   };
   if (byOrigin.size >= MEMORY_MAX_ENTRIES) byOrigin.clear();
   byOrigin.set(origin, made);

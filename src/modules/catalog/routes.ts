@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
-import { requireAuth } from '../../http/middleware.js';
+import { requireAuth, setResponseHeader } from '../../http/middleware.js';
 import { jsonBody, jsonResponse, jsonText, validationHook } from '../../http/validation.js';
 import { ifNoneMatchHits } from '../../http/conditional.js';
 import { CATALOG_CACHE_CONTROL, cachedCatalog } from './cache.js';
@@ -165,8 +165,8 @@ const listActiveServicesHandler: Handler<typeof listActiveServed> = async (c) =>
   // serialises and hashes nothing; its type (JsonText<ServiceListDto>) is checked against the
   // route's ServiceListSchema.
   const { json, etag } = await cachedCatalog(c.get('deps'), c.req.url);
-  c.header('ETag', etag);
-  c.header('Cache-Control', CATALOG_CACHE_CONTROL);
+  setResponseHeader(c, 'ETag', etag);
+  setResponseHeader(c, 'Cache-Control', CATALOG_CACHE_CONTROL);
   if (ifNoneMatchHits(ifNoneMatch, etag)) return c.body(null, 304);
   return jsonText(c, json, 200);
 };
