@@ -157,10 +157,21 @@ export function routeLabel(c: Context): string {
   return handler?.path ?? 'unmatched';
 }
 
+/**
+ * The challenge every 401 carries (RFC 9110 §15.5.2: a 401 MUST send WWW-Authenticate), in the
+ * Bearer scheme of RFC 6750 §3: `error="invalid_token"` when an access token was sent and refused
+ * (malformed, bad signature, expired), none when credentials were missing or were not an access
+ * token (a password, a refresh token: the problem's `code` says which).
+ */
+export function bearerChallenge(code: string): string {
+  return code === 'invalid_token' || code === 'token_expired' ? 'Bearer realm="laundry", error="invalid_token"' : 'Bearer realm="laundry"';
+}
+
 export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
   const body = problemOf(err, c.get('requestId') ?? 'unknown', new URL(c.req.url).pathname);
   const headers: Record<string, string> = { 'Content-Type': PROBLEM_CONTENT_TYPE };
   if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
+  if (err.status === 401) headers['WWW-Authenticate'] = bearerChallenge(err.code);
   return c.body(JSON.stringify(body), err.status, headers);
 }
 

@@ -9,7 +9,7 @@
  *   (openapi-typescript: `X | null`).
  * - Response headers. Every response carries `X-Request-Id` and `X-App-Version`
  *   (src/http/middleware.ts requestContext); every 429 and 503, and any response listing a code
- *   in RETRY_AFTER_CODES, `Retry-After`. Reused from `components.headers` by `$ref`.
+ *   in RETRY_AFTER_CODES, `Retry-After`; every 401, `WWW-Authenticate`. Reused from `components.headers` by `$ref`.
  * - The problems every operation of a kind can answer (RFC 9457, `x-problem-codes` on each error
  *   response, the codes also in its description), merged with the ones the route declares with
  *   `problems(...)` (src/errors.ts):
@@ -55,6 +55,12 @@ export const HEADER_COMPONENTS = {
     description: 'Seconds to wait before retrying (RFC 9110 §10.2.3), an integer of at least 1.',
     required: true,
     schema: { type: 'integer', format: 'int32', minimum: 1, example: 2 },
+  },
+  'WWW-Authenticate': {
+    description:
+      'The Bearer challenge every 401 carries (RFC 9110 §15.5.2, RFC 6750 §3): `Bearer realm="laundry"`, with `error="invalid_token"` when the access token sent was refused (malformed, bad signature, expired).',
+    required: true,
+    schema: { type: 'string', maxLength: 200, example: 'Bearer realm="laundry", error="invalid_token"' },
   },
   'Idempotent-Replayed': {
     description: '`true` when this answer is the stored answer to an earlier request with the same `Idempotency-Key` (nothing new was written); absent otherwise.',
@@ -199,6 +205,7 @@ function addHeaders(status: number, response: ResponseObject): void {
   headers['X-Request-Id'] = headerRef('X-Request-Id');
   headers['X-App-Version'] = headerRef('X-App-Version');
   const codes = (response['x-problem-codes'] as ErrorCode[] | undefined) ?? [];
+  if (status === 401) headers['WWW-Authenticate'] = headerRef('WWW-Authenticate');
   if (status === 429 || status === 503 || codes.some((c) => RETRY_AFTER_CODES.includes(c))) {
     const when = codes.filter((c) => RETRY_AFTER_CODES.includes(c));
     // Sent with every code of this response: the shared, required header; else say when.

@@ -132,8 +132,11 @@ function not401(res: ApiResponse, code: string): string | undefined {
   if (res.status !== 401 || b?.code !== code) return `${res.status} ${b?.code ?? res.text.slice(0, 120)} (wanted 401 ${code})`;
   if (!res.headers.get('content-type')?.includes('application/problem+json')) return '401 without application/problem+json';
   if (b.status !== 401 || b.type !== `urn:laundry:problem:${code}`) return `401 body is not the ${code} problem: ${res.text.slice(0, 200)}`;
+  // RFC 9110 §15.5.2: every 401 sends a challenge; RFC 6750 §3: a refused access token says invalid_token.
   const challenge = res.headers.get('www-authenticate');
-  if (challenge !== null && !/^Bearer\b/i.test(challenge)) return `WWW-Authenticate is not a Bearer challenge: ${challenge}`;
+  if (challenge === null) return '401 without WWW-Authenticate';
+  if (!/^Bearer realm="laundry"/.test(challenge)) return `WWW-Authenticate is not our Bearer challenge: ${challenge}`;
+  if (code !== 'auth_required' && !/error="invalid_token"/.test(challenge)) return `WWW-Authenticate for ${code} lacks error="invalid_token": ${challenge}`;
   return undefined;
 }
 
