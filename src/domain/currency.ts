@@ -135,6 +135,14 @@ export function toChargeableAmount(code: string, amount: number): number {
   return amount - (amount % step);
 }
 
+/**
+ * `toChargeableAmount` where the currency's rules are known; `amount` unchanged for a currency
+ * without rules (no step known: every integer amount is taken as it is).
+ */
+export function chargeableOrAsIs(code: string, amount: number): number {
+  return currencyRules(code) ? toChargeableAmount(code, amount) : amount;
+}
+
 /** True when `amount` is a whole number of the currency's step (what Stripe accepts). */
 export function isChargeableAmount(code: string, amount: number): boolean {
   return Number.isSafeInteger(amount) && amount % requireRules(code).step === 0;

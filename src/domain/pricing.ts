@@ -1,4 +1,4 @@
-import { currencyRules, toChargeableAmount } from './currency.js';
+import { chargeableOrAsIs } from './currency.js';
 import { DomainError } from './errors.js';
 
 export type PricingModel = 'per_kg' | 'per_item';
@@ -237,7 +237,7 @@ export function priceOrder(
   const effectiveDeliveryFee = freeDeliveryFrom !== null && subtotal >= freeDeliveryFrom ? 0n : deliveryFee;
   const sum = toSafeAmount(subtotal + minimumOrderFee + effectiveDeliveryFee, 'total');
   // The one place prices become chargeable: estimate and final total both come from here.
-  const total = currencyRules(rules.currency) ? toChargeableAmount(rules.currency, sum) : sum;
+  const total = chargeableOrAsIs(rules.currency, sum);
   return {
     currency: rules.currency,
     lines: pricedLines,

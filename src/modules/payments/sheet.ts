@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type Stripe from 'stripe';
 import { orderBalances, orders, paymentAttempts, payments, users } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
-import { currencyRules, toChargeableAmount } from '../../domain/currency.js';
+import { chargeableOrAsIs } from '../../domain/currency.js';
 import { ApiError } from '../../errors.js';
 import { intentByMetadata, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
 import { providerError, requirePayments, saveCustomerSql, type PaymentOrderRow } from './shared.js';
@@ -16,7 +16,7 @@ import { balanceIntent, toCollect } from './sheet-balance.js';
  */
 export function holdAmount(estimate: number, bufferBps: number, currency: string): number {
   const amount = estimate + Math.floor((estimate * bufferBps + 5_000) / 10_000);
-  return currencyRules(currency) ? toChargeableAmount(currency, amount) : amount;
+  return chargeableOrAsIs(currency, amount);
 }
 
 export interface PaymentSheet {
