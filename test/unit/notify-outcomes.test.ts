@@ -167,3 +167,18 @@ describe('the log client (development)', () => {
     expect(maskRecipient('email', 'nobody')).toBe('***');
   });
 });
+
+describe('providerRequest', () => {
+  it('calls fetch unbound, as the Worker requires of its global fetch', async () => {
+    const { providerRequest } = await import('../../src/notifications/channels/http.js');
+    const receivers: unknown[] = [];
+    const deps = {
+      fetch: function (this: unknown) {
+        receivers.push(this);
+        return Promise.resolve(new Response('{}', { status: 200 }));
+      } as unknown as typeof fetch,
+    };
+    expect(await providerRequest(deps, 'https://x.example', {}, 1000)).toMatchObject({ kind: 'response', status: 200, text: '{}' });
+    expect(receivers).toEqual([undefined]);
+  });
+});

@@ -2,6 +2,10 @@ import type { Logger } from '../../logger.js';
 
 /** What every channel client is built over: both runtimes' global `fetch`, or a test's. */
 export interface ChannelDeps {
+  /**
+   * Called unbound (`this` undefined), so the Worker's global fetch may be passed as is
+   * (workerd throws "Illegal invocation" when fetch is called as a method of another object).
+   */
   fetch: typeof fetch;
   logger: Logger;
   /** The clock (Deps.clock.now): token expiry and Retry-After dates are read against it. */
@@ -20,7 +24,8 @@ export type ProviderAnswer =
  */
 export async function providerRequest(deps: Pick<ChannelDeps, 'fetch'>, url: string, init: RequestInit, timeoutMs: number): Promise<ProviderAnswer> {
   try {
-    const res = await deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const doFetch = deps.fetch;
+    const res = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     const text = await res.text();
     return { kind: 'response', status: res.status, headers: res.headers, text };
   } catch (error) {
