@@ -303,3 +303,34 @@ describe('email: Resend with Idempotency-Key', () => {
     expect(await clients({ RESEND_API_KEY: 're_wrong' }).email.send(msg('email'))).toMatchObject({ kind: 'retry', error: expect.stringMatching(/^resend 403 invalid_api_key/) as unknown });
   });
 });
+
+describe('the Twilio and Resend stand-ins refuse what the real APIs refuse', () => {
+  const twilio = (form: Record<string, string>, user = s.twilio.accountSid, pass = s.twilio.authToken) =>
+    fetch(`${s.twilio.url}/2010-04-01/Accounts/${s.twilio.accountSid}/Messages.json`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form),
+    });
+  const code = async (res: Response) => ((await res.json()) as { code: number }).code;
+
+  it('Twilio: a sender is required and must be the account’s; a wrong secret is 20003', async () => {
+    expect(await code(await twilio({ To: '+447700900123', Body: 'x' }))).toBe(21603);
+    expect(await code(await twilio({ To: '+447700900123', Body: 'x', From: '+15550000000' }))).toBe(21606);
+    expect(await code(await twilio({ To: '+447700900123', From: s.twilio.from }))).toBe(21602);
+    expect(await code(await twilio({ To: '+447700900123', Body: 'x', From: s.twilio.from }, s.twilio.accountSid, 'nope'))).toBe(20003);
+    expect((await twilio({ To: '+447700900123', Body: 'x', From: s.twilio.from })).status).toBe(201);
+  });
+
+  it('Resend: a bearer is required, fields are checked, unknown fields and over-long idempotency keys refused', async () => {
+    const send = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${s.resend.apiKey}` }) =>
+      fetch(`${s.resend.url}/emails`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const name = async (res: Response) => `${res.status} ${((await res.json()) as { name: string }).name}`;
+    const ok = { from: 'a@b.example', to: ['c@d.example'], subject: 's', text: 't' };
+    expect(await name(await send(ok, {}))).toBe('401 missing_api_key');
+    expect(await name(await send({ ...ok, subject: undefined }))).toBe('422 missing_required_field');
+    expect(await name(await send({ ...ok, text: undefined }))).toBe('422 missing_required_field');
+    expect(await name(await send({ ...ok, priority: 'high' }))).toBe('422 validation_error');
+    expect(await name(await send(ok, { authorization: `Bearer ${s.resend.apiKey}`, 'idempotency-key': 'k'.repeat(257) }))).toBe('400 invalid_idempotency_key');
+    expect((await send(ok)).status).toBe(200);
+  });
+});
