@@ -295,6 +295,7 @@ function notificationsConfig(raw: z.infer<typeof rawSchema>, production: boolean
   if (raw.FCM_SERVICE_ACCOUNT_JSON !== undefined) {
     const parsed = parseServiceAccount(raw.FCM_SERVICE_ACCOUNT_JSON);
     if (typeof parsed === 'string') problems.push(`FCM_SERVICE_ACCOUNT_JSON: ${parsed}`);
+    else if (production && !parsed.tokenUri.startsWith('https://')) problems.push('FCM_SERVICE_ACCOUNT_JSON: token_uri must be https when APP_ENV=production');
     else out.fcm = { serviceAccount: parsed, apiUrl: (raw.FCM_API_URL ?? 'https://fcm.googleapis.com').replace(/\/+$/, '') };
   }
 

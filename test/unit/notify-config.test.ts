@@ -100,6 +100,10 @@ describe('notification settings (loadConfig)', () => {
       'RESEND_API_URL: must not be set when APP_ENV=production',
       'RESEND_API_KEY: is a placeholder value; set the real secret',
     ]);
+    expect(problemsOf({ ...prod, FCM_SERVICE_ACCOUNT_JSON: account({ token_uri: 'http://127.0.0.1:4/token' }) })).toEqual([
+      'FCM_SERVICE_ACCOUNT_JSON: token_uri must be https when APP_ENV=production',
+    ]);
+    expect(loadConfig({ ...prod, FCM_SERVICE_ACCOUNT_JSON: account() }).notifications.fcm?.serviceAccount.tokenUri).toBe('https://oauth2.googleapis.com/token');
     expect(problemsOf({ NOTIFY_TIMEOUT_MS: '5' })).toEqual(['NOTIFY_TIMEOUT_MS: must be an integer between 10 and 60000']);
   });
 });
