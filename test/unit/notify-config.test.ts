@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { createChannelClients } from '../../src/notifications/channels/index.js';
+import { createChannelClients, logChannelSetup } from '../../src/notifications/channels/index.js';
 import { createMemoryLogger } from '../../src/logger.js';
 
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n';
@@ -127,5 +127,16 @@ describe('createChannelClients', () => {
     const some = createChannelClients(loadConfig({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 't', TWILIO_FROM: '+15005550006', FCM_SERVICE_ACCOUNT_JSON: account() }), deps().deps);
     expect(Object.fromEntries(Object.entries(some.clients).map(([k, c]) => [k, c.provider]))).toEqual({ push: 'fcm', sms: 'twilio' });
     expect(some.notConfigured).toEqual(['email']);
+  });
+});
+
+describe('logChannelSetup', () => {
+  it('warns once per skipped channel; says when the log client stands in', () => {
+    const logger = createMemoryLogger();
+    logChannelSetup(logger, createChannelClients(loadConfig({ APP_ENV: 'test', RESEND_API_KEY: 're_1', EMAIL_FROM: 'a@b.example' }), deps().deps));
+    expect(logger.entries.map((e) => `${String(e.level)} ${String(e.msg)}`)).toEqual(['warn push not configured: skipped', 'warn sms not configured: skipped']);
+    const dev = createMemoryLogger();
+    logChannelSetup(dev, createChannelClients(loadConfig({}), deps().deps));
+    expect(dev.entries).toMatchObject([{ level: 'info', channels: ['push', 'sms', 'email'] }]);
   });
 });

@@ -1,4 +1,5 @@
 import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
 import { NOTIFICATION_CHANNELS } from '../../db/schema-notification-kinds.js';
 import type { ChannelClient, NotificationChannel } from '../types.js';
 import { createFcmClient } from './fcm.js';
@@ -37,4 +38,15 @@ export function createChannelClients(config: Pick<Config, 'appEnv' | 'notificati
     for (const channel of NOTIFICATION_CHANNELS) clients[channel] = createLogClient(channel, deps);
   }
   return { clients, notConfigured: NOTIFICATION_CHANNELS.filter((c) => clients[c] === undefined) };
+}
+
+/**
+ * The start-up lines for the entry files (src/worker.ts, src/node.ts): one warn per channel
+ * without a provider (`push not configured: skipped`), and one info when the development log
+ * client stands in, so an operator sees at start which messages will not go out.
+ */
+export function logChannelSetup(logger: Logger, { clients, notConfigured }: ChannelClients): void {
+  for (const channel of notConfigured) logger.warn(`${channel} not configured: skipped`, { channel });
+  const logged = NOTIFICATION_CHANNELS.filter((c) => clients[c]?.provider === 'log');
+  if (logged.length > 0) logger.info('notifications are logged, not sent (development, no provider configured)', { channels: logged });
 }
