@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { currencyRules } from './domain/currency.js';
+import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
 
 /**
  * Runtime configuration, validated once at start-up on both runtimes.
@@ -111,6 +112,33 @@ const rawSchema = z.object({
   TRUSTED_PROXY_HOPS: intFromString(0, 0, 10),
   /** The interactive reference at /docs (src/http/docs-ui.ts): on or off; unset → on, except off with APP_ENV=production. */
   DOCS_UI: z.enum(['on', 'off']).optional(),
+  // Notification providers (src/notifications/channels): each channel is on when its credentials are set.
+  /** The Firebase service-account key file's JSON (project_id, client_email, private_key, token_uri). */
+  FCM_SERVICE_ACCOUNT_JSON: optionalString,
+  /** Dev/test only: the FCM stand-in's base URL (default https://fcm.googleapis.com). Refused in production. */
+  FCM_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  TWILIO_ACCOUNT_SID: optionalString.pipe(z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').optional()),
+  TWILIO_AUTH_TOKEN: optionalString,
+  /** An API key (SK…) and its secret, used instead of the auth token when set. */
+  TWILIO_API_KEY_SID: optionalString.pipe(z.string().regex(/^SK[0-9a-fA-F]{32}$/, 'must be SK followed by 32 hex digits').optional()),
+  TWILIO_API_KEY_SECRET: optionalString,
+  /** The sending number (E.164) or alphanumeric sender ID; or TWILIO_MESSAGING_SERVICE_SID. */
+  TWILIO_FROM: optionalString,
+  TWILIO_MESSAGING_SERVICE_SID: optionalString.pipe(z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'must be MG followed by 32 hex digits').optional()),
+  /** Dev/test only: the Twilio stand-in's base URL (default https://api.twilio.com). Refused in production. */
+  TWILIO_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  RESEND_API_KEY: optionalString,
+  /** The email sender, `Name <address@verified-domain>` or a bare address. */
+  EMAIL_FROM: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/, 'must be an address or "Name <address>"')
+      .optional(),
+  ),
+  /** Dev/test only: the Resend stand-in's base URL (default https://api.resend.com). Refused in production. */
+  RESEND_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  /** Upper bound on one provider request (and one Google token request), ms; past it the send is retried later. */
+  NOTIFY_TIMEOUT_MS: intFromString(10_000, 10, 60_000),
 });
 
 export interface Config {
@@ -143,6 +171,23 @@ export interface Config {
   trustedProxyHops: number;
   /** Serve /docs (DOCS_UI). /openapi.json is served either way. */
   docsUi: boolean;
+  /** Notification providers; a provider absent here is not configured (src/notifications/channels/index.ts). */
+  notifications: NotificationsConfig;
+}
+
+/** The notification providers' settings (README, "Configuration"). */
+export interface NotificationsConfig {
+  /** NOTIFY_TIMEOUT_MS: one provider request's upper bound, ms. */
+  timeoutMs: number;
+  /** Push (FCM HTTP v1): FCM_SERVICE_ACCOUNT_JSON and FCM_API_URL. */
+  fcm?: { serviceAccount: ServiceAccount; apiUrl: string };
+  /**
+   * SMS (Twilio Messages): `username`/`password` are the Basic auth pair: the account SID and
+   * auth token, or the API key SID and secret. At least one of `from` and `messagingServiceSid`.
+   */
+  twilio?: { accountSid: string; username: string; password: string; from?: string; messagingServiceSid?: string; apiUrl: string };
+  /** Email (Resend): RESEND_API_KEY, EMAIL_FROM and RESEND_API_URL. */
+  resend?: { apiKey: string; from: string; apiUrl: string };
 }
 
 export class ConfigError extends Error {
@@ -194,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (production && raw.NEON_LOCAL_ENDPOINT) {
     problems.push('NEON_LOCAL_ENDPOINT: must not be set when APP_ENV=production');
   }
+  const notifications = notificationsConfig(raw, production, problems);
   if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -226,7 +272,59 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     appVersion: raw.APP_VERSION ?? 'dev',
     trustedProxyHops: raw.TRUSTED_PROXY_HOPS,
     docsUi: (raw.DOCS_UI ?? (production ? 'off' : 'on')) === 'on',
+    notifications,
   };
+}
+
+/**
+ * The notification settings. A provider whose settings are all unset is simply not configured
+ * (its channel is skipped); one set only in part, a service-account JSON that does not parse or
+ * lacks a field, a placeholder secret in production, or a stand-in URL in production is a
+ * problem, so the deployment fails at start rather than on the first message.
+ */
+function notificationsConfig(raw: z.infer<typeof rawSchema>, production: boolean, problems: string[]): NotificationsConfig {
+  const out: NotificationsConfig = { timeoutMs: raw.NOTIFY_TIMEOUT_MS };
+  for (const name of ['FCM_API_URL', 'TWILIO_API_URL', 'RESEND_API_URL'] as const) {
+    if (production && raw[name]) problems.push(`${name}: must not be set when APP_ENV=production`);
+  }
+  const secrets = { TWILIO_AUTH_TOKEN: raw.TWILIO_AUTH_TOKEN, TWILIO_API_KEY_SECRET: raw.TWILIO_API_KEY_SECRET, RESEND_API_KEY: raw.RESEND_API_KEY };
+  for (const [name, value] of Object.entries(secrets)) {
+    if (production && value !== undefined && isPlaceholder(value)) problems.push(`${name}: is a placeholder value; set the real secret`);
+  }
+
+  if (raw.FCM_SERVICE_ACCOUNT_JSON !== undefined) {
+    const parsed = parseServiceAccount(raw.FCM_SERVICE_ACCOUNT_JSON);
+    if (typeof parsed === 'string') problems.push(`FCM_SERVICE_ACCOUNT_JSON: ${parsed}`);
+    else if (production && !parsed.tokenUri.startsWith('https://')) problems.push('FCM_SERVICE_ACCOUNT_JSON: token_uri must be https when APP_ENV=production');
+    else out.fcm = { serviceAccount: parsed, apiUrl: (raw.FCM_API_URL ?? 'https://fcm.googleapis.com').replace(/\/+$/, '') };
+  }
+
+  const twilioSet = [raw.TWILIO_ACCOUNT_SID, raw.TWILIO_AUTH_TOKEN, raw.TWILIO_API_KEY_SID, raw.TWILIO_API_KEY_SECRET, raw.TWILIO_FROM, raw.TWILIO_MESSAGING_SERVICE_SID];
+  if (twilioSet.some((v) => v !== undefined)) {
+    const before = problems.length;
+    if (!raw.TWILIO_ACCOUNT_SID) problems.push('TWILIO_ACCOUNT_SID: is required when any TWILIO_ setting is set');
+    const apiKey = raw.TWILIO_API_KEY_SID !== undefined || raw.TWILIO_API_KEY_SECRET !== undefined;
+    if (apiKey && (!raw.TWILIO_API_KEY_SID || !raw.TWILIO_API_KEY_SECRET)) problems.push('TWILIO_API_KEY_SID: and TWILIO_API_KEY_SECRET must be set together');
+    if (!apiKey && !raw.TWILIO_AUTH_TOKEN) problems.push('TWILIO_AUTH_TOKEN: is required (or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)');
+    if (!raw.TWILIO_FROM && !raw.TWILIO_MESSAGING_SERVICE_SID) problems.push('TWILIO_FROM: or TWILIO_MESSAGING_SERVICE_SID is required to send SMS');
+    if (problems.length === before && raw.TWILIO_ACCOUNT_SID) {
+      out.twilio = {
+        accountSid: raw.TWILIO_ACCOUNT_SID,
+        username: apiKey ? raw.TWILIO_API_KEY_SID! : raw.TWILIO_ACCOUNT_SID,
+        password: apiKey ? raw.TWILIO_API_KEY_SECRET! : raw.TWILIO_AUTH_TOKEN!,
+        ...(raw.TWILIO_FROM ? { from: raw.TWILIO_FROM } : {}),
+        ...(raw.TWILIO_MESSAGING_SERVICE_SID ? { messagingServiceSid: raw.TWILIO_MESSAGING_SERVICE_SID } : {}),
+        apiUrl: (raw.TWILIO_API_URL ?? 'https://api.twilio.com').replace(/\/+$/, ''),
+      };
+    }
+  }
+
+  if (raw.RESEND_API_KEY !== undefined || raw.EMAIL_FROM !== undefined) {
+    if (!raw.RESEND_API_KEY) problems.push('RESEND_API_KEY: is required when EMAIL_FROM is set');
+    else if (!raw.EMAIL_FROM) problems.push('EMAIL_FROM: is required when RESEND_API_KEY is set');
+    else out.resend = { apiKey: raw.RESEND_API_KEY, from: raw.EMAIL_FROM, apiUrl: (raw.RESEND_API_URL ?? 'https://api.resend.com').replace(/\/+$/, '') };
+  }
+  return out;
 }
 
 function resolveDriver(
