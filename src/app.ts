@@ -9,6 +9,7 @@ import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHe
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
+import { sessionRoutes } from './modules/auth/session-routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { orderRoutes } from './modules/orders/routes.js';
@@ -88,6 +89,7 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes);
   app.route('/', authRoutes);
+  app.route('/', sessionRoutes);
   app.route('/', catalogRoutes);
   app.route('/', addressRoutes);
   app.route('/', schedulingRoutes);

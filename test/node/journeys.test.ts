@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { authJourney } from '../journeys/auth.js';
+import { sessionsJourney } from '../journeys/sessions.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { orderInputsJourney } from '../journeys/order-inputs.js';
@@ -39,6 +40,7 @@ afterAll(async () => {
 });
 
 authJourney(() => t);
+sessionsJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);
 docsUiJourney(() => t);

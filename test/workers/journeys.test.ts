@@ -6,6 +6,7 @@
  * stack size exceeded". Each file starts afresh.
  */
 import { authJourney } from '../journeys/auth.js';
+import { sessionsJourney } from '../journeys/sessions.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { orderInputsJourney } from '../journeys/order-inputs.js';
@@ -17,6 +18,7 @@ import { staffJourney } from '../journeys/staff.js';
 import { workerHarness } from './support.js';
 
 authJourney(() => workerHarness);
+sessionsJourney(() => workerHarness);
 catalogJourney(() => workerHarness);
 platformJourney(() => workerHarness);
 docsUiJourney(() => workerHarness);

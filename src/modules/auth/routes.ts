@@ -3,6 +3,7 @@ import { problems } from '../../errors.js';
 import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
+import { deviceLabelOf } from './shared.js';
 import { getCurrentUser } from './current-user.js';
 import { logIn } from './login.js';
 import { revokeRefreshFamily } from './logout.js';
@@ -102,11 +103,11 @@ const meRoute = createRoute({
 
 const registerHandler: Handler<typeof registerRoute> = async (c) => {
   const deps = c.get('deps');
-  return c.json(await register(deps, deps.clientIp(c), c.req.valid('json')), 201);
+  return c.json(await register(deps, deps.clientIp(c), c.req.valid('json'), deviceLabelOf(c.req.header('user-agent'))), 201);
 };
 
 const loginHandler: Handler<typeof loginRoute> = async (c) => {
-  const session = await logIn(c.get('deps'), c.req.valid('json'), (task, what) => runInBackground(c, task, what));
+  const session = await logIn(c.get('deps'), c.req.valid('json'), (task, what) => runInBackground(c, task, what), deviceLabelOf(c.req.header('user-agent')));
   return c.json(session, 200);
 };
 
