@@ -107,6 +107,29 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
     for (const o of snapshot.orders) outstandingOrders.set({ status: o.status }, o.count);
     for (const a of snapshot.amounts) outstandingAmount.set({ currency: a.currency }, a.amount);
   };
+  // Notifications (issue 17). These four carry the `laundry_` prefix the alert rules name
+  // (deploy/monitoring); the older series above have none.
+  const notificationDeliveries = new Counter({
+    name: 'laundry_notification_deliveries_total',
+    help: 'Notification delivery attempts, by channel, provider and outcome (sent, retry, failed, unregistered, dead).',
+    labelNames: ['channel', 'provider', 'outcome'] as const,
+    registers,
+  });
+  const notificationPending = new Gauge({
+    name: 'laundry_notification_pending',
+    help: 'Notifications waiting: pending deliveries plus outbox rows not yet fanned out (as last measured).',
+    registers,
+  });
+  const notificationOldest = new Gauge({
+    name: 'laundry_notification_oldest_pending_age_seconds',
+    help: 'Age of the oldest waiting notification, seconds (0 when none).',
+    registers,
+  });
+  const notificationDead = new Gauge({
+    name: 'laundry_notification_dead_letters',
+    help: 'Deliveries given up after the attempt limit (state dead).',
+    registers,
+  });
   let measure: (() => Promise<OutstandingBalances>) | undefined;
   const remeasure = async () => {
     if (!measure) return;
@@ -134,6 +157,12 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
     webhookEvent: (e) => webhooks.inc({ type: e.type, outcome: e.outcome }),
     dbQuery: (durationMs) => dbDuration.observe(durationMs / 1000),
     outstandingBalances: setOutstanding,
+    notificationDelivery: (e) => notificationDeliveries.inc({ channel: e.channel, provider: e.provider, outcome: e.outcome }),
+    notificationBacklog: (b) => {
+      notificationPending.set(b.pending);
+      notificationOldest.set(b.oldestPendingAgeSeconds);
+      notificationDead.set(b.dead);
+    },
     measureOutstandingOnScrape: (m) => void (measure = m),
     scrape: async () => {
       await remeasure();
