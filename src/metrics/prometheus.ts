@@ -17,6 +17,11 @@ export interface PrometheusMetrics extends Metrics {
    * read the state themselves. A failed or slow read keeps the last values; the scrape goes on.
    */
   measureOutstandingOnScrape(measure: () => Promise<OutstandingBalances>): void;
+  /**
+   * Measures the notification backlog gauges at every scrape, the same way (the sweep runs in the
+   * CronJob; the API pods are what Prometheus scrapes). `measure` reports through notificationBacklog.
+   */
+  measureNotificationsOnScrape(measure: () => Promise<unknown>): void;
 }
 
 /** A scrape waits at most this long for the outstanding-balance read. */
@@ -131,6 +136,19 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
     registers,
   });
   let measure: (() => Promise<OutstandingBalances>) | undefined;
+  let measureNotifications: (() => Promise<unknown>) | undefined;
+  const remeasureNotifications = async () => {
+    if (!measureNotifications) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SCRAPE_MEASURE_TIMEOUT_MS)));
+    try {
+      await Promise.race([measureNotifications(), timeout]);
+    } catch {
+      // Keep the last values.
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const remeasure = async () => {
     if (!measure) return;
     let expire = () => {};
@@ -164,8 +182,9 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
       notificationDead.set(b.dead);
     },
     measureOutstandingOnScrape: (m) => void (measure = m),
+    measureNotificationsOnScrape: (m) => void (measureNotifications = m),
     scrape: async () => {
-      await remeasure();
+      await Promise.all([remeasure(), remeasureNotifications()]);
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };

@@ -353,10 +353,19 @@ const notConfigured = (channel: NotificationChannel): SendOutcome => ({ kind: 'r
  * one statement, and counts each in `notificationDelivery` (channel, provider, outcome). A render
  * that throws (a template bug) is recorded as `failed`, never retried forever.
  */
-export async function sendDue(deps: DispatchDeps, opts: { limit?: number; ids?: readonly number[]; random?: () => number } = {}): Promise<SendReport> {
+export async function sendDue(
+  deps: DispatchDeps,
+  opts: { limit?: number; ids?: readonly number[]; random?: () => number; stopping?: () => boolean } = {},
+): Promise<SendReport> {
   const claims = await claimDue(deps, opts);
   const report: SendReport = { claimed: claims.length, sent: 0, retry: [], failed: 0, unregistered: 0, dead: 0, lost: 0 };
   if (claims.length === 0) return report;
+  if (opts.stopping?.()) {
+    // A graceful stop arrived during the claim: give the rows back unsent (attempts restored).
+    await releaseClaims(deps, claims);
+    report.claimed = 0;
+    return report;
+  }
   const outcomes = await Promise.all(
     claims.map(async (claim) => {
       const client = deps.clients[claim.channel];
@@ -441,10 +450,13 @@ export interface CycleReport {
 }
 
 /** One dispatcher turn: fan out, then send what is due. What the Node worker polls and the queue consumer runs. */
-export async function dispatchCycle(deps: DispatchDeps, opts: { olderThanMs?: number; fanOutLimit?: number; sendLimit?: number; random?: () => number } = {}): Promise<CycleReport> {
+export async function dispatchCycle(
+  deps: DispatchDeps,
+  opts: { olderThanMs?: number; fanOutLimit?: number; sendLimit?: number; random?: () => number; stopping?: () => boolean } = {},
+): Promise<CycleReport> {
   const fanOutLimit = opts.fanOutLimit ?? FAN_OUT_BATCH;
   const sendLimit = opts.sendLimit ?? SEND_BATCH;
   const fan = await fanOut(deps, { limit: fanOutLimit, ...(opts.olderThanMs !== undefined ? { olderThanMs: opts.olderThanMs } : {}) });
-  const send = await sendDue(deps, { limit: sendLimit, ...(opts.random ? { random: opts.random } : {}) });
+  const send = await sendDue(deps, { limit: sendLimit, ...(opts.random ? { random: opts.random } : {}), ...(opts.stopping ? { stopping: opts.stopping } : {}) });
   return { fanOut: fan, send, full: fan.outboxRows >= fanOutLimit || send.claimed >= sendLimit };
 }
