@@ -13,11 +13,7 @@ import { startNodeServer } from './platform/node/server.js';
 import { demoBanner } from './db/demo-seed.js';
 
 /** `notifications-worker` runs until SIGTERM/SIGINT (a Deployment), the others once (Jobs). */
-const COMMANDS: Record<string, () => Promise<unknown>> = {
-  migrate: migrateCommand,
-  'payments-job': paymentsJobCommand,
-  'notifications-worker': notificationsWorkerCommand,
-};
+const COMMANDS: Record<string, () => Promise<unknown>> = { migrate: migrateCommand, 'payments-job': paymentsJobCommand, 'notifications-worker': notificationsWorkerCommand };
 
 const fail = (err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
