@@ -37,8 +37,11 @@ export async function runNotificationSweep(deps: Deps): Promise<SweepReport> {
   if (n && Object.keys(n.clients).length > 0) {
     const d = { database: deps.database, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, clients: n.clients };
     const total = { outboxRows: 0, sent: 0, retry: 0, failed: 0, dead: 0 };
+    // Reminders just written are fanned out now (else they would wait for the next tick); other
+    // young rows are the consumer's, which a fan-out here would only race (harmlessly).
+    const olderThanMs = remindersWritten > 0 ? 0 : SWEEP_GRACE_MS;
     for (let i = 0; i < SWEEP_MAX_CYCLES; i++) {
-      const cycle = await dispatchCycle(d, { olderThanMs: SWEEP_GRACE_MS });
+      const cycle = await dispatchCycle(d, { olderThanMs });
       await enqueueRetries(deps, n.queue, cycle.send);
       total.outboxRows += cycle.fanOut.outboxRows;
       total.sent += cycle.send.sent;

@@ -385,6 +385,23 @@ describe('sweep', () => {
     expect((deps.metrics as MemoryMetrics).count('notification_backlog')).toBe(2);
   });
 
+  it('a pickup reminder the sweep writes is sent in the same sweep (push only, by default)', async () => {
+    const token = `tok-${crypto.randomUUID()}`;
+    const c = await customer({ timeZone: 'UTC', devices: [{ token }] });
+    const { orderId } = await order(c, 30);
+    const [slotRow] = await h.sql<{ starts_at: string }>(`SELECT s.starts_at::text AS starts_at FROM orders o JOIN slots s ON s.id = o.pickup_slot_id WHERE o.id = $1`, [orderId]);
+    const push = fake('push');
+    const email = fake('email');
+    // A minute before the pickup starts: long past 18:00 the evening before.
+    const clock = testClock(Date.parse(slotRow!.starts_at) - 60_000);
+    const report = await runNotificationSweep({ ...t.deps, clock, metrics: createMemoryMetrics(), notifications: { clients: { push, sms: fake('sms'), email }, notConfigured: [] } } as Deps);
+    expect(report.remindersWritten).toBeGreaterThanOrEqual(1);
+    const reminder = push.sent.filter((m) => m.type === 'pickup_reminder' && m.recipient === token);
+    expect(reminder).toHaveLength(1);
+    expect(reminder[0]!.data).toEqual({ type: 'pickup_reminder', orderId });
+    expect(email.sent.filter((m) => m.type === 'pickup_reminder' && m.recipient === c.email)).toEqual([]);
+  });
+
   it('without channel clients (the API server) the sweep neither fans out nor sends', async () => {
     const c = await customer();
     const { outboxId } = await order(c);
