@@ -55,6 +55,14 @@ export async function enqueueRetries(deps: Pick<Deps, 'clock' | 'logger'>, queue
   );
 }
 
+/**
+ * Dispatch cycles one consumer invocation runs at most: each is ~3 database round trips and up
+ * to SEND_BATCH (50) provider calls, all subrequests, so 10 stay within a paid Worker's
+ * per-invocation subrequest limit (https://developers.cloudflare.com/workers/platform/limits/#subrequests).
+ * When the last one was still full, the consumer enqueues another `{ kind: 'outbox' }`.
+ */
+export const MAX_CYCLES_PER_BATCH = 10;
+
 export interface ConsumeReport {
   cycles: number;
   sent: number;
@@ -69,7 +77,12 @@ export interface ConsumeReport {
  * every message when the work succeeded; on a throw (database down) marks every message for retry
  * and rethrows nothing (the queue redelivers; after max_retries the DLQ consumer takes over).
  */
-export async function consumeNotificationBatch(deps: DispatchDeps, queue: NotificationQueue | undefined, messages: readonly ReceivedMessage[]): Promise<ConsumeReport> {
+export async function consumeNotificationBatch(
+  deps: DispatchDeps,
+  queue: NotificationQueue | undefined,
+  messages: readonly ReceivedMessage[],
+  opts: { maxCycles?: number } = {},
+): Promise<ConsumeReport> {
   const report: ConsumeReport = { cycles: 0, sent: 0, retried: 0, dropped: 0 };
   const valid: ReceivedMessage[] = [];
   const ids: number[] = [];
@@ -94,14 +107,17 @@ export async function consumeNotificationBatch(deps: DispatchDeps, queue: Notifi
       await enqueueRetries(deps, queue, send);
     }
     if (outbox) {
-      for (let i = 0; i < 10; i++) {
+      let full = true;
+      for (let i = 0; i < (opts.maxCycles ?? MAX_CYCLES_PER_BATCH) && full; i++) {
         const cycle = await dispatchCycle(deps);
         report.cycles++;
         report.sent += cycle.send.sent;
         report.retried += cycle.send.retry.length;
         await enqueueRetries(deps, queue, cycle.send);
-        if (!cycle.full) break;
+        full = cycle.full;
       }
+      // Still more (a burst): continue in a fresh invocation rather than wait for the sweep.
+      if (full && queue) await queue.send({ kind: 'outbox' });
     }
     for (const m of valid) m.ack();
   } catch (error) {

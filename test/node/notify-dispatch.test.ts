@@ -365,6 +365,25 @@ describe('queue consumer', () => {
     expect(dlq.map((m) => m.acked)).toEqual([1, 1, 1]);
     expect((await deliveriesOf(outboxId))[0]).toMatchObject({ state: 'dead', last_error: 'queue retries exhausted (dead-letter queue)' });
   });
+
+  it('a burst larger than one invocation continues through another outbox message, not the sweep', async () => {
+    const c = await customer();
+    await h.sql(
+      `INSERT INTO notification_outbox (user_id, type, dedupe_key, created_at) SELECT $1, 'refund_issued', 'burst:' || $1 || ':' || g, now() FROM generate_series(1, 51) g`,
+      [c.userId],
+    );
+    const email = fake('email');
+    const enqueued: NotificationMessage[] = [];
+    const queue = { send: async (body: NotificationMessage) => void enqueued.push(body) };
+    const d = dispatchDeps({ push: fake('push'), sms: fake('sms'), email });
+    const first = await consumeNotificationBatch(d, queue, [message({ kind: 'outbox' })], { maxCycles: 1 });
+    expect(first.sent).toBe(50);
+    expect(enqueued).toEqual([{ kind: 'outbox' }]);
+    const second = await consumeNotificationBatch(d, queue, [message(enqueued[0])], { maxCycles: 1 });
+    expect(second.sent).toBe(1);
+    expect(enqueued).toHaveLength(1);
+    expect(new Set(email.sent.filter((m) => m.recipient === c.email).map((m) => m.idempotencyKey)).size).toBe(51);
+  });
 });
 
 describe('sweep', () => {
