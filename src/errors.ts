@@ -55,6 +55,7 @@ export const ERROR_STATUS = {
   payment_outstanding: 409,
   payment_in_progress: 409,
   waiver_exceeds_outstanding: 422,
+  preference_required: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
