@@ -8,6 +8,7 @@
 import { authJourney } from '../journeys/auth.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
+import { notificationsJourney } from '../journeys/notifications.js';
 import { orderInputsJourney } from '../journeys/order-inputs.js';
 import { docsUiJourney } from '../journeys/docs-ui.js';
 import { platformJourney } from '../journeys/platform.js';
@@ -23,5 +24,6 @@ docsUiJourney(() => workerHarness);
 rolesJourney(() => workerHarness);
 ordersJourney(() => workerHarness);
 orderInputsJourney(() => workerHarness);
+notificationsJourney(() => workerHarness);
 schedulingJourney(() => workerHarness);
 staffJourney(() => workerHarness);
