@@ -126,7 +126,7 @@ export function notificationsJourney(harness: () => Harness) {
       const who = await actor(h);
       for (const bad of ['a'.repeat(4097), 'abc%09def', 'abc%20def', 'abc%00def', 'ab%C3%A9cd', 'abc%2Fdef']) {
         const res = await h.api.send('PUT', `/v1/me/devices/${bad}`, { platform: 'android' }, { token: who.token });
-        expect(expectProblem(res, 422, 'validation_failed').errors.map((e: { field: string }) => e.field), bad.slice(0, 12)).toEqual(['param.token']);
+        expect(expectProblem(res, 422, 'validation_failed').errors.map((e: { field: string }) => e.field), bad.slice(0, 12)).toEqual(['param.device']);
       }
       const longest = 'a'.repeat(4096);
       expect((await h.api.send('PUT', `/v1/me/devices/${longest}`, { platform: 'android' }, { token: who.token })).status).toBe(201);

@@ -1,5 +1,5 @@
 /**
- * PUT/DELETE /v1/me/devices/{token}, GET /v1/me/devices: the caller's push tokens. Each is one
+ * PUT/DELETE /v1/me/devices/{device} (the FCM registration token), GET /v1/me/devices: the caller's push tokens. Each is one
  * statement. A token is one phone's FCM registration, and one phone has one signed-in account:
  * registering a token another account holds moves it to the caller (the other account's
  * notifications stop reaching that phone). Removing never touches another account's token.

@@ -24,13 +24,13 @@ const own = { tags: ['Notifications'], security: [{ bearerAuth: [] }], middlewar
 const registerDeviceRoute = createRoute({
   ...own,
   method: 'put',
-  path: '/v1/me/devices/{token}',
+  path: '/v1/me/devices/{device}',
   operationId: 'registerDevice',
   summary: 'Register this phone for push notifications',
   description:
     'Registers (or refreshes) an FCM registration token for the caller: 201 when the token was not the caller’s before, 200 when it was (platform, app version and locale replaced; a field not sent is cleared). ' +
     'A token registered to another account moves to the caller: one phone, one signed-in account. The locale (BCP 47) picks the language of what this phone is sent. ' +
-    'The token is 1–4096 characters of A–Z a–z 0–9 `-._~:` (422 `validation_failed` on `param.token` otherwise).',
+    'The token is 1–4096 characters of A–Z a–z 0–9 `-._~:` (422 `validation_failed` on `param.device` otherwise).',
   request: { params: DeviceTokenParam, body: jsonBody(RegisterDeviceBody) },
   responses: { 200: jsonResponse(DeviceSchema, 'Already the caller’s: updated.'), 201: jsonResponse(DeviceSchema, 'Registered to the caller.') },
 });
@@ -38,7 +38,7 @@ const registerDeviceRoute = createRoute({
 const deleteDeviceRoute = createRoute({
   ...own,
   method: 'delete',
-  path: '/v1/me/devices/{token}',
+  path: '/v1/me/devices/{device}',
   operationId: 'deleteDevice',
   summary: 'Stop push notifications to this phone',
   description: 'Idempotent: 204 whether or not the caller had the token. Another account’s token is never removed (204 too, nothing changed).',
@@ -114,12 +114,12 @@ const markAllReadRoute = createRoute({
 // ---- handlers: validate → call the operation → respond ----------------------------------------
 
 const registerDeviceHandler: Handler<typeof registerDeviceRoute> = async (c) => {
-  const { device, created } = await registerDevice(c.get('deps'), principalOf(c).userId, c.req.valid('param').token, c.req.valid('json'));
+  const { device, created } = await registerDevice(c.get('deps'), principalOf(c).userId, c.req.valid('param').device, c.req.valid('json'));
   return created ? c.json(device, 201) : c.json(device, 200);
 };
 
 const deleteDeviceHandler: Handler<typeof deleteDeviceRoute> = async (c) => {
-  await removeDevice(c.get('deps'), principalOf(c).userId, c.req.valid('param').token);
+  await removeDevice(c.get('deps'), principalOf(c).userId, c.req.valid('param').device);
   return c.body(null, 204);
 };
 

