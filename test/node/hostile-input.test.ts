@@ -204,7 +204,7 @@ describe('hostile input over every operation in /openapi.json', () => {
   it('a path id that is not a UUID is 404 or 422, never 5xx', async () => {
     const failures: string[] = [];
     for (const c of fieldCases()) {
-      // A push token is opaque text, not an id: these values are valid tokens (its own bounds: test/node/notify-endpoints.test.ts).
+      // A push token is opaque text, not an id: these values are valid tokens (its own bounds: test/journeys/notifications.ts).
       if (c.location !== 'path' || c.field === 'param.device') continue;
       for (const v of ['not-a-uuid', '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a1', '------------------------------------', "1' OR '1'='1", 'a'.repeat(2000)]) {
         const res = await send(c.o, c.b, c.with(v));
