@@ -56,6 +56,7 @@ export const ERROR_STATUS = {
   payment_in_progress: 409,
   waiver_exceeds_outstanding: 422,
   current_password_incorrect: 403,
+  preference_required: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
