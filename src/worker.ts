@@ -23,6 +23,7 @@ import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog
 import { runPaymentJobsExclusive } from './modules/payments/exclusive.js';
 import { OrderInputsCache } from './db/order-inputs.js';
 import { createNotificationClients } from './notifications/clients.js';
+import { logChannelSetup } from './notifications/channels/index.js';
 import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type NotificationQueue, type ReceivedMessage } from './notifications/queue.js';
 
 export interface WorkerEnv {
@@ -124,7 +125,7 @@ function build(env: WorkerEnv) {
   const queueBinding = env.NOTIFICATIONS_QUEUE;
   const queue: NotificationQueue | undefined = queueBinding ? { send: async (body, options) => void (await queueBinding.send(body, options)) } : undefined;
   const channels = createNotificationClients(config, { fetch: (input, init) => fetch(input, init), logger, now: () => systemClock.now() });
-  if (channels.notConfigured.length > 0) logger.info('notification channels not configured: their deliveries are skipped', { channels: channels.notConfigured });
+  logChannelSetup(logger, channels);
   const deps: Deps = {
     config,
     database: timedDatabase(createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint, timeoutMs: config.databaseTimeoutMs }), metrics),

@@ -1,17 +1,15 @@
 /**
  * The one seam between the dispatcher and the provider clients: the entry files (src/worker.ts,
- * src/platform/node/deps.ts) build `Deps.notifications` from `createNotificationClients`.
- *
- * WIRING (lead, at merge): the channels helper's
- * `createChannelClients(config, { fetch, logger, now })` (src/notifications/channels/index.ts)
- * has exactly this shape; replace the body below with `return createChannelClients(config, io);`.
- * Until then no channel is configured, and the dispatcher does not fan out at all (a fan-out with
- * no clients would mark every delivery skipped: src/notifications/sweep.ts, src/platform/node/notifications-worker.ts).
+ * src/platform/node/deps.ts, the notifications-worker) build `Deps.notifications` from
+ * `createNotificationClients` once per process or isolate, so the FCM access token is cached
+ * across sends (src/notifications/google-oauth.ts). A channel without credentials is absent
+ * (and listed in `notConfigured`); in development with none configured the `log` client stands
+ * in for every channel (src/notifications/channels/index.ts).
  */
 import type { Config } from '../config.js';
-import { NOTIFICATION_CHANNELS } from '../db/schema-notification-kinds.js';
 import type { NotificationDeps } from '../deps.js';
 import type { Logger } from '../logger.js';
+import { createChannelClients } from './channels/index.js';
 
 export interface ChannelIo {
   fetch: typeof fetch;
@@ -19,6 +17,6 @@ export interface ChannelIo {
   now: () => Date;
 }
 
-export function createNotificationClients(_config: Config, _io: ChannelIo): Omit<NotificationDeps, 'queue'> {
-  return { clients: {}, notConfigured: [...NOTIFICATION_CHANNELS] };
+export function createNotificationClients(config: Config, io: ChannelIo): Omit<NotificationDeps, 'queue'> {
+  return createChannelClients(config, io);
 }

@@ -37,7 +37,7 @@ import { z } from 'zod';
 import { AnyRow } from '../db/client.js';
 import { NOTIFICATION_CHANNELS, NOTIFICATION_TYPES } from '../db/schema-notification-kinds.js';
 import type { Deps } from '../deps.js';
-import { DEFAULT_PREFERENCES } from './preferences.js';
+import { DEFAULT_PREFERENCES, MANDATORY_TYPES } from './preferences.js';
 import { renderMessage } from './templates.js';
 import type { ChannelClient, NotificationChannel, NotificationType, RenderedMessage, SendOutcome } from './types.js';
 
@@ -122,7 +122,13 @@ export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderTh
     ),
     decided AS (
       SELECT t.outbox_id, t.channel, t.recipient, t.type,
-             COALESCE(p.enabled, df.enabled, false) AS wanted,
+             COALESCE(p.enabled, df.enabled, false)
+               -- A mandatory type (payment messages) is never silenced, even by two concurrent
+               -- PATCHes that each left one channel on: with every channel off, email goes.
+               OR (t.type::text = ANY(${`{${MANDATORY_TYPES.join(',')}}`}::text[]) AND t.channel = 'email'
+                   AND NOT EXISTS (SELECT 1 FROM defaults dm LEFT JOIN notification_preferences pm
+                                     ON pm.user_id = t.user_id AND pm.type = dm.type AND pm.channel = dm.channel
+                                   WHERE dm.type = t.type AND COALESCE(pm.enabled, dm.enabled))) AS wanted,
              t.channel::text = ANY(${`{${configured.join(',')}}`}::text[]) AS configured
       FROM targets t
       LEFT JOIN defaults df ON df.type = t.type AND df.channel = t.channel

@@ -76,7 +76,9 @@ export function notificationsJourney(harness: () => Harness) {
         ['order_confirmed', orderId],
       ]);
       const [pickedUp, confirmed] = listed.body.data;
-      expect(pickedUp.body).toContain('2 bags');
+      // In the account's language (PATCH /v1/me locale 'es'), the same words as the push message.
+      expect(pickedUp.body).toContain('2 bolsas');
+      expect(confirmed.title).toMatch(/confirmado/i);
       expect(pickedUp.readAt).toBeNull();
 
       const read = await h.api.post(`/v1/me/notifications/${pickedUp.id}/read`, undefined, { token: who.token });

@@ -176,6 +176,26 @@ describe('fan-out', () => {
     ]);
   });
 
+  it('a payment message whose every channel was switched off (two PATCHes racing) still goes by email', async () => {
+    const c = await customer({ devices: [{ token: `tok-${crypto.randomUUID()}` }] });
+    const { orderId } = await order(c);
+    await h.sql(
+      `INSERT INTO notification_preferences (user_id, type, channel, enabled, updated_at)
+       VALUES ($1, 'refund_issued', 'push', false, now()), ($1, 'refund_issued', 'sms', false, now()), ($1, 'refund_issued', 'email', false, now())`,
+      [c.userId],
+    );
+    const [row] = await h.sql<{ id: string }>(
+      `INSERT INTO notification_outbox (user_id, order_id, type, dedupe_key, data, created_at)
+       VALUES ($1, $2, 'refund_issued', $3, '{}'::jsonb, now()) RETURNING id`,
+      [c.userId, orderId, `test:${crypto.randomUUID()}`],
+    );
+    await fanOut(dispatchDeps({ push: fake('push'), sms: fake('sms'), email: fake('email') }));
+    expect((await deliveriesOf(Number(row!.id))).map((r) => [r.channel, r.state])).toEqual([
+      ['push', 'skipped'],
+      ['email', 'pending'],
+    ]);
+  });
+
   it('writes exactly one delivery per (event, channel, recipient) when run again or concurrently', async () => {
     const c = await customer({ phone: '+447700900124', devices: [{ token: `tok-${crypto.randomUUID()}` }] });
     const orders = await Promise.all([order(c, 24), order(c, 25), order(c, 26)]);

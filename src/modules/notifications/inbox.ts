@@ -10,7 +10,7 @@ import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { decodeCursor, encodeCursor } from '../../http/cursor.js';
-import { inboxText } from './inbox-text.js';
+import { renderMessage } from '../../notifications/templates.js';
 import { SEQUENCE_ID_PATTERN, type NotificationDto } from './schemas.js';
 
 /** Keyset cursor over id DESC (identity order is write order). */
@@ -25,6 +25,11 @@ const InboxRow = z.object({
   data: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string().nullable(),
   read_at: z.string().nullable(),
+  time_zone: z.string().nullable(),
+  pickup_starts_at: z.string().nullable(),
+  pickup_ends_at: z.string().nullable(),
+  delivery_starts_at: z.string().nullable(),
+  delivery_ends_at: z.string().nullable(),
 });
 
 export interface InboxPage {
@@ -42,7 +47,9 @@ export async function listNotifications(deps: Deps, userId: string, q: { limit: 
   const rows = await deps.database.rows(
     InboxRow,
     sql`
-      SELECT c.unread_count, c.locale, n.id, n.type::text AS type, n.order_id, n.data, n.created_at, n.read_at
+      SELECT c.unread_count, c.locale, n.id, n.type::text AS type, n.order_id, n.data, n.created_at, n.read_at,
+             z.time_zone, ps.starts_at AS pickup_starts_at, ps.ends_at AS pickup_ends_at,
+             ds.starts_at AS delivery_starts_at, ds.ends_at AS delivery_ends_at
       FROM (SELECT (SELECT count(*) FROM notification_outbox WHERE user_id = ${userId}::uuid AND read_at IS NULL) AS unread_count,
                    (SELECT locale FROM users WHERE id = ${userId}::uuid) AS locale) c
       LEFT JOIN LATERAL (
@@ -50,6 +57,10 @@ export async function listNotifications(deps: Deps, userId: string, q: { limit: 
         WHERE user_id = ${userId}::uuid ${before ? sql`AND id < ${before}::bigint` : sql``}
         ORDER BY id DESC LIMIT ${q.limit + 1}
       ) n ON true
+      LEFT JOIN orders o ON o.id = n.order_id
+      LEFT JOIN zones z ON z.id = o.zone_id
+      LEFT JOIN slots ps ON ps.id = o.pickup_slot_id
+      LEFT JOIN slots ds ON ds.id = o.delivery_slot_id
       ORDER BY n.id DESC`,
   );
   const entries = rows.filter((r) => r.id !== null);
@@ -57,7 +68,22 @@ export async function listNotifications(deps: Deps, userId: string, q: { limit: 
   const last = page.at(-1);
   return {
     data: page.map((r) => {
-      const text = inboxText(r.type!, r.data ?? {}, r.locale);
+      // The same words as the push message (src/notifications/templates.ts), in the account's language.
+      const date = (v: string | null) => (v === null ? null : new Date(isoOf(v)));
+      const text = renderMessage({
+        channel: 'push',
+        type: r.type!,
+        recipient: '',
+        deliveryId: r.id!,
+        locale: r.locale,
+        orderId: r.order_id,
+        timeZone: r.time_zone,
+        pickupStartsAt: date(r.pickup_starts_at),
+        pickupEndsAt: date(r.pickup_ends_at),
+        deliveryStartsAt: date(r.delivery_starts_at),
+        deliveryEndsAt: date(r.delivery_ends_at),
+        data: r.data ?? {},
+      });
       return {
         id: r.id!,
         type: r.type!,

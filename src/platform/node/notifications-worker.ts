@@ -19,6 +19,7 @@ import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
 import { sameSecret } from '../../metrics/routes.js';
 import { createNotificationClients } from '../../notifications/clients.js';
+import { logChannelSetup } from '../../notifications/channels/index.js';
 import { dispatchCycle, measureBacklog, type DispatchDeps } from '../../notifications/dispatch.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
@@ -133,7 +134,7 @@ export async function notificationsWorkerCommand(env: NodeJS.ProcessEnv = proces
   const deps = createNodeDeps(config, { database, metrics });
   const channels = createNotificationClients(config, { fetch: (input, init) => fetch(input, init), logger: deps.logger, now: () => deps.clock.now() });
   deps.notifications = channels;
-  if (channels.notConfigured.length > 0) deps.logger.warn('notification channels not configured: their deliveries are skipped', { channels: channels.notConfigured });
+  logChannelSetup(deps.logger, channels);
   if (Object.keys(channels.clients).length === 0) deps.logger.error('no notification channel configured: the worker sends nothing');
   const server = await metricsServer(deps, port, env.HOST ?? '0.0.0.0');
   const loop = startNotificationsLoop({ database: deps.database, clock: deps.clock, logger: deps.logger, metrics, clients: channels.clients }, { idleMs });
