@@ -23,6 +23,10 @@ export interface Fixtures {
   cancellableOrderId: string;
   /** An inbox entry of `customer` (the outbox row the order's confirmation wrote). */
   notificationId: string;
+  /** A second session of `customer` (a login), which DELETE /v1/me/sessions/{id} may end. */
+  sessionId: string;
+  /** Another customer, for the operations that end every session or change the password. */
+  spare: { email: string; token: string };
   serviceId: string;
   addOnId: string;
   washFold: { id: string; addOnId: string };
@@ -50,6 +54,7 @@ export function bodyFixture(key: string): unknown {
     'POST /v1/auth/login': () => ({ email: f.customer.email, password: f.password }),
     'POST /v1/auth/refresh': () => ({ refreshToken: f.refreshToken }),
     'POST /v1/auth/logout': () => ({ refreshToken: 'x'.repeat(40) }),
+    'POST /v1/me/password': () => ({ currentPassword: f.password, newPassword: f.password }),
     'POST /v1/admin/services': () => ({ slug: `svc-${n}`, name: 'Hostile', pricingModel: 'per_item', unitPrice: 100, turnaroundHours: 48 }),
     'PATCH /v1/admin/services/{id}': () => ({ name: 'Hostile renamed', description: 'Edited' }),
     'POST /v1/admin/services/{id}/add-ons': () => ({ slug: `addon-${n}`, name: 'Extra', price: 100 }),
@@ -108,6 +113,7 @@ function pathId(o: Operation, segment: string): string {
     slots: f.slotId,
     orders: o.key.endsWith('/cancel') ? f.cancellableOrderId : f.orderId,
     notifications: f.notificationId,
+    sessions: f.sessionId,
   };
   const id = ids[segment];
   if (!id) throw new Error(`${o.key}: no fixture id for a {id} after /${segment}/ — add one to pathId()`);
@@ -134,7 +140,9 @@ export function baseline(o: Operation): Baseline {
     }
   }
   const body = o.body ? (bodyFixture(o.key) ?? sample(doc, o.body)) : undefined;
-  return { ...(secured ? { token: staffOrAdmin ? f.admin.token : f.customer.token } : {}), pathParams, query, headers, body };
+  // Ending every session or changing the password must not log the shared customer out.
+  const own = o.key === 'DELETE /v1/me/sessions' || o.key === 'POST /v1/me/password' ? f.spare.token : f.customer.token;
+  return { ...(secured ? { token: staffOrAdmin ? f.admin.token : own } : {}), pathParams, query, headers, body };
 }
 
 export interface Mutation {
@@ -270,6 +278,8 @@ export async function setupHostile(app: TestApp): Promise<{ doc: Schema; f: Fixt
     orderId: '',
     cancellableOrderId: '',
     notificationId: '',
+    sessionId: '',
+    spare: { email: '', token: '' },
     serviceId: svc.body.id,
     addOnId: svc.body.addOns[0].id,
     washFold: { id: washFold.id, addOnId: washFold.addOns[0].id },
@@ -289,5 +299,13 @@ export async function setupHostile(app: TestApp): Promise<{ doc: Schema; f: Fixt
   const [inbox] = await t.sql<{ id: string }>('SELECT id::text AS id FROM notification_outbox WHERE user_id = $1 ORDER BY id LIMIT 1', [customer.userId]);
   expect(inbox, 'a pay-on-delivery order writes an order_confirmed outbox row').toBeDefined();
   f.notificationId = inbox!.id;
+  const second = await t.api.post('/v1/auth/login', { email, password });
+  expect(second.status, second.text).toBe(200);
+  const sessions = await t.api.get('/v1/me/sessions', { token: second.body.accessToken });
+  f.sessionId = (sessions.body.data as Array<{ id: string; current: boolean }>).find((s) => s.current)!.id;
+  const spareEmail = uniqueEmail('hostile-spare');
+  const spare = await t.api.post('/v1/auth/register', { email: spareEmail, password });
+  expect(spare.status, spare.text).toBe(201);
+  f.spare = { email: spareEmail, token: spare.body.accessToken };
   return { doc, f };
 }
