@@ -5,6 +5,7 @@ import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { getCurrentUser } from './current-user.js';
 import { logIn } from './login.js';
+import { oauthRoutes } from './oauth-routes.js';
 import { revokeRefreshFamily } from './logout.js';
 import { rotateRefreshToken } from './refresh.js';
 import { register, REGISTER_MAX_PER_WINDOW, REGISTER_WINDOW_S } from './register.js';
@@ -128,3 +129,6 @@ export const authRoutes = createRouter()
   .openapi(refreshRoute, refreshHandler)
   .openapi(logoutRoute, logoutHandler)
   .openapi(meRoute, meHandler);
+
+// Sign in with Apple and Google (./oauth-routes.ts), under the same router.
+authRoutes.route('/', oauthRoutes);
