@@ -87,6 +87,11 @@ export interface IdTokenVerifier {
 
 /** Seconds of clock skew tolerated on `exp`, `iat` and `nbf` (phones and servers drift). */
 export const ID_TOKEN_CLOCK_TOLERANCE_S = 60;
+/**
+ * The oldest `iat` accepted, in seconds, on top of `exp`: also what makes jose refuse an `iat` in
+ * the future. Apple's tokens live 10 minutes and Google's an hour; a day leaves room for both.
+ */
+export const ID_TOKEN_MAX_AGE_S = 24 * 60 * 60;
 /** How long one JWKS fetch may take, ms. */
 export const JWKS_TIMEOUT_MS = 5_000;
 /**
@@ -148,6 +153,7 @@ export function createIdTokenVerifier(config: OAuthConfig, sha256Hex: (text: str
           issuer: ISSUERS[provider],
           audience: p.clientIds,
           clockTolerance: ID_TOKEN_CLOCK_TOLERANCE_S,
+          maxTokenAge: ID_TOKEN_MAX_AGE_S,
           currentDate: now,
           requiredClaims: ['sub', 'iat', 'exp'],
         }));
