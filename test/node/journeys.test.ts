@@ -10,6 +10,7 @@ import { paymentsMinimumsJourney } from '../journeys/payments-minimums.js';
 import { paymentsRefundsJourney } from '../journeys/payments-refunds.js';
 import { paymentsRetriesJourney } from '../journeys/payments-retries.js';
 import { docsUiJourney } from '../journeys/docs-ui.js';
+import { oauthJourney } from '../journeys/oauth.js';
 import { platformJourney } from '../journeys/platform.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
@@ -39,6 +40,7 @@ afterAll(async () => {
 });
 
 authJourney(() => t);
+oauthJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);
 docsUiJourney(() => t);

@@ -10,6 +10,7 @@ import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { orderInputsJourney } from '../journeys/order-inputs.js';
 import { docsUiJourney } from '../journeys/docs-ui.js';
+import { oauthJourney } from '../journeys/oauth.js';
 import { platformJourney } from '../journeys/platform.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
@@ -17,6 +18,7 @@ import { staffJourney } from '../journeys/staff.js';
 import { workerHarness } from './support.js';
 
 authJourney(() => workerHarness);
+oauthJourney(() => workerHarness);
 catalogJourney(() => workerHarness);
 platformJourney(() => workerHarness);
 docsUiJourney(() => workerHarness);
