@@ -12,6 +12,10 @@
  *
  * Keys are RS256 by default; `sign(claims, { alg: 'ES256' })` uses the EC key it also publishes.
  * `fetches()` counts key-set requests, so a test can tell whether the app refetched.
+ *
+ * Tests that cannot hold the stand-in object (inside workerd: vitest.workers.config.ts starts it)
+ * drive it over HTTP with `jwksControl(url)`: POST /__control/{sign,rotate,publish-all}, GET
+ * /__control/fetches. The real endpoints have no such paths; the key-set path answers only GET.
  */
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { startServer, type StandInAnswer } from './notify-http.js';
@@ -76,8 +80,26 @@ export async function startJwksStandIn(provider: JwksProvider): Promise<JwksStan
   let fault: number | undefined;
   const path = PATHS[provider];
 
-  const server = await startServer((req): StandInAnswer => {
+  // Set below, once the server's URL is known; the control paths call it.
+  const ref: { self?: JwksStandIn } = {};
+  const control = async (req: { method: string; path: string; body: string }): Promise<StandInAnswer> => {
+    const input = (req.body ? JSON.parse(req.body) : {}) as { claims?: JWTPayload; opts?: SignOptions; publish?: boolean };
+    if (req.method === 'POST' && req.path === '/__control/sign') return { status: 200, body: { token: await ref.self!.sign(input.claims ?? {}, input.opts ?? {}) } };
+    if (req.method === 'POST' && req.path === '/__control/rotate') {
+      await ref.self!.rotate({ publish: input.publish ?? true });
+      return { status: 200, body: {} };
+    }
+    if (req.method === 'POST' && req.path === '/__control/publish-all') {
+      ref.self!.publishAll();
+      return { status: 200, body: {} };
+    }
+    if (req.method === 'GET' && req.path === '/__control/fetches') return { status: 200, body: { fetches: served } };
+    return { status: 404, body: { error: 'not_found' } };
+  };
+
+  const server = await startServer((req): StandInAnswer | Promise<StandInAnswer> => {
     const url = new URL(req.path, 'http://stand-in');
+    if (url.pathname.startsWith('/__control/')) return control({ method: req.method, path: url.pathname, body: req.body });
     if (url.pathname !== path) return { status: 404, body: { error: 'not_found' } };
     if (req.method !== 'GET') return { status: 405, body: { error: 'method_not_allowed' }, headers: { allow: 'GET' } };
     served++;
@@ -93,7 +115,7 @@ export async function startJwksStandIn(provider: JwksProvider): Promise<JwksStan
     };
   });
 
-  return {
+  const self: JwksStandIn = {
     url: `${server.url}${path}`,
     async sign(claims, opts = {}) {
       const key = signing[opts.alg ?? 'RS256'];
@@ -118,5 +140,27 @@ export async function startJwksStandIn(provider: JwksProvider): Promise<JwksStan
       fault = status;
     },
     close: () => server.close(),
+  };
+  ref.self = self;
+  return self;
+}
+
+/** The stand-in at `jwksUrl` driven over HTTP (plain fetch: works inside workerd). */
+export function jwksControl(jwksUrl: string) {
+  const base = new URL(jwksUrl).origin;
+  const call = async (path: string, body?: unknown) => {
+    const res = await fetch(`${base}/__control/${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    if (!res.ok) throw new Error(`JWKS stand-in ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  return {
+    sign: async (claims: JWTPayload, opts: SignOptions = {}) => (await call('sign', { claims, opts })).token as string,
+    rotate: async (opts: { publish?: boolean } = {}) => {
+      await call('rotate', opts);
+    },
+    publishAll: async () => {
+      await call('publish-all', {});
+    },
+    fetches: async () => (await call('fetches')).fetches as number,
   };
 }
