@@ -9,8 +9,10 @@ import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHe
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
+import { sessionRoutes } from './modules/auth/session-routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { notificationRoutes } from './modules/notifications/routes.js';
 import { orderRoutes } from './modules/orders/routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
@@ -42,6 +44,7 @@ const OPENAPI_TAGS = [
   { name: 'Addresses', description: 'The customer’s saved addresses.' },
   { name: 'Scheduling', description: 'Coverage by postcode and the bookable pickup and delivery windows.' },
   { name: 'Orders', description: 'The customer’s orders: place, list, read, cancel.' },
+  { name: 'Notifications', description: 'The customer’s phones for push, notification preferences per type and channel, and the in-app inbox.' },
   { name: 'Payments', description: 'Card payments with Stripe: the PaymentSheet, overage approval and Stripe’s webhook.' },
   { name: 'Staff', description: 'The shop console: the work queue, status changes and the weigh-in (staff and admins).' },
   { name: 'Staff: payments', description: 'Capture, refunds, payments at the door and waivers (refunds and waivers: admins).' },
@@ -88,6 +91,7 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes);
   app.route('/', authRoutes);
+  app.route('/', sessionRoutes);
   app.route('/', catalogRoutes);
   app.route('/', addressRoutes);
   app.route('/', schedulingRoutes);
@@ -95,6 +99,7 @@ export function createApp(deps: Deps) {
   app.route('/', orderRoutes);
   app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);
+  app.route('/', notificationRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

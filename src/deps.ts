@@ -7,6 +7,8 @@ import type { OrderInputsCache } from './db/order-inputs.js';
 import type { DocsAssets } from './http/docs-ui.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/index.js';
+import type { ChannelClient, NotificationChannel } from './notifications/types.js';
+import type { NotificationQueue } from './notifications/queue.js';
 import type { Payments } from './payments/stripe.js';
 
 export interface Clock {
@@ -34,6 +36,19 @@ export interface CachedText {
 export interface CatalogCache {
   get(key: string): Promise<CachedText | undefined>;
   put(key: string, entry: CachedText, ttlSeconds: number): Promise<void>;
+}
+
+/**
+ * What sends notifications (src/notifications/dispatch.ts): the channel clients that are
+ * configured (a channel without one is "not configured": its deliveries are skipped at fan-out),
+ * and on Workers the NOTIFICATIONS_QUEUE producer. Absent where nothing sends: the Node API server
+ * (the `notifications-worker` process sends there) and tests that do not send.
+ */
+export interface NotificationDeps {
+  clients: Partial<Record<NotificationChannel, ChannelClient>>;
+  /** Channels with no client (logged at start). */
+  notConfigured: NotificationChannel[];
+  queue?: NotificationQueue;
 }
 
 /**
@@ -78,6 +93,8 @@ export interface Deps {
    * X-Forwarded-For entry from the right (the one the outermost trusted proxy saw).
    */
   clientIp: (c: Context) => string | undefined;
+  /** See NotificationDeps; undefined where this process does not send notifications. */
+  notifications?: NotificationDeps;
   /** Set by the Node entry on SIGTERM so readiness fails while in-flight requests finish. */
   lifecycle: { draining: boolean };
   /** Sign in with Apple and Google: verifies ID tokens against the providers' cached JWKS (src/auth/id-tokens.ts). */

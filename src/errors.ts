@@ -58,6 +58,8 @@ export const ERROR_STATUS = {
   invalid_id_token: 401,
   provider_not_configured: 503,
   account_exists_unverified_email: 409,
+  current_password_incorrect: 403,
+  preference_required: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -8,10 +8,12 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrateCommand, paymentsJobCommand } from './platform/node/commands.js';
+import { notificationsWorkerCommand } from './platform/node/notifications-worker.js';
 import { startNodeServer } from './platform/node/server.js';
 import { demoBanner } from './db/demo-seed.js';
 
-const COMMANDS: Record<string, () => Promise<unknown>> = { migrate: migrateCommand, 'payments-job': paymentsJobCommand };
+/** `notifications-worker` runs until SIGTERM/SIGINT (a Deployment), the others once (Jobs). */
+const COMMANDS: Record<string, () => Promise<unknown>> = { migrate: migrateCommand, 'payments-job': paymentsJobCommand, 'notifications-worker': notificationsWorkerCommand };
 
 const fail = (err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

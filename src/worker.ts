@@ -23,6 +23,9 @@ import { timedDatabase } from './metrics/database.js';
 import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
 import { runPaymentJobsExclusive } from './modules/payments/exclusive.js';
 import { OrderInputsCache } from './db/order-inputs.js';
+import { createNotificationClients } from './notifications/clients.js';
+import { logChannelSetup } from './notifications/channels/index.js';
+import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type NotificationQueue, type ReceivedMessage } from './notifications/queue.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;
@@ -51,7 +54,29 @@ export interface WorkerEnv {
   DOCS_UI?: string;
   /** Workers Static Assets (`[assets]` in wrangler.toml): the swagger-ui-dist package's folder. */
   DOCS_ASSETS?: AssetsBinding;
+  /**
+   * The notifications queue's producer (`[[queues.producers]]` in wrangler.toml): `{ kind: 'outbox' }`
+   * after every successful write, `{ kind: 'delivery', id }` for retries. Without it nothing is
+   * enqueued and the cron sweep alone sends (every 15 minutes).
+   */
+  NOTIFICATIONS_QUEUE?: QueueBinding;
 }
+
+/** The part of Cloudflare's Queue binding used. */
+interface QueueBinding {
+  send(body: NotificationMessage, options?: { delaySeconds?: number }): Promise<unknown>;
+}
+
+/** The part of Cloudflare's MessageBatch used by queue(). */
+interface QueueBatch {
+  readonly queue: string;
+  readonly messages: readonly ReceivedMessage[];
+}
+
+/** The dead-letter queue's name ends so (wrangler.toml: laundry-notifications-dlq, -staging-dlq, -production-dlq). */
+const DEAD_LETTER_SUFFIX = '-dlq';
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The part of the Static Assets binding this needs: a GET by path, answered from the uploaded files. */
 interface AssetsBinding {
@@ -98,6 +123,10 @@ function build(env: WorkerEnv) {
   if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: is required on Workers']);
   const logger = createJsonLogger({ level: config.logLevel, base: { runtime: 'workerd', version: config.appVersion } });
   const metrics = createAnalyticsEngineMetrics(env.METRICS, config.appVersion);
+  const queueBinding = env.NOTIFICATIONS_QUEUE;
+  const queue: NotificationQueue | undefined = queueBinding ? { send: async (body, options) => void (await queueBinding.send(body, options)) } : undefined;
+  const channels = createNotificationClients(config, { fetch: (input, init) => fetch(input, init), logger, now: () => systemClock.now() });
+  logChannelSetup(logger, channels);
   const deps: Deps = {
     config,
     database: timedDatabase(createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint, timeoutMs: config.databaseTimeoutMs }), metrics),
@@ -115,6 +144,7 @@ function build(env: WorkerEnv) {
     clientIp: cloudflareClientIp,
     lifecycle: { draining: false },
     idTokens: createIdTokenVerifier(config.oauth, webCryptoSha256Hex),
+    notifications: { ...channels, ...(queue ? { queue } : {}) },
   };
   return { app: createApp(deps), deps };
 }
@@ -162,12 +192,52 @@ function appFor(env: WorkerEnv) {
 }
 
 export default {
-  fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Response | Promise<Response> {
+  /**
+   * The app, and after a successful unsafe request (POST/PUT/PATCH/DELETE answered 2xx, the
+   * Stripe webhook included) one `{ kind: 'outbox' }` message on NOTIFICATIONS_QUEUE, sent after
+   * the response through ctx.waitUntil: the one place every write path passes, so no route
+   * enqueues. A write that made no outbox row costs one empty fan-out statement; a lost message
+   * costs latency only (the cron sweep fans out rows older than a minute).
+   */
+  async fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Promise<Response> {
     const b = appFor(env);
-    return 'app' in b ? b.app.fetch(request, env, ctx) : misconfigured(b.error, env);
+    if (!('app' in b)) return misconfigured(b.error, env);
+    const response = await b.app.fetch(request, env, ctx);
+    const queue = b.deps.notifications?.queue;
+    if (queue && UNSAFE_METHODS.has(request.method) && response.status >= 200 && response.status < 300) {
+      const logger = b.deps.logger;
+      ctx.waitUntil(queue.send({ kind: 'outbox' }).catch((error: unknown) => logger.warn('enqueueing the outbox message failed; the sweep will send', { error })));
+    }
+    return response;
   },
   /**
-   * Cron trigger (wrangler.toml): hold expiry, unpaid deliveries, reconciliation with Stripe, run
+   * Queue consumer (wrangler.toml `[[queues.consumers]]`): NOTIFICATIONS_QUEUE batches fan out and
+   * send (src/notifications/queue.ts consumeNotificationBatch); the dead-letter queue's batches
+   * mark the deliveries they name `dead` (consumeDeadLetters).
+   */
+  async queue(batch: QueueBatch, env: WorkerEnv, _ctx: WorkerContext): Promise<void> {
+    const b = appFor(env);
+    if (!('deps' in b)) {
+      for (const m of batch.messages) m.retry();
+      return;
+    }
+    const deps = b.deps;
+    if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) {
+      await consumeDeadLetters(deps, batch.messages);
+      return;
+    }
+    const n = deps.notifications;
+    if (!n || Object.keys(n.clients).length === 0) {
+      // No channel configured: leave the outbox as it is (the messages are only wake-ups).
+      deps.logger.warn('notification queue batch ignored: no channel configured', { messages: batch.messages.length });
+      for (const m of batch.messages) m.ack();
+      return;
+    }
+    await consumeNotificationBatch({ database: deps.database, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, clients: n.clients }, n.queue, batch.messages);
+  },
+  /**
+   * Cron trigger (wrangler.toml): hold expiry, unpaid deliveries, reconciliation with Stripe, then
+   * the notification sweep and pickup reminders (runScheduledJobs), run
    * only while no other scheduler (the Kubernetes CronJob, a Node timer, the CLI, or an overlapping
    * cron invocation) holds the `payments-job` lease; runPaymentJobsExclusive logs the outcome.
    */

@@ -8,6 +8,12 @@ const ALG = 'HS256';
 export interface AccessClaims {
   sub: string;
   role: UserRole;
+  /**
+   * The session (refresh-token family: `refresh_tokens.family_id`) the token was issued for, so
+   * GET /v1/me/sessions can mark the caller's own and POST /v1/me/password can keep it. Absent
+   * from tokens issued before it existed.
+   */
+  sid?: string;
 }
 
 export async function signAccessToken(
@@ -17,7 +23,9 @@ export async function signAccessToken(
   ttlSeconds: number,
 ): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000);
-  return sign({ sub: claims.sub, role: claims.role, iss: JWT_ISSUER, iat, exp: iat + ttlSeconds }, await hmacKey(secret), ALG);
+  const payload: Record<string, unknown> = { sub: claims.sub, role: claims.role, iss: JWT_ISSUER, iat, exp: iat + ttlSeconds };
+  if (claims.sid !== undefined) payload.sid = claims.sid;
+  return sign(payload, await hmacKey(secret), ALG);
 }
 
 const ROLES = new Set<string>(['customer', 'staff', 'admin'] satisfies UserRole[]);
@@ -66,7 +74,7 @@ export async function verifyAccessToken(token: string, secret: string, now: Date
   } catch {
     throw new ApiError('invalid_token', 'The access token is malformed, tampered with or not issued by this API.');
   }
-  const { sub, role, exp, iat, nbf } = payload;
+  const { sub, role, exp, iat, nbf, sid } = payload;
   const nowS = now.getTime() / 1000;
   if (!isTime(exp)) throw new ApiError('invalid_token', 'The access token has no valid expiry.');
   if ((iat !== undefined && (!isTime(iat) || iat > nowS + JWT_CLOCK_LEEWAY_S)) || (nbf !== undefined && (!isTime(nbf) || nbf > nowS + JWT_CLOCK_LEEWAY_S))) {
@@ -76,7 +84,8 @@ export async function verifyAccessToken(token: string, secret: string, now: Date
   if (typeof sub !== 'string' || !UUID.test(sub) || typeof role !== 'string' || !isUserRole(role)) {
     throw new ApiError('invalid_token', 'The access token lacks required claims.');
   }
-  return { sub, role };
+  if (sid !== undefined && (typeof sid !== 'string' || !UUID.test(sid))) throw new ApiError('invalid_token', 'The access token has a malformed session id.');
+  return sid === undefined ? { sub, role } : { sub, role, sid };
 }
 
 function toBase64Url(bytes: Uint8Array): string {

@@ -63,8 +63,10 @@ export const refreshTokens = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
-    /** rotated | reuse_detected | logout | failed_login */
+    /** rotated | reuse_detected | logout | failed_login | session_revoked | logout_everywhere | password_changed */
     revokedReason: text('revoked_reason'),
+    /** The client's User-Agent at login, cleaned (src/modules/auth/shared.ts deviceLabelOf); copied on rotation. */
+    deviceLabel: text('device_label'),
   },
   (t) => [
     uniqueIndex('refresh_tokens_token_hash_key').on(t.tokenHash),

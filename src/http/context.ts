@@ -7,6 +7,8 @@ import { validationHook } from './validation.js';
 export interface Principal {
   userId: string;
   role: UserRole;
+  /** The session (refresh-token family) the access token was issued for, when it says (`sid`). */
+  sessionId?: string;
 }
 
 export interface AppEnv {

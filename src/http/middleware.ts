@@ -254,7 +254,7 @@ export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
     if (!match) throw new ApiError('invalid_token', 'The Authorization header must be `Bearer <token>`.');
     const deps = c.get('deps');
     const claims = await verifyAccessToken(match[1]!, deps.config.jwtSecret, deps.clock.now());
-    c.set('principal', { userId: claims.sub, role: claims.role });
+    c.set('principal', claims.sid === undefined ? { userId: claims.sub, role: claims.role } : { userId: claims.sub, role: claims.role, sessionId: claims.sid });
     if (roles.length > 0) {
       if (!roles.includes(claims.role)) {
         throw new ApiError('forbidden', `This endpoint requires one of the roles: ${roles.join(', ')}.`);

@@ -189,3 +189,10 @@ export function emailOut() {
 export function integerOut() {
   return z.number().int().openapi({ format: 'int32' });
 }
+
+/** A resource id in the path (`/v1/…/{id}`): a UUID, 422 `validation_failed` otherwise. */
+const UUID_EXAMPLE = '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10';
+
+export const IdParam = z.object({
+  id: uuid().openapi({ param: { name: 'id', in: 'path' }, example: UUID_EXAMPLE }),
+});

@@ -20,7 +20,9 @@ export interface AnalyticsEngineDataset {
  *   db_query      -                           durationMs
  *   payments_outstanding         status       orders with a balance outstanding (one point per status, each job run)
  *   payments_outstanding_amount  currency     their outstanding amount, minor units (one point per currency, each job run)
- * The last two are gauges: read the latest run's points (`ORDER BY timestamp DESC`), never a sum over time.
+ *   notification  channel, provider, outcome  1
+ *   notification_backlog  -                   pending, oldest pending age (s), dead   (a gauge: one point per sweep)
+ * The payments_outstanding* and notification_backlog points are gauges: read the latest run's points (`ORDER BY timestamp DESC`), never a sum over time.
  */
 export function createAnalyticsEngineMetrics(dataset: AnalyticsEngineDataset | undefined, versionId: string): Metrics {
   if (!dataset) return noopMetrics;
@@ -43,5 +45,7 @@ export function createAnalyticsEngineMetrics(dataset: AnalyticsEngineDataset | u
       for (const o of snapshot.orders) write(['payments_outstanding', o.status], [o.count]);
       for (const a of snapshot.amounts) write(['payments_outstanding_amount', a.currency], [a.amount]);
     },
+    notificationDelivery: (e) => write(['notification', e.channel, e.provider, e.outcome], [1]),
+    notificationBacklog: (b) => write(['notification_backlog'], [b.pending, b.oldestPendingAgeSeconds, b.dead]),
   };
 }

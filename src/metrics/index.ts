@@ -31,6 +31,28 @@ export interface OutstandingBalances {
   amounts: Array<{ currency: string; amount: number }>;
 }
 
+/**
+ * One notification delivery attempt's outcome (src/notifications/dispatch.ts): `sent`, `retry`
+ * (will be tried again), `failed` (refused for good), `unregistered` (dead push token), `dead`
+ * (gave up after MAX_ATTEMPTS).
+ */
+export interface NotificationDeliveryEvent {
+  channel: string;
+  /** The client's provider: fcm, twilio, resend, log, or `none` (channel not configured). */
+  provider: string;
+  outcome: 'sent' | 'retry' | 'failed' | 'unregistered' | 'dead';
+}
+
+/** The notification backlog now (a gauge), as the sweep or the worker measured it. */
+export interface NotificationBacklog {
+  /** Pending deliveries plus outbox rows not yet fanned out. */
+  pending: number;
+  /** Age of the oldest of those, seconds; 0 when none. */
+  oldestPendingAgeSeconds: number;
+  /** Deliveries in state `dead` (the dead letters). */
+  dead: number;
+}
+
 export interface Metrics {
   httpRequest(event: HttpRequestEvent): void;
   orderCreated(event: { paymentMethod: string }): void;
@@ -40,6 +62,10 @@ export interface Metrics {
   dbQuery(durationMs: number): void;
   /** The payments job's measure of outstanding balances (replaces the previous one). */
   outstandingBalances(snapshot: OutstandingBalances): void;
+  /** Counts one notification delivery attempt. */
+  notificationDelivery(event: NotificationDeliveryEvent): void;
+  /** The notification backlog gauges (replaces the previous reading). */
+  notificationBacklog(backlog: NotificationBacklog): void;
   /** Only where metrics are pulled (Prometheus on Node): the exposition served at GET /metrics. */
   scrape?(): Promise<{ contentType: string; body: string }>;
 }
@@ -51,6 +77,8 @@ export const noopMetrics: Metrics = {
   webhookEvent: () => {},
   dbQuery: () => {},
   outstandingBalances: () => {},
+  notificationDelivery: () => {},
+  notificationBacklog: () => {},
 };
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

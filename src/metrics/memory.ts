@@ -1,4 +1,4 @@
-import type { HttpRequestEvent, Metrics, OutstandingBalances, PaymentOperation, PaymentOutcome } from './index.js';
+import type { HttpRequestEvent, Metrics, NotificationBacklog, NotificationDeliveryEvent, OutstandingBalances, PaymentOperation, PaymentOutcome } from './index.js';
 
 export type RecordedMetric =
   | ({ name: 'http_request' } & HttpRequestEvent)
@@ -6,7 +6,9 @@ export type RecordedMetric =
   | { name: 'payment'; operation: PaymentOperation; outcome: PaymentOutcome }
   | { name: 'webhook_event'; type: string; outcome: string }
   | { name: 'db_query'; durationMs: number }
-  | ({ name: 'outstanding_balances' } & OutstandingBalances);
+  | ({ name: 'outstanding_balances' } & OutstandingBalances)
+  | ({ name: 'notification_delivery' } & NotificationDeliveryEvent)
+  | ({ name: 'notification_backlog' } & NotificationBacklog);
 
 export interface MemoryMetrics extends Metrics {
   readonly events: RecordedMetric[];
@@ -25,6 +27,8 @@ export function createMemoryMetrics(): MemoryMetrics {
     webhookEvent: (e) => void events.push({ name: 'webhook_event', ...e }),
     dbQuery: (durationMs) => void events.push({ name: 'db_query', durationMs }),
     outstandingBalances: (snapshot) => void events.push({ name: 'outstanding_balances', ...snapshot }),
+    notificationDelivery: (e) => void events.push({ name: 'notification_delivery', ...e }),
+    notificationBacklog: (b) => void events.push({ name: 'notification_backlog', ...b }),
     count: (name, match = {}) =>
       events.filter((e) => e.name === name && Object.entries(match).every(([k, v]) => (e as Record<string, unknown>)[k] === v)).length,
   };

@@ -17,6 +17,11 @@ export interface PrometheusMetrics extends Metrics {
    * read the state themselves. A failed or slow read keeps the last values; the scrape goes on.
    */
   measureOutstandingOnScrape(measure: () => Promise<OutstandingBalances>): void;
+  /**
+   * Measures the notification backlog gauges at every scrape, the same way (the sweep runs in the
+   * CronJob; the API pods are what Prometheus scrapes). `measure` reports through notificationBacklog.
+   */
+  measureNotificationsOnScrape(measure: () => Promise<unknown>): void;
 }
 
 /** A scrape waits at most this long for the outstanding-balance read. */
@@ -107,7 +112,43 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
     for (const o of snapshot.orders) outstandingOrders.set({ status: o.status }, o.count);
     for (const a of snapshot.amounts) outstandingAmount.set({ currency: a.currency }, a.amount);
   };
+  // Notifications (issue 17). These four carry the `laundry_` prefix the alert rules name
+  // (deploy/monitoring); the older series above have none.
+  const notificationDeliveries = new Counter({
+    name: 'laundry_notification_deliveries_total',
+    help: 'Notification delivery attempts, by channel, provider and outcome (sent, retry, failed, unregistered, dead).',
+    labelNames: ['channel', 'provider', 'outcome'] as const,
+    registers,
+  });
+  const notificationPending = new Gauge({
+    name: 'laundry_notification_pending',
+    help: 'Notifications waiting: pending deliveries plus outbox rows not yet fanned out (as last measured).',
+    registers,
+  });
+  const notificationOldest = new Gauge({
+    name: 'laundry_notification_oldest_pending_age_seconds',
+    help: 'Age of the oldest waiting notification, seconds (0 when none).',
+    registers,
+  });
+  const notificationDead = new Gauge({
+    name: 'laundry_notification_dead_letters',
+    help: 'Deliveries given up after the attempt limit (state dead).',
+    registers,
+  });
   let measure: (() => Promise<OutstandingBalances>) | undefined;
+  let measureNotifications: (() => Promise<unknown>) | undefined;
+  const remeasureNotifications = async () => {
+    if (!measureNotifications) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SCRAPE_MEASURE_TIMEOUT_MS)));
+    try {
+      await Promise.race([measureNotifications(), timeout]);
+    } catch {
+      // Keep the last values.
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const remeasure = async () => {
     if (!measure) return;
     let expire = () => {};
@@ -134,9 +175,16 @@ export function createPrometheusMetrics(opts: PrometheusOptions): PrometheusMetr
     webhookEvent: (e) => webhooks.inc({ type: e.type, outcome: e.outcome }),
     dbQuery: (durationMs) => dbDuration.observe(durationMs / 1000),
     outstandingBalances: setOutstanding,
+    notificationDelivery: (e) => notificationDeliveries.inc({ channel: e.channel, provider: e.provider, outcome: e.outcome }),
+    notificationBacklog: (b) => {
+      notificationPending.set(b.pending);
+      notificationOldest.set(b.oldestPendingAgeSeconds);
+      notificationDead.set(b.dead);
+    },
     measureOutstandingOnScrape: (m) => void (measure = m),
+    measureNotificationsOnScrape: (m) => void (measureNotifications = m),
     scrape: async () => {
-      await remeasure();
+      await Promise.all([remeasure(), remeasureNotifications()]);
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };

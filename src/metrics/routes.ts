@@ -4,7 +4,7 @@ import type { AppEnv } from '../http/context.js';
 import { createRouter } from '../http/context.js';
 
 /** Same work whatever the guess, so response timing does not reveal how much of the token matched. */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const a = new TextEncoder().encode(given);
   const b = new TextEncoder().encode(expected);
   let diff = a.length ^ b.length;

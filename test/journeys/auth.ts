@@ -42,7 +42,8 @@ export function authJourney(harness: () => Harness) {
 
       const me = await api.get('/v1/me', { token: login.body.accessToken });
       expect(me.status, me.text).toBe(200);
-      expect(me.body).toEqual(reg.session.user);
+      // GET /v1/me is the session's user plus what notifications need (PATCH /v1/me sets them).
+      expect(me.body).toEqual({ ...reg.session.user, phone: null, locale: null });
 
       const rotated = await api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken });
       expect(rotated.status, rotated.text).toBe(200);

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll } from 'vitest';
 import { authJourney } from '../journeys/auth.js';
+import { sessionsJourney } from '../journeys/sessions.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
+import { notificationsJourney } from '../journeys/notifications.js';
 import { orderInputsJourney } from '../journeys/order-inputs.js';
 import { paymentsJourney } from '../journeys/payments.js';
 import { paymentsCollectJourney } from '../journeys/payments-collect.js';
@@ -41,12 +43,14 @@ afterAll(async () => {
 
 authJourney(() => t);
 oauthJourney(() => t);
+sessionsJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);
 docsUiJourney(() => t);
 rolesJourney(() => t);
 ordersJourney(() => t);
 orderInputsJourney(() => t);
+notificationsJourney(() => t);
 schedulingJourney(() => t);
 staffJourney(() => t);
 paymentsJourney(() => t);

@@ -7,7 +7,8 @@
  *   `maxItems`, every request number `minimum` and `maximum`, every request integer a `format`
  *   (`int32` within PostgreSQL `integer`, what the app stores; `int64` only in Stripe's event);
  * - in responses, a string property named `…At` is `format: date-time`, one named `date`/`…Date`
- *   `format: date`, `id`/`…Id` `format: uuid` (but for the few ids other systems issue), `email`
+ *   `format: date`, `id`/`…Id` `format: uuid` (but for the few ids other systems issue, and a
+ *   notification's sequence id: decimal text with SEQUENCE_ID_PATTERN), `email`
  *   `format: email`, and every integer is `format: int32`.
  * The checks run first on a copy with one field broken of each kind, so none can pass vacuously.
  */
@@ -19,13 +20,20 @@ import { operations, type Schema } from '../support/openapi-walk.js';
 /** Verbs an operationId may start with (after its audience prefix), by HTTP method. */
 const VERBS: Record<string, readonly string[]> = {
   GET: ['get', 'list'],
-  POST: ['create', 'cancel', 'approve', 'transition', 'weighIn', 'capture', 'record', 'waive', 'generate', 'handle', 'register', 'login', 'logout', 'refresh'],
+  POST: ['create', 'cancel', 'approve', 'transition', 'weighIn', 'capture', 'record', 'waive', 'generate', 'handle', 'register', 'login', 'logout', 'refresh', 'mark'],
+  PUT: ['register'],
   PATCH: ['update'],
   DELETE: ['delete'],
 };
 
 /** Ids issued by other systems (Stripe) or by the request (X-Request-Id), not UUIDs. */
 const FOREIGN_IDS = new Set(['paymentIntentId', 'customerId', 'requestId']);
+
+/**
+ * The one id that is not a UUID: an outbox row's (notification_outbox.id, a bigint identity),
+ * answered as decimal text with exactly this pattern (src/modules/notifications/schemas.ts).
+ */
+const SEQUENCE_ID_PATTERN = '^[1-9][0-9]{0,17}$';
 
 const CAMEL_CASE = /^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$/;
 
@@ -104,6 +112,7 @@ function responseProblems(doc: Schema, schema: Schema, where: string): string[] 
           : name === 'email'
             ? 'email'
             : undefined;
+    if (want === 'uuid' && name === 'id' && s.format === undefined && s.pattern === SEQUENCE_ID_PATTERN) return;
     if (want && s.format !== want) out.push(`${at}: format ${s.format ?? '(none)'}, want ${want}`);
   });
   return out;
@@ -158,6 +167,7 @@ describe('the checks', () => {
     delete schemas.Address.properties.id.format;
     delete schemas.User.properties.email.format;
     delete schemas.Zone.properties.deliveryFee.format;
+    delete schemas.Notification.properties.id.pattern;
 
     const problems = documentProblems(broken).join('\n');
     for (const expected of [
@@ -176,6 +186,7 @@ describe('the checks', () => {
       '.id: format (none), want uuid',
       '.email: format (none), want email',
       '.deliveryFee: integer without format int32',
+      'GET /v1/me/notifications 200(application/json).data[].id: format (none), want uuid',
     ]) {
       expect(problems).toContain(expected);
     }

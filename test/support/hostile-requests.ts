@@ -21,6 +21,8 @@ export interface Fixtures {
   spareAddressId: string;
   orderId: string;
   cancellableOrderId: string;
+  /** An inbox entry of `customer` (the outbox row the order's confirmation wrote). */
+  notificationId: string;
   serviceId: string;
   addOnId: string;
   washFold: { id: string; addOnId: string };
@@ -57,6 +59,8 @@ export function bodyFixture(key: string): unknown {
     'PATCH /v1/admin/add-ons/{id}': () => ({ name: 'Extra renamed' }),
     'POST /v1/addresses': () => ({ line1: '1 Test Street', city: 'Testville', postcode: f.zone.postcode }),
     'PATCH /v1/addresses/{id}': () => ({ label: 'Work' }),
+    'PATCH /v1/me': () => ({ name: 'Ada', phone: '+447700900123', locale: 'en-GB' }),
+    'PATCH /v1/me/notification-preferences': () => ({ out_for_delivery: { sms: false }, refund_issued: { push: true } }),
     'POST /v1/admin/zones': () => ({
       name: `Zone ${n}`,
       postcodePrefixes: [uniquePrefix()],
@@ -106,6 +110,7 @@ function pathId(o: Operation, segment: string): string {
     zones: f.zone.id,
     slots: f.slotId,
     orders: o.key.endsWith('/cancel') ? f.cancellableOrderId : f.orderId,
+    notifications: f.notificationId,
   };
   const id = ids[segment];
   if (!id) throw new Error(`${o.key}: no fixture id for a {id} after /${segment}/ — add one to pathId()`);
@@ -267,6 +272,7 @@ export async function setupHostile(app: TestApp): Promise<{ doc: Schema; f: Fixt
     spareAddressId,
     orderId: '',
     cancellableOrderId: '',
+    notificationId: '',
     serviceId: svc.body.id,
     addOnId: svc.body.addOns[0].id,
     washFold: { id: washFold.id, addOnId: washFold.addOns[0].id },
@@ -283,5 +289,8 @@ export async function setupHostile(app: TestApp): Promise<{ doc: Schema; f: Fixt
   };
   f.orderId = await place();
   f.cancellableOrderId = await place();
+  const [inbox] = await t.sql<{ id: string }>('SELECT id::text AS id FROM notification_outbox WHERE user_id = $1 ORDER BY id LIMIT 1', [customer.userId]);
+  expect(inbox, 'a pay-on-delivery order writes an order_confirmed outbox row').toBeDefined();
+  f.notificationId = inbox!.id;
   return { doc, f };
 }

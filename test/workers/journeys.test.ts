@@ -6,8 +6,10 @@
  * stack size exceeded". Each file starts afresh.
  */
 import { authJourney } from '../journeys/auth.js';
+import { sessionsJourney } from '../journeys/sessions.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
+import { notificationsJourney } from '../journeys/notifications.js';
 import { orderInputsJourney } from '../journeys/order-inputs.js';
 import { docsUiJourney } from '../journeys/docs-ui.js';
 import { oauthJourney } from '../journeys/oauth.js';
@@ -19,11 +21,13 @@ import { workerHarness } from './support.js';
 
 authJourney(() => workerHarness);
 oauthJourney(() => workerHarness);
+sessionsJourney(() => workerHarness);
 catalogJourney(() => workerHarness);
 platformJourney(() => workerHarness);
 docsUiJourney(() => workerHarness);
 rolesJourney(() => workerHarness);
 ordersJourney(() => workerHarness);
 orderInputsJourney(() => workerHarness);
+notificationsJourney(() => workerHarness);
 schedulingJourney(() => workerHarness);
 staffJourney(() => workerHarness);

@@ -16,8 +16,8 @@ export type Background = (task: () => Promise<unknown>, what: string) => void;
  * `invalid_credentials`, after the same hashing work. A hash whose parameters are out of date is
  * replaced in the background.
  */
-export async function logIn(deps: Deps, { email, password }: LoginInput, background: Background): Promise<Session> {
-  const attempt = await beginLogin(deps, email);
+export async function logIn(deps: Deps, { email, password }: LoginInput, background: Background, deviceLabel: string | null = null): Promise<Session> {
+  const attempt = await beginLogin(deps, email, deviceLabel);
   if (attempt.refusedForSeconds !== undefined) {
     const seconds = attempt.refusedForSeconds;
     throw new ApiError('too_many_attempts', `Too many login attempts for this email; try again in ${seconds} s.`, {
@@ -184,8 +184,8 @@ const BeginRow = z.union([UserRow.extend({ password_hash: z.string(), ...Attempt
  * exists only in this process until the password has been verified; on a wrong password it is
  * never revealed and its row is deleted. Nothing is written for a refused attempt.
  */
-async function beginLogin(deps: Deps, email: string): Promise<LoginAttempt> {
-  const refresh = await pendingRefresh(deps);
+async function beginLogin(deps: Deps, email: string, deviceLabel: string | null): Promise<LoginAttempt> {
+  const refresh = await pendingRefresh(deps, deviceLabel);
   const now = deps.clock.now();
   const key = await loginThrottleKey(deps, email);
   // `cur` is the statement's snapshot, used only to word a refusal (a lock's end).

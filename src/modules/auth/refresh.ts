@@ -25,6 +25,8 @@ const StateColumns = {
   successor_expired: z.boolean().nullable(),
   successor_disabled: z.boolean().nullable(),
   refresh_expires_at: z.string().nullable(),
+  /** The session (refresh-token family) the presented token belongs to: the new access token's `sid`. */
+  family_id: z.string().nullable(),
 };
 const NoUser = z.object({ id: z.null(), email: z.null(), role: z.null(), name: z.null(), created_at: z.null() });
 /** The user is there when the statement rotated the token or found its successor. */
@@ -87,7 +89,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
            issued.user_id IS NOT NULL AS issued,
            successor.user_id IS NOT NULL AS successor_found, successor.revoked_reason AS successor_reason,
            successor.expires_at <= ${at} AS successor_expired, successor.disabled AS successor_disabled,
-           COALESCE(issued.expires_at, successor.expires_at) AS refresh_expires_at,
+           COALESCE(issued.expires_at, successor.expires_at) AS refresh_expires_at, cur.family_id,
            u.id, u.email, u.role, u.name, u.created_at
     FROM (SELECT 1) AS one
     LEFT JOIN cur ON true
@@ -102,10 +104,10 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
       FROM cur
       WHERE r.id = cur.id AND r.revoked_at IS NULL AND r.expires_at > ${at}
         AND NOT EXISTS (SELECT 1 FROM users d WHERE d.id = r.user_id AND d.disabled_at IS NOT NULL)
-      RETURNING r.user_id, r.family_id
+      RETURNING r.user_id, r.family_id, r.device_label
     ), issued AS (
-      INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
-      SELECT ${next.id}::uuid, user_id, family_id, ${next.hash}, ${next.expiresAt.toISOString()}::timestamptz, ${at}
+      INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at, device_label)
+      SELECT ${next.id}::uuid, user_id, family_id, ${next.hash}, ${next.expiresAt.toISOString()}::timestamptz, ${at}, device_label
       FROM rotated
       RETURNING user_id, expires_at
     ), ${successorOf}, burned AS (
@@ -115,8 +117,9 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
         AND r.family_id = cur.family_id AND r.revoked_at IS NULL
     )${answer}`);
   const outcome = decide(row, 'rotate');
-  if (outcome === 'issued') return sessionFor(deps, userOf(row), next);
-  if (outcome !== 'look_again') return sessionFor(deps, outcome.user, { ...next, expiresAt: new Date(outcome.expiresAt) });
+  const family = row?.family_id ?? undefined;
+  if (outcome === 'issued') return sessionFor(deps, userOf(row), next, family);
+  if (outcome !== 'look_again') return sessionFor(deps, outcome.user, { ...next, expiresAt: new Date(outcome.expiresAt) }, family);
 
   // The lock race: a concurrent statement changed the token after this one's snapshot. A fresh
   // snapshot sees its successor (read only: a race is never a replay).
@@ -124,7 +127,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
     WITH ${cur}, issued AS (SELECT NULL::uuid AS user_id, NULL::timestamptz AS expires_at WHERE false), ${successorOf}${answer}`);
   const settled = decide(again, 'follow_up');
   if (typeof settled === 'string') throw unknown(); // still live and unrotated: not a state a race leaves
-  return sessionFor(deps, settled.user, { ...next, expiresAt: new Date(settled.expiresAt) });
+  return sessionFor(deps, settled.user, { ...next, expiresAt: new Date(settled.expiresAt) }, again?.family_id ?? family);
 }
 
 const userOf = (row: StateRow | undefined): UserRow => UserRow.parse(row);

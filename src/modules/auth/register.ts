@@ -10,7 +10,7 @@ import { insertRefreshFrom, pendingRefresh, sessionFor, UserRow, type Session } 
  * `too_many_attempts` with Retry-After when over it), hashes the password, then creates the
  * customer and its first session in one statement (409 `email_taken`).
  */
-export async function register(deps: Deps, clientIp: string | undefined, body: RegisterInput): Promise<Session> {
+export async function register(deps: Deps, clientIp: string | undefined, body: RegisterInput, deviceLabel: string | null = null): Promise<Session> {
   const retryAfter = await countRegistration(deps, clientIp);
   if (retryAfter !== undefined) {
     throw new ApiError('too_many_attempts', `Too many registrations from this network; try again in ${retryAfter} s.`, {
@@ -19,15 +19,15 @@ export async function register(deps: Deps, clientIp: string | undefined, body: R
     });
   }
   const passwordHash = await deps.passwords.hash(body.password);
-  return registerCustomer(deps, { email: body.email, passwordHash, name: body.name ?? null });
+  return registerCustomer(deps, { email: body.email, passwordHash, name: body.name ?? null, deviceLabel });
 }
 
 /** Creates a customer and its first refresh token in one statement; a taken email is a 409. */
 async function registerCustomer(
   deps: Deps,
-  input: { email: string; passwordHash: string; name: string | null },
+  input: { email: string; passwordHash: string; name: string | null; deviceLabel: string | null },
 ): Promise<Session> {
-  const refresh = await pendingRefresh(deps);
+  const refresh = await pendingRefresh(deps, input.deviceLabel);
   const now = deps.clock.now();
   const rows = await deps.database.rows(UserRow, sql`
     WITH u AS (

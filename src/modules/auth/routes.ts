@@ -3,13 +3,14 @@ import { problems } from '../../errors.js';
 import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
-import { getCurrentUser } from './current-user.js';
+import { deviceLabelOf } from './shared.js';
+import { getCurrentUser, updateCurrentUser } from './current-user.js';
 import { logIn } from './login.js';
 import { signInWithProvider } from './oauth.js';
 import { revokeRefreshFamily } from './logout.js';
 import { rotateRefreshToken } from './refresh.js';
 import { register, REGISTER_MAX_PER_WINDOW, REGISTER_WINDOW_S } from './register.js';
-import { LoginBody, OAuthBody, RefreshBody, RegisterBody, SessionSchema, UserSchema } from './schemas.js';
+import { CurrentUserSchema, LoginBody, OAuthBody, RefreshBody, RegisterBody, SessionSchema, UpdateCurrentUserBody } from './schemas.js';
 
 const bearer = [{ bearerAuth: [] }];
 
@@ -91,11 +92,27 @@ const meRoute = createRoute({
   tags: ['Auth'],
   summary: 'The authenticated user',
   description:
-    'The account the access token belongs to: id, email, role, name. Read from the database, so a changed name or role shows at once.',
+    'The account the access token belongs to: id, email, role, name, phone, locale. Read from the database, so a changed name or role shows at once.',
   security: bearer,
   middleware: [requireAuth()],
   responses: {
-    200: jsonResponse(UserSchema, 'The caller.'),
+    200: jsonResponse(CurrentUserSchema, 'The caller.'),
+  },
+});
+
+const updateMeRoute = createRoute({
+  method: 'patch',
+  path: '/v1/me',
+  operationId: 'updateCurrentUser',
+  tags: ['Auth'],
+  summary: 'Change the caller’s name, phone or locale',
+  description:
+    'Send only the fields to change; `null` clears one. `phone` is E.164 (`+447700900123`, no spaces): SMS notifications go to it. `locale` is a BCP 47 tag, stored canonicalised: the language of notifications.',
+  security: bearer,
+  middleware: [requireAuth()],
+  request: { body: jsonBody(UpdateCurrentUserBody) },
+  responses: {
+    200: jsonResponse(CurrentUserSchema, 'The caller, changed.'),
   },
 });
 
@@ -103,11 +120,11 @@ const meRoute = createRoute({
 
 const registerHandler: Handler<typeof registerRoute> = async (c) => {
   const deps = c.get('deps');
-  return c.json(await register(deps, deps.clientIp(c), c.req.valid('json')), 201);
+  return c.json(await register(deps, deps.clientIp(c), c.req.valid('json'), deviceLabelOf(c.req.header('user-agent'))), 201);
 };
 
 const loginHandler: Handler<typeof loginRoute> = async (c) => {
-  const session = await logIn(c.get('deps'), c.req.valid('json'), (task, what) => runInBackground(c, task, what));
+  const session = await logIn(c.get('deps'), c.req.valid('json'), (task, what) => runInBackground(c, task, what), deviceLabelOf(c.req.header('user-agent')));
   return c.json(session, 200);
 };
 
@@ -123,12 +140,16 @@ const logoutHandler: Handler<typeof logoutRoute> = async (c) => {
 
 const meHandler: Handler<typeof meRoute> = async (c) => c.json(await getCurrentUser(c.get('deps'), principalOf(c).userId), 200);
 
+const updateMeHandler: Handler<typeof updateMeRoute> = async (c) =>
+  c.json(await updateCurrentUser(c.get('deps'), principalOf(c).userId, c.req.valid('json')), 200);
+
 export const authRoutes = createRouter()
   .openapi(registerRoute, registerHandler)
   .openapi(loginRoute, loginHandler)
   .openapi(refreshRoute, refreshHandler)
   .openapi(logoutRoute, logoutHandler)
-  .openapi(meRoute, meHandler);
+  .openapi(meRoute, meHandler)
+  .openapi(updateMeRoute, updateMeHandler);
 
 // ---- Sign in with Apple and Google (operation: ./oauth.ts; verification: src/auth/id-tokens.ts) ----
 

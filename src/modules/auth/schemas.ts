@@ -57,6 +57,51 @@ export const SessionSchema = z
   })
   .openapi('Session');
 
+/**
+ * A BCP 47 language tag (`en-GB`, `es`, `pt-BR`), canonicalised as `Intl.getCanonicalLocales`
+ * does (`EN-gb` is stored as `en-GB`); anything it refuses is 422 on the field. It picks the
+ * language of the notifications a user is sent.
+ */
+export function localeTag() {
+  return text({ min: 2, max: 35 })
+    .refine((v) => canonicalLocale(v) !== null, { error: 'must be a BCP 47 language tag, e.g. en-GB', abort: true })
+    .overwrite((v) => canonicalLocale(v) ?? v)
+    .openapi({ example: 'en-GB', description: 'BCP 47 language tag; stored canonicalised (`EN-gb` → `en-GB`).' });
+}
+
+/** `value` canonicalised as a BCP 47 tag, or null when it is not one. */
+export function canonicalLocale(value: string): string | null {
+  try {
+    return Intl.getCanonicalLocales(value)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** E.164 (ITU-T): `+`, a country code that does not start with 0, at most 15 digits in all. No spaces or dashes. */
+export const E164 = /^\+[1-9][0-9]{1,14}$/;
+
+export const PhoneNumber = text({ min: 3, max: 16 })
+  .regex(E164, 'must be an E.164 number: + then up to 15 digits, no spaces (e.g. +447700900123)')
+  .openapi({ example: '+447700900123', description: 'E.164: the number SMS notifications are sent to.' });
+
+export const CurrentUserSchema = UserSchema.extend({
+  phone: z.string().nullable().openapi({ example: '+447700900123', description: 'E.164; SMS notifications need it.' }),
+  locale: z.string().nullable().openapi({ example: 'en-GB', description: 'BCP 47; the language of notifications (a device’s own locale wins for push).' }),
+}).openapi('CurrentUser');
+
+export const UpdateCurrentUserBody = z
+  .object({
+    name: text({ min: 1, max: 100 }).nullable().openapi({ example: 'Ada Lovelace' }),
+    phone: PhoneNumber.nullable(),
+    locale: localeTag().nullable(),
+  })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field to change')
+  .openapi('UpdateCurrentUserRequest', { description: 'Send only the fields to change; `null` clears one.' });
+
+export type UpdateCurrentUserInput = z.infer<typeof UpdateCurrentUserBody>;
 export type RegisterInput = z.infer<typeof RegisterBody>;
 export type LoginInput = z.infer<typeof LoginBody>;
 

@@ -55,19 +55,40 @@ export interface PendingRefresh {
   token: string;
   hash: string;
   expiresAt: Date;
+  /** What GET /v1/me/sessions shows for the session: the client's User-Agent, cleaned (deviceLabelOf). */
+  deviceLabel?: string | null;
 }
 
-export async function pendingRefresh(deps: Deps): Promise<PendingRefresh> {
+export async function pendingRefresh(deps: Deps, deviceLabel: string | null = null): Promise<PendingRefresh> {
   const token = newRefreshToken();
   const expiresAt = new Date(deps.clock.now().getTime() + deps.config.refreshTokenTtlDays * 86_400_000);
-  return { id: crypto.randomUUID(), token, hash: await deps.sha256Hex(token), expiresAt };
+  return { id: crypto.randomUUID(), token, hash: await deps.sha256Hex(token), expiresAt, deviceLabel };
 }
 
-export async function sessionFor(deps: Deps, row: UserRow, refresh: PendingRefresh): Promise<Session> {
+/** Longest device label kept, in characters. */
+export const DEVICE_LABEL_MAX = 200;
+
+/**
+ * A session's device label from the client's `User-Agent` (the app sends e.g.
+ * `LaundryApp/1.4.0 (iPhone; iOS 18.1)`): control characters dropped, whitespace collapsed,
+ * cut to DEVICE_LABEL_MAX characters; null when nothing is left.
+ */
+export function deviceLabelOf(userAgent: string | undefined): string | null {
+  if (!userAgent) return null;
+  // eslint-disable-next-line no-control-regex
+  const clean = userAgent.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim();
+  return clean ? Array.from(clean).slice(0, DEVICE_LABEL_MAX).join('') : null;
+}
+
+/**
+ * The answer to a login, registration or refresh. `familyId` is the session the access token
+ * names (`sid`): a new login's own refresh id, a refresh's family.
+ */
+export async function sessionFor(deps: Deps, row: UserRow, refresh: PendingRefresh, familyId: string = refresh.id): Promise<Session> {
   const { jwtSecret, accessTokenTtlSeconds } = deps.config;
   return {
     user: toPublicUser(row),
-    accessToken: await signAccessToken({ sub: row.id, role: row.role }, jwtSecret, deps.clock.now(), accessTokenTtlSeconds),
+    accessToken: await signAccessToken({ sub: row.id, role: row.role, sid: familyId }, jwtSecret, deps.clock.now(), accessTokenTtlSeconds),
     tokenType: 'Bearer',
     expiresIn: accessTokenTtlSeconds,
     refreshToken: refresh.token,
@@ -76,8 +97,8 @@ export async function sessionFor(deps: Deps, row: UserRow, refresh: PendingRefre
 }
 
 export const insertRefreshFrom = (source: string, r: PendingRefresh, now: Date) => sql`
-  INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
-  SELECT ${r.id}::uuid, id, ${r.id}::uuid, ${r.hash}, ${r.expiresAt.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+  INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at, device_label)
+  SELECT ${r.id}::uuid, id, ${r.id}::uuid, ${r.hash}, ${r.expiresAt.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${r.deviceLabel ?? null}::text
   FROM ${sql.raw(source)}`;
 
 /** A CTE `revoked` that revokes every live refresh token of the users in CTE `u`, for `reason`. */

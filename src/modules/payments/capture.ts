@@ -115,10 +115,11 @@ export async function settleOverage(
         UPDATE orders SET overage_approval_required = true, updated_at = ${now}::timestamptz
         WHERE id = ${order.id}::uuid AND NOT overage_approval_required RETURNING id
       )
-      INSERT INTO order_events (order_id, at, actor_role, type, note, evidence)
+      INSERT INTO order_events (order_id, at, actor_role, type, note, evidence, notify)
       SELECT id, ${now}::timestamptz, 'system', 'payment',
              ${`The weighed price is ${due} above the hold; waiting for the customer's approval`},
-             ${JSON.stringify({ overage: due, finalTotal: order.finalTotal, hold: hold.amount, captured })}::jsonb
+             ${JSON.stringify({ overage: due, finalTotal: order.finalTotal, hold: hold.amount, captured })}::jsonb,
+             'payment_action_required'
       FROM flagged`);
     return 'awaiting_approval';
   }

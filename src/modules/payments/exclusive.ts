@@ -5,7 +5,24 @@
  */
 import type { Deps } from '../../deps.js';
 import { acquireLease, newHolderId, releaseLease, renewLease } from '../jobs/lease.js';
+import { runNotificationSweep } from '../../notifications/sweep.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './jobs.js';
+
+/**
+ * What every scheduler runs under the lease: the payments housekeeping (./jobs.ts), then the
+ * notification sweep and pickup reminders (src/notifications/sweep.ts). A sweep that throws is
+ * reported in `notificationsError` and logged; it does not undo or fail the payments part.
+ */
+export async function runScheduledJobs(deps: Deps): Promise<JobReport> {
+  const report = await runPaymentJobs(deps);
+  try {
+    report.notifications = await runNotificationSweep(deps);
+  } catch (error) {
+    report.notificationsError = error instanceof Error ? error.message : String(error);
+    deps.logger.error('notification sweep failed', { error });
+  }
+  return report;
+}
 
 export const PAYMENT_JOB_INTERVAL_MS = 15 * 60_000;
 
@@ -52,14 +69,14 @@ export interface ExclusiveJobOptions {
   ttlMs?: number;
   /** Renewal period while running, ms; default PAYMENTS_JOB_LEASE_RENEW_MS. */
   renewEveryMs?: number;
-  /** The job body; default runPaymentJobs (tests put a body that waits or throws here). */
+  /** The job body; default runScheduledJobs (tests put a body that waits or throws here). */
   run?: (deps: Deps) => Promise<JobReport>;
 }
 
 /**
  * The one entry every scheduler uses (Workers `scheduled()`, the Node timer, the Kubernetes
  * CronJob's `payments-job` command, `npm run cli -- payments-job`): takes the `payments-job`
- * lease, runs runPaymentJobs, and gives the lease back in `finally` (a run that throws releases
+ * lease, runs runScheduledJobs (payments, then the notification sweep), and gives the lease back in `finally` (a run that throws releases
  * it too; a runner that dies leaves it to expire). When another runner holds the lease it does
  * nothing but log `payments job skipped` and answer `skipped`, naming the holder and its expiry.
  * Costs two database round trips beyond the job's own (take, give back); one when skipped.
@@ -93,7 +110,7 @@ export async function runPaymentJobsExclusive(deps: Deps, opts: ExclusiveJobOpti
     );
   }, renewEveryMs);
   try {
-    const report = await (opts.run ?? runPaymentJobs)(deps);
+    const report = await (opts.run ?? runScheduledJobs)(deps);
     const failure = jobFailure(report);
     if (failure) deps.logger.error('payments job failed', { holder, report, failure });
     else deps.logger.info('payments job', { holder, report });

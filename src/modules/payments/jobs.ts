@@ -4,6 +4,7 @@ import { AnyRow } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { sweepRetention, type RetentionReport } from '../jobs/retention.js';
+import type { SweepReport } from '../../notifications/sweep.js';
 import type { OrderFlag } from '../../domain/order-status.js';
 import { hasFlag, raiseFlag } from '../orders/shared.js';
 import { adoptIntent } from './adopt.js';
@@ -41,6 +42,9 @@ export interface JobReport {
   /** Rows past their retention, removed (../jobs/retention.ts); absent when the sweep failed (see retentionError). */
   retention?: RetentionReport;
   retentionError?: string;
+  /** The notification sweep and reminders run after the payments work (src/notifications/sweep.ts); absent when it failed. */
+  notifications?: SweepReport;
+  notificationsError?: string;
 }
 
 /** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */

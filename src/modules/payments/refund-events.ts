@@ -94,8 +94,10 @@ export interface RefundTransition {
  * the caller's one statement: `target` (the row, locked), `moved` (the row if its status advanced
  * or it got Stripe's id; `advanced` says which); a pending answer with Stripe's charge total raises
  * the refunded total to it (Stripe counts pending refunds); then for an advance:
- * - succeeded: refunded total raised to Stripe's charge total when known, else to at least the
- *   sum of our succeeded refunds (never double-counting a `charge.refunded` that came first);
+ * - succeeded: the customer is told (`notify` = refund_issued, with the evidence's `amount`, the
+ *   refund's: the outbox trigger of migration 0014 writes the notification in this same statement);
+ *   refunded total raised to Stripe's charge total when known, else to at least the sum of our
+ *   succeeded refunds (never double-counting a `charge.refunded` that came first);
  *   `refund_failed` cleared if this refund was asked for after the last failure; timeline entry.
  * - failed / canceled: refunded total lowered to Stripe's charge total when known, else by this
  *   refund's amount, never below our other succeeded refunds nor 0 (and never above captured, the
@@ -119,7 +121,7 @@ export function refundTransition(t: RefundTransition): SQL {
   const none = sql`SELECT NULL::uuid AS id WHERE false`;
   let raised: SQL = none;
   let cleared: SQL = none;
-  let entry: SQL = sql`SELECT order_id, at, actor_role, actor_user_id, type, note, evidence FROM order_events WHERE false`;
+  let entry: SQL = sql`SELECT order_id, at, actor_role, actor_user_id, type, note, evidence, notify FROM order_events WHERE false`;
   if (failing) {
     const why = refund.failure_reason ? ` (${refund.failure_reason})` : '';
     const note = `Refund of ${refund.amount} ${next} at Stripe${why}: not returned to the customer; it can be refunded again`;
@@ -127,7 +129,8 @@ export function refundTransition(t: RefundTransition): SQL {
       FROM moved m WHERE o.id = m.order_id AND m.advanced RETURNING o.id`;
     entry = sql`SELECT m.order_id, ${now}::timestamptz, 'system'::actor_role, NULL::uuid, 'payment', ${note},
              ${evidence}::jsonb || jsonb_build_object('refundRow', m.id, 'refundOutcome', ${next}::text,
-               'failureReason', ${refund.failure_reason ?? null}::text, 'failedAt', ${t.stripeTime}::bigint)
+               'failureReason', ${refund.failure_reason ?? null}::text, 'failedAt', ${t.stripeTime}::bigint),
+             NULL::notification_type
       FROM moved m WHERE m.advanced`;
   } else if (next === 'succeeded') {
     // Cleared only by a refund asked for after the last failure: an admin acted on it.
@@ -139,7 +142,8 @@ export function refundTransition(t: RefundTransition): SQL {
     const s = t.success;
     const note = s ? sql`${s.note}` : sql`'Refund of ' || m.amount || ' confirmed by Stripe: ' || m.reason`;
     entry = sql`SELECT m.order_id, ${now}::timestamptz, ${s?.actorRole ?? 'system'}::actor_role, ${s?.actorUserId ?? null}::uuid, 'payment', ${note},
-             ${evidence}::jsonb || jsonb_build_object('refundRow', m.id)
+             ${evidence}::jsonb || jsonb_build_object('refundRow', m.id),
+             'refund_issued'::notification_type
       FROM moved m WHERE m.advanced`;
   }
 
@@ -187,7 +191,7 @@ export function refundTransition(t: RefundTransition): SQL {
     flag AS (${raised}),
     unflag AS (${cleared}),
     ev AS (
-      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
+      INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence, notify)
       ${entry}
     )`;
 }

@@ -2,15 +2,11 @@ import { z } from '@hono/zod-openapi';
 import { isZonePrefix } from '../../domain/postcodes.js';
 import { MAX_CUTOFF_MINUTES, MAX_SLOT_CAPACITY, normalizePostcode } from '../../domain/slots.js';
 import { assertTimeZone, parseWallTime } from '../../domain/zoned-time.js';
-import { date, instantOut, integer, integerOut, text, timestamp, uuid, uuidOut } from '../../http/schemas.js';
+import { date, instantOut, integer, integerOut, text, timestamp, uuidOut } from '../../http/schemas.js';
 
 // ---- building blocks (also used by src/modules/zones and src/modules/addresses) ----------------
 
-const UUID_EXAMPLE = '0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10';
-
-export const IdParam = z.object({
-  id: uuid().openapi({ param: { name: 'id', in: 'path' }, example: UUID_EXAMPLE }),
-});
+export { IdParam } from '../../http/schemas.js';
 
 export const SlotKind = z.enum(['pickup', 'delivery']).openapi({ example: 'pickup' });
 

@@ -8,6 +8,7 @@ import type { Database } from '../../db/client.js';
 import { migrateDatabase, migrationTimeoutsFromEnv } from '../../db/migrate.js';
 import { createPostgresDatabase } from '../../db/node-postgres.js';
 import { runPaymentJobsExclusive, type ExclusiveJobRun } from '../../modules/payments/exclusive.js';
+import { createNotificationClients } from '../../notifications/clients.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 
 /** A one-shot command on the server database (DATABASE_URL is required; `session`: node-postgres even for Neon). */
@@ -47,6 +48,9 @@ export async function migrateCommand(env: NodeJS.ProcessEnv = process.env): Prom
 export function paymentsJobCommand(env: NodeJS.ProcessEnv = process.env): Promise<ExclusiveJobRun> {
   return withServerDatabase(env, 'run the payments job', false, async (config, database) => {
     const deps = createNodeDeps(config, { database });
+    // The notification sweep (src/notifications/sweep.ts) fans out and sends what the
+    // notifications worker left behind, through the same clients.
+    deps.notifications = createNotificationClients(config, { fetch: (input, init) => fetch(input, init), logger: deps.logger, now: () => deps.clock.now() });
     const run = await runPaymentJobsExclusive(deps, { runner: `node:${hostname()}:job` });
     if (run.outcome === 'ran' && run.failure) throw new Error(`payments job: ${run.failure}`);
     return run;

@@ -13,6 +13,7 @@ import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
 import { runPaymentJobsExclusive } from '../../modules/payments/exclusive.js';
 import { measureOutstandingBalances } from '../../modules/payments/outstanding.js';
+import { measureBacklog } from '../../notifications/dispatch.js';
 import { createNodeDeps, openDatabase } from './deps.js';
 import { AppServerResponse } from './server-response.js';
 
@@ -64,6 +65,8 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const demo = seedDemoHere ? await seedDemo(deps, { currency: config.currency, appEnv: config.appEnv }) : undefined;
   // The payments job runs in a CronJob nobody scrapes: each scrape reads the gauges itself.
   metrics.measureOutstandingOnScrape(() => measureOutstandingBalances(deps));
+  // Likewise the notification backlog (pending, oldest pending age, dead letters).
+  metrics.measureNotificationsOnScrape(() => measureBacklog(deps));
   const app = createApp(deps);
   const server = await new Promise<ServerType>((ready) => {
     // AppServerResponse takes the headers every answer carries without a Fetch Headers object.
