@@ -3,6 +3,7 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineProject } from 'vitest/config';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon } from './tools/local-neon/index.js';
 import { startStripeStandIn } from './tools/stripe-stand-in/index.js';
+import { startJwksStandIn } from './test/support/stand-ins/jwks.js';
 import { stripeEnv } from './test/support/stripe.js';
 import { createPgliteDatabase } from './src/db/pglite.js';
 import { prepare, recreateServerDatabase } from './test/setup/databases.js';
@@ -33,11 +34,15 @@ async function startDatabaseEndpoint() {
 
 const { backend, endpoint, close } = await startDatabaseEndpoint();
 const stripe = await startStripeStandIn({ unref: true });
+// Apple's and Google's key sets for test/workers/oauth.test.ts, which signs its tokens through them.
+const jwks = { apple: await startJwksStandIn('apple'), google: await startJwksStandIn('google') };
 // test/setup/workers-global.ts stops these when the run ends (it runs in this process).
 (globalThis as { __stopWorkersDatabase?: () => Promise<void> }).__stopWorkersDatabase = async () => {
   await endpoint.close();
   await close();
   await stripe.close();
+  await jwks.apple.close();
+  await jwks.google.close();
 };
 
 export default defineProject({
@@ -57,6 +62,9 @@ export default defineProject({
           // test/support/client.ts: strict (default), report (violations printed as OPENAPI_VIOLATION lines) or off.
           OPENAPI_VALIDATION: process.env.OPENAPI_VALIDATION ?? 'strict',
           ...stripeEnv(stripe.url),
+          // Not APPLE_/GOOGLE_JWKS_URL: the shared harness runs unconfigured (503 provider_not_configured).
+          TEST_APPLE_JWKS_URL: jwks.apple.url,
+          TEST_GOOGLE_JWKS_URL: jwks.google.url,
         },
       },
     }),

@@ -139,6 +139,17 @@ const rawSchema = z.object({
   RESEND_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   /** Upper bound on one provider request (and one Google token request), ms; past it the send is retried later. */
   NOTIFY_TIMEOUT_MS: intFromString(10_000, 10, 60_000),
+  // Sign in with Apple and Google (src/auth/id-tokens.ts): a provider is on when its client ids are set.
+  /** Comma-separated `aud` values Apple's ID tokens may carry: the app's bundle id, the web Services ID. */
+  APPLE_CLIENT_IDS: optionalString,
+  /** Comma-separated `aud` values Google's ID tokens may carry: the iOS, Android and web OAuth client ids. */
+  GOOGLE_CLIENT_IDS: optionalString,
+  /** Apple's JWKS (default https://appleid.apple.com/auth/keys); tests point it at a stand-in. Must be https in production. */
+  APPLE_JWKS_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  /** Google's JWKS (default https://www.googleapis.com/oauth2/v3/certs); tests point it at a stand-in. Must be https in production. */
+  GOOGLE_JWKS_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
+  /** The shortest time, in seconds, between two JWKS fetches caused by an ID token whose `kid` is not in the cached set. */
+  OAUTH_JWKS_COOLDOWN_SECONDS: intFromString(30, 0, 3600),
 });
 
 export interface Config {
@@ -173,6 +184,8 @@ export interface Config {
   docsUi: boolean;
   /** Notification providers; a provider absent here is not configured (src/notifications/channels/index.ts). */
   notifications: NotificationsConfig;
+  /** Sign in with Apple and Google; a provider absent here answers 503 `provider_not_configured`. */
+  oauth: OAuthConfig;
 }
 
 /** The notification providers' settings (README, "Configuration"). */
@@ -240,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('NEON_LOCAL_ENDPOINT: must not be set when APP_ENV=production');
   }
   const notifications = notificationsConfig(raw, production, problems);
+  const oauth = oauthConfig(raw, production, problems);
   if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -273,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustedProxyHops: raw.TRUSTED_PROXY_HOPS,
     docsUi: (raw.DOCS_UI ?? (production ? 'off' : 'on')) === 'on',
     notifications,
+    oauth,
   };
 }
 
@@ -336,4 +351,38 @@ function resolveDriver(
   if (localEndpoint) return 'neon-http';
   const host = url ? new URL(url).hostname : '';
   return /\.neon\.(tech|build)$/.test(host) ? 'neon-http' : 'node-postgres';
+}
+
+/** Sign in with Apple and Google (README, "Configuration"): src/auth/id-tokens.ts reads it. */
+export interface OAuthConfig {
+  /** APPLE_CLIENT_IDS and APPLE_JWKS_URL; absent when no client id is set. */
+  apple?: OAuthProviderConfig;
+  /** GOOGLE_CLIENT_IDS and GOOGLE_JWKS_URL; absent when no client id is set. */
+  google?: OAuthProviderConfig;
+  /** OAUTH_JWKS_COOLDOWN_SECONDS. */
+  jwksCooldownSeconds: number;
+}
+
+export interface OAuthProviderConfig {
+  /** The accepted `aud` values, at least one. */
+  clientIds: string[];
+  jwksUrl: string;
+}
+
+/**
+ * The OAuth providers' settings. A provider is configured when its client ids are set; a JWKS URL
+ * that is not https in production is a problem (only the test stand-in is plain http).
+ */
+function oauthConfig(raw: z.infer<typeof rawSchema>, production: boolean, problems: string[]): OAuthConfig {
+  const provider = (ids: string | undefined, url: string | undefined, urlName: string, defaultUrl: string): OAuthProviderConfig | undefined => {
+    if (production && url !== undefined && !url.startsWith('https://')) problems.push(`${urlName}: must be https when APP_ENV=production`);
+    const clientIds = (ids ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return clientIds.length > 0 ? { clientIds, jwksUrl: url ?? defaultUrl } : undefined;
+  };
+  const apple = provider(raw.APPLE_CLIENT_IDS, raw.APPLE_JWKS_URL, 'APPLE_JWKS_URL', 'https://appleid.apple.com/auth/keys');
+  const google = provider(raw.GOOGLE_CLIENT_IDS, raw.GOOGLE_JWKS_URL, 'GOOGLE_JWKS_URL', 'https://www.googleapis.com/oauth2/v3/certs');
+  return { ...(apple ? { apple } : {}), ...(google ? { google } : {}), jwksCooldownSeconds: raw.OAUTH_JWKS_COOLDOWN_SECONDS };
 }

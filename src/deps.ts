@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { IdTokenVerifier } from './auth/id-tokens.js';
 import type { PasswordHasher } from './auth/password.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
@@ -96,4 +97,6 @@ export interface Deps {
   notifications?: NotificationDeps;
   /** Set by the Node entry on SIGTERM so readiness fails while in-flight requests finish. */
   lifecycle: { draining: boolean };
+  /** Sign in with Apple and Google: verifies ID tokens against the providers' cached JWKS (src/auth/id-tokens.ts). */
+  idTokens: IdTokenVerifier;
 }

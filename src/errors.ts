@@ -55,6 +55,9 @@ export const ERROR_STATUS = {
   payment_outstanding: 409,
   payment_in_progress: 409,
   waiver_exceeds_outstanding: 422,
+  invalid_id_token: 401,
+  provider_not_configured: 503,
+  account_exists_unverified_email: 409,
   current_password_incorrect: 403,
   preference_required: 422,
 } as const;
@@ -90,6 +93,9 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   service_unavailable: 'Service unavailable',
   database_unavailable: 'Database unavailable',
   busy: 'Server busy',
+  invalid_id_token: 'Invalid ID token',
+  provider_not_configured: 'Sign-in provider not configured',
+  account_exists_unverified_email: 'Account exists; email not verified by the provider',
 };
 
 export function titleOf(code: ErrorCode): string {
@@ -195,7 +201,7 @@ export const ProblemSchema = z
  * the answer to "when may I try again" for a throttle, a saturated server, a database outage and
  * a payment already under way. Documented on each response that lists one of them.
  */
-export const RETRY_AFTER_CODES: readonly ErrorCode[] = ['too_many_attempts', 'busy', 'database_unavailable', 'payment_in_progress', 'service_unavailable'];
+export const RETRY_AFTER_CODES: readonly ErrorCode[] = ['too_many_attempts', 'busy', 'database_unavailable', 'payment_in_progress', 'service_unavailable', 'provider_not_configured'];
 
 /** What a status means, whatever the code; the response's description adds its codes. */
 const STATUS_MEANING: Record<number, string> = {

@@ -6,6 +6,7 @@ import noSimdWasm from 'argon2id/dist/no-simd.wasm';
 import simdWasm from 'argon2id/dist/simd.wasm';
 import setupArgon2id from 'argon2id/lib/setup.js';
 import { createApp, type App } from './app.js';
+import { createIdTokenVerifier } from './auth/id-tokens.js';
 import { createPasswordHasher, type Argon2idKernel } from './auth/password.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createNeonDatabase } from './db/neon.js';
@@ -142,6 +143,7 @@ function build(env: WorkerEnv) {
     runtime: 'workerd',
     clientIp: cloudflareClientIp,
     lifecycle: { draining: false },
+    idTokens: createIdTokenVerifier(config.oauth, webCryptoSha256Hex),
     notifications: { ...channels, ...(queue ? { queue } : {}) },
   };
   return { app: createApp(deps), deps };

@@ -225,6 +225,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/oauth/apple": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with Apple
+         * @description Verifies the Apple ID token (signature against Apple’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Apple account; else links the account with the token’s email when Apple says it is verified; else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
+         *
+         *     Send Apple’s `identityToken` and the raw nonce whose SHA-256 (lowercase hex) the app gave `ASAuthorizationAppleIDRequest.nonce`. Apple gives the user’s name only to the app and only on the first sign-in: send it as `name`. Private-relay addresses (…@privaterelay.appleid.com) are verified addresses like any other.
+         *
+         *     Refusals: 401 `invalid_id_token` with `details.reason` = `malformed`, `signature` (including `alg` other than RS256/ES256), `unknown_key` (no published key has the token’s `kid`, even after refetching the key set), `issuer`, `audience`, `expired`, `not_yet_valid`, `nonce`, or `email_missing` (no account is linked yet and the token has no email: request the email scope). 409 `account_exists_unverified_email`: an account has this email but the provider does not vouch for it; log in with the password. 401 `invalid_credentials`: the account is disabled (as login answers). 503 `provider_not_configured` (with `Retry-After`) when the server has no client ids for the provider; 503 `service_unavailable` (with `Retry-After`) when the provider’s keys cannot be fetched.
+         */
+        post: operations["loginWithApple"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/oauth/google": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with Google
+         * @description Verifies the Google ID token (signature against Google’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Google account; else links the account with the token’s email when Google says it is verified; else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
+         *
+         *     Send Google’s ID token (Credential Manager’s `GoogleIdTokenCredential.idToken`, Google Sign-In’s `idToken`) and the nonce the app set on the request, as is. The token’s `name` is used when the account is created, unless `name` is sent.
+         *
+         *     Refusals: 401 `invalid_id_token` with `details.reason` = `malformed`, `signature` (including `alg` other than RS256/ES256), `unknown_key` (no published key has the token’s `kid`, even after refetching the key set), `issuer`, `audience`, `expired`, `not_yet_valid`, `nonce`, or `email_missing` (no account is linked yet and the token has no email: request the email scope). 409 `account_exists_unverified_email`: an account has this email but the provider does not vouch for it; log in with the password. 401 `invalid_credentials`: the account is disabled (as login answers). 503 `provider_not_configured` (with `Retry-After`) when the server has no client ids for the provider; 503 `service_unavailable` (with `Retry-After`) when the provider’s keys cannot be fetched.
+         */
+        post: operations["loginWithGoogle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/services": {
         parameters: {
             query?: never;
@@ -1101,7 +1149,7 @@ export interface components {
              * @description Stable machine-readable error code.
              * @enum {string}
              */
-            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "current_password_incorrect" | "preference_required";
+            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required";
             /** @example req_4b1e0c9f6a2d4c83 */
             requestId: string;
             /**
@@ -1210,6 +1258,23 @@ export interface components {
             currentPassword: string;
             /** @example correct horse battery staple */
             newPassword: string;
+        };
+        OAuthSignInRequest: {
+            /**
+             * @description The ID token (a JWT) the provider gave the app: Apple’s `identityToken`, Google’s `idToken`.
+             * @example eyJraWQiOiJXNldjT0tCIiwiYWxnIjoiUlMyNTYifQ.eyJpc3MiOiJodHRwczovL2FwcGxlaWQuYXBwbGUuY29tIn0.c2ln
+             */
+            idToken: string;
+            /**
+             * @description The raw nonce the app generated for this sign-in (random, at least 16 characters). Apple: the app gave Apple its SHA-256 as lowercase hex, which the token carries; Google: the app gave Google this value itself.
+             * @example f1c0e4b7a5d24c7f9b3e8a61d2c5f0a9
+             */
+            nonce: string;
+            /**
+             * @description The user’s name, which Apple gives only to the app and only on the first sign-in; used when the account is created.
+             * @example Ada Lovelace
+             */
+            name?: string;
         };
         ServiceList: {
             data: components["schemas"]["Service"][];
@@ -3550,6 +3615,260 @@ export interface operations {
                 };
             };
             /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `busy`, `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    loginWithApple: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthSignInRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in to an existing account (linked now or before). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description A customer account was created; the caller is signed in. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `invalid_id_token`, `invalid_credentials`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `account_exists_unverified_email`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `provider_not_configured`, `service_unavailable`, `busy`, `database_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    loginWithGoogle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthSignInRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in to an existing account (linked now or before). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description A customer account was created; the caller is signed in. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `invalid_id_token`, `invalid_credentials`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `account_exists_unverified_email`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `provider_not_configured`, `service_unavailable`, `busy`, `database_unavailable`. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -73,7 +73,12 @@ let doc: Schema;
 let f: Fixtures;
 
 beforeAll(async () => {
-  t = await createTestApp();
+  // Sign in with Apple/Google configured, so their bodies reach the token check (a key set that
+  // cannot be reached: no baseline token is a JWS, so none is ever fetched).
+  const unreachable = 'http://127.0.0.1:9/keys';
+  t = await createTestApp({
+    env: { APPLE_CLIENT_IDS: 'com.example.hostile', GOOGLE_CLIENT_IDS: 'hostile.apps.googleusercontent.com', APPLE_JWKS_URL: unreachable, GOOGLE_JWKS_URL: unreachable },
+  });
   ({ doc, f } = await setupHostile(t));
 });
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { paymentsMinimumsJourney } from '../journeys/payments-minimums.js';
 import { paymentsRefundsJourney } from '../journeys/payments-refunds.js';
 import { paymentsRetriesJourney } from '../journeys/payments-retries.js';
 import { docsUiJourney } from '../journeys/docs-ui.js';
+import { oauthJourney } from '../journeys/oauth.js';
 import { platformJourney } from '../journeys/platform.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
@@ -41,6 +42,7 @@ afterAll(async () => {
 });
 
 authJourney(() => t);
+oauthJourney(() => t);
 sessionsJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);

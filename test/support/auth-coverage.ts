@@ -25,6 +25,8 @@ export const PUBLIC_OPERATIONS: readonly string[] = [
   'POST /v1/auth/login',
   'POST /v1/auth/refresh',
   'POST /v1/auth/logout',
+  'POST /v1/auth/oauth/apple',
+  'POST /v1/auth/oauth/google',
   'GET /v1/services',
   'GET /v1/coverage',
   'GET /v1/slots',

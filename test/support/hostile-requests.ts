@@ -55,6 +55,9 @@ export function bodyFixture(key: string): unknown {
     'POST /v1/auth/refresh': () => ({ refreshToken: f.refreshToken }),
     'POST /v1/auth/logout': () => ({ refreshToken: 'x'.repeat(40) }),
     'POST /v1/me/password': () => ({ currentPassword: f.password, newPassword: f.password }),
+    // Not a JWS: refused as `malformed` before any key set is fetched.
+    'POST /v1/auth/oauth/apple': () => ({ idToken: `not-a-jwt-${n}-${'x'.repeat(20)}`, nonce: `nonce-${n}-0123456789` }),
+    'POST /v1/auth/oauth/google': () => ({ idToken: `not-a-jwt-${n}-${'x'.repeat(20)}`, nonce: `nonce-${n}-0123456789`, name: 'Ada' }),
     'POST /v1/admin/services': () => ({ slug: `svc-${n}`, name: 'Hostile', pricingModel: 'per_item', unitPrice: 100, turnaroundHours: 48 }),
     'PATCH /v1/admin/services/{id}': () => ({ name: 'Hostile renamed', description: 'Edited' }),
     'POST /v1/admin/services/{id}/add-ons': () => ({ slug: `addon-${n}`, name: 'Extra', price: 100 }),

@@ -12,6 +12,7 @@ import { ordersJourney } from '../journeys/orders.js';
 import { notificationsJourney } from '../journeys/notifications.js';
 import { orderInputsJourney } from '../journeys/order-inputs.js';
 import { docsUiJourney } from '../journeys/docs-ui.js';
+import { oauthJourney } from '../journeys/oauth.js';
 import { platformJourney } from '../journeys/platform.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { schedulingJourney } from '../journeys/scheduling.js';
@@ -19,6 +20,7 @@ import { staffJourney } from '../journeys/staff.js';
 import { workerHarness } from './support.js';
 
 authJourney(() => workerHarness);
+oauthJourney(() => workerHarness);
 sessionsJourney(() => workerHarness);
 catalogJourney(() => workerHarness);
 platformJourney(() => workerHarness);

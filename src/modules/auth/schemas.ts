@@ -104,3 +104,25 @@ export const UpdateCurrentUserBody = z
 export type UpdateCurrentUserInput = z.infer<typeof UpdateCurrentUserBody>;
 export type RegisterInput = z.infer<typeof RegisterBody>;
 export type LoginInput = z.infer<typeof LoginBody>;
+
+/** Sign in with Apple or Google (src/modules/auth/oauth.ts). */
+export const OAuthBody = z
+  .object({
+    idToken: text({ min: 20, max: 8192, trim: false }).openapi({
+      description: 'The ID token (a JWT) the provider gave the app: Apple’s `identityToken`, Google’s `idToken`.',
+      example: 'eyJraWQiOiJXNldjT0tCIiwiYWxnIjoiUlMyNTYifQ.eyJpc3MiOiJodHRwczovL2FwcGxlaWQuYXBwbGUuY29tIn0.c2ln',
+    }),
+    nonce: text({ min: 16, max: 512, trim: false }).openapi({
+      description:
+        'The raw nonce the app generated for this sign-in (random, at least 16 characters). Apple: the app gave Apple its SHA-256 as lowercase hex, which the token carries; Google: the app gave Google this value itself.',
+      example: 'f1c0e4b7a5d24c7f9b3e8a61d2c5f0a9',
+    }),
+    name: text({ min: 1, max: 100 }).optional().openapi({
+      description: 'The user’s name, which Apple gives only to the app and only on the first sign-in; used when the account is created.',
+      example: 'Ada Lovelace',
+    }),
+  })
+  .strict()
+  .openapi('OAuthSignInRequest');
+
+export type OAuthInput = z.infer<typeof OAuthBody>;

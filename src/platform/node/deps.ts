@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createPooledPasswordHasher, type HashPoolOptions } from '../../auth/hash-pool.js';
+import { createIdTokenVerifier } from '../../auth/id-tokens.js';
 import type { Argon2idParams } from '../../auth/password.js';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
@@ -58,6 +59,7 @@ export interface NodeDepsOptions {
  * the JSON logger on buffered stdout unless `opts.logger`, Argon2id on worker threads.
  */
 export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
+  const sha256Hex = (text: string) => Promise.resolve(createHash('sha256').update(text).digest('hex'));
   const metrics = opts.metrics ?? noopMetrics;
   return {
     config,
@@ -68,7 +70,7 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
       opts.logger ??
       createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion }, sink: bufferedStdout() }),
     passwords: createPooledPasswordHasher(opts.argon2Params, opts.hashPool),
-    sha256Hex: (text) => Promise.resolve(createHash('sha256').update(text).digest('hex')),
+    sha256Hex,
     catalogCache: createMemoryCatalogCache(),
     orderInputs: new OrderInputsCache(),
     docsAssets: createPackageDocsAssets(),
@@ -76,5 +78,6 @@ export function createNodeDeps(config: Config, opts: NodeDepsOptions): Deps {
     runtime: 'node',
     clientIp: forwardedClientIp(config.trustedProxyHops),
     lifecycle: { draining: false },
+    idTokens: createIdTokenVerifier(config.oauth, sha256Hex),
   };
 }
