@@ -121,7 +121,7 @@ const seconds = (d: string): number => {
   return Number(m[1]) * (m[2] === 'ms' ? 0.001 : m[2] === 'm' ? 60 : 1);
 };
 
-const APP_SERVICES = ['api', 'migrate', 'payments-job'];
+const APP_SERVICES = ['api', 'migrate', 'payments-job', 'notifications-worker'];
 const SECRETS = ['JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'METRICS_TOKEN', 'POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD'];
 
 const promArg = (flag: string) =>
@@ -139,8 +139,8 @@ describe('deploy/compose/compose.yaml against the Dockerfile and the app', () =>
     openApiPaths = Object.keys((await openApiDocument()).paths as Record<string, unknown>);
   });
 
-  it('has the api, the one-shot migrate and payments-job, postgres, prometheus and grafana; the app services build the repository’s Dockerfile as laundry-api', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'grafana', 'migrate', 'payments-job', 'postgres', 'prometheus']);
+  it('has the api, the one-shot migrate and payments-job, the notifications worker, postgres, prometheus and grafana; the app services build the repository’s Dockerfile as laundry-api', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'grafana', 'migrate', 'notifications-worker', 'payments-job', 'postgres', 'prometheus']);
     for (const name of APP_SERVICES) {
       const s = resolved[name]!;
       expect(s.build.context, name).toBe('../..');
@@ -153,7 +153,7 @@ describe('deploy/compose/compose.yaml against the Dockerfile and the app', () =>
     expect(Object.keys(services.api!.build.args as Obj)).toEqual(['APP_VERSION']);
   });
 
-  it('every variable production requires is set for api, migrate and payments-job, and their environment is a valid production configuration', () => {
+  it('every variable production requires is set for api, migrate, payments-job and notifications-worker, and their environment is a valid production configuration', () => {
     const required = requiredInProduction();
     expect(required).toEqual(expect.arrayContaining(['DATABASE_URL', 'JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']));
     for (const name of APP_SERVICES) {
@@ -266,6 +266,40 @@ describe('deploy/compose/compose.yaml against the Dockerfile and the app', () =>
     expect(services['payments-job']!.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect(services.migrate!.restart).toBe('no');
     expect(services['payments-job']!.restart).toBe('no');
+  });
+
+  it('notifications-worker: the api’s image running the compiled notifications-worker command, long-running with a healthcheck on its /healthz (port 9464, as on Kubernetes), after migrate', () => {
+    const nodeTs = readFileSync('src/node.ts', 'utf8');
+    const commands = /const COMMANDS[^\n]*\{([^}]*)\}/.exec(nodeTs)![1]!.split(',').map((e) => e.split(':')[0]!.trim().replace(/'/g, ''));
+    expect(commands).toContain('notifications-worker');
+    const cmd = execForm(runtimeStage.instructions.find((i) => i.op === 'CMD')!.args);
+    const w = services['notifications-worker']!;
+    expect(w.command).toEqual([...cmd, 'notifications-worker']);
+    expect(resolved['notifications-worker']!.image).toBe(resolved.api!.image);
+    expect(w.build).toEqual(services.api!.build);
+    expect(w.environment).toEqual(services.api!.environment);
+    expect(w.profiles).toBeUndefined(); // `up` starts it: without it notifications wait in the database
+    expect(w.restart).toBe('unless-stopped');
+    expect(w.depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } });
+    // The healthcheck: the image's HEALTHCHECK form (node's fetch) on the worker's own port and /healthz.
+    const [kind, ...hc] = w.healthcheck.test as string[];
+    expect(kind).toBe('CMD');
+    const dockerHc = runtimeStage.instructions.find((i) => i.op === 'HEALTHCHECK')!;
+    expect(hc.slice(0, 2)).toEqual(execForm(dockerHc.args.replace(/^CMD\s+/, '')).slice(0, 2));
+    expect(hc.at(-1)).toContain("process.env.NOTIFICATIONS_WORKER_PORT||9464)+'/healthz'");
+    expect(seconds(w.healthcheck.timeout)).toBeGreaterThan(0);
+    expect(seconds(w.healthcheck.interval)).toBeGreaterThan(0);
+    expect(w.healthcheck.retries).toBeGreaterThan(0);
+    // The port the compose Prometheus scrapes, the Kubernetes container port and the process default agree.
+    const k8sWorker = parseYaml(readFileSync('deploy/k8s/base/notifications-worker.yaml', 'utf8')) as Obj;
+    expect(k8sWorker.spec.template.spec.containers[0].ports).toContainEqual(expect.objectContaining({ name: 'metrics', containerPort: 9464 }));
+    expect(readFileSync('src/platform/node/notifications-worker.ts', 'utf8')).toMatch(/positiveInt\(env, 'NOTIFICATIONS_WORKER_PORT', 9464\)/);
+    const workerJob = (promConfig.scrape_configs as Obj[]).find((j) => j.job_name === 'laundry-notifications-worker')!;
+    expect(workerJob.static_configs[0].targets).toEqual(['notifications-worker:9464']);
+    expect(workerJob.metrics_path ?? '/metrics').toBe('/metrics');
+    expect(workerJob.authorization).toEqual(appJob.authorization);
+    // SIGTERM finishes the cycle in flight before Compose's SIGKILL.
+    expect(seconds(w.stop_grace_period)).toBeGreaterThanOrEqual(10);
   });
 
   it('`up --wait` can succeed: every long-running service has a healthcheck and a restart policy; every one-shot it starts is awaited by a long-running service', () => {

@@ -4,8 +4,8 @@
  * `npm run X` exists, every secret is documented), and wrangler.toml's environments.
  * With kubectl on the PATH the overlays are rendered (`kubectl kustomize`) and checked too.
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -23,7 +23,10 @@ const K8S = 'deploy/k8s';
 const base = yamlFile(`${K8S}/base/kustomization.yaml`);
 const resources: Obj[] = (base.resources as string[]).map((r) => yamlFile(`${K8S}/base/${r}`));
 const byKind = (kind: string) => resources.find((r) => r.kind === kind)!;
-const deployment = byKind('Deployment');
+const byName = (kind: string, name: string) => resources.find((r) => r.kind === kind && r.metadata.name === name)!;
+/** The API; the other Deployment is the notifications worker (notifications-worker.yaml). */
+const deployment = byName('Deployment', 'laundry-api');
+const worker = byName('Deployment', 'laundry-notifications-worker');
 const job = byKind('Job');
 const cronJob = byKind('CronJob');
 const service = byKind('Service');
@@ -63,8 +66,9 @@ describe('Kubernetes manifests against the app', () => {
     openApiPaths = Object.keys((await openApiDocument()).paths as Record<string, unknown>);
   });
 
-  it('base has a Deployment, Service, HPA, PDB, migration Job and payments CronJob; the Secret example is never applied', () => {
-    expect(resources.map((r) => r.kind).sort()).toEqual(['CronJob', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
+  it('base has the API Deployment, Service, HPA, PDB, migration Job, payments CronJob and the notifications worker Deployment; the Secret example is never applied', () => {
+    expect(resources.map((r) => r.kind).sort()).toEqual(['CronJob', 'Deployment', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
+    expect(resources.filter((r) => r.kind === 'Deployment').map((r) => r.metadata.name).sort()).toEqual(['laundry-api', 'laundry-notifications-worker']);
     const kustomizations = [`${K8S}/base`, ...readdirSync(`${K8S}/overlays`).map((o) => `${K8S}/overlays/${o}`)].map((d) => yamlFile(`${d}/kustomization.yaml`));
     for (const k of kustomizations) {
       for (const r of [...(k.resources ?? []), ...(k.components ?? [])] as string[]) expect(r).not.toMatch(/secret/);
@@ -107,7 +111,7 @@ describe('Kubernetes manifests against the app', () => {
   });
 
   it('every container: requests and limits, non-root, read-only root filesystem, no privilege escalation, /tmp writable', () => {
-    for (const workload of [deployment, job, cronJob]) {
+    for (const workload of [deployment, job, cronJob, worker]) {
       const pod = (workload.kind === 'CronJob' ? workload.spec.jobTemplate.spec.template.spec : workload.spec.template.spec) as Obj;
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
@@ -203,6 +207,41 @@ describe('Kubernetes manifests against the app', () => {
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
     expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
+    // ...and only them: the notifications worker's pods get no API traffic and are not counted as API capacity.
+    const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+    const workerLabels = worker.spec.template.metadata.labels as Record<string, string>;
+    for (const selector of [service.spec.selector, pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels] as Record<string, string>[]) {
+      expect(selects(selector, workerLabels)).toBe(false);
+    }
+    expect(selects(worker.spec.selector.matchLabels as Record<string, string>, deployment.spec.template.metadata.labels as Record<string, string>)).toBe(false);
+  });
+
+  it('the notifications worker: the API’s image running the compiled notifications-worker command, 2 replicas, /healthz and /metrics on its `metrics` port 9464, the same ConfigMap and Secret', () => {
+    const spec = worker.spec as Obj;
+    expect(spec.replicas).toBe(2);
+    expect(spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+    expect(spec.template.metadata.labels).toMatchObject(spec.selector.matchLabels);
+    expect(worker.metadata.labels['app.kubernetes.io/component']).toBe('notifications-worker');
+    const pod = spec.template.spec as Obj;
+    expect(pod.containers).toHaveLength(1);
+    const c = pod.containers[0] as Obj;
+    expect(c.command).toEqual(['node', 'dist/src/node.js', 'notifications-worker']);
+    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/COMMANDS[^\n]*'notifications-worker': notificationsWorkerCommand/);
+    expect(c.image).toBe(container.image);
+    expect(pod.imagePullSecrets).toEqual(deployment.spec.template.spec.imagePullSecrets);
+    expect((c.envFrom as Obj[]).find((r) => r.configMapRef)?.configMapRef.name).toBe(base.configMapGenerator[0].name);
+    expect((c.envFrom as Obj[]).find((r) => r.secretRef)?.secretRef.name).toBe(secretExample.metadata.name);
+    const env = Object.fromEntries((c.env as Obj[]).map((e) => [e.name, e.value]));
+    expect(env.NODE_OPTIONS).toBe(stageEnv(runtimeStage).NODE_OPTIONS);
+    // The port Prometheus scrapes (deploy/monitoring/prometheus/scrape-config.yml) is the port the process listens on.
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+    expect(env.NOTIFICATIONS_WORKER_PORT).toBe('9464');
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    // SIGTERM finishes the cycle in flight within the grace period.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+    const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)?.[1] ?? NaN);
+    const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS!)![1]);
+    expect(mib(c.resources.limits.memory)).toBeGreaterThanOrEqual(2 * oldSpace);
   });
 
   it('pods behind the ingress trust exactly one X-Forwarded-For hop, so registration is limited per customer, not per ingress pod', () => {
@@ -228,12 +267,15 @@ describe('Kubernetes manifests against the app', () => {
   it.runIf(kubectl)('kubectl kustomize renders each overlay into namespaced objects wired to the generated ConfigMap', () => {
     for (const env of ['staging', 'production']) {
       const docs = parseAllDocuments(execFileSync('kubectl', ['kustomize', `${K8S}/overlays/${env}`], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
-      expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'CronJob', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
+      expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'CronJob', 'Deployment', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'PodDisruptionBudget', 'Service']);
       for (const d of docs) expect(d.metadata.namespace).toBe(`laundry-${env}`);
       const cm = docs.find((d) => d.kind === 'ConfigMap')!;
-      const dep = docs.find((d) => d.kind === 'Deployment')!;
+      const dep = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'laundry-api')!;
+      const workerDep = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'laundry-notifications-worker')!;
       expect(cm.metadata.name).toMatch(/^laundry-api-config-[a-z0-9]+$/);
       expect(dep.spec.template.spec.containers[0].envFrom[0].configMapRef.name).toBe(cm.metadata.name);
+      // A config change rolls the worker too.
+      expect(workerDep.spec.template.spec.containers[0].envFrom[0].configMapRef.name).toBe(cm.metadata.name);
       const cron = docs.find((d) => d.kind === 'CronJob')!;
       expect(cron.spec.jobTemplate.spec.template.spec.containers[0].envFrom[0].configMapRef.name).toBe(cm.metadata.name);
       expect(cm.data).toMatchObject({ APP_ENV: 'production', PORT: configMap.PORT, CORS_ORIGINS: expect.stringMatching(/^https:/) });
@@ -242,7 +284,7 @@ describe('Kubernetes manifests against the app', () => {
     }
   });
 
-  it.runIf(kubectl)('the workflow’s image pinning step renders the digest into the Deployment, the Job and the CronJob', () => {
+  it.runIf(kubectl)('the workflow’s image pinning step renders the digest into both Deployments (API and notifications worker), the Job and the CronJob', () => {
     const wf = yamlFile('.github/workflows/k8s-rollout.yml');
     const step = (wf.jobs.rollout.steps as Obj[]).find((s) => /Pin the image/.test(s.name))!;
     const image = 'ghcr.io/acme/laundry-api';
@@ -256,8 +298,29 @@ describe('Kubernetes manifests against the app', () => {
       cpSync('deploy', join(dir, 'deploy'), { recursive: true });
       execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { ...process.env, KUSTOMIZATION: 'deploy/k8s/release/production' } });
       const rendered = readFileSync(join(dir, 'rendered.yaml'), 'utf8');
-      expect(rendered.match(new RegExp(`image: ${image}@${digest}`, 'g'))).toHaveLength(3);
+      expect(rendered.match(new RegExp(`image: ${image}@${digest}`, 'g'))).toHaveLength(4);
       expect(rendered).toContain('namespace: laundry-production');
+      // Every container of every workload, by name: none is left on the bare `laundry-api` name.
+      const docs = parseAllDocuments(rendered).map((d) => d.toJS() as Obj);
+      const images = Object.fromEntries(
+        docs
+          .filter((d) => ['Deployment', 'Job', 'CronJob'].includes(d.kind))
+          .map((d) => [`${d.kind}/${d.metadata.name}`, ((d.kind === 'CronJob' ? d.spec.jobTemplate.spec.template.spec : d.spec.template.spec).containers as Obj[]).map((c) => c.image)]),
+      );
+      const pinned = [`${image}@${digest}`];
+      expect(images).toEqual({
+        'Deployment/laundry-api': pinned,
+        'Deployment/laundry-notifications-worker': pinned,
+        'Job/laundry-api-migrate': pinned,
+        'CronJob/laundry-api-payments-job': pinned,
+      });
+      // The step itself refuses a render with any image left unpinned: here the worker's, under another name.
+      const workerFile = join(dir, 'deploy/k8s/base/notifications-worker.yaml');
+      writeFileSync(workerFile, readFileSync(workerFile, 'utf8').replace(/^(\s+image:) laundry-api$/m, '$1 laundry-notifier'));
+      const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, encoding: 'utf8', env: { ...process.env, KUSTOMIZATION: 'deploy/k8s/release/production' } });
+      expect(run.status).toBe(1);
+      expect(run.stdout).toMatch(/^\s*image: laundry-notifier$/m);
+      expect(run.stdout).toContain(`::error::the images above are not pinned to ${image}@${digest}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

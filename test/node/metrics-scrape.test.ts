@@ -29,7 +29,10 @@ const yamlFile = (path: string): Obj => parseYaml(readFileSync(path, 'utf8')) as
 const K8S = 'deploy/k8s';
 const base = yamlFile(`${K8S}/base/kustomization.yaml`);
 const resources: Obj[] = (base.resources as string[]).map((r) => yamlFile(`${K8S}/base/${r}`));
-const deployment = resources.find((r) => r.kind === 'Deployment')!;
+const deployment = resources.find((r) => r.kind === 'Deployment' && r.metadata.name === 'laundry-api')!;
+/** The notifications worker: it sends, so the delivery counters are in its pods (port `metrics`). */
+const worker = resources.find((r) => r.kind === 'Deployment' && r.metadata.name === 'laundry-notifications-worker')!;
+const workerContainer = worker.spec.template.spec.containers[0] as Obj;
 const service = resources.find((r) => r.kind === 'Service')!;
 const container = deployment.spec.template.spec.containers[0] as Obj;
 const secretExample = yamlFile(`${K8S}/secret.example.yaml`);
@@ -47,9 +50,14 @@ interface ScrapeJob {
   kubernetes_sd_configs?: Array<{ role: string; namespaces?: { names: string[] } }>;
   relabel_configs?: Array<{ source_labels?: string[]; regex?: string; action?: string; target_label?: string; replacement?: string }>;
 }
-const scrapeJobs = (yamlFile('deploy/monitoring/prometheus/scrape-config.yml') as { scrape_configs: ScrapeJob[] }).scrape_configs;
+const allScrapeJobs = (yamlFile('deploy/monitoring/prometheus/scrape-config.yml') as { scrape_configs: ScrapeJob[] }).scrape_configs;
+/** The job label a scrape job gives its series (its relabel to `job`). */
+const jobLabel = (job: ScrapeJob) => job.relabel_configs?.find((r) => r.target_label === 'job' && !r.source_labels)?.replacement ?? job.job_name;
+const scrapeJobs = allScrapeJobs.filter((j) => jobLabel(j) === 'laundry-api');
+const workerJobs = allScrapeJobs.filter((j) => jobLabel(j) === 'laundry-notifications-worker');
 const namespaceOf = (job: ScrapeJob) => job.kubernetes_sd_configs?.[0]?.namespaces?.names ?? [];
 const productionJob = scrapeJobs.find((j) => namespaceOf(j).includes(overlay('production').namespace as string))!;
+const productionWorkerJob = workerJobs.find((j) => namespaceOf(j).includes(overlay('production').namespace as string))!;
 /** The regex a `keep` relabelling applies to one meta label, anchored as Prometheus anchors it. */
 const keepRegex = (job: ScrapeJob, label: string) => {
   const rule = job.relabel_configs?.find((r) => r.action === 'keep' && r.source_labels?.length === 1 && r.source_labels[0] === label);
@@ -103,6 +111,41 @@ describe('the scrape config against the manifests', () => {
     }
     // Each namespace has its own Secret, hence its own METRICS_TOKEN: one file each.
     expect(tokenFiles.size).toBe(scrapeJobs.length);
+    // The API jobs and the notifications worker's: nothing else.
+    expect(allScrapeJobs.length).toBe(scrapeJobs.length + workerJobs.length);
+  });
+
+  it('the notifications worker: one job per overlay namespace on its pods’ `metrics` port, that namespace’s token file, job="laundry-notifications-worker"', () => {
+    const overlayNamespaces = ['staging', 'production'].map((env) => overlay(env).namespace as string).sort();
+    expect(workerJobs.flatMap(namespaceOf).sort()).toEqual(overlayNamespaces);
+    const podLabels = worker.spec.template.metadata.labels as Record<string, string>;
+    const apiPodLabels = deployment.spec.template.metadata.labels as Record<string, string>;
+    const port = (workerContainer.ports as Obj[]).find((p) => p.name === 'metrics')!;
+    expect(port.containerPort).toBe(9464);
+    // The process listens where the port says (src/platform/node/notifications-worker.ts reads NOTIFICATIONS_WORKER_PORT, default 9464).
+    expect((workerContainer.env as Obj[]).find((e) => e.name === 'NOTIFICATIONS_WORKER_PORT')?.value).toBe(String(port.containerPort));
+    for (const job of workerJobs) {
+      expect(job.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: [expect.any(String)] } }]);
+      expect(job.metrics_path ?? '/metrics').toBe('/metrics');
+      expect(job.authorization?.type).toBe('Bearer');
+      expect(job.authorization?.credentials).toBeUndefined();
+      // The worker reads the namespace's Secret `laundry-api` too: the same METRICS_TOKEN as the API's job there.
+      expect(workerContainer.envFrom).toContainEqual({ secretRef: { name: secretExample.metadata.name } });
+      const apiJob = scrapeJobs.find((j) => namespaceOf(j)[0] === namespaceOf(job)[0])!;
+      expect(job.authorization!.credentials_file).toBe(apiJob.authorization!.credentials_file);
+      // Its pods, by the component label, never the API's; on the container port named `metrics`; running.
+      const component = keepRegex(job, '__meta_kubernetes_pod_label_app_kubernetes_io_component')!;
+      expect(component.test(podLabels['app.kubernetes.io/component']!)).toBe(true);
+      expect(component.test(apiPodLabels['app.kubernetes.io/component']!)).toBe(false);
+      const portName = keepRegex(job, '__meta_kubernetes_pod_container_port_name')!;
+      expect((workerContainer.ports as Obj[]).filter((p) => portName.test(p.name))).toEqual([port]);
+      expect(portName.test('http')).toBe(false);
+      expect(keepRegex(job, '__meta_kubernetes_pod_phase')!.test('Running')).toBe(true);
+      const relabel = job.relabel_configs ?? [];
+      expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' });
+      expect(relabel).toContainEqual({ source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' });
+      expect(relabel).toContainEqual({ target_label: 'job', replacement: 'laundry-notifications-worker' });
+    }
   });
 
   it('the port it keeps is the Service port whose target is the container port serving PORT, and its path is /metrics', () => {
@@ -160,15 +203,31 @@ describe('a production pod', { timeout: 180_000 }, () => {
   const dbName = 'laundry_metrics_scrape';
   let databaseUrl: string;
   let pod: ServerProcess & { url: string };
+  /** A notifications worker pod beside it (its tables need the migrated server database). */
+  let workerPod: (ServerProcess & { url: string }) | undefined;
 
   beforeAll(async () => {
     // On the PostgreSQL server when the run has one (migrated, as the migration Job leaves it);
     // else a database nobody answers: /metrics must still be served (readiness is what fails).
     databaseUrl = serverDb ? await recreateServerDatabase(serverDb, dbName) : `postgres://app:${randomBytes(8).toString('hex')}@127.0.0.1:9/laundry`;
     pod = await startServer(podEnv(productionSecret(databaseUrl, metricsToken)));
+    if (serverDb) {
+      // As the worker Deployment runs it: its command, the same ConfigMap and Secret, its own env (port on a free one here).
+      const port = await freePort();
+      const ownEnv = Object.fromEntries(((workerContainer.env ?? []) as Obj[]).filter((e) => e.name !== 'NODE_OPTIONS').map((e) => [e.name as string, String(e.value)]));
+      const [, script, command] = workerContainer.command as string[];
+      expect(script).toBe('dist/src/node.js');
+      const proc = spawnServer({ ...productionConfigMap, ...productionSecret(databaseUrl, metricsToken), ...ownEnv, HOST: '127.0.0.1', NOTIFICATIONS_WORKER_PORT: String(port) }, ['src/node.ts', command!]);
+      workerPod = { ...proc, url: `http://127.0.0.1:${port}` };
+      for (let i = 0; !/notifications worker started/.test(proc.output()); i++) {
+        if (proc.child.exitCode !== null || i > 1200) throw new Error(`the notifications worker did not start:\n${proc.output()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   }, 180_000);
 
   afterAll(async () => {
+    if (workerPod) expect(await stopServer(workerPod), workerPod.output()).toBe(0);
     if (pod) expect(await stopServer(pod), pod.output()).toBe(0);
     if (serverDb) {
       const admin = new pg.Client({ connectionString: serverDb });
@@ -180,6 +239,17 @@ describe('a production pod', { timeout: 180_000 }, () => {
 
   const scrape = (headers: Record<string, string> = {}) => fetch(`${pod.url}${productionJob.metrics_path ?? '/metrics'}`, { headers });
   const bearer = (token: string) => ({ authorization: `${productionJob.authorization!.type} ${token}` });
+
+  it.runIf(Boolean(serverDb))('the notifications worker answers its job’s scrape on its `metrics` port: the delivery counter, only with the token', async () => {
+    const res = await fetch(`${workerPod!.url}${productionWorkerJob.metrics_path ?? '/metrics'}`, { headers: { authorization: `${productionWorkerJob.authorization!.type} ${metricsToken}` } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('# TYPE laundry_notification_deliveries_total counter');
+    expect(text).toMatch(/^app_info\{version="[^"]+",runtime="node"\} 1$/m);
+    expect((await fetch(`${workerPod!.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${workerPod!.url}/metrics`, { headers: { authorization: `Bearer ${randomBytes(48).toString('base64url')}` } })).status).toBe(401);
+    expect((await fetch(`${workerPod!.url}/healthz`)).status).toBe(200);
+  });
 
   it('runs in production mode: no demo seed, no /docs', async () => {
     expect(pod.output()).not.toMatch(/demo/i);
@@ -262,12 +332,31 @@ describe('a production pod', { timeout: 180_000 }, () => {
       );
       // The same pod seen by a job whose token file holds a stale token (a rotation half done).
       writeFileSync(join(tmp, 'stale-endpoints.json'), JSON.stringify([{ targets: [address], labels: meta({ __meta_kubernetes_pod_name: 'stale-token' }) }]));
+      // What pod discovery gives for the worker's pods: the real worker on its `metrics` port, and
+      // what its job must drop (an API pod, another port of a worker pod, a worker pod not running).
+      const podMeta = (over: Record<string, string>) => ({
+        __meta_kubernetes_namespace: namespaceOf(productionWorkerJob)[0]!,
+        __meta_kubernetes_pod_name: 'laundry-notifications-worker-7c9d5-a',
+        __meta_kubernetes_pod_label_app_kubernetes_io_component: worker.spec.template.metadata.labels['app.kubernetes.io/component'] as string,
+        __meta_kubernetes_pod_container_port_name: 'metrics',
+        __meta_kubernetes_pod_phase: 'Running',
+        ...over,
+      });
+      writeFileSync(
+        join(tmp, 'worker-pods.json'),
+        JSON.stringify([
+          ...(workerPod ? [{ targets: [new URL(workerPod.url).host], labels: podMeta({}) }] : []),
+          { targets: [address], labels: podMeta({ __meta_kubernetes_pod_name: 'laundry-api-6d4f8-a', __meta_kubernetes_pod_label_app_kubernetes_io_component: 'api', __meta_kubernetes_pod_container_port_name: 'http' }) },
+          { targets: ['127.0.0.1:9'], labels: podMeta({ __meta_kubernetes_pod_container_port_name: 'debug' }) },
+          { targets: ['127.0.0.1:9'], labels: podMeta({ __meta_kubernetes_pod_name: 'laundry-notifications-worker-7c9d5-b', __meta_kubernetes_pod_phase: 'Pending' }) },
+        ]),
+      );
       writeFileSync(join(tmp, 'token'), metricsToken);
       writeFileSync(join(tmp, 'stale-token'), randomBytes(48).toString('base64url'));
       // The production job as committed, but for discovery (file_sd), the token file's
       // path and an interval as short as its timeout; its metrics_path, authorization type and relabelling stay.
-      const job = (name: string, endpoints: string, token: string): ScrapeJob & Obj => {
-        const { kubernetes_sd_configs: _sd, ...rest } = structuredClone(productionJob);
+      const job = (name: string, endpoints: string, token: string, committed: ScrapeJob = productionJob): ScrapeJob & Obj => {
+        const { kubernetes_sd_configs: _sd, ...rest } = structuredClone(committed);
         return { ...rest, job_name: name, scrape_interval: rest.scrape_timeout ?? '5s', file_sd_configs: [{ files: [join(tmp, endpoints)] }], authorization: { ...rest.authorization, credentials_file: join(tmp, token) } };
       };
       writeFileSync(
@@ -275,7 +364,11 @@ describe('a production pod', { timeout: 180_000 }, () => {
         stringifyYaml({
           global: { evaluation_interval: '2s' },
           rule_files: [join(process.cwd(), 'deploy/monitoring/prometheus/alerts.yml')],
-          scrape_configs: [job(productionJob.job_name, 'endpoints.json', 'token'), job('laundry-api-stale-token', 'stale-endpoints.json', 'stale-token')],
+          scrape_configs: [
+            job(productionJob.job_name, 'endpoints.json', 'token'),
+            job('laundry-api-stale-token', 'stale-endpoints.json', 'stale-token'),
+            job(productionWorkerJob.job_name, 'worker-pods.json', 'token', productionWorkerJob),
+          ],
         }),
       );
       const port = await freePort();
@@ -303,11 +396,28 @@ describe('a production pod', { timeout: 180_000 }, () => {
       expect(up[0]!.metric).toEqual({ __name__: 'up', job: 'laundry-api', namespace: ns, pod: 'laundry-api-6d4f8-a', instance: new URL(pod.url).host });
       const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ scrapePool: string; labels: Obj }>; droppedTargets: Obj[] } };
       expect(targets.data.activeTargets.filter((t) => t.scrapePool === productionJob.job_name).map((t) => t.labels.pod)).toEqual(['laundry-api-6d4f8-a']);
-      expect(targets.data.droppedTargets.length).toBe(2);
+      expect(targets.data.droppedTargets.filter((t) => t.discoveredLabels.job === productionJob.job_name).length).toBe(2);
       // The app's series arrive with the target labels the rules aggregate by.
       const scraped = await eventually('the scrape requests, counted by the app', () => query(`http_requests_total{job="laundry-api", namespace="${ns}", route="/metrics", status="200"}`), (r) => r.length === 1);
       expect(scraped[0]!.metric).toMatchObject({ pod: 'laundry-api-6d4f8-a', method: 'GET', status: '200' });
       expect(await query(`app_info{job="laundry-api", namespace="${ns}", runtime="node"}`)).toHaveLength(1);
+    });
+
+    it('keeps only the worker pods’ `metrics` port and scrapes the worker up, as job="laundry-notifications-worker", never as the API', async () => {
+      const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ scrapePool: string; labels: Obj }>; droppedTargets: Obj[] } };
+      expect(targets.data.droppedTargets.filter((t) => t.discoveredLabels.job === productionWorkerJob.job_name).map((t) => t.discoveredLabels.__meta_kubernetes_pod_name).sort()).toEqual([
+        'laundry-api-6d4f8-a',
+        'laundry-notifications-worker-7c9d5-a',
+        'laundry-notifications-worker-7c9d5-b',
+      ]);
+      if (!workerPod) return; // no server database: no worker to scrape
+      const ns = namespaceOf(productionWorkerJob)[0]!;
+      expect(targets.data.activeTargets.filter((t) => t.scrapePool === productionWorkerJob.job_name).map((t) => t.labels.pod)).toEqual(['laundry-notifications-worker-7c9d5-a']);
+      const up = await eventually('up of the worker', () => query(`up{job="laundry-notifications-worker"}`), (r) => r.length === 1 && r[0]!.value[1] === '1');
+      expect(up[0]!.metric).toEqual({ __name__: 'up', job: 'laundry-notifications-worker', namespace: ns, pod: 'laundry-notifications-worker-7c9d5-a', instance: new URL(workerPod.url).host });
+      // Its series (the delivery counter's family included) arrive under its own job: the API's rules and the rollout gate (job="laundry-api") never count it.
+      await eventually('the worker’s app_info', () => query(`app_info{job="laundry-notifications-worker", namespace="${ns}"}`), (r) => r.length === 1);
+      expect((await query(`app_info{job="laundry-api"}`)).map((r) => r.metric.pod)).toEqual(['laundry-api-6d4f8-a']);
     });
 
     it('sees a stale token as a failed scrape (401): what LaundryApiScrapeFailing alerts on', async () => {

@@ -6,8 +6,10 @@
  * that its output parses; the decision logic is covered in test/unit/release.test.ts.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { unstable_readConfig } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCloudflare, type FakeCloudflare } from '../../tools/release/fake-cloudflare.js';
 import { address, slot } from '../support/fixtures.js';
@@ -105,6 +107,18 @@ function cli(script: 'release' | 'rollback', args: string[]) {
   });
 }
 
+/**
+ * The queues staging's wrangler.toml names (producers, consumers, dead-letter queues): created
+ * once per environment with `wrangler queues create` (docs/runbook.md), never by a release.
+ */
+const stagingConfig = unstable_readConfig({ config: 'wrangler.toml', env: 'staging' }, { hideWarnings: true });
+const STAGING_QUEUES = [
+  ...new Set([
+    ...(stagingConfig.queues.producers ?? []).map((p: { queue: string }) => p.queue),
+    ...(stagingConfig.queues.consumers ?? []).flatMap((c: { queue: string; dead_letter_queue?: string }) => [c.queue, ...(c.dead_letter_queue ? [c.dead_letter_queue] : [])]),
+  ]),
+].sort();
+
 const splits = () =>
   [...cf.deployments]
     .reverse()
@@ -114,7 +128,8 @@ let initial: string;
 
 describe('release with the real wrangler against a stand-in Cloudflare API', () => {
   beforeAll(async () => {
-    cf = await startFakeCloudflare({ apiToken: 'fake-token' });
+    expect(STAGING_QUEUES).toEqual(['laundry-notifications-staging', 'laundry-notifications-staging-dlq']);
+    cf = await startFakeCloudflare({ apiToken: 'fake-token', queues: STAGING_QUEUES });
     initial = cf.current()[0]!.version_id;
   });
   afterAll(() => cf.close());
@@ -132,6 +147,21 @@ describe('release with the real wrangler against a stand-in Cloudflare API', () 
     expect(uploaded.annotations['workers/tag']).toMatch(/^[0-9a-f]{40}$/);
     expect(uploaded.annotations['workers/message']).toContain(uploaded.annotations['workers/tag']!);
     expect(cf.requests.some((r) => r.method === 'PUT' && r.path.endsWith('/schedules') && r.body.includes('*/15 * * * *'))).toBe(true);
+    // The upload checked that the configured queues exist; `triggers deploy` made the Worker their consumer, as wrangler.toml says.
+    expect(cf.requests.some((r) => r.method === 'GET' && r.path.startsWith('/accounts/fake-account/queues?') && r.path.includes('name=laundry-notifications-staging-dlq'))).toBe(true);
+    const consumer = (name: string) => cf.queues.get(name)!.consumers;
+    expect(consumer('laundry-notifications-staging')).toEqual([
+      expect.objectContaining({
+        type: 'worker',
+        script: 'laundry-api-staging',
+        dead_letter_queue: 'laundry-notifications-staging-dlq',
+        settings: expect.objectContaining({ batch_size: 10, max_retries: 5, max_wait_time_ms: 1000, retry_delay: 30 }),
+      }),
+    ]);
+    expect(consumer('laundry-notifications-staging-dlq')).toEqual([
+      expect.objectContaining({ type: 'worker', script: 'laundry-api-staging', settings: expect.objectContaining({ batch_size: 50, max_retries: 10 }) }),
+    ]);
+    expect(consumer('laundry-notifications-staging-dlq')[0]).not.toHaveProperty('dead_letter_queue');
     // The /docs viewer's files (wrangler.toml [assets]) went through Cloudflare's direct-upload flow,
     // and the version names the completion token (the stand-in refuses any other).
     expect(cf.requests.filter((r) => r.path.endsWith('/assets-upload-session')).length).toBe(1);
@@ -183,4 +213,40 @@ describe('release with the real wrangler against a stand-in Cloudflare API', () 
     expect(cf.current()).toEqual([{ version_id: target, percentage: 100 }]);
     expect(cf.deployments[0]!.annotations['workers/message']).toBe('rehearsal: checkout errors');
   }, 60_000);
+});
+
+describe('release against an account where a queue wrangler.toml names was never created', () => {
+  beforeAll(async () => {
+    // The main queue exists, its dead-letter queue does not (`wrangler queues create` skipped for it).
+    cf = await startFakeCloudflare({ apiToken: 'fake-token', queues: STAGING_QUEUES.filter((q) => !q.endsWith('-dlq')) });
+  });
+  afterAll(() => cf.close());
+
+  it('the upload fails naming the missing queue and the command that creates it; no version, no traffic moved, no consumer', async () => {
+    const before = cf.current();
+    const versionsBefore = cf.versions.size;
+    const run = await cli('release', ['--env', 'staging', '--hold-seconds', '0', '--probes', '1', '--base-url', edgeUrl]);
+    expect(run.code, run.stderr + run.stdout).toBe(1);
+    expect(run.stdout).toContain('FAILED before any traffic moved');
+    expect(run.stdout).toContain('failed at upload');
+    expect(run.stdout).toContain('Queue "laundry-notifications-staging-dlq" does not exist. To create it, run: wrangler queues create laundry-notifications-staging-dlq');
+    expect(cf.versions.size).toBe(versionsBefore);
+    expect(cf.current()).toEqual(before);
+    expect(cf.deployments).toHaveLength(1);
+    expect(cf.queues.get('laundry-notifications-staging')!.consumers).toEqual([]);
+    expect(cf.requests.some((r) => r.method === 'POST' && /\/workers\/scripts\/[^/]+\/versions(\?|$)/.test(r.path))).toBe(false);
+  }, 60_000);
+
+  it('the runbook creates every queue each deployed environment’s wrangler.toml names, by its exact name', () => {
+    const runbook = readFileSync('docs/runbook.md', 'utf8');
+    for (const env of ['staging', 'production']) {
+      const c = unstable_readConfig({ config: 'wrangler.toml', env }, { hideWarnings: true });
+      const names = [
+        ...(c.queues.producers ?? []).map((p: { queue: string }) => p.queue),
+        ...(c.queues.consumers ?? []).flatMap((q: { queue: string; dead_letter_queue?: string }) => [q.queue, ...(q.dead_letter_queue ? [q.dead_letter_queue] : [])]),
+      ];
+      expect(new Set(names)).toEqual(new Set([`laundry-notifications-${env}`, `laundry-notifications-${env}-dlq`]));
+      for (const name of names) expect(runbook).toMatch(new RegExp(`^npx wrangler queues create ${name}$`, 'm'));
+    }
+  });
 });

@@ -212,9 +212,10 @@ describe('monitoring: alert rules and dashboard against the app', () => {
   });
 
   it('every alert has a severity, a summary and a runbook link, and the job the scrape config defines', () => {
-    // One job label for every namespace's scrape job.
+    // One job label for every namespace's API scrape job, and one for the notifications worker's
+    // (its pods send, so the delivery counter is theirs; never "laundry-api", which the API's rules and the rollout gate read).
     const jobs = [...new Set(scrapeConfigs.map(jobLabelOf))];
-    expect(jobs).toEqual(['laundry-api']);
+    expect(jobs).toEqual(['laundry-api', 'laundry-notifications-worker']);
     const job = jobs[0]!;
     expect(rules.length).toBeGreaterThanOrEqual(9);
     // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
@@ -229,6 +230,16 @@ describe('monitoring: alert rules and dashboard against the app', () => {
       const link = /^docs\/runbook\.md#(.+)$/.exec(r.annotations?.runbook_url ?? '');
       expect(link && anchors.has(link[1]!), `${r.alert}: ${r.annotations?.runbook_url} is a runbook heading`).toBe(true);
       for (const m of r.expr.matchAll(/\bjob="([^"]+)"/g)) expect(m[1], r.alert).toBe(job);
+      // A job regex names only jobs the scrape config defines.
+      for (const m of r.expr.matchAll(/\bjob=~"([^"]+)"/g)) for (const alt of m[1]!.split('|')) expect(jobs, r.alert).toContain(alt);
+      // The worker's series are only its own: a rule on an API-only metric never reads them by accident.
+      if (/\bjob=~"[^"]*laundry-notifications-worker/.test(r.expr)) expect(metricNames(r.expr), r.alert).toEqual(['laundry_notification_deliveries_total']);
+    }
+    // The delivery counter is the worker's on Kubernetes: every rule reading it includes the worker's job.
+    const deliveryRules = rules.filter((r) => metricNames(r.expr).includes('laundry_notification_deliveries_total'));
+    expect(deliveryRules.length).toBeGreaterThan(0);
+    for (const r of deliveryRules) {
+      for (const sel of r.expr.matchAll(/laundry_notification_deliveries_total\{([^}]*)\}/g)) expect(sel[1], r.alert).toMatch(/\bjob=~"(?:[^"|]+\|)*laundry-notifications-worker(?:\|[^"]+)*"/);
     }
   });
 

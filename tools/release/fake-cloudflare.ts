@@ -22,6 +22,16 @@
  * a 422 with the message as text. Tests store points with `writeDataPoint` (what the Worker's
  * `METRICS` binding would have written) and the stand-in evaluates the gate's queries over them;
  * SQL it does not implement is refused, never approximated.
+ *
+ * Queues (https://developers.cloudflare.com/api/resources/queues/), for wrangler.toml's
+ * `[[queues.producers]]` and `[[queues.consumers]]`: `versions upload` lists the queues the
+ * configuration names (`GET /accounts/{id}/queues?name=…&name=…`) and stops if one is missing;
+ * `triggers deploy` looks each consumed queue up by name and creates its Worker consumer
+ * (`POST /accounts/{id}/queues/{queue_id}/consumers`) or updates it (`PUT …/consumers/{consumer_id}`).
+ * Queues are never created implicitly, as on Cloudflare: the account holds only those passed as
+ * `queues` (or created with `POST /accounts/{id}/queues`, what `wrangler queues create` sends).
+ * Like the real API it refuses an unknown queue id, a dead-letter queue that does not exist, a
+ * second consumer on a queue, and a version whose queue binding names a queue that does not exist.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -46,6 +56,29 @@ export interface FakeVersion {
   resources: { script: { handlers: string[] }; bindings: unknown[] };
 }
 
+/** A queue as `GET /accounts/{id}/queues` returns it (the fields wrangler reads, and a few more). */
+export interface FakeQueue {
+  queue_id: string;
+  queue_name: string;
+  created_on: string;
+  modified_on: string;
+  producers: { type: 'worker'; script: string }[];
+  producers_total_count: number;
+  consumers: FakeQueueConsumer[];
+  consumers_total_count: number;
+  settings: { delivery_delay: number; delivery_paused: boolean; message_retention_period: number };
+}
+
+export interface FakeQueueConsumer {
+  consumer_id: string;
+  queue_name: string;
+  type: 'worker';
+  script: string;
+  dead_letter_queue?: string;
+  settings: { batch_size?: number; max_retries?: number; max_wait_time_ms?: number; max_concurrency?: number | null; retry_delay?: number };
+  created_on: string;
+}
+
 export interface FakeCloudflare {
   url: string;
   /** The API base to put in CLOUDFLARE_API_BASE_URL. */
@@ -55,6 +88,8 @@ export interface FakeCloudflare {
   requests: { method: string; path: string; body: string }[];
   /** Analytics Engine datasets (tables) and their points. */
   analytics: Map<string, FakeDataPoint[]>;
+  /** The account's queues by name. */
+  queues: Map<string, FakeQueue>;
   /** Stores a point as the Worker's `writeDataPoint` would (the dataset springs into being on first write). */
   writeDataPoint(dataset: string, point: FakeDataPoint): void;
   /** Makes the next requests matching `method path-regex` fail with an API error. */
@@ -63,7 +98,12 @@ export interface FakeCloudflare {
   close(): Promise<void>;
 }
 
-export async function startFakeCloudflare(opts: { initialVersionId?: string; port?: number; apiToken?: string } = {}): Promise<FakeCloudflare> {
+/** Cloudflare's rule for queue names: lowercase letters, digits and dashes, at most 63. */
+const QUEUE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export async function startFakeCloudflare(
+  opts: { initialVersionId?: string; port?: number; apiToken?: string; /** Queues the account already has (created once per environment). */ queues?: string[] } = {},
+): Promise<FakeCloudflare> {
   let clock = Date.parse('2026-11-01T00:00:00Z');
   const now = () => new Date((clock += 1000)).toISOString();
   const versions = new Map<string, FakeVersion>();
@@ -98,6 +138,25 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
   const completionTokens = new Set<string>();
   const failures: { method: string; path: RegExp; message: string }[] = [];
   const analytics = new Map<string, FakeDataPoint[]>();
+  const queues = new Map<string, FakeQueue>();
+  const addQueue = (name: string): FakeQueue => {
+    const created = now();
+    const q: FakeQueue = {
+      queue_id: randomUUID().replaceAll('-', ''),
+      queue_name: name,
+      created_on: created,
+      modified_on: created,
+      producers: [],
+      producers_total_count: 0,
+      consumers: [],
+      consumers_total_count: 0,
+      settings: { delivery_delay: 0, delivery_paused: false, message_retention_period: 345600 },
+    };
+    queues.set(name, q);
+    return q;
+  };
+  for (const name of opts.queues ?? []) addQueue(name);
+  const queueById = (id: string) => [...queues.values()].find((q) => q.queue_id === id);
 
   const server = http.createServer(async (req, res) => {
     let body = '';
@@ -121,6 +180,63 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
     }
 
     let m: RegExpExecArray | null;
+    if (/^\/accounts\/[^/]+\/queues$/.test(path)) {
+      if (method === 'GET') {
+        // Any of the names asked for (wrangler repeats `name`), one page of up to 100.
+        const names = url.searchParams.getAll('name');
+        const found = [...queues.values()].filter((q) => names.length === 0 || names.includes(q.queue_name));
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const perPage = 100;
+        const result = found.slice((page - 1) * perPage, page * perPage);
+        res.statusCode = 200;
+        return res.end(JSON.stringify({ success: true, errors: [], messages: [], result, result_info: { page, per_page: perPage, count: result.length, total_count: found.length } }));
+      }
+      if (method === 'POST') {
+        const name = (JSON.parse(body || '{}') as { queue_name?: unknown }).queue_name;
+        if (typeof name !== 'string' || !QUEUE_NAME.test(name)) return send(400, null, [{ code: 11003, message: `queue_name ${JSON.stringify(name)} is invalid` }]);
+        if (queues.has(name)) return send(409, null, [{ code: 11009, message: `A queue named ${name} already exists` }]);
+        return ok(addQueue(name));
+      }
+    }
+    if ((m = /^\/accounts\/[^/]+\/queues\/([^/]+)(?:\/consumers(?:\/([^/]+))?)?$/.exec(path))) {
+      const queue = queueById(m[1]!);
+      if (!queue) return send(404, null, [{ code: 11000, message: `Queue ${m[1]} does not exist` }]);
+      const isConsumers = path.includes('/consumers');
+      if (!isConsumers && method === 'GET') return ok(queue);
+      if (isConsumers && m[2] === undefined && method === 'GET') return ok(queue.consumers);
+      if (isConsumers && (method === 'POST' || method === 'PUT')) {
+        const input = JSON.parse(body || '{}') as { type?: unknown; script_name?: unknown; dead_letter_queue?: unknown; settings?: FakeQueueConsumer['settings'] };
+        if (input.type !== 'worker' || typeof input.script_name !== 'string' || !input.script_name) {
+          return send(400, null, [{ code: 11003, message: 'a worker consumer needs type "worker" and script_name' }]);
+        }
+        if (input.dead_letter_queue !== undefined) {
+          if (typeof input.dead_letter_queue !== 'string' || !queues.has(input.dead_letter_queue)) {
+            return send(400, null, [{ code: 11000, message: `dead_letter_queue: Queue ${String(input.dead_letter_queue)} does not exist` }]);
+          }
+          if (input.dead_letter_queue === queue.queue_name) return send(400, null, [{ code: 11003, message: 'a queue cannot be its own dead-letter queue' }]);
+        }
+        const fields = {
+          script: input.script_name,
+          ...(input.dead_letter_queue !== undefined ? { dead_letter_queue: input.dead_letter_queue as string } : {}),
+          settings: input.settings ?? {},
+        };
+        if (method === 'POST' && m[2] === undefined) {
+          if (queue.consumers.length > 0) return send(400, null, [{ code: 11004, message: `Queue ${queue.queue_name} already has a consumer` }]);
+          const consumer: FakeQueueConsumer = { consumer_id: randomUUID().replaceAll('-', ''), queue_name: queue.queue_name, type: 'worker', ...fields, created_on: now() };
+          queue.consumers.push(consumer);
+          queue.consumers_total_count = queue.consumers.length;
+          queue.modified_on = now();
+          return ok(consumer);
+        }
+        if (method === 'PUT' && m[2] !== undefined) {
+          const i = queue.consumers.findIndex((c) => c.consumer_id === m![2]);
+          if (i < 0) return send(404, null, [{ code: 11000, message: `Consumer ${m[2]} does not exist on queue ${queue.queue_name}` }]);
+          queue.consumers[i] = { ...queue.consumers[i]!, ...fields, dead_letter_queue: fields.dead_letter_queue };
+          queue.modified_on = now();
+          return ok(queue.consumers[i]);
+        }
+      }
+    }
     if (/^\/accounts\/[^/]+\/analytics_engine\/sql$/.test(path)) {
       const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (!token || (opts.apiToken !== undefined && token !== opts.apiToken)) return send(403, null, [{ code: 10000, message: 'Authentication error' }]);
@@ -197,6 +313,10 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
       if (assetsJwt !== undefined && !completionTokens.has(assetsJwt)) {
         return send(400, null, [{ code: 10021, message: 'assets: not a completion token from a finished upload session' }]);
       }
+      // A queue binding must name a queue of the account (bindings are checked on upload).
+      for (const q of body.matchAll(/"type":"queue"[^}]*?"queue_name":"([^"]+)"/g)) {
+        if (!queues.has(q[1]!)) return send(400, null, [{ code: 10021, message: `binding refers to Queue ${q[1]}, which does not exist` }]);
+      }
       const v = addVersion(randomUUID(), metadata ? (JSON.parse(metadata) as Record<string, string>) : {});
       return ok({ id: v.id, number: v.number, startup_time_ms: 12, metadata: { has_preview: false } });
     }
@@ -232,6 +352,7 @@ export async function startFakeCloudflare(opts: { initialVersionId?: string; por
     versions,
     requests,
     analytics,
+    queues,
     writeDataPoint: (dataset, point) => analytics.set(dataset, [...(analytics.get(dataset) ?? []), { ...point, timestampMs: point.timestampMs ?? Date.now() }]),
     failNext: (method, path, message = 'fake failure') => failures.push({ method, path, message }),
     current: () => deployments[0]!.versions,
@@ -396,6 +517,6 @@ export function runAnalyticsSql(sql: string, datasets: Map<string, FakeDataPoint
 }
 
 if (isEntryPoint(import.meta.url)) {
-  const fake = await startFakeCloudflare({ port: Number(process.env.PORT ?? 0) });
+  const fake = await startFakeCloudflare({ port: Number(process.env.PORT ?? 0), queues: (process.env.QUEUES ?? '').split(',').filter(Boolean) });
   console.log(`fake Cloudflare API: CLOUDFLARE_API_BASE_URL=${fake.apiBase} (initial version ${fake.current()[0]!.version_id})`);
 }
