@@ -4,6 +4,8 @@ import { defineProject } from 'vitest/config';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, pgliteBackend, startLocalNeon } from './tools/local-neon/index.js';
 import { startStripeStandIn } from './tools/stripe-stand-in/index.js';
 import { startJwksStandIn } from './test/support/stand-ins/jwks.js';
+import { notifyBindings, startNotifyControl } from './test/support/stand-ins/notify-control.js';
+import { startNotifyStandIns } from './test/support/stand-ins/notify-stand-ins.js';
 import { stripeEnv } from './test/support/stripe.js';
 import { createPgliteDatabase } from './src/db/pglite.js';
 import { prepare, recreateServerDatabase } from './test/setup/databases.js';
@@ -36,6 +38,10 @@ const { backend, endpoint, close } = await startDatabaseEndpoint();
 const stripe = await startStripeStandIn({ unref: true });
 // Apple's and Google's key sets for test/workers/oauth.test.ts, which signs its tokens through them.
 const jwks = { apple: await startJwksStandIn('apple'), google: await startJwksStandIn('google') };
+// Google's token endpoint, FCM, Twilio and Resend for test/workers/notify-channels-workerd.test.ts,
+// which builds the real channel clients from them and drives them over the control server.
+const notify = await startNotifyStandIns();
+const notifyControl = await startNotifyControl(notify);
 // test/setup/workers-global.ts stops these when the run ends (it runs in this process).
 (globalThis as { __stopWorkersDatabase?: () => Promise<void> }).__stopWorkersDatabase = async () => {
   await endpoint.close();
@@ -43,6 +49,8 @@ const jwks = { apple: await startJwksStandIn('apple'), google: await startJwksSt
   await stripe.close();
   await jwks.apple.close();
   await jwks.google.close();
+  await notifyControl.close();
+  await notify.close();
 };
 
 export default defineProject({
@@ -65,6 +73,8 @@ export default defineProject({
           // Not APPLE_/GOOGLE_JWKS_URL: the shared harness runs unconfigured (503 provider_not_configured).
           TEST_APPLE_JWKS_URL: jwks.apple.url,
           TEST_GOOGLE_JWKS_URL: jwks.google.url,
+          // Not FCM_/TWILIO_/RESEND_: the shared harness sends no notifications (every channel unconfigured).
+          ...notifyBindings(notify, notifyControl),
         },
       },
     }),

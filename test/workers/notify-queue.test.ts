@@ -4,6 +4,7 @@
  * transaction). The channel clients are in-memory fakes of ChannelClient: the Worker's own clients
  * come from src/notifications/clients.ts, wired to the channels' createChannelClients at merge.
  * The Node side (preferences, backoff, leases, reminders): test/node/notify-dispatch.test.ts.
+ * The real clients against the providers' wire-protocol stand-ins: notify-channels-workerd.test.ts.
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';

@@ -21,6 +21,8 @@ export interface FcmRecord {
   status: number | null;
   /** The FCM status / errorCode answered, or 'ok', 'hang', 'injected'. */
   outcome: string;
+  /** The bearer access token sent ('' when none). */
+  bearer: string;
 }
 
 export interface FcmStandIn {
@@ -34,6 +36,8 @@ export interface FcmStandIn {
   unregister(token: string): void;
   /** `unregistered-400`: 400 INVALID_ARGUMENT with FcmError UNREGISTERED; `invalid`: 400 INVALID_ARGUMENT (bad token). */
   failFor(token: string, mode: 'unregistered-400' | 'invalid'): void;
+  /** Drops queued faults (failNext), dead tokens and per-token failures. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -78,7 +82,7 @@ export async function startFcmStandIn(google: GoogleTokenStandIn, projectId: str
   const delivered: FcmStandIn['delivered'] = [];
 
   const server = await startServer((req) => {
-    const record: FcmRecord = { token: undefined, message: undefined, status: null, outcome: '' };
+    const record: FcmRecord = { token: undefined, message: undefined, status: null, outcome: '', bearer: '' };
     requests.push(record);
     const done = (answer: StandInAnswer, outcome: string) => {
       record.status = answer.status;
@@ -89,6 +93,7 @@ export async function startFcmStandIn(google: GoogleTokenStandIn, projectId: str
     if (req.method !== 'POST' || !m) return done(err({ code: 404, message: 'Not Found', status: 'NOT_FOUND' }), 'NOT_FOUND');
     const auth = String(req.headers.authorization ?? '');
     const bearer = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    record.bearer = bearer;
     if (!google.accessTokenValid(bearer)) {
       return done(
         err({
@@ -181,6 +186,11 @@ export async function startFcmStandIn(google: GoogleTokenStandIn, projectId: str
     failNext: (fault, times) => faults.push(fault, times),
     unregister: (token) => dead.add(token),
     failFor: (token, mode) => perToken.set(token, mode),
+    clearFaults: () => {
+      faults.clear();
+      dead.clear();
+      perToken.clear();
+    },
     close: () => server.close(),
   };
 }

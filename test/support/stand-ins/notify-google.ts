@@ -38,6 +38,8 @@ export interface GoogleTokenStandIn {
   /** Every token issued so far stops working (FCM answers 401). */
   revokeAll(): void;
   failNext(fault: Fault, times?: number): void;
+  /** Drops queued faults. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export async function startGoogleTokenStandIn(opts: { now?: () => number; projec
       for (const t of issued.values()) t.revoked = true;
     },
     failNext: (fault, times) => faults.push(fault, times),
+    clearFaults: () => faults.clear(),
     close: () => server.close(),
   };
 }

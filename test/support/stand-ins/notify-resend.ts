@@ -29,6 +29,8 @@ export interface ResendStandIn {
   /** Emails actually sent (each one once). */
   emails: Array<{ id: string; from: string; to: string[]; subject: string; text?: string }>;
   failNext(fault: Fault | { sendThenHang: true }, times?: number): void;
+  /** Drops queued faults (idempotency keys already seen are kept, as Resend keeps them 24 h). */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -140,6 +142,10 @@ export async function startResendStandIn(opts: { now?: () => number } = {}): Pro
     failNext: (fault, times = 1) => {
       if ('sendThenHang' in fault) for (let i = 0; i < times; i++) special.push(fault);
       else faults.push(fault, times);
+    },
+    clearFaults: () => {
+      faults.clear();
+      special.length = 0;
     },
     close: () => server.close(),
   };

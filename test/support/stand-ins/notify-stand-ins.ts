@@ -31,6 +31,8 @@ export interface NotifyStandIns {
   received(): { push: FcmStandIn['delivered']; sms: TwilioStandIn['messages']; email: ResendStandIn['emails'] };
   /** The next `times` provider calls of the channel answer this fault (push: FCM's send, not the token endpoint). */
   failNext(channel: NotificationChannel, fault: Fault, times?: number): void;
+  /** Forgets what was received and drops every queued or standing fault (tokens issued stay valid). */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,10 @@ export async function startNotifyStandIns(opts: { now?: () => number } = {}): Pr
       if (channel === 'push') fcm.failNext(fault, times);
       else if (channel === 'sms') twilio.failNext(fault, times);
       else resend.failNext(fault, times);
+    },
+    reset() {
+      for (const list of [google.tokenRequests, fcm.requests, fcm.delivered, twilio.requests, twilio.messages, resend.requests, resend.emails]) list.length = 0;
+      for (const standIn of [google, fcm, twilio, resend]) standIn.clearFaults();
     },
     close: async () => {
       await Promise.all([google.close(), fcm.close(), twilio.close(), resend.close()]);

@@ -33,6 +33,8 @@ export interface TwilioStandIn {
   optOut(number: string): void;
   /** The number is a landline: 21614. */
   landline(number: string): void;
+  /** Drops queued faults, opt-outs and landlines. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,11 @@ export async function startTwilioStandIn(): Promise<TwilioStandIn> {
     failNext: (fault, times) => faults.push(fault, times),
     optOut: (n) => stopped.add(n),
     landline: (n) => landlines.add(n),
+    clearFaults: () => {
+      faults.clear();
+      stopped.clear();
+      landlines.clear();
+    },
     close: () => server.close(),
   };
 }
