@@ -428,6 +428,9 @@ describe('k8s-rollout.yml: gate after the rollout, undo on a gate failure', () =
     expect(kubectl[0]).toBe('kubectl -n laundry-production rollout undo deployment/laundry-api');
     expect(kubectl[1]).toMatch(/^kubectl -n laundry-production rollout status deployment\/laundry-api/);
     expect(kubectl).toContain('kubectl -n laundry-production set image cronjob/laundry-api-payments-job payments-job=ghcr.io/acme/laundry-api@sha256:previous');
+    // The notifications worker runs the same code: back to the same image, and waited for.
+    expect(kubectl).toContain('kubectl -n laundry-production set image deployment/laundry-notifications-worker notifications-worker=ghcr.io/acme/laundry-api@sha256:previous');
+    expect(kubectl.at(-1)).toMatch(/^kubectl -n laundry-production rollout status deployment\/laundry-notifications-worker/);
     expect(r.notified).toHaveLength(1);
     expect(r.notified[0]).toMatchObject({ status: 'failure', details: `k8s-gate: summary line (exit ${exit})` });
   });

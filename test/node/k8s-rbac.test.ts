@@ -273,7 +273,7 @@ describe('the private GHCR image', () => {
   it('every pod spec in the base pulls with the ghcr-pull Secret', () => {
     const base = yamlFile('deploy/k8s/base/kustomization.yaml');
     const workloads = (base.resources as string[]).map((r) => yamlFile(`deploy/k8s/base/${r}`)).filter((d) => ['Deployment', 'Job', 'CronJob', 'StatefulSet', 'DaemonSet', 'Pod'].includes(d.kind));
-    expect(workloads.map((w) => w.kind).sort()).toEqual(['CronJob', 'Deployment', 'Job']);
+    expect(workloads.map((w) => w.kind).sort()).toEqual(['CronJob', 'Deployment', 'Deployment', 'Job']);
     for (const w of workloads) {
       const pod = (w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template.spec : w.kind === 'Pod' ? w.spec : w.spec.template.spec) as Obj;
       expect(pod.imagePullSecrets, `${w.kind} ${w.metadata.name}`).toEqual([{ name: 'ghcr-pull' }]);
