@@ -29,6 +29,7 @@ import { actor, address, slot, zone, type Actor } from '../support/fixtures.js';
 import type { Harness } from '../support/harness.js';
 import type { TestApp } from '../support/node-app.js';
 import { isolatedApp } from '../support/own-database.js';
+import type { DeliveryRow } from '../support/notify-rows.js';
 
 let t: TestApp;
 let h: Harness;
@@ -101,17 +102,6 @@ async function order(c: Customer, startsInHours = 24): Promise<{ orderId: string
   return { orderId: res.body.id, outboxId: Number(row!.id) };
 }
 
-interface DeliveryRow {
-  id: number;
-  channel: string;
-  recipient: string;
-  state: string;
-  attempts: number;
-  last_error: string | null;
-  provider_message_id: string | null;
-  next_attempt_at: string;
-  locked_until: string | null;
-}
 const deliveriesOf = async (outboxId: number) =>
   (
     await h.sql<DeliveryRow>(

@@ -27,6 +27,7 @@ import { actor, address, slot, zone, type Actor } from '../support/fixtures.js';
 import { notifyControl, providerEnvFromBindings } from '../support/stand-ins/notify-control.js';
 import { STAND_IN_EMAIL_FROM } from '../support/stand-ins/notify-stand-ins.js';
 import { sqlDirect, testEnv, workerHarness as h } from './support.js';
+import type { DeliveryRow } from '../support/notify-rows.js';
 
 const bindings = env as unknown as Record<string, unknown>;
 const control = notifyControl(bindings);
@@ -104,16 +105,6 @@ async function customerWithOrder(): Promise<Customer> {
   return { who, phone, device, orderId: order.body.id as string };
 }
 
-interface DeliveryRow {
-  id: number;
-  channel: string;
-  recipient: string;
-  state: string;
-  attempts: number;
-  last_error: string | null;
-  provider_message_id: string | null;
-  next_attempt_at: string;
-}
 
 /** The customer's deliveries of the order, by channel. */
 async function deliveriesOf(c: Customer): Promise<Record<string, DeliveryRow>> {
