@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
 import { fanOut, sendDue, type ChannelClients, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { consumeDeadLetters } from '../../src/notifications/queue.js';
 import type { ChannelClient, NotificationChannel, RenderedMessage, SendOutcome } from '../../src/notifications/types.js';
 import { actor, address, slot, zone } from '../support/fixtures.js';
 import type { Harness } from '../support/harness.js';
@@ -101,5 +102,29 @@ describe('review17: a push token that moved to another account', () => {
     const leaked = push.sent.slice(1).filter((m) => m.recipient === token && JSON.stringify(m).includes(orderId));
     // Defect: A's order notification (its id, status) reaches B's phone.
     expect(leaked).toEqual([]);
+  });
+});
+
+describe('review17: the dead-letter queue', () => {
+  it('a retry message dead-lettered by a short database outage does not kill a delivery that has attempts left', async () => {
+    const who = await actor(h);
+    const token = `review17-dlq-${crypto.randomUUID()}`;
+    await h.sql(`INSERT INTO devices (token, user_id, platform, created_at, updated_at) VALUES ($1, $2, 'android', now(), now())`, [token, who.userId]);
+    const [o] = await h.sql<{ id: string }>(
+      `INSERT INTO notification_outbox (user_id, type, dedupe_key, data, created_at) VALUES ($1, 'refund_issued', $2, '{}'::jsonb, now()) RETURNING id`,
+      [who.userId, `review17:${crypto.randomUUID()}`],
+    );
+    const clock = testClock(Date.now() + 1000);
+    const d = deps({ push: fake('push', () => ({ kind: 'retry', error: 'fcm 503' })) }, clock);
+    await fanOut(d);
+    const report = await sendDue(d);
+    const retry = report.retry.find(() => true)!;
+    expect(retry.attempts).toBe(1);
+    // The retry message's consumer failed 5 times in ~2.5 min (database unreachable): it lands in the DLQ.
+    clock.advance(3 * 60_000);
+    await consumeDeadLetters(d, [{ body: { kind: 'delivery', id: retry.id }, attempts: 6, ack() {}, retry() {} }]);
+    const [row] = await h.sql<{ state: string; attempts: number }>(`SELECT state::text, attempts FROM notification_deliveries WHERE id = $1`, [retry.id]);
+    // Defect: 'dead' after one provider attempt of MAX_ATTEMPTS (8); the sweep would have sent it.
+    expect({ state: row!.state, attempts: row!.attempts, outbox: o!.id }).toEqual({ state: 'pending', attempts: 1, outbox: o!.id });
   });
 });
