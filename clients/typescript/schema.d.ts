@@ -236,7 +236,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with Apple
-         * @description Verifies the Apple ID token (signature against Apple’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Apple account; else links the account with the token’s email when Apple says it is verified; else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
+         * @description Verifies the Apple ID token (signature against Apple’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Apple account; else links the account with the token’s email when Apple says it is verified (that account’s password and other sessions then end: its own email was never verified, so whoever set the password may not own the address); else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
          *
          *     Send Apple’s `identityToken` and the raw nonce whose SHA-256 (lowercase hex) the app gave `ASAuthorizationAppleIDRequest.nonce`. Apple gives the user’s name only to the app and only on the first sign-in: send it as `name`. Private-relay addresses (…@privaterelay.appleid.com) are verified addresses like any other.
          *
@@ -260,7 +260,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with Google
-         * @description Verifies the Google ID token (signature against Google’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Google account; else links the account with the token’s email when Google says it is verified; else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
+         * @description Verifies the Google ID token (signature against Google’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Google account; else links the account with the token’s email when Google says it is verified (that account’s password and other sessions then end: its own email was never verified, so whoever set the password may not own the address); else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
          *
          *     Send Google’s ID token (Credential Manager’s `GoogleIdTokenCredential.idToken`, Google Sign-In’s `idToken`) and the nonce the app set on the request, as is. The token’s `name` is used when the account is created, unless `name` is sent.
          *

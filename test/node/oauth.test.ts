@@ -132,7 +132,7 @@ describe('Sign in with Apple', () => {
 });
 
 describe('Sign in with Google', () => {
-  it('links an existing password account when Google says the email is verified; the password still works', async () => {
+  it('links an existing password account when Google says the email is verified; its unverified password and sessions end', async () => {
     const email = uniqueEmail('google-link');
     const reg = await t.api.post('/v1/auth/register', { email, password: 'a long enough password' });
     const sub = newSub('g');
@@ -140,7 +140,22 @@ describe('Sign in with Google', () => {
     const res = await post('google', { idToken: await googleToken(sub, nonce, { email: email.toUpperCase(), email_verified: true }), nonce });
     expect(res.status).toBe(200);
     expect(res.body.user.id).toBe(reg.body.user.id);
-    expect((await t.api.post('/v1/auth/login', { email, password: 'a long enough password' })).status).toBe(200);
+    // Registration never verified the address: the password may be a squatter's (pre-hijacking).
+    expect((await t.api.post('/v1/auth/login', { email, password: 'a long enough password' })).status).toBe(401);
+    expect((await t.api.post('/v1/auth/refresh', { refreshToken: reg.body.refreshToken })).status).toBe(401);
+    expect((await t.api.post('/v1/auth/refresh', { refreshToken: res.body.refreshToken })).status).toBe(200);
+  });
+
+  it('links Apple to an account Google made (its address was verified): the Google session goes on', async () => {
+    const email = uniqueEmail('google-then-apple');
+    const n1 = newNonce();
+    const viaGoogle = await post('google', { idToken: await googleToken(newSub('g'), n1, { email, email_verified: true }), nonce: n1 });
+    expect(viaGoogle.status).toBe(201);
+    const n2 = newNonce();
+    const viaApple = await post('apple', { idToken: await appleToken(newSub('001'), n2, { email, email_verified: 'true' }), nonce: n2 });
+    expect(viaApple.status).toBe(200);
+    expect(viaApple.body.user.id).toBe(viaGoogle.body.user.id);
+    expect((await t.api.post('/v1/auth/refresh', { refreshToken: viaGoogle.body.refreshToken })).status).toBe(200);
   });
 
   it('refuses to link by an unverified email (409) and writes nothing', async () => {

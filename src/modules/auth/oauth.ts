@@ -58,10 +58,15 @@ const SignInRow = z.object({
  * the other provider), the identity's foreign key fails at the end of the statement, which rolls
  * it back whole, and the next round links or refuses as above.
  */
-export async function signInWithProvider(deps: Deps, provider: IdentityProvider, body: OAuthInput): Promise<{ session: Session; created: boolean }> {
+export async function signInWithProvider(
+  deps: Deps,
+  provider: IdentityProvider,
+  body: OAuthInput,
+  deviceLabel: string | null = null,
+): Promise<{ session: Session; created: boolean }> {
   const token = await deps.idTokens.verify(provider, body.idToken, body.nonce, deps.clock.now());
   for (let round = 1; ; round++) {
-    const refresh = await pendingRefresh(deps);
+    const refresh = await pendingRefresh(deps, deviceLabel);
     const now = deps.clock.now();
     const at = sql`${now.toISOString()}::timestamptz`;
     const newId = crypto.randomUUID();
@@ -84,6 +89,19 @@ export async function signInWithProvider(deps: Deps, provider: IdentityProvider,
                  OR (${token.emailVerified} AND EXISTS (SELECT 1 FROM by_email WHERE disabled_at IS NULL)))
           ON CONFLICT (provider, subject) DO NOTHING
           RETURNING user_id
+        ),
+        -- Linked by a verified email to an account whose own email was never verified: whoever set
+        -- its password may not own the address (account pre-hijacking), so the password and every
+        -- session of the account end here; the provider's owner signs in with the session below.
+        unverified_link AS (
+          UPDATE users SET password_hash = ${NO_PASSWORD_HASH}, updated_at = ${at}
+          WHERE id IN (SELECT user_id FROM new_ident WHERE user_id <> ${newId}::uuid)
+            -- An account a provider created had its address verified by that provider: left alone.
+            AND password_hash <> ${NO_PASSWORD_HASH}
+          RETURNING id
+        ), squatter_sessions AS (
+          UPDATE refresh_tokens SET revoked_at = ${at}, revoked_reason = 'provider_linked'
+          WHERE user_id IN (SELECT id FROM unverified_link) AND revoked_at IS NULL
         ), new_user AS (
           INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at)
           SELECT ${newId}::uuid, ${token.email ?? null}, ${NO_PASSWORD_HASH}, ${name}, 'customer', ${at}, ${at}

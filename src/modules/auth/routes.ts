@@ -243,7 +243,7 @@ const updateMeHandler: Handler<typeof updateMeRoute> = async (c) =>
 
 const common = (provider: 'Apple' | 'Google', specifics: string) =>
   [
-    `Verifies the ${provider} ID token (signature against ${provider}’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that ${provider} account; else links the account with the token’s email when ${provider} says it is verified; else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.`,
+    `Verifies the ${provider} ID token (signature against ${provider}’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that ${provider} account; else links the account with the token’s email when ${provider} says it is verified (that account’s password and other sessions then end: its own email was never verified, so whoever set the password may not own the address); else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.`,
     specifics,
     'Refusals: 401 `invalid_id_token` with `details.reason` = `malformed`, `signature` (including `alg` other than RS256/ES256), `unknown_key` (no published key has the token’s `kid`, even after refetching the key set), `issuer`, `audience`, `expired`, `not_yet_valid`, `nonce`, or `email_missing` (no account is linked yet and the token has no email: request the email scope). 409 `account_exists_unverified_email`: an account has this email but the provider does not vouch for it; log in with the password. 401 `invalid_credentials`: the account is disabled (as login answers). 503 `provider_not_configured` (with `Retry-After`) when the server has no client ids for the provider; 503 `service_unavailable` (with `Retry-After`) when the provider’s keys cannot be fetched.',
   ].join('\n\n');
@@ -285,12 +285,12 @@ const googleRoute = createRoute({
 });
 
 const appleHandler: Handler<typeof appleRoute> = async (c) => {
-  const { session, created } = await signInWithProvider(c.get('deps'), 'apple', c.req.valid('json'));
+  const { session, created } = await signInWithProvider(c.get('deps'), 'apple', c.req.valid('json'), deviceLabelOf(c.req.header('user-agent')));
   return created ? c.json(session, 201) : c.json(session, 200);
 };
 
 const googleHandler: Handler<typeof googleRoute> = async (c) => {
-  const { session, created } = await signInWithProvider(c.get('deps'), 'google', c.req.valid('json'));
+  const { session, created } = await signInWithProvider(c.get('deps'), 'google', c.req.valid('json'), deviceLabelOf(c.req.header('user-agent')));
   return created ? c.json(session, 201) : c.json(session, 200);
 };
 
