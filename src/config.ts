@@ -3,6 +3,14 @@ import { currencyRules } from './domain/currency.js';
 import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
 
 /**
+ * The largest NOTIFY_TIMEOUT_MS accepted, ms. An FCM send is up to four sequential requests each
+ * bounded by it, and the dispatcher's send lease (src/notifications/dispatch.ts SEND_LEASE_MS)
+ * is computed from this bound, so a longer timeout would let a second dispatcher re-claim a
+ * delivery still being sent (a duplicate push or SMS).
+ */
+export const NOTIFY_TIMEOUT_MAX_MS = 30_000;
+
+/**
  * Runtime configuration, validated once at start-up on both runtimes.
  * Entry files pass a plain string map (Worker bindings or process.env); everything
  * else in the app reads the typed `Config`.
@@ -137,8 +145,11 @@ const rawSchema = z.object({
   ),
   /** Dev/test only: the Resend stand-in's base URL (default https://api.resend.com). Refused in production. */
   RESEND_API_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
-  /** Upper bound on one provider request (and one Google token request), ms; past it the send is retried later. */
-  NOTIFY_TIMEOUT_MS: intFromString(10_000, 10, 60_000),
+  /**
+   * Upper bound on one provider request (and one Google token request), ms; past it the send is
+   * retried later. At most NOTIFY_TIMEOUT_MAX_MS: the dispatcher's send lease covers that bound.
+   */
+  NOTIFY_TIMEOUT_MS: intFromString(10_000, 10, NOTIFY_TIMEOUT_MAX_MS),
   // Sign in with Apple and Google (src/auth/id-tokens.ts): a provider is on when its client ids are set.
   /** Comma-separated `aud` values Apple's ID tokens may carry: the app's bundle id, the web Services ID. */
   APPLE_CLIENT_IDS: optionalString,

@@ -34,6 +34,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { NOTIFY_TIMEOUT_MAX_MS } from '../config.js';
 import { AnyRow } from '../db/client.js';
 import { NOTIFICATION_CHANNELS, NOTIFICATION_TYPES } from '../db/schema-notification-kinds.js';
 import type { Deps } from '../deps.js';
@@ -54,8 +55,28 @@ export const BACKOFF_BASE_MS = 30_000;
 export const BACKOFF_CAP_MS = 30 * 60_000;
 /** A Retry-After beyond this is taken as this (a broken header must not park a message for days). */
 export const RETRY_AFTER_MAX_MS = 6 * 3_600_000;
-/** How long a claim holds a delivery, ms: longer than any client's timeout plus the record statement. */
-export const SEND_LEASE_MS = 60_000;
+/** The largest DATABASE_TIMEOUT_MS the settings accept (src/config.ts; test/node/review17-lease.test.ts keeps the two in step). */
+export const DATABASE_TIMEOUT_MAX_MS = 60_000;
+/** Sequential provider requests one send can make at most: FCM's token, send, (401) new token, send. */
+export const MAX_REQUESTS_PER_SEND = 4;
+/** Slack on top of the worst case: clock skew between dispatchers, event-loop stalls, rendering. */
+export const SEND_LEASE_MARGIN_MS = 15_000;
+/**
+ * How long a claim holds a delivery, ms. It must outlive the longest send a claim can start, or
+ * a second dispatcher re-claims the row mid-send and the message goes out twice (push and SMS
+ * have no provider-side dedupe): the claim statement (the lease starts at the clock reading taken
+ * before it) + MAX_REQUESTS_PER_SEND sequential provider requests, each bounded by
+ * NOTIFY_TIMEOUT_MS + the record statement + a margin.
+ *
+ * Why a constant computed from the largest accepted settings rather than a lease derived from the
+ * running configuration: the dispatcher's deps (DispatchDeps) are built by the entry files
+ * (src/worker.ts, the Node notifications-worker, the sweep) without the configuration, and a
+ * constant cannot be made too short by a setting: any value loadConfig accepts is covered, and
+ * loadConfig refuses a NOTIFY_TIMEOUT_MS above NOTIFY_TIMEOUT_MAX_MS (30 s, which keeps the
+ * lease near 4 min; the longer the lease, the longer a crashed sender's claim waits before the
+ * message is retried). test/node/review17-lease.test.ts asserts the inequality.
+ */
+export const SEND_LEASE_MS = 2 * DATABASE_TIMEOUT_MAX_MS + MAX_REQUESTS_PER_SEND * NOTIFY_TIMEOUT_MAX_MS + SEND_LEASE_MARGIN_MS;
 /** Outbox rows one fan-out claims; deliveries one send claims. */
 export const FAN_OUT_BATCH = 100;
 export const SEND_BATCH = 50;
@@ -91,17 +112,20 @@ const FanOutRow = z.object({ outbox_rows: z.number(), pending_ids: z.array(z.coe
  * undispatched after a minute"); default 0, every row. The default preference matrix goes in as a
  * literal (DEFAULT_PREFERENCES), the overrides are read in the same statement, so the decision and
  * the write see one snapshot. Skip reasons in last_error: `preference: <type> off on <channel>`,
- * `channel not configured: <channel>`.
+ * `channel not configured: <channel>`. A mandatory type (MANDATORY_TYPES) with no delivery that
+ * would be pending on a configured channel gets its email delivery pending anyway.
  */
 export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderThanMs?: number } = {}): Promise<FanOutResult> {
   const now = deps.clock.now();
-  const cutoff = new Date(now.getTime() - (opts.olderThanMs ?? 0));
+  // Exclusive bound one millisecond on: the clock has ms precision, created_at µs, so a row
+  // written within the current millisecond is still "at least olderThanMs old".
+  const cutoff = new Date(now.getTime() - (opts.olderThanMs ?? 0) + 1);
   const matrix = NOTIFICATION_TYPES.flatMap((type) => NOTIFICATION_CHANNELS.map((channel) => ({ type, channel, enabled: DEFAULT_PREFERENCES[type][channel] })));
   const configured = NOTIFICATION_CHANNELS.filter((c) => deps.clients[c] !== undefined);
   const [row] = await deps.database.rows(FanOutRow, sql`
     WITH claimed AS (
       SELECT o.id, o.user_id, o.type FROM notification_outbox o
-      WHERE o.dispatched_at IS NULL AND o.created_at <= ${iso(cutoff)}::timestamptz
+      WHERE o.dispatched_at IS NULL AND o.created_at < ${iso(cutoff)}::timestamptz
       ORDER BY o.created_at, o.id
       LIMIT ${opts.limit ?? FAN_OUT_BATCH}
       FOR UPDATE SKIP LOCKED
@@ -120,26 +144,31 @@ export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderTh
       SELECT c.id, c.user_id, c.type, 'email'::notification_channel, u.email
         FROM claimed c JOIN users u ON u.id = c.user_id
     ),
-    decided AS (
-      SELECT t.outbox_id, t.channel, t.recipient, t.type,
-             COALESCE(p.enabled, df.enabled, false)
-               -- A mandatory type (payment messages) is never silenced, even by two concurrent
-               -- PATCHes that each left one channel on: with every channel off, email goes.
-               OR (t.type::text = ANY(${`{${MANDATORY_TYPES.join(',')}}`}::text[]) AND t.channel = 'email'
-                   AND NOT EXISTS (SELECT 1 FROM defaults dm LEFT JOIN notification_preferences pm
-                                     ON pm.user_id = t.user_id AND pm.type = dm.type AND pm.channel = dm.channel
-                                   WHERE dm.type = t.type AND COALESCE(pm.enabled, dm.enabled))) AS wanted,
+    base AS (
+      SELECT t.outbox_id, t.user_id, t.channel, t.recipient, t.type,
+             COALESCE(p.enabled, df.enabled, false) AS preferred,
              t.channel::text = ANY(${`{${configured.join(',')}}`}::text[]) AS configured
       FROM targets t
       LEFT JOIN defaults df ON df.type = t.type AND df.channel = t.channel
       LEFT JOIN notification_preferences p ON p.user_id = t.user_id AND p.type = t.type AND p.channel = t.channel
     ),
+    decided AS (
+      -- A mandatory type (payment messages) is never silenced: when no delivery of the outbox row
+      -- would be pending (no device, no phone, the preference off, the channel not configured —
+      -- or two concurrent PATCHes that each left one channel on), its email goes anyway, pending
+      -- even when email is not configured here, so it is retried (and dead-lettered) rather than lost.
+      SELECT b.outbox_id, b.channel, b.recipient, b.type, b.configured, b.preferred,
+             b.type::text = ANY(${`{${MANDATORY_TYPES.join(',')}}`}::text[]) AND b.channel = 'email'
+               AND NOT bool_or(b.preferred AND b.configured) OVER (PARTITION BY b.outbox_id) AS rescued
+      FROM base b
+    ),
     inserted AS (
       INSERT INTO notification_deliveries (outbox_id, channel, recipient, state, attempts, next_attempt_at, last_error, created_at, updated_at)
       SELECT outbox_id, channel, recipient,
-             (CASE WHEN wanted AND configured THEN 'pending' ELSE 'skipped' END)::notification_delivery_state,
+             (CASE WHEN rescued OR (preferred AND configured) THEN 'pending' ELSE 'skipped' END)::notification_delivery_state,
              0, ${iso(now)}::timestamptz,
-             CASE WHEN NOT wanted THEN 'preference: ' || type || ' off on ' || channel
+             CASE WHEN rescued THEN NULL
+                  WHEN NOT preferred THEN 'preference: ' || type || ' off on ' || channel
                   WHEN NOT configured THEN 'channel not configured: ' || channel END,
              ${iso(now)}::timestamptz, ${iso(now)}::timestamptz
       FROM decided
@@ -193,6 +222,8 @@ const ClaimRow = z.object({
   pickup_ends_at: ts,
   delivery_starts_at: ts,
   delivery_ends_at: ts,
+  /** Why the delivery was skipped instead of claimed (its recipient moved), or null. */
+  stale: z.string().nullable(),
 });
 
 /**
@@ -200,30 +231,59 @@ const ClaimRow = z.object({
  * first, in ONE statement: `locked_until = now + leaseMs`, `attempts + 1`. `ids`: only these
  * (a queue message naming a delivery), still only when due. Reads, joined in the same statement,
  * the outbox row, the order's slots, the zone's time zone, and the locale (the device's for push,
- * the customer's otherwise).
+ * the customer's otherwise). A due delivery whose recipient is no longer the customer's — a push
+ * token since registered to another account or deleted, an SMS number or email address the
+ * customer has since changed — is not claimed but set `skipped` in the same statement, the reason
+ * in last_error (`recipient moved: …`, `recipient gone: …`, `recipient changed: …`): a retry
+ * must not carry one account's order to another's phone or inbox.
  */
 export async function claimDue(deps: DispatchDeps, opts: { limit?: number; ids?: readonly number[]; leaseMs?: number } = {}): Promise<ClaimedDelivery[]> {
   const now = deps.clock.now();
   const until = new Date(now.getTime() + (opts.leaseMs ?? SEND_LEASE_MS));
   const only = opts.ids ? sql`AND x.id = ANY(${`{${opts.ids.map((n) => Math.trunc(n)).join(',')}}`}::bigint[])` : sql``;
   const rows = await deps.database.rows(ClaimRow, sql`
-    WITH claimed AS (
+    WITH due AS (
+      SELECT x.id FROM notification_deliveries x
+      WHERE x.state = 'pending' AND x.next_attempt_at <= ${iso(now)}::timestamptz
+        AND (x.locked_until IS NULL OR x.locked_until <= ${iso(now)}::timestamptz) ${only}
+      ORDER BY x.next_attempt_at, x.id
+      LIMIT ${opts.limit ?? SEND_BATCH}
+      FOR UPDATE SKIP LOCKED
+    ),
+    checked AS (
+      -- Is the recipient still this customer's? A token, number or address may have moved to
+      -- another account (or gone) since the fan-out: such a delivery is skipped, never sent.
+      SELECT x.id,
+             CASE x.channel
+               WHEN 'push' THEN CASE
+                 WHEN dev.token IS NULL THEN 'recipient gone: the device token is no longer registered'
+                 WHEN dev.user_id <> o.user_id THEN 'recipient moved: the device token is now registered to another account' END
+               WHEN 'sms' THEN CASE WHEN u.phone IS DISTINCT FROM x.recipient THEN 'recipient changed: the number is no longer the customer''s phone' END
+               WHEN 'email' THEN CASE WHEN u.email IS DISTINCT FROM x.recipient THEN 'recipient changed: the address is no longer the customer''s email' END
+             END AS stale
+      FROM due
+      JOIN notification_deliveries x ON x.id = due.id
+      JOIN notification_outbox o ON o.id = x.outbox_id
+      LEFT JOIN users u ON u.id = o.user_id
+      LEFT JOIN devices dev ON x.channel = 'push' AND dev.token = x.recipient
+    ),
+    claimed AS (
       UPDATE notification_deliveries d
-      SET locked_until = ${iso(until)}::timestamptz, attempts = d.attempts + 1, updated_at = ${iso(now)}::timestamptz
-      WHERE d.id IN (
-        SELECT x.id FROM notification_deliveries x
-        WHERE x.state = 'pending' AND x.next_attempt_at <= ${iso(now)}::timestamptz
-          AND (x.locked_until IS NULL OR x.locked_until <= ${iso(now)}::timestamptz) ${only}
-        ORDER BY x.next_attempt_at, x.id
-        LIMIT ${opts.limit ?? SEND_BATCH}
-        FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.attempts, d.channel, d.recipient, d.outbox_id
+      SET locked_until = CASE WHEN k.stale IS NULL THEN ${iso(until)}::timestamptz END,
+          attempts = CASE WHEN k.stale IS NULL THEN d.attempts + 1 ELSE d.attempts END,
+          state = (CASE WHEN k.stale IS NULL THEN 'pending' ELSE 'skipped' END)::notification_delivery_state,
+          last_error = COALESCE(k.stale, d.last_error),
+          updated_at = ${iso(now)}::timestamptz
+      FROM checked k
+      WHERE d.id = k.id
+      RETURNING d.id, d.attempts, d.channel, d.recipient, d.outbox_id, k.stale
     )
     SELECT c.id, c.attempts, c.channel::text AS channel, c.recipient, o.type::text AS type, o.order_id, o.data,
            CASE WHEN c.channel = 'push' THEN COALESCE(dev.locale, u.locale) ELSE u.locale END AS locale,
            z.time_zone,
            ps.starts_at::text AS pickup_starts_at, ps.ends_at::text AS pickup_ends_at,
-           ds.starts_at::text AS delivery_starts_at, ds.ends_at::text AS delivery_ends_at
+           ds.starts_at::text AS delivery_starts_at, ds.ends_at::text AS delivery_ends_at,
+           c.stale
     FROM claimed c
     JOIN notification_outbox o ON o.id = c.outbox_id
     JOIN users u ON u.id = o.user_id
@@ -233,7 +293,15 @@ export async function claimDue(deps: DispatchDeps, opts: { limit?: number; ids?:
     LEFT JOIN slots ps ON ps.id = ord.pickup_slot_id
     LEFT JOIN slots ds ON ds.id = ord.delivery_slot_id
     ORDER BY c.id`);
-  return rows.map((r) => ({
+  const skipped = rows.filter((r) => r.stale !== null);
+  if (skipped.length > 0) {
+    deps.logger.warn('notification deliveries skipped: the recipient is no longer the customer’s', {
+      deliveries: skipped.map((r) => ({ deliveryId: r.id, channel: r.channel, reason: r.stale })),
+    });
+  }
+  return rows
+    .filter((r) => r.stale === null)
+    .map((r) => ({
     id: r.id,
     attempts: r.attempts,
     channel: r.channel,
@@ -431,21 +499,6 @@ export async function measureBacklog(deps: Pick<Deps, 'database' | 'clock' | 'me
   const backlog = { pending: row!.pending, oldestPendingAgeSeconds: Math.max(0, Math.round(row!.oldest)), dead: row!.dead };
   deps.metrics.notificationBacklog(backlog);
   return backlog;
-}
-
-/**
- * Marks deliveries `dead` (the dead-letter queue's consumer: their retry messages ran out of
- * queue retries). Only rows still pending and not leased; one statement; answers the ids marked.
- */
-export async function markDead(deps: Pick<Deps, 'database' | 'clock'>, ids: readonly number[], reason: string): Promise<number[]> {
-  if (ids.length === 0) return [];
-  const now = iso(deps.clock.now());
-  const rows = await deps.database.rows(z.object({ id: z.coerce.number() }), sql`
-    UPDATE notification_deliveries SET state = 'dead', last_error = ${reason}, locked_until = NULL, updated_at = ${now}::timestamptz
-    WHERE id = ANY(${`{${ids.map((n) => Math.trunc(n)).join(',')}}`}::bigint[]) AND state = 'pending'
-      AND (locked_until IS NULL OR locked_until <= ${now}::timestamptz)
-    RETURNING id`);
-  return rows.map((r) => r.id);
 }
 
 export interface CycleReport {

@@ -8,11 +8,12 @@
  * is due (./dispatch.ts); a delivery to retry is sent again as `{ kind: 'delivery', id }` with
  * `delaySeconds` = its backoff. A batch whose processing throws is retried by the queue
  * (`max_retries` in wrangler.toml); a message past that goes to the dead-letter queue, whose
- * consumer marks the deliveries it names `dead`. Nothing depends on a message arriving: the cron
- * sweep (./sweep.ts) finds undispatched outbox rows and due deliveries by themselves.
+ * consumer only logs it: the delivery stays `pending` (only MAX_ATTEMPTS provider attempts make
+ * one `dead`). Nothing depends on a message arriving: the cron sweep (./sweep.ts) finds
+ * undispatched outbox rows and due deliveries by themselves.
  */
 import type { Deps } from '../deps.js';
-import { dispatchCycle, markDead, sendDue, type DispatchDeps, type SendReport } from './dispatch.js';
+import { dispatchCycle, sendDue, type DispatchDeps, type SendReport } from './dispatch.js';
 
 export type NotificationMessage = { kind: 'outbox' } | { kind: 'delivery'; id: number };
 
@@ -128,25 +129,25 @@ export async function consumeNotificationBatch(
 }
 
 /**
- * The dead-letter queue's consumer: the deliveries named by messages that exhausted the main
- * queue's retries are marked `dead` (only if still pending and unleased: one sent meanwhile stays
- * sent). `outbox` messages need nothing: the sweep fans those rows out. Acks everything it
- * handled; a database failure leaves the batch to the DLQ's own retries.
+ * The dead-letter queue's consumer: logs the messages that exhausted the main queue's retries and
+ * acks them, and changes no row. A message lands here when its consumer failed `max_retries`
+ * times in a few minutes (the database unreachable, a deploy), which says nothing about the
+ * provider: the delivery it names keeps its attempts and stays `pending`, and the cron sweep
+ * (./sweep.ts) sends it when due. Only MAX_ATTEMPTS provider attempts make a delivery `dead`
+ * (./dispatch.ts resultOf). `outbox` messages need nothing either: the sweep fans those rows out.
+ * Answers the delivery ids named.
  */
-export async function consumeDeadLetters(deps: Pick<Deps, 'database' | 'clock' | 'logger'>, messages: readonly ReceivedMessage[]): Promise<number[]> {
+export function consumeDeadLetters(deps: Pick<Deps, 'logger'>, messages: readonly ReceivedMessage[]): Promise<number[]> {
   const ids: number[] = [];
+  let other = 0;
   for (const m of messages) {
     const parsed = parseMessage(m.body);
     if (parsed?.kind === 'delivery') ids.push(parsed.id);
+    else other++;
+    m.ack();
   }
-  try {
-    const marked = await markDead(deps, ids, 'queue retries exhausted (dead-letter queue)');
-    if (marked.length > 0) deps.logger.warn('notification deliveries dead-lettered', { deliveryIds: marked });
-    for (const m of messages) m.ack();
-    return marked;
-  } catch (error) {
-    deps.logger.error('notification dead-letter batch failed', { error });
-    for (const m of messages) m.retry();
-    return [];
+  if (messages.length > 0) {
+    deps.logger.warn('notification queue messages dead-lettered; their deliveries stay pending for the sweep', { deliveryIds: ids, otherMessages: other });
   }
+  return Promise.resolve(ids);
 }

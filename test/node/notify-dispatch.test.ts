@@ -18,6 +18,7 @@ import {
   recordResults,
   resultOf,
   sendDue,
+  SEND_LEASE_MS,
   type ChannelClients,
   type DispatchDeps,
 } from '../../src/notifications/dispatch.js';
@@ -324,7 +325,9 @@ describe('send', () => {
     expect(slowClaim).toMatchObject({ attempts: 1 });
     // Within the lease nobody else can claim it.
     expect(await claimDue(d, { ids: [slowClaim!.id] })).toEqual([]);
-    clock.advance(61_000);
+    clock.advance(SEND_LEASE_MS - 1_000);
+    expect(await claimDue(d, { ids: [slowClaim!.id] })).toEqual([]);
+    clock.advance(2_000);
     const [fastClaim] = await claimDue(d, { ids: [slowClaim!.id] });
     expect(fastClaim).toMatchObject({ attempts: 2 });
     expect(await recordResults(d, [resultOf(fastClaim!, { kind: 'sent', providerMessageId: 'fast' }, clock.now())])).toEqual(new Set([slowClaim!.id]));
@@ -356,7 +359,7 @@ describe('queue consumer', () => {
     expect(enqueued).toEqual([]);
   });
 
-  it('a retry is enqueued as a delivery message delayed by its backoff; a batch that fails is left to the queue; the DLQ marks dead', async () => {
+  it('a retry is enqueued as a delivery message delayed by its backoff; a batch that fails is left to the queue; the DLQ only logs', async () => {
     const c = await customer();
     const { outboxId } = await order(c);
     const email = fake('email', () => ({ kind: 'retry', error: 'HTTP 503', retryAfterMs: 120_000 }));
@@ -373,11 +376,14 @@ describe('queue consumer', () => {
     await consumeNotificationBatch(broken, queue, failing);
     expect(failing.map((m) => [m.acked, m.retried])).toEqual([[0, 1], [0, 1]]);
 
-    // Those messages exhausted their retries: the dead-letter consumer marks the delivery dead.
+    // Those messages exhausted their retries: the dead-letter consumer logs and acks them; the
+    // delivery keeps its attempts and stays pending for the sweep (only MAX_ATTEMPTS make it dead).
+    const before = (await deliveriesOf(outboxId))[0]!;
     const dlq = [message({ kind: 'delivery', id: row!.id }), message({ kind: 'outbox' }), message('garbage')];
     expect(await consumeDeadLetters(d, dlq)).toEqual([row!.id]);
-    expect(dlq.map((m) => m.acked)).toEqual([1, 1, 1]);
-    expect((await deliveriesOf(outboxId))[0]).toMatchObject({ state: 'dead', last_error: 'queue retries exhausted (dead-letter queue)' });
+    expect(dlq.map((m) => [m.acked, m.retried])).toEqual([[1, 0], [1, 0], [1, 0]]);
+    expect((await deliveriesOf(outboxId))[0]).toEqual(before);
+    expect(before).toMatchObject({ state: 'pending' });
   });
 
   it('a burst larger than one invocation continues through another outbox message, not the sweep', async () => {

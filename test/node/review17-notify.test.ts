@@ -63,6 +63,40 @@ describe('review17: mandatory payment messages', () => {
     const rows = await h.sql<{ channel: string; state: string }>(`SELECT channel::text, state::text FROM notification_deliveries WHERE outbox_id = $1`, [o!.id]);
     // Defect: zero deliveries at all; the mandatory message vanished.
     expect(rows.filter((r) => r.state === 'pending')).not.toEqual([]);
+    expect(rows).toContainEqual({ channel: 'email', state: 'pending' });
+  });
+
+  it('push-only with a device but push not configured here: the email goes; with push deliverable, email stays off', async () => {
+    const who = await actor(h);
+    const patch = await h.api.patch('/v1/me/notification-preferences', { refund_issued: { email: false, sms: false } }, { token: who.token });
+    expect(patch.status, patch.text).toBe(200);
+    await h.sql(`INSERT INTO devices (token, user_id, platform, created_at, updated_at) VALUES ($1, $2, 'android', now(), now())`, [`r17-m-${crypto.randomUUID()}`, who.userId]);
+    const outbox = async () =>
+      (
+        await h.sql<{ id: string }>(
+          `INSERT INTO notification_outbox (user_id, type, dedupe_key, data, created_at) VALUES ($1, 'refund_issued', $2, '{}'::jsonb, now()) RETURNING id`,
+          [who.userId, `review17:${crypto.randomUUID()}`],
+        )
+      )[0]!.id;
+    const states = async (id: string) =>
+      h.sql<{ channel: string; state: string; last_error: string | null }>(
+        `SELECT channel::text, state::text, last_error FROM notification_deliveries WHERE outbox_id = $1 ORDER BY channel`,
+        [id],
+      );
+    const first = await outbox();
+    await fanOut(deps({ email: fake('email') }, testClock(Date.now() + 1000)));
+    expect(await states(first)).toEqual([
+      { channel: 'email', state: 'pending', last_error: null },
+      { channel: 'push', state: 'skipped', last_error: 'channel not configured: push' },
+    ]);
+    const second = await outbox();
+    await fanOut(deps({ push: fake('push'), email: fake('email') }, testClock(Date.now() + 1000)));
+    expect(await states(second)).toEqual([
+      { channel: 'email', state: 'skipped', last_error: 'preference: refund_issued off on email' },
+      { channel: 'push', state: 'pending', last_error: null },
+    ]);
+    // Leave nothing due for the other tests' sends.
+    await h.sql(`UPDATE notification_deliveries SET state = 'skipped' WHERE outbox_id IN ($1, $2) AND state = 'pending'`, [first, second]);
   });
 });
 
@@ -102,6 +136,47 @@ describe('review17: a push token that moved to another account', () => {
     const leaked = push.sent.slice(1).filter((m) => m.recipient === token && JSON.stringify(m).includes(orderId));
     // Defect: A's order notification (its id, status) reaches B's phone.
     expect(leaked).toEqual([]);
+    const rows = await h.sql<{ state: string; last_error: string | null }>(
+      `SELECT d.state::text, d.last_error FROM notification_deliveries d JOIN notification_outbox o ON o.id = d.outbox_id
+        WHERE o.order_id = $1 AND d.channel = 'push' AND d.recipient = $2`,
+      [orderId, token],
+    );
+    expect(rows).toEqual([{ state: 'skipped', last_error: 'recipient moved: the device token is now registered to another account' }]);
+  });
+
+  it('skips, never sends, a retry whose token was deleted, whose number or address the customer changed', async () => {
+    const who = await actor(h);
+    const phone = `+4477009${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`;
+    await h.sql(`UPDATE users SET phone = $2 WHERE id = $1`, [who.userId, phone]);
+    const token = `review17-gone-${crypto.randomUUID()}`;
+    await h.sql(`INSERT INTO devices (token, user_id, platform, created_at, updated_at) VALUES ($1, $2, 'android', now(), now())`, [token, who.userId]);
+    const [o] = await h.sql<{ id: string }>(
+      `INSERT INTO notification_outbox (user_id, type, dedupe_key, data, created_at) VALUES ($1, 'payment_action_required', $2, '{}'::jsonb, now()) RETURNING id`,
+      [who.userId, `review17:${crypto.randomUUID()}`],
+    );
+    const clock = testClock(Date.now() + 1000);
+    const retry = () => ({ kind: 'retry' as const, error: 'HTTP 503' });
+    const clients = { push: fake('push', retry), sms: fake('sms', retry), email: fake('email', retry) };
+    const d = deps(clients, clock);
+    await fanOut(d);
+    const ids = (await h.sql<{ id: string }>(`SELECT id FROM notification_deliveries WHERE outbox_id = $1 AND state = 'pending'`, [o!.id])).map((r) => Number(r.id));
+    expect(ids).toHaveLength(3);
+    expect((await sendDue(d, { ids })).retry.filter((r) => r.outcome === 'retry')).toHaveLength(3);
+    await h.sql(`DELETE FROM devices WHERE token = $1`, [token]);
+    await h.sql(`UPDATE users SET phone = NULL, email = $2 WHERE id = $1`, [who.userId, `moved-${crypto.randomUUID()}@example.com`]);
+    clock.advance(60 * 60_000);
+    const report = await sendDue(d, { ids });
+    expect(report.claimed).toBe(0);
+    expect([clients.push.sent.length, clients.sms.sent.length, clients.email.sent.length]).toEqual([1, 1, 1]);
+    const rows = await h.sql<{ channel: string; state: string; attempts: number; last_error: string | null }>(
+      `SELECT channel::text, state::text, attempts, last_error FROM notification_deliveries WHERE outbox_id = $1 ORDER BY channel`,
+      [o!.id],
+    );
+    expect(rows).toEqual([
+      { channel: 'email', state: 'skipped', attempts: 1, last_error: "recipient changed: the address is no longer the customer's email" },
+      { channel: 'push', state: 'skipped', attempts: 1, last_error: 'recipient gone: the device token is no longer registered' },
+      { channel: 'sms', state: 'skipped', attempts: 1, last_error: "recipient changed: the number is no longer the customer's phone" },
+    ]);
   });
 });
 

@@ -104,7 +104,7 @@ describe('notification settings (loadConfig)', () => {
       'FCM_SERVICE_ACCOUNT_JSON: token_uri must be https when APP_ENV=production',
     ]);
     expect(loadConfig({ ...prod, FCM_SERVICE_ACCOUNT_JSON: account() }).notifications.fcm?.serviceAccount.tokenUri).toBe('https://oauth2.googleapis.com/token');
-    expect(problemsOf({ NOTIFY_TIMEOUT_MS: '5' })).toEqual(['NOTIFY_TIMEOUT_MS: must be an integer between 10 and 60000']);
+    expect(problemsOf({ NOTIFY_TIMEOUT_MS: '5' })).toEqual(['NOTIFY_TIMEOUT_MS: must be an integer between 10 and 30000']);
   });
 });
 
