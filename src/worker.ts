@@ -229,7 +229,8 @@ export default {
   /**
    * Queue consumer (wrangler.toml `[[queues.consumers]]`): NOTIFICATIONS_QUEUE batches fan out and
    * send (src/notifications/queue.ts consumeNotificationBatch); the dead-letter queue's batches
-   * mark the deliveries they name `dead` (consumeDeadLetters).
+   * are logged and acked (consumeDeadLetters): the deliveries stay pending for the sweep, and only
+   * the attempt limit makes one `dead`.
    */
   async queue(batch: QueueBatch, env: WorkerEnv, _ctx: WorkerContext): Promise<void> {
     const b = appFor(env);

@@ -85,7 +85,7 @@ describe('the Worker enqueues after successful writes', () => {
 });
 
 describe('the queue consumers', () => {
-  it('the dead-letter queue marks the deliveries its messages name dead and acks every message', async () => {
+  it('the dead-letter queue only logs and acks: the deliveries stay pending for the sweep (only the attempt limit makes one dead)', async () => {
     const { userId, email } = await registered();
     const outboxId = await outboxRow(userId);
     const [delivery] = (await sqlDirect().query(
@@ -98,7 +98,7 @@ describe('the queue consumers', () => {
     await worker.queue({ queue: 'laundry-notifications-dlq', messages }, env as never, context() as never);
     expect(messages.map((m) => m.acked)).toEqual([1, 1]);
     expect(await sqlDirect().query(`SELECT state::text AS state, last_error FROM notification_deliveries WHERE id = $1`, [id])).toEqual([
-      { state: 'dead', last_error: 'queue retries exhausted (dead-letter queue)' },
+      { state: 'pending', last_error: null },
     ]);
   });
 
