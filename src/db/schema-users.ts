@@ -78,6 +78,28 @@ export const refreshTokens = pgTable(
 );
 
 /**
+ * Sessions (refresh-token families) that were ended: logout, DELETE /v1/me/sessions[/{id}], a
+ * password change, a role change or a disabled account (src/modules/auth/shared.ts endSessions).
+ * Written by the same statement that revokes the family's tokens, from that statement's snapshot,
+ * so a successor token that a concurrent refresh committed unseen is still refused: rotation
+ * (src/modules/auth/refresh.ts) never rotates a token of an ended family. Removed by the
+ * retention sweep (src/modules/jobs/retention.ts) once the family has no tokens left.
+ */
+export const endedSessions = pgTable(
+  'ended_sessions',
+  {
+    familyId: uuid('family_id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** logout | session_revoked | logout_everywhere | password_changed | role_changed | disabled */
+    reason: text('reason').notNull(),
+  },
+  (t) => [index('ended_sessions_user_idx').on(t.userId), index('ended_sessions_ended_at_idx').on(t.endedAt)],
+);
+
+/**
  * Failed logins per email address, known or not (so throttling never tells which exist):
  * src/modules/auth/login.ts. Keyed by a SHA-256 of the normalised address, never the
  * address; rows untouched for a day are pruned by the next failure.

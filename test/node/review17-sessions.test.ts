@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { successorRefreshToken } from '../../src/auth/tokens.js';
-import { uniqueEmail } from '../support/client.js';
+import { expectProblem, uniqueEmail } from '../support/client.js';
+import { sweepRetention } from '../../src/modules/jobs/retention.js';
 import { TEST_JWT_SECRET } from '../support/harness.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
@@ -24,9 +25,9 @@ let watcher: pg.Client;
 const url = inject('nodeDatabaseUrl');
 beforeAll(async () => {
   t = await createTestApp({ stripe: false });
-  blocker = new pg.Client({ connectionString: url });
+  blocker = new pg.Client({ connectionString: url ?? undefined });
   await blocker.connect();
-  watcher = new pg.Client({ connectionString: url });
+  watcher = new pg.Client({ connectionString: url ?? undefined });
   await watcher.connect();
 });
 afterAll(async () => {
@@ -80,6 +81,19 @@ async function raceRefreshWith(s: Awaited<ReturnType<typeof twoDevices>>, end: (
   return refreshed.body.refreshToken as string;
 }
 
+/** The laptop's session is over: its successor is refused as revoked, and the phone no longer lists it. */
+async function expectLaptopEnded(s: Awaited<ReturnType<typeof twoDevices>>, successor: string, phoneToken: string | undefined) {
+  const after = await t.api.post('/v1/auth/refresh', { refreshToken: successor });
+  expectProblem(after, 401, 'refresh_token_revoked');
+  // Again: refused the same way (nothing was rotated by the refused attempt).
+  expectProblem(await t.api.post('/v1/auth/refresh', { refreshToken: successor }), 401, 'refresh_token_revoked');
+  if (phoneToken) {
+    const list = await t.api.get('/v1/me/sessions', { token: phoneToken });
+    expect(list.status, list.text).toBe(200);
+    expect((list.body.data as Array<{ current: boolean }>).filter((x) => !x.current)).toEqual([]);
+  }
+}
+
 describe('review17: sessions that survive', () => {
   it.skipIf(!url)('a password change ends a session whose refresh was in flight', async () => {
     const s = await twoDevices();
@@ -88,14 +102,44 @@ describe('review17: sessions that survive', () => {
       () => t.api.post('/v1/me/password', { currentPassword: password, newPassword: 'a brand new password' }, { token: s.phone.accessToken }),
     );
     // Defect: the laptop (e.g. a thief holding its refresh token) keeps refreshing after the change.
-    const after = await t.api.post('/v1/auth/refresh', { refreshToken: successor });
-    expect(after.status, after.text).toBe(401);
+    await expectLaptopEnded(s, successor, s.phone.accessToken);
+    // The caller's own session is kept.
+    const own = await t.api.post('/v1/auth/refresh', { refreshToken: s.phone.refreshToken });
+    expect(own.status, own.text).toBe(200);
   }, 60_000);
 
   it.skipIf(!url)('log out everywhere ends a session whose refresh was in flight', async () => {
     const s = await twoDevices();
     const successor = await raceRefreshWith(s, () => t.api.send('DELETE', '/v1/me/sessions', undefined, { token: s.phone.accessToken }));
-    const after = await t.api.post('/v1/auth/refresh', { refreshToken: successor });
-    expect(after.status, after.text).toBe(401);
+    await expectLaptopEnded(s, successor, undefined);
   }, 60_000);
+
+  it.skipIf(!url)('ending one session ends it even while its refresh was in flight', async () => {
+    const s = await twoDevices();
+    const list = await t.api.get('/v1/me/sessions', { token: s.phone.accessToken });
+    const laptop = (list.body.data as Array<{ id: string; current: boolean }>).find((x) => !x.current)!;
+    const successor = await raceRefreshWith(s, () => t.api.send('DELETE', `/v1/me/sessions/${laptop.id}`, undefined, { token: s.phone.accessToken }));
+    await expectLaptopEnded(s, successor, s.phone.accessToken);
+  }, 60_000);
+
+  it.skipIf(!url)('a logout ends its session even while a refresh of it was in flight', async () => {
+    const s = await twoDevices();
+    const successor = await raceRefreshWith(s, () => t.api.post('/v1/auth/logout', { refreshToken: s.laptop.refreshToken }));
+    await expectLaptopEnded(s, successor, s.phone.accessToken);
+  }, 60_000);
+
+  it.skipIf(!url)('retention: an ended session\'s record goes once its family has no tokens left, not before', async () => {
+    const s = await twoDevices();
+    const list = await t.api.get('/v1/me/sessions', { token: s.phone.accessToken });
+    const laptop = (list.body.data as Array<{ id: string; current: boolean }>).find((x) => !x.current)!;
+    expect((await t.api.send('DELETE', `/v1/me/sessions/${laptop.id}`, undefined, { token: s.phone.accessToken })).status).toBe(204);
+    const gone = crypto.randomUUID();
+    await watcher.query(`INSERT INTO ended_sessions (family_id, user_id, ended_at, reason) VALUES ($1, $2, now() - interval '3 days', 'logout')`, [gone, s.userId]);
+    await watcher.query(`UPDATE ended_sessions SET ended_at = now() - interval '3 days' WHERE family_id = $1`, [laptop.id]);
+    await sweepRetention({ database: t.deps.database, clock: { now: () => new Date() } });
+    const left = await watcher.query(`SELECT family_id FROM ended_sessions WHERE user_id = $1 ORDER BY family_id`, [s.userId]);
+    // The laptop's tokens are still there (not expired): its record stays and keeps them dead.
+    expect(left.rows.map((r) => r.family_id)).toEqual([laptop.id]);
+    expectProblem(await t.api.post('/v1/auth/refresh', { refreshToken: s.laptop.refreshToken }), 401, 'refresh_token_revoked');
+  });
 });

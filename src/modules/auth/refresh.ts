@@ -27,6 +27,8 @@ const StateColumns = {
   refresh_expires_at: z.string().nullable(),
   /** The session (refresh-token family) the presented token belongs to: the new access token's `sid`. */
   family_id: z.string().nullable(),
+  /** The family is in `ended_sessions` (shared.ts endSessions): its tokens are refused, live or not. */
+  family_ended: z.boolean().nullable(),
 };
 const NoUser = z.object({ id: z.null(), email: z.null(), role: z.null(), name: z.null(), created_at: z.null() });
 /** The user is there when the statement rotated the token or found its successor. */
@@ -37,7 +39,7 @@ const reused = () =>
   new ApiError('refresh_token_reused', 'This refresh token was used again after its grace window: the session it belongs to has been revoked, every later token included. Log in again.');
 const superseded = () =>
   new ApiError('refresh_token_superseded', 'This refresh token was already exchanged, and the token it was exchanged for has been exchanged since. Nothing was revoked: use the newest refresh token the app holds.');
-const revoked = () => new ApiError('refresh_token_revoked', 'The session was ended (logout, a role change or a disabled account). Log in again.');
+const revoked = () => new ApiError('refresh_token_revoked', 'The session was ended (logout, log-out-everywhere, a password change, a role change or a disabled account). Log in again.');
 const expired = () => new ApiError('refresh_token_expired', 'The refresh token has expired. Log in again.');
 const unknown = () => new ApiError('invalid_refresh_token', 'The refresh token is not one this API issued. Log in again.');
 
@@ -73,7 +75,8 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
 
   const cur = sql`cur AS (
       SELECT r.id, r.user_id, r.family_id, r.revoked_at, r.revoked_reason, r.expires_at,
-             EXISTS (SELECT 1 FROM users d WHERE d.id = r.user_id AND d.disabled_at IS NOT NULL) AS disabled
+             EXISTS (SELECT 1 FROM users d WHERE d.id = r.user_id AND d.disabled_at IS NOT NULL) AS disabled,
+             EXISTS (SELECT 1 FROM ended_sessions e WHERE e.family_id = r.family_id) AS family_ended
       FROM refresh_tokens r WHERE r.token_hash = ${presentedHash}
     )`;
   // The row the presented token's rotation wrote: same user and family, found by its hash.
@@ -89,7 +92,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
            issued.user_id IS NOT NULL AS issued,
            successor.user_id IS NOT NULL AS successor_found, successor.revoked_reason AS successor_reason,
            successor.expires_at <= ${at} AS successor_expired, successor.disabled AS successor_disabled,
-           COALESCE(issued.expires_at, successor.expires_at) AS refresh_expires_at, cur.family_id,
+           COALESCE(issued.expires_at, successor.expires_at) AS refresh_expires_at, cur.family_id, cur.family_ended,
            u.id, u.email, u.role, u.name, u.created_at
     FROM (SELECT 1) AS one
     LEFT JOIN cur ON true
@@ -102,7 +105,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string): Promise
     WITH ${cur}, rotated AS (
       UPDATE refresh_tokens r SET revoked_at = ${at}, revoked_reason = 'rotated'
       FROM cur
-      WHERE r.id = cur.id AND r.revoked_at IS NULL AND r.expires_at > ${at}
+      WHERE r.id = cur.id AND r.revoked_at IS NULL AND r.expires_at > ${at} AND NOT cur.family_ended
         AND NOT EXISTS (SELECT 1 FROM users d WHERE d.id = r.user_id AND d.disabled_at IS NOT NULL)
       RETURNING r.user_id, r.family_id, r.device_label
     ), issued AS (
@@ -145,14 +148,17 @@ function decide(row: StateRow | undefined, stage: 'rotate' | 'follow_up'): 'issu
       if (!row.successor_found) throw unknown(); // derived with another JWT_SECRET
       if (row.successor_reason === 'rotated') throw superseded();
       if (row.successor_reason === 'reuse_detected') throw reused();
-      if (row.successor_reason !== null || row.successor_disabled) throw revoked();
+      // A successor a concurrent refresh committed while its session was being ended: dead.
+      if (row.successor_reason !== null || row.successor_disabled || row.family_ended) throw revoked();
       if (row.successor_expired) throw expired();
       if (row.refresh_expires_at === null) throw unknown();
       return { user: userOf(row), expiresAt: isoOf(row.refresh_expires_at) };
     case 'reuse_detected':
       throw reused();
     case null:
-      if (row.prior_disabled) throw revoked();
+      // Live, yet its session was ended: the successor of a refresh that raced the ending
+      // statement (shared.ts endSessions). Refused here, not by the follow-up read.
+      if (row.prior_disabled || row.family_ended) throw revoked();
       if (row.prior_expired) throw expired();
       return 'look_again';
     default:

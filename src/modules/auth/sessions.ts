@@ -3,13 +3,16 @@ import { z } from 'zod';
 import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { endSessions } from './shared.js';
 
 /*
  * The caller's sessions: one per refresh-token family (every token rotated from one login or
  * registration shares `refresh_tokens.family_id`), live while one of its tokens is unrevoked and
  * unexpired. The access token names its own session (`sid`), so the list can mark it and a
  * password change can keep it. Every operation is one statement, except the password change
- * (count the attempt and read the hash; then write): two.
+ * (count the attempt and read the hash; then write): two. Ending a session goes through
+ * shared.ts endSessions, which also records the family in `ended_sessions`: a refresh that raced
+ * the ending statement cannot keep the session alive (its successor token is refused).
  */
 
 /** At most this many sessions are listed, most recently used first. */
@@ -50,6 +53,7 @@ export async function listSessions(deps: Deps, userId: string, currentId: string
            max(expires_at) FILTER (WHERE revoked_at IS NULL) AS expires_at
     FROM refresh_tokens
     WHERE user_id = ${userId}::uuid
+      AND NOT EXISTS (SELECT 1 FROM ended_sessions e WHERE e.family_id = refresh_tokens.family_id)
     GROUP BY family_id
     HAVING bool_or(revoked_at IS NULL AND expires_at > ${ts(now)})
     ORDER BY max(created_at) DESC, family_id
@@ -74,10 +78,7 @@ const Found = z.object({ found: z.boolean() });
  */
 export async function revokeSession(deps: Deps, userId: string, familyId: string): Promise<void> {
   const [row] = await deps.database.rows(Found, sql`
-    WITH ended AS (
-      UPDATE refresh_tokens SET revoked_at = ${ts(deps.clock.now())}, revoked_reason = 'session_revoked'
-      WHERE user_id = ${userId}::uuid AND family_id = ${familyId}::uuid AND revoked_at IS NULL
-    )
+    WITH ${endSessions('ended', 'session_revoked', deps.clock.now(), sql`user_id = ${userId}::uuid AND family_id = ${familyId}::uuid`)}
     SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE user_id = ${userId}::uuid AND family_id = ${familyId}::uuid) AS found`);
   if (!row?.found) throw new ApiError('not_found', 'No such session.');
 }
@@ -90,13 +91,8 @@ const Count = z.object({ ended: z.number() });
  */
 export async function revokeAllSessions(deps: Deps, userId: string, reason: string, keep?: string): Promise<number> {
   const [row] = await deps.database.rows(Count, sql`
-    WITH ended AS (
-      UPDATE refresh_tokens SET revoked_at = ${ts(deps.clock.now())}, revoked_reason = ${reason}
-      WHERE user_id = ${userId}::uuid AND revoked_at IS NULL
-        AND (${keep ?? null}::uuid IS NULL OR family_id <> ${keep ?? null}::uuid)
-      RETURNING family_id
-    )
-    SELECT count(DISTINCT family_id)::int AS ended FROM ended`);
+    WITH ${endSessions('ended', reason, deps.clock.now(), sql`user_id = ${userId}::uuid AND (${keep ?? null}::uuid IS NULL OR family_id <> ${keep ?? null}::uuid)`)}
+    SELECT count(*)::int AS ended FROM ended_families`);
   return row?.ended ?? 0;
 }
 
@@ -151,11 +147,7 @@ export async function changePassword(
   const [done] = await deps.database.rows(Count, sql`
     WITH pw AS (
       UPDATE users SET password_hash = ${hash}, updated_at = ${ts(now)} WHERE id = ${principal.userId}::uuid
-    ), ended AS (
-      UPDATE refresh_tokens SET revoked_at = ${ts(now)}, revoked_reason = 'password_changed'
-      WHERE user_id = ${principal.userId}::uuid AND revoked_at IS NULL AND (${keep}::uuid IS NULL OR family_id <> ${keep}::uuid)
-      RETURNING family_id
-    )
-    SELECT count(DISTINCT family_id)::int AS ended FROM ended`);
+    ), ${endSessions('ended', 'password_changed', now, sql`user_id = ${principal.userId}::uuid AND (${keep}::uuid IS NULL OR family_id <> ${keep}::uuid)`)}
+    SELECT count(*)::int AS ended FROM ended_families`);
   return { endedSessions: done?.ended ?? 0 };
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { newRefreshToken, signAccessToken } from '../../auth/tokens.js';
 import { userRole, type UserRole } from '../../db/schema.js';
@@ -101,9 +101,37 @@ export const insertRefreshFrom = (source: string, r: PendingRefresh, now: Date) 
   SELECT ${r.id}::uuid, id, ${r.id}::uuid, ${r.hash}, ${r.expiresAt.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${r.deviceLabel ?? null}::text
   FROM ${sql.raw(source)}`;
 
-/** A CTE `revoked` that revokes every live refresh token of the users in CTE `u`, for `reason`. */
-export const revokeSessions = (reason: string, at: Date) => sql`
-  revoked AS (
-    UPDATE refresh_tokens SET revoked_at = ${at.toISOString()}::timestamptz, revoked_reason = ${reason}
-    WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL
+/**
+ * The one way a session (refresh-token family) is ended: CTEs, for one statement, that revoke
+ * every live token of the families `where` picks out (a predicate over `refresh_tokens`, in SQL
+ * written without a table alias) and record those families in `ended_sessions`.
+ *
+ * Why the record: a refresh in flight (refresh.ts) may have locked the family's live token and be
+ * about to commit its successor. This statement then skips the old token (re-checked after the
+ * lock: revoked by the rotation) and never sees the successor (not in its snapshot), so revoking
+ * alone would leave the session alive. The families are taken from this statement's snapshot, in
+ * which the old token was still live, and rotation refuses a token of a recorded family
+ * (`refresh_token_revoked`): the successor that slipped in is dead at its first use.
+ *
+ * CTE names: `<name>_families` (family_id, user_id: one row per family ended; count it for "how
+ * many"), `<name>` (the UPDATE) and `<name>_recorded` (the INSERT).
+ */
+export const endSessions = (name: string, reason: string, at: Date, where: SQL) => {
+  const when = sql`${at.toISOString()}::timestamptz`;
+  const families = sql.raw(`${name}_families`);
+  return sql`
+  ${families} AS (
+    SELECT DISTINCT family_id, user_id FROM refresh_tokens WHERE revoked_at IS NULL AND (${where})
+  ), ${sql.raw(name)} AS (
+    UPDATE refresh_tokens SET revoked_at = ${when}, revoked_reason = ${reason}
+    WHERE revoked_at IS NULL AND family_id IN (SELECT family_id FROM ${families})
+    RETURNING family_id
+  ), ${sql.raw(`${name}_recorded`)} AS (
+    INSERT INTO ended_sessions (family_id, user_id, ended_at, reason)
+    SELECT family_id, user_id, ${when}, ${reason} FROM ${families}
+    ON CONFLICT (family_id) DO NOTHING
   )`;
+};
+
+/** A CTE `revoked` (with endSessions' companions) that ends every session of the users in CTE `u`, for `reason`. */
+export const revokeSessions = (reason: string, at: Date) => endSessions('revoked', reason, at, sql`user_id IN (SELECT id FROM u)`);

@@ -12,6 +12,9 @@ import type { Deps } from '../../deps.js';
  * - `refresh_tokens`: removed a day after they expired (`REFRESH_TOKEN_RETENTION_AFTER_EXPIRY_MS`).
  *   An expired token is refused anyway; the day keeps its row for "expired" (not "invalid")
  *   answers and for reuse detection around the boundary.
+ * - `ended_sessions`: a family's record goes once the family has no refresh tokens left (and it
+ *   ended over `REFRESH_TOKEN_RETENTION_AFTER_EXPIRY_MS` ago): with no token, nothing of the
+ *   family can be refreshed, so the record guards nothing. Not counted in the report.
  * Login throttle and rate-limit rows are already pruned by the next failure or count
  * (src/modules/auth/login.ts, register.ts).
  *
@@ -46,6 +49,10 @@ export async function sweepRetention(deps: Pick<Deps, 'database' | 'clock'>, bat
       DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(
         SELECT ctid FROM refresh_tokens WHERE expires_at < ${tokensBefore}::timestamptz LIMIT ${batch}))
       RETURNING 1
+    ), ended AS (
+      DELETE FROM ended_sessions WHERE ctid = ANY(ARRAY(
+        SELECT e.ctid FROM ended_sessions e WHERE e.ended_at < ${tokensBefore}::timestamptz
+          AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = e.family_id) LIMIT ${batch}))
     )
     SELECT (SELECT count(*) FROM keys)::int AS idempotency_keys, (SELECT count(*) FROM tokens)::int AS refresh_tokens`);
   return { idempotencyKeys: row?.idempotency_keys ?? 0, refreshRows: row?.refresh_tokens ?? 0 };
