@@ -7,7 +7,7 @@ import type { IdentityProvider } from '../../db/schema-identities.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { OAuthInput } from './schemas.js';
-import { insertRefreshFrom, pendingRefresh, sessionFor, UserRow, type Session } from './shared.js';
+import { endSessions, insertRefreshFrom, pendingRefresh, sessionFor, UserRow, type Session } from './shared.js';
 
 /**
  * The `password_hash` of an account made by Sign in with Apple or Google: not a PHC string, so
@@ -99,10 +99,7 @@ export async function signInWithProvider(
             -- An account a provider created had its address verified by that provider: left alone.
             AND password_hash <> ${NO_PASSWORD_HASH}
           RETURNING id
-        ), squatter_sessions AS (
-          UPDATE refresh_tokens SET revoked_at = ${at}, revoked_reason = 'provider_linked'
-          WHERE user_id IN (SELECT id FROM unverified_link) AND revoked_at IS NULL
-        ), new_user AS (
+        ), ${endSessions('squatter', 'provider_linked', now, sql`user_id IN (SELECT id FROM unverified_link)`)}, new_user AS (
           INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at)
           SELECT ${newId}::uuid, ${token.email ?? null}, ${NO_PASSWORD_HASH}, ${name}, 'customer', ${at}, ${at}
           WHERE EXISTS (SELECT 1 FROM new_ident WHERE user_id = ${newId}::uuid)
