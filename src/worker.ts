@@ -25,7 +25,7 @@ import { runPaymentJobsExclusive } from './modules/payments/exclusive.js';
 import { OrderInputsCache } from './db/order-inputs.js';
 import { createNotificationClients } from './notifications/clients.js';
 import { logChannelSetup } from './notifications/channels/index.js';
-import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type NotificationQueue, type ReceivedMessage } from './notifications/queue.js';
+import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type NotificationQueue, type ReceivedMessage, wakesNotifications } from './notifications/queue.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;
@@ -76,7 +76,6 @@ interface QueueBatch {
 /** The dead-letter queue's name ends so (wrangler.toml: laundry-notifications-dlq, -staging-dlq, -production-dlq). */
 const DEAD_LETTER_SUFFIX = '-dlq';
 
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The part of the Static Assets binding this needs: a GET by path, answered from the uploaded files. */
 interface AssetsBinding {
@@ -209,10 +208,10 @@ function appFor(env: WorkerEnv) {
 
 export default {
   /**
-   * The app, and after a successful unsafe request (POST/PUT/PATCH/DELETE answered 2xx, the
-   * Stripe webhook included) one `{ kind: 'outbox' }` message on NOTIFICATIONS_QUEUE, sent after
-   * the response through ctx.waitUntil: the one place every write path passes, so no route
-   * enqueues. A write that made no outbox row costs one empty fan-out statement; a lost message
+   * The app, and after a successful write on a path that can write an outbox row
+   * (wakesNotifications: orders, staff, the Stripe webhook) one `{ kind: 'outbox' }` message on
+   * NOTIFICATIONS_QUEUE, sent after the response through ctx.waitUntil: the one place every such
+   * write passes, so no route enqueues. A write that made no outbox row costs one empty fan-out statement; a lost message
    * costs latency only (the cron sweep fans out rows older than a minute).
    */
   async fetch(request: Request, env: WorkerEnv, ctx: WorkerContext): Promise<Response> {
@@ -220,7 +219,7 @@ export default {
     if (!('deps' in b)) return misconfigured(b.error, env);
     const response = await (await httpApp(b)).fetch(request, env, ctx);
     const queue = b.deps.notifications?.queue;
-    if (queue && UNSAFE_METHODS.has(request.method) && response.status >= 200 && response.status < 300) {
+    if (queue && wakesNotifications(request.method, new URL(request.url).pathname, response.status)) {
       const logger = b.deps.logger;
       ctx.waitUntil(queue.send({ kind: 'outbox' }).catch((error: unknown) => logger.warn('enqueueing the outbox message failed; the sweep will send', { error })));
     }

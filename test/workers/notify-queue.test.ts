@@ -16,7 +16,8 @@ import { consumeNotificationBatch, type NotificationMessage, type ReceivedMessag
 import type { ChannelClient, RenderedMessage } from '../../src/notifications/types.js';
 import worker from '../../src/worker.js';
 import { uniqueEmail } from '../support/client.js';
-import { sqlDirect, testEnv } from './support.js';
+import { actor, address, slot, zone } from '../support/fixtures.js';
+import { sqlDirect, testEnv, workerHarness as h } from './support.js';
 
 /** An execution context whose waitUntil promises the test can await. */
 function context() {
@@ -63,13 +64,14 @@ async function outboxRow(userId: string): Promise<number> {
 }
 
 describe('the Worker enqueues after successful writes', () => {
-  it('one { kind: outbox } message per 2xx POST/PUT/PATCH/DELETE, sent through waitUntil; none for reads or refused writes', async () => {
+  it('one { kind: outbox } message per 2xx write on a path that can write an outbox row, through waitUntil; none for sign-in, reads or refused writes', async () => {
     const queue = recordingQueue();
     const envQ = { ...(env as Record<string, unknown>), NOTIFICATIONS_QUEUE: queue };
-    const call = async (method: string, path: string, body?: unknown) => {
+    const call = async (method: string, path: string, body?: unknown, token?: string) => {
       const ctx = context();
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.10', ...(token ? { authorization: `Bearer ${token}` } : {}) };
       const res = await worker.fetch(
-        new Request(`https://api.test${path}`, { method, headers: { 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.10' }, ...(body ? { body: JSON.stringify(body) } : {}) }),
+        new Request(`https://api.test${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }),
         envQ as never,
         ctx as never,
       );
@@ -77,9 +79,25 @@ describe('the Worker enqueues after successful writes', () => {
       return res.status;
     };
     expect(await call('POST', '/v1/auth/register', { email: uniqueEmail('q'), password: 'fixture password' })).toBe(201);
-    expect(queue.sent).toEqual([{ body: { kind: 'outbox' } }]);
     expect(await call('GET', '/v1/services')).toBe(200);
     expect(await call('POST', '/v1/auth/login', { email: 'nobody@example.test', password: 'wrong password' })).toBe(401);
+    expect(queue.sent).toEqual([]);
+    // A customer cancels an order (a timeline entry, so an outbox row): one message.
+    const z = await zone(h);
+    const who = await actor(h);
+    const addressId = await address(h, who.userId, z.postcode);
+    const pickup = await slot(h, z.id, 'pickup', { startsInHours: 24 });
+    const delivery = await slot(h, z.id, 'delivery', { startsInHours: 24 + 2 + 72 + 4 });
+    const washFold = (await h.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
+    const order = await h.api.post(
+      '/v1/orders',
+      { items: [{ serviceId: washFold.id, estimatedWeightGrams: 6000 }], addressId, pickupSlotId: pickup.id, deliverySlotId: delivery.id, paymentMethod: 'on_delivery' },
+      { token: who.token, headers: { 'idempotency-key': `q-${crypto.randomUUID()}` } },
+    );
+    expect(order.status, order.text).toBe(201);
+    expect(await call('POST', `/v1/orders/${order.body.id}/cancel`, {}, who.token)).toBe(200);
+    expect(queue.sent).toEqual([{ body: { kind: 'outbox' } }]);
+    expect(await call('POST', `/v1/orders/${order.body.id}/cancel`, {}, who.token)).toBe(409);
     expect(queue.sent).toHaveLength(1);
   });
 });

@@ -15,7 +15,7 @@ export interface DelayProxy {
   url: string;
   delayMs: number;
   /** POST /sql requests since the last reset: arrival (performance.now()) and, once answered, how long it was held (the delay plus any timer lateness) and the upstream time (local Neon + PostgreSQL), ms. */
-  arrivals: Array<{ at: number; heldMs?: number; upstreamMs?: number }>;
+  arrivals: Array<{ at: number; heldMs?: number; upstreamMs?: number; notification?: boolean }>;
   inFlight: number;
   lastActivity: number;
   reset(): void;
@@ -29,18 +29,24 @@ export async function startDelayProxy(upstream: string, delayMs: number): Promis
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
   const state = {
     delayMs,
-    arrivals: [] as Array<{ at: number; heldMs?: number; upstreamMs?: number }>,
+    arrivals: [] as Array<{ at: number; heldMs?: number; upstreamMs?: number; notification?: boolean }>,
     inFlight: 0,
     lastActivity: performance.now(),
   };
   const server = http.createServer((req, res) => {
     state.inFlight++;
     state.lastActivity = performance.now();
-    const entry = req.method === 'POST' && req.url?.startsWith('/sql') ? { at: state.lastActivity, heldMs: undefined as number | undefined, upstreamMs: undefined as number | undefined } : undefined;
+    const entry =
+      req.method === 'POST' && req.url?.startsWith('/sql')
+        ? { at: state.lastActivity, heldMs: undefined as number | undefined, upstreamMs: undefined as number | undefined, notification: false }
+        : undefined;
     if (entry) state.arrivals.push(entry);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // The notification queue consumer's statements (a separate invocation of the Worker, woken
+      // by the request's enqueue): they name the delivery tables, no request of the probes does.
+      if (entry) entry.notification = /notification_(deliveries|outbox)/.test(Buffer.concat(chunks).toString('utf8'));
       setTimeout(() => {
         const headers = { ...req.headers, host: target.host };
         const sent = performance.now();

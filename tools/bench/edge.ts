@@ -37,6 +37,8 @@ export interface EdgeRow {
   proxyLateMs: number;
   /** Non-2xx answers (the row's figures are then suspect). */
   failures: number;
+  /** Round trips of the notification queue consumer seen during this endpoint's samples, in all (not the request's own). */
+  consumerRoundTrips: number;
   /** The first unexpected answer, `status code` (for the report's warning). */
   firstFailure?: string;
 }
@@ -145,6 +147,7 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
       const latencies: number[] = [];
       const total: number[] = [];
       const onPath: number[] = [];
+      const consumer: number[] = [];
       const db: number[] = [];
       const late: number[] = [];
       let failures = 0;
@@ -163,8 +166,12 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
           firstFailure ??= `${res.status} ${/"code":"([a-z_]+)"/.exec(text)?.[1] ?? ''}`.trim();
         }
         latencies.push(answered - t);
-        total.push(proxy.arrivals.length);
-        const path = proxy.arrivals.filter((a) => a.at < answered);
+        // The notification consumer's round trips are another invocation's (the queue's), not this
+        // request's: counted apart, never in the request's round trips or floor.
+        const own = proxy.arrivals.filter((a) => !a.notification);
+        consumer.push(proxy.arrivals.length - own.length);
+        total.push(own.length);
+        const path = own.filter((a) => a.at < answered);
         onPath.push(path.length);
         db.push(path.reduce((sum, a) => sum + (a.upstreamMs ?? 0), 0));
         late.push(path.reduce((sum, a) => sum + Math.max(0, (a.heldMs ?? delayMs) - delayMs), 0));
@@ -188,6 +195,7 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
         proxyLateMs: median(late),
         failures,
         ...(firstFailure ? { firstFailure } : {}),
+        consumerRoundTrips: consumer.reduce((a, b) => a + b, 0),
       });
     }
     return { delayMs, rows };

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { wakesNotifications } from '../../src/notifications/queue.js';
+
+describe('wakesNotifications: which answers wake the notification consumer on Workers', () => {
+  it('a 2xx write on orders, the staff console or the Stripe webhook', () => {
+    for (const [method, path] of [
+      ['POST', '/v1/orders'],
+      ['POST', '/v1/orders/0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10/cancel'],
+      ['POST', '/v1/staff/orders/0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10/transitions'],
+      ['POST', '/v1/webhooks/stripe'],
+    ] as const) {
+      expect(wakesNotifications(method, path, 200), path).toBe(true);
+      expect(wakesNotifications(method, path, 201), path).toBe(true);
+    }
+  });
+
+  it('nothing for reads, refusals, sign-in, devices, preferences or look-alike paths', () => {
+    expect(wakesNotifications('GET', '/v1/orders', 200)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/orders', 422)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/orders', 503)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/auth/login', 200)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/auth/refresh', 200)).toBe(false);
+    expect(wakesNotifications('PUT', '/v1/me/devices/abc', 201)).toBe(false);
+    expect(wakesNotifications('PATCH', '/v1/me/notification-preferences', 200)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/ordersx', 200)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/admin/services', 201)).toBe(false);
+  });
+});
