@@ -11,9 +11,10 @@ export * from './schema-notification-kinds.js';
 /**
  * The transactional outbox: one row per event a customer cares about, written in the same
  * statement as the change that caused it. It is also the customer's in-app inbox (`read_at`).
- * `dispatched_at` is set once the row has been fanned out into `notification_deliveries`;
- * `enqueued_at` once a queue message for it was sent (Workers), so the scheduled sweep can find
- * rows a crash left behind (no `dispatched_at` a minute after `created_at`).
+ * `dispatched_at` is set once the row has been fanned out into `notification_deliveries`; the
+ * scheduled sweep finds rows a crash left behind by it (no `dispatched_at` a minute after
+ * `created_at`). `enqueued_at` is reserved and stays null: the Worker's wake-up message names no
+ * row (naming one would cost the request a round trip).
  */
 export const notificationOutbox = pgTable(
   'notification_outbox',
