@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { problems } from '../../errors.js';
 import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
-import { IdParam, instantOut, integerOut, text, uuidOut } from '../../http/schemas.js';
+import { IdParam } from '../../http/schemas.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { CHANGE_PASSWORD_MAX_PER_WINDOW, CHANGE_PASSWORD_WINDOW_S, changePassword, listSessions, revokeAllSessions, revokeSession, SESSIONS_LISTED_MAX } from './sessions.js';
 import { deviceLabelOf } from './shared.js';
@@ -12,7 +12,7 @@ import { signInWithProvider } from './oauth.js';
 import { revokeRefreshFamily } from './logout.js';
 import { rotateRefreshToken } from './refresh.js';
 import { register, REGISTER_MAX_PER_WINDOW, REGISTER_WINDOW_S } from './register.js';
-import { CurrentUserSchema, LoginBody, NewPassword, OAuthBody, RefreshBody, RegisterBody, SessionSchema, UpdateCurrentUserBody } from './schemas.js';
+import { ChangePasswordBody, CurrentUserSchema, EndedSchema, LoginBody, OAuthBody, SessionListSchema, RefreshBody, RegisterBody, SessionSchema, UpdateCurrentUserBody } from './schemas.js';
 
 const bearer = [{ bearerAuth: [] }];
 
@@ -119,31 +119,6 @@ const updateMeRoute = createRoute({
 });
 
 // ---- the caller's sessions and password (./sessions.ts) ----------------------------------
-
-const SessionInfoSchema = z
-  .object({
-    id: uuidOut().openapi({ description: 'The session id: what DELETE /v1/me/sessions/{id} takes.' }),
-    deviceLabel: z.string().nullable().openapi({ description: 'The User-Agent the app sent when it logged in (cleaned, at most 200 characters); null if none.', example: 'LaundryApp/1.4.0 (iPhone; iOS 18.1)' }),
-    createdAt: instantOut().openapi({ description: 'The login or registration that started the session (UTC).' }),
-    lastUsedAt: instantOut().openapi({ description: 'Its latest token refresh, or the login (UTC).' }),
-    expiresAt: instantOut().openapi({ description: 'When it ends unless the app refreshes before (UTC).' }),
-    current: z.boolean().openapi({ description: 'The session of the access token this request was made with.' }),
-  })
-  .openapi('SessionInfo');
-
-const SessionListSchema = z.object({ data: z.array(SessionInfoSchema) }).openapi('SessionList');
-
-const EndedSchema = z
-  .object({ endedSessions: integerOut().openapi({ description: 'How many sessions this ended.', example: 2 }) })
-  .openapi('EndedSessions');
-
-const ChangePasswordBody = z
-  .object({
-    currentPassword: text({ min: 1, max: 128, trim: false }),
-    newPassword: NewPassword,
-  })
-  .strict()
-  .openapi('ChangePasswordRequest');
 
 const own = { tags: ['Auth'], security: bearer, middleware: requireAuth() };
 

@@ -126,3 +126,30 @@ export const OAuthBody = z
   .openapi('OAuthSignInRequest');
 
 export type OAuthInput = z.infer<typeof OAuthBody>;
+
+// The caller's sessions and password (./sessions.ts).
+
+export const SessionInfoSchema = z
+  .object({
+    id: uuidOut().openapi({ description: 'The session id: what DELETE /v1/me/sessions/{id} takes.' }),
+    deviceLabel: z.string().nullable().openapi({ description: 'The User-Agent the app sent when it logged in (cleaned, at most 200 characters); null if none.', example: 'LaundryApp/1.4.0 (iPhone; iOS 18.1)' }),
+    createdAt: instantOut().openapi({ description: 'The login or registration that started the session (UTC).' }),
+    lastUsedAt: instantOut().openapi({ description: 'Its latest token refresh, or the login (UTC).' }),
+    expiresAt: instantOut().openapi({ description: 'When it ends unless the app refreshes before (UTC).' }),
+    current: z.boolean().openapi({ description: 'The session of the access token this request was made with.' }),
+  })
+  .openapi('SessionInfo');
+
+export const SessionListSchema = z.object({ data: z.array(SessionInfoSchema) }).openapi('SessionList');
+
+export const EndedSchema = z
+  .object({ endedSessions: integerOut().openapi({ description: 'How many sessions this ended.', example: 2 }) })
+  .openapi('EndedSessions');
+
+export const ChangePasswordBody = z
+  .object({
+    currentPassword: text({ min: 1, max: 128, trim: false }),
+    newPassword: NewPassword,
+  })
+  .strict()
+  .openapi('ChangePasswordRequest');
