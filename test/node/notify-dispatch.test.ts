@@ -25,12 +25,13 @@ import {
 import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type ReceivedMessage } from '../../src/notifications/queue.js';
 import { writePickupReminders } from '../../src/notifications/reminders.js';
 import { runNotificationSweep } from '../../src/notifications/sweep.js';
-import type { ChannelClient, NotificationChannel, RenderedMessage, SendOutcome } from '../../src/notifications/types.js';
+import type { NotificationChannel } from '../../src/notifications/types.js';
 import { actor, address, slot, zone, type Actor } from '../support/fixtures.js';
 import type { Harness } from '../support/harness.js';
 import type { TestApp } from '../support/node-app.js';
 import { isolatedApp } from '../support/own-database.js';
 import type { DeliveryRow } from '../support/notify-rows.js';
+import { fakeClient as fake, testClock } from '../support/notify-fakes.js';
 
 let t: TestApp;
 let h: Harness;
@@ -44,29 +45,8 @@ afterAll(async () => {
   await close?.();
 });
 
-/** A clock the test moves. */
-function testClock(start = Date.now()) {
-  let now = start;
-  return { now: () => new Date(now), set: (ms: number) => void (now = ms), advance: (ms: number) => void (now += ms), get ms() { return now; } };
-}
 
-interface FakeClient extends ChannelClient {
-  sent: RenderedMessage[];
-}
 
-/** A fake provider: records every message and answers `answer(message)` (default: sent). */
-function fake(channel: NotificationChannel, answer?: (m: RenderedMessage, n: number) => SendOutcome | Promise<SendOutcome>): FakeClient {
-  const sent: RenderedMessage[] = [];
-  return {
-    channel,
-    provider: `fake-${channel}`,
-    sent,
-    async send(message) {
-      sent.push(message);
-      return answer ? answer(message, sent.length) : { kind: 'sent', providerMessageId: `${channel}-${message.idempotencyKey}-${sent.length}` };
-    },
-  };
-}
 
 function dispatchDeps(clients: ChannelClients, clock = testClock()): DispatchDeps & { clock: ReturnType<typeof testClock>; metrics: MemoryMetrics } {
   return { database: t.deps.database, logger: t.logger, metrics: createMemoryMetrics(), clock, clients };

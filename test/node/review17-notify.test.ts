@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
 import { fanOut, sendDue, type ChannelClients, type DispatchDeps } from '../../src/notifications/dispatch.js';
 import { consumeDeadLetters } from '../../src/notifications/queue.js';
-import type { ChannelClient, NotificationChannel, RenderedMessage, SendOutcome } from '../../src/notifications/types.js';
 import { actor, address, slot, zone } from '../support/fixtures.js';
 import type { Harness } from '../support/harness.js';
 import type { TestApp } from '../support/node-app.js';
 import { isolatedApp } from '../support/own-database.js';
+import { fakeClient as fake, testClock } from '../support/notify-fakes.js';
 
 let t: TestApp;
 let h: Harness;
@@ -23,22 +23,6 @@ afterAll(async () => {
   await close?.();
 });
 
-function testClock(start = Date.now()) {
-  let now = start;
-  return { now: () => new Date(now), advance: (ms: number) => void (now += ms) };
-}
-function fake(channel: NotificationChannel, answer?: (m: RenderedMessage, n: number) => SendOutcome): ChannelClient & { sent: RenderedMessage[] } {
-  const sent: RenderedMessage[] = [];
-  return {
-    channel,
-    provider: `fake-${channel}`,
-    sent,
-    async send(message) {
-      sent.push(message);
-      return answer ? answer(message, sent.length) : { kind: 'sent', providerMessageId: `${channel}-${sent.length}` };
-    },
-  };
-}
 const deps = (clients: ChannelClients, clock = testClock()): DispatchDeps & { clock: ReturnType<typeof testClock> } => ({
   database: t.deps.database,
   logger: t.logger,

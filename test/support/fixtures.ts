@@ -126,3 +126,22 @@ export async function rememberedOrderFlow(h: Harness) {
   }
   return { z, pickup, delivery, who, place: (key?: string) => send(who, addressId, key) };
 }
+
+/**
+ * One pay-on-delivery order of `who` (wash and fold, 6 kg) in a zone and slots of its own, through
+ * POST /v1/orders: confirmed at once, so its `order_confirmed` outbox row exists. Returns the order id.
+ */
+export async function payOnDeliveryOrder(h: Harness, who: Actor): Promise<string> {
+  const z = await zone(h);
+  const addressId = await address(h, who.userId, z.postcode);
+  const pickup = await slot(h, z.id, 'pickup', { startsInHours: 24 });
+  const delivery = await slot(h, z.id, 'delivery', { startsInHours: 24 + 2 + 72 + 4 });
+  const washFold = (await h.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
+  const order = await h.api.post(
+    '/v1/orders',
+    { items: [{ serviceId: washFold.id, estimatedWeightGrams: 6000 }], addressId, pickupSlotId: pickup.id, deliverySlotId: delivery.id, paymentMethod: 'on_delivery' },
+    { token: who.token, headers: { 'idempotency-key': `pod-${crypto.randomUUID()}` } },
+  );
+  expect(order.status, order.text).toBe(201);
+  return order.body.id as string;
+}

@@ -23,7 +23,7 @@ import { FCM_SCOPE } from '../../src/notifications/google-oauth.js';
 import { dispatchCycle, type DispatchDeps } from '../../src/notifications/dispatch.js';
 import { consumeNotificationBatch, type NotificationMessage, type ReceivedMessage } from '../../src/notifications/queue.js';
 import worker from '../../src/worker.js';
-import { actor, address, slot, zone, type Actor } from '../support/fixtures.js';
+import { actor, payOnDeliveryOrder, type Actor } from '../support/fixtures.js';
 import { notifyControl, providerEnvFromBindings } from '../support/stand-ins/notify-control.js';
 import { STAND_IN_EMAIL_FROM } from '../support/stand-ins/notify-stand-ins.js';
 import { sqlDirect, testEnv, workerHarness as h } from './support.js';
@@ -84,7 +84,6 @@ interface Customer {
 
 /** A customer with a phone and a registered Android device, and one pay-on-delivery order (order_confirmed in the outbox). */
 async function customerWithOrder(): Promise<Customer> {
-  const z = await zone(h);
   const who = await actor(h);
   const phone = phoneNumber();
   const device = fcmToken();
@@ -92,17 +91,7 @@ async function customerWithOrder(): Promise<Customer> {
   expect(me.status, me.text).toBe(200);
   const put = await h.api.send('PUT', `/v1/me/devices/${device}`, { platform: 'android', appVersion: '3.12.0', locale: 'en-GB' }, { token: who.token });
   expect(put.status, put.text).toBe(201);
-  const addressId = await address(h, who.userId, z.postcode);
-  const pickup = await slot(h, z.id, 'pickup', { startsInHours: 24 });
-  const delivery = await slot(h, z.id, 'delivery', { startsInHours: 24 + 2 + 72 + 4 });
-  const washFold = (await h.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
-  const order = await h.api.post(
-    '/v1/orders',
-    { items: [{ serviceId: washFold.id, estimatedWeightGrams: 6000 }], addressId, pickupSlotId: pickup.id, deliverySlotId: delivery.id, paymentMethod: 'on_delivery' },
-    { token: who.token, headers: { 'idempotency-key': `nw-${crypto.randomUUID()}` } },
-  );
-  expect(order.status, order.text).toBe(201);
-  return { who, phone, device, orderId: order.body.id as string };
+  return { who, phone, device, orderId: await payOnDeliveryOrder(h, who) };
 }
 
 

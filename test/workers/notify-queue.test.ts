@@ -16,7 +16,7 @@ import { consumeNotificationBatch, type NotificationMessage, type ReceivedMessag
 import type { ChannelClient, RenderedMessage } from '../../src/notifications/types.js';
 import worker from '../../src/worker.js';
 import { uniqueEmail } from '../support/client.js';
-import { actor, address, slot, zone } from '../support/fixtures.js';
+import { actor, payOnDeliveryOrder } from '../support/fixtures.js';
 import { sqlDirect, testEnv, workerHarness as h } from './support.js';
 
 /** An execution context whose waitUntil promises the test can await. */
@@ -83,21 +83,11 @@ describe('the Worker enqueues after successful writes', () => {
     expect(await call('POST', '/v1/auth/login', { email: 'nobody@example.test', password: 'wrong password' })).toBe(401);
     expect(queue.sent).toEqual([]);
     // A customer cancels an order (a timeline entry, so an outbox row): one message.
-    const z = await zone(h);
     const who = await actor(h);
-    const addressId = await address(h, who.userId, z.postcode);
-    const pickup = await slot(h, z.id, 'pickup', { startsInHours: 24 });
-    const delivery = await slot(h, z.id, 'delivery', { startsInHours: 24 + 2 + 72 + 4 });
-    const washFold = (await h.api.get('/v1/services')).body.data.find((s: { slug: string }) => s.slug === 'wash-and-fold');
-    const order = await h.api.post(
-      '/v1/orders',
-      { items: [{ serviceId: washFold.id, estimatedWeightGrams: 6000 }], addressId, pickupSlotId: pickup.id, deliverySlotId: delivery.id, paymentMethod: 'on_delivery' },
-      { token: who.token, headers: { 'idempotency-key': `q-${crypto.randomUUID()}` } },
-    );
-    expect(order.status, order.text).toBe(201);
-    expect(await call('POST', `/v1/orders/${order.body.id}/cancel`, {}, who.token)).toBe(200);
+    const orderId = await payOnDeliveryOrder(h, who);
+    expect(await call('POST', `/v1/orders/${orderId}/cancel`, {}, who.token)).toBe(200);
     expect(queue.sent).toEqual([{ body: { kind: 'outbox' } }]);
-    expect(await call('POST', `/v1/orders/${order.body.id}/cancel`, {}, who.token)).toBe(409);
+    expect(await call('POST', `/v1/orders/${orderId}/cancel`, {}, who.token)).toBe(409);
     expect(queue.sent).toHaveLength(1);
   });
 });
