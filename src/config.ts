@@ -4,7 +4,7 @@ import { parseServiceAccount, type ServiceAccount } from './notifications/channe
 
 /**
  * The largest NOTIFY_TIMEOUT_MS accepted, ms. An FCM send is up to four sequential requests each
- * bounded by it, and the dispatcher's send lease (src/notifications/dispatch.ts SEND_LEASE_MS)
+ * bounded by it, and the dispatcher's send lease (src/notifications/retry-policy.ts SEND_LEASE_MS)
  * is computed from this bound, so a longer timeout would let a second dispatcher re-claim a
  * delivery still being sent (a duplicate push or SMS).
  */

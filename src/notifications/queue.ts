@@ -134,7 +134,7 @@ export async function consumeNotificationBatch(
  * times in a few minutes (the database unreachable, a deploy), which says nothing about the
  * provider: the delivery it names keeps its attempts and stays `pending`, and the cron sweep
  * (./sweep.ts) sends it when due. Only MAX_ATTEMPTS provider attempts make a delivery `dead`
- * (./dispatch.ts resultOf). `outbox` messages need nothing either: the sweep fans those rows out.
+ * (./retry-policy.ts resultOf). `outbox` messages need nothing either: the sweep fans those rows out.
  * Answers the delivery ids named.
  */
 export function consumeDeadLetters(deps: Pick<Deps, 'logger'>, messages: readonly ReceivedMessage[]): Promise<number[]> {

@@ -9,19 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../src/deps.js';
 import { createMemoryMetrics, type MemoryMetrics } from '../../src/metrics/memory.js';
-import {
-  MAX_ATTEMPTS,
-  claimDue,
-  dispatchCycle,
-  fanOut,
-  measureBacklog,
-  recordResults,
-  resultOf,
-  sendDue,
-  SEND_LEASE_MS,
-  type ChannelClients,
-  type DispatchDeps,
-} from '../../src/notifications/dispatch.js';
+import { claimDue, dispatchCycle, fanOut, measureBacklog, recordResults, sendDue, type ChannelClients, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { MAX_ATTEMPTS, resultOf, SEND_LEASE_MS } from '../../src/notifications/retry-policy.js';
 import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type ReceivedMessage } from '../../src/notifications/queue.js';
 import { writePickupReminders } from '../../src/notifications/reminders.js';
 import { runNotificationSweep } from '../../src/notifications/sweep.js';

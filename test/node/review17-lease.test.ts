@@ -1,5 +1,5 @@
 /**
- * Review 17: the send lease (dispatch.ts SEND_LEASE_MS, was 60 s) must outlive the longest send a
+ * Review 17: the send lease (retry-policy.ts SEND_LEASE_MS, was 60 s) must outlive the longest send a
  * claim can make, or a second dispatcher re-claims the row while the first is still sending and
  * the message goes out twice (push and SMS have no provider-side dedupe). An FCM send is up to
  * four sequential requests (token, send, 401 → new token, send), each bounded by
@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig, NOTIFY_TIMEOUT_MAX_MS } from '../../src/config.js';
-import { DATABASE_TIMEOUT_MAX_MS, MAX_REQUESTS_PER_SEND, SEND_LEASE_MARGIN_MS, SEND_LEASE_MS } from '../../src/notifications/dispatch.js';
+import { DATABASE_TIMEOUT_MAX_MS, MAX_REQUESTS_PER_SEND, SEND_LEASE_MARGIN_MS, SEND_LEASE_MS } from '../../src/notifications/retry-policy.js';
 import { TEST_JWT_SECRET } from '../support/harness.js';
 
 describe('review17: send lease vs provider timeouts', () => {

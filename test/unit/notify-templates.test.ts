@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_CHANNELS, NOTIFICATION_TYPES } from '../../src/db/schema-notification-kinds.js';
 import { createPrometheusMetrics } from '../../src/metrics/prometheus.js';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, MAX_ATTEMPTS, RETRY_AFTER_MAX_MS, backoffMs, resultOf } from '../../src/notifications/dispatch.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, MAX_ATTEMPTS, RETRY_AFTER_MAX_MS, backoffMs, resultOf } from '../../src/notifications/retry-policy.js';
 import { SMS_MAX_GSM, gsmLength, languageOf, localWindow, renderMessage, type TemplateInput } from '../../src/notifications/templates.js';
 
 const ORDER_ID = '0b6f3c52-9d1e-4a8b-b6a0-6d3c2f1e0a99';
