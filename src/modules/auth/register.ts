@@ -75,18 +75,29 @@ export function isLoopback(ip: string): boolean {
 
 const AttemptRow = z.object({ attempts: z.number(), started_ms: z.number() });
 
-/** One statement: count an attempt for `key` in its window (a new window once the last is over). */
-function countAttempt(key: string, at: Date, windowS: number): SQL {
+/**
+ * A fixed-window counter in `rate_limits`: counts one attempt for `key` (a new window once the
+ * last is over) and RETURNS `attempts` and the window's start (`started_ms`, epoch ms). A
+ * data-modifying statement, usable as a CTE body; the password change counts with it too
+ * (./sessions.ts).
+ */
+export function countAttemptIn(key: string, at: Date, windowS: number): SQL {
   const fresh = sql`rl.window_started_at <= ${ts(at)} - make_interval(secs => ${windowS})`;
   return sql`
-    WITH pruned AS (
-      DELETE FROM rate_limits WHERE window_started_at < ${ts(at)} - interval '1 day' AND key <> ${key}
-    )
     INSERT INTO rate_limits AS rl (key, attempts, window_started_at) VALUES (${key}, 1, ${ts(at)})
     ON CONFLICT (key) DO UPDATE SET
       attempts = CASE WHEN ${fresh} THEN 1 ELSE rl.attempts + 1 END,
       window_started_at = CASE WHEN ${fresh} THEN EXCLUDED.window_started_at ELSE rl.window_started_at END
     RETURNING attempts, (extract(epoch FROM window_started_at) * 1000)::float8 AS started_ms`;
+}
+
+/** One statement: prune day-old counters, then count an attempt for `key` (countAttemptIn). */
+function countAttempt(key: string, at: Date, windowS: number): SQL {
+  return sql`
+    WITH pruned AS (
+      DELETE FROM rate_limits WHERE window_started_at < ${ts(at)} - interval '1 day' AND key <> ${key}
+    )
+    ${countAttemptIn(key, at, windowS)}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { countAttemptIn } from './register.js';
 import { endSessions } from './shared.js';
 
 /*
@@ -119,15 +120,8 @@ export async function changePassword(
 ): Promise<{ endedSessions: number }> {
   const now = deps.clock.now();
   const key = await deps.sha256Hex(`change-password:${principal.userId}`);
-  const fresh = sql`rl.window_started_at <= ${ts(now)} - make_interval(secs => ${CHANGE_PASSWORD_WINDOW_S})`;
   const [row] = await deps.database.rows(HashRow, sql`
-    WITH att AS (
-      INSERT INTO rate_limits AS rl (key, attempts, window_started_at) VALUES (${key}, 1, ${ts(now)})
-      ON CONFLICT (key) DO UPDATE SET
-        attempts = CASE WHEN ${fresh} THEN 1 ELSE rl.attempts + 1 END,
-        window_started_at = CASE WHEN ${fresh} THEN EXCLUDED.window_started_at ELSE rl.window_started_at END
-      RETURNING attempts, (extract(epoch FROM window_started_at) * 1000)::float8 AS started_ms
-    )
+    WITH att AS (${countAttemptIn(key, now, CHANGE_PASSWORD_WINDOW_S)})
     SELECT att.attempts, att.started_ms, u.password_hash
     FROM att LEFT JOIN users u ON u.id = ${principal.userId}::uuid AND u.disabled_at IS NULL`);
   if (!row) throw new ApiError('internal_error');
