@@ -14,6 +14,8 @@ import { healthRoutes } from './modules/health/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
 import { orderRoutes } from './modules/orders/routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
+import { creditRoutes } from './modules/credit/routes.js';
+import { promoRoutes } from './modules/promos/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
 import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
 import { zoneRoutes } from './modules/zones/routes.js';
@@ -43,11 +45,13 @@ const OPENAPI_TAGS = [
   { name: 'Addresses', description: 'The customer’s saved addresses.' },
   { name: 'Scheduling', description: 'Coverage by postcode and the bookable pickup and delivery windows.' },
   { name: 'Orders', description: 'The customer’s orders: place, list, read, cancel.' },
+  { name: 'Credit', description: 'The customer’s account credit: balance and history.' },
   { name: 'Notifications', description: 'The customer’s phones for push, notification preferences per type and channel, and the in-app inbox.' },
   { name: 'Payments', description: 'Card payments with Stripe: the PaymentSheet, overage approval and Stripe’s webhook.' },
   { name: 'Staff', description: 'The shop console: the work queue, status changes and the weigh-in (staff and admins).' },
   { name: 'Staff: payments', description: 'Capture, refunds, payments at the door and waivers (refunds and waivers: admins).' },
   { name: 'Admin: catalog', description: 'Services and add-ons (admins).' },
+  { name: 'Admin: promo codes and credit', description: 'Promo codes and account credit grants (admins).' },
   { name: 'Admin: scheduling', description: 'Zones, slots, weekly slot generation and closures (admins).' },
 ];
 
@@ -98,6 +102,8 @@ export function createApp(deps: Deps) {
   app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);
   app.route('/', notificationRoutes);
+  app.route('/', promoRoutes);
+  app.route('/', creditRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

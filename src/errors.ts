@@ -60,6 +60,9 @@ export const ERROR_STATUS = {
   account_exists_unverified_email: 409,
   current_password_incorrect: 403,
   preference_required: 422,
+  promo_code_taken: 409,
+  promo_code_redeemed: 409,
+  promo_limit_below_redemptions: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -18,6 +18,7 @@
  * from being retried once they have surely moved on).
  */
 import { systemClock, type Clock } from '../deps.js';
+import type { PromoDefinition } from '../domain/promo.js';
 
 /** An address row as the order snapshot needs it, with its owner. */
 export interface CachedAddress {
@@ -168,6 +169,25 @@ export class OrderInputsCache {
   }
   putViewerSynthetic(userId: string, synthetic: boolean): void {
     this.rows.set(`viewer:${userId}`, synthetic);
+  }
+
+  /** A promo code's definition by its normalised code (its counters are the write's own checks). */
+  promo(code: string): PromoDefinition | undefined {
+    return this.rows.get<PromoDefinition>(`promo:${code}`);
+  }
+  putPromo(p: PromoDefinition): void {
+    this.rows.set(`promo:${p.code}`, p);
+  }
+  forgetPromo(code: string): void {
+    this.rows.delete(`promo:${code}`);
+  }
+
+  /** The user's credit balance as last read or written by this process (the write re-checks it). */
+  creditBalance(userId: string): number | undefined {
+    return this.rows.get<number>(`credit:${userId}`);
+  }
+  putCreditBalance(userId: string, balance: number): void {
+    this.rows.set(`credit:${userId}`, balance);
   }
 
   /** Entries held: rows (addresses, services, zones, viewer flags) + slots. */

@@ -19,6 +19,7 @@ import type { AddressSnapshot } from './address-snapshot.js';
 import { notificationType } from './schema-notification-kinds.js';
 import type { PriceBreakdown, PricingRules } from '../domain/pricing.js';
 import { pricingModel, services } from './schema-catalog.js';
+import { promoCodes } from './schema-promos.js';
 import { addresses, slots, zones } from './schema-scheduling.js';
 import { timestamps, users } from './schema-users.js';
 
@@ -75,6 +76,12 @@ export const orders = pgTable(
     /** Set when the weighed price exceeds the hold by more than the approval threshold. */
     overageApprovalRequired: boolean('overage_approval_required').notNull().default(false),
     overageApprovedAt: ts('overage_approved_at'),
+    /** The promo code redeemed (src/db/schema-promos.ts); its redemption is given back when the order is cancelled. */
+    promoCodeId: uuid('promo_code_id').references(() => promoCodes.id),
+    /** Minor units taken off by the promo code at creation (also in `estimate.discount`). */
+    discountAmount: integer('discount_amount').notNull().default(0),
+    /** Minor units of account credit spent on the order at creation; given back on cancel (credit_entries `order_released`). */
+    creditApplied: integer('credit_applied').notNull().default(0),
     ...timestamps,
   },
   (t) => [
@@ -82,6 +89,8 @@ export const orders = pgTable(
     index('orders_status_created_idx').on(t.status, t.createdAt.desc(), t.id.desc()),
     index('orders_pickup_slot_idx').on(t.pickupSlotId),
     index('orders_delivery_slot_idx').on(t.deliverySlotId),
+    index('orders_promo_code_idx').on(t.promoCodeId),
+    check('orders_adjustments_nonneg', sql`${t.discountAmount} >= 0 AND ${t.creditApplied} >= 0`),
     check('orders_totals_nonneg', sql`${t.estimatedTotal} >= 0 AND (${t.finalTotal} IS NULL OR ${t.finalTotal} >= 0)`),
   ],
 );

@@ -1,5 +1,7 @@
+import { sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
   index,
   integer,
   pgEnum,
@@ -44,9 +46,14 @@ export const users = pgTable(
     phone: text('phone'),
     /** BCP 47 (`en-GB`, `es`): the language of SMS and email; push uses the device's own. */
     locale: text('locale'),
+    /**
+     * Account credit in minor units of the shop's currency: the sum of the user's `credit_entries`,
+     * changed only in the statement that writes the entry (src/db/schema-promos.ts). Never negative.
+     */
+    creditBalance: integer('credit_balance').notNull().default(0),
     ...timestamps,
   },
-  (t) => [uniqueIndex('users_email_key').on(t.email)],
+  (t) => [uniqueIndex('users_email_key').on(t.email), check('users_credit_balance_nonneg', sql`${t.creditBalance} >= 0`)],
 );
 
 export const refreshTokens = pgTable(

@@ -31,6 +31,15 @@ export const DOMAIN_ERROR_STATUS = {
   invalid_date: 422,
   invalid_time: 422,
   invalid_slot_template: 422,
+  // promo codes (src/domain/promo.ts; the counted ones are decided by the order's write statement)
+  promo_code_unknown: 422,
+  promo_code_inactive: 422,
+  promo_code_not_yet_valid: 422,
+  promo_code_expired: 422,
+  promo_code_minimum_not_met: 422,
+  promo_code_exhausted: 409,
+  promo_code_already_used: 409,
+  promo_code_first_order_only: 409,
   // idempotency
   idempotency_key_missing: 400,
   idempotency_key_invalid: 400,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import type { CachedAddress, CachedService, CachedSlot, CachedZone } from '../../db/order-inputs.js';
 import { viewerIsSynthetic } from '../../db/zone-viewer.js';
+import { normalizePromoCode, type PromoDefinition } from '../../domain/promo.js';
 import type { CreateOrderInput } from './schemas.js';
 
 const id = z.string();
@@ -14,6 +15,12 @@ const ContextRow = z.object({
   viewerSynthetic: z.boolean(),
   zones: z.array(z.object({ id, postcodePrefixes: z.array(z.string()), active: z.boolean(), synthetic: z.boolean(), deliveryFee: int, minimumOrder: int, freeDeliveryFrom: int.nullable() })),
   slots: z.array(z.object({ id, zoneId: id, kind: z.enum(['pickup', 'delivery']), startsAt: z.string(), endsAt: z.string(), capacity: int, reserved: int, cutoffMinutes: int, closed: z.boolean() })),
+  promo: z.object({
+    id, code: z.string(), kind: z.enum(['percent', 'amount']), value: int, currency: z.string().nullable(), minimumSubtotal: int.nullable(),
+    validFrom: z.string().nullable(), validUntil: z.string().nullable(), maxRedemptions: int.nullable(), perCustomerLimit: int,
+    firstOrderOnly: z.boolean(), active: z.boolean(),
+  }).nullable(),
+  creditBalance: int.nullable(),
   services: z.array(z.object({
     id, name: z.string(), pricingModel: z.enum(['per_kg', 'per_item']), unitPrice: int, currency: z.string(), turnaroundHours: int,
     expressSurchargeBps: int.nullable(), expressTurnaroundHours: int.nullable(), active: z.boolean(),
@@ -42,6 +49,23 @@ export function servicesJson(serviceIds: string): SQL {
     FROM services v WHERE v.id IN (SELECT x::uuid FROM jsonb_array_elements_text(${serviceIds}::jsonb) AS x))`;
 }
 
+/**
+ * The named promo code's definition as one jsonb object (null when there is none): what the order
+ * is priced on, and what the one-statement write compares with what it remembered. Its counters
+ * are left out: the write counts the redemption itself (src/modules/orders/create.ts).
+ */
+export function promoJson(code: string): SQL {
+  return sql`(SELECT jsonb_build_object('id', p.id, 'code', p.code, 'kind', p.kind, 'value', p.value, 'currency', p.currency,
+      'minimumSubtotal', p.minimum_subtotal, 'validFrom', p.valid_from, 'validUntil', p.valid_until, 'maxRedemptions', p.max_redemptions,
+      'perCustomerLimit', p.per_customer_limit, 'firstOrderOnly', p.first_order_only, 'active', p.active)
+    FROM promo_codes p WHERE p.code = ${code})`;
+}
+
+/** The request's promo code, normalised; undefined when none was sent, '' when it cannot be a code (read as unknown). */
+export function promoCodeOf(input: CreateOrderInput): string | undefined {
+  return input.promoCode === undefined ? undefined : (normalizePromoCode(input.promoCode) ?? '');
+}
+
 /** The distinct service ids an order names, as a JSON array. */
 export function serviceIdsOf(input: CreateOrderInput): string[] {
   return [...new Set(input.items.map((i) => i.serviceId))];
@@ -58,6 +82,7 @@ export function serviceIdsOf(input: CreateOrderInput): string[] {
  */
 export async function readContext(deps: Deps, userId: string, key: string, input: CreateOrderInput): Promise<OrderContext> {
   const serviceIds = JSON.stringify(serviceIdsOf(input));
+  const code = promoCodeOf(input);
   const [row] = await deps.database.rows(ContextRow, sql`
     SELECT
       (SELECT json_build_object('fingerprint', k.fingerprint, 'statusCode', k.status_code, 'response', k.response)
@@ -71,7 +96,9 @@ export async function readContext(deps: Deps, userId: string, key: string, input
                                 'endsAt', s.ends_at, 'capacity', s.capacity, 'reserved', s.reserved,
                                 'cutoffMinutes', s.cutoff_minutes, 'closed', s.closed)), '[]')
          FROM slots s WHERE s.id IN (${input.pickupSlotId}::uuid, ${input.deliverySlotId}::uuid)) AS slots,
-      ${servicesJson(serviceIds)} AS services`);
+      ${servicesJson(serviceIds)} AS services,
+      ${code ? promoJson(code) : sql`NULL::jsonb`} AS promo,
+      ${input.useCredit ? sql`(SELECT u.credit_balance FROM users u WHERE u.id = ${userId}::uuid)` : sql`NULL::int`} AS "creditBalance"`);
   if (!row) throw new Error('order context: the statement returned no row');
   const ctx: OrderContext = {
     idem: row.idem ?? undefined,
@@ -80,8 +107,13 @@ export async function readContext(deps: Deps, userId: string, key: string, input
     zoneRows: row.zones,
     slotRows: row.slots.map((r) => ({ ...r, startsAt: new Date(r.startsAt), endsAt: new Date(r.endsAt) })),
     serviceRows: row.services,
+    promo: row.promo ?? undefined,
+    creditBalance: row.creditBalance ?? 0,
   };
   const cache = deps.orderInputs;
+  if (row.promo) cache.putPromo(row.promo);
+  else if (code) cache.forgetPromo(code);
+  if (input.useCredit) cache.putCreditBalance(userId, ctx.creditBalance);
   if (ctx.address) cache.putAddress(ctx.address);
   else cache.forget('address', [input.addressId]);
   // Rows the read proved gone are forgotten, or every later order naming them tries them again (one wasted round trip each).
@@ -105,6 +137,10 @@ export interface OrderContext {
   zoneRows: CachedZone[];
   slotRows: CachedSlot[];
   serviceRows: CachedService[];
+  /** The named promo code's definition; undefined when none was named or there is no such code. */
+  promo: PromoDefinition | undefined;
+  /** The caller's credit balance when the order asks to use credit (`useCredit`), else 0. */
+  creditBalance: number;
 }
 
 /**
@@ -125,6 +161,11 @@ export function cachedContext(deps: Deps, userId: string, input: CreateOrderInpu
     if (!s) return undefined;
     serviceRows.push(s);
   }
+  const code = promoCodeOf(input);
+  const promo = code ? cache.promo(code) : undefined;
+  if (code !== undefined && !promo) return undefined;
+  const creditBalance = input.useCredit ? cache.creditBalance(userId) : 0;
+  if (creditBalance === undefined) return undefined;
   return {
     idem: undefined,
     address,
@@ -132,6 +173,8 @@ export function cachedContext(deps: Deps, userId: string, input: CreateOrderInpu
     zoneRows,
     slotRows: pickup.id === delivery.id ? [pickup] : [pickup, delivery],
     serviceRows,
+    promo,
+    creditBalance,
   };
 }
 
@@ -141,7 +184,8 @@ export function cachedContext(deps: Deps, userId: string, input: CreateOrderInpu
  * edited), `viewer` (the user's synthetic flag), `zones` (any active zone added, removed or
  * edited: matching and fees), `services` (a named service or one of its add-ons edited) and
  * `slots` (a slot gone or its zone, kind, times or cut-off changed; capacity, closing and
- * cut-off against now are the reservation's own checks).
+ * cut-off against now are the reservation's own checks), `promo` (the named code's definition
+ * edited; its counters are the redemption's own checks) and `credit` (the balance moved).
  */
 export function staleRows(userId: string, input: CreateOrderInput, ctx: OrderContext) {
   const a = ctx.address!;
@@ -162,7 +206,9 @@ export function staleRows(userId: string, input: CreateOrderInput, ctx: OrderCon
                    ON s.id = x.id AND s.zone_id = x.zone_id AND s.kind::text = x.kind
                   -- JavaScript dates hold milliseconds; a slot written with microseconds (direct SQL) still matches.
                   AND date_trunc('milliseconds', s.starts_at) = x.starts_at AND date_trunc('milliseconds', s.ends_at) = x.ends_at AND s.cutoff_minutes = x.cutoff_minutes) = ${ctx.slotRows.length}::int
-           THEN NULL ELSE 'slots' END
+           THEN NULL ELSE 'slots' END,
+      ${ctx.promo ? sql`CASE WHEN ${promoJson(ctx.promo.code)} = ${JSON.stringify(ctx.promo)}::jsonb THEN NULL ELSE 'promo' END` : sql`NULL`},
+      ${input.useCredit ? sql`CASE WHEN (SELECT u.credit_balance FROM users u WHERE u.id = ${userId}::uuid) = ${ctx.creditBalance}::int THEN NULL ELSE 'credit' END` : sql`NULL`}
     ]::text[], NULL) AS stale`;
 }
 

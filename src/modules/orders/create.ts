@@ -8,6 +8,7 @@ import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { cachedContext, readContext, staleRows, type OrderContext } from './create-context.js';
 import { planOrder, type OrderPlan } from './plan.js';
+import { creditSpent, redeem, redemptionRefusals, throwPromoRefusal } from './redeem.js';
 import { toOrderDto } from './shared.js';
 import { OrderSchema, type CreateOrderInput, type OrderDto } from './schemas.js';
 
@@ -46,7 +47,13 @@ export interface CreateOrderResult {
  * on the database's.
  *
  * If either slot cannot be reserved the statement aborts itself, so nothing is written
- * (409 `slot_unavailable`). Concurrent calls with one key serialize on the key's primary key:
+ * (409 `slot_unavailable`). A promo code is redeemed in the same statement (`redeem`): an
+ * exhausted code, a per-customer limit reached or a first-order code on a later order aborts it
+ * too (409 `promo_code_exhausted` / `promo_code_already_used` / `promo_code_first_order_only`).
+ * Credit (`useCredit`) is spent in it with its ledger entry; a balance a concurrent order spent
+ * first aborts it and the order is read and planned again (at most MAX_CREDIT_RETRIES passes).
+ * A promo or credit adds no round trip: both are read by the same read, remembered like the
+ * other rows and re-checked by the same statement. Concurrent calls with one key serialize on the key's primary key:
  * exactly one creates, the others replay its stored response (Stripe's idempotency rule:
  * same key and same body, same answer; another body, 422 `idempotency_key_reused`).
  */
@@ -66,11 +73,19 @@ export async function createOrder(
     const done = await writeOrder(deps, { userId, key, fingerprint, input, ctx: remembered, plan: quick, verify: true });
     if (done) return done;
   }
-  const ctx = await readContext(deps, userId, key, input);
-  if (ctx.idem) return replay(deps, ctx.idem, fingerprint);
-  const plan = planOrder(deps, input, ctx);
-  return (await writeOrder(deps, { userId, key, fingerprint, input, ctx, plan, verify: false }))!;
+  // Only credit spent by a concurrent order between the read and the write sends the order round again.
+  for (let attempt = 1; ; attempt++) {
+    const ctx = await readContext(deps, userId, key, input);
+    if (ctx.idem) return replay(deps, ctx.idem, fingerprint);
+    const plan = planOrder(deps, input, ctx);
+    const done = await writeOrder(deps, { userId, key, fingerprint, input, ctx, plan, verify: false });
+    if (done) return done;
+    if (attempt === MAX_CREDIT_RETRIES) throw new ApiError('conflict', 'Your credit balance changed while the order was placed; try again.');
+  }
 }
+
+/** Read-then-write passes an order may take when concurrent orders keep spending the same credit. */
+const MAX_CREDIT_RETRIES = 3;
 
 /** The plan on remembered rows, or undefined when a rule fails on them: that is decided again on fresh rows. */
 function planOrQuiet(deps: Deps, input: CreateOrderInput, ctx: OrderContext): OrderPlan | undefined {
@@ -152,6 +167,9 @@ async function writeOrder(
     flaggedReason: null,
     overageApprovalRequired: false,
     overageApprovedAt: null,
+    promoCodeId: plan.promo?.id ?? null,
+    discountAmount: estimate.discount?.amount ?? 0,
+    creditApplied: estimate.creditApplied ?? 0,
     createdAt: now,
     updatedAt: now,
   } as const;
@@ -190,13 +208,16 @@ async function writeOrder(
       ),
       pickup AS (${reserve(plan.pickup.id)}),
       delivery AS (${reserve(plan.delivery.id)}),
+      ${redeem(userId, plan, nowIso)}
       ord AS (
         INSERT INTO orders (id, user_id, status, payment_method, zone_id, address_id, address, pickup_slot_id, delivery_slot_id,
-                            express, notes, currency, estimate, estimated_total, pricing_rules, created_at, updated_at)
+                            express, notes, currency, estimate, estimated_total, pricing_rules, promo_code_id, discount_amount, credit_applied,
+                            created_at, updated_at)
         SELECT ${orderId}::uuid, ${userId}::uuid, ${status}::order_status, ${input.paymentMethod}::payment_method, ${plan.zone.id}::uuid,
                ${input.addressId}::uuid, ${JSON.stringify(plan.address)}::jsonb, ${plan.pickup.id}::uuid, ${plan.delivery.id}::uuid,
                ${input.express}, ${input.notes ?? null}, ${estimate.currency}, ${JSON.stringify(estimate)}::jsonb, ${estimate.total}::int,
-               ${JSON.stringify(plan.rules)}::jsonb, ${nowIso}::timestamptz, ${nowIso}::timestamptz
+               ${JSON.stringify(plan.rules)}::jsonb, ${order.promoCodeId}::uuid, ${order.discountAmount}::int, ${order.creditApplied}::int,
+               ${nowIso}::timestamptz, ${nowIso}::timestamptz
         WHERE EXISTS (SELECT 1 FROM idem)
         RETURNING id
       ),
@@ -213,18 +234,21 @@ async function writeOrder(
         INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, to_status, note)
         SELECT ord.id, ${nowIso}::timestamptz, 'customer', ${userId}::uuid, 'created', ${status}::order_status, ${input.notes ?? null}
         FROM ord
-      )
+      )${creditSpent(userId, plan, nowIso)}
       SELECT (SELECT count(*) FROM idem)::int AS claimed,
              CASE
                WHEN NOT EXISTS (SELECT 1 FROM idem) THEN 0
                WHEN NOT EXISTS (SELECT 1 FROM pickup) THEN laundry_abort('slot_unavailable:pickup:' || ${whyNot(plan.pickup.id, nowIso)})
                WHEN NOT EXISTS (SELECT 1 FROM delivery) THEN laundry_abort('slot_unavailable:delivery:' || ${whyNot(plan.delivery.id, nowIso)})
+               ${redemptionRefusals(userId, plan)}
                ELSE 1
              END AS ok,
              ${w.verify ? sql`(SELECT stale FROM chk) AS stale, (SELECT answer FROM prior) AS prior` : sql`NULL::text[] AS stale, NULL::json AS prior`}`);
   } catch (err) {
     const info = pgError(err);
     // The database's own message (pgError), never drizzle's wrapper, whose message quotes the whole statement and so names both slots.
+    if (info?.code === 'P0001' && info.message === 'credit_changed') return undefined;
+    if (info?.code === 'P0001') throwPromoRefusal(info.message, plan);
     const reason = info?.code === 'P0001' ? /^slot_unavailable:(pickup|delivery):(\w+)$/.exec(info.message) : null;
     if (reason) {
       const which = reason[1]!;
@@ -237,6 +261,7 @@ async function writeOrder(
   const row = rows[0];
   if (row?.claimed === 1) {
     deps.metrics.orderCreated({ paymentMethod: input.paymentMethod });
+    if (input.useCredit) deps.orderInputs.putCreditBalance(userId, ctx.creditBalance - order.creditApplied);
     return { status: 201, body, created: true };
   }
   if (row?.prior) return replay(deps, row.prior, fingerprint);

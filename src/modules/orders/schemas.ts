@@ -33,6 +33,16 @@ export const CreateOrderBody = z
     paymentMethod: z.enum(['card', 'on_delivery']).openapi({
       description: '`card`: the order waits for payment (`pending_payment`). `on_delivery`: confirmed at once; staff take payment at the door.',
     }),
+    promoCode: text({ max: 64 }).optional().openapi({
+      description:
+        'A promo code, any case, surrounding spaces ignored. The server computes the discount (shown as `estimate.discount`); a code that cannot be used answers 422/409 with a `promo_code_*` code and nothing is written.',
+      example: 'WELCOME-10',
+    }),
+    useCredit: z.boolean().optional().openapi({
+      description:
+        'Default false. True: the account credit (GET /v1/me/credit) pays as much of the order as it can, after the discount (`estimate.creditApplied`); a card order keeps at least Stripe’s minimum charge on the card. Given back if the order is cancelled.',
+      example: false,
+    }),
   })
   .strict()
   .openapi('CreateOrderRequest', {
@@ -90,7 +100,15 @@ export const PriceBreakdownSchema = z
         'Only in three-decimal currencies (BHD, JOD, KWD, OMR, TND), when not zero: the thousandths taken off the sum so the total is a multiple of 10, as Stripe requires. Rounded down, in the customer’s favour.',
       example: 5,
     }),
-    total: Money.openapi({ example: 1999 }),
+    discount: z
+      .object({ code: z.string().openapi({ example: 'WELCOME-10' }), amount: Money.openapi({ example: 150 }) })
+      .optional()
+      .openapi({
+        description:
+          'Only with a promo code: the code and the minor units it took off the subtotal (percent codes round half up; never below the zone’s minimum order; a multiple of the currency’s Stripe step). Fees are decided on the undiscounted subtotal.',
+      }),
+    creditApplied: Money.optional().openapi({ description: 'Only when account credit was used: the minor units of credit spent on this order.', example: 500 }),
+    total: Money.openapi({ description: 'What the card or the door pays: subtotal and fees, less the discount and the credit.', example: 1999 }),
   })
   .openapi('PriceBreakdown');
 

@@ -68,10 +68,38 @@ function refuseOutstanding(order: OrderDto): void {
 const statusArray = (list: OrderStatus[]) => sql`${`{${list.join(',')}}`}::order_status[]`;
 
 /**
+ * CTEs (led by a comma) of a cancellation, on the `moved` row: the order's promo redemption is
+ * given back (the code's count and the customer's), and its credit returns to the balance with
+ * an `order_released` ledger entry. An order is cancelled once (the move is guarded by its
+ * status), so it gives back once. Only cancellation gives back: a missed pickup keeps both.
+ */
+function giveBackRedemptionAndCredit(now: string) {
+  return sql`
+      promo_back AS (
+        UPDATE promo_codes p SET redemption_count = redemption_count - 1, updated_at = ${now}::timestamptz
+        FROM moved m WHERE p.id = m.promo_code_id
+        RETURNING p.id
+      ),
+      promo_use_back AS (
+        UPDATE promo_customer_uses u SET uses = uses - 1 FROM moved m WHERE u.promo_code_id = m.promo_code_id AND u.user_id = m.user_id
+        RETURNING u.user_id
+      ),
+      credit_back AS (
+        UPDATE users u SET credit_balance = credit_balance + m.credit_applied FROM moved m WHERE u.id = m.user_id AND m.credit_applied > 0
+        RETURNING u.id
+      ),
+      credit_entry AS (
+        INSERT INTO credit_entries (user_id, amount, currency, reason, order_id, created_at)
+        SELECT m.user_id, m.credit_applied, m.currency, 'order_released', m.id, ${now}::timestamptz FROM moved m WHERE m.credit_applied > 0
+      ),`;
+}
+
+/**
  * Moves an order to `cmd.to` in ONE round trip. The pure state machine is asked up front
  * which current statuses allow the move (and normalises the evidence); one batch then locks
  * the order, moves it only if its status is one of those (and, for `ready`, it is weighed),
- * appends the timeline entry, gives unused slot capacity back on cancellation, and reads the
+ * appends the timeline entry, gives unused slot capacity back on cancellation (and the promo
+ * redemption and credit: giveBackRedemptionAndCredit), and reads the
  * order back. If nothing moved, the state machine explains why from the order as read (409 /
  * 422 with the same codes as ever); a move that should have happened but raced is a 409.
  */
@@ -91,7 +119,7 @@ export async function changeOrderStatus(deps: Deps, cmd: TransitionCommand): Pro
     db.execute(sql`SELECT id FROM orders WHERE id = ${cmd.orderId}::uuid${owner} FOR UPDATE`),
     db.execute(sql`
       WITH cur AS (
-        SELECT id, status, pickup_slot_id, delivery_slot_id FROM orders
+        SELECT id, status, pickup_slot_id, delivery_slot_id, user_id, currency, promo_code_id, credit_applied FROM orders
         WHERE id = ${cmd.orderId}::uuid${owner} AND status = ANY(${statusArray(from)})
           AND (NOT ${cmd.to === 'ready'} OR weighed_at IS NOT NULL)
           AND (NOT ${cmd.to === 'out_for_delivery'} OR NOT ${owesCardBalance})
@@ -103,8 +131,9 @@ export async function changeOrderStatus(deps: Deps, cmd: TransitionCommand): Pro
           cancelled_at = CASE WHEN ${cmd.to} = 'cancelled' THEN ${now}::timestamptz ELSE o.cancelled_at END,
           bag_count = COALESCE(${bagCount}::int, o.bag_count)
         FROM cur WHERE o.id = cur.id
-        RETURNING o.id, cur.status AS from_status, cur.pickup_slot_id, cur.delivery_slot_id
-      ),
+        RETURNING o.id, cur.status AS from_status, cur.pickup_slot_id, cur.delivery_slot_id, cur.user_id, cur.currency,
+                  cur.promo_code_id, cur.credit_applied
+      ),${cmd.to === 'cancelled' ? giveBackRedemptionAndCredit(now) : sql``}
       pickup AS (${giveBack('pickup_slot_id', from.filter((f) => releases(f, cmd.to).pickup))}),
       delivery AS (${giveBack('delivery_slot_id', from.filter((f) => releases(f, cmd.to).delivery))}),
       ev AS (

@@ -1,3 +1,4 @@
+import { readjustFinal } from '../../domain/credit.js';
 import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -91,7 +92,8 @@ export function priceWeighIn(order: Pick<OrderRow, 'express' | 'currency' | 'pri
     ...(l.pricingModel === 'per_kg' ? { weightGrams: finals.get(l.position) } : { quantity: finals.get(l.position) }),
     addOns: l.addOns.map((a) => ({ id: a.id, serviceId: l.serviceId, price: a.price })),
   }));
-  return storableBreakdown(priceOrder(inputs, { express: order.express }, order.pricingRules));
+  // The promo discount and the credit spent at creation (src/domain/credit.ts) apply to the final price too.
+  return readjustFinal(storableBreakdown(priceOrder(inputs, { express: order.express }, order.pricingRules)), order.pricingRules);
 }
 
 /** The weigh-in statement's answer: the order's state as locked, and whether the weigh-in was written. */

@@ -1,0 +1,128 @@
+/**
+ * Account credit (issue 19) on the PostgreSQL server: the admin grant (idempotent, admin-only),
+ * GET /v1/me/credit, credit spent by 20 parallel orders (never negative, the ledger sums to the
+ * balance), the card minimum kept on the card, and credit given back on cancel.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem } from '../support/client.js';
+import { actor } from '../support/fixtures.js';
+import { createTestApp, type TestApp } from '../support/node-app.js';
+import { freshCode, promoWorld } from '../journeys/promo.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+type World = Awaited<ReturnType<typeof promoWorld>>;
+
+function grant(w: World, userId: string, body: unknown, key = `grant-${crypto.randomUUID()}`, token = w.admin.token) {
+  return t.api.post(`/v1/admin/users/${userId}/credit`, body, { token, headers: { 'idempotency-key': key } });
+}
+
+/** The balance column and the ledger's sum, which must always agree. */
+async function ledger(userId: string) {
+  const [row] = await t.sql<{ balance: number; sum: number; entries: number }>(
+    `SELECT (SELECT credit_balance FROM users WHERE id = $1) AS balance, (SELECT coalesce(sum(amount), 0) FROM credit_entries WHERE user_id = $1)::int AS sum,
+            (SELECT count(*) FROM credit_entries WHERE user_id = $1)::int AS entries`,
+    [userId],
+  );
+  return { balance: Number(row!.balance), sum: Number(row!.sum), entries: Number(row!.entries) };
+}
+
+describe('granting credit', () => {
+  it('admin-only, Idempotency-Key required; a retry adds nothing, another body with the key is 422; unknown user 404', async () => {
+    const w = await promoWorld(t);
+    const buyer = await w.one();
+    const body = { amount: 700, reason: 'goodwill', note: 'Late delivery' };
+    const key = `grant-${crypto.randomUUID()}`;
+    const first = await grant(w, buyer.userId, body, key);
+    expect(first.status, first.text).toBe(201);
+    expect(first.body).toMatchObject({ amount: 700, currency: 'USD', reason: 'goodwill', note: 'Late delivery', orderId: null });
+    const again = await grant(w, buyer.userId, body, key);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expectProblem(await grant(w, buyer.userId, { ...body, amount: 800 }, key), 422, 'idempotency_key_reused');
+    expect(await ledger(buyer.userId)).toEqual({ balance: 700, sum: 700, entries: 1 });
+
+    expectProblem(await t.api.post(`/v1/admin/users/${buyer.userId}/credit`, body, { token: w.admin.token }), 400, 'idempotency_key_missing');
+    expectProblem(await grant(w, crypto.randomUUID(), body), 404, 'not_found');
+    for (const bad of [{ ...body, amount: 0 }, { ...body, amount: -100 }, { ...body, reason: 'order_applied' }, { amount: 100, reason: 'goodwill' }]) {
+      expectProblem(await grant(w, buyer.userId, bad), 422, 'validation_failed');
+    }
+    const staff = await actor(t, 'staff');
+    expectProblem(await grant(w, buyer.userId, body, undefined, staff.token), 403, 'forbidden');
+    expectProblem(await grant(w, buyer.userId, body, undefined, buyer.token), 403, 'forbidden');
+    expect(await ledger(buyer.userId)).toEqual({ balance: 700, sum: 700, entries: 1 });
+
+    const mine = await t.api.get('/v1/me/credit', { token: buyer.token });
+    expect(mine.status, mine.text).toBe(200);
+    expect(mine.body).toMatchObject({ balance: 700, currency: 'USD', nextCursor: null, entries: [{ id: first.body.id, amount: 700, reason: 'goodwill' }] });
+  });
+
+  it('GET /v1/me/credit pages its entries newest first', async () => {
+    const w = await promoWorld(t);
+    const buyer = await w.one();
+    for (const amount of [100, 200, 300]) expect((await grant(w, buyer.userId, { amount, reason: 'promo_reward', note: `r${amount}` })).status).toBe(201);
+    const page1 = await t.api.get('/v1/me/credit?limit=2', { token: buyer.token });
+    expect(page1.body.balance).toBe(600);
+    expect(page1.body.entries.map((e: { amount: number }) => e.amount)).toEqual([300, 200]);
+    const page2 = await t.api.get(`/v1/me/credit?limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`, { token: buyer.token });
+    expect(page2.body.entries.map((e: { amount: number }) => e.amount)).toEqual([100]);
+    expect(page2.body.nextCursor).toBeNull();
+  });
+});
+
+describe('spending credit on orders', () => {
+  it('balance 1000, 20 parallel orders each able to use 1000: at most 1000 spent, never negative, the ledger sums to the balance', async () => {
+    const w = await promoWorld(t);
+    const buyer = await w.one();
+    expect((await grant(w, buyer.userId, { amount: 1000, reason: 'goodwill', note: 'Race' })).status).toBe(201);
+    const results = await Promise.all(Array.from({ length: 20 }, () => w.order(buyer, { useCredit: true })));
+    for (const r of results) expect([201, 409], r.text).toContain(r.status);
+    const placed = results.filter((r) => r.status === 201);
+    const spent = placed.reduce((sum, r) => sum + (r.body.estimate.creditApplied ?? 0), 0);
+    expect(spent).toBe(1000);
+    for (const r of placed) expect(r.body.estimate.total).toBe(1999 - (r.body.estimate.creditApplied ?? 0));
+    const l = await ledger(buyer.userId);
+    expect(l).toMatchObject({ balance: 0, sum: 0 });
+    const [db] = await t.sql<{ applied: number }>('SELECT coalesce(sum(credit_applied), 0)::int AS applied FROM orders WHERE user_id = $1', [buyer.userId]);
+    expect(db!.applied).toBe(1000);
+  });
+
+  it('a card order keeps Stripe’s minimum charge on the card; a promo discount is taken before the credit', async () => {
+    const w = await promoWorld(t);
+    const buyer = await w.one();
+    await grant(w, buyer.userId, { amount: 5000, reason: 'refund_to_credit', note: 'Refund' });
+    const code = await w.createCode({ code: freshCode('CRD'), kind: 'amount', value: 99 });
+    const card = await w.order(buyer, { paymentMethod: 'card', useCredit: true, promoCode: code.code });
+    expect(card.status, card.text).toBe(201);
+    // 1999 − 99 discount = 1900; USD minimum charge 50 stays on the card: 1850 of credit.
+    expect(card.body.estimate).toMatchObject({ discount: { amount: 99 }, creditApplied: 1850, total: 50 });
+    expect(await ledger(buyer.userId)).toMatchObject({ balance: 5000 - 1850, sum: 5000 - 1850 });
+    // Without the flag, credit is left alone.
+    const plain = await w.order(buyer);
+    expect(plain.body.estimate.creditApplied).toBeUndefined();
+  });
+
+  it('a cancelled order gives its credit back with an order_released entry', async () => {
+    const w = await promoWorld(t);
+    const buyer = await w.one();
+    await grant(w, buyer.userId, { amount: 800, reason: 'goodwill', note: 'Sorry' });
+    const placed = await w.order(buyer, { useCredit: true });
+    expect(placed.body.estimate).toMatchObject({ creditApplied: 800, total: 1199 });
+    expect(await ledger(buyer.userId)).toEqual({ balance: 0, sum: 0, entries: 2 });
+    expect((await t.api.post(`/v1/orders/${placed.body.id}/cancel`, {}, { token: buyer.token })).status).toBe(200);
+    expect(await ledger(buyer.userId)).toEqual({ balance: 800, sum: 800, entries: 3 });
+    const mine = await t.api.get('/v1/me/credit', { token: buyer.token });
+    expect(mine.body.entries.map((e: { reason: string; amount: number; orderId: string | null }) => [e.reason, e.amount, e.orderId])).toEqual([
+      ['order_released', 800, placed.body.id],
+      ['order_applied', -800, placed.body.id],
+      ['goodwill', 800, null],
+    ]);
+  });
+});
