@@ -32,7 +32,7 @@ const accountRoute = createRoute({
 const grantRoute = createRoute({
   method: 'post',
   path: '/v1/admin/users/{id}/credit',
-  operationId: 'adminGrantCredit',
+  operationId: 'adminCreateCreditEntry',
   tags: ['Admin: promo codes and credit'],
   summary: 'Grant account credit to a customer',
   description: [

@@ -8,7 +8,7 @@ const MinorUnits = integer({ min: 1, max: 10_000_000 });
 const Code = text({ max: 64 })
   .transform((v) => v.toUpperCase())
   .pipe(z.string().regex(PROMO_CODE_PATTERN, 'must be 3–32 of A–Z, 0–9 and -'))
-  .openapi({ type: 'string', description: 'Case-insensitive: stored trimmed and upper case. 3–32 of A–Z, 0–9 and `-`.', example: 'WELCOME-10' });
+  .openapi({ type: 'string', maxLength: 64, description: 'Case-insensitive: stored trimmed and upper case. 3–32 of A–Z, 0–9 and `-`.', example: 'WELCOME-10' });
 
 const limits = {
   minimumSubtotal: integer({ min: 1, max: 10_000_000 }).nullable().openapi({ description: 'Minor units: the order subtotal (lines, before fees) must reach it. Null = none.', example: 2000 }),
