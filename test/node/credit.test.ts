@@ -109,6 +109,26 @@ describe('spending credit on orders', () => {
     expect(plain.body.estimate.creditApplied).toBeUndefined();
   });
 
+  it('a weigh-in that leaves less to pay than the credit spent gives the rest back (order_released)', async () => {
+    const w = await promoWorld(t);
+    const buyer = await w.one();
+    await grant(w, buyer.userId, { amount: 5000, reason: 'goodwill', note: 'Big' });
+    const placed = await w.order(buyer, { useCredit: true }, 10_000);
+    // 10 kg = 2500 subtotal, free delivery from 5000 not reached: 2500 + 499 = 2999, all paid by credit.
+    expect(placed.body.estimate).toMatchObject({ creditApplied: 2999, total: 0 });
+    const staff = await actor(t, 'staff');
+    const post = (p: string, body: unknown) => t.api.post(`/v1/staff/orders/${placed.body.id}/${p}`, body, { token: staff.token });
+    await post('transitions', { to: 'picked_up', bagCount: 1 });
+    await post('transitions', { to: 'processing' });
+    const weighed = await post('weigh-in', { weightGrams: 4000 });
+    expect(weighed.status, weighed.text).toBe(200);
+    // 4 kg = 1000, at the zone's minimum order of 1000, + 499 delivery = 1499, all of it credit; 1500 comes back.
+    expect(weighed.body.final).toMatchObject({ subtotal: 1000, creditApplied: 1499, total: 0 });
+    expect(await ledger(buyer.userId)).toEqual({ balance: 5000 - 1499, sum: 5000 - 1499, entries: 3 });
+    const [row] = await t.sql<{ credit_applied: number }>('SELECT credit_applied FROM orders WHERE id = $1', [placed.body.id]);
+    expect(row!.credit_applied).toBe(1499);
+  });
+
   it('a cancelled order gives its credit back with an order_released entry', async () => {
     const w = await promoWorld(t);
     const buyer = await w.one();

@@ -190,7 +190,7 @@ describe('hostile input over every operation in /openapi.json', () => {
         if (why) failures.push(`${c.o.key} cursor=${v.slice(0, 40)}: ${why}`);
       }
     }
-    expect(cursors).toBe(3); // GET /v1/orders, GET /v1/staff/orders and GET /v1/me/notifications
+    expect(cursors).toBe(4); // GET /v1/orders, GET /v1/staff/orders, GET /v1/me/notifications and GET /v1/me/credit
     expect(failures).toEqual([]);
   });
 

@@ -32,6 +32,7 @@ export interface Fixtures {
   washFold: { id: string; addOnId: string };
   pickupSlotId: string;
   deliverySlotId: string;
+  promoCodeId: string;
 }
 
 export interface Baseline {
@@ -93,6 +94,9 @@ export function bodyFixture(key: string): unknown {
       notes: 'Ring twice',
     }),
     'POST /v1/orders/{id}/cancel': () => ({ reason: 'Changed my mind' }),
+    'POST /v1/admin/promo-codes': () => ({ code: `HOSTILE-${n}`, kind: 'percent', value: 1000 }),
+    'PATCH /v1/admin/promo-codes/{id}': () => ({ active: true, maxRedemptions: 1000 }),
+    'POST /v1/admin/users/{id}/credit': () => ({ amount: 100, reason: 'goodwill', note: 'Hostile' }),
     'POST /v1/staff/orders/{id}/transitions': () => ({ to: 'picked_up', bagCount: 2, note: 'Two bags' }),
     'POST /v1/staff/orders/{id}/weigh-in': () => ({ weightGrams: 5000, note: 'Weighed' }),
     'POST /v1/staff/orders/{id}/refunds': () => ({ amount: 100, reason: 'Stain on a shirt' }),
@@ -117,6 +121,8 @@ function pathId(o: Operation, segment: string): string {
     orders: o.key.endsWith('/cancel') ? f.cancellableOrderId : f.orderId,
     notifications: f.notificationId,
     sessions: f.sessionId,
+    'promo-codes': f.promoCodeId,
+    users: f.customer.userId,
   };
   const id = ids[segment];
   if (!id) throw new Error(`${o.key}: no fixture id for a {id} after /${segment}/ — add one to pathId()`);
@@ -288,7 +294,11 @@ export async function setupHostile(app: TestApp): Promise<{ doc: Schema; f: Fixt
     washFold: { id: washFold.id, addOnId: washFold.addOns[0].id },
     pickupSlotId: pickup.id,
     deliverySlotId: delivery.id,
+    promoCodeId: '',
   };
+  const promo = await t.api.post('/v1/admin/promo-codes', { code: `HOSTILE-${crypto.randomUUID().slice(0, 8)}`, kind: 'amount', value: 100 }, { token: admin.token });
+  expect(promo.status, promo.text).toBe(201);
+  f.promoCodeId = promo.body.id as string;
   const place = async () => {
     const res = await t.api.post('/v1/orders', bodyFixture('POST /v1/orders'), {
       token: customer.token,

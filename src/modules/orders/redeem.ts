@@ -84,3 +84,20 @@ export function throwPromoRefusal(reason: string, plan: OrderPlan): void {
   const code = reason as keyof typeof REFUSALS;
   throw new DomainError(code, `The code ${plan.promo.code} ${REFUSALS[code]}.`, { promoCode: plan.promo.code });
 }
+
+/**
+ * A CTE (led by a comma) for the weigh-in statement, after its `upd`: when the final price leaves
+ * less to pay than the credit spent at creation, the rest goes back to the balance with an
+ * `order_released` entry (the order's `credit_applied` is lowered to `used` by the same statement).
+ */
+export function creditUnusedAtWeighIn(order: { id: string; userId: string; currency: string; creditApplied: number }, used: number, nowIso: string): SQL {
+  const unused = order.creditApplied - used;
+  if (unused <= 0) return sql``;
+  return sql`, credit_back AS (
+        UPDATE users u SET credit_balance = credit_balance + ${unused}::int FROM upd WHERE u.id = ${order.userId}::uuid RETURNING u.id
+      ),
+      credit_entry AS (
+        INSERT INTO credit_entries (user_id, amount, currency, reason, note, order_id, created_at)
+        SELECT ${order.userId}::uuid, ${unused}::int, ${order.currency}, 'order_released', 'Not needed at the weigh-in', upd.id, ${nowIso}::timestamptz FROM upd
+      )`;
+}

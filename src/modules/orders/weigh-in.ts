@@ -1,14 +1,15 @@
-import { readjustFinal } from '../../domain/credit.js';
 import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
+import { readjustFinal, type AdjustedBreakdown } from '../../domain/credit.js';
 import { parseRows, runQuery, type Db } from '../../db/client.js';
 import { orderBalance } from '../../domain/balance.js';
-import { priceOrder, storableBreakdown, type LineInput, type PriceBreakdown } from '../../domain/pricing.js';
+import { priceOrder, storableBreakdown, type LineInput } from '../../domain/pricing.js';
 import type { orderLines, orders } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError, type FieldError } from '../../errors.js';
 import type { OrderDto, TimelineEntryDto, WeighInInput } from './schemas.js';
+import { creditUnusedAtWeighIn } from './redeem.js';
 import { orderQuery, toOrderDto, type StaffActor } from './shared.js';
 
 type OrderRow = typeof orders.$inferSelect;
@@ -78,7 +79,7 @@ function measure(lines: LineRow[], input: WeighInInput): Map<number, number> {
  * price, model, express rate and add-on prices, and the order's pricing rules. Today's
  * catalog and zone never enter, so a later price change cannot reach a placed order.
  */
-export function priceWeighIn(order: Pick<OrderRow, 'express' | 'currency' | 'pricingRules'>, lines: LineRow[], finals: Map<number, number>): PriceBreakdown {
+export function priceWeighIn(order: Pick<OrderRow, 'express' | 'currency' | 'pricingRules'>, lines: LineRow[], finals: Map<number, number>): AdjustedBreakdown {
   const inputs: LineInput[] = lines.map((l) => ({
     service: {
       id: l.serviceId,
@@ -158,6 +159,7 @@ export async function weighInWith(deps: Deps, orderId: string, input: WeighInInp
     ),
     upd AS (
       UPDATE orders o SET final_breakdown = ${JSON.stringify(final)}::jsonb, final_total = ${final.total}::int,
+             credit_applied = ${final.creditApplied ?? 0}::int,
              weighed_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
       FROM cur
       WHERE o.id = cur.id AND cur.status = 'processing' AND cur.weighed_at IS NULL
@@ -175,7 +177,7 @@ export async function weighInWith(deps: Deps, orderId: string, input: WeighInInp
       INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
       SELECT upd.id, ${now}::timestamptz, ${actor.role}::actor_role, ${actor.userId}::uuid, 'weighed', ${note}, ${JSON.stringify(evidence)}::jsonb
       FROM upd
-    )
+    )${creditUnusedAtWeighIn(row, final.creditApplied ?? 0, now)}
     SELECT cur.status::text AS status, cur.weighed_at,
            CASE
              WHEN NOT EXISTS (SELECT 1 FROM upd) THEN 0
