@@ -53,9 +53,11 @@ export interface CreateOrderResult {
  * Credit (`useCredit`) is spent in it with its ledger entry; a balance a concurrent order spent
  * first aborts it and the order is read and planned again (at most MAX_CREDIT_RETRIES passes).
  * A promo or credit adds no round trip: both are read by the same read, remembered like the
- * other rows and re-checked by the same statement. Concurrent calls with one key serialize on the key's primary key:
- * exactly one creates, the others replay its stored response (Stripe's idempotency rule:
- * same key and same body, same answer; another body, 422 `idempotency_key_reused`).
+ * other rows and re-checked by the same statement.
+ *
+ * Concurrent calls with one key serialize on the key's primary key: exactly one creates, the
+ * others replay its stored response (Stripe's idempotency rule: same key and same body, same
+ * answer; another body, 422 `idempotency_key_reused`).
  */
 export async function createOrder(
   deps: Deps,
