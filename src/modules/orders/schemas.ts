@@ -100,7 +100,7 @@ export const TimelineEntrySchema = z
   .object({
     at: instantOut(),
     actor: z.object({ role: z.enum(['customer', 'staff', 'admin', 'system']), userId: uuidOut().nullable() }),
-    type: z.enum(['created', 'status_changed', 'weighed', 'payment']),
+    type: z.enum(['created', 'status_changed', 'weighed', 'payment', 'rescheduled']),
     from: z.enum(ORDER_STATUSES).nullable(),
     to: z.enum(ORDER_STATUSES).nullable(),
     note: z.string().nullable(),
