@@ -79,11 +79,11 @@ function handler(staff: boolean) {
   };
 }
 
-const customerHandler: Handler<typeof customerRoute> = async (c) =>
+const rescheduleOrderHandler: Handler<typeof customerRoute> = async (c) =>
   c.json(await handler(false)(c, c.req.valid('param').id, c.req.valid('header')['idempotency-key'], c.req.valid('json')), 200);
 
-const staffHandler: Handler<typeof staffRoute> = async (c) =>
+const staffRescheduleOrderHandler: Handler<typeof staffRoute> = async (c) =>
   c.json(await handler(true)(c, c.req.valid('param').id, c.req.valid('header')['idempotency-key'], c.req.valid('json')), 200);
 
 /** Rescheduling: the customer's own order before the cut-off, and the shop's twin past it. */
-export const rescheduleRoutes = createRouter().openapi(customerRoute, customerHandler).openapi(staffRoute, staffHandler);
+export const rescheduleRoutes = createRouter().openapi(customerRoute, rescheduleOrderHandler).openapi(staffRoute, staffRescheduleOrderHandler);
