@@ -13,7 +13,6 @@ import { catalogRoutes } from './modules/catalog/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
 import { orderRoutes } from './modules/orders/routes.js';
-import { rescheduleRoutes } from './modules/orders/reschedule-routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
 import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
@@ -96,7 +95,6 @@ export function createApp(deps: Deps) {
   app.route('/', schedulingRoutes);
   app.route('/', zoneRoutes);
   app.route('/', orderRoutes);
-  app.route('/', rescheduleRoutes);
   app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);
   app.route('/', notificationRoutes);
