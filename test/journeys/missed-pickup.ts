@@ -37,7 +37,12 @@ export function missedPickupJourney(harness: () => Harness) {
       const charges = (await h.stripe.requests()).filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.form.metadata?.order_id === order.id && r.form.metadata?.kind === 'balance');
       expect(charges.map((r) => [r.form.amount, r.form.off_session])).toEqual([['500', 'true']]);
       const seen = (await h.api.get(`/v1/orders/${order.id}`, { token: who.token })).body;
-      expect(seen).toMatchObject({ status: 'pickup_missed', flags: [], balance: { due: 500, paid: 500, outstanding: 0 } });
+      expect(seen).toMatchObject({
+        status: 'pickup_missed',
+        flags: [],
+        balance: { due: 500, paid: 500, outstanding: 0 },
+        missedPickup: { reason: 'customer_absent', note: 'Rang twice, no answer', fee: 500, at: res.timeline.at(-1).at },
+      });
       const told = await h.sql<{ type: string; data: Record<string, unknown> }>(`SELECT type::text, data FROM notification_outbox WHERE order_id = $1 AND type = 'pickup_missed'`, [order.id]);
       expect(told).toEqual([{ type: 'pickup_missed', data: expect.objectContaining({ orderId: order.id, amount: 500, currency: 'USD' }) }]);
       // Terminal: no step out of it, for staff or the customer.
@@ -59,7 +64,7 @@ export function missedPickupJourney(harness: () => Harness) {
       const { who, staff, order } = await confirmed(h, 'on_delivery', 700);
       await moveTo(h, staff, order.id, 'pickup_missed', { reason: 'items_not_ready' });
       const seen = (await h.api.get(`/v1/orders/${order.id}`, { token: who.token })).body;
-      expect(seen).toMatchObject({ status: 'pickup_missed', balance: { due: 700, paid: 0, outstanding: 700 } });
+      expect(seen).toMatchObject({ status: 'pickup_missed', balance: { due: 700, paid: 0, outstanding: 700 }, missedPickup: { reason: 'items_not_ready', note: null, fee: 700 } });
       expect(await paymentsOf(h, order.id)).toEqual([]);
     });
 
@@ -72,6 +77,7 @@ export function missedPickupJourney(harness: () => Harness) {
       expectProblem(await post({ to: 'picked_up', bagCount: 1, reason: 'other' }), 422, 'invalid_evidence');
       expectProblem(await post({ to: 'pickup_missed', reason: 'other' }, who.token), 403, 'forbidden');
       expect(await slotReserved(h, order.pickupSlot.id)).toBe(1);
+      expect((await h.api.get(`/v1/orders/${order.id}`, { token: who.token })).body).toMatchObject({ status: 'confirmed', missedPickup: null });
       await moveTo(h, staff, order.id, 'picked_up', { bagCount: 2 });
       expectProblem(await post({ to: 'pickup_missed', reason: 'other' }), 409, 'illegal_transition');
     });
