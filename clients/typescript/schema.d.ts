@@ -639,6 +639,10 @@ export interface paths {
          *     Requires `Idempotency-Key`: a retry with the same key and body returns the original response (same status, same order); the same key with another body answers 422 `idempotency_key_reused`.
          *
          *     Card orders start `pending_payment`; pay-on-delivery orders start `confirmed`.
+         *
+         *     `promoCode`: the server computes the discount (`estimate.discount`). Its own rules answer 422 `promo_code_unknown`, `promo_code_inactive`, `promo_code_not_yet_valid`, `promo_code_expired`, `promo_code_minimum_not_met`; its counted limits are checked in the same statement that writes the order, exactly under concurrency: 409 `promo_code_exhausted` (total limit), `promo_code_already_used` (per-customer limit), `promo_code_first_order_only`. A refused code writes nothing.
+         *
+         *     `useCredit: true`: account credit pays what it can after the discount (`estimate.creditApplied`); spent in the same statement, never below zero. A cancelled order gives back its redemption and its credit.
          */
         post: operations["createOrder"];
         delete?: never;
@@ -661,6 +665,62 @@ export interface paths {
         get: operations["getOrder"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move an order’s pickup or delivery to other slots
+         * @description The caller’s own order (another customer’s answers 404), while it is `pending_payment` or `confirmed` and its current pickup window’s booking cut-off has not passed; after that, 409 `order_not_reschedulable` (`details.status`, or `details.reason: past_cutoff` with `details.cutoffAt`): ask the shop. The new slots must be bookable as at booking: open, before their own cut-off (409 `slot_unavailable`, `reason: past_cutoff`) and not full.
+         *
+         *     Give `pickupSlotId`, `deliverySlotId` or both. The slots must be of the order’s zone (422 `slot_zone_mismatch`) and of the right kind (422 `slot_kind_mismatch`), and the delivery window must start no earlier than the pickup window’s end plus the services’ turnaround, as at booking (422 `delivery_too_early` with `details.earliestDeliveryStart`).
+         *
+         *     One statement gives back the old slots’ capacity, reserves the new ones, moves the order and appends a `rescheduled` timeline entry (`evidence.pickup` / `evidence.delivery`: `fromSlotId`, `toSlotId`); the customer is notified (`rescheduled`). A full or closed slot answers 409 `slot_unavailable` (`details.reason`) and nothing changes; so does any refusal.
+         *
+         *     Naming the slots the order already has is a no-op: 200 with `changed: false`.
+         *
+         *     Requires `Idempotency-Key`: a retry with the same key and body returns the original answer (`Idempotent-Replayed: true`), even when the order has changed since; the same key with another body answers 422 `idempotency_key_reused`. The answer is the order’s slots, not the whole order: read it with GET.
+         */
+        post: operations["rescheduleOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/orders/{id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move any order’s pickup or delivery, past the cut-off
+         * @description Staff and admins, on any order and past the booking cut-off: the pickup until it happens (`pending_payment`, `confirmed`), the delivery until it goes out (any state before `out_for_delivery`); otherwise 409 `order_not_reschedulable` (`details.status`, `details.slot`). A new slot must be open, not full, and its window not over (409 `slot_unavailable`, `reason: ended`). The timeline records the staff member.
+         *
+         *     Give `pickupSlotId`, `deliverySlotId` or both. The slots must be of the order’s zone (422 `slot_zone_mismatch`) and of the right kind (422 `slot_kind_mismatch`), and the delivery window must start no earlier than the pickup window’s end plus the services’ turnaround, as at booking (422 `delivery_too_early` with `details.earliestDeliveryStart`).
+         *
+         *     One statement gives back the old slots’ capacity, reserves the new ones, moves the order and appends a `rescheduled` timeline entry (`evidence.pickup` / `evidence.delivery`: `fromSlotId`, `toSlotId`); the customer is notified (`rescheduled`). A full or closed slot answers 409 `slot_unavailable` (`details.reason`) and nothing changes; so does any refusal.
+         *
+         *     Naming the slots the order already has is a no-op: 200 with `changed: false`.
+         *
+         *     Requires `Idempotency-Key`: a retry with the same key and body returns the original answer (`Idempotent-Replayed: true`), even when the order has changed since; the same key with another body answers 422 `idempotency_key_reused`. The answer is the order’s slots, not the whole order: read it with GET.
+         */
+        post: operations["staffRescheduleOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -753,6 +813,8 @@ export interface paths {
          *     A skipped or backward step is 409 `illegal_transition`, a repeated one 409 `transition_repeated`, `ready` before the weigh-in 409 `weigh_in_required`, a change that raced another 409 `conflict`; `confirmed` belongs to the payment system (403 `transition_forbidden`).
          *
          *     A card order with a balance outstanding after the weigh-in (`balance.outstanding` > 0: a lost hold, an uncollected overage) cannot go `out_for_delivery`: 409 `payment_outstanding` with `details.outstanding` and `details.currency`, until it is collected or an admin waives it (…/waive-balance). Pay-on-delivery orders are paid at the door.
+         *
+         *     `confirmed` → `pickup_missed` (terminal): the driver could not collect. Needs `reason` (`customer_absent`, `no_access`, `items_not_ready`, `other`; a missing one is 422 `evidence_required`), `note` optional. Both slots’ capacity is given back, the zone’s `missedPickupFee` becomes what the order owes (`balance.due`; the timeline entry’s `evidence` carries `reason` and `fee`), and the customer is notified (`pickup_missed`, offering to rebook). A card order’s hold is released and the fee, if not 0, charged off-session on the saved card; if that fails the order is flagged `payment_outstanding` and the customer pays it in the app. A pay-on-delivery order keeps the fee outstanding.
          *
          *     A missing or out-of-range bag count is 422. Nothing is written on any error.
          */
@@ -1063,6 +1125,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/promo-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every promo code, with its redemptions
+         * @description Newest first, at most 500. `redemptionCount` counts the orders holding the code now (a cancelled order gave its redemption back).
+         */
+        get: operations["adminListPromoCodes"];
+        put?: never;
+        /**
+         * Create a promo code
+         * @description The code is case-insensitive: stored trimmed and upper case (3–32 of A–Z, 0–9, `-`); a code already taken is 409 `promo_code_taken`.
+         *
+         *     `percent` codes take basis points of the order subtotal (rounded half up); `amount` codes take minor units of the shop’s currency. Fees are decided on the undiscounted subtotal, and a discount never takes the order below the zone’s minimum order.
+         *
+         *     Customers apply it with `promoCode` on POST /v1/orders; the total and per-customer limits and first-order-only are counted in the order’s own write statement, exactly under concurrency.
+         */
+        post: operations["adminCreatePromoCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/promo-codes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a promo code (deactivate, limits, window)
+         * @description Changes only the fields sent. `active: false` stops new redemptions at once; orders already placed keep their discount.
+         *
+         *     `kind` and `value` are fixed once any order redeemed the code (409 `promo_code_redeemed`): create a new code instead. A `maxRedemptions` below the redemptions held answers 409 `promo_limit_below_redemptions`.
+         */
+        patch: operations["adminUpdatePromoCode"];
+        trace?: never;
+    };
+    "/v1/me/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller’s account credit: balance and history
+         * @description Credit is in integer minor units of the shop’s currency and never negative. It changes only by the entries listed here (newest first, paged by `cursor`).
+         *
+         *     Place an order with `useCredit: true` to spend it: it pays as much of the order as it can after any promo discount (a card order keeps at least Stripe’s minimum charge on the card). A cancelled order gives its credit back (`order_released`).
+         */
+        get: operations["getMyCredit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{id}/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grant account credit to a customer
+         * @description Adds `amount` minor units of the shop’s currency to the user’s balance with a ledger entry (reason and note shown to the customer), in one statement.
+         *
+         *     Requires `Idempotency-Key`: a retry with the same key and body answers the first entry again (`Idempotent-Replayed: true`) and adds nothing; the same key with another body answers 422 `idempotency_key_reused`. Unknown user: 404, nothing written.
+         */
+        post: operations["adminCreateCreditEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1149,7 +1305,7 @@ export interface components {
              * @description Stable machine-readable error code.
              * @enum {string}
              */
-            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required";
+            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "order_not_reschedulable" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "promo_code_unknown" | "promo_code_inactive" | "promo_code_not_yet_valid" | "promo_code_expired" | "promo_code_minimum_not_met" | "promo_code_exhausted" | "promo_code_already_used" | "promo_code_first_order_only" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required" | "promo_code_taken" | "promo_code_redeemed" | "promo_limit_below_redemptions";
             /** @example req_4b1e0c9f6a2d4c83 */
             requestId: string;
             /**
@@ -1599,6 +1755,12 @@ export interface components {
              */
             freeDeliveryFrom: number | null;
             /**
+             * Format: int32
+             * @description Charged when staff mark a pickup missed (minor units; 0: nothing).
+             * @example 500
+             */
+            missedPickupFee: number;
+            /**
              * Format: date-time
              * @example 2026-03-27T09:00:00.000Z
              */
@@ -1640,6 +1802,13 @@ export interface components {
              * @example 5000
              */
             freeDeliveryFrom: number | null;
+            /**
+             * Format: int32
+             * @description Charged when staff mark a pickup missed (`pickup_missed`): minor units, 0 (the default) charges nothing. Otherwise at least Stripe’s minimum charge in the shop’s currency and a whole multiple of its step (422 `validation_failed`), so it can always be collected.
+             * @default 0
+             * @example 500
+             */
+            missedPickupFee?: number;
             /** @default true */
             active?: boolean;
         };
@@ -1674,6 +1843,12 @@ export interface components {
              * @example 5000
              */
             freeDeliveryFrom?: number | null;
+            /**
+             * Format: int32
+             * @description Charged when staff mark a pickup missed (`pickup_missed`): minor units, 0 (the default) charges nothing. Otherwise at least Stripe’s minimum charge in the shop’s currency and a whole multiple of its step (422 `validation_failed`), so it can always be collected.
+             * @example 500
+             */
+            missedPickupFee?: number;
             active?: boolean;
         };
         Slot: {
@@ -1916,7 +2091,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            status: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
+            status: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed";
             /** @enum {string} */
             paymentMethod: "card" | "on_delivery";
             express: boolean;
@@ -1981,6 +2156,7 @@ export interface components {
              */
             flaggedReason: "amount_mismatch" | "disputed" | "hold_expiring" | "unpaid_on_delivery" | "overage_failed" | "payment_outstanding" | "refund_failed" | null;
             balance: components["schemas"]["OrderBalance"];
+            missedPickup: components["schemas"]["MissedPickup"];
             lines: {
                 /** Format: uuid */
                 serviceId: string;
@@ -2067,8 +2243,25 @@ export interface components {
              * @example 5
              */
             roundingAdjustment?: number;
+            /** @description Only with a promo code: the code and the minor units it took off the subtotal (percent codes round half up; never below the zone’s minimum order; a multiple of the currency’s Stripe step). Fees are decided on the undiscounted subtotal. */
+            discount?: {
+                /** @example WELCOME-10 */
+                code: string;
+                /**
+                 * Format: int32
+                 * @example 150
+                 */
+                amount: number;
+            };
             /**
              * Format: int32
+             * @description Only when account credit was used: the minor units of credit spent on this order.
+             * @example 500
+             */
+            creditApplied?: number;
+            /**
+             * Format: int32
+             * @description What the card or the door pays: subtotal and fees, less the discount and the credit.
              * @example 1999
              */
             total: number;
@@ -2112,6 +2305,23 @@ export interface components {
              */
             outstanding: number;
         };
+        /** @description Only when the status is `pickup_missed`: the reason, the note and the fee. */
+        MissedPickup: {
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            at: string;
+            /** @enum {string} */
+            reason: "customer_absent" | "no_access" | "items_not_ready" | "other";
+            note: string | null;
+            /**
+             * Format: int32
+             * @description The zone’s missed-pickup fee when it was marked, minor units of `currency` (0: nothing charged); what `balance.due` is.
+             * @example 500
+             */
+            fee: number;
+        } | null;
         TimelineEntry: {
             /**
              * Format: date-time
@@ -2125,11 +2335,11 @@ export interface components {
                 userId: string | null;
             };
             /** @enum {string} */
-            type: "created" | "status_changed" | "weighed" | "payment";
+            type: "created" | "status_changed" | "weighed" | "payment" | "rescheduled";
             /** @enum {string|null} */
-            from: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | null;
+            from: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed" | null;
             /** @enum {string|null} */
-            to: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | null;
+            to: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed" | null;
             note: string | null;
             evidence: {
                 [key: string]: unknown;
@@ -2186,6 +2396,16 @@ export interface components {
              * @enum {string}
              */
             paymentMethod: "card" | "on_delivery";
+            /**
+             * @description A promo code, any case, surrounding spaces ignored. The server computes the discount (shown as `estimate.discount`); a code that cannot be used answers 422/409 with a `promo_code_*` code and nothing is written.
+             * @example WELCOME-10
+             */
+            promoCode?: string;
+            /**
+             * @description Default false. True: the account credit (GET /v1/me/credit) pays as much of the order as it can, after the discount (`estimate.creditApplied`); a card order keeps at least Stripe’s minimum charge on the card. Given back if the order is cancelled.
+             * @example false
+             */
+            useCredit?: boolean;
         };
         OrderPage: {
             data: components["schemas"]["OrderSummary"][];
@@ -2196,7 +2416,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            status: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
+            status: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed";
             /** @enum {string} */
             paymentMethod: "card" | "on_delivery";
             currency: string;
@@ -2237,6 +2457,61 @@ export interface components {
              * @example 2026-03-27T09:00:00.000Z
              */
             createdAt: string;
+        };
+        RescheduleResult: {
+            /** Format: uuid */
+            orderId: string;
+            /** @enum {string} */
+            status: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed";
+            /** @description False when the slots asked for are the ones the order already had: nothing was changed. */
+            changed: boolean;
+            pickupSlot: {
+                /** Format: uuid */
+                id: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                startsAt: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                endsAt: string;
+            };
+            deliverySlot: {
+                /** Format: uuid */
+                id: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                startsAt: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                endsAt: string;
+            };
+        };
+        /**
+         * @example {
+         *       "pickupSlotId": "6f1c2d1e-8d6e-4f0b-9a51-0c1e2a3b4c5d"
+         *     }
+         */
+        RescheduleRequest: {
+            /**
+             * Format: uuid
+             * @description The new pickup slot (a `pickup` slot of the order’s zone).
+             * @example 6f1c2d1e-8d6e-4f0b-9a51-0c1e2a3b4c5d
+             */
+            pickupSlotId?: string;
+            /**
+             * Format: uuid
+             * @description The new delivery slot (a `delivery` slot of the order’s zone).
+             * @example 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d
+             */
+            deliverySlotId?: string;
         };
         CancelOrderRequest: {
             reason?: string;
@@ -2280,7 +2555,7 @@ export interface components {
              * @example picked_up
              * @enum {string}
              */
-            to: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
+            to: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed";
             /**
              * @description Shown to the customer on the timeline.
              * @example Left with the concierge
@@ -2292,6 +2567,12 @@ export interface components {
              * @example 3
              */
             bagCount?: number;
+            /**
+             * @description Required for `pickup_missed` (why the laundry could not be collected; say more in `note`); refused on any other step.
+             * @example customer_absent
+             * @enum {string}
+             */
+            reason?: "customer_absent" | "no_access" | "items_not_ready" | "other";
         };
         /**
          * @description Either `weightGrams` (the order has exactly one per_kg line) or `lines`.
@@ -2489,9 +2770,11 @@ export interface components {
                 payment_action_required: components["schemas"]["NotificationChannels"];
                 refund_issued: components["schemas"]["NotificationChannels"];
                 pickup_reminder: components["schemas"]["NotificationChannels"];
+                rescheduled: components["schemas"]["NotificationChannels"];
+                pickup_missed: components["schemas"]["NotificationChannels"];
             };
             /** @description Types that cannot be silenced: at least one channel of each stays on (a PATCH that turns all off is 422 `preference_required`). */
-            mandatory: ("order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder")[];
+            mandatory: ("order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed")[];
         };
         NotificationChannels: {
             push: boolean;
@@ -2555,6 +2838,16 @@ export interface components {
                 sms?: boolean;
                 email?: boolean;
             };
+            rescheduled?: {
+                push?: boolean;
+                sms?: boolean;
+                email?: boolean;
+            };
+            pickup_missed?: {
+                push?: boolean;
+                sms?: boolean;
+                email?: boolean;
+            };
         };
         NotificationPage: {
             data: components["schemas"]["Notification"][];
@@ -2574,7 +2867,7 @@ export interface components {
              */
             id: string;
             /** @enum {string} */
-            type: "order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder";
+            type: "order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed";
             /** Format: uuid */
             orderId: string | null;
             /** @example Your order is on its way */
@@ -2591,6 +2884,249 @@ export interface components {
              * @example 2026-03-27T09:00:00.000Z
              */
             readAt: string | null;
+        };
+        PromoCodeList: {
+            data: components["schemas"]["PromoCode"][];
+        };
+        PromoCode: {
+            /** Format: uuid */
+            id: string;
+            /** @example WELCOME-10 */
+            code: string;
+            /** @enum {string} */
+            kind: "percent" | "amount";
+            /**
+             * Format: int32
+             * @example 1000
+             */
+            value: number;
+            /**
+             * @description `amount` codes: the shop’s currency. Null for `percent`.
+             * @example null
+             */
+            currency: string | null;
+            /** Format: int32 */
+            minimumSubtotal: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            validFrom: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            validUntil: string | null;
+            /** Format: int32 */
+            maxRedemptions: number | null;
+            /** Format: int32 */
+            perCustomerLimit: number;
+            firstOrderOnly: boolean;
+            active: boolean;
+            /**
+             * Format: int32
+             * @description Orders holding the code now (cancelled orders gave theirs back).
+             * @example 12
+             */
+            redemptionCount: number;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "code": "WELCOME-10",
+         *       "kind": "percent",
+         *       "value": 1000,
+         *       "maxRedemptions": 500,
+         *       "perCustomerLimit": 1,
+         *       "firstOrderOnly": true,
+         *       "validUntil": "2027-01-31T23:59:59Z"
+         *     }
+         */
+        CreatePromoCodeRequest: {
+            /**
+             * @description Case-insensitive: stored trimmed and upper case. 3–32 of A–Z, 0–9 and `-`.
+             * @example WELCOME-10
+             */
+            code: string;
+            /**
+             * @description `percent`: `value` is basis points of the subtotal (1000 = 10%). `amount`: `value` is minor units of the shop’s currency.
+             * @enum {string}
+             */
+            kind: "percent" | "amount";
+            /**
+             * Format: int32
+             * @description Basis points 1..10000 (`percent`) or minor units (`amount`).
+             * @example 1000
+             */
+            value: number;
+            /**
+             * Format: int32
+             * @description Minor units: the order subtotal (lines, before fees) must reach it. Null = none.
+             * @default null
+             * @example 2000
+             */
+            minimumSubtotal?: number | null;
+            /**
+             * Format: date-time
+             * @description UTC instant from which the code works (inclusive). Null = at once.
+             * @default null
+             * @example 2026-03-27T09:00:00Z
+             */
+            validFrom?: string | null;
+            /**
+             * Format: date-time
+             * @description UTC instant at which the code stops working (exclusive). Null = never.
+             * @default null
+             * @example 2026-03-27T09:00:00Z
+             */
+            validUntil?: string | null;
+            /**
+             * Format: int32
+             * @description Redemptions by orders that are not cancelled, all customers together. Null = unlimited.
+             * @default null
+             * @example 100
+             */
+            maxRedemptions?: number | null;
+            /**
+             * Format: int32
+             * @description Redemptions per customer (orders not cancelled).
+             * @default 1
+             * @example 1
+             */
+            perCustomerLimit?: number;
+            /**
+             * @description Only for a customer with no order that is not cancelled.
+             * @default false
+             */
+            firstOrderOnly?: boolean;
+            /**
+             * @description False: refused as `promo_code_inactive`.
+             * @default true
+             */
+            active?: boolean;
+        };
+        /**
+         * @example {
+         *       "active": false
+         *     }
+         */
+        UpdatePromoCodeRequest: {
+            /**
+             * @description `percent`: `value` is basis points of the subtotal (1000 = 10%). `amount`: `value` is minor units of the shop’s currency.
+             * @enum {string}
+             */
+            kind?: "percent" | "amount";
+            /**
+             * Format: int32
+             * @description Basis points 1..10000 (`percent`) or minor units (`amount`).
+             * @example 1000
+             */
+            value?: number;
+            /**
+             * Format: int32
+             * @description Minor units: the order subtotal (lines, before fees) must reach it. Null = none.
+             * @example 2000
+             */
+            minimumSubtotal?: number | null;
+            /**
+             * Format: date-time
+             * @description UTC instant from which the code works (inclusive). Null = at once.
+             * @example 2026-03-27T09:00:00Z
+             */
+            validFrom?: string | null;
+            /**
+             * Format: date-time
+             * @description UTC instant at which the code stops working (exclusive). Null = never.
+             * @example 2026-03-27T09:00:00Z
+             */
+            validUntil?: string | null;
+            /**
+             * Format: int32
+             * @description Redemptions by orders that are not cancelled, all customers together. Null = unlimited.
+             * @example 100
+             */
+            maxRedemptions?: number | null;
+            /**
+             * Format: int32
+             * @description Redemptions per customer (orders not cancelled).
+             * @example 1
+             */
+            perCustomerLimit?: number;
+            /** @description Only for a customer with no order that is not cancelled. */
+            firstOrderOnly?: boolean;
+            /** @description False: refused as `promo_code_inactive`. */
+            active?: boolean;
+        };
+        CreditAccount: {
+            /**
+             * Format: int32
+             * @description Minor units; never negative. Equal to the sum of every entry.
+             * @example 1500
+             */
+            balance: number;
+            /** @example GBP */
+            currency: string;
+            /** @description Newest first, one page. */
+            entries: components["schemas"]["CreditEntry"][];
+            /** @description Pass as `cursor` for the next page of entries; null on the last page. */
+            nextCursor: string | null;
+        };
+        CreditEntry: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: int32
+             * @description Signed minor units: positive = credit given, negative = spent on an order.
+             * @example 500
+             */
+            amount: number;
+            /** @example GBP */
+            currency: string;
+            /**
+             * @description `goodwill`, `refund_to_credit`, `promo_reward`: granted by an admin. `order_applied`: spent on `orderId`. `order_released`: given back when `orderId` was cancelled.
+             * @enum {string}
+             */
+            reason: "goodwill" | "refund_to_credit" | "promo_reward" | "order_applied" | "order_released";
+            /** @example Sorry about the late delivery */
+            note: string | null;
+            /** Format: uuid */
+            orderId: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            createdAt: string;
+        };
+        /**
+         * @example {
+         *       "amount": 500,
+         *       "reason": "goodwill",
+         *       "note": "Sorry about the late delivery"
+         *     }
+         */
+        GrantCreditRequest: {
+            /**
+             * Format: int32
+             * @description Minor units of the shop’s currency to add (positive).
+             * @example 500
+             */
+            amount: number;
+            /** @enum {string} */
+            reason: "goodwill" | "refund_to_credit" | "promo_reward";
+            /**
+             * @description Why: shown to the customer in their credit history.
+             * @example Sorry about the late delivery
+             */
+            note: string;
         };
     };
     responses: never;
@@ -6200,7 +6736,7 @@ export interface operations {
     listOrders: {
         parameters: {
             query?: {
-                status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
+                status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed";
                 limit?: number;
                 /** @description The previous page’s `nextCursor`, as is. Anything else is 422 `validation_failed` on `query.cursor`. */
                 cursor?: string;
@@ -6332,7 +6868,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflicts with the current state. Codes: `slot_unavailable`, `conflict`. */
+            /** @description Conflicts with the current state. Codes: `slot_unavailable`, `conflict`, `promo_code_exhausted`, `promo_code_already_used`, `promo_code_first_order_only`. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6365,7 +6901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `postcode_not_served`, `slot_kind_mismatch`, `slot_zone_mismatch`, `delivery_too_early`, `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `validation_failed`. */
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `postcode_not_served`, `slot_kind_mismatch`, `slot_zone_mismatch`, `delivery_too_early`, `empty_order`, `invalid_quantity`, `invalid_add_on`, `express_unavailable`, `currency_mismatch`, `amount_overflow`, `promo_code_unknown`, `promo_code_inactive`, `promo_code_not_yet_valid`, `promo_code_expired`, `promo_code_minimum_not_met`, `validation_failed`. */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6448,6 +6984,283 @@ export interface operations {
                 };
             };
             /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rescheduleOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). Keys are kept at least 24 hours (as Stripe does), then removed: retry within that window. */
+                "idempotency-key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description Rescheduled (or nothing to change, or the replay of the call that did it). */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RescheduleResult"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `order_not_reschedulable`, `slot_unavailable`, `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `slot_kind_mismatch`, `slot_zone_mismatch`, `delivery_too_early`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffRescheduleOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). Keys are kept at least 24 hours (as Stripe does), then removed: retry within that window. */
+                "idempotency-key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description Rescheduled (or nothing to change, or the replay of the call that did it). */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RescheduleResult"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `order_not_reschedulable`, `slot_unavailable`, `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `slot_kind_mismatch`, `slot_zone_mismatch`, `delivery_too_early`, `validation_failed`. */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6615,7 +7428,7 @@ export interface operations {
     staffListOrders: {
         parameters: {
             query?: {
-                status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled";
+                status?: "pending_payment" | "confirmed" | "picked_up" | "processing" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "pickup_missed";
                 /** @description Only orders in this zone. */
                 zone?: string;
                 /** @description The slot's local date in its zone's time zone (a 21:00 New York pickup is on the New York date, not the UTC one). */
@@ -8620,6 +9433,557 @@ export interface operations {
                 };
             };
             /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListPromoCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The codes. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromoCodeList"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreatePromoCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePromoCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromoCode"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `promo_code_taken`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminUpdatePromoCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePromoCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromoCode"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `promo_code_redeemed`, `promo_limit_below_redemptions`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyCredit: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The previous page’s `nextCursor`, as is. Anything else is 422 `validation_failed` on `query.cursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balance and one page of entries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditAccount"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminCreateCreditEntry: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). Keys are kept at least 24 hours (as Stripe does), then removed: retry within that window. */
+                "idempotency-key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantCreditRequest"];
+            };
+        };
+        responses: {
+            /** @description Granted (or the replay of the call that granted it). */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditEntry"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `validation_failed`. */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

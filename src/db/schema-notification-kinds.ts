@@ -16,6 +16,8 @@ export const NOTIFICATION_TYPES = [
   'payment_action_required',
   'refund_issued',
   'pickup_reminder',
+  'rescheduled',
+  'pickup_missed',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 

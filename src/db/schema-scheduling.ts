@@ -32,6 +32,8 @@ export const zones = pgTable(
     deliveryFee: integer('delivery_fee').notNull().default(0),
     minimumOrder: integer('minimum_order').notNull().default(0),
     freeDeliveryFrom: integer('free_delivery_from'),
+    /** Minor units: charged when staff mark a pickup missed (src/modules/fulfilment/missed-pickup.ts); 0 charges nothing. */
+    missedPickupFee: integer('missed_pickup_fee').notNull().default(0),
     /**
      * A zone for release probes only: matched for synthetic users and no one else, so probe
      * orders never take real capacity and real customers never see the zone.
@@ -41,6 +43,7 @@ export const zones = pgTable(
   },
   (t) => [
     check('zones_fees_nonneg', sql`${t.deliveryFee} >= 0 AND ${t.minimumOrder} >= 0 AND (${t.freeDeliveryFrom} IS NULL OR ${t.freeDeliveryFrom} >= 0)`),
+    check('zones_missed_pickup_fee_nonneg', sql`${t.missedPickupFee} >= 0`),
   ],
 );
 

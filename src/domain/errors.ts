@@ -18,6 +18,8 @@ export const DOMAIN_ERROR_STATUS = {
   transition_repeated: 409,
   transition_forbidden: 403,
   weigh_in_required: 409,
+  // reschedule (src/domain/reschedule.ts)
+  order_not_reschedulable: 409,
   evidence_required: 422,
   invalid_evidence: 422,
   // zones and slots

@@ -9,6 +9,7 @@ export const ORDER_STATUSES = [
   'out_for_delivery',
   'delivered',
   'cancelled',
+  'pickup_missed',
 ] as const;
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -16,7 +17,14 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const ACTOR_ROLES = ['customer', 'staff', 'admin', 'system'] as const;
 export type ActorRole = (typeof ACTOR_ROLES)[number];
 
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['delivered', 'cancelled'];
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ['delivered', 'cancelled', 'pickup_missed'];
+
+/**
+ * Why staff could not collect an order (`pickup_missed`): recorded on the timeline with the
+ * zone's missed-pickup fee. `other` wants a note saying what happened.
+ */
+export const MISSED_PICKUP_REASONS = ['customer_absent', 'no_access', 'items_not_ready', 'other'] as const;
+export type MissedPickupReason = (typeof MISSED_PICKUP_REASONS)[number];
 
 export const MIN_BAG_COUNT = 1;
 export const MAX_BAG_COUNT = 50;
@@ -25,6 +33,8 @@ export const MAX_NOTE_LENGTH = 2000;
 export interface TransitionEvidence {
   bagCount?: number;
   note?: string;
+  /** Only, and required, on `pickup_missed`. */
+  reason?: MissedPickupReason;
 }
 
 export interface TransitionInput {
@@ -63,6 +73,8 @@ const EDGES: ReadonlyArray<{ from: OrderStatus; to: OrderStatus; actors: readonl
   { from: 'processing', to: 'cancelled', actors: STAFF },
   { from: 'ready', to: 'cancelled', actors: STAFF },
   { from: 'out_for_delivery', to: 'cancelled', actors: STAFF },
+  // The driver came and could not collect: terminal, the zone's fee is charged (src/modules/fulfilment/missed-pickup.ts).
+  { from: 'confirmed', to: 'pickup_missed', actors: STAFF },
 ];
 
 export function isTerminalStatus(status: OrderStatus): boolean {
@@ -97,6 +109,19 @@ function normaliseEvidence(to: OrderStatus, evidence: TransitionEvidence | undef
   } else if (bagCount !== undefined && bagCount !== null) {
     // The timeline is customer-visible; a bag count on any other step would read as a recount.
     throw new DomainError('invalid_evidence', 'A bag count is only recorded at pickup', { field: 'bagCount' });
+  }
+
+  const reason = evidence?.reason;
+  if (to === 'pickup_missed') {
+    if (reason === undefined || reason === null) {
+      throw new DomainError('evidence_required', 'A missed pickup must record the reason', { field: 'reason', allowed: MISSED_PICKUP_REASONS });
+    }
+    if (!MISSED_PICKUP_REASONS.includes(reason)) {
+      throw new DomainError('invalid_evidence', `Reason must be one of ${MISSED_PICKUP_REASONS.join(', ')}`, { field: 'reason', value: reason });
+    }
+    normalised.reason = reason;
+  } else if (reason !== undefined && reason !== null) {
+    throw new DomainError('invalid_evidence', 'A reason is only recorded on a missed pickup', { field: 'reason' });
   }
 
   const note = evidence?.note;

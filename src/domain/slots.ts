@@ -45,6 +45,33 @@ export function slotAvailability(slot: SlotState, now: Date): SlotAvailability {
   return { bookable: true, remaining };
 }
 
+/** 422 `slot_kind_mismatch` / `slot_zone_mismatch` when `slot` cannot serve as the order's `which` slot in `zoneId`. */
+export function checkSlotKindAndZone(which: SlotKind, slot: SlotState, zoneId: string): void {
+  if (slot.kind !== which) {
+    throw new DomainError('slot_kind_mismatch', `The ${which} slot is a ${slot.kind} slot`, {
+      slot: which,
+      slotId: slot.id,
+      kind: slot.kind,
+    });
+  }
+  if (slot.zoneId !== zoneId) {
+    throw new DomainError('slot_zone_mismatch', `The ${which} slot does not serve this address's zone`, {
+      slot: which,
+      slotId: slot.id,
+      slotZoneId: slot.zoneId,
+      zoneId,
+    });
+  }
+}
+
+/** The pairing rule: the earliest start (epoch ms) of a delivery window after this pickup window and turnaround. */
+export function earliestDeliveryStart(pickup: Pick<SlotState, 'endsAt'>, turnaroundHours: number): number {
+  if (!Number.isFinite(turnaroundHours) || turnaroundHours < 0) {
+    throw new RangeError('turnaroundHours must be a non-negative finite number');
+  }
+  return pickup.endsAt.getTime() + turnaroundHours * HOUR_MS;
+}
+
 export function checkSlotPair(input: {
   pickup: SlotState;
   delivery: SlotState;
@@ -53,27 +80,9 @@ export function checkSlotPair(input: {
   now: Date;
 }): void {
   const { pickup, delivery, zoneId } = input;
-  for (const [which, slot] of [['pickup', pickup], ['delivery', delivery]] as const) {
-    if (slot.kind !== which) {
-      throw new DomainError('slot_kind_mismatch', `The ${which} slot is a ${slot.kind} slot`, {
-        slot: which,
-        slotId: slot.id,
-        kind: slot.kind,
-      });
-    }
-    if (slot.zoneId !== zoneId) {
-      throw new DomainError('slot_zone_mismatch', `The ${which} slot does not serve this address's zone`, {
-        slot: which,
-        slotId: slot.id,
-        slotZoneId: slot.zoneId,
-        zoneId,
-      });
-    }
-  }
-  if (!Number.isFinite(input.turnaroundHours) || input.turnaroundHours < 0) {
-    throw new RangeError('turnaroundHours must be a non-negative finite number');
-  }
-  const earliestDelivery = pickup.endsAt.getTime() + input.turnaroundHours * HOUR_MS;
+  checkSlotKindAndZone('pickup', pickup, zoneId);
+  checkSlotKindAndZone('delivery', delivery, zoneId);
+  const earliestDelivery = earliestDeliveryStart(pickup, input.turnaroundHours);
   if (delivery.startsAt.getTime() < earliestDelivery) {
     throw new DomainError('delivery_too_early', 'The delivery slot starts before the laundry can be ready', {
       earliestDeliveryStart: new Date(earliestDelivery).toISOString(),

@@ -16,15 +16,18 @@ export const DEFAULT_PREFERENCES: Readonly<Record<NotificationType, Readonly<Rec
   payment_action_required: { push: true, sms: true, email: true },
   refund_issued: { push: true, sms: false, email: true },
   pickup_reminder: { push: true, sms: false, email: false },
+  rescheduled: { push: true, sms: false, email: true },
+  pickup_missed: { push: true, sms: true, email: true },
 };
 
 /**
- * Transactional payment messages (a payment needs the customer; money was returned): the
+ * Transactional payment messages (a payment needs the customer; money was returned; a missed
+ * pickup's fee was charged): the
  * customer may choose the channels, but not silence them. A change that would leave one of these
  * types with no channel on is refused with 422 `preference_required`; the default channels of
  * such a type stay on for email (the channel that needs no app and no phone number).
  */
-export const MANDATORY_TYPES: readonly NotificationType[] = ['payment_action_required', 'refund_issued'];
+export const MANDATORY_TYPES: readonly NotificationType[] = ['payment_action_required', 'refund_issued', 'pickup_missed'];
 
 export interface PreferenceOverride {
   type: NotificationType;

@@ -128,6 +128,14 @@ function words(lang: TemplateLanguage, input: TemplateInput): Words {
       return es
         ? { title: 'Pago pendiente', body: `El pago del pedido ${ref} necesita tu confirmación. Abre la app.` }
         : { title: 'Payment needs you', body: `Payment for order ${ref} needs your confirmation. Open the app.` };
+    case 'rescheduled':
+      return es
+        ? { title: 'Pedido reprogramado', body: `Pedido ${ref}:${pickup ? ` recogida ${pickup}` : ''}${delivery ? `, entrega ${delivery}` : ''}.` }
+        : { title: 'Order rescheduled', body: `Order ${ref}:${pickup ? ` pickup ${pickup}` : ''}${delivery ? `, delivery ${delivery}` : ''}.` };
+    case 'pickup_missed':
+      return es
+        ? { title: 'Recogida fallida', body: `No pudimos recoger el pedido ${ref}.${amount && input.data.amount !== 0 ? ` Cargo por recogida fallida: ${amount}.` : ''} Reserva otra recogida en la app.` }
+        : { title: 'Pickup missed', body: `We could not collect order ${ref}.${amount && input.data.amount !== 0 ? ` Missed-pickup fee: ${amount}.` : ''} Book a new pickup in the app.` };
     case 'refund_issued':
       return es
         ? { title: 'Reembolso emitido', body: `Reembolso${amount ? ` de ${amount}` : ''} del pedido ${ref} emitido.` }

@@ -59,7 +59,7 @@ export function notificationsJourney(harness: () => Harness) {
       expect(prefs.status, prefs.text).toBe(200);
       expect(prefs.body.matrix.picked_up).toEqual({ push: false, sms: false, email: false });
       expect(prefs.body.matrix.out_for_delivery).toEqual({ push: true, sms: false, email: false });
-      expect(prefs.body.mandatory).toEqual(['payment_action_required', 'refund_issued']);
+      expect(prefs.body.mandatory).toEqual(['payment_action_required', 'refund_issued', 'pickup_missed']);
       expect((await h.api.get('/v1/me/notification-preferences', { token: who.token })).body).toEqual(prefs.body);
 
       const orderId = await place();

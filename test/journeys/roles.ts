@@ -16,6 +16,8 @@ interface Operation {
   method: string;
   path: string;
   body: unknown;
+  /** Required header parameters (an Idempotency-Key), sampled like the body. */
+  headers: Record<string, string>;
 }
 
 const isPrivileged = (path: string, tags: string[] = []) =>
@@ -64,7 +66,8 @@ async function privilegedOperations(h: Harness): Promise<Operation[]> {
       const query = params.filter((p) => p.in === 'query' && p.required);
       if (query.length > 0) path += `?${new URLSearchParams(query.map((p) => [p.name, String(sample(p.schema, doc))]))}`;
       const bodySchema = op.requestBody?.content?.['application/json']?.schema;
-      ops.push({ method: method.toUpperCase(), path, body: bodySchema ? sample(bodySchema, doc) : undefined });
+      const headers = Object.fromEntries(params.filter((p) => p.in === 'header' && p.required).map((p) => [p.name, `${'k'.repeat(p.schema?.minLength ?? 8)}`]));
+      ops.push({ method: method.toUpperCase(), path, body: bodySchema ? sample(bodySchema, doc) : undefined, headers });
     }
   }
   return ops;
@@ -87,7 +90,7 @@ export function rolesJourney(harness: () => Harness) {
       const wrong: unknown[] = [];
       for (const [who, user] of [['demoted', demoted], ['disabled', disabled]] as const) {
         for (const op of ops) {
-          const res = await h.api.send(op.method, op.path, op.body, { token: user.token });
+          const res = await h.api.send(op.method, op.path, op.body, { token: user.token, headers: op.headers });
           if (res.status !== 403 || res.body?.code !== 'forbidden') wrong.push({ who, op: `${op.method} ${op.path}`, status: res.status, body: res.body });
           else expectProblem(res, 403, 'forbidden');
         }

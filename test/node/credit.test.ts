@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../support/client.js';
 import { actor } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
-import { freshCode, promoWorld } from '../journeys/promo.js';
+import { freshCode, promoWorld, redemptions } from '../journeys/promo.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -145,4 +145,23 @@ describe('spending credit on orders', () => {
       ['goodwill', 800, null],
     ]);
   });
+
+  it('a missed pickup gives back its redemption and its credit; the fee is charged on its own', async () => {
+    const w = await promoWorld(t);
+    const buyer = await w.one();
+    const code = await w.createCode({ code: freshCode(), kind: 'amount', value: 100 });
+    expect((await grant(w, buyer.userId, { amount: 300, reason: 'goodwill', note: 'Late delivery' })).status).toBe(201);
+    const placed = await w.order(buyer, { useCredit: true, promoCode: code.code });
+    expect(placed.status).toBe(201);
+    expect(placed.body.estimate).toMatchObject({ creditApplied: 300, discount: { amount: 100 } });
+    expect(await redemptions(t, code.id)).toMatchObject({ count: 1 });
+    const missed = await t.api.post(`/v1/staff/orders/${placed.body.id}/transitions`, { to: 'pickup_missed', reason: 'customer_absent' }, { token: w.admin.token });
+    expect(missed.status).toBe(200);
+    expect(await redemptions(t, code.id)).toMatchObject({ count: 0 });
+    expect(await ledger(buyer.userId)).toEqual({ balance: 300, sum: 300, entries: 3 });
+    // The code can be used again by the same customer (per-customer limit 1, given back).
+    const again = await w.order(buyer, { promoCode: code.code });
+    expect(again.status).toBe(201);
+  });
 });
+

@@ -20,7 +20,7 @@ import { operations, type Schema } from '../support/openapi-walk.js';
 /** Verbs an operationId may start with (after its audience prefix), by HTTP method. */
 const VERBS: Record<string, readonly string[]> = {
   GET: ['get', 'list'],
-  POST: ['create', 'cancel', 'approve', 'transition', 'weighIn', 'capture', 'record', 'waive', 'generate', 'handle', 'register', 'login', 'logout', 'refresh', 'mark', 'change'],
+  POST: ['create', 'cancel', 'approve', 'transition', 'weighIn', 'capture', 'record', 'waive', 'generate', 'handle', 'register', 'login', 'logout', 'refresh', 'mark', 'change', 'reschedule'],
   PUT: ['register'],
   PATCH: ['update'],
   DELETE: ['delete'],

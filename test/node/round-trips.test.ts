@@ -169,6 +169,24 @@ describe('round trips per request (neon-http driver)', () => {
     expect(await roundTripsOf(() => t.api.post('/v1/orders', order, { token: who.token, headers: key() }), 404)).toBe(1);
   });
 
+  it('reschedule is one batch: moved, replayed, a no-op or refused; a missed pickup (pay on delivery) one', async () => {
+    const { z, who, place } = await rememberedOrderFlow(t);
+    const created = await place();
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id as string;
+    const later = await slot(t, z.id, 'pickup', { startsInHours: 25 });
+    const headers = { 'idempotency-key': `rt-${crypto.randomUUID()}` };
+    const move = (body: unknown, h = { 'idempotency-key': `rt-${crypto.randomUUID()}` }) => t.api.post(`/v1/orders/${id}/reschedule`, body, { token: who.token, headers: h });
+    expect(await roundTripsOf(() => move({ pickupSlotId: later.id }, headers), 200)).toBe(1);
+    expect(await roundTripsOf(() => move({ pickupSlotId: later.id }, headers), 200)).toBe(1);
+    expect(await roundTripsOf(() => move({ pickupSlotId: later.id }), 200)).toBe(1);
+    const full = await slot(t, z.id, 'pickup', { startsInHours: 20, capacity: 1, reserved: 1 });
+    expect(await roundTripsOf(() => move({ pickupSlotId: full.id }), 409)).toBe(1);
+    const staff = await actor(t, 'staff');
+    const missed = () => t.api.post(`/v1/staff/orders/${id}/transitions`, { to: 'pickup_missed', reason: 'customer_absent' }, { token: staff.token });
+    expect(await roundTripsOf(missed, 200)).toBe(1);
+  });
+
   it('an admin waiver is one read (open balance charges to stop at Stripe) and one batch, accepted or refused', async () => {
     const z = await zone(t);
     const who = await actor(t);

@@ -89,6 +89,18 @@ describe('channels', () => {
     }
   });
 
+  it('a missed pickup names the fee (none when 0) and invites a new booking; a reschedule names the new windows', () => {
+    expect(renderMessage(input({ type: 'pickup_missed' })).body).toBe(`We could not collect order ${ORDER_ID.slice(0, 8).toUpperCase()}. Missed-pickup fee: £12.50. Book a new pickup in the app.`);
+    const free = renderMessage(input({ type: 'pickup_missed', data: { orderId: ORDER_ID, amount: 0, currency: 'GBP' } }));
+    expect(free.body).not.toContain('fee');
+    expect(free.body).toContain('Book a new pickup');
+    expect(renderMessage(input({ type: 'pickup_missed', locale: 'es' })).body).toContain('Reserva otra recogida');
+    const moved = renderMessage(input({ type: 'rescheduled' }));
+    expect(moved.title).toBe('Order rescheduled');
+    expect(moved.body).toContain('pickup Tue 1 Jun 09:00-11:00');
+    expect(moved.body).toContain('delivery Fri 4 Jun 17:00-19:00');
+  });
+
   it('renders without an order or slots (nothing invented)', () => {
     const m = renderMessage(input({ orderId: null, pickupStartsAt: null, pickupEndsAt: null, timeZone: null, data: {} }));
     expect(m.body).toBe('Order  is confirmed.');

@@ -57,7 +57,7 @@ describe('planTransition: forward path', () => {
     const error = expectCode(() => plan({ from: 'pending_payment', to: 'picked_up', actor: 'staff' }), 'illegal_transition');
     expect(error.details).toEqual({ from: 'pending_payment', to: 'picked_up', allowed: ['cancelled'] });
     const skip = expectCode(() => plan({ from: 'confirmed', to: 'processing', actor: 'staff' }), 'illegal_transition');
-    expect(skip.details?.allowed).toEqual(['picked_up', 'cancelled']);
+    expect(skip.details?.allowed).toEqual(['picked_up', 'cancelled', 'pickup_missed']);
   });
 
   it('rejects going backwards', () => {
@@ -143,6 +143,22 @@ describe('planTransition: cancellation', () => {
     expect(isTerminalStatus('cancelled')).toBe(true);
     expect(isTerminalStatus('ready')).toBe(false);
   });
+
+  it('marks a pickup missed only from confirmed, by staff, with a reason; it is terminal', () => {
+    expect(plan({ from: 'confirmed', to: 'pickup_missed', actor: 'staff', evidence: { reason: 'customer_absent', note: '  no answer ' } })).toEqual({
+      from: 'confirmed',
+      to: 'pickup_missed',
+      evidence: { reason: 'customer_absent', note: 'no answer' },
+    });
+    expect(expectCode(() => plan({ from: 'confirmed', to: 'pickup_missed', actor: 'admin' }), 'evidence_required').details).toMatchObject({ field: 'reason' });
+    expectCode(() => plan({ from: 'confirmed', to: 'pickup_missed', actor: 'staff', evidence: { reason: 'asleep' as never } }), 'invalid_evidence');
+    expectCode(() => plan({ from: 'confirmed', to: 'pickup_missed', actor: 'customer', evidence: { reason: 'other' } }), 'transition_forbidden');
+    expectCode(() => plan({ from: 'picked_up', to: 'pickup_missed', actor: 'staff', evidence: { reason: 'other' } }), 'illegal_transition');
+    expectCode(() => plan({ from: 'pending_payment', to: 'pickup_missed', actor: 'staff', evidence: { reason: 'other' } }), 'illegal_transition');
+    expectCode(() => plan({ from: 'confirmed', to: 'cancelled', actor: 'staff', evidence: { reason: 'other' } }), 'invalid_evidence');
+    expect(allowedNextStatuses('pickup_missed', 'admin')).toEqual([]);
+    expect(isTerminalStatus('pickup_missed')).toBe(true);
+  });
 });
 
 describe('allowedNextStatuses and customerCanCancel', () => {
@@ -151,7 +167,7 @@ describe('allowedNextStatuses and customerCanCancel', () => {
     system: { pending_payment: ['confirmed', 'cancelled'] },
     staff: {
       pending_payment: ['cancelled'],
-      confirmed: ['picked_up', 'cancelled'],
+      confirmed: ['picked_up', 'cancelled', 'pickup_missed'],
       picked_up: ['processing', 'cancelled'],
       processing: ['ready', 'cancelled'],
       ready: ['out_for_delivery', 'cancelled'],

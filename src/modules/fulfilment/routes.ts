@@ -85,6 +85,7 @@ const transition = createRoute({
     'The change and its timeline entry (who, when, from, to, `note`, evidence) are written in one statement; a staff cancellation gives back the slot capacity the order has not used yet.',
     'A skipped or backward step is 409 `illegal_transition`, a repeated one 409 `transition_repeated`, `ready` before the weigh-in 409 `weigh_in_required`, a change that raced another 409 `conflict`; `confirmed` belongs to the payment system (403 `transition_forbidden`).',
     'A card order with a balance outstanding after the weigh-in (`balance.outstanding` > 0: a lost hold, an uncollected overage) cannot go `out_for_delivery`: 409 `payment_outstanding` with `details.outstanding` and `details.currency`, until it is collected or an admin waives it (…/waive-balance). Pay-on-delivery orders are paid at the door.',
+    '`confirmed` → `pickup_missed` (terminal): the driver could not collect. Needs `reason` (`customer_absent`, `no_access`, `items_not_ready`, `other`; a missing one is 422 `evidence_required`), `note` optional. Both slots’ capacity is given back, the zone’s `missedPickupFee` becomes what the order owes (`balance.due`; the timeline entry’s `evidence` carries `reason` and `fee`), and the customer is notified (`pickup_missed`, offering to rebook). A card order’s hold is released and the fee, if not 0, charged off-session on the saved card; if that fails the order is flagged `payment_outstanding` and the customer pays it in the app. A pay-on-delivery order keeps the fee outstanding.',
     'A missing or out-of-range bag count is 422. Nothing is written on any error.',
   ].join('\n\n'),
   request: { params: OrderIdParam, body: jsonBody(TransitionBody) },
@@ -211,6 +212,7 @@ const transitionOrderHandler: Handler<typeof transition> = async (c) => {
   const evidence: TransitionEvidence = {};
   if (body.note !== undefined) evidence.note = body.note;
   if (body.bagCount !== undefined) evidence.bagCount = body.bagCount;
+  if (body.reason !== undefined) evidence.reason = body.reason;
   const { userId: _owner, ...order } = await transitionOrder(
     c.get('deps'),
     { orderId: c.req.valid('param').id, to: body.to, actor: staffActor(c), evidence },

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { cursorParam } from '../../http/cursor.js';
 import { date, instantOut, integer, integerOut, queryInteger, text, uuid, uuidOut } from '../../http/schemas.js';
-import { MAX_BAG_COUNT, MIN_BAG_COUNT, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
+import { MAX_BAG_COUNT, MIN_BAG_COUNT, MISSED_PICKUP_REASONS, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
 import { NoteText, OrderSchema, OrderSummarySchema } from '../orders/schemas.js';
 
 const Id = uuid();
@@ -57,6 +57,10 @@ export const TransitionBody = z
     bagCount: integer({ min: MIN_BAG_COUNT, max: MAX_BAG_COUNT })
       .optional()
       .openapi({ description: `Required for \`picked_up\` (${MIN_BAG_COUNT}–${MAX_BAG_COUNT}); refused on any other step.`, example: 3 }),
+    reason: z
+      .enum(MISSED_PICKUP_REASONS)
+      .optional()
+      .openapi({ description: 'Required for `pickup_missed` (why the laundry could not be collected; say more in `note`); refused on any other step.', example: 'customer_absent' }),
   })
   .strict()
   .openapi('StaffTransitionRequest', { example: { to: 'picked_up', bagCount: 3, note: 'Two bags and a suit carrier' } });

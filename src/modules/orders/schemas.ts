@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { AddressSnapshotSchema } from '../../db/address-snapshot.js';
 import { cursorParam } from '../../http/cursor.js';
 import { instantOut, integer, integerOut, queryInteger, text, uuid, uuidOut } from '../../http/schemas.js';
-import { MAX_NOTE_LENGTH, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
+import { MAX_NOTE_LENGTH, MISSED_PICKUP_REASONS, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
 import { MAX_GRAMS_PER_LINE } from '../../domain/pricing.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_MIN_LENGTH, IDEMPOTENCY_KEY_PATTERN } from '../../domain/idempotency.js';
 
@@ -118,7 +118,7 @@ export const TimelineEntrySchema = z
   .object({
     at: instantOut(),
     actor: z.object({ role: z.enum(['customer', 'staff', 'admin', 'system']), userId: uuidOut().nullable() }),
-    type: z.enum(['created', 'status_changed', 'weighed', 'payment']),
+    type: z.enum(['created', 'status_changed', 'weighed', 'payment', 'rescheduled']),
     from: z.enum(ORDER_STATUSES).nullable(),
     to: z.enum(ORDER_STATUSES).nullable(),
     note: z.string().nullable(),
@@ -162,6 +162,16 @@ export const OrderBalanceSchema = z
   })
   .openapi('OrderBalance', { description: 'Integers in minor units of `currency` (cents; yen; fils for KWD).' });
 
+/** Why and for how much a pickup was missed: the `pickup_missed` timeline entry, read for the app. */
+export const MissedPickupSchema = z
+  .object({
+    at: instantOut(),
+    reason: z.enum(MISSED_PICKUP_REASONS),
+    note: z.string().nullable(),
+    fee: Money.openapi({ description: 'The zone’s missed-pickup fee when it was marked, minor units of `currency` (0: nothing charged); what `balance.due` is.', example: 500 }),
+  })
+  .openapi('MissedPickup', { description: 'Set once the order is `pickup_missed`; the customer may book a new order.' });
+
 export const OrderSchema = z
   .object({
     id: uuidOut(),
@@ -189,6 +199,7 @@ export const OrderSchema = z
       .nullable()
       .openapi({ description: 'The latest of `flags`, or null. Kept for older clients: read `flags`.', deprecated: true }),
     balance: OrderBalanceSchema,
+    missedPickup: MissedPickupSchema.nullable().openapi({ description: 'Only when the status is `pickup_missed`: the reason, the note and the fee.' }),
     lines: z.array(OrderLineSchema),
     timeline: z.array(TimelineEntrySchema).openapi({ description: 'Append-only, oldest first.' }),
     createdAt: instantOut(),

@@ -6,7 +6,7 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { orderBalance, type BalancePayment } from '../../domain/balance.js';
-import type { OrderFlag } from '../../domain/order-status.js';
+import type { MissedPickupReason, OrderFlag } from '../../domain/order-status.js';
 import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
 import { isoOf as iso } from '../../db/timestamps.js';
@@ -65,6 +65,7 @@ export function toOrderDto(o: OrderWithRelations): OrderDto {
     overageApprovalRequired: o.overageApprovalRequired && !o.overageApprovedAt,
     flags: o.flags as OrderDto['flags'],
     flaggedReason: o.flaggedReason as OrderDto['flaggedReason'],
+    missedPickup: missedPickupOf(events),
     balance: orderBalance({ status: o.status, finalTotal: o.finalTotal, estimatedTotal: o.estimatedTotal, payments: o.payments, waivers: o.waivers }),
     lines: [...lines]
       .sort((a, b) => a.position - b.position)
@@ -85,6 +86,14 @@ export function toOrderDto(o: OrderWithRelations): OrderDto {
     createdAt: iso(o.createdAt),
     updatedAt: iso(o.updatedAt),
   };
+}
+
+/** The `pickup_missed` entry of the timeline (written by src/modules/orders/transition.ts with `reason` and `fee`), for the app. */
+function missedPickupOf(events: readonly Pick<EventRow, 'at' | 'toStatus' | 'note' | 'evidence'>[]): OrderDto['missedPickup'] {
+  const entry = events.find((e) => e.toStatus === 'pickup_missed');
+  if (!entry) return null;
+  const evidence = (entry.evidence ?? {}) as { reason?: MissedPickupReason; fee?: number };
+  return { at: iso(entry.at), reason: evidence.reason ?? 'other', note: entry.note, fee: evidence.fee ?? 0 };
 }
 
 /** The query behind findOrder, on any handle (the database, or a batch being built). */

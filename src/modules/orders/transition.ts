@@ -25,8 +25,9 @@ export interface TransitionCommand {
   refuse?: (current: OrderDto) => void;
 }
 
-/** Capacity a cancelled order gives back: a window it has not used yet. */
+/** Capacity a cancelled order (or a missed pickup, before which nothing was used) gives back: a window it has not used yet. */
 function releases(from: OrderStatus, to: OrderStatus) {
+  if (to === 'pickup_missed') return { pickup: true, delivery: true };
   if (to !== 'cancelled') return { pickup: false, delivery: false };
   return {
     pickup: from === 'pending_payment' || from === 'confirmed',
@@ -71,7 +72,8 @@ const statusArray = (list: OrderStatus[]) => sql`${`{${list.join(',')}}`}::order
  * CTEs (led by a comma) of a cancellation, on the `moved` row: the order's promo redemption is
  * given back (the code's count and the customer's), and its credit returns to the balance with
  * an `order_released` ledger entry. An order is cancelled once (the move is guarded by its
- * status), so it gives back once. Only cancellation gives back: a missed pickup keeps both.
+ * status), so it gives back once. A missed pickup gives back both too: the order never used them,
+ * and its fee is charged on its own (the zone's `missed_pickup_fee` as the final total).
  */
 function giveBackRedemptionAndCredit(now: string) {
   return sql`
@@ -109,6 +111,11 @@ export async function changeOrderStatus(deps: Deps, cmd: TransitionCommand): Pro
   const evidence = candidates[0]?.evidence ?? {};
   const bagCount = evidence.bagCount ?? null;
   const note = evidence.note ?? null;
+  const recorded = bagCount !== null ? { bagCount } : evidence.reason ? { reason: evidence.reason } : null;
+  // A missed pickup: the zone's fee is what the order owes (its final total, so the balance and
+  // its collection treat it like a weighed price), shown on the entry as `fee` and, for the
+  // notification, `amount`; the entry names the `pickup_missed` notification.
+  const missed = cmd.to === 'pickup_missed';
   const now = deps.clock.now().toISOString();
   const owner = cmd.ownerId ? sql` AND user_id = ${cmd.ownerId}::uuid` : sql``;
   const giveBack = (column: 'pickup_slot_id' | 'delivery_slot_id', when: OrderStatus[]) => sql`
@@ -129,17 +136,21 @@ export async function changeOrderStatus(deps: Deps, cmd: TransitionCommand): Pro
           status = ${cmd.to}::order_status,
           updated_at = ${now}::timestamptz,
           cancelled_at = CASE WHEN ${cmd.to} = 'cancelled' THEN ${now}::timestamptz ELSE o.cancelled_at END,
-          bag_count = COALESCE(${bagCount}::int, o.bag_count)
+          bag_count = COALESCE(${bagCount}::int, o.bag_count),
+          final_total = CASE WHEN ${missed} THEN (SELECT z.missed_pickup_fee FROM zones z WHERE z.id = o.zone_id) ELSE o.final_total END
         FROM cur WHERE o.id = cur.id
         RETURNING o.id, cur.status AS from_status, cur.pickup_slot_id, cur.delivery_slot_id, cur.user_id, cur.currency,
-                  cur.promo_code_id, cur.credit_applied
-      ),${cmd.to === 'cancelled' ? giveBackRedemptionAndCredit(now) : sql``}
+                  cur.promo_code_id, cur.credit_applied, o.final_total AS fee
+      ),${cmd.to === 'cancelled' || missed ? giveBackRedemptionAndCredit(now) : sql``}
       pickup AS (${giveBack('pickup_slot_id', from.filter((f) => releases(f, cmd.to).pickup))}),
       delivery AS (${giveBack('delivery_slot_id', from.filter((f) => releases(f, cmd.to).delivery))}),
       ev AS (
-        INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, from_status, to_status, note, evidence)
+        INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, from_status, to_status, note, evidence, notify)
         SELECT id, ${now}::timestamptz, ${cmd.actor.role}::actor_role, ${cmd.actor.userId}::uuid, 'status_changed',
-               from_status, ${cmd.to}::order_status, ${note}, ${bagCount === null ? null : JSON.stringify({ bagCount })}::jsonb
+               from_status, ${cmd.to}::order_status, ${note},
+               ${recorded === null ? null : JSON.stringify(recorded)}::jsonb
+                 || CASE WHEN ${missed} THEN jsonb_build_object('fee', fee, 'amount', fee) ELSE '{}'::jsonb END,
+               CASE WHEN ${missed} THEN 'pickup_missed'::notification_type END
         FROM moved
       )
       SELECT from_status::text FROM moved`),

@@ -3,9 +3,10 @@ import { runQuery } from '../../db/client.js';
 import { zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import type { CreateZoneInput, ZoneDto } from './schemas.js';
-import { toZoneDto } from './shared.js';
+import { checkMissedPickupFee, toZoneDto } from './shared.js';
 
 export async function createZone(deps: Deps, input: CreateZoneInput): Promise<ZoneDto> {
+  checkMissedPickupFee(deps.config.currency, input.missedPickupFee);
   const now = deps.clock.now();
   const [row] = await runQuery(deps.database, (db) => db
     .insert(zones)

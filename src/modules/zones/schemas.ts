@@ -35,6 +35,7 @@ export const ZoneSchema = z
     deliveryFee: integerOut().openapi({ example: 499 }),
     minimumOrder: integerOut().openapi({ example: 1500 }),
     freeDeliveryFrom: integerOut().nullable().openapi({ example: 5000 }),
+    missedPickupFee: integerOut().openapi({ description: 'Charged when staff mark a pickup missed (minor units; 0: nothing).', example: 500 }),
     createdAt: instantOut(),
     updatedAt: instantOut(),
   })
@@ -58,11 +59,16 @@ const zoneFields = {
   deliveryFee: MinorUnits,
   minimumOrder: MinorUnits.openapi({ example: 1500 }),
   freeDeliveryFrom: MinorUnits.nullable().openapi({ description: 'Null: delivery is never free.', example: 5000 }),
+  missedPickupFee: MinorUnits.openapi({
+    description:
+      'Charged when staff mark a pickup missed (`pickup_missed`): minor units, 0 (the default) charges nothing. Otherwise at least Stripe’s minimum charge in the shop’s currency and a whole multiple of its step (422 `validation_failed`), so it can always be collected.',
+    example: 500,
+  }),
   active: z.boolean(),
 };
 
 export const CreateZoneBody = z
-  .object({ ...zoneFields, active: zoneFields.active.default(true) })
+  .object({ ...zoneFields, active: zoneFields.active.default(true), missedPickupFee: zoneFields.missedPickupFee.default(0) })
   .strict()
   .openapi('CreateZoneRequest');
 

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import type { zones } from '../../db/schema.js';
 import { isoOf } from '../../db/timestamps.js';
 import type { SlotKind } from '../../domain/slots.js';
+import { currencyRules, isBelowMinimum, isChargeableAmount } from '../../domain/currency.js';
 import { ApiError } from '../../errors.js';
 import { cutoffAtOf } from '../scheduling/slot-times.js';
 import type { AdminSlotDto, ZoneDto } from './schemas.js';
@@ -24,6 +25,7 @@ export function toZoneDto(z: ZoneRow): ZoneDto {
     deliveryFee: z.deliveryFee,
     minimumOrder: z.minimumOrder,
     freeDeliveryFrom: z.freeDeliveryFrom,
+    missedPickupFee: z.missedPickupFee,
     createdAt: isoOf(z.createdAt),
     updatedAt: isoOf(z.updatedAt),
   };
@@ -77,3 +79,16 @@ export const SLOT_COLUMNS = sql.raw(
 
 /** 404 `not_found` for a zone id that names no zone. */
 export const noZone = () => new ApiError('not_found', 'No such zone.');
+
+/**
+ * A missed-pickup fee must be one Stripe can charge in the shop's currency (0, or at least its
+ * minimum charge and a whole multiple of its step), so that marking a pickup missed never leaves
+ * a balance no one can collect. 422 `validation_failed` on `body.missedPickupFee` otherwise.
+ */
+export function checkMissedPickupFee(currency: string, fee: number | undefined): void {
+  if (fee === undefined || fee === 0 || !currencyRules(currency)) return;
+  if (isBelowMinimum(currency, fee) || !isChargeableAmount(currency, fee)) {
+    const message = `must be 0, or an amount Stripe can charge in ${currency} (its minimum charge or more, in whole steps)`;
+    throw new ApiError('validation_failed', `body.missedPickupFee: ${message}`, [{ field: 'body.missedPickupFee', message }]);
+  }
+}

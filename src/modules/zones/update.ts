@@ -4,13 +4,14 @@ import { runQuery } from '../../db/client.js';
 import { zones } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import type { UpdateZoneInput, ZoneDto } from './schemas.js';
-import { noZone, toZoneDto } from './shared.js';
+import { checkMissedPickupFee, noZone, toZoneDto } from './shared.js';
 
 /**
  * Changing `timeZone` does not move existing slots (they are instants); it changes which local
  * date they fall on for closures, and the wall times of slots generated from now on.
  */
 export async function updateZone(deps: Deps, id: string, input: UpdateZoneInput): Promise<ZoneDto> {
+  checkMissedPickupFee(deps.config.currency, input.missedPickupFee);
   const [row] = await runQuery(deps.database, (db) => db
     .update(zones)
     .set({ ...input, updatedAt: deps.clock.now() })
