@@ -98,6 +98,9 @@ export function bodyFixture(key: string): unknown {
     'PATCH /v1/admin/promo-codes/{id}': () => ({ active: true, maxRedemptions: 1000 }),
     'POST /v1/admin/users/{id}/credit': () => ({ amount: 100, reason: 'goodwill', note: 'Hostile' }),
     'POST /v1/staff/orders/{id}/transitions': () => ({ to: 'picked_up', bagCount: 2, note: 'Two bags' }),
+    // The order's own slots: a valid no-op (200, changed: false) that passes authentication and validation.
+    'POST /v1/orders/{id}/reschedule': () => ({ pickupSlotId: f.pickupSlotId, deliverySlotId: f.deliverySlotId }),
+    'POST /v1/staff/orders/{id}/reschedule': () => ({ pickupSlotId: f.pickupSlotId, deliverySlotId: f.deliverySlotId }),
     'POST /v1/staff/orders/{id}/weigh-in': () => ({ weightGrams: 5000, note: 'Weighed' }),
     'POST /v1/staff/orders/{id}/refunds': () => ({ amount: 100, reason: 'Stain on a shirt' }),
     'POST /v1/staff/orders/{id}/payments': () => ({ method: 'cash', amount: 100 }),
