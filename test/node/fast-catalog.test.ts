@@ -17,6 +17,7 @@ import type { MemoryMetrics } from '../../src/metrics/memory.js';
 import { catalogFirst } from '../../src/platform/node/catalog-first.js';
 import { AppServerResponse } from '../../src/platform/node/server-response.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
+import { headersOf as headersExcept } from '../support/response-headers.js';
 
 const SOCKET_ONLY = new Set(['date', 'connection', 'keep-alive']);
 const ORIGINS = 'https://app.example,https://admin.example';
@@ -57,13 +58,7 @@ afterAll(async () => {
   await t.close();
 });
 
-function headersOf(res: Response): Record<string, string> {
-  const out: Record<string, string> = {};
-  res.headers.forEach((value, name) => {
-    if (!SOCKET_ONLY.has(name)) out[name] = value;
-  });
-  return out;
-}
+const headersOf = (res: Response) => headersExcept(res, SOCKET_ONLY);
 
 /** The last access line and HTTP metric, without what differs by nature (time, duration; the request id when fresh). */
 function lastRecord(sameId: boolean) {
