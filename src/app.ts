@@ -56,6 +56,16 @@ const OPENAPI_TAGS = [
 ];
 
 /**
+ * CORS: every request header the document declares, and every response header a client acts on.
+ * Also read by the Node server's cached-catalog path (src/platform/node/server.ts).
+ */
+export const CORS_LISTS = {
+  allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-None-Match', 'Stripe-Version'],
+  exposeHeaders: ['X-Request-Id', 'X-App-Version', 'Retry-After', 'ETag', 'Idempotent-Replayed', 'WWW-Authenticate'],
+  maxAgeSeconds: 600,
+} as const;
+
+/**
  * Builds the one Hono app both runtimes serve. It knows nothing about the runtime:
  * everything it needs arrives in `deps`.
  */
@@ -68,14 +78,7 @@ export function createApp(deps: Deps) {
   app.use('*', requestContext(deps));
   app.use(
     '*',
-    responseHeaders({
-      corsOrigins: config.corsOrigins,
-      // Every request header the document declares, and every response header a client acts on.
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-None-Match', 'Stripe-Version'],
-      exposeHeaders: ['X-Request-Id', 'X-App-Version', 'Retry-After', 'ETag', 'Idempotent-Replayed', 'WWW-Authenticate'],
-      maxAgeSeconds: 600,
-      allowedMethods: allowed,
-    }),
+    responseHeaders({ corsOrigins: config.corsOrigins, ...CORS_LISTS, allowedMethods: allowed }),
   );
   // Before the body limit, so an oversized delivery is counted too.
   app.use('/v1/webhooks/stripe', countRejectedWebhooks());

@@ -7,13 +7,18 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrateCommand, paymentsJobCommand } from './platform/node/commands.js';
-import { notificationsWorkerCommand } from './platform/node/notifications-worker.js';
 import { startNodeServer } from './platform/node/server.js';
 import { demoBanner } from './db/demo-seed.js';
 
-/** `notifications-worker` runs until SIGTERM/SIGINT (a Deployment), the others once (Jobs). */
-const COMMANDS: Record<string, () => Promise<unknown>> = { migrate: migrateCommand, 'payments-job': paymentsJobCommand, 'notifications-worker': notificationsWorkerCommand };
+/**
+ * `notifications-worker` runs until SIGTERM/SIGINT (a Deployment), the others once (Jobs). Each is
+ * imported when run, so the server never loads the migrator (and PGlite's) it does not use.
+ */
+const COMMANDS: Record<string, () => Promise<unknown>> = {
+  migrate: () => import('./platform/node/commands.js').then((m) => m.migrateCommand()),
+  'payments-job': () => import('./platform/node/commands.js').then((m) => m.paymentsJobCommand()),
+  'notifications-worker': () => import('./platform/node/notifications-worker.js').then((m) => m.notificationsWorkerCommand()),
+};
 
 const fail = (err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

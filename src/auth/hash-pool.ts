@@ -22,6 +22,8 @@ export interface HashPoolOptions {
   threads?: number;
   /** Derivations that may wait for a free thread; one more is refused with 503 busy. Default: 32 per thread. */
   maxQueue?: number;
+  /** How long a thread waits for work before it exits, ms. Default HASH_THREAD_IDLE_MS (tests shorten it). */
+  idleMs?: number;
 }
 
 /**
@@ -41,15 +43,27 @@ export const QUEUE_PER_THREAD = 32;
 // Plain JavaScript beside this file, in src/ and in dist/ alike (why: its header).
 const workerFile = fileURLToPath(new URL('./argon2-node.mjs', import.meta.url));
 
+/**
+ * A hashing thread with no derivation for this long exits (piscina's idleTimeout), giving back its
+ * ≈ 35 MiB (the wasm memory, its compiled kernel and its V8 isolate): a pod between login bursts
+ * does not carry it (issue 16: it was most of the Node server's peak RSS over 150 MiB under order
+ * load, long after the last login). The next login starts a thread again, which costs it the
+ * thread start and the kernel compile once (≈ 30–60 ms idle, a few hundred under load).
+ */
+export const HASH_THREAD_IDLE_MS = 30_000;
+
 /** Piscina's rejection when its queue is full (it has no error codes, only these messages). */
 const QUEUE_FULL = /queue is at limit|no task queue available/i;
 
 /**
- * A PasswordHasher whose derivations run on worker threads. The threads start with the first
- * hash (a process that never hashes, such as the payments job, starts none) and stay up;
- * idle threads do not keep the process alive. `close()` lets running derivations finish.
+ * A PasswordHasher whose derivations run on worker threads. Threads start when derivations
+ * come (a process that never hashes, such as the payments job, starts none) and exit after
+ * HASH_THREAD_IDLE_MS without one; idle threads do not keep the process alive. `close()` lets running derivations finish.
  */
-export function createPooledPasswordHasher(params: Argon2idParams = OWASP_ARGON2ID, opts: HashPoolOptions = {}): PasswordHasher {
+export function createPooledPasswordHasher(
+  params: Argon2idParams = OWASP_ARGON2ID,
+  opts: HashPoolOptions = {},
+): PasswordHasher & { /** Hashing threads running now. */ threadCount(): number } {
   const threads = opts.threads ?? defaultHashThreads();
   const maxQueue = opts.maxQueue ?? QUEUE_PER_THREAD * threads;
   // When a full queue has drained: its length over the threads, times one derivation.
@@ -63,10 +77,10 @@ export function createPooledPasswordHasher(params: Argon2idParams = OWASP_ARGON2
     if (closed) throw busy();
     pool ??= new Piscina({
       filename: workerFile,
-      minThreads: threads,
+      minThreads: 0,
       maxThreads: threads,
       maxQueue,
-      idleTimeout: Infinity,
+      idleTimeout: opts.idleMs ?? HASH_THREAD_IDLE_MS,
     });
     if (pool.queueSize >= maxQueue) throw busy();
     try {
@@ -77,8 +91,9 @@ export function createPooledPasswordHasher(params: Argon2idParams = OWASP_ARGON2
     }
   };
 
-  return createPasswordHasher(() => Promise.resolve(run), params, async () => {
+  const hasher = createPasswordHasher(() => Promise.resolve(run), params, async () => {
     closed = true;
     await pool?.close();
   });
+  return Object.assign(hasher, { threadCount: () => pool?.threads.length ?? 0 });
 }

@@ -156,6 +156,17 @@ export class OrderInputsCache {
     this.rows.set('zones', zones);
   }
 
+  /**
+   * A zone's IANA time zone, as last read (slot generation plans in it; its one statement checks
+   * it and reports the current one: src/modules/zones/generate-slots.ts).
+   */
+  zoneTimeZone(id: string): string | undefined {
+    return this.rows.get<string>(`zone-tz:${id}`);
+  }
+  putZoneTimeZone(id: string, timeZone: string): void {
+    this.rows.set(`zone-tz:${id}`, timeZone);
+  }
+
   service(id: string): CachedService | undefined {
     return this.rows.get<CachedService>(`service:${id}`);
   }

@@ -6,6 +6,7 @@ import { classifyDatabaseError, databaseFaultProblem } from '../db/errors.js';
 import { roleCheckedDatabase } from '../db/role-check.js';
 import type { UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import type { Logger } from '../logger.js';
 import { ApiError, PROBLEM_CONTENT_TYPE, asApiError, problemOf } from '../errors.js';
 import { methodLabel } from '../metrics/index.js';
 import type { AllowedMethods } from './allowed-methods.js';
@@ -82,6 +83,27 @@ export function setResponseHeader(c: Context, name: string, value: string): void
   else c.header(name, value);
 }
 
+/** The headers every answer carries: the same list for every request, and the CORS origin echoed when listed. */
+export interface BaseHeaders {
+  /** Security headers, then CORS (Allow-Origin `*` or Vary: Origin, Expose-Headers), in the order they were always set. */
+  fixed: ReadonlyArray<readonly [string, string]>;
+  /** The `Access-Control-Allow-Origin` to send for this `Origin` header, if any (never with `*`, which is in `fixed`). */
+  allowOrigin(origin: string | undefined): string | undefined;
+  /** Whether the request's Origin header is read at all (false with `*`). */
+  readsOrigin: boolean;
+}
+
+/** Built once per app: responseHeaders below and the Node server's cached-catalog path (src/http/fast-catalog.ts) share it. */
+export function baseHeaders(opts: Pick<ResponseHeaderOptions, 'corsOrigins' | 'exposeHeaders'>): BaseHeaders {
+  const anyOrigin = opts.corsOrigins.includes('*');
+  const origins = new Set(opts.corsOrigins);
+  const fixed: Array<readonly [string, string]> = [...SECURITY_HEADERS];
+  if (anyOrigin) fixed.push(['Access-Control-Allow-Origin', '*']);
+  fixed.push(['Access-Control-Expose-Headers', opts.exposeHeaders.join(',')]);
+  if (!anyOrigin) fixed.push(['Vary', 'Origin']);
+  return { fixed, readsOrigin: !anyOrigin, allowOrigin: (origin) => (!anyOrigin && origin !== undefined && origins.has(origin) ? origin : undefined) };
+}
+
 /**
  * Security headers and CORS, set before the handler runs so the handler builds its response
  * once with them. (hono's cors and secureHeaders edit the response after it is built; on
@@ -90,22 +112,14 @@ export function setResponseHeader(c: Context, name: string, value: string): void
  * (with the path's own methods); on any other path it falls through to the 404.
  */
 export function responseHeaders(opts: ResponseHeaderOptions): MiddlewareHandler<AppEnv> {
-  const anyOrigin = opts.corsOrigins.includes('*');
-  const origins = new Set(opts.corsOrigins);
-  const expose = opts.exposeHeaders.join(',');
+  const base = baseHeaders(opts);
   const preflight = {
     'Access-Control-Allow-Headers': opts.allowHeaders.join(','),
     'Access-Control-Max-Age': String(opts.maxAgeSeconds),
   };
-  // The same headers on every answer, in the order they were always set.
-  const fixed: Array<readonly [string, string]> = [...SECURITY_HEADERS];
-  if (anyOrigin) fixed.push(['Access-Control-Allow-Origin', '*']);
-  fixed.push(['Access-Control-Expose-Headers', expose]);
-  if (!anyOrigin) fixed.push(['Vary', 'Origin']);
   return async (c, next) => {
-    const origin = anyOrigin ? undefined : c.req.header('origin');
-    const listed = origin !== undefined && origins.has(origin) ? origin : undefined;
-    for (const [name, value] of fixed) setResponseHeader(c, name, value);
+    const listed = base.readsOrigin ? base.allowOrigin(c.req.header('origin')) : undefined;
+    for (const [name, value] of base.fixed) setResponseHeader(c, name, value);
     if (listed) setResponseHeader(c, 'Access-Control-Allow-Origin', listed);
     if (c.req.method === 'OPTIONS') {
       const allow = opts.allowedMethods(c.req.path);
@@ -123,12 +137,37 @@ export function bodyLimitFor(limit: MiddlewareHandler<AppEnv>): MiddlewareHandle
   return (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next));
 }
 
+/** The request id: the client's X-Request-Id when it is SAFE_REQUEST_ID, else a fresh one. */
+export const requestIdOf = (incoming: string | undefined): string => (incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : newRequestId());
+
+/** What the access line and the HTTP metric say about one answered request. */
+export interface AnsweredRequest {
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  userId: string | undefined;
+}
+
+/** Writes the access line (on the request's logger) and the HTTP metric of one answered request. */
+export function recordRequest(deps: Deps, logger: Logger, r: AnsweredRequest): void {
+  logger.info('request', {
+    method: r.method,
+    route: r.route,
+    status: r.status,
+    durationMs: Math.round(r.durationMs * 100) / 100,
+    userId: r.userId,
+    version: deps.config.appVersion,
+    runtime: deps.runtime,
+  });
+  deps.metrics.httpRequest({ method: methodLabel(r.method), route: r.route, status: r.status, durationMs: r.durationMs });
+}
+
 /** Puts deps, the request id and a request-scoped logger on the context; writes the access log and the HTTP metric. */
 export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : newRequestId();
+    const requestId = requestIdOf(c.req.header('x-request-id'));
     const logger = deps.logger.child({ requestId });
     c.set('deps', deps);
     c.set('requestId', requestId);
@@ -137,17 +176,7 @@ export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
     setResponseHeader(c, 'X-App-Version', deps.config.appVersion);
     await next();
     const durationMs = performance.now() - started;
-    const route = routeLabel(c);
-    logger.info('request', {
-      method: c.req.method,
-      route,
-      status: c.res.status,
-      durationMs: Math.round(durationMs * 100) / 100,
-      userId: c.get('principal')?.userId,
-      version: deps.config.appVersion,
-      runtime: deps.runtime,
-    });
-    deps.metrics.httpRequest({ method: methodLabel(c.req.method), route, status: c.res.status, durationMs });
+    recordRequest(deps, logger, { method: c.req.method, route: routeLabel(c), status: c.res.status, durationMs, userId: c.get('principal')?.userId });
   };
 }
 

@@ -52,6 +52,18 @@ describe('the hashing pool', () => {
     expect(await inline.verify('correct horse battery', strong)).toBe(true);
   });
 
+  it('lets an idle thread exit (its memory with it) and starts one again for the next derivation', async () => {
+    const pool = createPooledPasswordHasher(cheap, { threads: 1, idleMs: 200 });
+    closers.push(() => pool.close!());
+    expect(pool.threadCount()).toBe(0);
+    const phc = await pool.hash('correct horse battery');
+    expect(pool.threadCount()).toBe(1);
+    await expect.poll(() => pool.threadCount(), { timeout: 10_000, interval: 50 }).toBe(0);
+    expect(await pool.verify('correct horse battery', phc)).toBe(true);
+    expect(await pool.verify('correct horse batterx', phc)).toBe(false);
+    expect(pool.threadCount()).toBe(1);
+  });
+
   it('refuses work beyond its queue with 503 busy and a Retry-After, and keeps serving afterwards', async () => {
     const pool = pooled(undefined, { threads: 1, maxQueue: 2 });
     const phc = await pool.hash('correct horse battery');

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppServerResponse } from '../../src/platform/node/server-response.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
+import { headersOf as headersExcept } from '../support/response-headers.js';
 
 const SOCKET_ONLY = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
 
@@ -37,13 +38,7 @@ afterAll(async () => {
   await t.close();
 });
 
-function headersOf(res: Response): Record<string, string> {
-  const out: Record<string, string> = {};
-  res.headers.forEach((value, name) => {
-    if (!SOCKET_ONLY.has(name)) out[name] = value;
-  });
-  return out;
-}
+const headersOf = (res: Response) => headersExcept(res, SOCKET_ONLY);
 
 async function bothWays(path: string, init: RequestInit = {}) {
   const headers = { 'x-request-id': 'req-headers-test-0001', ...(init.headers as Record<string, string> | undefined) };

@@ -67,7 +67,7 @@ const BY_DESIGN: Record<string, string> = {
   'POST /v1/staff/orders/{id}/refunds': 'one batch claims the refund row and records its attempt, the refund at Stripe, one statement records the outcome: 2 (+1 per part past the first)',
   'POST /v1/staff/orders/{id}/capture': 'one batch (payment rows + capture attempt), then capture at Stripe and record it when something is left to capture: 2; a retry +1 for its new attempt key after Stripe’s look-up',
   'POST /v1/staff/orders/{id}/payments': 'read + one write',
-  'POST /v1/admin/zones/{id}/slots/generate': 'one read (the zone’s time zone, closed dates) + one insert: the rows to insert are computed in local time in code (runbook)',
+  'POST /v1/admin/zones/{id}/slots/generate': 'one statement when the zone’s time zone is remembered from an earlier zone read or write in the process; else, or after it changed, 2: the plan is made in local time in code (runbook)',
 };
 
 const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(0));

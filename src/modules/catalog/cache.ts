@@ -195,21 +195,33 @@ export async function catalogEtag(deps: Deps, json: string): Promise<string> {
   return `"${await deps.sha256Hex(json)}"`;
 }
 
+async function lookUp(deps: Deps, requestUrl: string, now: number): Promise<{ hit: CatalogRepresentation | undefined; key: string }> {
+  const k = await keys(deps, requestUrl);
+  const generation = fresh(await safeGet(deps, k.generation), now)?.value ?? '0';
+  const key = k.data(generation);
+  const entry = fresh(await safeGet(deps, key), now);
+  if (!entry) return { hit: undefined, key };
+  // Every entry under this key was written by cachedCatalog through toJsonText (CATALOG_CACHE_SCHEMA versions the key).
+  const json = entry.value as JsonText<ServiceListDto>;
+  return { hit: { json, etag: entry.etag ?? (await catalogEtag(deps, json)) }, key };
+}
+
+/**
+ * What cachedCatalog would answer from the cache now, or undefined on a miss (no database read,
+ * nothing written): the Node server's cached-catalog path (src/http/fast-catalog.ts) answers only hits.
+ */
+export async function catalogHit(deps: Deps, requestUrl: string): Promise<CatalogRepresentation | undefined> {
+  return (await lookUp(deps, requestUrl, deps.clock.now().getTime())).hit;
+}
+
 /**
  * The body of GET /v1/services and its ETag: from the cache while fresh, else from the
  * database (one round trip). The tag is computed once per cached catalog, when it is made.
  */
 export async function cachedCatalog(deps: Deps, requestUrl: string): Promise<CatalogRepresentation> {
   const now = deps.clock.now().getTime();
-  const k = await keys(deps, requestUrl);
-  const generation = fresh(await safeGet(deps, k.generation), now)?.value ?? '0';
-  const key = k.data(generation);
-  const hit = fresh(await safeGet(deps, key), now);
-  if (hit) {
-    // Every entry under this key was written below by toJsonText (CATALOG_CACHE_SCHEMA versions the key).
-    const json = hit.value as JsonText<ServiceListDto>;
-    return { json, etag: hit.etag ?? (await catalogEtag(deps, json)) };
-  }
+  const { hit, key } = await lookUp(deps, requestUrl, now);
+  if (hit) return hit;
   const json = toJsonText<ServiceListDto>({ data: await listServices(deps, { includeInactive: false }) });
   const etag = await catalogEtag(deps, json);
   // The TTL runs from before the read: the entry can never be older than that.

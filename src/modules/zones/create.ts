@@ -12,5 +12,7 @@ export async function createZone(deps: Deps, input: CreateZoneInput): Promise<Zo
     .insert(zones)
     .values({ ...input, createdAt: now, updatedAt: now })
     .returning());
+  // Slot generation plans in the zone's time zone: one statement when it is remembered.
+  deps.orderInputs.putZoneTimeZone(row!.id, row!.timeZone);
   return toZoneDto(row!);
 }

@@ -8,5 +8,6 @@ import { toZoneDto } from './shared.js';
 
 export async function listZones(deps: Deps): Promise<ZoneDto[]> {
   const rows = await runQuery(deps.database, (db) => db.select().from(zones).orderBy(asc(zones.name), asc(zones.id)));
+  for (const row of rows) deps.orderInputs.putZoneTimeZone(row.id, row.timeZone);
   return rows.map(toZoneDto);
 }

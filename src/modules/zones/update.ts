@@ -18,5 +18,6 @@ export async function updateZone(deps: Deps, id: string, input: UpdateZoneInput)
     .where(eq(zones.id, id))
     .returning());
   if (!row) throw noZone();
+  deps.orderInputs.putZoneTimeZone(row.id, row.timeZone);
   return toZoneDto(row);
 }

@@ -9,11 +9,7 @@ import { createIdTokenVerifier } from '../../auth/id-tokens.js';
 import type { Argon2idParams } from '../../auth/password.js';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import { migrateDatabase } from '../../db/migrate.js';
-import { createNeonDatabase } from '../../db/neon.js';
 import { createPostgresDatabase } from '../../db/node-postgres.js';
-import { createPgliteDatabase } from '../../db/pglite.js';
-import { seedCatalog } from '../../db/seed.js';
 import { systemClock, type Deps } from '../../deps.js';
 import { forwardedClientIp } from '../../http/client-ip.js';
 import { createJsonLogger, type Logger } from '../../logger.js';
@@ -28,15 +24,25 @@ import { OrderInputsCache } from '../../db/order-inputs.js';
 /** PGLITE_DIR's default, relative to the working directory (src/platform/node/config.ts, NodeServerConfig.pgliteDir). */
 export const DEFAULT_PGLITE_DIR = '.data/pglite';
 
-/** Picks the driver the configuration asks for; no DATABASE_URL means embedded PGlite. */
+/**
+ * Picks the driver the configuration asks for; no DATABASE_URL means embedded PGlite. The drivers
+ * not asked for are never loaded (imported here, not at the top): PGlite, its migrator and the
+ * Neon client held several MiB of a server process that uses node-postgres (issue 16, peak RSS).
+ */
 export async function openDatabase(config: Config, pgliteDir = DEFAULT_PGLITE_DIR): Promise<Database> {
   if (!config.databaseUrl) {
+    const [{ createPgliteDatabase }, { migrateDatabase }, { seedCatalog }] = await Promise.all([
+      import('../../db/pglite.js'),
+      import('../../db/migrate.js'),
+      import('../../db/seed.js'),
+    ]);
     const database = await createPgliteDatabase(pgliteDir);
     await migrateDatabase(database);
     await seedCatalog(database, config.currency);
     return database;
   }
   if (config.databaseDriver === 'neon-http') {
+    const { createNeonDatabase } = await import('../../db/neon.js');
     return createNeonDatabase(config.databaseUrl, { localEndpoint: config.neonLocalEndpoint, timeoutMs: config.databaseTimeoutMs });
   }
   const logger = createJsonLogger({ level: config.logLevel, base: { runtime: 'node', version: config.appVersion }, sink: bufferedStdout() });

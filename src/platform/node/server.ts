@@ -2,19 +2,23 @@
  * The Node HTTP server: configuration → deps → @hono/node-server, the payments timer, and
  * graceful shutdown. Node-only: started by src/node.ts (and spawned by tests through it).
  */
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
 import { hostname } from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
-import { createApp } from '../../app.js';
+import { CORS_LISTS, createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import { loadNodeServerConfig, type NodeServerConfig } from './config.js';
 import { withTimeout } from '../../db/client.js';
 import { seedDemo, type DemoSummary } from '../../db/demo-seed.js';
 import type { Deps } from '../../deps.js';
+import { cachedCatalogAnswer } from '../../http/fast-catalog.js';
+import { baseHeaders } from '../../http/middleware.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
 import { runPaymentJobsExclusive } from '../../modules/payments/exclusive.js';
 import { measureOutstandingBalances } from '../../modules/payments/outstanding.js';
 import { measureBacklog } from '../../notifications/dispatch.js';
 import { createNodeDeps, openDatabase } from './deps.js';
+import { catalogFirst } from './catalog-first.js';
 import { AppServerResponse } from './server-response.js';
 
 export interface RunningServer {
@@ -71,7 +75,10 @@ export async function startNodeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const server = await new Promise<ServerType>((ready) => {
     // AppServerResponse takes the headers every answer carries without a Fetch Headers object.
     const serverOptions = { ...httpServerOptions(node), ServerResponse: AppServerResponse };
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: node.host, serverOptions }, () => ready(s));
+    // The cached catalog is answered ahead of the router, identically (src/http/fast-catalog.ts).
+    const catalog = cachedCatalogAnswer(deps, baseHeaders({ corsOrigins: config.corsOrigins, ...CORS_LISTS }));
+    const createServer = ((options: ServerOptions, listener: RequestListener) => createHttpServer(options, catalogFirst(catalog, listener))) as typeof createHttpServer;
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: node.host, serverOptions, createServer }, () => ready(s));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
