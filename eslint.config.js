@@ -56,6 +56,7 @@ export const MODULE_LAYERS = {
   payments: ['orders', 'jobs'],
   fulfilment: ['orders', 'payments'],
   notifications: ['auth'],
+  account: ['auth'],
 };
 /** @param {...(object | object[])} patterns @returns {import('eslint').Linter.RulesRecord} */
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: patterns.flat() }] });

@@ -7,6 +7,7 @@ import { registerDocsUi } from './http/docs-ui.js';
 import { servedDocument } from './http/openapi-document.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
+import { accountRoutes } from './modules/account/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
@@ -49,6 +50,7 @@ const OPENAPI_TAGS = [
   { name: 'Staff: payments', description: 'Capture, refunds, payments at the door and waivers (refunds and waivers: admins).' },
   { name: 'Admin: catalog', description: 'Services and add-ons (admins).' },
   { name: 'Admin: scheduling', description: 'Zones, slots, weekly slot generation and closures (admins).' },
+  { name: 'Admin: accounts', description: 'Erasing a customer’s account on their request (admins).' },
 ];
 
 /**
@@ -98,6 +100,7 @@ export function createApp(deps: Deps) {
   app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);
   app.route('/', notificationRoutes);
+  app.route('/', accountRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

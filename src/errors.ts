@@ -60,6 +60,8 @@ export const ERROR_STATUS = {
   account_exists_unverified_email: 409,
   current_password_incorrect: 403,
   preference_required: 422,
+  account_has_open_orders: 409,
+  reauthentication_failed: 403,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -44,6 +44,12 @@ export const users = pgTable(
     phone: text('phone'),
     /** BCP 47 (`en-GB`, `es`): the language of SMS and email; push uses the device's own. */
     locale: text('locale'),
+    /**
+     * When the account was erased (DELETE /v1/me, DELETE /v1/admin/users/{id}:
+     * src/modules/account/erase.ts): the personal columns were anonymised and `disabled_at` set in
+     * the same statement. The row stays because orders and payments still reference it.
+     */
+    erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
     ...timestamps,
   },
   (t) => [uniqueIndex('users_email_key').on(t.email)],

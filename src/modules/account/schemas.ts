@@ -1,0 +1,112 @@
+import { z } from '@hono/zod-openapi';
+import { text } from '../../http/schemas.js';
+import { AppleAuthorizationCode } from '../auth/schemas.js';
+
+/** DELETE /v1/me, password accounts: the current password. */
+const PasswordReauth = z
+  .object({ password: text({ min: 1, max: 128, trim: false }).openapi({ example: 'correct horse battery staple' }) })
+  .strict()
+  .openapi('PasswordReauthentication');
+
+/** DELETE /v1/me, Apple or Google accounts: a fresh sign-in with the provider. */
+const ProviderReauth = z
+  .object({
+    provider: z.enum(['apple', 'google']),
+    idToken: text({ min: 20, max: 8192, trim: false }).openapi({ description: 'An ID token from a sign-in made for this deletion: issued at most 10 minutes ago, for an identity linked to this account.' }),
+    nonce: text({ min: 16, max: 512, trim: false }).openapi({ description: 'The raw nonce of that sign-in, as for POST /v1/auth/oauth/{provider}.' }),
+    authorizationCode: AppleAuthorizationCode.optional(),
+  })
+  .strict()
+  .openapi('ProviderReauthentication');
+
+export const DeleteAccountBody = z.union([PasswordReauth, ProviderReauth]).openapi('DeleteAccountRequest', {
+  description: 'A fresh re-authentication: the password, or a new Apple or Google ID token for an identity linked to the account.',
+});
+export type DeleteAccountInput = z.infer<typeof DeleteAccountBody>;
+
+export const UserIdParam = z.object({
+  id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b9f6c1e-4c1e-4a53-9d51-2f1c3e0b7a10' }),
+});
+
+const iso = () => z.string().openapi({ format: 'date-time', example: '2026-11-30T09:00:00.000Z' });
+const Address = z.object({
+  label: z.string().nullable(),
+  line1: z.string(),
+  line2: z.string().nullable(),
+  city: z.string(),
+  postcode: z.string(),
+  instructions: z.string().nullable(),
+});
+
+/** GET /v1/me/export: version 1 of the document (src/modules/account/export.ts). */
+export const AccountExportSchema = z
+  .object({
+    exportVersion: z.literal(1),
+    exportedAt: iso(),
+    account: z.object({
+      id: z.string(),
+      email: z.string(),
+      name: z.string().nullable(),
+      phone: z.string().nullable(),
+      locale: z.string().nullable(),
+      role: z.string(),
+      createdAt: iso(),
+    }),
+    identities: z.array(z.object({ provider: z.string(), email: z.string().nullable(), linkedAt: iso(), lastUsedAt: iso() })),
+    addresses: z.array(Address.extend({ id: z.string(), createdAt: iso() })),
+    orders: z.array(
+      z.object({
+        id: z.string(),
+        status: z.string(),
+        paymentMethod: z.string(),
+        express: z.boolean(),
+        currency: z.string(),
+        address: Address,
+        notes: z.string().nullable(),
+        estimatedTotal: z.number().int(),
+        finalTotal: z.number().int().nullable(),
+        bagCount: z.number().int().nullable(),
+        createdAt: iso(),
+        lines: z.array(
+          z.object({
+            position: z.number().int(),
+            serviceName: z.string(),
+            pricingModel: z.string(),
+            unitPrice: z.number().int(),
+            quantity: z.number().int().nullable(),
+            estimatedWeightGrams: z.number().int().nullable(),
+            finalQuantity: z.number().int().nullable(),
+            finalWeightGrams: z.number().int().nullable(),
+            addOns: z.array(z.object({ name: z.string(), price: z.number().int() })),
+            estimatedTotal: z.number().int(),
+            finalTotal: z.number().int().nullable(),
+          }),
+        ),
+        timeline: z.array(
+          z.object({ at: iso(), actorRole: z.string(), type: z.string(), fromStatus: z.string().nullable(), toStatus: z.string().nullable(), note: z.string().nullable() }),
+        ),
+        payments: z.array(
+          z.object({
+            kind: z.string(),
+            method: z.string(),
+            status: z.string(),
+            currency: z.string(),
+            amount: z.number().int(),
+            amountCaptured: z.number().int(),
+            amountRefunded: z.number().int(),
+            createdAt: iso(),
+          }),
+        ),
+        refunds: z.array(z.object({ amount: z.number().int(), reason: z.string(), status: z.string(), createdAt: iso() })),
+      }),
+    ),
+    devices: z.array(z.object({ platform: z.string(), appVersion: z.string().nullable(), locale: z.string().nullable(), createdAt: iso() })),
+    notificationPreferences: z.array(z.object({ type: z.string(), channel: z.string(), enabled: z.boolean() })),
+    inbox: z.array(z.object({ type: z.string(), orderId: z.string().nullable(), data: z.record(z.string(), z.unknown()), createdAt: iso(), readAt: iso().nullable() })),
+    sessions: z.array(z.object({ deviceLabel: z.string().nullable(), createdAt: iso(), lastUsedAt: iso(), ended: z.boolean() })),
+  })
+  .openapi('AccountExport', {
+    description:
+      'Everything the account holds or can see (GDPR articles 15 and 20), in one document. Money in minor units, times ISO 8601 UTC. Versioned: a field is never removed or changed within a version.',
+  });
+export type AccountExport = z.infer<typeof AccountExportSchema>;
