@@ -8,7 +8,8 @@ import { deleteOwnAccount, eraseAccountByAdmin, REAUTH_MAX_AGE_S } from './delet
 import type { EraseResult } from './erase.js';
 import { runErasureTasks } from '../../account/erasure-tasks.js';
 import { exportAccount } from './export.js';
-import { AccountExportSchema, DeleteAccountBody, UserIdParam } from './schemas.js';
+import { IdParam } from '../../http/schemas.js';
+import { AccountExportSchema, DeleteAccountBody } from './schemas.js';
 
 const bearer = [{ bearerAuth: [] }];
 
@@ -50,7 +51,7 @@ const adminDeleteUserRoute = createRoute({
     'For a customer who asked by other means (email, phone): the same erasure as DELETE /v1/me, without re-authentication; the admin and the time are logged (`account erased`, `adminId`). ' +
     ERASURE_RULES +
     ' Unknown user: 404 `not_found`; the admin’s own account: 409 `conflict`. Answers 204 once erased (also when it already was).',
-  request: { params: UserIdParam },
+  request: { params: IdParam },
   responses: { 204: { description: 'Erased.' }, ...problems('not_found', 'conflict', 'account_has_open_orders') },
 });
 
@@ -60,7 +61,7 @@ const exportRoute = createRoute({
   middleware: [requireAuth()],
   method: 'get',
   path: '/v1/me/export',
-  operationId: 'exportCurrentUser',
+  operationId: 'getCurrentUserExport',
   summary: 'Download the caller’s data',
   description:
     'One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with lines, timeline, payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.',

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { text } from '../../http/schemas.js';
+import { emailOut, instantOut, integerOut, text, uuidOut } from '../../http/schemas.js';
 import { AppleAuthorizationCode } from '../auth/schemas.js';
 
 /** DELETE /v1/me, password accounts: the current password. */
@@ -24,11 +24,7 @@ export const DeleteAccountBody = z.union([PasswordReauth, ProviderReauth]).opena
 });
 export type DeleteAccountInput = z.infer<typeof DeleteAccountBody>;
 
-export const UserIdParam = z.object({
-  id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0b9f6c1e-4c1e-4a53-9d51-2f1c3e0b7a10' }),
-});
-
-const iso = () => z.string().openapi({ format: 'date-time', example: '2026-11-30T09:00:00.000Z' });
+const iso = instantOut;
 const Address = z.object({
   label: z.string().nullable(),
   line1: z.string(),
@@ -44,42 +40,42 @@ export const AccountExportSchema = z
     exportVersion: z.literal(1),
     exportedAt: iso(),
     account: z.object({
-      id: z.string(),
-      email: z.string(),
+      id: uuidOut(),
+      email: emailOut(),
       name: z.string().nullable(),
       phone: z.string().nullable(),
       locale: z.string().nullable(),
       role: z.string(),
       createdAt: iso(),
     }),
-    identities: z.array(z.object({ provider: z.string(), email: z.string().nullable(), linkedAt: iso(), lastUsedAt: iso() })),
-    addresses: z.array(Address.extend({ id: z.string(), createdAt: iso() })),
+    identities: z.array(z.object({ provider: z.string(), email: emailOut().nullable(), linkedAt: iso(), lastUsedAt: iso() })),
+    addresses: z.array(Address.extend({ id: uuidOut(), createdAt: iso() })),
     orders: z.array(
       z.object({
-        id: z.string(),
+        id: uuidOut(),
         status: z.string(),
         paymentMethod: z.string(),
         express: z.boolean(),
         currency: z.string(),
         address: Address,
         notes: z.string().nullable(),
-        estimatedTotal: z.number().int(),
-        finalTotal: z.number().int().nullable(),
-        bagCount: z.number().int().nullable(),
+        estimatedTotal: integerOut(),
+        finalTotal: integerOut().nullable(),
+        bagCount: integerOut().nullable(),
         createdAt: iso(),
         lines: z.array(
           z.object({
-            position: z.number().int(),
+            position: integerOut(),
             serviceName: z.string(),
             pricingModel: z.string(),
-            unitPrice: z.number().int(),
-            quantity: z.number().int().nullable(),
-            estimatedWeightGrams: z.number().int().nullable(),
-            finalQuantity: z.number().int().nullable(),
-            finalWeightGrams: z.number().int().nullable(),
-            addOns: z.array(z.object({ name: z.string(), price: z.number().int() })),
-            estimatedTotal: z.number().int(),
-            finalTotal: z.number().int().nullable(),
+            unitPrice: integerOut(),
+            quantity: integerOut().nullable(),
+            estimatedWeightGrams: integerOut().nullable(),
+            finalQuantity: integerOut().nullable(),
+            finalWeightGrams: integerOut().nullable(),
+            addOns: z.array(z.object({ name: z.string(), price: integerOut() })),
+            estimatedTotal: integerOut(),
+            finalTotal: integerOut().nullable(),
           }),
         ),
         timeline: z.array(
@@ -91,18 +87,18 @@ export const AccountExportSchema = z
             method: z.string(),
             status: z.string(),
             currency: z.string(),
-            amount: z.number().int(),
-            amountCaptured: z.number().int(),
-            amountRefunded: z.number().int(),
+            amount: integerOut(),
+            amountCaptured: integerOut(),
+            amountRefunded: integerOut(),
             createdAt: iso(),
           }),
         ),
-        refunds: z.array(z.object({ amount: z.number().int(), reason: z.string(), status: z.string(), createdAt: iso() })),
+        refunds: z.array(z.object({ amount: integerOut(), reason: z.string(), status: z.string(), createdAt: iso() })),
       }),
     ),
     devices: z.array(z.object({ platform: z.string(), appVersion: z.string().nullable(), locale: z.string().nullable(), createdAt: iso() })),
     notificationPreferences: z.array(z.object({ type: z.string(), channel: z.string(), enabled: z.boolean() })),
-    inbox: z.array(z.object({ type: z.string(), orderId: z.string().nullable(), data: z.record(z.string(), z.unknown()), createdAt: iso(), readAt: iso().nullable() })),
+    inbox: z.array(z.object({ type: z.string(), orderId: uuidOut().nullable(), data: z.record(z.string(), z.unknown()), createdAt: iso(), readAt: iso().nullable() })),
     sessions: z.array(z.object({ deviceLabel: z.string().nullable(), createdAt: iso(), lastUsedAt: iso(), ended: z.boolean() })),
   })
   .openapi('AccountExport', {
