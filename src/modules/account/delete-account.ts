@@ -40,9 +40,9 @@ export async function deleteOwnAccount(deps: Deps, userId: string, input: Delete
     throw new ApiError('too_many_attempts', `Too many deletion attempts for this account; try again in ${left} s.`, { details: { retryAfterSeconds: left }, retryAfterSeconds: left });
   }
   const appleSealed: string[] = [];
-  if ('password' in input) {
+  if (input.password !== undefined) {
     if (!(await deps.passwords.verify(input.password, subject.password_hash))) throw new ApiError('current_password_incorrect', 'The password is wrong.');
-  } else {
+  } else if (input.provider && input.idToken && input.nonce) {
     const token = await deps.idTokens.verify(input.provider, input.idToken, input.nonce, now);
     if (!subject.identities.some((i) => i.provider === input.provider && i.subject === token.subject)) {
       throw reauthFailed('not_linked', 'The ID token is for a provider account that is not linked to this account.');
@@ -53,6 +53,8 @@ export async function deleteOwnAccount(deps: Deps, userId: string, input: Delete
       const sealed = await exchangeForRevocation(deps, input.idToken, input.authorizationCode);
       if (sealed) appleSealed.push(sealed);
     }
+  } else {
+    throw new ApiError('validation_failed', 'Send the password or a provider sign-in.');
   }
   if (subject.blockers.length > 0) throw blockedError(subject.blockers);
   const result = await eraseAccount(deps, userId, appleSealed);

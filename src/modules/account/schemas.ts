@@ -2,26 +2,35 @@ import { z } from '@hono/zod-openapi';
 import { emailOut, instantOut, integerOut, text, uuidOut } from '../../http/schemas.js';
 import { AppleAuthorizationCode } from '../auth/schemas.js';
 
-/** DELETE /v1/me, password accounts: the current password. */
-const PasswordReauth = z
-  .object({ password: text({ min: 1, max: 128, trim: false }).openapi({ example: 'correct horse battery staple' }) })
-  .strict()
-  .openapi('PasswordReauthentication');
-
-/** DELETE /v1/me, Apple or Google accounts: a fresh sign-in with the provider. */
-const ProviderReauth = z
+/**
+ * DELETE /v1/me: a fresh re-authentication, either `password` or `provider` + `idToken` + `nonce`.
+ * One object (not a union), so a bad field is named in `errors` like everywhere else.
+ */
+export const DeleteAccountBody = z
   .object({
-    provider: z.enum(['apple', 'google']),
-    idToken: text({ min: 20, max: 8192, trim: false }).openapi({ description: 'An ID token from a sign-in made for this deletion: issued at most 10 minutes ago, for an identity linked to this account.' }),
-    nonce: text({ min: 16, max: 512, trim: false }).openapi({ description: 'The raw nonce of that sign-in, as for POST /v1/auth/oauth/{provider}.' }),
+    password: text({ min: 1, max: 128, trim: false }).optional().openapi({ description: 'Password accounts: the current password.', example: 'correct horse battery staple' }),
+    provider: z.enum(['apple', 'google']).optional().openapi({ description: 'Apple or Google accounts: the provider of a sign-in made for this deletion.' }),
+    idToken: text({ min: 20, max: 8192, trim: false })
+      .optional()
+      .openapi({ description: 'With `provider`: an ID token from that sign-in, issued at most 10 minutes ago, for an identity linked to this account.' }),
+    nonce: text({ min: 16, max: 512, trim: false }).optional().openapi({ description: 'With `provider`: the raw nonce of that sign-in, as for POST /v1/auth/oauth/{provider}.' }),
     authorizationCode: AppleAuthorizationCode.optional(),
   })
   .strict()
-  .openapi('ProviderReauthentication');
-
-export const DeleteAccountBody = z.union([PasswordReauth, ProviderReauth]).openapi('DeleteAccountRequest', {
-  description: 'A fresh re-authentication: the password, or a new Apple or Google ID token for an identity linked to the account.',
-});
+  .superRefine((b, ctx) => {
+    if (b.password !== undefined) {
+      for (const k of ['provider', 'idToken', 'nonce', 'authorizationCode'] as const) {
+        if (b[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'send either the password or a provider sign-in, not both' });
+      }
+      return;
+    }
+    for (const k of ['provider', 'idToken', 'nonce'] as const) {
+      if (b[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'required without a password' });
+    }
+  })
+  .openapi('DeleteAccountRequest', {
+    description: 'A fresh re-authentication: `{password}`, or `{provider, idToken, nonce}` (with Apple, `authorizationCode` too) from a new sign-in with a provider linked to the account.',
+  });
 export type DeleteAccountInput = z.infer<typeof DeleteAccountBody>;
 
 const iso = instantOut;
