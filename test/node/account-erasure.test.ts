@@ -124,6 +124,15 @@ describe('DELETE /v1/me with the password', () => {
     expect(again.body.user.id).not.toBe(who.userId);
   });
 
+  it('names the missing or conflicting field (422) before any check', async () => {
+    const who = await actor(t);
+    const none = expectProblem(await del(who, {}), 422, 'validation_failed');
+    expect(none.errors.map((e: { field: string }) => e.field).sort()).toEqual(['body.idToken', 'body.nonce', 'body.provider']);
+    const both = expectProblem(await del(who, { password: PASSWORD, provider: 'apple' }), 422, 'validation_failed');
+    expect(both.errors.map((e: { field: string }) => e.field)).toEqual(['body.provider']);
+    expect((await t.api.get('/v1/me', { token: who.token })).status).toBe(200);
+  });
+
   it('refuses a wrong password with 403 and changes nothing', async () => {
     const who = await actor(t);
     expectProblem(await del(who, { password: 'not the password' }), 403, 'current_password_incorrect');
@@ -221,6 +230,41 @@ describe('Sign in with Apple accounts', () => {
     expect(apple.revocations().find((r) => r.token === refreshToken)).toEqual({ clientId: APPLE_AUD, token: refreshToken, tokenTypeHint: 'refresh_token', known: true });
     expect((await t.sql<{ n: number }>("SELECT count(*)::int AS n FROM user_identities WHERE subject = $1", [who.sub]))[0]!.n).toBe(0);
     expectProblem(await t.api.get('/v1/me', { token: who.token }), 401, 'invalid_token');
+  });
+
+  it('an Apple failure (500) does not block the deletion: the job revokes later', async () => {
+    const who = await appleUser();
+    const refreshToken = apple.refreshTokens().at(-1)!;
+    apple.failNext(500); // the request's own attempt meets it
+    const raw = nonce();
+    expect((await del(who, { provider: 'apple', idToken: await idToken(who.sub, raw), nonce: raw })).status).toBe(204);
+    const [failed] = await eventually(async () => {
+      const rows = await tasksOf(who.userId);
+      return rows[0]?.last_error ? rows : undefined;
+    }, 'apple failure recorded');
+    expect(failed).toMatchObject({ kind: 'apple_token_revoke', done_at: null, attempts: 1 });
+    expect(failed!.last_error).toContain('500');
+    await t.sql("UPDATE account_erasure_tasks SET next_attempt_at = now() - interval '1 second' WHERE user_id = $1::uuid", [who.userId]);
+    expect((await runErasureTasks(t.deps)).done).toBeGreaterThanOrEqual(1);
+    expect((await tasksOf(who.userId))[0]).toMatchObject({ outcome: 'done', attempts: 2, reference: null });
+    expect(apple.revocations().find((r) => r.token === refreshToken)).toMatchObject({ known: true });
+  });
+
+  it('without the Apple settings a revoke task closes as skipped, with a warning', async () => {
+    const bare = await createTestApp({ env: { APPLE_CLIENT_IDS: APPLE_AUD, APPLE_JWKS_URL: jwks.url } });
+    try {
+      const who = await actor(bare);
+      await bare.sql(
+        `INSERT INTO account_erasure_tasks (user_id, kind, reference, next_attempt_at, created_at) VALUES ($1::uuid, 'apple_token_revoke', 'v1.x.y', now(), now())`,
+        [who.userId],
+      );
+      const report = await runErasureTasks(bare.deps);
+      expect(report.skipped).toBeGreaterThanOrEqual(1);
+      expect((await tasksOf(who.userId))[0]).toMatchObject({ outcome: 'skipped', reference: null });
+      expect(bare.logger.entries.some((e) => JSON.stringify(e).includes('apple token not revoked'))).toBe(true);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('refuses a stale ID token or one for another identity, and changes nothing', async () => {
