@@ -29,3 +29,33 @@ BEGIN
   END IF;
   RAISE EXCEPTION 'order_events is append-only' USING ERRCODE = 'restrict_violation';
 END $$;
+--> statement-breakpoint
+-- An erased account is never notified again (a refund on one of its kept orders, say): the
+-- outbox trigger of migration 0014, unchanged but for `u.erased_at IS NULL`.
+CREATE OR REPLACE FUNCTION notification_outbox_from_order_event() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  kind notification_type;
+BEGIN
+  IF NEW.to_status IS NOT NULL AND NEW.to_status IS DISTINCT FROM NEW.from_status
+     AND NEW.to_status IN ('confirmed', 'picked_up', 'ready', 'out_for_delivery', 'delivered', 'cancelled') THEN
+    kind := CASE NEW.to_status WHEN 'confirmed' THEN 'order_confirmed' ELSE NEW.to_status::text END::notification_type;
+  ELSIF NEW.notify IS NOT NULL THEN
+    kind := NEW.notify;
+  ELSE
+    RETURN NULL;
+  END IF;
+  INSERT INTO notification_outbox (user_id, order_id, type, dedupe_key, data, created_at)
+  SELECT o.user_id, o.id, kind, 'order_event:' || NEW.id,
+         jsonb_strip_nulls(jsonb_build_object(
+           'orderId', o.id,
+           'status', NEW.to_status,
+           'bagCount', NEW.evidence -> 'bagCount',
+           'cancelledBy', CASE WHEN NEW.to_status = 'cancelled' THEN NEW.actor_role::text END,
+           'amount', NEW.evidence -> 'amount',
+           'currency', CASE WHEN NEW.evidence ? 'amount' THEN o.currency END)),
+         NEW.at
+  FROM orders o JOIN users u ON u.id = o.user_id
+  WHERE o.id = NEW.order_id AND NOT u.synthetic AND u.erased_at IS NULL
+  ON CONFLICT (dedupe_key) DO NOTHING;
+  RETURN NULL;
+END $$;

@@ -70,7 +70,7 @@ export function createApp(deps: Deps) {
       corsOrigins: config.corsOrigins,
       // Every request header the document declares, and every response header a client acts on.
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-None-Match', 'Stripe-Version'],
-      exposeHeaders: ['X-Request-Id', 'X-App-Version', 'Retry-After', 'ETag', 'Idempotent-Replayed', 'WWW-Authenticate'],
+      exposeHeaders: ['X-Request-Id', 'X-App-Version', 'Retry-After', 'ETag', 'Idempotent-Replayed', 'WWW-Authenticate', 'Content-Disposition'],
       maxAgeSeconds: 600,
       allowedMethods: allowed,
     }),

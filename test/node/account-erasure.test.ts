@@ -119,6 +119,10 @@ describe('DELETE /v1/me with the password', () => {
     expect(calls.map((c) => c.status)).toEqual([200]);
     expect((await t.stripe.state()).deleted_customers).toContain(who.stripeId);
 
+    // A later event on a kept order (a refund, say) notifies nobody: the outbox trigger skips erased accounts.
+    await t.sql(`INSERT INTO order_events (order_id, at, actor_role, type, notify, evidence) VALUES ($1::uuid, now(), 'admin', 'refunded', 'refund_issued', '{"amount": 100}')`, [orderId]);
+    expect((await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM notification_outbox WHERE user_id = $1::uuid', [who.userId]))[0]!.n).toBe(0);
+
     const again = await t.api.post('/v1/auth/register', { email: who.email, password: PASSWORD });
     expect(again.status, again.text).toBe(201);
     expect(again.body.user.id).not.toBe(who.userId);
