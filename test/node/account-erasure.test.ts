@@ -64,6 +64,12 @@ interface Task {
   last_error: string | null;
 }
 const tasksOf = (userId: string) => t.sql<Task>('SELECT kind, reference, attempts, done_at, outcome, last_error FROM account_erasure_tasks WHERE user_id = $1 ORDER BY kind', [userId]);
+/** The user's tasks once the first has `field` set (the request's background attempt finished). */
+const tasksOnce = (userId: string, field: 'done_at' | 'last_error') =>
+  eventually(async () => {
+    const rows = await tasksOf(userId);
+    return rows[0]?.[field] ? rows : undefined;
+  }, `task ${field} set`);
 
 /** A customer with a Stripe Customer (made at the stand-in through the SDK, as the first card payment does). */
 async function customerWithStripe(): Promise<Actor & { refreshToken: string; stripeId: string }> {
@@ -110,10 +116,7 @@ describe('DELETE /v1/me with the password', () => {
     expect(notes.filter((n) => n.actor_role === 'customer').every((n) => n.note === null)).toBe(true);
 
     // The Stripe Customer, deleted by the request's background attempt.
-    const [task] = await eventually(async () => {
-      const rows = await tasksOf(who.userId);
-      return rows[0]?.done_at ? rows : undefined;
-    }, 'stripe task done');
+    const [task] = await tasksOnce(who.userId, 'done_at');
     expect(task).toMatchObject({ kind: 'stripe_customer_delete', outcome: 'done', reference: null, attempts: 1 });
     const calls = (await t.stripe.requests()).filter((r) => r.method === 'DELETE' && r.path === `/v1/customers/${who.stripeId}`);
     expect(calls.map((c) => c.status)).toEqual([200]);
@@ -178,10 +181,7 @@ describe('external steps', () => {
     const who = await customerWithStripe();
     await t.stripe.failNext({ mode: 'server_error', method: 'DELETE', path: `/v1/customers/${who.stripeId}`, times: 3 });
     expect((await del(who, { password: PASSWORD })).status).toBe(204);
-    const [failed] = await eventually(async () => {
-      const rows = await tasksOf(who.userId);
-      return rows[0]?.last_error ? rows : undefined;
-    }, 'failure recorded');
+    const [failed] = await tasksOnce(who.userId, 'last_error');
     expect(failed).toMatchObject({ done_at: null, attempts: 1, reference: who.stripeId });
     // Not due yet: a run now leaves it alone.
     expect((await runErasureTasks(t.deps)).attempted).toBe(0);
@@ -197,10 +197,7 @@ describe('external steps', () => {
     const who = await customerWithStripe();
     await t.deps.payments!.stripe.customers.del(who.stripeId);
     expect((await del(who, { password: PASSWORD })).status).toBe(204);
-    const [task] = await eventually(async () => {
-      const rows = await tasksOf(who.userId);
-      return rows[0]?.done_at ? rows : undefined;
-    }, 'task closed');
+    const [task] = await tasksOnce(who.userId, 'done_at');
     expect(task).toMatchObject({ outcome: 'gone' });
   });
 });
@@ -242,10 +239,7 @@ describe('Sign in with Apple accounts', () => {
     apple.failNext(500); // the request's own attempt meets it
     const raw = nonce();
     expect((await del(who, { provider: 'apple', idToken: await idToken(who.sub, raw), nonce: raw })).status).toBe(204);
-    const [failed] = await eventually(async () => {
-      const rows = await tasksOf(who.userId);
-      return rows[0]?.last_error ? rows : undefined;
-    }, 'apple failure recorded');
+    const [failed] = await tasksOnce(who.userId, 'last_error');
     expect(failed).toMatchObject({ kind: 'apple_token_revoke', done_at: null, attempts: 1 });
     expect(failed!.last_error).toContain('500');
     await t.sql("UPDATE account_erasure_tasks SET next_attempt_at = now() - interval '1 second' WHERE user_id = $1::uuid", [who.userId]);
