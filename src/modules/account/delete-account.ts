@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
+import { z } from 'zod';
+import { exchangeForRevocation } from '../../account/apple-link.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { countAttemptIn } from '../auth/register.js';
-import { exchangeForRevocation } from '../../account/apple-link.js';
 import { blockedError, eraseAccount, erasureSubjectQuery, ErasureSubject, loadErasureSubject, type EraseResult } from './erase.js';
-import { z } from 'zod';
 import type { DeleteAccountInput } from './schemas.js';
 
 /** A provider ID token proves a fresh sign-in when issued at most this long ago, seconds. */
@@ -19,10 +19,10 @@ const SubjectWithAttempts = ErasureSubject.extend({ attempts: z.number(), starte
 /**
  * DELETE /v1/me. Round trips: 1 (the account, its blockers and the attempt counter) + the
  * re-authentication (Argon2id, or the provider's JWKS when not cached) + 1 (eraseAccount).
- * Errors: 403 `current_password_incorrect` (wrong password), 403 `reauthentication_failed`
- * (`details.reason`: `not_linked` the token's identity is not this account's, `stale` issued over
- * REAUTH_MAX_AGE_S ago, `wrong_method` a password account without identities sent a token or an
- * account without a password sent one), 401 `invalid_id_token` (as sign-in), 409
+ * Errors: 403 `current_password_incorrect` (a wrong password; always for an account made by Sign
+ * in with Apple or Google, which has none), 403 `reauthentication_failed` (`details.reason`:
+ * `not_linked` the token's identity is not this account's, `stale` issued over REAUTH_MAX_AGE_S
+ * ago), 401 `invalid_id_token` (as sign-in), 409
  * `account_has_open_orders` (`details.blockers`), 429 `too_many_attempts`, 401 `invalid_token`
  * (the account is gone). Nothing is written but the attempt counter unless the erasure runs.
  */
