@@ -233,6 +233,19 @@ describe('Sign in with Apple accounts', () => {
     expectProblem(await t.api.get('/v1/me', { token: who.token }), 401, 'invalid_token');
   });
 
+  it('a code sent with the deletion is exchanged and revoked too (an identity that kept no token)', async () => {
+    const s = sub();
+    const first = nonce();
+    const signIn = await t.api.post('/v1/auth/oauth/apple', { idToken: await idToken(s, first), nonce: first });
+    expect(signIn.status, signIn.text).toBe(201);
+    const raw = nonce();
+    const res = await del({ token: signIn.body.accessToken }, { provider: 'apple', idToken: await idToken(s, raw), nonce: raw, authorizationCode: apple.issueCode(APPLE_AUD) });
+    expect(res.status, res.text).toBe(204);
+    const refreshToken = apple.refreshTokens().at(-1)!;
+    await eventually(async () => (apple.revocations().some((r) => r.token === refreshToken) ? true : undefined), 'apple revoke');
+    expect(apple.revocations().find((r) => r.token === refreshToken)).toMatchObject({ clientId: APPLE_AUD, known: true });
+  });
+
   it('an Apple failure (500) does not block the deletion: the job revokes later', async () => {
     const who = await appleUser();
     const refreshToken = apple.refreshTokens().at(-1)!;
