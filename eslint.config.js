@@ -58,6 +58,7 @@ export const MODULE_LAYERS = {
   notifications: ['auth'],
   promos: [],
   credit: ['orders'],
+  account: ['auth'],
 };
 /** @param {...(object | object[])} patterns @returns {import('eslint').Linter.RulesRecord} */
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: patterns.flat() }] });

@@ -7,6 +7,7 @@ import { registerDocsUi } from './http/docs-ui.js';
 import { servedDocument } from './http/openapi-document.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
+import { accountRoutes } from './modules/account/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
@@ -53,6 +54,7 @@ const OPENAPI_TAGS = [
   { name: 'Admin: catalog', description: 'Services and add-ons (admins).' },
   { name: 'Admin: promo codes and credit', description: 'Promo codes and account credit grants (admins).' },
   { name: 'Admin: scheduling', description: 'Zones, slots, weekly slot generation and closures (admins).' },
+  { name: 'Admin: accounts', description: 'Erasing a customer’s account on their request (admins).' },
 ];
 
 /**
@@ -61,7 +63,7 @@ const OPENAPI_TAGS = [
  */
 export const CORS_LISTS = {
   allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-None-Match', 'Stripe-Version'],
-  exposeHeaders: ['X-Request-Id', 'X-App-Version', 'Retry-After', 'ETag', 'Idempotent-Replayed', 'WWW-Authenticate'],
+  exposeHeaders: ['X-Request-Id', 'X-App-Version', 'Retry-After', 'ETag', 'Idempotent-Replayed', 'WWW-Authenticate', 'Content-Disposition'],
   maxAgeSeconds: 600,
 } as const;
 
@@ -107,6 +109,7 @@ export function createApp(deps: Deps) {
   app.route('/', notificationRoutes);
   app.route('/', promoRoutes);
   app.route('/', creditRoutes);
+  app.route('/', accountRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { appleRevokeConfig, type AppleRevokeConfig } from './account/apple-config.js';
 import { currencyRules } from './domain/currency.js';
 import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
 
@@ -197,6 +198,8 @@ export interface Config {
   notifications: NotificationsConfig;
   /** Sign in with Apple and Google; a provider absent here answers 503 `provider_not_configured`. */
   oauth: OAuthConfig;
+  /** Apple token revocation on account deletion (src/account/apple-config.ts); undefined when not configured. */
+  appleRevoke: AppleRevokeConfig | undefined;
 }
 
 /** The notification providers' settings (README, "Configuration"). */
@@ -265,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const notifications = notificationsConfig(raw, production, problems);
   const oauth = oauthConfig(raw, production, problems);
+  const appleRevoke = appleRevokeConfig(env, production, problems);
   if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -299,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     docsUi: (raw.DOCS_UI ?? (production ? 'off' : 'on')) === 'on',
     notifications,
     oauth,
+    appleRevoke,
   };
 }
 

@@ -63,6 +63,8 @@ export const ERROR_STATUS = {
   promo_code_taken: 409,
   promo_code_redeemed: 409,
   promo_limit_below_redemptions: 409,
+  account_has_open_orders: 409,
+  reauthentication_failed: 403,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -151,7 +151,11 @@ export interface paths {
         get: operations["getCurrentUser"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the caller’s account
+         * @description Needs a fresh re-authentication: the password, or (Apple, Google) an ID token of a sign-in made for this, at most 10 minutes old, for an identity linked to the account; with Apple, send that sign-in's `authorizationCode` too so its token can be revoked. Wrong password: 403 `current_password_incorrect`; a token for another identity or too old: 403 `reauthentication_failed` (`details.reason`: `not_linked`, `stale`); more than 5 attempts in 15 minutes: 429 `too_many_attempts`. In one statement: the email becomes `deleted+<uuid>@invalid` (the address can register again), name, phone, locale and the password go; addresses, phones, notification preferences, the inbox, linked Apple and Google identities and saved idempotent answers are deleted; every session ends and every access token of the account is refused from its next request. Orders, their lines, timeline, payments and refunds stay for the shop’s accounting, with the delivery address and the order notes erased. The Stripe Customer (saved cards) is deleted and Apple tokens are revoked right after, and retried by the scheduled job until done: the answer does not wait for them (docs/runbook.md, "Account erasure tasks"). Refused with 409 `account_has_open_orders` while an order is in progress (not delivered or cancelled), money is outstanding on one, or a refund is pending; `details.blockers` lists them (`orderId`, `status`, `outstanding` in minor units, `currency`, `refundPending`). Answers 204 once the account is erased (also when a concurrent request erased it first).
+         */
+        delete: operations["deleteCurrentUser"];
         options?: never;
         head?: never;
         /**
@@ -1219,6 +1223,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase a customer’s account (admins)
+         * @description For a customer who asked by other means (email, phone): the same erasure as DELETE /v1/me, without re-authentication; the admin and the time are logged (`account erased`, `adminId`). In one statement: the email becomes `deleted+<uuid>@invalid` (the address can register again), name, phone, locale and the password go; addresses, phones, notification preferences, the inbox, linked Apple and Google identities and saved idempotent answers are deleted; every session ends and every access token of the account is refused from its next request. Orders, their lines, timeline, payments and refunds stay for the shop’s accounting, with the delivery address and the order notes erased. The Stripe Customer (saved cards) is deleted and Apple tokens are revoked right after, and retried by the scheduled job until done: the answer does not wait for them (docs/runbook.md, "Account erasure tasks"). Refused with 409 `account_has_open_orders` while an order is in progress (not delivered or cancelled), money is outstanding on one, or a refund is pending; `details.blockers` lists them (`orderId`, `status`, `outstanding` in minor units, `currency`, `refundPending`). Unknown user: 404 `not_found`; the admin’s own account: 409 `conflict`. Answers 204 once erased (also when it already was).
+         */
+        delete: operations["adminDeleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the caller’s data
+         * @description One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with lines, timeline, payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.
+         */
+        get: operations["getCurrentUserExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1305,7 +1349,7 @@ export interface components {
              * @description Stable machine-readable error code.
              * @enum {string}
              */
-            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "order_not_reschedulable" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "promo_code_unknown" | "promo_code_inactive" | "promo_code_not_yet_valid" | "promo_code_expired" | "promo_code_minimum_not_met" | "promo_code_exhausted" | "promo_code_already_used" | "promo_code_first_order_only" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required" | "promo_code_taken" | "promo_code_redeemed" | "promo_limit_below_redemptions";
+            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "order_not_reschedulable" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "promo_code_unknown" | "promo_code_inactive" | "promo_code_not_yet_valid" | "promo_code_expired" | "promo_code_minimum_not_met" | "promo_code_exhausted" | "promo_code_already_used" | "promo_code_first_order_only" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required" | "promo_code_taken" | "promo_code_redeemed" | "promo_limit_below_redemptions" | "account_has_open_orders" | "reauthentication_failed";
             /** @example req_4b1e0c9f6a2d4c83 */
             requestId: string;
             /**
@@ -1431,6 +1475,11 @@ export interface components {
              * @example Ada Lovelace
              */
             name?: string;
+            /**
+             * @description Apple only: the `authorizationCode` of the same sign-in. When Apple token revocation is configured, the server exchanges it for a refresh token, kept sealed, which it revokes at Apple when the account is deleted (App Store guideline 5.1.1(v)). A failed exchange is logged and never fails the sign-in.
+             * @example c1a2b3c4d5e6f.0.abcd.EfGhIjKlMnOpQrStUvWxYz
+             */
+            authorizationCode?: string;
         };
         ServiceList: {
             data: components["schemas"]["Service"][];
@@ -3128,6 +3177,245 @@ export interface components {
              */
             note: string;
         };
+        /** @description A fresh re-authentication: `{password}`, or `{provider, idToken, nonce}` (with Apple, `authorizationCode` too) from a new sign-in with a provider linked to the account. */
+        DeleteAccountRequest: {
+            /**
+             * @description Password accounts: the current password.
+             * @example correct horse battery staple
+             */
+            password?: string;
+            /**
+             * @description Apple or Google accounts: the provider of a sign-in made for this deletion.
+             * @enum {string}
+             */
+            provider?: "apple" | "google";
+            /** @description With `provider`: an ID token from that sign-in, issued at most 10 minutes ago, for an identity linked to this account. */
+            idToken?: string;
+            /** @description With `provider`: the raw nonce of that sign-in, as for POST /v1/auth/oauth/{provider}. */
+            nonce?: string;
+            /**
+             * @description Apple only: the `authorizationCode` of the same sign-in. When Apple token revocation is configured, the server exchanges it for a refresh token, kept sealed, which it revokes at Apple when the account is deleted (App Store guideline 5.1.1(v)). A failed exchange is logged and never fails the sign-in.
+             * @example c1a2b3c4d5e6f.0.abcd.EfGhIjKlMnOpQrStUvWxYz
+             */
+            authorizationCode?: string;
+        };
+        /** @description Everything the account holds or can see (GDPR articles 15 and 20), in one document. Money in minor units, times ISO 8601 UTC. Versioned: a field is never removed or changed within a version. */
+        AccountExport: {
+            /** @enum {number} */
+            exportVersion: 1;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            exportedAt: string;
+            account: {
+                /** Format: uuid */
+                id: string;
+                /** Format: email */
+                email: string;
+                name: string | null;
+                phone: string | null;
+                locale: string | null;
+                role: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+            };
+            identities: {
+                provider: string;
+                /** Format: email */
+                email: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                linkedAt: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                lastUsedAt: string;
+            }[];
+            addresses: {
+                label: string | null;
+                line1: string;
+                line2: string | null;
+                city: string;
+                postcode: string;
+                instructions: string | null;
+                /** Format: uuid */
+                id: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+            }[];
+            orders: {
+                /** Format: uuid */
+                id: string;
+                status: string;
+                paymentMethod: string;
+                express: boolean;
+                currency: string;
+                address: {
+                    label: string | null;
+                    line1: string;
+                    line2: string | null;
+                    city: string;
+                    postcode: string;
+                    instructions: string | null;
+                };
+                notes: string | null;
+                /** Format: int32 */
+                estimatedTotal: number;
+                /** Format: int32 */
+                finalTotal: number | null;
+                /** Format: int32 */
+                discountAmount: number;
+                /** Format: int32 */
+                creditApplied: number;
+                /** Format: int32 */
+                bagCount: number | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+                lines: {
+                    /** Format: int32 */
+                    position: number;
+                    serviceName: string;
+                    pricingModel: string;
+                    /** Format: int32 */
+                    unitPrice: number;
+                    /** Format: int32 */
+                    quantity: number | null;
+                    /** Format: int32 */
+                    estimatedWeightGrams: number | null;
+                    /** Format: int32 */
+                    finalQuantity: number | null;
+                    /** Format: int32 */
+                    finalWeightGrams: number | null;
+                    addOns: {
+                        name: string;
+                        /** Format: int32 */
+                        price: number;
+                    }[];
+                    /** Format: int32 */
+                    estimatedTotal: number;
+                    /** Format: int32 */
+                    finalTotal: number | null;
+                }[];
+                timeline: {
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    at: string;
+                    actorRole: string;
+                    type: string;
+                    fromStatus: string | null;
+                    toStatus: string | null;
+                    note: string | null;
+                }[];
+                payments: {
+                    kind: string;
+                    method: string;
+                    status: string;
+                    currency: string;
+                    /** Format: int32 */
+                    amount: number;
+                    /** Format: int32 */
+                    amountCaptured: number;
+                    /** Format: int32 */
+                    amountRefunded: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    createdAt: string;
+                }[];
+                refunds: {
+                    /** Format: int32 */
+                    amount: number;
+                    reason: string;
+                    status: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    createdAt: string;
+                }[];
+            }[];
+            devices: {
+                platform: string;
+                appVersion: string | null;
+                locale: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+            }[];
+            notificationPreferences: {
+                type: string;
+                channel: string;
+                enabled: boolean;
+            }[];
+            inbox: {
+                type: string;
+                /** Format: uuid */
+                orderId: string | null;
+                data: {
+                    [key: string]: unknown;
+                };
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                readAt: string | null;
+            }[];
+            sessions: {
+                deviceLabel: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                lastUsedAt: string;
+                ended: boolean;
+            }[];
+            credit: {
+                /** Format: int32 */
+                balance: number;
+                entries: {
+                    /** Format: int32 */
+                    amount: number;
+                    currency: string;
+                    reason: string;
+                    note: string | null;
+                    /** Format: uuid */
+                    orderId: string | null;
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    createdAt: string;
+                }[];
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -3703,6 +3991,143 @@ export interface operations {
                 };
             };
             /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description Erased. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `invalid_id_token`, `invalid_token`, `auth_required`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `current_password_incorrect`, `reauthentication_failed`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `account_has_open_orders`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: retry after the `Retry-After` header’s seconds. Codes: `too_many_attempts`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `provider_not_configured`, `database_unavailable`, `service_unavailable`. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9988,6 +10413,177 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminDeleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Erased. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `conflict`, `account_has_open_orders`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentUserExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    /** @description `attachment; filename="account-export-YYYY-MM-DD.json"` */
+                    "Content-Disposition"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `invalid_token`, `auth_required`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {

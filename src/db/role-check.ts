@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { UserRole } from './schema.js';
+import { userRole, type UserRole } from './schema.js';
 import { ApiError } from '../errors.js';
 import { parseRows, type Database, type Db } from './client.js';
 import { pgError, ROLE_REVOKED } from './errors.js';
@@ -26,6 +26,8 @@ export function roleCheckedDatabase(inner: Database, userId: string, roles: read
       return results.slice(1);
     } catch (err) {
       if (pgError(err)?.code === ROLE_REVOKED) {
+        // A route open to every role (requireAuth() with none named): only a disabled or deleted account fails.
+        if (userRole.enumValues.every((r) => roles.includes(r))) throw new ApiError('invalid_token', 'The account behind this token is disabled or was deleted.');
         throw new ApiError('forbidden', `Your account no longer has one of the roles this endpoint requires (${roles.join(', ')}), or is disabled; log in again.`);
       }
       throw err;

@@ -11,9 +11,9 @@ export type IdentityProvider = (typeof IDENTITY_PROVIDERS)[number];
  * logs in the user linked to the ID token's (provider, `sub`). A user may have several (an Apple
  * and a Google one, or two Apple IDs); one provider account belongs to at most one user.
  *
- * Apple's refresh token (from exchanging the authorization code) is NOT kept here yet: account
- * deletion must revoke it through Apple's /auth/revoke (App Store guideline 5.1.1(v)); that part
- * of issue 18 adds a column for it.
+ * Apple's refresh token (from exchanging the authorization code the app sends with the sign-in) is
+ * kept sealed in `apple_refresh_token_sealed`, so account deletion can revoke it through Apple's
+ * /auth/revoke (App Store guideline 5.1.1(v)): src/account/apple-tokens.ts.
  */
 export const userIdentities = pgTable(
   'user_identities',
@@ -28,6 +28,11 @@ export const userIdentities = pgTable(
     email: text('email'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /**
+     * Apple only: `{clientId, refreshToken}` as AES-256-GCM sealed text (src/account/seal.ts), or
+     * null when no authorization code was exchanged (Apple revoke settings absent, or an old app).
+     */
+    appleRefreshTokenSealed: text('apple_refresh_token_sealed'),
   },
   (t) => [
     primaryKey({ name: 'user_identities_pkey', columns: [t.provider, t.subject] }),

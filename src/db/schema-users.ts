@@ -51,6 +51,12 @@ export const users = pgTable(
      * changed only in the statement that writes the entry (src/db/schema-promos.ts). Never negative.
      */
     creditBalance: integer('credit_balance').notNull().default(0),
+    /**
+     * When the account was erased (DELETE /v1/me, DELETE /v1/admin/users/{id}:
+     * src/modules/account/erase.ts): the personal columns were anonymised and `disabled_at` set in
+     * the same statement. The row stays because orders and payments still reference it.
+     */
+    erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
     ...timestamps,
   },
   (t) => [uniqueIndex('users_email_key').on(t.email), check('users_credit_balance_nonneg', sql`${t.creditBalance} >= 0`)],

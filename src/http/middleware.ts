@@ -4,7 +4,7 @@ import { matchedRoutes } from 'hono/route';
 import { verifyAccessToken } from '../auth/tokens.js';
 import { classifyDatabaseError, databaseFaultProblem } from '../db/errors.js';
 import { roleCheckedDatabase } from '../db/role-check.js';
-import type { UserRole } from '../db/schema.js';
+import { userRole, type UserRole } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import type { Logger } from '../logger.js';
 import { ApiError, PROBLEM_CONTENT_TYPE, asApiError, problemOf } from '../errors.js';
@@ -270,10 +270,10 @@ export function principalOf(c: Context<AppEnv>): Principal {
 
 /**
  * Requires a valid access token; with roles, also one of those roles (else 403).
- * The token is verified without I/O. With roles, the role in the token is only a first filter:
- * the route's first database call also checks, in the same round trip, that the user still has
- * the role and is not disabled (src/db/role-check.ts), so a demotion or a disabled account takes
- * effect on the next request, not when the token expires.
+ * The token is verified without I/O. The role in the token is only a first filter: the route's
+ * first database call also checks, in the same round trip, that the user still has the role (any
+ * role when none is named) and is not disabled or erased (src/db/role-check.ts), so a demotion, a
+ * disabled or a deleted account takes effect on the next request, not when the token expires.
  */
 export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -284,12 +284,11 @@ export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
     const deps = c.get('deps');
     const claims = await verifyAccessToken(match[1]!, deps.config.jwtSecret, deps.clock.now());
     c.set('principal', claims.sid === undefined ? { userId: claims.sub, role: claims.role } : { userId: claims.sub, role: claims.role, sessionId: claims.sid });
-    if (roles.length > 0) {
-      if (!roles.includes(claims.role)) {
-        throw new ApiError('forbidden', `This endpoint requires one of the roles: ${roles.join(', ')}.`);
-      }
-      c.set('deps', { ...deps, database: roleCheckedDatabase(deps.database, claims.sub, roles) });
+    if (roles.length > 0 && !roles.includes(claims.role)) {
+      throw new ApiError('forbidden', `This endpoint requires one of the roles: ${roles.join(', ')}.`);
     }
+    // With no roles named, any role passes: the check then refuses a disabled or erased account (DELETE /v1/me) at once.
+    c.set('deps', { ...deps, database: roleCheckedDatabase(deps.database, claims.sub, roles.length > 0 ? roles : userRole.enumValues) });
     await next();
   };
 }

@@ -56,6 +56,8 @@ export function bodyFixture(key: string): unknown {
     'POST /v1/auth/refresh': () => ({ refreshToken: f.refreshToken }),
     'POST /v1/auth/logout': () => ({ refreshToken: 'x'.repeat(40) }),
     'POST /v1/me/password': () => ({ currentPassword: f.password, newPassword: f.password }),
+    // A wrong password: 403 current_password_incorrect after validation, and no account is erased.
+    'DELETE /v1/me': () => ({ password: `not the password ${n}` }),
     // Not a JWS: refused as `malformed` before any key set is fetched.
     'POST /v1/auth/oauth/apple': () => ({ idToken: `not-a-jwt-${n}-${'x'.repeat(20)}`, nonce: `nonce-${n}-0123456789` }),
     'POST /v1/auth/oauth/google': () => ({ idToken: `not-a-jwt-${n}-${'x'.repeat(20)}`, nonce: `nonce-${n}-0123456789`, name: 'Ada' }),
@@ -125,7 +127,9 @@ function pathId(o: Operation, segment: string): string {
     notifications: f.notificationId,
     sessions: f.sessionId,
     'promo-codes': f.promoCodeId,
-    users: f.customer.userId,
+    // The credit grant needs a real customer; DELETE must name nobody's id (404 after validation),
+    // so no fixture account is erased.
+    users: o.key.startsWith('DELETE') ? '00000000-0000-4000-8000-000000000000' : f.customer.userId,
   };
   const id = ids[segment];
   if (!id) throw new Error(`${o.key}: no fixture id for a {id} after /${segment}/ — add one to pathId()`);
@@ -153,7 +157,7 @@ export function baseline(o: Operation): Baseline {
   }
   const body = o.body ? (bodyFixture(o.key) ?? sample(doc, o.body)) : undefined;
   // Ending every session or changing the password must not log the shared customer out.
-  const own = o.key === 'DELETE /v1/me/sessions' || o.key === 'POST /v1/me/password' ? f.spare.token : f.customer.token;
+  const own = ['DELETE /v1/me/sessions', 'POST /v1/me/password', 'DELETE /v1/me'].includes(o.key) ? f.spare.token : f.customer.token;
   return { ...(secured ? { token: staffOrAdmin ? f.admin.token : own } : {}), pathParams, query, headers, body };
 }
 

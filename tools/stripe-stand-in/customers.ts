@@ -55,6 +55,22 @@ export function upsertCustomer(state: StripeState, p: Params, existing?: Custome
   return c;
 }
 
+/**
+ * DELETE /v1/customers/:id (docs.stripe.com/api/customers/delete): permanent. Answers
+ * `{id, object: 'customer', deleted: true}`; an unknown or already deleted customer is a 404
+ * `resource_missing`. The customer's payment methods are detached (Stripe removes the card
+ * details); afterwards it can only be retrieved, as the same deleted stub.
+ */
+export function deleteCustomer(state: StripeState, id: string): StripeObject {
+  state.customer(id);
+  state.customers.delete(id);
+  state.deletedCustomers.add(id);
+  for (const pm of state.paymentMethods.values()) if (pm.customer === id) pm.customer = null;
+  return deletedCustomer(id);
+}
+
+export const deletedCustomer = (id: string): StripeObject => ({ id, object: 'customer', deleted: true });
+
 export function attachPaymentMethod(state: StripeState, pm: PaymentMethod, customerId: string): void {
   const customer = state.customer(customerId, 'customer');
   if (pm.customer && pm.customer !== customer.id) {

@@ -16,7 +16,7 @@
  * `Idempotent-Replayed: true` for the same parameters; other parameters → 400 idempotency_error.
  * Keys expire after 24 h of the stand-in's clock (advanceTime), then the key executes afresh.
  *
- * Resources: customers (create/retrieve/update/list), payment_methods (retrieve, attach, detach,
+ * Resources: customers (create/retrieve/update/list/delete), payment_methods (retrieve, attach, detach,
  * customer's list; `pm_card_visa`, `pm_card_chargeDeclined…`, `pm_card_authenticationRequired`,
  * `pm_card_pendingRefund`, `pm_card_refundFail` test ids), payment_intents
  * (create/retrieve/update/list by customer and created/confirm/capture/cancel), charges, refunds

@@ -9,6 +9,8 @@ import {
   createEphemeralKey,
   CUSTOMER_CREATE_PARAMS,
   CUSTOMER_UPDATE_PARAMS,
+  deleteCustomer,
+  deletedCustomer,
   detachPaymentMethod,
   upsertCustomer,
 } from './customers.js';
@@ -55,7 +57,8 @@ const ROUTES: Route[] = [
     const email = p.str('email');
     return s.list([...s.customers.values()].filter((c) => !email || c.email === email), p, '/v1/customers');
   }),
-  route('GET', '/v1/customers/:id', [], (s, _p, id) => s.customer(id)),
+  route('GET', '/v1/customers/:id', [], (s, _p, id) => (s.deletedCustomers.has(id) ? deletedCustomer(id) : s.customer(id))),
+  route('DELETE', '/v1/customers/:id', [], (s, _p, id) => deleteCustomer(s, id)),
   route('POST', '/v1/customers/:id', CUSTOMER_UPDATE_PARAMS, (s, p, id) => upsertCustomer(s, p, s.customer(id))),
   route('GET', '/v1/customers/:id/payment_methods', [...LIST, 'type', 'allow_redisplay'], (s, p, id) => {
     s.customer(id);

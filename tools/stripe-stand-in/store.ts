@@ -115,6 +115,8 @@ export interface ListObject {
 
 export class StripeState {
   customers = new Map<string, Customer>();
+  /** Ids of customers deleted (DELETE /v1/customers/:id): retrievable as `{id, object, deleted: true}`, nothing else. */
+  deletedCustomers = new Set<string>();
   paymentMethods = new Map<string, PaymentMethod>();
   paymentIntents = new Map<string, PaymentIntent>();
   charges = new Map<string, Charge>();
@@ -135,6 +137,7 @@ export class StripeState {
     for (const m of [this.customers, this.paymentMethods, this.paymentIntents, this.charges, this.refunds]) m.clear();
     for (const m of [this.disputes, this.ephemeralKeys, this.cardBehaviour]) m.clear();
     this.customerSessions = [];
+    this.deletedCustomers.clear();
     this.events = [];
     this.clockOffsetMs = 0;
   }
@@ -194,6 +197,7 @@ export class StripeState {
       disputes: rec(this.disputes),
       ephemeral_keys: rec(this.ephemeralKeys),
       customer_sessions: clone(this.customerSessions),
+      deleted_customers: [...this.deletedCustomers],
       events: clone(this.events),
     };
   }

@@ -6,6 +6,7 @@ import { userRole } from '../../db/schema.js';
 import type { IdentityProvider } from '../../db/schema-identities.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
+import { keepAppleRefreshToken } from '../../account/apple-link.js';
 import type { OAuthInput } from './schemas.js';
 import { endSessions, insertRefreshFrom, pendingRefresh, sessionFor, UserRow, type Session } from './shared.js';
 
@@ -43,6 +44,10 @@ const SignInRow = z.object({
  * token's email when the provider says the email is verified; else creates a customer with that
  * email (and no usable password: NO_PASSWORD_HASH). Either way it writes the session's first
  * refresh token in the same statement.
+ *
+ * With Apple and an `authorizationCode`, the code is exchanged for a refresh token kept sealed on
+ * the identity, for account deletion to revoke (src/account/apple-link.ts; one fetch and one more
+ * statement; a failed exchange is logged, never fatal).
  *
  * Returns the session and whether an account was created (201) or not (200). Throws ApiError:
  * 401 `invalid_id_token` (`details.reason`), 503 `provider_not_configured`, 503
@@ -124,6 +129,7 @@ export async function signInWithProvider(
     }
     if (row?.id) {
       const user = UserRow.parse(row);
+      if (provider === 'apple' && body.authorizationCode) await keepAppleRefreshToken(deps, body.idToken, token.subject, body.authorizationCode);
       return { session: await sessionFor(deps, user, refresh), created: row.created === true };
     }
     if (row?.linked || row?.email_disabled) throw new ApiError('invalid_credentials', 'This account cannot sign in.');

@@ -105,6 +105,16 @@ export type UpdateCurrentUserInput = z.infer<typeof UpdateCurrentUserBody>;
 export type RegisterInput = z.infer<typeof RegisterBody>;
 export type LoginInput = z.infer<typeof LoginBody>;
 
+/**
+ * Apple's `authorizationCode` (single use, valid 5 minutes): exchanged for a refresh token that
+ * account deletion revokes (src/account/apple-tokens.ts). Ignored for Google.
+ */
+export const AppleAuthorizationCode = text({ min: 1, max: 1024 }).openapi({
+  description:
+    'Apple only: the `authorizationCode` of the same sign-in. When Apple token revocation is configured, the server exchanges it for a refresh token, kept sealed, which it revokes at Apple when the account is deleted (App Store guideline 5.1.1(v)). A failed exchange is logged and never fails the sign-in.',
+  example: 'c1a2b3c4d5e6f.0.abcd.EfGhIjKlMnOpQrStUvWxYz',
+});
+
 /** Sign in with Apple or Google (src/modules/auth/oauth.ts). */
 export const OAuthBody = z
   .object({
@@ -121,6 +131,7 @@ export const OAuthBody = z
       description: 'The user’s name, which Apple gives only to the app and only on the first sign-in; used when the account is created.',
       example: 'Ada Lovelace',
     }),
+    authorizationCode: AppleAuthorizationCode.optional(),
   })
   .strict()
   .openapi('OAuthSignInRequest');

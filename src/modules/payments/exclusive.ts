@@ -6,12 +6,14 @@
 import type { Deps } from '../../deps.js';
 import { acquireLease, newHolderId, releaseLease, renewLease } from '../jobs/lease.js';
 import { runNotificationSweep } from '../../notifications/sweep.js';
+import { runErasureTasks } from '../../account/erasure-tasks.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './jobs.js';
 
 /**
  * What every scheduler runs under the lease: the payments housekeeping (./jobs.ts), then the
- * notification sweep and pickup reminders (src/notifications/sweep.ts). A sweep that throws is
- * reported in `notificationsError` and logged; it does not undo or fail the payments part.
+ * notification sweep and pickup reminders (src/notifications/sweep.ts), then the account erasure
+ * tasks due (src/account/erasure-tasks.ts). A sweep that throws is reported in
+ * `notificationsError` / `erasureTasksError` and logged; it does not undo or fail the payments part.
  */
 export async function runScheduledJobs(deps: Deps): Promise<JobReport> {
   const report = await runPaymentJobs(deps);
@@ -20,6 +22,12 @@ export async function runScheduledJobs(deps: Deps): Promise<JobReport> {
   } catch (error) {
     report.notificationsError = error instanceof Error ? error.message : String(error);
     deps.logger.error('notification sweep failed', { error });
+  }
+  try {
+    report.erasureTasks = await runErasureTasks(deps);
+  } catch (error) {
+    report.erasureTasksError = error instanceof Error ? error.message : String(error);
+    deps.logger.error('account erasure tasks failed', { error });
   }
   return report;
 }

@@ -1,5 +1,6 @@
 import { and, inArray, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import type { ErasureTaskReport } from '../../account/erasure-tasks.js';
 import { AnyRow } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -45,6 +46,9 @@ export interface JobReport {
   /** The notification sweep and reminders run after the payments work (src/notifications/sweep.ts); absent when it failed. */
   notifications?: SweepReport;
   notificationsError?: string;
+  /** Account erasure tasks attempted (src/account/erasure-tasks.ts); absent when the pass failed (see erasureTasksError). */
+  erasureTasks?: ErasureTaskReport;
+  erasureTasksError?: string;
 }
 
 /** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */

@@ -1,0 +1,90 @@
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
+import { AccountExportSchema, type AccountExport } from './schemas.js';
+
+/** ISO 8601 UTC with milliseconds, as every response carries it, from a timestamptz column. */
+const iso = (column: string) => sql.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+/** A json array of `obj` over `from`, `[]` when empty. */
+const list = (obj: ReturnType<typeof sql>, from: ReturnType<typeof sql>) => sql`COALESCE((SELECT json_agg(${obj}) FROM ${from}), '[]'::json)`;
+
+const ExportRow = z.object({ doc: AccountExportSchema.omit({ exportVersion: true, exportedAt: true }) });
+
+/**
+ * GET /v1/me/export: the account as one JSON document (AccountExportSchema), built by ONE
+ * statement (one round trip) with json_agg, every part filtered by the caller's user id: the
+ * profile, linked identities (provider, the email the provider gave, never tokens), addresses,
+ * orders with lines, timeline, payments and refunds (what the customer's order views show, no
+ * Stripe ids), devices (platform, app version, locale: never the push token), notification
+ * preferences (overrides of the defaults), the inbox and the sessions (device label and times,
+ * never tokens). 401 `invalid_token` when the account is gone.
+ */
+export async function exportAccount(deps: Deps, userId: string): Promise<AccountExport> {
+  const id = sql`${userId}::uuid`;
+  const [row] = await deps.database.rows(ExportRow, sql`
+    SELECT json_build_object(
+      'account', json_build_object('id', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone, 'locale', u.locale, 'role', u.role, 'createdAt', ${iso('u.created_at')}),
+      'identities', ${list(
+        sql`json_build_object('provider', i.provider, 'email', i.email, 'linkedAt', ${iso('i.created_at')}, 'lastUsedAt', ${iso('i.last_used_at')}) ORDER BY i.created_at`,
+        sql`user_identities i WHERE i.user_id = ${id}`,
+      )},
+      'addresses', ${list(
+        sql`json_build_object('id', a.id, 'label', a.label, 'line1', a.line1, 'line2', a.line2, 'city', a.city, 'postcode', a.postcode, 'instructions', a.instructions, 'createdAt', ${iso('a.created_at')}) ORDER BY a.created_at`,
+        sql`addresses a WHERE a.user_id = ${id}`,
+      )},
+      'orders', ${list(
+        sql`json_build_object(
+          'id', o.id, 'status', o.status, 'paymentMethod', o.payment_method, 'express', o.express, 'currency', o.currency,
+          'address', o.address, 'notes', o.notes, 'estimatedTotal', o.estimated_total, 'finalTotal', o.final_total, 'bagCount', o.bag_count,
+          'discountAmount', o.discount_amount, 'creditApplied', o.credit_applied,
+          'createdAt', ${iso('o.created_at')},
+          'lines', ${list(
+            sql`json_build_object('position', l.position, 'serviceName', l.service_name, 'pricingModel', l.pricing_model, 'unitPrice', l.unit_price,
+              'quantity', l.quantity, 'estimatedWeightGrams', l.estimated_weight_grams, 'finalQuantity', l.final_quantity, 'finalWeightGrams', l.final_weight_grams,
+              'addOns', (SELECT COALESCE(json_agg(json_build_object('name', ao->>'name', 'price', (ao->>'price')::int)), '[]'::json) FROM jsonb_array_elements(l.add_ons) ao),
+              'estimatedTotal', l.estimated_total, 'finalTotal', l.final_total) ORDER BY l.position`,
+            sql`order_lines l WHERE l.order_id = o.id`,
+          )},
+          'timeline', ${list(
+            sql`json_build_object('at', ${iso('e.at')}, 'actorRole', e.actor_role, 'type', e.type, 'fromStatus', e.from_status, 'toStatus', e.to_status, 'note', e.note) ORDER BY e.id`,
+            sql`order_events e WHERE e.order_id = o.id`,
+          )},
+          'payments', ${list(
+            sql`json_build_object('kind', p.kind, 'method', p.method, 'status', p.status, 'currency', p.currency, 'amount', p.amount,
+              'amountCaptured', p.amount_captured, 'amountRefunded', p.amount_refunded, 'createdAt', ${iso('p.created_at')}) ORDER BY p.created_at`,
+            sql`payments p WHERE p.order_id = o.id`,
+          )},
+          'refunds', ${list(
+            sql`json_build_object('amount', r.amount, 'reason', r.reason, 'status', r.status, 'createdAt', ${iso('r.created_at')}) ORDER BY r.created_at`,
+            sql`refunds r WHERE r.order_id = o.id`,
+          )}) ORDER BY o.created_at DESC, o.id`,
+        sql`orders o WHERE o.user_id = ${id}`,
+      )},
+      'devices', ${list(
+        sql`json_build_object('platform', d.platform, 'appVersion', d.app_version, 'locale', d.locale, 'createdAt', ${iso('d.created_at')}) ORDER BY d.created_at`,
+        sql`devices d WHERE d.user_id = ${id}`,
+      )},
+      'notificationPreferences', ${list(
+        sql`json_build_object('type', np.type, 'channel', np.channel, 'enabled', np.enabled) ORDER BY np.type, np.channel`,
+        sql`notification_preferences np WHERE np.user_id = ${id}`,
+      )},
+      'inbox', ${list(
+        sql`json_build_object('type', n.type, 'orderId', n.order_id, 'data', n.data, 'createdAt', ${iso('n.created_at')}, 'readAt', ${iso('n.read_at')}) ORDER BY n.id DESC`,
+        sql`notification_outbox n WHERE n.user_id = ${id}`,
+      )},
+      'sessions', ${list(
+        sql`json_build_object('deviceLabel', s.device_label, 'createdAt', ${iso('s.created_at')}, 'lastUsedAt', ${iso('s.last_used_at')}, 'ended', s.ended) ORDER BY s.last_used_at DESC`,
+        sql`(SELECT (array_agg(t.device_label ORDER BY t.created_at DESC))[1] AS device_label, min(t.created_at) AS created_at, max(t.created_at) AS last_used_at,
+                    bool_and(t.revoked_at IS NOT NULL) OR EXISTS (SELECT 1 FROM ended_sessions es WHERE es.family_id = t.family_id) AS ended
+             FROM refresh_tokens t WHERE t.user_id = ${id} GROUP BY t.family_id) s`,
+      )},
+      'credit', json_build_object('balance', u.credit_balance, 'entries', ${list(
+        sql`json_build_object('amount', ce.amount, 'currency', ce.currency, 'reason', ce.reason, 'note', ce.note, 'orderId', ce.order_id, 'createdAt', ${iso('ce.created_at')}) ORDER BY ce.created_at DESC, ce.id`,
+        sql`credit_entries ce WHERE ce.user_id = ${id}`,
+      )})
+    ) AS doc
+    FROM users u WHERE u.id = ${id} AND u.erased_at IS NULL`);
+  if (!row) throw new ApiError('invalid_token', 'The account behind this token no longer exists.');
+  return { exportVersion: 1, exportedAt: deps.clock.now().toISOString(), ...row.doc };
+}
