@@ -9,6 +9,7 @@ import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHe
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
+import { recoveryRoutes } from './modules/auth/recovery-routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
@@ -90,6 +91,7 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes);
   app.route('/', authRoutes);
+  app.route('/', recoveryRoutes);
   app.route('/', catalogRoutes);
   app.route('/', addressRoutes);
   app.route('/', schedulingRoutes);

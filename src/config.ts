@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { currencyRules } from './domain/currency.js';
+import { recoveryConfig, type RecoveryConfig } from './auth/recovery-config.js';
 import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
 
 /**
@@ -197,6 +198,8 @@ export interface Config {
   notifications: NotificationsConfig;
   /** Sign in with Apple and Google; a provider absent here answers 503 `provider_not_configured`. */
   oauth: OAuthConfig;
+  /** APP_LINK_BASE (src/auth/recovery-config.ts). */
+  recovery: RecoveryConfig;
 }
 
 /** The notification providers' settings (README, "Configuration"). */
@@ -265,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const notifications = notificationsConfig(raw, production, problems);
   const oauth = oauthConfig(raw, production, problems);
+  const recovery = recoveryConfig(env, production, problems);
   if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -299,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     docsUi: (raw.DOCS_UI ?? (production ? 'off' : 'on')) === 'on',
     notifications,
     oauth,
+    recovery,
   };
 }
 
