@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { authJourney } from '../journeys/auth.js';
 import { sessionsJourney } from '../journeys/sessions.js';
+import { recoveryJourney } from '../journeys/recovery.js';
 import { catalogJourney } from '../journeys/catalog.js';
 import { ordersJourney } from '../journeys/orders.js';
 import { notificationsJourney } from '../journeys/notifications.js';
@@ -44,6 +45,7 @@ afterAll(async () => {
 authJourney(() => t);
 oauthJourney(() => t);
 sessionsJourney(() => t);
+recoveryJourney(() => t);
 catalogJourney(() => t);
 platformJourney(() => t);
 docsUiJourney(() => t);

@@ -32,7 +32,7 @@ const tokenCodes =
 const requestResetRoute = createRoute({
   method: 'post',
   path: '/v1/auth/password-reset',
-  operationId: 'requestPasswordReset',
+  operationId: 'createPasswordReset',
   tags: ['Auth'],
   summary: 'Email a password reset link',
   description: [
@@ -50,7 +50,7 @@ const requestResetRoute = createRoute({
 const confirmResetRoute = createRoute({
   method: 'post',
   path: '/v1/auth/password-reset/confirm',
-  operationId: 'confirmPasswordReset',
+  operationId: 'changePasswordWithResetToken',
   tags: ['Auth'],
   summary: 'Set a new password with a reset token',
   description: [
@@ -68,7 +68,7 @@ const confirmResetRoute = createRoute({
 const verifyEmailRoute = createRoute({
   method: 'post',
   path: '/v1/auth/verify-email',
-  operationId: 'verifyEmail',
+  operationId: 'markEmailVerified',
   tags: ['Auth'],
   summary: 'Confirm an email address with its token',
   description: [
@@ -89,7 +89,7 @@ const resendRoute = createRoute({
   ...own,
   method: 'post',
   path: '/v1/me/email-verification',
-  operationId: 'resendEmailVerification',
+  operationId: 'createEmailVerification',
   summary: 'Send the email verification again',
   description: `Emails a new verification token to the caller’s current address (earlier ones stay valid until they expire). 409 \`email_already_verified\` when it is. At most ${RESEND_MAX_PER_ACCOUNT} per account per ${min(RESEND_WINDOW_S)}; then 429 \`too_many_attempts\` with \`Retry-After\`.`,
   responses: {
