@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESET_MAX_PER_ADDRESS, RESET_MAX_PER_IP } from '../../src/modules/auth/password-reset.js';
+import { sweepRetention } from '../../src/modules/jobs/retention.js';
 import { expectProblem, uniqueEmail } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 import { testClock } from '../support/notify-fakes.js';
@@ -173,6 +174,18 @@ describe('POST /v1/auth/password-reset/confirm', () => {
     const changed = await t.api.post('/v1/me/password', { currentPassword: password, newPassword }, { token: session.accessToken });
     expect(changed.status, changed.text).toBe(200);
     expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token, newPassword: 'yet another one' }, fromIp()), 400, 'recovery_token_invalid');
+  });
+
+  it('the retention sweep removes tokens a day after they expired, and leaves live ones', async () => {
+    const { email } = await customer();
+    await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+    await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+    await t.sql(
+      `UPDATE account_tokens SET expires_at = now() - interval '25 hours' WHERE ctid = (SELECT ctid FROM account_tokens WHERE email = $1 AND purpose = 'password_reset' LIMIT 1)`,
+      [email],
+    );
+    await sweepRetention(t.deps);
+    expect(await countRows(email)).toMatchObject({ tokens: 1 });
   });
 
   it('refuses an unknown token (400) and a malformed one (422), without touching any account', async () => {
