@@ -40,8 +40,10 @@ const SignInRow = z.object({
 /**
  * POST /v1/auth/oauth/{apple,google}: verifies the ID token (src/auth/id-tokens.ts), then, in ONE
  * statement, logs in the user linked to (provider, `sub`); else links the account with the
- * token's email when the provider says the email is verified; else creates a customer with that
- * email (and no usable password: NO_PASSWORD_HASH). Either way it writes the session's first
+ * token's email when the provider says the email is verified (that account's email then counts as
+ * verified; its password and sessions end only if it was not: users.email_verified_at); else
+ * creates a customer with that email (and no usable password: NO_PASSWORD_HASH), verified when the
+ * provider vouches for the email. Either way it writes the session's first
  * refresh token in the same statement.
  *
  * Returns the session and whether an account was created (201) or not (200). Throws ApiError:
