@@ -67,7 +67,7 @@ async function outboxRow(userId: string): Promise<number> {
 }
 
 describe('the Worker enqueues after successful writes', () => {
-  it('one { kind: outbox } message per 2xx write on a path that can write an outbox row, through waitUntil; none for sign-in, reads or refused writes', async () => {
+  it('one { kind: outbox } message per 2xx write on a path that can write an outbox row (registration’s verification email included), through waitUntil; none for sign-in, reads or refused writes', async () => {
     const queue = recordingQueue();
     const envQ = { ...(env as Record<string, unknown>), NOTIFICATIONS_QUEUE: queue };
     const call = async (method: string, path: string, body?: unknown, token?: string) => {
@@ -81,7 +81,10 @@ describe('the Worker enqueues after successful writes', () => {
       await Promise.all(ctx.waiting);
       return res.status;
     };
+    // Registration writes its verification email (issue 18: an account email): one message.
     expect(await call('POST', '/v1/auth/register', { email: uniqueEmail('q'), password: 'fixture password' })).toBe(201);
+    expect(queue.sent).toEqual([{ body: { kind: 'outbox' } }]);
+    queue.sent.length = 0;
     expect(await call('GET', '/v1/services')).toBe(200);
     expect(await call('POST', '/v1/auth/login', { email: 'nobody@example.test', password: 'wrong password' })).toBe(401);
     expect(queue.sent).toEqual([]);
