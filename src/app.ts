@@ -10,6 +10,7 @@ import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { accountRoutes } from './modules/account/routes.js';
 import { addressRoutes } from './modules/addresses/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
+import { recoveryRoutes } from './modules/auth/recovery-routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
@@ -99,6 +100,7 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes);
   app.route('/', authRoutes);
+  app.route('/', recoveryRoutes);
   app.route('/', catalogRoutes);
   app.route('/', addressRoutes);
   app.route('/', schedulingRoutes);

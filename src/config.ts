@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { appleRevokeConfig, type AppleRevokeConfig } from './account/apple-config.js';
 import { currencyRules } from './domain/currency.js';
+import { recoveryConfig, type RecoveryConfig } from './auth/recovery-config.js';
 import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
 
 /**
@@ -200,6 +201,8 @@ export interface Config {
   oauth: OAuthConfig;
   /** Apple token revocation on account deletion (src/account/apple-config.ts); undefined when not configured. */
   appleRevoke: AppleRevokeConfig | undefined;
+  /** APP_LINK_BASE (src/auth/recovery-config.ts). */
+  recovery: RecoveryConfig;
 }
 
 /** The notification providers' settings (README, "Configuration"). */
@@ -269,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const notifications = notificationsConfig(raw, production, problems);
   const oauth = oauthConfig(raw, production, problems);
   const appleRevoke = appleRevokeConfig(env, production, problems);
+  const recovery = recoveryConfig(env, production, problems);
   if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -304,6 +308,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     notifications,
     oauth,
     appleRevoke,
+    recovery,
   };
 }
 

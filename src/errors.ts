@@ -65,6 +65,10 @@ export const ERROR_STATUS = {
   promo_limit_below_redemptions: 409,
   account_has_open_orders: 409,
   reauthentication_failed: 403,
+  recovery_token_invalid: 400,
+  recovery_token_expired: 410,
+  recovery_token_used: 410,
+  email_already_verified: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -101,6 +105,9 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   invalid_id_token: 'Invalid ID token',
   provider_not_configured: 'Sign-in provider not configured',
   account_exists_unverified_email: 'Account exists; email not verified by the provider',
+  recovery_token_invalid: 'Invalid or voided link',
+  recovery_token_expired: 'Link expired',
+  recovery_token_used: 'Link already used',
 };
 
 export function titleOf(code: ErrorCode): string {
@@ -215,6 +222,7 @@ const STATUS_MEANING: Record<number, string> = {
   403: 'The caller lacks the required role (or lost it, or was disabled, since the token was issued).',
   404: 'No such resource (or it belongs to another user).',
   409: 'Conflicts with the current state.',
+  410: 'What the request refers to is gone for good (e.g. a one-time link already used or expired).',
   413: 'The request body is larger than the server accepts.',
   415: 'Content-Type must be application/json.',
   422: 'Validation failed (`errors` lists the fields) or a business rule was broken (see `code`).',

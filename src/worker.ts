@@ -23,7 +23,7 @@ import { timedDatabase } from './metrics/database.js';
 import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
 import { runPaymentJobsExclusive } from './modules/payments/exclusive.js';
 import { OrderInputsCache } from './db/order-inputs.js';
-import { createNotificationClients } from './notifications/clients.js';
+import { createNotificationClients, dispatchDepsOf } from './notifications/clients.js';
 import { logChannelSetup } from './notifications/channels/index.js';
 import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type NotificationQueue, type ReceivedMessage, wakesNotifications } from './notifications/queue.js';
 
@@ -249,7 +249,7 @@ export default {
       for (const m of batch.messages) m.ack();
       return;
     }
-    await consumeNotificationBatch({ database: deps.database, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, clients: n.clients }, n.queue, batch.messages);
+    await consumeNotificationBatch(dispatchDepsOf(deps, n.clients), n.queue, batch.messages);
   },
   /**
    * Cron trigger (wrangler.toml): hold expiry, unpaid deliveries, reconciliation with Stripe, then

@@ -27,7 +27,7 @@ const ACCOUNTING = 'accounting record of an order (kept while the law requires; 
 
 export const PERSONAL_DATA: Record<string, Record<string, ColumnHandling>> = {
   users: {
-    ...all(NO, 'id role disabled_at synthetic erased_at credit_balance created_at updated_at'),
+    ...all(NO, 'id role disabled_at synthetic erased_at credit_balance email_verified_at created_at updated_at'),
     email: anon('deleted+<uuid>@invalid'),
     password_hash: anon("'!erased' (no password verifies)"),
     name: CLEARED,
@@ -39,7 +39,8 @@ export const PERSONAL_DATA: Record<string, Record<string, ColumnHandling>> = {
   user_identities: all(DEL, 'provider subject user_id email created_at last_used_at apple_refresh_token_sealed'),
   devices: all(DEL, 'token user_id platform app_version locale created_at updated_at'),
   notification_preferences: all(DEL, 'user_id type channel enabled updated_at'),
-  notification_outbox: all(DEL, 'id user_id order_id type dedupe_key data created_at enqueued_at dispatched_at read_at'),
+  notification_outbox: all(DEL, 'id user_id order_id type dedupe_key data recipient created_at enqueued_at dispatched_at read_at'),
+  account_tokens: all(DEL, 'token_hash user_id purpose email password_fingerprint created_at expires_at used_at'),
   notification_deliveries: all(DEL, 'id outbox_id channel recipient state attempts next_attempt_at locked_until last_error provider_message_id sent_at created_at updated_at'),
   idempotency_keys: all(DEL, 'user_id key fingerprint status_code response order_id created_at'),
   refresh_tokens: all(DEL, 'id user_id family_id token_hash expires_at created_at revoked_at revoked_reason device_label'),

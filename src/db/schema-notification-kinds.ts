@@ -21,6 +21,20 @@ export const NOTIFICATION_TYPES = [
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
+/**
+ * Account emails (issue 18: password reset, email verification, the notice of an email change):
+ * an outbox row of one of these types carries its own address (`notification_outbox.recipient`)
+ * and goes out by email only, to that address, whatever the preferences say; it is never in the
+ * in-app inbox. Not part of NOTIFICATION_TYPES: no preference can name them.
+ */
+export const ACCOUNT_EMAIL_TYPES = ['password_reset', 'email_verification', 'email_changed'] as const;
+export type AccountEmailType = (typeof ACCOUNT_EMAIL_TYPES)[number];
+
+/** Every type an outbox row can have. */
+export const OUTBOX_TYPES = [...NOTIFICATION_TYPES, ...ACCOUNT_EMAIL_TYPES] as const;
+export type OutboxType = (typeof OUTBOX_TYPES)[number];
+export const isAccountEmailType = (type: string): type is AccountEmailType => (ACCOUNT_EMAIL_TYPES as readonly string[]).includes(type);
+
 export const NOTIFICATION_CHANNELS = ['push', 'sms', 'email'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 
@@ -33,6 +47,6 @@ export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 export const DELIVERY_STATES = ['pending', 'sent', 'failed', 'dead', 'skipped'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
-export const notificationType = pgEnum('notification_type', NOTIFICATION_TYPES);
+export const notificationType = pgEnum('notification_type', OUTBOX_TYPES);
 export const notificationChannel = pgEnum('notification_channel', NOTIFICATION_CHANNELS);
 export const deliveryState = pgEnum('notification_delivery_state', DELIVERY_STATES);

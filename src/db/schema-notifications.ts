@@ -30,8 +30,18 @@ export const notificationOutbox = pgTable(
      * from the reminder job. A second write of the same event is a no-op (ON CONFLICT DO NOTHING).
      */
     dedupeKey: text('dedupe_key').notNull(),
-    /** What the templates need, no more: `{ orderId, status?, bagCount?, cancelledBy?, amount?, currency? }`. */
+    /**
+     * What the templates need, no more: `{ orderId, status?, bagCount?, cancelledBy?, amount?, currency? }`;
+     * for an account email `{ sealed? }`: the token, sealed (src/auth/seal.ts), removed once the
+     * delivery reaches a final state (src/notifications/dispatch.ts recordResults).
+     */
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    /**
+     * An account email's address (ACCOUNT_EMAIL_TYPES; issue 18): the only recipient of the row
+     * (for an email change, the NEW address). Null for order notifications, which go to the
+     * customer's channels. Personal data: erased with the account.
+     */
+    recipient: text('recipient'),
     createdAt: ts('created_at').notNull(),
     enqueuedAt: ts('enqueued_at'),
     dispatchedAt: ts('dispatched_at'),

@@ -57,6 +57,12 @@ export const users = pgTable(
      * the same statement. The row stays because orders and payments still reference it.
      */
     erasedAt: timestamp('erased_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * When the current `email` was shown to be the user's (a verification token confirmed, or an
+     * Apple/Google sign-in whose provider vouched for it); null = unverified. Cleared whenever the
+     * email changes to an unverified one (src/modules/auth/email-verification.ts).
+     */
+    emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true, mode: 'date' }),
     ...timestamps,
   },
   (t) => [uniqueIndex('users_email_key').on(t.email), check('users_credit_balance_nonneg', sql`${t.creditBalance} >= 0`)],
@@ -152,4 +158,39 @@ export const rateLimits = pgTable(
     windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [index('rate_limits_window_idx').on(t.windowStartedAt)],
+);
+
+export const ACCOUNT_TOKEN_PURPOSES = ['password_reset', 'email_verification', 'email_change'] as const;
+export type AccountTokenPurpose = (typeof ACCOUNT_TOKEN_PURPOSES)[number];
+
+/**
+ * One-time account tokens (issue 18): password reset (30 min), verification of the current email
+ * and of a new one (email change; 24 h). The token (256 random bits, base64url) is only ever
+ * stored as its SHA-256 (`token_hash`); the email carrying it gets it sealed through the outbox.
+ * A token is good while unused, unexpired, while the account's email is still `email` (password
+ * reset, verification) and, for password reset and email change, while the password is the one
+ * it was issued under (`password_fingerprint`: SHA-256 of users.password_hash then), so every
+ * path that changes a password voids them without knowing of them. src/modules/auth/account-tokens.ts.
+ */
+export const accountTokens = pgTable(
+  'account_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose').$type<AccountTokenPurpose>().notNull(),
+    /** The address the token was sent to: the current one, or the NEW one of an email change. Personal data. */
+    email: text('email').notNull(),
+    /** SHA-256 (hex) of users.password_hash when issued. */
+    passwordFingerprint: text('password_fingerprint').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    index('account_tokens_user_idx').on(t.userId, t.purpose),
+    index('account_tokens_expires_idx').on(t.expiresAt),
+    check('account_tokens_purpose', sql`${t.purpose} IN ('password_reset', 'email_verification', 'email_change')`),
+  ],
 );

@@ -35,17 +35,19 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { AnyRow } from '../db/client.js';
-import { NOTIFICATION_CHANNELS, NOTIFICATION_TYPES } from '../db/schema-notification-kinds.js';
+import { ACCOUNT_EMAIL_TYPES, isAccountEmailType, NOTIFICATION_CHANNELS, NOTIFICATION_TYPES, OUTBOX_TYPES } from '../db/schema-notification-kinds.js';
 import type { Deps } from '../deps.js';
+import { renderAccountEmail, type AccountMailDeps } from './account-mail.js';
 import { DEFAULT_PREFERENCES, MANDATORY_TYPES } from './preferences.js';
 import { resultOf, SEND_LEASE_MS, type DeliveryResult } from './retry-policy.js';
 import { renderMessage } from './templates.js';
-import type { ChannelClient, NotificationChannel, NotificationType, RenderedMessage, SendOutcome } from './types.js';
+import type { ChannelClient, NotificationChannel, OutboxType, RenderedMessage, SendOutcome } from './types.js';
 
 /** The channel clients a dispatcher sends through; a channel without one is "not configured". */
 export type ChannelClients = Partial<Record<NotificationChannel, ChannelClient>>;
 
-export type DispatchDeps = Pick<Deps, 'database' | 'clock' | 'logger' | 'metrics'> & { clients: ChannelClients };
+/** `accountMail`: what account emails need to render (./account-mail.ts); without it they wait (retried), never sent without their link. */
+export type DispatchDeps = Pick<Deps, 'database' | 'clock' | 'logger' | 'metrics'> & { clients: ChannelClients; accountMail?: AccountMailDeps };
 
 /** Outbox rows one fan-out claims; deliveries one send claims. */
 export const FAN_OUT_BATCH = 100;
@@ -71,7 +73,9 @@ const FanOutRow = z.object({ outbox_rows: z.number(), pending_ids: z.array(z.coe
  * literal (DEFAULT_PREFERENCES), the overrides are read in the same statement, so the decision and
  * the write see one snapshot. Skip reasons in last_error: `preference: <type> off on <channel>`,
  * `channel not configured: <channel>`. A mandatory type (MANDATORY_TYPES) with no delivery that
- * would be pending on a configured channel gets its email delivery pending anyway.
+ * would be pending on a configured channel gets its email delivery pending anyway. An account
+ * email (ACCOUNT_EMAIL_TYPES: the row has `recipient`) gets exactly one delivery, by email to that
+ * address, always pending: no push, no SMS, no preference applies.
  */
 export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderThanMs?: number } = {}): Promise<FanOutResult> {
   const now = deps.clock.now();
@@ -82,7 +86,7 @@ export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderTh
   const configured = NOTIFICATION_CHANNELS.filter((c) => deps.clients[c] !== undefined);
   const [row] = await deps.database.rows(FanOutRow, sql`
     WITH claimed AS (
-      SELECT o.id, o.user_id, o.type FROM notification_outbox o
+      SELECT o.id, o.user_id, o.type, o.recipient FROM notification_outbox o
       WHERE o.dispatched_at IS NULL AND o.created_at < ${iso(cutoff)}::timestamptz
       ORDER BY o.created_at, o.id
       LIMIT ${opts.limit ?? FAN_OUT_BATCH}
@@ -94,12 +98,12 @@ export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderTh
     ),
     targets AS (
       SELECT c.id AS outbox_id, c.user_id, c.type, 'push'::notification_channel AS channel, d.token AS recipient
-        FROM claimed c JOIN devices d ON d.user_id = c.user_id
+        FROM claimed c JOIN devices d ON d.user_id = c.user_id WHERE c.recipient IS NULL
       UNION ALL
       SELECT c.id, c.user_id, c.type, 'sms'::notification_channel, u.phone
-        FROM claimed c JOIN users u ON u.id = c.user_id WHERE u.phone IS NOT NULL
+        FROM claimed c JOIN users u ON u.id = c.user_id WHERE u.phone IS NOT NULL AND c.recipient IS NULL
       UNION ALL
-      SELECT c.id, c.user_id, c.type, 'email'::notification_channel, u.email
+      SELECT c.id, c.user_id, c.type, 'email'::notification_channel, COALESCE(c.recipient, u.email)
         FROM claimed c JOIN users u ON u.id = c.user_id
     ),
     base AS (
@@ -116,8 +120,9 @@ export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderTh
       -- or two concurrent PATCHes that each left one channel on), its email goes anyway, pending
       -- even when email is not configured here, so it is retried (and dead-lettered) rather than lost.
       SELECT b.outbox_id, b.channel, b.recipient, b.type, b.configured, b.preferred,
-             b.type::text = ANY(${`{${MANDATORY_TYPES.join(',')}}`}::text[]) AND b.channel = 'email'
-               AND NOT bool_or(b.preferred AND b.configured) OVER (PARTITION BY b.outbox_id) AS rescued
+             b.type::text = ANY(${`{${ACCOUNT_EMAIL_TYPES.join(',')}}`}::text[])
+             OR (b.type::text = ANY(${`{${MANDATORY_TYPES.join(',')}}`}::text[]) AND b.channel = 'email'
+               AND NOT bool_or(b.preferred AND b.configured) OVER (PARTITION BY b.outbox_id)) AS rescued
       FROM base b
     ),
     inserted AS (
@@ -151,7 +156,7 @@ export interface ClaimedDelivery {
   attempts: number;
   channel: NotificationChannel;
   recipient: string;
-  type: NotificationType;
+  type: OutboxType;
   orderId: string | null;
   data: Record<string, unknown>;
   locale: string | null;
@@ -171,7 +176,7 @@ const ClaimRow = z.object({
   attempts: z.number(),
   channel: z.enum(NOTIFICATION_CHANNELS),
   recipient: z.string(),
-  type: z.enum(NOTIFICATION_TYPES),
+  type: z.enum(OUTBOX_TYPES),
   order_id: z.string().nullable(),
   data: z.record(z.string(), z.unknown()),
   locale: z.string().nullable(),
@@ -217,7 +222,9 @@ export async function claimDue(deps: DispatchDeps, opts: { limit?: number; ids?:
                  WHEN dev.token IS NULL THEN 'recipient gone: the device token is no longer registered'
                  WHEN dev.user_id <> o.user_id THEN 'recipient moved: the device token is now registered to another account' END
                WHEN 'sms' THEN CASE WHEN u.phone IS DISTINCT FROM x.recipient THEN 'recipient changed: the number is no longer the customer''s phone' END
-               WHEN 'email' THEN CASE WHEN u.email IS DISTINCT FROM x.recipient THEN 'recipient changed: the address is no longer the customer''s email' END
+               -- An account email goes to its own address (a new one to verify), except a reset link: only to the current email.
+               WHEN 'email' THEN CASE WHEN (o.recipient IS NULL OR o.type = 'password_reset') AND u.email IS DISTINCT FROM x.recipient
+                 THEN 'recipient changed: the address is no longer the customer''s email' END
              END AS stale
       FROM due
       JOIN notification_deliveries x ON x.id = due.id
@@ -284,7 +291,8 @@ const RecordedRow = z.object({ id: z.coerce.number(), outcome: z.string() });
  * took the row, or the DLQ marked it dead; nothing was overwritten). `sent` sets
  * provider_message_id and sent_at; `retry` puts the row back for `retryAt`; `failed` and `dead`
  * are final; `unregistered` deletes the device row (FCM says the token is gone), marks this
- * delivery `skipped`, and skips the token's other pending, unleased deliveries too.
+ * delivery `skipped`, and skips the token's other pending, unleased deliveries too. A final outcome
+ * (not `retry`) removes an account email's sealed token from its outbox row (`data.sealed`).
  */
 export async function recordResults(deps: Pick<Deps, 'database' | 'clock'>, results: readonly DeliveryResult[]): Promise<Set<number>> {
   if (results.length === 0) return new Set();
@@ -314,7 +322,11 @@ export async function recordResults(deps: Pick<Deps, 'database' | 'clock'>, resu
         updated_at = ${now}::timestamptz
       FROM r
       WHERE d.id = r.id AND d.attempts = r.attempts AND d.state = 'pending'
-      RETURNING d.id, d.channel, d.recipient, r.outcome
+      RETURNING d.id, d.channel, d.recipient, d.outbox_id, r.outcome
+    ),
+    scrubbed AS (
+      UPDATE notification_outbox o SET data = o.data - 'sealed'
+      WHERE o.id IN (SELECT outbox_id FROM upd WHERE outcome <> 'retry') AND o.data ->> 'sealed' IS NOT NULL
     ),
     gone AS (
       DELETE FROM devices WHERE token IN (SELECT recipient FROM upd WHERE outcome = 'unregistered' AND channel = 'push')
@@ -328,7 +340,7 @@ export async function recordResults(deps: Pick<Deps, 'database' | 'clock'>, resu
         AND (d.locked_until IS NULL OR d.locked_until <= ${now}::timestamptz)
       RETURNING d.id
     )
-    -- gone and siblings run whether read or not (PostgreSQL runs every data-modifying CTE).
+    -- gone, siblings and scrubbed run whether read or not (PostgreSQL runs every data-modifying CTE).
     SELECT id, outcome FROM upd`);
   return new Set(rows.map((r) => r.id));
 }
@@ -382,7 +394,10 @@ export async function sendDue(
       const client = deps.clients[claim.channel];
       let message: RenderedMessage;
       try {
-        message = renderMessage({ ...claim, deliveryId: claim.id });
+        if (isAccountEmailType(claim.type)) {
+          if (!deps.accountMail) return { claim, provider: client?.provider ?? 'none', outcome: { kind: 'retry', error: 'account emails not configured here' } as SendOutcome };
+          message = await renderAccountEmail({ ...claim, type: claim.type, deliveryId: claim.id }, deps.accountMail);
+        } else message = renderMessage({ ...claim, type: claim.type, deliveryId: claim.id });
       } catch (error) {
         return { claim, provider: client?.provider ?? 'none', outcome: { kind: 'failed', error: `render: ${String(error)}` } as SendOutcome };
       }

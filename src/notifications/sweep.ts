@@ -8,6 +8,7 @@
  */
 import type { Deps } from '../deps.js';
 import { dispatchCycle, measureBacklog, type Backlog } from './dispatch.js';
+import { dispatchDepsOf } from './clients.js';
 import { enqueueRetries } from './queue.js';
 import { writePickupReminders } from './reminders.js';
 
@@ -35,7 +36,7 @@ export async function runNotificationSweep(deps: Deps): Promise<SweepReport> {
   const report: SweepReport = { remindersWritten, backlog: { pending: 0, oldestPendingAgeSeconds: 0, dead: 0 } };
   const n = deps.notifications;
   if (n && Object.keys(n.clients).length > 0) {
-    const d = { database: deps.database, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, clients: n.clients };
+    const d = dispatchDepsOf(deps, n.clients);
     const total = { outboxRows: 0, sent: 0, retry: 0, failed: 0, dead: 0 };
     // Reminders just written are fanned out now (else they would wait for the next tick); other
     // young rows are the consumer's, which a fan-out here would only race (harmlessly).

@@ -1,6 +1,6 @@
-import type { NotificationChannel, NotificationType } from '../db/schema-notification-kinds.js';
+import type { NotificationChannel, NotificationType, OutboxType } from '../db/schema-notification-kinds.js';
 
-export type { NotificationChannel, NotificationType };
+export type { NotificationChannel, NotificationType, OutboxType };
 
 /**
  * One message rendered for one recipient on one channel (src/notifications/templates.ts):
@@ -9,7 +9,8 @@ export type { NotificationChannel, NotificationType };
  */
 export interface RenderedMessage {
   channel: NotificationChannel;
-  type: NotificationType;
+  /** An order notification's type, or an account email's (ACCOUNT_EMAIL_TYPES: email only). */
+  type: OutboxType;
   /** Device token (push), E.164 number (sms), email address (email). */
   recipient: string;
   /** Push title and email subject. */

@@ -42,8 +42,8 @@ export function authJourney(harness: () => Harness) {
 
       const me = await api.get('/v1/me', { token: login.body.accessToken });
       expect(me.status, me.text).toBe(200);
-      // GET /v1/me is the session's user plus what notifications need (PATCH /v1/me sets them).
-      expect(me.body).toEqual({ ...reg.session.user, phone: null, locale: null });
+      // GET /v1/me is the session's user plus what notifications need (PATCH /v1/me sets them) and emailVerified (issue 18).
+      expect(me.body).toEqual({ ...reg.session.user, phone: null, locale: null, emailVerified: false });
 
       const rotated = await api.post('/v1/auth/refresh', { refreshToken: login.body.refreshToken });
       expect(rotated.status, rotated.text).toBe(200);

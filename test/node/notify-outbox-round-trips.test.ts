@@ -33,7 +33,7 @@ describe('notification endpoints: one round trip each (neon-http driver)', () =>
        SELECT $1, 'pickup_reminder', 'rt-test:' || $1 || ':' || g, '{}'::jsonb, now() FROM generate_series(1, 3) g`,
       [who.userId],
     );
-    const [first] = await t.sql<{ id: string }>('SELECT id::text FROM notification_outbox WHERE user_id = $1 ORDER BY id LIMIT 1', [who.userId]);
+    const [first] = await t.sql<{ id: string }>("SELECT id::text FROM notification_outbox WHERE user_id = $1 AND type = 'pickup_reminder' ORDER BY id LIMIT 1", [who.userId]);
 
     expect(await tripsOf(() => t.api.patch('/v1/me', { phone: '+447700900123', locale: 'en-GB' }, as), 200)).toBe(1);
     expect(await tripsOf(() => t.api.send('PUT', `/v1/me/devices/${token}`, { platform: 'android' }, as), 201)).toBe(1);

@@ -8,6 +8,12 @@ describe('wakesNotifications: which answers wake the notification consumer on Wo
       ['POST', '/v1/orders/0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10/cancel'],
       ['POST', '/v1/staff/orders/0b7e4a52-3f7d-4c55-9a51-3c1f2b0f7a10/transitions'],
       ['POST', '/v1/webhooks/stripe'],
+      // Account emails (issue 18).
+      ['POST', '/v1/auth/register'],
+      ['POST', '/v1/auth/password-reset'],
+      ['POST', '/v1/auth/verify-email'],
+      ['POST', '/v1/me/email'],
+      ['POST', '/v1/me/email-verification'],
     ] as const) {
       expect(wakesNotifications(method, path, 200), path).toBe(true);
       expect(wakesNotifications(method, path, 201), path).toBe(true);
@@ -24,5 +30,9 @@ describe('wakesNotifications: which answers wake the notification consumer on Wo
     expect(wakesNotifications('PATCH', '/v1/me/notification-preferences', 200)).toBe(false);
     expect(wakesNotifications('POST', '/v1/ordersx', 200)).toBe(false);
     expect(wakesNotifications('POST', '/v1/admin/services', 201)).toBe(false);
+    // A reset confirmation writes no email; look-alikes of the account paths wake nothing.
+    expect(wakesNotifications('POST', '/v1/auth/password-reset/confirm', 200)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/me/password', 200)).toBe(false);
+    expect(wakesNotifications('POST', '/v1/me/emails', 202)).toBe(false);
   });
 });

@@ -85,6 +85,8 @@ interface Customer {
 /** A customer with a phone and a registered Android device, and one pay-on-delivery order (order_confirmed in the outbox). */
 async function customerWithOrder(): Promise<Customer> {
   const who = await actor(h);
+  // Registration's verification email (issue 18: an account email) is not what these tests count: taken as dispatched.
+  await h.sql(`UPDATE notification_outbox SET dispatched_at = now() WHERE user_id = $1 AND recipient IS NOT NULL`, [who.userId]);
   const phone = phoneNumber();
   const device = fcmToken();
   const me = await h.api.patch('/v1/me', { phone }, { token: who.token });

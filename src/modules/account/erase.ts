@@ -144,6 +144,8 @@ export async function eraseAccount(deps: Deps, userId: string, appleSealed: stri
       WHERE actor_role = 'customer' AND note IS NOT NULL AND order_id IN (SELECT o.id FROM orders o WHERE o.${mine})
     ), credit_notes_gone AS (
       UPDATE credit_entries SET note = NULL WHERE ${mine} AND note IS NOT NULL
+    ), account_tokens_gone AS (
+      DELETE FROM account_tokens WHERE ${mine}
     ), devices_gone AS (
       DELETE FROM devices WHERE ${mine}
     ), preferences_gone AS (

@@ -1,3 +1,4 @@
+import { ACCOUNT_EMAIL_TYPES } from '../../db/schema-notification-kinds.js';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
@@ -24,7 +25,7 @@ export async function exportAccount(deps: Deps, userId: string): Promise<Account
   const id = sql`${userId}::uuid`;
   const [row] = await deps.database.rows(ExportRow, sql`
     SELECT json_build_object(
-      'account', json_build_object('id', u.id, 'email', u.email, 'name', u.name, 'phone', u.phone, 'locale', u.locale, 'role', u.role, 'createdAt', ${iso('u.created_at')}),
+      'account', json_build_object('id', u.id, 'email', u.email, 'emailVerified', u.email_verified_at IS NOT NULL, 'name', u.name, 'phone', u.phone, 'locale', u.locale, 'role', u.role, 'createdAt', ${iso('u.created_at')}),
       'identities', ${list(
         sql`json_build_object('provider', i.provider, 'email', i.email, 'linkedAt', ${iso('i.created_at')}, 'lastUsedAt', ${iso('i.last_used_at')}) ORDER BY i.created_at`,
         sql`user_identities i WHERE i.user_id = ${id}`,
@@ -71,7 +72,8 @@ export async function exportAccount(deps: Deps, userId: string): Promise<Account
       )},
       'inbox', ${list(
         sql`json_build_object('type', n.type, 'orderId', n.order_id, 'data', n.data, 'createdAt', ${iso('n.created_at')}, 'readAt', ${iso('n.read_at')}) ORDER BY n.id DESC`,
-        sql`notification_outbox n WHERE n.user_id = ${id}`,
+        // The inbox as GET /v1/me/notifications shows it (src/modules/notifications/inbox.ts): not the account emails.
+        sql`notification_outbox n WHERE n.user_id = ${id} AND n.recipient IS NULL AND n.type::text <> ALL(${`{${ACCOUNT_EMAIL_TYPES.join(',')}}`}::text[])`,
       )},
       'sessions', ${list(
         sql`json_build_object('deviceLabel', s.device_label, 'createdAt', ${iso('s.created_at')}, 'lastUsedAt', ${iso('s.last_used_at')}, 'ended', s.ended) ORDER BY s.last_used_at DESC`,

@@ -51,6 +51,8 @@ export const AccountExportSchema = z
     account: z.object({
       id: uuidOut(),
       email: emailOut(),
+      /** The address was confirmed (a verification link, or a provider that vouched for it). */
+      emailVerified: z.boolean(),
       name: z.string().nullable(),
       phone: z.string().nullable(),
       locale: z.string().nullable(),

@@ -11,18 +11,20 @@ export interface CurrentUser extends PublicUser {
   phone: string | null;
   /** BCP 47, or null (English): the language of notifications. */
   locale: string | null;
+  /** Whether the current email was verified (users.email_verified_at; ./email-verification.ts). */
+  emailVerified: boolean;
 }
 
-const CurrentUserRow = UserRow.extend({ phone: z.string().nullable(), locale: z.string().nullable() });
+const CurrentUserRow = UserRow.extend({ phone: z.string().nullable(), locale: z.string().nullable(), email_verified: z.boolean() });
 
-const toCurrentUser = (row: z.infer<typeof CurrentUserRow>): CurrentUser => ({ ...toPublicUser(row), phone: row.phone, locale: row.locale });
+const toCurrentUser = (row: z.infer<typeof CurrentUserRow>): CurrentUser => ({ ...toPublicUser(row), phone: row.phone, locale: row.locale, emailVerified: row.email_verified });
 
 const gone = () => new ApiError('invalid_token', 'The account behind this token no longer exists.');
 
 /** GET /v1/me: the caller; 401 `invalid_token` when the account behind a valid token is gone. */
 export async function getCurrentUser(deps: Deps, userId: string): Promise<CurrentUser> {
   const rows = await deps.database.rows(CurrentUserRow, sql`
-    SELECT id, email, role, name, phone, locale, created_at FROM users WHERE id = ${userId}::uuid`);
+    SELECT id, email, role, name, phone, locale, email_verified_at IS NOT NULL AS email_verified, created_at FROM users WHERE id = ${userId}::uuid`);
   if (!rows[0]) throw gone();
   return toCurrentUser(rows[0]);
 }
@@ -37,7 +39,7 @@ export async function updateCurrentUser(deps: Deps, userId: string, input: Updat
   const rows = await deps.database.rows(CurrentUserRow, sql`
     UPDATE users SET name = ${set('name', input.name)}, phone = ${set('phone', input.phone)}, locale = ${set('locale', input.locale)}
     WHERE id = ${userId}::uuid
-    RETURNING id, email, role, name, phone, locale, created_at`);
+    RETURNING id, email, role, name, phone, locale, email_verified_at IS NOT NULL AS email_verified, created_at`);
   if (!rows[0]) throw gone();
   return toCurrentUser(rows[0]);
 }

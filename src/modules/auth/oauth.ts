@@ -41,8 +41,10 @@ const SignInRow = z.object({
 /**
  * POST /v1/auth/oauth/{apple,google}: verifies the ID token (src/auth/id-tokens.ts), then, in ONE
  * statement, logs in the user linked to (provider, `sub`); else links the account with the
- * token's email when the provider says the email is verified; else creates a customer with that
- * email (and no usable password: NO_PASSWORD_HASH). Either way it writes the session's first
+ * token's email when the provider says the email is verified (that account's email then counts as
+ * verified; its password and sessions end only if it was not: users.email_verified_at); else
+ * creates a customer with that email (and no usable password: NO_PASSWORD_HASH), verified when the
+ * provider vouches for the email. Either way it writes the session's first
  * refresh token in the same statement.
  *
  * With Apple and an `authorizationCode`, the code is exchanged for a refresh token kept sealed on
@@ -98,15 +100,21 @@ export async function signInWithProvider(
         -- Linked by a verified email to an account whose own email was never verified: whoever set
         -- its password may not own the address (account pre-hijacking), so the password and every
         -- session of the account end here; the provider's owner signs in with the session below.
-        unverified_link AS (
-          UPDATE users SET password_hash = ${NO_PASSWORD_HASH}, updated_at = ${at}
-          WHERE id IN (SELECT user_id FROM new_ident WHERE user_id <> ${newId}::uuid)
-            -- An account a provider created had its address verified by that provider: left alone.
-            AND password_hash <> ${NO_PASSWORD_HASH}
-          RETURNING id
-        ), ${endSessions('squatter', 'provider_linked', now, sql`user_id IN (SELECT id FROM unverified_link)`)}, new_user AS (
-          INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at)
-          SELECT ${newId}::uuid, ${token.email ?? null}, ${NO_PASSWORD_HASH}, ${name}, 'customer', ${at}, ${at}
+        -- An account whose email was verified (users.email_verified_at) keeps its password and
+        -- sessions; so does one a provider created. Either way the link verifies the email.
+        linked_by_email AS (
+          UPDATE users x SET
+            password_hash = CASE WHEN o.squatted THEN ${NO_PASSWORD_HASH} ELSE x.password_hash END,
+            email_verified_at = COALESCE(x.email_verified_at, ${at}), updated_at = ${at}
+          FROM (SELECT id, (email_verified_at IS NULL AND password_hash <> ${NO_PASSWORD_HASH}) AS squatted FROM users
+                WHERE id IN (SELECT user_id FROM new_ident WHERE user_id <> ${newId}::uuid)) o
+          WHERE x.id = o.id
+          RETURNING x.id, o.squatted
+        ), unverified_link AS (SELECT id FROM linked_by_email WHERE squatted),
+        ${endSessions('squatter', 'provider_linked', now, sql`user_id IN (SELECT id FROM unverified_link)`)}, new_user AS (
+          INSERT INTO users (id, email, password_hash, name, role, email_verified_at, created_at, updated_at)
+          SELECT ${newId}::uuid, ${token.email ?? null}, ${NO_PASSWORD_HASH}, ${name}, 'customer',
+                 CASE WHEN ${token.emailVerified} THEN ${at} END, ${at}, ${at}
           WHERE EXISTS (SELECT 1 FROM new_ident WHERE user_id = ${newId}::uuid)
           ON CONFLICT (email) DO NOTHING
           RETURNING id, email, role, name, created_at

@@ -3,6 +3,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { RegisterInput } from './schemas.js';
+import { pendingToken } from './account-tokens.js';
+import { verificationCtes } from './email-verification.js';
 import { insertRefreshFrom, pendingRefresh, sessionFor, UserRow, type Session } from './shared.js';
 
 /**
@@ -22,12 +24,17 @@ export async function register(deps: Deps, clientIp: string | undefined, body: R
   return registerCustomer(deps, { email: body.email, passwordHash, name: body.name ?? null, deviceLabel });
 }
 
-/** Creates a customer and its first refresh token in one statement; a taken email is a 409. */
+/**
+ * Creates a customer, its first refresh token and its email verification (token and outbox row,
+ * ./email-verification.ts) in one statement; a taken email is a 409 (nothing written).
+ */
 async function registerCustomer(
   deps: Deps,
   input: { email: string; passwordHash: string; name: string | null; deviceLabel: string | null },
 ): Promise<Session> {
   const refresh = await pendingRefresh(deps, input.deviceLabel);
+  const verification = await pendingToken(deps, 'email_verification');
+  const fingerprint = await deps.sha256Hex(input.passwordHash);
   const now = deps.clock.now();
   const rows = await deps.database.rows(UserRow, sql`
     WITH u AS (
@@ -35,7 +42,7 @@ async function registerCustomer(
       VALUES (${input.email}, ${input.passwordHash}, ${input.name}, 'customer', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
       ON CONFLICT (email) DO NOTHING
       RETURNING id, email, role, name, created_at
-    ), t AS (${insertRefreshFrom('u', refresh, now)})
+    ), t AS (${insertRefreshFrom('u', refresh, now)}), ${verificationCtes('u', verification, now, fingerprint)}
     SELECT * FROM u`);
   const row = rows[0];
   if (!row) throw new ApiError('email_taken', 'An account with this email already exists; log in instead.');

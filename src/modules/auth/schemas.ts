@@ -88,6 +88,9 @@ export const PhoneNumber = text({ min: 3, max: 16 })
 export const CurrentUserSchema = UserSchema.extend({
   phone: z.string().nullable().openapi({ example: '+447700900123', description: 'E.164; SMS notifications need it.' }),
   locale: z.string().nullable().openapi({ example: 'en-GB', description: 'BCP 47; the language of notifications (a device’s own locale wins for push).' }),
+  emailVerified: z.boolean().openapi({
+    description: 'Whether `email` was shown to be the user’s: a verification link confirmed (POST /v1/auth/verify-email), a password reset completed, or an Apple/Google sign-in whose provider vouched for it.',
+  }),
 }).openapi('CurrentUser');
 
 export const UpdateCurrentUserBody = z

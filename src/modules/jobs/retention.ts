@@ -15,6 +15,9 @@ import type { Deps } from '../../deps.js';
  * - `ended_sessions`: a family's record goes once the family has no refresh tokens left (and it
  *   ended over `REFRESH_TOKEN_RETENTION_AFTER_EXPIRY_MS` ago): with no token, nothing of the
  *   family can be refreshed, so the record guards nothing. Not counted in the report.
+ * - `account_tokens` (password reset, email verification: src/modules/auth/account-tokens.ts):
+ *   removed a day after they expired, used or not (the day keeps "expired" answers around the
+ *   boundary). Not counted in the report.
  * Login throttle and rate-limit rows are already pruned by the next failure or count
  * (src/modules/auth/login.ts, register.ts).
  *
@@ -53,6 +56,9 @@ export async function sweepRetention(deps: Pick<Deps, 'database' | 'clock'>, bat
       DELETE FROM ended_sessions WHERE ctid = ANY(ARRAY(
         SELECT e.ctid FROM ended_sessions e WHERE e.ended_at < ${tokensBefore}::timestamptz
           AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = e.family_id) LIMIT ${batch}))
+    ), recovery AS (
+      DELETE FROM account_tokens WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM account_tokens WHERE expires_at < ${tokensBefore}::timestamptz LIMIT ${batch}))
     )
     SELECT (SELECT count(*) FROM keys)::int AS idempotency_keys, (SELECT count(*) FROM tokens)::int AS refresh_tokens`);
   return { idempotencyKeys: row?.idempotency_keys ?? 0, refreshRows: row?.refresh_tokens ?? 0 };

@@ -5,13 +5,19 @@
  */
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { NOTIFICATION_TYPES } from '../../db/schema-notification-kinds.js';
+import { ACCOUNT_EMAIL_TYPES, NOTIFICATION_TYPES } from '../../db/schema-notification-kinds.js';
 import { isoOf } from '../../db/timestamps.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import { renderMessage } from '../../notifications/templates.js';
 import { SEQUENCE_ID_PATTERN, type NotificationDto } from './schemas.js';
+
+/**
+ * Account emails (password reset, email verification, email change: ACCOUNT_EMAIL_TYPES) share
+ * the outbox but are not inbox entries: not listed, not counted unread, not markable.
+ */
+const inInbox = sql`recipient IS NULL AND type::text <> ALL(${`{${ACCOUNT_EMAIL_TYPES.join(',')}}`}::text[])`;
 
 /** Keyset cursor over id DESC (identity order is write order). */
 const InboxCursor = z.tuple([z.string().regex(new RegExp(SEQUENCE_ID_PATTERN))]);
@@ -50,11 +56,11 @@ export async function listNotifications(deps: Deps, userId: string, q: { limit: 
       SELECT c.unread_count, c.locale, n.id, n.type::text AS type, n.order_id, n.data, n.created_at, n.read_at,
              z.time_zone, ps.starts_at AS pickup_starts_at, ps.ends_at AS pickup_ends_at,
              ds.starts_at AS delivery_starts_at, ds.ends_at AS delivery_ends_at
-      FROM (SELECT (SELECT count(*) FROM notification_outbox WHERE user_id = ${userId}::uuid AND read_at IS NULL) AS unread_count,
+      FROM (SELECT (SELECT count(*) FROM notification_outbox WHERE user_id = ${userId}::uuid AND read_at IS NULL AND ${inInbox}) AS unread_count,
                    (SELECT locale FROM users WHERE id = ${userId}::uuid) AS locale) c
       LEFT JOIN LATERAL (
         SELECT id, type, order_id, data, created_at, read_at FROM notification_outbox
-        WHERE user_id = ${userId}::uuid ${before ? sql`AND id < ${before}::bigint` : sql``}
+        WHERE user_id = ${userId}::uuid AND ${inInbox} ${before ? sql`AND id < ${before}::bigint` : sql``}
         ORDER BY id DESC LIMIT ${q.limit + 1}
       ) n ON true
       LEFT JOIN orders o ON o.id = n.order_id
@@ -104,7 +110,7 @@ export async function markNotificationRead(deps: Deps, userId: string, id: strin
   const rows = await deps.database.rows(
     z.object({ id: z.coerce.string() }),
     sql`UPDATE notification_outbox SET read_at = COALESCE(read_at, ${deps.clock.now().toISOString()}::timestamptz)
-        WHERE id = ${id}::bigint AND user_id = ${userId}::uuid RETURNING id`,
+        WHERE id = ${id}::bigint AND user_id = ${userId}::uuid AND ${inInbox} RETURNING id`,
   );
   if (rows.length === 0) throw new ApiError('not_found', 'No such notification.');
 }
@@ -115,7 +121,7 @@ export async function markAllNotificationsRead(deps: Deps, userId: string): Prom
     z.object({ changed: z.coerce.number().int() }),
     sql`WITH marked AS (
           UPDATE notification_outbox SET read_at = ${deps.clock.now().toISOString()}::timestamptz
-          WHERE user_id = ${userId}::uuid AND read_at IS NULL RETURNING 1)
+          WHERE user_id = ${userId}::uuid AND read_at IS NULL AND ${inInbox} RETURNING 1)
         SELECT count(*) AS changed FROM marked`,
   );
   return rows[0]?.changed ?? 0;

@@ -1,4 +1,4 @@
-import type { ChannelClient, NotificationType, RenderedMessage, SendOutcome } from '../types.js';
+import type { ChannelClient, RenderedMessage, SendOutcome } from '../types.js';
 import { FCM_SCOPE, GoogleAccessTokens } from '../google-oauth.js';
 import { clip, jsonObject, noAnswerError, providerRequest, retryAfterMs, type ChannelDeps, type ProviderAnswer } from './http.js';
 import type { ServiceAccount } from './service-account.js';
@@ -12,7 +12,7 @@ export interface FcmSettings {
 }
 
 /** Types the customer must act on or be at the door for: delivered at once (Android HIGH, APNs 10); the rest NORMAL / 5. */
-const URGENT: ReadonlySet<NotificationType> = new Set(['out_for_delivery', 'payment_action_required', 'pickup_reminder']);
+const URGENT: ReadonlySet<string> = new Set(['out_for_delivery', 'payment_action_required', 'pickup_reminder']);
 
 /** The FCM error detail that names the cause: `error.details[]` of `@type` …google.firebase.fcm.v1.FcmError. */
 function fcmErrorCode(body: Record<string, unknown> | undefined): { status?: string; errorCode?: string; message?: string } {

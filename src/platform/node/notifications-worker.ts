@@ -18,7 +18,7 @@ import { loadConfig } from '../../config.js';
 import type { Deps } from '../../deps.js';
 import { createPrometheusMetrics } from '../../metrics/prometheus.js';
 import { sameSecret } from '../../metrics/routes.js';
-import { createNotificationClients } from '../../notifications/clients.js';
+import { createNotificationClients, dispatchDepsOf } from '../../notifications/clients.js';
 import { logChannelSetup } from '../../notifications/channels/index.js';
 import { dispatchCycle, measureBacklog, type DispatchDeps } from '../../notifications/dispatch.js';
 import { createNodeDeps, openDatabase } from './deps.js';
@@ -137,7 +137,7 @@ export async function notificationsWorkerCommand(env: NodeJS.ProcessEnv = proces
   logChannelSetup(deps.logger, channels);
   if (Object.keys(channels.clients).length === 0) deps.logger.error('no notification channel configured: the worker sends nothing');
   const server = await metricsServer(deps, port, env.HOST ?? '0.0.0.0');
-  const loop = startNotificationsLoop({ database: deps.database, clock: deps.clock, logger: deps.logger, metrics, clients: channels.clients }, { idleMs });
+  const loop = startNotificationsLoop(dispatchDepsOf(deps, channels.clients), { idleMs });
   deps.logger.info('notifications worker started', { port, idleMs, channels: Object.keys(channels.clients) });
   const signal = await new Promise<string>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
