@@ -15,6 +15,7 @@ import { notificationRoutes } from './modules/notifications/routes.js';
 import { orderRoutes } from './modules/orders/routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
+import { tipRoutes } from './modules/tips/routes.js';
 import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
 import { zoneRoutes } from './modules/zones/routes.js';
 
@@ -97,6 +98,7 @@ export function createApp(deps: Deps) {
   app.route('/', orderRoutes);
   app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);
+  app.route('/', tipRoutes);
   app.route('/', notificationRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

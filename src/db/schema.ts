@@ -21,6 +21,7 @@ export * from './schema-payments.js';
 export * from './schema-jobs.js';
 export * from './schema-notifications.js';
 export * from './schema-identities.js';
+export * from './schema-tips.js';
 
 export const servicesRelations = relations(services, ({ many }) => ({ addOns: many(addOns) }));
 export const addOnsRelations = relations(addOns, ({ one }) => ({

@@ -33,6 +33,8 @@ export const DOMAIN_ERROR_STATUS = {
   invalid_date: 422,
   invalid_time: 422,
   invalid_slot_template: 422,
+  // tips (src/domain/tip.ts)
+  invalid_tip_amount: 422,
   // idempotency
   idempotency_key_missing: 400,
   idempotency_key_invalid: 400,
