@@ -3,7 +3,8 @@ import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand
 import type { Database } from '../../src/db/client.js';
 import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { createPgliteDatabase } from '../../src/db/pglite.js';
-import { authorise, deliver, moveTo, paymentRows, placeOrder, stripeIntent, stripeRequests, weigh, type Placed } from '../journeys/payments.js';
+import { authorise, deliver, paymentRows, placeOrder, stripeIntent, stripeRequests, type Placed } from '../journeys/payments.js';
+import { cashTipOn, deliveredOrder, tipOn } from '../journeys/tips.js';
 import { prepare, recreateServerDatabase } from '../setup/databases.js';
 import { expectProblem } from '../support/client.js';
 import { actor, type Actor } from '../support/fixtures.js';
@@ -13,8 +14,7 @@ import { stripeControl } from '../support/stripe.js';
 
 /*
  * Issue 19, tips: on PostgreSQL (a database of its own, like the other payment files) with the
- * strict Stripe stand-in. A weighed 8 kg order's final total is 2499 (test/journeys/payments.ts),
- * so tips run from 100 (one dollar) to 1249 (half), and the presets are 250, 375 and 500.
+ * strict Stripe stand-in. Amounts: test/journeys/tips.ts (final total 2499; tips 100 to 1249).
  */
 async function ownDatabase(): Promise<Database> {
   const server = process.env.TEST_DATABASE_URL;
@@ -37,26 +37,9 @@ afterAll(async () => {
   await standIn?.close();
 });
 
-/** A delivered order (card: authorised, captured; on_delivery: paid in cash at the door), final total 2499. */
-async function delivered(paymentMethod: 'card' | 'on_delivery' = 'card'): Promise<Placed> {
-  const placed = await placeOrder(h, { paymentMethod });
-  if (paymentMethod === 'card') await authorise(h, placed.who, placed.order.id);
-  const weighed = await weigh(h, placed.staff, placed.order.id, 8000);
-  expect(weighed.final.total).toBe(2499);
-  await moveTo(h, placed.staff, placed.order.id, 'ready');
-  await moveTo(h, placed.staff, placed.order.id, 'out_for_delivery');
-  if (paymentMethod === 'on_delivery') {
-    const paid = await h.api.post(`/v1/staff/orders/${placed.order.id}/payments`, { method: 'cash', amount: 2499 }, { token: placed.staff.token });
-    expect(paid.status, paid.text).toBeLessThan(300);
-  }
-  await moveTo(h, placed.staff, placed.order.id, 'delivered');
-  return placed;
-}
-
-const tip = (p: Placed, body: unknown, key = `tip-${crypto.randomUUID()}`, who: Actor = p.who) =>
-  h.api.post(`/v1/orders/${p.order.id}/tip`, body, { token: who.token, headers: { 'idempotency-key': key } });
-const cashTip = (p: Placed, body: unknown, staff: Actor, key = `cash-${crypto.randomUUID()}`) =>
-  h.api.post(`/v1/staff/orders/${p.order.id}/tip`, body, { token: staff.token, headers: { 'idempotency-key': key } });
+const delivered = (method: 'card' | 'on_delivery' = 'card') => deliveredOrder(h, method);
+const tip = (p: Placed, body: unknown, key?: string, who?: Actor) => tipOn(h, p, body, key, who);
+const cashTip = (p: Placed, body: unknown, staff: Actor, key?: string) => cashTipOn(h, p, body, staff, key);
 const tipRows = (orderId: string) =>
   h.sql<{ id: string; status: string; amount: number; method: string; driver_user_id: string | null; stripe_payment_intent_id: string | null; failure_code: string | null }>(
     `SELECT id, status, amount, method, driver_user_id, stripe_payment_intent_id, failure_code FROM tips WHERE order_id = $1 ORDER BY created_at`,

@@ -11,7 +11,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { fingerprintRequest } from '../../domain/idempotency.js';
-import { tipAmount, type TipRequest } from '../../domain/tip.js';
+import { tipAmount, type TipPreset, type TipRequest } from '../../domain/tip.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -103,7 +103,7 @@ export async function readForTip(deps: Deps, cmd: TipCommand): Promise<TipContex
     );
   }
   if (row.live) throw new ApiError('tip_exists', 'This order has a tip already (one tip per order).');
-  const request: TipRequest = cmd.input.percent !== undefined ? { percent: cmd.input.percent } : { amount: cmd.input.amount! };
+  const request: TipRequest = cmd.input.percent !== undefined ? { percent: cmd.input.percent as TipPreset } : { amount: cmd.input.amount! };
   return { fingerprint, amount: tipAmount(row.base, row.currency, request), currency: row.currency, holdIntent: row.holdIntent, driver: row.driver, base: row.base };
 }
 

@@ -5,10 +5,10 @@ import { instantOut, integer, integerOut, timestamp, uuidOut } from '../../http/
 /** A preset percentage of the final total, or an amount: exactly one (src/domain/tip.ts). */
 export const TipBody = z
   .object({
-    percent: z
-      .union(TIP_PRESETS.map((p) => z.literal(p)) as [z.ZodLiteral<10>, z.ZodLiteral<15>, z.ZodLiteral<20>])
+    percent: integer({ min: 10, max: 20 })
+      .refine((p) => (TIP_PRESETS as readonly number[]).includes(p), 'must be 10, 15 or 20')
       .optional()
-      .openapi({ description: 'A preset: 10, 15 or 20 % of the order’s final total, rounded half up to a minor unit (then down to the currency’s step).', example: 15 }),
+      .openapi({ enum: [...TIP_PRESETS], description: 'A preset: 10, 15 or 20 % of the order’s final total, rounded half up to a minor unit (then down to the currency’s step).', example: 15 }),
     amount: integer({ min: 1, max: 1_000_000_000 })
       .optional()
       .openapi({ description: 'The tip in minor units of the order’s currency, instead of a preset. At least one major unit (and Stripe’s minimum charge), at most half the final total.', example: 300 }),
