@@ -3,7 +3,7 @@ import { startStripeStandIn, type StripeStandIn } from '../../tools/stripe-stand
 import type { Database } from '../../src/db/client.js';
 import { createPostgresDatabase } from '../../src/db/node-postgres.js';
 import { createPgliteDatabase } from '../../src/db/pglite.js';
-import { authorise, deliver, paymentRows, placeOrder, stripeIntent, stripeRequests, type Placed } from '../journeys/payments.js';
+import { authorise, deliver, deliverEvent, paymentRows, placeOrder, stripeIntent, stripeRequests, type Placed } from '../journeys/payments.js';
 import { cashTipOn, deliveredOrder, tipOn } from '../journeys/tips.js';
 import { prepare, recreateServerDatabase } from '../setup/databases.js';
 import { expectProblem } from '../support/client.js';
@@ -95,6 +95,18 @@ describe('a customer tips on the saved card', () => {
     expect(hook.status).toBe(200);
     expect(hook.body.outcome).toBe('stale'); // already succeeded: nothing moves
     expect(await paymentRows(h, p.order.id)).toEqual(payments);
+
+    // A tip Stripe answered `processing`: its success event moves the tip, and only the tip.
+    await h.sql(`UPDATE tips SET status = 'processing' WHERE id = $1`, [row!.id]);
+    const order = (await h.api.get(`/v1/orders/${p.order.id}`, { token: p.who.token })).body;
+    const { res: later, event } = await deliver(h, 'payment_intent.succeeded', row!.stripe_payment_intent_id!);
+    expect(later.body.outcome).toBe('applied');
+    expect((await tipRows(p.order.id))[0]!.status).toBe('succeeded');
+    expect(await paymentRows(h, p.order.id)).toEqual(payments);
+    const after = (await h.api.get(`/v1/orders/${p.order.id}`, { token: p.who.token })).body;
+    expect({ status: after.status, balance: after.balance, flags: after.flags }).toEqual({ status: order.status, balance: order.balance, flags: order.flags });
+    // Delivered again (Stripe retries): a duplicate.
+    expect((await deliverEvent(h, event)).res.body.outcome).toBe('duplicate');
   });
 
   it('presets compute from the final total; amounts outside the bounds are 422 and write nothing', async () => {
