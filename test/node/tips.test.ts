@@ -153,6 +153,17 @@ describe('a customer tips on the saved card', () => {
     expect(await tipIntents(p.order.id)).toHaveLength(1);
   });
 
+  it('five concurrent requests with the same key: one charge, the others answer it or say it is in progress', async () => {
+    const p = await delivered();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => tip(p, { amount: 300 }, 'tip-same-key-race')));
+    const ok = answers.filter((r) => r.status === 201);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    for (const r of ok) expect(r.body).toEqual(ok[0]!.body);
+    for (const r of answers.filter((a) => a.status !== 201)) expect(expectProblem(r, 409, 'payment_in_progress').details).toEqual({ tipId: ok[0]!.body.id });
+    expect(await tipRows(p.order.id)).toHaveLength(1);
+    expect(await tipIntents(p.order.id)).toHaveLength(1);
+  });
+
   it('a declined card: the tip is failed with the reason, 402 (the same on replay), no balance; a new key may try again', async () => {
     const p = await delivered();
     const before = (await h.api.get(`/v1/orders/${p.order.id}`, { token: p.who.token })).body;

@@ -121,7 +121,7 @@ function replayed(prior: z.infer<typeof Prior>, fingerprint: string): TipRow {
  * for cash, only while the order is still delivered at the total the amount was computed on.
  * A concurrent request with the same key makes this write nothing: its tip is answered instead.
  */
-export async function claimTip(deps: Deps, cmd: TipCommand, ctx: Extract<TipContext, { fingerprint: string }>): Promise<TipRow> {
+export async function claimTip(deps: Deps, cmd: TipCommand, ctx: Extract<TipContext, { fingerprint: string }>): Promise<{ tip: TipRow; fresh: boolean }> {
   const now = deps.clock.now().toISOString();
   const tipId = crypto.randomUUID();
   const status = cmd.method === 'card' ? 'pending' : 'succeeded';
@@ -158,11 +158,11 @@ export async function claimTip(deps: Deps, cmd: TipCommand, ctx: Extract<TipCont
     throw err;
   }
   const [row] = rows;
-  if (row?.tip) return row.tip;
+  if (row?.tip) return { tip: row.tip, fresh: true };
   if (!row?.guarded) throw new ApiError('conflict', 'The order changed while the tip was recorded; retry.');
   // The key was claimed by a concurrent request: answer its tip.
   const again = await readForTip(deps, cmd);
-  if (again.replay) return again.replay;
+  if (again.replay) return { tip: again.replay, fresh: false };
   throw new ApiError('conflict', 'A concurrent request with this Idempotency-Key failed; retry.');
 }
 

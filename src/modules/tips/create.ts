@@ -30,22 +30,18 @@ export async function addTip(deps: Deps, cmd: Omit<TipCommand, 'method' | 'ownOr
   requirePayments(deps);
   const full: TipCommand = { ...cmd, method: 'card', ownOrder: true };
   const ctx = await readForTip(deps, full);
-  let tip: TipRow;
-  let fresh = false;
-  if (ctx.replay) {
-    tip = ctx.replay;
-    if (tip.status === 'pending') {
-      if (deps.clock.now().getTime() - Date.parse(tip.createdAt) < IN_FLIGHT_MS) {
-        throw new ApiError('payment_in_progress', 'This tip is being charged by an earlier request with this key; retry shortly.', { details: { tipId: tip.id }, retryAfterSeconds: 5 });
-      }
-      tip = await chargeTip(deps, tip, ctx.holdIntent!, true);
+  const claimed = ctx.replay ? { tip: ctx.replay, fresh: false } : await claimTip(deps, full, ctx);
+  let tip = claimed.tip;
+  if (claimed.fresh) tip = await chargeTip(deps, tip, ctx.holdIntent!, false);
+  else if (tip.status === 'pending') {
+    // Another request with this key is charging it, or one did and never recorded Stripe's answer.
+    if (deps.clock.now().getTime() - Date.parse(tip.createdAt) < IN_FLIGHT_MS) {
+      throw new ApiError('payment_in_progress', 'This tip is being charged by an earlier request with this key; retry shortly.', { details: { tipId: tip.id }, retryAfterSeconds: 5 });
     }
-  } else {
-    tip = await chargeTip(deps, await claimTip(deps, full, ctx), ctx.holdIntent!, false);
-    fresh = true;
+    tip = await chargeTip(deps, tip, ctx.holdIntent!, true);
   }
   if (tip.status === 'failed') throw tipFailure(tip);
-  return { tip, fresh };
+  return { tip, fresh: claimed.fresh };
 }
 
 /** A cash tip the driver received at the door, recorded by staff. Round trips: 2 (read, then one statement); a replay 1. */
@@ -53,5 +49,5 @@ export async function recordCashTip(deps: Deps, cmd: Omit<TipCommand, 'method' |
   const full: TipCommand = { ...cmd, method: 'cash', ownOrder: false };
   const ctx = await readForTip(deps, full);
   if (ctx.replay) return { tip: ctx.replay, fresh: false };
-  return { tip: await claimTip(deps, full, ctx), fresh: true };
+  return claimTip(deps, full, ctx);
 }
