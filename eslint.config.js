@@ -55,6 +55,7 @@ export const MODULE_LAYERS = {
   jobs: [],
   payments: ['orders', 'jobs'],
   fulfilment: ['orders', 'payments'],
+  tips: ['orders', 'payments'],
   notifications: ['auth'],
   promos: [],
   credit: ['orders'],

@@ -19,6 +19,7 @@ import { paymentRoutes } from './modules/payments/routes.js';
 import { creditRoutes } from './modules/credit/routes.js';
 import { promoRoutes } from './modules/promos/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
+import { tipRoutes } from './modules/tips/routes.js';
 import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
 import { zoneRoutes } from './modules/zones/routes.js';
 
@@ -108,6 +109,7 @@ export function createApp(deps: Deps) {
   app.route('/', orderRoutes);
   app.route('/', fulfilmentRoutes);
   app.route('/', paymentRoutes);
+  app.route('/', tipRoutes);
   app.route('/', notificationRoutes);
   app.route('/', promoRoutes);
   app.route('/', creditRoutes);

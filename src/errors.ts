@@ -69,6 +69,10 @@ export const ERROR_STATUS = {
   recovery_token_expired: 410,
   recovery_token_used: 410,
   email_already_verified: 409,
+  tip_exists: 409,
+  order_not_delivered: 409,
+  card_declined: 402,
+  authentication_required: 402,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -220,6 +224,7 @@ const STATUS_MEANING: Record<number, string> = {
   400: 'The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON).',
   401: 'Missing, invalid or expired credentials.',
   403: 'The caller lacks the required role (or lost it, or was disabled, since the token was issued).',
+  402: 'The saved card was declined, or its bank asks the customer to authenticate: nothing was charged.',
   404: 'No such resource (or it belongs to another user).',
   409: 'Conflicts with the current state.',
   410: 'What the request refers to is gone for good (e.g. a one-time link already used or expired).',

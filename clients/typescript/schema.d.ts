@@ -1117,6 +1117,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orders/{id}/tip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tip the driver after delivery, on the saved card
+         * @description The caller’s own delivered card order (another customer’s answers 404). The tip is charged off-session on the card saved with the order’s hold and recorded with the staff member who delivered the order; it is not part of what the order owes, and order refunds do not refund it.
+         *
+         *     Send `percent` (10, 15 or 20 % of the order’s final total, rounded half up to a minor unit, then down to the currency’s step: a multiple of 10 in BHD, JOD, KWD, OMR, TND) or `amount` (minor units), not both. A tip is at least one major unit of the currency (and never below Stripe’s minimum charge) and at most half the final total: outside that, or not a multiple of the step, 422 `invalid_tip_amount` with `details.min`, `details.max`, `details.step`; a negative, zero, fractional or huge number is 422 `validation_failed`.
+         *
+         *     One tip per order: a second (with another key, or at the same time) answers 409 `tip_exists` and writes nothing; a declined tip does not count, so the customer may try again. The order must be `delivered` (409 `order_not_delivered`, `details.status`).
+         *
+         *     A pay-on-delivery order has no saved card: 409 `payment_not_applicable` (tip the driver in cash).
+         *
+         *     When the bank declines the card or asks for authentication, nothing is charged and nothing is owed: the tip is recorded as failed and the answer is 402 `card_declined` or `authentication_required` (`details.reason`: Stripe’s decline code).
+         *
+         *     Requires `Idempotency-Key`: a retry with the same key and body answers the same tip (`Idempotent-Replayed: true`), the same key with another body 422 `idempotency_key_reused`. A replay of a declined tip answers the same 402; a replay while the first request is still charging answers 409 `payment_in_progress` with `Retry-After`.
+         *
+         *     Stripe did not answer: 502 `payment_provider_error`; retry with the same key (the charge is looked up at Stripe first, never made twice).
+         */
+        post: operations["createTip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/orders/{id}/tip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a cash tip on a pay-on-delivery order
+         * @description Staff and admins record the cash a customer gave the driver at the door of a delivered pay-on-delivery order (a card order: 409 `payment_not_applicable`; its customer tips in the app). The tip is the driver’s: the staff member who took the `delivered` transition, whoever records it. The timeline records who did.
+         *
+         *     Send `percent` (10, 15 or 20 % of the order’s final total, rounded half up to a minor unit, then down to the currency’s step: a multiple of 10 in BHD, JOD, KWD, OMR, TND) or `amount` (minor units), not both. A tip is at least one major unit of the currency (and never below Stripe’s minimum charge) and at most half the final total: outside that, or not a multiple of the step, 422 `invalid_tip_amount` with `details.min`, `details.max`, `details.step`; a negative, zero, fractional or huge number is 422 `validation_failed`.
+         *
+         *     One tip per order: a second (with another key, or at the same time) answers 409 `tip_exists` and writes nothing; a declined tip does not count, so the customer may try again. The order must be `delivered` (409 `order_not_delivered`, `details.status`).
+         *
+         *     Requires `Idempotency-Key`: a retry with the same key and body answers the same tip (`Idempotent-Replayed: true`), the same key with another body 422 `idempotency_key_reused`.
+         */
+        post: operations["staffCreateTip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/tips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller’s own tips: totals and list
+         * @description Tips received (card tips charged, cash tips recorded) on orders the caller delivered, created in [`from`, `to`): the count and the sum per currency, and the newest 500 (`truncated` when there were more). `to` defaults to now, `from` to 30 days before it; `to` must be after `from` and at most 92 days later (422 `invalid_range`). Other staff members’ tips are never listed.
+         */
+        get: operations["staffListTips"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/devices": {
         parameters: {
             query?: never;
@@ -1465,7 +1543,7 @@ export interface components {
              * @description Stable machine-readable error code.
              * @enum {string}
              */
-            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "order_not_reschedulable" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "promo_code_unknown" | "promo_code_inactive" | "promo_code_not_yet_valid" | "promo_code_expired" | "promo_code_minimum_not_met" | "promo_code_exhausted" | "promo_code_already_used" | "promo_code_first_order_only" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required" | "promo_code_taken" | "promo_code_redeemed" | "promo_limit_below_redemptions" | "account_has_open_orders" | "reauthentication_failed" | "recovery_token_invalid" | "recovery_token_expired" | "recovery_token_used" | "email_already_verified";
+            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "order_not_reschedulable" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "promo_code_unknown" | "promo_code_inactive" | "promo_code_not_yet_valid" | "promo_code_expired" | "promo_code_minimum_not_met" | "promo_code_exhausted" | "promo_code_already_used" | "promo_code_first_order_only" | "invalid_tip_amount" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required" | "promo_code_taken" | "promo_code_redeemed" | "promo_limit_below_redemptions" | "account_has_open_orders" | "reauthentication_failed" | "recovery_token_invalid" | "recovery_token_expired" | "recovery_token_used" | "email_already_verified" | "tip_exists" | "order_not_delivered" | "card_declined" | "authentication_required";
             /** @example req_4b1e0c9f6a2d4c83 */
             requestId: string;
             /**
@@ -2931,6 +3009,98 @@ export interface components {
             amount: number;
             /** @example USD */
             currency: string;
+        };
+        Tip: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            orderId: string;
+            /**
+             * Format: int32
+             * @description Minor units.
+             * @example 375
+             */
+            amount: number;
+            /** @example USD */
+            currency: string;
+            /**
+             * Format: int32
+             * @description The preset asked for, or null for an amount.
+             */
+            percent: number | null;
+            /** @enum {string} */
+            method: "card" | "cash";
+            /**
+             * @description `succeeded`: charged (or, cash, received); `processing`: Stripe is still working on it (its webhook finishes it); `pending`: the charge was not answered yet (retry with the same key).
+             * @enum {string}
+             */
+            status: "pending" | "processing" | "succeeded";
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            createdAt: string;
+        };
+        /**
+         * @example {
+         *       "percent": 15
+         *     }
+         */
+        TipRequest: {
+            /**
+             * Format: int32
+             * @description A preset: 10, 15 or 20 % of the order’s final total, rounded half up to a minor unit (then down to the currency’s step).
+             * @example 15
+             * @enum {integer}
+             */
+            percent?: 10 | 15 | 20;
+            /**
+             * Format: int32
+             * @description The tip in minor units of the order’s currency, instead of a preset. At least one major unit (and Stripe’s minimum charge), at most half the final total.
+             * @example 300
+             */
+            amount?: number;
+        };
+        StaffTips: {
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            to: string;
+            /**
+             * Format: int32
+             * @description Tips received in the range.
+             */
+            count: number;
+            /** @description Sum per currency, minor units (one currency per shop). */
+            totals: {
+                currency: string;
+                /** Format: int32 */
+                amount: number;
+            }[];
+            /** @description Newest first, at most 500 (`truncated` says when there were more; the totals count them all). */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                orderId: string;
+                /** Format: int32 */
+                amount: number;
+                currency: string;
+                /** @enum {string} */
+                method: "card" | "cash";
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+            }[];
+            truncated: boolean;
         };
         DeviceList: {
             data: components["schemas"]["Device"][];
@@ -9977,6 +10147,392 @@ export interface operations {
                     "X-App-Version": components["headers"]["X-App-Version"];
                     /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`, `service_unavailable`. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createTip: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). Keys are kept at least 24 hours (as Stripe does), then removed: retry within that window. */
+                "idempotency-key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TipRequest"];
+            };
+        };
+        responses: {
+            /** @description Charged (`succeeded`, or `processing` until Stripe’s webhook), or the replay of the call that did it. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tip"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The saved card was declined, or its bank asks the customer to authenticate: nothing was charged. Codes: `card_declined`, `authentication_required`. */
+            402: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `order_not_delivered`, `payment_not_applicable`, `tip_exists`, `payment_in_progress`, `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `payment_in_progress`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `invalid_tip_amount`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The payment provider did not complete the request; safe to retry. Codes: `payment_provider_error`. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`, `service_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffCreateTip: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 8–255 characters of [A-Za-z0-9_:.-], unique per attempt, scoped to the caller. A retry with the same key and body returns the original response; the same key with another body is refused (422 `idempotency_key_reused`). Keys are kept at least 24 hours (as Stripe does), then removed: retry within that window. */
+                "idempotency-key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TipRequest"];
+            };
+        };
+        responses: {
+            /** @description Recorded (`succeeded`, `method: cash`), or the replay of the call that did it. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tip"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `order_not_delivered`, `payment_not_applicable`, `tip_exists`, `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `idempotency_key_reused`, `invalid_tip_amount`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    staffListTips: {
+        parameters: {
+            query?: {
+                /** @description Start of the range (inclusive). Default: 30 days before `to`. */
+                from?: string;
+                /** @description End of the range (exclusive). Default: now. At most 92 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller’s tips in the range. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffTips"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the required role (or lost it, or was disabled, since the token was issued). Codes: `forbidden`. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `invalid_range`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -89,6 +89,8 @@ export const PERSONAL_DATA: Record<string, Record<string, ColumnHandling>> = {
   zones: all(NO, 'id name postcode_prefixes time_zone active delivery_fee minimum_order free_delivery_from missed_pickup_fee synthetic created_at updated_at'),
   promo_codes: all(NO, 'id code kind value currency minimum_subtotal valid_from valid_until max_redemptions redemption_count per_customer_limit first_order_only active created_at updated_at'),
   promo_customer_uses: all(NO, 'promo_code_id user_id uses'),
+  // A tip is money paid on an order: ids, amounts and states only (the driver and the recorder are staff).
+  tips: all(NO, 'id order_id user_id driver_user_id recorded_by method status amount currency percent stripe_payment_intent_id failure_code created_at updated_at'),
   credit_entries: {
     ...all(NO, 'id user_id amount currency reason actor_user_id order_id created_at'),
     // Written by an admin and shown to the customer ("Sorry about the stain, Ana"): may name them.

@@ -42,6 +42,8 @@ export const DOMAIN_ERROR_STATUS = {
   promo_code_exhausted: 409,
   promo_code_already_used: 409,
   promo_code_first_order_only: 409,
+  // tips (src/domain/tip.ts)
+  invalid_tip_amount: 422,
   // idempotency
   idempotency_key_missing: 400,
   idempotency_key_invalid: 400,

@@ -106,6 +106,8 @@ export function bodyFixture(key: string): unknown {
     'POST /v1/staff/orders/{id}/weigh-in': () => ({ weightGrams: 5000, note: 'Weighed' }),
     'POST /v1/staff/orders/{id}/refunds': () => ({ amount: 100, reason: 'Stain on a shirt' }),
     'POST /v1/staff/orders/{id}/payments': () => ({ method: 'cash', amount: 100 }),
+    'POST /v1/orders/{id}/tip': () => ({ amount: 300 }),
+    'POST /v1/staff/orders/{id}/tip': () => ({ amount: 300 }),
   };
   return bodies[key]?.();
 }

@@ -208,6 +208,8 @@ async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['
   const adoptedIntents: string[] = [];
   for (const pi of intents) {
     const row = ours.find((p) => p.stripePaymentIntentId === pi.id);
+    // A tip's PaymentIntent is recorded on the tip (src/modules/tips), not a payment of the order.
+    if (pi.metadata?.kind === 'tip') continue;
     if (!row) {
       // Made by us, answer lost (its metadata names our order): recorded, not just reported.
       const adopted = await adoptIntent(deps, pi);

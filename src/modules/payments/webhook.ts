@@ -7,6 +7,7 @@ import { ApiError } from '../../errors.js';
 import { syncOutstandingFlag } from '../orders/balance.js';
 import { raiseFlag } from '../orders/shared.js';
 import { lateFailedRefunds, refundEventEffect, refundEventLock } from './refund-events.js';
+import { handleTipEvent } from './tip-events.js';
 import { adoptIntent } from './adopt.js';
 import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
@@ -38,6 +39,9 @@ const FreshRow = z.object({ fresh: z.boolean() });
  * a hint: it is checked against our payment row (amount, currency, state order) first.
  */
 export async function handleStripeEvent(deps: Deps, event: Stripe.Event): Promise<WebhookOutcome> {
+  // A tip's PaymentIntent (metadata kind: tip) is recorded on the tip, never on the order's payments.
+  const tip = await handleTipEvent(deps, event);
+  if (tip) return tip;
   // A PaymentIntent we made but never recorded (its answer was lost): recorded against the order its metadata names.
   const adopted = event.type in OUR_STATUS ? await adoptIntent(deps, event.data.object as Stripe.PaymentIntent, event) : undefined;
   if (adopted && adopted !== 'known') return adopted;
