@@ -16,6 +16,7 @@ import { orderRoutes } from './modules/orders/routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
 import { creditRoutes } from './modules/credit/routes.js';
 import { promoRoutes } from './modules/promos/routes.js';
+import { recurringRoutes } from './modules/recurring/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
 import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
 import { zoneRoutes } from './modules/zones/routes.js';
@@ -104,6 +105,7 @@ export function createApp(deps: Deps) {
   app.route('/', notificationRoutes);
   app.route('/', promoRoutes);
   app.route('/', creditRoutes);
+  app.route('/', recurringRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { currencyRules } from './domain/currency.js';
 import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
+import { recurringConfig, type RecurringConfig } from './modules/recurring/settings.js';
 
 /**
  * The largest NOTIFY_TIMEOUT_MS accepted, ms. An FCM send is up to four sequential requests each
@@ -197,6 +198,8 @@ export interface Config {
   notifications: NotificationsConfig;
   /** Sign in with Apple and Google; a provider absent here answers 503 `provider_not_configured`. */
   oauth: OAuthConfig;
+  /** Recurring pickups (src/modules/recurring/settings.ts). */
+  recurring: RecurringConfig;
 }
 
 /** The notification providers' settings (README, "Configuration"). */
@@ -265,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const notifications = notificationsConfig(raw, production, problems);
   const oauth = oauthConfig(raw, production, problems);
+  const recurring = recurringConfig(env, problems);
   if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -299,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     docsUi: (raw.DOCS_UI ?? (production ? 'off' : 'on')) === 'on',
     notifications,
     oauth,
+    recurring,
   };
 }
 

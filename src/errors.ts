@@ -63,6 +63,10 @@ export const ERROR_STATUS = {
   promo_code_taken: 409,
   promo_code_redeemed: 409,
   promo_limit_below_redemptions: 409,
+  // recurring pickups (src/modules/recurring)
+  recurring_window_unavailable: 422,
+  skip_date_invalid: 422,
+  occurrence_already_created: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -22,6 +22,7 @@ export * from './schema-jobs.js';
 export * from './schema-notifications.js';
 export * from './schema-identities.js';
 export * from './schema-promos.js';
+export * from './schema-recurring.js';
 
 export const servicesRelations = relations(services, ({ many }) => ({ addOns: many(addOns) }));
 export const addOnsRelations = relations(addOns, ({ one }) => ({

@@ -6,15 +6,23 @@
 import type { Deps } from '../../deps.js';
 import { acquireLease, newHolderId, releaseLease, renewLease } from '../jobs/lease.js';
 import { runNotificationSweep } from '../../notifications/sweep.js';
+import { runRecurringPickups } from '../recurring/job.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './jobs.js';
 
 /**
  * What every scheduler runs under the lease: the payments housekeeping (./jobs.ts), then the
+ * recurring pickups' orders (../recurring/job.ts), then the
  * notification sweep and pickup reminders (src/notifications/sweep.ts). A sweep that throws is
  * reported in `notificationsError` and logged; it does not undo or fail the payments part.
  */
 export async function runScheduledJobs(deps: Deps): Promise<JobReport> {
   const report = await runPaymentJobs(deps);
+  try {
+    report.recurring = await runRecurringPickups(deps);
+  } catch (error) {
+    report.recurringError = error instanceof Error ? error.message : String(error);
+    deps.logger.error('recurring pickups failed', { error });
+  }
   try {
     report.notifications = await runNotificationSweep(deps);
   } catch (error) {

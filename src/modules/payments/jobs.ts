@@ -5,6 +5,7 @@ import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { sweepRetention, type RetentionReport } from '../jobs/retention.js';
 import type { SweepReport } from '../../notifications/sweep.js';
+import type { RecurringReport } from '../recurring/job.js';
 import type { OrderFlag } from '../../domain/order-status.js';
 import { hasFlag, raiseFlag } from '../orders/shared.js';
 import { adoptIntent } from './adopt.js';
@@ -45,6 +46,9 @@ export interface JobReport {
   /** The notification sweep and reminders run after the payments work (src/notifications/sweep.ts); absent when it failed. */
   notifications?: SweepReport;
   notificationsError?: string;
+  /** Recurring pickups' orders created this run (src/modules/recurring/job.ts); absent when it failed (see recurringError). */
+  recurring?: RecurringReport;
+  recurringError?: string;
 }
 
 /** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */
