@@ -97,6 +97,18 @@ export function bodyFixture(key: string): unknown {
     'POST /v1/admin/promo-codes': () => ({ code: `HOSTILE-${n}`, kind: 'percent', value: 1000 }),
     'PATCH /v1/admin/promo-codes/{id}': () => ({ active: true, maxRedemptions: 1000 }),
     'POST /v1/admin/users/{id}/credit': () => ({ amount: 100, reason: 'goodwill', note: 'Hostile' }),
+    'POST /v1/me/recurring-pickups': () => ({
+      cadence: 'weekly',
+      anchorDate: '2030-01-07',
+      pickupStart: '09:00',
+      deliveryDaysAfter: 2,
+      deliveryStart: '09:00',
+      addressId: f.addressId,
+      items: [{ serviceId: f.washFold.id, estimatedWeightGrams: 6000 }],
+      paymentMethod: 'on_delivery',
+    }),
+    'PATCH /v1/me/recurring-pickups/{id}': () => ({ status: 'paused' }),
+    'POST /v1/me/recurring-pickups/{id}/skip': () => ({ date: '2030-01-07' }),
     'POST /v1/staff/orders/{id}/transitions': () => ({ to: 'picked_up', bagCount: 2, note: 'Two bags' }),
     'POST /v1/staff/orders/{id}/weigh-in': () => ({ weightGrams: 5000, note: 'Weighed' }),
     'POST /v1/staff/orders/{id}/refunds': () => ({ amount: 100, reason: 'Stain on a shirt' }),
@@ -123,6 +135,8 @@ function pathId(o: Operation, segment: string): string {
     sessions: f.sessionId,
     'promo-codes': f.promoCodeId,
     users: f.customer.userId,
+    // No schedule has this id: the walk proves validation and no 5xx (404 not_found); found ones are test/node/recurring.test.ts's.
+    'recurring-pickups': '00000000-0000-4000-8000-000000000019',
   };
   const id = ids[segment];
   if (!id) throw new Error(`${o.key}: no fixture id for a {id} after /${segment}/ — add one to pathId()`);

@@ -60,7 +60,7 @@ const skipRoute = createRoute({
   ...own,
   method: 'post',
   path: '/v1/me/recurring-pickups/{id}/skip',
-  operationId: 'skipRecurringPickupDate',
+  operationId: 'createRecurringPickupSkip',
   summary: 'Skip one date of a recurring pickup',
   description:
     'No order is created for `date`. It must be one of the schedule’s dates and not in the past (422 `skip_date_invalid`). A date whose order was already created answers 409 `occurrence_already_created`: cancel that order instead. The skip and the job cannot both win a date. Skipping a date twice changes nothing.',

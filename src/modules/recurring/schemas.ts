@@ -5,6 +5,7 @@ import { OrderItemInput } from '../orders/schemas.js';
 
 const HHMM = z
   .string()
+  .max(5)
   .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:MM (00:00–23:59)')
   .openapi({ example: '18:00' });
 
