@@ -25,7 +25,7 @@ recurringJourney(() => t);
 
 describe('the scheduled job', () => {
   it('creates the date’s order once, through the app’s order path, and shows it in GET', async () => {
-    const w = await recurringWorld(t, );
+    const w = await recurringWorld(t);
     const s = (await w.create()).body;
     const first = await runRecurringPickups(t.deps, 2);
     expect(first.failed).toEqual([]);
@@ -48,7 +48,7 @@ describe('the scheduled job', () => {
 
   it('two runs at once create exactly one order per (schedule, date), round after round', async () => {
     for (let round = 0; round < 12; round++) {
-      const w = await recurringWorld(t, );
+      const w = await recurringWorld(t);
       expect((await w.create()).status).toBe(201);
       const reports = await Promise.all([runRecurringPickups(t.deps, 2), runRecurringPickups(t.deps, 2)]);
       expect(reports.flatMap((r) => r.failed)).toEqual([]);
@@ -78,10 +78,10 @@ describe('the scheduled job', () => {
   });
 
   it('a paused schedule and a skipped date create nothing; a skip racing the job leaves one winner', async () => {
-    const paused = await recurringWorld(t, );
+    const paused = await recurringWorld(t);
     const p = (await paused.create()).body;
     await t.api.patch(`/v1/me/recurring-pickups/${p.id}`, { status: 'paused' }, { token: paused.who.token });
-    const skipped = await recurringWorld(t, );
+    const skipped = await recurringWorld(t);
     const s = (await skipped.create()).body;
     const skip = await t.api.post(`/v1/me/recurring-pickups/${s.id}/skip`, { date: skipped.anchor }, { token: skipped.who.token });
     expect(skip.status, skip.text).toBe(200);
@@ -92,7 +92,7 @@ describe('the scheduled job', () => {
     expect(await ordersOf(t, skipped.who.userId)).toHaveLength(0);
 
     for (let round = 0; round < 5; round++) {
-      const w = await recurringWorld(t, );
+      const w = await recurringWorld(t);
       const id = (await w.create()).body.id;
       const [skipRes, report] = await Promise.all([
         t.api.post(`/v1/me/recurring-pickups/${id}/skip`, { date: w.anchor }, { token: w.who.token }),
@@ -108,8 +108,24 @@ describe('the scheduled job', () => {
     }
   });
 
+  it('a run that died after placing its order is taken over 15 min later and replays that order, never a second', async () => {
+    const w = await recurringWorld(t);
+    await w.create();
+    await runRecurringPickups(t.deps, 2);
+    const [made] = await ordersOf(t, w.who.userId);
+    // As if the run had died between createOrder and recording it: still `creating`, claimed 20 min ago.
+    await t.sql(
+      `UPDATE recurring_occurrences o SET status = 'creating', order_id = NULL, claimed_at = now() - interval '20 minutes'
+       FROM recurring_pickups r WHERE r.id = o.schedule_id AND r.user_id = $1`, [w.who.userId]);
+    const report = await runRecurringPickups(t.deps, 2);
+    expect(report.failed).toEqual([]);
+    expect(await ordersOf(t, w.who.userId)).toEqual([made]);
+    const listed = (await t.api.get('/v1/me/recurring-pickups', { token: w.who.token })).body.items[0];
+    expect(listed.recentOccurrences).toEqual([{ date: w.anchor, status: 'created', orderId: made!.id, reason: null }]);
+  });
+
   it('card occurrences start pending_payment, as an app card order does', async () => {
-    const w = await recurringWorld(t, );
+    const w = await recurringWorld(t);
     expect((await w.create({ paymentMethod: 'card' })).status).toBe(201);
     await runRecurringPickups(t.deps, 2);
     expect((await ordersOf(t, w.who.userId))[0]).toMatchObject({ status: 'pending_payment' });
