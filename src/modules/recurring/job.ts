@@ -23,7 +23,7 @@
  * Card occurrences start `pending_payment`, exactly as an app order does, and are paid with the
  * PaymentSheet (POST /v1/orders/{id}/payment-sheet); no off-session hold is made here yet.
  *
- * Round trips: 1 read of the active schedules; per due date 1 (claim with the candidate slots),
+ * Round trips: 1 read per SCHEDULES_PER_PAGE active schedules; per due date 1 (claim with the candidate slots),
  * then createOrder's (1–3) per pair tried, then 1 to record the outcome.
  */
 import { sql } from 'drizzle-orm';
@@ -37,8 +37,8 @@ import { createOrder } from '../orders/create.js';
 import type { CreateOrderInput } from '../orders/schemas.js';
 import { ruleOf, ScheduleRow, scheduleRows } from './shared.js';
 
-/** Active schedules handled per run (ordered by id); the rest wait for the next run, 15 min later. */
-export const MAX_SCHEDULES_PER_RUN = 500;
+/** Active schedules read per statement (keyset pages by id; every active schedule is looked at each run). */
+export const SCHEDULES_PER_PAGE = 500;
 /** A claim left `creating` this long was a run that died: the next run takes it over. */
 export const CLAIM_STALE_MINUTES = 15;
 /** Slot pairs tried per occurrence before it is `needs_attention`. */
@@ -59,23 +59,29 @@ type Slot = z.infer<typeof Slot>;
 
 export async function runRecurringPickups(deps: Deps, daysAhead = deps.config.recurring.daysAhead): Promise<RecurringReport> {
   const report: RecurringReport = { created: 0, needsAttention: [], failed: [] };
-  const schedules = await deps.database.rows(ScheduleRow, scheduleRows(
-    sql`(SELECT * FROM recurring_pickups WHERE status = 'active' ORDER BY id LIMIT ${MAX_SCHEDULES_PER_RUN})`,
-  ));
-  for (const s of schedules) {
-    if (!s.time_zone || !s.zone_id) continue; // no zone serves the address now: nothing can be booked; GET shows no next dates
-    const handled = new Set(s.recent.filter((o) => o.status !== 'creating').map((o) => o.date));
-    for (const date of dueOccurrences(ruleOf(s, s.time_zone), deps.clock.now(), daysAhead)) {
-      if (handled.has(date)) continue;
-      try {
-        await occurrence(deps, s, s.zone_id, s.time_zone, date, report);
-      } catch (err) {
-        report.failed.push({ scheduleId: s.id, date, detail: err instanceof Error ? err.message : String(err) });
-        deps.logger.error('recurring pickup occurrence failed', { scheduleId: s.id, date, error: err });
-      }
+  // Every active schedule, a page at a time (keyset on id): a schedule with nothing due costs no round trip of its own.
+  for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
+    const page = await deps.database.rows(ScheduleRow, sql`${scheduleRows(
+      sql`(SELECT * FROM recurring_pickups WHERE status = 'active' AND id > ${after}::uuid ORDER BY id LIMIT ${SCHEDULES_PER_PAGE})`,
+    )} ORDER BY r.id`);
+    for (const s of page) await handleSchedule(deps, s, daysAhead, report);
+    if (page.length < SCHEDULES_PER_PAGE) return report;
+    after = page.at(-1)!.id;
+  }
+}
+
+async function handleSchedule(deps: Deps, s: ScheduleRow, daysAhead: number, report: RecurringReport): Promise<void> {
+  if (!s.time_zone || !s.zone_id) return; // no zone serves the address now: nothing can be booked; GET shows no next dates
+  const handled = new Set(s.recent.filter((o) => o.status !== 'creating').map((o) => o.date));
+  for (const date of dueOccurrences(ruleOf(s, s.time_zone), deps.clock.now(), daysAhead)) {
+    if (handled.has(date)) continue;
+    try {
+      await occurrence(deps, s, s.zone_id, s.time_zone, date, report);
+    } catch (err) {
+      report.failed.push({ scheduleId: s.id, date, detail: err instanceof Error ? err.message : String(err) });
+      deps.logger.error('recurring pickup occurrence failed', { scheduleId: s.id, date, error: err });
     }
   }
-  return report;
 }
 
 async function occurrence(deps: Deps, s: ScheduleRow, zoneId: string, timeZone: string, date: string, report: RecurringReport): Promise<void> {
