@@ -53,13 +53,15 @@ export const MODULE_LAYERS = {
   addresses: ['scheduling'],
   orders: [],
   jobs: [],
-  payments: ['orders', 'jobs'],
+  // The scheduled job (payments/exclusive.ts) runs the recurring pickups' part too.
+  payments: ['orders', 'jobs', 'recurring'],
   fulfilment: ['orders', 'payments'],
   tips: ['orders', 'payments'],
   notifications: ['auth'],
   promos: [],
   credit: ['orders'],
   account: ['auth'],
+  recurring: ['orders', 'scheduling'],
 };
 /** @param {...(object | object[])} patterns @returns {import('eslint').Linter.RulesRecord} */
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: patterns.flat() }] });

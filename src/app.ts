@@ -18,6 +18,7 @@ import { orderRoutes } from './modules/orders/routes.js';
 import { paymentRoutes } from './modules/payments/routes.js';
 import { creditRoutes } from './modules/credit/routes.js';
 import { promoRoutes } from './modules/promos/routes.js';
+import { recurringRoutes } from './modules/recurring/routes.js';
 import { schedulingRoutes } from './modules/scheduling/routes.js';
 import { tipRoutes } from './modules/tips/routes.js';
 import { fulfilmentRoutes } from './modules/fulfilment/routes.js';
@@ -114,6 +115,7 @@ export function createApp(deps: Deps) {
   app.route('/', promoRoutes);
   app.route('/', creditRoutes);
   app.route('/', accountRoutes);
+  app.route('/', recurringRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

@@ -3,6 +3,7 @@ import { appleRevokeConfig, type AppleRevokeConfig } from './account/apple-confi
 import { currencyRules } from './domain/currency.js';
 import { recoveryConfig, type RecoveryConfig } from './auth/recovery-config.js';
 import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
+import { recurringConfig, type RecurringConfig } from './modules/recurring/settings.js';
 
 /**
  * The largest NOTIFY_TIMEOUT_MS accepted, ms. An FCM send is up to four sequential requests each
@@ -203,6 +204,8 @@ export interface Config {
   appleRevoke: AppleRevokeConfig | undefined;
   /** APP_LINK_BASE (src/auth/recovery-config.ts). */
   recovery: RecoveryConfig;
+  /** Recurring pickups (src/modules/recurring/settings.ts). */
+  recurring: RecurringConfig;
 }
 
 /** The notification providers' settings (README, "Configuration"). */
@@ -273,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const oauth = oauthConfig(raw, production, problems);
   const appleRevoke = appleRevokeConfig(env, production, problems);
   const recovery = recoveryConfig(env, production, problems);
+  const recurring = recurringConfig(env, problems);
   if (raw.CURRENCY && !currencyRules(raw.CURRENCY)) problems.push(`CURRENCY: ${raw.CURRENCY} is not in the currency table (src/domain/currency.ts)`);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -309,6 +313,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     oauth,
     appleRevoke,
     recovery,
+    recurring,
   };
 }
 

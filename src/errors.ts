@@ -73,6 +73,10 @@ export const ERROR_STATUS = {
   order_not_delivered: 409,
   card_declined: 402,
   authentication_required: 402,
+  // recurring pickups (src/modules/recurring)
+  recurring_window_unavailable: 422,
+  skip_date_invalid: 422,
+  occurrence_already_created: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

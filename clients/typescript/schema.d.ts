@@ -1457,6 +1457,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/recurring-pickups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller’s recurring pickups, with their next dates and recent orders
+         * @description Every week or every two weeks from `anchorDate` (its weekday is the schedule’s), in the local time of the zone serving the address. `pickupStart` and `deliveryStart` must be the start of one of the zone’s pickup / delivery windows on those weekdays (422 `recurring_window_unavailable`); a same-day delivery must start after the pickup (422 `delivery_too_early`).
+         *
+         *     The scheduled job creates each date’s order RECURRING_DAYS_AHEAD local days ahead (default 2), exactly once per date, as if the customer placed it with POST /v1/orders: same prices, promo-free, same capacity rules. When the window is full it takes the nearest free window that day; when none is free, or another rule fails, the date is shown as `needs_attention` with the reason in `recentOccurrences`, and the customer books it by hand. Card orders start `pending_payment` and are paid with the PaymentSheet.
+         *
+         *     Oldest first. `nextDates`: the next 5 dates an order will be created for; `recentOccurrences`: the latest 10 dates handled (order id, or why there is none).
+         */
+        get: operations["listRecurringPickups"];
+        put?: never;
+        /**
+         * Book a pickup every week or every two weeks
+         * @description Every week or every two weeks from `anchorDate` (its weekday is the schedule’s), in the local time of the zone serving the address. `pickupStart` and `deliveryStart` must be the start of one of the zone’s pickup / delivery windows on those weekdays (422 `recurring_window_unavailable`); a same-day delivery must start after the pickup (422 `delivery_too_early`).
+         *
+         *     The scheduled job creates each date’s order RECURRING_DAYS_AHEAD local days ahead (default 2), exactly once per date, as if the customer placed it with POST /v1/orders: same prices, promo-free, same capacity rules. When the window is full it takes the nearest free window that day; when none is free, or another rule fails, the date is shown as `needs_attention` with the reason in `recentOccurrences`, and the customer books it by hand. Card orders start `pending_payment` and are paid with the PaymentSheet.
+         *
+         *     Another customer’s or a missing address answers 404; one no zone serves, 422 `postcode_not_served`; a first date in the past, 422. Nothing is written unless every rule holds (one statement).
+         */
+        post: operations["createRecurringPickup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/recurring-pickups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel a recurring pickup
+         * @description No further orders are created. Orders already created are kept: cancel each with POST /v1/orders/{id}/cancel. Another customer’s schedule answers 404.
+         */
+        delete: operations["deleteRecurringPickup"];
+        options?: never;
+        head?: never;
+        /**
+         * Change, pause or resume a recurring pickup
+         * @description Send only the fields to change; every rule is checked again on the result (the same errors as creating one). `status: "paused"` stops new orders until `"active"` again (resume); orders already created are kept and changes apply to dates not yet created. A schedule changed by another request meanwhile answers 409 `conflict`.
+         *
+         *     Every week or every two weeks from `anchorDate` (its weekday is the schedule’s), in the local time of the zone serving the address. `pickupStart` and `deliveryStart` must be the start of one of the zone’s pickup / delivery windows on those weekdays (422 `recurring_window_unavailable`); a same-day delivery must start after the pickup (422 `delivery_too_early`).
+         *
+         *     The scheduled job creates each date’s order RECURRING_DAYS_AHEAD local days ahead (default 2), exactly once per date, as if the customer placed it with POST /v1/orders: same prices, promo-free, same capacity rules. When the window is full it takes the nearest free window that day; when none is free, or another rule fails, the date is shown as `needs_attention` with the reason in `recentOccurrences`, and the customer books it by hand. Card orders start `pending_payment` and are paid with the PaymentSheet.
+         */
+        patch: operations["updateRecurringPickup"];
+        trace?: never;
+    };
+    "/v1/me/recurring-pickups/{id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip one date of a recurring pickup
+         * @description No order is created for `date`. It must be one of the schedule’s dates and not in the past (422 `skip_date_invalid`). A date whose order was already created answers 409 `occurrence_already_created`: cancel that order instead. The skip and the job cannot both win a date. Skipping a date twice changes nothing.
+         */
+        post: operations["createRecurringPickupSkip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1543,7 +1623,7 @@ export interface components {
              * @description Stable machine-readable error code.
              * @enum {string}
              */
-            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "order_not_reschedulable" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "promo_code_unknown" | "promo_code_inactive" | "promo_code_not_yet_valid" | "promo_code_expired" | "promo_code_minimum_not_met" | "promo_code_exhausted" | "promo_code_already_used" | "promo_code_first_order_only" | "invalid_tip_amount" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required" | "promo_code_taken" | "promo_code_redeemed" | "promo_limit_below_redemptions" | "account_has_open_orders" | "reauthentication_failed" | "recovery_token_invalid" | "recovery_token_expired" | "recovery_token_used" | "email_already_verified" | "tip_exists" | "order_not_delivered" | "card_declined" | "authentication_required";
+            code: "empty_order" | "invalid_quantity" | "invalid_add_on" | "express_unavailable" | "currency_mismatch" | "amount_overflow" | "invalid_price_config" | "illegal_transition" | "transition_repeated" | "transition_forbidden" | "weigh_in_required" | "order_not_reschedulable" | "evidence_required" | "invalid_evidence" | "invalid_postcode" | "slot_kind_mismatch" | "slot_zone_mismatch" | "slot_unavailable" | "delivery_too_early" | "invalid_time_zone" | "invalid_range" | "invalid_date" | "invalid_time" | "invalid_slot_template" | "promo_code_unknown" | "promo_code_inactive" | "promo_code_not_yet_valid" | "promo_code_expired" | "promo_code_minimum_not_met" | "promo_code_exhausted" | "promo_code_already_used" | "promo_code_first_order_only" | "invalid_tip_amount" | "idempotency_key_missing" | "idempotency_key_invalid" | "malformed_json" | "bad_request" | "auth_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "refresh_token_superseded" | "refresh_token_revoked" | "refresh_token_expired" | "forbidden" | "not_found" | "route_not_found" | "method_not_allowed" | "email_taken" | "slug_taken" | "conflict" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "postcode_not_served" | "order_not_cancellable" | "already_weighed" | "payment_not_applicable" | "payment_not_pending" | "overage_not_pending" | "capture_not_possible" | "nothing_outstanding" | "overage_approval_pending" | "refund_exceeds_captured" | "payment_amount_mismatch" | "invalid_signature" | "too_many_attempts" | "payment_provider_error" | "internal_error" | "service_unavailable" | "database_unavailable" | "busy" | "payments_not_configured" | "address_limit_reached" | "slot_exists" | "capacity_below_reserved" | "weigh_in_not_allowed" | "payment_outstanding" | "payment_in_progress" | "waiver_exceeds_outstanding" | "invalid_id_token" | "provider_not_configured" | "account_exists_unverified_email" | "current_password_incorrect" | "preference_required" | "promo_code_taken" | "promo_code_redeemed" | "promo_limit_below_redemptions" | "account_has_open_orders" | "reauthentication_failed" | "recovery_token_invalid" | "recovery_token_expired" | "recovery_token_used" | "email_already_verified" | "tip_exists" | "order_not_delivered" | "card_declined" | "authentication_required" | "recurring_window_unavailable" | "skip_date_invalid" | "occurrence_already_created";
             /** @example req_4b1e0c9f6a2d4c83 */
             requestId: string;
             /**
@@ -3745,6 +3825,252 @@ export interface components {
                     createdAt: string;
                 }[];
             };
+        };
+        RecurringPickupList: {
+            items: components["schemas"]["RecurringPickup"][];
+        };
+        RecurringPickup: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            cadence: "weekly" | "biweekly";
+            /**
+             * Format: int32
+             * @description 0 = Sunday … 6 = Saturday: the weekday of `anchorDate`.
+             * @example 1
+             */
+            weekday: number;
+            /**
+             * Format: date
+             * @example 2026-12-25
+             */
+            anchorDate: string;
+            /** @example 18:00 */
+            pickupStart: string;
+            /** Format: int32 */
+            deliveryDaysAfter: number;
+            /** @example 18:00 */
+            deliveryStart: string;
+            /** Format: uuid */
+            addressId: string;
+            items: {
+                /**
+                 * Format: uuid
+                 * @example 7eceaf28-2b38-41fe-ba85-6d05eafd41a1
+                 */
+                serviceId: string;
+                /**
+                 * Format: int32
+                 * @description per_item services: number of pieces.
+                 */
+                quantity?: number;
+                /**
+                 * Format: int32
+                 * @description per_kg services: the customer’s estimate; the final price comes from the weigh-in.
+                 * @example 6000
+                 */
+                estimatedWeightGrams?: number;
+                /** @default [] */
+                addOnIds?: string[];
+            }[];
+            express: boolean;
+            /** @enum {string} */
+            paymentMethod: "card" | "on_delivery";
+            notes: string | null;
+            /** @enum {string} */
+            status: "active" | "paused";
+            /**
+             * @description The IANA zone of the zone serving the address now; null when no zone serves it (no order can be created).
+             * @example Europe/London
+             */
+            timeZone: string | null;
+            skippedDates: string[];
+            /** @description The next (up to 5) dates an order will be created for: not skipped, not paused, not in the past. */
+            nextDates: string[];
+            /** @description The latest 10 dates the job handled, newest first. */
+            recentOccurrences: {
+                /**
+                 * Format: date
+                 * @example 2026-12-25
+                 */
+                date: string;
+                /**
+                 * @description `created`: the order exists (`orderId`). `skipped`: skipped by the customer. `needs_attention`: no order could be placed (`reason`: an error code such as `slot_unavailable`); book this date by hand. `creating`: the job is placing it now.
+                 * @enum {string}
+                 */
+                status: "creating" | "created" | "needs_attention" | "skipped";
+                /** Format: uuid */
+                orderId: string | null;
+                /** @example slot_unavailable */
+                reason: string | null;
+            }[];
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-27T09:00:00.000Z
+             */
+            updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "cadence": "weekly",
+         *       "anchorDate": "2026-12-07",
+         *       "pickupStart": "18:00",
+         *       "deliveryDaysAfter": 2,
+         *       "deliveryStart": "18:00",
+         *       "addressId": "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b",
+         *       "items": [
+         *         {
+         *           "serviceId": "7eceaf28-2b38-41fe-ba85-6d05eafd41a1",
+         *           "estimatedWeightGrams": 6000,
+         *           "addOnIds": []
+         *         }
+         *       ],
+         *       "express": false,
+         *       "paymentMethod": "on_delivery"
+         *     }
+         */
+        CreateRecurringPickupRequest: {
+            /**
+             * @description `weekly`: every 7 days from `anchorDate`; `biweekly`: every 14 days from it.
+             * @enum {string}
+             */
+            cadence: "weekly" | "biweekly";
+            /**
+             * Format: date
+             * @description The first occurrence, a local date in the zone that serves the address; its weekday is the schedule’s weekday. Not in the past.
+             * @example 2026-12-07
+             */
+            anchorDate: string;
+            /**
+             * @description Local start of the pickup window: one of the zone’s pickup windows on that weekday (422 `recurring_window_unavailable` otherwise).
+             * @example 18:00
+             */
+            pickupStart: string;
+            /**
+             * Format: int32
+             * @description The delivery is this many local days after the pickup.
+             * @example 2
+             */
+            deliveryDaysAfter: number;
+            /**
+             * @description Local start of the delivery window: one of the zone’s delivery windows on the delivery weekday.
+             * @example 18:00
+             */
+            deliveryStart: string;
+            /**
+             * Format: uuid
+             * @description One of the caller’s addresses (another customer’s answers 404).
+             */
+            addressId: string;
+            /** @description The usual items, exactly as `POST /v1/orders` takes them. */
+            items: {
+                /**
+                 * Format: uuid
+                 * @example 7eceaf28-2b38-41fe-ba85-6d05eafd41a1
+                 */
+                serviceId: string;
+                /**
+                 * Format: int32
+                 * @description per_item services: number of pieces.
+                 */
+                quantity?: number;
+                /**
+                 * Format: int32
+                 * @description per_kg services: the customer’s estimate; the final price comes from the weigh-in.
+                 * @example 6000
+                 */
+                estimatedWeightGrams?: number;
+                /** @default [] */
+                addOnIds?: string[];
+            }[];
+            /** @default false */
+            express?: boolean;
+            /**
+             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and is paid with the PaymentSheet; `on_delivery`: confirmed at once.
+             * @enum {string}
+             */
+            paymentMethod: "card" | "on_delivery";
+            notes?: string;
+        };
+        UpdateRecurringPickupRequest: {
+            /**
+             * @description `weekly`: every 7 days from `anchorDate`; `biweekly`: every 14 days from it.
+             * @enum {string}
+             */
+            cadence?: "weekly" | "biweekly";
+            /**
+             * Format: date
+             * @description The first occurrence, a local date in the zone that serves the address; its weekday is the schedule’s weekday. Not in the past.
+             * @example 2026-12-07
+             */
+            anchorDate?: string;
+            /**
+             * @description Local start of the pickup window: one of the zone’s pickup windows on that weekday (422 `recurring_window_unavailable` otherwise).
+             * @example 18:00
+             */
+            pickupStart?: string;
+            /**
+             * Format: int32
+             * @description The delivery is this many local days after the pickup.
+             * @example 2
+             */
+            deliveryDaysAfter?: number;
+            /**
+             * @description Local start of the delivery window: one of the zone’s delivery windows on the delivery weekday.
+             * @example 18:00
+             */
+            deliveryStart?: string;
+            /**
+             * Format: uuid
+             * @description One of the caller’s addresses (another customer’s answers 404).
+             */
+            addressId?: string;
+            /** @description The usual items, exactly as `POST /v1/orders` takes them. */
+            items?: {
+                /**
+                 * Format: uuid
+                 * @example 7eceaf28-2b38-41fe-ba85-6d05eafd41a1
+                 */
+                serviceId: string;
+                /**
+                 * Format: int32
+                 * @description per_item services: number of pieces.
+                 */
+                quantity?: number;
+                /**
+                 * Format: int32
+                 * @description per_kg services: the customer’s estimate; the final price comes from the weigh-in.
+                 * @example 6000
+                 */
+                estimatedWeightGrams?: number;
+                /** @default [] */
+                addOnIds?: string[];
+            }[];
+            express?: boolean;
+            /**
+             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and is paid with the PaymentSheet; `on_delivery`: confirmed at once.
+             * @enum {string}
+             */
+            paymentMethod?: "card" | "on_delivery";
+            notes?: string | null;
+            /**
+             * @description `paused`: no order is created until `active` again (resume). Dates already created keep their orders.
+             * @enum {string}
+             */
+            status?: "active" | "paused";
+        };
+        SkipRecurringPickupRequest: {
+            /**
+             * Format: date
+             * @description A future occurrence of the schedule (local date).
+             * @example 2026-12-14
+             */
+            date: string;
         };
     };
     responses: never;
@@ -11878,6 +12204,529 @@ export interface operations {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-App-Version": components["headers"]["X-App-Version"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRecurringPickups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecurringPickupList"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRecurringPickup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRecurringPickupRequest"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecurringPickup"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `postcode_not_served`, `recurring_window_unavailable`, `delivery_too_early`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`, `service_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteRecurringPickup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateRecurringPickup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRecurringPickupRequest"];
+            };
+        };
+        responses: {
+            /** @description The schedule as changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecurringPickup"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `postcode_not_served`, `recurring_window_unavailable`, `delivery_too_early`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault on our side; `requestId` helps us find it. Codes: `internal_error`. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the server is saturated: retry after the `Retry-After` header’s seconds. After a write, retry with the same `Idempotency-Key`: the write either committed whole or not at all. Codes: `payments_not_configured`, `database_unavailable`, `service_unavailable`. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    /** @description Seconds to wait before retrying (RFC 9110 §10.2.3); sent with `database_unavailable`, `service_unavailable`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRecurringPickupSkip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkipRecurringPickupRequest"];
+            };
+        };
+        responses: {
+            /** @description The schedule, with the date in `skippedDates`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecurringPickup"];
+                };
+            };
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials. Codes: `auth_required`, `invalid_token`, `token_expired`. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user). Codes: `not_found`. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Codes: `occurrence_already_created`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type must be application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `skip_date_invalid`, `validation_failed`. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -89,6 +89,9 @@ export const PERSONAL_DATA: Record<string, Record<string, ColumnHandling>> = {
   zones: all(NO, 'id name postcode_prefixes time_zone active delivery_fee minimum_order free_delivery_from missed_pickup_fee synthetic created_at updated_at'),
   promo_codes: all(NO, 'id code kind value currency minimum_subtotal valid_from valid_until max_redemptions redemption_count per_customer_limit first_order_only active created_at updated_at'),
   promo_customer_uses: all(NO, 'promo_code_id user_id uses'),
+  // Deleted with the account's addresses (ON DELETE CASCADE from addresses, then from the schedule).
+  recurring_pickups: all(DEL, 'id user_id cadence anchor_date pickup_start delivery_days_after delivery_start address_id items express payment_method notes status skipped_dates created_at updated_at'),
+  recurring_occurrences: all(DEL, 'schedule_id date status order_id reason claimed_at created_at updated_at'),
   // A tip is money paid on an order: ids, amounts and states only (the driver and the recorder are staff).
   tips: all(NO, 'id order_id user_id driver_user_id recorded_by method status amount currency percent stripe_payment_intent_id failure_code created_at updated_at'),
   credit_entries: {

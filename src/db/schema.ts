@@ -24,6 +24,7 @@ export * from './schema-identities.js';
 export * from './schema-promos.js';
 export * from './schema-account.js';
 export * from './schema-tips.js';
+export * from './schema-recurring.js';
 
 export const servicesRelations = relations(services, ({ many }) => ({ addOns: many(addOns) }));
 export const addOnsRelations = relations(addOns, ({ one }) => ({

@@ -99,6 +99,18 @@ export function bodyFixture(key: string): unknown {
     'POST /v1/admin/promo-codes': () => ({ code: `HOSTILE-${n}`, kind: 'percent', value: 1000 }),
     'PATCH /v1/admin/promo-codes/{id}': () => ({ active: true, maxRedemptions: 1000 }),
     'POST /v1/admin/users/{id}/credit': () => ({ amount: 100, reason: 'goodwill', note: 'Hostile' }),
+    'POST /v1/me/recurring-pickups': () => ({
+      cadence: 'weekly',
+      anchorDate: '2030-01-07',
+      pickupStart: '09:00',
+      deliveryDaysAfter: 2,
+      deliveryStart: '09:00',
+      addressId: f.addressId,
+      items: [{ serviceId: f.washFold.id, estimatedWeightGrams: 6000 }],
+      paymentMethod: 'on_delivery',
+    }),
+    'PATCH /v1/me/recurring-pickups/{id}': () => ({ status: 'paused' }),
+    'POST /v1/me/recurring-pickups/{id}/skip': () => ({ date: '2030-01-07' }),
     'POST /v1/staff/orders/{id}/transitions': () => ({ to: 'picked_up', bagCount: 2, note: 'Two bags' }),
     // The order's own slots: a valid no-op (200, changed: false) that passes authentication and validation.
     'POST /v1/orders/{id}/reschedule': () => ({ pickupSlotId: f.pickupSlotId, deliverySlotId: f.deliverySlotId }),
@@ -132,6 +144,8 @@ function pathId(o: Operation, segment: string): string {
     // The credit grant needs a real customer; DELETE must name nobody's id (404 after validation),
     // so no fixture account is erased.
     users: o.key.startsWith('DELETE') ? '00000000-0000-4000-8000-000000000000' : f.customer.userId,
+    // No schedule has this id: the walk proves validation and no 5xx (404 not_found); found ones are test/node/recurring.test.ts's.
+    'recurring-pickups': '00000000-0000-4000-8000-000000000019',
   };
   const id = ids[segment];
   if (!id) throw new Error(`${o.key}: no fixture id for a {id} after /${segment}/ — add one to pathId()`);

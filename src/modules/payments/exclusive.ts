@@ -7,28 +7,30 @@ import type { Deps } from '../../deps.js';
 import { acquireLease, newHolderId, releaseLease, renewLease } from '../jobs/lease.js';
 import { runNotificationSweep } from '../../notifications/sweep.js';
 import { runErasureTasks } from '../../account/erasure-tasks.js';
+import { runRecurringPickups } from '../recurring/job.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './jobs.js';
 
 /**
  * What every scheduler runs under the lease: the payments housekeeping (./jobs.ts), then the
+ * recurring pickups' orders (../recurring/job.ts), then the
  * notification sweep and pickup reminders (src/notifications/sweep.ts), then the account erasure
- * tasks due (src/account/erasure-tasks.ts). A sweep that throws is reported in
+ * tasks due (src/account/erasure-tasks.ts). A part that throws is reported in `recurringError` /
  * `notificationsError` / `erasureTasksError` and logged; it does not undo or fail the payments part.
  */
 export async function runScheduledJobs(deps: Deps): Promise<JobReport> {
   const report = await runPaymentJobs(deps);
-  try {
-    report.notifications = await runNotificationSweep(deps);
-  } catch (error) {
-    report.notificationsError = error instanceof Error ? error.message : String(error);
-    deps.logger.error('notification sweep failed', { error });
-  }
-  try {
-    report.erasureTasks = await runErasureTasks(deps);
-  } catch (error) {
-    report.erasureTasksError = error instanceof Error ? error.message : String(error);
-    deps.logger.error('account erasure tasks failed', { error });
-  }
+  // Each part after the payments one: its result, or its error in `<part>Error` and the log.
+  const part = async <K extends 'recurring' | 'notifications' | 'erasureTasks'>(key: K, what: string, run: () => Promise<NonNullable<JobReport[K]>>) => {
+    try {
+      report[key] = await run();
+    } catch (error) {
+      report[`${key}Error`] = error instanceof Error ? error.message : String(error);
+      deps.logger.error(`${what} failed`, { error });
+    }
+  };
+  await part('recurring', 'recurring pickups', () => runRecurringPickups(deps));
+  await part('notifications', 'notification sweep', () => runNotificationSweep(deps));
+  await part('erasureTasks', 'account erasure tasks', () => runErasureTasks(deps));
   return report;
 }
 

@@ -6,6 +6,7 @@ import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { sweepRetention, type RetentionReport } from '../jobs/retention.js';
 import type { SweepReport } from '../../notifications/sweep.js';
+import type { RecurringReport } from '../recurring/job.js';
 import type { OrderFlag } from '../../domain/order-status.js';
 import { hasFlag, raiseFlag } from '../orders/shared.js';
 import { adoptIntent } from './adopt.js';
@@ -49,6 +50,9 @@ export interface JobReport {
   /** Account erasure tasks attempted (src/account/erasure-tasks.ts); absent when the pass failed (see erasureTasksError). */
   erasureTasks?: ErasureTaskReport;
   erasureTasksError?: string;
+  /** Recurring pickups' orders created this run (src/modules/recurring/job.ts); absent when it failed (see recurringError). */
+  recurring?: RecurringReport;
+  recurringError?: string;
 }
 
 /** How many of Stripe's recent PaymentIntents one run compares at most (100 per page). */
