@@ -24,6 +24,7 @@ import { resolve } from 'node:path';
 import { createBenchDatabase, dropBenchDatabase, type Fixtures } from './db.js';
 import { SECTIONS, benchOptions, log } from './lib.js';
 import { loginBurstSection } from './login-burst.js';
+import { resetSection } from './reset-timing.js';
 import { TMP, buildNodeServer, nodeSection } from './node.js';
 import { renderReport, type Results } from './report.js';
 import { roundTripSection } from './roundtrips.js';
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   const databaseUrl = await createBenchDatabase(serverUrl);
   try {
     const wants = (s: (typeof SECTIONS)[number]) => options.only.length === 0 || options.only.includes(s);
-    const serverJs = wants('node') || wants('worker') || wants('loginburst') ? await section('build (tsc -p tsconfig.build.json)', buildNodeServer) : undefined;
+    const serverJs = wants('node') || wants('worker') || wants('loginburst') || wants('reset') ? await section('build (tsc -p tsconfig.build.json)', buildNodeServer) : undefined;
     if (serverJs && (wants('node') || wants('worker'))) results.node = await section('Node under load', () => nodeSection(options, databaseUrl, serverJs));
     const fixtures: Fixtures | undefined = results.node?.fixtures;
     if (wants('worker')) {
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
     if (wants('startup')) results.startup = await section('Worker startup', () => startupTime(options.quick ? 3 : 5));
     if (wants('edge')) results.edge = await section('Worker at edge latency', () => edgeSection(options, databaseUrl, fixtures));
     if (serverJs && wants('loginburst')) results.loginBurst = await section('Node during a login burst', () => loginBurstSection(options, databaseUrl, serverJs));
+    if (serverJs && wants('reset')) results.resetTiming = await section('Password reset, known vs unknown address', () => resetSection(options, databaseUrl, serverJs));
     if (wants('growth')) results.growth = await section('Costs as data grows', () => growthSection(options, serverUrl, process.argv.includes('--keep-db')));
     if (wants('argon2')) results.argon2Node = await section('Argon2id on Node', () => argon2OnNode(options.quick ? 3 : 7));
   } finally {

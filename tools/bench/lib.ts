@@ -23,7 +23,7 @@ export interface BenchOptions {
   edgeDelayMs: number;
 }
 
-export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2', 'loginburst', 'edge', 'growth'] as const;
+export const SECTIONS = ['node', 'worker', 'roundtrips', 'bundle', 'startup', 'argon2', 'loginburst', 'reset', 'edge', 'growth'] as const;
 
 export function benchOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');

@@ -5,6 +5,7 @@
  */
 import type { BenchOptions, LoadResult } from './lib.js';
 import type { LoginBurst } from './login-burst.js';
+import type { ResetTiming } from './reset-timing.js';
 import type { LoadRow, NodeSection } from './node.js';
 import type { RoundTrips } from './roundtrips.js';
 import type { BundleSize, Startup } from './static.js';
@@ -24,6 +25,7 @@ export interface Results {
   startup?: Startup;
   argon2Node?: { firstMs: number; steadyMs: number };
   loginBurst?: LoginBurst;
+  resetTiming?: ResetTiming;
   edge?: EdgeSection;
   growth?: GrowthSection;
   /** Sections that threw, with the error: reported, never hidden. */
@@ -42,6 +44,8 @@ export const BUDGETS = {
   rssMiB: 150,
   /** /healthz p99 during the login burst over its idle p99. */
   healthDuringLogins: 3,
+  /** Password reset: known ÷ unknown p50 within this factor either way (issue 18: "takes the same time either way"). */
+  resetTimingRatio: 1.25,
   /** Edge section: p50 latency minus the floor (round trips on the response path × delay), ms. */
   edgeResidualMs: 10,
   /** Growth section: p50 at the large size over p50 at 1% of it, per hot path. */
@@ -140,6 +144,13 @@ function budgets(res: Results): string[] {
     const failed = b.loginFailures > 0 ? `; ⚠ ${b.loginFailures} of the logins were not 200` : '';
     lines.push(
       `- ${verdict(ratio <= BUDGETS.healthDuringLogins && b.loginFailures === 0)} Node: GET /healthz p99 ${f1(b.burstP99)} ms during ${b.logins} concurrent logins = ${f1(ratio)}× its idle p99 of ${f1(b.idleP99)} ms (budget ≤ ${BUDGETS.healthDuringLogins}×; ${b.probes} probes, slowest ${f0(b.burstMax)} ms, ${b.loginsDone} logins answered${failed})`,
+    );
+  }
+  if (res.resetTiming) {
+    const r = res.resetTiming;
+    const alike = r.ratio >= 1 / BUDGETS.resetTimingRatio && r.ratio <= BUDGETS.resetTimingRatio;
+    lines.push(
+      `- ${verdict(alike)} Node: POST /v1/auth/password-reset for a known address p50 ${f1(r.knownP50Ms)} ms, for an unknown one ${f1(r.unknownP50Ms)} ms: ratio ${r.ratio.toFixed(2)} (budget within ${BUDGETS.resetTimingRatio}× either way: the answer must not tell whether an account exists; ${r.samples} of each, interleaved)`,
     );
   }
   if (res.edge) lines.push(...edgeBudgets(res.edge, res.roundTrips));

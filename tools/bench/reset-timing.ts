@@ -2,7 +2,7 @@
  * Password reset timing (issue 18: POST /v1/auth/password-reset "takes the same time either
  * way"), measured, not asserted in a test: wall-clock ratios are noisy on shared CI machines, so
  * the bench reports the ratio and the lead's report (tools/bench/report.ts) shows it. Not wired
- * into `npm run bench` here: `resetTimingSection` is called by the section that starts the server.
+ * `npm run bench -- --only=reset` runs it on its own Node server (resetSection).
  *
  * Method: against a running server, `samples` requests for known addresses (accounts made for
  * the bench, one address per request so the per-address throttle never answers) interleaved with
@@ -12,7 +12,8 @@
  * operation is one statement either way, with the same token work before it).
  */
 import { sqlRows } from './db.js';
-import { percentile } from './lib.js';
+import { freePort, percentile, startChild, stopChild, waitForHttp, type BenchOptions } from './lib.js';
+import { dockerNodeOptions, serverEnv } from './node.js';
 
 export interface ResetTiming {
   samples: number;
@@ -65,4 +66,17 @@ export async function resetTimingSection(databaseUrl: string, base: string, samp
   const knownP50Ms = percentile(k.sort((a, b) => a - b), 50);
   const unknownP50Ms = percentile(u.sort((a, b) => a - b), 50);
   return { samples, knownP50Ms, unknownP50Ms, ratio: knownP50Ms / unknownP50Ms };
+}
+
+/** The bench section: the built Node server on its own port, `resetTimingSection` against it (fewer samples with --quick). */
+export async function resetSection(o: BenchOptions, databaseUrl: string, serverJs: string): Promise<ResetTiming> {
+  const port = await freePort();
+  const server = startChild('node', [serverJs], { ...serverEnv(databaseUrl, port), NODE_OPTIONS: dockerNodeOptions() });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/healthz`, 30_000, server);
+    return await resetTimingSection(databaseUrl, base, o.quick ? 40 : 200);
+  } finally {
+    await stopChild(server);
+  }
 }
