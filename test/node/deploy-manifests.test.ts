@@ -148,7 +148,7 @@ describe('Kubernetes manifests against the app', () => {
     expect(pod.restartPolicy).toBe('Never');
     const c = pod.containers[0] as Obj;
     expect(c.command).toEqual(['node', 'dist/src/node.js', 'payments-job']);
-    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/COMMANDS[^\n]*'payments-job': paymentsJobCommand/);
+    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/'payments-job': \(\) => import\('\.\/platform\/node\/commands\.js'\)\.then\(\(m\) => m\.paymentsJobCommand\(\)\)/);
     expect(c.image).toBe(container.image);
     expect((c.envFrom as Obj[]).find((r) => r.configMapRef)?.configMapRef.name).toBe(base.configMapGenerator[0].name);
     expect((c.envFrom as Obj[]).find((r) => r.secretRef)?.secretRef.name).toBe(secretExample.metadata.name);
@@ -187,7 +187,7 @@ describe('Kubernetes manifests against the app', () => {
   it('the migration Job runs the compiled migrate command with what production config needs', () => {
     const c = job.spec.template.spec.containers[0] as Obj;
     expect(c.command).toEqual(['node', 'dist/src/node.js', 'migrate']);
-    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/COMMANDS[^\n]*\bmigrate: migrateCommand\b/);
+    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/\bmigrate: \(\) => import\('\.\/platform\/node\/commands\.js'\)\.then\(\(m\) => m\.migrateCommand\(\)\)/);
     expect(c.image).toBe(container.image);
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
     expect((c.envFrom as Obj[]).map((r) => r.secretRef?.name)).toContain(secretExample.metadata.name);
@@ -226,7 +226,7 @@ describe('Kubernetes manifests against the app', () => {
     expect(pod.containers).toHaveLength(1);
     const c = pod.containers[0] as Obj;
     expect(c.command).toEqual(['node', 'dist/src/node.js', 'notifications-worker']);
-    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/COMMANDS[^\n]*'notifications-worker': notificationsWorkerCommand/);
+    expect(readFileSync('src/node.ts', 'utf8')).toMatch(/'notifications-worker': \(\) => import\('\.\/platform\/node\/notifications-worker\.js'\)\.then\(\(m\) => m\.notificationsWorkerCommand\(\)\)/);
     expect(c.image).toBe(container.image);
     expect(pod.imagePullSecrets).toEqual(deployment.spec.template.spec.imagePullSecrets);
     expect((c.envFrom as Obj[]).find((r) => r.configMapRef)?.configMapRef.name).toBe(base.configMapGenerator[0].name);

@@ -258,6 +258,7 @@ describe('every route that matches zones does so for its caller', () => {
       .map((f) => relative(root, f))
       .sort();
     expect(readsPrefixes).toEqual([
+      'account/personal-data.ts', // names the column in the personal-data registry (no query)
       'db/demo-seed.ts', // writes the demo zone
       'db/order-inputs.ts', // the remembered zones an order is matched on in code (matchZone with the viewer; its write re-checks them)
       'db/schema-scheduling.ts', // the column
@@ -266,6 +267,7 @@ describe('every route that matches zones does so for its caller', () => {
       'modules/addresses/shared.ts', // zoneForPostcode for the address's owner (tested above)
       'modules/orders/create-context.ts', // zones + the caller's synthetic flag for matchZone (tested above)
       'modules/orders/plan.ts', // matchZone(…, ctx.viewer)
+      'modules/recurring/shared.ts', // zoneForPostcode for the schedule address's owner (as addresses do)
       'modules/scheduling/bookable-slots.ts', // zoneForPostcode (tested above)
       'modules/scheduling/coverage.ts', // zoneForPostcode (tested above)
       'modules/scheduling/zone-match.ts', // zoneForPostcode: the SQL matcher (viewer required)
