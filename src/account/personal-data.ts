@@ -27,7 +27,9 @@ const ACCOUNTING = 'accounting record of an order (kept while the law requires; 
 
 export const PERSONAL_DATA: Record<string, Record<string, ColumnHandling>> = {
   users: {
-    ...all(NO, 'id role disabled_at synthetic erased_at credit_balance email_verified_at created_at updated_at'),
+    ...all(NO, 'id role disabled_at synthetic erased_at credit_balance created_at updated_at'),
+    // Not personal by itself, but it described the erased address: cleared with it.
+    email_verified_at: CLEARED,
     email: anon('deleted+<uuid>@invalid'),
     password_hash: anon("'!erased' (no password verifies)"),
     name: CLEARED,

@@ -47,5 +47,23 @@ export function erasureJourney(harness: () => Harness) {
       expect(res.status, res.text).toBe(204);
       expectProblem(await h.api.get('/v1/me', { token: customer.token }), 401, 'invalid_token');
     });
+
+    it('staff see a customer’s account: whether the email is verified, and what erasure left (GET /v1/staff/users/{id})', async () => {
+      const h = harness();
+      const staff = await actor(h, 'staff');
+      const customer = await actor(h);
+      const seen = await h.api.get(`/v1/staff/users/${customer.userId}`, { token: staff.token });
+      expect(seen.status, seen.text).toBe(200);
+      expect(seen.body).toMatchObject({ id: customer.userId, email: customer.email, role: 'customer', emailVerified: false, disabled: false, erased: false, creditBalance: 0 });
+      await h.sql('UPDATE users SET email_verified_at = now() WHERE id = $1', [customer.userId]);
+      expect((await h.api.get(`/v1/staff/users/${customer.userId}`, { token: staff.token })).body.emailVerified).toBe(true);
+      expectProblem(await h.api.get(`/v1/staff/users/${customer.userId}`, { token: customer.token }), 403, 'forbidden');
+      expectProblem(await h.api.get('/v1/staff/users/00000000-0000-4000-8000-000000000000', { token: staff.token }), 404, 'not_found');
+
+      expect((await h.api.send('DELETE', '/v1/me', { password: 'fixture password' }, { token: customer.token })).status).toBe(204);
+      const after = await h.api.get(`/v1/staff/users/${customer.userId}`, { token: staff.token });
+      expect(after.body).toMatchObject({ erased: true, disabled: true, name: null, phone: null, emailVerified: false });
+      expect(after.body.email).not.toBe(customer.email);
+    });
   });
 }

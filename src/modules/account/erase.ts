@@ -120,7 +120,7 @@ export async function eraseAccount(deps: Deps, userId: string, appleSealed: stri
       SELECT stripe_customer_id FROM users WHERE id = ${userId}::uuid
     ), u AS (
       UPDATE users SET email = ${`deleted+${crypto.randomUUID()}@invalid`}, password_hash = ${ERASED_PASSWORD_HASH},
-        name = NULL, phone = NULL, locale = NULL, stripe_customer_id = NULL,
+        name = NULL, phone = NULL, locale = NULL, stripe_customer_id = NULL, email_verified_at = NULL,
         disabled_at = COALESCE(disabled_at, ${at}), erased_at = ${at}, updated_at = ${at}
       WHERE id = ${userId}::uuid AND erased_at IS NULL AND NOT EXISTS (${blockingOrders(userId)})
       RETURNING id

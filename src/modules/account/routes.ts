@@ -8,6 +8,7 @@ import { deleteOwnAccount, eraseAccountByAdmin, REAUTH_MAX_AGE_S } from './delet
 import type { EraseResult } from './erase.js';
 import { runErasureTasks } from '../../account/erasure-tasks.js';
 import { exportAccount } from './export.js';
+import { staffUser, StaffUserSchema } from './staff-user.js';
 import { IdParam } from '../../http/schemas.js';
 import { AccountExportSchema, DeleteAccountBody } from './schemas.js';
 
@@ -74,6 +75,22 @@ const exportRoute = createRoute({
   },
 });
 
+const staffUserRoute = createRoute({
+  tags: ['Staff'],
+  security: bearer,
+  middleware: [requireAuth('staff', 'admin')],
+  method: 'get',
+  path: '/v1/staff/users/{id}',
+  operationId: 'staffGetUser',
+  summary: 'A customer’s account (staff and admins)',
+  description:
+    'Profile, contact details, whether the email is verified, whether the account is disabled or erased, and its credit balance (minor units). Unknown id: 404 `not_found`.',
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(StaffUserSchema, 'The account.'), ...problems('not_found') },
+});
+
+const staffUserHandler: Handler<typeof staffUserRoute> = async (c) => c.json(await staffUser(c.get('deps'), c.req.valid('param').id), 200);
+
 /** After an erasure: its external steps now, in the background (the scheduled job retries the rest). */
 function attemptTasks(c: Context<AppEnv>, result: EraseResult): void {
   if (result.taskIds.length === 0) return;
@@ -100,4 +117,5 @@ const exportHandler: Handler<typeof exportRoute> = async (c) => {
 export const accountRoutes = createRouter()
   .openapi(deleteMeRoute, deleteMeHandler)
   .openapi(adminDeleteUserRoute, adminDeleteUserHandler)
-  .openapi(exportRoute, exportHandler);
+  .openapi(exportRoute, exportHandler)
+  .openapi(staffUserRoute, staffUserHandler);

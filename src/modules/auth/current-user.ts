@@ -15,9 +15,9 @@ export interface CurrentUser extends PublicUser {
   emailVerified: boolean;
 }
 
-const CurrentUserRow = UserRow.extend({ phone: z.string().nullable(), locale: z.string().nullable(), email_verified: z.boolean() });
+export const CurrentUserRow = UserRow.extend({ phone: z.string().nullable(), locale: z.string().nullable(), email_verified: z.boolean() });
 
-const toCurrentUser = (row: z.infer<typeof CurrentUserRow>): CurrentUser => ({ ...toPublicUser(row), phone: row.phone, locale: row.locale, emailVerified: row.email_verified });
+export const toCurrentUser = (row: z.infer<typeof CurrentUserRow>): CurrentUser => ({ ...toPublicUser(row), phone: row.phone, locale: row.locale, emailVerified: row.email_verified });
 
 const gone = () => new ApiError('invalid_token', 'The account behind this token no longer exists.');
 
