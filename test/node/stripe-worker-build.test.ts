@@ -37,7 +37,7 @@ afterAll(async () => {
 
 it("the Worker build's Stripe client calls every resource the app uses; the rest are left out", async () => {
   const res = await fetch(String(await worker!.url));
-  const body = (await res.json()) as { called: string[]; eventId: string; leftOut: Record<string, number>; error?: string };
+  const body = (await res.json()) as { called: string[]; eventId: string; leftOut: Record<string, number>; notificationHandler: string; error?: string };
   expect(body.error).toBeUndefined();
   expect(res.status).toBe(200);
   const { kept, leftOut } = plan();
@@ -46,4 +46,6 @@ it("the Worker build's Stripe client calls every resource the app uses; the rest
   // Every resource the generator leaves out is a method-less LeftOut in the build.
   for (const r of leftOut) expect(body.leftOut[r.property], r.property).toBe(0);
   expect(Object.keys(body.leftOut).length).toBeGreaterThanOrEqual(leftOut.length);
+  // The v2 event notification dispatcher is swapped too (src/build/stripe-no-notification-handler.ts).
+  expect(body.notificationHandler).toMatch(/left out of the Worker build/);
 }, 120_000);

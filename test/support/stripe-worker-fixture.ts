@@ -3,7 +3,7 @@
  * (its `[alias]` swaps stripe-node's unused resources for src/build/stripe-unused-resources.ts),
  * it builds the app's Stripe client (src/payments/stripe.ts) and calls every resource method the
  * app calls, against the Stripe stand-in at STRIPE_API_URL. GET / answers
- * `{ called: [resource...], leftOut: { property: methodCount } }`, or 500 with the error.
+ * `{ called: [resource...], leftOut: { property: methodCount }, notificationHandler }`, or 500 with the error.
  */
 import type { Config } from '../../src/config.js';
 import { createPayments } from '../../src/payments/stripe.js';
@@ -54,7 +54,13 @@ async function run(env: Env) {
   for (const [property, value] of Object.entries(stripe)) {
     if (value && typeof value === 'object' && !called.has(property) && value.constructor?.name !== 'Object') leftOut[property] = methodCount(value as object);
   }
-  return { called: [...called].sort(), eventId: event.id, leftOut };
+  let notificationHandler = 'built';
+  try {
+    stripe.notificationHandler(env.STRIPE_WEBHOOK_SECRET, () => Promise.resolve());
+  } catch (e) {
+    notificationHandler = (e as Error).message;
+  }
+  return { called: [...called].sort(), eventId: event.id, leftOut, notificationHandler };
 }
 
 export default {

@@ -15,6 +15,9 @@ describe('Worker build: stripe-node resources left out', () => {
     const used = stripePropertiesUsed();
     // The checker sees the app's calls (src/payments, src/modules/payments, src/account/erasure-tasks.ts).
     expect(used).toEqual(expect.arrayContaining(['paymentIntents', 'refunds', 'customers', 'webhooks']));
+    // src/build/stripe-no-notification-handler.ts (hand-written alias) makes these throw in the Worker.
+    expect(used).not.toContain('notificationHandler');
+    expect(used).not.toContain('notificationHandlerWithoutVerification');
     const { kept, leftOut } = plan(stripeResourceImports(), used);
     expect(kept.map((r) => r.property)).toEqual(expect.arrayContaining(['paymentIntents', 'refunds', 'customers']));
     for (const r of kept) expect(leftOut.map((l) => l.specifier)).not.toContain(r.specifier);
