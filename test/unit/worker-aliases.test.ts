@@ -1,14 +1,16 @@
 /**
  * wrangler.toml's `[alias]` swaps a module by its import specifier, in whatever package imports it.
- * The zod stand-ins (src/build/zod-no-*.ts) are only right for zod's own imports: this checks that
- * no other runtime dependency imports those specifiers, so an upgrade cannot silently hand a stub
- * to another package.
+ * The zod stand-ins (src/build/zod-no-*.ts) are only right for zod's own imports, the stripe ones
+ * (src/build/stripe-*.ts) for stripe's: this checks that no other runtime dependency imports those
+ * specifiers, so an upgrade cannot silently hand a stub to another package.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const aliases = [...readFileSync('wrangler.toml', 'utf8').matchAll(/^"([^"]+)" = "\.\/src\/build\/[^"]+"$/gm)].map((m) => m[1]!);
+const aliases = [...readFileSync('wrangler.toml', 'utf8').matchAll(/^"([^"]+)" = "\.\/src\/build\/([^"]+)"$/gm)].map((m) => ({ spec: m[1]!, stub: m[2]! }));
+/** The package a stand-in is written for, from its file name (zod-no-*.ts, stripe-*.ts). */
+const ownerOf = (stub: string) => stub.split('-')[0]!;
 /** The runtime dependencies and theirs, as installed (npm's flat node_modules). */
 function runtimeDependencies(): string[] {
   const seen = new Set<string>();
@@ -35,16 +37,20 @@ function* scripts(dir: string): Generator<string> {
 }
 
 describe("wrangler's module aliases", () => {
-  it('name the zod stand-ins, and nothing but zod imports those specifiers', () => {
-    expect(aliases).toEqual(expect.arrayContaining(['../locales/index.js', './from-json-schema.js', './compile.js']));
-    const importers: string[] = [];
+  it('name the zod and stripe stand-ins, and only the package each is for imports its specifiers', () => {
+    const specs = aliases.map((a) => a.spec);
+    expect(specs).toEqual(expect.arrayContaining(['../locales/index.js', './from-json-schema.js', './compile.js', './resources.js', './resources/Accounts.js']));
+    expect(new Set(aliases.map((a) => ownerOf(a.stub)))).toEqual(new Set(['zod', 'stripe']));
+    const importers: { dep: string; owner: string; line: string }[] = [];
     for (const dep of dependencies) {
       for (const file of scripts(join('node_modules', dep))) {
         const text = readFileSync(file, 'utf8');
-        for (const spec of aliases) if (text.includes(`"${spec}"`) || text.includes(`'${spec}'`)) importers.push(`${dep}: ${file} imports ${spec}`);
+        for (const { spec, stub } of aliases) {
+          if (text.includes(`"${spec}"`) || text.includes(`'${spec}'`)) importers.push({ dep, owner: ownerOf(stub), line: `${dep}: ${file} imports ${spec}` });
+        }
       }
     }
-    expect(importers.filter((line) => !line.startsWith('zod: '))).toEqual([]);
-    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((i) => i.dep !== i.owner).map((i) => i.line)).toEqual([]);
+    expect(new Set(importers.map((i) => i.dep))).toEqual(new Set(['zod', 'stripe']));
   });
 });
