@@ -68,7 +68,8 @@ const reauthFailed = (reason: string, detail: string) => new ApiError('reauthent
  * DELETE /v1/admin/users/{id}: the same erasure for a customer who asked by other means (email,
  * phone), without re-authentication; recorded as a log line naming the admin (the account row
  * holds no trace of who). Round trips: 1 + eraseAccount's 1 (the admin's role check rides on the
- * first). Errors: 404 `not_found`, 409 `conflict` (an admin's own account: use DELETE /v1/me),
+ * first). Errors: 404 `not_found`, 409 `conflict` (an admin's own account: use DELETE /v1/me; a
+ * staff or admin account: demote it to customer first, so a mistyped id never wipes a colleague),
  * 409 `account_has_open_orders`.
  */
 export async function eraseAccountByAdmin(deps: Deps, adminId: string, userId: string): Promise<EraseResult> {
@@ -76,6 +77,11 @@ export async function eraseAccountByAdmin(deps: Deps, adminId: string, userId: s
   const subject = await loadErasureSubject(deps, userId);
   if (!subject) throw new ApiError('not_found', 'No such user.');
   if (subject.erased) return { outcome: 'already_erased', taskIds: [] };
+  if (subject.role !== 'customer') {
+    throw new ApiError('conflict', `This is a ${subject.role} account: only customer accounts are erased here. Demote it to customer first if it really must go.`, {
+      details: { role: subject.role },
+    });
+  }
   if (subject.blockers.length > 0) throw blockedError(subject.blockers);
   const result = await eraseAccount(deps, userId);
   if (result.outcome === 'erased') deps.logger.info('account erased', { userId, by: 'admin', adminId, at: deps.clock.now().toISOString(), tasks: result.taskIds.length });
