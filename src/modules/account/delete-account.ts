@@ -49,14 +49,15 @@ export async function deleteOwnAccount(deps: Deps, userId: string, input: Delete
     }
     const iat = decodeJwt(input.idToken).iat ?? 0;
     if (now.getTime() / 1000 - iat > REAUTH_MAX_AGE_S) throw reauthFailed('stale', `Sign in with the provider again: the ID token must be at most ${REAUTH_MAX_AGE_S / 60} minutes old.`);
-    if (input.provider === 'apple' && input.authorizationCode) {
-      const sealed = await exchangeForRevocation(deps, input.idToken, input.authorizationCode);
-      if (sealed) appleSealed.push(sealed);
-    }
   } else {
     throw new ApiError('validation_failed', 'Send the password or a provider sign-in.');
   }
   if (subject.blockers.length > 0) throw blockedError(subject.blockers);
+  // Only for an erasure that will run: a refresh token Apple issues for the code is revoked with it (a refused one would be dropped unrevoked).
+  if (input.password === undefined && input.provider === 'apple' && input.idToken && input.authorizationCode) {
+    const sealed = await exchangeForRevocation(deps, input.idToken, input.authorizationCode);
+    if (sealed) appleSealed.push(sealed);
+  }
   const result = await eraseAccount(deps, userId, appleSealed);
   if (result.outcome === 'erased') deps.logger.info('account erased', { userId, by: 'self', tasks: result.taskIds.length });
   return result;
