@@ -49,14 +49,15 @@ export async function deleteOwnAccount(deps: Deps, userId: string, input: Delete
     }
     const iat = decodeJwt(input.idToken).iat ?? 0;
     if (now.getTime() / 1000 - iat > REAUTH_MAX_AGE_S) throw reauthFailed('stale', `Sign in with the provider again: the ID token must be at most ${REAUTH_MAX_AGE_S / 60} minutes old.`);
-    if (input.provider === 'apple' && input.authorizationCode) {
-      const sealed = await exchangeForRevocation(deps, input.idToken, input.authorizationCode);
-      if (sealed) appleSealed.push(sealed);
-    }
   } else {
     throw new ApiError('validation_failed', 'Send the password or a provider sign-in.');
   }
   if (subject.blockers.length > 0) throw blockedError(subject.blockers);
+  // Only for an erasure that will run: a refresh token Apple issues for the code is revoked with it (a refused one would be dropped unrevoked).
+  if (input.password === undefined && input.provider === 'apple' && input.idToken && input.authorizationCode) {
+    const sealed = await exchangeForRevocation(deps, input.idToken, input.authorizationCode);
+    if (sealed) appleSealed.push(sealed);
+  }
   const result = await eraseAccount(deps, userId, appleSealed);
   if (result.outcome === 'erased') deps.logger.info('account erased', { userId, by: 'self', tasks: result.taskIds.length });
   return result;
@@ -68,7 +69,8 @@ const reauthFailed = (reason: string, detail: string) => new ApiError('reauthent
  * DELETE /v1/admin/users/{id}: the same erasure for a customer who asked by other means (email,
  * phone), without re-authentication; recorded as a log line naming the admin (the account row
  * holds no trace of who). Round trips: 1 + eraseAccount's 1 (the admin's role check rides on the
- * first). Errors: 404 `not_found`, 409 `conflict` (an admin's own account: use DELETE /v1/me),
+ * first). Errors: 404 `not_found`, 409 `conflict` (an admin's own account: use DELETE /v1/me; a
+ * staff or admin account: demote it to customer first, so a mistyped id never wipes a colleague),
  * 409 `account_has_open_orders`.
  */
 export async function eraseAccountByAdmin(deps: Deps, adminId: string, userId: string): Promise<EraseResult> {
@@ -76,6 +78,11 @@ export async function eraseAccountByAdmin(deps: Deps, adminId: string, userId: s
   const subject = await loadErasureSubject(deps, userId);
   if (!subject) throw new ApiError('not_found', 'No such user.');
   if (subject.erased) return { outcome: 'already_erased', taskIds: [] };
+  if (subject.role !== 'customer') {
+    throw new ApiError('conflict', `This is a ${subject.role} account: only customer accounts are erased here. Demote it to customer first if it really must go.`, {
+      details: { role: subject.role },
+    });
+  }
   if (subject.blockers.length > 0) throw blockedError(subject.blockers);
   const result = await eraseAccount(deps, userId);
   if (result.outcome === 'erased') deps.logger.info('account erased', { userId, by: 'admin', adminId, at: deps.clock.now().toISOString(), tasks: result.taskIds.length });

@@ -28,6 +28,8 @@ const Blocker = z.object({ orderId: z.string(), status: z.string(), outstanding:
 export const ErasureSubject = z.object({
   id: z.string(),
   password_hash: z.string(),
+  /** `customer`, `staff` or `admin`: the admin route erases customers only. */
+  role: z.string(),
   erased: z.boolean(),
   identities: z.array(z.object({ provider: z.string(), subject: z.string() })),
   blockers: z.array(Blocker),
@@ -53,7 +55,7 @@ const blockingOrders = (userId: string) => sql`
 export function erasureSubjectQuery(userId: string, cte?: SQL, columns?: SQL, from?: SQL): SQL {
   return sql`
     ${cte ? sql`WITH ${cte}` : sql``}
-    SELECT u.id, u.password_hash, u.erased_at IS NOT NULL AS erased,
+    SELECT u.id, u.password_hash, u.role::text AS role, u.erased_at IS NOT NULL AS erased,
       COALESCE((SELECT json_agg(json_build_object('provider', i.provider, 'subject', i.subject)) FROM user_identities i WHERE i.user_id = u.id), '[]'::json) AS identities,
       COALESCE((SELECT json_agg(json_build_object('orderId', x.id, 'status', x.status, 'outstanding', x.outstanding, 'currency', x.currency, 'refundPending', x.refund_pending) ORDER BY x.created_at)
                 FROM (${blockingOrders(userId)}) x), '[]'::json) AS blockers

@@ -18,8 +18,9 @@ const ExportRow = z.object({ doc: AccountExportSchema.omit({ exportVersion: true
  * profile, linked identities (provider, the email the provider gave, never tokens), addresses,
  * orders with lines, timeline, payments and refunds (what the customer's order views show, no
  * Stripe ids), devices (platform, app version, locale: never the push token), notification
- * preferences (overrides of the defaults), the inbox and the sessions (device label and times,
- * never tokens). 401 `invalid_token` when the account is gone.
+ * preferences (overrides of the defaults), the inbox, the sessions (device label and times,
+ * never tokens), the credit, the tips the customer gave (no Stripe ids) and the recurring pickups
+ * with every date the job handled. 401 `invalid_token` when the account is gone.
  */
 export async function exportAccount(deps: Deps, userId: string): Promise<AccountExport> {
   const id = sql`${userId}::uuid`;
@@ -80,6 +81,22 @@ export async function exportAccount(deps: Deps, userId: string): Promise<Account
         sql`(SELECT (array_agg(t.device_label ORDER BY t.created_at DESC))[1] AS device_label, min(t.created_at) AS created_at, max(t.created_at) AS last_used_at,
                     bool_and(t.revoked_at IS NOT NULL) OR EXISTS (SELECT 1 FROM ended_sessions es WHERE es.family_id = t.family_id) AS ended
              FROM refresh_tokens t WHERE t.user_id = ${id} GROUP BY t.family_id) s`,
+      )},
+      'tips', ${list(
+        sql`json_build_object('orderId', tp.order_id, 'amount', tp.amount, 'currency', tp.currency, 'percent', tp.percent, 'method', tp.method,
+          'status', tp.status, 'createdAt', ${iso('tp.created_at')}) ORDER BY tp.created_at DESC, tp.id`,
+        sql`tips tp WHERE tp.user_id = ${id}`,
+      )},
+      'recurringPickups', ${list(
+        sql`json_build_object('id', r.id, 'cadence', r.cadence, 'anchorDate', to_char(r.anchor_date, 'YYYY-MM-DD'), 'pickupStart', r.pickup_start,
+          'deliveryDaysAfter', r.delivery_days_after, 'deliveryStart', r.delivery_start, 'addressId', r.address_id, 'items', r.items,
+          'express', r.express, 'paymentMethod', r.payment_method, 'notes', r.notes, 'status', r.status,
+          'skippedDates', ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(r.skipped_dates) d ORDER BY d), 'createdAt', ${iso('r.created_at')},
+          'occurrences', ${list(
+            sql`json_build_object('date', to_char(ro.date, 'YYYY-MM-DD'), 'status', ro.status, 'orderId', ro.order_id, 'reason', ro.reason) ORDER BY ro.date DESC`,
+            sql`recurring_occurrences ro WHERE ro.schedule_id = r.id`,
+          )}) ORDER BY r.created_at, r.id`,
+        sql`recurring_pickups r WHERE r.user_id = ${id}`,
       )},
       'credit', json_build_object('balance', u.credit_balance, 'entries', ${list(
         sql`json_build_object('amount', ce.amount, 'currency', ce.currency, 'reason', ce.reason, 'note', ce.note, 'orderId', ce.order_id, 'createdAt', ${iso('ce.created_at')}) ORDER BY ce.created_at DESC, ce.id`,

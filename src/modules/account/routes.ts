@@ -51,7 +51,7 @@ const adminDeleteUserRoute = createRoute({
   description:
     'For a customer who asked by other means (email, phone): the same erasure as DELETE /v1/me, without re-authentication; the admin and the time are logged (`account erased`, `adminId`). ' +
     ERASURE_RULES +
-    ' Unknown user: 404 `not_found`; the admin’s own account: 409 `conflict`. Answers 204 once erased (also when it already was).',
+    ' Unknown user: 404 `not_found`; the admin’s own account, or any staff or admin account (demote it to customer first): 409 `conflict`. Answers 204 once erased (also when it already was).',
   request: { params: IdParam },
   responses: { 204: { description: 'Erased.' }, ...problems('not_found', 'conflict', 'account_has_open_orders') },
 });

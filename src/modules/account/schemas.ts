@@ -115,6 +115,30 @@ export const AccountExportSchema = z
     notificationPreferences: z.array(z.object({ type: z.string(), channel: z.string(), enabled: z.boolean() })),
     inbox: z.array(z.object({ type: z.string(), orderId: uuidOut().nullable(), data: z.record(z.string(), z.unknown()), createdAt: iso(), readAt: iso().nullable() })),
     sessions: z.array(z.object({ deviceLabel: z.string().nullable(), createdAt: iso(), lastUsedAt: iso(), ended: z.boolean() })),
+    /** Tips the customer gave on their orders (card or cash), newest first; minor units. */
+    tips: z.array(
+      z.object({ orderId: uuidOut(), amount: integerOut(), currency: z.string(), percent: integerOut().nullable(), method: z.string(), status: z.string(), createdAt: iso() }),
+    ),
+    /** Recurring pickup schedules (GET /v1/me/recurring-pickups) with every date the job handled, newest first. */
+    recurringPickups: z.array(
+      z.object({
+        id: uuidOut(),
+        cadence: z.string(),
+        anchorDate: z.string(),
+        pickupStart: z.string(),
+        deliveryDaysAfter: integerOut(),
+        deliveryStart: z.string(),
+        addressId: uuidOut(),
+        items: z.array(z.record(z.string(), z.unknown())).openapi({ description: 'The order lines, as POST /v1/orders takes them.' }),
+        express: z.boolean(),
+        paymentMethod: z.string(),
+        notes: z.string().nullable(),
+        status: z.string(),
+        skippedDates: z.array(z.string()),
+        createdAt: iso(),
+        occurrences: z.array(z.object({ date: z.string(), status: z.string(), orderId: uuidOut().nullable(), reason: z.string().nullable() })),
+      }),
+    ),
     /** The account credit (GET /v1/me/credit): balance in minor units and every ledger entry, newest first. */
     credit: z.object({
       balance: integerOut(),

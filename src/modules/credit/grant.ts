@@ -30,7 +30,7 @@ const GrantRow = z.object({
  * Grants credit to a user. The key is the admin's (idempotency_keys, scoped to the caller, kept
  * 24 h like an order's): the same key and body answer the first call's entry again and add
  * nothing; another body is 422 `idempotency_key_reused`. One statement: the key is claimed only
- * if the user exists (404 otherwise, nothing written), and the balance and the ledger entry are
+ * if the user exists and is not erased (404 otherwise, nothing written: an erased account is nobody), and the balance and the ledger entry are
  * written only by the call that claimed it, so they always move together.
  */
 export async function grantCredit(
@@ -54,7 +54,7 @@ export async function grantCredit(
     WITH idem AS (
       INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, response, created_at)
       SELECT ${adminId}::uuid, ${key}, ${fingerprint}, 201, ${JSON.stringify(entry)}::json, ${now}::timestamptz
-      WHERE EXISTS (SELECT 1 FROM users WHERE id = ${userId}::uuid)
+      WHERE EXISTS (SELECT 1 FROM users WHERE id = ${userId}::uuid AND erased_at IS NULL)
       ON CONFLICT (user_id, key) DO NOTHING
       RETURNING 1
     ),
@@ -67,7 +67,7 @@ export async function grantCredit(
       SELECT ${entry.id}::uuid, id, ${input.amount}::int, ${entry.currency}, ${input.reason}::credit_reason, ${input.note}, ${adminId}::uuid, ${now}::timestamptz
       FROM bal
     )
-    SELECT (SELECT count(*) FROM users WHERE id = ${userId}::uuid)::int AS found,
+    SELECT (SELECT count(*) FROM users WHERE id = ${userId}::uuid AND erased_at IS NULL)::int AS found,
            (SELECT count(*) FROM idem)::int AS claimed,
            (SELECT json_build_object('fingerprint', k.fingerprint, 'response', k.response) FROM idempotency_keys k
              WHERE k.user_id = ${adminId}::uuid AND k.key = ${key}) AS prior`);

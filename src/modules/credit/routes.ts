@@ -36,7 +36,7 @@ const grantRoute = createRoute({
   summary: 'Grant account credit to a customer',
   description: [
     'Adds `amount` minor units of the shop’s currency to the user’s balance with a ledger entry (reason and note shown to the customer), in one statement.',
-    'Requires `Idempotency-Key`: a retry with the same key and body answers the first entry again (`Idempotent-Replayed: true`) and adds nothing; the same key with another body answers 422 `idempotency_key_reused`. Unknown user: 404, nothing written.',
+    'Requires `Idempotency-Key`: a retry with the same key and body answers the first entry again (`Idempotent-Replayed: true`) and adds nothing; the same key with another body answers 422 `idempotency_key_reused`. Unknown or erased user: 404, nothing written.',
   ].join('\n\n'),
   security: bearer,
   middleware: [requireAuth('admin')],

@@ -50,6 +50,7 @@ const updatePromoRoute = createRoute({
   description: [
     'Changes only the fields sent. `active: false` stops new redemptions at once; orders already placed keep their discount.',
     '`kind` and `value` are fixed once any order redeemed the code (409 `promo_code_redeemed`): create a new code instead. A `maxRedemptions` below the redemptions held answers 409 `promo_limit_below_redemptions`.',
+    'The window that results (the sent `validFrom`/`validUntil`, else the stored one) must end after it starts: else 422 `validation_failed` naming the field sent, nothing saved.',
   ].join('\n\n'),
   security: bearer,
   middleware: adminOnly,

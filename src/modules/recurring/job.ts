@@ -20,6 +20,9 @@
  * longer served, a service withdrawn…): the occurrence is recorded `needs_attention` with the
  * error code, shown in GET /v1/me/recurring-pickups.
  *
+ * A disabled account's schedules are left out (read and claim both check it): nothing is placed
+ * for an account that cannot sign in; enabled again, its future dates are placed as usual.
+ *
  * Card occurrences start `pending_payment`, exactly as an app order does, and are paid with the
  * PaymentSheet (POST /v1/orders/{id}/payment-sheet); no off-session hold is made here yet.
  *
@@ -62,7 +65,9 @@ export async function runRecurringPickups(deps: Deps, daysAhead = deps.config.re
   // Every active schedule, a page at a time (keyset on id): a schedule with nothing due costs no round trip of its own.
   for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
     const page = await deps.database.rows(ScheduleRow, sql`${scheduleRows(
-      sql`(SELECT * FROM recurring_pickups WHERE status = 'active' AND id > ${after}::uuid ORDER BY id LIMIT ${SCHEDULES_PER_PAGE})`,
+      // A disabled account's schedules place nothing (it cannot sign in to see, pay or cancel them).
+      sql`(SELECT * FROM recurring_pickups WHERE status = 'active' AND id > ${after}::uuid
+             AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL) ORDER BY id LIMIT ${SCHEDULES_PER_PAGE})`,
     )} ORDER BY r.id`);
     for (const s of page) await handleSchedule(deps, s, daysAhead, report);
     if (page.length < SCHEDULES_PER_PAGE) return report;
@@ -100,6 +105,7 @@ async function occurrence(deps: Deps, s: ScheduleRow, zoneId: string, timeZone: 
       INSERT INTO recurring_occurrences (schedule_id, date, status, claimed_at, created_at, updated_at)
       SELECT r.id, ${date}::date, 'creating', ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz
       FROM recurring_pickups r WHERE r.id = ${s.id}::uuid AND r.status = 'active' AND NOT (${date}::date = ANY(r.skipped_dates))
+        AND EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id AND u.disabled_at IS NULL)
       ON CONFLICT (schedule_id, date) DO UPDATE SET claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
         WHERE recurring_occurrences.status = 'creating'
           AND recurring_occurrences.claimed_at < excluded.claimed_at - make_interval(mins => ${CLAIM_STALE_MINUTES})

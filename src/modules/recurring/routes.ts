@@ -63,7 +63,7 @@ const skipRoute = createRoute({
   operationId: 'createRecurringPickupSkip',
   summary: 'Skip one date of a recurring pickup',
   description:
-    'No order is created for `date`. It must be one of the schedule’s dates and not in the past (422 `skip_date_invalid`). A date whose order was already created answers 409 `occurrence_already_created`: cancel that order instead. The skip and the job cannot both win a date. Skipping a date twice changes nothing.',
+    'No order is created for `date`. It must be one of the schedule’s dates and not in the past (422 `skip_date_invalid`). A date whose order was already created answers 409 `occurrence_already_created`: cancel that order instead. A date the job could not book (`needs_attention`) can be skipped. The skip and the job cannot both win a date. Skipping a date twice changes nothing.',
   request: { params: IdParam, body: jsonBody(SkipBody) },
   responses: { 200: jsonResponse(ScheduleSchema, 'The schedule, with the date in `skippedDates`.'), ...problems('not_found', 'skip_date_invalid', 'occurrence_already_created') },
 });

@@ -13,8 +13,10 @@ import { readSchedule, ScheduleRow, scheduleRows, toScheduleDto } from './shared
  * only before the pickup starts). The date is claimed in `recurring_occurrences` as `skipped` in
  * the same statement as it is added to `skipped_dates`: the job claims dates through the same
  * primary key, so a skip and the job racing for one date cannot both win. A date whose order was
- * already created answers 409 `occurrence_already_created` (cancel that order instead). Skipping
- * a date twice is a no-op. Two round trips.
+ * already created (or being created by the job) answers 409 `occurrence_already_created` (cancel
+ * that order instead); a date the job could not book (`needs_attention`, no order) becomes
+ * `skipped` (the job never retries such a date, so nothing races it). Skipping a date twice is a
+ * no-op. Two round trips.
  */
 export async function skipDate(deps: Deps, userId: string, id: string, date: string): Promise<ScheduleDto> {
   const current = await readSchedule(deps, userId, id);
@@ -36,7 +38,8 @@ export async function skipDate(deps: Deps, userId: string, id: string, date: str
       INSERT INTO recurring_occurrences (schedule_id, date, status, claimed_at, created_at, updated_at)
       SELECT r.id, ${date}::date, 'skipped', ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${nowIso}::timestamptz
       FROM recurring_pickups r WHERE r.id = ${id}::uuid AND r.user_id = ${userId}::uuid
-      ON CONFLICT (schedule_id, date) DO NOTHING
+      ON CONFLICT (schedule_id, date) DO UPDATE SET status = 'skipped', reason = NULL, updated_at = excluded.updated_at
+        WHERE recurring_occurrences.status = 'needs_attention'
       RETURNING schedule_id
     ), w AS (
       UPDATE recurring_pickups r SET skipped_dates = array_append(r.skipped_dates, ${date}::date), updated_at = ${nowIso}::timestamptz
