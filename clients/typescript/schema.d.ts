@@ -1369,6 +1369,8 @@ export interface paths {
          * @description Changes only the fields sent. `active: false` stops new redemptions at once; orders already placed keep their discount.
          *
          *     `kind` and `value` are fixed once any order redeemed the code (409 `promo_code_redeemed`): create a new code instead. A `maxRedemptions` below the redemptions held answers 409 `promo_limit_below_redemptions`.
+         *
+         *     The window that results (the sent `validFrom`/`validUntil`, else the stored one) must end after it starts: else 422 `validation_failed` naming the field sent, nothing saved.
          */
         patch: operations["adminUpdatePromoCode"];
         trace?: never;
@@ -1408,7 +1410,7 @@ export interface paths {
          * Grant account credit to a customer
          * @description Adds `amount` minor units of the shop’s currency to the user’s balance with a ledger entry (reason and note shown to the customer), in one statement.
          *
-         *     Requires `Idempotency-Key`: a retry with the same key and body answers the first entry again (`Idempotent-Replayed: true`) and adds nothing; the same key with another body answers 422 `idempotency_key_reused`. Unknown user: 404, nothing written.
+         *     Requires `Idempotency-Key`: a retry with the same key and body answers the first entry again (`Idempotent-Replayed: true`) and adds nothing; the same key with another body answers 422 `idempotency_key_reused`. Unknown or erased user: 404, nothing written.
          */
         post: operations["adminCreateCreditEntry"];
         delete?: never;
@@ -1429,7 +1431,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a customer’s account (admins)
-         * @description For a customer who asked by other means (email, phone): the same erasure as DELETE /v1/me, without re-authentication; the admin and the time are logged (`account erased`, `adminId`). In one statement: the email becomes `deleted+<uuid>@invalid` (the address can register again), name, phone, locale and the password go; addresses, phones, notification preferences, the inbox, linked Apple and Google identities and saved idempotent answers are deleted; every session ends and every access token of the account is refused from its next request. Orders, their lines, timeline, payments and refunds stay for the shop’s accounting, with the delivery address and the order notes erased. The Stripe Customer (saved cards) is deleted and Apple tokens are revoked right after, and retried by the scheduled job until done: the answer does not wait for them (docs/runbook.md, "Account erasure tasks"). Refused with 409 `account_has_open_orders` while an order is in progress (not delivered or cancelled), money is outstanding on one, or a refund is pending; `details.blockers` lists them (`orderId`, `status`, `outstanding` in minor units, `currency`, `refundPending`). Unknown user: 404 `not_found`; the admin’s own account: 409 `conflict`. Answers 204 once erased (also when it already was).
+         * @description For a customer who asked by other means (email, phone): the same erasure as DELETE /v1/me, without re-authentication; the admin and the time are logged (`account erased`, `adminId`). In one statement: the email becomes `deleted+<uuid>@invalid` (the address can register again), name, phone, locale and the password go; addresses, phones, notification preferences, the inbox, linked Apple and Google identities and saved idempotent answers are deleted; every session ends and every access token of the account is refused from its next request. Orders, their lines, timeline, payments and refunds stay for the shop’s accounting, with the delivery address and the order notes erased. The Stripe Customer (saved cards) is deleted and Apple tokens are revoked right after, and retried by the scheduled job until done: the answer does not wait for them (docs/runbook.md, "Account erasure tasks"). Refused with 409 `account_has_open_orders` while an order is in progress (not delivered or cancelled), money is outstanding on one, or a refund is pending; `details.blockers` lists them (`orderId`, `status`, `outstanding` in minor units, `currency`, `refundPending`). Unknown user: 404 `not_found`; the admin’s own account, or any staff or admin account (demote it to customer first): 409 `conflict`. Answers 204 once erased (also when it already was).
          */
         delete: operations["adminDeleteUser"];
         options?: never;
@@ -1548,7 +1550,7 @@ export interface paths {
         put?: never;
         /**
          * Skip one date of a recurring pickup
-         * @description No order is created for `date`. It must be one of the schedule’s dates and not in the past (422 `skip_date_invalid`). A date whose order was already created answers 409 `occurrence_already_created`: cancel that order instead. The skip and the job cannot both win a date. Skipping a date twice changes nothing.
+         * @description No order is created for `date`. It must be one of the schedule’s dates and not in the past (422 `skip_date_invalid`). A date whose order was already created answers 409 `occurrence_already_created`: cancel that order instead. A date the job could not book (`needs_attention`) can be skipped. The skip and the job cannot both win a date. Skipping a date twice changes nothing.
          */
         post: operations["createRecurringPickupSkip"];
         delete?: never;
@@ -3826,6 +3828,55 @@ export interface components {
                  */
                 lastUsedAt: string;
                 ended: boolean;
+            }[];
+            tips: {
+                /** Format: uuid */
+                orderId: string;
+                /** Format: int32 */
+                amount: number;
+                currency: string;
+                /** Format: int32 */
+                percent: number | null;
+                method: string;
+                status: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+            }[];
+            recurringPickups: {
+                /** Format: uuid */
+                id: string;
+                cadence: string;
+                anchorDate: string;
+                pickupStart: string;
+                /** Format: int32 */
+                deliveryDaysAfter: number;
+                deliveryStart: string;
+                /** Format: uuid */
+                addressId: string;
+                /** @description The order lines, as POST /v1/orders takes them. */
+                items: {
+                    [key: string]: unknown;
+                }[];
+                express: boolean;
+                paymentMethod: string;
+                notes: string | null;
+                status: string;
+                skippedDates: string[];
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                createdAt: string;
+                occurrences: {
+                    date: string;
+                    status: string;
+                    /** Format: uuid */
+                    orderId: string | null;
+                    reason: string | null;
+                }[];
             }[];
             credit: {
                 /** Format: int32 */
