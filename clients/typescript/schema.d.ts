@@ -3849,6 +3849,10 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 cadence: string;
+                /**
+                 * Format: date
+                 * @example 2026-12-25
+                 */
                 anchorDate: string;
                 pickupStart: string;
                 /** Format: int32 */
@@ -3871,6 +3875,10 @@ export interface components {
                  */
                 createdAt: string;
                 occurrences: {
+                    /**
+                     * Format: date
+                     * @example 2026-12-25
+                     */
                     date: string;
                     status: string;
                     /** Format: uuid */

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { emailOut, instantOut, integerOut, text, uuidOut } from '../../http/schemas.js';
+import { dateOut, emailOut, instantOut, integerOut, text, uuidOut } from '../../http/schemas.js';
 import { AppleAuthorizationCode } from '../auth/schemas.js';
 
 /**
@@ -124,7 +124,7 @@ export const AccountExportSchema = z
       z.object({
         id: uuidOut(),
         cadence: z.string(),
-        anchorDate: z.string(),
+        anchorDate: dateOut(),
         pickupStart: z.string(),
         deliveryDaysAfter: integerOut(),
         deliveryStart: z.string(),
@@ -136,7 +136,7 @@ export const AccountExportSchema = z
         status: z.string(),
         skippedDates: z.array(z.string()),
         createdAt: iso(),
-        occurrences: z.array(z.object({ date: z.string(), status: z.string(), orderId: uuidOut().nullable(), reason: z.string().nullable() })),
+        occurrences: z.array(z.object({ date: dateOut(), status: z.string(), orderId: uuidOut().nullable(), reason: z.string().nullable() })),
       }),
     ),
     /** The account credit (GET /v1/me/credit): balance in minor units and every ledger entry, newest first. */
