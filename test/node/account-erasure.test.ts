@@ -5,45 +5,33 @@
  * refused at once, the email registering again, the external steps and their retries, races and
  * the admin's path. Every table is checked for traces by test/node/account-personal-data.test.ts.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runErasureTasks } from '../../src/account/erasure-tasks.js';
 import { runScheduledJobs } from '../../src/modules/payments/exclusive.js';
 import { expectProblem } from '../support/client.js';
 import { actor, payOnDeliveryOrder, type Actor } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
-import { startAppleAuthStandIn, type AppleAuthStandIn } from '../support/stand-ins/apple-auth.js';
-import { startJwksStandIn, type JwksStandIn } from '../support/stand-ins/jwks.js';
+import { APPLE_AUD, startAppleWorld, type AppleWorld } from '../support/apple-world.js';
+import type { AppleAuthStandIn } from '../support/stand-ins/apple-auth.js';
+import type { JwksStandIn } from '../support/stand-ins/jwks.js';
 
-const APPLE_AUD = 'com.example.laundry';
+let world: AppleWorld;
 let jwks: JwksStandIn;
 let apple: AppleAuthStandIn;
 let t: TestApp;
 
 beforeAll(async () => {
-  jwks = await startJwksStandIn('apple');
-  apple = await startAppleAuthStandIn({ clientIds: [APPLE_AUD] });
-  t = await createTestApp({
-    env: {
-      APPLE_CLIENT_IDS: APPLE_AUD,
-      APPLE_JWKS_URL: jwks.url,
-      OAUTH_JWKS_COOLDOWN_SECONDS: '0',
-      APPLE_TEAM_ID: apple.teamId,
-      APPLE_KEY_ID: apple.keyId,
-      APPLE_PRIVATE_KEY: apple.privateKeyPem,
-      APPLE_AUTH_URL: apple.url,
-    },
-  });
+  world = await startAppleWorld();
+  ({ jwks, apple } = world);
+  t = await createTestApp({ env: world.env });
 });
 afterAll(async () => {
   await t?.close();
-  await jwks?.close();
-  await apple?.close();
+  await world?.close();
 });
 
 const PASSWORD = 'fixture password';
 const del = (who: { token: string }, body: Record<string, unknown>) => t.api.send('DELETE', '/v1/me', body, { token: who.token });
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Polls `probe` until it returns a value (the request's background attempt runs on after the answer). */
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
@@ -206,7 +194,7 @@ describe('Sign in with Apple accounts', () => {
   let n = 0;
   const sub = () => `001.${process.pid}.${Date.now()}.${++n}`;
   const nonce = () => `nonce-${crypto.randomUUID()}`;
-  const idToken = (s: string, raw: string, opts = {}) => jwks.sign({ sub: s, aud: APPLE_AUD, nonce: sha256(raw), email: `${s}@privaterelay.appleid.com`, email_verified: true }, opts);
+  const idToken = (s: string, raw: string, opts = {}) => world.idToken(s, raw, opts);
 
   async function appleUser() {
     const s = sub();

@@ -5,42 +5,28 @@
  * then dropped: never stored, never revoked (App Store guideline 5.1.1(v) asks for revocation),
  * and the single-use code was spent. A refused deletion must not call Apple at all.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../support/client.js';
 import { payOnDeliveryOrder } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
-import { startAppleAuthStandIn, type AppleAuthStandIn } from '../support/stand-ins/apple-auth.js';
-import { startJwksStandIn, type JwksStandIn } from '../support/stand-ins/jwks.js';
+import { APPLE_AUD, startAppleWorld, type AppleWorld } from '../support/apple-world.js';
+import type { AppleAuthStandIn } from '../support/stand-ins/apple-auth.js';
 
-const APPLE_AUD = 'com.example.laundry';
-let jwks: JwksStandIn;
+let world: AppleWorld;
 let apple: AppleAuthStandIn;
 let t: TestApp;
 
 beforeAll(async () => {
-  jwks = await startJwksStandIn('apple');
-  apple = await startAppleAuthStandIn({ clientIds: [APPLE_AUD] });
-  t = await createTestApp({
-    env: {
-      APPLE_CLIENT_IDS: APPLE_AUD,
-      APPLE_JWKS_URL: jwks.url,
-      OAUTH_JWKS_COOLDOWN_SECONDS: '0',
-      APPLE_TEAM_ID: apple.teamId,
-      APPLE_KEY_ID: apple.keyId,
-      APPLE_PRIVATE_KEY: apple.privateKeyPem,
-      APPLE_AUTH_URL: apple.url,
-    },
-  });
+  world = await startAppleWorld();
+  ({ apple } = world);
+  t = await createTestApp({ env: world.env });
 });
 afterAll(async () => {
   await t?.close();
-  await jwks?.close();
-  await apple?.close();
+  await world?.close();
 });
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const idToken = (s: string, raw: string) => jwks.sign({ sub: s, aud: APPLE_AUD, nonce: sha256(raw), email: `${s}@privaterelay.appleid.com`, email_verified: true });
+const idToken = (s: string, raw: string) => world.idToken(s, raw);
 
 describe('DELETE /v1/me refused for an open order, with an Apple authorization code', () => {
   it('answers 409 without exchanging the code at Apple', async () => {
