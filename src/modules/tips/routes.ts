@@ -26,6 +26,18 @@ const ONE_TIP =
 const KEY_RULE =
   'Requires `Idempotency-Key`: a retry with the same key and body answers the same tip (`Idempotent-Replayed: true`), the same key with another body 422 `idempotency_key_reused`.';
 
+/** What both tip routes refuse, before the card-only ones. */
+const TIP_REFUSALS = [
+  'idempotency_key_missing',
+  'idempotency_key_invalid',
+  'idempotency_key_reused',
+  'not_found',
+  'order_not_delivered',
+  'payment_not_applicable',
+  'tip_exists',
+  'invalid_tip_amount',
+] as const;
+
 const created = (what: string) => ({
   201: { ...jsonResponse(TipSchema, what), headers: { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } },
 });
@@ -51,14 +63,7 @@ const tip = createRoute({
   responses: {
     ...created('Charged (`succeeded`, or `processing` until Stripe’s webhook), or the replay of the call that did it.'),
     ...problems(
-      'idempotency_key_missing',
-      'idempotency_key_invalid',
-      'idempotency_key_reused',
-      'not_found',
-      'order_not_delivered',
-      'payment_not_applicable',
-      'tip_exists',
-      'invalid_tip_amount',
+      ...TIP_REFUSALS,
       'card_declined',
       'authentication_required',
       'payment_in_progress',
@@ -86,17 +91,7 @@ const staffTip = createRoute({
   request: { params: OrderIdParam, headers: IdempotencyHeader, body: jsonBody(TipBody) },
   responses: {
     ...created('Recorded (`succeeded`, `method: cash`), or the replay of the call that did it.'),
-    ...problems(
-      'idempotency_key_missing',
-      'idempotency_key_invalid',
-      'idempotency_key_reused',
-      'not_found',
-      'order_not_delivered',
-      'payment_not_applicable',
-      'tip_exists',
-      'invalid_tip_amount',
-      'conflict',
-    ),
+    ...problems(...TIP_REFUSALS, 'conflict'),
   },
 });
 
