@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { appleRevokeConfig, type AppleRevokeConfig } from './account/apple-config.js';
 import { currencyRules } from './domain/currency.js';
 import { recoveryConfig, type RecoveryConfig } from './auth/recovery-config.js';
-import { parseServiceAccount, type ServiceAccount } from './notifications/channels/service-account.js';
+import { notificationsConfig, type NotificationsConfig } from './notifications/config.js';
+import { oauthConfig, type OAuthConfig } from './auth/oauth-config.js';
 import { recurringConfig, type RecurringConfig } from './modules/recurring/settings.js';
 
 /**
@@ -11,6 +12,9 @@ import { recurringConfig, type RecurringConfig } from './modules/recurring/setti
  * is computed from this bound, so a longer timeout would let a second dispatcher re-claim a
  * delivery still being sent (a duplicate push or SMS).
  */
+export type { NotificationsConfig } from './notifications/config.js';
+export type { OAuthConfig, OAuthProviderConfig } from './auth/oauth-config.js';
+
 export const NOTIFY_TIMEOUT_MAX_MS = 30_000;
 
 /**
@@ -66,6 +70,9 @@ export const numberFromString = <D extends number | undefined>(def: D, ok: (n: n
 
 const intFromString = (def: number, min: number, max: number) =>
   numberFromString(def, (n) => Number.isInteger(n) && n >= min && n <= max, `must be an integer between ${min} and ${max}`);
+
+/** The environment as parsed, before the checks that span settings; the settings modules read their part. */
+export type RawSettings = z.infer<typeof rawSchema>;
 
 const rawSchema = z.object({
   APP_ENV: z.enum(APP_ENVS).default('development'),
@@ -208,20 +215,6 @@ export interface Config {
   recurring: RecurringConfig;
 }
 
-/** The notification providers' settings (README, "Configuration"). */
-export interface NotificationsConfig {
-  /** NOTIFY_TIMEOUT_MS: one provider request's upper bound, ms. */
-  timeoutMs: number;
-  /** Push (FCM HTTP v1): FCM_SERVICE_ACCOUNT_JSON and FCM_API_URL. */
-  fcm?: { serviceAccount: ServiceAccount; apiUrl: string };
-  /**
-   * SMS (Twilio Messages): `username`/`password` are the Basic auth pair: the account SID and
-   * auth token, or the API key SID and secret. At least one of `from` and `messagingServiceSid`.
-   */
-  twilio?: { accountSid: string; username: string; password: string; from?: string; messagingServiceSid?: string; apiUrl: string };
-  /** Email (Resend): RESEND_API_KEY, EMAIL_FROM and RESEND_API_URL. */
-  resend?: { apiKey: string; from: string; apiUrl: string };
-}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -317,56 +310,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
-/**
- * The notification settings. A provider whose settings are all unset is simply not configured
- * (its channel is skipped); one set only in part, a service-account JSON that does not parse or
- * lacks a field, a placeholder secret in production, or a stand-in URL in production is a
- * problem, so the deployment fails at start rather than on the first message.
- */
-function notificationsConfig(raw: z.infer<typeof rawSchema>, production: boolean, problems: string[]): NotificationsConfig {
-  const out: NotificationsConfig = { timeoutMs: raw.NOTIFY_TIMEOUT_MS };
-  for (const name of ['FCM_API_URL', 'TWILIO_API_URL', 'RESEND_API_URL'] as const) {
-    if (production && raw[name]) problems.push(`${name}: must not be set when APP_ENV=production`);
-  }
-  const secrets = { TWILIO_AUTH_TOKEN: raw.TWILIO_AUTH_TOKEN, TWILIO_API_KEY_SECRET: raw.TWILIO_API_KEY_SECRET, RESEND_API_KEY: raw.RESEND_API_KEY };
-  for (const [name, value] of Object.entries(secrets)) {
-    if (production && value !== undefined && isPlaceholder(value)) problems.push(`${name}: is a placeholder value; set the real secret`);
-  }
-
-  if (raw.FCM_SERVICE_ACCOUNT_JSON !== undefined) {
-    const parsed = parseServiceAccount(raw.FCM_SERVICE_ACCOUNT_JSON);
-    if (typeof parsed === 'string') problems.push(`FCM_SERVICE_ACCOUNT_JSON: ${parsed}`);
-    else if (production && !parsed.tokenUri.startsWith('https://')) problems.push('FCM_SERVICE_ACCOUNT_JSON: token_uri must be https when APP_ENV=production');
-    else out.fcm = { serviceAccount: parsed, apiUrl: (raw.FCM_API_URL ?? 'https://fcm.googleapis.com').replace(/\/+$/, '') };
-  }
-
-  const twilioSet = [raw.TWILIO_ACCOUNT_SID, raw.TWILIO_AUTH_TOKEN, raw.TWILIO_API_KEY_SID, raw.TWILIO_API_KEY_SECRET, raw.TWILIO_FROM, raw.TWILIO_MESSAGING_SERVICE_SID];
-  if (twilioSet.some((v) => v !== undefined)) {
-    const before = problems.length;
-    if (!raw.TWILIO_ACCOUNT_SID) problems.push('TWILIO_ACCOUNT_SID: is required when any TWILIO_ setting is set');
-    const apiKey = raw.TWILIO_API_KEY_SID !== undefined || raw.TWILIO_API_KEY_SECRET !== undefined;
-    if (apiKey && (!raw.TWILIO_API_KEY_SID || !raw.TWILIO_API_KEY_SECRET)) problems.push('TWILIO_API_KEY_SID: and TWILIO_API_KEY_SECRET must be set together');
-    if (!apiKey && !raw.TWILIO_AUTH_TOKEN) problems.push('TWILIO_AUTH_TOKEN: is required (or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)');
-    if (!raw.TWILIO_FROM && !raw.TWILIO_MESSAGING_SERVICE_SID) problems.push('TWILIO_FROM: or TWILIO_MESSAGING_SERVICE_SID is required to send SMS');
-    if (problems.length === before && raw.TWILIO_ACCOUNT_SID) {
-      out.twilio = {
-        accountSid: raw.TWILIO_ACCOUNT_SID,
-        username: apiKey ? raw.TWILIO_API_KEY_SID! : raw.TWILIO_ACCOUNT_SID,
-        password: apiKey ? raw.TWILIO_API_KEY_SECRET! : raw.TWILIO_AUTH_TOKEN!,
-        ...(raw.TWILIO_FROM ? { from: raw.TWILIO_FROM } : {}),
-        ...(raw.TWILIO_MESSAGING_SERVICE_SID ? { messagingServiceSid: raw.TWILIO_MESSAGING_SERVICE_SID } : {}),
-        apiUrl: (raw.TWILIO_API_URL ?? 'https://api.twilio.com').replace(/\/+$/, ''),
-      };
-    }
-  }
-
-  if (raw.RESEND_API_KEY !== undefined || raw.EMAIL_FROM !== undefined) {
-    if (!raw.RESEND_API_KEY) problems.push('RESEND_API_KEY: is required when EMAIL_FROM is set');
-    else if (!raw.EMAIL_FROM) problems.push('EMAIL_FROM: is required when RESEND_API_KEY is set');
-    else out.resend = { apiKey: raw.RESEND_API_KEY, from: raw.EMAIL_FROM, apiUrl: (raw.RESEND_API_URL ?? 'https://api.resend.com').replace(/\/+$/, '') };
-  }
-  return out;
-}
 
 function resolveDriver(
   choice: 'auto' | 'neon-http' | 'node-postgres',
@@ -379,36 +322,3 @@ function resolveDriver(
   return /\.neon\.(tech|build)$/.test(host) ? 'neon-http' : 'node-postgres';
 }
 
-/** Sign in with Apple and Google (README, "Configuration"): src/auth/id-tokens.ts reads it. */
-export interface OAuthConfig {
-  /** APPLE_CLIENT_IDS and APPLE_JWKS_URL; absent when no client id is set. */
-  apple?: OAuthProviderConfig;
-  /** GOOGLE_CLIENT_IDS and GOOGLE_JWKS_URL; absent when no client id is set. */
-  google?: OAuthProviderConfig;
-  /** OAUTH_JWKS_COOLDOWN_SECONDS. */
-  jwksCooldownSeconds: number;
-}
-
-export interface OAuthProviderConfig {
-  /** The accepted `aud` values, at least one. */
-  clientIds: string[];
-  jwksUrl: string;
-}
-
-/**
- * The OAuth providers' settings. A provider is configured when its client ids are set; a JWKS URL
- * that is not https in production is a problem (only the test stand-in is plain http).
- */
-function oauthConfig(raw: z.infer<typeof rawSchema>, production: boolean, problems: string[]): OAuthConfig {
-  const provider = (ids: string | undefined, url: string | undefined, urlName: string, defaultUrl: string): OAuthProviderConfig | undefined => {
-    if (production && url !== undefined && !url.startsWith('https://')) problems.push(`${urlName}: must be https when APP_ENV=production`);
-    const clientIds = (ids ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    return clientIds.length > 0 ? { clientIds, jwksUrl: url ?? defaultUrl } : undefined;
-  };
-  const apple = provider(raw.APPLE_CLIENT_IDS, raw.APPLE_JWKS_URL, 'APPLE_JWKS_URL', 'https://appleid.apple.com/auth/keys');
-  const google = provider(raw.GOOGLE_CLIENT_IDS, raw.GOOGLE_JWKS_URL, 'GOOGLE_JWKS_URL', 'https://www.googleapis.com/oauth2/v3/certs');
-  return { ...(apple ? { apple } : {}), ...(google ? { google } : {}), jwksCooldownSeconds: raw.OAUTH_JWKS_COOLDOWN_SECONDS };
-}
