@@ -1,6 +1,6 @@
 import { importPKCS8, SignJWT } from 'jose';
 import type { AppleRevokeConfig } from './apple-config.js';
-import { seal, unseal } from './seal.js';
+import { seal, unseal } from '../auth/seal.js';
 
 /*
  * Sign in with Apple REST API, the two calls account deletion needs
@@ -19,7 +19,7 @@ import { seal, unseal } from './seal.js';
 export const CLIENT_SECRET_TTL_S = 300;
 /** One Apple request's upper bound, ms. */
 export const APPLE_TIMEOUT_MS = 10_000;
-/** The seal purpose of a stored Apple refresh token (src/account/seal.ts). */
+/** The seal purpose of a stored Apple refresh token (src/auth/seal.ts). */
 export const APPLE_TOKEN_SEAL = 'apple-refresh-token';
 
 /** Apple refused (`status` 4xx with its `error`) or could not be reached (`status` 0 or 5xx). */

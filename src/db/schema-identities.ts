@@ -29,7 +29,7 @@ export const userIdentities = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }).notNull(),
     /**
-     * Apple only: `{clientId, refreshToken}` as AES-256-GCM sealed text (src/account/seal.ts), or
+     * Apple only: `{clientId, refreshToken}` as AES-256-GCM sealed text (src/auth/seal.ts), or
      * null when no authorization code was exchanged (Apple revoke settings absent, or an old app).
      */
     appleRefreshTokenSealed: text('apple_refresh_token_sealed'),

@@ -57,7 +57,7 @@ export async function renderAccountEmail(input: AccountMailInput, deps: AccountM
       : { ...base, title: 'Your email was changed', body: `Your Laundry account’s email is now ${to}. If this was not you, reset your password and contact us.${signOff}` };
   }
   const sealed = typeof input.data.sealed === 'string' ? input.data.sealed : undefined;
-  const token = sealed === undefined ? undefined : await open(deps.secret, sealed, input.type);
+  const token = sealed === undefined ? undefined : await open(deps.secret, input.type, sealed);
   if (token === undefined) throw new Error(`the ${input.type} token cannot be opened (scrubbed, or sealed under another secret)`);
   const link = `${deps.appLinkBase}/${PATHS[input.type]}?token=${encodeURIComponent(token)}`;
   if (input.type === 'password_reset') {

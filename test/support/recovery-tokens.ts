@@ -26,7 +26,7 @@ export async function latestMail(t: Pick<Harness, 'sql'>, recipient: string, typ
 export async function tokenFrom(t: Pick<Harness, 'sql' | 'jwtSecret'>, recipient: string, type: 'password_reset' | 'email_verification'): Promise<string> {
   const row = await latestMail(t, recipient, type);
   if (!row) throw new Error(`no ${type} email to ${recipient}`);
-  const token = await open(t.jwtSecret, String(row.data.sealed), type);
+  const token = await open(t.jwtSecret, type, String(row.data.sealed));
   if (!token) throw new Error(`the ${type} token to ${recipient} does not open`);
   return token;
 }

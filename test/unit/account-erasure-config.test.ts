@@ -1,13 +1,13 @@
 /**
  * Apple token revocation settings (src/account/apple-config.ts) through loadConfig, the sealing of
- * stored tokens (src/account/seal.ts), the client secret Apple expects (src/account/apple-tokens.ts)
+ * stored tokens (src/auth/seal.ts, shared with the account emails' one-time tokens), the client secret Apple expects (src/account/apple-tokens.ts)
  * and the erasure tasks' backoff.
  */
 import { decodeJwt, decodeProtectedHeader, exportPKCS8, generateKeyPair, importSPKI, exportSPKI, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { appleClientSecret } from '../../src/account/apple-tokens.js';
 import { erasureBackoffMs } from '../../src/account/erasure-tasks.js';
-import { seal, unseal } from '../../src/account/seal.js';
+import { open, seal, unseal } from '../../src/auth/seal.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 async function p8() {
@@ -59,8 +59,15 @@ describe('sealing and the client secret', () => {
     expect(await unseal('s'.repeat(32), 'apple-refresh-token', sealed)).toBe('r.token');
     await expect(unseal('t'.repeat(32), 'apple-refresh-token', sealed)).rejects.toThrow();
     await expect(unseal('s'.repeat(32), 'other-purpose', sealed)).rejects.toThrow();
-    const flipped = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'B' : 'A') + sealed.slice(-1);
+    // Change one character inside the ciphertext part (never the last character, whose low bits
+    // base64url decoders may ignore), always to a different one.
+    const at = sealed.lastIndexOf('.') + 2;
+    const flipped = sealed.slice(0, at) + (sealed[at] === 'A' ? 'B' : 'A') + sealed.slice(at + 1);
+    expect(flipped).not.toBe(sealed);
     await expect(unseal('s'.repeat(32), 'apple-refresh-token', flipped)).rejects.toThrow();
+    expect(await open('s'.repeat(32), 'apple-refresh-token', flipped)).toBeUndefined();
+    expect(await open('s'.repeat(32), 'apple-refresh-token', `${sealed}.x`)).toBeUndefined();
+    expect(await open('s'.repeat(32), 'apple-refresh-token', sealed)).toBe('r.token');
   });
 
   it('signs the client secret as Apple requires: ES256, kid, iss = team, sub = client id, aud, exp within 6 months', async () => {

@@ -54,7 +54,7 @@ export async function pendingToken(deps: Pick<Deps, 'config' | 'clock' | 'sha256
     purpose,
     token,
     hash: await deps.sha256Hex(token),
-    sealed: await seal(deps.config.jwtSecret, token, MAIL_TYPE[purpose]),
+    sealed: await seal(deps.config.jwtSecret, MAIL_TYPE[purpose], token),
     expiresAt: new Date(deps.clock.now().getTime() + TOKEN_TTL_S[purpose] * 1000),
   };
 }
