@@ -43,6 +43,14 @@ import { resultOf, SEND_LEASE_MS, type DeliveryResult } from './retry-policy.js'
 import { renderMessage } from './templates.js';
 import type { ChannelClient, NotificationChannel, OutboxType, RenderedMessage, SendOutcome } from './types.js';
 
+/**
+ * A comment leading every statement the dispatcher sends, so the database's own views
+ * (pg_stat_activity, pg_stat_statements, slow-query logs) and the bench's edge proxy can tell
+ * the notification dispatch's work from the requests' (which may write outbox rows themselves).
+ */
+export const DISPATCH_MARK = '/* notification-dispatch */';
+const DISPATCH_TAG = sql.raw(`${DISPATCH_MARK} `);
+
 /** The channel clients a dispatcher sends through; a channel without one is "not configured". */
 export type ChannelClients = Partial<Record<NotificationChannel, ChannelClient>>;
 
@@ -84,7 +92,7 @@ export async function fanOut(deps: DispatchDeps, opts: { limit?: number; olderTh
   const cutoff = new Date(now.getTime() - (opts.olderThanMs ?? 0) + 1);
   const matrix = NOTIFICATION_TYPES.flatMap((type) => NOTIFICATION_CHANNELS.map((channel) => ({ type, channel, enabled: DEFAULT_PREFERENCES[type][channel] })));
   const configured = NOTIFICATION_CHANNELS.filter((c) => deps.clients[c] !== undefined);
-  const [row] = await deps.database.rows(FanOutRow, sql`
+  const [row] = await deps.database.rows(FanOutRow, sql`${DISPATCH_TAG}
     WITH claimed AS (
       SELECT o.id, o.user_id, o.type, o.recipient FROM notification_outbox o
       WHERE o.dispatched_at IS NULL AND o.created_at < ${iso(cutoff)}::timestamptz
@@ -204,7 +212,7 @@ export async function claimDue(deps: DispatchDeps, opts: { limit?: number; ids?:
   const now = deps.clock.now();
   const until = new Date(now.getTime() + (opts.leaseMs ?? SEND_LEASE_MS));
   const only = opts.ids ? sql`AND x.id = ANY(${`{${opts.ids.map((n) => Math.trunc(n)).join(',')}}`}::bigint[])` : sql``;
-  const rows = await deps.database.rows(ClaimRow, sql`
+  const rows = await deps.database.rows(ClaimRow, sql`${DISPATCH_TAG}
     WITH due AS (
       SELECT x.id FROM notification_deliveries x
       WHERE x.state = 'pending' AND x.next_attempt_at <= ${iso(now)}::timestamptz
@@ -305,7 +313,7 @@ export async function recordResults(deps: Pick<Deps, 'database' | 'clock'>, resu
     error: r.outcome === 'sent' ? null : r.error,
     retry_at: r.outcome === 'retry' ? iso(r.retryAt) : null,
   }));
-  const rows = await deps.database.rows(RecordedRow, sql`
+  const rows = await deps.database.rows(RecordedRow, sql`${DISPATCH_TAG}
     WITH r AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(payload)}::jsonb)
         AS r(id bigint, attempts int, outcome text, provider_message_id text, error text, retry_at timestamptz)
@@ -351,7 +359,7 @@ export async function recordResults(deps: Pick<Deps, 'database' | 'clock'>, resu
  */
 export async function releaseClaims(deps: Pick<Deps, 'database' | 'clock'>, claims: readonly Pick<ClaimedDelivery, 'id' | 'attempts'>[]): Promise<void> {
   if (claims.length === 0) return;
-  await deps.database.rows(AnyRow, sql`
+  await deps.database.rows(AnyRow, sql`${DISPATCH_TAG}
     UPDATE notification_deliveries d SET locked_until = NULL, attempts = d.attempts - 1, updated_at = ${iso(deps.clock.now())}::timestamptz
     FROM jsonb_to_recordset(${JSON.stringify(claims.map((c) => ({ id: c.id, attempts: c.attempts })))}::jsonb) AS r(id bigint, attempts int)
     WHERE d.id = r.id AND d.attempts = r.attempts AND d.state = 'pending'`);
@@ -439,7 +447,7 @@ const BacklogRow = z.object({ pending: z.number(), oldest: z.number(), dead: z.n
 /** Measures the backlog in one statement and reports it through `metrics.notificationBacklog`. */
 export async function measureBacklog(deps: Pick<Deps, 'database' | 'clock' | 'metrics'>): Promise<Backlog> {
   const now = iso(deps.clock.now());
-  const [row] = await deps.database.rows(BacklogRow, sql`
+  const [row] = await deps.database.rows(BacklogRow, sql`${DISPATCH_TAG}
     WITH p AS (
       SELECT created_at FROM notification_deliveries WHERE state = 'pending'
       UNION ALL

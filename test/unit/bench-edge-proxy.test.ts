@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDelayProxy, type DelayProxy } from '../../tools/bench/delay-proxy.js';
+import { DISPATCH_MARK } from '../../src/notifications/dispatch.js';
 
 describe('bench delay proxy', () => {
   let upstream: http.Server;
@@ -59,6 +60,17 @@ describe('bench delay proxy', () => {
     await proxy.settle(20);
     expect(proxy.arrivals).toHaveLength(2);
     expect(proxy.inFlight).toBe(0);
+    proxy.delayMs = 40;
+  });
+
+  it("tells the notification dispatcher's statements (its tag) from a request's own, even one that writes an outbox row", async () => {
+    proxy.reset();
+    proxy.delayMs = 0;
+    const send = async (query: string) => (await fetch(`${proxy.url}/sql`, { method: 'POST', body: JSON.stringify({ query }) })).arrayBuffer();
+    await send(`${DISPATCH_MARK} WITH due AS (SELECT x.id FROM notification_deliveries x) SELECT 1`);
+    await send('WITH u AS (INSERT INTO users DEFAULT VALUES RETURNING id) INSERT INTO notification_outbox (user_id) SELECT id FROM u');
+    await proxy.settle(20);
+    expect(proxy.arrivals.map((a) => a.notification)).toEqual([true, false]);
     proxy.delayMs = 40;
   });
 });
