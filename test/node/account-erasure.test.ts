@@ -139,7 +139,7 @@ describe('DELETE /v1/me with the password', () => {
     const who = await actor(t);
     const open = await payOnDeliveryOrder(t, who);
     const res = expectProblem(await del(who, { password: PASSWORD }), 409, 'account_has_open_orders');
-    expect(res.details.blockers).toEqual([{ orderId: open, status: 'confirmed', outstanding: expect.any(Number), currency: expect.any(String), refundPending: false }]);
+    expect(res.details.blockers).toEqual([{ orderId: open, status: 'confirmed', outstanding: expect.any(Number), currency: expect.any(String), refundPending: false, tipPending: false }]);
     expect((await t.api.get('/v1/me', { token: who.token })).status).toBe(200);
 
     // Delivered but never paid at the door: the balance is outstanding.

@@ -221,3 +221,26 @@ describe('cash tips and the staff list', () => {
     expectProblem(await h.api.get('/v1/staff/tips', { token: door.who.token }), 403, 'forbidden');
   });
 });
+
+describe('a tip in flight and account deletion', () => {
+  it('blocks DELETE /v1/me while the tip is pending or processing at Stripe, and lets it through once settled', async () => {
+    const p = await delivered();
+    const res = await tip(p, { percent: 10 }, 'tip-erasure-1');
+    expect(res.status, res.text).toBe(201);
+    const del = () => h.api.send('DELETE', '/v1/me', { password: 'fixture password' }, { token: p.who.token });
+
+    for (const status of ['pending', 'processing']) {
+      await h.sql('UPDATE tips SET status = $2 WHERE order_id = $1::uuid', [p.order.id, status]);
+      const refused = expectProblem(await del(), 409, 'account_has_open_orders');
+      expect(refused.details.blockers).toEqual([expect.objectContaining({ orderId: p.order.id, status: 'delivered', outstanding: 0, refundPending: false, tipPending: true })]);
+      const [user] = await h.sql<{ erased: boolean }>('SELECT erased_at IS NOT NULL AS erased FROM users WHERE id = $1::uuid', [p.who.userId]);
+      expect(user!.erased).toBe(false);
+    }
+
+    await h.sql("UPDATE tips SET status = 'succeeded' WHERE order_id = $1::uuid", [p.order.id]);
+    const done = await del();
+    expect(done.status, done.text).toBeLessThan(300);
+    const [user] = await h.sql<{ erased: boolean }>('SELECT erased_at IS NOT NULL AS erased FROM users WHERE id = $1::uuid', [p.who.userId]);
+    expect(user!.erased).toBe(true);
+  });
+});

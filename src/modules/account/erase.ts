@@ -20,9 +20,11 @@ export interface ErasureBlocker {
   currency: string;
   /** A refund to the customer is still pending at Stripe. */
   refundPending: boolean;
+  /** A tip charge on the customer's card is still in flight (`pending` or `processing`). */
+  tipPending: boolean;
 }
 
-const Blocker = z.object({ orderId: z.string(), status: z.string(), outstanding: z.number(), currency: z.string(), refundPending: z.boolean() });
+const Blocker = z.object({ orderId: z.string(), status: z.string(), outstanding: z.number(), currency: z.string(), refundPending: z.boolean(), tipPending: z.boolean() });
 
 /** What the erasure needs to know first: the re-authentication material and the blockers. */
 export const ErasureSubject = z.object({
@@ -41,11 +43,13 @@ const TERMINAL = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
 /** Orders of `userId` that block the erasure (one row each), as a FROM-able query. */
 const blockingOrders = (userId: string) => sql`
   SELECT o.id, o.status, o.currency, o.created_at, b.outstanding,
-         EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending') AS refund_pending
+         EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending') AS refund_pending,
+         EXISTS (SELECT 1 FROM tips t WHERE t.order_id = o.id AND t.status IN ('pending', 'processing')) AS tip_pending
   FROM orders o JOIN order_balances b ON b.order_id = o.id
   WHERE o.user_id = ${userId}::uuid
     AND (o.status::text NOT IN (${TERMINAL}) OR b.outstanding > 0
-         OR EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending'))`;
+         OR EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending')
+         OR EXISTS (SELECT 1 FROM tips t WHERE t.order_id = o.id AND t.status IN ('pending', 'processing')))`;
 
 /**
  * The account, its linked identities and what blocks its erasure, in one SELECT; no row when no
@@ -57,7 +61,7 @@ export function erasureSubjectQuery(userId: string, cte?: SQL, columns?: SQL, fr
     ${cte ? sql`WITH ${cte}` : sql``}
     SELECT u.id, u.password_hash, u.role::text AS role, u.erased_at IS NOT NULL AS erased,
       COALESCE((SELECT json_agg(json_build_object('provider', i.provider, 'subject', i.subject)) FROM user_identities i WHERE i.user_id = u.id), '[]'::json) AS identities,
-      COALESCE((SELECT json_agg(json_build_object('orderId', x.id, 'status', x.status, 'outstanding', x.outstanding, 'currency', x.currency, 'refundPending', x.refund_pending) ORDER BY x.created_at)
+      COALESCE((SELECT json_agg(json_build_object('orderId', x.id, 'status', x.status, 'outstanding', x.outstanding, 'currency', x.currency, 'refundPending', x.refund_pending, 'tipPending', x.tip_pending) ORDER BY x.created_at)
                 FROM (${blockingOrders(userId)}) x), '[]'::json) AS blockers
       ${columns ? sql`, ${columns}` : sql``}
     FROM users u ${from ? sql`, ${from}` : sql``} WHERE u.id = ${userId}::uuid`;

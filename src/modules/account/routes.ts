@@ -18,7 +18,7 @@ const ERASURE_RULES =
   'In one statement: the email becomes `deleted+<uuid>@invalid` (the address can register again), name, phone, locale and the password go; addresses, phones, notification preferences, the inbox, linked Apple and Google identities and saved idempotent answers are deleted; every session ends and every access token of the account is refused from its next request. ' +
   'Orders, their lines, timeline, payments and refunds stay for the shop’s accounting, with the delivery address and the order notes erased. ' +
   'The Stripe Customer (saved cards) is deleted and Apple tokens are revoked right after, and retried by the scheduled job until done: the answer does not wait for them (docs/runbook.md, "Account erasure tasks"). ' +
-  'Refused with 409 `account_has_open_orders` while an order is in progress (not delivered or cancelled), money is outstanding on one, or a refund is pending; `details.blockers` lists them (`orderId`, `status`, `outstanding` in minor units, `currency`, `refundPending`).';
+  'Refused with 409 `account_has_open_orders` while an order is in progress (not delivered or cancelled), money is outstanding on one, a refund is pending, or a tip is still being charged; `details.blockers` lists them (`orderId`, `status`, `outstanding` in minor units, `currency`, `refundPending`, `tipPending`).';
 
 const deleteMeRoute = createRoute({
   tags: ['Auth'],
