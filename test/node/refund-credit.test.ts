@@ -112,6 +112,17 @@ describe('refund to credit', () => {
     expect((await refundRows(t, p.order.id)).filter((r) => r.status === 'succeeded')).toHaveLength(byCard);
   });
 
+  it('a staff cancellation after capture refunds to the card only what was not already given back as credit', async () => {
+    const p = await captured(t, 'pm_card_visa', 6000, 5200); // 1999 captured
+    expect((await toCredit(p, { amount: 700 })).status).toBe(201);
+    const cancelled = await t.api.post(`/v1/staff/orders/${p.order.id}/transitions`, { to: 'cancelled', note: 'Machine ate the socks' }, { token: p.staff.token });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect((await atStripe(t, p.pi)).amountRefunded).toBe(1299);
+    expect(await givenBack(p.order.id)).toEqual({ card: 1299, credit: 700, entries: 1 });
+    // The credit stays the customer's: the order held no credit of theirs to give back.
+    expect(await creditLedger(t, p.who.userId)).toEqual({ balance: 700, sum: 700, entries: 1 });
+  });
+
   it('an erased customer has no balance to credit: 409, nothing written', async () => {
     const p = await captured(t, 'pm_card_visa', 6000, 5200);
     await t.sql(`UPDATE users SET erased_at = now() WHERE id = $1`, [p.who.userId]);

@@ -117,10 +117,7 @@ export async function refundToCredit(
                WHERE k.user_id = ${actorUserId}::uuid AND k.key = ${key}) AS prior`),
   ]);
   const [row] = parseRows(CreditedRow, rows);
-  if (row!.claimed === 1) {
-    deps.metrics.payment({ operation: 'refund', outcome: 'succeeded' });
-    return { result, replayed: false };
-  }
+  if (row!.claimed === 1) return { result, replayed: false };
   if (row!.prior) {
     if (row!.prior.fingerprint !== fingerprint) {
       throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was used for a different request. Use a new key for a new refund.');
