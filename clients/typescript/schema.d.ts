@@ -2678,7 +2678,7 @@ export interface components {
             paid: number;
             /**
              * Format: int32
-             * @description Given back to the customer (Stripe refunds), whatever the reason.
+             * @description Given back to the customer on the card (Stripe refunds), whatever the reason. A refund to account credit is not in it: it is on the timeline and in the customer’s credit history (a `refund_to_credit` entry naming the order).
              * @example 0
              */
             refunded: number;
