@@ -3586,7 +3586,7 @@ export interface components {
             /** @example GBP */
             currency: string;
             /**
-             * @description `goodwill`, `refund_to_credit`, `promo_reward`: granted by an admin. `order_applied`: spent on `orderId`. `order_released`: given back when `orderId` was cancelled.
+             * @description `goodwill`, `refund_to_credit`, `promo_reward`: granted by an admin; `refund_to_credit` with an `orderId` is that order’s card money refunded to credit (POST /v1/staff/orders/{id}/refunds, `destination: "credit"`). `order_applied`: spent on `orderId`. `order_released`: given back when `orderId` was cancelled.
              * @enum {string}
              */
             reason: "goodwill" | "refund_to_credit" | "promo_reward" | "order_applied" | "order_released";
