@@ -218,6 +218,9 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('POST /v1/orders/{id}/approve-overage', 200, () => call('POST', `/v1/orders/${o3.id}/approve-overage`, undefined, c), undefined, 2);
       await measure('POST /v1/staff/orders/{id}/capture', 200, () => call('POST', `/v1/staff/orders/${o3.id}/capture`, undefined, st), 'already captured');
       await measure('POST /v1/staff/orders/{id}/refunds', 201, () => call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund' }, bearer(admin.token)), undefined, 2);
+      await measure('POST /v1/staff/orders/{id}/refunds', 201, () =>
+        call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund', destination: 'credit' }, { ...bearer(admin.token), 'idempotency-key': crypto.randomUUID() }),
+      'to account credit');
 
       // Card: a weigh-in within the hold (capture only), and a cancel that releases a hold.
       const held = async () => {
