@@ -1003,8 +1003,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refund captured card money (admins)
+         * Refund captured card money to the card or to account credit (admins)
          * @description Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`); refunds that failed or were canceled at Stripe do not count, so their amount can be refunded again. Recorded on the timeline with the admin who made it. A successful refund asked for after a failed one clears the order’s `refund_failed` flag.
+         *
+         *     `destination: "credit"` gives the amount to the customer’s account credit instead of the card: no Stripe call, one write (the balance, a `refund_to_credit` credit entry naming the order and the admin, a timeline entry). It requires `Idempotency-Key` (a replay answers the first refund with `Idempotent-Replayed: true`). Card and credit refunds count against the same captured total, checked under the order’s lock, so racing ones never exceed it. A customer whose account was erased: 409 `conflict` (refund to the card).
          */
         post: operations["staffCreateRefund"];
         delete?: never;
@@ -2676,7 +2678,7 @@ export interface components {
             paid: number;
             /**
              * Format: int32
-             * @description Given back to the customer (Stripe refunds), whatever the reason.
+             * @description Given back to the customer on the card (Stripe refunds), whatever the reason. A refund to account credit is not in it: it is on the timeline and in the customer’s credit history (a `refund_to_credit` entry naming the order).
              * @example 0
              */
             refunded: number;
@@ -3031,15 +3033,20 @@ export interface components {
             overage?: "none" | "charged" | "awaiting_approval" | "failed" | "waived";
         };
         Refund: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The first refund row (card), or the credit entry (credit).
+             */
             refundId: string;
             /**
              * Format: int32
              * @description Minor units, as asked.
              */
             amount: number;
+            /** @enum {string} */
+            destination: "card" | "credit";
             /**
-             * @description Stripe’s answer (https://docs.stripe.com/api/refunds/object#refund_object-status). `succeeded`: done. `pending`: accepted, not finished yet (some payment methods, or a Stripe balance too low to cover it); the amount stays reserved and the outcome arrives by webhook (or the payments job): it may still fail. `failed`: Stripe failed or canceled it at once; the amount can be refunded again and the order is flagged `refund_failed`. A refund that fails later (a card refund can, even after `succeeded`) is recorded the same way, on the timeline and as the `refund_failed` flag.
+             * @description Stripe’s answer (https://docs.stripe.com/api/refunds/object#refund_object-status). `succeeded`: done. `pending`: accepted, not finished yet (some payment methods, or a Stripe balance too low to cover it); the amount stays reserved and the outcome arrives by webhook (or the payments job): it may still fail. `failed`: Stripe failed or canceled it at once; the amount can be refunded again and the order is flagged `refund_failed`. A refund that fails later (a card refund can, even after `succeeded`) is recorded the same way, on the timeline and as the `refund_failed` flag. A refund to credit is always `succeeded`.
              * @enum {string}
              */
             status: "succeeded" | "pending" | "failed";
@@ -3053,6 +3060,13 @@ export interface components {
             amount: number;
             /** @example Shirt returned with a stain */
             reason: string;
+            /**
+             * @description `card` (default): Stripe refunds of the captured card money. `credit`: the amount goes to the customer’s account credit instead (no Stripe call; a `refund_to_credit` entry naming the order in their credit history); requires `Idempotency-Key`. Both count against one total: what was captured on the card.
+             * @default card
+             * @example card
+             * @enum {string}
+             */
+            destination?: "card" | "credit";
         };
         InPersonPaymentRequest: {
             /** @enum {string} */
@@ -3572,7 +3586,7 @@ export interface components {
             /** @example GBP */
             currency: string;
             /**
-             * @description `goodwill`, `refund_to_credit`, `promo_reward`: granted by an admin. `order_applied`: spent on `orderId`. `order_released`: given back when `orderId` was cancelled.
+             * @description `goodwill`, `refund_to_credit`, `promo_reward`: granted by an admin; `refund_to_credit` with an `orderId` is that order’s card money refunded to credit (POST /v1/staff/orders/{id}/refunds, `destination: "credit"`). `order_applied`: spent on `orderId`. `order_released`: given back when `orderId` was cancelled.
              * @enum {string}
              */
             reason: "goodwill" | "refund_to_credit" | "promo_reward" | "order_applied" | "order_released";
@@ -9772,7 +9786,10 @@ export interface operations {
     staffCreateRefund: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Required for a refund to credit (400 `idempotency_key_missing` / `idempotency_key_invalid`): the same key and body again answers the first refund (`Idempotent-Replayed: true`) and adds nothing; another body, 422 `idempotency_key_reused`. Card refunds are made safe to retry by Stripe keys derived from our own rows. */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9787,6 +9804,7 @@ export interface operations {
             /** @description Refunded. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-App-Version": components["headers"]["X-App-Version"];
                     [name: string]: unknown;
@@ -9795,7 +9813,7 @@ export interface operations {
                     "application/json": components["schemas"]["Refund"];
                 };
             };
-            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `malformed_json`. */
+            /** @description The request cannot be read as sent (a header or signature the operation needs, or a body that is not JSON). Codes: `idempotency_key_missing`, `idempotency_key_invalid`, `malformed_json`. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -9840,6 +9858,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflicts with the current state. Codes: `conflict`. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-App-Version": components["headers"]["X-App-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the server accepts. Codes: `payload_too_large`. */
             413: {
                 headers: {
@@ -9862,7 +9891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `refund_exceeds_captured`, `validation_failed`. */
+            /** @description Validation failed (`errors` lists the fields) or a business rule was broken (see `code`). Codes: `refund_exceeds_captured`, `idempotency_key_reused`, `validation_failed`. */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

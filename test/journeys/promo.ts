@@ -86,5 +86,24 @@ export function promoRaceJourney(harness: () => Harness) {
       );
       expect(written).toEqual({ orders: 10, keys: 10, reserved: 10 });
     });
+
+    it('first-order-only with a per-customer limit of 5: one customer\'s 10 parallel first orders, exactly one gets the code', async () => {
+      const h = harness();
+      const w = await promoWorld(h);
+      const code = await w.createCode({ code: freshCode('FIRST'), firstOrderOnly: true, perCustomerLimit: 5 });
+      const buyer = await w.one();
+      const results = await Promise.all(Array.from({ length: 10 }, () => w.order(buyer, { promoCode: code.code })));
+      const won = results.filter((r) => r.status === 201);
+      const refused = results.filter((r) => r.status !== 201);
+      expect(won, refused.map((r) => r.text).slice(0, 3).join('\n')).toHaveLength(1);
+      for (const r of refused) expect({ status: r.status, code: r.body.code }).toEqual({ status: 409, code: 'promo_code_first_order_only' });
+      expect(await redemptions(h, code.id)).toEqual({ count: 1, orders: 1 });
+      const [written] = await h.sql<{ orders: number; uses: number }>(
+        `SELECT (SELECT count(*) FROM orders WHERE user_id = $1)::int AS orders,
+                (SELECT uses FROM promo_customer_uses WHERE user_id = $1 AND promo_code_id = $2) AS uses`,
+        [buyer.userId, code.id],
+      );
+      expect({ orders: Number(written!.orders), uses: Number(written!.uses) }).toEqual({ orders: 1, uses: 1 });
+    });
   });
 }

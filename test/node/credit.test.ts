@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../support/client.js';
 import { actor } from '../support/fixtures.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
+import { creditLedger, creditRaceJourney } from '../journeys/credit.js';
 import { freshCode, promoWorld, redemptions } from '../journeys/promo.js';
 
 let t: TestApp;
@@ -24,14 +25,9 @@ function grant(w: World, userId: string, body: unknown, key = `grant-${crypto.ra
 }
 
 /** The balance column and the ledger's sum, which must always agree. */
-async function ledger(userId: string) {
-  const [row] = await t.sql<{ balance: number; sum: number; entries: number }>(
-    `SELECT (SELECT credit_balance FROM users WHERE id = $1) AS balance, (SELECT coalesce(sum(amount), 0) FROM credit_entries WHERE user_id = $1)::int AS sum,
-            (SELECT count(*) FROM credit_entries WHERE user_id = $1)::int AS entries`,
-    [userId],
-  );
-  return { balance: Number(row!.balance), sum: Number(row!.sum), entries: Number(row!.entries) };
-}
+const ledger = (userId: string) => creditLedger(t, userId);
+
+creditRaceJourney(() => t);
 
 describe('granting credit', () => {
   it('admin-only, Idempotency-Key required; a retry adds nothing, another body with the key is 422; unknown user 404', async () => {
@@ -78,22 +74,6 @@ describe('granting credit', () => {
 });
 
 describe('spending credit on orders', () => {
-  it('balance 1000, 20 parallel orders each able to use 1000: at most 1000 spent, never negative, the ledger sums to the balance', async () => {
-    const w = await promoWorld(t);
-    const buyer = await w.one();
-    expect((await grant(w, buyer.userId, { amount: 1000, reason: 'goodwill', note: 'Race' })).status).toBe(201);
-    const results = await Promise.all(Array.from({ length: 20 }, () => w.order(buyer, { useCredit: true })));
-    for (const r of results) expect([201, 409], r.text).toContain(r.status);
-    const placed = results.filter((r) => r.status === 201);
-    const spent = placed.reduce((sum, r) => sum + (r.body.estimate.creditApplied ?? 0), 0);
-    expect(spent).toBe(1000);
-    for (const r of placed) expect(r.body.estimate.total).toBe(1999 - (r.body.estimate.creditApplied ?? 0));
-    const l = await ledger(buyer.userId);
-    expect(l).toMatchObject({ balance: 0, sum: 0 });
-    const [db] = await t.sql<{ applied: number }>('SELECT coalesce(sum(credit_applied), 0)::int AS applied FROM orders WHERE user_id = $1', [buyer.userId]);
-    expect(db!.applied).toBe(1000);
-  });
-
   it('a card order keeps Stripe’s minimum charge on the card; a promo discount is taken before the credit', async () => {
     const w = await promoWorld(t);
     const buyer = await w.one();

@@ -218,6 +218,9 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('POST /v1/orders/{id}/approve-overage', 200, () => call('POST', `/v1/orders/${o3.id}/approve-overage`, undefined, c), undefined, 2);
       await measure('POST /v1/staff/orders/{id}/capture', 200, () => call('POST', `/v1/staff/orders/${o3.id}/capture`, undefined, st), 'already captured');
       await measure('POST /v1/staff/orders/{id}/refunds', 201, () => call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund' }, bearer(admin.token)), undefined, 2);
+      await measure('POST /v1/staff/orders/{id}/refunds', 201, () =>
+        call('POST', `/v1/staff/orders/${o3.id}/refunds`, { amount: 100, reason: 'bench refund', destination: 'credit' }, { ...bearer(admin.token), 'idempotency-key': crypto.randomUUID() }),
+      'to account credit');
 
       // Card: a weigh-in within the hold (capture only), and a cancel that releases a hold.
       const held = async () => {
@@ -240,6 +243,38 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       expectStatus(await move(o6.id, { to: 'processing' }), 200, 'o6 processing');
       expectStatus(await call('POST', `/v1/staff/orders/${o6.id}/weigh-in`, { weightGrams: 6000 }, st), 200, 'o6 weigh-in');
       await measure('POST /v1/staff/orders/{id}/waive-balance', 200, () => call('POST', `/v1/staff/orders/${o6.id}/waive-balance`, { reason: 'Loyalty', amount: 500 }, bearer(admin.token)), undefined, 2);
+
+      // A customer, then staff, move a pickup (one batch each), then staff mark it missed (the transitions batch).
+      const o7 = expectStatus(await call('POST', '/v1/orders', order('on_delivery'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'order 7');
+      const laterPickup = await slotAt('pickup', 26);
+      await measure('POST /v1/orders/{id}/reschedule', 200, () =>
+        call('POST', `/v1/orders/${o7.id}/reschedule`, { pickupSlotId: laterPickup }, { ...c, 'idempotency-key': crypto.randomUUID() }),
+      );
+      const staffPickup = await slotAt('pickup', 27);
+      await measure('POST /v1/staff/orders/{id}/reschedule', 200, () =>
+        call('POST', `/v1/staff/orders/${o7.id}/reschedule`, { pickupSlotId: staffPickup }, { ...st, 'idempotency-key': crypto.randomUUID() }),
+      );
+      await measure('POST /v1/staff/orders/{id}/transitions', 200, () => move(o7.id, { to: 'pickup_missed', reason: 'customer_absent' }), 'pickup_missed (pay on delivery)');
+
+      // A promo code and credit add no round trip to an order: learnt by the read the first time
+      // (read + write, as any row not remembered yet), then one statement like an order without them.
+      const a = bearer(admin.token);
+      const code = await measure('POST /v1/admin/promo-codes', 201, () =>
+        call('POST', '/v1/admin/promo-codes', { code: `RT-${crypto.randomUUID().slice(0, 8).toUpperCase()}`, kind: 'percent', value: 1000, perCustomerLimit: 100 }, a),
+      );
+      // 8 kg: above the zone's minimum order, so the code takes something off.
+      const withCode = (extra: Record<string, unknown>) => call('POST', '/v1/orders', { ...order('on_delivery', 8000), ...extra }, { ...c, 'idempotency-key': crypto.randomUUID() });
+      await measure('POST /v1/orders', 201, () => withCode({ promoCode: code.code }), 'promoCode, first use in this process: read + write', 2);
+      await measure('POST /v1/orders', 201, () => withCode({ promoCode: code.code }), 'promoCode');
+      await measure('POST /v1/admin/users/{id}/credit', 201, () =>
+        call('POST', `/v1/admin/users/${customer.userId}/credit`, { amount: 5000, reason: 'goodwill', note: 'Bench' }, { ...a, 'idempotency-key': crypto.randomUUID() }),
+      );
+      await measure('GET /v1/me/credit', 200, () => call('GET', '/v1/me/credit', undefined, c));
+      await measure('POST /v1/orders', 201, () => withCode({ useCredit: true }), 'useCredit, balance not yet read: read + write', 2);
+      const spent = await measure('POST /v1/orders', 201, () => withCode({ useCredit: true, promoCode: code.code }), 'useCredit and promoCode');
+      if (!(spent.estimate.creditApplied > 0) || !spent.estimate.discount) throw new Error('the promo + credit order applied neither');
+      await measure('GET /v1/admin/promo-codes', 200, () => call('GET', '/v1/admin/promo-codes', undefined, a));
+      await measure('PATCH /v1/admin/promo-codes/{id}', 200, () => call('PATCH', `/v1/admin/promo-codes/${code.id}`, { active: false }, a));
     });
 
     await group('accounts', async () => {

@@ -12,7 +12,7 @@ export const CreditEntrySchema = z
     amount: integerOut().openapi({ description: 'Signed minor units: positive = credit given, negative = spent on an order.', example: 500 }),
     currency: z.string().openapi({ example: 'GBP' }),
     reason: z.enum(CREDIT_REASONS).openapi({
-      description: '`goodwill`, `refund_to_credit`, `promo_reward`: granted by an admin. `order_applied`: spent on `orderId`. `order_released`: given back when `orderId` was cancelled.',
+      description: '`goodwill`, `refund_to_credit`, `promo_reward`: granted by an admin; `refund_to_credit` with an `orderId` is that order’s card money refunded to credit (POST /v1/staff/orders/{id}/refunds, `destination: "credit"`). `order_applied`: spent on `orderId`. `order_released`: given back when `orderId` was cancelled.',
     }),
     note: z.string().nullable().openapi({ example: 'Sorry about the late delivery' }),
     orderId: uuidOut().nullable(),

@@ -4,16 +4,18 @@ import { ApiError, problems } from '../../errors.js';
 import type { Context } from 'hono';
 import { createRouter, type AppEnv, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
+import { headerRef } from '../../http/openapi-document.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { getOrder } from '../orders/get.js';
 import { OrderIdParam, OrderSchema, WeighInBody } from '../orders/schemas.js';
 import { captureOrderPayment } from '../payments/capture.js';
 import { recordInPersonPayment } from '../payments/in-person.js';
 import { refundOrder } from '../payments/refund.js';
+import { refundKeyOf, refundToCredit } from '../payments/refund-credit.js';
 import { CaptureSchema } from '../payments/schemas.js';
 import { cancelOrder } from './cancel.js';
 import { staffQueue } from './queue.js';
-import { CancelOrderBody, InPersonBody, QueuePageSchema, QueueQuery, RefundBody, RefundSchema, TransitionBody, WaiveBalanceBody } from './schemas.js';
+import { CancelOrderBody, InPersonBody, QueuePageSchema, QueueQuery, RefundBody, RefundHeaders, RefundSchema, TransitionBody, WaiveBalanceBody } from './schemas.js';
 import { transitionOrder, type StaffActor } from './transition.js';
 import { waiveBalance } from './waive-balance.js';
 import { recordWeighIn } from './weigh-in.js';
@@ -136,15 +138,17 @@ const refund = createRoute({
   path: '/v1/staff/orders/{id}/refunds',
   operationId: 'staffCreateRefund',
   tags: ['Staff: payments'],
-  summary: 'Refund captured card money (admins)',
-  description:
+  summary: 'Refund captured card money to the card or to account credit (admins)',
+  description: [
     'Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`); refunds that failed or were canceled at Stripe do not count, so their amount can be refunded again. Recorded on the timeline with the admin who made it. A successful refund asked for after a failed one clears the order’s `refund_failed` flag.',
+    '`destination: "credit"` gives the amount to the customer’s account credit instead of the card: no Stripe call, one write (the balance, a `refund_to_credit` credit entry naming the order and the admin, a timeline entry). It requires `Idempotency-Key` (a replay answers the first refund with `Idempotent-Replayed: true`). Card and credit refunds count against the same captured total, checked under the order’s lock, so racing ones never exceed it. A customer whose account was erased: 409 `conflict` (refund to the card).',
+  ].join('\n\n'),
   security: bearer,
   middleware: [requireAuth('admin')],
-  request: { params: OrderIdParam, body: jsonBody(RefundBody) },
+  request: { params: OrderIdParam, headers: RefundHeaders, body: jsonBody(RefundBody) },
   responses: {
-    201: jsonResponse(RefundSchema, 'Refunded.'),
-    ...problems('not_found', 'refund_exceeds_captured', 'payment_provider_error', 'payments_not_configured'),
+    201: { ...jsonResponse(RefundSchema, 'Refunded.'), headers: { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } },
+    ...problems('not_found', 'refund_exceeds_captured', 'payment_provider_error', 'payments_not_configured', 'idempotency_key_missing', 'idempotency_key_invalid', 'idempotency_key_reused', 'conflict'),
   },
 });
 
@@ -227,7 +231,15 @@ const weighInHandler: Handler<typeof weigh> = async (c) =>
 const captureHandler: Handler<typeof capture> = async (c) => c.json(await captureOrderPayment(c.get('deps'), c.req.valid('param').id), 200);
 
 const refundHandler: Handler<typeof refund> = async (c) => {
-  const result = await refundOrder(c.get('deps'), { orderId: c.req.valid('param').id, ...c.req.valid('json'), actorUserId: principalOf(c).userId });
+  const { destination, ...body } = c.req.valid('json');
+  const orderId = c.req.valid('param').id;
+  if (destination === 'credit') {
+    const key = await refundKeyOf(c.get('deps'), c.req.valid('header')['idempotency-key']);
+    const { result, replayed } = await refundToCredit(c.get('deps'), { orderId, ...body, actorUserId: principalOf(c).userId, key });
+    if (replayed) c.header('Idempotent-Replayed', 'true');
+    return c.json(result, 201);
+  }
+  const result = await refundOrder(c.get('deps'), { orderId, ...body, actorUserId: principalOf(c).userId });
   return c.json(result, 201);
 };
 

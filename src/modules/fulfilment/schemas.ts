@@ -74,9 +74,28 @@ export const RefundBody = z
   .object({
     amount: integer({ min: 1, max: 10_000_000 }).openapi({ description: 'Minor units.', example: 500 }),
     reason: text({ min: 3, max: 500 }).openapi({ example: 'Shirt returned with a stain' }),
+    destination: z
+      .enum(['card', 'credit'])
+      .default('card')
+      .openapi({
+        description:
+          '`card` (default): Stripe refunds of the captured card money. `credit`: the amount goes to the customer’s account credit instead (no Stripe call; a `refund_to_credit` entry naming the order in their credit history); requires `Idempotency-Key`. Both count against one total: what was captured on the card.',
+        example: 'card',
+      }),
   })
   .strict()
   .openapi('RefundRequest');
+
+/** Required for `destination: "credit"` (one write with no Stripe key behind it); ignored for a card refund. */
+export const RefundHeaders = z.object({
+  'idempotency-key': text({ max: 1024, trim: false })
+    .optional()
+    .openapi({
+      param: { name: 'idempotency-key', in: 'header', required: false },
+      description:
+        'Required for a refund to credit (400 `idempotency_key_missing` / `idempotency_key_invalid`): the same key and body again answers the first refund (`Idempotent-Replayed: true`) and adds nothing; another body, 422 `idempotency_key_reused`. Card refunds are made safe to retry by Stripe keys derived from our own rows.',
+    }),
+});
 
 export const WaiveBalanceBody = z
   .object({
@@ -104,15 +123,16 @@ export const InPersonBody = z
 
 export const RefundSchema = z
   .object({
-    refundId: uuidOut(),
+    refundId: uuidOut().openapi({ description: 'The first refund row (card), or the credit entry (credit).' }),
     amount: integerOut().openapi({ description: 'Minor units, as asked.' }),
+    destination: z.enum(['card', 'credit']),
     status: z.enum(['succeeded', 'pending', 'failed']).openapi({
       description:
         'Stripe’s answer (https://docs.stripe.com/api/refunds/object#refund_object-status). `succeeded`: done. `pending`: accepted, ' +
         'not finished yet (some payment methods, or a Stripe balance too low to cover it); the amount stays reserved and the ' +
         'outcome arrives by webhook (or the payments job): it may still fail. `failed`: Stripe failed or canceled it at once; ' +
         'the amount can be refunded again and the order is flagged `refund_failed`. A refund that fails later (a card refund ' +
-        'can, even after `succeeded`) is recorded the same way, on the timeline and as the `refund_failed` flag.',
+        'can, even after `succeeded`) is recorded the same way, on the timeline and as the `refund_failed` flag. A refund to credit is always `succeeded`.',
     }),
   })
   .openapi('Refund');

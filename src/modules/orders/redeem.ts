@@ -29,7 +29,7 @@ export function redeem(userId: string, plan: OrderPlan, nowIso: string): SQL {
         INSERT INTO promo_customer_uses (promo_code_id, user_id, uses)
         SELECT ${id}::uuid, ${userId}::uuid, 1 WHERE EXISTS (SELECT 1 FROM idem)
         ON CONFLICT (promo_code_id, user_id) DO UPDATE SET uses = promo_customer_uses.uses + 1
-          WHERE promo_customer_uses.uses < ${plan.promo.perCustomerLimit}::int
+          WHERE promo_customer_uses.uses < ${customerCap(plan.promo)}::int
         RETURNING 1
       ),`);
   }
@@ -54,14 +54,26 @@ export function creditSpent(userId: string, plan: OrderPlan, nowIso: string): SQ
       )`;
 }
 
+/**
+ * How many live orders of one customer may hold the code: its per-customer limit, or 1 for a
+ * first-order-only code (a customer has one first order). The snapshot check in
+ * `redemptionRefusals` cannot see a first order committed by a concurrent statement; this cap is
+ * checked on the (code, customer) row's latest version, so two first orders racing with the code
+ * cannot both pass, whatever the per-customer limit says.
+ */
+function customerCap(promo: NonNullable<OrderPlan['promo']>): number {
+  return promo.firstOrderOnly ? 1 : promo.perCustomerLimit;
+}
+
 /** WHEN clauses for the statement's last SELECT: each guard that failed aborts it with its reason. */
 export function redemptionRefusals(userId: string, plan: OrderPlan): SQL {
   const parts: SQL[] = [];
   if (plan.promo) {
     parts.push(sql`WHEN NOT EXISTS (SELECT 1 FROM promo) THEN laundry_abort(CASE
         WHEN (SELECT active FROM promo_codes WHERE id = ${plan.promo.id}::uuid) THEN 'promo_code_exhausted' ELSE 'promo_code_inactive' END)
-      WHEN NOT EXISTS (SELECT 1 FROM promo_use) THEN laundry_abort('promo_code_already_used')`);
-    // "First order": the customer has no order that is not cancelled (read in the statement's snapshot).
+      WHEN NOT EXISTS (SELECT 1 FROM promo_use) THEN laundry_abort(${plan.promo.firstOrderOnly ? 'promo_code_first_order_only' : 'promo_code_already_used'})`);
+    // "First order": the customer has no order that is not cancelled (read in the statement's
+    // snapshot; a first order with this code committed meanwhile is caught by `customerCap`).
     if (plan.promo.firstOrderOnly) {
       parts.push(sql`WHEN EXISTS (SELECT 1 FROM orders o WHERE o.user_id = ${userId}::uuid AND o.status <> 'cancelled')
         THEN laundry_abort('promo_code_first_order_only')`);

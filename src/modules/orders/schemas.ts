@@ -149,7 +149,10 @@ export const OrderBalanceSchema = z
     }),
     authorised: Money.openapi({ description: 'Held on the card (a PaymentIntent in `requires_capture`) and not captured yet.', example: 0 }),
     paid: Money.openapi({ description: 'Captured on the card (hold, overage and balance charges) or taken at the door. Refunds do not reduce it.', example: 2399 }),
-    refunded: Money.openapi({ description: 'Given back to the customer (Stripe refunds), whatever the reason.', example: 0 }),
+    refunded: Money.openapi({
+      description: 'Given back to the customer on the card (Stripe refunds), whatever the reason. A refund to account credit is not in it: it is on the timeline and in the customer’s credit history (a `refund_to_credit` entry naming the order).',
+      example: 0,
+    }),
     waived: Money.openapi({
       description: 'Not collected on purpose: overages below Stripe’s minimum charge, and balances an admin waived with a reason (on the timeline).',
       example: 10,

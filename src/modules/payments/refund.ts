@@ -7,6 +7,7 @@ import { ApiError } from '../../errors.js';
 import { recordPaymentFailure } from '../../metrics/index.js';
 import { lockPaymentFor, ourRefundStatus, refundHoldsMoney, refundTransition } from './refund-events.js';
 import { PriorAttempt, priorAttemptSql, refundByMetadata, sendOnce } from './attempts.js';
+import { creditedToOrder } from './refund-credit.js';
 import { requirePayments } from './shared.js';
 
 export interface RefundResult {
@@ -19,6 +20,8 @@ export interface RefundResult {
    * `refund_failed`.
    */
   status: 'succeeded' | 'pending' | 'failed';
+  /** `card`: Stripe refunds (this file). `credit`: the customer's account credit (./refund-credit.ts), always `succeeded`. */
+  destination: 'card' | 'credit';
 }
 
 const ReservedPart = z.object({
@@ -36,8 +39,9 @@ const ReservedPart = z.object({
  * The refund rows are reserved first, in one batch: the first statement locks the order, so
  * the second (which gets its own snapshot under READ COMMITTED once the lock is held) sees
  * every earlier reservation and checks captured − refunded (pending included, and refunds
- * Stripe reported that were made elsewhere). Two racing refunds can never exceed what was
- * captured (rows `failed` or `canceled` hold nothing). Then Stripe is called with a key derived
+ * Stripe reported that were made elsewhere) − given back as account credit (./refund-credit.ts,
+ * which takes the same lock). Two racing refunds, to the card or to credit, can never exceed what
+ * was captured (rows `failed` or `canceled` hold nothing). Then Stripe is called with a key derived
  * from each reserved row, then each row is settled with Stripe's answer (refund-events.ts).
  *
  * A retry: when the order's pending refund rows whose Stripe answer was lost (a 500, a timeout:
@@ -86,7 +90,7 @@ export async function refundOrder(
         SELECT CASE WHEN row_number() OVER (ORDER BY before) = 1 THEN ${refundId}::uuid ELSE ${secondId}::uuid END AS id,
                id AS payment_id, pi, LEAST(refundable, ${input.amount}::int - before)::int AS amount, before
         FROM ordered
-        WHERE before < ${input.amount}::int AND (SELECT sum(refundable) FROM ordered) >= ${input.amount}::int
+        WHERE before < ${input.amount}::int AND (SELECT sum(refundable) FROM ordered) - ${creditedToOrder(sql`${input.orderId}::uuid`)} >= ${input.amount}::int
           AND NOT EXISTS (SELECT 1 FROM retry)
       ),
       ins AS (
@@ -149,7 +153,7 @@ export async function refundOrder(
     );
   }
   const status = statuses.some((s) => s === 'failed' || s === 'canceled') ? 'failed' : statuses.every((s) => s === 'succeeded') ? 'succeeded' : 'pending';
-  return { refundId: parts[0]!.id, amount: input.amount, status };
+  return { refundId: parts[0]!.id, amount: input.amount, status, destination: 'card' };
 }
 
 /**

@@ -5,6 +5,7 @@ import { AnyRow, parseRows } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { intentWhen, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
+import { creditedToOrder } from './refund-credit.js';
 import { refundOrder } from './refund.js';
 import { refundHoldsMoney } from './refund-events.js';
 import { providerError, recordIntentSql } from './shared.js';
@@ -60,9 +61,11 @@ export async function settleCancelledOrder(deps: Deps, orderId: string, actorUse
   if (!deps.payments) return;
   const record = await release(deps, orderId);
   // Stripe's answer recorded, then what was captured and not yet refunded: one batch.
+  // Less what an admin already gave back as account credit (./refund-credit.ts): refundOrder counts it too.
   const refundableSql = sql`
-    SELECT COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
-             COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND ${refundHoldsMoney(sql`r.status`)}), 0)))), 0)::int AS refundable
+    SELECT GREATEST(0, COALESCE(sum(GREATEST(0, p.amount_captured - GREATEST(p.amount_refunded,
+             COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND ${refundHoldsMoney(sql`r.status`)}), 0)))), 0)
+             - ${creditedToOrder(sql`${orderId}::uuid`)})::int AS refundable
     FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`;
   const rows = record
     ? parseRows(RefundableRow, (await deps.database.batch((db) => [db.execute(record), db.execute(refundableSql)]))[1])
