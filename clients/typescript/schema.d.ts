@@ -128,7 +128,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a refresh token and its chain
-         * @description Idempotent. Access tokens already issued stay valid until they expire (minutes).
+         * @description Ends the session the refresh token belongs to, at once: its refresh tokens and the access tokens it issued are refused from their next request (401; an access token without `sid`, issued before sessions were named, runs out within its lifetime). Idempotent.
          */
         post: operations["logout"];
         delete?: never;
@@ -181,7 +181,7 @@ export interface paths {
         post?: never;
         /**
          * Log out everywhere
-         * @description Ends every session of the account, this one included: every device must log in again.
+         * @description Ends every session of the account, this one included, at once: every refresh token and every access token of those sessions (the one sending this request too) is refused from its next request, so every device must log in again.
          */
         delete: operations["deleteAllSessions"];
         options?: never;
@@ -201,7 +201,7 @@ export interface paths {
         post?: never;
         /**
          * End one session
-         * @description Its refresh token stops working at once (the device is logged out at its next refresh); an access token it already holds runs out within its lifetime (`expiresIn`). Idempotent for a session already ended.
+         * @description Takes effect at once: the session’s refresh token and the access tokens it already holds are refused from their next request (401 `invalid_token` on the access token, then `refresh_token_revoked`: the device must log in again). Idempotent for a session already ended.
          */
         delete: operations["deleteSession"];
         options?: never;
@@ -220,7 +220,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Needs the current password. Ends every other session of the account; this one stays signed in. At most 5 attempts per 15 minutes per account (429 with Retry-After).
+         * @description Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. At most 5 attempts per 15 minutes per account (429 with Retry-After).
          */
         post: operations["changePassword"];
         delete?: never;
@@ -312,7 +312,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a reset token
-         * @description Sets `newPassword` (same rules as registration: 8 to 128 characters) and ends every session of the account: every refresh token is refused at once; access tokens already issued run out within their lifetime (`expiresIn`). The account’s email counts as verified (the link reached it). The caller is not logged in: log in with the new password.
+         * @description Sets `newPassword` (same rules as registration: 8 to 128 characters) and ends every session of the account: every refresh token and every access token those sessions issued is refused from its next request. The account’s email counts as verified (the link reached it). The caller is not logged in: log in with the new password.
          *
          *     Token refusals: 400 `recovery_token_invalid` (no such token for this operation, or voided since: the password or email changed, or the account was disabled), 410 `recovery_token_expired`, 410 `recovery_token_used` (also the loser of two concurrent uses of one token). Each is final for that token: ask for a new email.
          *

@@ -135,3 +135,10 @@ export function databaseFaultProblem(fault: DatabaseFault): ApiError {
  * (src/db/role-check.ts). `LA` is a class no PostgreSQL error uses.
  */
 export const ROLE_REVOKED = 'LA403';
+
+/**
+ * Raised by the SQL function laundry_assert_session (migration 0026) when the access token's
+ * session (`sid`) was ended or has no live refresh token left: answered 401 `invalid_token`
+ * (src/db/role-check.ts), so the app refreshes, is refused (`refresh_token_revoked`) and logs in.
+ */
+export const SESSION_ENDED = 'LA401';

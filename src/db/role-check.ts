@@ -2,23 +2,40 @@ import { sql } from 'drizzle-orm';
 import { userRole, type UserRole } from './schema.js';
 import { ApiError } from '../errors.js';
 import { parseRows, type Database, type Db } from './client.js';
-import { pgError, ROLE_REVOKED } from './errors.js';
+import { pgError, ROLE_REVOKED, SESSION_ENDED } from './errors.js';
 
 /**
- * A request-scoped Database for staff and admin routes. Access tokens carry the role for up to
- * ACCESS_TOKEN_TTL_SECONDS, so the role is re-checked in the database: the request's first
- * `rows`, `batch` or `query` becomes one batch that starts with
- * `SELECT laundry_assert_role(user, roles)` (migration 0006). A batch is one round trip and one
- * transaction on Neon (a transaction on the Node drivers), so the check costs no extra round
- * trip and a refused request writes nothing. The function raises SQLSTATE LA403 for a missing,
- * disabled or demoted user, answered here as 403 `forbidden`.
+ * The access token's session, checked with the user: `id` is its `sid` (the refresh-token
+ * family), `at` the app's clock (refresh-token expiry is compared against it, as everywhere).
+ */
+export interface TokenSession {
+  id: string;
+  at: Date;
+}
+
+/**
+ * A request-scoped Database for signed-in routes. Access tokens carry the role for up to
+ * ACCESS_TOKEN_TTL_SECONDS, so the user and the session are re-checked in the database: the
+ * request's first `rows`, `batch` or `query` becomes one batch that starts with
+ * `SELECT laundry_assert_session(user, roles, sid, now)` (migration 0026). A batch is one round
+ * trip and one transaction on Neon (a transaction on the Node drivers), so the check costs no
+ * extra round trip and a refused request writes nothing. The function raises SQLSTATE LA403 for
+ * a missing, disabled or demoted user, answered here as 403 `forbidden` (401 `invalid_token` on a
+ * route open to every role), then SQLSTATE LA401 when the token's session was ended (logout,
+ * DELETE /v1/me/sessions[/{id}], a password change or reset, a role change, a disabled or erased
+ * account) or has no live refresh token left, answered 401 `invalid_token`: the ending takes
+ * effect at the token's next request, not when it expires.
+ *
+ * `session` is undefined for a token without `sid` (issued before it existed): only the user is
+ * checked, as before, until the token expires (at most ACCESS_TOKEN_TTL_SECONDS after deploy).
  *
  * The check is done once per request: calls after the first success go straight through.
  * Calls started while the first is still pending carry the check too.
  */
-export function roleCheckedDatabase(inner: Database, userId: string, roles: readonly UserRole[]): Database {
+export function roleCheckedDatabase(inner: Database, userId: string, roles: readonly UserRole[], session?: TokenSession): Database {
   let checked = false;
-  const assertion = (db: Db) => db.execute(sql`SELECT laundry_assert_role(${userId}::uuid, ${`{${roles.join(',')}}`}::text[]) AS ok`);
+  const assertion = (db: Db) =>
+    db.execute(sql`SELECT laundry_assert_session(${userId}::uuid, ${`{${roles.join(',')}}`}::text[], ${session?.id ?? null}::uuid, ${session?.at.toISOString() ?? null}::timestamptz) AS ok`);
   const checkedBatch = async (build: (db: Db) => readonly unknown[]): Promise<unknown[]> => {
     try {
       const results = (await inner.batch((db) => [assertion(db), ...build(db)] as never)) as unknown as unknown[];
@@ -29,6 +46,9 @@ export function roleCheckedDatabase(inner: Database, userId: string, roles: read
         // A route open to every role (requireAuth() with none named): only a disabled or deleted account fails.
         if (userRole.enumValues.every((r) => roles.includes(r))) throw new ApiError('invalid_token', 'The account behind this token is disabled or was deleted.');
         throw new ApiError('forbidden', `Your account no longer has one of the roles this endpoint requires (${roles.join(', ')}), or is disabled; log in again.`);
+      }
+      if (pgError(err)?.code === SESSION_ENDED) {
+        throw new ApiError('invalid_token', 'The session this access token belongs to was ended (logout, log out everywhere, a password change or reset, or an account change) or has expired; log in again.');
       }
       throw err;
     }

@@ -33,8 +33,9 @@ export const users = pgTable(
     /** Created lazily at the first card payment. */
     stripeCustomerId: text('stripe_customer_id'),
     /**
-     * Set by `npm run cli -- disable-user`: login and refresh refuse the account, and staff and
-     * admin routes answer 403 on its next request (SQL function laundry_assert_role).
+     * Set by `npm run cli -- disable-user`: login and refresh refuse the account, and its access
+     * tokens are refused on their next request (SQL function laundry_assert_session: 403 on staff
+     * and admin routes, 401 elsewhere).
      */
     disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
     /**

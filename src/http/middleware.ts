@@ -272,8 +272,9 @@ export function principalOf(c: Context<AppEnv>): Principal {
  * Requires a valid access token; with roles, also one of those roles (else 403).
  * The token is verified without I/O. The role in the token is only a first filter: the route's
  * first database call also checks, in the same round trip, that the user still has the role (any
- * role when none is named) and is not disabled or erased (src/db/role-check.ts), so a demotion, a
- * disabled or a deleted account takes effect on the next request, not when the token expires.
+ * role when none is named) and is not disabled or erased, and that the token's session (`sid`) was
+ * not ended (src/db/role-check.ts), so a demotion, a disabled or a deleted account, a logout, an
+ * ended session or a password change takes effect on the next request, not when the token expires.
  */
 export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -288,7 +289,8 @@ export function requireAuth(...roles: UserRole[]): MiddlewareHandler<AppEnv> {
       throw new ApiError('forbidden', `This endpoint requires one of the roles: ${roles.join(', ')}.`);
     }
     // With no roles named, any role passes: the check then refuses a disabled or erased account (DELETE /v1/me) at once.
-    c.set('deps', { ...deps, database: roleCheckedDatabase(deps.database, claims.sub, roles.length > 0 ? roles : userRole.enumValues) });
+    const session = claims.sid === undefined ? undefined : { id: claims.sid, at: deps.clock.now() };
+    c.set('deps', { ...deps, database: roleCheckedDatabase(deps.database, claims.sub, roles.length > 0 ? roles : userRole.enumValues, session) });
     await next();
   };
 }

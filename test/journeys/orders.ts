@@ -100,6 +100,9 @@ export function ordersJourney(harness: () => Harness) {
       expectProblem(await h.api.post('/v1/orders', undefined, { token: who.token, rawBody: '{"items": [', headers: { 'idempotency-key': 'k-malformed-2' } }), 400, 'malformed_json');
       expectProblem(await h.api.post('/v1/orders', body, { token: who.token }), 400, 'idempotency_key_missing');
       expectProblem(await place(h, who, body, 'short'), 400, 'idempotency_key_invalid');
+      // Over the maximum, by one and by far: the same 400, not a validation 422.
+      expectProblem(await place(h, who, body, 'k'.repeat(256)), 400, 'idempotency_key_invalid');
+      expectProblem(await place(h, who, body, 'k'.repeat(4000)), 400, 'idempotency_key_invalid');
       expectProblem(await h.api.post('/v1/orders', body, { headers: { 'idempotency-key': 'k-anon-123' } }), 401, 'auth_required');
       expect(await orderCount(h, who.userId)).toBe(0);
       expect(await slotReserved(h, pickup.id)).toBe(0);

@@ -4,9 +4,10 @@ import { actor } from '../support/fixtures.js';
 import type { Harness } from '../support/harness.js';
 
 /*
- * Access tokens carry the role for up to 15 minutes; staff and admin routes re-check it in the
- * database on every request (src/db/role-check.ts). Generated from /openapi.json: EVERY staff or
- * admin operation, called with a token issued before the user was demoted or disabled, is 403. A
+ * Access tokens carry the role for up to 15 minutes; staff and admin routes re-check it, and the
+ * token's session, in the database on every request (src/db/role-check.ts). Generated from
+ * /openapi.json: EVERY staff or admin operation, called with a token issued before the user was
+ * demoted or disabled, is 403; with a token of an ended session (log out everywhere), 401. A
  * route added later that reads the database around the check fails here. Runs on Node and
  * inside workerd.
  */
@@ -98,16 +99,34 @@ export function rolesJourney(harness: () => Harness) {
       expect(wrong).toEqual([]);
     });
 
-    it('a demoted staff member is refused at once and may still use customer routes; a promotion needs a new login', async () => {
+    it('every staff and admin operation in /openapi.json refuses an admin token whose session was ended (401 invalid_token)', async () => {
+      const h = harness();
+      const ops = await privilegedOperations(h);
+      expect(ops.length).toBeGreaterThanOrEqual(20);
+      const ended = await actor(h, 'admin');
+      expect((await h.api.send('DELETE', '/v1/me/sessions', undefined, { token: ended.token })).status).toBe(200);
+      const wrong: unknown[] = [];
+      for (const op of ops) {
+        const res = await h.api.send(op.method, op.path, op.body, { token: ended.token, headers: op.headers });
+        if (res.status !== 401 || res.body?.code !== 'invalid_token') wrong.push({ op: `${op.method} ${op.path}`, status: res.status, body: res.body });
+      }
+      expect(wrong).toEqual([]);
+    });
+
+    it('a demoted staff member is refused at once: 403 on staff routes, 401 elsewhere (the role change ended the session); a new login is a customer', async () => {
       const h = harness();
       const staff = await actor(h, 'staff');
       expect((await h.api.get('/v1/staff/orders', { token: staff.token })).status).toBe(200);
       await h.setRole(staff.email, 'customer');
       expectProblem(await h.api.get('/v1/staff/orders', { token: staff.token }), 403, 'forbidden');
-      expect((await h.api.get('/v1/orders', { token: staff.token })).status).toBe(200);
-      // Promoted again: the old token's claim says staff, the database agrees again.
+      expectProblem(await h.api.get('/v1/orders', { token: staff.token }), 401, 'invalid_token');
+      const customer = await h.api.post('/v1/auth/login', { email: staff.email, password: 'fixture password' });
+      expect((await h.api.get('/v1/orders', { token: customer.body.accessToken })).status).toBe(200);
+      // Promoted again: the old token's claim says staff and the database agrees, but its session stays ended.
       await h.setRole(staff.email, 'staff');
-      expect((await h.api.get('/v1/staff/orders', { token: staff.token })).status).toBe(200);
+      expectProblem(await h.api.get('/v1/staff/orders', { token: staff.token }), 401, 'invalid_token');
+      const promoted = await h.api.post('/v1/auth/login', { email: staff.email, password: 'fixture password' });
+      expect((await h.api.get('/v1/staff/orders', { token: promoted.body.accessToken })).status).toBe(200);
     });
 
     it('a role change or disabling revokes refresh tokens; a disabled user cannot log in or refresh', async () => {

@@ -57,7 +57,7 @@ export function sessionsJourney(harness: () => Harness) {
       expectProblem(await api.send('DELETE', `/v1/me/sessions/${crypto.randomUUID()}`, undefined, { token: s.phone.accessToken }), 404, 'not_found');
     });
 
-    it('logs out everywhere: every refresh token of the account stops working', async () => {
+    it('logs out everywhere: every refresh and access token of the account stops working', async () => {
       const { api } = harness();
       const s = await threeDevices();
       const out = await api.send('DELETE', '/v1/me/sessions', undefined, { token: s.laptop.accessToken });
@@ -66,7 +66,11 @@ export function sessionsJourney(harness: () => Harness) {
       for (const d of [s.phone, s.tablet, s.laptop]) {
         expectProblem(await api.post('/v1/auth/refresh', { refreshToken: d.refreshToken }), 401, 'refresh_token_revoked');
       }
-      expect((await api.get('/v1/me/sessions', { token: s.laptop.accessToken })).body.data).toEqual([]);
+      // The caller's own access token too: its session was one of them.
+      expectProblem(await api.get('/v1/me/sessions', { token: s.laptop.accessToken }), 401, 'invalid_token');
+      const again = await api.post('/v1/auth/login', { email: s.email, password });
+      const list = await api.get('/v1/me/sessions', { token: again.body.accessToken });
+      expect((list.body.data as Array<{ current: boolean }>).map((x) => x.current)).toEqual([true]);
     });
 
     it('changes the password: the other sessions end, this one stays; the old password stops working', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { authJourney } from '../journeys/auth.js';
 import { sessionsJourney } from '../journeys/sessions.js';
+import { endedSessionsJourney } from '../journeys/ended-sessions.js';
 import { erasureJourney } from '../journeys/erasure.js';
 import { recoveryJourney } from '../journeys/recovery.js';
 import { catalogJourney } from '../journeys/catalog.js';
@@ -46,6 +47,7 @@ afterAll(async () => {
 authJourney(() => t);
 oauthJourney(() => t);
 sessionsJourney(() => t);
+endedSessionsJourney(() => t);
 erasureJourney(() => t);
 recoveryJourney(() => t);
 catalogJourney(() => t);

@@ -39,6 +39,13 @@ export const PUBLIC_OPERATIONS: readonly string[] = [
 /** Staff-console operations only admins may call (`requireAuth('admin')`); the summary says "(admins)". */
 export const ADMIN_ONLY_STAFF_OPERATIONS: readonly string[] = ['POST /v1/staff/orders/{id}/refunds', 'POST /v1/staff/orders/{id}/waive-balance'];
 
+/**
+ * Operations that end every session of the caller (log out everywhere): its access tokens are
+ * refused from the next request on (src/db/role-check.ts), so the admitted caller is a new user
+ * of the same role, and the actors' tokens outlive the walk.
+ */
+export const SESSION_ENDING_OPERATIONS: readonly string[] = ['DELETE /v1/me/sessions'];
+
 /** Routes the app serves outside the document: the document itself, its viewer and the viewer's own files, and /metrics (own token). */
 export const UNDOCUMENTED_ROUTES: readonly string[] = [
   'GET /openapi.json',
@@ -186,7 +193,7 @@ export async function authViolations(
   };
   const schemes = Object.keys(doc.components?.securitySchemes ?? {});
   const keys = new Set(ops.map((o) => o.key));
-  for (const key of [...PUBLIC_OPERATIONS, ...ADMIN_ONLY_STAFF_OPERATIONS]) {
+  for (const key of [...PUBLIC_OPERATIONS, ...ADMIN_ONLY_STAFF_OPERATIONS, ...SESSION_ENDING_OPERATIONS]) {
     if (!keys.has(key)) flag(key, 'on an allow-list but not in /openapi.json: remove it from test/support/auth-coverage.ts');
   }
   for (const r of opts.routes ?? []) {
@@ -219,8 +226,9 @@ export async function authViolations(
     if ((level === 'staff' || level === 'admin') && !o.op.responses?.['403']) flag(o.key, `${level} operation documents no 403`);
 
     const checks: Array<Promise<void>> = bad.map(async (c) => flag(o.key, prefixed(c.name, not401(await call(o, c.opts), c.code))));
+    const tokenOf = async (who: keyof Omit<AuthActors, 'refreshToken'>) => (SESSION_ENDING_OPERATIONS.includes(o.key) ? (await actor(h, who)).token : a[who].token);
     const as = (who: keyof Omit<AuthActors, 'refreshToken'>, check: (res: ApiResponse) => string | undefined) =>
-      checks.push(call(o, { token: a[who].token }).then((res) => flag(o.key, prefixed(`${who} token`, check(res)))));
+      checks.push(tokenOf(who).then((token) => call(o, { token })).then((res) => flag(o.key, prefixed(`${who} token`, check(res)))));
     as('customer', level === 'signed-in' ? refused : not403);
     if (level !== 'signed-in') as('staff', level === 'admin' ? not403 : refused);
     if (level !== 'signed-in') as('admin', refused);

@@ -8,6 +8,8 @@ export interface Harness {
   jwtSecret: string;
   /** Changes a user's role in the database, as `npm run cli -- set-role` does. */
   setRole(email: string, role: 'customer' | 'staff' | 'admin'): Promise<void>;
+  /** Disables (ending every session) or enables a user, as `npm run cli -- disable` / `enable` does. */
+  setDisabled(email: string, disabled: boolean): Promise<void>;
   /** Raw SQL with $1… parameters straight to the app's database, for fixtures and checks. */
   sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
   /** The local Stripe stand-in the app talks to. */

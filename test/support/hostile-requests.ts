@@ -25,8 +25,13 @@ export interface Fixtures {
   notificationId: string;
   /** A second session of `customer` (a login), which DELETE /v1/me/sessions/{id} may end. */
   sessionId: string;
-  /** Another customer, for the operations that end every session or change the password. */
+  /** Another customer, for the operations that change the password or delete the account. */
   spare: { email: string; token: string };
+  /**
+   * A third customer, for DELETE /v1/me/sessions: logging out everywhere ends the caller's own
+   * session too, and its access token is refused from then on (src/db/role-check.ts).
+   */
+  everywhere: { email: string; token: string };
   serviceId: string;
   addOnId: string;
   washFold: { id: string; addOnId: string };
@@ -173,7 +178,7 @@ export function baseline(o: Operation): Baseline {
   }
   const body = o.body ? (bodyFixture(o.key) ?? sample(doc, o.body)) : undefined;
   // Ending every session or changing the password must not log the shared customer out.
-  const own = ['DELETE /v1/me/sessions', 'POST /v1/me/password', 'DELETE /v1/me'].includes(o.key) ? f.spare.token : f.customer.token;
+  const own = o.key === 'DELETE /v1/me/sessions' ? f.everywhere.token : ['POST /v1/me/password', 'DELETE /v1/me'].includes(o.key) ? f.spare.token : f.customer.token;
   return { ...(secured ? { token: staffOrAdmin ? f.admin.token : own } : {}), pathParams, query, headers, body };
 }
 
@@ -312,6 +317,7 @@ export async function setupHostile(app: TestApp): Promise<{ doc: Schema; f: Fixt
     notificationId: '',
     sessionId: '',
     spare: { email: '', token: '' },
+    everywhere: { email: '', token: '' },
     serviceId: svc.body.id,
     addOnId: svc.body.addOns[0].id,
     washFold: { id: washFold.id, addOnId: washFold.addOns[0].id },
@@ -343,5 +349,9 @@ export async function setupHostile(app: TestApp): Promise<{ doc: Schema; f: Fixt
   const spare = await t.api.post('/v1/auth/register', { email: spareEmail, password });
   expect(spare.status, spare.text).toBe(201);
   f.spare = { email: spareEmail, token: spare.body.accessToken };
+  const everywhereEmail = uniqueEmail('hostile-everywhere');
+  const everywhere = await t.api.post('/v1/auth/register', { email: everywhereEmail, password });
+  expect(everywhere.status, everywhere.text).toBe(201);
+  f.everywhere = { email: everywhereEmail, token: everywhere.body.accessToken };
   return { doc, f };
 }

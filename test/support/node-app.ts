@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import type { HashPoolOptions } from '../../src/auth/hash-pool.js';
 import { AnyRow, type Database } from '../../src/db/client.js';
 import { setUserRole } from '../../src/modules/auth/set-user-role.js';
+import { setUserDisabled } from '../../src/modules/auth/set-user-disabled.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics/index.js';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
@@ -61,6 +62,9 @@ export async function createTestApp(
     stripe: stripeControl(stripeUrl),
     setRole: async (email, role) => {
       await database.rows(AnyRow, setUserRole(email, role, new Date()));
+    },
+    setDisabled: async (email, disabled) => {
+      await database.rows(AnyRow, setUserDisabled(email, disabled, new Date()));
     },
     sql: async <T,>(query: string, params: unknown[] = []): Promise<T[]> => {
       const chunks: SQL[] = [];

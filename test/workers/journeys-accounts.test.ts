@@ -7,10 +7,12 @@ import { notificationsJourney } from '../journeys/notifications.js';
 import { oauthJourney } from '../journeys/oauth.js';
 import { rolesJourney } from '../journeys/roles.js';
 import { sessionsJourney } from '../journeys/sessions.js';
+import { endedSessionsJourney } from '../journeys/ended-sessions.js';
 import { workerHarness } from './support.js';
 
 authJourney(() => workerHarness);
 oauthJourney(() => workerHarness);
 sessionsJourney(() => workerHarness);
+endedSessionsJourney(() => workerHarness);
 rolesJourney(() => workerHarness);
 notificationsJourney(() => workerHarness);

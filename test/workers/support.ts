@@ -1,6 +1,10 @@
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { SELF, createExecutionContext, env } from 'cloudflare:test';
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import worker from '../../src/worker.js';
+import { setUserDisabled } from '../../src/modules/auth/set-user-disabled.js';
+import { setUserRole } from '../../src/modules/auth/set-user-role.js';
 import { apiClient, type ClientOptions, type ValidationMode } from '../support/client.js';
 import type { Harness } from '../support/harness.js';
 import { stripeControl } from '../support/stripe.js';
@@ -25,6 +29,12 @@ export const sqlDirect = () => {
   return neon(testEnv.DATABASE_URL);
 };
 
+/** A drizzle statement of the app's, sent as the app would send it. */
+async function runStatement(statement: SQL): Promise<void> {
+  const query = new PgDialect().sqlToQuery(statement);
+  await sqlDirect().query(query.sql, query.params);
+}
+
 /** The endpoint's counters: every POST is one database round trip. */
 export async function roundTrips(): Promise<{ queries: number; batches: number }> {
   const res = await fetch(new URL('/__stats', testEnv.NEON_LOCAL_ENDPOINT));
@@ -38,14 +48,12 @@ export async function resetRoundTrips(): Promise<void> {
 export const workerHarness: Harness = {
   api: apiClient((request) => SELF.fetch(request), undefined, validation),
   jwtSecret: testEnv.JWT_SECRET,
+  // The statements of src/modules/auth/set-user-role.ts and set-user-disabled.ts (what the CLI runs).
   setRole: async (email, role) => {
-    // The statement of src/modules/auth/set-user-role.ts setUserRole (what the CLI runs).
-    await sqlDirect().query(
-      `WITH u AS (UPDATE users SET role = $1, updated_at = now() WHERE email = $2 RETURNING id),
-       revoked AS (UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'role_changed' WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL)
-       SELECT id FROM u`,
-      [role, email],
-    );
+    await runStatement(setUserRole(email, role, new Date()));
+  },
+  setDisabled: async (email, disabled) => {
+    await runStatement(setUserDisabled(email, disabled, new Date()));
   },
   stripe: stripeControl(testEnv.STRIPE_API_URL),
   sql: async <T>(query: string, params: unknown[] = []) => (await sqlDirect().query(query, params)) as T[],

@@ -100,8 +100,10 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       const rotated = await measure('POST /v1/auth/refresh', 200, () => call('POST', '/v1/auth/refresh', { refreshToken: session.refreshToken }));
       // The same token again within REFRESH_REUSE_GRACE_SECONDS (a concurrent refresh that saw the rotation): the same successor, one statement.
       await measure('POST /v1/auth/refresh', 200, () => call('POST', '/v1/auth/refresh', { refreshToken: session.refreshToken }), 'repeat within the grace window');
-      await measure('POST /v1/auth/logout', 204, () => call('POST', '/v1/auth/logout', { refreshToken: rotated.refreshToken }));
       await measure('GET /v1/me', 200, () => call('GET', '/v1/me', undefined, bearer(session.accessToken)));
+      await measure('POST /v1/auth/logout', 204, () => call('POST', '/v1/auth/logout', { refreshToken: rotated.refreshToken }));
+      // The ended session's access token is refused by the check in the first batch: still one round trip.
+      await measure('GET /v1/me', 401, () => call('GET', '/v1/me', undefined, bearer(session.accessToken)), 'session ended');
     });
 
     const admin = await user('admin');
@@ -280,7 +282,8 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
     await group('accounts', async () => {
       const email = `rt-acct-${crypto.randomUUID().slice(0, 8)}@bench.test`;
       const reg = expectStatus(await call('POST', '/v1/auth/register', { email, password: PASSWORD }), 201, 'register (accounts)');
-      const other = expectStatus(await call('POST', '/v1/auth/login', { email, password: PASSWORD }), 200, 'second login');
+      // A second session, for DELETE /v1/me/sessions/{id} to end.
+      expectStatus(await call('POST', '/v1/auth/login', { email, password: PASSWORD }), 200, 'second login');
       const me = bearer(reg.accessToken as string);
       await measure('PATCH /v1/me', 200, () => call('PATCH', '/v1/me', { phone: '+447700900123', locale: 'en-GB' }, me));
       const device = `rt${crypto.randomUUID().replaceAll('-', '')}:APA91b${'x'.repeat(100)}`;
@@ -294,7 +297,8 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('DELETE /v1/me/sessions/{id}', 204, () => call('DELETE', `/v1/me/sessions/${second.id}`, undefined, me));
       // Count the attempt and read the hash; then the new hash and the other sessions ended (2).
       await measure('POST /v1/me/password', 200, () => call('POST', '/v1/me/password', { currentPassword: PASSWORD, newPassword: `${PASSWORD} again` }, me), undefined, 2);
-      await measure('DELETE /v1/me/sessions', 200, () => call('DELETE', '/v1/me/sessions', undefined, bearer(other.accessToken as string)));
+      // Last: it ends this session too, and its access token is refused from then on.
+      await measure('DELETE /v1/me/sessions', 200, () => call('DELETE', '/v1/me/sessions', undefined, me));
     });
 
     await group('inbox', async () => {

@@ -59,8 +59,8 @@ const Confirmed = z.object({ user_id: z.string().nullable(), ended: z.number(), 
  * state: refusals cost no hashing; (2) after hashing, ONE statement consumes the token (an UPDATE
  * that re-checks every condition on the locked row: of two concurrent confirms with one token,
  * exactly one finds it unused), sets the password (the account's email counts as verified: the
- * link reached it) and ends every session (shared.ts revokeSessions: refresh tokens refused at
- * once; access tokens run out within ACCESS_TOKEN_TTL_SECONDS). The new password voids every other
+ * link reached it) and ends every session (shared.ts revokeSessions: refresh tokens and the access
+ * tokens the sessions issued are refused from their next request, src/db/role-check.ts). The new password voids every other
  * reset and email-change token of the account (their fingerprint no longer matches).
  *
  * Throws: 429 `too_many_attempts`; 400 `recovery_token_invalid`; 410 `recovery_token_expired`;

@@ -54,7 +54,7 @@ const confirmResetRoute = createRoute({
   tags: ['Auth'],
   summary: 'Set a new password with a reset token',
   description: [
-    'Sets `newPassword` (same rules as registration: 8 to 128 characters) and ends every session of the account: every refresh token is refused at once; access tokens already issued run out within their lifetime (`expiresIn`). The account’s email counts as verified (the link reached it). The caller is not logged in: log in with the new password.',
+    'Sets `newPassword` (same rules as registration: 8 to 128 characters) and ends every session of the account: every refresh token and every access token those sessions issued is refused from its next request. The account’s email counts as verified (the link reached it). The caller is not logged in: log in with the new password.',
     tokenCodes,
     `Throttled before any password hashing: ${CONFIRM_MAX_PER_TOKEN} attempts per token per ${min(CONFIRM_TOKEN_WINDOW_S)}, ${RESET_MAX_PER_IP} per client address per ${min(RESET_IP_WINDOW_S)}; then 429 \`too_many_attempts\` with \`Retry-After\`.`,
   ].join('\n\n'),

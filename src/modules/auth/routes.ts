@@ -80,7 +80,7 @@ const logoutRoute = createRoute({
   operationId: 'logout',
   tags: ['Auth'],
   summary: 'Revoke a refresh token and its chain',
-  description: 'Idempotent. Access tokens already issued stay valid until they expire (minutes).',
+  description: 'Ends the session the refresh token belongs to, at once: its refresh tokens and the access tokens it issued are refused from their next request (401; an access token without `sid`, issued before sessions were named, runs out within its lifetime). Idempotent.',
   request: { body: jsonBody(RefreshBody) },
   responses: {
     204: { description: 'Revoked (or was not active).' },
@@ -139,7 +139,7 @@ const revokeSessionRoute = createRoute({
   operationId: 'deleteSession',
   summary: 'End one session',
   description:
-    'Its refresh token stops working at once (the device is logged out at its next refresh); an access token it already holds runs out within its lifetime (`expiresIn`). Idempotent for a session already ended.',
+    'Takes effect at once: the session’s refresh token and the access tokens it already holds are refused from their next request (401 `invalid_token` on the access token, then `refresh_token_revoked`: the device must log in again). Idempotent for a session already ended.',
   request: { params: IdParam },
   responses: { 204: { description: 'Ended (or had ended).' }, ...problems('not_found') },
 });
@@ -150,7 +150,7 @@ const revokeAllSessionsRoute = createRoute({
   path: '/v1/me/sessions',
   operationId: 'deleteAllSessions',
   summary: 'Log out everywhere',
-  description: 'Ends every session of the account, this one included: every device must log in again.',
+  description: 'Ends every session of the account, this one included, at once: every refresh token and every access token of those sessions (the one sending this request too) is refused from its next request, so every device must log in again.',
   responses: { 200: jsonResponse(EndedSchema, 'How many sessions were ended.') },
 });
 
@@ -160,7 +160,7 @@ const changePasswordRoute = createRoute({
   path: '/v1/me/password',
   operationId: 'changePassword',
   summary: 'Change the password',
-  description: `Needs the current password. Ends every other session of the account; this one stays signed in. At most ${CHANGE_PASSWORD_MAX_PER_WINDOW} attempts per ${CHANGE_PASSWORD_WINDOW_S / 60} minutes per account (429 with Retry-After).`,
+  description: `Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. At most ${CHANGE_PASSWORD_MAX_PER_WINDOW} attempts per ${CHANGE_PASSWORD_WINDOW_S / 60} minutes per account (429 with Retry-After).`,
   request: { body: jsonBody(ChangePasswordBody) },
   responses: {
     200: jsonResponse(EndedSchema, 'Changed; how many other sessions were ended.'),

@@ -72,8 +72,8 @@ export async function listSessions(deps: Deps, userId: string, currentId: string
 const Found = z.object({ found: z.boolean() });
 
 /**
- * DELETE /v1/me/sessions/{id}: ends one of the caller's sessions (its refresh tokens stop
- * working at once; access tokens already issued run out within ACCESS_TOKEN_TTL_SECONDS).
+ * DELETE /v1/me/sessions/{id}: ends one of the caller's sessions: its refresh tokens and the
+ * access tokens it issued are refused from their next request (src/db/role-check.ts).
  * Idempotent for a session of the caller's that has already ended; 404 `not_found` for an id
  * that was never the caller's.
  */

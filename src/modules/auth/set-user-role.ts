@@ -5,8 +5,8 @@ import { revokeSessions } from './shared.js';
 /*
  * Operator changes to an account (scripts/cli.ts). Each is one statement that also revokes the
  * user's refresh tokens, so no session outlives the change: the user logs in again and gets a
- * token with the new role. Access tokens already issued are refused by staff and admin routes on
- * their next request (src/db/role-check.ts). Each (this and ./set-user-disabled.ts) returns the
+ * token with the new role. Access tokens already issued are refused on their next request
+ * (src/db/role-check.ts): 403 on staff and admin routes the user lost, 401 elsewhere (the session ended). Each (this and ./set-user-disabled.ts) returns the
  * user's id, or no row if no user has that email.
  */
 
