@@ -14,7 +14,8 @@
  *
  *   npx tsx tools/worker-bundle/build.ts
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { swaggerUiDistDir } from '../../src/platform/node/docs-assets.js';
 import { openApiText } from '../openapi/document.js';
@@ -58,8 +59,36 @@ function copyStripped(from: string, to: string, rel = ''): { files: number; remo
   return { files, removedBytes };
 }
 
+/** Every file under `dir`, sorted (relative paths). */
+function filesUnder(dir: string, rel = ''): string[] {
+  return readdirSync(join(dir, rel))
+    .sort()
+    .flatMap((name) => {
+      const path = rel ? `${rel}/${name}` : name;
+      return statSync(join(dir, path)).isDirectory() ? filesUnder(dir, path) : [path];
+    });
+}
+
+/**
+ * What the build is made from: every file of src/, this tool and the document's, and the lockfile
+ * (the installed zod, zod-to-openapi and swagger-ui-dist). wrangler runs [build] more than once
+ * per start (`dev`, unstable_startWorker); an unchanged input set is not built again.
+ */
+export function inputsHash(): string {
+  const hash = createHash('sha256');
+  const add = (path: string) => hash.update(path).update('\0').update(readFileSync(resolve(ROOT, path))).update('\0');
+  for (const file of filesUnder(resolve(ROOT, 'src'))) add(`src/${file}`);
+  for (const file of ['tools/worker-bundle/build.ts', 'tools/worker-bundle/strip-docs.ts', 'tools/openapi/document.ts', 'package-lock.json']) add(file);
+  return hash.digest('hex');
+}
+
+const HASH_FILE = 'inputs.sha256';
+
 /** Builds .wrangler/worker-build (see the module comment); written beside and swapped in, so a failed build leaves no half. */
-export async function buildWorkerSources(): Promise<{ files: number; removedBytes: number; documentBytes: number }> {
+export async function buildWorkerSources(): Promise<{ files: number; removedBytes: number; documentBytes: number } | 'unchanged'> {
+  const inputs = inputsHash();
+  const hashPath = join(BUILD_DIR, HASH_FILE);
+  if (existsSync(hashPath) && readFileSync(hashPath, 'utf8') === inputs) return 'unchanged';
   const document = await openApiText();
   const next = `${BUILD_DIR}.next`;
   rmSync(next, { recursive: true, force: true });
@@ -67,6 +96,7 @@ export async function buildWorkerSources(): Promise<{ files: number; removedByte
   writeFileSync(join(next, 'assets', DOCUMENT_ASSET), document);
   const copied = copyStripped(resolve(ROOT, 'src'), join(next, 'src'));
   if (readFileSync(join(next, 'src', DOCS_STRIPPED), 'utf8').includes('= false')) throw new Error(`${DOCS_STRIPPED}: the flag was not set`);
+  writeFileSync(join(next, HASH_FILE), inputs);
   rmSync(BUILD_DIR, { recursive: true, force: true });
   renameSync(next, BUILD_DIR);
   return { ...copied, documentBytes: Buffer.byteLength(document) };
@@ -74,6 +104,10 @@ export async function buildWorkerSources(): Promise<{ files: number; removedByte
 
 runIfEntryPoint(import.meta.url, async () => {
   const r = await buildWorkerSources();
+  if (r === 'unchanged') {
+    process.stdout.write('worker build: its inputs are unchanged since the last build, kept\n');
+    return;
+  }
   process.stdout.write(
     `worker build: ${r.files} files in .wrangler/worker-build/src (${(r.removedBytes / 1024).toFixed(0)} KiB of documentation strings left out), openapi.json ${(r.documentBytes / 1024).toFixed(0)} KiB in its assets\n`,
   );
