@@ -12,6 +12,10 @@
  *    true; wrangler bundles `main` from there. The Worker then serves /openapi.json from its
  *    assets (src/app.ts, src/worker.ts) and never generates it.
  *
+ * A build whose inputs (src/, these tools, the lockfile: inputsHash) are unchanged is kept, not
+ * redone: wrangler 4.86 runs [build] twice per start (workers-sdk#7934), and the Vitest Workers
+ * pool (vitest.workers.config.ts) calls it before each run for the assets folder.
+ *
  *   npx tsx tools/worker-bundle/build.ts
  */
 import { createHash } from 'node:crypto';
