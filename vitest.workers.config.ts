@@ -10,6 +10,7 @@ import { stripeEnv } from './test/support/stripe.js';
 import { createPgliteDatabase } from './src/db/pglite.js';
 import { prepare, recreateServerDatabase } from './test/setup/databases.js';
 import { TEST_JWT_SECRET } from './test/support/harness.js';
+import { buildWorkerSources } from './tools/worker-bundle/build.js';
 
 /*
  * The Worker runs inside workerd with the real neon-http driver. Its SQL goes to the
@@ -34,6 +35,10 @@ async function startDatabaseEndpoint() {
   return { backend: 'pglite' as const, endpoint, close: () => pglite.close() };
 }
 
+// wrangler.toml's Static Assets folder (the /docs files and the prebuilt /openapi.json) comes from
+// the Worker's [build] step, which this pool does not run: built here (kept when its inputs are
+// unchanged), so the folder exists and its openapi.json is never older than src/.
+await buildWorkerSources();
 const { backend, endpoint, close } = await startDatabaseEndpoint();
 const stripe = await startStripeStandIn({ unref: true });
 // Apple's and Google's key sets for test/workers/oauth.test.ts, which signs its tokens through them.

@@ -34,6 +34,8 @@ if grep -nE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|workers\.cloudflare\.com|Unable to
 fi
 # /docs' UI files come from Workers Static Assets (wrangler.toml [assets]), not the script bundle.
 # (Read whole first: grep -q stopping early would break curl's pipe, and pipefail the script.)
+# /openapi.json from the Static Assets the Worker's [build] wrote (tools/worker-bundle/build.ts).
+curl -fsS "http://127.0.0.1:$port/openapi.json" | grep -q '"openapi":"3.1.0"' || { cat "$log"; echo "/openapi.json is not served"; exit 1; }
 css="$(curl -fsS "http://127.0.0.1:$port/docs/swagger-ui.css")"
 grep -q '\.swagger-ui' <<<"$css"
 echo "smoke-dev: ok"

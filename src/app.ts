@@ -5,6 +5,7 @@ import { allowedMethods } from './http/allowed-methods.js';
 import { createRouter } from './http/context.js';
 import { registerDocsUi } from './http/docs-ui.js';
 import { servedDocument } from './http/openapi-document.js';
+import { DOCS_STRIPPED } from './build/docs-stripped.js';
 import { bodyLimitFor, errorHandler, notFoundHandler, requestContext, responseHeaders } from './http/middleware.js';
 import { countRejectedWebhooks, metricsRoutes } from './metrics/routes.js';
 import { accountRoutes } from './modules/account/routes.js';
@@ -139,7 +140,17 @@ export function createApp(deps: Deps) {
     ],
     tags: OPENAPI_TAGS,
   });
-  app.get('/openapi.json', (c) => c.body(openApiText(), 200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' }));
+  // The Worker build serves the document built on Node at build time (deps.prebuiltOpenApi): its
+  // route definitions lack the documentation strings (tools/worker-bundle/build.ts), so it must
+  // never build one itself.
+  const prebuilt = deps.prebuiltOpenApi;
+  const documentText = async (): Promise<string> => {
+    const text = prebuilt ? await prebuilt() : undefined;
+    if (text !== undefined) return text;
+    if (DOCS_STRIPPED) throw new Error('this Worker build serves /openapi.json from its Static Assets, and openapi.json is not among them');
+    return openApiText();
+  };
+  app.get('/openapi.json', async (c) => c.body(await documentText(), 200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' }));
   if (config.docsUi) registerDocsUi(app, deps.docsAssets, API_TITLE);
 
   app.notFound(notFoundHandler(allowed));

@@ -83,6 +83,12 @@ export interface Deps {
    * swagger-ui-dist package on Node, from Workers Static Assets on Workers.
    */
   docsAssets: DocsAssets;
+  /**
+   * The text of /openapi.json built at build time (the Worker: `openapi.json` in its Static
+   * Assets, tools/worker-bundle/build.ts), or undefined: then the app builds it from its routes
+   * on first request (Node, the Vitest Workers pool).
+   */
+  prebuiltOpenApi?: () => Promise<string | undefined>;
   /** Undefined when Stripe is not configured: card endpoints then answer 503. */
   payments: Payments | undefined;
   runtime: RuntimeName;

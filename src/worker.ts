@@ -99,6 +99,24 @@ function staticDocsAssets(binding: AssetsBinding | undefined): DocsAssets {
   };
 }
 
+/**
+ * `openapi.json` from Static Assets: the document the Worker build wrote there
+ * (tools/worker-bundle/build.ts), read once per isolate. Undefined without the binding or the
+ * file (the Vitest Workers pool, which bundles src/ unstripped): the app then builds it itself.
+ */
+function prebuiltOpenApi(binding: AssetsBinding | undefined): () => Promise<string | undefined> {
+  let text: Promise<string | undefined> | undefined;
+  return () =>
+    (text ??= (async () => {
+      if (!binding) return undefined;
+      const res = await binding.fetch(new Request('https://assets.invalid/openapi.json'));
+      return res.ok ? await res.text() : undefined;
+    })().catch((err: unknown) => {
+      text = undefined; // the next request tries again
+      throw err;
+    }));
+}
+
 interface WorkerContext {
   waitUntil(promise: Promise<unknown>): void;
   passThroughOnException(): void;
@@ -154,6 +172,7 @@ function build(env: WorkerEnv) {
     catalogCache: createCacheApiCatalogCache(() => (globalThis as unknown as { caches: { default: CacheApiLike } }).caches.default),
     orderInputs: new OrderInputsCache(),
     docsAssets: staticDocsAssets(env.DOCS_ASSETS),
+    prebuiltOpenApi: prebuiltOpenApi(env.DOCS_ASSETS),
     payments: createPayments(config),
     runtime: 'workerd',
     clientIp: cloudflareClientIp,

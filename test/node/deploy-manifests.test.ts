@@ -456,8 +456,11 @@ describe('wrangler.toml environments', () => {
     expect(c.triggers.crons).toEqual(top.triggers.crons);
     expect(c.compatibility_date).toBe(top.compatibility_date);
     for (const secret of ['DATABASE_URL', 'JWT_SECRET', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']) expect(c.vars[secret]).toBeUndefined();
-    // /docs: the UI files come from Static Assets (never the bundle); production keeps the UI off.
-    expect(c.assets).toMatchObject({ directory: expect.stringMatching(/node_modules\/swagger-ui-dist$/), binding: 'DOCS_ASSETS', run_worker_first: true });
+    // /docs and /openapi.json: the UI files and the prebuilt document come from Static Assets
+    // (never the bundle), written by the build step that also makes what is bundled; production keeps the UI off.
+    expect(c.assets).toMatchObject({ directory: expect.stringMatching(/\.wrangler\/worker-build\/assets$/), binding: 'DOCS_ASSETS', run_worker_first: true });
+    expect(c.build).toMatchObject({ command: 'npx tsx tools/worker-bundle/build.ts' });
+    expect(c.main).toMatch(/\.wrangler\/worker-build\/src\/worker\.ts$/);
     expect(c.vars.DOCS_UI).toBe(env === 'production' ? 'off' : 'on');
     const target = await resolveTarget(env as 'staging' | 'production');
     expect(target).toEqual({ env, workerName: `laundry-api-${env}`, baseUrl: expect.stringMatching(/^https:\/\/[a-z0-9.-]+$/) });

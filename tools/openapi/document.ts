@@ -29,13 +29,23 @@ const noDatabase: Database = {
   close: () => Promise.resolve(),
 };
 
-/** GET /openapi.json of the app built with the test configuration, parsed. */
-export async function openApiDocument(): Promise<Record<string, unknown>> {
+/** The app's dependencies with the test configuration and no database: enough to serve the document. */
+export function documentDeps(): ReturnType<typeof createNodeDeps> {
   const config = loadConfig({ APP_ENV: 'test', JWT_SECRET: 'openapi-document-only-'.padEnd(40, 'x') });
-  const app = createApp(createNodeDeps(config, { database: noDatabase, logger: createMemoryLogger() }));
+  return createNodeDeps(config, { database: noDatabase, logger: createMemoryLogger() });
+}
+
+/** GET /openapi.json of the app built with the test configuration: the exact bytes served. */
+export async function openApiText(): Promise<string> {
+  const app = createApp(documentDeps());
   const res = await app.request('/openapi.json');
   if (res.status !== 200) throw new Error(`GET /openapi.json answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
+  return await res.text();
+}
+
+/** GET /openapi.json of the app built with the test configuration, parsed. */
+export async function openApiDocument(): Promise<Record<string, unknown>> {
+  return JSON.parse(await openApiText()) as Record<string, unknown>;
 }
 
 runIfEntryPoint(import.meta.url, async () => {
