@@ -3252,9 +3252,10 @@ export interface components {
                 pickup_reminder: components["schemas"]["NotificationChannels"];
                 rescheduled: components["schemas"]["NotificationChannels"];
                 pickup_missed: components["schemas"]["NotificationChannels"];
+                recurring_needs_attention: components["schemas"]["NotificationChannels"];
             };
             /** @description Types that cannot be silenced: at least one channel of each stays on (a PATCH that turns all off is 422 `preference_required`). */
-            mandatory: ("order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed")[];
+            mandatory: ("order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed" | "recurring_needs_attention")[];
         };
         NotificationChannels: {
             push: boolean;
@@ -3328,6 +3329,11 @@ export interface components {
                 sms?: boolean;
                 email?: boolean;
             };
+            recurring_needs_attention?: {
+                push?: boolean;
+                sms?: boolean;
+                email?: boolean;
+            };
         };
         NotificationPage: {
             data: components["schemas"]["Notification"][];
@@ -3347,7 +3353,7 @@ export interface components {
              */
             id: string;
             /** @enum {string} */
-            type: "order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed";
+            type: "order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed" | "recurring_needs_attention";
             /** Format: uuid */
             orderId: string | null;
             /** @example Your order is on its way */
