@@ -144,6 +144,28 @@ export function recurringCardJourney(harness: () => Harness, runJob: RunJob) {
       expect(await paymentRows(t, orders[1]!.id)).toEqual([expect.objectContaining({ status: 'requires_capture', pi: (intents[0] as unknown as { id: string }).id })]);
     });
 
+    it('a run that died between Stripe’s hold and recording it: the takeover adopts that PaymentIntent, never a second', async () => {
+      const t = harness();
+      const w = await cardWorld(t);
+      await firstPaidWith(t, w, runJob);
+      await runJob(9);
+      const second = (await byDate(t, w.who.userId)).find((o) => o.date === w.second)!;
+      const [made] = await paymentRows(t, second.id);
+      // As if the run had died after Stripe authorised the hold and before anything of it was recorded.
+      await t.sql(
+        `WITH p AS (DELETE FROM payments WHERE order_id = $1 RETURNING 1),
+              o AS (UPDATE orders SET status = 'pending_payment' WHERE id = $1 RETURNING 1)
+         UPDATE recurring_occurrences SET status = 'creating', order_id = NULL, claimed_at = now() - interval '20 minutes'
+         WHERE schedule_id = $2 AND date = $3::date`, [second.id, w.scheduleId, w.second]);
+      const report = await runJob(9);
+      expect(report.failed).toEqual([]);
+      expect(report.paymentNeeded.filter((p) => p.orderId === second.id)).toEqual([]);
+      expect((await byDate(t, w.who.userId)).find((o) => o.date === w.second)).toEqual({ ...second, status: 'confirmed' });
+      expect(await paymentRows(t, second.id)).toEqual([expect.objectContaining({ status: 'requires_capture', pi: made!.pi })]);
+      const creates = (await stripeRequests(t, 'POST', '/v1/payment_intents')).filter((r) => r.form.metadata?.order_id === second.id);
+      expect(creates).toHaveLength(1);
+    });
+
     it('a date that cannot be booked tells the customer once, with the reason', async () => {
       const t = harness();
       const w = await recurringWorld(t, { capacity: 1, reserved: 1, morningFull: true });
