@@ -3354,7 +3354,10 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed" | "recurring_needs_attention";
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The order it is about; null for `recurring_needs_attention` (a recurring pickup date that could not be booked: there is no order).
+             */
             orderId: string | null;
             /** @example Your order is on its way */
             title: string;
@@ -3992,7 +3995,7 @@ export interface components {
                  */
                 date: string;
                 /**
-                 * @description `created`: the order exists (`orderId`). `skipped`: skipped by the customer. `needs_attention`: no order could be placed (`reason`: an error code such as `slot_unavailable`); book this date by hand. `creating`: the job is placing it now.
+                 * @description `created`: the order exists (`orderId`). `skipped`: skipped by the customer. `needs_attention`: no order could be placed (`reason`: an error code such as `slot_unavailable`); the customer was told (`recurring_needs_attention`); book this date by hand. `creating`: the job is placing it now.
                  * @enum {string}
                  */
                 status: "creating" | "created" | "needs_attention" | "skipped";
@@ -4088,7 +4091,7 @@ export interface components {
             /** @default false */
             express?: boolean;
             /**
-             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and is paid with the PaymentSheet; `on_delivery`: confirmed at once.
+             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and the job then holds the estimate plus buffer off-session on the card saved with the customer’s last PaymentSheet hold (the order is then `confirmed`); declined, authentication required or no card saved yet, it stays `pending_payment`, the customer is told (`payment_action_required`) and pays with the PaymentSheet. `on_delivery`: confirmed at once.
              * @enum {string}
              */
             paymentMethod: "card" | "on_delivery";
@@ -4150,7 +4153,7 @@ export interface components {
             }[];
             express?: boolean;
             /**
-             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and is paid with the PaymentSheet; `on_delivery`: confirmed at once.
+             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and the job then holds the estimate plus buffer off-session on the card saved with the customer’s last PaymentSheet hold (the order is then `confirmed`); declined, authentication required or no card saved yet, it stays `pending_payment`, the customer is told (`payment_action_required`) and pays with the PaymentSheet. `on_delivery`: confirmed at once.
              * @enum {string}
              */
             paymentMethod?: "card" | "on_delivery";

@@ -177,6 +177,11 @@ export function recurringCardJourney(harness: () => Harness, runJob: RunJob) {
       expect(await outbox(t, w.who.userId)).toEqual([
         { type: 'recurring_needs_attention', order_id: null, data: { scheduleId: s.body.id, date: w.anchor, reason: 'slot_unavailable' } },
       ]);
+      // In the app's inbox, worded from the date and the reason, with no order.
+      const inbox = await t.api.get('/v1/me/notifications', { token: w.who.token });
+      expect(inbox.status, inbox.text).toBe(200);
+      expect(inbox.body.data).toEqual([expect.objectContaining({ type: 'recurring_needs_attention', orderId: null, title: 'Pickup not booked' })]);
+      expect(inbox.body.data[0].body).toContain('no window was free that day');
     });
   });
 }
