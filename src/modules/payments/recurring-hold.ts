@@ -71,11 +71,13 @@ const Saved = z.object({
 });
 
 /**
- * Authorises the order's hold off-session (`HoldCard` of src/modules/recurring/job.ts) on the saved card (see the module comment). Database:
- * one read (the order, its hold if any, the saved card's hold), and when a card is there, the
- * attempt recorded (./attempts.ts) and one statement recording Stripe's answer. Stripe: the saved hold read, one PaymentIntent created and confirmed.
- * Throws when Stripe gave no answer (a 5xx, a timeout): the job leaves the date claimed and a
- * later run retries, which looks the intent up first.
+ * Authorises the order's hold off-session on the saved card (the `HoldCard` the recurring job is
+ * handed; see the module comment). Database: one read (the order, its hold if any, the saved
+ * card's hold), and when a card is there, the attempt recorded (./attempts.ts) and one statement
+ * recording Stripe's answer. Stripe: the saved hold read, one PaymentIntent created and confirmed.
+ * A request Stripe refuses (400: the saved card detached, …) is `customer_needed` with Stripe's
+ * code. Throws when Stripe gave no answer (a 5xx, a timeout, a rate limit): the job leaves the
+ * date claimed and a later run retries, which looks the intent up first.
  */
 export async function holdOffSession(deps: Deps, orderId: string, userId: string, scheduleId: string): Promise<HoldOutcome> {
   if (!deps.payments) return { kind: 'none' };
@@ -94,12 +96,11 @@ export async function holdOffSession(deps: Deps, orderId: string, userId: string
   const order: CardOrder = { id: orderId, userId, currency: saved.currency };
   const amount = holdAmount(saved.estimated_total, deps.config.paymentHoldBufferBps, saved.currency);
   // A rerun after its hold was recorded (the run died before recording the date): what it was.
-  if (saved.hold_status) {
-    return saved.hold_status === 'requires_capture' || saved.hold_status === 'succeeded'
-      ? { kind: 'held' }
-      : { kind: 'customer_needed', reason: saved.hold_status === 'failed' ? 'card_declined' : 'payment_pending', amount: saved.hold_amount ?? amount };
-  }
+  if (saved.hold_status === 'requires_capture' || saved.hold_status === 'succeeded') return { kind: 'held' };
   if (!saved.pending) return { kind: 'none' };
+  if (saved.hold_status) {
+    return { kind: 'customer_needed', reason: saved.hold_status === 'failed' ? 'card_declined' : 'payment_pending', amount: saved.hold_amount ?? amount };
+  }
   if (!saved.customer || !saved.saved_hold) return { kind: 'customer_needed', reason: 'no_saved_card', amount };
   const card = await savedPaymentMethod(deps, saved.saved_hold);
   if (card.customer !== saved.customer || !card.paymentMethod) return { kind: 'customer_needed', reason: 'no_saved_card', amount };
@@ -124,6 +125,8 @@ export async function holdOffSession(deps: Deps, orderId: string, userId: string
     )));
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'authorise', err);
+    // Stripe refused the request itself (the saved card was detached, …): retrying cannot help; the customer pays on the sheet.
+    if (err instanceof Stripe.errors.StripeInvalidRequestError) return { kind: 'customer_needed', reason: err.code ?? 'saved_card_unusable', amount };
     if (!(err instanceof Stripe.errors.StripeCardError)) throw err;
     const reason = err.code === 'authentication_required' ? 'authentication_required' : (err.decline_code ?? err.code ?? 'card_declined');
     // Without the intent the sheet could not offer it again: no row, the sheet makes its own hold.
