@@ -12,6 +12,7 @@ import { addDays } from '../../src/domain/recurrence.js';
 import type { RecurringReport } from '../../src/modules/recurring/job.js';
 import { actor } from '../support/fixtures.js';
 import type { Harness } from '../support/harness.js';
+import { TEST_STRIPE_SECRET_KEY } from '../support/stripe.js';
 import { deliver, orderRow, paymentRows, stripeIntent, stripeRequests, weigh } from './payments.js';
 import { ordersOf, recurringWorld, slotAt } from './recurring.js';
 
@@ -128,6 +129,28 @@ export function recurringCardJourney(harness: () => Harness, runJob: RunJob) {
         expect((await orderRow(t, second.id)).status).toBe('confirmed');
       });
     }
+
+    it('a saved card the customer removed (detached at Stripe): Stripe refuses it, the order waits for the sheet, told once, no retry', async () => {
+      const t = harness();
+      const w = await cardWorld(t);
+      const { savedCard } = await firstPaidWith(t, w, runJob);
+      const detached = await fetch(`${t.stripe.url}/v1/payment_methods/${savedCard}/detach`, {
+        method: 'POST', headers: { authorization: `Bearer ${TEST_STRIPE_SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' }, body: '',
+      });
+      expect(detached.status).toBe(200);
+      const report = await runJob(9);
+      expect(report.failed).toEqual([]);
+      const second = (await byDate(t, w.who.userId)).find((o) => o.date === w.second)!;
+      expect(report.paymentNeeded).toContainEqual({ scheduleId: w.scheduleId, date: w.second, orderId: second.id, reason: 'payment_method_unexpected_state' });
+      expect(second.status).toBe('pending_payment');
+      expect(await paymentRows(t, second.id)).toEqual([]);
+      await runJob(9);
+      expect((await outbox(t, w.who.userId)).filter((n) => n.order_id === second.id).map((n) => n.type)).toEqual(['payment_action_required']);
+      // The customer pays with a new card on the sheet, as for any app order.
+      const sheet = await t.api.post(`/v1/orders/${second.id}/payment-sheet`, undefined, { token: w.who.token });
+      expect(sheet.status, sheet.text).toBe(200);
+      expect(sheet.body.purpose).toBe('hold');
+    });
 
     it('two runs at once: one order and one PaymentIntent per (schedule, date)', async () => {
       const t = harness();
