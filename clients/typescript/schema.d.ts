@@ -3266,9 +3266,10 @@ export interface components {
                 pickup_reminder: components["schemas"]["NotificationChannels"];
                 rescheduled: components["schemas"]["NotificationChannels"];
                 pickup_missed: components["schemas"]["NotificationChannels"];
+                recurring_needs_attention: components["schemas"]["NotificationChannels"];
             };
             /** @description Types that cannot be silenced: at least one channel of each stays on (a PATCH that turns all off is 422 `preference_required`). */
-            mandatory: ("order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed")[];
+            mandatory: ("order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed" | "recurring_needs_attention")[];
         };
         NotificationChannels: {
             push: boolean;
@@ -3342,6 +3343,11 @@ export interface components {
                 sms?: boolean;
                 email?: boolean;
             };
+            recurring_needs_attention?: {
+                push?: boolean;
+                sms?: boolean;
+                email?: boolean;
+            };
         };
         NotificationPage: {
             data: components["schemas"]["Notification"][];
@@ -3361,8 +3367,11 @@ export interface components {
              */
             id: string;
             /** @enum {string} */
-            type: "order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed";
-            /** Format: uuid */
+            type: "order_confirmed" | "picked_up" | "ready" | "out_for_delivery" | "delivered" | "cancelled" | "payment_action_required" | "refund_issued" | "pickup_reminder" | "rescheduled" | "pickup_missed" | "recurring_needs_attention";
+            /**
+             * Format: uuid
+             * @description The order it is about; null for `recurring_needs_attention` (a recurring pickup date that could not be booked: there is no order).
+             */
             orderId: string | null;
             /** @example Your order is on its way */
             title: string;
@@ -4000,7 +4009,7 @@ export interface components {
                  */
                 date: string;
                 /**
-                 * @description `created`: the order exists (`orderId`). `skipped`: skipped by the customer. `needs_attention`: no order could be placed (`reason`: an error code such as `slot_unavailable`); book this date by hand. `creating`: the job is placing it now.
+                 * @description `created`: the order exists (`orderId`). `skipped`: skipped by the customer. `needs_attention`: no order could be placed (`reason`: an error code such as `slot_unavailable`); the customer was told (`recurring_needs_attention`); book this date by hand. `creating`: the job is placing it now.
                  * @enum {string}
                  */
                 status: "creating" | "created" | "needs_attention" | "skipped";
@@ -4096,7 +4105,7 @@ export interface components {
             /** @default false */
             express?: boolean;
             /**
-             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and is paid with the PaymentSheet; `on_delivery`: confirmed at once.
+             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and the job then holds the estimate plus buffer off-session on the card saved with the customer’s last PaymentSheet hold (the order is then `confirmed`); declined, authentication required or no card saved yet, it stays `pending_payment`, the customer is told (`payment_action_required`) and pays with the PaymentSheet. `on_delivery`: confirmed at once.
              * @enum {string}
              */
             paymentMethod: "card" | "on_delivery";
@@ -4158,7 +4167,7 @@ export interface components {
             }[];
             express?: boolean;
             /**
-             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and is paid with the PaymentSheet; `on_delivery`: confirmed at once.
+             * @description `card`: each occurrence’s order starts `pending_payment`, as an app order does, and the job then holds the estimate plus buffer off-session on the card saved with the customer’s last PaymentSheet hold (the order is then `confirmed`); declined, authentication required or no card saved yet, it stays `pending_payment`, the customer is told (`payment_action_required`) and pays with the PaymentSheet. `on_delivery`: confirmed at once.
              * @enum {string}
              */
             paymentMethod?: "card" | "on_delivery";

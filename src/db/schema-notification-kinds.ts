@@ -5,6 +5,8 @@ import { pgEnum } from 'drizzle-orm/pg-core';
  * `order_events` (migration 0014, `notification_outbox_from_order_event`): a timeline entry whose
  * `to_status` is one of these statuses, or whose `notify` column names a type, becomes one outbox
  * row in the same statement, so no change path can forget it and none pays a round trip for it.
+ * `recurring_needs_attention` has no order: the recurring job (src/modules/recurring/job.ts) writes
+ * it when a schedule's date could not be booked, in the statement that records the date.
  */
 export const NOTIFICATION_TYPES = [
   'order_confirmed',
@@ -18,6 +20,7 @@ export const NOTIFICATION_TYPES = [
   'pickup_reminder',
   'rescheduled',
   'pickup_missed',
+  'recurring_needs_attention',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 

@@ -18,6 +18,7 @@ export const DEFAULT_PREFERENCES: Readonly<Record<NotificationType, Readonly<Rec
   pickup_reminder: { push: true, sms: false, email: false },
   rescheduled: { push: true, sms: false, email: true },
   pickup_missed: { push: true, sms: true, email: true },
+  recurring_needs_attention: { push: true, sms: false, email: true },
 };
 
 /**

@@ -34,7 +34,7 @@ export interface TemplateInput {
   pickupEndsAt: Date | null;
   deliveryStartsAt: Date | null;
   deliveryEndsAt: Date | null;
-  /** notification_outbox.data: `{ orderId, status?, bagCount?, cancelledBy?, amount?, currency? }`. */
+  /** notification_outbox.data: `{ orderId, status?, bagCount?, cancelledBy?, amount?, currency? }`; `recurring_needs_attention`: `{ scheduleId, date, reason }`. */
   data: Record<string, unknown>;
 }
 
@@ -140,7 +140,20 @@ function words(lang: TemplateLanguage, input: TemplateInput): Words {
       return es
         ? { title: 'Reembolso emitido', body: `Reembolso${amount ? ` de ${amount}` : ''} del pedido ${ref} emitido.` }
         : { title: 'Refund issued', body: `Refund${amount ? ` of ${amount}` : ''} for order ${ref} issued.` };
+    case 'recurring_needs_attention': {
+      const day = localDate(lang, input.data.date);
+      const full = input.data.reason === 'slot_unavailable';
+      return es
+        ? { title: 'Recogida no reservada', body: `No pudimos reservar tu recogida periódica${day ? ` del ${day}` : ''}${full ? ': no queda ninguna franja libre ese día' : ''}. Elige otra en la app.` }
+        : { title: 'Pickup not booked', body: `We could not book your regular pickup${day ? ` on ${day}` : ''}${full ? ': no window was free that day' : ''}. Choose another in the app.` };
+    }
   }
+}
+
+/** A local calendar date (`YYYY-MM-DD`, the zone's date already) as `Tue 3 Mar`; undefined when it is not one. */
+function localDate(lang: TemplateLanguage, date: unknown): string | undefined {
+  if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return undefined;
+  return tidy(formatter(lang, 'UTC', 'day').format(new Date(`${date}T12:00:00Z`)));
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Harness } from '../support/harness.js';
 
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-async function slotAt(t: Harness, zoneId: string, kind: 'pickup' | 'delivery', day: string, start: string, opts: { capacity?: number; reserved?: number } = {}) {
+export async function slotAt(t: Harness, zoneId: string, kind: 'pickup' | 'delivery', day: string, start: string, opts: { capacity?: number; reserved?: number } = {}) {
   const startsAt = new Date(`${day}T${start}:00Z`);
   const [row] = await t.sql<{ id: string }>(
     `INSERT INTO slots (zone_id, kind, starts_at, ends_at, capacity, reserved, cutoff_minutes) VALUES ($1, $2, $3, $4, $5, $6, 60) RETURNING id`,

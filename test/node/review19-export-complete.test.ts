@@ -5,7 +5,7 @@
  * their card were missing from the download. Both are exported, and only the caller's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRecurringPickups } from '../../src/modules/recurring/job.js';
+import { runRecurringJob } from '../../src/modules/payments/recurring-hold.js';
 import { ordersOf, recurringWorld } from '../journeys/recurring.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
@@ -24,7 +24,7 @@ describe('GET /v1/me/export with tips and recurring pickups', () => {
     expect(schedule.status, schedule.text).toBe(201);
     const other = await recurringWorld(t);
     expect((await other.create({ notes: 'someone else' })).status).toBe(201);
-    await runRecurringPickups(t.deps, 2);
+    await runRecurringJob(t.deps, 2);
     const [order] = await ordersOf(t, w.who.userId);
     // A cash tip as staff record it (POST /v1/staff/orders/{id}/tip writes this row once delivered).
     await t.sql(

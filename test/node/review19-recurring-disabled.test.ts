@@ -4,7 +4,7 @@
  * those orders, yet each run would reserve capacity and send a driver to its address.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRecurringPickups } from '../../src/modules/recurring/job.js';
+import { runRecurringJob } from '../../src/modules/payments/recurring-hold.js';
 import { ordersOf, recurringWorld } from '../journeys/recurring.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 
@@ -21,14 +21,14 @@ describe('recurring pickups of a disabled account', () => {
     const w = await recurringWorld(t);
     expect((await w.create()).status).toBe(201);
     await t.sql('UPDATE users SET disabled_at = now() WHERE id = $1', [w.who.userId]);
-    const report = await runRecurringPickups(t.deps, 2);
+    const report = await runRecurringJob(t.deps, 2);
     expect(report.failed).toEqual([]);
     expect(await ordersOf(t, w.who.userId)).toHaveLength(0);
     const [slot] = await t.sql<{ reserved: number }>('SELECT reserved FROM slots WHERE id = $1', [w.evening]);
     expect(slot!.reserved).toBe(0);
 
     await t.sql('UPDATE users SET disabled_at = NULL WHERE id = $1', [w.who.userId]);
-    await runRecurringPickups(t.deps, 2);
+    await runRecurringJob(t.deps, 2);
     expect(await ordersOf(t, w.who.userId)).toHaveLength(1);
   });
 });

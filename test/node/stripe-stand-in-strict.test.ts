@@ -165,6 +165,28 @@ describe('off-session confirmation (https://docs.stripe.com/payments/save-and-re
     expect(await stripe.charges.retrieve(err.payment_intent!.latest_charge as string)).toMatchObject({ status: 'failed', failure_code: 'card_declined', paid: false });
     expect(standIn.emittedEvents().map((e) => e.type)).toEqual(['payment_intent.created', 'charge.failed', 'payment_intent.payment_failed']);
   });
+
+  it('pm_card_chargeCustomerFail saves on the customer, then its off-session charge (a manual hold too) is declined', async () => {
+    const { customer, pi: first } = await authorisedIntent(5000, 'pm_card_chargeCustomerFail');
+    const saved = first.payment_method as string;
+    expect((await stripe.paymentMethods.retrieve(saved)).card?.last4).toBe('0341');
+    const err = await rejection(stripe.paymentIntents.create({
+      amount: 1200, currency: 'eur', customer: customer.id, payment_method: saved, off_session: true, confirm: true, capture_method: 'manual',
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+    }));
+    expect(err).toMatchObject({ statusCode: 402, type: 'StripeCardError', code: 'card_declined' });
+    expect(err.payment_intent).toMatchObject({ status: 'requires_payment_method', capture_method: 'manual', amount_capturable: 0 });
+  });
+
+  it('a card charged once without being saved on a customer is refused the next time', async () => {
+    const customer = await stripe.customers.create({});
+    const once = await stripe.paymentIntents.create({
+      amount: 1200, currency: 'eur', payment_method: 'pm_card_visa', confirm: true, automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+    });
+    expect(once.status).toBe('succeeded');
+    const err = await rejection(offSession(customer.id, once.payment_method as string));
+    expect(err).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'payment_method_unexpected_state', param: 'payment_method' });
+  });
 });
 
 describe('holds lapse (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method)', () => {

@@ -101,6 +101,23 @@ describe('channels', () => {
     expect(moved.body).toContain('delivery Fri 4 Jun 17:00-19:00');
   });
 
+  it('a recurring date that could not be booked names the local date and why, in one SMS, with no order', () => {
+    const data = { scheduleId: ORDER_ID, date: '2027-06-01', reason: 'slot_unavailable' };
+    const none = { orderId: null, pickupStartsAt: null, pickupEndsAt: null, deliveryStartsAt: null, deliveryEndsAt: null };
+    const m = renderMessage(input({ type: 'recurring_needs_attention', ...none, data }));
+    expect(m).toMatchObject({ title: 'Pickup not booked', data: { type: 'recurring_needs_attention' } });
+    expect(m.body).toBe('We could not book your regular pickup on Tue 1 Jun: no window was free that day. Choose another in the app.');
+    expect(renderMessage(input({ type: 'recurring_needs_attention', ...none, data: { ...data, reason: 'postcode_not_served' } })).body).toBe(
+      'We could not book your regular pickup on Tue 1 Jun. Choose another in the app.',
+    );
+    for (const locale of ['en', 'es']) {
+      const sms = renderMessage(input({ channel: 'sms', recipient: '+447700900123', type: 'recurring_needs_attention', locale, ...none, data }));
+      expect(gsmLength(sms.body)!, sms.body).toBeLessThanOrEqual(SMS_MAX_GSM);
+      expect(sms.body).not.toContain('...');
+    }
+    expect(renderMessage(input({ type: 'recurring_needs_attention', locale: 'es', ...none, data })).body).toContain('mar 1 jun');
+  });
+
   it('renders without an order or slots (nothing invented)', () => {
     const m = renderMessage(input({ orderId: null, pickupStartsAt: null, pickupEndsAt: null, timeZone: null, data: {} }));
     expect(m.body).toBe('Order  is confirmed.');

@@ -188,6 +188,15 @@ function confirmWith(state: StripeState, pi: PaymentIntent, pm: PaymentMethod, o
   if (pi.customer && pm.customer && pm.customer !== pi.customer) {
     throw invalidParam('payment_method', `The provided PaymentMethod ${pm.id} belongs to another customer.`, 'payment_method_unexpected_state');
   }
+  // A PaymentMethod used once without being attached to a Customer is spent: Stripe refuses it again
+  // ("…may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first").
+  if (!pm.customer && [...state.charges.values()].some((ch) => ch.payment_method === pm.id)) {
+    throw invalidParam(
+      'payment_method',
+      `The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.`,
+      'payment_method_unexpected_state',
+    );
+  }
   pi.payment_method = pm.id;
   const behaviour = state.cardBehaviour.get(pm.id);
   let decline = ctx.takeDecline() ?? behaviour?.decline ?? null;

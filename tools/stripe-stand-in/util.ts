@@ -231,9 +231,12 @@ const DECLINES: Record<string, TestCard['decline']> = {
   chargedeclinedexpiredcard: { code: 'expired_card', decline_code: 'expired_card', message: 'Your card has expired.' },
   chargedeclinedincorrectcvc: { code: 'incorrect_cvc', decline_code: 'incorrect_cvc', message: "Your card's security code is incorrect." },
   chargedeclinedprocessingerror: { code: 'processing_error', decline_code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
+  // 4000 0000 0000 0341: "Attaching this card to a Customer object succeeds, but attempts to charge the customer fail"
+  // (https://docs.stripe.com/testing#declined-payments): the saved card an off-session charge finds declined.
+  chargecustomerfail: { code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' },
 };
 
-/** `pm_card_visa`, `pm_card_mastercard`, `pm_card_visa_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds`, `pm_card_authenticationRequired`, `pm_card_pendingRefund`, `pm_card_refundFail`… (https://docs.stripe.com/testing) */
+/** `pm_card_visa`, `pm_card_mastercard`, `pm_card_visa_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds`, `pm_card_chargeCustomerFail`, `pm_card_authenticationRequired`, `pm_card_pendingRefund`, `pm_card_refundFail`… (https://docs.stripe.com/testing) */
 export function testCard(id: string): TestCard | null {
   if (!id.startsWith('pm_card_')) return null;
   const rest = id.slice('pm_card_'.length).toLowerCase();
@@ -242,6 +245,7 @@ export function testCard(id: string): TestCard | null {
   const last4 = { visa: '4242', mastercard: '4444', amex: '8431', discover: '1117' }[brand] ?? '4242';
   if (behaviour === '') return { brand, last4 };
   if (behaviour.startsWith('authenticationrequired')) return { brand, last4: '3184', authenticationRequired: true };
+  if (behaviour === 'chargecustomerfail') return { brand, last4: '0341', decline: DECLINES.chargecustomerfail };
   if (behaviour === 'pendingrefund') return { brand, last4: '7726', refund: 'pending' };
   if (behaviour === 'refundfail') return { brand, last4: '5126', refund: 'fail' };
   const decline = DECLINES[behaviour];

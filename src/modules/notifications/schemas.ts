@@ -98,7 +98,7 @@ export const NotificationSchema = z
   .object({
     id: z.string().regex(new RegExp(SEQUENCE_ID_PATTERN)).openapi({ description: 'A sequence number as text.', example: '1042' }),
     type: z.enum(NOTIFICATION_TYPES),
-    orderId: uuidOut().nullable(),
+    orderId: uuidOut().nullable().openapi({ description: 'The order it is about; null for `recurring_needs_attention` (a recurring pickup date that could not be booked: there is no order).' }),
     title: z.string().openapi({ example: 'Your order is on its way' }),
     body: z.string().openapi({ example: 'Your driver is on the way with your laundry.' }),
     createdAt: instantOut(),

@@ -7,7 +7,7 @@ import type { Deps } from '../../deps.js';
 import { acquireLease, newHolderId, releaseLease, renewLease } from '../jobs/lease.js';
 import { runNotificationSweep } from '../../notifications/sweep.js';
 import { runErasureTasks } from '../../account/erasure-tasks.js';
-import { runRecurringPickups } from '../recurring/job.js';
+import { runRecurringJob } from './recurring-hold.js';
 import { jobFailure, runPaymentJobs, type JobReport } from './jobs.js';
 
 /**
@@ -28,7 +28,7 @@ export async function runScheduledJobs(deps: Deps): Promise<JobReport> {
       deps.logger.error(`${what} failed`, { error });
     }
   };
-  await part('recurring', 'recurring pickups', () => runRecurringPickups(deps));
+  await part('recurring', 'recurring pickups', () => runRecurringJob(deps));
   await part('notifications', 'notification sweep', () => runNotificationSweep(deps));
   await part('erasureTasks', 'account erasure tasks', () => runErasureTasks(deps));
   return report;

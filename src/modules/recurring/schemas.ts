@@ -24,7 +24,8 @@ const fields = {
   items: z.array(OrderItemInput).min(1, 'a schedule needs at least one item').max(20).openapi({ description: 'The usual items, exactly as `POST /v1/orders` takes them.' }),
   express: z.boolean().default(false),
   paymentMethod: z.enum(['card', 'on_delivery']).openapi({
-    description: '`card`: each occurrence’s order starts `pending_payment`, as an app order does, and is paid with the PaymentSheet; `on_delivery`: confirmed at once.',
+    description:
+      '`card`: each occurrence’s order starts `pending_payment`, as an app order does, and the job then holds the estimate plus buffer off-session on the card saved with the customer’s last PaymentSheet hold (the order is then `confirmed`); declined, authentication required or no card saved yet, it stays `pending_payment`, the customer is told (`payment_action_required`) and pays with the PaymentSheet. `on_delivery`: confirmed at once.',
   }),
   notes: text({ max: 1000 }).optional(),
 };
@@ -65,7 +66,7 @@ export const SkipBody = z
 const OccurrenceSchema = z.object({
   date: dateOut(),
   status: z.enum(['creating', 'created', 'needs_attention', 'skipped']).openapi({
-    description: '`created`: the order exists (`orderId`). `skipped`: skipped by the customer. `needs_attention`: no order could be placed (`reason`: an error code such as `slot_unavailable`); book this date by hand. `creating`: the job is placing it now.',
+    description: '`created`: the order exists (`orderId`). `skipped`: skipped by the customer. `needs_attention`: no order could be placed (`reason`: an error code such as `slot_unavailable`); the customer was told (`recurring_needs_attention`); book this date by hand. `creating`: the job is placing it now.',
   }),
   orderId: uuidOut().nullable(),
   reason: z.string().nullable().openapi({ example: 'slot_unavailable' }),
