@@ -59,6 +59,9 @@ describe('refund to credit', () => {
     expectProblem(await toCredit(p, { amount: 600 }, key), 422, 'idempotency_key_reused');
     expectProblem(await toCredit(p, { amount: 100 }, null), 400, 'idempotency_key_missing');
     expectProblem(await toCredit(p, { amount: 100 }, 'x'), 400, 'idempotency_key_invalid');
+    // Too long is malformed like any other bad key (README; as on POST /v1/orders), not a 422 from the header schema.
+    expectProblem(await toCredit(p, { amount: 100 }, 'k'.repeat(256)), 400, 'idempotency_key_invalid');
+    expectProblem(await toCredit(p, { amount: 100 }, 'k'.repeat(4000)), 400, 'idempotency_key_invalid');
     for (const bad of [{ amount: 0 }, { amount: -100 }, { amount: 1.5 }, { amount: '100' }, { amount: 100, destination: 'cash' }, { amount: 100, reason: '' }]) {
       expectProblem(await toCredit(p, bad), 422, 'validation_failed');
     }

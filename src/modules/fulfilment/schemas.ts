@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { cursorParam } from '../../http/cursor.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_MIN_LENGTH, IDEMPOTENCY_KEY_PATTERN } from '../../domain/idempotency.js';
 import { date, instantOut, integer, integerOut, queryInteger, text, uuid, uuidOut } from '../../http/schemas.js';
 import { MAX_BAG_COUNT, MIN_BAG_COUNT, MISSED_PICKUP_REASONS, ORDER_FLAGS, ORDER_STATUSES } from '../../domain/order-status.js';
 import { NoteText, OrderSchema, OrderSummarySchema } from '../orders/schemas.js';
@@ -86,12 +87,20 @@ export const RefundBody = z
   .strict()
   .openapi('RefundRequest');
 
-/** Required for `destination: "credit"` (one write with no Stripe key behind it); ignored for a card refund. */
+/**
+ * Required for `destination: "credit"` (one write with no Stripe key behind it); ignored for a card refund.
+ * Only typed here, as orders' IdempotencyHeader: validateIdempotencyKey owns the rule, so a key far
+ * too long is 400 `idempotency_key_invalid` like any other malformed key, not 422 `validation_failed`.
+ */
 export const RefundHeaders = z.object({
-  'idempotency-key': text({ max: 1024, trim: false })
+  'idempotency-key': z
+    .string()
     .optional()
     .openapi({
       param: { name: 'idempotency-key', in: 'header', required: false },
+      minLength: IDEMPOTENCY_KEY_MIN_LENGTH,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+      pattern: IDEMPOTENCY_KEY_PATTERN.source,
       description:
         'Required for a refund to credit (400 `idempotency_key_missing` / `idempotency_key_invalid`): the same key and body again answers the first refund (`Idempotent-Replayed: true`) and adds nothing; another body, 422 `idempotency_key_reused`. Card refunds are made safe to retry by Stripe keys derived from our own rows.',
     }),
