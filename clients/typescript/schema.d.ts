@@ -1006,7 +1006,7 @@ export interface paths {
          * Refund captured card money to the card or to account credit (admins)
          * @description Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`); refunds that failed or were canceled at Stripe do not count, so their amount can be refunded again. Recorded on the timeline with the admin who made it. A successful refund asked for after a failed one clears the order’s `refund_failed` flag.
          *
-         *     `destination: "credit"` gives the amount to the customer’s account credit instead of the card: no Stripe call, one write (the balance, a `refund_to_credit` credit entry naming the order and the admin, a timeline entry). It requires `Idempotency-Key` (a replay answers the first refund with `Idempotent-Replayed: true`). Card and credit refunds count against the same captured total, checked under the order’s lock, so racing ones never exceed it. A customer whose account was erased: 409 `conflict` (refund to the card).
+         *     `destination: "credit"` gives the amount to the customer’s account credit instead of the card: no Stripe call, one write (the balance, a `refund_to_credit` credit entry naming the order and the admin, a timeline entry that tells the customer `refund_issued`, as a card refund does). It requires `Idempotency-Key` (a replay answers the first refund with `Idempotent-Replayed: true`). Card and credit refunds count against the same captured total, checked under the order’s lock, so racing ones never exceed it. A customer whose account was erased: 409 `conflict` (refund to the card).
          */
         post: operations["staffCreateRefund"];
         delete?: never;

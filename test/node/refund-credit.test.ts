@@ -126,6 +126,26 @@ describe('refund to credit', () => {
     expect(await creditLedger(t, p.who.userId)).toEqual({ balance: 700, sum: 700, entries: 1 });
   });
 
+  it('the customer is told of a refund to credit as of a card refund (refund_issued, mandatory), once: a replay tells nothing more', async () => {
+    const p = await captured(t, 'pm_card_visa', 6000, 5200);
+    const told = async () =>
+      (await t.sql<{ type: string; amount: number; currency: string }>(
+        `SELECT type::text, (data->>'amount')::int AS amount, data->>'currency' AS currency FROM notification_outbox
+         WHERE order_id = $1 AND type = 'refund_issued' ORDER BY id`,
+        [p.order.id],
+      )).map((r) => ({ ...r, amount: Number(r.amount) }));
+    expect((await p.refund(200)).status).toBe(201);
+    expect(await told()).toEqual([{ type: 'refund_issued', amount: 200, currency: expect.any(String) }]);
+    const key = `rtc-${crypto.randomUUID()}`;
+    expect((await toCredit(p, { amount: 300 }, key)).status).toBe(201);
+    expect((await toCredit(p, { amount: 300 }, key)).headers.get('idempotent-replayed')).toBe('true');
+    expectProblem(await toCredit(p, { amount: 5000 }), 422, 'refund_exceeds_captured');
+    expect(await told()).toEqual([
+      { type: 'refund_issued', amount: 200, currency: expect.any(String) },
+      { type: 'refund_issued', amount: 300, currency: expect.any(String) },
+    ]);
+  });
+
   it('an erased customer has no balance to credit: 409, nothing written', async () => {
     const p = await captured(t, 'pm_card_visa', 6000, 5200);
     await t.sql(`UPDATE users SET erased_at = now() WHERE id = $1`, [p.who.userId]);

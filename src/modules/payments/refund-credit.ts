@@ -59,7 +59,9 @@ const CreditedRow = z.object({
  * reservation and credit refund. It claims the admin's Idempotency-Key (idempotency_keys, 24 h,
  * like a credit grant) only when the amount is at most what is left to give back
  * (`refundableSql`), and only the call that claimed it raises the balance and writes the
- * `refund_to_credit` ledger entry (naming the order and the admin) and the timeline entry. So a
+ * `refund_to_credit` ledger entry (naming the order and the admin) and the timeline entry, which
+ * tells the customer `refund_issued` with the amount, as a card refund's success does (the outbox
+ * trigger of migration 0014 queues it in this statement; a replay writes nothing, so tells nothing). So a
  * card refund and a credit refund racing can never together exceed what was captured.
  *
  * Answers: the same key and body again, the first answer (`replayed`), nothing added; another
@@ -105,9 +107,9 @@ export async function refundToCredit(
         FROM bal
       ),
       ev AS (
-        INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
+        INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence, notify)
         SELECT ${orderId}::uuid, ${now}::timestamptz, 'admin', ${actorUserId}::uuid, 'payment', ${note},
-               ${JSON.stringify({ creditEntry: entryId, amount, destination: 'credit' })}::jsonb
+               ${JSON.stringify({ creditEntry: entryId, amount, destination: 'credit' })}::jsonb, 'refund_issued'::notification_type
         FROM bal
       )
       SELECT (SELECT count(*) FROM orders WHERE id = ${orderId}::uuid)::int AS found,
