@@ -243,4 +243,16 @@ describe('a tip in flight and account deletion', () => {
     const [user] = await h.sql<{ erased: boolean }>('SELECT erased_at IS NOT NULL AS erased FROM users WHERE id = $1::uuid', [p.who.userId]);
     expect(user!.erased).toBe(true);
   });
+
+  it('a tip left pending for over an hour (Stripe never answered, the app never retried) no longer blocks DELETE /v1/me: nothing settles it, and the customer could not tip again to clear it', async () => {
+    const p = await delivered();
+    const res = await tip(p, { percent: 10 }, 'tip-erasure-stuck');
+    expect(res.status, res.text).toBe(201);
+    await h.sql("UPDATE tips SET status = 'pending', created_at = now() - interval '61 minutes' WHERE order_id = $1::uuid", [p.order.id]);
+    expectProblem(await tip(p, { percent: 10 }, 'tip-erasure-other'), 409, 'tip_exists');
+    const done = await h.api.send('DELETE', '/v1/me', { password: 'fixture password' }, { token: p.who.token });
+    expect(done.status, done.text).toBeLessThan(300);
+    const [user] = await h.sql<{ erased: boolean }>('SELECT erased_at IS NOT NULL AS erased FROM users WHERE id = $1::uuid', [p.who.userId]);
+    expect(user!.erased).toBe(true);
+  });
 });

@@ -31,7 +31,7 @@ export async function deleteOwnAccount(deps: Deps, userId: string, input: Delete
   const key = await deps.sha256Hex(`delete-account:${userId}`);
   const [subject] = await deps.database.rows(
     SubjectWithAttempts,
-    erasureSubjectQuery(userId, sql`att AS (${countAttemptIn(key, now, DELETE_WINDOW_S)})`, sql`att.attempts, att.started_ms`, sql`att`),
+    erasureSubjectQuery(userId, now, sql`att AS (${countAttemptIn(key, now, DELETE_WINDOW_S)})`, sql`att.attempts, att.started_ms`, sql`att`),
   );
   if (!subject) throw new ApiError('invalid_token', 'The account behind this token no longer exists.');
   if (subject.erased) return { outcome: 'already_erased', taskIds: [] };

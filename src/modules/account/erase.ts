@@ -20,7 +20,7 @@ export interface ErasureBlocker {
   currency: string;
   /** A refund to the customer is still pending at Stripe. */
   refundPending: boolean;
-  /** A tip charge on the customer's card is still in flight (`pending` or `processing`). */
+  /** A tip charge on the customer's card is still in flight (`processing`, or `pending` for under TIP_IN_FLIGHT_MINUTES). */
   tipPending: boolean;
 }
 
@@ -40,35 +40,49 @@ export type ErasureSubject = z.infer<typeof ErasureSubject>;
 
 const TERMINAL = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
 
-/** Orders of `userId` that block the erasure (one row each), as a FROM-able query. */
-const blockingOrders = (userId: string) => sql`
+/**
+ * How long a `pending` card tip may still be being charged: far beyond its longest charge (two
+ * Stripe requests, each up to three attempts of STRIPE_TIMEOUT_MS, at most 120 s), and the age
+ * docs/runbook.md calls stuck. Older, Stripe never answered and the app never retried with its key:
+ * nothing settles it (reconciliation skips tips) and the customer cannot tip again (one live tip
+ * per order), so it must not block the erasure forever. `processing` always blocks (Stripe's
+ * webhook settles it).
+ */
+export const TIP_IN_FLIGHT_MINUTES = 60;
+
+/** A tip of order `o` still being charged at `now` (the app's clock). */
+const tipInFlight = (now: Date) => sql`EXISTS (SELECT 1 FROM tips t WHERE t.order_id = o.id AND (t.status = 'processing'
+    OR (t.status = 'pending' AND t.created_at > ${now.toISOString()}::timestamptz - make_interval(mins => ${TIP_IN_FLIGHT_MINUTES}))))`;
+
+/** Orders of `userId` that block the erasure at `now` (one row each), as a FROM-able query. */
+const blockingOrders = (userId: string, now: Date) => sql`
   SELECT o.id, o.status, o.currency, o.created_at, b.outstanding,
          EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending') AS refund_pending,
-         EXISTS (SELECT 1 FROM tips t WHERE t.order_id = o.id AND t.status IN ('pending', 'processing')) AS tip_pending
+         ${tipInFlight(now)} AS tip_pending
   FROM orders o JOIN order_balances b ON b.order_id = o.id
   WHERE o.user_id = ${userId}::uuid
     AND (o.status::text NOT IN (${TERMINAL}) OR b.outstanding > 0
          OR EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.status = 'pending')
-         OR EXISTS (SELECT 1 FROM tips t WHERE t.order_id = o.id AND t.status IN ('pending', 'processing')))`;
+         OR ${tipInFlight(now)})`;
 
 /**
  * The account, its linked identities and what blocks its erasure, in one SELECT; no row when no
  * such user. `cte`, `columns` and `from` add a CTE, output columns and a (one-row) FROM item, e.g.
  * the self-deletion's attempt counter.
  */
-export function erasureSubjectQuery(userId: string, cte?: SQL, columns?: SQL, from?: SQL): SQL {
+export function erasureSubjectQuery(userId: string, now: Date, cte?: SQL, columns?: SQL, from?: SQL): SQL {
   return sql`
     ${cte ? sql`WITH ${cte}` : sql``}
     SELECT u.id, u.password_hash, u.role::text AS role, u.erased_at IS NOT NULL AS erased,
       COALESCE((SELECT json_agg(json_build_object('provider', i.provider, 'subject', i.subject)) FROM user_identities i WHERE i.user_id = u.id), '[]'::json) AS identities,
       COALESCE((SELECT json_agg(json_build_object('orderId', x.id, 'status', x.status, 'outstanding', x.outstanding, 'currency', x.currency, 'refundPending', x.refund_pending, 'tipPending', x.tip_pending) ORDER BY x.created_at)
-                FROM (${blockingOrders(userId)}) x), '[]'::json) AS blockers
+                FROM (${blockingOrders(userId, now)}) x), '[]'::json) AS blockers
       ${columns ? sql`, ${columns}` : sql``}
     FROM users u ${from ? sql`, ${from}` : sql``} WHERE u.id = ${userId}::uuid`;
 }
 
 export async function loadErasureSubject(deps: Deps, userId: string): Promise<ErasureSubject | undefined> {
-  const [row] = await deps.database.rows(ErasureSubject, erasureSubjectQuery(userId));
+  const [row] = await deps.database.rows(ErasureSubject, erasureSubjectQuery(userId, deps.clock.now()));
   return row;
 }
 
@@ -128,7 +142,7 @@ export async function eraseAccount(deps: Deps, userId: string, appleSealed: stri
       UPDATE users SET email = ${`deleted+${crypto.randomUUID()}@invalid`}, password_hash = ${ERASED_PASSWORD_HASH},
         name = NULL, phone = NULL, locale = NULL, stripe_customer_id = NULL, email_verified_at = NULL,
         disabled_at = COALESCE(disabled_at, ${at}), erased_at = ${at}, updated_at = ${at}
-      WHERE id = ${userId}::uuid AND erased_at IS NULL AND NOT EXISTS (${blockingOrders(userId)})
+      WHERE id = ${userId}::uuid AND erased_at IS NULL AND NOT EXISTS (${blockingOrders(userId, now)})
       RETURNING id
     ), tasks AS (
       INSERT INTO account_erasure_tasks (user_id, kind, reference, next_attempt_at, created_at)
