@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 import { creditLedger } from '../journeys/credit.js';
+import { deliver, stripeIntent } from '../journeys/payments.js';
 import { atStripe, captured, refundRows } from '../journeys/refund-steps.js';
 
 let t: TestApp;
@@ -144,6 +145,19 @@ describe('refund to credit', () => {
       { type: 'refund_issued', amount: 200, currency: expect.any(String) },
       { type: 'refund_issued', amount: 300, currency: expect.any(String) },
     ]);
+  });
+
+  it('a disputed charge is not refunded again as credit (the chargeback gives it back; Stripe refuses a card refund of it): 409, nothing written', async () => {
+    const p = await captured(t, 'pm_card_visa', 6000, 5200);
+    const charge = (await stripeIntent(t, p.pi)).intent.latest_charge as string;
+    await t.stripe.dispute(charge);
+    expect((await deliver(t, 'charge.dispute.created', charge)).res.body.outcome).toBe('flagged');
+    const key = `rtc-${crypto.randomUUID()}`;
+    expectProblem(await toCredit(p, { amount: 500 }, key), 409, 'conflict');
+    expect(await givenBack(p.order.id)).toEqual({ card: 0, credit: 0, entries: 0 });
+    expect(await creditLedger(t, p.who.userId)).toEqual({ balance: 0, sum: 0, entries: 0 });
+    const [kept] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1`, [key]);
+    expect(Number(kept!.n)).toBe(0);
   });
 
   it('an erased customer has no balance to credit: 409, nothing written', async () => {

@@ -47,6 +47,7 @@ export async function refundKeyOf(deps: Deps, raw: string | undefined): Promise<
 const CreditedRow = z.object({
   found: z.number(),
   erased: z.number(),
+  disputed: z.number(),
   claimed: z.number(),
   prior: z.object({ fingerprint: z.string(), response: z.unknown() }).nullable(),
 });
@@ -66,8 +67,10 @@ const CreditedRow = z.object({
  *
  * Answers: the same key and body again, the first answer (`replayed`), nothing added; another
  * body with the key, 422 `idempotency_key_reused`; unknown order 404; more than is left 422
- * `refund_exceeds_captured`; the customer's account erased, 409 `conflict` (refund to the card):
- * nothing is written on any refusal.
+ * `refund_exceeds_captured`; the customer's account erased, 409 `conflict` (refund to the card);
+ * the order flagged `disputed` (a chargeback: the bank gives the money back, and Stripe refuses a
+ * card refund of a disputed charge, so credit would pay it twice), 409 `conflict`: nothing is
+ * written on any refusal.
  */
 export async function refundToCredit(
   deps: Deps,
@@ -87,7 +90,7 @@ export async function refundToCredit(
     db.execute(sql`
       WITH target AS (
         SELECT o.id, o.user_id FROM orders o JOIN users u ON u.id = o.user_id
-        WHERE o.id = ${orderId}::uuid AND u.erased_at IS NULL
+        WHERE o.id = ${orderId}::uuid AND u.erased_at IS NULL AND NOT ('disputed' = ANY(o.flags))
       ),
       idem AS (
         INSERT INTO idempotency_keys (user_id, key, fingerprint, status_code, response, created_at)
@@ -114,6 +117,7 @@ export async function refundToCredit(
       )
       SELECT (SELECT count(*) FROM orders WHERE id = ${orderId}::uuid)::int AS found,
              (SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = ${orderId}::uuid AND u.erased_at IS NOT NULL)::int AS erased,
+             (SELECT count(*) FROM orders o WHERE o.id = ${orderId}::uuid AND 'disputed' = ANY(o.flags))::int AS disputed,
              (SELECT count(*) FROM idem)::int AS claimed,
              (SELECT json_build_object('fingerprint', k.fingerprint, 'response', k.response) FROM idempotency_keys k
                WHERE k.user_id = ${actorUserId}::uuid AND k.key = ${key}) AS prior`),
@@ -128,5 +132,8 @@ export async function refundToCredit(
   }
   if (rowsOf(locked).length === 0 || row!.found === 0) throw new ApiError('not_found', 'No such order.');
   if (row!.erased === 1) throw new ApiError('conflict', 'The customer’s account was erased: there is no balance to credit; refund to the card.');
+  if (row!.disputed === 1) {
+    throw new ApiError('conflict', 'The card payment on this order is disputed: the chargeback gives the money back through the bank, so it is not refunded again (Stripe refuses a card refund of a disputed charge too). Settle the dispute first.');
+  }
   throw new ApiError('refund_exceeds_captured', 'The refund is larger than what is left to refund of the money captured on this order (card refunds and credit refunds count together).');
 }
