@@ -6,6 +6,10 @@
  * test/journeys/payments-refunds.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type { Database } from '../../src/db/client.js';
+import { settleCancelledOrder } from '../../src/modules/payments/settle-cancelled.js';
 import { expectProblem } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 import { creditLedger } from '../journeys/credit.js';
@@ -125,6 +129,30 @@ describe('refund to credit', () => {
     expect(await givenBack(p.order.id)).toEqual({ card: 1299, credit: 700, entries: 1 });
     // The credit stays the customer's: the order held no credit of theirs to give back.
     expect(await creditLedger(t, p.who.userId)).toEqual({ balance: 700, sum: 700, entries: 1 });
+  });
+
+  it('a refund an admin makes while a cancellation settles leaves less to refund: the cancellation refunds to the card what is left, never more', async () => {
+    const p = await captured(t, 'pm_card_visa', 6000, 5200); // 1999 captured
+    // The admin's refund to credit lands between the cancellation's read of what is refundable
+    // (outside the lock) and its locked reservation.
+    const dialect = new PgDialect();
+    let injected = false;
+    const inner = t.deps.database;
+    const database: Database = {
+      ...inner,
+      rows: (async (schema: never, query: SQL) => {
+        const result = await inner.rows(schema, query);
+        if (!injected && dialect.sqlToQuery(query).sql.includes('AS refundable')) {
+          injected = true;
+          expect((await toCredit(p, { amount: 400 })).status).toBe(201);
+        }
+        return result;
+      }) as Database['rows'],
+    };
+    await settleCancelledOrder({ ...t.deps, database }, p.order.id, p.staff.userId);
+    expect(injected).toBe(true);
+    expect((await atStripe(t, p.pi)).amountRefunded).toBe(1599);
+    expect(await givenBack(p.order.id)).toEqual({ card: 1599, credit: 400, entries: 1 });
   });
 
   it('the customer is told of a refund to credit as of a card refund (refund_issued, mandatory), once: a replay tells nothing more', async () => {

@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { AnyRow, parseRows } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
+import { ApiError } from '../../errors.js';
 import { intentWhen, PriorAttempt, priorAttemptSql, sendOnce } from './attempts.js';
 import { creditedToOrder } from './refund-credit.js';
 import { refundOrder } from './refund.js';
@@ -67,11 +68,25 @@ export async function settleCancelledOrder(deps: Deps, orderId: string, actorUse
              COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.payment_id = p.id AND ${refundHoldsMoney(sql`r.status`)}), 0)))), 0)
              - ${creditedToOrder(sql`${orderId}::uuid`)})::int AS refundable
     FROM payments p WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.stripe_payment_intent_id IS NOT NULL`;
-  const rows = record
+  let rows = record
     ? parseRows(RefundableRow, (await deps.database.batch((db) => [db.execute(record), db.execute(refundableSql)]))[1])
     : await deps.database.rows(RefundableRow, refundableSql);
-  const refundable = Number(rows[0]?.refundable ?? 0);
-  if (refundable > 0) {
-    await refundOrder(deps, { orderId, amount: refundable, reason: 'Order cancelled', actorUserId, actorRole: 'system' });
+  // The amount is read outside the order's lock: a refund an admin makes meanwhile (to the card or
+  // to credit) leaves less, and refundOrder's locked check then refuses the whole amount. Read
+  // again and refund what is left, a bounded number of times (each try is checked under the lock,
+  // so nothing is ever refunded twice).
+  for (let attempt = 1; ; attempt++) {
+    const refundable = Number(rows[0]?.refundable ?? 0);
+    if (refundable <= 0) return;
+    try {
+      await refundOrder(deps, { orderId, amount: refundable, reason: 'Order cancelled', actorUserId, actorRole: 'system' });
+      return;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'refund_exceeds_captured') || attempt >= SETTLE_TRIES) throw err;
+    }
+    rows = await deps.database.rows(RefundableRow, refundableSql);
   }
 }
+
+/** Tries of the cancellation's refund when concurrent refunds keep changing what is left. */
+const SETTLE_TRIES = 3;
