@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import { sql } from 'drizzle-orm';
 import { userRole, type UserRole } from './schema.js';
 import { ApiError } from '../errors.js';
 import { parseRows, type Database, type Db } from './client.js';
 import { pgError, ROLE_REVOKED, SESSION_ENDED } from './errors.js';
+import { validateIdempotencyKey } from '../domain/idempotency.js';
 
 /**
  * The access token's session, checked with the user: `id` is its `sid` (the refresh-token
@@ -66,4 +68,19 @@ export function roleCheckedDatabase(inner: Database, userId: string, roles: read
     ping: (timeoutMs) => inner.ping(timeoutMs),
     close: () => inner.close(),
   };
+}
+
+/**
+ * The request's Idempotency-Key (src/domain/idempotency.ts), or its 400 — for staff and admin
+ * routes over a role-checked Database: a demoted or disabled caller must get 403 before anything
+ * else, and the role is checked by the route's first statement, so a refused key first runs that
+ * check (`SELECT 1`, which carries it): one round trip, on the refusal path only.
+ */
+export async function roleCheckedIdempotencyKey(database: Database, raw: string | undefined): Promise<string> {
+  try {
+    return validateIdempotencyKey(raw);
+  } catch (err) {
+    await database.rows(z.object({ ok: z.number() }), sql`SELECT 1 AS ok`);
+    throw err;
+  }
 }

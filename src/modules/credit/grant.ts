@@ -1,24 +1,10 @@
 /** POST /v1/admin/users/{id}/credit: claims the Idempotency-Key, adds the credit and writes its entry, in ONE statement. */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { fingerprintRequest, validateIdempotencyKey } from '../../domain/idempotency.js';
+import { fingerprintRequest } from '../../domain/idempotency.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import type { CreditEntryDto, GrantCreditInput } from './schemas.js';
-
-/**
- * The request's Idempotency-Key, or its 400. An admin route answers a demoted or disabled admin
- * 403 before anything else (the role is checked by the route's first statement, src/db/role-check.ts),
- * so a refused key first runs that check: one round trip, on the refusal path only.
- */
-export async function grantKeyOf(deps: Deps, raw: string | undefined): Promise<string> {
-  try {
-    return validateIdempotencyKey(raw);
-  } catch (err) {
-    await deps.database.rows(z.object({ ok: z.number() }), sql`SELECT 1 AS ok`);
-    throw err;
-  }
-}
 
 const GrantRow = z.object({
   found: z.number(),

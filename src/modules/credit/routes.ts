@@ -1,4 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
+import { roleCheckedIdempotencyKey } from '../../db/role-check.js';
 import { problems } from '../../errors.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
@@ -7,7 +8,7 @@ import { IdParam } from '../../http/schemas.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
 import { IdempotencyHeader } from '../orders/schemas.js';
 import { creditAccount } from './account.js';
-import { grantCredit, grantKeyOf } from './grant.js';
+import { grantCredit } from './grant.js';
 import { CreditAccountSchema, CreditEntrySchema, CreditQuery, GrantCreditBody } from './schemas.js';
 
 const bearer = [{ bearerAuth: [] }];
@@ -53,7 +54,7 @@ const accountHandler: Handler<typeof accountRoute> = async (c) => {
 };
 
 const grantHandler: Handler<typeof grantRoute> = async (c) => {
-  const key = await grantKeyOf(c.get('deps'), c.req.valid('header')['idempotency-key']);
+  const key = await roleCheckedIdempotencyKey(c.get('deps').database, c.req.valid('header')['idempotency-key']);
   const { entry, replayed } = await grantCredit(c.get('deps'), { adminId: principalOf(c).userId, userId: c.req.valid('param').id, key, input: c.req.valid('json') });
   if (replayed) c.header('Idempotent-Replayed', 'true');
   return c.json(entry, 201);

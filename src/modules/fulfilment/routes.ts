@@ -1,4 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
+import { roleCheckedIdempotencyKey } from '../../db/role-check.js';
 import type { TransitionEvidence } from '../../domain/order-status.js';
 import { ApiError, problems } from '../../errors.js';
 import type { Context } from 'hono';
@@ -11,7 +12,7 @@ import { OrderIdParam, OrderSchema, WeighInBody } from '../orders/schemas.js';
 import { captureOrderPayment } from '../payments/capture.js';
 import { recordInPersonPayment } from '../payments/in-person.js';
 import { refundOrder } from '../payments/refund.js';
-import { refundKeyOf, refundToCredit } from '../payments/refund-credit.js';
+import { refundToCredit } from '../payments/refund-credit.js';
 import { CaptureSchema } from '../payments/schemas.js';
 import { cancelOrder } from './cancel.js';
 import { staffQueue } from './queue.js';
@@ -234,7 +235,7 @@ const refundHandler: Handler<typeof refund> = async (c) => {
   const { destination, ...body } = c.req.valid('json');
   const orderId = c.req.valid('param').id;
   if (destination === 'credit') {
-    const key = await refundKeyOf(c.get('deps'), c.req.valid('header')['idempotency-key']);
+    const key = await roleCheckedIdempotencyKey(c.get('deps').database, c.req.valid('header')['idempotency-key']);
     const { result, replayed } = await refundToCredit(c.get('deps'), { orderId, ...body, actorUserId: principalOf(c).userId, key });
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(result, 201);

@@ -5,7 +5,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { parseRows, rowsOf } from '../../db/client.js';
-import { fingerprintRequest, validateIdempotencyKey } from '../../domain/idempotency.js';
+import { fingerprintRequest } from '../../domain/idempotency.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { refundHoldsMoney } from './refund-events.js';
@@ -27,21 +27,6 @@ function refundableSql(orderId: string): SQL {
     FROM payments p
     WHERE p.order_id = ${orderId}::uuid AND p.method = 'card' AND p.amount_captured > 0 AND p.stripe_payment_intent_id IS NOT NULL), 0)
     - ${creditedToOrder(sql`${orderId}::uuid`)})::int`;
-}
-
-/**
- * The request's Idempotency-Key, or its 400. As for a credit grant (src/modules/credit/grant.ts
- * grantKeyOf, which this module may not import): an admin route answers a demoted or disabled
- * admin 403 before anything else (the role is checked by the route's first statement,
- * src/db/role-check.ts), so a refused key first runs that check, on the refusal path only.
- */
-export async function refundKeyOf(deps: Deps, raw: string | undefined): Promise<string> {
-  try {
-    return validateIdempotencyKey(raw);
-  } catch (err) {
-    await deps.database.rows(z.object({ ok: z.number() }), sql`SELECT 1 AS ok`);
-    throw err;
-  }
 }
 
 const CreditedRow = z.object({
