@@ -21,11 +21,11 @@ import { createJsonLogger } from './logger.js';
 import { createAnalyticsEngineMetrics, type AnalyticsEngineDataset } from './metrics/analytics-engine.js';
 import { timedDatabase } from './metrics/database.js';
 import { createCacheApiCatalogCache, type CacheApiLike } from './modules/catalog/cache.js';
-import { runPaymentJobsExclusive } from './modules/payments/exclusive.js';
 import { OrderInputsCache } from './db/order-inputs.js';
 import { createNotificationClients, dispatchDepsOf } from './notifications/clients.js';
 import { logChannelSetup } from './notifications/channels/index.js';
-import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type NotificationQueue, type ReceivedMessage, wakesNotifications } from './notifications/queue.js';
+import type { NotificationMessage, NotificationQueue, ReceivedMessage } from './notifications/queue.js';
+import { wakesNotifications } from './notifications/wake.js';
 
 export interface WorkerEnv {
   APP_ENV?: string;
@@ -257,6 +257,8 @@ export default {
       return;
     }
     const deps = b.deps;
+    // Imported here, not at global scope: a fetch isolate never evaluates the dispatcher.
+    const { consumeDeadLetters, consumeNotificationBatch } = await import('./notifications/queue.js');
     if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) {
       await consumeDeadLetters(deps, batch.messages);
       return;
@@ -280,9 +282,14 @@ export default {
     const b = appFor(env);
     if (!('deps' in b)) return;
     const at = new Date(controller.scheduledTime ?? Date.now()).toISOString();
+    // The jobs are imported here, not at global scope: a fetch or queue isolate never evaluates them.
     ctx.waitUntil(
-      // Already logged by the entry (`payments job failed`); nothing else to do here.
-      runPaymentJobsExclusive(b.deps, { runner: `workerd:${b.deps.config.appVersion}:cron@${at}` }).catch(() => undefined),
+      import('./modules/payments/exclusive.js').then(
+        ({ runPaymentJobsExclusive }) =>
+          // Already logged by the entry (`payments job failed`); nothing else to do here.
+          runPaymentJobsExclusive(b.deps, { runner: `workerd:${b.deps.config.appVersion}:cron@${at}` }).catch(() => undefined),
+        (error: unknown) => b.deps.logger.error('payments job failed', { error, phase: 'import' }),
+      ),
     );
   },
 };

@@ -28,7 +28,8 @@
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { HeaderObject, OpenAPIObject, OperationObject, ReferenceObject, ResponseObject, SchemaObject } from 'openapi3-ts/oas31';
-import { ERROR_STATUS, PROBLEM_CONTENT_TYPE, RETRY_AFTER_CODES, problemDescription, type ErrorCode } from '../errors.js';
+import { ERROR_STATUS, PROBLEM_CONTENT_TYPE, type ErrorCode } from '../errors.js';
+import { RETRY_AFTER_CODES, problemDescription } from './problem-docs.js';
 
 type Schema = SchemaObject | ReferenceObject | boolean;
 /** A JSON value: the document is walked as plain JSON wherever schemas may nest. */

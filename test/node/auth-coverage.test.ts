@@ -10,7 +10,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Handler } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { problems } from '../../src/errors.js';
+import { problems } from '../../src/http/problem-docs.js';
 import type { UserRole } from '../../src/db/schema.js';
 import { createRouter, type AppEnv } from '../../src/http/context.js';
 import { requireAuth } from '../../src/http/middleware.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wakesNotifications } from '../../src/notifications/queue.js';
+import { wakesNotifications } from '../../src/notifications/wake.js';
 
 describe('wakesNotifications: which answers wake the notification consumer on Workers', () => {
   it('a 2xx write on orders, the staff console or the Stripe webhook', () => {

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problems } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import { createRouter, runInBackground, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { IdParam } from '../../http/schemas.js';

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { problems } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth, setResponseHeader } from '../../http/middleware.js';
 import { jsonBody, jsonResponse, jsonText, validationHook } from '../../http/validation.js';

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { roleCheckedIdempotencyKey } from '../../db/role-check.js';
-import { problems } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { headerRef } from '../../http/openapi-document.js';

@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { roleCheckedIdempotencyKey } from '../../db/role-check.js';
 import type { TransitionEvidence } from '../../domain/order-status.js';
-import { ApiError, problems } from '../../errors.js';
+import { ApiError } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import type { Context } from 'hono';
 import { createRouter, type AppEnv, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';

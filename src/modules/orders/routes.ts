@@ -1,7 +1,7 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { validateIdempotencyKey } from '../../domain/idempotency.js';
-import { problems } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import { createRouter, type AppEnv, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { headerRef } from '../../http/openapi-document.js';

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { problems } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { principalOf, requireAuth } from '../../http/middleware.js';
 import { jsonResponse } from '../../http/validation.js';

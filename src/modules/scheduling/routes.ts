@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { DomainError } from '../../domain/errors.js';
 import { normalizePostcode } from '../../domain/postcodes.js';
-import { ApiError, problems } from '../../errors.js';
+import { ApiError } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import { verifyAccessToken } from '../../auth/tokens.js';
 import { createRouter, type AppEnv, type Handler } from '../../http/context.js';
 import type { Context } from 'hono';

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { problems } from '../../errors.js';
+import { problems } from '../../http/problem-docs.js';
 import { createRouter, type Handler } from '../../http/context.js';
 import { requireAuth } from '../../http/middleware.js';
 import { jsonBody, jsonResponse } from '../../http/validation.js';
