@@ -33,7 +33,7 @@ export const notificationOutbox = pgTable(
     /**
      * What the templates need, no more: `{ orderId, status?, bagCount?, cancelledBy?, amount?, currency? }`;
      * for an account email `{ sealed? }`: the token, sealed (src/auth/seal.ts), removed once the
-     * delivery reaches a final state (src/notifications/dispatch.ts recordResults).
+     * delivery reaches a final state (src/notifications/dispatch-claims.ts recordResults).
      */
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     /**

@@ -1,10 +1,10 @@
 /**
  * Account emails (issue 18): password reset, email verification, the notice of an email change.
  * Outbox rows of ACCOUNT_EMAIL_TYPES carry their own address (`notification_outbox.recipient`),
- * go out by email only and are never silenced (./dispatch.ts fanOut), and never show in the
+ * go out by email only and are never silenced (./dispatch-fanout.ts fanOut), and never show in the
  * in-app inbox (src/modules/notifications/inbox.ts). The one-time token waits in the row's
  * `data.sealed`, sealed (src/auth/seal.ts); it is opened here, at render time, and the dispatcher
- * removes it once the delivery is final (./dispatch.ts recordResults).
+ * removes it once the delivery is final (./dispatch-claims.ts recordResults).
  *
  * English or Spanish by users.locale (./templates.ts languageOf). Plain text, as every email here.
  * The link is `<APP_LINK_BASE>/reset-password?token=…` or `/verify-email?token=…` (the app opens

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
-import { fanOut, sendDue, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { sendDue, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { fanOut } from '../../src/notifications/dispatch-fanout.js';
 import type { ChannelClient, RenderedMessage, SendOutcome } from '../../src/notifications/types.js';
 import { startNotificationsLoop } from '../../src/platform/node/notifications-worker.js';
 import { uniqueEmail } from '../support/client.js';

@@ -9,7 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../src/deps.js';
 import { createMemoryMetrics, type MemoryMetrics } from '../../src/metrics/memory.js';
-import { claimDue, dispatchCycle, fanOut, measureBacklog, recordResults, sendDue, type ChannelClients, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { dispatchCycle, measureBacklog, sendDue, type ChannelClients, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { claimDue, recordResults } from '../../src/notifications/dispatch-claims.js';
+import { fanOut } from '../../src/notifications/dispatch-fanout.js';
 import { MAX_ATTEMPTS, resultOf, SEND_LEASE_MS } from '../../src/notifications/retry-policy.js';
 import { consumeDeadLetters, consumeNotificationBatch, type NotificationMessage, type ReceivedMessage } from '../../src/notifications/queue.js';
 import { writePickupReminders } from '../../src/notifications/reminders.js';

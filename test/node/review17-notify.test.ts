@@ -3,7 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryMetrics } from '../../src/metrics/memory.js';
-import { fanOut, sendDue, type ChannelClients, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { sendDue, type ChannelClients, type DispatchDeps } from '../../src/notifications/dispatch.js';
+import { fanOut } from '../../src/notifications/dispatch-fanout.js';
 import { consumeDeadLetters } from '../../src/notifications/queue.js';
 import { actor, address, slot, zone } from '../support/fixtures.js';
 import type { Harness } from '../support/harness.js';

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDelayProxy, type DelayProxy } from '../../tools/bench/delay-proxy.js';
-import { DISPATCH_MARK } from '../../src/notifications/dispatch.js';
+import { DISPATCH_MARK } from '../../src/notifications/dispatch-sql.js';
 
 describe('bench delay proxy', () => {
   let upstream: http.Server;

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DISPATCH_MARK } from '../../src/notifications/dispatch.js';
+import { DISPATCH_MARK } from '../../src/notifications/dispatch-sql.js';
 
 /**
  * A forwarding proxy (node:http both ways, keep-alive upstream): each request waits `delayMs`
@@ -46,8 +46,8 @@ export async function startDelayProxy(upstream: string, delayMs: number): Promis
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       // The notification queue consumer's statements (a separate invocation of the Worker, woken
-      // by the request's enqueue) lead with the dispatcher's tag (src/notifications/dispatch.ts,
-      // DISPATCH_TAG). Not the tables' names: a request writes outbox rows too (registration's
+      // by the request's enqueue) lead with the dispatcher's tag (src/notifications/dispatch-sql.ts,
+      // DISPATCH_MARK). Not the tables' names: a request writes outbox rows too (registration's
       // verification email), and those round trips are the request's own.
       if (entry) entry.notification = Buffer.concat(chunks).toString('utf8').includes(DISPATCH_MARK);
       setTimeout(() => {
