@@ -60,7 +60,9 @@ export type IdTokenFailure =
    * Valid, but without an `email` while no account is linked to it yet, so none can be found or
    * made (Google: the app must request the `email` scope; Apple: the `email` scope on first sign-in).
    */
-  | 'email_missing';
+  | 'email_missing'
+  /** Valid, but no account is linked to it yet and the provider does not vouch for its email: none is linked or made with it. */
+  | 'email_unverified';
 
 /** What a verified token says about the user. */
 export interface VerifiedIdToken {
