@@ -220,7 +220,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. At most 5 attempts per 15 minutes per account (429 with Retry-After).
+         * @description Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. 403 `current_password_incorrect` for a wrong current password, and when the password changed (a reset) between the check and the write: the newer password stays. At most 5 attempts per 15 minutes per account (429 with Retry-After).
          */
         post: operations["changePassword"];
         delete?: never;

@@ -176,6 +176,35 @@ describe('POST /v1/auth/password-reset/confirm', () => {
     expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token, newPassword: 'yet another one' }, fromIp()), 400, 'recovery_token_invalid');
   });
 
+  it('a password change whose check preceded a reset cannot overwrite the password the reset set (403, the reset wins)', async () => {
+    const { email, session } = await customer();
+    const ownerPassword = 'owner after reset 1';
+    const real = t.deps.passwords;
+    // POST /v1/me/password from a session that knew the old password: between its check and its
+    // write (while the new hash is made) the owner completes a password reset.
+    t.deps.passwords = {
+      ...real,
+      hash: async (p: string) => {
+        const hashed = await real.hash(p);
+        if (p === 'intruder password 1') {
+          await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+          const token = await tokenFrom(t, email, 'password_reset');
+          expect((await t.api.post('/v1/auth/password-reset/confirm', { token, newPassword: ownerPassword }, fromIp())).status).toBe(200);
+        }
+        return hashed;
+      },
+    };
+    let changed;
+    try {
+      changed = await t.api.post('/v1/me/password', { currentPassword: password, newPassword: 'intruder password 1' }, { token: session.accessToken });
+    } finally {
+      t.deps.passwords = real;
+    }
+    expect((await t.api.post('/v1/auth/login', { email, password: ownerPassword })).status, `the change answered ${changed.status}`).toBe(200);
+    expectProblem(await t.api.post('/v1/auth/login', { email, password: 'intruder password 1' }), 401, 'invalid_credentials');
+    expectProblem(changed, 403, 'current_password_incorrect');
+  });
+
   it('the retention sweep removes tokens a day after they expired, and leaves live ones', async () => {
     const { email } = await customer();
     await t.api.post('/v1/auth/password-reset', { email }, fromIp());

@@ -160,7 +160,7 @@ const changePasswordRoute = createRoute({
   path: '/v1/me/password',
   operationId: 'changePassword',
   summary: 'Change the password',
-  description: `Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. At most ${CHANGE_PASSWORD_MAX_PER_WINDOW} attempts per ${CHANGE_PASSWORD_WINDOW_S / 60} minutes per account (429 with Retry-After).`,
+  description: `Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. 403 \`current_password_incorrect\` for a wrong current password, and when the password changed (a reset) between the check and the write: the newer password stays. At most ${CHANGE_PASSWORD_MAX_PER_WINDOW} attempts per ${CHANGE_PASSWORD_WINDOW_S / 60} minutes per account (429 with Retry-After).`,
   request: { body: jsonBody(ChangePasswordBody) },
   responses: {
     200: jsonResponse(EndedSchema, 'Changed; how many other sessions were ended.'),
