@@ -1450,7 +1450,7 @@ export interface paths {
         };
         /**
          * Download the caller’s data
-         * @description One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with lines, timeline, payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.
+         * @description One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with their pickup and delivery windows, price breakdowns, lines, timeline (with what each entry recorded), payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.
          */
         get: operations["getCurrentUserExport"];
         put?: never;
@@ -3734,6 +3734,41 @@ export interface components {
                 creditApplied: number;
                 /** Format: int32 */
                 bagCount: number | null;
+                pickupSlot: {
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    startsAt: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    endsAt: string;
+                };
+                deliverySlot: {
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    startsAt: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    endsAt: string;
+                };
+                estimate: {
+                    [key: string]: unknown;
+                };
+                final: {
+                    [key: string]: unknown;
+                } | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                weighedAt: string | null;
                 /**
                  * Format: date-time
                  * @example 2026-03-27T09:00:00.000Z
@@ -3775,6 +3810,9 @@ export interface components {
                     fromStatus: string | null;
                     toStatus: string | null;
                     note: string | null;
+                    evidence: {
+                        [key: string]: unknown;
+                    } | null;
                 }[];
                 payments: {
                     kind: string;

@@ -134,6 +134,18 @@ describe('GET /v1/me/export', () => {
     expect(doc.sessions.map((s: { deviceLabel: string | null }) => s.deviceLabel)).toContain(a.m.agent);
     expect(doc.credit).toEqual({ balance: 100, entries: [expect.objectContaining({ amount: 100, reason: 'goodwill', note: a.m.credit, orderId: null })] });
     expect(doc.orders[0]).toMatchObject({ discountAmount: 0, creditApplied: 0 });
+    // What the order view shows the customer is in the export too: when the courier comes to the
+    // home (the windows), the price breakdown, and what each timeline entry recorded.
+    const view = (await t.api.get(`/v1/orders/${a.orderId}`, { token: a.who.token })).body;
+    const window = (s: { startsAt: string; endsAt: string }) => ({ startsAt: s.startsAt, endsAt: s.endsAt });
+    expect(doc.orders[0]).toMatchObject({
+      pickupSlot: window(view.pickupSlot),
+      deliverySlot: window(view.deliverySlot),
+      estimate: view.estimate,
+      final: view.final,
+      weighedAt: view.weighedAt,
+    });
+    expect(doc.orders[0].timeline.map((e: { evidence: unknown }) => e.evidence)).toEqual(view.timeline.map((e: { evidence: unknown }) => e.evidence));
     const text = JSON.stringify(doc);
     for (const secret of [a.m.device, 'token_hash', 'password']) expect(text).not.toContain(secret);
     for (const other of [b.who.email, b.who.userId, b.orderId, b.addressId, ...Object.values(b.m)]) expect(text).not.toContain(other);
