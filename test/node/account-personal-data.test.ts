@@ -110,6 +110,28 @@ describe('the personal-data registry', () => {
     expect(await traces()).toEqual([]);
     // The order is still there, for the accounting.
     expect((await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM order_lines WHERE order_id = $1::uuid', [orderId]))[0]!.n).toBe(1);
+
+    // What the registry says is what happened, column by column, on every row the account owns
+    // (`users` by id, any other table by user_id): a column classified `deleted` or `cleared` that
+    // the erasure does not handle fails here even when the markers above never reach it.
+    const ownerColumn = new Map((await tables()).filter((c) => c.column_name === 'user_id').map((c) => [c.table_name, 'user_id']));
+    ownerColumn.set('users', 'id');
+    const unhandled: string[] = [];
+    for (const [table, columns] of Object.entries(PERSONAL_DATA)) {
+      const owner = ownerColumn.get(table);
+      if (!owner) continue;
+      for (const [column, handling] of Object.entries(columns)) {
+        if (handling !== 'deleted' && handling !== 'cleared') continue;
+        const [row] = await t.sql<{ n: number }>(
+          handling === 'deleted'
+            ? `SELECT count(*)::int AS n FROM ${table} WHERE ${owner} = $1::uuid`
+            : `SELECT count(*)::int AS n FROM ${table} WHERE ${owner} = $1::uuid AND ${column} IS NOT NULL`,
+          [who.userId],
+        );
+        if (row!.n > 0) unhandled.push(`${table}.${column} (${handling}): ${row!.n}`);
+      }
+    }
+    expect(unhandled).toEqual([]);
   });
 });
 
