@@ -176,6 +176,18 @@ describe('POST /v1/auth/password-reset/confirm', () => {
     expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token, newPassword: 'yet another one' }, fromIp()), 400, 'recovery_token_invalid');
   });
 
+  it('dies with a password set by another reset token: the older token answers 400 recovery_token_invalid', async () => {
+    const { email } = await customer();
+    await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+    const older = await tokenFrom(t, email, 'password_reset');
+    await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+    const newer = await tokenFrom(t, email, 'password_reset');
+    expect(newer).not.toBe(older);
+    expect((await t.api.post('/v1/auth/password-reset/confirm', { token: newer, newPassword }, fromIp())).status).toBe(200);
+    expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token: older, newPassword: 'yet another one' }, fromIp()), 400, 'recovery_token_invalid');
+    expect((await t.api.post('/v1/auth/login', { email, password: newPassword })).status).toBe(200);
+  });
+
   it('a password change whose check preceded a reset cannot overwrite the password the reset set (403, the reset wins)', async () => {
     const { email, session } = await customer();
     const ownerPassword = 'owner after reset 1';
