@@ -229,6 +229,19 @@ describe('POST /v1/auth/password-reset/confirm', () => {
     expect(await countRows(email)).toMatchObject({ tokens: 1 });
   });
 
+  it(`lets exactly ${RESET_MAX_PER_IP} of ${RESET_MAX_PER_IP + 3} parallel confirmations from one IPv6 /64 reach the token check`, async () => {
+    const net = `2001:db8:${(++ipN).toString(16)}:7`;
+    const answers = await Promise.all(
+      Array.from({ length: RESET_MAX_PER_IP + 3 }, (_, i) =>
+        t.api.post('/v1/auth/password-reset/confirm', { token: `${'B'.repeat(40)}${String(i).padStart(3, '0')}`, newPassword }, { headers: { 'x-forwarded-for': `${net}::${(i + 1).toString(16)}` } }),
+      ),
+    );
+    expect(answers.filter((r) => r.status === 400)).toHaveLength(RESET_MAX_PER_IP);
+    const refused = answers.filter((r) => r.status !== 400);
+    expect(refused).toHaveLength(3);
+    for (const r of refused) expectProblem(r, 429, 'too_many_attempts');
+  });
+
   it('refuses an unknown token (400) and a malformed one (422), without touching any account', async () => {
     expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token: 'A'.repeat(43), newPassword }, fromIp()), 400, 'recovery_token_invalid');
     expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token: 'not a token!', newPassword }, fromIp()), 422, 'validation_failed');
