@@ -220,7 +220,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. At most 5 attempts per 15 minutes per account (429 with Retry-After).
+         * @description Needs the current password. Ends every other session of the account at once (their refresh and access tokens are refused from their next request); this one stays signed in. 403 `current_password_incorrect` for a wrong current password, and when the password changed (a reset) between the check and the write: the newer password stays. At most 5 attempts per 15 minutes per account (429 with Retry-After).
          */
         post: operations["changePassword"];
         delete?: never;
@@ -240,11 +240,11 @@ export interface paths {
         put?: never;
         /**
          * Sign in with Apple
-         * @description Verifies the Apple ID token (signature against Apple’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Apple account; else links the account with the token’s email when Apple says it is verified (unless that account’s own email was verified, its password and other sessions then end: whoever set the password may not own the address; either way the email counts as verified); else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
+         * @description Verifies the Apple ID token (signature against Apple’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Apple account; else links the account with the token’s email when Apple says it is verified (unless that account’s own email was verified, its password and other sessions then end: whoever set the password may not own the address; either way the email counts as verified); else creates a customer account with that email (201), when Apple says it is verified. An account made this way has no password: a password login for it fails like a wrong one.
          *
          *     Send Apple’s `identityToken` and the raw nonce whose SHA-256 (lowercase hex) the app gave `ASAuthorizationAppleIDRequest.nonce`. Apple gives the user’s name only to the app and only on the first sign-in: send it as `name`. Private-relay addresses (…@privaterelay.appleid.com) are verified addresses like any other.
          *
-         *     Refusals: 401 `invalid_id_token` with `details.reason` = `malformed`, `signature` (including `alg` other than RS256/ES256), `unknown_key` (no published key has the token’s `kid`, even after refetching the key set), `issuer`, `audience`, `expired`, `not_yet_valid`, `nonce`, or `email_missing` (no account is linked yet and the token has no email: request the email scope). 409 `account_exists_unverified_email`: an account has this email but the provider does not vouch for it; log in with the password. 401 `invalid_credentials`: the account is disabled (as login answers). 503 `provider_not_configured` (with `Retry-After`) when the server has no client ids for the provider; 503 `service_unavailable` (with `Retry-After`) when the provider’s keys cannot be fetched.
+         *     Refusals: 401 `invalid_id_token` with `details.reason` = `malformed`, `signature` (including `alg` other than RS256/ES256), `unknown_key` (no published key has the token’s `kid`, even after refetching the key set), `issuer`, `audience`, `expired`, `not_yet_valid`, `nonce`, `email_missing` (no account is linked yet and the token has no email: request the email scope), or `email_unverified` (no account is linked yet and no account has this email, but the provider does not vouch for it: no account is made with an address nobody proved). 409 `account_exists_unverified_email`: an account has this email but the provider does not vouch for it; log in with the password. 401 `invalid_credentials`: the account is disabled (as login answers). 503 `provider_not_configured` (with `Retry-After`) when the server has no client ids for the provider; 503 `service_unavailable` (with `Retry-After`) when the provider’s keys cannot be fetched.
          */
         post: operations["loginWithApple"];
         delete?: never;
@@ -264,11 +264,11 @@ export interface paths {
         put?: never;
         /**
          * Sign in with Google
-         * @description Verifies the Google ID token (signature against Google’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Google account; else links the account with the token’s email when Google says it is verified (unless that account’s own email was verified, its password and other sessions then end: whoever set the password may not own the address; either way the email counts as verified); else creates a customer account with that email (201). An account made this way has no password: a password login for it fails like a wrong one.
+         * @description Verifies the Google ID token (signature against Google’s published keys, issuer, audience = one of our configured client ids, expiry with 60 s of clock tolerance, nonce), then logs in the account linked to that Google account; else links the account with the token’s email when Google says it is verified (unless that account’s own email was verified, its password and other sessions then end: whoever set the password may not own the address; either way the email counts as verified); else creates a customer account with that email (201), when Google says it is verified. An account made this way has no password: a password login for it fails like a wrong one.
          *
          *     Send Google’s ID token (Credential Manager’s `GoogleIdTokenCredential.idToken`, Google Sign-In’s `idToken`) and the nonce the app set on the request, as is. The token’s `name` is used when the account is created, unless `name` is sent.
          *
-         *     Refusals: 401 `invalid_id_token` with `details.reason` = `malformed`, `signature` (including `alg` other than RS256/ES256), `unknown_key` (no published key has the token’s `kid`, even after refetching the key set), `issuer`, `audience`, `expired`, `not_yet_valid`, `nonce`, or `email_missing` (no account is linked yet and the token has no email: request the email scope). 409 `account_exists_unverified_email`: an account has this email but the provider does not vouch for it; log in with the password. 401 `invalid_credentials`: the account is disabled (as login answers). 503 `provider_not_configured` (with `Retry-After`) when the server has no client ids for the provider; 503 `service_unavailable` (with `Retry-After`) when the provider’s keys cannot be fetched.
+         *     Refusals: 401 `invalid_id_token` with `details.reason` = `malformed`, `signature` (including `alg` other than RS256/ES256), `unknown_key` (no published key has the token’s `kid`, even after refetching the key set), `issuer`, `audience`, `expired`, `not_yet_valid`, `nonce`, `email_missing` (no account is linked yet and the token has no email: request the email scope), or `email_unverified` (no account is linked yet and no account has this email, but the provider does not vouch for it: no account is made with an address nobody proved). 409 `account_exists_unverified_email`: an account has this email but the provider does not vouch for it; log in with the password. 401 `invalid_credentials`: the account is disabled (as login answers). 503 `provider_not_configured` (with `Retry-After`) when the server has no client ids for the provider; 503 `service_unavailable` (with `Retry-After`) when the provider’s keys cannot be fetched.
          */
         post: operations["loginWithGoogle"];
         delete?: never;
@@ -1450,7 +1450,7 @@ export interface paths {
         };
         /**
          * Download the caller’s data
-         * @description One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with lines, timeline, payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.
+         * @description One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with their pickup and delivery windows, price breakdowns, lines, timeline (with what each entry recorded), payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.
          */
         get: operations["getCurrentUserExport"];
         put?: never;
@@ -3734,6 +3734,41 @@ export interface components {
                 creditApplied: number;
                 /** Format: int32 */
                 bagCount: number | null;
+                pickupSlot: {
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    startsAt: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    endsAt: string;
+                };
+                deliverySlot: {
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    startsAt: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-03-27T09:00:00.000Z
+                     */
+                    endsAt: string;
+                };
+                estimate: {
+                    [key: string]: unknown;
+                };
+                final: {
+                    [key: string]: unknown;
+                } | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-03-27T09:00:00.000Z
+                 */
+                weighedAt: string | null;
                 /**
                  * Format: date-time
                  * @example 2026-03-27T09:00:00.000Z
@@ -3775,6 +3810,9 @@ export interface components {
                     fromStatus: string | null;
                     toStatus: string | null;
                     note: string | null;
+                    evidence: {
+                        [key: string]: unknown;
+                    } | null;
                 }[];
                 payments: {
                     kind: string;

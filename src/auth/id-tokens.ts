@@ -5,9 +5,11 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { z } from 'zod';
 import type { OAuthConfig, OAuthProviderConfig } from '../config.js';
 import type { IdentityProvider } from '../db/schema-identities.js';
 import { ApiError } from '../errors.js';
+import { textProblem } from '../http/schemas.js';
 
 /*
  * Verifying the ID tokens of Sign in with Apple and Google (OpenID Connect ID tokens, JWS over a
@@ -60,14 +62,16 @@ export type IdTokenFailure =
    * Valid, but without an `email` while no account is linked to it yet, so none can be found or
    * made (Google: the app must request the `email` scope; Apple: the `email` scope on first sign-in).
    */
-  | 'email_missing';
+  | 'email_missing'
+  /** Valid, but no account is linked to it yet and the provider does not vouch for its email: none is linked or made with it. */
+  | 'email_unverified';
 
 /** What a verified token says about the user. */
 export interface VerifiedIdToken {
   provider: IdentityProvider;
   /** `sub`: the provider's stable user id. */
   subject: string;
-  /** Lower-cased; undefined when the token carries none (Google without the `email` scope). */
+  /** Lower-cased; undefined when the token carries none (Google without the `email` scope) or none that is a valid address. */
   email: string | undefined;
   /** The provider vouches that the address is the user's (Apple: always for a present email). */
   emailVerified: boolean;
@@ -112,6 +116,18 @@ const ISSUERS: Record<IdentityProvider, string[]> = {
 const ALGORITHMS = ['RS256', 'ES256'];
 
 export const refused = (reason: IdTokenFailure, detail: string) => new ApiError('invalid_id_token', detail, { details: { reason } });
+
+/**
+ * The `email` claim, lower-cased, when it is an address registration would accept (at most 254
+ * characters, a valid address); else undefined, as if absent: it becomes the account's email and
+ * is answered as one (`format: email`), so a signed token cannot store what the API refuses.
+ */
+const ProviderEmail = z.email().max(254);
+const usableEmail = (v: unknown) => {
+  if (typeof v !== 'string') return undefined;
+  const email = v.trim().toLowerCase();
+  return ProviderEmail.safeParse(email).success ? email : undefined;
+};
 
 /** `true`, or the string "true" (Apple sends either). */
 const isTrue = (v: unknown) => v === true || v === 'true';
@@ -163,13 +179,13 @@ export function createIdTokenVerifier(config: OAuthConfig, sha256Hex: (text: str
       if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255) throw refused('malformed', 'The ID token has no usable `sub`.');
       const expected = provider === 'apple' ? await sha256Hex(nonce) : nonce;
       if (payload.nonce !== expected) throw refused('nonce', 'The ID token was not issued for this nonce.');
-      const email = typeof payload.email === 'string' && payload.email.includes('@') ? payload.email.trim().toLowerCase() : undefined;
+      const email = usableEmail(payload.email);
       return {
         provider,
         subject: payload.sub,
         email,
         emailVerified: email !== undefined && isTrue(payload.email_verified),
-        name: provider === 'google' && typeof payload.name === 'string' && payload.name.trim() !== '' ? payload.name.trim().slice(0, 100) : undefined,
+        name: provider === 'google' && typeof payload.name === 'string' && payload.name.trim() !== '' && textProblem(payload.name) === null ? payload.name.trim().slice(0, 100) : undefined,
       };
     },
   };

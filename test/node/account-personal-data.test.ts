@@ -110,6 +110,28 @@ describe('the personal-data registry', () => {
     expect(await traces()).toEqual([]);
     // The order is still there, for the accounting.
     expect((await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM order_lines WHERE order_id = $1::uuid', [orderId]))[0]!.n).toBe(1);
+
+    // What the registry says is what happened, column by column, on every row the account owns
+    // (`users` by id, any other table by user_id): a column classified `deleted` or `cleared` that
+    // the erasure does not handle fails here even when the markers above never reach it.
+    const ownerColumn = new Map((await tables()).filter((c) => c.column_name === 'user_id').map((c) => [c.table_name, 'user_id']));
+    ownerColumn.set('users', 'id');
+    const unhandled: string[] = [];
+    for (const [table, columns] of Object.entries(PERSONAL_DATA)) {
+      const owner = ownerColumn.get(table);
+      if (!owner) continue;
+      for (const [column, handling] of Object.entries(columns)) {
+        if (handling !== 'deleted' && handling !== 'cleared') continue;
+        const [row] = await t.sql<{ n: number }>(
+          handling === 'deleted'
+            ? `SELECT count(*)::int AS n FROM ${table} WHERE ${owner} = $1::uuid`
+            : `SELECT count(*)::int AS n FROM ${table} WHERE ${owner} = $1::uuid AND ${column} IS NOT NULL`,
+          [who.userId],
+        );
+        if (row!.n > 0) unhandled.push(`${table}.${column} (${handling}): ${row!.n}`);
+      }
+    }
+    expect(unhandled).toEqual([]);
   });
 });
 
@@ -134,6 +156,18 @@ describe('GET /v1/me/export', () => {
     expect(doc.sessions.map((s: { deviceLabel: string | null }) => s.deviceLabel)).toContain(a.m.agent);
     expect(doc.credit).toEqual({ balance: 100, entries: [expect.objectContaining({ amount: 100, reason: 'goodwill', note: a.m.credit, orderId: null })] });
     expect(doc.orders[0]).toMatchObject({ discountAmount: 0, creditApplied: 0 });
+    // What the order view shows the customer is in the export too: when the courier comes to the
+    // home (the windows), the price breakdown, and what each timeline entry recorded.
+    const view = (await t.api.get(`/v1/orders/${a.orderId}`, { token: a.who.token })).body;
+    const window = (s: { startsAt: string; endsAt: string }) => ({ startsAt: s.startsAt, endsAt: s.endsAt });
+    expect(doc.orders[0]).toMatchObject({
+      pickupSlot: window(view.pickupSlot),
+      deliverySlot: window(view.deliverySlot),
+      estimate: view.estimate,
+      final: view.final,
+      weighedAt: view.weighedAt,
+    });
+    expect(doc.orders[0].timeline.map((e: { evidence: unknown }) => e.evidence)).toEqual(view.timeline.map((e: { evidence: unknown }) => e.evidence));
     const text = JSON.stringify(doc);
     for (const secret of [a.m.device, 'token_hash', 'password']) expect(text).not.toContain(secret);
     for (const other of [b.who.email, b.who.userId, b.orderId, b.addressId, ...Object.values(b.m)]) expect(text).not.toContain(other);

@@ -200,6 +200,21 @@ describe('Sign in with Google', () => {
     expectRefused(await post('google', { idToken: await googleToken(newSub('g'), nonce), nonce }), 'email_missing');
   });
 
+  it('an email claim that is no valid address (over 254 characters, a space) counts as none: email_missing, no account', async () => {
+    for (const email of [`a${'x'.repeat(300)}@example.com`, `two words${n}@example.com`]) {
+      const nonce = newNonce();
+      expectRefused(await post('google', { idToken: await googleToken(newSub('g'), nonce, { email, email_verified: true }), nonce }), 'email_missing');
+      expect((await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE email = $1', [email.toLowerCase()]))[0]!.n).toBe(0);
+    }
+  });
+
+  it('a Google name the database cannot hold (a NUL) is left out, not a failed sign-in', async () => {
+    const nonce = newNonce();
+    const res = await post('google', { idToken: await googleToken(newSub('g'), nonce, { email: uniqueEmail('g-nul'), email_verified: true, name: 'Ada\u0000Lovelace' }), nonce });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.user.name).toBeNull();
+  });
+
   it('the nonce must be the raw value the app set', async () => {
     const nonce = newNonce();
     expectRefused(await post('google', { idToken: await googleToken(newSub('g'), sha256(nonce), { email: uniqueEmail('g'), email_verified: true }), nonce }), 'nonce');

@@ -6,7 +6,7 @@
  * ID tokens signed by the JWKS stand-in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueEmail } from '../support/client.js';
+import { expectProblem, uniqueEmail } from '../support/client.js';
 import { createTestApp, type TestApp } from '../support/node-app.js';
 import { tokenFrom } from '../support/recovery-tokens.js';
 import { startJwksStandIn, type JwksStandIn } from '../support/stand-ins/jwks.js';
@@ -23,22 +23,45 @@ afterAll(async () => {
   await google?.close();
 });
 
-async function signIn(email: string, verified: boolean) {
+async function signIn(email: string, verified: boolean, sub = `g.${crypto.randomUUID()}`) {
   const nonce = `nonce-${crypto.randomUUID()}`;
-  const idToken = await google.sign({ sub: `g.${crypto.randomUUID()}`, aud: AUD, azp: AUD, nonce, email, email_verified: verified });
+  const idToken = await google.sign({ sub, aud: AUD, azp: AUD, nonce, email, email_verified: verified });
   return t.api.post('/v1/auth/oauth/google', { idToken, nonce });
 }
 
 const verifiedOf = async (accessToken: string) => (await t.api.get('/v1/me', { token: accessToken })).body.emailVerified as boolean;
 
 describe('emailVerified with Apple/Google sign-in', () => {
-  it('an account created with a provider-verified email is verified; with an unverified one it is not', async () => {
+  it('an account created with a provider-verified email is verified; an unverified one makes no account (401 email_unverified)', async () => {
     const yes = await signIn(uniqueEmail('g-verified'), true);
     expect(yes.status, yes.text).toBe(201);
     expect(await verifiedOf(yes.body.accessToken)).toBe(true);
-    const no = await signIn(uniqueEmail('g-unverified'), false);
-    expect(no.status, no.text).toBe(201);
-    expect(await verifiedOf(no.body.accessToken)).toBe(false);
+    const email = uniqueEmail('g-unverified');
+    const no = await signIn(email, false);
+    expect(expectProblem(no, 401, 'invalid_id_token').details).toEqual({ reason: 'email_unverified' });
+    expect((await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE email = $1', [email]))[0]!.n).toBe(0);
+  });
+
+  it('a provider that does not vouch for an email cannot pre-hijack the account its owner takes over by a password reset', async () => {
+    // The attacker signs in with an IdP account claiming the victim's address, unverified.
+    const email = uniqueEmail('g-prehijack');
+    const sub = `g.${crypto.randomUUID()}`;
+    const attacker = (verified: boolean) => signIn(email, verified, sub);
+    const first = await attacker(false);
+    // The victim finds the address taken (or not), resets or registers, and uses the account.
+    const reg = await t.api.post('/v1/auth/register', { email, password: 'victim password 1' });
+    if (reg.status === 409) {
+      await t.api.post('/v1/auth/password-reset', { email }, { headers: { 'x-forwarded-for': '198.51.100.77' } });
+      const token = await tokenFrom(t, email, 'password_reset');
+      expect((await t.api.post('/v1/auth/password-reset/confirm', { token, newPassword: 'victim password 1' }, { headers: { 'x-forwarded-for': '198.51.100.77' } })).status).toBe(200);
+    }
+    const victim = await t.api.post('/v1/auth/login', { email, password: 'victim password 1' });
+    expect(victim.status, victim.text).toBe(200);
+    // The attacker's identity never reaches the victim's account.
+    const again = await attacker(false);
+    expect(again.status, `first sign-in ${first.status}; again ${again.status} as ${again.body.user?.id ?? '-'}`).not.toBe(200);
+    expect(again.body.user?.id).toBeUndefined();
+    expectProblem(again, 409, 'account_exists_unverified_email');
   });
 
   it('linking by a verified email to a password account whose email was verified keeps its password and sessions', async () => {

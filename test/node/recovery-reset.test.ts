@@ -176,6 +176,47 @@ describe('POST /v1/auth/password-reset/confirm', () => {
     expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token, newPassword: 'yet another one' }, fromIp()), 400, 'recovery_token_invalid');
   });
 
+  it('dies with a password set by another reset token: the older token answers 400 recovery_token_invalid', async () => {
+    const { email } = await customer();
+    await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+    const older = await tokenFrom(t, email, 'password_reset');
+    await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+    const newer = await tokenFrom(t, email, 'password_reset');
+    expect(newer).not.toBe(older);
+    expect((await t.api.post('/v1/auth/password-reset/confirm', { token: newer, newPassword }, fromIp())).status).toBe(200);
+    expectProblem(await t.api.post('/v1/auth/password-reset/confirm', { token: older, newPassword: 'yet another one' }, fromIp()), 400, 'recovery_token_invalid');
+    expect((await t.api.post('/v1/auth/login', { email, password: newPassword })).status).toBe(200);
+  });
+
+  it('a password change whose check preceded a reset cannot overwrite the password the reset set (403, the reset wins)', async () => {
+    const { email, session } = await customer();
+    const ownerPassword = 'owner after reset 1';
+    const real = t.deps.passwords;
+    // POST /v1/me/password from a session that knew the old password: between its check and its
+    // write (while the new hash is made) the owner completes a password reset.
+    t.deps.passwords = {
+      ...real,
+      hash: async (p: string) => {
+        const hashed = await real.hash(p);
+        if (p === 'intruder password 1') {
+          await t.api.post('/v1/auth/password-reset', { email }, fromIp());
+          const token = await tokenFrom(t, email, 'password_reset');
+          expect((await t.api.post('/v1/auth/password-reset/confirm', { token, newPassword: ownerPassword }, fromIp())).status).toBe(200);
+        }
+        return hashed;
+      },
+    };
+    let changed;
+    try {
+      changed = await t.api.post('/v1/me/password', { currentPassword: password, newPassword: 'intruder password 1' }, { token: session.accessToken });
+    } finally {
+      t.deps.passwords = real;
+    }
+    expect((await t.api.post('/v1/auth/login', { email, password: ownerPassword })).status, `the change answered ${changed.status}`).toBe(200);
+    expectProblem(await t.api.post('/v1/auth/login', { email, password: 'intruder password 1' }), 401, 'invalid_credentials');
+    expectProblem(changed, 403, 'current_password_incorrect');
+  });
+
   it('the retention sweep removes tokens a day after they expired, and leaves live ones', async () => {
     const { email } = await customer();
     await t.api.post('/v1/auth/password-reset', { email }, fromIp());
@@ -186,6 +227,19 @@ describe('POST /v1/auth/password-reset/confirm', () => {
     );
     await sweepRetention(t.deps);
     expect(await countRows(email)).toMatchObject({ tokens: 1 });
+  });
+
+  it(`lets exactly ${RESET_MAX_PER_IP} of ${RESET_MAX_PER_IP + 3} parallel confirmations from one IPv6 /64 reach the token check`, async () => {
+    const net = `2001:db8:${(++ipN).toString(16)}:7`;
+    const answers = await Promise.all(
+      Array.from({ length: RESET_MAX_PER_IP + 3 }, (_, i) =>
+        t.api.post('/v1/auth/password-reset/confirm', { token: `${'B'.repeat(40)}${String(i).padStart(3, '0')}`, newPassword }, { headers: { 'x-forwarded-for': `${net}::${(i + 1).toString(16)}` } }),
+      ),
+    );
+    expect(answers.filter((r) => r.status === 400)).toHaveLength(RESET_MAX_PER_IP);
+    const refused = answers.filter((r) => r.status !== 400);
+    expect(refused).toHaveLength(3);
+    for (const r of refused) expectProblem(r, 429, 'too_many_attempts');
   });
 
   it('refuses an unknown token (400) and a malformed one (422), without touching any account', async () => {

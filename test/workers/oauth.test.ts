@@ -61,6 +61,10 @@ describe('Sign in with Apple and Google in workerd', () => {
     const before = await google.fetches();
     expect((await api.post('/v1/auth/oauth/google', { idToken: await sign({ alg: 'ES256' }), nonce })).status).toBe(201);
     expect(await google.fetches()).toBe(before + 1);
+    // The key set is cached for the isolate: signing in again with a known kid fetches nothing.
+    expect((await api.post('/v1/auth/oauth/google', { idToken: await sign({ alg: 'ES256' }), nonce })).status).toBe(201);
+    expect((await api.post('/v1/auth/oauth/google', { idToken: await sign(), nonce })).status).toBe(201);
+    expect(await google.fetches()).toBe(before + 1);
     await google.rotate({ publish: false });
     const unknown = expectProblem(await api.post('/v1/auth/oauth/google', { idToken: await sign(), nonce }), 401, 'invalid_id_token');
     expect(unknown.details).toEqual({ reason: 'unknown_key' });

@@ -16,8 +16,8 @@ const ExportRow = z.object({ doc: AccountExportSchema.omit({ exportVersion: true
  * GET /v1/me/export: the account as one JSON document (AccountExportSchema), built by ONE
  * statement (one round trip) with json_agg, every part filtered by the caller's user id: the
  * profile, linked identities (provider, the email the provider gave, never tokens), addresses,
- * orders with lines, timeline, payments and refunds (what the customer's order views show, no
- * Stripe ids), devices (platform, app version, locale: never the push token), notification
+ * orders with their pickup and delivery windows, price breakdowns, lines, timeline (with its
+ * evidence), payments and refunds (what the customer's order views show, no Stripe ids), devices (platform, app version, locale: never the push token), notification
  * preferences (overrides of the defaults), the inbox, the sessions (device label and times,
  * never tokens), the credit, the tips the customer gave (no Stripe ids) and the recurring pickups
  * with every date the job handled. 401 `invalid_token` when the account is gone.
@@ -40,6 +40,9 @@ export async function exportAccount(deps: Deps, userId: string): Promise<Account
           'id', o.id, 'status', o.status, 'paymentMethod', o.payment_method, 'express', o.express, 'currency', o.currency,
           'address', o.address, 'notes', o.notes, 'estimatedTotal', o.estimated_total, 'finalTotal', o.final_total, 'bagCount', o.bag_count,
           'discountAmount', o.discount_amount, 'creditApplied', o.credit_applied,
+          'pickupSlot', (SELECT json_build_object('startsAt', ${iso('s.starts_at')}, 'endsAt', ${iso('s.ends_at')}) FROM slots s WHERE s.id = o.pickup_slot_id),
+          'deliverySlot', (SELECT json_build_object('startsAt', ${iso('s.starts_at')}, 'endsAt', ${iso('s.ends_at')}) FROM slots s WHERE s.id = o.delivery_slot_id),
+          'estimate', o.estimate, 'final', o.final_breakdown, 'weighedAt', ${iso('o.weighed_at')},
           'createdAt', ${iso('o.created_at')},
           'lines', ${list(
             sql`json_build_object('position', l.position, 'serviceName', l.service_name, 'pricingModel', l.pricing_model, 'unitPrice', l.unit_price,
@@ -49,7 +52,7 @@ export async function exportAccount(deps: Deps, userId: string): Promise<Account
             sql`order_lines l WHERE l.order_id = o.id`,
           )},
           'timeline', ${list(
-            sql`json_build_object('at', ${iso('e.at')}, 'actorRole', e.actor_role, 'type', e.type, 'fromStatus', e.from_status, 'toStatus', e.to_status, 'note', e.note) ORDER BY e.id`,
+            sql`json_build_object('at', ${iso('e.at')}, 'actorRole', e.actor_role, 'type', e.type, 'fromStatus', e.from_status, 'toStatus', e.to_status, 'note', e.note, 'evidence', e.evidence) ORDER BY e.id`,
             sql`order_events e WHERE e.order_id = o.id`,
           )},
           'payments', ${list(

@@ -65,7 +65,7 @@ const exportRoute = createRoute({
   operationId: 'getCurrentUserExport',
   summary: 'Download the caller’s data',
   description:
-    'One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with lines, timeline, payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.',
+    'One JSON document (GDPR articles 15 and 20), sent as an attachment (`Content-Disposition: attachment; filename="account-export-<date>.json"`): the account, linked identities (provider and email, never tokens), addresses, orders with their pickup and delivery windows, price breakdowns, lines, timeline (with what each entry recorded), payments and refunds, phones (platform, app version and language, never push tokens), notification preference overrides, the inbox and the sessions. `exportVersion` names the document’s shape.',
   responses: {
     200: {
       ...jsonResponse(AccountExportSchema, 'The export.'),

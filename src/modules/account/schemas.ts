@@ -77,6 +77,13 @@ export const AccountExportSchema = z
         /** Minor units of account credit spent on the order (0 = none). */
         creditApplied: integerOut(),
         bagCount: integerOut().nullable(),
+        /** The pickup and delivery windows booked (GET /v1/orders/{id} `pickupSlot`, `deliverySlot`). */
+        pickupSlot: z.object({ startsAt: iso(), endsAt: iso() }),
+        deliverySlot: z.object({ startsAt: iso(), endsAt: iso() }),
+        /** The price breakdowns at order time and after the weigh-in (GET /v1/orders/{id} `estimate`, `final`). */
+        estimate: z.record(z.string(), z.unknown()),
+        final: z.record(z.string(), z.unknown()).nullable(),
+        weighedAt: iso().nullable(),
         createdAt: iso(),
         lines: z.array(
           z.object({
@@ -94,7 +101,16 @@ export const AccountExportSchema = z
           }),
         ),
         timeline: z.array(
-          z.object({ at: iso(), actorRole: z.string(), type: z.string(), fromStatus: z.string().nullable(), toStatus: z.string().nullable(), note: z.string().nullable() }),
+          z.object({
+            at: iso(),
+            actorRole: z.string(),
+            type: z.string(),
+            fromStatus: z.string().nullable(),
+            toStatus: z.string().nullable(),
+            note: z.string().nullable(),
+            /** What the entry recorded (bag count and weights at pickup and weigh-in, a missed pickup's reason and fee); null when nothing. */
+            evidence: z.record(z.string(), z.unknown()).nullable(),
+          }),
         ),
         payments: z.array(
           z.object({

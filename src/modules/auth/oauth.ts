@@ -43,9 +43,12 @@ const SignInRow = z.object({
  * statement, logs in the user linked to (provider, `sub`); else links the account with the
  * token's email when the provider says the email is verified (that account's email then counts as
  * verified; its password and sessions end only if it was not: users.email_verified_at); else
- * creates a customer with that email (and no usable password: NO_PASSWORD_HASH), verified when the
- * provider vouches for the email. Either way it writes the session's first
- * refresh token in the same statement.
+ * creates a customer with that email (and no usable password: NO_PASSWORD_HASH), verified, when the
+ * provider vouches for the email. Either way it writes the session's first refresh token in the
+ * same statement. An email the provider does not vouch for neither links nor creates: an account
+ * made with someone else's address would keep its provider link after the address's owner took
+ * the account over by a password reset (the "non-verifying IdP" pre-hijack: Sudhodanan and
+ * Paverd, USENIX Security 2022), so it is refused (401 `invalid_id_token`, `email_unverified`).
  *
  * With Apple and an `authorizationCode`, the code is exchanged for a refresh token kept sealed on
  * the identity, for account deletion to revoke (src/account/apple-link.ts; one fetch and one more
@@ -91,9 +94,8 @@ export async function signInWithProvider(
         ), new_ident AS (
           INSERT INTO user_identities (provider, subject, user_id, email, created_at, last_used_at)
           SELECT ${provider}, ${token.subject}, COALESCE((SELECT id FROM by_email), ${newId}::uuid), ${token.email ?? null}, ${at}, ${at}
-          WHERE ${token.email ?? null}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ident)
-            AND (NOT EXISTS (SELECT 1 FROM by_email)
-                 OR (${token.emailVerified} AND EXISTS (SELECT 1 FROM by_email WHERE disabled_at IS NULL)))
+          WHERE ${token.email ?? null}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ident) AND ${token.emailVerified}
+            AND (NOT EXISTS (SELECT 1 FROM by_email) OR EXISTS (SELECT 1 FROM by_email WHERE disabled_at IS NULL))
           ON CONFLICT (provider, subject) DO NOTHING
           RETURNING user_id
         ),
@@ -148,6 +150,7 @@ export async function signInWithProvider(
         'An account with this email exists, and the provider has not verified that the address is yours: log in with your password.',
       );
     }
+    if (!token.emailVerified) throw refused('email_unverified', 'The provider does not vouch for this email address; verify it with the provider first.');
     // Another sign-in with this `sub` (or for this email) was being written: read again.
     if (round >= MAX_ROUNDS) throw new ApiError('busy', 'Another sign-in for this account is in progress; retry.', { retryAfterSeconds: 1 });
   }

@@ -85,6 +85,7 @@ export async function revokeSession(deps: Deps, userId: string, familyId: string
 }
 
 const Count = z.object({ ended: z.number() });
+const Changed = z.object({ changed: z.number(), ended: z.number() });
 
 /**
  * DELETE /v1/me/sessions ("log out everywhere"): ends every session of the caller, this one
@@ -109,7 +110,8 @@ const HashRow = z.object({ attempts: z.number(), started_ms: z.number(), passwor
 /**
  * POST /v1/me/password: checks the current password, stores the new one (Argon2id, as at
  * registration) and ends every other session of the account; the caller's own stays (its `sid`).
- * Errors: 403 `current_password_incorrect`; 429 `too_many_attempts` with Retry-After after
+ * Errors: 403 `current_password_incorrect` (also when the password changed between the check and
+ * the write: a reset that committed meanwhile is not overwritten); 429 `too_many_attempts` with Retry-After after
  * CHANGE_PASSWORD_MAX_PER_WINDOW attempts; 401 `auth_required` if the account is gone or disabled.
  * Returns how many other sessions were ended.
  */
@@ -138,10 +140,15 @@ export async function changePassword(
   }
   const hash = await deps.passwords.hash(input.newPassword);
   const keep = principal.sessionId ?? null;
-  const [done] = await deps.database.rows(Count, sql`
+  // Only over the hash that was checked: a reset (or another change) that committed meanwhile wins,
+  // else a session that knew the old password would overwrite the password the owner just set.
+  const [done] = await deps.database.rows(Changed, sql`
     WITH pw AS (
-      UPDATE users SET password_hash = ${hash}, updated_at = ${ts(now)} WHERE id = ${principal.userId}::uuid
-    ), ${endSessions('ended', 'password_changed', now, sql`user_id = ${principal.userId}::uuid AND (${keep}::uuid IS NULL OR family_id <> ${keep}::uuid)`)}
-    SELECT count(*)::int AS ended FROM ended_families`);
-  return { endedSessions: done?.ended ?? 0 };
+      UPDATE users SET password_hash = ${hash}, updated_at = ${ts(now)}
+      WHERE id = ${principal.userId}::uuid AND disabled_at IS NULL AND password_hash = ${row.password_hash}
+      RETURNING id
+    ), ${endSessions('ended', 'password_changed', now, sql`user_id IN (SELECT id FROM pw) AND (${keep}::uuid IS NULL OR family_id <> ${keep}::uuid)`)}
+    SELECT (SELECT count(*)::int FROM pw) AS changed, (SELECT count(*)::int FROM ended_families) AS ended`);
+  if (!done?.changed) throw new ApiError('current_password_incorrect', 'The password changed meanwhile; try again.');
+  return { endedSessions: done.ended };
 }
