@@ -1006,7 +1006,7 @@ export interface paths {
          * Refund captured card money to the card or to account credit (admins)
          * @description Full or partial. The total refunded never exceeds the total captured (422 `refund_exceeds_captured`); refunds that failed or were canceled at Stripe do not count, so their amount can be refunded again. Recorded on the timeline with the admin who made it. A successful refund asked for after a failed one clears the order’s `refund_failed` flag.
          *
-         *     `destination: "credit"` gives the amount to the customer’s account credit instead of the card: no Stripe call, one write (the balance, a `refund_to_credit` credit entry naming the order and the admin, a timeline entry that tells the customer `refund_issued`, as a card refund does). It requires `Idempotency-Key` (a replay answers the first refund with `Idempotent-Replayed: true`). Card and credit refunds count against the same captured total, checked under the order’s lock, so racing ones never exceed it. A customer whose account was erased: 409 `conflict` (refund to the card). An order flagged `disputed` (a chargeback gives the money back through the bank): 409 `conflict`, nothing credited.
+         *     `destination: "credit"` gives the amount to the customer’s account credit instead of the card: no Stripe call, one write (the balance, a `refund_to_credit` credit entry naming the order and the admin, a timeline entry that tells the customer `refund_issued`, as a card refund does, worded as money added to their account credit); the order’s `balance.refundedToCredit` shows it (not `refunded`, which is the card’s), and `outstanding` does not change. It requires `Idempotency-Key` (a replay answers the first refund with `Idempotent-Replayed: true`). Card and credit refunds count against the same captured total, checked under the order’s lock, so racing ones never exceed it. A customer whose account was erased: 409 `conflict` (refund to the card). An order flagged `disputed` (a chargeback gives the money back through the bank): 409 `conflict`, nothing credited.
          */
         post: operations["staffCreateRefund"];
         delete?: never;
@@ -2678,10 +2678,16 @@ export interface components {
             paid: number;
             /**
              * Format: int32
-             * @description Given back to the customer on the card (Stripe refunds), whatever the reason. A refund to account credit is not in it: it is on the timeline and in the customer’s credit history (a `refund_to_credit` entry naming the order).
+             * @description Given back to the customer on the card (Stripe refunds), whatever the reason. A refund to account credit is not in it: see `refundedToCredit`.
              * @example 0
              */
             refunded: number;
+            /**
+             * Format: int32
+             * @description Given back to the customer as account credit instead of to the card (POST /v1/staff/orders/{id}/refunds with `destination: "credit"`): the sum of the `refund_to_credit` entries naming this order in the customer’s credit history. Not part of `refunded`; `refunded + refundedToCredit` is all that was given back, at most what was captured by card. Like `refunded`, it does not change `outstanding`: money given back is not money owed.
+             * @example 500
+             */
+            refundedToCredit: number;
             /**
              * Format: int32
              * @description Not collected on purpose: overages below Stripe’s minimum charge, and balances an admin waived with a reason (on the timeline).
@@ -2690,7 +2696,7 @@ export interface components {
             waived: number;
             /**
              * Format: int32
-             * @description `max(0, due − paid − waived)`: still to collect. A weighed card order with something outstanding is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.
+             * @description `max(0, due − paid − waived)`: still to collect. Refunds (`refunded`, `refundedToCredit`) do not enter it. A weighed card order with something outstanding is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.
              * @example 0
              */
             outstanding: number;

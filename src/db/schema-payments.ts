@@ -174,9 +174,12 @@ export const balanceWaivers = pgTable(
  * - due: 0 once cancelled, else the final total once weighed, else the estimate;
  * - authorised: held on a card and not captured (a hold in requires_capture);
  * - paid: captured or taken at the door (refunds do not reduce it);
- * - refunded: returned to the customer (Stripe's running totals on our payment rows);
+ * - refunded: returned to the customer's card (Stripe's running totals on our payment rows);
  * - waived: overages below Stripe's minimum charge, and admins' waivers;
- * - outstanding: max(0, due − paid − waived).
+ * - outstanding: max(0, due − paid − waived);
+ * - refunded_to_credit: given back as account credit (`refund_to_credit` credit entries naming
+ *   the order, migration 0027); like `refunded`, it never enters `outstanding`. Last because
+ *   CREATE OR REPLACE VIEW can only append columns.
  */
 export const orderBalances = pgView('order_balances', {
   orderId: uuid('order_id').notNull(),
@@ -186,9 +189,11 @@ export const orderBalances = pgView('order_balances', {
   refunded: integer('refunded').notNull(),
   waived: integer('waived').notNull(),
   outstanding: integer('outstanding').notNull(),
+  refundedToCredit: integer('refunded_to_credit').notNull(),
 }).as(sql`
   SELECT o.id AS order_id, b.due, b.authorised, b.paid, b.refunded, b.waived,
-         GREATEST(0, b.due - b.paid - b.waived)::int AS outstanding
+         GREATEST(0, b.due - b.paid - b.waived)::int AS outstanding,
+         COALESCE((SELECT sum(ce.amount) FROM credit_entries ce WHERE ce.order_id = o.id AND ce.reason = 'refund_to_credit'), 0)::int AS refunded_to_credit
   FROM orders o
   CROSS JOIN LATERAL (
     SELECT (CASE WHEN o.status = 'cancelled' THEN 0 ELSE COALESCE(o.final_total, o.estimated_total) END)::int AS due,

@@ -86,5 +86,11 @@ export const creditEntries = pgTable(
     orderId: uuid('order_id').references(() => orders.id),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [index('credit_entries_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()), check('credit_entries_amount_nonzero', sql`${t.amount} <> 0`)],
+  (t) => [
+    index('credit_entries_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),
+    // Every read of an order's balance sums its refunds to credit (src/modules/orders/shared.ts
+    // orderQuery, the order_balances view, refund-credit.ts): by order, without scanning the ledger.
+    index('credit_entries_order_idx').on(t.orderId).where(sql`${t.orderId} IS NOT NULL`),
+    check('credit_entries_amount_nonzero', sql`${t.amount} <> 0`),
+  ],
 );

@@ -2,6 +2,7 @@ import { relations } from 'drizzle-orm';
 import { addOns, services } from './schema-catalog.js';
 import { orderEvents, orderLines, orders } from './schema-orders.js';
 import { balanceWaivers, payments } from './schema-payments.js';
+import { creditEntries } from './schema-promos.js';
 import { slots } from './schema-scheduling.js';
 import type { users } from './schema-users.js';
 
@@ -36,6 +37,8 @@ export const ordersRelations = relations(orders, ({ many, one }) => ({
   events: many(orderEvents),
   payments: many(payments),
   waivers: many(balanceWaivers),
+  /** Every credit entry naming the order; orderQuery reads only the `refund_to_credit` ones. */
+  creditEntries: many(creditEntries),
   pickupSlot: one(slots, { fields: [orders.pickupSlotId], references: [slots.id], relationName: 'pickup' }),
   deliverySlot: one(slots, { fields: [orders.deliverySlotId], references: [slots.id], relationName: 'delivery' }),
 }));
@@ -50,6 +53,9 @@ export const paymentsRelations = relations(payments, ({ one }) => ({
 }));
 export const balanceWaiversRelations = relations(balanceWaivers, ({ one }) => ({
   order: one(orders, { fields: [balanceWaivers.orderId], references: [orders.id] }),
+}));
+export const creditEntriesRelations = relations(creditEntries, ({ one }) => ({
+  order: one(orders, { fields: [creditEntries.orderId], references: [orders.id] }),
 }));
 export const slotsRelations = relations(slots, ({ many }) => ({
   pickups: many(orders, { relationName: 'pickup' }),

@@ -6,7 +6,9 @@
  * SQL twin for guards and jobs; test/node/order-balance.test.ts proves the two agree.
  *
  * Refunds do not make money outstanding again: a refund is a decision to give money back (a
- * goodwill refund, a cancelled order), not a debt of the customer's.
+ * goodwill refund, a cancelled order), not a debt of the customer's. That holds for both
+ * destinations: `refunded` (to the card) and `refundedToCredit` (to the account credit) are
+ * reported, and neither enters `outstanding`.
  */
 
 /** One recorded payment, as our `payments` row holds it (Stripe's view for card payments). */
@@ -32,6 +34,8 @@ export interface BalanceInput {
   payments: readonly BalancePayment[];
   /** Admins' waivers (`balance_waivers`). */
   waivers: readonly { amount: number }[];
+  /** Refunds to account credit: the `refund_to_credit` credit entries naming the order. */
+  creditRefunds: readonly { amount: number }[];
 }
 
 export interface OrderBalance {
@@ -41,10 +45,13 @@ export interface OrderBalance {
   authorised: number;
   /** Captured or paid at the door; refunds do not reduce it. */
   paid: number;
+  /** Given back on the card (Stripe's running totals on the payment rows). */
   refunded: number;
+  /** Given back as account credit (`refund_to_credit` entries naming the order); not in `refunded`. */
+  refundedToCredit: number;
   /** Overages below Stripe's minimum charge, and admins' waivers. */
   waived: number;
-  /** max(0, due − paid − waived). */
+  /** max(0, due − paid − waived): refunds of either kind never make money owed again. */
   outstanding: number;
 }
 
@@ -57,7 +64,8 @@ export function orderBalance(input: BalanceInput): OrderBalance {
   const paid = sum(payments.map((p) => p.amountCaptured));
   const refunded = sum(payments.map((p) => p.amountRefunded));
   const waived = sum(payments.filter((p) => p.status === 'waived').map((p) => p.amount)) + sum(input.waivers.map((w) => w.amount));
-  return { due, authorised, paid, refunded, waived, outstanding: Math.max(0, due - paid - waived) };
+  const refundedToCredit = sum(input.creditRefunds.map((c) => c.amount));
+  return { due, authorised, paid, refunded, refundedToCredit, waived, outstanding: Math.max(0, due - paid - waived) };
 }
 
 /**

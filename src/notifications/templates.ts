@@ -34,7 +34,7 @@ export interface TemplateInput {
   pickupEndsAt: Date | null;
   deliveryStartsAt: Date | null;
   deliveryEndsAt: Date | null;
-  /** notification_outbox.data: `{ orderId, status?, bagCount?, cancelledBy?, amount?, currency? }`; `recurring_needs_attention`: `{ scheduleId, date, reason }`. */
+  /** notification_outbox.data: `{ orderId, status?, bagCount?, cancelledBy?, amount?, currency?, destination? }` (`destination`: `refund_issued` only, 'credit' for a refund to account credit); `recurring_needs_attention`: `{ scheduleId, date, reason }`. */
   data: Record<string, unknown>;
 }
 
@@ -137,6 +137,14 @@ function words(lang: TemplateLanguage, input: TemplateInput): Words {
         ? { title: 'Recogida fallida', body: `No pudimos recoger el pedido ${ref}.${amount && input.data.amount !== 0 ? ` Cargo por recogida fallida: ${amount}.` : ''} Reserva otra recogida en la app.` }
         : { title: 'Pickup missed', body: `We could not collect order ${ref}.${amount && input.data.amount !== 0 ? ` Missed-pickup fee: ${amount}.` : ''} Book a new pickup in the app.` };
     case 'refund_issued':
+      // `destination: 'credit'`: a refund to account credit (src/modules/payments/refund-credit.ts),
+      // which must not read as money on its way to the card. Otherwise (a card refund, or a row
+      // queued before migration 0027 passed the destination) the neutral wording.
+      if (input.data.destination === 'credit') {
+        return es
+          ? { title: 'Reembolso en tu saldo', body: `Reembolso${amount ? ` de ${amount}` : ''} del pedido ${ref} añadido al saldo de tu cuenta, no a tu tarjeta.` }
+          : { title: 'Refund added to your credit', body: `Refund${amount ? ` of ${amount}` : ''} for order ${ref} added to your account credit, not your card.` };
+      }
       return es
         ? { title: 'Reembolso emitido', body: `Reembolso${amount ? ` de ${amount}` : ''} del pedido ${ref} emitido.` }
         : { title: 'Refund issued', body: `Refund${amount ? ` of ${amount}` : ''} for order ${ref} issued.` };

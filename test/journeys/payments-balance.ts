@@ -61,7 +61,7 @@ async function fullCardJourney(h: Harness, currency: string, grams: number) {
 async function deliverInCurrency(h: Harness, currency: string, grams: number, serviceId: string) {
   const { who, staff, order } = await placeOrder(h, { grams: 6000, serviceId });
   expect(order.currency).toBe(currency);
-  expect(order.balance).toEqual({ due: order.estimate.total, authorised: 0, paid: 0, refunded: 0, waived: 0, outstanding: order.estimate.total });
+  expect(order.balance).toEqual({ due: order.estimate.total, authorised: 0, paid: 0, refunded: 0, refundedToCredit: 0, waived: 0, outstanding: order.estimate.total });
   const sheet = await authoriseWith(h, who, order.id, 'pm_card_visa');
   const hold = (await stripeIntent(h, sheet.paymentIntentId)).intent;
   expect(hold).toMatchObject({ currency: currency.toLowerCase(), amount: sheet.amount, amount_capturable: sheet.amount, status: 'requires_capture' });
@@ -69,7 +69,7 @@ async function deliverInCurrency(h: Harness, currency: string, grams: number, se
 
   const weighed = await weigh(h, staff, order.id, grams);
   const total = weighed.final.total as number;
-  expect(weighed.balance).toEqual({ due: total, authorised: 0, paid: total, refunded: 0, waived: 0, outstanding: 0 });
+  expect(weighed.balance).toEqual({ due: total, authorised: 0, paid: total, refunded: 0, refundedToCredit: 0, waived: 0, outstanding: 0 });
   expect(weighed.flags).toEqual([]);
   const intents = await intentsOf(h, order.id);
   // What Stripe holds adds up to the final total: the hold captured up to its amount, the rest as an overage charge.
@@ -103,7 +103,7 @@ export function paymentsBalanceJourney(harness: () => Harness, inCurrency: Curre
 
       const weighed = await weigh(h, staff, order.id, 8000);
       expect(weighed.final.total).toBe(2499);
-      expect(weighed.balance).toEqual({ due: 2499, authorised: 0, paid: 0, refunded: 0, waived: 0, outstanding: 2499 });
+      expect(weighed.balance).toEqual({ due: 2499, authorised: 0, paid: 0, refunded: 0, refundedToCredit: 0, waived: 0, outstanding: 2499 });
       expect(weighed.flags).toContain('payment_outstanding');
       expect(weighed.timeline.filter((e: any) => e.type === 'payment').map((e: any) => e.note)).toContain('Payment outstanding: 2499 USD to collect before delivery');
       // The customer sees the same balance.
@@ -133,7 +133,7 @@ export function paymentsBalanceJourney(harness: () => Harness, inCurrency: Curre
 
       const rest = await waive(boss.token, { reason: 'Hold expired at Stripe; regular customer' });
       expect(rest.status, rest.text).toBe(200);
-      expect(rest.body.balance).toEqual({ due: 2499, authorised: 0, paid: 0, refunded: 0, waived: 2499, outstanding: 0 });
+      expect(rest.body.balance).toEqual({ due: 2499, authorised: 0, paid: 0, refunded: 0, refundedToCredit: 0, waived: 2499, outstanding: 0 });
       expect(rest.body.flags).not.toContain('payment_outstanding');
       const waivers = (rest.body.timeline as Array<Record<string, any>>).filter((e) => e.evidence?.waiverId);
       expect(waivers).toEqual([

@@ -13,6 +13,7 @@ import { paymentsCollectJourney } from '../journeys/payments-collect.js';
 import { paymentsBalanceJourney } from '../journeys/payments-balance.js';
 import { paymentsMinimumsJourney } from '../journeys/payments-minimums.js';
 import { paymentsRefundsJourney } from '../journeys/payments-refunds.js';
+import { refundCreditBalanceJourney } from '../journeys/refund-credit-balance.js';
 import { paymentsRetriesJourney } from '../journeys/payments-retries.js';
 import { docsUiJourney } from '../journeys/docs-ui.js';
 import { oauthJourney } from '../journeys/oauth.js';
@@ -62,6 +63,7 @@ staffJourney(() => t);
 paymentsJourney(() => t);
 paymentsMinimumsJourney(() => t);
 paymentsRefundsJourney(() => t);
+refundCreditBalanceJourney(() => t);
 paymentsRetriesJourney(() => t);
 paymentsCollectJourney(() => collect);
 paymentsBalanceJourney(

@@ -3,7 +3,8 @@
  * SQL twin, the `order_balances` view that guards and jobs read. Over a few hundred random
  * orders (seeded, so a failure replays) — every order status that matters, weighed or not,
  * holds captured in part, overages charged, declined or waived, balance charges, door payments,
- * refunds and admins' waivers — both must give the same six figures.
+ * card refunds, refunds to account credit (among other credit entries naming the order, which do
+ * not count) and admins' waivers — both must give the same seven figures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderBalance, type BalanceInput, type BalancePayment, type OrderBalance } from '../../src/domain/balance.js';
@@ -69,12 +70,16 @@ function randomCase(r: () => number): BalanceInput {
   }
   if (!hold && r() < 0.6) payments.push({ kind: 'in_person', status: 'succeeded', amount: finalTotal ?? estimatedTotal, amountCapturable: 0, amountCaptured: finalTotal ?? estimatedTotal, amountRefunded: 0 });
   const waivers = Array.from({ length: int(3) }, () => ({ amount: 1 + int(800) }));
-  return { status: pick(STATUSES), finalTotal, estimatedTotal, payments, waivers };
+  const creditRefunds = Array.from({ length: int(3) }, () => ({ amount: 1 + int(900) }));
+  return { status: pick(STATUSES), finalTotal, estimatedTotal, payments, waivers, creditRefunds };
 }
 
 async function viewOf(input: BalanceInput): Promise<OrderBalance> {
   const orderId = await insertOrder(input);
-  const [row] = await t.sql<OrderBalance>('SELECT due, authorised, paid, refunded, waived, outstanding FROM order_balances WHERE order_id = $1', [orderId]);
+  const [row] = await t.sql<OrderBalance>(
+    'SELECT due, authorised, paid, refunded, waived, outstanding, refunded_to_credit AS "refundedToCredit" FROM order_balances WHERE order_id = $1',
+    [orderId],
+  );
   return row!;
 }
 
@@ -97,6 +102,15 @@ async function insertOrder(input: BalanceInput): Promise<string> {
   for (const w of input.waivers) {
     await t.sql(`INSERT INTO balance_waivers (id, order_id, amount, reason, actor_user_id) VALUES ($1, $2, $3, 'test', $4)`, [crypto.randomUUID(), orderId, w.amount, adminId]);
   }
+  for (const c of input.creditRefunds) {
+    await t.sql(`INSERT INTO credit_entries (user_id, amount, currency, reason, order_id, actor_user_id) VALUES ($1, $2, 'GBP', 'refund_to_credit', $3, $4)`, [base.userId, c.amount, orderId, adminId]);
+  }
+  // Credit spent on the order and a goodwill grant about it name it too, but are not refunds (and
+  // do not sum to zero, so a twin that forgot the reason would differ).
+  await t.sql(
+    `INSERT INTO credit_entries (user_id, amount, currency, reason, order_id) VALUES ($1, -300, 'GBP', 'order_applied', $2), ($1, 120, 'GBP', 'goodwill', $2)`,
+    [base.userId, orderId],
+  );
   return orderId;
 }
 
@@ -105,15 +119,18 @@ describe('order balance: code and SQL agree', () => {
     const seed = Number(process.env.BALANCE_SEED ?? 20261129);
     const r = rng(seed);
     let outstandingSeen = 0;
+    let creditSeen = 0;
     for (let i = 0; i < 200; i++) {
       const input = randomCase(r);
       const expected = orderBalance(input);
       if (expected.outstanding > 0) outstandingSeen++;
+      if (expected.refundedToCredit > 0) creditSeen++;
       expect(await viewOf(input), `seed ${seed}, case ${i}: ${JSON.stringify(input)}`).toEqual(expected);
     }
     // The generator reaches both sides of the rule.
     expect(outstandingSeen).toBeGreaterThan(20);
     expect(outstandingSeen).toBeLessThan(190);
+    expect(creditSeen).toBeGreaterThan(20);
   });
 });
 
@@ -127,6 +144,7 @@ describe('the payment_outstanding flag follows the balance', () => {
       finalTotal: 3000,
       estimatedTotal: 2500,
       waivers: [],
+      creditRefunds: [],
       payments: [{ kind: 'hold', status: 'canceled', amount: 2750, amountCapturable: 0, amountCaptured: 0, amountRefunded: 0 }],
     });
     expect(await sync(orderId)).toHaveLength(1);
@@ -142,11 +160,26 @@ describe('the payment_outstanding flag follows the balance', () => {
     expect(notes.map((n) => n.note)).toEqual(['Payment outstanding: 3000 GBP to collect before delivery', 'Nothing outstanding any more']);
   });
 
+  it('counts what is owed only: a refund to credit neither settles nor adds to it', async () => {
+    const orderId = await insertOrder({
+      status: 'ready',
+      finalTotal: 3000,
+      estimatedTotal: 2500,
+      waivers: [],
+      creditRefunds: [{ amount: 500 }],
+      payments: [{ kind: 'hold', status: 'succeeded', amount: 2000, amountCapturable: 0, amountCaptured: 2000, amountRefunded: 0 }],
+    });
+    expect(await sync(orderId)).toHaveLength(1);
+    expect(await flagsOf(orderId)).toEqual(['payment_outstanding']);
+    const notes = await t.sql<{ note: string }>('SELECT note FROM order_events WHERE order_id = $1 ORDER BY id', [orderId]);
+    expect(notes.map((n) => n.note)).toEqual(['Payment outstanding: 1000 GBP to collect before delivery']);
+  });
+
   it('is never raised before the weigh-in, on a cancelled order, or on a pay-on-delivery order', async () => {
     const cases: BalanceInput[] = [
-      { status: 'confirmed', finalTotal: null, estimatedTotal: 2500, waivers: [], payments: [] },
-      { status: 'cancelled', finalTotal: 3000, estimatedTotal: 2500, waivers: [], payments: [] },
-      { status: 'delivered', finalTotal: 3000, estimatedTotal: 2500, waivers: [], payments: [{ kind: 'in_person', status: 'failed', amount: 1, amountCapturable: 0, amountCaptured: 0, amountRefunded: 0 }] },
+      { status: 'confirmed', finalTotal: null, estimatedTotal: 2500, waivers: [], creditRefunds: [], payments: [] },
+      { status: 'cancelled', finalTotal: 3000, estimatedTotal: 2500, waivers: [], creditRefunds: [], payments: [] },
+      { status: 'delivered', finalTotal: 3000, estimatedTotal: 2500, waivers: [], creditRefunds: [], payments: [{ kind: 'in_person', status: 'failed', amount: 1, amountCapturable: 0, amountCaptured: 0, amountRefunded: 0 }] },
     ];
     for (const input of cases) {
       const orderId = await insertOrder(input);

@@ -77,7 +77,7 @@ describe('README quickstart', () => {
       expect(final).toEqual({
         status: 'delivered',
         total: 2312,
-        balance: { due: 2312, authorised: 0, paid: 2312, refunded: 0, waived: 0, outstanding: 0 },
+        balance: { due: 2312, authorised: 0, paid: 2312, refunded: 0, refundedToCredit: 0, waived: 0, outstanding: 0 },
         timeline: ['confirmed', 'picked_up', 'processing', 'weighed', 'ready', 'out_for_delivery', 'payment', 'delivered'],
       });
 

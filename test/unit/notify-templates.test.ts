@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_CHANNELS, NOTIFICATION_TYPES } from '../../src/db/schema-notification-kinds.js';
 import { createPrometheusMetrics } from '../../src/metrics/prometheus.js';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, MAX_ATTEMPTS, RETRY_AFTER_MAX_MS, backoffMs, resultOf } from '../../src/notifications/retry-policy.js';
-import { SMS_MAX_GSM, gsmLength, languageOf, localWindow, renderMessage, type TemplateInput } from '../../src/notifications/templates.js';
+import { SMS_MAX_GSM, formatAmount, gsmLength, languageOf, localWindow, renderMessage, type TemplateInput } from '../../src/notifications/templates.js';
 
 const ORDER_ID = '0b6f3c52-9d1e-4a8b-b6a0-6d3c2f1e0a99';
 
@@ -99,6 +99,31 @@ describe('channels', () => {
     expect(moved.title).toBe('Order rescheduled');
     expect(moved.body).toContain('pickup Tue 1 Jun 09:00-11:00');
     expect(moved.body).toContain('delivery Fri 4 Jun 17:00-19:00');
+  });
+
+  it('a refund says where the money went: to the account credit for a refund to credit, the neutral wording for a card refund', () => {
+    const ref = ORDER_ID.slice(0, 8).toUpperCase();
+    const esAmount = formatAmount('es', 1250, 'GBP'); // as ICU writes it: "12,50 GBP" today
+    const refund = (destination: string | undefined, locale: string, over: Partial<TemplateInput> = {}) =>
+      renderMessage(input({ type: 'refund_issued', locale, data: { orderId: ORDER_ID, amount: 1250, currency: 'GBP', ...(destination ? { destination } : {}) }, ...over }));
+    expect(refund('credit', 'en')).toMatchObject({ title: 'Refund added to your credit', body: `Refund of £12.50 for order ${ref} added to your account credit, not your card.` });
+    expect(refund('credit', 'es')).toMatchObject({ title: 'Reembolso en tu saldo', body: `Reembolso de ${esAmount} del pedido ${ref} añadido al saldo de tu cuenta, no a tu tarjeta.` });
+    // A card refund (its timeline entry names no destination), or one explicitly to the card.
+    for (const destination of [undefined, 'card']) {
+      expect(refund(destination, 'en')).toMatchObject({ title: 'Refund issued', body: `Refund of £12.50 for order ${ref} issued.` });
+      expect(refund(destination, 'es')).toMatchObject({ title: 'Reembolso emitido', body: `Reembolso de ${esAmount} del pedido ${ref} emitido.` });
+      expect(refund(destination, 'en').body).not.toMatch(/credit/i);
+      expect(refund(destination, 'es').body).not.toMatch(/saldo/);
+    }
+    // Every channel and language of the credit wording, with the longest amount (euros: € is two septets), fits one SMS.
+    for (const locale of ['en', 'es']) {
+      const sms = renderMessage(input({ channel: 'sms', recipient: '+447700900123', type: 'refund_issued', locale, data: { orderId: ORDER_ID, amount: 99_999_999, currency: 'EUR', destination: 'credit' } }));
+      expect(gsmLength(sms.body), sms.body).toBeDefined();
+      expect(gsmLength(sms.body)!, sms.body).toBeLessThanOrEqual(SMS_MAX_GSM);
+      expect(sms.body).not.toContain('...');
+      const email = refund('credit', locale, { channel: 'email', recipient: 'a@example.test' });
+      expect(email.body).toContain(locale === 'es' ? 'saldo de tu cuenta' : 'account credit');
+    }
   });
 
   it('a recurring date that could not be booked names the local date and why, in one SMS, with no order', () => {

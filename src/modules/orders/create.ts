@@ -184,6 +184,7 @@ async function writeOrder(
     // A new order has no money recorded yet: its balance is the estimate, all outstanding.
     payments: [],
     waivers: [],
+    creditEntries: [],
   });
 
   const nowIso = now.toISOString();

@@ -154,8 +154,13 @@ export const OrderBalanceSchema = z
     authorised: Money.openapi({ description: 'Held on the card (a PaymentIntent in `requires_capture`) and not captured yet.', example: 0 }),
     paid: Money.openapi({ description: 'Captured on the card (hold, overage and balance charges) or taken at the door. Refunds do not reduce it.', example: 2399 }),
     refunded: Money.openapi({
-      description: 'Given back to the customer on the card (Stripe refunds), whatever the reason. A refund to account credit is not in it: it is on the timeline and in the customer’s credit history (a `refund_to_credit` entry naming the order).',
+      description: 'Given back to the customer on the card (Stripe refunds), whatever the reason. A refund to account credit is not in it: see `refundedToCredit`.',
       example: 0,
+    }),
+    refundedToCredit: Money.openapi({
+      description:
+        'Given back to the customer as account credit instead of to the card (POST /v1/staff/orders/{id}/refunds with `destination: "credit"`): the sum of the `refund_to_credit` entries naming this order in the customer’s credit history. Not part of `refunded`; `refunded + refundedToCredit` is all that was given back, at most what was captured by card. Like `refunded`, it does not change `outstanding`: money given back is not money owed.',
+      example: 500,
     }),
     waived: Money.openapi({
       description: 'Not collected on purpose: overages below Stripe’s minimum charge, and balances an admin waived with a reason (on the timeline).',
@@ -163,7 +168,7 @@ export const OrderBalanceSchema = z
     }),
     outstanding: Money.openapi({
       description:
-        '`max(0, due − paid − waived)`: still to collect. A weighed card order with something outstanding is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.',
+        '`max(0, due − paid − waived)`: still to collect. Refunds (`refunded`, `refundedToCredit`) do not enter it. A weighed card order with something outstanding is flagged `payment_outstanding` and cannot go out for delivery until it is collected or waived.',
       example: 0,
     }),
   })

@@ -5,9 +5,9 @@
  */
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
-import { orderBalance, type BalancePayment } from '../../domain/balance.js';
+import { orderBalance, type BalancePayment, type OrderBalance } from '../../domain/balance.js';
 import type { MissedPickupReason, OrderFlag } from '../../domain/order-status.js';
-import { orderEvents, orderLines, orders, slots } from '../../db/schema.js';
+import { creditEntries, orderEvents, orderLines, orders, slots } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
 import { isoOf as iso } from '../../db/timestamps.js';
 import type { OrderDto, OrderSummaryDto, TimelineEntryDto } from './schemas.js';
@@ -42,6 +42,8 @@ export type OrderWithRelations = OrderRow & {
   /** The order's money as orderBalance() reads it (orderQuery's `payments` and `waivers`). */
   payments: (BalancePayment & { status: string })[];
   waivers: { amount: number }[];
+  /** The order's refunds to account credit (orderQuery's `creditEntries`, `refund_to_credit` only). */
+  creditEntries: { amount: number }[];
 };
 
 /** The order as the API shows it (OrderSchema), from its row and relations. */
@@ -66,7 +68,7 @@ export function toOrderDto(o: OrderWithRelations): OrderDto {
     flags: o.flags as OrderDto['flags'],
     flaggedReason: o.flaggedReason as OrderDto['flaggedReason'],
     missedPickup: missedPickupOf(events),
-    balance: orderBalance({ status: o.status, finalTotal: o.finalTotal, estimatedTotal: o.estimatedTotal, payments: o.payments, waivers: o.waivers }),
+    balance: balanceOf(o),
     lines: [...lines]
       .sort((a, b) => a.position - b.position)
       .map((l) => ({
@@ -88,6 +90,11 @@ export function toOrderDto(o: OrderWithRelations): OrderDto {
   };
 }
 
+/** The order's balance (OrderBalanceSchema) from what orderQuery reads with it. */
+export function balanceOf(o: Pick<OrderWithRelations, 'status' | 'finalTotal' | 'estimatedTotal' | 'payments' | 'waivers' | 'creditEntries'>): OrderBalance {
+  return orderBalance({ status: o.status, finalTotal: o.finalTotal, estimatedTotal: o.estimatedTotal, payments: o.payments, waivers: o.waivers, creditRefunds: o.creditEntries });
+}
+
 /** The `pickup_missed` entry of the timeline (written by src/modules/orders/transition.ts with `reason` and `fee`), for the app. */
 function missedPickupOf(events: readonly Pick<EventRow, 'at' | 'toStatus' | 'note' | 'evidence'>[]): OrderDto['missedPickup'] {
   const entry = events.find((e) => e.toStatus === 'pickup_missed');
@@ -106,6 +113,7 @@ export function orderQuery(db: Db, orderId: string, userId?: string) {
       // The balance's inputs, in the same query (no extra round trip): see toOrderDto.
       payments: { columns: { kind: true, status: true, amount: true, amountCapturable: true, amountCaptured: true, amountRefunded: true } },
       waivers: { columns: { amount: true } },
+      creditEntries: { columns: { amount: true }, where: eq(creditEntries.reason, 'refund_to_credit') },
       pickupSlot: { columns: { id: true, startsAt: true, endsAt: true } },
       deliverySlot: { columns: { id: true, startsAt: true, endsAt: true } },
     },

@@ -3,14 +3,13 @@ import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { readjustFinal, type AdjustedBreakdown } from '../../domain/credit.js';
 import { parseRows, runQuery, type Db } from '../../db/client.js';
-import { orderBalance } from '../../domain/balance.js';
 import { priceOrder, storableBreakdown, type LineInput } from '../../domain/pricing.js';
 import type { orderLines, orders } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
 import { ApiError, type FieldError } from '../../errors.js';
 import type { OrderDto, TimelineEntryDto, WeighInInput } from './schemas.js';
 import { creditUnusedAtWeighIn } from './redeem.js';
-import { orderQuery, toOrderDto, type StaffActor } from './shared.js';
+import { balanceOf, orderQuery, toOrderDto, type StaffActor } from './shared.js';
 
 type OrderRow = typeof orders.$inferSelect;
 type LineRow = typeof orderLines.$inferSelect;
@@ -203,7 +202,7 @@ export async function weighInWith(deps: Deps, orderId: string, input: WeighInInp
     final,
     weighedAt: now,
     updatedAt: now,
-    balance: orderBalance({ ...row, finalTotal: final.total }),
+    balance: balanceOf({ ...row, finalTotal: final.total }),
     lines: dto.lines.map((l, i) => ({
       ...l,
       finalWeightGrams: updates[i]!.final_weight_grams,
