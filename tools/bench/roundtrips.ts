@@ -12,6 +12,7 @@ import { TEST_STRIPE_PUBLISHABLE_KEY, TEST_STRIPE_SECRET_KEY, TEST_STRIPE_WEBHOO
 import { BENCH_JWT_SECRET, expectStatus, httpClient, sqlRows, type Call, type Reply } from './db.js';
 import { LOCAL_NEON_CONNECTION_STRING, pgBackend, startLocalNeon } from '../local-neon/index.js';
 import { startStripeStandIn } from '../stripe-stand-in/index.js';
+import { accountDataSteps, oauthSteps, recoverySteps, recurringSteps, startIdentityProviders, tipSteps, type StepContext, type TipOrders } from './roundtrips-accounts.js';
 
 export interface RoundTripRow {
   endpoint: string;
@@ -36,6 +37,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
   const backend = pgBackend(databaseUrl, { max: 4 });
   const neon = await startLocalNeon({ backend, connectionString: LOCAL_NEON_CONNECTION_STRING });
   const stripe = await startStripeStandIn({});
+  const idps = await startIdentityProviders();
   const config = loadConfig({
     APP_ENV: 'test',
     JWT_SECRET: BENCH_JWT_SECRET,
@@ -44,6 +46,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
     STRIPE_PUBLISHABLE_KEY: TEST_STRIPE_PUBLISHABLE_KEY,
     STRIPE_API_URL: stripe.url,
     TRUSTED_PROXY_HOPS: '1',
+    ...idps.env,
   });
   const database = createNeonDatabase(LOCAL_NEON_CONNECTION_STRING, { localEndpoint: neon.url });
   // Cheap hashing: the count of round trips does not depend on the cost parameters.
@@ -55,10 +58,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
   const failed = new Map<string, string>();
 
   /** Operations this Node run cannot call on their success path, and where their count is proved instead. */
-  const NOT_HERE: Record<string, string> = {
-    'POST /v1/auth/oauth/apple': 'needs a provider key set (JWKS stand-in): 1 round trip, asserted in test/workers/oauth.test.ts',
-    'POST /v1/auth/oauth/google': 'needs a provider key set (JWKS stand-in): 1 round trip, asserted in test/workers/oauth.test.ts',
-  };
+  const NOT_HERE: Record<string, string> = {};
   /** Counts what one call costs, including background work it starts (given 30 ms to land). */
   const measure = async (endpoint: string, status: number, send: () => Promise<Reply>, variant?: string, budget = 1): Promise<any> => {
     await new Promise((r) => setTimeout(r, 30));
@@ -79,6 +79,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
     }
   };
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const steps: StepContext = { call, measure, databaseUrl, jwtSecret: BENCH_JWT_SECRET, password: PASSWORD };
   const user = async (role: 'customer' | 'staff' | 'admin') => {
     const email = `rt-${role}-${crypto.randomUUID().slice(0, 8)}@bench.test`;
     const reg = expectStatus(await call('POST', '/v1/auth/register', { email, password: PASSWORD }), 201, 'register');
@@ -148,6 +149,9 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('GET /v1/slots', 200, () => call('GET', `/v1/slots?postcode=${postcode}&kind=pickup`));
     });
 
+    await group('recovery', () => recoverySteps(steps));
+    await group('oauth', () => oauthSteps(steps, idps));
+
     let addressId = '';
     await group('addresses', async () => {
       const c = bearer(customer.token);
@@ -160,6 +164,9 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('DELETE /v1/addresses/{id}', 204, () => call('DELETE', `/v1/addresses/${spare.id}`, undefined, c));
     });
 
+    let zoneId = '';
+    let washFoldId = '';
+    const tipOrders: Partial<TipOrders> = {};
     await group('orders', async () => {
       const [zone] = await sqlRows<{ id: string }>(databaseUrl, 'SELECT id FROM zones WHERE $1 = ANY(postcode_prefixes)', [prefix]);
       const slotAt = async (kind: string, hours: number) => {
@@ -174,6 +181,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       const [pickupSlotId, deliverySlotId] = [await slotAt('pickup', 24), await slotAt('delivery', 80)];
       const services = expectStatus(await call('GET', '/v1/services'), 200, 'services').data as Array<{ id: string; slug: string }>;
       const washFold = services.find((s) => s.slug === 'wash-and-fold')!.id;
+      [zoneId, washFoldId] = [zone!.id, washFold];
       const order = (paymentMethod: string, grams = 6000) => ({ items: [{ serviceId: washFold, estimatedWeightGrams: grams }], addressId, pickupSlotId, deliverySlotId, paymentMethod });
       const c = bearer(customer.token);
       const key = { ...c, 'idempotency-key': `rt-${crypto.randomUUID()}` };
@@ -204,6 +212,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       expectStatus(await move(o1.id, { to: 'ready' }), 200, 'ready');
       expectStatus(await move(o1.id, { to: 'out_for_delivery' }), 200, 'out_for_delivery');
       await measure('POST /v1/staff/orders/{id}/payments', 204, () => call('POST', `/v1/staff/orders/${o1.id}/payments`, { method: 'cash', amount: 1999 }, st));
+      tipOrders.cash = o1.id;
 
       // Card: hold → authorised webhook → weigh-in over the hold → approval → capture → refund.
       const o3 = expectStatus(await call('POST', '/v1/orders', order('card'), { ...c, 'idempotency-key': crypto.randomUUID() }), 201, 'card order');
@@ -237,6 +246,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       expectStatus(await move(o4, { to: 'picked_up', bagCount: 2 }), 200, 'o4 picked_up');
       expectStatus(await move(o4, { to: 'processing' }), 200, 'o4 processing');
       await measure('POST /v1/staff/orders/{id}/weigh-in', 200, () => call('POST', `/v1/staff/orders/${o4}/weigh-in`, { weightGrams: 5200 }, st), 'card: capture only', 3);
+      tipOrders.card = o4;
       const o5 = await held();
       await measure('POST /v1/orders/{id}/cancel', 200, () => call('POST', `/v1/orders/${o5}/cancel`, {}, c), 'card: hold released', 3);
       // An admin waives part of a weighed pay-on-delivery order's balance.
@@ -278,6 +288,16 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
       await measure('GET /v1/admin/promo-codes', 200, () => call('GET', '/v1/admin/promo-codes', undefined, a));
       await measure('PATCH /v1/admin/promo-codes/{id}', 200, () => call('PATCH', `/v1/admin/promo-codes/${code.id}`, { active: false }, a));
     });
+
+    await group('tips', async () => {
+      if (!tipOrders.cash || !tipOrders.card) throw new Error('the orders steps stopped before the orders to tip on were made');
+      await tipSteps(steps, { customer, staff }, { cash: tipOrders.cash, card: tipOrders.card });
+    });
+    await group('recurring', async () => {
+      if (!zoneId || !addressId) throw new Error('the zone or address steps failed');
+      await recurringSteps(steps, customer, { zoneId, addressId, serviceId: washFoldId, anchor: day(12) });
+    });
+    await group('account data', () => accountDataSteps(steps, { admin, staff }));
 
     await group('accounts', async () => {
       const email = `rt-acct-${crypto.randomUUID().slice(0, 8)}@bench.test`;
@@ -321,6 +341,7 @@ export async function roundTripSection(databaseUrl: string): Promise<RoundTrips>
   } finally {
     await neon.close();
     await stripe.close();
+    await idps.close();
     await backend.close();
   }
 }
