@@ -136,6 +136,22 @@ describe('the personal-data registry', () => {
 });
 
 describe('GET /v1/me/export', () => {
+  it('names no member of staff through a timeline entry’s evidence: an admin’s waiver is there without the admin’s user id', async () => {
+    // The export leaves out who acted (`actorRole` only, never `actor.userId`); the waiver's
+    // evidence names the admin too (`adminId`), so it must not bring that id back in.
+    const a = await richCustomer(`w${crypto.randomUUID().slice(0, 8)}`);
+    const boss = await actor(t, 'admin');
+    await t.sql(`UPDATE orders SET final_total = estimated_total, weighed_at = now() WHERE id = $1::uuid`, [a.orderId]);
+    const reason = `On the house ${a.m.notes}`;
+    const waived = await t.api.post(`/v1/staff/orders/${a.orderId}/waive-balance`, { reason }, { token: boss.token });
+    expect(waived.status, waived.text).toBe(200);
+    const res = await t.api.get('/v1/me/export', { token: a.who.token });
+    expect(res.status, res.text).toBe(200);
+    const entry = (res.body.orders[0].timeline as Array<{ evidence: Record<string, unknown> | null }>).find((e) => e.evidence?.waived !== undefined);
+    expect(entry?.evidence).toMatchObject({ waived: expect.any(Number), reason });
+    expect(JSON.stringify(res.body.orders[0].timeline.map((e: { evidence: unknown }) => e.evidence))).not.toContain(boss.userId);
+  });
+
   it('holds everything the account can see and nothing of another account', async () => {
     const a = await richCustomer(`a${crypto.randomUUID().slice(0, 8)}`);
     const b = await richCustomer(`b${crypto.randomUUID().slice(0, 8)}`);

@@ -176,6 +176,18 @@ describe('runPaymentJobsExclusive', () => {
     expect(next.outcome).toBe('ran');
   });
 
+  it('a lease that cannot be asked (database down) is logged as a failed run, and the error reaches the caller', async () => {
+    // The Worker's cron and the Node timer drop the rejection (`.catch(() => undefined)`) because
+    // the entry logs every failure: this one must be logged too, or the run is lost without a trace.
+    const down = new Error('database unreachable');
+    const deps = { ...t.deps, database: { ...t.deps.database, rows: () => Promise.reject(down) } as Database };
+    const before = t.logger.entries.length;
+    await expect(runPaymentJobsExclusive(deps, { runner: 'test:db-down', run: async () => emptyReport() })).rejects.toBe(down);
+    const failed = t.logger.entries.slice(before).filter((e) => e.msg === 'payments job failed' && String(e.holder).startsWith('test:db-down#'));
+    expect(failed, JSON.stringify(t.logger.entries.slice(before))).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: 'error', phase: 'lease' });
+  });
+
   it('a crashed holder blocks until its lease expires, then the next runner takes over', async () => {
     await h.sql(`INSERT INTO job_leases VALUES ($1, 'node:dead-pod:job#deadbeef', now(), now() + interval '10 minutes')`, [PAYMENTS_JOB_LEASE]);
     const [{ until: expected } = { until: '' }] = await h.sql<{ until: string }>(

@@ -17,7 +17,7 @@ const ExportRow = z.object({ doc: AccountExportSchema.omit({ exportVersion: true
  * statement (one round trip) with json_agg, every part filtered by the caller's user id: the
  * profile, linked identities (provider, the email the provider gave, never tokens), addresses,
  * orders with their pickup and delivery windows, price breakdowns, lines, timeline (with its
- * evidence), payments and refunds (what the customer's order views show, no Stripe ids), devices (platform, app version, locale: never the push token), notification
+ * evidence, less the staff member it may name: who acted is never exported), payments and refunds (what the customer's order views show, no Stripe ids), devices (platform, app version, locale: never the push token), notification
  * preferences (overrides of the defaults), the inbox, the sessions (device label and times,
  * never tokens), the credit, the tips the customer gave (no Stripe ids) and the recurring pickups
  * with every date the job handled. 401 `invalid_token` when the account is gone.
@@ -52,7 +52,9 @@ export async function exportAccount(deps: Deps, userId: string): Promise<Account
             sql`order_lines l WHERE l.order_id = o.id`,
           )},
           'timeline', ${list(
-            sql`json_build_object('at', ${iso('e.at')}, 'actorRole', e.actor_role, 'type', e.type, 'fromStatus', e.from_status, 'toStatus', e.to_status, 'note', e.note, 'evidence', e.evidence) ORDER BY e.id`,
+            sql`json_build_object('at', ${iso('e.at')}, 'actorRole', e.actor_role, 'type', e.type, 'fromStatus', e.from_status, 'toStatus', e.to_status, 'note', e.note,
+              -- Who acted is left out (actorRole only): a waiver names the admin in its evidence too (adminId).
+              'evidence', e.evidence - 'adminId') ORDER BY e.id`,
             sql`order_events e WHERE e.order_id = o.id`,
           )},
           'payments', ${list(

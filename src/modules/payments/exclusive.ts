@@ -93,12 +93,17 @@ export interface ExclusiveJobOptions {
  *
  * `runner` names where this runs (runtime and host, pod or invocation); a random suffix makes
  * the holder id of this run. Logs the outcome (`payments job`, or `payments job failed` with the
- * failure); rejects, after releasing, when the job itself threw or the lease could not be asked.
+ * failure, `phase: 'lease'` when the lease could not be asked); rejects, after releasing, when the
+ * job itself threw, or when the lease could not be asked (the database unreachable).
  */
 export async function runPaymentJobsExclusive(deps: Deps, opts: ExclusiveJobOptions): Promise<ExclusiveJobRun> {
   const holder = newHolderId(opts.runner);
   const ttlMs = opts.ttlMs ?? PAYMENTS_JOB_LEASE_TTL_MS;
-  const lease = await acquireLease(deps, PAYMENTS_JOB_LEASE, holder, ttlMs);
+  // Logged here like every other failure: the Worker's cron and the Node timer drop the rejection.
+  const lease = await acquireLease(deps, PAYMENTS_JOB_LEASE, holder, ttlMs).catch((error: unknown) => {
+    deps.logger.error('payments job failed', { holder, error, phase: 'lease' });
+    throw error;
+  });
   if (!lease.held) {
     deps.logger.info('payments job skipped: another runner holds the lease', { holder, heldBy: lease.holder, until: lease.expiresAt });
     return { outcome: 'skipped', holder, heldBy: lease.holder, until: lease.expiresAt };
