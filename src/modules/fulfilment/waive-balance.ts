@@ -36,8 +36,9 @@ const WaiverRow = z.object({
  * Then ONE batch (one round trip): lock the order; mark those intents' rows cancelled; insert the `balance_waivers` row only if the
  * amount is at most what `order_balances` says is outstanding, read inside that statement after
  * the lock, so two racing waivers queue on the lock and the second sees the first's row (never
- * more waived than was outstanding); the timeline entry names the admin (actor and e-mail) and
- * the reason; then syncOutstandingFlag clears `payment_outstanding` if nothing is left; then the
+ * more waived than was outstanding); the timeline entry names the admin by id (`actor`, and
+ * `balance_waivers.actor_user_id`), never by e-mail: the customer reads the timeline, so the note
+ * says only "an admin" and the reason; then syncOutstandingFlag clears `payment_outstanding` if nothing is left; then the
  * order is read back. Errors (nothing written):
  * - 409 `nothing_outstanding`: nothing to waive (paid, waived already, cancelled, or not weighed:
  *   before the weigh-in the card hold covers the estimate), `details.outstanding`, `currency`;
@@ -89,8 +90,7 @@ export async function waiveBalance(deps: Deps, cmd: WaiveBalanceCommand): Promis
       ev AS (
         INSERT INTO order_events (order_id, at, actor_role, actor_user_id, type, note, evidence)
         SELECT b.id, ${now}::timestamptz, 'admin', ${cmd.adminId}::uuid, 'payment',
-               'Balance of ' || w.amount || ' ' || b.currency || ' waived by admin '
-                 || COALESCE((SELECT email FROM users WHERE id = ${cmd.adminId}::uuid), ${cmd.adminId}) || ': ' || ${cmd.reason},
+               'Balance of ' || w.amount || ' ' || b.currency || ' waived by an admin: ' || ${cmd.reason},
                jsonb_build_object('waived', w.amount, 'reason', ${cmd.reason}::text, 'waiverId', w.id,
                                   'adminId', ${cmd.adminId}::text, 'outstandingBefore', b.outstanding)
         FROM b, w
