@@ -17,7 +17,8 @@ const ExportRow = z.object({ doc: AccountExportSchema.omit({ exportVersion: true
  * statement (one round trip) with json_agg, every part filtered by the caller's user id: the
  * profile, linked identities (provider, the email the provider gave, never tokens), addresses,
  * orders with their pickup and delivery windows, price breakdowns, lines, timeline (with its
- * evidence, less the staff member it may name: who acted is never exported), payments and refunds (what the customer's order views show, no Stripe ids), devices (platform, app version, locale: never the push token), notification
+ * evidence, less the staff member it may name: who acted is never exported), payments and refunds (what the customer's order views show, no Stripe ids in these rows; a
+ * timeline entry's evidence may name the customer's own PaymentIntent or refund, as the order view does), devices (platform, app version, locale: never the push token), notification
  * preferences (overrides of the defaults), the inbox, the sessions (device label and times,
  * never tokens), the credit, the tips the customer gave (no Stripe ids) and the recurring pickups
  * with every date the job handled. 401 `invalid_token` when the account is gone.
