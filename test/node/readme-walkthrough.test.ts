@@ -24,10 +24,10 @@ const ROOT = join(import.meta.dirname, '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const API_LINE = 'API=http://localhost:3000';
 
-/** The walkthrough's shell code: the one ```sh block between the markers. */
+/** The walkthrough's shell code: the one ```bash block between the markers. */
 function walkthrough(): string {
-  const m = /<!-- readme-walkthrough: begin -->\n```sh\n([\s\S]*?)\n```\n<!-- readme-walkthrough: end -->/.exec(README);
-  if (!m) throw new Error('README.md has no ```sh block between <!-- readme-walkthrough: begin/end --> markers');
+  const m = /<!-- readme-walkthrough: begin -->\n```bash\n([\s\S]*?)\n```\n<!-- readme-walkthrough: end -->/.exec(README);
+  if (!m) throw new Error('README.md has no ```bash block between <!-- readme-walkthrough: begin/end --> markers');
   return m[1]!;
 }
 
