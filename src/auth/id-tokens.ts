@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { OAuthConfig, OAuthProviderConfig } from '../config.js';
 import type { IdentityProvider } from '../db/schema-identities.js';
 import { ApiError } from '../errors.js';
-import { textProblem } from '../http/schemas.js';
+import { textProblem } from '../domain/text.js';
 
 /*
  * Verifying the ID tokens of Sign in with Apple and Google (OpenID Connect ID tokens, JWS over a

@@ -11,6 +11,7 @@
  * test/node/hostile-input.test.ts walks /openapi.json and proves it for every field.
  */
 import { z } from '@hono/zod-openapi';
+import { textProblem } from '../domain/text.js';
 
 /** The first and last calendar years the API accepts in any instant or date (UTC for instants). */
 export const MIN_YEAR = 2000;
@@ -20,16 +21,7 @@ const END_MS = Date.UTC(MAX_YEAR + 1, 0, 1);
 
 export const TIME_RANGE_RULE = `between ${MIN_YEAR}-01-01T00:00:00Z and ${MAX_YEAR}-12-31T23:59:59.999Z`;
 
-// In a `u` regex a well-formed surrogate pair is one code point outside this range, so only a
-// lone half matches.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-/** Why a string cannot be stored as sent, or null when it can. */
-export function textProblem(value: string): string | null {
-  if (value.includes('\u0000')) return 'must not contain the NUL character (U+0000)';
-  if (LONE_SURROGATE.test(value)) return 'must not contain an unpaired UTF-16 surrogate';
-  return null;
-}
+export { textProblem } from '../domain/text.js';
 
 export interface TextOptions {
   /** Maximum length in UTF-16 code units (zod's `max`), after trimming. Required: no field is unbounded. */
