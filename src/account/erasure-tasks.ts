@@ -39,7 +39,7 @@ async function attempt(deps: Deps, kind: ErasureTaskKind, reference: string | nu
   if (kind === 'stripe_customer_delete') {
     if (!deps.payments) throw new Error('Stripe is not configured: STRIPE_SECRET_KEY is unset');
     try {
-      await deps.payments.stripe.customers.del(reference);
+      await (await deps.payments.client()).customers.del(reference);
       return 'done';
     } catch (err) {
       // Stripe answers 404 resource_missing for a Customer already deleted (a retry after a lost answer).

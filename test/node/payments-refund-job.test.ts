@@ -106,7 +106,7 @@ describe('refund answered failed', () => {
     const boss = await actor(h, 'admin');
     const refund = (amount: number) => h.api.post(`/v1/staff/orders/${p.order.id}/refunds`, { amount, reason: 'Lost sock' }, { token: boss.token });
 
-    const stripe = t.deps.payments!.stripe;
+    const stripe = await t.deps.payments!.client();
     const real = stripe.refunds.create.bind(stripe.refunds);
     const create = vi.spyOn(stripe.refunds, 'create').mockImplementation((async (params: Stripe.RefundCreateParams, options?: Stripe.RequestOptions) => {
       const made = await real(params, options);

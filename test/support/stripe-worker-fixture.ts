@@ -26,7 +26,7 @@ const methodCount = (o: object) => {
 async function run(env: Env) {
   const config = { stripeSecretKey: env.STRIPE_SECRET_KEY, stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET, stripeApiUrl: env.STRIPE_API_URL, stripeTimeoutMs: 10_000 } as Config;
   const payments = createPayments(config)!;
-  const { stripe } = payments;
+  const stripe = await payments.client();
   const called = new Set<string>();
   const use = <T>(resource: string, p: Promise<T>) => p.then((r) => (called.add(resource), r));
 
@@ -47,7 +47,7 @@ async function run(env: Env) {
   const listed = await stripe.paymentIntents.list({ customer: customer.id, limit: 100 }).autoPagingToArray({ limit: 1_000 });
   if (listed.length !== 2) throw new Error(`paymentIntents.list paged ${listed.length} intents`);
   const signed = await control.signedEvent('payment_intent.succeeded', pi.id);
-  const event = await stripe.webhooks.constructEventAsync(signed.payload, signed.header, env.STRIPE_WEBHOOK_SECRET, undefined, payments.cryptoProvider);
+  const event = await payments.verifyEvent(signed.payload, signed.header);
   await stripe.customers.del(customer.id);
 
   const leftOut: Record<string, number> = {};

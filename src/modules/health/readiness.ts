@@ -33,7 +33,7 @@ async function probeStripe(deps: Deps, payments: Payments): Promise<Check> {
   const started = performance.now();
   try {
     await withTimeout(
-      payments.stripe.paymentIntents.list({ limit: 1 }, { timeout: STRIPE_TIMEOUT_MS, maxNetworkRetries: 0 }),
+      (await payments.client()).paymentIntents.list({ limit: 1 }, { timeout: STRIPE_TIMEOUT_MS, maxNetworkRetries: 0 }),
       STRIPE_TIMEOUT_MS + 500,
       'stripe check',
     );

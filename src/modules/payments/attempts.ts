@@ -17,7 +17,8 @@
  * Stripe executes one of them.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeError, isStripeErrorOf } from '../../payments/stripe-errors.js';
 import { z } from 'zod';
 import { AnyRow } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
@@ -160,10 +161,10 @@ async function attempt<T>(deps: Deps, key: string, send: (idempotencyKey: string
  * nothing; any other 4xx is Stripe's definitive answer.
  */
 function failureOf(err: unknown): { outcome: 'server_error' | 'no_answer' | 'refused'; error: string } | undefined {
-  if (!(err instanceof Stripe.errors.StripeError)) return undefined;
+  if (!isStripeError(err)) return undefined;
   const error = `${err.type}${err.code ? `: ${err.code}` : ''}`;
   const status = err.statusCode;
-  if (err instanceof Stripe.errors.StripeConnectionError || status === undefined) return { outcome: 'no_answer', error };
+  if (isStripeErrorOf(err, 'StripeConnectionError') || status === undefined) return { outcome: 'no_answer', error };
   if (status >= 500) return { outcome: 'server_error', error };
   if (status === 409 || status === 429) return { outcome: 'no_answer', error };
   return { outcome: 'refused', error };

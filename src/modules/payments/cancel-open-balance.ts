@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeErrorOf } from '../../payments/stripe-errors.js';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -37,7 +38,7 @@ function inProgress(detail: string, details: Record<string, unknown>): ApiError 
  */
 export async function cancelOpenBalanceCharges(deps: Deps, orderId: string): Promise<string[]> {
   if (!deps.payments) return [];
-  const { stripe } = deps.payments;
+  const stripe = await deps.payments.client();
   const open = await deps.database.rows(OpenRow, sql`
     SELECT id::text, stripe_payment_intent_id AS pi, status::text, amount, currency FROM payments
     WHERE order_id = ${orderId}::uuid AND kind = 'balance' AND status::text IN (${sql.join(OPEN.map((s) => sql`${s}`), sql`, `)})`);
@@ -54,7 +55,7 @@ export async function cancelOpenBalanceCharges(deps: Deps, orderId: string): Pro
       pi = (await sendOnce(deps, stop, (idempotencyKey) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'abandoned' }, { idempotencyKey }))).result;
     } catch (err) {
       // Not cancellable any more: the customer paid (or is paying) just now. Take Stripe's word.
-      if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
+      if (!(isStripeErrorOf(err, 'StripeInvalidRequestError') && err.code === 'payment_intent_unexpected_state')) providerError(err);
       pi = await stripe.paymentIntents.retrieve(intentId).catch(providerError);
     }
     if (pi.status !== 'canceled') {

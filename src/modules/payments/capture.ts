@@ -1,6 +1,7 @@
 import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
 import { sql, type SQL } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeErrorOf } from '../../payments/stripe-errors.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
 import { isBelowMinimum, minimumCharge } from '../../domain/currency.js';
@@ -36,7 +37,7 @@ function notCapturable(status: string): ApiError {
  * the outstanding balance is charged off-session on the saved card (./collect.ts).
  */
 export async function captureOrderPayment(deps: Deps, orderId: string, opts: CaptureOptions = {}): Promise<CaptureOutcome> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const read = opts.state ? { state: opts.state, prior: opts.capturePrior } : await readForCapture(deps, orderId);
   const { order, hold, overage, covered } = read.state;
   const deferred = opts.deferred;
@@ -68,7 +69,7 @@ export async function captureOrderPayment(deps: Deps, orderId: string, opts: Cap
     recordPaymentFailure(deps.metrics, 'capture', err);
     // Not capturable any more: captured by an earlier attempt whose answer we lost, or
     // released (expired, cancelled). Take Stripe's word for which.
-    if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
+    if (!(isStripeErrorOf(err, 'StripeInvalidRequestError') && err.code === 'payment_intent_unexpected_state')) providerError(err);
     pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId).catch(providerError);
   }
   if (pi.status !== 'succeeded') {
@@ -136,7 +137,7 @@ async function chargeOverage(
   deferred?: SQL[],
   known?: PriorAttempt,
 ): Promise<OverageOutcome> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const { paymentMethod, customer } = await savedPaymentMethod(deps, holdIntentId);
   const paymentId = crypto.randomUUID();
   const overage = { orderId, operation: 'overage', subject: orderId, lookup: intentByMetadata(stripe, customer, orderId, 'overage') } as const;
@@ -158,11 +159,11 @@ async function chargeOverage(
     ), known));
   } catch (err) {
     // A currency with no documented minimum: Stripe converts to the settlement currency and decides.
-    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'amount_too_small') {
+    if (isStripeErrorOf(err, 'StripeInvalidRequestError') && err.code === 'amount_too_small') {
       return waiveOverage(deps, orderId, amount, currency);
     }
     recordPaymentFailure(deps.metrics, 'capture', err);
-    if (!(err instanceof Stripe.errors.StripeCardError)) providerError(err);
+    if (!isStripeErrorOf(err, 'StripeCardError')) providerError(err);
     const failed = err.payment_intent;
     await insertOverage(deps, { orderId, paymentId, intentId: failed?.id ?? null, status: 'failed', amount, captured: 0, currency, note: `Overage of ${amount} declined: ${err.message}` }, deferred);
     return 'failed';

@@ -26,7 +26,8 @@
  * retried off-session (the customer pays on-session instead).
  */
 import { sql, type SQL } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeErrorOf } from '../../payments/stripe-errors.js';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { AnyRow, parseRows } from '../../db/client.js';
@@ -72,7 +73,7 @@ export async function derivedId(name: string): Promise<string> {
 
 /** The customer and payment method saved with the hold: what an off-session charge uses. */
 export async function savedPaymentMethod(deps: Deps, holdIntentId: string): Promise<{ customer?: string; paymentMethod?: string }> {
-  const holdIntent = await requirePayments(deps).stripe.paymentIntents.retrieve(holdIntentId).catch(providerError);
+  const holdIntent = await (await requirePayments(deps).client()).paymentIntents.retrieve(holdIntentId).catch(providerError);
   return {
     paymentMethod: typeof holdIntent.payment_method === 'string' ? holdIntent.payment_method : holdIntent.payment_method?.id,
     customer: typeof holdIntent.customer === 'string' ? holdIntent.customer : holdIntent.customer?.id,
@@ -93,7 +94,7 @@ const SETTLED: Record<string, BalanceOutcome> = { succeeded: 'charged', processi
  * same row, the same idempotency key).
  */
 export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: PaymentRow, deferred?: SQL[]): Promise<BalanceCollection> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const paymentId = await derivedId(`balance-off-session:${order.id}`);
   const now = deps.clock.now().toISOString();
   // Beyond this the customer has not agreed to be charged without them.
@@ -160,7 +161,7 @@ export async function collectLostHold(deps: Deps, order: PaymentOrderRow, hold: 
     ), parseRows(PriorAttempt, priorResult)[0]));
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'capture', err);
-    if (!(err instanceof Stripe.errors.StripeCardError)) {
+    if (!isStripeErrorOf(err, 'StripeCardError')) {
       // No answer: flagged until the retry (which looks it up first) or Stripe's webhook says what happened.
       await deps.database.rows(AnyRow, syncOutstandingFlag(order.id, now));
       providerError(err);

@@ -203,7 +203,7 @@ async function flag(deps: Deps, orderId: string, reason: OrderFlag, note: string
 async function reconcile(deps: Deps, now: Date): Promise<NonNullable<JobReport['reconciliation']>> {
   const since = Math.floor(now.getTime() / 1000) - 3 * 86_400;
   // Every page, not just the first: a busy shop makes more than 100 intents in three days.
-  const intents = await deps.payments!.stripe.paymentIntents.list({ created: { gte: since }, limit: 100 }).autoPagingToArray({ limit: RECONCILE_MAX });
+  const intents = await (await deps.payments!.client()).paymentIntents.list({ created: { gte: since }, limit: 100 }).autoPagingToArray({ limit: RECONCILE_MAX });
   const ids = intents.map((pi) => pi.id);
   const ours = ids.length
     ? await deps.database.db.select().from(payments).where(and(inArray(payments.stripePaymentIntentId, ids), isNotNull(payments.stripePaymentIntentId)))

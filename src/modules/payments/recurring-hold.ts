@@ -35,7 +35,8 @@
  * it happens once per (schedule, date) however often the job runs.
  */
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeErrorOf } from '../../payments/stripe-errors.js';
 import { z } from 'zod';
 import { AnyRow } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
@@ -81,7 +82,7 @@ const Saved = z.object({
  */
 export async function holdOffSession(deps: Deps, orderId: string, userId: string, scheduleId: string): Promise<HoldOutcome> {
   if (!deps.payments) return { kind: 'none' };
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const [saved] = await deps.database.rows(Saved, sql`
       SELECT (o.payment_method = 'card' AND o.status = 'pending_payment') AS pending, o.currency, o.estimated_total,
              u.stripe_customer_id AS customer,
@@ -126,8 +127,8 @@ export async function holdOffSession(deps: Deps, orderId: string, userId: string
   } catch (err) {
     recordPaymentFailure(deps.metrics, 'authorise', err);
     // Stripe refused the request itself (the saved card was detached, …): retrying cannot help; the customer pays on the sheet.
-    if (err instanceof Stripe.errors.StripeInvalidRequestError) return { kind: 'customer_needed', reason: err.code ?? 'saved_card_unusable', amount };
-    if (!(err instanceof Stripe.errors.StripeCardError)) throw err;
+    if (isStripeErrorOf(err, 'StripeInvalidRequestError')) return { kind: 'customer_needed', reason: err.code ?? 'saved_card_unusable', amount };
+    if (!isStripeErrorOf(err, 'StripeCardError')) throw err;
     const reason = err.code === 'authentication_required' ? 'authentication_required' : (err.decline_code ?? err.code ?? 'card_declined');
     // Without the intent the sheet could not offer it again: no row, the sheet makes its own hold.
     if (err.payment_intent) await record(deps, order, err.payment_intent, reason);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeError, isStripeErrorOf } from '../../payments/stripe-errors.js';
 import { AnyRow, parseRows, rowsOf } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -123,7 +124,7 @@ export async function refundOrder(
       // Refused by Stripe: this part is released; never sent: the parts after it. A part
       // whose answer was lost stays pending (it counts against the captured total) until
       // Stripe's charge.refunded or reconciliation settles it.
-      const refused = err instanceof Stripe.errors.StripeInvalidRequestError || err instanceof Stripe.errors.StripeCardError;
+      const refused = isStripeErrorOf(err, 'StripeInvalidRequestError') || isStripeErrorOf(err, 'StripeCardError');
       const release = parts.slice(refused ? i : i + 1).map((p) => sql`${p.id}::uuid`);
       // A part an earlier request already sent (a retry's later parts) may be at Stripe: kept pending.
       if (release.length > 0) {
@@ -132,15 +133,16 @@ export async function refundOrder(
             AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.operation = 'refund' AND a.subject = refunds.id::text
                             AND a.outcome IS DISTINCT FROM 'refused')`);
       }
-      if (!(err instanceof Stripe.errors.StripeError)) throw err;
-      if (err instanceof Stripe.errors.StripeInvalidRequestError && ['amount_too_large', 'charge_already_refunded'].includes(err.code ?? '')) {
+      if (!isStripeError(err)) throw err;
+      const { type } = err;
+      if (type === 'StripeInvalidRequestError' && ['amount_too_large', 'charge_already_refunded'].includes(err.code ?? '')) {
         throw new ApiError('refund_exceeds_captured', 'Stripe reports less left to refund on this payment than requested.');
       }
       throw new ApiError(
         'payment_provider_error',
         refused
-          ? `Stripe refused the refund (${err.type}); nothing more was refunded.`
-          : `Stripe did not answer the refund (${err.type}); it is safe to retry: the same amount again is looked up at Stripe before anything is sent.`,
+          ? `Stripe refused the refund (${type}); nothing more was refunded.`
+          : `Stripe did not answer the refund (${type}); it is safe to retry: the same amount again is looked up at Stripe before anything is sent.`,
       );
     }
     statuses.push(
@@ -161,7 +163,7 @@ export async function refundOrder(
  * after looking for it among the PaymentIntent's refunds (our `refund_id` metadata).
  */
 async function sendRefund(deps: Deps, orderId: string, part: { id: string; amount: number; pi: string }, known?: PriorAttempt): Promise<Stripe.Refund> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const spec = { orderId, operation: 'refund', subject: part.id, lookup: refundByMetadata(stripe, part.pi, part.id) } as const;
   const sent = await sendOnce(deps, spec, (idempotencyKey) =>
     stripe.refunds.create(
@@ -234,7 +236,7 @@ const StaleRefundRow = z.object({ id: z.string(), amount: z.number(), reason: z.
  * the admin may already have refunded another way, and only a person should move money again.
  */
 export async function settleStaleRefunds(deps: Deps): Promise<StaleRefundReport> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const cutoff = new Date(deps.clock.now().getTime() - STALE_REFUND_MS).toISOString();
   const stale = await deps.database.rows(StaleRefundRow, sql`
     SELECT r.id::text, r.amount, r.reason, r.stripe_refund_id, p.stripe_payment_intent_id AS pi

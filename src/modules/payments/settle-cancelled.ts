@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeErrorOf } from '../../payments/stripe-errors.js';
 import { AnyRow, parseRows } from '../../db/client.js';
 import { payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -29,7 +30,7 @@ export async function releaseHold(deps: Deps, orderId: string): Promise<void> {
  */
 async function release(deps: Deps, orderId: string): Promise<SQL | undefined> {
   if (!deps.payments) return undefined;
-  const { stripe } = deps.payments;
+  const stripe = await deps.payments.client();
   const releasable = sql`SELECT id::text FROM payments WHERE order_id = ${orderId}::uuid AND kind = 'hold'
                            AND stripe_payment_intent_id IS NOT NULL AND status NOT IN ('succeeded', 'canceled')`;
   const [holds, prior] = await deps.database.batch((db) => [
@@ -45,7 +46,7 @@ async function release(deps: Deps, orderId: string): Promise<SQL | undefined> {
     const send = (idempotencyKey: string) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey });
     pi = (await sendOnce(deps, cancel, send, parseRows(PriorAttempt, prior)[0])).result;
   } catch (err) {
-    if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state')) providerError(err);
+    if (!(isStripeErrorOf(err, 'StripeInvalidRequestError') && err.code === 'payment_intent_unexpected_state')) providerError(err);
     pi = await stripe.paymentIntents.retrieve(hold.stripePaymentIntentId).catch(providerError);
   }
   return recordIntentSql(deps, hold, pi, pi.status === 'canceled' ? 'Card hold released' : `Card hold not released: it is ${pi.status}`);

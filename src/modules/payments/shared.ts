@@ -4,7 +4,8 @@
  * reads and writes of our payment rows that more than one operation performs.
  */
 import { eq, sql, type SQL } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeError } from '../../payments/stripe-errors.js';
 import type { Db } from '../../db/client.js';
 import { balanceWaivers, orders, payments } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -28,7 +29,7 @@ export function requirePayments(deps: Deps): Payments {
  * operation up at Stripe before sending again, with a new key if Stripe stored a 500.
  */
 export function providerError(err: unknown): never {
-  if (err instanceof Stripe.errors.StripeError) {
+  if (isStripeError(err)) {
     throw new ApiError('payment_provider_error', `Stripe did not complete the request (${err.type}); it is safe to retry.`, { details: { stripeCode: err.code ?? null } });
   }
   throw err;

@@ -71,7 +71,7 @@ export async function balanceIntent(
   amount: number,
   rows: readonly Row[],
 ): Promise<Stripe.PaymentIntent> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const cancelled = rows.filter((p) => p.kind === 'balance' && p.status === 'canceled').length;
   const paymentId = await derivedId(`balance-sheet:${order.id}:${amount}:${cancelled}`);
   const existing = rows.find((p) => p.id === paymentId);

@@ -93,7 +93,7 @@ export async function paymentSheet(deps: Deps, userId: string, orderId: string, 
 }
 
 async function newCustomer(deps: Deps, userId: string, email: string): Promise<string> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   return (await stripe.customers.create({ email, metadata: { user_id: userId } }, { idempotencyKey: `customer-${userId}` })).id;
 }
 
@@ -106,7 +106,7 @@ async function holdIntent(
   customerSaved: boolean,
   known: PriorAttempt | undefined,
 ): Promise<Stripe.PaymentIntent> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const orderId = order.id;
   if (existing?.stripePaymentIntentId) {
     const intent = await stripe.paymentIntents.retrieve(existing.stripePaymentIntentId);
@@ -162,7 +162,9 @@ async function sheetFor(
   currency: string,
   clientApiVersion: string | undefined,
 ): Promise<PaymentSheet> {
-  const { stripe, publishableKey } = requirePayments(deps);
+  const payments = requirePayments(deps);
+  const stripe = await payments.client();
+  const { publishableKey } = payments;
   const [session, ephemeral] = await Promise.all([
     stripe.customerSessions.create({
       customer: customerId,

@@ -12,10 +12,12 @@ import { adoptIntent } from './adopt.js';
 import { paymentRank, requirePayments, STATUS_RANK } from './shared.js';
 
 export async function verifyStripeEvent(deps: Deps, payload: string, signature: string | undefined): Promise<Stripe.Event> {
-  const { stripe, webhookSecret, cryptoProvider } = requirePayments(deps);
+  const payments = requirePayments(deps);
   if (!signature) throw new ApiError('invalid_signature', 'Missing Stripe-Signature header.');
+  // The SDK is loaded outside the try: a failure to load it is the server's (500), not a bad signature.
+  await payments.client();
   try {
-    return await stripe.webhooks.constructEventAsync(payload, signature, webhookSecret, undefined, cryptoProvider);
+    return await payments.verifyEvent(payload, signature);
   } catch {
     throw new ApiError('invalid_signature', 'The Stripe-Signature does not match this payload, or its timestamp is too old.');
   }

@@ -13,7 +13,8 @@
  * (src/modules/payments/tip-events.ts) records it on the tip and never on the order's payments.
  */
 import { sql } from 'drizzle-orm';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { isStripeErrorOf } from '../../payments/stripe-errors.js';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ApiError } from '../../errors.js';
@@ -35,7 +36,7 @@ export const tipIntentKey = (tipId: string) => `tip-${tipId}`;
  * did not answer (the tip stays `pending`; a retry with the same key resumes here).
  */
 export async function chargeTip(deps: Deps, tip: TipRow, holdIntent: string, resuming: boolean): Promise<TipRow> {
-  const { stripe } = requirePayments(deps);
+  const stripe = await requirePayments(deps).client();
   const saved = await savedPaymentMethod(deps, holdIntent);
   if (!saved.customer || !saved.paymentMethod) return record(deps, tip, { status: 'failed', pi: null, failureCode: 'no_saved_card' });
   const key = tipIntentKey(tip.id);
@@ -60,7 +61,7 @@ export async function chargeTip(deps: Deps, tip: TipRow, holdIntent: string, res
       { idempotencyKey: key },
     );
   } catch (err) {
-    if (!(err instanceof Stripe.errors.StripeCardError)) providerError(err);
+    if (!isStripeErrorOf(err, 'StripeCardError')) providerError(err);
     const code = err.code === 'authentication_required' ? 'authentication_required' : (err.decline_code ?? err.code ?? 'card_declined');
     return record(deps, tip, { status: 'failed', pi: err.payment_intent?.id ?? null, failureCode: code });
   }
