@@ -378,7 +378,8 @@ describe('GitHub workflows', () => {
     const testScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.test;
     expect(testScript).toContain('npm run typecheck');
     expect(testScript).toContain('npm run lint');
-    expect(testScript).toMatch(/vitest run/);
+    // tools/test/run.ts runs `vitest run` (test/node/test-runner.test.ts).
+    expect(testScript).toMatch(/tools\/test\/run\.ts$/);
     expect(all).toMatch(/wrangler deploy --dry-run --outdir/);
     expect(all).toContain('GITHUB_STEP_SUMMARY');
     const testJob = Object.values(ci.jobs as Obj).find((j: Obj) => j.services?.postgres)!;

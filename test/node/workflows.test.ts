@@ -238,7 +238,11 @@ describe('one CI definition: GitHub runs .ci/run', () => {
     expect(body).toMatch(/^npm run test:alerts$/m);
     expect(body).toMatch(/^bash scripts\/smoke-dev\.sh$/m);
     const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.test).toMatch(/npm run typecheck && npm run lint .*vitest run$/);
+    expect(scripts.test).toMatch(/npm run typecheck && npm run lint .*tools\/test\/run\.ts$/);
+    // Its summary file is printed again as the closing lines, whatever fails after it.
+    expect(body).toMatch(/^export VITEST_SUMMARY_FILE="\$summary"$/m);
+    expect(at(/^trap 'cat "\$summary"[^\n]*' EXIT$/m)).toBeGreaterThan(-1);
+    expect(at(/^trap 'cat "\$summary"/m)).toBeLessThan(at(/^npm test\b/m));
     expect(scripts['test:alerts']).toMatch(/^promtool /);
   });
 

@@ -18,7 +18,7 @@
  *
  *   npx tsx tools/worker-bundle/build.ts
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { swaggerUiDistDir } from '../../src/platform/node/docs-assets.js';
@@ -94,16 +94,37 @@ export async function buildWorkerSources(): Promise<{ files: number; removedByte
   const hashPath = join(BUILD_DIR, HASH_FILE);
   if (existsSync(hashPath) && readFileSync(hashPath, 'utf8') === inputs) return 'unchanged';
   const document = await openApiText();
-  const next = `${BUILD_DIR}.next`;
-  rmSync(next, { recursive: true, force: true });
-  cpSync(swaggerUiDistDir(), join(next, 'assets'), { recursive: true, dereference: true });
-  writeFileSync(join(next, 'assets', DOCUMENT_ASSET), document);
-  const copied = copyStripped(resolve(ROOT, 'src'), join(next, 'src'));
-  if (readFileSync(join(next, 'src', DOCS_STRIPPED), 'utf8').includes('= false')) throw new Error(`${DOCS_STRIPPED}: the flag was not set`);
-  writeFileSync(join(next, HASH_FILE), inputs);
-  rmSync(BUILD_DIR, { recursive: true, force: true });
-  renameSync(next, BUILD_DIR);
-  return { ...copied, documentBytes: Buffer.byteLength(document) };
+  // Built aside under a name of its own, then renamed into place: `npm test` runs the Node and the
+  // Workers projects side by side (tools/test/run.ts), and both may build at once.
+  const next = `${BUILD_DIR}.next-${process.pid}-${randomUUID().slice(0, 8)}`;
+  try {
+    cpSync(swaggerUiDistDir(), join(next, 'assets'), { recursive: true, dereference: true });
+    writeFileSync(join(next, 'assets', DOCUMENT_ASSET), document);
+    const copied = copyStripped(resolve(ROOT, 'src'), join(next, 'src'));
+    if (readFileSync(join(next, 'src', DOCS_STRIPPED), 'utf8').includes('= false')) throw new Error(`${DOCS_STRIPPED}: the flag was not set`);
+    writeFileSync(join(next, HASH_FILE), inputs);
+    const current = () => existsSync(hashPath) && readFileSync(hashPath, 'utf8') === inputs;
+    if (!current()) {
+      // A stale build is moved away whole and this one moved in right after (two renames), so a
+      // reader sees a whole build or, for that instant, none; the old one is deleted afterwards.
+      const old = `${BUILD_DIR}.old-${process.pid}-${randomUUID().slice(0, 8)}`;
+      try {
+        renameSync(BUILD_DIR, old);
+      } catch {
+        // none, or another build moved it first
+      }
+      try {
+        renameSync(next, BUILD_DIR);
+      } catch (err) {
+        if (!current()) throw err; // another build of the same inputs got there first: the same files
+      } finally {
+        rmSync(old, { recursive: true, force: true });
+      }
+    }
+    return { ...copied, documentBytes: Buffer.byteLength(document) };
+  } finally {
+    rmSync(next, { recursive: true, force: true });
+  }
 }
 
 runIfEntryPoint(import.meta.url, async () => {

@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * tools/test/run.ts, `npm test`'s vitest step, against a stall like cloudflare/workers-sdk#15498:
+ * a file that never finishes, and says nothing. The watchdog must kill the run, run again only the
+ * files left, and still fail the run for a failure that happened before the stall.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+
+function fixture(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'run-mjs-'));
+  writeFileSync(join(dir, 'vitest.config.mjs'), `export default { test: { include: ['*.test.mjs'], fileParallelism: false, testTimeout: 600000, hookTimeout: 600000 } };\n`);
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), `import { existsSync, writeFileSync } from 'node:fs';\nimport { it, expect } from 'vitest';\n${body}\n`);
+  return dir;
+}
+
+/** Hangs (silently, for good) the first time it runs, passes after. */
+const stallsOnce = (dir: string) => `
+const marker = ${JSON.stringify(join(dir, 'ran-once'))};
+it('hangs the first time', async () => {
+  if (!existsSync(marker)) { writeFileSync(marker, ''); await new Promise(() => {}); }
+  expect(1).toBe(1);
+});`;
+
+function run(dir: string) {
+  // Not the outer run's summary file (CI's, when this runs under .ci/run).
+  const { VITEST_SUMMARY_FILE: _outer, ...env } = process.env;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/test/run.ts')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: {
+      ...env,
+      VITEST_STALL_MINUTES: String(8 / 60), // 8 s without a finished test
+      VITEST_PHASES: JSON.stringify([{ name: 'fixture', args: ['--config', join(dir, 'vitest.config.mjs'), '--root', dir] }]),
+    },
+    timeout: 300_000,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('tools/test/run.ts, the watchdog over vitest', () => {
+  it('kills a stalled run, runs again only the files it had not finished, and passes when they pass', () => {
+    const dir = fixture({ 'a.test.mjs': `it('a', () => expect(1).toBe(1));`, 'b.test.mjs': '' });
+    writeFileSync(join(dir, 'b.test.mjs'), `import { existsSync, writeFileSync } from 'node:fs';\nimport { it, expect } from 'vitest';\n${stallsOnce(dir)}\n`);
+    const r = run(dir);
+    expect(r.out).toContain('stalled');
+    expect(r.out).toMatch(/running again the [12] file\(s\) it had not finished: .*b\.test\.mjs/);
+    expect(r.out).toContain('vitest: 2 passed, 0 failed, 0 skipped (2 files)');
+    expect(r.status).toBe(0);
+  }, 300_000);
+
+  it('still fails the run for a file that failed before the stall', () => {
+    const dir = fixture({ 'a.test.mjs': `it('a fails', () => expect(1).toBe(2));` });
+    writeFileSync(join(dir, 'b.test.mjs'), `import { existsSync, writeFileSync } from 'node:fs';\nimport { it, expect } from 'vitest';\n${stallsOnce(dir)}\n`);
+    const r = run(dir);
+    expect(r.out).toContain('stalled');
+    expect(r.out).toMatch(/failed files: .*a\.test\.mjs/);
+    expect(r.status).toBe(1);
+  }, 300_000);
+
+  it('fails the run for an error outside any test (an unhandled rejection) that happened before the stall', () => {
+    const dir = fixture({ 'a.test.mjs': `it('a passes but leaves a rejection behind', () => { void Promise.reject(new Error('left behind')); expect(1).toBe(1); });` });
+    writeFileSync(join(dir, 'b.test.mjs'), `import { existsSync, writeFileSync } from 'node:fs';\nimport { it, expect } from 'vitest';\n${stallsOnce(dir)}\n`);
+    const r = run(dir);
+    expect(r.out).toContain('stalled');
+    expect(r.out).toMatch(/error\(s\) outside any test/);
+    expect(r.status).toBe(1);
+  }, 300_000);
+});

@@ -1,0 +1,68 @@
+import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { Reporter, TestCase, TestModule, TestSpecification, Vitest } from 'vitest/node';
+
+/**
+ * A vitest reporter that appends what happens to `VITEST_PROGRESS_FILE`, one JSON object per line,
+ * as it happens (vitest's JSON reporter writes only when the run ends, so a run that stalls and is
+ * killed leaves nothing): `planned` (every file of the run, at its start), `tick` (a test finished:
+ * the run is alive), `file` (a file finished: project, path from the project's root, state, duration ms, tests passed,
+ * failed and skipped), `errors` (vitest holds more errors that belong to no test: an unhandled
+ * rejection fails the run though every test passed). tools/test/run.ts reads it to watch for stalls, to re-run only the files a
+ * killed run did not finish, and to print one summary over all its vitest processes.
+ * Without VITEST_PROGRESS_FILE it does nothing.
+ */
+export default class ProgressReporter implements Reporter {
+  private readonly out = process.env.VITEST_PROGRESS_FILE;
+  private vitest: Vitest | undefined;
+  private errors = 0;
+
+  onInit(vitest: Vitest): void {
+    this.vitest = vitest;
+  }
+
+  /** Writes an `errors` line when vitest's unhandled errors grew (read after each file and at the end). */
+  private checkErrors(): void {
+    const count = this.vitest?.state.getUnhandledErrors().length ?? 0;
+    if (count > this.errors) {
+      this.errors = count;
+      this.write({ event: 'errors', count });
+    }
+  }
+
+  private write(event: Record<string, unknown>): void {
+    if (this.out) appendFileSync(this.out, `${JSON.stringify(event)}\n`);
+  }
+
+  onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
+    this.write({ event: 'planned', files: specifications.map((s) => ({ project: s.project.name, file: relative(s.project.config.root, s.moduleId) })) });
+  }
+
+  onTestCaseResult(_testCase: TestCase): void {
+    this.write({ event: 'tick' });
+  }
+
+  onTestModuleEnd(testModule: TestModule): void {
+    const counts = { passed: 0, failed: 0, skipped: 0 };
+    for (const test of testModule.children.allTests()) {
+      const state = test.result().state;
+      if (state === 'passed') counts.passed++;
+      else if (state === 'failed') counts.failed++;
+      else counts.skipped++;
+    }
+    this.write({
+      event: 'file',
+      project: testModule.project.name,
+      file: relative(testModule.project.config.root, testModule.moduleId),
+      // A file whose code failed to load or whose hooks failed has no failed test but is failed.
+      state: testModule.state(),
+      durationMs: Math.round(testModule.diagnostic().duration),
+      ...counts,
+    });
+    this.checkErrors();
+  }
+
+  onTestRunEnd(): void {
+    this.checkErrors();
+  }
+}
