@@ -119,6 +119,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'error',
       '@typescript-eslint/no-unsafe-call': 'error',
       '@typescript-eslint/no-unnecessary-type-assertion': 'error',
+      // `import { type X } from 'y'` is kept as `import {} from 'y'` under verbatimModuleSyntax and
+      // evaluates 'y' (the Worker loads some packages only on first use: docs/runbook.md, "Worker startup").
+      '@typescript-eslint/no-import-type-side-effects': 'error',
     },
   },
   ...boundaries,

@@ -44,8 +44,8 @@ export function createPayments(config: Config): Payments | undefined {
   const webhookSecret = config.stripeWebhookSecret;
   let sdk: Promise<{ stripe: Stripe; cryptoProvider: Stripe.CryptoProvider }> | undefined;
   const load = () =>
-    (sdk ??= import('stripe').then(
-      ({ default: StripeSdk }) => ({
+    (sdk ??= import('stripe')
+      .then(({ default: StripeSdk }) => ({
         stripe: new StripeSdk(secretKey, {
           apiVersion: STRIPE_API_VERSION,
           httpClient: StripeSdk.createFetchHttpClient(),
@@ -59,12 +59,11 @@ export function createPayments(config: Config): Payments | undefined {
             : {}),
         }),
         cryptoProvider: StripeSdk.createSubtleCryptoProvider(),
-      }),
-      (err: unknown) => {
-        sdk = undefined; // the next call tries again
+      }))
+      .catch((err: unknown) => {
+        sdk = undefined; // loading or building failed: the next call tries again
         throw err;
-      },
-    ));
+      }));
   return {
     client: async () => (await load()).stripe,
     async verifyEvent(payload, signature) {

@@ -19,21 +19,20 @@ interface Graph {
   packages: Map<string, string>; // package → the first file that imports it
 }
 
-/** Runtime imports of a module: not `import type`/`export type`, and not an import whose every named binding is a type. */
+/**
+ * Runtime imports of a module: all but `import type` / `export type` declarations. An import whose
+ * every named binding is an inline `type` one (`import { type X } from 'y'`) still counts: under
+ * `verbatimModuleSyntax` (tsconfig.json) TypeScript and esbuild keep it as `import {} from 'y'`,
+ * which evaluates 'y'.
+ */
 function runtimeSpecifiers(file: string): string[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
   const out: string[] = [];
   for (const node of source.statements) {
     if (ts.isImportDeclaration(node)) {
-      const clause = node.importClause;
-      if (clause?.isTypeOnly) continue;
-      const named = clause?.namedBindings;
-      const onlyTypes = clause && !clause.name && named && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly);
-      if (onlyTypes) continue;
+      if (node.importClause?.isTypeOnly) continue;
       out.push((node.moduleSpecifier as ts.StringLiteral).text);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && !node.isTypeOnly) {
-      const clause = node.exportClause;
-      if (clause && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly)) continue;
       out.push((node.moduleSpecifier as ts.StringLiteral).text);
     }
   }
