@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { HashPoolOptions } from '../../src/auth/hash-pool.js';
+import type { Argon2idParams } from '../../src/auth/password.js';
 import { AnyRow, type Database } from '../../src/db/client.js';
 import { setUserRole } from '../../src/modules/auth/set-user-role.js';
 import { setUserDisabled } from '../../src/modules/auth/set-user-disabled.js';
@@ -34,9 +35,27 @@ export interface TestApp extends Harness {
   close(): Promise<void>;
 }
 
+/**
+ * Argon2id at its lowest cost (64 KiB, one pass) for the Node test apps: the same algorithm, PHC
+ * strings, pool and code paths, at a fraction of a millisecond per derivation instead of ~65–330 ms
+ * (OWASP's 19 MiB, two passes, on this box). Hundreds of fixtures register and log in, so this is
+ * what keeps the Node suite within CI's time. The production cost is what test/unit/password.test.ts,
+ * test/node/password-pool.test.ts (which opts back in where speed matters: a full queue), the servers
+ * the tests start as processes, the Workers suite and `npm run bench` use.
+ */
+export const TEST_ARGON2ID: Argon2idParams = { memoryKiB: 64, passes: 1, parallelism: 1 };
+
 /** Builds the real app with injected config (never by editing process.env). */
 export async function createTestApp(
-  opts: { database?: Database; env?: Record<string, string>; stripe?: boolean; metrics?: Metrics; hashPool?: HashPoolOptions } = {},
+  opts: {
+    database?: Database;
+    env?: Record<string, string>;
+    stripe?: boolean;
+    metrics?: Metrics;
+    hashPool?: HashPoolOptions;
+    /** Default TEST_ARGON2ID. */
+    argon2Params?: Argon2idParams;
+  } = {},
 ): Promise<TestApp> {
   const database = opts.database ?? (await openTestDatabase());
   const stripeUrl = inject('stripeUrl');
@@ -50,7 +69,7 @@ export async function createTestApp(
   });
   const logger = createMemoryLogger();
   const metrics = opts.metrics ?? createMemoryMetrics();
-  const deps = createNodeDeps(config, { database, logger, metrics, ...(opts.hashPool ? { hashPool: opts.hashPool } : {}) });
+  const deps = createNodeDeps(config, { database, logger, metrics, argon2Params: opts.argon2Params ?? TEST_ARGON2ID, ...(opts.hashPool ? { hashPool: opts.hashPool } : {}) });
   const app = createApp(deps);
   return {
     app,
