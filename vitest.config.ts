@@ -7,21 +7,21 @@ import { defineConfig } from 'vitest/config';
  * - workers: the Worker inside workerd, through the real neon-http driver and the local
  *   Neon-compatible endpoint (see vitest.workers.config.ts).
  */
+export const unitProject = { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } };
+export const nodeProject = {
+  test: {
+    name: 'node',
+    include: ['test/node/**/*.test.ts'],
+    environment: 'node',
+    globalSetup: ['test/setup/node-global.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+};
+
 export default defineConfig({
   test: {
-    projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
-      {
-        test: {
-          name: 'node',
-          include: ['test/node/**/*.test.ts'],
-          environment: 'node',
-          globalSetup: ['test/setup/node-global.ts'],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
-        },
-      },
-      './vitest.workers.config.ts',
-    ],
+    // `npm test` runs unit and node through vitest.node.config.ts, apart from workers (tools/test/run.ts).
+    projects: [unitProject, nodeProject, './vitest.workers.config.ts'],
   },
 });

@@ -38,7 +38,9 @@ const phases: Phase[] = userArgs.length > 0 ? [{ name: 'vitest', args: userArgs,
   : [
     // vitest's default is one worker per core but one; a 2-core box would run one file at a time,
     // while the Node suite's files mostly wait (PostgreSQL, child processes): two at least.
-    { name: 'unit+node', args: ['--project', 'unit', '--project', 'node', `--maxWorkers=${Math.max(2, availableParallelism() - 1)}`], retry: true },
+    // Its own config: vitest.config.ts would load vitest.workers.config.ts too, which recreates the
+    // database the other process's Workers suite runs on as it loads (vitest.node.config.ts).
+    { name: 'unit+node', args: ['--config', 'vitest.node.config.ts', `--maxWorkers=${Math.max(2, availableParallelism() - 1)}`], retry: true },
     { name: 'workers', args: ['--project', 'workers'], retry: true },
   ];
 
