@@ -6,6 +6,7 @@
 import { withTimeout } from '../../db/client.js';
 import type { Deps } from '../../deps.js';
 import type { Payments } from '../../payments/stripe.js';
+import { isStripeError } from '../../payments/stripe-errors.js';
 import type { Check, Readiness } from './schemas.js';
 
 export const DB_TIMEOUT_MS = 2000;
@@ -47,9 +48,9 @@ async function probeStripe(deps: Deps, payments: Payments): Promise<Check> {
 
 /** timeout | unreachable (no answer) | server_error (Stripe 5xx) | rejected (Stripe refused: keys, permissions, rate limit). */
 function stripeFailure(err: unknown): string {
-  const type = (err as { type?: unknown }).type;
   if (isTimeout(err)) return 'timeout';
-  if (type === 'StripeConnectionError' || type === undefined) return 'unreachable';
+  const type = isStripeError(err) ? err.type : undefined;
+  if (type === undefined || type === 'StripeConnectionError') return 'unreachable';
   return type === 'StripeAPIError' ? 'server_error' : 'rejected';
 }
 
