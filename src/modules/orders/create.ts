@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { and, eq, sql } from 'drizzle-orm';
 import { fingerprintRequest } from '../../domain/idempotency.js';
-import type { OrderStatus } from '../../domain/order-status.js';
 import { pgError } from '../../db/errors.js';
 import { idempotencyKeys } from '../../db/schema.js';
 import type { Deps } from '../../deps.js';
@@ -9,7 +8,7 @@ import { ApiError } from '../../errors.js';
 import { cachedContext, readContext, staleRows, type OrderContext } from './create-context.js';
 import { planOrder, type OrderPlan } from './plan.js';
 import { creditSpent, redeem, redemptionRefusals, throwPromoRefusal } from './redeem.js';
-import { toOrderDto } from './shared.js';
+import { newOrderRows, toLineRecord } from './create-rows.js';
 import { OrderSchema, type CreateOrderInput, type OrderDto } from './schemas.js';
 
 /**
@@ -108,85 +107,8 @@ async function writeOrder(
   w: { userId: string; key: string; fingerprint: string; input: CreateOrderInput; ctx: OrderContext; plan: OrderPlan; verify: boolean },
 ): Promise<CreateOrderResult | undefined> {
   const { userId, key, fingerprint, input, ctx, plan } = w;
-  const orderId = crypto.randomUUID();
-  const status: OrderStatus = input.paymentMethod === 'card' ? 'pending_payment' : 'confirmed';
+  const { orderId, status, lineRows, order, body } = newOrderRows(userId, input, ctx, plan);
   const { now, estimate } = plan;
-  const lineRows = plan.lines.map((l, i) => {
-    const priced = estimate.lines[i]!;
-    const service = ctx.serviceRows.find((s) => s.id === l.service.id)!;
-    return {
-      orderId,
-      position: i,
-      serviceId: service.id,
-      serviceName: service.name,
-      pricingModel: service.pricingModel,
-      unitPrice: service.unitPrice,
-      expressSurchargeBps: input.express ? service.expressSurchargeBps : null,
-      quantity: priced.quantity,
-      estimatedWeightGrams: priced.weightGrams,
-      finalQuantity: null,
-      finalWeightGrams: null,
-      addOns: l.addOns.map((a) => ({ id: a.id, name: service.addOns.find((x) => x.id === a.id)!.name, price: a.price })),
-      estimatedTotal: priced.lineTotal,
-      finalTotal: null,
-    };
-  });
-  const event = {
-    id: 0,
-    orderId,
-    at: now,
-    actorRole: 'customer' as const,
-    actorUserId: userId,
-    type: 'created',
-    fromStatus: null,
-    toStatus: status,
-    note: input.notes ?? null,
-    evidence: null,
-    notify: null,
-  };
-  const order = {
-    id: orderId,
-    userId,
-    status,
-    paymentMethod: input.paymentMethod,
-    zoneId: plan.zone.id,
-    addressId: input.addressId,
-    address: plan.address,
-    pickupSlotId: plan.pickup.id,
-    deliverySlotId: plan.delivery.id,
-    express: input.express,
-    notes: input.notes ?? null,
-    currency: estimate.currency,
-    estimate,
-    estimatedTotal: estimate.total,
-    pricingRules: plan.rules,
-    finalBreakdown: null,
-    finalTotal: null,
-    weighedAt: null,
-    bagCount: null,
-    cancelledAt: null,
-    flags: [] as string[],
-    flaggedReason: null,
-    overageApprovalRequired: false,
-    overageApprovedAt: null,
-    promoCodeId: plan.promo?.id ?? null,
-    discountAmount: estimate.discount?.amount ?? 0,
-    creditApplied: estimate.creditApplied ?? 0,
-    createdAt: now,
-    updatedAt: now,
-  } as const;
-  const body: OrderDto = toOrderDto({
-    ...order,
-    lines: lineRows.map((l) => ({ ...l, id: '' })),
-    events: [event],
-    pickupSlot: plan.pickup,
-    deliverySlot: plan.delivery,
-    // A new order has no money recorded yet: its balance is the estimate, all outstanding.
-    payments: [],
-    waivers: [],
-    creditEntries: [],
-  });
-
   const nowIso = now.toISOString();
   const reserve = (slotId: string) => sql`
     UPDATE slots SET reserved = reserved + 1, updated_at = ${nowIso}::timestamptz
@@ -288,32 +210,6 @@ function whyNot(slotId: string, nowIso: string) {
     FROM slots s WHERE s.id = ${slotId}::uuid), 'full')`;
 }
 
-
-function toLineRecord(l: {
-  position: number;
-  serviceId: string;
-  serviceName: string;
-  pricingModel: string;
-  unitPrice: number;
-  expressSurchargeBps: number | null;
-  quantity: number | null;
-  estimatedWeightGrams: number | null;
-  addOns: unknown;
-  estimatedTotal: number;
-}) {
-  return {
-    position: l.position,
-    service_id: l.serviceId,
-    service_name: l.serviceName,
-    pricing_model: l.pricingModel,
-    unit_price: l.unitPrice,
-    express_surcharge_bps: l.expressSurchargeBps,
-    quantity: l.quantity,
-    estimated_weight_grams: l.estimatedWeightGrams,
-    add_ons: l.addOns,
-    estimated_total: l.estimatedTotal,
-  };
-}
 
 /**
  * The first call's answer, exactly as it was stored: a retry must get what the first call got, even
