@@ -1,4 +1,4 @@
-import type { RawSettings } from '../config.js';
+import type { RawSettings } from '../config-env.js';
 
 /** Sign in with Apple and Google (README, "Configuration"): src/auth/id-tokens.ts reads it. */
 export interface OAuthConfig {

@@ -21,7 +21,7 @@ import type { Deps } from '../deps.js';
 import { createAccounts } from '../modules/auth/create-accounts.js';
 import { generateZoneSlots } from '../modules/zones/generate-slots.js';
 import { CreateZoneBody, GenerateSlotsBody } from '../modules/zones/schemas.js';
-import type { AppEnv } from '../config.js';
+import type { AppEnv } from '../config-env.js';
 import { runQuery } from './client.js';
 import { users, zones } from './schema.js';
 

@@ -2,7 +2,8 @@
  * The notification providers' settings (FCM, Twilio, Resend; README, "Configuration"), checked
  * at start by src/config.ts loadConfig.
  */
-import { isPlaceholder, type RawSettings } from '../config.js';
+import type { RawSettings } from '../config-env.js';
+import { isPlaceholder } from '../config-fields.js';
 import { parseServiceAccount, type ServiceAccount } from './channels/service-account.js';
 
 /** The notification providers' settings (README, "Configuration"). */

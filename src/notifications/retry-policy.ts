@@ -2,7 +2,7 @@
  * When a notification delivery is tried again, and for how long a claim holds it: the retry
  * policy the dispatcher (./dispatch.ts) records by. Pure: no I/O.
  */
-import { NOTIFY_TIMEOUT_MAX_MS } from '../config.js';
+import { NOTIFY_TIMEOUT_MAX_MS } from '../config-env.js';
 import type { SendOutcome } from './types.js';
 
 /** Attempts before a delivery is `dead` (the runbook's dead letters): 8 ≈ 64 min of backoff at the defaults. */

@@ -7,7 +7,8 @@
  * (DATABASE_TIMEOUT_MS).
  */
 import { describe, expect, it } from 'vitest';
-import { loadConfig, NOTIFY_TIMEOUT_MAX_MS } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { NOTIFY_TIMEOUT_MAX_MS } from '../../src/config-env.js';
 import { DATABASE_TIMEOUT_MAX_MS, MAX_REQUESTS_PER_SEND, SEND_LEASE_MARGIN_MS, SEND_LEASE_MS } from '../../src/notifications/retry-policy.js';
 import { TEST_JWT_SECRET } from '../support/harness.js';
 

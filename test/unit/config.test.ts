@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, isPlaceholder, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { isPlaceholder } from '../../src/config-fields.js';
 import { loadNodeServerConfig } from '../../src/platform/node/config.js';
 
 const prodSecrets = {

@@ -4,7 +4,9 @@
  * them. The shared settings are src/config.ts (loadConfig), whose helpers this reuses.
  */
 import { z } from 'zod';
-import { APP_ENVS, configErrorOf, numberFromString, optionalString } from '../../config.js';
+import { configErrorOf } from '../../config.js';
+import { APP_ENVS } from '../../config-env.js';
+import { numberFromString, optionalString } from '../../config-fields.js';
 
 /** A positive integer with no upper bound; unset or blank → `def`. */
 const positiveIntFromString = <D extends number | undefined>(def: D) =>

@@ -42,7 +42,7 @@ export interface RunningServer {
  *   longer than the load balancer's own idle timeout (60 s on AWS ALB and ingress-nginx's
  *   upstream keep-alive), so the balancer, not us, closes it: otherwise it may send a request
  *   on a socket we are closing and answer the client 502.
- * The values are parsed and defaulted by loadNodeServerConfig (src/config.ts).
+ * The values are parsed and defaulted by loadNodeServerConfig (src/platform/node/config.ts).
  */
 export function httpServerOptions(server: Pick<NodeServerConfig, 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>) {
   const requestTimeout = server.requestTimeoutMs;
