@@ -238,7 +238,7 @@ export default {
     if (!('deps' in b)) return misconfigured(b.error, env);
     const response = await (await httpApp(b)).fetch(request, env, ctx);
     const queue = b.deps.notifications?.queue;
-    if (queue && wakesNotifications(request.method, new URL(request.url).pathname, response.status)) {
+    if (queue && wakesNotifications(request.method, () => new URL(request.url).pathname, response.status)) {
       const logger = b.deps.logger;
       ctx.waitUntil(queue.send({ kind: 'outbox' }).catch((error: unknown) => logger.warn('enqueueing the outbox message failed; the sweep will send', { error })));
     }

@@ -16,9 +16,11 @@ const NOTIFYING_PATH = /^\/v1\/((orders|staff|webhooks)(\/|$)|auth\/(register|pa
 
 /**
  * Whether the Worker wakes the consumer after this answer: a successful (2xx) write on a path that
- * can write an outbox row. Any other request enqueues nothing (no empty fan-out per login or
+ * can write an outbox row. `pathname` may be a function, called only for such a write (the Worker
+ * passes one, so a read never parses its URL again). Any other request enqueues nothing (no empty fan-out per login or
  * refresh); a row written anyway is still swept by the cron within a minute of its age.
  */
-export function wakesNotifications(method: string, pathname: string, status: number): boolean {
-  return status >= 200 && status < 300 && UNSAFE_METHODS.has(method) && NOTIFYING_PATH.test(pathname);
+export function wakesNotifications(method: string, pathname: string | (() => string), status: number): boolean {
+  if (!(status >= 200 && status < 300 && UNSAFE_METHODS.has(method))) return false;
+  return NOTIFYING_PATH.test(typeof pathname === 'string' ? pathname : pathname());
 }

@@ -35,4 +35,18 @@ describe('wakesNotifications: which answers wake the notification consumer on Wo
     expect(wakesNotifications('POST', '/v1/me/password', 200)).toBe(false);
     expect(wakesNotifications('POST', '/v1/me/emails', 202)).toBe(false);
   });
+
+  it('reads the path lazily: a read or a refusal never parses its URL (the Worker passes a function)', () => {
+    let parsed = 0;
+    const path = (p: string) => () => {
+      parsed++;
+      return p;
+    };
+    expect(wakesNotifications('GET', path('/v1/orders'), 200)).toBe(false);
+    expect(wakesNotifications('POST', path('/v1/orders'), 409)).toBe(false);
+    expect(parsed).toBe(0);
+    expect(wakesNotifications('POST', path('/v1/orders'), 201)).toBe(true);
+    expect(wakesNotifications('POST', path('/v1/auth/login'), 200)).toBe(false);
+    expect(parsed).toBe(2);
+  });
 });
