@@ -299,7 +299,7 @@ export function renderReport(res: Results): string {
       out.push(`- Statements per request, as captured: GET /v1/orders ${res.node.statements.list}; POST /v1/orders ${res.node.statements.create} in ${res.node.statements.createUnits} round trips (BEGIN … COMMIT counted as statements).`);
     }
     if (res.worker) {
-      out.push('- Worker: `src/worker.ts` in workerd via wrangler\'s `unstable_startWorker` (what `wrangler dev` runs), neon-http → local Neon endpoint (own process, pg pool of 10) → PostgreSQL; `LOG_LEVEL=warn` because local Worker logs are piped through the process that drives the load. Ceiling: a hello-world Worker in the same workerd setup.');
+      out.push('- Worker: `src/worker.ts` in workerd via wrangler\'s `unstable_startWorker` (what `wrangler dev` runs), neon-http → local Neon endpoint (own process, pg pool of 10) → PostgreSQL; `LOG_LEVEL=warn` because local Worker logs are piped through the process that drives the load. Ceiling: a hello-world Worker in the same workerd setup, deployed like the app with Static Assets and `run_worker_first` (so both sides pass wrangler\'s local asset router, which costs a hello-world about 15% of its throughput and which Cloudflare\'s edge does not bill to the Worker: tools/bench/worker.ts).');
       out.push(
         `- First response of a fresh local isolate: app ${f0(res.worker.firstRequestMs.app)} ms, hello-world ${f0(res.worker.firstRequestMs.hello)} ms. Mostly local workerd taking in the ${res.bundle ? `${f0(res.bundle.scriptKiB)} KiB` : 'large'} script on first use; building the app on that request is a few ms. What Cloudflare limits is the global-scope figure below.`,
       );
