@@ -26,7 +26,7 @@ it('hangs the first time', async () => {
   expect(1).toBe(1);
 });`;
 
-function run(dir: string) {
+function run(dir: string, phases?: Array<{ name: string; args: string[]; lane?: string }>) {
   // Not the outer run's summary file (CI's, when this runs under .ci/run).
   const { VITEST_SUMMARY_FILE: _outer, ...env } = process.env;
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/test/run.ts')], {
@@ -35,7 +35,7 @@ function run(dir: string) {
     env: {
       ...env,
       VITEST_STALL_MINUTES: String(8 / 60), // 8 s without a finished test
-      VITEST_PHASES: JSON.stringify([{ name: 'fixture', args: ['--config', join(dir, 'vitest.config.mjs'), '--root', dir] }]),
+      VITEST_PHASES: JSON.stringify(phases ?? [{ name: 'fixture', args: ['--config', join(dir, 'vitest.config.mjs'), '--root', dir] }]),
     },
     timeout: 300_000,
   });
@@ -50,6 +50,39 @@ describe('tools/test/run.ts, the watchdog over vitest', () => {
     expect(r.out).toContain('stalled');
     expect(r.out).toMatch(/running again the [12] file\(s\) it had not finished: .*b\.test\.mjs/);
     expect(r.out).toContain('vitest: 2 passed, 0 failed, 0 skipped (2 files)');
+    expect(r.status).toBe(0);
+  }, 300_000);
+
+  it('runs the phases of one lane one after the other, and counts them all (the Workers suite\'s two shards)', () => {
+    // b passes only if a had finished before b started: with the two side by side, a is still asleep.
+    const dir = mkdtempSync(join(tmpdir(), 'run-lane-'));
+    const marker = JSON.stringify(join(dir, 'a-finished'));
+    const fx = fixture({
+      'a.test.mjs': `it('a', async () => { await new Promise((r) => setTimeout(r, 3000)); writeFileSync(${marker}, ''); expect(1).toBe(1); });`,
+      'b.test.mjs': `it('b runs after a', () => expect(existsSync(${marker})).toBe(true));`,
+    });
+    const args = ['--config', join(fx, 'vitest.config.mjs'), '--root', fx];
+    const r = run(fx, [
+      { name: 'one/2', lane: 'lane', args: [...args, 'a.test.mjs'] },
+      { name: 'two/2', lane: 'lane', args: [...args, 'b.test.mjs'] },
+    ]);
+    expect(r.out).toContain('vitest: 2 passed, 0 failed, 0 skipped (2 files)');
+    expect(r.status).toBe(0);
+  }, 300_000);
+
+  it('counts a sharded phase by the files of its own shard (vitest plans every file, then shards)', () => {
+    const dir = fixture({
+      'a.test.mjs': `it('a', () => expect(1).toBe(1));`,
+      'b.test.mjs': `it('b', () => expect(1).toBe(1));`,
+      'c.test.mjs': `it('c', () => expect(1).toBe(1));`,
+    });
+    const args = ['--config', join(dir, 'vitest.config.mjs'), '--root', dir];
+    const r = run(dir, [
+      { name: 'shard 1/2', lane: 'shards', args: [...args, '--shard=1/2'] },
+      { name: 'shard 2/2', lane: 'shards', args: [...args, '--shard=2/2'] },
+    ]);
+    expect(r.out).not.toContain('never finished');
+    expect(r.out).toContain('vitest: 3 passed, 0 failed, 0 skipped (3 files)');
     expect(r.status).toBe(0);
   }, 300_000);
 

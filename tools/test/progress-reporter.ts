@@ -5,7 +5,7 @@ import type { Reporter, TestCase, TestModule, TestSpecification, Vitest } from '
 /**
  * A vitest reporter that appends what happens to `VITEST_PROGRESS_FILE`, one JSON object per line,
  * as it happens (vitest's JSON reporter writes only when the run ends, so a run that stalls and is
- * killed leaves nothing): `planned` (every file of the run, at its start), `tick` (a test finished:
+ * killed leaves nothing): `planned` (every file of the run, at its start; of its shard with --shard), `tick` (a test finished:
  * the run is alive), `file` (a file finished: project, path from the project's root, state, duration ms, tests passed,
  * failed and skipped), `errors` (vitest holds more errors that belong to no test: an unhandled
  * rejection fails the run though every test passed). tools/test/run.ts reads it to watch for stalls, to re-run only the files a
@@ -34,8 +34,13 @@ export default class ProgressReporter implements Reporter {
     if (this.out) appendFileSync(this.out, `${JSON.stringify(event)}\n`);
   }
 
-  onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
-    this.write({ event: 'planned', files: specifications.map((s) => ({ project: s.project.name, file: relative(s.project.config.root, s.moduleId) })) });
+  async onTestRunStart(specifications: ReadonlyArray<TestSpecification>): Promise<void> {
+    // vitest reports every file before it applies --shard (in its pool), so the files this process
+    // will run are those the configured sequencer's own shard() keeps (vitest's algorithm, not a copy).
+    const vitest = this.vitest;
+    const shard = vitest?.config.shard;
+    const planned = vitest && shard ? await new vitest.config.sequence.sequencer(vitest).shard([...specifications]) : specifications;
+    this.write({ event: 'planned', files: planned.map((s) => ({ project: s.project.name, file: relative(s.project.config.root, s.moduleId) })) });
   }
 
   onTestCaseResult(_testCase: TestCase): void {

@@ -4,7 +4,10 @@
  *   node --import tsx tools/test/run.ts  the three projects: `unit` + `node` in one vitest process and
  *                                        `workers` in another, side by side (on a 2-core box vitest
  *                                        runs one file at a time per process; the two projects wait
- *                                        on different things: PostgreSQL and child processes, workerd)
+ *                                        on different things: PostgreSQL and child processes, workerd).
+ *                                        The Workers suite runs as two shards, one after the other:
+ *                                        the stall below came after 11 or more of its 17 files in one
+ *                                        pool, never fewer
  *   … run.ts <args…>                     one `vitest run <args…>` (a project, files, -t …)
  *
  * The watchdog: @cloudflare/vitest-pool-workers can stall between two files with no error and no
@@ -32,7 +35,8 @@ const dir = mkdtempSync(join(tmpdir(), 'vitest-progress-'));
 
 const userArgs = process.argv.slice(2);
 // `retry`: only a phase whose arguments are project flags can be narrowed to the files left.
-// VITEST_PHASES (JSON [{ name, args }]) replaces the two below: for this tool's own test.
+// `lane`: phases of one lane run one after the other, lanes side by side (default: a lane each).
+// VITEST_PHASES (JSON [{ name, args, lane? }]) replaces the phases below: for this tool's own test.
 const phases: Phase[] = userArgs.length > 0 ? [{ name: 'vitest', args: userArgs, retry: false }] : process.env.VITEST_PHASES
   ? (JSON.parse(process.env.VITEST_PHASES) as Array<Omit<Phase, 'retry'>>).map((p) => ({ ...p, retry: true }))
   : [
@@ -41,7 +45,9 @@ const phases: Phase[] = userArgs.length > 0 ? [{ name: 'vitest', args: userArgs,
     // Its own config: vitest.config.ts would load vitest.workers.config.ts too, which recreates the
     // database the other process's Workers suite runs on as it loads (vitest.node.config.ts).
     { name: 'unit+node', args: ['--config', 'vitest.node.config.ts', `--maxWorkers=${Math.max(2, availableParallelism() - 1)}`], retry: true },
-    { name: 'workers', args: ['--project', 'workers'], retry: true },
+    // Two processes of about 8 files each, one after the other (the stall above).
+    { name: 'workers 1/2', lane: 'workers', args: ['--project', 'workers', '--shard=1/2'], retry: true },
+    { name: 'workers 2/2', lane: 'workers', args: ['--project', 'workers', '--shard=2/2'], retry: true },
   ];
 
 // The children have process groups of their own (below): pass Ctrl-C and kill on to them, and
@@ -67,6 +73,8 @@ interface Phase {
   name: string;
   args: string[];
   retry: boolean;
+  /** Phases of one lane run in order; lanes run side by side. Default: the phase's name. */
+  lane?: string;
 }
 /** tools/test/progress-reporter.ts's lines. */
 type ProgressEvent =
@@ -148,7 +156,7 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
   const result: PhaseResult = { planned: new Map(), finished: new Map(), errors: 0, ends: [], ok: false };
   let args = phase.args;
   for (let attempt = 1; ; attempt++) {
-    const progress = join(dir, `${phase.name}-${attempt}.jsonl`);
+    const progress = join(dir, `${phase.name.replace(/[^\w+]+/g, '_')}-${attempt}.jsonl`); // a name may hold '/' ('workers 1/2')
     const end = await vitest(args, progress);
     result.ends.push(end);
     let errors = 0;
@@ -165,13 +173,27 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
       console.log(`[run.ts] it stalled before it started a file: running it again`);
     } else {
       console.log(`[run.ts] running again the ${left.length} file(s) it had not finished: ${left.join(' ')}`);
-      // The same projects, narrowed to those files (positional arguments filter by path).
-      args = [...phase.args, ...left];
+      // The same projects, narrowed to those files (positional arguments filter by path; a shard
+      // of those would drop some of them).
+      args = [...phase.args.filter((a) => !a.startsWith('--shard')), ...left];
     }
   }
 }
 
-const results = await Promise.all(phases.map(runPhase));
+/** Each lane's phases in order, the lanes side by side; results in the order of `phases`. */
+async function runLanes(): Promise<PhaseResult[]> {
+  const results: PhaseResult[] = new Array(phases.length);
+  const lanes = new Map<string, number[]>();
+  phases.forEach((p, i) => lanes.set(p.lane ?? p.name, [...(lanes.get(p.lane ?? p.name) ?? []), i]));
+  await Promise.all(
+    [...lanes.values()].map(async (indexes) => {
+      for (const i of indexes) results[i] = await runPhase(phases[i]!);
+    }),
+  );
+  return results;
+}
+
+const results = await runLanes();
 const files = results.flatMap((r) => [...r.finished.values()]);
 const missing = results.flatMap((r) => [...r.planned.keys()].filter((f) => !r.finished.has(f)));
 const total = { passed: 0, failed: 0, skipped: 0 };
