@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +84,45 @@ describe('tools/test/run.ts, the watchdog over vitest', () => {
     expect(r.out).not.toContain('never finished');
     expect(r.out).toContain('vitest: 3 passed, 0 failed, 0 skipped (3 files)');
     expect(r.status).toBe(0);
+  }, 300_000);
+
+  it('takes vitest and its workers down when it is killed outright (SIGKILL, which it cannot trap)', async () => {
+    const dir = fixture({});
+    const pidFile = join(dir, 'worker-pid');
+    writeFileSync(
+      join(dir, 'a.test.mjs'),
+      `import { writeFileSync } from 'node:fs';\nimport { it } from 'vitest';\nit('hangs', async () => { writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); await new Promise(() => {}); });\n`,
+    );
+    const { VITEST_SUMMARY_FILE: _outer, ...env } = process.env;
+    const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/test/run.ts')], {
+      cwd: ROOT,
+      stdio: 'ignore',
+      env: { ...env, VITEST_STALL_MINUTES: '10', VITEST_PHASES: JSON.stringify([{ name: 'fixture', args: ['--config', join(dir, 'vitest.config.mjs'), '--root', dir] }]) },
+    });
+    // A killed process whose parent died too may stay a zombie until something reaps it: dead here.
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return false;
+      }
+      const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+      return !/^\d+ \(.*\) Z/.test(stat);
+    };
+    const waitFor = async (what: () => boolean, seconds: number) => {
+      for (let i = 0; i < seconds * 4 && !what(); i++) await new Promise((r) => setTimeout(r, 250));
+      return what();
+    };
+    try {
+      expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '', 120)).toBe(true);
+      const worker = Number(readFileSync(pidFile, 'utf8'));
+      expect(alive(worker)).toBe(true);
+      runner.kill('SIGKILL');
+      // The reporter looks every 2 s; generous for a loaded box, and the test ends as soon as it is gone.
+      expect(await waitFor(() => !alive(worker), 60)).toBe(true);
+    } finally {
+      runner.kill('SIGKILL');
+    }
   }, 300_000);
 
   it('still fails the run for a file that failed before the stall', () => {

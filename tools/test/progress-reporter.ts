@@ -19,6 +19,28 @@ export default class ProgressReporter implements Reporter {
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest;
+    this.exitWithParent();
+  }
+
+  /**
+   * run.ts starts vitest in a process group of its own (so a stalled run can be killed whole), which
+   * also means a run.ts killed outright (SIGKILL: nothing it can trap) would leave vitest, its
+   * workers and workerd running. With VITEST_PARENT_PID (run.ts sets it), this process checks every
+   * 2 s that it is still run.ts's child; once re-parented, it kills its own group.
+   */
+  private exitWithParent(): void {
+    const parent = Number(process.env.VITEST_PARENT_PID);
+    if (!this.out || !Number.isInteger(parent) || parent <= 0) return;
+    const check = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(check);
+      try {
+        process.kill(-process.pid, 'SIGKILL');
+      } catch {
+        process.exit(1); // not a group leader (started otherwise): at least this process goes
+      }
+    }, 2_000);
+    check.unref();
   }
 
   /** Writes an `errors` line when vitest's unhandled errors grew (read after each file and at the end). */

@@ -104,7 +104,7 @@ function vitest(args: string[], progress: string): Promise<number | 'stalled'> {
       stdio: 'inherit',
       // Its own process group, so a stalled run is killed with the workerd and helpers it started.
       detached: true,
-      env: { ...process.env, VITEST_PROGRESS_FILE: progress },
+      env: { ...process.env, VITEST_PROGRESS_FILE: progress, VITEST_PARENT_PID: String(process.pid) }, // the reporter exits with this process
     });
     const pid = child.pid!;
     children.add(pid);
