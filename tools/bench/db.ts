@@ -42,10 +42,11 @@ export async function adminSql(serverUrl: string, statement: string): Promise<vo
 }
 
 /** Drops and recreates the bench database, then migrates and seeds it as `npm run db:migrate -- --seed` does. */
-export async function createBenchDatabase(serverUrl: string): Promise<string> {
-  await adminSql(serverUrl, `DROP DATABASE IF EXISTS ${BENCH_DB_NAME} WITH (FORCE)`);
-  await adminSql(serverUrl, `CREATE DATABASE ${BENCH_DB_NAME}`);
-  const url = databaseUrl(serverUrl, BENCH_DB_NAME);
+export async function createBenchDatabase(serverUrl: string, name = BENCH_DB_NAME): Promise<string> {
+  benchDbName(name);
+  await adminSql(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminSql(serverUrl, `CREATE DATABASE ${name}`);
+  const url = databaseUrl(serverUrl, name);
   const database = createPostgresDatabase(url, { max: 1 });
   try {
     await migrateDatabase(database);
@@ -56,8 +57,9 @@ export async function createBenchDatabase(serverUrl: string): Promise<string> {
   return url;
 }
 
-export async function dropBenchDatabase(serverUrl: string): Promise<void> {
-  await adminSql(serverUrl, `DROP DATABASE IF EXISTS ${BENCH_DB_NAME} WITH (FORCE)`);
+export async function dropBenchDatabase(serverUrl: string, name = BENCH_DB_NAME): Promise<void> {
+  benchDbName(name);
+  await adminSql(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
 // ------------------------------------------------------------------------- a tiny client

@@ -10,7 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { unstable_startWorker } from 'wrangler';
-import { BENCH_JWT_SECRET, BENCH_PASSWORD, createFixtures, customer, expectStatus, httpClient, orderBody, orderHeaders, sqlRows, type Fixtures } from './db.js';
+import { BENCH_JWT_SECRET, BENCH_PASSWORD, createFixtures, customer, expectStatus, httpClient, orderBody, orderHeaders, sqlRows } from './db.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { freePort, log, median, percentile, startChild, stopChild, waitForHttp, type BenchOptions } from './lib.js';
 
@@ -55,11 +55,10 @@ type Probe = { endpoint: string; variant?: string; status: number; samples: numb
 const plain = (value: string) => ({ type: 'plain_text' as const, value });
 
 /**
- * Runs the section. `existing` are the Node section's fixtures when it ran in the same database
- * (the bench zone exists once); otherwise fresh ones are made through the Worker, with the delay
- * off while they are.
+ * Runs the section on `databaseUrl`, a database of its own (migrated and seeded): fixtures are
+ * made through the Worker, with the delay off while they are.
  */
-export async function edgeSection(o: BenchOptions, databaseUrl: string, existing?: Fixtures): Promise<EdgeSection> {
+export async function edgeSection(o: BenchOptions, databaseUrl: string): Promise<EdgeSection> {
   const delayMs = o.edgeDelayMs;
   const neonPort = await freePort();
   const connectionString = 'postgres://bench:bench@db.localtest:5432/laundry';
@@ -85,7 +84,7 @@ export async function edgeSection(o: BenchOptions, databaseUrl: string, existing
     const call = httpClient(fetch, base);
 
     // Set-up with the delay off: fixtures, a staff member, orders to read and to cancel.
-    const f = existing ?? (await createFixtures(call, databaseUrl, 50));
+    const f = await createFixtures(call, databaseUrl, 50);
     const writer = await customer(call, databaseUrl, f.postcode, 'edge-writer');
     const staffEmail = `edge-staff-${crypto.randomUUID().slice(0, 8)}@bench.test`;
     expectStatus(await call('POST', '/v1/auth/register', { email: staffEmail, password: BENCH_PASSWORD }), 201, 'register staff');
