@@ -86,12 +86,25 @@ describe('tools/test/run.ts, the watchdog over vitest', () => {
     expect(r.status).toBe(0);
   }, 300_000);
 
-  it('takes vitest and its workers down when it is killed outright (SIGKILL, which it cannot trap)', async () => {
+  it('takes vitest and everything it started down when it is killed outright (SIGKILL): SIGTERM first, then SIGKILL', async () => {
     const dir = fixture({});
-    const pidFile = join(dir, 'worker-pid');
+    const pids = join(dir, 'pids');
+    const cleaned = join(dir, 'cleaned');
+    // Two children a test starts, in vitest's process group: one cleans up on SIGTERM (as a private
+    // PostgreSQL cluster's trap does), one ignores SIGTERM and must still go.
     writeFileSync(
       join(dir, 'a.test.mjs'),
-      `import { writeFileSync } from 'node:fs';\nimport { it } from 'vitest';\nit('hangs', async () => { writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); await new Promise(() => {}); });\n`,
+      [
+        `import { spawn } from 'node:child_process';`,
+        `import { writeFileSync } from 'node:fs';`,
+        `import { it } from 'vitest';`,
+        `it('hangs', async () => {`,
+        `  const tidy = spawn('sh', ['-c', 'trap "echo done > ${cleaned}; exit 0" TERM; while :; do sleep 1; done'], { stdio: 'ignore' });`,
+        `  const stubborn = spawn('sh', ['-c', 'trap "" TERM; while :; do sleep 1; done'], { stdio: 'ignore' });`,
+        `  writeFileSync(${JSON.stringify(pids)}, JSON.stringify([tidy.pid, stubborn.pid]));`,
+        `  await new Promise(() => {});`,
+        `});`,
+      ].join('\n'),
     );
     const { VITEST_SUMMARY_FILE: _outer, ...env } = process.env;
     const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/test/run.ts')], {
@@ -114,15 +127,36 @@ describe('tools/test/run.ts, the watchdog over vitest', () => {
       return what();
     };
     try {
-      expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '', 120)).toBe(true);
-      const worker = Number(readFileSync(pidFile, 'utf8'));
-      expect(alive(worker)).toBe(true);
+      expect(await waitFor(() => existsSync(pids) && readFileSync(pids, 'utf8') !== '', 120)).toBe(true);
+      const [tidy, stubborn] = JSON.parse(readFileSync(pids, 'utf8')) as [number, number];
+      expect([alive(tidy), alive(stubborn)]).toEqual([true, true]);
       runner.kill('SIGKILL');
-      // The reporter looks every 2 s; generous for a loaded box, and the test ends as soon as it is gone.
-      expect(await waitFor(() => !alive(worker), 60)).toBe(true);
+      // The reporter looks every 2 s and SIGKILLs 10 s after its SIGTERM; generous for a loaded box,
+      // and the test ends as soon as both are gone.
+      expect(await waitFor(() => !alive(tidy) && !alive(stubborn), 90)).toBe(true);
+      expect(existsSync(cleaned)).toBe(true);
     } finally {
       runner.kill('SIGKILL');
     }
+  }, 300_000);
+
+  it('keeps a failure from before a stall when the re-run matches that file again', () => {
+    // a fails the first time it runs and passes after; b stalls the first time. The phase names both
+    // files, so the re-run's filter runs a again: its first result (failed) must stand.
+    const dir = fixture({});
+    const failedOnce = JSON.stringify(join(dir, 'a-ran'));
+    writeFileSync(
+      join(dir, 'a.test.mjs'),
+      // Padded: vitest runs larger files first, and a must run (and fail) before b stalls.
+      `import { existsSync, writeFileSync } from 'node:fs';\nimport { it, expect } from 'vitest';\nit('a', () => { const first = !existsSync(${failedOnce}); writeFileSync(${failedOnce}, ''); expect(first).toBe(false); });\n// ${'x'.repeat(2000)}\n`,
+    );
+    writeFileSync(join(dir, 'b.test.mjs'), `import { existsSync, writeFileSync } from 'node:fs';\nimport { it, expect } from 'vitest';\n${stallsOnce(dir)}\n`);
+    const args = ['--config', join(dir, 'vitest.config.mjs'), '--root', dir, 'a.test.mjs', 'b.test.mjs'];
+    const r = run(dir, [{ name: 'named files', args }]);
+    expect(r.out).toContain('stalled');
+    expect(r.out).toMatch(/running again the 1 file\(s\) it had not finished: b\.test\.mjs/);
+    expect(r.out).toMatch(/failed files: .*a\.test\.mjs/);
+    expect(r.status).toBe(1);
   }, 300_000);
 
   it('still fails the run for a file that failed before the stall', () => {

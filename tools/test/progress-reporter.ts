@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule, TestSpecification, Vitest } from 'vitest/node';
@@ -26,7 +27,9 @@ export default class ProgressReporter implements Reporter {
    * run.ts starts vitest in a process group of its own (so a stalled run can be killed whole), which
    * also means a run.ts killed outright (SIGKILL: nothing it can trap) would leave vitest, its
    * workers and workerd running. With VITEST_PARENT_PID (run.ts sets it), this process checks every
-   * 2 s that it is still run.ts's child; once re-parented, it kills its own group.
+   * 2 s that it is still run.ts's child; once re-parented it ends its group as run.ts ends a stalled
+   * one: SIGTERM first, so what traps it can clean up (a private PostgreSQL cluster's pg_ctl), then
+   * SIGKILL 10 s later from a small detached process, since this one goes with the SIGTERM.
    */
   private exitWithParent(): void {
     const parent = Number(process.env.VITEST_PARENT_PID);
@@ -34,11 +37,15 @@ export default class ProgressReporter implements Reporter {
     const check = setInterval(() => {
       if (process.ppid === parent) return;
       clearInterval(check);
+      const group = process.pid;
       try {
-        process.kill(-process.pid, 'SIGKILL');
+        process.kill(-group, 0); // a group led by this process exists only if vitest was started as its leader
       } catch {
         process.exit(1); // not a group leader (started otherwise): at least this process goes
       }
+      const later = `setTimeout(() => { try { process.kill(-${group}, 'SIGKILL'); } catch {} }, 10000);`;
+      spawn(process.execPath, ['-e', later], { detached: true, stdio: 'ignore' }).unref();
+      process.kill(-group, 'SIGTERM');
     }, 2_000);
     check.unref();
   }

@@ -153,17 +153,20 @@ interface PhaseResult {
 }
 
 /** Runs a phase, re-running once what a stalled attempt left (all of it if it stalled before planning). */
-async function runPhase(phase: Phase): Promise<PhaseResult> {
+async function runPhase(phase: Phase, index: number): Promise<PhaseResult> {
   const result: PhaseResult = { planned: new Map(), finished: new Map(), errors: 0, ends: [], ok: false };
   let args = phase.args;
+  // On a re-run, the files it was run for: a file that had finished keeps its first result (a
+  // failure before the stall stays a failure even if the re-run's filter matches it again).
+  let only: Set<string> | undefined;
   for (let attempt = 1; ; attempt++) {
-    const progress = join(dir, `${phase.name.replace(/[^\w+]+/g, '_')}-${attempt}.jsonl`); // a name may hold '/' ('workers 1/2')
+    const progress = join(dir, `phase-${index}-${attempt}.jsonl`); // by index: names may repeat
     const end = await vitest(args, progress);
     result.ends.push(end);
     let errors = 0;
     for (const e of events(progress)) {
       if (e.event === 'planned' && result.planned.size === 0) for (const f of e.files) result.planned.set(f.file, f.project);
-      if (e.event === 'file') result.finished.set(e.file, e);
+      if (e.event === 'file' && (!only || only.has(e.file))) result.finished.set(e.file, e);
       if (e.event === 'errors') errors = Math.max(errors, e.count);
     }
     result.errors += errors;
@@ -177,6 +180,7 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
       // The same projects, narrowed to those files (positional arguments filter by path; a shard
       // of those would drop some of them).
       args = [...phase.args.filter((a) => !a.startsWith('--shard')), ...left];
+      only = new Set(left);
     }
   }
 }
@@ -188,7 +192,7 @@ async function runLanes(): Promise<PhaseResult[]> {
   phases.forEach((p, i) => lanes.set(p.lane ?? p.name, [...(lanes.get(p.lane ?? p.name) ?? []), i]));
   await Promise.all(
     [...lanes.values()].map(async (indexes) => {
-      for (const i of indexes) results[i] = await runPhase(phases[i]!);
+      for (const i of indexes) results[i] = await runPhase(phases[i]!, i);
     }),
   );
   return results;
