@@ -3,7 +3,7 @@
  * slots for the next DEMO_DAYS days and a staff and an admin account. Used by `npm start` on the
  * embedded database (src/platform/node/server.ts) and by `npm run dev` (scripts/dev.ts); README,
  * "Quickstart" walks through it. Never in production: `seedDemo` throws when `appEnv` is
- * `production`, and the configuration refuses SEED_DEMO there (src/config.ts).
+ * `production`, and the Node server's configuration refuses SEED_DEMO there (src/platform/node/config.ts).
  *
  * Idempotent: the zone has a fixed id and is inserted only if missing (an admin's later edits
  * stay), slots are the zones module's weekly generation, which skips windows that already have a

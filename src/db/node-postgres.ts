@@ -12,7 +12,7 @@ import { classifyDatabaseError } from './errors.js';
 import * as schema from './schema.js';
 import { sessionDatabase } from './session.js';
 
-/** DATABASE_TIMEOUT_MS's default, ms (src/config.ts; the reasoning is in docs/runbook.md, "Database faults"). */
+/** DATABASE_TIMEOUT_MS's default, ms (src/config-env.ts; the reasoning is in docs/runbook.md, "Database faults"). */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 5000;
 
 /**

@@ -13,7 +13,7 @@ export const BACKOFF_BASE_MS = 30_000;
 export const BACKOFF_CAP_MS = 30 * 60_000;
 /** A Retry-After beyond this is taken as this (a broken header must not park a message for days). */
 export const RETRY_AFTER_MAX_MS = 6 * 3_600_000;
-/** The largest DATABASE_TIMEOUT_MS the settings accept (src/config.ts; test/node/review17-lease.test.ts keeps the two in step). */
+/** The largest DATABASE_TIMEOUT_MS the settings accept (src/config-env.ts; test/node/review17-lease.test.ts keeps the two in step). */
 export const DATABASE_TIMEOUT_MAX_MS = 60_000;
 /** Sequential provider requests one send can make at most: FCM's token, send, (401) new token, send. */
 export const MAX_REQUESTS_PER_SEND = 4;

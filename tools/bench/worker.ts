@@ -1,7 +1,8 @@
 /**
  * Worker section of `npm run bench`: the real Worker in workerd (wrangler's startWorker, the
  * engine behind `wrangler dev`) with the neon-http driver → local Neon endpoint (its own
- * process) → PostgreSQL, against a bare hello-world Worker. The same probe Worker times
+ * process) → PostgreSQL, against a hello-world Worker deployed like it (Static Assets,
+ * `run_worker_first`: writeProbeWorker). The same probe Worker times
  * Argon2id inside workerd.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -52,8 +53,9 @@ export default {
  * `[assets]`, which serves /openapi.json). Locally that puts wrangler's asset router Worker in
  * front of every request, a hop Cloudflare's edge does not bill to the Worker, and it costs about
  * 15% of a hello-world's throughput on this box (2,562 → 2,197 req/s; the app's /healthz 1,880 →
- * 2,240 without it, 1 December 2026). With the same routing on both sides, the ratio measures the
- * app's own work, not the local router.
+ * 2,240 without it, 1 December 2026). With the same routing on both sides the ratio compares the app
+ * with an empty Worker on the same path; the router's share, paid by both, still narrows it a little
+ * (about 78% with the router on neither side where this measures 81%).
  */
 export function writeProbeWorker(): string {
   const dir = resolve(TMP, 'probe');
