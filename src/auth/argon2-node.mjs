@@ -11,11 +11,16 @@
  * compiled dist/ (tsc copies it; the Docker image). Type-checked through @ts-check.
  */
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import process from 'node:process';
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import setupArgon2id from 'argon2id/lib/setup.js';
 
 const require = createRequire(import.meta.url);
+
+/** The hashing threads' nice value (0 normal, 19 lowest): below the event loop's, never starved. */
+export const HASH_THREAD_NICE = 5;
 
 /** @returns {Promise<import('./password.js').Argon2idKernel>} */
 export async function loadArgon2idKernel() {
@@ -27,9 +32,22 @@ export async function loadArgon2idKernel() {
 
 /** @type {Promise<import('./password.js').Argon2idKernel> | undefined} */
 let threadKernel;
-// On a hashing thread, compile the wasm while the thread starts, so the first login after a
-// start does not wait for it.
-if (!isMainThread) threadKernel = loadArgon2idKernel();
+if (!isMainThread) {
+  // On a hashing thread, compile the wasm while the thread starts, so the first login after a
+  // start does not wait for it.
+  threadKernel = loadArgon2idKernel();
+  // And yield the CPU to the event loop: a derivation is ~0.1 s of CPU that a login waits for
+  // anyway, while a probe or an API request waiting behind it is late. On Linux the nice value is
+  // per thread (setpriority(2), pid 0 = the calling thread), so this lowers this thread only;
+  // elsewhere it would lower the whole process, so it is left alone there.
+  if (process.platform === 'linux') {
+    try {
+      setPriority(HASH_THREAD_NICE);
+    } catch {
+      /* not permitted: hash at normal priority */
+    }
+  }
+}
 
 /**
  * One derivation on a hashing thread. The tag it returns is a fresh 32-byte array, cheap to

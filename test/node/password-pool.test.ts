@@ -3,14 +3,14 @@
  * a bounded queue that answers 503 busy with Retry-After, and an event loop that stays free
  * for /healthz while logins hash.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPooledPasswordHasher, defaultHashThreads } from '../../src/auth/hash-pool.js';
 import { createPasswordHasher, OWASP_ARGON2ID, parsePhc, type PasswordHasher } from '../../src/auth/password.js';
 import { ApiError } from '../../src/errors.js';
-import { loadArgon2idKernel } from '../../src/auth/argon2-node.mjs';
+import { HASH_THREAD_NICE, loadArgon2idKernel } from '../../src/auth/argon2-node.mjs';
 import { expectProblem, uniqueEmail } from '../support/client.js';
 import { createTestApp } from '../support/node-app.js';
 import { startServer, stopServer } from '../support/server-process.js';
@@ -31,6 +31,18 @@ function pooled(...args: Parameters<typeof createPooledPasswordHasher>): Passwor
 describe('the hashing pool', () => {
   it('sizes itself from the CPU count, leaving one to the event loop, 1 to 4 threads', () => {
     expect([1, 2, 3, 8, 64].map((cpus) => defaultHashThreads(cpus))).toEqual([1, 1, 2, 4, 4]);
+  });
+
+  it.runIf(process.platform === 'linux')('hashes at a lower scheduling priority than the event loop: its threads only (Linux nice is per thread)', async () => {
+    const pool = pooled(cheap, { threads: 1 });
+    await pool.hash('correct horse battery');
+    // /proc/self/task/<tid>/stat: field 19 is the nice value; the main thread's tid is the pid.
+    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+    const tasks = readdirSync('/proc/self/task');
+    expect(nice(String(process.pid))).toBe(0);
+    expect(getPriority()).toBe(0);
+    expect(tasks.map(nice)).toContain(HASH_THREAD_NICE);
+    expect(HASH_THREAD_NICE).toBeGreaterThan(0);
   });
 
   it('writes and checks the same PHC strings as inline hashing, with the parameters it is given', async () => {
