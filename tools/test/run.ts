@@ -12,7 +12,7 @@
  *
  * The watchdog: @cloudflare/vitest-pool-workers can stall between two files with no error and no
  * output, for good (cloudflare/workers-sdk#15498, open; seen here three times: in two of the last four full runs and a Workers-only run;
- * its cause, a console line from another I/O context, is avoided by vitest.workers.config.ts). A process
+ * its trigger, a console line from another I/O context, is bypassed by vitest.workers.config.ts). A process
  * that reports no progress (no test finished; tools/test/progress-reporter.ts) for
  * VITEST_STALL_MINUTES (default 4: about four times the longest test seen, 63 s on a loaded box; a
  * hook's 300 s bound is a backstop no run comes near) is stopped with its children and
